@@ -1,0 +1,34 @@
+import { InvalidArgumentError } from 'commander';
+import { dnsNameSchema, hostPortSchema, regionSchema } from '../../shared/config/schema';
+
+/** Commander argument parsers: each rejects a bad value with one line naming it. */
+
+export function intArg(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+export function dnsNameArg(value: string, previous: string[]): string[] {
+  if (!dnsNameSchema.safeParse(value).success) throw new InvalidArgumentError(`"${value}" is not a valid DNS name`);
+  return [...previous, value];
+}
+
+export function hostPortArg<T>(then: (value: string, previous: T) => T) {
+  return (value: string, previous: T): T => {
+    if (!hostPortSchema.safeParse(value).success) throw new InvalidArgumentError(`"${value}" is not HOST or HOST:PORT`);
+    return then(value, previous);
+  };
+}
+
+export function regionArg(value: string): string {
+  if (!regionSchema.safeParse(value).success) throw new InvalidArgumentError(`"${value}" is not an AWS region such as us-east-1`);
+  return value;
+}
+
+/** Accumulate a repeatable option. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,28 @@
+import type { Observation, ObservedNode } from '../../shared/nodes/observation';
+
+/** A plain-text table of one observation's nodes, grouped by Availability Zone. */
+export function formatNodesTable(observation: Observation): string {
+  const lines: string[] = [`${observation.loadBalancer}  (observed ${observation.observedAt})`];
+  const groups = new Map<string, ObservedNode[]>();
+  for (const node of observation.nodes) {
+    const key = node.az ?? '(AZ unknown)';
+    groups.set(key, [...(groups.get(key) ?? []), node]);
+  }
+  if (observation.nodes.length === 0) lines.push('  no nodes observed');
+  for (const [az, nodes] of groups) {
+    const count = observation.azs[az];
+    const counts = count ? `  provisioned ${count.provisioned}, advertised ${count.advertised}` : '';
+    lines.push(`  ${az}${counts}`);
+    const rows = nodes.map((n) => [n.ip, n.hostname ?? '-', n.eniId ?? '-', n.sources.join(',') || '-', n.state, n.findings.join('; ')]);
+    lines.push(...alignRows(rows).map((r) => `    ${r}`));
+  }
+  for (const error of observation.errors) lines.push(`  ! ${error.source}: ${error.message}`);
+  return lines.join('\n');
+}
+
+/** Pad columns to equal width (last column left ragged). */
+export function alignRows(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
+}

@@ -1,0 +1,21 @@
+import { runCli } from './program';
+
+// The process entry point: wire stdout/stderr, Ctrl-C and the exit code.
+const controller = new AbortController();
+process.once('SIGINT', () => controller.abort());
+process.once('SIGTERM', () => controller.abort());
+runCli(process.argv.slice(2), {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+  env: process.env,
+}, controller.signal).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // Only a bug gets here; still one line, with the stack behind ELBSCOPE_DEBUG.
+    process.stderr.write(`elbscope: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (process.env.ELBSCOPE_DEBUG) console.error(err);
+    process.exitCode = 70;
+  },
+);

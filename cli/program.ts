@@ -1,0 +1,39 @@
+import { Command, CommanderError } from 'commander';
+import { ElbscopeError } from '../shared/errors';
+import { observeCommand } from './commands/observe';
+import { startCommand } from './commands/start';
+import { EXIT, type CliIo } from './io';
+
+/**
+ * Run the elbscope command line and return its exit code: 0 done, 1 a load
+ * balancer could not be observed, 2 bad usage or configuration. Errors are
+ * printed as one line; nothing here calls process.exit, so tests call it in-process.
+ */
+export async function runCli(argv: string[], io: CliIo, signal: AbortSignal = new AbortController().signal): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
+  const program = new Command('elbscope')
+    .description('see inside AWS Elastic Load Balancers: nodes per AZ, pre-opened connections, backend TLS')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .showSuggestionAfterError();
+  for (const command of [observeCommand(io, setExit), startCommand(io, setExit, signal)]) {
+    program.addCommand(command.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) }));
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are "errors" to commander; they are successes to us.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof ElbscopeError) {
+      io.err(`elbscope: ${err.message}`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+}

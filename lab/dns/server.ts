@@ -1,0 +1,112 @@
+import dns2 from 'dns2';
+import { isIP } from 'node:net';
+
+const { Packet } = dns2;
+const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3 } as const;
+
+/** What the server answers for one name. */
+export interface HostRecords {
+  a?: string[];
+  aaaa?: string[];
+  /** Answer with an error, or not at all (`silent`: the client times out). */
+  fail?: 'nxdomain' | 'servfail' | 'silent';
+}
+
+/** A mutable zone: the lab changes it while the server runs. */
+export interface DnsZone {
+  hosts: Map<string, HostRecords>;
+  /** IP address → PTR name. */
+  ptr: Map<string, string>;
+  /** Records per answer (Route 53 gives at most 8 and rotates them). */
+  maxAnswers: number;
+  ttl: number;
+}
+
+export interface RunningDnsServer {
+  /** `127.0.0.1:PORT`, ready for `Resolver.setServers` or `--dns-server`. */
+  address: string;
+  port: number;
+  /** How many queries were answered (or ignored), by question type. */
+  queries: Record<string, number>;
+  close(): Promise<void>;
+}
+
+/** An empty zone with Route 53's answer limits. */
+export function emptyZone(): DnsZone {
+  return { hosts: new Map(), ptr: new Map(), maxAnswers: 8, ttl: 60 };
+}
+
+/**
+ * Start a DNS server on loopback (UDP, port chosen by the OS) answering A, AAAA
+ * and PTR from `zone`. Answers longer than `maxAnswers` rotate from one query to
+ * the next, as Route 53's do; names not in the zone get NXDOMAIN.
+ */
+export async function startDnsServer(zone: DnsZone, host = '127.0.0.1'): Promise<RunningDnsServer> {
+  const rotation = new Map<string, number>();
+  const queries: Record<string, number> = {};
+  const server = dns2.createServer({
+    udp: true,
+    handle: (request, send) => {
+      const response = Packet.createResponseFromRequest(request);
+      const question = request.questions[0];
+      if (!question) return;
+      const name = question.name.toLowerCase().replace(/\.$/, '');
+      const typeName = question.type === Packet.TYPE.A ? 'A' : question.type === Packet.TYPE.AAAA ? 'AAAA' : question.type === Packet.TYPE.PTR ? 'PTR' : String(question.type);
+      queries[typeName] = (queries[typeName] ?? 0) + 1;
+
+      if (question.type === Packet.TYPE.PTR) {
+        const ip = ipFromReverseName(name);
+        const target = ip ? zone.ptr.get(ip) : undefined;
+        if (target === undefined) response.header.rcode = RCODE.NXDOMAIN;
+        else response.answers.push({ name: question.name, type: Packet.TYPE.PTR, class: Packet.CLASS.IN, ttl: zone.ttl, domain: target });
+        send(response);
+        return;
+      }
+      const records = zone.hosts.get(name);
+      if (records?.fail === 'silent') return;
+      if (!records || records.fail === 'nxdomain') response.header.rcode = RCODE.NXDOMAIN;
+      else if (records.fail === 'servfail') response.header.rcode = RCODE.SERVFAIL;
+      else {
+        const family = question.type === Packet.TYPE.A ? 'a' : question.type === Packet.TYPE.AAAA ? 'aaaa' : null;
+        const all = family ? (records[family] ?? []) : [];
+        const key = `${name}/${family}`;
+        const start = rotation.get(key) ?? 0;
+        rotation.set(key, start + zone.maxAnswers);
+        for (let i = 0; i < Math.min(all.length, zone.maxAnswers); i++) {
+          const address = all[(start + i) % all.length] as string;
+          response.answers.push({ name: question.name, type: question.type, class: Packet.CLASS.IN, ttl: zone.ttl, address });
+        }
+      }
+      send(response);
+    },
+  });
+  await server.listen({ udp: { port: 0, address: host, type: isIP(host) === 6 ? 'udp6' : 'udp4' } });
+  const port = server.addresses().udp?.port;
+  if (!port) throw new Error('DNS server did not report its port');
+  return {
+    address: isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`,
+    port,
+    queries,
+    close: async () => {
+      await server.close();
+    },
+  };
+}
+
+/** `4.3.2.1.in-addr.arpa` → `1.2.3.4`; nibble `ip6.arpa` names → the full IPv6 address. */
+export function ipFromReverseName(name: string): string | null {
+  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\.in-addr\.arpa$/.exec(name);
+  if (v4) return [v4[4], v4[3], v4[2], v4[1]].join('.');
+  const v6 = /^((?:[0-9a-f]\.){32})ip6\.arpa$/.exec(name);
+  if (v6) {
+    const hex = (v6[1] as string).split('.').filter(Boolean).reverse().join('');
+    return normaliseIpv6(hex.match(/.{4}/g)?.join(':') ?? '');
+  }
+  return null;
+}
+
+/** One spelling per IPv6 address, so zone keys and reverse names compare equal. */
+export function normaliseIpv6(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+}

@@ -1,0 +1,113 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A network interface as the lab's EC2 endpoint serves it. */
+export interface LabEni {
+  eniId: string;
+  az: string;
+  description: string;
+  privateIp: string;
+  publicIp?: string;
+  ipv6?: string[];
+  requesterManaged?: boolean;
+}
+
+/** The endpoint's state: ENIs, and failures to serve before answering (for tests). */
+export interface Ec2State {
+  enis: LabEni[];
+  /** Error codes to answer with, one per request, before serving normally. */
+  failNext: { code: string; status: number; message: string }[];
+  /** Every request's Action and parameters, for assertions. */
+  requests: Record<string, string>[];
+}
+
+export interface RunningEc2Endpoint {
+  /** `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL_EC2`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+const XMLNS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
+
+/**
+ * A local EC2 Query-API endpoint that answers DescribeNetworkInterfaces (with the
+ * `description` and `requester-managed` filters, `*` wildcards and pagination),
+ * so the real SDK client runs its production path against it.
+ */
+export async function startEc2Endpoint(state: Ec2State, host = '127.0.0.1'): Promise<RunningEc2Endpoint> {
+  const server = createServer(async (req, res) => {
+    const params = Object.fromEntries(new URLSearchParams(await readBody(req)));
+    state.requests.push(params);
+    const reply = (status: number, xml: string) => {
+      res.writeHead(status, { 'content-type': 'text/xml;charset=UTF-8' });
+      res.end(xml);
+    };
+    const failure = state.failNext.shift();
+    if (failure) return reply(failure.status, errorXml(failure.code, failure.message));
+    if (params.Action !== 'DescribeNetworkInterfaces') {
+      return reply(400, errorXml('InvalidAction', `The action ${params.Action ?? '(none)'} is not valid for this web service.`));
+    }
+    const filters = readFilters(params);
+    const matching = state.enis.filter((eni) => matches(eni, filters));
+    const max = Number(params.MaxResults ?? 1000);
+    const start = Number(params.NextToken ?? 0);
+    const page = matching.slice(start, start + max);
+    const next = start + max < matching.length ? `<nextToken>${start + max}</nextToken>` : '';
+    reply(
+      200,
+      `<?xml version="1.0" encoding="UTF-8"?>\n<DescribeNetworkInterfacesResponse xmlns="${XMLNS}"><requestId>lab-${state.requests.length}</requestId><networkInterfaceSet>${page.map(eniXml).join('')}</networkInterfaceSet>${next}</DescribeNetworkInterfacesResponse>`,
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function readFilters(params: Record<string, string>): Map<string, string[]> {
+  const filters = new Map<string, string[]>();
+  for (const [key, name] of Object.entries(params)) {
+    const m = /^Filter\.(\d+)\.Name$/.exec(key);
+    if (!m) continue;
+    const values = Object.entries(params)
+      .filter(([k]) => k.startsWith(`Filter.${m[1]}.Value.`))
+      .map(([, v]) => v);
+    filters.set(name, values);
+  }
+  return filters;
+}
+
+function matches(eni: LabEni, filters: Map<string, string[]>): boolean {
+  const description = filters.get('description');
+  if (description && !description.some((pattern) => wildcard(pattern).test(eni.description))) return false;
+  const managed = filters.get('requester-managed');
+  if (managed && !managed.includes(String(eni.requesterManaged ?? true))) return false;
+  return true;
+}
+
+function wildcard(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
+  return new RegExp(`^${escaped}$`);
+}
+
+function eniXml(eni: LabEni): string {
+  const association = eni.publicIp ? `<association><publicIp>${eni.publicIp}</publicIp><ipOwnerId>amazon-elb</ipOwnerId></association>` : '';
+  const ipv6 = (eni.ipv6 ?? []).map((a) => `<item><ipv6Address>${a}</ipv6Address></item>`).join('');
+  return `<item><networkInterfaceId>${eni.eniId}</networkInterfaceId><availabilityZone>${eni.az}</availabilityZone><description>${escapeXml(eni.description)}</description><requesterId>amazon-elb</requesterId><requesterManaged>${eni.requesterManaged ?? true}</requesterManaged><status>in-use</status><privateIpAddress>${eni.privateIp}</privateIpAddress>${association}<ipv6AddressesSet>${ipv6}</ipv6AddressesSet><interfaceType>interface</interfaceType></item>`;
+}
+
+function errorXml(code: string, message: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error></Errors><RequestID>lab</RequestID></Response>`;
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] as string);
+}

@@ -1,0 +1,109 @@
+import { emptyZone, startDnsServer, type DnsZone, type RunningDnsServer } from './dns/server';
+import { startEc2Endpoint, type Ec2State, type LabEni, type RunningEc2Endpoint } from './ec2/server';
+
+/** One simulated load balancer node: a loopback "public" IP and a private IP that is never contacted. */
+export interface LabNode {
+  az: string;
+  publicIp: string;
+  privateIp: string;
+  eniId: string;
+  /** Whether DNS advertises it (a new node gets its ENI first, then DNS). */
+  advertised: boolean;
+}
+
+export interface LabElbOptions {
+  name: string;
+  region: string;
+  /** Nodes per AZ at start, e.g. `{ 'us-east-1a': 1, 'us-east-1b': 1 }`. */
+  nodesPerAz: Record<string, number>;
+}
+
+/**
+ * A simulated Classic ELB on loopback: a DNS server that answers its name,
+ * `all.<name>` and EC2-style PTR names, and an EC2 endpoint that lists its ENIs.
+ * Node addresses are in 127.0.0.0/8 so nothing ever leaves the machine.
+ */
+export class LabElb {
+  readonly dnsName: string;
+  readonly nodes: LabNode[] = [];
+  readonly zone: DnsZone = emptyZone();
+  readonly ec2: Ec2State = { enis: [], failNext: [], requests: [] };
+  dnsServer: RunningDnsServer | null = null;
+  ec2Endpoint: RunningEc2Endpoint | null = null;
+  private serial = 0;
+
+  constructor(readonly options: LabElbOptions) {
+    this.dnsName = `${options.name}-738445577.${options.region}.elb.amazonaws.com`;
+    for (const [az, n] of Object.entries(options.nodesPerAz)) for (let i = 0; i < n; i++) this.addNode(az, true);
+  }
+
+  /** Start the DNS server and EC2 endpoint; returns what a monitor needs to reach them. */
+  async start(): Promise<{ dnsServer: string; ec2Url: string }> {
+    this.dnsServer = await startDnsServer(this.zone);
+    this.ec2Endpoint = await startEc2Endpoint(this.ec2);
+    return { dnsServer: this.dnsServer.address, ec2Url: this.ec2Endpoint.url };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.dnsServer?.close(), this.ec2Endpoint?.close()]);
+    this.dnsServer = null;
+    this.ec2Endpoint = null;
+  }
+
+  /** Add a node to an AZ; `advertised: false` models a node whose ENI exists before DNS lists it. */
+  addNode(az: string, advertised: boolean): LabNode {
+    const azIndex = Object.keys(this.options.nodesPerAz).indexOf(az);
+    const n = ++this.serial;
+    const node: LabNode = {
+      az,
+      publicIp: `127.1.${Math.max(azIndex, 0)}.${n}`,
+      privateIp: `10.0.${Math.max(azIndex, 0)}.${100 + n}`,
+      eniId: `eni-0lab${String(n).padStart(12, '0')}`,
+      advertised,
+    };
+    this.nodes.push(node);
+    this.sync();
+    return node;
+  }
+
+  /** Make DNS advertise (or stop advertising) a node. */
+  advertise(node: LabNode, advertised: boolean): void {
+    node.advertised = advertised;
+    this.sync();
+  }
+
+  /** Remove a node entirely (ENI and DNS). */
+  removeNode(node: LabNode): void {
+    this.nodes.splice(this.nodes.indexOf(node), 1);
+    this.sync();
+  }
+
+  /** Nodes per AZ that DNS advertises: the ground truth a test compares with. */
+  advertisedPerAz(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const node of this.nodes) if (node.advertised) counts[node.az] = (counts[node.az] ?? 0) + 1;
+    return counts;
+  }
+
+  private sync(): void {
+    const advertised = this.nodes.filter((n) => n.advertised).map((n) => n.publicIp);
+    this.zone.hosts.set(this.dnsName, { a: advertised });
+    this.zone.hosts.set(`all.${this.dnsName}`, { a: advertised });
+    this.zone.ptr.clear();
+    for (const node of this.nodes) {
+      this.zone.ptr.set(node.publicIp, `ec2-${node.publicIp.replaceAll('.', '-')}.${ptrDomain(this.options.region)}`);
+    }
+    const enis: LabEni[] = this.nodes.map((n) => ({
+      eniId: n.eniId,
+      az: n.az,
+      description: `ELB ${this.options.name}`,
+      privateIp: n.privateIp,
+      publicIp: n.publicIp,
+    }));
+    this.ec2.enis.splice(0, this.ec2.enis.length, ...enis);
+  }
+}
+
+function ptrDomain(region: string): string {
+  return region === 'us-east-1' ? 'compute-1.amazonaws.com' : `${region}.compute.amazonaws.com`;
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { isHostName, parseLoadBalancerArn } from '../nodes/lb-name';
+
+/**
+ * The one configuration schema, shared by the Lambda functions and the CLI.
+ * Unknown keys are errors (a misspelt key must not be silently ignored).
+ */
+
+/** `host`, `host:port`, `1.2.3.4:53` or `[::1]:53`. */
+const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/;
+
+export const hostPortSchema = z
+  .string()
+  .regex(HOST_PORT, 'expected host or host:port')
+  .refine((v) => {
+    const port = /:(\d+)$/.exec(v.replace(/^\[.*\]/, ''))?.[1];
+    return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+  }, 'port must be 1-65535');
+
+export const regionSchema = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1');
+
+export const dnsNameSchema = z.string().refine(isHostName, 'not a valid DNS name');
+
+export const backendSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  /** Apache `/server-status?auto` or nginx `stub_status` URL. */
+  statusUrl: z.url({ protocol: /^https?$/ }).optional(),
+  tls: z
+    .strictObject({
+      target: hostPortSchema,
+      servername: z.string().min(1).optional(),
+      /** Expected SHA-256 fingerprint, `AB:CD:…` as openssl prints it. */
+      pinSha256: z.string().regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, 'expected 32 hex bytes separated by colons').optional(),
+    })
+    .optional(),
+});
+
+export const loadBalancerSchema = z.strictObject({
+  dnsName: dnsNameSchema,
+  /** Classic load balancer name, when it cannot be derived from the DNS name. */
+  name: z.string().regex(/^[A-Za-z0-9-]{1,32}$/, 'expected 1-32 letters, digits or hyphens').optional(),
+  arn: z.string().refine((v) => parseLoadBalancerArn(v) !== null, 'not an ALB/NLB ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app|net/NAME/ID)').optional(),
+  region: regionSchema.optional(),
+  backends: z.array(backendSchema).default([]),
+});
+
+export const dnsSchema = z.strictObject({
+  servers: z.array(hostPortSchema).default([]),
+  timeoutMs: z.number().int().min(50).max(30_000).default(2_000),
+  tries: z.number().int().min(1).max(5).default(2),
+  /** Queries per name per cycle; answers hold 8 records and rotate, so ask more than once. */
+  queries: z.number().int().min(1).max(32).default(4),
+});
+
+export const configSchema = z.strictObject({
+  loadBalancers: z.array(loadBalancerSchema).min(1, 'at least one load balancer is required'),
+  dns: dnsSchema.default(dnsSchema.parse({})),
+  eni: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
+  /** Default region for EC2 calls when neither the load balancer nor its DNS name says. */
+  region: regionSchema.optional(),
+  /** How many load balancers to observe at once. */
+  concurrency: z.number().int().min(1).max(256).default(8),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type LoadBalancerConfig = z.infer<typeof loadBalancerSchema>;
+export type BackendConfig = z.infer<typeof backendSchema>;
+export type DnsConfig = z.infer<typeof dnsSchema>;

@@ -1,0 +1,70 @@
+import { Resolver } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { describeError } from '../errors';
+
+/** The DNS lookups node observation needs; a port so tests can point it anywhere. */
+export interface DnsLookup {
+  resolve4(name: string): Promise<string[]>;
+  resolve6(name: string): Promise<string[]>;
+  reverse(ip: string): Promise<string[]>;
+}
+
+export interface DnsOptions {
+  /** `host`, `host:port` or `[v6]:port`; empty means the system's resolvers. */
+  servers: string[];
+  timeoutMs: number;
+  tries: number;
+}
+
+/** A DnsLookup over node:dns `Resolver` (c-ares), with its own servers, timeout and tries. */
+export function createDnsLookup(options: DnsOptions): DnsLookup {
+  const resolver = new Resolver({ timeout: options.timeoutMs, tries: options.tries });
+  if (options.servers.length > 0) resolver.setServers(options.servers);
+  return {
+    resolve4: (name) => resolver.resolve4(name),
+    resolve6: (name) => resolver.resolve6(name),
+    reverse: (ip) => resolver.reverse(ip),
+  };
+}
+
+/** How a DNS query ended, in words a person reads in an error list. */
+export function describeDnsFailure(name: string, rrtype: string, err: unknown): string {
+  const code = (err as { code?: string } | null)?.code;
+  switch (code) {
+    case 'ENOTFOUND':
+      return `${name} ${rrtype}: NXDOMAIN (the name does not exist)`;
+    case 'ESERVFAIL':
+      return `${name} ${rrtype}: SERVFAIL from the DNS server`;
+    case 'ETIMEOUT':
+      return `${name} ${rrtype}: no answer from the DNS server (timed out)`;
+    case 'ECONNREFUSED':
+      return `${name} ${rrtype}: DNS server refused the connection`;
+    case 'EREFUSED':
+      return `${name} ${rrtype}: DNS server refused the query`;
+    case 'EBADRESP':
+      return `${name} ${rrtype}: malformed answer from the DNS server`;
+    default:
+      return `${name} ${rrtype}: ${describeError(err)}`;
+  }
+}
+
+/** Whether the error means "the name exists but has no record of that type". */
+export function isNoData(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === 'ENODATA';
+}
+
+/** Whether the error means "the name does not exist". */
+export function isNxDomain(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === 'ENOTFOUND';
+}
+
+/** Keep only syntactically valid addresses of the asked family (a bad answer must not become a node). */
+export function validAddresses(addresses: unknown, family: 4 | 6): { valid: string[]; invalid: string[] } {
+  const valid: string[] = [];
+  const invalid: string[] = [];
+  for (const a of Array.isArray(addresses) ? addresses : []) {
+    if (typeof a === 'string' && isIP(a) === family) valid.push(a);
+    else invalid.push(String(a));
+  }
+  return { valid, invalid };
+}

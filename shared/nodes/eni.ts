@@ -1,0 +1,72 @@
+import { EC2Client, paginateDescribeNetworkInterfaces, type NetworkInterface } from '@aws-sdk/client-ec2';
+
+/** One requester-managed network interface of a load balancer node. */
+export interface LoadBalancerEni {
+  eniId: string;
+  az: string;
+  /** The ENI description: `ELB <name>`, `ELB app/<name>/<id>` or `ELB net/<name>/<id>`. */
+  description: string;
+  privateIp: string | null;
+  publicIp: string | null;
+  ipv6: string[];
+}
+
+/** Which load balancer's interfaces to find. */
+export interface EniQuery {
+  /** `ELB ...` description patterns; `*` is EC2's filter wildcard. */
+  descriptions: string[];
+}
+
+/** Looks up the ENIs of a load balancer; a port so tests can swap the EC2 client. */
+export type EniLookup = (query: EniQuery) => Promise<LoadBalancerEni[]>;
+
+/**
+ * The description patterns of a load balancer's ENIs. An explicit ARN pins the
+ * type and id; a bare name matches Classic, ALB and NLB alike (the DNS name of a
+ * Classic and an ALB has the same shape).
+ */
+export function eniDescriptions(target: { name: string; type?: 'app' | 'net' | 'classic'; id?: string }): string[] {
+  if (target.type === 'classic') return [`ELB ${target.name}`];
+  if (target.type !== undefined) return [`ELB ${target.type}/${target.name}/${target.id ?? '*'}`];
+  return [`ELB ${target.name}`, `ELB app/${target.name}/*`, `ELB net/${target.name}/*`];
+}
+
+/**
+ * ENIs through EC2 DescribeNetworkInterfaces, every page, filtered on the
+ * description and on requester-managed interfaces (load balancer nodes are
+ * managed by the `amazon-elb` requester).
+ */
+export function createEniLookup(ec2: EC2Client, pageSize = 1000): EniLookup {
+  return async ({ descriptions }) => {
+    const found: LoadBalancerEni[] = [];
+    const pages = paginateDescribeNetworkInterfaces(
+      { client: ec2, pageSize },
+      {
+        Filters: [
+          { Name: 'description', Values: descriptions },
+          { Name: 'requester-managed', Values: ['true'] },
+        ],
+      },
+    );
+    for await (const page of pages) {
+      for (const ni of page.NetworkInterfaces ?? []) {
+        const eni = toEni(ni);
+        if (eni) found.push(eni);
+      }
+    }
+    return found;
+  };
+}
+
+function toEni(ni: NetworkInterface): LoadBalancerEni | null {
+  // An interface without id or AZ cannot be placed; EC2 always sends both.
+  if (!ni.NetworkInterfaceId || !ni.AvailabilityZone) return null;
+  return {
+    eniId: ni.NetworkInterfaceId,
+    az: ni.AvailabilityZone,
+    description: ni.Description ?? '',
+    privateIp: ni.PrivateIpAddress ?? null,
+    publicIp: ni.Association?.PublicIp ?? null,
+    ipv6: (ni.Ipv6Addresses ?? []).flatMap((a) => (a.Ipv6Address ? [a.Ipv6Address] : [])),
+  };
+}

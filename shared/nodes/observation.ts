@@ -1,0 +1,62 @@
+/** Where a node IP was seen: the name's own answers, `all.<name>`, or an ENI. */
+export type NodeSource = 'dns' | 'all' | 'eni';
+
+/**
+ * A node's standing, from comparing DNS with the ENIs. During scaling the two
+ * disagree for a while, and one snapshot cannot tell which way a node is going:
+ * - `in-service`: advertised in DNS and backed by an ENI;
+ * - `no-eni`: advertised in DNS but no ENI carries it (its ENI is gone: draining, stale DNS);
+ * - `not-in-dns`: an ENI exists but DNS does not advertise it (warming up, or draining);
+ * - `unmapped`: the ENIs could not be read, so nothing can be said.
+ */
+export type NodeState = 'in-service' | 'no-eni' | 'not-in-dns' | 'unmapped';
+
+/** One load balancer node as observed. */
+export interface ObservedNode {
+  ip: string;
+  family: 4 | 6;
+  /** PTR name of the IP, or null when it has none. */
+  hostname: string | null;
+  /** From the ENI's region, the PTR name, or the DNS name, in that order. */
+  region: string | null;
+  az: string | null;
+  eniId: string | null;
+  /** The ENI's private IP: what backends see as the client of pre-opened connections. */
+  privateIp: string | null;
+  sources: NodeSource[];
+  state: NodeState;
+  /** Facts worth a look that are not failures: missing or odd PTR, region mismatch. */
+  findings: string[];
+}
+
+/** Node counts of one Availability Zone. */
+export interface AzCount {
+  /** ENIs in the AZ (what AWS has provisioned). */
+  provisioned: number;
+  /** ENIs (or IPs) of the AZ that DNS advertises. */
+  advertised: number;
+}
+
+/** What part of an observation failed. */
+export type ErrorSource = 'dns' | 'all' | 'ptr' | 'eni' | 'config';
+
+/** A named failure: the observation is incomplete there, never silently zero. */
+export interface ObservationError {
+  source: ErrorSource;
+  message: string;
+}
+
+/** One observation of one load balancer's nodes. */
+export interface Observation {
+  /** The load balancer's DNS name. */
+  loadBalancer: string;
+  observedAt: string;
+  nodes: ObservedNode[];
+  azs: Record<string, AzCount>;
+  errors: ObservationError[];
+}
+
+/** Whether the load balancer's own name resolved to at least one node IP. */
+export function nameResolved(observation: Observation): boolean {
+  return observation.nodes.some((n) => n.sources.includes('dns'));
+}

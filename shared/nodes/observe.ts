@@ -1,0 +1,271 @@
+import { isIP } from 'node:net';
+import pLimit from 'p-limit';
+import { describeError } from '../errors';
+import { describeDnsFailure, isNoData, isNxDomain, validAddresses, type DnsLookup } from './dns';
+import { parseEc2HostName } from './ec2-hostname';
+import { eniDescriptions, type EniLookup, type LoadBalancerEni } from './eni';
+import { parseLoadBalancerArn, parseLoadBalancerDnsName } from './lb-name';
+import type {
+  AzCount,
+  NodeSource,
+  Observation,
+  ObservationError,
+  ObservedNode,
+} from './observation';
+
+/** The load balancer to observe, as configured. */
+export interface NodeTarget {
+  dnsName: string;
+  /** Classic name, when it cannot be derived from the DNS name. */
+  name?: string | undefined;
+  /** ALB/NLB ARN: pins the ENI description exactly. */
+  arn?: string | undefined;
+  region?: string | undefined;
+}
+
+/** What observing nodes needs from the outside world. */
+export interface NodeObserverDeps {
+  dns: DnsLookup;
+  /** Null when ENI lookups are off (no AZ mapping). */
+  enis: EniLookup | null;
+  now: () => Date;
+}
+
+export interface NodeObserverOptions {
+  /** How many times to query the name (answers hold at most 8 records and rotate). */
+  queries: number;
+  /** Concurrent PTR lookups per load balancer. */
+  ptrConcurrency?: number;
+}
+
+/**
+ * Observe a load balancer's nodes: union of several A/AAAA answers for the name
+ * and `all.<name>`, PTR of every IP, and the ENIs that place each node in an AZ.
+ * Never throws for a network failure: what failed is listed in `errors`.
+ */
+export async function observeNodes(
+  target: NodeTarget,
+  deps: NodeObserverDeps,
+  options: NodeObserverOptions,
+): Promise<Observation> {
+  const observedAt = deps.now().toISOString();
+  const parsed = parseLoadBalancerDnsName(target.dnsName);
+  const dnsName = parsed?.dnsName ?? target.dnsName;
+  const errors: ObservationError[] = [];
+
+  const [seen, enis] = await Promise.all([
+    resolveNodeIps(dnsName, deps.dns, options.queries, errors),
+    lookupEnis(target, deps.enis, errors),
+  ]);
+
+  const nodes = buildNodes(seen, enis);
+  const regionHint = target.region ?? parseLoadBalancerArn(target.arn ?? '')?.region ?? parsed?.region ?? null;
+  await addPtrNames(nodes, deps.dns, regionHint, options.ptrConcurrency ?? 16, errors);
+  for (const node of nodes) node.region ??= regionHint;
+
+  return { loadBalancer: dnsName, observedAt, nodes, azs: countAzs(nodes, enis), errors };
+}
+
+type SeenIps = Map<string, Set<NodeSource>>;
+
+async function resolveNodeIps(
+  name: string,
+  dns: DnsLookup,
+  queries: number,
+  errors: ObservationError[],
+): Promise<SeenIps> {
+  const seen: SeenIps = new Map();
+  const failures = new Map<string, { source: NodeSource; count: number }>();
+  const note = (source: 'dns' | 'all', ips: string[]) => {
+    for (const ip of ips) {
+      const sources = seen.get(ip) ?? new Set<NodeSource>();
+      sources.add(source);
+      seen.set(ip, sources);
+    }
+  };
+  const ask = async (source: 'dns' | 'all', qname: string, family: 4 | 6) => {
+    const rrtype = family === 4 ? 'A' : 'AAAA';
+    try {
+      const answer = await (family === 4 ? dns.resolve4(qname) : dns.resolve6(qname));
+      const { valid, invalid } = validAddresses(answer, family);
+      note(source, valid);
+      for (const bad of invalid) record(failures, source, `${qname} ${rrtype}: ignored invalid address ${JSON.stringify(bad)}`);
+    } catch (err) {
+      // "No AAAA" is normal for a non-dualstack name, and `all.` only exists on AWS.
+      if (isNoData(err)) return;
+      if (source === 'all' && isNxDomain(err)) return;
+      record(failures, source, describeDnsFailure(qname, rrtype, err));
+    }
+  };
+  const asks: Promise<void>[] = [];
+  for (let i = 0; i < queries; i++) asks.push(ask('dns', name, 4), ask('dns', name, 6));
+  asks.push(ask('all', `all.${name}`, 4), ask('all', `all.${name}`, 6));
+  await Promise.all(asks);
+
+  for (const [message, { source, count }] of failures) {
+    const of = source === 'dns' && count > 1 ? ` (${count} queries)` : '';
+    errors.push({ source, message: message + of });
+  }
+  if (![...seen.values()].some((s) => s.has('dns')) && failures.size === 0) {
+    errors.push({ source: 'dns', message: `${name}: the name exists but has no A or AAAA records` });
+  }
+  return seen;
+}
+
+function record(failures: Map<string, { source: NodeSource; count: number }>, source: NodeSource, message: string) {
+  const entry = failures.get(message);
+  if (entry) entry.count++;
+  else failures.set(message, { source, count: 1 });
+}
+
+async function lookupEnis(
+  target: NodeTarget,
+  enis: EniLookup | null,
+  errors: ObservationError[],
+): Promise<LoadBalancerEni[] | null> {
+  if (!enis) {
+    errors.push({ source: 'eni', message: 'ENI lookup is off: nodes are not placed in Availability Zones' });
+    return null;
+  }
+  const descriptions = descriptionsFor(target);
+  if (!descriptions) {
+    errors.push({
+      source: 'config',
+      message: `${target.dnsName}: not an AWS ELB DNS name, so its network interfaces cannot be found; set "name" or "arn"`,
+    });
+    return null;
+  }
+  try {
+    const found = await enis({ descriptions });
+    const kinds = new Set(found.map((e) => e.description.replace(/\/[^/]*$/, '')));
+    if (kinds.size > 1) {
+      errors.push({
+        source: 'eni',
+        message: `ENIs of more than one load balancer match (${[...kinds].sort().join(', ')}); set "arn" to pick one`,
+      });
+      return null;
+    }
+    return found;
+  } catch (err) {
+    errors.push({ source: 'eni', message: `DescribeNetworkInterfaces (${descriptions[0]}): ${describeError(err)}` });
+    return null;
+  }
+}
+
+function descriptionsFor(target: NodeTarget): string[] | null {
+  const arn = target.arn ? parseLoadBalancerArn(target.arn) : null;
+  if (arn) return eniDescriptions({ name: arn.name, type: arn.type, id: arn.id });
+  if (target.name) return eniDescriptions({ name: target.name });
+  const parsed = parseLoadBalancerDnsName(target.dnsName);
+  if (!parsed?.name) return null;
+  return eniDescriptions({ name: parsed.name, type: parsed.shape === 'network' ? 'net' : undefined });
+}
+
+function buildNodes(seen: SeenIps, enis: LoadBalancerEni[] | null): ObservedNode[] {
+  const byAddress = new Map<string, LoadBalancerEni>();
+  for (const eni of enis ?? []) {
+    for (const ip of [eni.publicIp, eni.privateIp, ...eni.ipv6]) if (ip) byAddress.set(ip, eni);
+  }
+  const nodes: ObservedNode[] = [];
+  const advertisedEnis = new Set<string>();
+  for (const [ip, sources] of seen) {
+    const eni = byAddress.get(ip);
+    if (eni) advertisedEnis.add(eni.eniId);
+    nodes.push(makeNode(ip, eni ?? null, [...sources], enis === null ? 'unmapped' : eni ? 'in-service' : 'no-eni'));
+  }
+  for (const eni of enis ?? []) {
+    if (advertisedEnis.has(eni.eniId)) continue;
+    const ip = eni.publicIp ?? eni.privateIp ?? eni.ipv6[0];
+    if (ip) nodes.push(makeNode(ip, eni, [], 'not-in-dns'));
+  }
+  return nodes.sort(compareNodes);
+}
+
+function makeNode(ip: string, eni: LoadBalancerEni | null, sources: NodeSource[], state: ObservedNode['state']): ObservedNode {
+  const order: NodeSource[] = ['dns', 'all', 'eni'];
+  const all = eni ? [...sources, 'eni' as const] : sources;
+  return {
+    ip,
+    family: isIP(ip) === 6 ? 6 : 4,
+    hostname: null,
+    region: eni ? regionOfAz(eni.az) : null,
+    az: eni?.az ?? null,
+    eniId: eni?.eniId ?? null,
+    privateIp: eni?.privateIp ?? null,
+    sources: order.filter((s) => all.includes(s)),
+    state,
+    findings: STATE_FINDINGS[state] ? [STATE_FINDINGS[state]] : [],
+  };
+}
+
+const STATE_FINDINGS: Partial<Record<ObservedNode['state'], string>> = {
+  'no-eni': 'in DNS but no ENI of this load balancer carries it (draining, or stale DNS)',
+  'not-in-dns': 'ENI exists but DNS does not advertise it (warming up, or draining)',
+};
+
+function compareNodes(a: ObservedNode, b: ObservedNode): number {
+  return (a.az ?? '~').localeCompare(b.az ?? '~') || a.family - b.family || a.ip.localeCompare(b.ip, 'en', { numeric: true });
+}
+
+/** `us-east-1a` → `us-east-1`; Local Zones (`us-east-1-bos-1a`) keep their parent region. */
+function regionOfAz(az: string): string | null {
+  return /^([a-z]{2}(?:-[a-z]+)+-\d)/.exec(az)?.[1] ?? null;
+}
+
+async function addPtrNames(
+  nodes: ObservedNode[],
+  dns: DnsLookup,
+  regionHint: string | null,
+  concurrency: number,
+  errors: ObservationError[],
+): Promise<void> {
+  const limit = pLimit(concurrency);
+  await Promise.all(
+    nodes.map((node) =>
+      limit(async () => {
+        let names: string[];
+        try {
+          names = await dns.reverse(node.ip);
+        } catch (err) {
+          if (isNxDomain(err) || isNoData(err)) node.findings.push('no PTR record');
+          else errors.push({ source: 'ptr', message: describeDnsFailure(node.ip, 'PTR', err) });
+          return;
+        }
+        const hostname = names.find((n) => typeof n === 'string' && n.length > 0);
+        if (!hostname) {
+          node.findings.push('no PTR record');
+          return;
+        }
+        node.hostname = hostname.replace(/\.$/, '');
+        const ec2 = parseEc2HostName(hostname);
+        if (!ec2) {
+          node.findings.push(`PTR ${node.hostname} is not an EC2 host name`);
+          return;
+        }
+        if (ec2.ip !== node.ip && ec2.ip !== node.privateIp) {
+          node.findings.push(`PTR ${node.hostname} embeds ${ec2.ip}, not the node IP ${node.ip}`);
+        }
+        node.region ??= ec2.region;
+        if (regionHint && ec2.region !== regionHint) {
+          node.findings.push(`PTR ${node.hostname} is in ${ec2.region}, the load balancer in ${regionHint}`);
+        }
+      }),
+    ),
+  );
+}
+
+function countAzs(nodes: ObservedNode[], enis: LoadBalancerEni[] | null): Record<string, AzCount> {
+  const azs: Record<string, AzCount> = {};
+  for (const eni of enis ?? []) {
+    const count = (azs[eni.az] ??= { provisioned: 0, advertised: 0 });
+    count.provisioned++;
+  }
+  const advertised = new Set<string>();
+  for (const node of nodes) {
+    if (!node.az || !node.eniId || !node.sources.some((s) => s === 'dns' || s === 'all')) continue;
+    if (advertised.has(node.eniId)) continue; // dualstack: one ENI, two IPs, one node
+    advertised.add(node.eniId);
+    (azs[node.az] as AzCount).advertised++;
+  }
+  return Object.fromEntries(Object.entries(azs).sort(([a], [b]) => a.localeCompare(b)));
+}

@@ -88,7 +88,7 @@ export class LabElb {
   private sync(): void {
     const advertised = this.nodes.filter((n) => n.advertised).map((n) => n.publicIp);
     this.zone.hosts.set(this.dnsName, { a: advertised });
-    this.zone.hosts.set(`all.${this.dnsName}`, { a: advertised });
+    this.zone.hosts.set(`all.${this.dnsName}`, { a: advertised, maxAnswers: 1000 });
     this.zone.ptr.clear();
     for (const node of this.nodes) {
       this.zone.ptr.set(node.publicIp, `ec2-${node.publicIp.replaceAll('.', '-')}.${ptrDomain(this.options.region)}`);

@@ -8,6 +8,8 @@ const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3 } as const;
 export interface HostRecords {
   a?: string[];
   aaaa?: string[];
+  /** Override the zone's records-per-answer (`all.<name>` answers hold every node). */
+  maxAnswers?: number;
   /** Answer with an error, or not at all (`silent`: the client times out). */
   fail?: 'nxdomain' | 'servfail' | 'silent';
 }
@@ -70,9 +72,10 @@ export async function startDnsServer(zone: DnsZone, host = '127.0.0.1'): Promise
         const family = question.type === Packet.TYPE.A ? 'a' : question.type === Packet.TYPE.AAAA ? 'aaaa' : null;
         const all = family ? (records[family] ?? []) : [];
         const key = `${name}/${family}`;
+        const max = records.maxAnswers ?? zone.maxAnswers;
         const start = rotation.get(key) ?? 0;
-        rotation.set(key, start + zone.maxAnswers);
-        for (let i = 0; i < Math.min(all.length, zone.maxAnswers); i++) {
+        rotation.set(key, start + max);
+        for (let i = 0; i < Math.min(all.length, max); i++) {
           const address = all[(start + i) % all.length] as string;
           response.answers.push({ name: question.name, type: question.type, class: Packet.CLASS.IN, ttl: zone.ttl, address });
         }

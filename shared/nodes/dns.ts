@@ -32,7 +32,8 @@ export function describeDnsFailure(name: string, rrtype: string, err: unknown): 
   const code = (err as { code?: string } | null)?.code;
   switch (code) {
     case 'ENOTFOUND':
-      return `${name} ${rrtype}: NXDOMAIN (the name does not exist)`;
+      // NXDOMAIN is about the name, whatever the type asked: one message for A and AAAA.
+      return `${name}: NXDOMAIN (the name does not exist)`;
     case 'ESERVFAIL':
       return `${name} ${rrtype}: SERVFAIL from the DNS server`;
     case 'ETIMEOUT':

@@ -76,6 +76,7 @@ async function resolveNodeIps(
 ): Promise<SeenIps> {
   const seen: SeenIps = new Map();
   const failures = new Map<string, { source: NodeSource; count: number }>();
+  const asked: Record<'dns' | 'all', number> = { dns: 0, all: 0 };
   const note = (source: 'dns' | 'all', ips: string[]) => {
     for (const ip of ips) {
       const sources = seen.get(ip) ?? new Set<NodeSource>();
@@ -85,6 +86,7 @@ async function resolveNodeIps(
   };
   const ask = async (source: 'dns' | 'all', qname: string, family: 4 | 6) => {
     const rrtype = family === 4 ? 'A' : 'AAAA';
+    asked[source]++;
     try {
       const answer = await (family === 4 ? dns.resolve4(qname) : dns.resolve6(qname));
       const { valid, invalid } = validAddresses(answer, family);
@@ -103,7 +105,8 @@ async function resolveNodeIps(
   await Promise.all(asks);
 
   for (const [message, { source, count }] of failures) {
-    const of = source === 'dns' && count > 1 ? ` (${count} queries)` : '';
+    // "2 of 8" tells a flaky server from a dead one; a failure of every query needs no count.
+    const of = count < asked[source] && !message.includes('NXDOMAIN') ? ` (${count} of ${asked[source]} queries)` : '';
     errors.push({ source, message: message + of });
   }
   if (![...seen.values()].some((s) => s.has('dns')) && failures.size === 0) {

@@ -1,0 +1,18 @@
+// Serverless variable source: the validated elbscope configuration as one JSON
+// string for the functions' ELBSCOPE_CONFIG. Validating here makes a bad config
+// fail `serverless package/deploy`, not the first scheduled run.
+const { existsSync } = require('node:fs');
+const path = require('node:path');
+const tsx = require('tsx/cjs/api');
+
+module.exports.configJson = () => {
+  const root = path.resolve(__dirname, '..');
+  const chosen = process.env.ELBSCOPE_CONFIG_FILE
+    ? path.resolve(process.env.ELBSCOPE_CONFIG_FILE)
+    : [path.join(root, 'elbscope.config.json'), path.join(root, 'elbscope.config.example.json')].find(existsSync);
+  if (chosen.endsWith('.example.json')) {
+    process.stderr.write(`elbscope: no elbscope.config.json; packaging with ${path.basename(chosen)}\n`);
+  }
+  const { loadConfigFile } = tsx.require('../shared/config/load.ts', __filename);
+  return JSON.stringify(loadConfigFile(chosen));
+};

@@ -1,0 +1,101 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LabElb } from '../../../lab/elb';
+import { runElbscope } from '../../helpers/cli';
+
+// The real executable in a child process against the lab's DNS server and EC2 endpoint.
+const lab = new LabElb({ name: 'cli', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 2, 'us-east-1b': 1 } });
+let dnsServer: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  const started = await lab.start();
+  dnsServer = started.dnsServer;
+  env = { AWS_ENDPOINT_URL_EC2: started.ec2Url };
+});
+afterAll(() => lab.stop());
+
+describe('Command: elbscope observe', () => {
+  it('--json prints the Observation with exactly the documented keys, and exits 0', async () => {
+    const r = await runElbscope(['observe', lab.dnsName, '--dns-server', dnsServer, '--json'], env);
+
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const o = JSON.parse(r.stdout);
+    expect(Object.keys(o).sort()).toEqual(['azs', 'errors', 'loadBalancer', 'nodes', 'observedAt']);
+    expect(o.loadBalancer).toBe(lab.dnsName);
+    expect(o.azs).toEqual({ 'us-east-1a': { provisioned: 2, advertised: 2 }, 'us-east-1b': { provisioned: 1, advertised: 1 } });
+    expect(o.errors).toEqual([]);
+    for (const node of o.nodes) {
+      expect(node).toMatchObject({ hostname: `ec2-${node.ip.replaceAll('.', '-')}.compute-1.amazonaws.com`, region: 'us-east-1', sources: ['dns', 'all', 'eni'] });
+      expect(node.eniId).toMatch(/^eni-/);
+    }
+    expect(o.nodes.map((n: { ip: string; az: string }) => [n.ip, n.az])).toEqual(lab.nodes.map((n) => [n.publicIp, n.az]));
+  });
+
+  it('prints a table grouped by AZ', async () => {
+    const r = await runElbscope(['observe', lab.dnsName, '--dns-server', dnsServer], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/us-east-1a {2}provisioned 2, advertised 2\n {4}127\.1\.0\.1 {2}ec2-127-1-0-1\.compute-1\.amazonaws\.com/);
+  });
+
+  it('--no-eni skips EC2 and says the AZs are unknown', async () => {
+    const r = await runElbscope(['observe', lab.dnsName, '--dns-server', dnsServer, '--no-eni', '--json'], env);
+    const o = JSON.parse(r.stdout);
+    expect(r.code).toBe(0);
+    expect(o.azs).toEqual({});
+    expect(o.errors).toEqual([{ source: 'eni', message: 'ENI lookup is off: nodes are not placed in Availability Zones' }]);
+  });
+
+  it('exits 1 with one line when the name does not resolve', async () => {
+    const r = await runElbscope(['observe', 'gone-1.us-east-1.elb.amazonaws.com', '--dns-server', dnsServer, '--no-eni'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('elbscope: gone-1.us-east-1.elb.amazonaws.com did not resolve: gone-1.us-east-1.elb.amazonaws.com: NXDOMAIN (the name does not exist)');
+  });
+
+  it.each([
+    [['observe', 'bad..name'], /"bad\.\.name" is not a valid DNS name/],
+    [['observe', 'x.example.com', '--queries', 'many'], /--queries <n>.*expected a whole number from 1 to 32/],
+    [['observe', 'x.example.com', '--dns-server', 'a b'], /"a b" is not HOST or HOST:PORT/],
+    [['observe', 'x.example.com', '--region', 'mars'], /"mars" is not an AWS region/],
+    [['observe', '--bogus'], /unknown option '--bogus'/],
+    [['observe'], /^elbscope: no configuration: set ELBSCOPE_CONFIG/],
+    [['nope'], /unknown command 'nope'/],
+  ])('exits 2 with a one-line reason for %j', async (args, reason) => {
+    const r = await runElbscope(args, env);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')[0]).toMatch(reason);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('exits 2 naming the key of a bad config file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elbscope-cli-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ loadBalancers: [{ dnsName: lab.dnsName, colour: 'red' }] }));
+    const r = await runElbscope(['observe', '--config', file], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`elbscope: config ${file}: loadBalancers[0]: unknown key(s) "colour"`);
+  });
+
+  it('observes the load balancers of a config file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elbscope-cli-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ loadBalancers: [{ dnsName: lab.dnsName }], dns: { servers: [dnsServer], queries: 2 } }));
+    const r = await runElbscope(['observe', '--config', file, '--json'], env);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).nodes).toHaveLength(3);
+  });
+});
+
+describe('Command: elbscope start', () => {
+  it('runs the lab demo for a bounded number of cycles and shows the scale-up', async () => {
+    const r = await runElbscope(['start', '--cycles', '4', '--interval', '50ms'], {});
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('[lab] us-east-1b: new node');
+    expect(r.stdout).toMatch(/#3 [\s\S]*us-east-1b {2}provisioned 2, advertised 1[\s\S]*not-in-dns/);
+    expect(r.stdout).toMatch(/#4 [\s\S]*us-east-1b {2}provisioned 2, advertised 2/);
+  });
+});

@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { startEc2Endpoint, type Ec2State, type RunningEc2Endpoint } from '../../../lab/ec2/server';
+import { createEniLookup } from '../../../shared/nodes/eni';
+import { ec2ClientsByRegion } from '../../../shared/aws/clients';
+
+// The real SDK (serialisation, endpoint resolution from AWS_ENDPOINT_URL_EC2,
+// XML parsing, retries) against the lab's EC2 Query-API endpoint on loopback.
+const state: Ec2State = { enis: [], failNext: [], requests: [] };
+let endpoint: RunningEc2Endpoint;
+let client: EC2Client;
+
+beforeAll(async () => {
+  endpoint = await startEc2Endpoint(state);
+  process.env.AWS_ENDPOINT_URL_EC2 = endpoint.url;
+  client = ec2ClientsByRegion()('us-east-1');
+  for (let i = 1; i <= 12; i++) {
+    state.enis.push({ eniId: `eni-${i}`, az: `us-east-1${'abc'[i % 3]}`, description: 'ELB web', privateIp: `10.0.0.${i}`, publicIp: `192.0.2.${i}` });
+  }
+  state.enis.push({ eniId: 'eni-alb', az: 'us-east-1a', description: 'ELB app/web/0123abcd', privateIp: '10.0.9.1' });
+  state.enis.push({ eniId: 'eni-other', az: 'us-east-1a', description: 'ELB other', privateIp: '10.0.9.2' });
+  state.enis.push({ eniId: 'eni-user', az: 'us-east-1a', description: 'ELB web', privateIp: '10.0.9.3', requesterManaged: false });
+});
+afterAll(async () => {
+  client.destroy();
+  delete process.env.AWS_ENDPOINT_URL_EC2;
+  await endpoint.close();
+});
+beforeEach(() => {
+  state.requests.length = 0;
+  state.failNext.length = 0;
+});
+
+describe('EC2 DescribeNetworkInterfaces through the real SDK', () => {
+  it('follows every page and applies the description and requester-managed filters', async () => {
+    const enis = await createEniLookup(client, 5)({ descriptions: ['ELB web'] });
+
+    expect(enis.map((e) => e.eniId)).toEqual(Array.from({ length: 12 }, (_, i) => `eni-${i + 1}`));
+    expect(enis[0]).toEqual({ eniId: 'eni-1', az: 'us-east-1b', description: 'ELB web', privateIp: '10.0.0.1', publicIp: '192.0.2.1', ipv6: [] });
+    expect(state.requests).toHaveLength(3);
+    expect(state.requests[0]).toMatchObject({
+      Action: 'DescribeNetworkInterfaces',
+      'Filter.1.Name': 'description',
+      'Filter.1.Value.1': 'ELB web',
+      'Filter.2.Name': 'requester-managed',
+      'Filter.2.Value.1': 'true',
+      MaxResults: '5',
+    });
+  });
+
+  it('matches ALB descriptions with the wildcard', async () => {
+    const enis = await createEniLookup(client)({ descriptions: ['ELB app/web/*'] });
+    expect(enis.map((e) => e.eniId)).toEqual(['eni-alb']);
+  });
+
+  it('retries throttling, as the SDK standard retry mode does', async () => {
+    state.failNext.push({ code: 'RequestLimitExceeded', status: 503, message: 'Request limit exceeded.' });
+    const enis = await createEniLookup(client)({ descriptions: ['ELB other'] });
+    expect(enis.map((e) => e.eniId)).toEqual(['eni-other']);
+    expect(state.requests).toHaveLength(2);
+  });
+
+  it('surfaces UnauthorizedOperation with its code', async () => {
+    state.failNext.push({ code: 'UnauthorizedOperation', status: 403, message: 'You are not authorized to perform this operation.' });
+    await expect(createEniLookup(client)({ descriptions: ['ELB web'] })).rejects.toMatchObject({ name: 'UnauthorizedOperation' });
+  });
+});

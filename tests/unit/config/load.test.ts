@@ -1,0 +1,79 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfigFile, loadConfigFromEnv, parseConfig } from '../../../shared/config/load';
+import { ConfigError } from '../../../shared/errors';
+
+const LB = 'test-738445577.us-east-1.elb.amazonaws.com';
+
+function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('Function: parseConfig', () => {
+  it('fills defaults for a minimal config', () => {
+    const config = parseConfig({ loadBalancers: [{ dnsName: LB }] }, 'test');
+    expect(config).toEqual({
+      loadBalancers: [{ dnsName: LB, backends: [] }],
+      dns: { servers: [], timeoutMs: 2000, tries: 2, queries: 4 },
+      eni: { enabled: true },
+      concurrency: 8,
+    });
+  });
+
+  it.each([
+    [{}, 'test: loadBalancers: Invalid input: expected array, received undefined'],
+    [{ loadBalancers: [] }, 'test: loadBalancers: at least one load balancer is required'],
+    [{ loadBalancers: [{ dnsName: LB }], dsn: {} }, 'test: unknown key(s) "dsn"'],
+    [{ loadBalancers: [{ dnsName: LB, nmae: 'x' }] }, 'test: loadBalancers[0]: unknown key(s) "nmae"'],
+    [{ loadBalancers: [{ dnsName: 'bad..name' }] }, 'test: loadBalancers[0].dnsName: not a valid DNS name'],
+    [{ loadBalancers: [{ dnsName: LB, arn: 'arn:nope' }] }, 'test: loadBalancers[0].arn: not an ALB/NLB ARN'],
+    [{ loadBalancers: [{ dnsName: LB }], dns: { servers: ['127.0.0.1:99999'] } }, 'test: dns.servers[0]: port must be 1-65535'],
+    [{ loadBalancers: [{ dnsName: LB }], dns: { queries: 0 } }, 'test: dns.queries: Too small'],
+    [{ loadBalancers: [{ dnsName: LB, backends: [{ statusUrl: 'ftp://x/' }] }] }, 'test: loadBalancers[0].backends[0].statusUrl'],
+  ])('names what is wrong in %j', (value, expected) => {
+    const message = messageOf(() => parseConfig(value, 'test'));
+    expect(message.startsWith(expected)).toBe(true);
+    expect(message).not.toContain('\n');
+  });
+
+  it('says how many more problems there are', () => {
+    expect(messageOf(() => parseConfig({ loadBalancers: [{ dnsName: 'x..y' }], concurrency: 0 }, 'test'))).toMatch(/\(and 1 more problem\)$/);
+  });
+});
+
+describe('Function: loadConfigFile / loadConfigFromEnv', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'elbscope-config-'));
+
+  it('reads a file', () => {
+    const file = join(dir, 'ok.json');
+    writeFileSync(file, JSON.stringify({ loadBalancers: [{ dnsName: LB }] }));
+    expect(loadConfigFile(file).loadBalancers[0]?.dnsName).toBe(LB);
+  });
+
+  it.each([
+    ['', 'empty'],
+    ['{ "loadBalancers": ', 'not valid JSON'],
+  ])('rejects a file holding %j', (text, expected) => {
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, text);
+    expect(messageOf(() => loadConfigFile(file)).startsWith(`config ${file}: ${expected}`)).toBe(true);
+  });
+
+  it('names a missing file', () => {
+    expect(messageOf(() => loadConfigFile(join(dir, 'missing.json')))).toBe(`config ${join(dir, 'missing.json')}: cannot read (ENOENT)`);
+  });
+
+  it('prefers inline ELBSCOPE_CONFIG and explains when nothing is set', () => {
+    expect(loadConfigFromEnv({ ELBSCOPE_CONFIG: JSON.stringify({ loadBalancers: [{ dnsName: LB }] }) }).loadBalancers).toHaveLength(1);
+    expect(messageOf(() => loadConfigFromEnv({}))).toBe('no configuration: set ELBSCOPE_CONFIG (JSON) or ELBSCOPE_CONFIG_FILE (path)');
+    expect(messageOf(() => loadConfigFromEnv({ ELBSCOPE_CONFIG: '{"loadBalancers":[],"x":1}' }))).toMatch(/^ELBSCOPE_CONFIG: /);
+  });
+});

@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { childEnv } from '../../helpers/env';
+
+// The framework's own `serverless package` output (osls + serverless-esbuild),
+// with dummy credentials and no AWS account.
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const serverless = join(root, 'node_modules/osls/bin/serverless.js');
+const run = promisify(execFile);
+
+function packageTo(dir: string, extraEnv: Record<string, string> = {}) {
+  return run(process.execPath, [serverless, 'package', '--package', dir, '--stage', 'test'], {
+    cwd: root,
+    env: childEnv({ SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', ...extraEnv }),
+    timeout: 240_000,
+  });
+}
+
+type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
+let template: Template;
+let packageDir: string;
+
+beforeAll(async () => {
+  packageDir = mkdtempSync(join(tmpdir(), 'elbscope-package-'));
+  await packageTo(packageDir);
+  template = JSON.parse(readFileSync(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'));
+}, 240_000);
+
+const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+
+describe('serverless package', () => {
+  it('defines the observe function on nodejs22.x with the config in its environment', () => {
+    const [[, fn] = []] = ofType('AWS::Lambda::Function').filter(([id]) => id === 'ObserveLambdaFunction');
+    expect(fn?.Properties.Runtime).toBe('nodejs22.x');
+    expect(fn?.Properties.Handler).toBe('functions/observe/handler.handler');
+    const config = JSON.parse(fn?.Properties.Environment.Variables.ELBSCOPE_CONFIG);
+    expect(config.loadBalancers[0].dnsName).toBe('test-738445577.us-east-1.elb.amazonaws.com');
+  });
+
+  it('schedules observe every minute by default', () => {
+    const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties);
+    expect(rules).toContainEqual(expect.objectContaining({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' }));
+  });
+
+  it('grants no IAM statement a "*" action, and EC2 only DescribeNetworkInterfaces', () => {
+    const statements = ofType('AWS::IAM::Role').flatMap(([, r]) => r.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement);
+    expect(statements.length).toBeGreaterThan(0);
+    const actions = statements.flatMap((s: any) => [s.Action].flat());
+    for (const action of actions) expect(action).not.toMatch(/\*/);
+    expect(actions.filter((a: string) => a.startsWith('ec2:'))).toEqual(['ec2:DescribeNetworkInterfaces']);
+  });
+
+  it('refuses to package a bad configuration, naming the key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elbscope-badconfig-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ loadBalancers: [{ dnsName: 'not..valid' }] }));
+    const failed = await packageTo(join(dir, 'out'), { ELBSCOPE_CONFIG_FILE: file }).then(
+      () => null,
+      (err: { stdout: string; stderr: string }) => err,
+    );
+    expect(failed).not.toBeNull();
+    expect(`${failed?.stdout}${failed?.stderr}`).toContain(`loadBalancers[0].dnsName: not a valid DNS name`);
+  }, 240_000);
+});

@@ -75,7 +75,7 @@ async function resolveNodeIps(
   errors: ObservationError[],
 ): Promise<SeenIps> {
   const seen: SeenIps = new Map();
-  const failures = new Map<string, { source: NodeSource; count: number }>();
+  const failures = new Map<string, { source: 'dns' | 'all'; count: number }>();
   const asked: Record<'dns' | 'all', number> = { dns: 0, all: 0 };
   const note = (source: 'dns' | 'all', ips: string[]) => {
     for (const ip of ips) {
@@ -115,7 +115,7 @@ async function resolveNodeIps(
   return seen;
 }
 
-function record(failures: Map<string, { source: NodeSource; count: number }>, source: NodeSource, message: string) {
+function record(failures: Map<string, { source: 'dns' | 'all'; count: number }>, source: 'dns' | 'all', message: string) {
   const entry = failures.get(message);
   if (entry) entry.count++;
   else failures.set(message, { source, count: 1 });

@@ -1,0 +1,130 @@
+import { describeError } from '../errors';
+import { parseApacheAuto, type ApacheAuto } from './apache-status';
+import { parseApacheHtml, type ApacheHtml } from './apache-html';
+import { DEFAULT_FETCH_LIMITS, fetchPage, type FetchLimits } from './http';
+import { looksLikeNginxStatus, parseNginxStatus } from './nginx-status';
+import { CAVEATS, emptyReport, type BackendReport } from './report';
+
+export interface ProbeOptions {
+  limits?: FetchLimits;
+  /** The backend is known to run "AcceptFilter http none": no deferred-accept caveat. */
+  acceptFilterNone?: boolean;
+}
+
+/**
+ * Read a backend's status page and report its pre-opened connections. The URL
+ * may be Apache's `/server-status` (with or without `?auto`) or nginx's
+ * stub_status; the server is told by the content. Never throws: a failure is
+ * the report's `error`.
+ */
+export async function probeBackend(url: string, options: ProbeOptions = {}): Promise<BackendReport> {
+  const limits = options.limits ?? DEFAULT_FETCH_LIMITS;
+  const report = emptyReport(url);
+  let parsedUrl: URL;
+  try {
+    parsedUrl = new URL(url);
+    if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    return { ...report, error: `${url}: not an http(s) URL` };
+  }
+  const autoUrl = withAuto(parsedUrl, true);
+  const htmlUrl = withAuto(parsedUrl, false);
+  try {
+    const first = await fetchPage(url, limits);
+    if (looksLikeNginxStatus(first.body)) return nginxReport(report, first.body);
+
+    // Apache: counts from ?auto, then (sequentially, so neither fetch sees the
+    // other as busy) the HTML table for client IPs.
+    const autoBody = url === autoUrl ? first.body : (await fetchPage(autoUrl, limits)).body;
+    const auto = parseApacheAuto(autoBody);
+    if (!auto.ok) {
+      const html = url === htmlUrl ? parseApacheHtml(first.body) : null;
+      const what = html?.ok ? `${autoUrl}: ${auto.error}` : `${url}: not an Apache or nginx status page (${auto.error})`;
+      return { ...report, error: what };
+    }
+    let html: ReturnType<typeof parseApacheHtml>;
+    try {
+      html = parseApacheHtml(url === htmlUrl ? first.body : (await fetchPage(htmlUrl, limits)).body);
+    } catch (err) {
+      html = { ok: false, error: describeError(err) };
+    }
+    return apacheReport(report, auto.value, html, htmlUrl, options);
+  } catch (err) {
+    return { ...report, error: err instanceof Error ? err.message : describeError(err) };
+  }
+}
+
+function withAuto(url: URL, auto: boolean): string {
+  const u = new URL(url);
+  u.searchParams.delete('auto');
+  if (auto) u.search = u.search ? `${u.search}&auto` : '?auto';
+  return u.toString();
+}
+
+function apacheReport(
+  report: BackendReport,
+  auto: ApacheAuto,
+  html: { ok: true; value: ApacheHtml } | { ok: false; error: string },
+  htmlUrl: string,
+  options: ProbeOptions,
+): BackendReport {
+  const { counts } = auto;
+  // The scraper's own ?auto request is one W slot: it is not load.
+  const own = counts.W > 0 ? 1 : 0;
+  const busy = Object.entries(counts).reduce((n, [state, c]) => (state === '_' || state === '.' ? n : n + c), 0) - own;
+  const slots = auto.scoreboard.length;
+  const trust: string[] = [];
+  if (!options.acceptFilterNone) trust.push(CAVEATS.deferredAccept);
+  if (/Apache\/2\.[4-9]/.test(auto.serverVersion ?? '') || auto.mpm) trust.push(CAVEATS.reqtimeout);
+  if (auto.mpm === null) trust.push(CAVEATS.noMpm);
+  if (auto.mpm === 'event') trust.push(CAVEATS.eventMpm);
+  if (auto.unknownStates > 0) trust.push(`the scoreboard has ${auto.unknownStates} characters that are not Apache states`);
+
+  let readingByClient: Record<string, number> | null = null;
+  let readingAges: number[] | null = null;
+  if (!html.ok) {
+    trust.push(`R per client IP unknown: ${htmlUrl}: ${html.error}`);
+  } else if (!html.value.extendedStatus) {
+    trust.push(CAVEATS.noExtendedStatus);
+  } else {
+    const reading = html.value.slots.filter((s) => s.mode === 'R');
+    readingByClient = {};
+    for (const slot of reading) readingByClient[slot.client] = (readingByClient[slot.client] ?? 0) + 1;
+    readingAges = reading.flatMap((s) => (s.secondsSince === null ? [] : [s.secondsSince]));
+    if (reading.length !== counts.R) {
+      trust.push(`R changed between the two fetches (?auto ${counts.R}, table ${reading.length}): per-client counts are from the later one`);
+    }
+  }
+  return {
+    ...report,
+    server: 'apache',
+    mpm: auto.mpm,
+    serverVersion: auto.serverVersion,
+    reading: counts.R,
+    busy,
+    idle: counts._,
+    slots,
+    keepalive: counts.K,
+    readingShare: slots > 0 ? Math.round((counts.R / slots) * 1000) / 1000 : null,
+    readingByClient,
+    readingAges,
+    states: { ...counts, W: counts.W - own },
+    trust,
+  };
+}
+
+function nginxReport(report: BackendReport, body: string): BackendReport {
+  const parsed = parseNginxStatus(body);
+  if (!parsed.ok) return { ...report, server: 'nginx', error: `${report.url}: ${parsed.error}` };
+  const s = parsed.value;
+  // Our own request is one Writing (and one Active) connection.
+  const own = s.writing > 0 ? 1 : 0;
+  return {
+    ...report,
+    server: 'nginx',
+    reading: s.reading,
+    busy: s.reading + s.writing - own,
+    idle: s.waiting,
+    trust: [CAVEATS.nginxWaiting],
+  };
+}

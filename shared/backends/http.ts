@@ -28,7 +28,17 @@ export class PageError extends Error {
  * Throws PageError for non-200, redirects, oversize or truncated bodies.
  */
 export async function fetchPage(url: string, limits: FetchLimits = DEFAULT_FETCH_LIMITS): Promise<FetchedPage> {
-  const signal = AbortSignal.timeout(limits.timeoutMs);
+  // One deadline for headers and body; cleared when done so it cannot abort a finished request.
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), limits.timeoutMs);
+  try {
+    return await fetchWithin(url, limits, controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function fetchWithin(url: string, limits: FetchLimits, signal: AbortSignal): Promise<FetchedPage> {
   let response: Dispatcher.ResponseData;
   try {
     response = await request(url, {
@@ -40,17 +50,17 @@ export async function fetchPage(url: string, limits: FetchLimits = DEFAULT_FETCH
       ...(limits.dispatcher ? { dispatcher: limits.dispatcher } : {}),
     });
   } catch (err) {
-    throw new PageError(`${url}: ${networkFailure(err, limits.timeoutMs)}`);
+    throw new PageError(`${url}: ${networkFailure(err, signal, limits.timeoutMs)}`);
   }
   const { statusCode, headers, body } = response;
   const contentType = String(headers['content-type'] ?? '');
   if (statusCode >= 300 && statusCode < 400) {
-    body.destroy();
+    await body.dump().catch(() => undefined);
     throw new PageError(`${url}: HTTP ${statusCode} redirect to ${String(headers.location ?? '(no Location)')}, not followed`);
   }
   const declared = Number(headers['content-length']);
   if (Number.isFinite(declared) && declared > limits.maxBytes) {
-    body.destroy();
+    discard(body);
     throw new PageError(`${url}: body of ${declared} bytes exceeds the ${limits.maxBytes}-byte cap`);
   }
   const chunks: Buffer[] = [];
@@ -59,14 +69,14 @@ export async function fetchPage(url: string, limits: FetchLimits = DEFAULT_FETCH
     for await (const chunk of body) {
       size += (chunk as Buffer).length;
       if (size > limits.maxBytes) {
-        body.destroy();
+        discard(body);
         throw new PageError(`${url}: body exceeds the ${limits.maxBytes}-byte cap`);
       }
       chunks.push(chunk as Buffer);
     }
   } catch (err) {
     if (err instanceof PageError) throw err;
-    throw new PageError(`${url}: truncated body after ${size} bytes (${networkFailure(err, limits.timeoutMs)})`);
+    throw new PageError(`${url}: truncated body after ${size} bytes (${networkFailure(err, signal, limits.timeoutMs)})`);
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (statusCode !== 200) {
@@ -76,9 +86,15 @@ export async function fetchPage(url: string, limits: FetchLimits = DEFAULT_FETCH
   return { url, contentType, body: text };
 }
 
-function networkFailure(err: unknown, timeoutMs: number): string {
+/** Drop a response body we will not read; its abort is expected, not an error to report. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+function networkFailure(err: unknown, signal: AbortSignal, timeoutMs: number): string {
   const e = err as { name?: string; code?: string; cause?: { code?: string } };
-  if (e?.name === 'TimeoutError' || e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT') {
+  if (signal.aborted || e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT') {
     return `no answer within ${timeoutMs} ms`;
   }
   const code = e?.code ?? e?.cause?.code;

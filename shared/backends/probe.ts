@@ -32,21 +32,23 @@ export async function probeBackend(url: string, options: ProbeOptions = {}): Pro
   try {
     const first = await fetchPage(url, limits);
     if (looksLikeNginxStatus(first.body)) return nginxReport(report, first.body);
-
+    const firstAuto = parseApacheAuto(first.body);
+    const firstHtml = firstAuto.ok ? null : parseApacheHtml(first.body);
+    if (!firstAuto.ok && !firstHtml?.ok) {
+      return { ...report, error: `${url}: not an Apache or nginx status page (${firstAuto.error})` };
+    }
     // Apache: counts from ?auto, then (sequentially, so neither fetch sees the
     // other as busy) the HTML table for client IPs.
-    const autoBody = url === autoUrl ? first.body : (await fetchPage(autoUrl, limits)).body;
-    const auto = parseApacheAuto(autoBody);
-    if (!auto.ok) {
-      const html = url === htmlUrl ? parseApacheHtml(first.body) : null;
-      const what = html?.ok ? `${autoUrl}: ${auto.error}` : `${url}: not an Apache or nginx status page (${auto.error})`;
-      return { ...report, error: what };
-    }
+    const auto = firstAuto.ok ? firstAuto : parseApacheAuto((await fetchPage(autoUrl, limits)).body);
+    if (!auto.ok) return { ...report, error: `${autoUrl}: ${auto.error}` };
     let html: ReturnType<typeof parseApacheHtml>;
-    try {
-      html = parseApacheHtml(url === htmlUrl ? first.body : (await fetchPage(htmlUrl, limits)).body);
-    } catch (err) {
-      html = { ok: false, error: describeError(err) };
+    if (firstHtml) html = firstHtml;
+    else {
+      try {
+        html = parseApacheHtml((await fetchPage(htmlUrl, limits)).body);
+      } catch (err) {
+        html = { ok: false, error: describeError(err) };
+      }
     }
     return apacheReport(report, auto.value, html, htmlUrl, options);
   } catch (err) {
@@ -61,6 +63,9 @@ function withAuto(url: URL, auto: boolean): string {
   return u.toString();
 }
 
+// As Apache's own BusyWorkers: idle (_), open (.), starting (S) and idle-cleanup (I) slots serve no one.
+const NOT_BUSY = new Set(['_', '.', 'S', 'I']);
+
 function apacheReport(
   report: BackendReport,
   auto: ApacheAuto,
@@ -71,7 +76,7 @@ function apacheReport(
   const { counts } = auto;
   // The scraper's own ?auto request is one W slot: it is not load.
   const own = counts.W > 0 ? 1 : 0;
-  const busy = Object.entries(counts).reduce((n, [state, c]) => (state === '_' || state === '.' ? n : n + c), 0) - own;
+  const busy = Object.entries(counts).reduce((n, [state, c]) => (NOT_BUSY.has(state) ? n : n + c), 0) - own;
   const slots = auto.scoreboard.length;
   const trust: string[] = [];
   if (!options.acceptFilterNone) trust.push(CAVEATS.deferredAccept);

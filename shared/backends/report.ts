@@ -8,7 +8,7 @@ export interface BackendReport {
   serverVersion: string | null;
   /** Apache: `R` slots. nginx: its Reading counter, which does NOT include idle pre-opened connections. */
   reading: number | null;
-  /** Slots doing anything (not `_` or `.`), without elbscope's own request. */
+  /** Slots serving a connection (as Apache's BusyWorkers: not `_ . S I`), without elbscope's own request. */
   busy: number | null;
   /** Apache: `_` slots. nginx: Waiting (idle keep-alive and pre-opened connections together). */
   idle: number | null;

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ElbscopeError } from '../shared/errors';
+import { backendsCommand, tlsCommand } from './commands/backends';
 import { observeCommand } from './commands/observe';
 import { startCommand } from './commands/start';
 import { EXIT, type CliIo } from './io';
@@ -19,7 +20,7 @@ export async function runCli(argv: string[], io: CliIo, signal: AbortSignal = ne
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showSuggestionAfterError();
-  for (const command of [observeCommand(io, setExit), startCommand(io, setExit, signal)]) {
+  for (const command of [observeCommand(io, setExit), backendsCommand(io, setExit), tlsCommand(io, setExit), startCommand(io, setExit, signal)]) {
     program.addCommand(command.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) }));
   }
   try {

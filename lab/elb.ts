@@ -1,7 +1,11 @@
 import { emptyZone, startDnsServer, type DnsZone, type RunningDnsServer } from './dns/server';
 import { startEc2Endpoint, type Ec2State, type LabEni, type RunningEc2Endpoint } from './ec2/server';
 
-/** One simulated load balancer node: a loopback "public" IP and a private IP that is never contacted. */
+/**
+ * One simulated load balancer node. Both addresses are loopback: the "public" one
+ * is what DNS advertises, the "private" one is the source address of the node's
+ * connections to backends (what a backend's status page shows as the client).
+ */
 export interface LabNode {
   az: string;
   publicIp: string;
@@ -57,7 +61,7 @@ export class LabElb {
     const node: LabNode = {
       az,
       publicIp: `127.1.${Math.max(azIndex, 0)}.${n}`,
-      privateIp: `10.0.${Math.max(azIndex, 0)}.${100 + n}`,
+      privateIp: `127.2.${Math.max(azIndex, 0)}.${n}`,
       eniId: `eni-0lab${String(n).padStart(12, '0')}`,
       advertised,
     };

@@ -5,7 +5,7 @@ import { loadConfigFromEnv } from '../../shared/config/load';
 import { ec2ClientsByRegion } from '../../shared/aws/clients';
 import { createDnsLookup } from '../../shared/nodes/dns';
 import { createEniLookup } from '../../shared/nodes/eni';
-import { observeConfigured } from '../../shared/cycle/observe-configured';
+import { snapshotConfigured } from '../../shared/cycle/snapshot';
 import { nameResolved } from '../../shared/nodes/observation';
 
 // Cold start: an invalid configuration fails the init phase here, with the
@@ -20,16 +20,16 @@ const deps = {
   defaultRegion: process.env.AWS_REGION,
 };
 
-/** Scheduled: observe every configured load balancer once and log each observation. */
+/** Scheduled: observe every configured load balancer's nodes and backends once, and log each snapshot. */
 export const handler = middy(async () => {
-  const observations = await observeConfigured(config, deps);
-  for (const observation of observations) {
-    const log = observation.errors.length > 0 ? logger.warn.bind(logger) : logger.info.bind(logger);
-    log('observation', { observation });
+  const snapshots = await snapshotConfigured(config, deps);
+  for (const { observation, backends } of snapshots) {
+    const failed = observation.errors.length > 0 || backends.some((b) => b.report.error);
+    (failed ? logger.warn.bind(logger) : logger.info.bind(logger))('observation', { observation, backends });
   }
   return {
-    observed: observations.length,
-    unresolved: observations.filter((o) => !nameResolved(o)).map((o) => o.loadBalancer),
-    errors: observations.reduce((n, o) => n + o.errors.length, 0),
+    observed: snapshots.length,
+    unresolved: snapshots.filter((s) => !nameResolved(s.observation)).map((s) => s.observation.loadBalancer),
+    errors: snapshots.reduce((n, s) => n + s.observation.errors.length + s.backends.filter((b) => b.report.error).length, 0),
   };
 }).use(injectLambdaContext(logger));

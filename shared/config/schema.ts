@@ -22,6 +22,7 @@ export const regionSchema = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expecte
 export const dnsNameSchema = z.string().refine(isHostName, 'not a valid DNS name');
 
 export const backendSchema = z.strictObject({
+  /** How reports and alerts name the backend (an instance id, a host name); default: the status URL's host. */
   name: z.string().min(1).optional(),
   /** Apache `/server-status?auto` or nginx `stub_status` URL. */
   statusUrl: z.url({ protocol: /^https?$/ }).optional(),
@@ -33,7 +34,9 @@ export const backendSchema = z.strictObject({
       pinSha256: z.string().regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, 'expected 32 hex bytes separated by colons').optional(),
     })
     .optional(),
-});
+  /** The backend runs "AcceptFilter http none", so idle connections show at once (no deferred-accept caveat). */
+  acceptFilterNone: z.boolean().default(false),
+}).refine((b) => b.statusUrl !== undefined || b.tls !== undefined, 'a backend needs "statusUrl", "tls" or both');
 
 export const loadBalancerSchema = z.strictObject({
   dnsName: dnsNameSchema,
@@ -60,6 +63,16 @@ export const configSchema = z.strictObject({
   region: regionSchema.optional(),
   /** How many load balancers to observe at once. */
   concurrency: z.number().int().min(1).max(256).default(8),
+  backendProbe: z
+    .strictObject({
+      timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+      maxBytes: z.number().int().min(1_024).max(16_777_216).default(1_048_576),
+      /** Status pages fetched at once, across all load balancers. */
+      concurrency: z.number().int().min(1).max(256).default(16),
+      /** TLS certificates expiring within this many days are reported. */
+      certWarningDays: z.number().int().min(1).max(365).default(21),
+    })
+    .default({ timeoutMs: 5_000, maxBytes: 1_048_576, concurrency: 16, certWarningDays: 21 }),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeBackend } from '../../../shared/backends/probe';
+import { freePort } from '../../helpers/servers';
 
 // A misbehaving "status page" server on loopback: every way a scrape can go wrong.
 let server: Server;
@@ -63,7 +64,9 @@ describe('Function: probeBackend on bad pages', () => {
   });
 
   it('names a refused connection and a URL that is not http(s)', async () => {
-    expect((await probeBackend('http://127.0.0.1:1/server-status')).error).toBe('http://127.0.0.1:1/server-status: connection refused');
+    const closed = `http://127.0.0.1:${await freePort()}/server-status`;
+    expect((await probeBackend(closed)).error).toBe(`${closed}: connection refused`);
+    expect((await probeBackend('http://127.0.0.1:6000/server-status')).error).toBe('http://127.0.0.1:6000/server-status: fetch refuses this port (a "bad port" in the Fetch standard)');
     expect((await probeBackend('ftp://x/y')).error).toBe('ftp://x/y: not an http(s) URL');
   });
 });

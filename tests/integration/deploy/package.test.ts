@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +13,8 @@ const root = fileURLToPath(new URL('../../..', import.meta.url));
 const serverless = join(root, 'node_modules/osls/bin/serverless.js');
 const run = promisify(execFile);
 
-function packageTo(dir: string, extraEnv: Record<string, string> = {}) {
-  return run(process.execPath, [serverless, 'package', '--package', dir, '--stage', 'test'], {
+function packageTo(dir: string, extraEnv: Record<string, string> = {}, params: string[] = []) {
+  return run(process.execPath, [serverless, 'package', '--package', dir, '--stage', 'test', ...params.map((p) => `--param=${p}`)], {
     cwd: root,
     env: childEnv({ SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', ...extraEnv }),
     timeout: 240_000,
@@ -42,10 +42,32 @@ describe('serverless package', () => {
     expect(config.loadBalancers[0].dnsName).toBe('test-738445577.us-east-1.elb.amazonaws.com');
   });
 
-  it('schedules observe every minute by default', () => {
+  it('schedules observe every minute and tls-probe every hour by default', () => {
     const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties);
     expect(rules).toContainEqual(expect.objectContaining({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' }));
+    expect(rules).toContainEqual(expect.objectContaining({ ScheduleExpression: 'rate(1 hour)', State: 'ENABLED' }));
+    const [[, tlsFn] = []] = ofType('AWS::Lambda::Function').filter(([id]) => id === 'TlsDashprobeLambdaFunction');
+    expect(tlsFn?.Properties.Handler).toBe('functions/tls-probe/handler.handler');
+    expect(tlsFn?.Properties.VpcConfig).toBeUndefined();
   });
+
+  it('packages each function on its own, leaving the AWS SDK to the runtime', () => {
+    for (const name of ['observe', 'tls-probe']) {
+      const size = statSync(join(packageDir, `${name}.zip`)).size;
+      expect(size).toBeGreaterThan(10_000);
+      expect(size).toBeLessThan(250_000);
+    }
+  });
+
+  it('attaches the functions to a VPC when subnetIds and securityGroupIds are given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elbscope-vpc-'));
+    await packageTo(dir, {}, ['subnetIds=subnet-0123456789abcdef0,subnet-0123456789abcdef1', 'securityGroupIds=sg-0123456789abcdef0']);
+    const t: Template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+    expect(t.Resources.ObserveLambdaFunction?.Properties.VpcConfig).toEqual({
+      SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
+      SecurityGroupIds: ['sg-0123456789abcdef0'],
+    });
+  }, 240_000);
 
   it('grants no IAM statement a "*" action, and EC2 only DescribeNetworkInterfaces', () => {
     const statements = ofType('AWS::IAM::Role').flatMap(([, r]) => r.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Context } from 'aws-lambda';
 import { LabElb } from '../../../lab/elb';
+import { freePort } from '../../helpers/servers';
 
 // The observe Lambda's handler module, loaded as Lambda loads it (config from
 // ELBSCOPE_CONFIG at import), calling the lab through the real SDK.
@@ -46,5 +47,18 @@ describe('Lambda: observe', () => {
 
   it('fails at cold start with a one-line configuration error', async () => {
     await expect(loadHandler({ loadBalancers: [{ dnsName: lab.dnsName, typo: 1 }] })).rejects.toThrow(/^ELBSCOPE_CONFIG: loadBalancers\[0\]: unknown key\(s\) "typo"$/);
+  });
+});
+
+describe('Lambda: tls-probe', () => {
+  it('probes each configured TLS target and reports the failures', async () => {
+    vi.resetModules();
+    const closed = `127.0.0.1:${await freePort()}`;
+    process.env.ELBSCOPE_CONFIG = JSON.stringify({ loadBalancers: [{ dnsName: lab.dnsName, backends: [{ name: 'i-0abc', tls: { target: closed } }] }] });
+    const spies = [process.stdout, process.stderr].map((stream) => vi.spyOn(stream, 'write').mockImplementation(() => true));
+    const { handler } = await import('../../../functions/tls-probe/handler');
+    const result = await handler(scheduledEvent, context);
+    for (const spy of spies) spy.mockRestore();
+    expect(result).toEqual({ probed: 1, failed: [`i-0abc (${closed})`] });
   });
 });

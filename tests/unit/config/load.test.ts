@@ -25,6 +25,7 @@ describe('Function: parseConfig', () => {
       dns: { servers: [], timeoutMs: 2000, tries: 2, queries: 4 },
       eni: { enabled: true },
       concurrency: 8,
+      backendProbe: { timeoutMs: 5000, maxBytes: 1048576, concurrency: 16, certWarningDays: 21 },
     });
   });
 
@@ -38,6 +39,8 @@ describe('Function: parseConfig', () => {
     [{ loadBalancers: [{ dnsName: LB }], dns: { servers: ['127.0.0.1:99999'] } }, 'test: dns.servers[0]: port must be 1-65535'],
     [{ loadBalancers: [{ dnsName: LB }], dns: { queries: 0 } }, 'test: dns.queries: Too small'],
     [{ loadBalancers: [{ dnsName: LB, backends: [{ statusUrl: 'ftp://x/' }] }] }, 'test: loadBalancers[0].backends[0].statusUrl'],
+    [{ loadBalancers: [{ dnsName: LB, backends: [{ name: 'i-1' }] }] }, 'test: loadBalancers[0].backends[0]: a backend needs "statusUrl", "tls" or both'],
+    [{ loadBalancers: [{ dnsName: LB, backends: [{ tls: { target: 'h:1', pinSha256: 'AB' } }] }] }, 'test: loadBalancers[0].backends[0].tls.pinSha256: expected 32 hex bytes'],
   ])('names what is wrong in %j', (value, expected) => {
     const message = messageOf(() => parseConfig(value, 'test'));
     expect(message.startsWith(expected)).toBe(true);

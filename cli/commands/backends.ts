@@ -1,0 +1,69 @@
+import { Command, InvalidArgumentError } from 'commander';
+import pLimit from 'p-limit';
+import { probeBackend } from '../../shared/backends/probe';
+import { DEFAULT_FETCH_LIMITS } from '../../shared/backends/http';
+import { probeTls } from '../../shared/backends/tls-probe';
+import { hostPortSchema } from '../../shared/config/schema';
+import { formatBackendsTable, formatTlsTable } from '../format/backends-table';
+import { EXIT, type CliIo } from '../io';
+import { intArg } from './args';
+
+function statusUrlArg(value: string, previous: string[]): string[] {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`"${value}" is not an http(s) URL`);
+  return [...previous, value];
+}
+
+function targetArg(value: string, previous: string[]): string[] {
+  if (!hostPortSchema.safeParse(value).success) throw new InvalidArgumentError(`"${value}" is not HOST:PORT`);
+  return [...previous, value];
+}
+
+/** `elbscope backends <status-url>...`: pre-opened connections as each backend's status page shows them. */
+export function backendsCommand(io: CliIo, setExit: (code: number) => void): Command {
+  return new Command('backends')
+    .description('read Apache mod_status or nginx stub_status pages: ..reading.. (pre-opened) connections per backend')
+    .argument('<status-url...>', 'Apache /server-status[?auto] or nginx stub_status URLs', statusUrlArg, [])
+    .option('--timeout <ms>', 'timeout per fetch', intArg(100, 60_000), DEFAULT_FETCH_LIMITS.timeoutMs)
+    .option('--accept-filter-none', 'the backends run "AcceptFilter http none" (no deferred-accept caveat)')
+    .option('--json', 'print JSON')
+    .action(async (urls: string[], flags: { timeout: number; acceptFilterNone?: boolean; json?: boolean }) => {
+      const limit = pLimit(8);
+      const reports = await Promise.all(
+        urls.map((url) =>
+          limit(() => probeBackend(url, { limits: { ...DEFAULT_FETCH_LIMITS, timeoutMs: flags.timeout }, acceptFilterNone: flags.acceptFilterNone === true })),
+        ),
+      );
+      if (flags.json) {
+        const backends = reports.map((r) => ({
+          url: r.url, server: r.server, mpm: r.mpm, serverVersion: r.serverVersion, reading: r.reading, busy: r.busy, idle: r.idle,
+          slots: r.slots, keepalive: r.keepalive, readingShare: r.readingShare, readingByClient: r.readingByClient,
+          readingAges: r.readingAges, states: r.states, trust: r.trust, error: r.error,
+        }));
+        io.out(JSON.stringify({ backends }, null, 2));
+      } else io.out(formatBackendsTable(reports));
+      setExit(reports.some((r) => r.error) ? EXIT.notObserved : EXIT.ok);
+    });
+}
+
+/** `elbscope tls <host:port>...`: one TLS handshake per backend, certificate facts and findings. */
+export function tlsCommand(io: CliIo, setExit: (code: number) => void): Command {
+  return new Command('tls')
+    .description('handshake with backends: protocol, cipher, certificate, self-signed, expiry, SHA-256 fingerprint')
+    .argument('<host:port...>', 'backend TLS endpoints', targetArg, [])
+    .option('--servername <name>', 'SNI name to send (default: the host, unless it is an IP)')
+    .option('--pin <sha256>', 'expected SHA-256 fingerprint (AB:CD:...)')
+    .option('--timeout <ms>', 'handshake timeout', intArg(100, 60_000), 5_000)
+    .option('--json', 'print JSON')
+    .action(async (targets: string[], flags: { servername?: string; pin?: string; timeout: number; json?: boolean }) => {
+      const findings = await Promise.all(targets.map((t) => probeTls(t, { servername: flags.servername, pinSha256: flags.pin, timeoutMs: flags.timeout })));
+      if (flags.json) io.out(JSON.stringify({ targets: findings }, null, 2));
+      else io.out(formatTlsTable(findings));
+      setExit(findings.some((f) => f.error) ? EXIT.notObserved : EXIT.ok);
+    });
+}

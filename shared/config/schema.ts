@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isHostName, parseLoadBalancerArn } from '../nodes/lb-name';
+import { isHostName, parseLoadBalancerArn, parseLoadBalancerDnsName } from '../nodes/lb-name';
 
 /**
  * The one configuration schema, shared by the Lambda functions and the CLI.
@@ -55,6 +55,21 @@ export const dnsSchema = z.strictObject({
   queries: z.number().int().min(1).max(32).default(4),
 });
 
+const confirmSchema = z
+  .strictObject({ m: z.number().int().min(1).max(60), n: z.number().int().min(1).max(60) })
+  .refine((c) => c.m <= c.n, 'm must not exceed n');
+
+export const detectSchema = z.strictObject({
+  /** A change is an event once it held in M of the last N cycles. 2 of 3 at a 1-minute schedule: quiet, and prompt (2-3 minutes). */
+  confirm: confirmSchema.default({ m: 2, n: 3 }),
+  /** The same for the (hourly) TLS probe rounds: a failed handshake or a new certificate is reported at once. */
+  tlsConfirm: confirmSchema.default({ m: 1, n: 1 }),
+  /** A condition that keeps holding is announced again after this many minutes. */
+  repeatAfterMinutes: z.number().int().min(1).max(10_080).default(360),
+  /** `reading-pressure` fires when R holds more than this share of a backend's worker slots. */
+  pressureShare: z.number().gt(0).max(1).default(0.5),
+});
+
 export const configSchema = z.strictObject({
   loadBalancers: z.array(loadBalancerSchema).min(1, 'at least one load balancer is required'),
   dns: dnsSchema.default(dnsSchema.parse({})),
@@ -73,7 +88,34 @@ export const configSchema = z.strictObject({
       certWarningDays: z.number().int().min(1).max(365).default(21),
     })
     .default({ timeoutMs: 5_000, maxBytes: 1_048_576, concurrency: 16, certWarningDays: 21 }),
+  detect: detectSchema.default(detectSchema.parse({})),
+  store: z
+    .strictObject({
+      /** Raw observations expire after this many days (DynamoDB TTL; pruned in the local store). Events are kept. */
+      observationTtlDays: z.number().int().min(1).max(3650).default(30),
+    })
+    .default({ observationTtlDays: 30 }),
+  alerts: z
+    .strictObject({
+      /** SNS topic for alerts; on Lambda the stack's own topic is used when unset. */
+      snsTopicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'not an SNS topic ARN').optional(),
+    })
+    .default({}),
+}).superRefine((config, ctx) => {
+  const seen = new Map<string, number>();
+  config.loadBalancers.forEach((lb, i) => {
+    const name = loadBalancerName(lb);
+    if (seen.has(name)) {
+      ctx.addIssue({ code: 'custom', path: ['loadBalancers', i, 'name'], message: `"${name}" is also the name of loadBalancers[${seen.get(name)}]; set a distinct "name"` });
+    }
+    seen.set(name, i);
+  });
 });
+
+/** How events, reports and the store name a load balancer: its `name`, else the one in its DNS name or ARN, else the DNS name. */
+export function loadBalancerName(lb: { dnsName: string; name?: string | undefined; arn?: string | undefined }): string {
+  return lb.name ?? (lb.arn ? parseLoadBalancerArn(lb.arn)?.name : undefined) ?? parseLoadBalancerDnsName(lb.dnsName)?.name ?? lb.dnsName.toLowerCase().replace(/\.$/, '');
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type LoadBalancerConfig = z.infer<typeof loadBalancerSchema>;

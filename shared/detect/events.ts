@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+
+/** Every event kind elbscope emits (DESIGN.md, "Events and alerts"). */
+export const EVENT_KINDS = [
+  'scaled',
+  'az-added',
+  'az-removed',
+  'node-replaced',
+  'prewarm-complete',
+  'prewarm-overdue',
+  'preopen-started',
+  'preopen-stopped',
+  'reading-pressure',
+  'cert-expiring',
+  'cert-changed',
+  'tls-failed',
+  'observation-failed',
+  'recovered',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+/**
+ * `event`: a one-off change (scaled, node-replaced, …). `firing` / `resolved`: a
+ * condition that holds (reading-pressure, cert-expiring, tls-failed,
+ * observation-failed) and its end; a condition still firing is re-announced
+ * after the repeat interval with `repeat: true` in its details.
+ */
+export type EventStatus = 'event' | 'firing' | 'resolved';
+
+/** A change that held: what gets stored, published and reported. */
+export interface ElbEvent {
+  /** Deterministic: the same change seen by a retried cycle has the same id. */
+  id: string;
+  kind: EventKind;
+  status: EventStatus;
+  loadBalancer: string;
+  az: string | null;
+  backend: string | null;
+  from: string | number | null;
+  to: string | number | null;
+  /** The cycle time the change was confirmed at. */
+  at: string;
+  severity: Severity;
+  /** `loadBalancer|AZ or backend|kind`: stable across occurrences, for deduplication. */
+  fingerprint: string;
+  /** One line saying what happened, for subjects and timelines. */
+  summary: string;
+  details: Record<string, unknown>;
+}
+
+/** The stable fingerprint of an event's subject. */
+export function fingerprintOf(loadBalancer: string, scope: string | null, kind: EventKind): string {
+  // recovered pairs with the observation-failed it ends.
+  return `${loadBalancer}|${scope ?? '-'}|${kind === 'recovered' ? 'observation-failed' : kind}`;
+}
+
+/** Build an event; its id hashes fingerprint, status and cycle time. */
+export function makeEvent(fields: Omit<ElbEvent, 'id' | 'fingerprint'> & { scope?: string | null }): ElbEvent {
+  const { scope, ...rest } = fields;
+  const fingerprint = fingerprintOf(rest.loadBalancer, scope ?? rest.az ?? rest.backend, rest.kind);
+  const id = createHash('sha256').update(`${fingerprint}|${rest.kind}|${rest.status}|${rest.at}`).digest('hex').slice(0, 24);
+  return { id, fingerprint, ...rest };
+}

@@ -1,0 +1,273 @@
+import { confirmedValue, sameList, type Confirm } from './confirm';
+import { makeEvent, type ElbEvent, type EventKind, type Severity } from './events';
+import type { CycleSample, LoadBalancerState, TlsSample } from './state';
+
+/** Thresholds and timing of the rules (from config `detect`). */
+export interface RuleOptions {
+  confirm: Confirm;
+  tlsConfirm: Confirm;
+  /** A condition still firing is re-announced after this long. */
+  repeatAfterMs: number;
+  /** `reading-pressure` fires above this share of a backend's worker slots. */
+  pressureShare: number;
+  certWarningDays: number;
+}
+
+/** A pre-warm target as recorded by `elbscope prewarm`. */
+export interface PrewarmTarget {
+  id: string;
+  loadBalancer: string;
+  nodesPerAz: number;
+  total: number | null;
+  deadline: string | null;
+  caseId: string | null;
+  requestedAt: string;
+}
+
+type Emit = (kind: EventKind, status: ElbEvent['status'], severity: Severity, fields: Partial<Pick<ElbEvent, 'az' | 'backend' | 'from' | 'to'>> & { scope?: string; summary: string; details?: Record<string, unknown> }) => void;
+
+function emitter(loadBalancer: string, at: string, events: ElbEvent[]): Emit {
+  return (kind, status, severity, f) =>
+    events.push(
+      makeEvent({
+        kind, status, severity, loadBalancer, at,
+        az: f.az ?? null, backend: f.backend ?? null, from: f.from ?? null, to: f.to ?? null,
+        scope: f.scope ?? null, summary: f.summary, details: f.details ?? {},
+      }),
+    );
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * Fire, repeat or resolve a condition by fingerprint. `active` is the confirmed
+ * truth (undefined: not confirmed either way, nothing changes).
+ */
+function condition(
+  state: LoadBalancerState,
+  fingerprint: string,
+  active: boolean | undefined,
+  at: string,
+  repeatAfterMs: number,
+  fire: (status: 'firing' | 'resolved', repeat: boolean, since: string) => void,
+): void {
+  const firing = state.conditions[fingerprint];
+  if (active === true && !firing) {
+    state.conditions[fingerprint] = { since: at, lastNotified: at };
+    fire('firing', false, at);
+  } else if (active === true && firing && Date.parse(at) - Date.parse(firing.lastNotified) >= repeatAfterMs) {
+    firing.lastNotified = at;
+    fire('firing', true, firing.since);
+  } else if (active === false && firing) {
+    delete state.conditions[fingerprint];
+    fire('resolved', false, firing.since);
+  }
+}
+
+/**
+ * The cycle rules: a new sample and the stored state → events, and the state
+ * updated in place. Node and pre-open events need the latest sample to have
+ * data: an unreachable load balancer never "scales to 0", and it inhibits those
+ * events until it recovers. The first sufficient cycle sets the baseline silently.
+ */
+export function detectCycle(
+  state: LoadBalancerState,
+  sample: CycleSample,
+  loadBalancer: string,
+  options: RuleOptions,
+  prewarms: PrewarmTarget[] = [],
+): ElbEvent[] {
+  const events: ElbEvent[] = [];
+  const at = sample.at;
+  const emit = emitter(loadBalancer, at, events);
+  state.samples = [...state.samples, sample].slice(-Math.max(options.confirm.n, 1));
+  state.lastCycleAt = at;
+  const samples = state.samples;
+
+  // observation-failed / recovered, per failing source.
+  const sources = new Set([...Object.keys(sample.failures), ...Object.keys(state.conditions).filter((f) => f.startsWith(`${loadBalancer}|`) && f.endsWith('|observation-failed')).map((f) => f.split('|')[1] as string)]);
+  for (const source of sources) {
+    const failing = confirmedValue(samples, (s) => s.failures[source] !== undefined, options.confirm);
+    const backend = source.startsWith('backend:') ? source.slice('backend:'.length) : null;
+    condition(state, `${loadBalancer}|${source}|observation-failed`, failing, at, options.repeatAfterMs, (status, repeat, since) => {
+      if (status === 'resolved') {
+        emit('recovered', 'event', 'info', { scope: source, backend, summary: `${loadBalancer} ${source} recovered`, details: { source, failingSince: since } });
+      } else {
+        const reason = sample.failures[source] ?? '';
+        emit('observation-failed', 'firing', 'warning', { scope: source, backend, summary: `${loadBalancer} ${source} observation failing: ${reason}`, details: { source, reason, since, repeat } });
+      }
+    });
+  }
+
+  if (sample.perAz !== null) {
+    detectNodes(state, samples, loadBalancer, at, options, emit);
+    detectPreopen(state, samples, sample, loadBalancer, options, emit);
+    detectPrewarm(state, loadBalancer, at, prewarms, emit);
+  }
+
+  // reading-pressure does not need the nodes, only the backend's page.
+  for (const backend of Object.keys(sample.backends)) {
+    const share = sample.backends[backend]?.share ?? null;
+    const high = confirmedValue(samples, (s) => {
+      const v = s.backends[backend]?.share;
+      return v === null || v === undefined ? undefined : v > options.pressureShare;
+    }, options.confirm);
+    condition(state, `${loadBalancer}|${backend}|reading-pressure`, high, at, options.repeatAfterMs, (status, repeat, since) =>
+      emit('reading-pressure', status, status === 'firing' ? 'critical' : 'info', {
+        backend,
+        to: share === null ? null : Math.round(share * 100),
+        summary: status === 'firing'
+          ? `${loadBalancer} ${backend}: pre-opened connections hold ${share === null ? '?' : Math.round(share * 100)}% of worker slots`
+          : `${loadBalancer} ${backend}: reading pressure resolved`,
+        details: { threshold: options.pressureShare, share, since, repeat, reading: sample.backends[backend]?.reading ?? null },
+      }),
+    );
+  }
+  return events;
+}
+
+function detectNodes(state: LoadBalancerState, samples: CycleSample[], lb: string, at: string, options: RuleOptions, emit: Emit): void {
+  const latest = samples.at(-1)?.perAz ?? {};
+  if (state.nodes === null) {
+    state.nodes = structuredClone(latest); // baseline
+    return;
+  }
+  const stable = state.nodes;
+  for (const az of [...new Set([...Object.keys(stable), ...Object.keys(latest)])].sort()) {
+    const was = stable[az] ?? [];
+    const nowCount = (latest[az] ?? []).length;
+    if (nowCount !== was.length) state.firstSign[az] ??= at;
+    else delete state.firstSign[az];
+
+    const count = confirmedValue(samples, (s) => (s.perAz === null ? undefined : (s.perAz[az] ?? []).length), options.confirm);
+    if (count !== undefined && count !== was.length) {
+      const firstSign = state.firstSign[az];
+      delete state.firstSign[az];
+      stable[az] = [...(latest[az] ?? [])];
+      if (was.length === 0) {
+        emit('az-added', 'event', 'info', { az, from: 0, to: count, summary: `${lb} ${az} added with ${plural(count, 'node')}`, details: { nodes: stable[az] } });
+      } else if (count === 0) {
+        delete stable[az];
+        emit('az-removed', 'event', 'warning', { az, from: was.length, to: 0, summary: `${lb} ${az} removed (had ${plural(was.length, 'node')})`, details: { nodes: was } });
+      } else {
+        const sinceFirstSignMs = count > was.length && firstSign ? Date.parse(at) - Date.parse(firstSign) : null;
+        emit('scaled', 'event', 'info', {
+          az, from: was.length, to: count,
+          summary: `${lb} ${az} scaled ${was.length} → ${plural(count, 'node')}`,
+          details: { direction: count > was.length ? 'up' : 'down', sinceFirstSignMs, firstSign: firstSign ?? null, nodesBefore: was, nodesAfter: stable[az] },
+        });
+      }
+      continue;
+    }
+    const set = confirmedValue(samples, (s) => (s.perAz === null ? undefined : (s.perAz[az] ?? [])), options.confirm, sameList);
+    if (set !== undefined && set.length === was.length && set.length > 0 && !sameList(set, was)) {
+      const gone = was.filter((ip) => !set.includes(ip));
+      const added = set.filter((ip) => !was.includes(ip));
+      stable[az] = [...set];
+      emit('node-replaced', 'event', 'info', {
+        az, from: gone.join(','), to: added.join(','),
+        summary: `${lb} ${az} node replaced: ${gone.join(', ')} → ${added.join(', ')}`,
+        details: { removed: gone, added },
+      });
+    }
+  }
+}
+
+function detectPreopen(state: LoadBalancerState, samples: CycleSample[], sample: CycleSample, lb: string, options: RuleOptions, emit: Emit): void {
+  for (const backend of Object.keys(sample.backends)) {
+    const open = confirmedValue(samples, (s) => {
+      const r = s.backends[backend]?.reading;
+      return r === null || r === undefined ? undefined : r > 0;
+    }, options.confirm);
+    if (open === undefined) continue;
+    const was = state.preopen[backend];
+    state.preopen[backend] = open;
+    if (was === undefined || was === open) continue; // baseline, or no change
+    const reading = sample.backends[backend]?.reading ?? null;
+    const previous = [...samples].reverse().find((s) => {
+      const r = s.backends[backend]?.reading;
+      return r !== null && r !== undefined && r > 0 !== open;
+    })?.backends[backend]?.reading ?? null;
+    emit(open ? 'preopen-started' : 'preopen-stopped', 'event', open ? 'info' : 'warning', {
+      backend, from: previous, to: reading,
+      summary: open
+        ? `${lb} ${backend}: pre-opened connections started (${reading} reading)`
+        : `${lb} ${backend}: pre-opened connections stopped (0 reading)`,
+      details: {},
+    });
+  }
+}
+
+function detectPrewarm(state: LoadBalancerState, lb: string, at: string, prewarms: PrewarmTarget[], emit: Emit): void {
+  const nodes = state.nodes ?? {};
+  const counts = Object.values(nodes).map((ips) => ips.length);
+  const total = counts.reduce((a, b) => a + b, 0);
+  for (const target of prewarms) {
+    if (target.loadBalancer !== lb || state.prewarm[target.id] === 'complete') continue;
+    const reached = counts.length > 0 && counts.every((c) => c >= target.nodesPerAz) && (target.total === null || total >= target.total);
+    const caseText = target.caseId ? ` (case ${target.caseId})` : '';
+    if (reached) {
+      const durationMs = Date.parse(at) - Date.parse(target.requestedAt);
+      const late = state.prewarm[target.id] === 'overdue';
+      state.prewarm[target.id] = 'complete';
+      emit('prewarm-complete', 'event', 'info', {
+        scope: target.id, to: total,
+        summary: `${lb} pre-warm${caseText} complete after ${Math.round(durationMs / 60_000)} min${late ? ' (after its deadline)' : ''}`,
+        details: { targetId: target.id, caseId: target.caseId, requestedAt: target.requestedAt, durationMs, nodesPerAz: nodes, target: { nodesPerAz: target.nodesPerAz, total: target.total }, late },
+      });
+    } else if (target.deadline && Date.parse(at) > Date.parse(target.deadline) && state.prewarm[target.id] !== 'overdue') {
+      state.prewarm[target.id] = 'overdue';
+      emit('prewarm-overdue', 'event', 'warning', {
+        scope: target.id, to: total,
+        summary: `${lb} pre-warm${caseText} overdue: ${counts.length ? Math.min(...counts) : 0} of ${target.nodesPerAz} nodes per AZ at the deadline`,
+        details: { targetId: target.id, caseId: target.caseId, deadline: target.deadline, nodesPerAz: nodes, target: { nodesPerAz: target.nodesPerAz, total: target.total } },
+      });
+    }
+  }
+}
+
+/** The TLS rules, over the hourly probe rounds: cert-changed, cert-expiring, tls-failed. */
+export function detectTls(state: LoadBalancerState, sample: TlsSample, loadBalancer: string, options: RuleOptions): ElbEvent[] {
+  const events: ElbEvent[] = [];
+  const at = sample.at;
+  const emit = emitter(loadBalancer, at, events);
+  state.tlsSamples = [...state.tlsSamples, sample].slice(-Math.max(options.tlsConfirm.n, 1));
+  state.lastTlsAt = at;
+  const samples = state.tlsSamples;
+  for (const backend of Object.keys(sample.backends)) {
+    const now = sample.backends[backend];
+    const failed = confirmedValue(samples, (s) => (s.backends[backend] ? s.backends[backend]?.error !== null : undefined), options.tlsConfirm);
+    condition(state, `${loadBalancer}|${backend}|tls-failed`, failed, at, options.repeatAfterMs, (status, repeat, since) =>
+      emit('tls-failed', status, status === 'firing' ? 'critical' : 'info', {
+        backend,
+        summary: status === 'firing' ? `${loadBalancer} ${backend}: TLS failed: ${now?.error}` : `${loadBalancer} ${backend}: TLS handshake works again`,
+        details: { error: now?.error ?? null, since, repeat },
+      }),
+    );
+    const expiring = confirmedValue(samples, (s) => {
+      const d = s.backends[backend]?.daysLeft;
+      return d === null || d === undefined ? undefined : d <= options.certWarningDays;
+    }, options.tlsConfirm);
+    condition(state, `${loadBalancer}|${backend}|cert-expiring`, expiring, at, options.repeatAfterMs, (status, repeat, since) =>
+      emit('cert-expiring', status, status === 'firing' ? ((now?.daysLeft ?? 0) < 0 ? 'critical' : 'warning') : 'info', {
+        backend, to: now?.daysLeft ?? null,
+        summary: status === 'firing'
+          ? `${loadBalancer} ${backend}: certificate ${(now?.daysLeft ?? 0) < 0 ? 'expired' : `expires in ${now?.daysLeft} days`} (${now?.validTo})`
+          : `${loadBalancer} ${backend}: certificate renewed (valid to ${now?.validTo})`,
+        details: { validTo: now?.validTo ?? null, daysLeft: now?.daysLeft ?? null, since, repeat },
+      }),
+    );
+    const fingerprint = confirmedValue(samples, (s) => s.backends[backend]?.fingerprint ?? undefined, options.tlsConfirm);
+    if (fingerprint === undefined) continue;
+    const was = state.certs[backend];
+    state.certs[backend] = fingerprint;
+    if (was !== undefined && was !== fingerprint) {
+      emit('cert-changed', 'event', 'warning', {
+        backend, from: was, to: fingerprint,
+        summary: `${loadBalancer} ${backend}: certificate changed`,
+        details: { validTo: now?.validTo ?? null },
+      });
+    }
+  }
+  return events;
+}

@@ -1,0 +1,53 @@
+import type { LoadBalancerSnapshot } from '../cycle/snapshot';
+import type { BackendTls } from '../cycle/snapshot';
+import { nameResolved } from '../nodes/observation';
+import type { CycleSample, TlsSample } from './state';
+
+/**
+ * Reduce a cycle's snapshot to what the rules compare. Nodes are counted from
+ * the ENIs when they could be read (exact), else from DNS (whose rotating answers
+ * the M-of-N confirmation smooths). A name that did not resolve, or ENIs that
+ * could not be read, make the nodes INSUFFICIENT_DATA (null), never zero.
+ */
+export function toCycleSample(snapshot: LoadBalancerSnapshot, at: string): CycleSample {
+  const { observation } = snapshot;
+  const failures: Record<string, string> = {};
+  if (!nameResolved(observation)) {
+    failures.dns = observation.errors.find((e) => e.source === 'dns')?.message ?? 'the name did not resolve';
+  }
+  const eniError = observation.errors.find((e) => e.source === 'eni' && !e.message.startsWith('ENI lookup is off'));
+  if (eniError) failures.eni = eniError.message;
+  const eniOff = observation.nodes.every((n) => n.state === 'unmapped') && !eniError;
+
+  let perAz: Record<string, string[]> | null = null;
+  if (!failures.dns && !failures.eni) {
+    perAz = {};
+    for (const node of observation.nodes) {
+      if (eniOff) {
+        if (node.sources.includes('dns') || node.sources.includes('all')) (perAz['(all)'] ??= []).push(node.ip);
+      } else if (node.az && node.eniId && node.family === 4) {
+        (perAz[node.az] ??= []).push(node.ip);
+      } else if (node.az && node.eniId && !observation.nodes.some((m) => m.eniId === node.eniId && m.family === 4)) {
+        (perAz[node.az] ??= []).push(node.ip); // IPv6-only node
+      }
+    }
+    for (const az of Object.keys(perAz)) perAz[az] = [...new Set(perAz[az])].sort();
+  }
+
+  const backends: CycleSample['backends'] = {};
+  for (const b of snapshot.backends) {
+    if (b.report.error) failures[`backend:${b.name}`] = b.report.error;
+    const visible = b.report.server === 'apache' && b.report.error === null;
+    backends[b.name] = { reading: visible ? b.report.reading : null, share: visible ? b.report.readingShare : null };
+  }
+  return { at, perAz, failures, backends };
+}
+
+/** Reduce one TLS round of a load balancer to what the TLS rules compare. */
+export function toTlsSample(results: BackendTls[], at: string): TlsSample {
+  const backends: TlsSample['backends'] = {};
+  for (const { backend, finding } of results) {
+    backends[backend] = { fingerprint: finding.fingerprint256, daysLeft: finding.daysLeft, validTo: finding.validTo, error: finding.error };
+  }
+  return { at, backends };
+}

@@ -1,0 +1,76 @@
+import type { ElbEvent } from './events';
+
+/** What the rules keep of one cycle: enough to confirm changes over the last N. */
+export interface CycleSample {
+  at: string;
+  /** Node IPs per AZ (provisioned ENIs, or DNS when ENIs are off); null = INSUFFICIENT_DATA. */
+  perAz: Record<string, string[]> | null;
+  /** Failing sources (`dns`, `eni`, `backend:<name>`) → one-line reason. */
+  failures: Record<string, string>;
+  /** Per backend: `R` and R share, null when the page could not be read or cannot show pre-open (nginx). */
+  backends: Record<string, { reading: number | null; share: number | null }>;
+}
+
+/** What the TLS rules keep of one probe round. */
+export interface TlsSample {
+  at: string;
+  /** Per backend: fingerprint and days left, or the handshake error. */
+  backends: Record<string, { fingerprint: string | null; daysLeft: number | null; validTo: string | null; error: string | null }>;
+}
+
+/** A condition that is firing: since when, and when it was last announced. */
+export interface FiringCondition {
+  since: string;
+  lastNotified: string;
+}
+
+/** Everything the rules remember about one load balancer between cycles. */
+export interface LoadBalancerState {
+  lastCycleAt: string | null;
+  lastTlsAt: string | null;
+  samples: CycleSample[];
+  tlsSamples: TlsSample[];
+  /** Confirmed node IPs per AZ; null until the first sufficient cycle (the baseline). */
+  nodes: Record<string, string[]> | null;
+  /** Confirmed pre-open state per backend (baseline set silently). */
+  preopen: Record<string, boolean>;
+  /** Confirmed certificate fingerprint per backend. */
+  certs: Record<string, string>;
+  /** When a node-count change in an AZ was first seen, until it is confirmed or gone. */
+  firstSign: Record<string, string>;
+  /** Firing conditions by fingerprint. */
+  conditions: Record<string, FiringCondition>;
+  /** Pre-warm target id → outcome so far. */
+  prewarm: Record<string, 'complete' | 'overdue'>;
+  /** The audit chain's head: last sequence number and hash. */
+  chain: { seq: number; hash: string };
+  /** Events decided but not yet appended to the audit trail (the commit point is the state write). */
+  pending: ChainedEvent[];
+}
+
+/** An event with its place in the load balancer's audit chain. */
+export interface ChainedEvent extends ElbEvent {
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The state of a load balancer never seen before. */
+export function emptyState(): LoadBalancerState {
+  return {
+    lastCycleAt: null,
+    lastTlsAt: null,
+    samples: [],
+    tlsSamples: [],
+    nodes: null,
+    preopen: {},
+    certs: {},
+    firstSign: {},
+    conditions: {},
+    prewarm: {},
+    chain: { seq: 0, hash: GENESIS_HASH },
+    pending: [],
+  };
+}

@@ -1,0 +1,162 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  paginateQuery,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { PrewarmTarget } from '../detect/rules';
+import type { ChainedEvent, LoadBalancerState } from '../detect/state';
+import { StoreConflictError, type Store, type StoredEvent, type StoredObservation } from './store';
+
+/**
+ * The store in one DynamoDB table (`pk`, `sk`; TTL attribute `expiresAt`):
+ *
+ *   LB#<lb>   STATE            rules' state, `version` for conditional writes
+ *   LB#<lb>   EVENT#<seq>      the audit trail (put-if-absent), `publishedAt` set once sent
+ *   LB#<lb>   OBS#<at>         raw observations, expiring after the TTL
+ *   LB#<lb>   PREWARM#<id>     pre-warm targets
+ *   LBS       <lb>             index of load balancers
+ *   OUTBOX    <id>             events not yet published, with a claim lease
+ */
+export class DynamoDbStore implements Store {
+  readonly description: string;
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(client: DynamoDBClient, readonly table: string) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.description = `DynamoDB table ${table}`;
+  }
+
+  async getState(lb: string) {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `LB#${lb}`, sk: 'STATE' }, ConsistentRead: true }));
+    if (!Item) return null;
+    return { state: JSON.parse(Item.data as string) as LoadBalancerState, version: Item.version as number };
+  }
+
+  async putState(lb: string, state: LoadBalancerState, expectedVersion: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `LB#${lb}`, sk: 'STATE', version: expectedVersion + 1, data: JSON.stringify(state) },
+          ...(expectedVersion === 0
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+    if (expectedVersion === 0) await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: 'LBS', sk: lb } }));
+    return true;
+  }
+
+  async appendEvent(record: ChainedEvent): Promise<void> {
+    const key = { pk: `LB#${record.loadBalancer}`, sk: `EVENT#${String(record.seq).padStart(10, '0')}` };
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...key, id: record.id, record: JSON.stringify(record) }, ConditionExpression: 'attribute_not_exists(pk)' }));
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+      if (Item?.id !== record.id) throw new StoreConflictError(`${this.table} ${key.pk} ${key.sk}: already holds event ${String(Item?.id)}, not ${record.id}`);
+      if (Item.publishedAt) return; // appended and published before
+    }
+    // Queue for publishing; a second queueing of the same id is harmless.
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: 'OUTBOX', sk: record.id, record: JSON.stringify(record) } }));
+  }
+
+  private async query(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    for await (const page of paginateQuery({ client: this.doc }, { TableName: this.table, ConsistentRead: true, ...input })) items.push(...(page.Items ?? []));
+    return items;
+  }
+
+  private byPrefix(pk: string, prefix: string) {
+    return this.query({ KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)', ExpressionAttributeValues: { ':pk': pk, ':p': prefix } });
+  }
+
+  async listLoadBalancers(): Promise<string[]> {
+    return (await this.query({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'LBS' } })).map((i) => i.sk as string);
+  }
+
+  async listEvents(lb?: string): Promise<StoredEvent[]> {
+    const lbs = lb ? [lb] : await this.listLoadBalancers();
+    const out: StoredEvent[] = [];
+    for (const name of lbs) {
+      for (const item of await this.byPrefix(`LB#${name}`, 'EVENT#')) {
+        out.push({ record: JSON.parse(item.record as string) as ChainedEvent, publishedAt: (item.publishedAt as string | undefined) ?? null, location: `${this.table} ${item.pk as string} ${item.sk as string}` });
+      }
+    }
+    return out;
+  }
+
+  async listOutbox(): Promise<ChainedEvent[]> {
+    const items = await this.query({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'OUTBOX' } });
+    return items.map((i) => JSON.parse(i.record as string) as ChainedEvent).sort((a, b) => a.at.localeCompare(b.at) || a.seq - b.seq);
+  }
+
+  async claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: 'OUTBOX', sk: id },
+          UpdateExpression: 'SET claimant = :c, claimUntil = :until',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(claimUntil) OR claimUntil < :now)',
+          ExpressionAttributeValues: { ':c': claimant, ':until': now.getTime() + leaseMs, ':now': now.getTime() },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  async releaseOutbox(id: string): Promise<void> {
+    await this.doc.send(new UpdateCommand({ TableName: this.table, Key: { pk: 'OUTBOX', sk: id }, UpdateExpression: 'REMOVE claimant, claimUntil', ConditionExpression: 'attribute_exists(pk)' })).catch((err: unknown) => {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    });
+  }
+
+  async markPublished(record: ChainedEvent, at: Date, messageId: string | null): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `LB#${record.loadBalancer}`, sk: `EVENT#${String(record.seq).padStart(10, '0')}` },
+        UpdateExpression: 'SET publishedAt = :at, messageId = :m',
+        ExpressionAttributeValues: { ':at': at.toISOString(), ':m': messageId ?? '' },
+      }),
+    );
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: 'OUTBOX', sk: record.id } }));
+  }
+
+  async putObservation(observation: StoredObservation, ttlDays: number): Promise<void> {
+    const expiresAt = Math.floor(Date.parse(observation.at) / 1000) + ttlDays * 86_400;
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: `LB#${observation.loadBalancer}`, sk: `OBS#${observation.at}`, data: JSON.stringify(observation), expiresAt } }));
+  }
+
+  async listObservations(lb: string, from?: string, to?: string): Promise<StoredObservation[]> {
+    const items = await this.query({
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':pk': `LB#${lb}`, ':from': `OBS#${from ?? ''}`, ':to': `OBS#${to ?? '~'}` },
+    });
+    return items.map((i) => JSON.parse(i.data as string) as StoredObservation);
+  }
+
+  async putPrewarm(target: PrewarmTarget): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: `LB#${target.loadBalancer}`, sk: `PREWARM#${target.id}`, data: JSON.stringify(target) }, ConditionExpression: 'attribute_not_exists(pk)' }));
+  }
+
+  async listPrewarms(lb?: string): Promise<PrewarmTarget[]> {
+    const lbs = lb ? [lb] : await this.listLoadBalancers();
+    const out: PrewarmTarget[] = [];
+    for (const name of lbs) for (const item of await this.byPrefix(`LB#${name}`, 'PREWARM#')) out.push(JSON.parse(item.data as string) as PrewarmTarget);
+    return out.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+  }
+}

@@ -1,0 +1,202 @@
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PrewarmTarget } from '../detect/rules';
+import type { ChainedEvent, LoadBalancerState } from '../detect/state';
+import { StoreConflictError, type Store, type StoredEvent, type StoredObservation } from './store';
+
+/**
+ * The store as a directory of human-readable JSON files (the CLI's default):
+ *
+ *   loadbalancers/<lb>/state.json             rules' state, versioned
+ *   loadbalancers/<lb>/events/00000001.json   the audit trail, one file per event, never rewritten
+ *   loadbalancers/<lb>/published/<id>.json    when each event was published
+ *   loadbalancers/<lb>/observations/<at>.json raw observations (pruned after the TTL)
+ *   loadbalancers/<lb>/prewarm/<id>.json      pre-warm targets
+ *   outbox/<id>.json                          events not yet published
+ *
+ * Concurrent writers (two `watch` processes) are settled with a lock directory
+ * and the state's version, as DynamoDB's conditional writes settle them on AWS.
+ */
+export class LocalStore implements Store {
+  readonly description: string;
+
+  constructor(readonly dir: string) {
+    this.description = `local store ${dir}`;
+  }
+
+  private lbDir(lb: string): string {
+    return join(this.dir, 'loadbalancers', safeName(lb));
+  }
+
+  async getState(lb: string) {
+    const text = await readOptional(join(this.lbDir(lb), 'state.json'));
+    if (text === null) return null;
+    const parsed = JSON.parse(text) as { version: number; state: LoadBalancerState };
+    return { state: parsed.state, version: parsed.version };
+  }
+
+  async putState(lb: string, state: LoadBalancerState, expectedVersion: number): Promise<boolean> {
+    const dir = this.lbDir(lb);
+    await mkdir(dir, { recursive: true });
+    return withLock(join(dir, 'state.lock'), async () => {
+      const current = await this.getState(lb);
+      if ((current?.version ?? 0) !== expectedVersion) return false;
+      await writeAtomic(join(dir, 'state.json'), JSON.stringify({ version: expectedVersion + 1, state }, null, 2));
+      return true;
+    });
+  }
+
+  async appendEvent(record: ChainedEvent): Promise<void> {
+    const dir = join(this.lbDir(record.loadBalancer), 'events');
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, `${String(record.seq).padStart(8, '0')}.json`);
+    try {
+      await writeFile(file, `${JSON.stringify(record, null, 2)}\n`, { flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const existing = JSON.parse(await readFile(file, 'utf8')) as ChainedEvent;
+      if (existing.id !== record.id) throw new StoreConflictError(`${file}: sequence ${record.seq} already holds event ${existing.id}, not ${record.id}`);
+      return; // already appended: idempotent
+    }
+    if (await readOptional(join(this.lbDir(record.loadBalancer), 'published', `${record.id}.json`))) return;
+    await mkdir(join(this.dir, 'outbox'), { recursive: true });
+    await writeFile(join(this.dir, 'outbox', `${record.id}.json`), JSON.stringify(record, null, 2), { flag: 'w' });
+  }
+
+  async listLoadBalancers(): Promise<string[]> {
+    return (await readdirOptional(join(this.dir, 'loadbalancers'))).sort();
+  }
+
+  async listEvents(lb?: string): Promise<StoredEvent[]> {
+    const lbs = lb ? [safeName(lb)] : await this.listLoadBalancers();
+    const out: StoredEvent[] = [];
+    for (const name of lbs) {
+      const dir = join(this.dir, 'loadbalancers', name, 'events');
+      for (const file of (await readdirOptional(dir)).filter((f) => f.endsWith('.json')).sort()) {
+        const location = join(dir, file);
+        const record = JSON.parse(await readFile(location, 'utf8')) as ChainedEvent;
+        const published = await readOptional(join(this.dir, 'loadbalancers', name, 'published', `${record.id}.json`));
+        out.push({ record, location, publishedAt: published ? (JSON.parse(published) as { publishedAt: string }).publishedAt : null });
+      }
+    }
+    return out;
+  }
+
+  async listOutbox(): Promise<ChainedEvent[]> {
+    const dir = join(this.dir, 'outbox');
+    const files = (await readdirOptional(dir)).filter((f) => f.endsWith('.json'));
+    const records = await Promise.all(files.map(async (f) => JSON.parse(await readFile(join(dir, f), 'utf8')) as ChainedEvent));
+    return records.sort((a, b) => a.at.localeCompare(b.at) || a.seq - b.seq);
+  }
+
+  async claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean> {
+    const claim = join(this.dir, 'outbox', `${id}.claim`);
+    const existing = await readOptional(claim);
+    if (existing) {
+      const { until } = JSON.parse(existing) as { until: string };
+      if (Date.parse(until) > now.getTime()) return false;
+      await rm(claim, { force: true });
+    }
+    try {
+      await writeFile(claim, JSON.stringify({ claimant, until: new Date(now.getTime() + leaseMs).toISOString() }), { flag: 'wx' });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+  }
+
+  async releaseOutbox(id: string): Promise<void> {
+    await rm(join(this.dir, 'outbox', `${id}.claim`), { force: true });
+  }
+
+  async markPublished(record: ChainedEvent, at: Date, messageId: string | null): Promise<void> {
+    const dir = join(this.lbDir(record.loadBalancer), 'published');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${record.id}.json`), JSON.stringify({ publishedAt: at.toISOString(), messageId }, null, 2));
+    await rm(join(this.dir, 'outbox', `${record.id}.json`), { force: true });
+    await rm(join(this.dir, 'outbox', `${record.id}.claim`), { force: true });
+  }
+
+  async putObservation(observation: StoredObservation, ttlDays: number): Promise<void> {
+    const dir = join(this.lbDir(observation.loadBalancer), 'observations');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${observation.at.replaceAll(':', '-')}.json`), JSON.stringify(observation, null, 2));
+    // The TTL: drop observations older than ttlDays (names sort by time).
+    const cutoff = new Date(Date.parse(observation.at) - ttlDays * 86_400_000).toISOString().replaceAll(':', '-');
+    for (const file of await readdirOptional(dir)) if (file < `${cutoff}.json`) await rm(join(dir, file), { force: true });
+  }
+
+  async listObservations(lb: string, from?: string, to?: string): Promise<StoredObservation[]> {
+    const dir = join(this.lbDir(lb), 'observations');
+    const files = (await readdirOptional(dir)).filter((f) => f.endsWith('.json')).sort();
+    const all = await Promise.all(files.map(async (f) => JSON.parse(await readFile(join(dir, f), 'utf8')) as StoredObservation));
+    return all.filter((o) => (!from || o.at >= from) && (!to || o.at <= to));
+  }
+
+  async putPrewarm(target: PrewarmTarget): Promise<void> {
+    const dir = join(this.lbDir(target.loadBalancer), 'prewarm');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${target.id}.json`), JSON.stringify(target, null, 2), { flag: 'wx' });
+  }
+
+  async listPrewarms(lb?: string): Promise<PrewarmTarget[]> {
+    const lbs = lb ? [safeName(lb)] : await this.listLoadBalancers();
+    const out: PrewarmTarget[] = [];
+    for (const name of lbs) {
+      const dir = join(this.dir, 'loadbalancers', name, 'prewarm');
+      for (const f of await readdirOptional(dir)) out.push(JSON.parse(await readFile(join(dir, f), 'utf8')) as PrewarmTarget);
+    }
+    return out.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+  }
+}
+
+/** Load balancer names become directory names: keep them to a safe alphabet. */
+function safeName(lb: string): string {
+  return /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(lb) ? lb : encodeURIComponent(lb).replaceAll('%', '_');
+}
+
+async function readOptional(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+async function readdirOptional(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}
+
+/** Run `fn` holding a lock directory; a lock older than 30 s is a crashed holder's and is broken. */
+async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = Date.now() - (await stat(lock).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+      if (age > 30_000) await rm(lock, { recursive: true, force: true });
+      else if (attempt > 200) throw new StoreConflictError(`${lock}: held by another process for ${Math.round(age / 1000)} s`);
+      else await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,90 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyState } from '../../../shared/detect/state';
+import { makeEvent } from '../../../shared/detect/events';
+import { chainEvents } from '../../../shared/store/chain';
+import { DynamoDbStore } from '../../../shared/store/dynamodb';
+import { LocalStore } from '../../../shared/store/local';
+import type { Store } from '../../../shared/store/store';
+import { startDynalite } from '../../helpers/dynalite';
+
+// One contract, two adapters: the local directory store, and DynamoDB through
+// the real SDK against dynalite on loopback (conditional writes included).
+let dynamo: Awaited<ReturnType<typeof startDynalite>>;
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+afterAll(() => dynamo?.stop());
+
+const adapters: [string, () => Store][] = [
+  ['LocalStore', () => new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-store-')))],
+  ['DynamoDbStore', () => new DynamoDbStore(dynamo.client, dynamo.table)],
+];
+
+const event = (lb: string, minute: number, kind: 'scaled' | 'az-added' = 'scaled') =>
+  makeEvent({ kind, status: 'event', severity: 'info', loadBalancer: lb, az: 'us-east-1a', backend: null, from: 1, to: 2, at: new Date(Date.UTC(2026, 10, 25, 10, minute)).toISOString(), summary: `${lb} scaled`, details: {} });
+
+describe.each(adapters)('%s', (_name, make) => {
+  let store: Store;
+  let lb: string;
+  let n = 0;
+  beforeAll(() => {
+    store = make();
+  });
+  const fresh = () => `lb${++n}-${Math.random().toString(36).slice(2, 8)}`;
+
+  it('writes state only at the expected version (conditional write conflicts)', async () => {
+    lb = fresh();
+    expect(await store.getState(lb)).toBeNull();
+    const s = emptyState();
+    expect(await store.putState(lb, s, 0)).toBe(true);
+    expect(await store.putState(lb, s, 0)).toBe(false); // someone already created it
+    s.lastCycleAt = '2026-11-25T10:00:00.000Z';
+    expect(await store.putState(lb, s, 1)).toBe(true);
+    expect(await store.putState(lb, { ...s, lastCycleAt: 'stale' }, 1)).toBe(false); // a writer that read version 1 loses
+    expect(await store.getState(lb)).toMatchObject({ version: 2, state: { lastCycleAt: '2026-11-25T10:00:00.000Z' } });
+    expect(await store.listLoadBalancers()).toContain(lb);
+  });
+
+  it('lets exactly one of two racing writers win', async () => {
+    lb = fresh();
+    await store.putState(lb, emptyState(), 0);
+    const results = await Promise.all([store.putState(lb, { ...emptyState(), lastCycleAt: 'a' }, 1), store.putState(lb, { ...emptyState(), lastCycleAt: 'b' }, 1)]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('appends events idempotently, keeps order, and queues them in the outbox until published', async () => {
+    lb = fresh();
+    const { chained } = chainEvents([event(lb, 1), event(lb, 2, 'az-added')], { seq: 0, hash: '0'.repeat(64) });
+    for (const r of chained) await store.appendEvent(r);
+    for (const r of chained) await store.appendEvent(r); // a retry
+    const listed = await store.listEvents(lb);
+    expect(listed.map((e) => [e.record.seq, e.record.id, e.publishedAt])).toEqual(chained.map((r) => [r.seq, r.id, null]));
+    expect((await store.listOutbox()).filter((e) => e.loadBalancer === lb).map((e) => e.id)).toEqual(chained.map((r) => r.id));
+
+    const other = chainEvents([event(lb, 9)], { seq: 0, hash: '0'.repeat(64) }).chained[0];
+    await expect(store.appendEvent({ ...other!, seq: 1 })).rejects.toThrow(/already holds event/);
+
+    const now = new Date('2026-11-25T10:05:00Z');
+    const first = chained[0]!;
+    expect(await store.claimOutbox(first.id, 'a', now, 60_000)).toBe(true);
+    expect(await store.claimOutbox(first.id, 'b', now, 60_000)).toBe(false);
+    expect(await store.claimOutbox(first.id, 'b', new Date(now.getTime() + 61_000), 60_000)).toBe(true); // lease expired
+    await store.markPublished(first, now, 'msg-1');
+    expect((await store.listOutbox()).map((e) => e.id)).not.toContain(first.id);
+    expect((await store.listEvents(lb))[0]?.publishedAt).toBe(now.toISOString());
+    await store.appendEvent(first); // appending a published event again does not re-queue it
+    expect((await store.listOutbox()).map((e) => e.id)).not.toContain(first.id);
+  });
+
+  it('keeps observations in time order within a window, and pre-warm targets', async () => {
+    lb = fresh();
+    for (const m of [1, 2, 3]) await store.putObservation({ loadBalancer: lb, at: `2026-11-25T10:0${m}:00.000Z`, snapshot: { m } }, 30);
+    const window = await store.listObservations(lb, '2026-11-25T10:02:00.000Z', '2026-11-25T10:03:00.000Z');
+    expect(window.map((o) => o.snapshot)).toEqual([{ m: 2 }, { m: 3 }]);
+    await store.putPrewarm({ id: 'pw-1', loadBalancer: lb, nodesPerAz: 3, total: null, deadline: null, caseId: '1234', requestedAt: '2026-11-25T10:00:00.000Z' });
+    expect(await store.listPrewarms(lb)).toEqual([expect.objectContaining({ id: 'pw-1', caseId: '1234' })]);
+  });
+});

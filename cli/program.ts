@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { ElbscopeError } from '../shared/errors';
 import { backendsCommand, tlsCommand } from './commands/backends';
+import { eventsCommand, prewarmCommand, reportCommand, verifyCommand } from './commands/audit';
 import { observeCommand } from './commands/observe';
+import { watchCommand } from './commands/watch';
 import { startCommand } from './commands/start';
 import { EXIT, type CliIo } from './io';
 
@@ -20,7 +22,19 @@ export async function runCli(argv: string[], io: CliIo, signal: AbortSignal = ne
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showSuggestionAfterError();
-  for (const command of [observeCommand(io, setExit), backendsCommand(io, setExit), tlsCommand(io, setExit), startCommand(io, setExit, signal)]) {
+  const now = () => new Date();
+  const commands = [
+    observeCommand(io, setExit),
+    backendsCommand(io, setExit),
+    tlsCommand(io, setExit),
+    watchCommand(io, setExit, signal),
+    eventsCommand(io, setExit),
+    verifyCommand(io, setExit),
+    prewarmCommand(io, setExit, now),
+    reportCommand(io, setExit, now),
+    startCommand(io, setExit, signal),
+  ];
+  for (const command of commands) {
     program.addCommand(command.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) }));
   }
   try {

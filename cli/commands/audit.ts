@@ -1,0 +1,112 @@
+import { writeFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { randomUUID } from 'node:crypto';
+import { buildReport } from '../../shared/report/build';
+import { renderReport, type ReportFormat } from '../../shared/report/render';
+import { verifyChain } from '../../shared/store/chain';
+import { UsageError } from '../../shared/errors';
+import { EXIT, type CliIo } from '../io';
+import { openStore } from '../store';
+import { intArg } from './args';
+
+function isoArg(value: string): string {
+  const t = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) throw new InvalidArgumentError(`"${value}" is not an ISO date-time such as 2026-11-25T10:00:00Z`);
+  return new Date(t).toISOString();
+}
+
+const storeOptions = (c: Command) =>
+  c
+    .option('--store <dir>', 'local store directory (default: .elbscope)')
+    .option('--table <name>', 'read the DynamoDB table of a deployed stack instead')
+    .option('--region <region>', 'region of --table');
+
+/** Resolve `--lb`: a stored load balancer's name. */
+async function knownLoadBalancer(store: ReturnType<typeof openStore>, lb: string): Promise<string> {
+  const known = await store.listLoadBalancers();
+  if (known.includes(lb)) return lb;
+  const byDns = known.find((k) => lb.toLowerCase().startsWith(`${k.toLowerCase()}-`) || lb.toLowerCase().startsWith(`internal-${k.toLowerCase()}-`));
+  if (byDns) return byDns;
+  throw new UsageError(`--lb ${lb}: no such load balancer in ${store.description} (known: ${known.join(', ') || 'none'})`);
+}
+
+/** `elbscope events`: the stored events. */
+export function eventsCommand(io: CliIo, setExit: (code: number) => void): Command {
+  return storeOptions(new Command('events').description('list stored events (the audit trail)'))
+    .option('--lb <name>', 'only this load balancer')
+    .option('--json', 'print JSON')
+    .action(async (flags: { store?: string; table?: string; region?: string; lb?: string; json?: boolean }) => {
+      const store = openStore(flags);
+      const lb = flags.lb ? await knownLoadBalancer(store, flags.lb) : undefined;
+      const events = (await store.listEvents(lb)).sort((a, b) => a.record.at.localeCompare(b.record.at) || a.record.seq - b.record.seq);
+      if (flags.json) {
+        io.out(JSON.stringify(events.map(({ record: r, publishedAt }) => ({ id: r.id, kind: r.kind, status: r.status, loadBalancer: r.loadBalancer, az: r.az, backend: r.backend, from: r.from, to: r.to, at: r.at, summary: r.summary, published: publishedAt })), null, 2));
+      } else if (events.length === 0) {
+        io.out(`no events in ${store.description}`);
+      } else {
+        for (const { record: r, publishedAt } of events) io.out(`${r.at}  #${r.seq}  ${r.summary}${r.status === 'resolved' ? ' (resolved)' : ''}${publishedAt ? '' : '  [not yet published]'}`);
+      }
+      setExit(EXIT.ok);
+    });
+}
+
+/** `elbscope verify`: recompute every audit chain; exit 1 naming the first broken record. */
+export function verifyCommand(io: CliIo, setExit: (code: number) => void): Command {
+  return storeOptions(new Command('verify').description('recompute the audit chain of every load balancer'))
+    .action(async (flags: { store?: string; table?: string; region?: string }) => {
+      const store = openStore(flags);
+      let broken = 0;
+      const lbs = await store.listLoadBalancers();
+      for (const lb of lbs) {
+        const [events, state] = await Promise.all([store.listEvents(lb), store.getState(lb)]);
+        const chainBreak = verifyChain(lb, events, state?.state.chain ?? null);
+        if (chainBreak) {
+          broken++;
+          io.err(`elbscope: ${lb}: audit chain broken at record #${chainBreak.seq}${chainBreak.id ? ` (${chainBreak.id})` : ''}, ${chainBreak.location}: ${chainBreak.reason}`);
+        } else io.out(`${lb}: intact, ${events.length} records`);
+      }
+      if (lbs.length === 0) io.out(`no load balancers in ${store.description}`);
+      setExit(broken > 0 ? EXIT.notObserved : EXIT.ok);
+    });
+}
+
+/** `elbscope prewarm`: record a pre-warm target; the cycles report when it completes or is overdue. */
+export function prewarmCommand(io: CliIo, setExit: (code: number) => void, now: () => Date): Command {
+  return storeOptions(new Command('prewarm').description('record a pre-warm target (for example one requested from AWS support)'))
+    .requiredOption('--lb <name>', 'load balancer name')
+    .requiredOption('--nodes-per-az <n>', 'nodes every AZ must reach', intArg(1, 1000))
+    .option('--total <n>', 'nodes the whole load balancer must reach', intArg(1, 10_000))
+    .option('--deadline <iso>', 'when it must be complete', isoArg)
+    .option('--case <id>', 'AWS support case id')
+    .action(async (flags: { store?: string; table?: string; region?: string; lb: string; nodesPerAz: number; total?: number; deadline?: string; case?: string }) => {
+      const store = openStore(flags);
+      const requestedAt = now().toISOString();
+      if (flags.deadline && flags.deadline <= requestedAt) throw new UsageError(`--deadline ${flags.deadline} is not in the future`);
+      const target = { id: `pw-${requestedAt.replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 6)}`, loadBalancer: flags.lb, nodesPerAz: flags.nodesPerAz, total: flags.total ?? null, deadline: flags.deadline ?? null, caseId: flags.case ?? null, requestedAt };
+      await store.putPrewarm(target);
+      io.out(`pre-warm target ${target.id} recorded for ${flags.lb}: ${flags.nodesPerAz} nodes per AZ${flags.total ? `, ${flags.total} in all` : ''}${flags.deadline ? ` by ${flags.deadline}` : ''}${flags.case ? ` (case ${flags.case})` : ''}`);
+      setExit(EXIT.ok);
+    });
+}
+
+/** `elbscope report`: a support-case report for one load balancer. */
+export function reportCommand(io: CliIo, setExit: (code: number) => void, now: () => Date): Command {
+  return storeOptions(new Command('report').description('a report for a support case: timeline, nodes per AZ, R per backend, pre-warms, TLS, chain check'))
+    .requiredOption('--lb <name>', 'load balancer name')
+    .option('--from <iso>', 'window start', isoArg)
+    .option('--to <iso>', 'window end', isoArg)
+    .addOption(new Option('--format <format>', 'output format').choices(['md', 'csv', 'json', 'html']).default('md'))
+    .option('--out <file>', 'write to a file instead of standard output')
+    .action(async (flags: { store?: string; table?: string; region?: string; lb: string; from?: string; to?: string; format: ReportFormat; out?: string }) => {
+      if (flags.from && flags.to && flags.from > flags.to) throw new UsageError(`--from ${flags.from} is after --to ${flags.to}`);
+      const store = openStore(flags);
+      const lb = await knownLoadBalancer(store, flags.lb);
+      const report = await buildReport(store, lb, { from: flags.from, to: flags.to }, now());
+      const text = renderReport(report, flags.format);
+      if (flags.out) {
+        await writeFile(flags.out, text);
+        io.out(`report written to ${flags.out}`);
+      } else io.out(text.trimEnd());
+      setExit(EXIT.ok);
+    });
+}

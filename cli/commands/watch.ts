@@ -1,0 +1,118 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { allSinks, consoleSink, snsSink, type AlertSink } from '../../shared/alerts/sinks';
+import { ec2ClientsByRegion } from '../../shared/aws/clients';
+import { loadConfigFile, loadConfigFromEnv, parseConfig } from '../../shared/config/load';
+import { loadBalancerName, type Config } from '../../shared/config/schema';
+import { recordCycle, recordTls } from '../../shared/cycle/record';
+import { probeConfiguredTls, snapshotConfigured, type LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
+import { createDnsLookup } from '../../shared/nodes/dns';
+import { createEniLookup } from '../../shared/nodes/eni';
+import { UsageError } from '../../shared/errors';
+import { EXIT, type CliIo } from '../io';
+import { openStore } from '../store';
+import { collect, dnsNameArg, hostPortArg, intArg, regionArg } from './args';
+import { durationArg, sleep } from './duration';
+
+interface WatchFlags {
+  config?: string;
+  lb: string[];
+  dnsServer: string[];
+  region?: string;
+  backend: string[];
+  snsTopic?: string;
+  confirm?: { m: number; n: number };
+  cycles?: number;
+  interval: number;
+  store?: string;
+  table?: string;
+}
+
+function confirmArg(value: string): { m: number; n: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw new InvalidArgumentError(`"${value}" is not M/N with 1 <= M <= N, such as 2/3`);
+  return { m: Number(m[1]), n: Number(m[2]) };
+}
+
+/** The configuration `watch` runs with: a file, the environment, or flags alone. */
+export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): Config {
+  let base: Config | null = null;
+  if (flags.config) base = loadConfigFile(flags.config);
+  else if (flags.lb.length === 0) base = loadConfigFromEnv(env);
+  if (!base && flags.lb.length === 0) throw new UsageError('watch: give --config FILE or at least one --lb DNSNAME');
+  const backends = flags.backend.map((statusUrl) => ({ statusUrl }));
+  return parseConfig(
+    {
+      ...(base ?? {}),
+      loadBalancers: flags.lb.length > 0 ? flags.lb.map((dnsName) => ({ dnsName, ...(flags.region ? { region: flags.region } : {}), backends })) : base?.loadBalancers,
+      dns: { ...(base?.dns ?? {}), ...(flags.dnsServer.length ? { servers: flags.dnsServer } : {}) },
+      detect: { ...(base?.detect ?? {}), ...(flags.confirm ? { confirm: flags.confirm } : {}) },
+      alerts: { ...(base?.alerts ?? {}), ...(flags.snsTopic ? { snsTopicArn: flags.snsTopic } : {}) },
+    },
+    'command line',
+  );
+}
+
+/** One line per load balancer: nodes per AZ, R per backend. */
+export function formatCycleLine(config: Config, snapshots: LoadBalancerSnapshot[], at: string): string {
+  return snapshots
+    .map((s, i) => {
+      const name = loadBalancerName(config.loadBalancers[i] ?? { dnsName: s.observation.loadBalancer });
+      const azs = Object.entries(s.observation.azs).map(([az, c]) => `${az} ${c.provisioned}/${c.advertised}`).join('  ') || (s.observation.nodes.length ? `${s.observation.nodes.length} nodes (AZ unknown)` : 'no nodes');
+      const r = s.backends.map((b) => `${b.name} R=${b.report.error ? 'ERR' : (b.report.reading ?? '-')}`).join('  ');
+      const errs = s.observation.errors.length ? `  ! ${s.observation.errors.map((e) => `${e.source}: ${e.message}`).join('; ')}` : '';
+      return `${at}  ${name}  nodes ${azs}${r ? `  |  ${r}` : ''}${errs}`;
+    })
+    .join('\n');
+}
+
+/** `elbscope watch`: observe → detect → store → alert in a loop, the local twin of the scheduled Lambda. */
+export function watchCommand(io: CliIo, setExit: (code: number) => void, signal: AbortSignal): Command {
+  return new Command('watch')
+    .description('observe, detect changes, store and alert in a loop (the local twin of the scheduled functions)')
+    .option('--config <file>', 'configuration file (JSON)')
+    .option('--lb <dnsname>', 'load balancer DNS name (repeatable; instead of --config)', dnsNameArg, [])
+    .option('--dns-server <host:port>', 'DNS server to ask (repeatable)', hostPortArg(collect), [])
+    .option('--region <region>', 'region for EC2 calls', regionArg)
+    .option('--backend <status-url>', 'backend status page for every --lb (repeatable)', collect, [])
+    .option('--sns-topic <arn>', 'also publish alerts to this SNS topic (AWS_ENDPOINT_URL_SNS applies)')
+    .option('--confirm <m/n>', 'a change must hold in M of the last N cycles', confirmArg)
+    .option('--cycles <n>', 'stop after N cycles (default: until Ctrl-C)', intArg(1, 10_000_000))
+    .option('--interval <duration>', 'time between cycles', durationArg, 60_000)
+    .option('--store <dir>', 'local store directory (default: .elbscope)')
+    .option('--table <name>', 'use a DynamoDB table as the store instead')
+    .action(async (flags: WatchFlags) => {
+      const config = watchConfig(flags, io.env);
+      const store = openStore(flags);
+      const sinks: AlertSink[] = [consoleSink(io.out)];
+      let sns: SNSClient | null = null;
+      if (config.alerts.snsTopicArn) {
+        sns = new SNSClient({ region: config.alerts.snsTopicArn.split(':')[3] });
+        sinks.push(snsSink(sns, config.alerts.snsTopicArn));
+      }
+      const ec2 = ec2ClientsByRegion();
+      const deps = {
+        dns: createDnsLookup(config.dns),
+        enisFor: config.eni.enabled ? (region: string) => createEniLookup(ec2(region)) : null,
+        now: () => new Date(),
+        defaultRegion: io.env.AWS_REGION,
+      };
+      const record = { store, sink: allSinks(sinks), now: deps.now, claimant: `watch-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
+      const hasTls = config.loadBalancers.some((lb) => lb.backends.some((b) => b.tls));
+      let lastTls = 0;
+      io.out(`watching ${config.loadBalancers.map(loadBalancerName).join(', ')}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`);
+      for (let cycle = 1; !signal.aborted && (flags.cycles === undefined || cycle <= flags.cycles); cycle++) {
+        const at = new Date().toISOString();
+        const snapshots = await snapshotConfigured(config, deps);
+        io.out(formatCycleLine(config, snapshots, at));
+        await recordCycle(config, snapshots, at, record);
+        if (hasTls && Date.now() - lastTls >= 3_600_000) {
+          lastTls = Date.now();
+          await recordTls(config, await probeConfiguredTls(config, deps.now), at, record);
+        }
+        if (flags.cycles === undefined || cycle < flags.cycles) await sleep(flags.interval, signal);
+      }
+      sns?.destroy();
+      setExit(EXIT.ok);
+    });
+}

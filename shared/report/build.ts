@@ -1,0 +1,81 @@
+import type { ChainedEvent } from '../detect/state';
+import { verifyChain, type ChainBreak } from '../store/chain';
+import type { Store } from '../store/store';
+import type { LoadBalancerSnapshot } from '../cycle/snapshot';
+
+/** Everything a support-case report says about one load balancer over a window. */
+export interface ReportData {
+  loadBalancer: string;
+  from: string | null;
+  to: string | null;
+  generatedAt: string;
+  events: (Pick<ChainedEvent, 'seq' | 'id' | 'at' | 'kind' | 'status' | 'severity' | 'az' | 'backend' | 'from' | 'to' | 'summary'> & { published: string | null })[];
+  /** Nodes per AZ at each stored observation. */
+  nodesPerAz: { at: string; azs: Record<string, { provisioned: number; advertised: number }> }[];
+  /** Every node IP seen, with its EC2 host name and when it was seen first and last. */
+  nodes: { ip: string; hostname: string | null; az: string | null; eniId: string | null; firstSeen: string; lastSeen: string }[];
+  /** R per backend at each stored observation (null: the page could not be read). */
+  reading: { at: string; backends: Record<string, number | null> }[];
+  prewarms: { id: string; caseId: string | null; requestedAt: string; nodesPerAz: number; total: number | null; deadline: string | null; outcome: 'complete' | 'overdue' | 'pending'; completedAt: string | null; durationMs: number | null }[];
+  /** TLS findings: the TLS events of the window. */
+  tls: ReportData['events'];
+  chain: { intact: boolean; records: number; firstBreak: ChainBreak | null };
+}
+
+const TLS_KINDS = new Set(['cert-expiring', 'cert-changed', 'tls-failed']);
+
+/** Gather a report from the store: events, stored observations, pre-warm targets, and the chain check. */
+export async function buildReport(store: Store, loadBalancer: string, window: { from?: string; to?: string }, now: Date): Promise<ReportData> {
+  const inWindow = (at: string) => (!window.from || at >= window.from) && (!window.to || at <= window.to);
+  const [stored, observations, prewarms, state] = await Promise.all([
+    store.listEvents(loadBalancer),
+    store.listObservations(loadBalancer, window.from, window.to),
+    store.listPrewarms(loadBalancer),
+    store.getState(loadBalancer),
+  ]);
+  const firstBreak = verifyChain(loadBalancer, stored, state?.state.chain ?? null);
+  const events = stored
+    .filter((e) => inWindow(e.record.at))
+    .map(({ record: r, publishedAt }) => ({ seq: r.seq, id: r.id, at: r.at, kind: r.kind, status: r.status, severity: r.severity, az: r.az, backend: r.backend, from: r.from, to: r.to, summary: r.summary, published: publishedAt }));
+
+  const nodesPerAz: ReportData['nodesPerAz'] = [];
+  const reading: ReportData['reading'] = [];
+  const nodes = new Map<string, ReportData['nodes'][number]>();
+  for (const { at, snapshot } of observations) {
+    const snap = snapshot as LoadBalancerSnapshot;
+    nodesPerAz.push({ at, azs: snap.observation.azs });
+    reading.push({ at, backends: Object.fromEntries(snap.backends.map((b) => [b.name, b.report.reading])) });
+    for (const n of snap.observation.nodes) {
+      const seen = nodes.get(n.ip);
+      if (seen) {
+        seen.lastSeen = at;
+        seen.hostname ??= n.hostname;
+        seen.az ??= n.az;
+        seen.eniId ??= n.eniId;
+      } else nodes.set(n.ip, { ip: n.ip, hostname: n.hostname, az: n.az, eniId: n.eniId, firstSeen: at, lastSeen: at });
+    }
+  }
+  const allEvents = stored.map((s) => s.record);
+  return {
+    loadBalancer,
+    from: window.from ?? null,
+    to: window.to ?? null,
+    generatedAt: now.toISOString(),
+    events,
+    nodesPerAz,
+    nodes: [...nodes.values()].sort((a, b) => (a.az ?? '').localeCompare(b.az ?? '') || a.firstSeen.localeCompare(b.firstSeen)),
+    reading,
+    prewarms: prewarms.map((t) => {
+      const done = allEvents.find((e) => e.kind === 'prewarm-complete' && e.details.targetId === t.id);
+      const overdue = allEvents.some((e) => e.kind === 'prewarm-overdue' && e.details.targetId === t.id);
+      return {
+        id: t.id, caseId: t.caseId, requestedAt: t.requestedAt, nodesPerAz: t.nodesPerAz, total: t.total, deadline: t.deadline,
+        outcome: done ? 'complete' : overdue ? 'overdue' : 'pending',
+        completedAt: done?.at ?? null,
+        durationMs: (done?.details.durationMs as number | undefined) ?? null,
+      };
+    }),
+    tls: events.filter((e) => TLS_KINDS.has(e.kind)),
+    chain: { intact: firstBreak === null, records: stored.length, firstBreak },
+  };
+}

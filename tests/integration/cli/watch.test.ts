@@ -1,0 +1,107 @@
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LabElb } from '../../../lab/elb';
+import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
+import { runElbscope } from '../../helpers/cli';
+
+// watch → events → verify → report, as a user runs them, against the lab, with
+// alerts published through the real SDK to a local SNS endpoint.
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:elbscope-alerts';
+const lab = new LabElb({ name: 'watch', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 1 } });
+const sns: SnsState = { messages: [], failNext: [] };
+let env: Record<string, string>;
+let dnsServer: string;
+let snsEndpoint: Awaited<ReturnType<typeof startSnsEndpoint>>;
+const store = mkdtempSync(join(tmpdir(), 'elbscope-watch-'));
+
+beforeAll(async () => {
+  const started = await lab.start();
+  dnsServer = started.dnsServer;
+  snsEndpoint = await startSnsEndpoint(sns);
+  env = { AWS_ENDPOINT_URL_EC2: started.ec2Url, AWS_ENDPOINT_URL_SNS: snsEndpoint.url };
+});
+afterAll(async () => {
+  await lab.stop();
+  await snsEndpoint.close();
+});
+
+const watch = (cycles: number) =>
+  runElbscope(['watch', '--lb', lab.dnsName, '--dns-server', dnsServer, '--cycles', String(cycles), '--interval', '20ms', '--store', store, '--confirm', '2/3', '--sns-topic', TOPIC], env);
+
+describe('Commands: watch, events, verify, report, prewarm', () => {
+  it('records a baseline quietly, then one scaled event and one alert when an AZ scales', async () => {
+    const first = await watch(2);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('nodes us-east-1a 1/1  us-east-1b 1/1');
+    expect(first.stdout).not.toContain('ALERT');
+
+    const pre = await runElbscope(['prewarm', '--lb', 'watch', '--nodes-per-az', '1', '--total', '3', '--case', '1234', '--store', store]);
+    expect(pre.code).toBe(0);
+
+    lab.addNode('us-east-1b', true);
+    const second = await watch(3);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('ALERT');
+    expect(second.stdout).toContain('elbscope: watch us-east-1b scaled 1 → 2 nodes');
+    expect(second.stdout).toMatch(/elbscope: watch pre-warm \(case 1234\) complete after \d+ min/);
+
+    expect(sns.messages.map((m) => m.subject)).toEqual(['elbscope: watch us-east-1b scaled 1 → 2 nodes', expect.stringMatching(/pre-warm \(case 1234\) complete/)]);
+    expect(sns.messages[0]?.attributes).toMatchObject({ loadBalancer: 'watch', kind: 'scaled', az: 'us-east-1b' });
+  });
+
+  it('events --json lists them with the documented fields, published', async () => {
+    const r = await runElbscope(['events', '--store', store, '--json']);
+    expect(r.code).toBe(0);
+    const events = JSON.parse(r.stdout);
+    expect(events.map((e: { kind: string }) => e.kind)).toEqual(['scaled', 'prewarm-complete']);
+    expect(events[0]).toMatchObject({ kind: 'scaled', loadBalancer: 'watch', az: 'us-east-1b', backend: null, from: 1, to: 2, published: expect.any(String) });
+    for (const key of ['id', 'kind', 'loadBalancer', 'az', 'backend', 'from', 'to', 'at', 'published']) expect(events[0]).toHaveProperty(key);
+  });
+
+  it('report renders every format', async () => {
+    const md = await runElbscope(['report', '--lb', 'watch', '--store', store]);
+    expect(md.code).toBe(0);
+    expect(md.stdout).toContain('# elbscope report: watch');
+    expect(md.stdout).toContain('Audit chain: intact: 2 records');
+    expect(md.stdout).toMatch(/\| 1 \| .* \| scaled \| us-east-1b \| 1 → 2 \|/);
+    expect(md.stdout).toContain('| 127.1.1.3 | ec2-127-1-1-3.compute-1.amazonaws.com | us-east-1b |');
+    expect(md.stdout).toMatch(/\| 1234 \| 1 \| 3 \| - \| complete \|/);
+    const csv = await runElbscope(['report', '--lb', 'watch', '--store', store, '--format', 'csv']);
+    expect(csv.stdout.split('\n')[0]).toBe('record,at,loadBalancer,kind,status,az,backend,from,to,value,summary');
+    const json = await runElbscope(['report', '--lb', 'watch', '--store', store, '--format', 'json']);
+    expect(JSON.parse(json.stdout).chain).toEqual({ intact: true, records: 2, firstBreak: null });
+    const out = join(store, 'report.html');
+    const html = await runElbscope(['report', '--lb', 'watch', '--store', store, '--format', 'html', '--out', out]);
+    expect(html.stdout.trim()).toBe(`report written to ${out}`);
+    expect(readFileSync(out, 'utf8')).toContain('<script id="report-data" type="application/json">');
+  });
+
+  it('verify passes, then names the first record someone changed', async () => {
+    expect((await runElbscope(['verify', '--store', store])).code).toBe(0);
+    const dir = join(store, 'loadbalancers', 'watch', 'events');
+    const [firstFile] = readdirSync(dir).sort();
+    const file = join(dir, firstFile as string);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"to": 2', '"to": 5'));
+    const r = await runElbscope(['verify', '--store', store]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(new RegExp(`^elbscope: watch: audit chain broken at record #1 \\([0-9a-f]+\\), ${file.replaceAll('/', '\\/')}: its content does not match its hash`));
+  });
+
+  it('rejects bad usage with one line', async () => {
+    const cases: [string[], RegExp][] = [
+      [['watch', '--confirm', '3/2', '--lb', lab.dnsName], /"3\/2" is not M\/N/],
+      [['watch'], /no configuration/],
+      [['report', '--lb', 'nope', '--store', store], /--lb nope: no such load balancer/],
+      [['report', '--lb', 'watch', '--store', store, '--format', 'pdf'], /argument 'pdf' is invalid/],
+      [['prewarm', '--lb', 'watch', '--nodes-per-az', '2', '--deadline', 'tomorrow', '--store', store], /"tomorrow" is not an ISO date-time/],
+      [['prewarm', '--lb', 'watch', '--store', store], /required option '--nodes-per-az <n>' not specified/],
+    ];
+    for (const [args, reason] of cases) {
+      const r = await runElbscope(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')[0]).toMatch(reason);
+    }
+  });
+});

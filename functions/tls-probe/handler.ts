@@ -1,22 +1,36 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { snsSink } from '../../shared/alerts/sinks';
+import { requireEnv } from '../../shared/config/env';
 import { loadConfigFromEnv } from '../../shared/config/load';
+import { recordTls } from '../../shared/cycle/record';
 import { probeConfiguredTls } from '../../shared/cycle/snapshot';
+import { cycleTime } from '../../shared/cycle/time';
+import { DynamoDbStore } from '../../shared/store/dynamodb';
 
-// Cold start: configuration is validated once, here.
+// Cold start: configuration and clients, validated and built once.
 const logger = new Logger({ serviceName: 'elbscope' });
 const config = loadConfigFromEnv(process.env);
+const store = new DynamoDbStore(new DynamoDBClient({}), requireEnv(process.env, 'ELBSCOPE_TABLE'));
+const sink = snsSink(new SNSClient({}), config.alerts.snsTopicArn ?? requireEnv(process.env, 'ELBSCOPE_TOPIC_ARN'));
 
-/** Scheduled (hourly by default): one TLS handshake per configured backend target, logged. */
-export const handler = middy(async () => {
-  const results = await probeConfiguredTls(config, () => new Date());
+/** Scheduled (hourly by default): one TLS handshake per configured target; cert-changed / cert-expiring / tls-failed events. */
+export const handler = middy(async (event: ScheduledEvent, context: Context) => {
+  const now = () => new Date();
+  const at = cycleTime(event?.time, now());
+  const results = await probeConfiguredTls(config, now);
   for (const result of results) {
     const bad = result.finding.error !== null || result.finding.findings.some((f) => !f.startsWith('self-signed'));
     (bad ? logger.warn.bind(logger) : logger.info.bind(logger))('tls', { ...result });
   }
+  const events = await recordTls(config, results, at, { store, sink, now, claimant: context.awsRequestId, warn: (m, d) => logger.warn(m, d ?? {}) });
   return {
     probed: results.length,
     failed: results.filter((r) => r.finding.error !== null).map((r) => `${r.backend} (${r.finding.target})`),
+    events: events.map((e) => e.summary),
   };
 }).use(injectLambdaContext(logger));

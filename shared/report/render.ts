@@ -43,9 +43,13 @@ function renderMarkdown(r: ReportData): string {
     '',
     '## Nodes per AZ (provisioned / advertised)',
     '',
-    `| time (UTC) | ${azs.join(' | ')} |`,
-    `|---|${azs.map(() => '---').join('|')}|`,
-    ...r.nodesPerAz.map((s) => `| ${s.at} | ${azs.map((az) => (s.azs[az] ? `${s.azs[az].provisioned} / ${s.azs[az].advertised}` : '-')).join(' | ')} |`),
+    ...(azs.length === 0
+      ? ['No observation placed nodes in an AZ in this window.']
+      : [
+          `| time (UTC) | ${azs.join(' | ')} |`,
+          `|---|${azs.map(() => '---').join('|')}|`,
+          ...r.nodesPerAz.map((s) => `| ${s.at} | ${azs.map((az) => (s.azs[az] ? `${s.azs[az].provisioned} / ${s.azs[az].advertised}` : '-')).join(' | ')} |`),
+        ]),
     '',
     '## Node IPs and EC2 host names seen',
     '',
@@ -55,9 +59,13 @@ function renderMarkdown(r: ReportData): string {
     '',
     '## Pre-opened connections (R) per backend',
     '',
-    `| time (UTC) | ${backends.join(' | ')} |`,
-    `|---|${backends.map(() => '---').join('|')}|`,
-    ...r.reading.map((s) => `| ${s.at} | ${backends.map((b) => cell(s.backends[b])).join(' | ')} |`),
+    ...(backends.length === 0
+      ? ['No backend status pages in this window.']
+      : [
+          `| time (UTC) | ${backends.join(' | ')} |`,
+          `|---|${backends.map(() => '---').join('|')}|`,
+          ...r.reading.map((s) => `| ${s.at} | ${backends.map((b) => cell(s.backends[b])).join(' | ')} |`),
+        ]),
     '',
     '## Pre-warm targets',
     '',

@@ -1,64 +1,103 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Context } from 'aws-lambda';
+import type { Context, ScheduledEvent } from 'aws-lambda';
 import { LabElb } from '../../../lab/elb';
+import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
+import { startDynalite } from '../../helpers/dynalite';
 import { freePort } from '../../helpers/servers';
 
-// The observe Lambda's handler module, loaded as Lambda loads it (config from
-// ELBSCOPE_CONFIG at import), calling the lab through the real SDK.
+// The Lambda handlers loaded as Lambda loads them (config from ELBSCOPE_CONFIG at
+// import), every AWS call through the real SDK to loopback: the lab's EC2
+// endpoint, dynalite for DynamoDB, a local SNS endpoint.
 const lab = new LabElb({ name: 'fn', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1c': 2 } });
+const sns: SnsState = { messages: [], failNext: [] };
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:elbscope-test';
 const context = { functionName: 'elbscope-test-observe', awsRequestId: 'req-1', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:x', memoryLimitInMB: '256', functionVersion: '$LATEST', getRemainingTimeInMillis: () => 50_000 } as unknown as Context;
-const scheduledEvent = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2026-11-25T10:02:00Z', detail: {} };
+const scheduled = (time: string): ScheduledEvent => ({ id: 'e', version: '0', account: '123456789012', region: 'us-east-1', resources: [], 'detail-type': 'Scheduled Event', source: 'aws.events', time, detail: {} });
 
-let ec2Url: string;
 let dnsServer: string;
+let dynamo: Awaited<ReturnType<typeof startDynalite>>;
+let snsEndpoint: Awaited<ReturnType<typeof startSnsEndpoint>>;
 beforeAll(async () => {
-  ({ ec2Url, dnsServer } = await lab.start());
+  const started = await lab.start();
+  dnsServer = started.dnsServer;
+  dynamo = await startDynalite();
+  snsEndpoint = await startSnsEndpoint(sns);
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_EC2: started.ec2Url,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SNS: snsEndpoint.url,
+    ELBSCOPE_TABLE: dynamo.table,
+    ELBSCOPE_TOPIC_ARN: TOPIC,
+  });
 });
 afterAll(async () => {
-  delete process.env.ELBSCOPE_CONFIG;
-  delete process.env.AWS_ENDPOINT_URL_EC2;
-  await lab.stop();
+  for (const k of ['ELBSCOPE_CONFIG', 'AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SNS', 'ELBSCOPE_TABLE', 'ELBSCOPE_TOPIC_ARN']) delete process.env[k];
+  await Promise.all([lab.stop(), dynamo?.stop(), snsEndpoint?.close()]);
 });
 
-async function loadHandler(config: unknown) {
+async function load<T>(fn: 'observe' | 'tls-probe' | 'report', config: unknown): Promise<T> {
   vi.resetModules();
   process.env.ELBSCOPE_CONFIG = typeof config === 'string' ? config : JSON.stringify(config);
-  process.env.AWS_ENDPOINT_URL_EC2 = ec2Url;
-  return (await import('../../../functions/observe/handler')).handler;
+  return (await import(`../../../functions/${fn}/handler`)).handler as T;
 }
 
-describe('Lambda: observe', () => {
-  it('observes every configured load balancer and logs each observation', async () => {
-    const logged: string[] = [];
-    // Powertools writes INFO to stdout and WARN to stderr.
-    const spies = [process.stdout, process.stderr].map((stream) => vi.spyOn(stream, 'write').mockImplementation((chunk) => (logged.push(String(chunk)), true)));
-    const handler = await loadHandler({ loadBalancers: [{ dnsName: lab.dnsName }, { dnsName: 'gone-1.us-east-1.elb.amazonaws.com' }], dns: { servers: [dnsServer], timeoutMs: 300, tries: 1 } });
-
-    const result = await handler(scheduledEvent, context);
+/** Run with stdout/stderr captured (Powertools logs and EMF metrics go there). */
+async function captured<T>(fn: () => Promise<T>): Promise<{ result: T; lines: Record<string, any>[] }> {
+  const logged: string[] = [];
+  const spies = [process.stdout, process.stderr].map((stream) => vi.spyOn(stream, 'write').mockImplementation((chunk) => (logged.push(String(chunk)), true)));
+  try {
+    const result = await fn();
+    return { result, lines: logged.join('').trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) };
+  } finally {
     for (const spy of spies) spy.mockRestore();
+  }
+}
 
-    expect(result).toEqual({ observed: 2, unresolved: ['gone-1.us-east-1.elb.amazonaws.com'], errors: 1 });
-    const records = logged.join('').trim().split('\n').map((l) => JSON.parse(l));
-    const ok = records.find((r) => r.observation?.loadBalancer === lab.dnsName);
-    expect(ok).toMatchObject({ level: 'INFO', message: 'observation', function_request_id: 'req-1' });
-    expect(ok.observation.azs).toEqual({ 'us-east-1a': { provisioned: 1, advertised: 1 }, 'us-east-1c': { provisioned: 2, advertised: 2 } });
-    expect(records.find((r) => r.observation?.loadBalancer !== lab.dnsName)).toMatchObject({ level: 'WARN' });
+type Handler = (event: unknown, context: Context) => Promise<any>;
+const config = () => ({ loadBalancers: [{ dnsName: lab.dnsName }, { dnsName: 'gone-1.us-east-1.elb.amazonaws.com' }], dns: { servers: [dnsServer], timeoutMs: 300, tries: 1 }, detect: { confirm: { m: 1, n: 1 } } });
+
+describe('Lambda: observe', () => {
+  it('observes, logs, emits metrics, stores, and alerts once per event even when retried', async () => {
+    const handler = await load<Handler>('observe', config());
+    const first = await captured(() => handler(scheduled('2026-11-25T10:00:00Z'), context));
+    expect(first.result).toMatchObject({ cycle: '2026-11-25T10:00:00.000Z', observed: 2, unresolved: ['gone-1.us-east-1.elb.amazonaws.com'], events: [expect.stringContaining('gone dns observation failing')] });
+    const observation = first.lines.find((r) => r.message === 'observation' && r.observation?.loadBalancer === lab.dnsName);
+    expect(observation).toMatchObject({ level: 'INFO', function_request_id: 'req-1' });
+    expect(observation?.observation.azs).toEqual({ 'us-east-1a': { provisioned: 1, advertised: 1 }, 'us-east-1c': { provisioned: 2, advertised: 2 } });
+    const emf = first.lines.filter((r) => r._aws?.CloudWatchMetrics);
+    expect(emf).toContainEqual(expect.objectContaining({ LoadBalancer: 'fn', AZ: 'us-east-1c', NodesProvisioned: 2 }));
+
+    lab.addNode('us-east-1a', true);
+    const second = await captured(() => handler(scheduled('2026-11-25T10:01:00Z'), context));
+    expect(second.result.events).toEqual(['fn us-east-1a scaled 1 → 2 nodes']);
+    // Lambda retries the same scheduled event: nothing is decided or sent twice.
+    const retry = await captured(() => handler(scheduled('2026-11-25T10:01:00Z'), context));
+    expect(retry.result.events).toEqual([]);
+    expect(sns.messages.map((m) => m.subject)).toEqual([expect.stringContaining('gone dns observation failing'), 'elbscope: fn us-east-1a scaled 1 → 2 nodes']);
   });
 
   it('fails at cold start with a one-line configuration error', async () => {
-    await expect(loadHandler({ loadBalancers: [{ dnsName: lab.dnsName, typo: 1 }] })).rejects.toThrow(/^ELBSCOPE_CONFIG: loadBalancers\[0\]: unknown key\(s\) "typo"$/);
+    await expect(load('observe', { loadBalancers: [{ dnsName: lab.dnsName, typo: 1 }] })).rejects.toThrow(/^ELBSCOPE_CONFIG: loadBalancers\[0\]: unknown key\(s\) "typo"$/);
   });
 });
 
 describe('Lambda: tls-probe', () => {
-  it('probes each configured TLS target and reports the failures', async () => {
-    vi.resetModules();
+  it('probes each configured TLS target and records tls-failed once', async () => {
     const closed = `127.0.0.1:${await freePort()}`;
-    process.env.ELBSCOPE_CONFIG = JSON.stringify({ loadBalancers: [{ dnsName: lab.dnsName, backends: [{ name: 'i-0abc', tls: { target: closed } }] }] });
-    const spies = [process.stdout, process.stderr].map((stream) => vi.spyOn(stream, 'write').mockImplementation(() => true));
-    const { handler } = await import('../../../functions/tls-probe/handler');
-    const result = await handler(scheduledEvent, context);
-    for (const spy of spies) spy.mockRestore();
-    expect(result).toEqual({ probed: 1, failed: [`i-0abc (${closed})`] });
+    const handler = await load<Handler>('tls-probe', { loadBalancers: [{ dnsName: lab.dnsName, backends: [{ name: 'i-0abc', tls: { target: closed } }] }] });
+    const { result } = await captured(() => handler(scheduled('2026-11-25T11:00:00Z'), context));
+    expect(result).toEqual({ probed: 1, failed: [`i-0abc (${closed})`], events: [`fn i-0abc: TLS failed: ${closed}: connection refused`] });
+  });
+});
+
+describe('Lambda: report', () => {
+  it('returns the report of a window, and a one-line error for a bad request', async () => {
+    const handler = await load<Handler>('report', config());
+    const { result } = await captured(() => handler({ loadBalancer: 'fn', format: 'md' }, context));
+    expect(result.body).toContain('# elbscope report: fn');
+    expect(result.body).toContain('scaled 1 → 2 nodes');
+    expect(result.body).toContain('Audit chain: intact: 2 records');
+    const bad = await captured(() => handler({ loadBalancer: 'fn', format: 'pdf' }, context));
+    expect(bad.result.error).toMatch(/^report request: format: /);
   });
 });

@@ -1,0 +1,24 @@
+import middy from '@middy/core';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { requireEnv } from '../../shared/config/env';
+import { buildReport } from '../../shared/report/build';
+import { parseReportRequest } from '../../shared/report/request';
+import { renderReport } from '../../shared/report/render';
+import { DynamoDbStore } from '../../shared/store/dynamodb';
+
+const logger = new Logger({ serviceName: 'elbscope' });
+const store = new DynamoDbStore(new DynamoDBClient({}), requireEnv(process.env, 'ELBSCOPE_TABLE'));
+
+/**
+ * Invoked directly (`serverless invoke -f report -d '{"loadBalancer":"test","from":"…","format":"md"}'`):
+ * the support-case report for a window, as the CLI's `report` gives it.
+ */
+export const handler = middy(async (event: unknown) => {
+  const request = parseReportRequest(event);
+  if (!request.ok) return { error: request.error };
+  const { loadBalancer, from, to, format } = request.value;
+  const report = await buildReport(store, loadBalancer, { from, to }, new Date());
+  return { loadBalancer, format, body: renderReport(report, format) };
+}).use(injectLambdaContext(logger));

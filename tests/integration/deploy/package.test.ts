@@ -52,7 +52,7 @@ describe('serverless package', () => {
   });
 
   it('packages each function on its own, leaving the AWS SDK to the runtime', () => {
-    for (const name of ['observe', 'tls-probe']) {
+    for (const name of ['observe', 'tls-probe', 'report']) {
       const size = statSync(join(packageDir, `${name}.zip`)).size;
       expect(size).toBeGreaterThan(10_000);
       expect(size).toBeLessThan(250_000);
@@ -69,12 +69,35 @@ describe('serverless package', () => {
     });
   }, 240_000);
 
-  it('grants no IAM statement a "*" action, and EC2 only DescribeNetworkInterfaces', () => {
+  it('grants no IAM statement a "*" action; the table and topic only to their own resources', () => {
     const statements = ofType('AWS::IAM::Role').flatMap(([, r]) => r.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement);
     expect(statements.length).toBeGreaterThan(0);
     const actions = statements.flatMap((s: any) => [s.Action].flat());
     for (const action of actions) expect(action).not.toMatch(/\*/);
     expect(actions.filter((a: string) => a.startsWith('ec2:'))).toEqual(['ec2:DescribeNetworkInterfaces']);
+    const resourceOf = (prefix: string) => statements.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith(prefix))).map((s: any) => s.Resource);
+    expect(resourceOf('dynamodb:')).toEqual([{ 'Fn::GetAtt': ['StateTable', 'Arn'] }]);
+    expect(resourceOf('sns:')).toEqual([{ Ref: 'AlertTopic' }]);
+    // The framework adds sqs:SendMessage for each function's on-failure destination.
+    for (const r of resourceOf('sqs:')) expect(r).toEqual({ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] });
+  });
+
+  it('defines the table (on demand, TTL on observations, point-in-time recovery) and a KMS-encrypted topic', () => {
+    const table = template.Resources.StateTable?.Properties;
+    expect(table).toMatchObject({ BillingMode: 'PAY_PER_REQUEST', TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true }, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
+    expect(table?.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
+    expect(template.Resources.AlertTopic?.Properties.KmsMasterKeyId).toBe('alias/aws/sns');
+    const fn = template.Resources.ObserveLambdaFunction?.Properties;
+    expect(fn?.Environment.Variables).toMatchObject({ ELBSCOPE_TABLE: { Ref: 'StateTable' }, ELBSCOPE_TOPIC_ARN: { Ref: 'AlertTopic' } });
+  });
+
+  it('sends failed scheduled runs to a queue, and defines the dashboard', () => {
+    const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
+    expect(configs).toHaveLength(2);
+    for (const c of configs) expect(c.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] });
+    const body = JSON.parse(template.Resources.Dashboard?.Properties.DashboardBody);
+    expect(body.widgets.map((w: any) => w.properties.title)).toEqual(['Nodes per AZ (provisioned: ENIs)', 'Nodes per AZ (advertised in DNS)', 'Pre-opened connections (R) per backend']);
+    expect(body.widgets[0].properties.metrics[0][0].expression).toContain('MetricName="NodesProvisioned"');
   });
 
   it('refuses to package a bad configuration, naming the key', async () => {

@@ -26,6 +26,9 @@ describe('Function: parseConfig', () => {
       eni: { enabled: true },
       concurrency: 8,
       backendProbe: { timeoutMs: 5000, maxBytes: 1048576, concurrency: 16, certWarningDays: 21 },
+      detect: { confirm: { m: 2, n: 3 }, tlsConfirm: { m: 1, n: 1 }, repeatAfterMinutes: 360, pressureShare: 0.5 },
+      store: { observationTtlDays: 30 },
+      alerts: {},
     });
   });
 
@@ -40,6 +43,9 @@ describe('Function: parseConfig', () => {
     [{ loadBalancers: [{ dnsName: LB }], dns: { queries: 0 } }, 'test: dns.queries: Too small'],
     [{ loadBalancers: [{ dnsName: LB, backends: [{ statusUrl: 'ftp://x/' }] }] }, 'test: loadBalancers[0].backends[0].statusUrl'],
     [{ loadBalancers: [{ dnsName: LB, backends: [{ name: 'i-1' }] }] }, 'test: loadBalancers[0].backends[0]: a backend needs "statusUrl", "tls" or both'],
+    [{ loadBalancers: [{ dnsName: LB }, { dnsName: 'test-1.eu-west-1.elb.amazonaws.com' }] }, 'test: loadBalancers[1].name: "test" is also the name of loadBalancers[0]; set a distinct "name"'],
+    [{ loadBalancers: [{ dnsName: LB }], detect: { confirm: { m: 3, n: 2 } } }, 'test: detect.confirm: m must not exceed n'],
+    [{ loadBalancers: [{ dnsName: LB }], alerts: { snsTopicArn: 'topic' } }, 'test: alerts.snsTopicArn: not an SNS topic ARN'],
     [{ loadBalancers: [{ dnsName: LB, backends: [{ tls: { target: 'h:1', pinSha256: 'AB' } }] }] }, 'test: loadBalancers[0].backends[0].tls.pinSha256: expected 32 hex bytes'],
   ])('names what is wrong in %j', (value, expected) => {
     const message = messageOf(() => parseConfig(value, 'test'));

@@ -4,6 +4,7 @@ import { backendsCommand, tlsCommand } from './commands/backends';
 import { eventsCommand, prewarmCommand, reportCommand, verifyCommand } from './commands/audit';
 import { observeCommand } from './commands/observe';
 import { watchCommand } from './commands/watch';
+import { labCommand } from './commands/lab';
 import { startCommand } from './commands/start';
 import { EXIT, type CliIo } from './io';
 
@@ -33,6 +34,7 @@ export async function runCli(argv: string[], io: CliIo, signal: AbortSignal = ne
     prewarmCommand(io, setExit, now),
     reportCommand(io, setExit, now),
     startCommand(io, setExit, signal),
+    labCommand(io, setExit, signal),
   ];
   for (const command of commands) {
     program.addCommand(command.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) }));

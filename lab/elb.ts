@@ -35,9 +35,15 @@ export class LabElb {
   dnsServer: RunningDnsServer | null = null;
   ec2Endpoint: RunningEc2Endpoint | null = null;
   private serial = 0;
+  private readonly azs: string[];
+  private dnsFailing = false;
+  /** Called when a node is added or removed, so the lab can start or stop its proxy. */
+  onNodeAdded: (node: LabNode) => Promise<void> | void = () => undefined;
+  onNodeRemoved: (node: LabNode) => Promise<void> | void = () => undefined;
 
   constructor(readonly options: LabElbOptions) {
     this.dnsName = `${options.name}-738445577.${options.region}.elb.amazonaws.com`;
+    this.azs = Object.keys(options.nodesPerAz);
     for (const [az, n] of Object.entries(options.nodesPerAz)) for (let i = 0; i < n; i++) this.addNode(az, true);
   }
 
@@ -56,17 +62,19 @@ export class LabElb {
 
   /** Add a node to an AZ; `advertised: false` models a node whose ENI exists before DNS lists it. */
   addNode(az: string, advertised: boolean): LabNode {
-    const azIndex = Object.keys(this.options.nodesPerAz).indexOf(az);
+    if (!this.azs.includes(az)) this.azs.push(az);
+    const azIndex = this.azs.indexOf(az);
     const n = ++this.serial;
     const node: LabNode = {
       az,
-      publicIp: `127.1.${Math.max(azIndex, 0)}.${n}`,
-      privateIp: `127.2.${Math.max(azIndex, 0)}.${n}`,
+      publicIp: `127.1.${azIndex}.${n}`,
+      privateIp: `127.2.${azIndex}.${n}`,
       eniId: `eni-0lab${String(n).padStart(12, '0')}`,
       advertised,
     };
     this.nodes.push(node);
     this.sync();
+    void this.onNodeAdded(node);
     return node;
   }
 
@@ -80,6 +88,13 @@ export class LabElb {
   removeNode(node: LabNode): void {
     this.nodes.splice(this.nodes.indexOf(node), 1);
     this.sync();
+    void this.onNodeRemoved(node);
+  }
+
+  /** Make the DNS server answer SERVFAIL for the load balancer's name (or stop). */
+  failDns(failing: boolean): void {
+    this.dnsFailing = failing;
+    this.sync();
   }
 
   /** Nodes per AZ that DNS advertises: the ground truth a test compares with. */
@@ -91,7 +106,7 @@ export class LabElb {
 
   private sync(): void {
     const advertised = this.nodes.filter((n) => n.advertised).map((n) => n.publicIp);
-    this.zone.hosts.set(this.dnsName, { a: advertised });
+    this.zone.hosts.set(this.dnsName, this.dnsFailing ? { fail: 'servfail' } : { a: advertised });
     this.zone.hosts.set(`all.${this.dnsName}`, { a: advertised, maxAnswers: 1000 });
     this.zone.ptr.clear();
     for (const node of this.nodes) {

@@ -1,62 +1,96 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { consoleSink } from '../../shared/alerts/sinks';
-import { parseConfig } from '../../shared/config/load';
-import { recordCycle } from '../../shared/cycle/record';
-import { snapshotConfigured } from '../../shared/cycle/snapshot';
 import { createDnsLookup } from '../../shared/nodes/dns';
 import { createEniLookup } from '../../shared/nodes/eni';
 import { buildReport } from '../../shared/report/build';
 import { renderReport } from '../../shared/report/render';
 import { LocalStore } from '../../shared/store/local';
-import { LabElb } from '../../lab/elb';
-import { runDemoScript } from '../../lab/demo-script';
+import { loadScenario, runScenario, type Scenario } from '../../lab/scenario';
+import type { Lab } from '../../lab/lab';
+import type { LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 import { formatNodesTable } from '../format/nodes-table';
 import { EXIT, type CliIo } from '../io';
-import { durationArg, sleep } from './duration';
-import { intArg } from './args';
+import { DEFAULT_SCENARIO, describeLab, speedArg, startLab } from './lab';
+import { formatCycleLine, watchLoop } from './watch';
 
 /**
- * `elbscope start` (what `npm start` runs): a simulated Classic ELB on loopback
- * that scales while elbscope watches it (observe → detect → store → alert), and
- * the HTML report of the run on exit. No AWS account, nothing leaves 127.0.0.0/8.
+ * `elbscope start` (what `npm start` runs): the lab with its scenario, and
+ * elbscope watching it through its production code path (node:dns, the AWS SDK
+ * to the lab's EC2 endpoint, status pages, TLS) with the local store, printing
+ * each cycle and each alert; at the end (or Ctrl-C) the run's HTML report.
+ */
+export interface LabSessionOptions {
+  scenario: Scenario;
+  speed: number;
+  store?: string;
+  table?: boolean;
+  io: CliIo;
+  signal: AbortSignal;
+  /** Called after every cycle with the lab, for ground-truth checks in tests. */
+  onCycle?: (lab: Lab, snapshots: LoadBalancerSnapshot[], at: string) => void;
+}
+
+/** Run a scenario on the lab with elbscope watching it; returns the store directory and the report's path. */
+export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string; reportFile: string; startedAt: string }> {
+  const { scenario, speed, io } = o;
+  const { lab, endpoints } = await startLab(scenario, speed);
+  const ec2 = new EC2Client({ region: scenario.loadBalancer.region, endpoint: endpoints.ec2Url, credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
+  const config = lab.monitorConfig(endpoints.dnsServer);
+  const dir = o.store ?? (await mkdtemp(join(tmpdir(), 'elbscope-lab-')));
+  const store = new LocalStore(dir);
+  const now = () => new Date();
+  const deps = { dns: createDnsLookup(config.dns), enisFor: () => createEniLookup(ec2), now };
+  const record = { store, sink: consoleSink(io.out), now, claimant: `start-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
+  io.out(describeLab(lab, endpoints).join('\n'));
+  const startedAt = now().toISOString();
+  io.out(`store ${dir}; scenario "${scenario.name}" started at ${startedAt}, runs ${scenario.duration / speed / 1000}s; Ctrl-C stops early\n`);
+  const stop = new AbortController();
+  o.signal.addEventListener('abort', () => stop.abort(), { once: true });
+  try {
+    const scenarioDone = runScenario(lab, scenario, speed, {
+      log: io.out,
+      prewarm: async (t) => store.putPrewarm({ id: `pw-${randomUUID().slice(0, 8)}`, loadBalancer: scenario.loadBalancer.name, requestedAt: now().toISOString(), ...t }),
+    }, stop.signal).finally(() => stop.abort());
+    await watchLoop(config, deps, record, {
+      interval: scenario.cycle / speed,
+      tlsEveryMs: 0,
+      signal: stop.signal,
+      print: (snapshots, at) => {
+        io.out(o.table ? snapshots.map((s) => formatNodesTable(s.observation)).join('\n') : formatCycleLine(config, snapshots, at));
+        o.onCycle?.(lab, snapshots, at);
+      },
+    });
+    await scenarioDone;
+  } finally {
+    ec2.destroy();
+    await lab.stop();
+  }
+  const reportFile = join(dir, 'report.html');
+  await writeFile(reportFile, renderReport(await buildReport(store, scenario.loadBalancer.name, {}, now()), 'html'));
+  io.out(`\nreport of this run: ${reportFile}`);
+  return { dir, reportFile, startedAt };
+}
+
+/**
+ * `elbscope start` (what `npm start` runs): the lab with its scenario, and
+ * elbscope watching it through its production code path (node:dns, the AWS SDK
+ * to the lab's EC2 endpoint, status pages, TLS) with the local store, printing
+ * each cycle and each alert; at the end (or Ctrl-C) the run's HTML report.
  */
 export function startCommand(io: CliIo, setExit: (code: number) => void, signal: AbortSignal): Command {
   return new Command('start')
-    .description('watch a simulated load balancer on loopback scale, with alerts and a report (no AWS account needed)')
-    .option('--cycles <n>', 'stop after N observation cycles (default: until Ctrl-C)', intArg(1, 1_000_000))
-    .option('--interval <duration>', 'time between cycles', durationArg, 3000)
+    .description('watch a simulated load balancer on loopback go through a scenario, with alerts and a report (no AWS account needed)')
+    .option('--scenario <file>', 'scenario file (JSON)', DEFAULT_SCENARIO)
+    .option('--speed <n>', 'run the scenario (and the watch cycle) this many times faster', speedArg, 1)
     .option('--store <dir>', 'store directory (default: a new temporary one)')
-    .action(async (flags: { cycles?: number; interval: number; store?: string }) => {
-      const lab = new LabElb({ name: 'lab', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 1, 'us-east-1c': 1 } });
-      const { dnsServer, ec2Url } = await lab.start();
-      const ec2 = new EC2Client({ region: 'us-east-1', endpoint: ec2Url, credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
-      const config = parseConfig({ loadBalancers: [{ dnsName: lab.dnsName }], dns: { servers: [dnsServer], timeoutMs: 1000, tries: 1, queries: 2 } }, 'lab');
-      const dir = flags.store ?? (await mkdtemp(join(tmpdir(), 'elbscope-lab-')));
-      const store = new LocalStore(dir);
-      const now = () => new Date();
-      const deps = { dns: createDnsLookup(config.dns), enisFor: () => createEniLookup(ec2), now };
-      const record = { store, sink: consoleSink(io.out), now, claimant: `start-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
-      io.out(`lab: ${lab.dnsName} served by DNS ${dnsServer} and EC2 ${ec2Url}; store ${dir}; Ctrl-C stops`);
-      try {
-        for (let cycle = 1; !signal.aborted && (flags.cycles === undefined || cycle <= flags.cycles); cycle++) {
-          const change = runDemoScript(lab, cycle);
-          if (change) io.out(`\n[lab] ${change}`);
-          const [snapshot] = await snapshotConfigured(config, deps);
-          if (snapshot) io.out(`\n#${cycle} ${formatNodesTable(snapshot.observation)}`);
-          await recordCycle(config, snapshot ? [snapshot] : [], new Date().toISOString(), record);
-          if (flags.cycles === undefined || cycle < flags.cycles) await sleep(flags.interval, signal);
-        }
-      } finally {
-        ec2.destroy();
-        await lab.stop();
-      }
-      const reportFile = join(dir, 'report.html');
-      await writeFile(reportFile, renderReport(await buildReport(store, 'lab', {}, now()), 'html'));
-      io.out(`\nreport of this run: ${reportFile}`);
+    .option('--table', 'print the full node table every cycle instead of one line')
+    .action(async (flags: { scenario: string; speed: number; store?: string; table?: boolean }) => {
+      await runLabSession({ scenario: loadScenario(flags.scenario), speed: flags.speed, store: flags.store, table: flags.table, io, signal });
       setExit(EXIT.ok);
     });
 }

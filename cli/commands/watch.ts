@@ -4,7 +4,8 @@ import { allSinks, consoleSink, snsSink, type AlertSink } from '../../shared/ale
 import { ec2ClientsByRegion } from '../../shared/aws/clients';
 import { loadConfigFile, loadConfigFromEnv, parseConfig } from '../../shared/config/load';
 import { loadBalancerName, type Config } from '../../shared/config/schema';
-import { recordCycle, recordTls } from '../../shared/cycle/record';
+import { recordCycle, recordTls, type RecordDeps } from '../../shared/cycle/record';
+import type { CycleDeps } from '../../shared/cycle/observe-configured';
 import { probeConfiguredTls, snapshotConfigured, type LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 import { createDnsLookup } from '../../shared/nodes/dns';
 import { createEniLookup } from '../../shared/nodes/eni';
@@ -66,6 +67,34 @@ export function formatCycleLine(config: Config, snapshots: LoadBalancerSnapshot[
     .join('\n');
 }
 
+/**
+ * The cycle loop shared by `watch` and `start`: snapshot, print, record (detect,
+ * store, alert); TLS targets every `tlsEveryMs`. Stops after `cycles`, or between
+ * cycles when `signal` aborts.
+ */
+export async function watchLoop(
+  config: Config,
+  deps: CycleDeps,
+  record: RecordDeps,
+  loop: { interval: number; cycles?: number; tlsEveryMs: number; signal: AbortSignal; print: (snapshots: LoadBalancerSnapshot[], at: string) => void },
+): Promise<void> {
+  const hasTls = config.loadBalancers.some((lb) => lb.backends.some((b) => b.tls));
+  let lastTls = Number.NEGATIVE_INFINITY;
+  for (let cycle = 1; !loop.signal.aborted && (loop.cycles === undefined || cycle <= loop.cycles); cycle++) {
+    const started = Date.now();
+    const at = new Date(started).toISOString();
+    const snapshots = await snapshotConfigured(config, deps);
+    loop.print(snapshots, at);
+    await recordCycle(config, snapshots, at, record);
+    if (hasTls && started - lastTls >= loop.tlsEveryMs) {
+      lastTls = started;
+      await recordTls(config, await probeConfiguredTls(config, deps.now), at, record);
+    }
+    // Cycles start every `interval`, however long one took.
+    if (loop.cycles === undefined || cycle < loop.cycles) await sleep(Math.max(0, loop.interval - (Date.now() - started)), loop.signal);
+  }
+}
+
 /** `elbscope watch`: observe → detect → store → alert in a loop, the local twin of the scheduled Lambda. */
 export function watchCommand(io: CliIo, setExit: (code: number) => void, signal: AbortSignal): Command {
   return new Command('watch')
@@ -98,20 +127,8 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
         defaultRegion: io.env.AWS_REGION,
       };
       const record = { store, sink: allSinks(sinks), now: deps.now, claimant: `watch-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
-      const hasTls = config.loadBalancers.some((lb) => lb.backends.some((b) => b.tls));
-      let lastTls = 0;
       io.out(`watching ${config.loadBalancers.map(loadBalancerName).join(', ')}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`);
-      for (let cycle = 1; !signal.aborted && (flags.cycles === undefined || cycle <= flags.cycles); cycle++) {
-        const at = new Date().toISOString();
-        const snapshots = await snapshotConfigured(config, deps);
-        io.out(formatCycleLine(config, snapshots, at));
-        await recordCycle(config, snapshots, at, record);
-        if (hasTls && Date.now() - lastTls >= 3_600_000) {
-          lastTls = Date.now();
-          await recordTls(config, await probeConfiguredTls(config, deps.now), at, record);
-        }
-        if (flags.cycles === undefined || cycle < flags.cycles) await sleep(flags.interval, signal);
-      }
+      await watchLoop(config, deps, record, { interval: flags.interval, cycles: flags.cycles, tlsEveryMs: 3_600_000, signal, print: (snapshots, at) => io.out(formatCycleLine(config, snapshots, at)) });
       sns?.destroy();
       setExit(EXIT.ok);
     });

@@ -75,8 +75,9 @@ async function resolveNodeIps(
   errors: ObservationError[],
 ): Promise<SeenIps> {
   const seen: SeenIps = new Map();
-  const failures = new Map<string, { source: 'dns' | 'all'; count: number }>();
-  const asked: Record<'dns' | 'all', number> = { dns: 0, all: 0 };
+  const failures = new Map<string, { source: 'dns' | 'all'; count: number; asked: string }>();
+  // Queries asked per source and record type, so "(2 of 4 queries)" counts like with like.
+  const asked: Record<string, number> = {};
   const note = (source: 'dns' | 'all', ips: string[]) => {
     for (const ip of ips) {
       const sources = seen.get(ip) ?? new Set<NodeSource>();
@@ -86,17 +87,18 @@ async function resolveNodeIps(
   };
   const ask = async (source: 'dns' | 'all', qname: string, family: 4 | 6) => {
     const rrtype = family === 4 ? 'A' : 'AAAA';
-    asked[source]++;
+    const kind = `${source} ${rrtype}`;
+    asked[kind] = (asked[kind] ?? 0) + 1;
     try {
       const answer = await (family === 4 ? dns.resolve4(qname) : dns.resolve6(qname));
       const { valid, invalid } = validAddresses(answer, family);
       note(source, valid);
-      for (const bad of invalid) record(failures, source, `${qname} ${rrtype}: ignored invalid address ${JSON.stringify(bad)}`);
+      for (const bad of invalid) record(failures, source, kind, `${qname} ${rrtype}: ignored invalid address ${JSON.stringify(bad)}`);
     } catch (err) {
       // "No AAAA" is normal for a non-dualstack name, and `all.` only exists on AWS.
       if (isNoData(err)) return;
       if (source === 'all' && isNxDomain(err)) return;
-      record(failures, source, describeDnsFailure(qname, rrtype, err));
+      record(failures, source, kind, describeDnsFailure(qname, rrtype, err));
     }
   };
   const asks: Promise<void>[] = [];
@@ -104,9 +106,10 @@ async function resolveNodeIps(
   asks.push(ask('all', `all.${name}`, 4), ask('all', `all.${name}`, 6));
   await Promise.all(asks);
 
-  for (const [message, { source, count }] of failures) {
+  for (const [message, { source, count, asked: kind }] of failures) {
     // "2 of 8" tells a flaky server from a dead one; a failure of every query needs no count.
-    const of = count < asked[source] && !message.includes('NXDOMAIN') ? ` (${count} of ${asked[source]} queries)` : '';
+    const total = asked[kind] ?? count;
+    const of = count < total && !message.includes('NXDOMAIN') ? ` (${count} of ${total} queries)` : '';
     errors.push({ source, message: message + of });
   }
   if (![...seen.values()].some((s) => s.has('dns')) && failures.size === 0) {
@@ -115,10 +118,10 @@ async function resolveNodeIps(
   return seen;
 }
 
-function record(failures: Map<string, { source: 'dns' | 'all'; count: number }>, source: 'dns' | 'all', message: string) {
+function record(failures: Map<string, { source: 'dns' | 'all'; count: number; asked: string }>, source: 'dns' | 'all', kind: string, message: string) {
   const entry = failures.get(message);
   if (entry) entry.count++;
-  else failures.set(message, { source, count: 1 });
+  else failures.set(message, { source, count: 1, asked: kind });
 }
 
 async function lookupEnis(

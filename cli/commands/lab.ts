@@ -1,0 +1,54 @@
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { Lab } from '../../lab/lab';
+import { labOptionsOf, loadScenario, runScenario, type Scenario } from '../../lab/scenario';
+import { EXIT, type CliIo } from '../io';
+
+/** The scenario `npm start` and `elbscope lab` run unless told otherwise. */
+export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../lab/scenarios/default.json', import.meta.url));
+
+export function speedArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0.1 || n > 100) throw new InvalidArgumentError(`"${value}" is not a speed from 0.1 to 100`);
+  return n;
+}
+
+/** Where the lab's parts listen, for a person pointing other tools at it. */
+export function describeLab(lab: Lab, endpoints: { dnsServer: string; ec2Url: string }): string[] {
+  return [
+    `load balancer  ${lab.elb.dnsName}`,
+    `DNS server     ${endpoints.dnsServer}    (dig @${endpoints.dnsServer.replace(/:(\d+)$/, ' -p $1')} ${lab.elb.dnsName})`,
+    `EC2 endpoint   ${endpoints.ec2Url}    (AWS_ENDPOINT_URL_EC2)`,
+    ...lab.listeners.map((l) => `listener ${l.name.padEnd(5)} port ${l.port} on every node IP -> ${l.backends.map((b) => b.name).join(', ')}`),
+    ...lab.backends.map((b) => `backend ${b.options.name}     status http://127.0.0.1:${b.statusPort}/server-status   traffic ${b.options.tls ? 'https' : 'http'}://127.0.0.1:${b.trafficPort}/`),
+  ];
+}
+
+/** Start a lab for a scenario; the caller stops it. */
+export async function startLab(scenario: Scenario, speed: number): Promise<{ lab: Lab; endpoints: { dnsServer: string; ec2Url: string } }> {
+  const lab = new Lab(labOptionsOf(scenario, speed));
+  const endpoints = await lab.start();
+  return { lab, endpoints };
+}
+
+/** `elbscope lab`: the simulated load balancer alone, for pointing other tools (or elbscope) at it. */
+export function labCommand(io: CliIo, setExit: (code: number) => void, signal: AbortSignal): Command {
+  return new Command('lab')
+    .description('run the simulated load balancer on loopback (DNS, EC2, proxy nodes, backends) and its scenario, until Ctrl-C')
+    .option('--scenario <file>', 'scenario file (JSON)', DEFAULT_SCENARIO)
+    .option('--speed <n>', 'run the scenario this many times faster', speedArg, 1)
+    .action(async (flags: { scenario: string; speed: number }) => {
+      const scenario = loadScenario(flags.scenario);
+      const { lab, endpoints } = await startLab(scenario, flags.speed);
+      try {
+        io.out(describeLab(lab, endpoints).join('\n'));
+        io.out(`scenario ${scenario.name}: ${scenario.steps.length} steps over ${scenario.duration / flags.speed / 1000}s; Ctrl-C stops`);
+        await runScenario(lab, scenario, flags.speed, { log: io.out, prewarm: async (t) => io.out(`  (record it: elbscope prewarm --lb ${scenario.loadBalancer.name} --nodes-per-az ${t.nodesPerAz}${t.total ? ` --total ${t.total}` : ''}${t.deadline ? ` --deadline ${t.deadline}` : ''})`) }, signal);
+        if (!signal.aborted) io.out('scenario over; the lab stays up at rest until Ctrl-C');
+        await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+      } finally {
+        await lab.stop();
+      }
+      setExit(EXIT.ok);
+    });
+}

@@ -1,0 +1,128 @@
+import type { Config } from '../shared/config/schema';
+import { parseConfig } from '../shared/config/load';
+import { LabBackend } from './backend';
+import { labCertificate } from './certs';
+import { LabElb, type LabNode } from './elb';
+import { LabProxyNode, type ListenerSpec } from './proxy-node';
+import { freeLoopbackPort } from './ports';
+
+export interface LabBackendSpec {
+  name: string;
+  slots: number;
+  /** Serve traffic over TLS with a self-signed certificate valid this many days. */
+  tlsDays?: number;
+}
+
+export interface LabOptions {
+  name: string;
+  region: string;
+  nodesPerAz: Record<string, number>;
+  backends: LabBackendSpec[];
+  /** Backends close connections that sent nothing after this long (mod_reqtimeout's role). */
+  idleTimeoutMs: number;
+  /** How long requests count towards a node's extra pre-opened connections. */
+  trafficWindowMs: number;
+}
+
+/**
+ * The whole lab: a simulated Classic ELB (DNS, EC2 ENIs) whose nodes are real
+ * HTTP proxies on loopback addresses, pre-opening connections to real backends
+ * whose status pages show those connections. Listener `http` goes to the plain
+ * backends, listener `https` to the TLS ones (backend leg encrypted, self-signed
+ * certificate accepted).
+ */
+export class Lab {
+  readonly elb: LabElb;
+  readonly backends: LabBackend[] = [];
+  readonly proxies = new Map<string, LabProxyNode>();
+  listeners: ListenerSpec[] = [];
+  private preopen = true;
+
+  constructor(readonly options: LabOptions) {
+    this.elb = new LabElb({ name: options.name, region: options.region, nodesPerAz: options.nodesPerAz });
+  }
+
+  /** Start DNS, EC2, backends and a proxy per node; returns what a monitor needs. */
+  async start(): Promise<{ dnsServer: string; ec2Url: string }> {
+    const endpoints = await this.elb.start();
+    for (const spec of this.options.backends) {
+      const tls = spec.tlsDays ? await labCertificate(`${spec.name}.lab.internal`, spec.tlsDays) : undefined;
+      const backend = new LabBackend({ name: spec.name, slots: spec.slots, idleTimeoutMs: this.options.idleTimeoutMs, ...(tls ? { tls } : {}) });
+      await backend.start();
+      this.backends.push(backend);
+    }
+    const target = (b: LabBackend) => ({ name: b.options.name, host: '127.0.0.1', port: b.trafficPort, tls: Boolean(b.options.tls) });
+    const plain = this.backends.filter((b) => !b.options.tls);
+    const secure = this.backends.filter((b) => b.options.tls);
+    this.listeners = [
+      ...(plain.length ? [{ name: 'http', port: await freeLoopbackPort(), backends: plain.map(target) }] : []),
+      ...(secure.length ? [{ name: 'https', port: await freeLoopbackPort(), backends: secure.map(target) }] : []),
+    ];
+    this.elb.onNodeAdded = (node) => this.startProxy(node);
+    this.elb.onNodeRemoved = (node) => this.stopProxy(node);
+    for (const node of this.elb.nodes) await this.startProxy(node);
+    return endpoints;
+  }
+
+  async stop(): Promise<void> {
+    this.elb.onNodeAdded = () => undefined;
+    this.elb.onNodeRemoved = () => undefined;
+    await Promise.all([...this.proxies.values()].map((p) => p.stop()));
+    await Promise.all(this.backends.map((b) => b.stop()));
+    await this.elb.stop();
+  }
+
+  private async startProxy(node: LabNode): Promise<void> {
+    const proxy = new LabProxyNode(node.publicIp, node.privateIp, this.listeners, this.options.trafficWindowMs);
+    proxy.preopen = this.preopen;
+    this.proxies.set(node.eniId, proxy);
+    await proxy.start();
+  }
+
+  private async stopProxy(node: LabNode): Promise<void> {
+    const proxy = this.proxies.get(node.eniId);
+    this.proxies.delete(node.eniId);
+    await proxy?.stop();
+  }
+
+  /** Switch pre-open on or off on every node (as AWS support can). */
+  setPreopen(on: boolean): void {
+    this.preopen = on;
+    for (const p of this.proxies.values()) p.preopen = on;
+  }
+
+  backend(name: string): LabBackend {
+    const b = this.backends.find((x) => x.options.name === name);
+    if (!b) throw new Error(`lab: no backend ${name}`);
+    return b;
+  }
+
+  /** The port of a listener (`http` or `https`). */
+  listenerPort(name: string): number {
+    const l = this.listeners.find((x) => x.name === name);
+    if (!l) throw new Error(`lab: no listener ${name}`);
+    return l.port;
+  }
+
+  /** The elbscope configuration that watches this lab (status pages, TLS targets). */
+  monitorConfig(dnsServer: string, extra: Record<string, unknown> = {}): Config {
+    return parseConfig(
+      {
+        loadBalancers: [
+          {
+            dnsName: this.elb.dnsName,
+            backends: this.backends.map((b) => ({
+              name: b.options.name,
+              statusUrl: `http://127.0.0.1:${b.statusPort}/server-status`,
+              acceptFilterNone: true,
+              ...(b.options.tls ? { tls: { target: `127.0.0.1:${b.trafficPort}` } } : {}),
+            })),
+          },
+        ],
+        dns: { servers: [dnsServer], timeoutMs: 1000, tries: 1, queries: 2 },
+        ...extra,
+      },
+      'lab',
+    );
+  }
+}

@@ -1,0 +1,176 @@
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { z } from 'zod';
+import { formatIssues } from '../shared/config/load';
+import { ConfigError } from '../shared/errors';
+import { labCertificate } from './certs';
+import type { Lab, LabOptions } from './lab';
+
+const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'expected a duration such as 500ms, 30s or 2m').transform((v) => {
+  const n = Number.parseFloat(v);
+  return v.endsWith('ms') ? n : v.endsWith('m') ? n * 60_000 : n * 1000;
+});
+
+const step = z.discriminatedUnion('do', [
+  z.strictObject({ at: duration, do: z.literal('note'), text: z.string() }),
+  z.strictObject({ at: duration, do: z.literal('traffic'), listener: z.enum(['http', 'https']).default('http'), rps: z.number().positive().max(500), for: duration }),
+  z.strictObject({ at: duration, do: z.literal('scale'), az: z.string(), nodes: z.number().int().min(0).max(20) }),
+  z.strictObject({ at: duration, do: z.literal('replace'), az: z.string() }),
+  z.strictObject({ at: duration, do: z.literal('add-az'), az: z.string(), nodes: z.number().int().min(1).max(20).default(1) }),
+  z.strictObject({ at: duration, do: z.literal('remove-az'), az: z.string() }),
+  z.strictObject({ at: duration, do: z.literal('preopen'), on: z.boolean() }),
+  z.strictObject({ at: duration, do: z.literal('cert'), backend: z.string(), days: z.number().int().min(1).max(3650) }),
+  z.strictObject({ at: duration, do: z.literal('backend-tls'), backend: z.string(), up: z.boolean() }),
+  z.strictObject({ at: duration, do: z.literal('dns'), failing: z.boolean() }),
+  z.strictObject({ at: duration, do: z.literal('prewarm'), nodesPerAz: z.number().int().min(1), total: z.number().int().min(1).optional(), deadlineIn: duration.optional(), caseId: z.string().optional() }),
+]);
+
+export const scenarioSchema = z.strictObject({
+  name: z.string(),
+  description: z.string().optional(),
+  loadBalancer: z.strictObject({ name: z.string().regex(/^[a-z0-9-]{1,32}$/), region: z.string(), nodesPerAz: z.record(z.string(), z.number().int().min(1).max(20)) }),
+  backends: z.array(z.strictObject({ name: z.string(), slots: z.number().int().min(1).max(1024), tlsDays: z.number().int().min(1).optional() })).min(1),
+  idleTimeout: duration.default(20_000),
+  trafficWindow: duration.default(60_000),
+  /** The monitor's cycle (watch interval) the scenario is written for. */
+  cycle: duration.default(5_000),
+  /** How long the scenario runs. */
+  duration,
+  steps: z.array(step),
+  /** What the scenario should make elbscope report: kind, status and AZ or backend, for tests. */
+  expect: z.array(z.strictObject({ kind: z.string(), status: z.enum(['event', 'firing', 'resolved']), scope: z.string().nullable(), after: duration, before: duration })).default([]),
+});
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type ScenarioStep = z.infer<typeof step>;
+
+/** Read and validate a scenario file; a bad one is a ConfigError naming the field. */
+export function loadScenario(path: string): Scenario {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`scenario ${path}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const result = scenarioSchema.safeParse(value);
+  if (!result.success) throw new ConfigError(`scenario ${path}: ${formatIssues(result.error.issues)}`);
+  return result.data;
+}
+
+/** The lab options a scenario asks for, with its times divided by `speed`. */
+export function labOptionsOf(scenario: Scenario, speed: number): LabOptions {
+  return {
+    name: scenario.loadBalancer.name,
+    region: scenario.loadBalancer.region,
+    nodesPerAz: scenario.loadBalancer.nodesPerAz,
+    backends: scenario.backends,
+    idleTimeoutMs: scenario.idleTimeout / speed,
+    trafficWindowMs: scenario.trafficWindow / speed,
+  };
+}
+
+/** What a scenario step may need from the monitor side (recording a pre-warm target). */
+export interface ScenarioHooks {
+  prewarm?: (target: { nodesPerAz: number; total: number | null; deadline: string | null; caseId: string | null }) => Promise<void>;
+  log: (line: string) => void;
+}
+
+/**
+ * Run a scenario's steps against a started lab, `speed` times faster than
+ * written. Resolves when the scenario's duration is over or `signal` aborts.
+ */
+export async function runScenario(lab: Lab, scenario: Scenario, speed: number, hooks: ScenarioHooks, signal: AbortSignal): Promise<void> {
+  const started = Date.now();
+  const timers: NodeJS.Timeout[] = [];
+  const traffic: Promise<void>[] = [];
+  for (const s of scenario.steps) {
+    timers.push(
+      setTimeout(() => {
+        const when = `+${((Date.now() - started) / 1000).toFixed(1)}s`;
+        applyStep(lab, s, speed, hooks, signal, traffic)
+          .then((text) => text && hooks.log(`[lab ${when}] ${text}`))
+          .catch((err: unknown) => hooks.log(`[lab ${when}] step ${s.do} failed: ${(err as Error).message}`));
+      }, s.at / speed),
+    );
+  }
+  await new Promise<void>((resolve) => {
+    const end = setTimeout(resolve, scenario.duration / speed);
+    signal.addEventListener('abort', () => (clearTimeout(end), resolve()), { once: true });
+  });
+  for (const t of timers) clearTimeout(t);
+  await Promise.all(traffic);
+}
+
+async function applyStep(lab: Lab, s: ScenarioStep, speed: number, hooks: ScenarioHooks, signal: AbortSignal, traffic: Promise<void>[]): Promise<string | null> {
+  const elb = lab.elb;
+  switch (s.do) {
+    case 'note':
+      return s.text;
+    case 'traffic':
+      traffic.push(sendTraffic(lab, s.listener, s.rps * speed, s.for / speed, signal));
+      return `traffic: ${s.rps} requests/s on ${s.listener} for ${s.for / 1000}s`;
+    case 'scale': {
+      const nodes = elb.nodes.filter((n) => n.az === s.az);
+      for (let i = nodes.length; i < s.nodes; i++) elb.addNode(s.az, true);
+      for (const node of nodes.slice(s.nodes)) elb.removeNode(node);
+      return `${s.az}: scaled ${nodes.length} → ${s.nodes}`;
+    }
+    case 'replace': {
+      const old = elb.nodes.find((n) => n.az === s.az);
+      if (!old) return `${s.az}: no node to replace`;
+      const fresh = elb.addNode(s.az, true);
+      elb.removeNode(old);
+      return `${s.az}: node ${old.publicIp} replaced by ${fresh.publicIp}`;
+    }
+    case 'add-az':
+      for (let i = 0; i < s.nodes; i++) elb.addNode(s.az, true);
+      return `${s.az} added with ${s.nodes} node(s)`;
+    case 'remove-az':
+      for (const node of elb.nodes.filter((n) => n.az === s.az)) elb.removeNode(node);
+      return `${s.az} removed`;
+    case 'preopen':
+      lab.setPreopen(s.on);
+      return `pre-open ${s.on ? 'on' : 'off (as AWS support can do)'}`;
+    case 'cert': {
+      const { cert, key } = await labCertificate(`${s.backend}.lab.internal`, s.days);
+      lab.backend(s.backend).setCertificate(cert, key);
+      return `${s.backend}: new certificate, valid ${s.days} days`;
+    }
+    case 'backend-tls':
+      lab.backend(s.backend).setAccepting(s.up);
+      return `${s.backend}: TLS port ${s.up ? 'accepting again' : 'refusing connections'}`;
+    case 'dns':
+      elb.failDns(s.failing);
+      return `DNS ${s.failing ? 'answers SERVFAIL for the name' : 'answers again'}`;
+    case 'prewarm': {
+      const deadline = s.deadlineIn === undefined ? null : new Date(Date.now() + s.deadlineIn / speed).toISOString();
+      await hooks.prewarm?.({ nodesPerAz: s.nodesPerAz, total: s.total ?? null, deadline, caseId: s.caseId ?? null });
+      return `pre-warm requested: ${s.nodesPerAz} per AZ${s.total ? `, ${s.total} in all` : ''}${deadline ? ` by ${deadline}` : ''}${s.caseId ? ` (case ${s.caseId})` : ''}`;
+    }
+  }
+}
+
+/** Send requests to the load balancer's advertised nodes, round robin, at `rps`, for `ms`. */
+async function sendTraffic(lab: Lab, listener: string, rps: number, ms: number, signal: AbortSignal): Promise<void> {
+  const port = lab.listenerPort(listener);
+  const end = Date.now() + ms;
+  let i = 0;
+  while (Date.now() < end && !signal.aborted) {
+    const nodes = lab.elb.nodes.filter((n) => n.advertised);
+    const node = nodes[i++ % Math.max(nodes.length, 1)];
+    if (node) await get(node.publicIp, port, `/traffic/${i}`).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 1000 / rps));
+  }
+}
+
+function get(host: string, port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path, agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}

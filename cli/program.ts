@@ -4,6 +4,7 @@ import { backendsCommand, tlsCommand } from './commands/backends';
 import { eventsCommand, prewarmCommand, reportCommand, verifyCommand } from './commands/audit';
 import { observeCommand } from './commands/observe';
 import { watchCommand } from './commands/watch';
+import { experimentCommand } from './commands/experiment';
 import { labCommand } from './commands/lab';
 import { startCommand } from './commands/start';
 import { EXIT, type CliIo } from './io';
@@ -35,10 +36,15 @@ export async function runCli(argv: string[], io: CliIo, signal: AbortSignal = ne
     reportCommand(io, setExit, now),
     startCommand(io, setExit, signal),
     labCommand(io, setExit, signal),
+    experimentCommand(io, setExit),
   ];
-  for (const command of commands) {
-    program.addCommand(command.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) }));
-  }
+  // Every command, nested ones too, reports errors through us (exit 2), never by exiting the process.
+  const wire = (command: Command): Command => {
+    command.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    for (const sub of command.commands) wire(sub);
+    return command;
+  };
+  for (const command of commands) program.addCommand(wire(command));
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;

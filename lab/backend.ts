@@ -45,6 +45,8 @@ export interface LabBackendOptions {
 export class LabBackend {
   readonly served: ServedRequest[] = [];
   private readonly connections = new Set<Connection>();
+  /** Slots whose connection closed after serving requests: Apache keeps showing their last request. */
+  private readonly finished: Connection[] = [];
   private nextSlot = 0;
   private trafficServer: Server | null = null;
   private statusServer: Server | null = null;
@@ -109,7 +111,13 @@ export class LabBackend {
     const c: Connection = { slot: this.nextSlot++ % 1_000_000, socket, client: (socket.remoteAddress ?? '?').replace(/^::ffff:/, ''), openedAt: Date.now(), mode: 'R', lastRequestAt: null, lastRequest: '', accesses: 0, port };
     this.connections.add(c);
     (socket as Socket & { labConnection?: Connection }).labConnection = c;
-    socket.once('close', () => this.connections.delete(c));
+    socket.once('close', () => {
+      this.connections.delete(c);
+      if (c.accesses > 0) {
+        this.finished.push(c);
+        if (this.finished.length > this.options.slots) this.finished.shift();
+      }
+    });
   }
 
   private closeIdle(): void {
@@ -170,9 +178,12 @@ export class LabBackend {
 
   private htmlPage(): string {
     const now = Date.now();
-    const rows = [...this.connections].slice(0, this.options.slots).map((c) => {
-      const ss = Math.floor((now - (c.mode === 'R' ? c.openedAt : (c.lastRequestAt ?? c.openedAt))) / 1000);
-      return `<tr><td><b>${c.slot}-0</b></td><td>${process.pid}</td><td>${c.accesses}/${c.accesses}/${c.accesses}</td><td><b>${c.mode}</b>\n</td><td>0.00</td><td>${ss}</td><td>0</td><td>0</td><td>0.0</td><td>0.00</td><td>0.00\n</td><td>${c.client}</td><td>http/1.1</td><td nowrap>lab</td><td nowrap>${c.lastRequest.replace(/</g, '&lt;')}</td></tr>`;
+    const open = [...this.connections].slice(0, this.options.slots);
+    const room = Math.max(0, this.options.slots - open.length);
+    const done = room === 0 ? [] : this.finished.slice(-room);
+    const rows = [...open.map((c) => [c, c.mode] as const), ...done.map((c) => [c, '_'] as const)].map(([c, mode]) => {
+      const ss = Math.floor((now - (mode === 'R' ? c.openedAt : (c.lastRequestAt ?? c.openedAt))) / 1000);
+      return `<tr><td><b>${c.slot}-0</b></td><td>${process.pid}</td><td>${c.accesses}/${c.accesses}/${c.accesses}</td><td><b>${mode}</b>\n</td><td>0.00</td><td>${ss}</td><td>0</td><td>0</td><td>0.0</td><td>0.00</td><td>0.00\n</td><td>${c.client}</td><td>http/1.1</td><td nowrap>lab</td><td nowrap>${c.lastRequest.replace(/</g, '&lt;')}</td></tr>`;
     });
     return `<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN">
 <html><head><title>Apache Status</title></head><body>

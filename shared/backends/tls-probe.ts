@@ -103,8 +103,12 @@ export function probeTls(target: string, options: TlsProbeOptions = {}): Promise
         validTo: new Date(cert.valid_to).toISOString(),
         fingerprint256: cert.fingerprint256,
       };
-      // A self-signed certificate is its own issuer.
-      result.selfSigned = cert.issuerCertificate === cert || (cert.issuerCertificate?.fingerprint256 === cert.fingerprint256 && result.subject === result.issuer);
+      // A self-signed certificate is its own issuer (Node links it to itself, or sends no issuer at all).
+      const issuerCert = cert.issuerCertificate as DetailedPeerCertificate | undefined;
+      result.selfSigned =
+        result.authorizationError === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
+        issuerCert === cert ||
+        (result.subject === result.issuer && (issuerCert === undefined || issuerCert.fingerprint256 === cert.fingerprint256));
       const msLeft = new Date(cert.valid_to).getTime() - now().getTime();
       result.daysLeft = Math.floor(msLeft / 86_400_000);
       if (msLeft < 0) result.findings.push(`certificate expired on ${result.validTo}`);

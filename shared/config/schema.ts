@@ -53,6 +53,8 @@ export const dnsSchema = z.strictObject({
   tries: z.number().int().min(1).max(5).default(2),
   /** Queries per name per cycle; answers hold 8 records and rotate, so ask more than once. */
   queries: z.number().int().min(1).max(32).default(4),
+  /** DNS queries in flight at once, across all load balancers of a cycle. */
+  concurrency: z.number().int().min(1).max(1024).default(64),
 });
 
 const confirmSchema = z
@@ -77,17 +79,19 @@ export const configSchema = z.strictObject({
   /** Default region for EC2 calls when neither the load balancer nor its DNS name says. */
   region: regionSchema.optional(),
   /** How many load balancers to observe at once. */
-  concurrency: z.number().int().min(1).max(256).default(8),
+  concurrency: z.number().int().min(1).max(1024).default(8),
   backendProbe: z
     .strictObject({
       timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
       maxBytes: z.number().int().min(1_024).max(16_777_216).default(1_048_576),
       /** Status pages fetched at once, across all load balancers. */
-      concurrency: z.number().int().min(1).max(256).default(16),
+      concurrency: z.number().int().min(1).max(1024).default(16),
+      /** Status pages fetched at once from one host (a backend is not a load test target). */
+      perHost: z.number().int().min(1).max(64).default(2),
       /** TLS certificates expiring within this many days are reported. */
       certWarningDays: z.number().int().min(1).max(365).default(21),
     })
-    .default({ timeoutMs: 5_000, maxBytes: 1_048_576, concurrency: 16, certWarningDays: 21 }),
+    .default({ timeoutMs: 5_000, maxBytes: 1_048_576, concurrency: 16, perHost: 2, certWarningDays: 21 }),
   detect: detectSchema.default(detectSchema.parse({})),
   store: z
     .strictObject({

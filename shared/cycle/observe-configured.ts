@@ -1,10 +1,10 @@
 import pLimit from 'p-limit';
 import type { Config, LoadBalancerConfig } from '../config/schema';
-import type { DnsLookup } from '../nodes/dns';
-import type { EniLookup } from '../nodes/eni';
+import { limitDns, type DnsLookup } from '../nodes/dns';
+import { prefetchEnis, prefetchedEniLookup, type EniLookup } from '../nodes/eni';
 import { parseLoadBalancerArn, parseLoadBalancerDnsName } from '../nodes/lb-name';
 import type { Observation } from '../nodes/observation';
-import { observeNodes } from '../nodes/observe';
+import { descriptionsFor, observeNodes } from '../nodes/observe';
 
 /** The clients one cycle needs; built by a handler or the CLI, passed in here. */
 export interface CycleDeps {
@@ -28,16 +28,37 @@ export function regionOf(lb: LoadBalancerConfig, config: Pick<Config, 'region'>,
   );
 }
 
-/** Observe every configured load balancer's nodes, a bounded number at a time. */
+/**
+ * Observe every configured load balancer's nodes. ENIs are fetched once per
+ * region for all its load balancers (batched DescribeNetworkInterfaces), DNS
+ * queries share one concurrency bound, and a bounded number of load balancers
+ * are observed at once.
+ */
 export async function observeConfigured(config: Config, deps: CycleDeps): Promise<Observation[]> {
+  const regions = config.loadBalancers.map((lb) => regionOf(lb, config, deps.defaultRegion));
+  const enisOn = deps.enisFor !== null && config.eni.enabled;
+
+  const byRegion = new Map<string, string[]>();
+  if (enisOn) {
+    config.loadBalancers.forEach((lb, i) => {
+      const region = regions[i];
+      const descriptions = descriptionsFor(lb);
+      if (region && descriptions) byRegion.set(region, [...(byRegion.get(region) ?? []), ...descriptions]);
+    });
+  }
+  const prefetched = new Map(
+    await Promise.all([...byRegion].map(async ([region, descriptions]) => [region, prefetchedEniLookup(await prefetchEnis((deps.enisFor as (r: string) => EniLookup)(region), descriptions))] as const)),
+  );
+
+  const dns = limitDns(deps.dns, config.dns.concurrency);
   const limit = pLimit(config.concurrency);
   return Promise.all(
-    config.loadBalancers.map((lb) =>
+    config.loadBalancers.map((lb, i) =>
       limit(async () => {
-        const region = regionOf(lb, config, deps.defaultRegion);
-        const enis = deps.enisFor && config.eni.enabled && region ? deps.enisFor(region) : null;
-        const observation = await observeNodes(lb, { dns: deps.dns, enis, now: deps.now }, { queries: config.dns.queries });
-        if (deps.enisFor && config.eni.enabled && !region) {
+        const region = regions[i];
+        const enis = enisOn && region ? (prefetched.get(region) ?? null) : null;
+        const observation = await observeNodes(lb, { dns, enis: enis ?? (enisOn && region ? prefetchedEniLookup([]) : null), now: deps.now }, { queries: config.dns.queries });
+        if (enisOn && !region) {
           // Replace the generic "ENI lookup is off" with the real reason.
           observation.errors = observation.errors.filter((e) => e.source !== 'eni');
           observation.errors.push({ source: 'config', message: `${lb.dnsName}: no region (set "region" or AWS_REGION), so ENIs were not looked up` });

@@ -34,9 +34,10 @@ export function backendName(backend: BackendConfig): string {
  */
 export async function snapshotConfigured(config: Config, deps: CycleDeps): Promise<LoadBalancerSnapshot[]> {
   const fetchLimit = pLimit(config.backendProbe.concurrency);
+  const perHost = new Map<string, LimitFunction>();
   const [observations, reports] = await Promise.all([
     observeConfigured(config, deps),
-    Promise.all(config.loadBalancers.map((lb) => probeBackends(lb.backends, config, fetchLimit))),
+    Promise.all(config.loadBalancers.map((lb) => probeBackends(lb.backends, config, fetchLimit, perHost))),
   ]);
   return observations.map((observation, i) => ({
     observation,
@@ -48,17 +49,24 @@ export async function snapshotConfigured(config: Config, deps: CycleDeps): Promi
   }));
 }
 
-function probeBackends(backends: BackendConfig[], config: Config, limit: LimitFunction) {
+function probeBackends(backends: BackendConfig[], config: Config, limit: LimitFunction, perHost: Map<string, LimitFunction>) {
   const { timeoutMs, maxBytes } = config.backendProbe;
   return Promise.all(
     backends
       .filter((b) => b.statusUrl !== undefined)
-      .map((b) =>
-        limit(async () => ({
-          name: backendName(b),
-          report: await probeBackend(b.statusUrl as string, { limits: { timeoutMs, maxBytes }, acceptFilterNone: b.acceptFilterNone }),
-        })),
-      ),
+      .map((b) => {
+        const host = new URL(b.statusUrl as string).host;
+        let hostLimit = perHost.get(host);
+        if (!hostLimit) perHost.set(host, (hostLimit = pLimit(config.backendProbe.perHost)));
+        const run = hostLimit;
+        // The host's bound outside the global one: a busy host does not hold global slots while it waits.
+        return run(() =>
+          limit(async () => ({
+            name: backendName(b),
+            report: await probeBackend(b.statusUrl as string, { limits: { timeoutMs, maxBytes }, acceptFilterNone: b.acceptFilterNone }),
+          })),
+        );
+      }),
   );
 }
 

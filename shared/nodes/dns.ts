@@ -1,5 +1,6 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import pLimit from 'p-limit';
 import { describeError } from '../errors';
 
 /** The DNS lookups node observation needs; a port so tests can point it anywhere. */
@@ -68,4 +69,14 @@ export function validAddresses(addresses: unknown, family: 4 | 6): { valid: stri
     else invalid.push(String(a));
   }
   return { valid, invalid };
+}
+
+/** A DnsLookup that runs at most `concurrency` queries at once (one bound for a whole cycle). */
+export function limitDns(dns: DnsLookup, concurrency: number): DnsLookup {
+  const limit = pLimit(concurrency);
+  return {
+    resolve4: (name) => limit(() => dns.resolve4(name)),
+    resolve6: (name) => limit(() => dns.resolve6(name)),
+    reverse: (ip) => limit(() => dns.reverse(ip)),
+  };
 }

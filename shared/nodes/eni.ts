@@ -70,3 +70,38 @@ function toEni(ni: NetworkInterface): LoadBalancerEni | null {
     ipv6: (ni.Ipv6Addresses ?? []).flatMap((a) => (a.Ipv6Address ? [a.Ipv6Address] : [])),
   };
 }
+
+/** Whether an ENI description matches a filter pattern (`*` and `?` wildcards, as EC2 filters). */
+export function matchesDescription(pattern: string, description: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`);
+  return re.test(description);
+}
+
+/** EC2 accepts at most this many values in one filter; larger batches are split. */
+export const MAX_FILTER_VALUES = 200;
+
+/**
+ * Look up the ENIs of many load balancers of one region with as few
+ * DescribeNetworkInterfaces calls as possible (one paginated call per 200
+ * description patterns), and hand each load balancer its own. A failure is
+ * returned to every load balancer of the batch, never thrown.
+ */
+export async function prefetchEnis(lookup: EniLookup, descriptions: string[]): Promise<LoadBalancerEni[] | Error> {
+  const unique = [...new Set(descriptions)];
+  try {
+    const found: LoadBalancerEni[] = [];
+    for (let i = 0; i < unique.length; i += MAX_FILTER_VALUES) found.push(...(await lookup({ descriptions: unique.slice(i, i + MAX_FILTER_VALUES) })));
+    const seen = new Set<string>();
+    return found.filter((e) => (seen.has(e.eniId) ? false : (seen.add(e.eniId), true)));
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/** An EniLookup that answers from prefetched ENIs (or replays the batch's failure). */
+export function prefetchedEniLookup(prefetched: LoadBalancerEni[] | Error): EniLookup {
+  return async ({ descriptions }) => {
+    if (prefetched instanceof Error) throw prefetched;
+    return prefetched.filter((e) => descriptions.some((d) => matchesDescription(d, e.description)));
+  };
+}

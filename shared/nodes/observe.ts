@@ -158,7 +158,8 @@ async function lookupEnis(
   }
 }
 
-function descriptionsFor(target: NodeTarget): string[] | null {
+/** The ENI description patterns of a load balancer, or null when nothing names it. */
+export function descriptionsFor(target: NodeTarget): string[] | null {
   const arn = target.arn ? parseLoadBalancerArn(target.arn) : null;
   if (arn) return eniDescriptions({ name: arn.name, type: arn.type, id: arn.id });
   if (target.name) return eniDescriptions({ name: target.name });

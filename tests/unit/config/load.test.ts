@@ -22,10 +22,10 @@ describe('Function: parseConfig', () => {
     const config = parseConfig({ loadBalancers: [{ dnsName: LB }] }, 'test');
     expect(config).toEqual({
       loadBalancers: [{ dnsName: LB, backends: [] }],
-      dns: { servers: [], timeoutMs: 2000, tries: 2, queries: 4 },
+      dns: { servers: [], timeoutMs: 2000, tries: 2, queries: 4, concurrency: 64 },
       eni: { enabled: true },
       concurrency: 8,
-      backendProbe: { timeoutMs: 5000, maxBytes: 1048576, concurrency: 16, certWarningDays: 21 },
+      backendProbe: { timeoutMs: 5000, maxBytes: 1048576, concurrency: 16, perHost: 2, certWarningDays: 21 },
       detect: { confirm: { m: 2, n: 3 }, tlsConfirm: { m: 1, n: 1 }, repeatAfterMinutes: 360, pressureShare: 0.5 },
       store: { observationTtlDays: 30 },
       alerts: {},

@@ -97,8 +97,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Raw observations expire after this many days (DynamoDB TTL; pruned in the local store). Events are kept. */
       observationTtlDays: z.number().int().min(1).max(3650).default(30),
+      /** An observation is stored when what it shows changes, and at least this often (minutes). */
+      observationEveryMinutes: z.number().int().min(1).max(1440).default(15),
     })
-    .default({ observationTtlDays: 30 }),
+    .default({ observationTtlDays: 30, observationEveryMinutes: 15 }),
   alerts: z
     .strictObject({
       /** SNS topic for alerts; on Lambda the stack's own topic is used when unset. */

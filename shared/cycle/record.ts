@@ -7,7 +7,9 @@ import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect
 import { describeError } from '../errors';
 import { chainEvents } from '../store/chain';
 import { StoreConflictError, type Store } from '../store/store';
-import type { BackendTls, LoadBalancerSnapshot } from './snapshot';
+import { createHash } from 'node:crypto';
+import type { BackendTls, CompactSnapshot, LoadBalancerSnapshot } from './snapshot';
+import type { CycleSample } from '../detect/state';
 
 /** What recording a cycle needs. */
 export interface RecordDeps {
@@ -38,11 +40,19 @@ export function ruleOptions(config: Config): RuleOptions {
  * the outbox. A cycle already recorded (a retried invocation with the same cycle
  * time) decides nothing again; a write that loses a race re-reads and decides again.
  */
-export async function commitEvents(store: Store, lb: string, decide: (state: LoadBalancerState) => ElbEvent[]): Promise<ChainedEvent[]> {
+export async function commitEvents(
+  store: Store,
+  lb: string,
+  decide: (state: LoadBalancerState) => ElbEvent[],
+  /** Whether the decision left nothing worth writing (saves a write per quiet cycle). */
+  unchanged: (before: LoadBalancerState, after: LoadBalancerState) => boolean = () => false,
+): Promise<ChainedEvent[]> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const current = await store.getState(lb);
     const state = current?.state ?? emptyState();
+    const before = structuredClone(state);
     const events = decide(state);
+    if (current && events.length === 0 && state.pending.length === 0 && unchanged(before, state)) return [];
     const { chained, head } = chainEvents(events, state.chain);
     state.chain = head;
     state.pending = [...state.pending, ...chained];
@@ -74,18 +84,62 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
     const lbConfig = config.loadBalancers[i];
     if (!lbConfig) continue;
     const lb = loadBalancerName(lbConfig);
-    await deps.store.putObservation({ loadBalancer: lb, at: cycleAt, snapshot }, config.store.observationTtlDays);
     const prewarms = await deps.store.listPrewarms(lb);
     const sample = toCycleSample(snapshot, cycleAt);
+    const compact = compactSnapshot(snapshot);
+    const key = createHash('sha256').update(JSON.stringify(compact)).digest('hex').slice(0, 16);
+    let storeObservation = false;
     all.push(
-      ...(await commitEvents(deps.store, lb, (state) => {
-        if (state.lastCycleAt !== null && state.lastCycleAt >= cycleAt) return []; // recorded already
-        return detectCycle(state, sample, lb, options, prewarms);
-      })),
+      ...(await commitEvents(
+        deps.store,
+        lb,
+        (state) => {
+          if (state.lastCycleAt !== null && state.lastCycleAt >= cycleAt) return []; // recorded already
+          // Observations for reports: when what they show changed, and every observationEveryMinutes anyway.
+          const last = state.observed ?? null;
+          storeObservation = !last || last.key !== key || Date.parse(cycleAt) - Date.parse(last.at) >= config.store.observationEveryMinutes * 60_000;
+          if (storeObservation) state.observed = { key, at: cycleAt };
+          return detectCycle(state, sample, lb, options, prewarms);
+        },
+        (before, after) => sameDecisionInputs(before, after, options.pressureShare),
+      )),
     );
+    // After the commit: a crash here loses one chart point, never an event.
+    if (storeObservation) await deps.store.putObservation({ loadBalancer: lb, at: cycleAt, snapshot: compact }, config.store.observationTtlDays);
   }
   await flushOutbox(deps);
   return all;
+}
+
+/**
+ * Whether a cycle changed nothing the rules decide on: the same confirmed facts,
+ * and a window of samples that all look alike (node sets, failing sources,
+ * pre-open yes/no, pressure yes/no). Then the state need not be written; a retry
+ * of such a cycle decides the same nothing again.
+ */
+export function sameDecisionInputs(before: LoadBalancerState, after: LoadBalancerState, pressureShare: number): boolean {
+  const view = (s: CycleSample) =>
+    JSON.stringify([
+      s.perAz,
+      Object.keys(s.failures).sort(),
+      Object.entries(s.backends).sort().map(([b, v]) => [b, v.reading === null ? null : v.reading > 0, v.share === null ? null : v.share > pressureShare]),
+    ]);
+  const views = after.samples.map(view);
+  if (views.some((v) => v !== views[0]) || before.samples.length !== after.samples.length) return false;
+  const facts = (s: LoadBalancerState) => JSON.stringify([s.nodes, s.preopen, s.certs, s.firstSign, s.conditions, s.prewarm, s.chain, s.observed ?? null]);
+  return facts(before) === facts(after);
+}
+
+/** What a stored observation keeps for reports (a few hundred bytes, not the whole snapshot). */
+export function compactSnapshot(snapshot: LoadBalancerSnapshot): CompactSnapshot {
+  return {
+    observation: {
+      azs: snapshot.observation.azs,
+      nodes: snapshot.observation.nodes.map((n) => ({ ip: n.ip, hostname: n.hostname, az: n.az, eniId: n.eniId, state: n.state })),
+      errors: snapshot.observation.errors,
+    },
+    backends: snapshot.backends.map((b) => ({ name: b.name, reading: b.report.reading, error: b.report.error })),
+  };
 }
 
 /** Record one TLS probe round, grouped by load balancer, then publish. */

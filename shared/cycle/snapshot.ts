@@ -21,6 +21,12 @@ export interface LoadBalancerSnapshot {
   backends: BackendSnapshot[];
 }
 
+/** The part of a snapshot that is stored for reports. */
+export interface CompactSnapshot {
+  observation: Pick<Observation, 'azs' | 'errors'> & { nodes: Pick<Observation['nodes'][number], 'ip' | 'hostname' | 'az' | 'eniId' | 'state'>[] };
+  backends: { name: string; reading: number | null; error: string | null }[];
+}
+
 /** A backend's display name: configured, else the host of its status URL or TLS target. */
 export function backendName(backend: BackendConfig): string {
   if (backend.name) return backend.name;

@@ -46,6 +46,8 @@ export interface LoadBalancerState {
   chain: { seq: number; hash: string };
   /** Events decided but not yet appended to the audit trail (the commit point is the state write). */
   pending: ChainedEvent[];
+  /** The last observation stored for reports: its content key and time (null: none yet). */
+  observed?: { key: string; at: string } | null;
 }
 
 /** An event with its place in the load balancer's audit chain. */
@@ -72,5 +74,6 @@ export function emptyState(): LoadBalancerState {
     prewarm: {},
     chain: { seq: 0, hash: GENESIS_HASH },
     pending: [],
+    observed: null,
   };
 }

@@ -1,7 +1,7 @@
 import type { ChainedEvent } from '../detect/state';
 import { verifyChain, type ChainBreak } from '../store/chain';
 import type { Store } from '../store/store';
-import type { LoadBalancerSnapshot } from '../cycle/snapshot';
+import type { CompactSnapshot } from '../cycle/snapshot';
 
 /** Everything a support-case report says about one load balancer over a window. */
 export interface ReportData {
@@ -42,9 +42,9 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
   const reading: ReportData['reading'] = [];
   const nodes = new Map<string, ReportData['nodes'][number]>();
   for (const { at, snapshot } of observations) {
-    const snap = snapshot as LoadBalancerSnapshot;
+    const snap = snapshot as CompactSnapshot;
     nodesPerAz.push({ at, azs: snap.observation.azs });
-    reading.push({ at, backends: Object.fromEntries(snap.backends.map((b) => [b.name, b.report.reading])) });
+    reading.push({ at, backends: Object.fromEntries(snap.backends.map((b) => [b.name, b.reading])) });
     for (const n of snap.observation.nodes) {
       const seen = nodes.get(n.ip);
       if (seen) {

@@ -5,7 +5,7 @@ const { existsSync } = require('node:fs');
 const path = require('node:path');
 const tsx = require('tsx/cjs/api');
 
-module.exports.configJson = () => {
+function loadConfig() {
   const root = path.resolve(__dirname, '..');
   const chosen = process.env.ELBSCOPE_CONFIG_FILE
     ? path.resolve(process.env.ELBSCOPE_CONFIG_FILE)
@@ -14,5 +14,13 @@ module.exports.configJson = () => {
     process.stderr.write(`elbscope: no elbscope.config.json; packaging with ${path.basename(chosen)}\n`);
   }
   const { loadConfigFile } = tsx.require('../shared/config/load.ts', __filename);
-  return JSON.stringify(loadConfigFile(chosen));
-};
+  return loadConfigFile(chosen);
+}
+
+let cached;
+const config = () => (cached ??= loadConfig());
+
+module.exports.configJson = () => JSON.stringify(config());
+// Which schedule runs the cycles: one function for everything, or the fan-out dispatcher.
+module.exports.singleScheduleEnabled = () => !config().fanout.enabled;
+module.exports.fanoutScheduleEnabled = () => config().fanout.enabled;

@@ -48,7 +48,9 @@ export async function startEc2Endpoint(state: Ec2State, host = '127.0.0.1'): Pro
       return reply(400, errorXml('InvalidAction', `The action ${params.Action ?? '(none)'} is not valid for this web service.`));
     }
     const filters = readFilters(params);
-    const matching = state.enis.filter((eni) => matches(eni, filters));
+    const patterns = filters.get('description');
+    const description = patterns ? descriptionMatcher(patterns) : null;
+    const matching = state.enis.filter((eni) => matches(eni, filters, description));
     const max = Number(params.MaxResults ?? 1000);
     const start = Number(params.NextToken ?? 0);
     const page = matching.slice(start, start + max);
@@ -85,9 +87,16 @@ function readFilters(params: Record<string, string>): Map<string, string[]> {
   return filters;
 }
 
-function matches(eni: LabEni, filters: Map<string, string[]>): boolean {
-  const description = filters.get('description');
-  if (description && !description.some((pattern) => wildcard(pattern).test(eni.description))) return false;
+/** A description filter compiled once per request: exact values in a set, `prefix*` as prefixes, the rest as patterns. */
+function descriptionMatcher(patterns: string[]): (description: string) => boolean {
+  const exact = new Set(patterns.filter((p) => !/[*?]/.test(p)));
+  const prefixes = patterns.filter((p) => /^[^*?]*\*$/.test(p)).map((p) => p.slice(0, -1));
+  const others = patterns.filter((p) => /[*?]/.test(p) && !/^[^*?]*\*$/.test(p)).map(wildcard);
+  return (d) => exact.has(d) || prefixes.some((p) => d.startsWith(p)) || others.some((re) => re.test(d));
+}
+
+function matches(eni: LabEni, filters: Map<string, string[]>, description: ((d: string) => boolean) | null): boolean {
+  if (description && !description(eni.description)) return false;
   const managed = filters.get('requester-managed');
   if (managed && !managed.includes(String(eni.requesterManaged ?? true))) return false;
   return true;

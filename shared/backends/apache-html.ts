@@ -15,6 +15,8 @@ export interface ApacheSlot {
 export interface ApacheHtml {
   serverVersion: string | null;
   mpm: string | null;
+  /** The `<pre>` scoreboard the page shows (null when it has none). */
+  scoreboard: string | null;
   /** False when the page has no per-slot table (ExtendedStatus Off). */
   extendedStatus: boolean;
   slots: ApacheSlot[];
@@ -42,9 +44,10 @@ export function parseApacheHtml(html: string): Parsed<ApacheHtml> {
   }
   const serverVersion = /Server Version:\s*([^<\n]+)/i.exec(html)?.[1]?.trim() ?? null;
   const mpm = /Server MPM:\s*([^<\n]+)/i.exec(html)?.[1]?.trim() ?? null;
+  const scoreboard = /<pre>\s*([_SRWKDCLGI.\s]+?)\s*<\/pre>/i.exec(html)?.[1]?.replace(/\s+/g, '') ?? null;
   const tables = html.split(/<table\b/i).slice(1);
   const table = tables.find((t) => /<th>\s*Srv\s*<\/th>/i.test(t) && /<th>\s*Client\s*<\/th>/i.test(t));
-  if (!table) return { ok: true, value: { serverVersion, mpm, extendedStatus: false, slots: [] } };
+  if (!table) return { ok: true, value: { serverVersion, mpm, scoreboard, extendedStatus: false, slots: [] } };
 
   const rows = table.split(/<\/table>/i)[0]?.split(/<tr\b[^>]*>/i).slice(1) ?? [];
   const header = (rows.shift() ?? '').split(/<th\b[^>]*>/i).slice(1).map(text);
@@ -65,5 +68,5 @@ export function parseApacheHtml(html: string): Parsed<ApacheHtml> {
       request: at(iReq),
     });
   }
-  return { ok: true, value: { serverVersion, mpm, extendedStatus: true, slots } };
+  return { ok: true, value: { serverVersion, mpm, scoreboard, extendedStatus: true, slots } };
 }

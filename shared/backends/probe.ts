@@ -1,7 +1,7 @@
 import { describeError } from '../errors';
-import { parseApacheAuto, type ApacheAuto } from './apache-status';
+import { countScoreboard, parseApacheAuto, type ApacheAuto, type Parsed } from './apache-status';
 import { parseApacheHtml, type ApacheHtml } from './apache-html';
-import { DEFAULT_FETCH_LIMITS, fetchPage, type FetchLimits } from './http';
+import { DEFAULT_FETCH_LIMITS, fetchPage, type FetchedPage, type FetchLimits } from './http';
 import { looksLikeNginxStatus, parseNginxStatus } from './nginx-status';
 import { CAVEATS, emptyReport, type BackendReport } from './report';
 
@@ -29,31 +29,44 @@ export async function probeBackend(url: string, options: ProbeOptions = {}): Pro
   }
   const autoUrl = withAuto(parsedUrl, true);
   const htmlUrl = withAuto(parsedUrl, false);
+  // The HTML page alone has both the scoreboard and the per-slot table: one
+  // request per scrape. `?auto` is the fallback for servers whose HTML has no
+  // scoreboard or cannot be fetched.
+  let first: FetchedPage | null = null;
+  let firstError: string | null = null;
   try {
-    const first = await fetchPage(url, limits);
-    if (looksLikeNginxStatus(first.body)) return nginxReport(report, first.body);
-    const firstAuto = parseApacheAuto(first.body);
-    const firstHtml = firstAuto.ok ? null : parseApacheHtml(first.body);
-    if (!firstAuto.ok && !firstHtml?.ok) {
-      return { ...report, error: `${url}: not an Apache or nginx status page (${firstAuto.error})` };
-    }
-    // Apache: counts from ?auto, then (sequentially, so neither fetch sees the
-    // other as busy) the HTML table for client IPs.
-    const auto = firstAuto.ok ? firstAuto : parseApacheAuto((await fetchPage(autoUrl, limits)).body);
-    if (!auto.ok) return { ...report, error: `${autoUrl}: ${auto.error}` };
-    let html: ReturnType<typeof parseApacheHtml>;
-    if (firstHtml) html = firstHtml;
-    else {
-      try {
-        html = parseApacheHtml((await fetchPage(htmlUrl, limits)).body);
-      } catch (err) {
-        html = { ok: false, error: describeError(err) };
-      }
-    }
-    return apacheReport(report, auto.value, html, htmlUrl, options);
+    first = await fetchPage(htmlUrl, limits);
   } catch (err) {
-    return { ...report, error: err instanceof Error ? err.message : describeError(err) };
+    firstError = err instanceof Error ? err.message : describeError(err);
   }
+  let html: Parsed<ApacheHtml> = { ok: false, error: firstError ?? 'not fetched' };
+  if (first) {
+    if (looksLikeNginxStatus(first.body)) return nginxReport(report, first.body);
+    html = parseApacheHtml(first.body);
+    if (html.ok && html.value.scoreboard) return apacheReport(report, fromHtml(html.value), html, htmlUrl, options);
+    const plain = parseApacheAuto(first.body);
+    if (plain.ok) return apacheReport(report, plain.value, { ok: false, error: 'the page is ?auto text, with no per-slot table' }, htmlUrl, options);
+    if (url === htmlUrl && !html.ok) return { ...report, error: `${url}: not an Apache or nginx status page (${plain.error})` };
+  } else if (!/: HTTP 4\d\d/.test(firstError ?? '')) {
+    // A network failure (refused, timeout, cap): asking again at ?auto would only fail the same way, slower.
+    return { ...report, error: firstError };
+  }
+  let autoPage: FetchedPage;
+  try {
+    autoPage = await fetchPage(autoUrl, limits);
+  } catch (err) {
+    return { ...report, error: url === htmlUrl && firstError ? firstError : err instanceof Error ? err.message : describeError(err) };
+  }
+  const auto = parseApacheAuto(autoPage.body);
+  if (!auto.ok) return { ...report, error: `${autoUrl}: ${auto.error}` };
+  return apacheReport(report, auto.value, html, htmlUrl, options);
+}
+
+/** The counts an HTML page gives, in the shape ?auto gives them. */
+function fromHtml(page: ApacheHtml): ApacheAuto {
+  const scoreboard = page.scoreboard ?? '';
+  const { counts, unknown } = countScoreboard(scoreboard);
+  return { host: null, serverVersion: page.serverVersion, mpm: page.mpm, scoreboard, counts, unknownStates: unknown, busyWorkers: null, idleWorkers: null, fields: {} };
 }
 
 function withAuto(url: URL, auto: boolean): string {
@@ -97,7 +110,7 @@ function apacheReport(
     for (const slot of reading) readingByClient[slot.client] = (readingByClient[slot.client] ?? 0) + 1;
     readingAges = reading.flatMap((s) => (s.secondsSince === null ? [] : [s.secondsSince]));
     if (reading.length !== counts.R) {
-      trust.push(`R changed between the two fetches (?auto ${counts.R}, table ${reading.length}): per-client counts are from the later one`);
+      trust.push(`R differs between the scoreboard (${counts.R}) and the per-slot table (${reading.length}): they were read at different moments`);
     }
   }
   return {

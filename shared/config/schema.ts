@@ -101,6 +101,18 @@ export const configSchema = z.strictObject({
       observationEveryMinutes: z.number().int().min(1).max(1440).default(15),
     })
     .default({ observationTtlDays: 30, observationEveryMinutes: 15 }),
+  /**
+   * Fan-out on AWS: a scheduled dispatcher puts the load balancers on an SQS queue
+   * in batches and workers observe them in parallel. Off: one scheduled function
+   * observes them all (cheaper below ~200 load balancers; see README).
+   */
+  fanout: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** Load balancers per queue message (one worker invocation observes one message). */
+      batchSize: z.number().int().min(1).max(500).default(25),
+    })
+    .default({ enabled: false, batchSize: 25 }),
   alerts: z
     .strictObject({
       /** SNS topic for alerts; on Lambda the stack's own topic is used when unset. */

@@ -46,8 +46,12 @@ export async function observeConfigured(config: Config, deps: CycleDeps): Promis
       if (region && descriptions) byRegion.set(region, [...(byRegion.get(region) ?? []), ...descriptions]);
     });
   }
-  const prefetched = new Map(
-    await Promise.all([...byRegion].map(async ([region, descriptions]) => [region, prefetchedEniLookup(await prefetchEnis((deps.enisFor as (r: string) => EniLookup)(region), descriptions))] as const)),
+  // Started now, awaited by each load balancer's lookup: the EC2 call runs alongside the DNS queries.
+  const prefetched = new Map<string, EniLookup>(
+    [...byRegion].map(([region, descriptions]) => {
+      const batch = prefetchEnis((deps.enisFor as (r: string) => EniLookup)(region), descriptions).then(prefetchedEniLookup);
+      return [region, async (query) => (await batch)(query)];
+    }),
   );
 
   const dns = limitDns(deps.dns, config.dns.concurrency);

@@ -71,9 +71,16 @@ function toEni(ni: NetworkInterface): LoadBalancerEni | null {
   };
 }
 
+const patternCache = new Map<string, RegExp>();
+
 /** Whether an ENI description matches a filter pattern (`*` and `?` wildcards, as EC2 filters). */
 export function matchesDescription(pattern: string, description: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`);
+  let re = patternCache.get(pattern);
+  if (!re) {
+    re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`);
+    if (patternCache.size > 10_000) patternCache.clear();
+    patternCache.set(pattern, re);
+  }
   return re.test(description);
 }
 
@@ -98,10 +105,25 @@ export async function prefetchEnis(lookup: EniLookup, descriptions: string[]): P
   }
 }
 
-/** An EniLookup that answers from prefetched ENIs (or replays the batch's failure). */
+/**
+ * An EniLookup that answers from prefetched ENIs (or replays the batch's failure).
+ * ENIs are indexed by description once, so hundreds of load balancers each find
+ * theirs without scanning every ENI of the region.
+ */
 export function prefetchedEniLookup(prefetched: LoadBalancerEni[] | Error): EniLookup {
+  if (prefetched instanceof Error) {
+    return async () => {
+      throw prefetched;
+    };
+  }
+  const byDescription = new Map<string, LoadBalancerEni[]>();
+  for (const eni of prefetched) byDescription.set(eni.description, [...(byDescription.get(eni.description) ?? []), eni]);
   return async ({ descriptions }) => {
-    if (prefetched instanceof Error) throw prefetched;
-    return prefetched.filter((e) => descriptions.some((d) => matchesDescription(d, e.description)));
+    const found: LoadBalancerEni[] = [];
+    for (const pattern of descriptions) {
+      if (!/[*?]/.test(pattern)) found.push(...(byDescription.get(pattern) ?? []));
+      else for (const [description, enis] of byDescription) if (matchesDescription(pattern, description)) found.push(...enis);
+    }
+    return [...new Set(found)];
   };
 }

@@ -68,6 +68,9 @@ export async function observeNodes(
 
 type SeenIps = Map<string, Set<NodeSource>>;
 
+/** Route 53 answers hold at most 8 records: a full answer may be hiding more. */
+const ANSWER_LIMIT = 8;
+
 async function resolveNodeIps(
   name: string,
   dns: DnsLookup,
@@ -85,7 +88,8 @@ async function resolveNodeIps(
       seen.set(ip, sources);
     }
   };
-  const ask = async (source: 'dns' | 'all', qname: string, family: 4 | 6) => {
+  /** One query; resolves to whether asking again could show more (a full answer, or a failure worth retrying). */
+  const ask = async (source: 'dns' | 'all', qname: string, family: 4 | 6): Promise<boolean> => {
     const rrtype = family === 4 ? 'A' : 'AAAA';
     const kind = `${source} ${rrtype}`;
     asked[kind] = (asked[kind] ?? 0) + 1;
@@ -94,17 +98,28 @@ async function resolveNodeIps(
       const { valid, invalid } = validAddresses(answer, family);
       note(source, valid);
       for (const bad of invalid) record(failures, source, kind, `${qname} ${rrtype}: ignored invalid address ${JSON.stringify(bad)}`);
+      return valid.length >= ANSWER_LIMIT;
     } catch (err) {
       // "No AAAA" is normal for a non-dualstack name, and `all.` only exists on AWS.
-      if (isNoData(err)) return;
-      if (source === 'all' && isNxDomain(err)) return;
+      if (isNoData(err)) return false;
+      if (source === 'all' && isNxDomain(err)) return false;
       record(failures, source, kind, describeDnsFailure(qname, rrtype, err));
+      return !isNxDomain(err);
     }
   };
-  const asks: Promise<void>[] = [];
-  for (let i = 0; i < queries; i++) asks.push(ask('dns', name, 4), ask('dns', name, 6));
-  asks.push(ask('all', `all.${name}`, 4), ask('all', `all.${name}`, 6));
-  await Promise.all(asks);
+  // AAAA only where a name can have it: `dualstack.` names, and names that are not AWS's.
+  const parsed = parseLoadBalancerDnsName(name);
+  const families: (4 | 6)[] = parsed?.dualstack || !parsed?.name ? [4, 6] : [4];
+  // Ask once; only a full answer (8 records: there may be more, rotating) or a
+  // failure is asked again, up to `queries` times in all.
+  await Promise.all([
+    ...families.map(async (family) => {
+      if ((await ask('dns', name, family)) && queries > 1) {
+        await Promise.all(Array.from({ length: queries - 1 }, () => ask('dns', name, family)));
+      }
+    }),
+    ...families.map((family) => ask('all', `all.${name}`, family)),
+  ]);
 
   for (const [message, { source, count, asked: kind }] of failures) {
     // "2 of 8" tells a flaky server from a dead one; a failure of every query needs no count.

@@ -34,6 +34,12 @@ beforeAll(async () => {
         res.write('127.0.0.1\nServerVersion: Apache/2.4.71\nScoreboard: RR');
         setTimeout(() => res.destroy(), 50);
         return;
+      case '/no-scoreboard':
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<html><head><title>Apache Status</title></head><body><h1>Apache Server Status for x</h1></body></html>');
+        return;
+      case '/no-scoreboard?auto':
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('x\nServerMPM: prefork\nScoreboard: RRW_\n');
+        return;
       case '/json':
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
         return;
@@ -61,6 +67,11 @@ describe('Function: probeBackend on bad pages', () => {
     expect(report.error).toBe(expected(url));
     expect(report.reading).toBeNull();
     expect(report.server).toBeNull();
+  });
+
+  it('falls back to ?auto when the HTML page has no scoreboard', async () => {
+    const report = await probeBackend(`${base}/no-scoreboard`, { acceptFilterNone: true });
+    expect(report).toMatchObject({ server: 'apache', mpm: 'prefork', reading: 2, busy: 2, error: null, readingByClient: null });
   });
 
   it('names a refused connection and a URL that is not http(s)', async () => {

@@ -52,7 +52,7 @@ describe('serverless package', () => {
   });
 
   it('packages each function on its own, leaving the AWS SDK to the runtime', () => {
-    for (const name of ['observe', 'tls-probe', 'report']) {
+    for (const name of ['observe', 'tls-probe', 'report', 'dispatch', 'worker']) {
       const size = statSync(join(packageDir, `${name}.zip`)).size;
       expect(size).toBeGreaterThan(10_000);
       expect(size).toBeLessThan(250_000);
@@ -78,8 +78,8 @@ describe('serverless package', () => {
     const resourceOf = (prefix: string) => statements.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith(prefix))).map((s: any) => s.Resource);
     expect(resourceOf('dynamodb:')).toEqual([{ 'Fn::GetAtt': ['StateTable', 'Arn'] }]);
     expect(resourceOf('sns:')).toEqual([{ Ref: 'AlertTopic' }]);
-    // The framework adds sqs:SendMessage for each function's on-failure destination.
-    for (const r of resourceOf('sqs:')) expect(r).toEqual({ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] });
+    // Ours: SendMessage to the work queue. The framework's: SendMessage for on-failure destinations, and the worker's receive on the work queue.
+    for (const r of resourceOf('sqs:')) expect([{ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] }, { 'Fn::GetAtt': ['WorkQueue', 'Arn'] }]).toContainEqual(r);
   });
 
   it('defines the table (on demand, TTL on observations, point-in-time recovery) and a KMS-encrypted topic', () => {
@@ -93,12 +93,27 @@ describe('serverless package', () => {
 
   it('sends failed scheduled runs to a queue, and defines the dashboard', () => {
     const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
-    expect(configs).toHaveLength(2);
+    expect(configs).toHaveLength(3); // observe, tls-probe, dispatch
     for (const c of configs) expect(c.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] });
     const body = JSON.parse(template.Resources.Dashboard?.Properties.DashboardBody);
     expect(body.widgets.map((w: any) => w.properties.title)).toEqual(['Nodes per AZ (provisioned: ENIs)', 'Nodes per AZ (advertised in DNS)', 'Pre-opened connections (R) per backend']);
     expect(body.widgets[0].properties.metrics[0][0].expression).toContain('MetricName="NodesProvisioned"');
   });
+
+  it('runs the single scheduled function by default, and the dispatcher and workers when the config turns fan-out on', async () => {
+    const schedules = (t: Template) => Object.fromEntries(Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule').map(([id, r]) => [id, r.Properties.State]));
+    expect(schedules(template)).toMatchObject({ ObserveEventsRuleSchedule1: 'ENABLED', DispatchEventsRuleSchedule1: 'DISABLED' });
+    const mapping = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::EventSourceMapping')?.Properties;
+    expect(mapping).toMatchObject({ EventSourceArn: { 'Fn::GetAtt': ['WorkQueue', 'Arn'] }, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    expect(template.Resources.WorkQueue?.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': ['WorkDeadLetters', 'Arn'] }, maxReceiveCount: 3 });
+
+    const dir = mkdtempSync(join(tmpdir(), 'elbscope-fanout-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ loadBalancers: [{ dnsName: 'test-738445577.us-east-1.elb.amazonaws.com' }], fanout: { enabled: true } }));
+    await packageTo(join(dir, 'out'), { ELBSCOPE_CONFIG_FILE: file });
+    const fanout: Template = JSON.parse(readFileSync(join(dir, 'out', 'cloudformation-template-update-stack.json'), 'utf8'));
+    expect(schedules(fanout)).toMatchObject({ ObserveEventsRuleSchedule1: 'DISABLED', DispatchEventsRuleSchedule1: 'ENABLED' });
+  }, 240_000);
 
   it('refuses to package a bad configuration, naming the key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-badconfig-'));

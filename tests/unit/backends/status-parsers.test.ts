@@ -79,6 +79,7 @@ describe('Function: parseApacheHtml', () => {
     if (!parsed.ok) return;
     expect(parsed.value.mpm).toBe(mpm);
     expect(parsed.value.extendedStatus).toBe(true);
+    expect(parsed.value.scoreboard).toMatch(/^[_SRWKDCLGI.]{16}$/);
     const reading = parsed.value.slots.filter((s) => s.mode === 'R');
     expect(reading.map((s) => s.client)).toEqual(['127.0.0.2', '127.0.0.2', '127.0.0.2']);
     expect(reading.every((s) => s.secondsSince !== null && s.secondsSince >= 0)).toBe(true);

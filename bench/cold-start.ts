@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { median, ms, type BenchResult } from './lib';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Benchmark 4: each function's zipped artifact from `serverless package`, and
+ * the time a fresh node process takes to import its bundle (the code part of a
+ * cold start; the AWS SDK comes from node_modules here, from the runtime on Lambda).
+ */
+export async function coldStart(): Promise<BenchResult & { importMs: Record<string, number> }> {
+  const out = mkdtempSync(join(tmpdir(), 'elbscope-bench-package-'));
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', SLS_TELEMETRY_DISABLED: '1' };
+  await run(process.execPath, [join(root, 'node_modules/osls/bin/serverless.js'), 'package', '--package', out, '--stage', 'bench'], { cwd: root, env });
+  const zips = readdirSync(out).filter((f) => f.endsWith('.zip')).sort();
+  const rows: [string, string][] = [];
+  const importMs: Record<string, number> = {};
+  const checks: BenchResult['checks'] = [];
+  for (const zip of zips) {
+    const name = zip.replace(/\.zip$/, '');
+    const size = statSync(join(out, zip)).size;
+    const dir = mkdtempSync(join(tmpdir(), `elbscope-bench-${name}-`));
+    await run('unzip', ['-q', join(out, zip), '-d', dir]);
+    const handler = join(dir, 'functions', name, 'handler.js');
+    const times: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const { stdout } = await run(process.execPath, ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(handler)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`], {
+        env: {
+          ...env,
+          NODE_PATH: join(root, 'node_modules'),
+          AWS_REGION: 'us-east-1',
+          ELBSCOPE_CONFIG: JSON.stringify({ loadBalancers: [{ dnsName: 'test-738445577.us-east-1.elb.amazonaws.com' }] }),
+          ELBSCOPE_TABLE: 'bench',
+          ELBSCOPE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:bench',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+      });
+      times.push(Number(stdout));
+    }
+    importMs[name] = median(times);
+    rows.push([`${name}: zip`, `${(size / 1024).toFixed(0)} KB`], [`${name}: import in a fresh process (median of 7)`, ms(importMs[name] as number)]);
+    checks.push({ target: `${name} zip < 250 KB (${(size / 1024).toFixed(0)} KB)`, ok: size < 250 * 1024 }, { target: `${name} import < 100 ms (${ms(importMs[name] as number)})`, ok: (importMs[name] as number) < 100 });
+  }
+  return { title: '4. Cold start: artifact size and bundle import time', rows, checks, importMs, notes: ['the import includes the cold-start work the handler does at load: validating the configuration and building its clients'] };
+}

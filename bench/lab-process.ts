@@ -1,0 +1,21 @@
+// A lab in its own process, so a benchmark's servers do not share the event loop
+// with the monitor being measured. Prints its endpoints as one JSON line; stops
+// when its standard input closes.
+import { Lab, type LabOptions } from '../lab/lab';
+
+const options = JSON.parse(process.argv[2] ?? '{}') as LabOptions;
+const lab = new Lab(options);
+const endpoints = await lab.start();
+process.stdout.write(
+  `${JSON.stringify({
+    ...endpoints,
+    dnsName: lab.elb.dnsName,
+    nodes: lab.elb.nodes.map((n) => n.publicIp),
+    listeners: lab.listeners.map((l) => ({ name: l.name, port: l.port })),
+    backends: lab.backends.map((b) => ({ name: b.options.name, statusPort: b.statusPort, trafficPort: b.trafficPort, tls: Boolean(b.options.tls) })),
+  })}\n`,
+);
+process.stdin.resume();
+process.stdin.on('end', () => {
+  void lab.stop().then(() => process.exit(0));
+});

@@ -1,0 +1,51 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { snsSink } from '../shared/alerts/sinks';
+import { ec2ClientsByRegion } from '../shared/aws/clients';
+import { requireEnv } from '../shared/config/env';
+import { loadConfigFromEnv } from '../shared/config/load';
+import { loadBalancerName, type Config } from '../shared/config/schema';
+import { emitCycleMetrics } from '../shared/cycle/metrics';
+import { recordCycle } from '../shared/cycle/record';
+import { snapshotConfigured } from '../shared/cycle/snapshot';
+import { createDnsLookup } from '../shared/nodes/dns';
+import { createEniLookup } from '../shared/nodes/eni';
+import { nameResolved } from '../shared/nodes/observation';
+import { DynamoDbStore } from '../shared/store/dynamodb';
+
+/**
+ * What every cycle-running function builds at cold start (the wiring, in one
+ * place): validated configuration, clients, store, alert sink, logger, metrics.
+ */
+export function cycleRuntime(env: NodeJS.ProcessEnv) {
+  const logger = new Logger({ serviceName: 'elbscope' });
+  const metrics = new Metrics({ namespace: 'elbscope', serviceName: 'elbscope' });
+  const config = loadConfigFromEnv(env);
+  const store = new DynamoDbStore(new DynamoDBClient({}), requireEnv(env, 'ELBSCOPE_TABLE'));
+  const sink = snsSink(new SNSClient({}), config.alerts.snsTopicArn ?? requireEnv(env, 'ELBSCOPE_TOPIC_ARN'));
+  const ec2 = ec2ClientsByRegion();
+  const deps = { dns: createDnsLookup(config.dns), enisFor: (region: string) => createEniLookup(ec2(region)), now: () => new Date(), defaultRegion: env.AWS_REGION };
+
+  /** One cycle over `subset` (default: every configured load balancer): observe, log, metrics, record. */
+  async function runCycle(at: string, claimant: string, subset: Config = config) {
+    const snapshots = await snapshotConfigured(subset, deps);
+    emitCycleMetrics(metrics, subset.loadBalancers.map(loadBalancerName), snapshots);
+    for (const { observation, backends } of snapshots) {
+      const failed = observation.errors.length > 0 || backends.some((b) => b.report.error);
+      (failed ? logger.warn.bind(logger) : logger.info.bind(logger))('observation', { observation, backends });
+    }
+    const events = await recordCycle(subset, snapshots, at, { store, sink, now: deps.now, claimant, warn: (m, d) => logger.warn(m, d ?? {}) });
+    for (const e of events) logger.info('event', { event: e });
+    return {
+      cycle: at,
+      observed: snapshots.length,
+      unresolved: snapshots.filter((s) => !nameResolved(s.observation)).map((s) => s.observation.loadBalancer),
+      errors: snapshots.reduce((n, s) => n + s.observation.errors.length + s.backends.filter((b) => b.report.error).length, 0),
+      events: events.map((e) => e.summary),
+    };
+  }
+
+  return { logger, metrics, config, store, sink, deps, runCycle };
+}

@@ -79,7 +79,7 @@ describe('serverless package', () => {
     expect(resourceOf('dynamodb:')).toEqual([{ 'Fn::GetAtt': ['StateTable', 'Arn'] }]);
     expect(resourceOf('sns:')).toEqual([{ Ref: 'AlertTopic' }]);
     // Ours: SendMessage to the work queue. The framework's: SendMessage for on-failure destinations, and the worker's receive on the work queue.
-    for (const r of resourceOf('sqs:')) expect([{ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] }, { 'Fn::GetAtt': ['WorkQueue', 'Arn'] }]).toContainEqual(r);
+    for (const r of resourceOf('sqs:').flat()) expect([{ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] }, { 'Fn::GetAtt': ['WorkQueue', 'Arn'] }]).toContainEqual(r);
   });
 
   it('defines the table (on demand, TTL on observations, point-in-time recovery) and a KMS-encrypted topic', () => {

@@ -4,6 +4,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { snsSink } from '../shared/alerts/sinks';
 import { ec2ClientsByRegion } from '../shared/aws/clients';
+import { discoveryClientsByRegion } from '../shared/aws/discovery-clients';
+import { discover } from '../shared/discovery/discover';
+import { discoveringConfig } from '../shared/discovery/merge';
 import { requireEnv } from '../shared/config/env';
 import { loadConfigFromEnv } from '../shared/config/load';
 import { loadBalancerName, type Config } from '../shared/config/schema';
@@ -26,10 +29,14 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
   const store = new DynamoDbStore(new DynamoDBClient({}), requireEnv(env, 'ELBSCOPE_TABLE'));
   const sink = snsSink(new SNSClient({}), config.alerts.snsTopicArn ?? requireEnv(env, 'ELBSCOPE_TOPIC_ARN'));
   const ec2 = ec2ClientsByRegion();
-  const deps = { dns: createDnsLookup(config.dns), enisFor: (region: string) => createEniLookup(ec2(region)), now: () => new Date(), defaultRegion: env.AWS_REGION };
+  const discoveryClients = discoveryClientsByRegion(ec2);
+  /** The listed load balancers, plus the discovered ones (refreshed every discovery.refreshMinutes). */
+  const currentConfig = discoveringConfig(config, () => discover(config.discovery as NonNullable<Config['discovery']>, discoveryClients), () => new Date(), (m) => logger.warn(m));
+  const deps = { dns: createDnsLookup(config.dns), enisFor: (region: string, roleArn?: string) => createEniLookup(ec2(region, roleArn)), now: () => new Date(), defaultRegion: env.AWS_REGION };
 
-  /** One cycle over `subset` (default: every configured load balancer): observe, log, metrics, record. */
-  async function runCycle(at: string, claimant: string, subset: Config = config) {
+  /** One cycle over `subset` (default: every configured and discovered load balancer): observe, log, metrics, record. */
+  async function runCycle(at: string, claimant: string, subset?: Config) {
+    subset ??= await currentConfig();
     const snapshots = await snapshotConfigured(subset, deps);
     emitCycleMetrics(metrics, subset.loadBalancers.map(loadBalancerName), snapshots);
     for (const { observation, backends } of snapshots) {
@@ -47,5 +54,5 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
     };
   }
 
-  return { logger, metrics, config, store, sink, deps, runCycle };
+  return { logger, metrics, config, currentConfig, store, sink, deps, runCycle };
 }

@@ -37,7 +37,7 @@ export function observeCommand(io: CliIo, setExit: (code: number) => void): Comm
       const config = configFor(names, flags, io.env);
       const observations = await observeConfigured(config, {
         dns: createDnsLookup(config.dns),
-        enisFor: config.eni.enabled ? ((ec2) => (region: string) => createEniLookup(ec2(region)))(ec2ClientsByRegion()) : null,
+        enisFor: config.eni.enabled ? ((ec2) => (region: string, roleArn?: string) => createEniLookup(ec2(region, roleArn)))(ec2ClientsByRegion()) : null,
         now: () => new Date(),
         defaultRegion: io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION,
       });

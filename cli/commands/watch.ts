@@ -122,7 +122,7 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
       const ec2 = ec2ClientsByRegion();
       const deps = {
         dns: createDnsLookup(config.dns),
-        enisFor: config.eni.enabled ? (region: string) => createEniLookup(ec2(region)) : null,
+        enisFor: config.eni.enabled ? (region: string, roleArn?: string) => createEniLookup(ec2(region, roleArn)) : null,
         now: () => new Date(),
         defaultRegion: io.env.AWS_REGION,
       };

@@ -5,6 +5,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
 import { requireEnv } from '../../shared/config/env';
 import { loadConfigFromEnv } from '../../shared/config/load';
+import type { Config } from '../../shared/config/schema';
+import { discoveryClientsByRegion } from '../../shared/aws/discovery-clients';
+import { discover } from '../../shared/discovery/discover';
+import { discoveringConfig } from '../../shared/discovery/merge';
 import { cycleTime } from '../../shared/cycle/time';
 import { enqueueWork } from '../../shared/fanout/queue';
 import { planWork } from '../../shared/fanout/work';
@@ -13,11 +17,13 @@ const logger = new Logger({ serviceName: 'elbscope' });
 const config = loadConfigFromEnv(process.env);
 const queueUrl = requireEnv(process.env, 'ELBSCOPE_QUEUE_URL');
 const sqs = new SQSClient({});
+const clients = discoveryClientsByRegion();
+const currentConfig = discoveringConfig(config, () => discover(config.discovery as NonNullable<Config['discovery']>, clients), () => new Date(), (m) => logger.warn(m));
 
 /** Scheduled (fan-out mode): one queue message per batch of load balancers, for the workers. */
 export const handler = middy(async (event: ScheduledEvent) => {
-  const messages = planWork(config, cycleTime(event?.time, new Date()));
+  const messages = planWork(await currentConfig(), cycleTime(event?.time, new Date()));
   const sent = await enqueueWork(sqs, queueUrl, messages);
-  logger.info('dispatched', { messages: sent, loadBalancers: config.loadBalancers.length });
+  logger.info('dispatched', { messages: sent, loadBalancers: messages.reduce((n, m) => n + m.loadBalancers.length, 0) });
   return { cycle: messages[0]?.cycleAt ?? null, messages: sent };
 }).use(injectLambdaContext(logger));

@@ -44,6 +44,8 @@ export const loadBalancerSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9-]{1,32}$/, 'expected 1-32 letters, digits or hyphens').optional(),
   arn: z.string().refine((v) => parseLoadBalancerArn(v) !== null, 'not an ALB/NLB ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app|net/NAME/ID)').optional(),
   region: regionSchema.optional(),
+  /** Role to assume for this load balancer's EC2 calls (another account). */
+  roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'not an IAM role ARN').optional(),
   backends: z.array(backendSchema).default([]),
 });
 
@@ -73,7 +75,8 @@ export const detectSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  loadBalancers: z.array(loadBalancerSchema).min(1, 'at least one load balancer is required'),
+  /** Listed load balancers; may be empty when `discovery` finds them. */
+  loadBalancers: z.array(loadBalancerSchema).default([]),
   dns: dnsSchema.default(dnsSchema.parse({})),
   eni: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
   /** Default region for EC2 calls when neither the load balancer nor its DNS name says. */
@@ -101,6 +104,22 @@ export const configSchema = z.strictObject({
       observationEveryMinutes: z.number().int().min(1).max(1440).default(15),
     })
     .default({ observationTtlDays: 30, observationEveryMinutes: 15 }),
+  /** Find load balancers by tag instead of (or beside) listing them: Classic and v2, across regions and accounts. */
+  discovery: z
+    .strictObject({
+      regions: z.array(regionSchema).min(1),
+      /** Every tag must match (key → value; "*" matches any value). */
+      tags: z.record(z.string().min(1), z.string()).refine((t) => Object.keys(t).length > 0, 'at least one tag'),
+      /** Accounts to look in, by role to assume; the function's own account when empty. */
+      accounts: z.array(z.strictObject({ roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'not an IAM role ARN') })).default([]),
+      /** Backend status URL from a registered instance's private IP (`{ip}`); none when unset. */
+      statusUrlTemplate: z.string().includes('{ip}').optional(),
+      /** Backend TLS target from its private IP, e.g. `{ip}:443`; none when unset. */
+      tlsTargetTemplate: z.string().includes('{ip}').optional(),
+      /** How long a discovery result is reused before the APIs are asked again. */
+      refreshMinutes: z.number().int().min(1).max(1440).default(15),
+    })
+    .optional(),
   /**
    * Fan-out on AWS: a scheduled dispatcher puts the load balancers on an SQS queue
    * in batches and workers observe them in parallel. Off: one scheduled function
@@ -120,6 +139,9 @@ export const configSchema = z.strictObject({
     })
     .default({}),
 }).superRefine((config, ctx) => {
+  if (config.loadBalancers.length === 0 && !config.discovery) {
+    ctx.addIssue({ code: 'custom', path: ['loadBalancers'], message: 'at least one load balancer is required (or "discovery")' });
+  }
   const seen = new Map<string, number>();
   config.loadBalancers.forEach((lb, i) => {
     const name = loadBalancerName(lb);

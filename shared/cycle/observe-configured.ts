@@ -9,8 +9,8 @@ import { descriptionsFor, observeNodes } from '../nodes/observe';
 /** The clients one cycle needs; built by a handler or the CLI, passed in here. */
 export interface CycleDeps {
   dns: DnsLookup;
-  /** ENI lookup for a region; null when ENI lookups are off. */
-  enisFor: ((region: string) => EniLookup) | null;
+  /** ENI lookup for a region (and the role to assume, for another account); null when ENI lookups are off. */
+  enisFor: ((region: string, roleArn?: string) => EniLookup) | null;
   now: () => Date;
   /** Region to fall back on when neither config nor the DNS name gives one (AWS_REGION). */
   defaultRegion?: string | undefined;
@@ -38,19 +38,25 @@ export async function observeConfigured(config: Config, deps: CycleDeps): Promis
   const regions = config.loadBalancers.map((lb) => regionOf(lb, config, deps.defaultRegion));
   const enisOn = deps.enisFor !== null && config.eni.enabled;
 
-  const byRegion = new Map<string, string[]>();
+  // One batch per region and account (role): ENIs of another account are only visible with its role.
+  const batchKey = (i: number) => `${regions[i]}|${config.loadBalancers[i]?.roleArn ?? ''}`;
+  const byRegion = new Map<string, { region: string; roleArn?: string; descriptions: string[] }>();
   if (enisOn) {
     config.loadBalancers.forEach((lb, i) => {
       const region = regions[i];
       const descriptions = descriptionsFor(lb);
-      if (region && descriptions) byRegion.set(region, [...(byRegion.get(region) ?? []), ...descriptions]);
+      if (!region || !descriptions) return;
+      const entry = byRegion.get(batchKey(i)) ?? { region, roleArn: lb.roleArn, descriptions: [] };
+      entry.descriptions.push(...descriptions);
+      byRegion.set(batchKey(i), entry);
     });
   }
   // Started now, awaited by each load balancer's lookup: the EC2 call runs alongside the DNS queries.
+  const enisFor = deps.enisFor as (region: string, roleArn?: string) => EniLookup;
   const prefetched = new Map<string, EniLookup>(
-    [...byRegion].map(([region, descriptions]) => {
-      const batch = prefetchEnis((deps.enisFor as (r: string) => EniLookup)(region), descriptions).then(prefetchedEniLookup);
-      return [region, async (query) => (await batch)(query)];
+    [...byRegion].map(([key, { region, roleArn, descriptions }]) => {
+      const batch = prefetchEnis(enisFor(region, roleArn), descriptions).then(prefetchedEniLookup);
+      return [key, async (query) => (await batch)(query)];
     }),
   );
 
@@ -60,7 +66,7 @@ export async function observeConfigured(config: Config, deps: CycleDeps): Promis
     config.loadBalancers.map((lb, i) =>
       limit(async () => {
         const region = regions[i];
-        const enis = enisOn && region ? (prefetched.get(region) ?? null) : null;
+        const enis = enisOn && region ? (prefetched.get(batchKey(i)) ?? null) : null;
         const observation = await observeNodes(lb, { dns, enis: enis ?? (enisOn && region ? prefetchedEniLookup([]) : null), now: deps.now }, { queries: config.dns.queries });
         if (enisOn && !region) {
           // Replace the generic "ENI lookup is off" with the real reason.

@@ -74,9 +74,10 @@ describe('serverless package', () => {
     expect(statements.length).toBeGreaterThan(0);
     const actions = statements.flatMap((s: any) => [s.Action].flat());
     for (const action of actions) expect(action).not.toMatch(/\*/);
-    expect(actions.filter((a: string) => a.startsWith('ec2:'))).toEqual(['ec2:DescribeNetworkInterfaces']);
+    expect(actions.filter((a: string) => a.startsWith('ec2:'))).toEqual(['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstances']);
     const resourceOf = (prefix: string) => statements.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith(prefix))).map((s: any) => s.Resource);
     expect(resourceOf('dynamodb:')).toEqual([{ 'Fn::GetAtt': ['StateTable', 'Arn'] }]);
+    expect(resourceOf('sts:').flat()).toEqual(['arn:aws:iam::000000000000:role/elbscope-no-cross-account']);
     expect(resourceOf('sns:')).toEqual([{ Ref: 'AlertTopic' }]);
     // Ours: SendMessage to the work queue. The framework's: SendMessage for on-failure destinations, and the worker's receive on the work queue.
     for (const r of resourceOf('sqs:').flat()) expect([{ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] }, { 'Fn::GetAtt': ['WorkQueue', 'Arn'] }]).toContainEqual(r);

@@ -34,8 +34,10 @@ describe('Function: parseConfig', () => {
   });
 
   it.each([
-    [{}, 'test: loadBalancers: Invalid input: expected array, received undefined'],
-    [{ loadBalancers: [] }, 'test: loadBalancers: at least one load balancer is required'],
+    [{}, 'test: loadBalancers: at least one load balancer is required (or "discovery")'],
+    [{ loadBalancers: [] }, 'test: loadBalancers: at least one load balancer is required (or "discovery")'],
+    [{ discovery: { regions: ['us-east-1'], tags: {} } }, 'test: discovery.tags: at least one tag'],
+    [{ loadBalancers: [{ dnsName: LB, roleArn: 'role' }] }, 'test: loadBalancers[0].roleArn: not an IAM role ARN'],
     [{ loadBalancers: [{ dnsName: LB }], dsn: {} }, 'test: unknown key(s) "dsn"'],
     [{ loadBalancers: [{ dnsName: LB, nmae: 'x' }] }, 'test: loadBalancers[0]: unknown key(s) "nmae"'],
     [{ loadBalancers: [{ dnsName: 'bad..name' }] }, 'test: loadBalancers[0].dnsName: not a valid DNS name'],

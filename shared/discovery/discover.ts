@@ -1,0 +1,142 @@
+import {
+  DescribeLoadBalancersCommand as DescribeClassicCommand,
+  DescribeTagsCommand as DescribeClassicTagsCommand,
+  ElasticLoadBalancingClient,
+} from '@aws-sdk/client-elastic-load-balancing';
+import {
+  DescribeLoadBalancersCommand,
+  DescribeTagsCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type { BackendConfig, Config, LoadBalancerConfig } from '../config/schema';
+
+/** The clients discovery needs in one region of one account. */
+export interface DiscoveryClients {
+  elb: ElasticLoadBalancingClient;
+  elbv2: ElasticLoadBalancingV2Client;
+  ec2: EC2Client;
+}
+
+type DiscoveryOptions = NonNullable<Config['discovery']>;
+
+/** Tag matching: every wanted tag present, with its value or any value for "*". */
+function tagsMatch(tags: { Key?: string; Value?: string }[] | undefined, wanted: Record<string, string>): boolean {
+  return Object.entries(wanted).every(([k, v]) => (tags ?? []).some((t) => t.Key === k && (v === '*' || t.Value === v)));
+}
+
+const chunks = <T>(items: T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
+
+/**
+ * Find the load balancers of one region (and account) that carry the wanted
+ * tags, Classic and v2, with their registered backends: instances' private IPs
+ * (or IP targets) turned into status URLs and TLS targets by the templates.
+ */
+export async function discoverRegion(clients: DiscoveryClients, region: string, options: DiscoveryOptions, roleArn?: string): Promise<LoadBalancerConfig[]> {
+  const found: LoadBalancerConfig[] = [];
+
+  // Classic: every page, then tags 20 names at a time.
+  const classic: { name: string; dnsName: string; instances: string[] }[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await clients.elb.send(new DescribeClassicCommand({ Marker: marker, PageSize: 400 }));
+    for (const d of page.LoadBalancerDescriptions ?? []) {
+      if (d.LoadBalancerName && d.DNSName) classic.push({ name: d.LoadBalancerName, dnsName: d.DNSName, instances: (d.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : [])) });
+    }
+    marker = page.NextMarker;
+  } while (marker);
+  const classicTagged = new Set<string>();
+  for (const names of chunks(classic.map((c) => c.name), 20)) {
+    const out = await clients.elb.send(new DescribeClassicTagsCommand({ LoadBalancerNames: names }));
+    for (const d of out.TagDescriptions ?? []) if (d.LoadBalancerName && tagsMatch(d.Tags, options.tags)) classicTagged.add(d.LoadBalancerName);
+  }
+
+  // v2 (ALB, NLB): every page, tags 20 ARNs at a time, targets per target group.
+  const v2: { arn: string; name: string; dnsName: string }[] = [];
+  let next: string | undefined;
+  do {
+    const page = await clients.elbv2.send(new DescribeLoadBalancersCommand({ Marker: next, PageSize: 400 }));
+    for (const lb of page.LoadBalancers ?? []) if (lb.LoadBalancerArn && lb.DNSName && lb.LoadBalancerName && lb.Type !== 'gateway') v2.push({ arn: lb.LoadBalancerArn, name: lb.LoadBalancerName, dnsName: lb.DNSName });
+    next = page.NextMarker;
+  } while (next);
+  const v2Tagged = new Set<string>();
+  for (const arns of chunks(v2.map((l) => l.arn), 20)) {
+    const out = await clients.elbv2.send(new DescribeTagsCommand({ ResourceArns: arns }));
+    for (const d of out.TagDescriptions ?? []) if (d.ResourceArn && tagsMatch(d.Tags, options.tags)) v2Tagged.add(d.ResourceArn);
+  }
+
+  // Backends: instance ids (Classic registrations, instance targets) → private IPs in one DescribeInstances per 200.
+  const v2Targets = new Map<string, { instances: string[]; ips: string[] }>();
+  for (const lb of v2.filter((l) => v2Tagged.has(l.arn))) {
+    const targets = { instances: [] as string[], ips: [] as string[] };
+    const groups = await clients.elbv2.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: lb.arn }));
+    for (const group of groups.TargetGroups ?? []) {
+      if (!group.TargetGroupArn || group.TargetType === 'lambda' || group.TargetType === 'alb') continue;
+      const health = await clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: group.TargetGroupArn }));
+      for (const t of health.TargetHealthDescriptions ?? []) {
+        const id = t.Target?.Id;
+        if (!id) continue;
+        if (group.TargetType === 'ip') targets.ips.push(id);
+        else targets.instances.push(id);
+      }
+    }
+    v2Targets.set(lb.arn, targets);
+  }
+  const instanceIds = [...new Set([...classic.filter((c) => classicTagged.has(c.name)).flatMap((c) => c.instances), ...[...v2Targets.values()].flatMap((t) => t.instances)])];
+  const privateIp = new Map<string, string>();
+  for (const ids of chunks(instanceIds, 200)) {
+    let token: string | undefined;
+    do {
+      const out = await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids, NextToken: token }));
+      for (const r of out.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId && i.PrivateIpAddress) privateIp.set(i.InstanceId, i.PrivateIpAddress);
+      token = out.NextToken;
+    } while (token);
+  }
+
+  const backend = (name: string, ip: string): BackendConfig => ({
+    name,
+    ...(options.statusUrlTemplate ? { statusUrl: options.statusUrlTemplate.replaceAll('{ip}', ip) } : {}),
+    ...(options.tlsTargetTemplate ? { tls: { target: options.tlsTargetTemplate.replaceAll('{ip}', ip) } } : {}),
+    acceptFilterNone: false,
+  });
+  const withTemplates = Boolean(options.statusUrlTemplate || options.tlsTargetTemplate);
+  for (const c of classic.filter((x) => classicTagged.has(x.name))) {
+    found.push({
+      dnsName: c.dnsName, name: c.name, region, ...(roleArn ? { roleArn } : {}),
+      backends: withTemplates ? c.instances.flatMap((id) => (privateIp.has(id) ? [backend(id, privateIp.get(id) as string)] : [])) : [],
+    });
+  }
+  for (const lb of v2.filter((l) => v2Tagged.has(l.arn))) {
+    const t = v2Targets.get(lb.arn) ?? { instances: [], ips: [] };
+    found.push({
+      dnsName: lb.dnsName, name: lb.name, arn: lb.arn, region, ...(roleArn ? { roleArn } : {}),
+      backends: withTemplates ? [...t.instances.flatMap((id) => (privateIp.has(id) ? [backend(id, privateIp.get(id) as string)] : [])), ...t.ips.map((ip) => backend(ip, ip))] : [],
+    });
+  }
+  return found;
+}
+
+/**
+ * Discover across every configured region and account; a region that fails is
+ * reported, not fatal (the others are still watched).
+ */
+export async function discover(options: DiscoveryOptions, clientsFor: (region: string, roleArn?: string) => DiscoveryClients): Promise<{ loadBalancers: LoadBalancerConfig[]; errors: string[] }> {
+  const accounts = options.accounts.length > 0 ? options.accounts.map((a) => a.roleArn) : [undefined];
+  const loadBalancers: LoadBalancerConfig[] = [];
+  const errors: string[] = [];
+  await Promise.all(
+    accounts.flatMap((roleArn) =>
+      options.regions.map(async (region) => {
+        try {
+          loadBalancers.push(...(await discoverRegion(clientsFor(region, roleArn), region, options, roleArn)));
+        } catch (err) {
+          const e = err as { name?: string; message?: string };
+          errors.push(`discovery in ${region}${roleArn ? ` as ${roleArn}` : ''}: ${e.name ?? 'Error'}: ${(e.message ?? String(err)).split('\n')[0]}`);
+        }
+      }),
+    ),
+  );
+  return { loadBalancers: loadBalancers.sort((a, b) => (a.region ?? '').localeCompare(b.region ?? '') || (a.name ?? '').localeCompare(b.name ?? '')), errors };
+}

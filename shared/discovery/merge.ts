@@ -1,0 +1,51 @@
+import { loadBalancerName, type Config, type LoadBalancerConfig } from '../config/schema';
+
+/**
+ * The configuration with discovered load balancers added after the listed ones.
+ * A discovered one already listed (same DNS name) is skipped; one whose name
+ * another already has (the same name in two regions) is skipped and reported, as
+ * events and reports are keyed by name.
+ */
+export function withDiscovered(config: Config, discovered: LoadBalancerConfig[]): { config: Config; errors: string[] } {
+  const errors: string[] = [];
+  const dnsNames = new Set(config.loadBalancers.map((lb) => lb.dnsName.toLowerCase()));
+  const names = new Map(config.loadBalancers.map((lb) => [loadBalancerName(lb), lb]));
+  const added: LoadBalancerConfig[] = [];
+  for (const lb of discovered) {
+    if (dnsNames.has(lb.dnsName.toLowerCase())) continue;
+    const name = loadBalancerName(lb);
+    const other = names.get(name);
+    if (other) {
+      errors.push(`discovered ${lb.dnsName} is named "${name}" like ${other.dnsName}: list one of them in the configuration with a distinct "name"`);
+      continue;
+    }
+    names.set(name, lb);
+    added.push(lb);
+  }
+  return { config: { ...config, loadBalancers: [...config.loadBalancers, ...added] }, errors };
+}
+
+/**
+ * A configuration source that re-runs discovery at most every `refreshMinutes`
+ * and otherwise reuses the last result (a failed discovery keeps the last good one).
+ */
+export function discoveringConfig(
+  config: Config,
+  run: () => Promise<{ loadBalancers: LoadBalancerConfig[]; errors: string[] }>,
+  now: () => Date,
+  warn: (message: string) => void,
+): () => Promise<Config> {
+  if (!config.discovery) return async () => config;
+  const refreshMs = config.discovery.refreshMinutes * 60_000;
+  let last: { at: number; config: Config } | null = null;
+  return async () => {
+    if (last && now().getTime() - last.at < refreshMs) return last.config;
+    const found = await run();
+    for (const e of found.errors) warn(e);
+    if (found.errors.length > 0 && found.loadBalancers.length === 0 && last) return last.config;
+    const merged = withDiscovered(config, found.loadBalancers);
+    for (const e of merged.errors) warn(e);
+    last = { at: now().getTime(), config: merged.config };
+    return merged.config;
+  };
+}

@@ -4,6 +4,7 @@ import { backendsCommand, tlsCommand } from './commands/backends';
 import { eventsCommand, prewarmCommand, reportCommand, verifyCommand } from './commands/audit';
 import { observeCommand } from './commands/observe';
 import { watchCommand } from './commands/watch';
+import { discoverCommand } from './commands/discover';
 import { experimentCommand } from './commands/experiment';
 import { labCommand } from './commands/lab';
 import { startCommand } from './commands/start';
@@ -37,6 +38,7 @@ export async function runCli(argv: string[], io: CliIo, signal: AbortSignal = ne
     startCommand(io, setExit, signal),
     labCommand(io, setExit, signal),
     experimentCommand(io, setExit),
+    discoverCommand(io, setExit),
   ];
   // Every command, nested ones too, reports errors through us (exit 2), never by exiting the process.
   const wire = (command: Command): Command => {

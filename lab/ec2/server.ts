@@ -37,7 +37,8 @@ const XMLNS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 export async function startEc2Endpoint(state: Ec2State, host = '127.0.0.1'): Promise<RunningEc2Endpoint> {
   const server = createServer(async (req, res) => {
     const params = Object.fromEntries(new URLSearchParams(await readBody(req)));
-    state.requests.push(params);
+    // Which access key signed it: tests of cross-account roles read this.
+    state.requests.push({ ...params, signedBy: /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? '' });
     const reply = (status: number, xml: string) => {
       res.writeHead(status, { 'content-type': 'text/xml;charset=UTF-8' });
       res.end(xml);

@@ -1,0 +1,41 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One AssumeRole call as the local STS endpoint saw it. */
+export interface AssumeRoleCall {
+  roleArn: string;
+  sessionName: string;
+  /** The access key id that signed the call (the caller's own credentials). */
+  callerKeyId: string | null;
+}
+
+/** The access key id in a SigV4 Authorization header. */
+export function signingKeyId(authorization: string | undefined): string | null {
+  return /Credential=([^/]+)\//.exec(authorization ?? '')?.[1] ?? null;
+}
+
+/**
+ * A local STS endpoint answering AssumeRole with credentials whose key id names
+ * the role's account (`ASIA<account>`), so a test can see which identity signed
+ * a later call. For `AWS_ENDPOINT_URL_STS`.
+ */
+export async function startStsEndpoint(calls: AssumeRoleCall[], host = '127.0.0.1'): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer(async (req, res) => {
+    const params = new URLSearchParams(await readBody(req));
+    const roleArn = params.get('RoleArn') ?? '';
+    calls.push({ roleArn, sessionName: params.get('RoleSessionName') ?? '', callerKeyId: signingKeyId(req.headers.authorization) });
+    const account = /::(\d{12}):/.exec(roleArn)?.[1] ?? '000000000000';
+    const expiration = new Date(Date.now() + 3_600_000).toISOString();
+    res.writeHead(200, { 'content-type': 'text/xml' }).end(
+      `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIA${account}</AccessKeyId><SecretAccessKey>lab-secret</SecretAccessKey><SessionToken>lab-token</SessionToken><Expiration>${expiration}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROALAB:elbscope</AssumedRoleId><Arn>${roleArn}/elbscope</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>lab</RequestId></ResponseMetadata></AssumeRoleResponse>`,
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return { url: `http://${host}:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

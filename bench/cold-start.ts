@@ -38,6 +38,7 @@ export async function coldStart(): Promise<BenchResult & { importMs: Record<stri
           ELBSCOPE_CONFIG: JSON.stringify({ loadBalancers: [{ dnsName: 'test-738445577.us-east-1.elb.amazonaws.com' }] }),
           ELBSCOPE_TABLE: 'bench',
           ELBSCOPE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:bench',
+          ELBSCOPE_QUEUE_URL: 'http://127.0.0.1:9/123456789012/bench',
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         },
       });
@@ -47,5 +48,14 @@ export async function coldStart(): Promise<BenchResult & { importMs: Record<stri
     rows.push([`${name}: zip`, `${(size / 1024).toFixed(0)} KB`], [`${name}: import in a fresh process (median of 7)`, ms(importMs[name] as number)]);
     checks.push({ target: `${name} zip < 250 KB (${(size / 1024).toFixed(0)} KB)`, ok: size < 250 * 1024 }, { target: `${name} import < 100 ms (${ms(importMs[name] as number)})`, ok: (importMs[name] as number) < 100 });
   }
-  return { title: '4. Cold start: artifact size and bundle import time', rows, checks, importMs, notes: ['the import includes the cold-start work the handler does at load: validating the configuration and building its clients'] };
+  return {
+    title: '4. Cold start: artifact size and bundle import time',
+    rows,
+    checks,
+    importMs,
+    notes: [
+      'the import includes the cold-start work the handler does at load: validating the configuration and building its clients',
+      "most of it is the AWS SDK: require('@aws-sdk/client-ec2') alone takes ~165 ms here; bundling the SDK tree-shaken (ESM) brings observe to ~130 ms but its zip to ~420 KB, so the SDK is left to the runtime (see README, Packaging)",
+    ],
+  };
 }

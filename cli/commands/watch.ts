@@ -6,7 +6,8 @@ import { loadConfigFile, loadConfigFromEnv, parseConfig } from '../../shared/con
 import { loadBalancerName, type Config } from '../../shared/config/schema';
 import { recordCycle, recordTls, type RecordDeps } from '../../shared/cycle/record';
 import type { CycleDeps } from '../../shared/cycle/observe-configured';
-import { probeConfiguredTls, snapshotConfigured, type LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
+import { snapshotConfigured, type LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
+import { probeConfiguredTls } from '../../shared/cycle/tls-round';
 import { createDnsLookup } from '../../shared/nodes/dns';
 import { createEniLookup } from '../../shared/nodes/eni';
 import { UsageError } from '../../shared/errors';

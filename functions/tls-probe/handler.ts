@@ -8,7 +8,7 @@ import { snsSink } from '../../shared/alerts/sinks';
 import { requireEnv } from '../../shared/config/env';
 import { loadConfigFromEnv } from '../../shared/config/load';
 import { recordTls } from '../../shared/cycle/record';
-import { probeConfiguredTls } from '../../shared/cycle/snapshot';
+import { probeConfiguredTls } from '../../shared/cycle/tls-round';
 import { cycleTime } from '../../shared/cycle/time';
 import { DynamoDbStore } from '../../shared/store/dynamodb';
 

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
+import { readBody } from '../http-body';
 import type { AddressInfo } from 'node:net';
 
 /** A network interface as the lab's EC2 endpoint serves it. */
@@ -69,11 +70,6 @@ export async function startEc2Endpoint(state: Ec2State, host = '127.0.0.1'): Pro
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 function readFilters(params: Record<string, string>): Map<string, string[]> {
   const filters = new Map<string, string[]>();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
+import { readBody } from '../http-body';
 import type { AddressInfo } from 'node:net';
 
 /** One message as the local SNS endpoint received it. */
@@ -55,10 +56,4 @@ export async function startSnsEndpoint(state: SnsState, host = '127.0.0.1'): Pro
     url: `http://${host}:${(server.address() as AddressInfo).port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
+import { readBody } from '../http-body';
 import type { AddressInfo } from 'node:net';
 
 /** A message as the local SQS endpoint received it. */
@@ -32,10 +33,4 @@ export async function startSqsEndpoint(messages: QueuedMessage[], host = '127.0.
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return { url: `http://${host}:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

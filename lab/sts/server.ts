@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
+import { readBody } from '../http-body';
 import type { AddressInfo } from 'node:net';
 
 /** One AssumeRole call as the local STS endpoint saw it. */
@@ -32,10 +33,4 @@ export async function startStsEndpoint(calls: AssumeRoleCall[], host = '127.0.0.
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return { url: `http://${host}:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -8,7 +8,8 @@ import { describeError } from '../errors';
 import { chainEvents } from '../store/chain';
 import { StoreConflictError, type Store } from '../store/store';
 import { createHash } from 'node:crypto';
-import type { BackendTls, CompactSnapshot, LoadBalancerSnapshot } from './snapshot';
+import type { CompactSnapshot, LoadBalancerSnapshot } from './snapshot';
+import type { BackendTls } from './tls-round';
 import type { CycleSample } from '../detect/state';
 
 /** What recording a cycle needs. */

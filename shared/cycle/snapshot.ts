@@ -1,9 +1,9 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { BackendConfig, Config } from '../config/schema';
+import { backendName } from './backend-name';
 import { attributeReading, type ReadingAttribution } from '../backends/attribute';
 import { probeBackend } from '../backends/probe';
 import type { BackendReport } from '../backends/report';
-import { probeTls, type TlsFinding } from '../backends/tls-probe';
 import type { Observation } from '../nodes/observation';
 import { observeConfigured, type CycleDeps } from './observe-configured';
 
@@ -27,12 +27,7 @@ export interface CompactSnapshot {
   backends: { name: string; reading: number | null; error: string | null }[];
 }
 
-/** A backend's display name: configured, else the host of its status URL or TLS target. */
-export function backendName(backend: BackendConfig): string {
-  if (backend.name) return backend.name;
-  if (backend.statusUrl) return new URL(backend.statusUrl).host;
-  return backend.tls?.target ?? 'backend';
-}
+
 
 /**
  * One cycle: every load balancer's nodes and, in the same cycle, every backend's
@@ -74,33 +69,4 @@ function probeBackends(backends: BackendConfig[], config: Config, limit: LimitFu
         );
       }),
   );
-}
-
-/** One TLS finding, with the load balancer and backend it belongs to. */
-export interface BackendTls {
-  loadBalancer: string;
-  backend: string;
-  finding: TlsFinding;
-}
-
-/** Probe the TLS target of every configured backend that has one. */
-export async function probeConfiguredTls(config: Config, now: () => Date): Promise<BackendTls[]> {
-  const limit = pLimit(config.backendProbe.concurrency);
-  const { timeoutMs, certWarningDays } = config.backendProbe;
-  const jobs = config.loadBalancers.flatMap((lb) =>
-    lb.backends.flatMap((b) => {
-      const tls = b.tls;
-      if (!tls) return [];
-      return [
-        limit(async () => {
-          const finding = await probeTls(tls.target, { servername: tls.servername, pinSha256: tls.pinSha256, timeoutMs, now });
-          if (finding.daysLeft !== null && finding.daysLeft >= 0 && finding.daysLeft <= certWarningDays) {
-            finding.findings.push(`certificate expires in ${finding.daysLeft} days (${finding.validTo})`);
-          }
-          return { loadBalancer: lb.dnsName, backend: backendName(b), finding };
-        }),
-      ];
-    }),
-  );
-  return Promise.all(jobs);
 }

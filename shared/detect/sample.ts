@@ -1,5 +1,5 @@
 import type { LoadBalancerSnapshot } from '../cycle/snapshot';
-import type { BackendTls } from '../cycle/snapshot';
+import type { BackendTls } from '../cycle/tls-round';
 import { nameResolved } from '../nodes/observation';
 import type { CycleSample, TlsSample } from './state';
 

@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Socket, type AddressInfo } from 'node:net';
+import { Socket } from 'node:net';
+import { freeLoopbackPort } from '../../lab/ports';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -26,13 +27,8 @@ export function requireBinary(names: string[]): string | null {
   return found;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/** A TCP port free on 127.0.0.1 right now. */
+export const freePort = freeLoopbackPort;
 
 export async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

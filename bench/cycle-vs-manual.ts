@@ -58,7 +58,7 @@ export async function cycleVsManual(): Promise<BenchResult & { cycleMs: number }
       ['DNS A query', await timeMedian(() => dns.resolve4(lab.dnsName), 30)],
       ['PTR query', await timeMedian(() => dns.reverse(ip), 30)],
       ['EC2 DescribeNetworkInterfaces', await timeMedian(() => enis({ descriptions: ['ELB bench'] }), 30)],
-      ['status page (HTML, then ?auto)', await timeMedian(() => probeBackend(urls[0] as string, { acceptFilterNone: true }), 30)],
+      ['status page (one HTML page)', await timeMedian(() => probeBackend(urls[0] as string, { acceptFilterNone: true }), 30)],
     ];
     const slowest = Math.max(...singles.map(([, v]) => v));
     ec2.destroy();

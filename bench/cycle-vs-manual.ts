@@ -19,6 +19,7 @@ const script = fileURLToPath(new URL('./manual-cycle.sh', import.meta.url));
  */
 export interface LabInfo {
   dnsServer: string;
+  dnsImpl: string;
   ec2Url: string;
   dnsName: string;
   nodes: string[];
@@ -67,6 +68,7 @@ export async function cycleVsManual(): Promise<BenchResult & { cycleMs: number }
       title: '1. One cycle vs the manual method (3 AZs × 2 nodes, 6 backends, lab in its own process)',
       cycleMs,
       rows: [
+        ['lab DNS server', lab.dnsImpl],
         ['elbscope cycle (median of 30)', ms(cycleMs)],
         ['manual script: dig, dig -x per node, curl per page (median of 7)', ms(manualMs)],
         ['speed-up', `${speedup.toFixed(1)}×`],

@@ -2,12 +2,9 @@
 // balancers (3 AZs × 2 nodes each), their ENIs behind a local EC2 endpoint, and
 // status pages for B backends each, served by a few HTTP servers (many backends
 // per server, one URL each). Prints its endpoints as one JSON line.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort, waitForPort } from '../tests/helpers/servers';
+import { serveWithDnsmasq } from './dnsmasq';
 import type { AddressInfo } from 'node:net';
 import { emptyZone, startDnsServer } from '../lab/dns/server';
 import { startEc2Endpoint, type Ec2State } from '../lab/ec2/server';
@@ -41,24 +38,9 @@ for (let s = 0; s < servers; s++) {
 }
 // dnsmasq (C) answers thousands of queries a second where the in-process dns2
 // server answers hundreds: with it, the benchmark measures elbscope, not the lab.
-let dnsServer: string;
-let dnsImpl: string;
-if (existsSync('/usr/sbin/dnsmasq')) {
-  const dir = mkdtempSync(join(tmpdir(), 'elbscope-dnsmasq-'));
-  const hosts: string[] = [];
-  for (const [name, rec] of zone.hosts) for (const ip of rec.a ?? []) if (!name.startsWith('all.')) hosts.push(`${ip} ${zone.ptr.get(ip)} ${name} all.${name}`);
-  writeFileSync(join(dir, 'hosts'), `${hosts.join('\n')}\n`);
-  const port = await freePort();
-  const child = spawn('/usr/sbin/dnsmasq', ['--keep-in-foreground', '--conf-file=/dev/null', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', `--addn-hosts=${join(dir, 'hosts')}`, `--pid-file=${join(dir, 'pid')}`, '--user=root', '--cache-size=10000', '--dns-forward-max=1000', '--local-ttl=60'], { stdio: 'ignore' });
-  process.on('exit', () => child.kill());
-  await waitForPort(port).catch(() => undefined); // TCP answers once it listens
-  await new Promise((r) => setTimeout(r, 200));
-  dnsServer = `127.0.0.1:${port}`;
-  dnsImpl = 'dnsmasq';
-} else {
-  dnsServer = (await startDnsServer(zone)).address;
-  dnsImpl = 'dns2 (in-process; install dnsmasq-base for a faster lab)';
-}
+const fast = await serveWithDnsmasq(zone);
+const dnsServer = fast?.address ?? (await startDnsServer(zone)).address;
+const dnsImpl = fast ? 'dnsmasq' : 'dns2 (in-process; install dnsmasq-base for a faster lab)';
 const endpoint = await startEc2Endpoint(ec2);
 process.stdout.write(`${JSON.stringify({ dnsServer, dnsImpl, ec2Url: endpoint.url, lbs, backendsPerLb, ports })}\n`);
 process.stdin.resume();

@@ -60,7 +60,7 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
       interval: scenario.cycle / speed,
       tlsEveryMs: 0,
       signal: stop.signal,
-      print: (snapshots, at) => {
+      print: (_config, snapshots, at) => {
         io.out(o.table ? snapshots.map((s) => formatNodesTable(s.observation)).join('\n') : formatCycleLine(config, snapshots, at));
         o.onCycle?.(lab, snapshots, at);
       },

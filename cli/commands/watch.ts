@@ -10,6 +10,9 @@ import { snapshotConfigured, type LoadBalancerSnapshot } from '../../shared/cycl
 import { probeConfiguredTls } from '../../shared/cycle/tls-round';
 import { createDnsLookup } from '../../shared/nodes/dns';
 import { createEniLookup } from '../../shared/nodes/eni';
+import { discoveryClientsByRegion } from '../../shared/aws/discovery-clients';
+import { discover } from '../../shared/discovery/discover';
+import { discoveringConfig } from '../../shared/discovery/merge';
 import { UsageError } from '../../shared/errors';
 import { EXIT, type CliIo } from '../io';
 import { openStore } from '../store';
@@ -77,15 +80,24 @@ export async function watchLoop(
   config: Config,
   deps: CycleDeps,
   record: RecordDeps,
-  loop: { interval: number; cycles?: number; tlsEveryMs: number; signal: AbortSignal; print: (snapshots: LoadBalancerSnapshot[], at: string) => void },
+  loop: {
+    interval: number;
+    cycles?: number;
+    tlsEveryMs: number;
+    signal: AbortSignal;
+    print: (config: Config, snapshots: LoadBalancerSnapshot[], at: string) => void;
+    /** The configuration of each cycle, when discovery can change it. */
+    current?: () => Promise<Config>;
+  },
 ): Promise<void> {
-  const hasTls = config.loadBalancers.some((lb) => lb.backends.some((b) => b.tls));
   let lastTls = Number.NEGATIVE_INFINITY;
   for (let cycle = 1; !loop.signal.aborted && (loop.cycles === undefined || cycle <= loop.cycles); cycle++) {
     const started = Date.now();
     const at = new Date(started).toISOString();
+    if (loop.current) config = await loop.current();
+    const hasTls = config.loadBalancers.some((lb) => lb.backends.some((b) => b.tls));
     const snapshots = await snapshotConfigured(config, deps);
-    loop.print(snapshots, at);
+    loop.print(config, snapshots, at);
     await recordCycle(config, snapshots, at, record);
     if (hasTls && started - lastTls >= loop.tlsEveryMs) {
       lastTls = started;
@@ -128,8 +140,12 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
         defaultRegion: io.env.AWS_REGION,
       };
       const record = { store, sink: allSinks(sinks), now: deps.now, claimant: `watch-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
-      io.out(`watching ${config.loadBalancers.map(loadBalancerName).join(', ')}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`);
-      await watchLoop(config, deps, record, { interval: flags.interval, cycles: flags.cycles, tlsEveryMs: 3_600_000, signal, print: (snapshots, at) => io.out(formatCycleLine(config, snapshots, at)) });
+      io.out(`watching ${config.loadBalancers.map(loadBalancerName).join(', ') || '(load balancers from discovery)'}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`);
+      const discovery = config.discovery;
+      const current = discovery
+        ? discoveringConfig(config, () => discover(discovery, discoveryClientsByRegion(ec2)), deps.now, (m) => io.err(`elbscope: ${m}`))
+        : undefined;
+      await watchLoop(config, deps, record, { interval: flags.interval, cycles: flags.cycles, tlsEveryMs: 3_600_000, signal, current, print: (c, snapshots, at) => io.out(formatCycleLine(c, snapshots, at)) });
       sns?.destroy();
       setExit(EXIT.ok);
     });

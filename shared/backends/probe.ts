@@ -87,9 +87,19 @@ function apacheReport(
   options: ProbeOptions,
 ): BackendReport {
   const { counts } = auto;
-  // The scraper's own ?auto request is one W slot: it is not load.
-  const own = counts.W > 0 ? 1 : 0;
-  const busy = Object.entries(counts).reduce((n, [state, c]) => (NOT_BUSY.has(state) ? n : n + c), 0) - own;
+  // Status-page requests are not load: the scraper's own is one W slot, and an
+  // earlier scrape's worker may still be closing or logging (C, L). With the
+  // per-slot table they are found by their request line; without it, one W is ours.
+  const statusPath = new URL(htmlUrl).pathname;
+  const ownStates: Partial<Record<string, number>> = {};
+  if (html.ok && html.value.extendedStatus) {
+    for (const slot of html.value.slots) {
+      if (!NOT_BUSY.has(slot.mode) && slot.mode !== 'R' && slot.request.startsWith(`GET ${statusPath}`)) ownStates[slot.mode] = (ownStates[slot.mode] ?? 0) + 1;
+    }
+  } else if (counts.W > 0) ownStates.W = 1;
+  const states = { ...counts };
+  for (const [state, n] of Object.entries(ownStates)) states[state as keyof typeof states] = Math.max(0, states[state as keyof typeof states] - (n ?? 0));
+  const busy = Object.entries(states).reduce((n, [state, c]) => (NOT_BUSY.has(state) ? n : n + c), 0);
   const slots = auto.scoreboard.length;
   const trust: string[] = [];
   if (!options.acceptFilterNone) trust.push(CAVEATS.deferredAccept);
@@ -122,11 +132,11 @@ function apacheReport(
     busy,
     idle: counts._,
     slots,
-    keepalive: counts.K,
+    keepalive: states.K,
     readingShare: slots > 0 ? Math.round((counts.R / slots) * 1000) / 1000 : null,
     readingByClient,
     readingAges,
-    states: { ...counts, W: counts.W - own },
+    states,
     trust,
   };
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +35,10 @@ beforeAll(async () => {
         res.write('127.0.0.1\nServerVersion: Apache/2.4.71\nScoreboard: RR');
         setTimeout(() => res.destroy(), 50);
         return;
+      case '/server-status':
+        // A real prefork page: its slots show this scraper's earlier ?auto request (K) and the current one (W).
+        res.writeHead(200, { 'content-type': 'text/html' }).end(readFileSync(new URL('../../fixtures/status/apache-2.4-prefork.html', import.meta.url), 'utf8'));
+        return;
       case '/no-scoreboard':
         res.writeHead(200, { 'content-type': 'text/html' }).end('<html><head><title>Apache Status</title></head><body><h1>Apache Server Status for x</h1></body></html>');
         return;
@@ -67,6 +72,12 @@ describe('Function: probeBackend on bad pages', () => {
     expect(report.error).toBe(expected(url));
     expect(report.reading).toBeNull();
     expect(report.server).toBeNull();
+  });
+
+  it('does not count status-page requests (its own W, an earlier scrape\'s K) as load', async () => {
+    const report = await probeBackend(`${base}/server-status`, { acceptFilterNone: true });
+    expect(report).toMatchObject({ server: 'apache', mpm: 'prefork', reading: 3, busy: 3, keepalive: 0, readingByClient: { '127.0.0.2': 3 }, error: null });
+    expect(report.states).toMatchObject({ R: 3, W: 0, K: 0 });
   });
 
   it('falls back to ?auto when the HTML page has no scoreboard', async () => {

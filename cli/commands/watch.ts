@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { allSinks, consoleSink, snsSink, type AlertSink } from '../../shared/alerts/sinks';
+import { allSinks, consoleSink, fileSink, snsSink, type AlertSink } from '../../shared/alerts/sinks';
 import { ec2ClientsByRegion } from '../../shared/aws/clients';
 import { loadConfigFile, loadConfigFromEnv, parseConfig } from '../../shared/config/load';
 import { loadBalancerName, type Config } from '../../shared/config/schema';
@@ -31,6 +31,7 @@ interface WatchFlags {
   interval: number;
   store?: string;
   table?: string;
+  alertFile?: string;
 }
 
 function confirmArg(value: string): { m: number; n: number } {
@@ -123,10 +124,11 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
     .option('--interval <duration>', 'time between cycles', durationArg, 60_000)
     .option('--store <dir>', 'local store directory (default: .elbscope)')
     .option('--table <name>', 'use a DynamoDB table as the store instead')
+    .option('--alert-file <path>', 'also append every alert to this file, one JSON line each')
     .action(async (flags: WatchFlags) => {
       const config = watchConfig(flags, io.env);
       const store = openStore(flags);
-      const sinks: AlertSink[] = [consoleSink(io.out)];
+      const sinks: AlertSink[] = [consoleSink(io.out), ...(flags.alertFile ? [fileSink(flags.alertFile)] : [])];
       let sns: SNSClient | null = null;
       if (config.alerts.snsTopicArn) {
         sns = new SNSClient({ region: config.alerts.snsTopicArn.split(':')[3] });

@@ -27,8 +27,9 @@ afterAll(async () => {
   await snsEndpoint.close();
 });
 
+const alertFile = join(store, 'alerts.jsonl');
 const watch = (cycles: number) =>
-  runElbscope(['watch', '--lb', lab.dnsName, '--dns-server', dnsServer, '--cycles', String(cycles), '--interval', '20ms', '--store', store, '--confirm', '2/3', '--sns-topic', TOPIC], env);
+  runElbscope(['watch', '--lb', lab.dnsName, '--dns-server', dnsServer, '--cycles', String(cycles), '--interval', '20ms', '--store', store, '--confirm', '2/3', '--sns-topic', TOPIC, '--alert-file', alertFile], env);
 
 describe('Commands: watch, events, verify, report, prewarm', () => {
   it('records a baseline quietly, then one scaled event and one alert when an AZ scales', async () => {
@@ -49,6 +50,11 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
 
     expect(sns.messages.map((m) => m.subject)).toEqual(['elbscope: watch us-east-1b scaled 1 → 2 nodes', expect.stringMatching(/pre-warm \(case 1234\) complete/)]);
     expect(sns.messages[0]?.attributes).toMatchObject({ loadBalancer: 'watch', kind: 'scaled', az: 'us-east-1b' });
+    const filed = readFileSync(alertFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(filed.map((a: { subject: string; event: { kind: string } }) => [a.subject, a.event.kind])).toEqual([
+      ['elbscope: watch us-east-1b scaled 1 → 2 nodes', 'scaled'],
+      [expect.stringMatching(/pre-warm \(case 1234\) complete/), 'prewarm-complete'],
+    ]);
   });
 
   it('events --json lists them with the documented fields, published', async () => {

@@ -22,6 +22,22 @@ export interface LabOptions {
   idleTimeoutMs: number;
   /** How long requests count towards a node's extra pre-opened connections. */
   trafficWindowMs: number;
+  /** Scale with traffic, as AWS does (times already divided by the scenario's speed). */
+  autoscale?: LabAutoscale;
+}
+
+/**
+ * The lab's stand-in for AWS scaling an ELB: after `sustainMs` of at least `upRps`
+ * requests a second, a node is added to the AZ with the fewest (its ENI first, DNS
+ * a check later), up to `maxPerAz`; after `idleMs` without requests, an added node
+ * is taken out of DNS, then removed. At most one change per `sustainMs`.
+ */
+export interface LabAutoscale {
+  upRps: number;
+  sustainMs: number;
+  idleMs: number;
+  maxPerAz: number;
+  checkMs: number;
 }
 
 /**
@@ -37,6 +53,10 @@ export class Lab {
   readonly proxies = new Map<string, LabProxyNode>();
   listeners: ListenerSpec[] = [];
   private preopen = true;
+  private requestTimes: number[] = [];
+  private lastScale = 0;
+  private scaler: NodeJS.Timeout | null = null;
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(readonly options: LabOptions) {
     this.elb = new LabElb({ name: options.name, region: options.region, nodesPerAz: options.nodesPerAz });
@@ -61,10 +81,49 @@ export class Lab {
     this.elb.onNodeAdded = (node) => this.startProxy(node);
     this.elb.onNodeRemoved = (node) => this.stopProxy(node);
     for (const node of this.elb.nodes) await this.startProxy(node);
+    if (this.options.autoscale) {
+      const a = this.options.autoscale;
+      this.lastScale = Date.now();
+      this.scaler = setInterval(() => this.autoscaleStep(a), a.checkMs);
+    }
     return endpoints;
   }
 
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private autoscaleStep(a: LabAutoscale): void {
+    const now = Date.now();
+    this.requestTimes = this.requestTimes.filter((t) => t >= now - Math.max(a.sustainMs, a.idleMs));
+    if (now - this.lastScale < a.sustainMs) return;
+    const recent = this.requestTimes.filter((t) => t >= now - a.sustainMs).length;
+    const perAz = (az: string) => this.elb.nodes.filter((n) => n.az === az).length;
+    const azs = Object.keys(this.options.nodesPerAz);
+    if (recent / (a.sustainMs / 1000) >= a.upRps) {
+      const az = [...azs].sort((x, y) => perAz(x) - perAz(y))[0];
+      if (!az || perAz(az) >= a.maxPerAz) return;
+      this.lastScale = now;
+      const node = this.elb.addNode(az, false); // ENI first, as AWS does; DNS follows
+      this.later(a.checkMs, () => this.elb.advertise(node, true));
+    } else if (this.requestTimes.filter((t) => t >= now - a.idleMs).length === 0) {
+      const az = [...azs].sort((x, y) => perAz(y) - (this.options.nodesPerAz[y] ?? 1) - (perAz(x) - (this.options.nodesPerAz[x] ?? 1)))[0];
+      if (!az || perAz(az) <= (this.options.nodesPerAz[az] ?? 1)) return;
+      const node = this.elb.nodes.filter((n) => n.az === az).at(-1);
+      if (!node) return;
+      this.lastScale = now;
+      this.elb.advertise(node, false); // out of DNS first, then gone
+      this.later(a.checkMs, () => this.elb.removeNode(node));
+    }
+  }
+
   async stop(): Promise<void> {
+    if (this.scaler) clearInterval(this.scaler);
+    for (const t of this.timers) clearTimeout(t);
     this.elb.onNodeAdded = () => undefined;
     this.elb.onNodeRemoved = () => undefined;
     await Promise.all([...this.proxies.values()].map((p) => p.stop()));
@@ -75,6 +134,7 @@ export class Lab {
   private async startProxy(node: LabNode): Promise<void> {
     const proxy = new LabProxyNode(node.publicIp, node.privateIp, this.listeners, this.options.trafficWindowMs);
     proxy.preopen = this.preopen;
+    proxy.onRequest = () => this.requestTimes.push(Date.now());
     this.proxies.set(node.eniId, proxy);
     await proxy.start();
   }

@@ -48,6 +48,8 @@ export class LabProxyNode {
   private stopped = false;
   private rr = 0;
   preopen = true;
+  /** Called for every request the node forwards (the lab's autoscaler counts them). */
+  onRequest: () => void = () => undefined;
 
   constructor(
     readonly publicIp: string,
@@ -150,6 +152,7 @@ export class LabProxyNode {
       return;
     }
     const key = this.key(listener, backend);
+    this.onRequest();
     this.recent.set(key, [...(this.recent.get(key) ?? []), Date.now()]);
     const pool = this.pools.get(key) ?? [];
     // Later requests go over an already-open connection: the point of pre-opening.

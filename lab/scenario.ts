@@ -32,6 +32,8 @@ export const scenarioSchema = z.strictObject({
   backends: z.array(z.strictObject({ name: z.string(), slots: z.number().int().min(1).max(1024), tlsDays: z.number().int().min(1).optional() })).min(1),
   idleTimeout: duration.default(20_000),
   trafficWindow: duration.default(60_000),
+  /** Scale with traffic (see LabAutoscale); off when absent. */
+  autoscale: z.strictObject({ upRps: z.number().positive(), sustain: duration, idle: duration, maxPerAz: z.number().int().min(1).max(20) }).optional(),
   /** The monitor's cycle (watch interval) the scenario is written for. */
   cycle: duration.default(5_000),
   /** How long the scenario runs. */
@@ -66,6 +68,9 @@ export function labOptionsOf(scenario: Scenario, speed: number): LabOptions {
     backends: scenario.backends,
     idleTimeoutMs: scenario.idleTimeout / speed,
     trafficWindowMs: scenario.trafficWindow / speed,
+    ...(scenario.autoscale
+      ? { autoscale: { upRps: scenario.autoscale.upRps * speed, sustainMs: scenario.autoscale.sustain / speed, idleMs: scenario.autoscale.idle / speed, maxPerAz: scenario.autoscale.maxPerAz, checkMs: scenario.cycle / speed / 2 } }
+      : {}),
   };
 }
 

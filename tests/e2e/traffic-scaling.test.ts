@@ -1,0 +1,38 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runLabSession } from '../../cli/commands/start';
+import { loadScenario } from '../../lab/scenario';
+import { LocalStore } from '../../shared/store/local';
+
+// The lab scaling as AWS does, from traffic: sustained requests add a node to each
+// AZ in turn (ENI first, then DNS), and when traffic stops they go again. elbscope
+// must report each change once, in order, and nothing else about nodes.
+const SPEED = 4;
+const scenarioFile = fileURLToPath(new URL('../../lab/scenarios/traffic-scaling.json', import.meta.url));
+
+describe('Traffic-driven scaling in the lab', () => {
+  it('reports the scale-ups during the traffic and the scale-downs after it, each once', async () => {
+    const scenario = loadScenario(scenarioFile);
+    const store = mkdtempSync(join(tmpdir(), 'elbscope-surge-'));
+    const { startedAt } = await runLabSession({ scenario, speed: SPEED, store, io: { out: () => undefined, err: () => undefined, env: {} }, signal: new AbortController().signal });
+    const t0 = Date.parse(startedAt);
+    const scaled = (await new LocalStore(store).listEvents('surge'))
+      .map((e) => e.record)
+      .filter((e) => ['scaled', 'node-replaced', 'az-added', 'az-removed'].includes(e.kind))
+      .map((e) => ({ az: e.az, from: e.from, to: e.to, at: (Date.parse(e.at) - t0) * SPEED }));
+    expect(scaled.map(({ az, from, to }) => [az, from, to])).toEqual([
+      ['us-east-1a', 1, 2],
+      ['us-east-1b', 1, 2],
+      ['us-east-1a', 2, 1],
+      ['us-east-1b', 2, 1],
+    ]);
+    const trafficStart = 5_000;
+    const trafficEnd = 45_000;
+    expect(scaled[0]!.at).toBeGreaterThan(trafficStart);
+    expect(scaled[1]!.at).toBeLessThan(trafficEnd + 15_000);
+    expect(scaled[2]!.at).toBeGreaterThan(trafficEnd);
+  }, 90_000);
+});

@@ -66,8 +66,9 @@ export async function observeConfigured(config: Config, deps: CycleDeps): Promis
     config.loadBalancers.map((lb, i) =>
       limit(async () => {
         const region = regions[i];
-        const enis = enisOn && region ? (prefetched.get(batchKey(i)) ?? null) : null;
-        const observation = await observeNodes(lb, { dns, enis: enis ?? (enisOn && region ? prefetchedEniLookup([]) : null), now: deps.now }, { queries: config.dns.queries });
+        // No batch for a load balancer nothing names (a CNAME without name/arn): observeNodes reports that itself.
+        const enis = enisOn && region ? (prefetched.get(batchKey(i)) ?? prefetchedEniLookup([])) : null;
+        const observation = await observeNodes(lb, { dns, enis, now: deps.now }, { queries: config.dns.queries });
         if (enisOn && !region) {
           // Replace the generic "ENI lookup is off" with the real reason.
           observation.errors = observation.errors.filter((e) => e.source !== 'eni');

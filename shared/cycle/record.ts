@@ -8,6 +8,7 @@ import { describeError } from '../errors';
 import { chainEvents } from '../store/chain';
 import { StoreConflictError, type Store } from '../store/store';
 import { createHash } from 'node:crypto';
+import pLimit from 'p-limit';
 import type { CompactSnapshot, LoadBalancerSnapshot } from './snapshot';
 import type { BackendTls } from './tls-round';
 import type { CycleSample } from '../detect/state';
@@ -81,33 +82,39 @@ export async function drainPending(store: Store, lb: string): Promise<void> {
 export async function recordCycle(config: Config, snapshots: LoadBalancerSnapshot[], cycleAt: string, deps: RecordDeps): Promise<ChainedEvent[]> {
   const options = ruleOptions(config);
   const all: ChainedEvent[] = [];
-  for (const [i, snapshot] of snapshots.entries()) {
-    const lbConfig = config.loadBalancers[i];
-    if (!lbConfig) continue;
-    const lb = loadBalancerName(lbConfig);
-    const prewarms = await deps.store.listPrewarms(lb);
-    const sample = toCycleSample(snapshot, cycleAt);
-    const compact = compactSnapshot(snapshot);
-    const key = createHash('sha256').update(JSON.stringify(compact)).digest('hex').slice(0, 16);
-    let storeObservation = false;
-    all.push(
-      ...(await commitEvents(
-        deps.store,
-        lb,
-        (state) => {
-          if (state.lastCycleAt !== null && state.lastCycleAt >= cycleAt) return []; // recorded already
-          // Observations for reports: when what they show changed, and every observationEveryMinutes anyway.
-          const last = state.observed ?? null;
-          storeObservation = !last || last.key !== key || Date.parse(cycleAt) - Date.parse(last.at) >= config.store.observationEveryMinutes * 60_000;
-          if (storeObservation) state.observed = { key, at: cycleAt };
-          return detectCycle(state, sample, lb, options, prewarms);
-        },
-        (before, after) => sameDecisionInputs(before, after, options.pressureShare),
-      )),
-    );
-    // After the commit: a crash here loses one chart point, never an event.
-    if (storeObservation) await deps.store.putObservation({ loadBalancer: lb, at: cycleAt, snapshot: compact }, config.store.observationTtlDays);
-  }
+  // Load balancers have their own state items: record them side by side, a bounded number at once.
+  const limit = pLimit(config.concurrency);
+  const perLb = await Promise.all(
+    snapshots.map((snapshot, i) =>
+      limit(async () => {
+        const lbConfig = config.loadBalancers[i];
+        if (!lbConfig) return [];
+        const lb = loadBalancerName(lbConfig);
+        const prewarms = await deps.store.listPrewarms(lb);
+        const sample = toCycleSample(snapshot, cycleAt);
+        const compact = compactSnapshot(snapshot);
+        const key = createHash('sha256').update(JSON.stringify(compact)).digest('hex').slice(0, 16);
+        let storeObservation = false;
+        const events = await commitEvents(
+          deps.store,
+          lb,
+          (state) => {
+            if (state.lastCycleAt !== null && state.lastCycleAt >= cycleAt) return []; // recorded already
+            // Observations for reports: when what they show changed, and every observationEveryMinutes anyway.
+            const last = state.observed ?? null;
+            storeObservation = !last || last.key !== key || Date.parse(cycleAt) - Date.parse(last.at) >= config.store.observationEveryMinutes * 60_000;
+            if (storeObservation) state.observed = { key, at: cycleAt };
+            return detectCycle(state, sample, lb, options, prewarms);
+          },
+          (before, after) => sameDecisionInputs(before, after, options.pressureShare),
+        );
+        // After the commit: a crash here loses one chart point, never an event.
+        if (storeObservation) await deps.store.putObservation({ loadBalancer: lb, at: cycleAt, snapshot: compact }, config.store.observationTtlDays);
+        return events;
+      }),
+    ),
+  );
+  all.push(...perLb.flat());
   await flushOutbox(deps);
   return all;
 }

@@ -7,6 +7,8 @@ export interface FetchLimits {
   timeoutMs: number;
   /** Bodies larger than this are refused (a status page is a few KB; Apache's HTML grows with slots). */
   maxBytes: number;
+  /** For https status pages: verify the certificate (default). Off only for this request, never process-wide. */
+  verifyTls?: boolean;
 }
 
 export const DEFAULT_FETCH_LIMITS: FetchLimits = { timeoutMs: 5_000, maxBytes: 1_048_576 };
@@ -43,7 +45,7 @@ export function fetchPage(url: string, limits: FetchLimits = DEFAULT_FETCH_LIMIT
       reject(new PageError(`${url}: ${message}`));
     };
     const send = url.startsWith('https:') ? httpsRequest : httpRequest;
-    const req = send(url, { method: 'GET', agent: false, headers: { 'user-agent': 'elbscope', accept: 'text/plain, text/html;q=0.9', connection: 'close' } }, (res) => {
+    const req = send(url, { method: 'GET', agent: false, ...(limits.verifyTls === false ? { rejectUnauthorized: false } : {}), headers: { 'user-agent': 'elbscope', accept: 'text/plain, text/html;q=0.9', connection: 'close' } }, (res) => {
       readResponse(url, res, limits).then(
         (page) => {
           if (settled) return;
@@ -108,6 +110,9 @@ function readResponse(url: string, res: IncomingMessage, limits: FetchLimits): P
 
 function networkFailure(err: unknown): string {
   const code = (err as { code?: string })?.code;
+  if (code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN' || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'CERT_HAS_EXPIRED') {
+    return `TLS certificate not trusted (${code}); set "statusTlsVerify": false for this backend to read it anyway`;
+  }
   if (code === 'ECONNREFUSED') return 'connection refused';
   if (code === 'ECONNRESET') return 'connection closed by the server';
   return describeError(err);

@@ -36,6 +36,8 @@ export const backendSchema = z.strictObject({
     .optional(),
   /** The backend runs "AcceptFilter http none", so idle connections show at once (no deferred-accept caveat). */
   acceptFilterNone: z.boolean().default(false),
+  /** An https status page with a self-signed certificate: false reads it without verifying (that request only). */
+  statusTlsVerify: z.boolean().default(true),
 }).refine((b) => b.statusUrl !== undefined || b.tls !== undefined, 'a backend needs "statusUrl", "tls" or both');
 
 export const loadBalancerSchema = z.strictObject({

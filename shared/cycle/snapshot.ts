@@ -64,7 +64,7 @@ function probeBackends(backends: BackendConfig[], config: Config, limit: LimitFu
         return run(() =>
           limit(async () => ({
             name: backendName(b),
-            report: await probeBackend(b.statusUrl as string, { limits: { timeoutMs, maxBytes }, acceptFilterNone: b.acceptFilterNone }),
+            report: await probeBackend(b.statusUrl as string, { limits: { timeoutMs, maxBytes, verifyTls: b.statusTlsVerify }, acceptFilterNone: b.acceptFilterNone }),
           })),
         );
       }),

@@ -100,6 +100,7 @@ export async function discoverRegion(clients: DiscoveryClients, region: string, 
     ...(options.statusUrlTemplate ? { statusUrl: options.statusUrlTemplate.replaceAll('{ip}', ip) } : {}),
     ...(options.tlsTargetTemplate ? { tls: { target: options.tlsTargetTemplate.replaceAll('{ip}', ip) } } : {}),
     acceptFilterNone: false,
+    statusTlsVerify: true,
   });
   const withTemplates = Boolean(options.statusUrlTemplate || options.tlsTargetTemplate);
   for (const c of classic.filter((x) => classicTagged.has(x.name))) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { probeTls } from '../../../shared/backends/tls-probe';
+import { probeBackend } from '../../../shared/backends/probe';
 import { expiredCert, selfSignedCert, type TestCert } from '../../helpers/certs';
 import { freePort, requireBinary, startApache, type RunningServer } from '../../helpers/servers';
 
@@ -57,6 +58,14 @@ describe.skipIf(!apache)('Function: probeTls against Apache mod_ssl', () => {
     expect(f).toMatchObject({ error: null, validTo: '2020-02-01T00:00:00.000Z', fingerprint256: old.fingerprint256 });
     expect(f.daysLeft).toBeLessThan(0);
     expect(f.findings).toContain('certificate expired on 2020-02-01T00:00:00.000Z');
+  });
+
+  it('reads an https status page with a self-signed certificate only when told not to verify it', async () => {
+    const url = `https://127.0.0.1:${tls.port}/server-status`;
+    const refused = await probeBackend(url);
+    expect(refused.error).toBe(`${url}: TLS certificate not trusted (DEPTH_ZERO_SELF_SIGNED_CERT); set "statusTlsVerify": false for this backend to read it anyway`);
+    const read = await probeBackend(url, { limits: { timeoutMs: 5000, maxBytes: 1_048_576, verifyTls: false } });
+    expect(read).toMatchObject({ server: 'apache', error: null });
   });
 
   it('names plain HTTP on the port', async () => {

@@ -48,8 +48,8 @@ describe('Function: discover', () => {
     expect(loadBalancers.find((l) => l.name === 'test')).toEqual({
       dnsName: 'test-738445577.us-east-1.elb.amazonaws.com', name: 'test', region: 'us-east-1',
       backends: [
-        { name: 'i-0abc', statusUrl: 'http://10.0.1.5/server-status', tls: { target: '10.0.1.5:443' }, acceptFilterNone: false },
-        { name: 'i-0def', statusUrl: 'http://10.0.2.6/server-status', tls: { target: '10.0.2.6:443' }, acceptFilterNone: false },
+        { name: 'i-0abc', statusUrl: 'http://10.0.1.5/server-status', tls: { target: '10.0.1.5:443' }, acceptFilterNone: false, statusTlsVerify: true },
+        { name: 'i-0def', statusUrl: 'http://10.0.2.6/server-status', tls: { target: '10.0.2.6:443' }, acceptFilterNone: false, statusTlsVerify: true },
       ],
     });
     expect(loadBalancers.find((l) => l.name === 'web')).toMatchObject({ arn: ALB, backends: [{ name: 'i-0def', statusUrl: 'http://10.0.2.6/server-status' }] });

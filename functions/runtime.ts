@@ -4,8 +4,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { snsSink } from '../shared/alerts/sinks';
 import { ec2ClientsByRegion } from '../shared/aws/clients';
+import { awsCycleDeps } from '../shared/aws/cycle-deps';
 import { discoveryClientsByRegion } from '../shared/aws/discovery-clients';
-import { discover } from '../shared/discovery/discover';
 import { discoveringConfig } from '../shared/discovery/merge';
 import { requireEnv } from '../shared/config/env';
 import { loadConfigFromEnv } from '../shared/config/load';
@@ -13,8 +13,6 @@ import { loadBalancerName, type Config } from '../shared/config/schema';
 import { emitCycleMetrics } from '../shared/cycle/metrics';
 import { recordCycle } from '../shared/cycle/record';
 import { snapshotConfigured } from '../shared/cycle/snapshot';
-import { createDnsLookup } from '../shared/nodes/dns';
-import { createEniLookup } from '../shared/nodes/eni';
 import { nameResolved } from '../shared/nodes/observation';
 import { DynamoDbStore } from '../shared/store/dynamodb';
 
@@ -29,10 +27,9 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
   const store = new DynamoDbStore(new DynamoDBClient({}), requireEnv(env, 'ELBSCOPE_TABLE'));
   const sink = snsSink(new SNSClient({}), config.alerts.snsTopicArn ?? requireEnv(env, 'ELBSCOPE_TOPIC_ARN'));
   const ec2 = ec2ClientsByRegion();
-  const discoveryClients = discoveryClientsByRegion(ec2);
   /** The listed load balancers, plus the discovered ones (refreshed every discovery.refreshMinutes). */
-  const currentConfig = discoveringConfig(config, () => discover(config.discovery as NonNullable<Config['discovery']>, discoveryClients), () => new Date(), (m) => logger.warn(m));
-  const deps = { dns: createDnsLookup(config.dns), enisFor: (region: string, roleArn?: string) => createEniLookup(ec2(region, roleArn)), now: () => new Date(), defaultRegion: env.AWS_REGION };
+  const currentConfig = discoveringConfig(config, discoveryClientsByRegion(ec2), () => new Date(), (m) => logger.warn(m));
+  const deps = awsCycleDeps(config, ec2, env.AWS_REGION);
 
   /** One cycle over `subset` (default: every configured and discovered load balancer): observe, log, metrics, record. */
   async function runCycle(at: string, claimant: string, subset?: Config) {

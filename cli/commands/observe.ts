@@ -1,7 +1,6 @@
 import { Command } from 'commander';
-import { createEniLookup } from '../../shared/nodes/eni';
-import { createDnsLookup } from '../../shared/nodes/dns';
 import { ec2ClientsByRegion } from '../../shared/aws/clients';
+import { awsCycleDeps } from '../../shared/aws/cycle-deps';
 import { loadConfigFile, loadConfigFromEnv, parseConfig } from '../../shared/config/load';
 import type { Config } from '../../shared/config/schema';
 import { observeConfigured } from '../../shared/cycle/observe-configured';
@@ -35,12 +34,7 @@ export function observeCommand(io: CliIo, setExit: (code: number) => void): Comm
     .option('--json', 'print the observations as JSON')
     .action(async (names: string[], flags: ObserveFlags) => {
       const config = configFor(names, flags, io.env);
-      const observations = await observeConfigured(config, {
-        dns: createDnsLookup(config.dns),
-        enisFor: config.eni.enabled ? ((ec2) => (region: string, roleArn?: string) => createEniLookup(ec2(region, roleArn)))(ec2ClientsByRegion()) : null,
-        now: () => new Date(),
-        defaultRegion: io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION,
-      });
+      const observations = await observeConfigured(config, awsCycleDeps(config, ec2ClientsByRegion(), io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION));
       if (flags.json) {
         io.out(JSON.stringify(observations.length === 1 ? observations[0] : observations, null, 2));
       } else {

@@ -2,16 +2,14 @@ import { Command, InvalidArgumentError } from 'commander';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { allSinks, consoleSink, fileSink, snsSink, type AlertSink } from '../../shared/alerts/sinks';
 import { ec2ClientsByRegion } from '../../shared/aws/clients';
+import { awsCycleDeps } from '../../shared/aws/cycle-deps';
 import { loadConfigFile, loadConfigFromEnv, parseConfig } from '../../shared/config/load';
 import { loadBalancerName, type Config } from '../../shared/config/schema';
 import { recordCycle, recordTls, type RecordDeps } from '../../shared/cycle/record';
 import type { CycleDeps } from '../../shared/cycle/observe-configured';
 import { snapshotConfigured, type LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 import { probeConfiguredTls } from '../../shared/cycle/tls-round';
-import { createDnsLookup } from '../../shared/nodes/dns';
-import { createEniLookup } from '../../shared/nodes/eni';
 import { discoveryClientsByRegion } from '../../shared/aws/discovery-clients';
-import { discover } from '../../shared/discovery/discover';
 import { discoveringConfig } from '../../shared/discovery/merge';
 import { UsageError } from '../../shared/errors';
 import { EXIT, type CliIo } from '../io';
@@ -135,18 +133,10 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
         sinks.push(snsSink(sns, config.alerts.snsTopicArn));
       }
       const ec2 = ec2ClientsByRegion();
-      const deps = {
-        dns: createDnsLookup(config.dns),
-        enisFor: config.eni.enabled ? (region: string, roleArn?: string) => createEniLookup(ec2(region, roleArn)) : null,
-        now: () => new Date(),
-        defaultRegion: io.env.AWS_REGION,
-      };
+      const deps = awsCycleDeps(config, ec2, io.env.AWS_REGION);
       const record = { store, sink: allSinks(sinks), now: deps.now, claimant: `watch-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
       io.out(`watching ${config.loadBalancers.map(loadBalancerName).join(', ') || '(load balancers from discovery)'}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`);
-      const discovery = config.discovery;
-      const current = discovery
-        ? discoveringConfig(config, () => discover(discovery, discoveryClientsByRegion(ec2)), deps.now, (m) => io.err(`elbscope: ${m}`))
-        : undefined;
+      const current = discoveringConfig(config, discoveryClientsByRegion(ec2), deps.now, (m) => io.err(`elbscope: ${m}`));
       await watchLoop(config, deps, record, { interval: flags.interval, cycles: flags.cycles, tlsEveryMs: 3_600_000, signal, current, print: (c, snapshots, at) => io.out(formatCycleLine(c, snapshots, at)) });
       sns?.destroy();
       setExit(EXIT.ok);

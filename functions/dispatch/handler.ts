@@ -5,9 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
 import { requireEnv } from '../../shared/config/env';
 import { loadConfigFromEnv } from '../../shared/config/load';
-import type { Config } from '../../shared/config/schema';
 import { discoveryClientsByRegion } from '../../shared/aws/discovery-clients';
-import { discover } from '../../shared/discovery/discover';
 import { discoveringConfig } from '../../shared/discovery/merge';
 import { cycleTime } from '../../shared/cycle/time';
 import { enqueueWork } from '../../shared/fanout/queue';
@@ -17,8 +15,7 @@ const logger = new Logger({ serviceName: 'elbscope' });
 const config = loadConfigFromEnv(process.env);
 const queueUrl = requireEnv(process.env, 'ELBSCOPE_QUEUE_URL');
 const sqs = new SQSClient({});
-const clients = discoveryClientsByRegion();
-const currentConfig = discoveringConfig(config, () => discover(config.discovery as NonNullable<Config['discovery']>, clients), () => new Date(), (m) => logger.warn(m));
+const currentConfig = discoveringConfig(config, discoveryClientsByRegion(), () => new Date(), (m) => logger.warn(m));
 
 /** Scheduled (fan-out mode): one queue message per batch of load balancers, for the workers. */
 export const handler = middy(async (event: ScheduledEvent) => {

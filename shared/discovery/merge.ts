@@ -1,4 +1,5 @@
 import { loadBalancerName, type Config, type LoadBalancerConfig } from '../config/schema';
+import { discover, type DiscoveryClients } from './discover';
 
 /**
  * The configuration with discovered load balancers added after the listed ones.
@@ -28,15 +29,18 @@ export function withDiscovered(config: Config, discovered: LoadBalancerConfig[])
 /**
  * A configuration source that re-runs discovery at most every `refreshMinutes`
  * and otherwise reuses the last result (a failed discovery keeps the last good one).
+ * Without `discovery` it is the configuration as it is.
  */
 export function discoveringConfig(
   config: Config,
-  run: () => Promise<{ loadBalancers: LoadBalancerConfig[]; errors: string[] }>,
+  clientsFor: (region: string, roleArn?: string) => DiscoveryClients,
   now: () => Date,
   warn: (message: string) => void,
 ): () => Promise<Config> {
-  if (!config.discovery) return async () => config;
-  const refreshMs = config.discovery.refreshMinutes * 60_000;
+  const discovery = config.discovery;
+  if (!discovery) return async () => config;
+  const run = () => discover(discovery, clientsFor);
+  const refreshMs = discovery.refreshMinutes * 60_000;
   let last: { at: number; config: Config } | null = null;
   return async () => {
     if (last && now().getTime() - last.at < refreshMs) return last.config;

@@ -4,7 +4,7 @@ import { describeError } from '../errors';
 import { describeDnsFailure, isNoData, isNxDomain, validAddresses, type DnsLookup } from './dns';
 import { parseEc2HostName } from './ec2-hostname';
 import { eniDescriptions, type EniLookup, type LoadBalancerEni } from './eni';
-import { parseLoadBalancerArn, parseLoadBalancerDnsName } from './lb-name';
+import { parseLoadBalancerArn, parseLoadBalancerDnsName, type LoadBalancerName } from './lb-name';
 import type {
   AzCount,
   NodeSource,
@@ -54,7 +54,7 @@ export async function observeNodes(
   const errors: ObservationError[] = [];
 
   const [seen, enis] = await Promise.all([
-    resolveNodeIps(dnsName, deps.dns, options.queries, errors),
+    resolveNodeIps(dnsName, parsed, deps.dns, options.queries, errors),
     lookupEnis(target, deps.enis, errors),
   ]);
 
@@ -73,6 +73,7 @@ const ANSWER_LIMIT = 8;
 
 async function resolveNodeIps(
   name: string,
+  parsed: LoadBalancerName | null,
   dns: DnsLookup,
   queries: number,
   errors: ObservationError[],
@@ -108,7 +109,6 @@ async function resolveNodeIps(
     }
   };
   // AAAA only where a name can have it: `dualstack.` names, and names that are not AWS's.
-  const parsed = parseLoadBalancerDnsName(name);
   const families: (4 | 6)[] = parsed?.dualstack || !parsed?.name ? [4, 6] : [4];
   // Ask once; only a full answer (8 records: there may be more, rotating) or a
   // failure is asked again, up to `queries` times in all.

@@ -1,17 +1,16 @@
+import { createHash } from 'node:crypto';
+import pLimit from 'p-limit';
 import type { AlertSink } from '../alerts/sinks';
 import { loadBalancerName, type Config } from '../config/schema';
 import type { ElbEvent } from '../detect/events';
 import { detectCycle, detectTls, type RuleOptions } from '../detect/rules';
 import { toCycleSample, toTlsSample } from '../detect/sample';
-import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
+import { emptyState, type ChainedEvent, type CycleSample, type LoadBalancerState } from '../detect/state';
 import { describeError } from '../errors';
 import { chainEvents } from '../store/chain';
 import { StoreConflictError, type Store } from '../store/store';
-import { createHash } from 'node:crypto';
-import pLimit from 'p-limit';
 import type { CompactSnapshot, LoadBalancerSnapshot } from './snapshot';
 import type { BackendTls } from './tls-round';
-import type { CycleSample } from '../detect/state';
 
 /** What recording a cycle needs. */
 export interface RecordDeps {
@@ -58,8 +57,10 @@ export async function commitEvents(
     const { chained, head } = chainEvents(events, state.chain);
     state.chain = head;
     state.pending = [...state.pending, ...chained];
-    if (await store.putState(lb, state, current?.version ?? 0)) {
-      await drainPending(store, lb);
+    const version = current?.version ?? 0;
+    if (await store.putState(lb, state, version)) {
+      // Only when there is something to move; the state just written needs no re-read.
+      if (state.pending.length > 0) await drainPending(store, lb, { state, version: version + 1 });
       return chained;
     }
   }
@@ -67,9 +68,9 @@ export async function commitEvents(
 }
 
 /** Move committed events from the state into the audit trail and outbox (idempotent; also recovers a crash). */
-export async function drainPending(store: Store, lb: string): Promise<void> {
+export async function drainPending(store: Store, lb: string, known?: { state: LoadBalancerState; version: number }): Promise<void> {
   for (let attempt = 0; attempt < 8; attempt++) {
-    const current = await store.getState(lb);
+    const current = attempt === 0 && known ? known : await store.getState(lb);
     if (!current || current.state.pending.length === 0) return;
     for (const record of current.state.pending) await store.appendEvent(record);
     const done = new Set(current.state.pending.map((e) => e.id));

@@ -86,7 +86,9 @@ export class LabElb {
 
   /** Remove a node entirely (ENI and DNS). */
   removeNode(node: LabNode): void {
-    this.nodes.splice(this.nodes.indexOf(node), 1);
+    const i = this.nodes.indexOf(node);
+    if (i < 0) return; // already gone (splice(-1) would remove another node)
+    this.nodes.splice(i, 1);
     this.sync();
     void this.onNodeRemoved(node);
   }

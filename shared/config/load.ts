@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { ConfigError } from '../errors';
 import { configSchema, type Config } from './schema';
 

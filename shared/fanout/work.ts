@@ -1,6 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { formatIssues } from '../config/load';
-import { loadBalancerName, type Config } from '../config/schema';
+import { loadBalancerName, nonEmpty, type Config } from '../config/schema';
 
 /** One unit of fan-out work: a batch of load balancers (by name) for one cycle. */
 export interface WorkMessage {
@@ -9,8 +9,8 @@ export interface WorkMessage {
 }
 
 const workSchema = z.strictObject({
-  cycleAt: z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'not an ISO time'),
-  loadBalancers: z.array(z.string().min(1)).min(1),
+  cycleAt: z.string().check(z.refine((v) => !Number.isNaN(Date.parse(v)), 'not an ISO time')),
+  loadBalancers: z.array(nonEmpty()).check(z.minLength(1)),
 });
 
 /** Split the configured load balancers into work messages of `batchSize`, in config order. */

@@ -1,14 +1,18 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { formatIssues } from '../config/load';
+import { nonEmpty } from '../config/schema';
 import type { ReportFormat } from './render';
 
-const iso = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'not an ISO date-time').transform((v) => new Date(v).toISOString());
+const iso = z.pipe(
+  z.string().check(z.refine((v) => !Number.isNaN(Date.parse(v)), 'not an ISO date-time')),
+  z.transform((v) => new Date(v).toISOString()),
+);
 
 const requestSchema = z.strictObject({
-  loadBalancer: z.string().min(1),
-  from: iso.optional(),
-  to: iso.optional(),
-  format: z.enum(['md', 'csv', 'json', 'html']).default('md'),
+  loadBalancer: nonEmpty(),
+  from: z.optional(iso),
+  to: z.optional(iso),
+  format: z._default(z.enum(['md', 'csv', 'json', 'html']), 'md'),
 });
 
 /** Validate a report request (the report function's event); one-line error naming the field. */

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { LabElb } from '../../../lab/elb';
+import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
+import { startDynalite } from '../../helpers/dynalite';
 import { childEnv } from '../../helpers/env';
 
 // The framework's own `serverless package` output (osls + serverless-esbuild),
@@ -51,13 +54,47 @@ describe('serverless package', () => {
     expect(tlsFn?.Properties.VpcConfig).toBeUndefined();
   });
 
-  it('packages each function on its own, leaving the AWS SDK to the runtime', () => {
+  it('packages each function on its own, with its tree-shaken AWS SDK, under 250 KB', () => {
     for (const name of ['observe', 'tls-probe', 'report', 'dispatch', 'worker']) {
       const size = statSync(join(packageDir, `${name}.zip`)).size;
       expect(size).toBeGreaterThan(10_000);
       expect(size).toBeLessThan(250_000);
     }
   });
+
+  it('runs the packaged observe bundle alone (no node_modules): one cycle through its bundled SDK to loopback EC2, DynamoDB and SNS', async () => {
+    const lab = new LabElb({ name: 'pkg', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 2, 'us-east-1b': 1 } });
+    const sns: SnsState = { messages: [], failNext: [] };
+    const started = await lab.start();
+    const dynamo = await startDynalite();
+    const topic = await startSnsEndpoint(sns);
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'elbscope-bundle-'));
+      await run('unzip', ['-q', join(packageDir, 'observe.zip'), '-d', dir]);
+      const config = { loadBalancers: [{ dnsName: lab.dnsName }, { dnsName: 'gone-1.us-east-1.elb.amazonaws.com' }], dns: { servers: [started.dnsServer], timeoutMs: 300, tries: 1 }, detect: { confirm: { m: 1, n: 1 } } };
+      const invoke = `require('./functions/observe/handler.js').handler({ time: '2026-11-25T10:00:00Z' }, { awsRequestId: 'r', functionName: 'observe', getRemainingTimeInMillis: () => 50000 }).then((r) => process.stdout.write('RESULT ' + JSON.stringify(r) + '\\n'))`;
+      const { stdout } = await run(process.execPath, ['-e', invoke], {
+        cwd: dir,
+        env: childEnv({
+          ELBSCOPE_CONFIG: JSON.stringify(config),
+          ELBSCOPE_TABLE: dynamo.table,
+          ELBSCOPE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:elbscope-test',
+          AWS_ENDPOINT_URL_EC2: started.ec2Url,
+          AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+          AWS_ENDPOINT_URL_SNS: topic.url,
+        }),
+        timeout: 60_000,
+      });
+      const result = JSON.parse(stdout.split('\n').find((l) => l.startsWith('RESULT '))?.slice(7) ?? 'null');
+      expect(result).toMatchObject({ observed: 2, unresolved: ['gone-1.us-east-1.elb.amazonaws.com'], errors: 1 });
+      // The ENIs came back through the bundled EC2 deserializer: every node placed in its AZ.
+      const observation = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((r) => r.message === 'observation' && r.observation?.loadBalancer === lab.dnsName);
+      expect(observation?.observation.azs).toEqual({ 'us-east-1a': { provisioned: 2, advertised: 2 }, 'us-east-1b': { provisioned: 1, advertised: 1 } });
+      expect(sns.messages.map((m) => m.subject)).toEqual([expect.stringContaining('gone dns observation failing')]);
+    } finally {
+      await Promise.all([lab.stop(), dynamo.stop(), topic.close()]);
+    }
+  }, 120_000);
 
   it('attaches the functions to a VPC when subnetIds and securityGroupIds are given', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-vpc-'));

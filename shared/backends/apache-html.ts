@@ -24,12 +24,11 @@ export interface ApacheHtml {
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", nbsp: ' ' };
 
+/** A cell's text: tags dropped, entities decoded, whitespace collapsed. */
 function text(html: string): string {
-  return html
-    .replace(/<[^>]*>/g, '')
-    .replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, e: string) => ENTITIES[e] ?? '')
-    .replace(/\s+/g, ' ')
-    .trim();
+  // Most cells are plain ("R", "127.2.1.4"): skip the regular expressions for them.
+  const plain = html.indexOf('<') < 0 && html.indexOf('&') < 0 ? html : html.replace(/<[^>]*>/g, '').replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, e: string) => ENTITIES[e] ?? '');
+  return plain.replace(/\s+/g, ' ').trim();
 }
 
 /**
@@ -55,14 +54,15 @@ export function parseApacheHtml(html: string): Parsed<ApacheHtml> {
   const [iSrv, iMode, iSs, iClient, iVhost, iReq] = ['Srv', 'M', 'SS', 'Client', 'VHost', 'Request'].map(col) as number[];
   const slots: ApacheSlot[] = [];
   for (const row of rows) {
-    const cells = row.split(/<td\b[^>]*>/i).slice(1).map(text);
+    // Only the six columns read are decoded (a table has 15).
+    const cells = row.split(/<td\b[^>]*>/i).slice(1);
     if (cells.length < header.length - 1) continue; // a cut-off row
-    const at = (i: number | undefined) => (i !== undefined && i >= 0 ? (cells[i] ?? '') : '');
-    const ss = Number(at(iSs));
+    const at = (i: number | undefined) => (i !== undefined && i >= 0 ? text(cells[i] ?? '') : '');
+    const ss = at(iSs);
     slots.push({
       srv: at(iSrv),
       mode: at(iMode),
-      secondsSince: at(iSs) !== '' && Number.isFinite(ss) ? ss : null,
+      secondsSince: ss !== '' && Number.isFinite(Number(ss)) ? Number(ss) : null,
       client: at(iClient),
       vhost: at(iVhost),
       request: at(iReq),

@@ -34,6 +34,7 @@ if (delays) {
 process.stdout.write(
   `${JSON.stringify({
     ...endpoints,
+    pid: process.pid,
     dnsImpl: fast ? 'dnsmasq' : 'dns2',
     dnsName: lab.elb.dnsName,
     nodes: lab.elb.nodes.map((n) => n.publicIp),

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LabElb } from '../../../lab/elb';
 import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
+import { startSqsEndpoint, type QueuedMessage } from '../../../lab/sqs/server';
 import { startDynalite } from '../../helpers/dynalite';
 import { childEnv } from '../../helpers/env';
 
@@ -33,6 +34,22 @@ beforeAll(async () => {
   await packageTo(packageDir);
   template = JSON.parse(readFileSync(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'));
 }, 240_000);
+
+/**
+ * Unzip a packaged function into a directory of its own (no node_modules in reach)
+ * and invoke its handler once in a fresh node process with a scheduled event.
+ */
+async function runBundle(name: string, env: Record<string, string>): Promise<{ result: any; logs: Record<string, any>[] }> {
+  const dir = mkdtempSync(join(tmpdir(), `elbscope-bundle-${name}-`));
+  await run('unzip', ['-q', join(packageDir, `${name}.zip`), '-d', dir]);
+  const invoke = `require('./functions/${name}/handler.js').handler({ time: '2026-11-25T10:00:00Z' }, { awsRequestId: 'r', functionName: '${name}', getRemainingTimeInMillis: () => 50000 }).then((r) => process.stdout.write('RESULT ' + JSON.stringify(r) + '\\n'))`;
+  const { stdout } = await run(process.execPath, ['-e', invoke], { cwd: dir, env: childEnv(env), timeout: 60_000 });
+  const lines = stdout.split('\n');
+  return {
+    result: JSON.parse(lines.find((l) => l.startsWith('RESULT '))?.slice(7) ?? 'null'),
+    logs: lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)),
+  };
+}
 
 const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 
@@ -69,30 +86,36 @@ describe('serverless package', () => {
     const dynamo = await startDynalite();
     const topic = await startSnsEndpoint(sns);
     try {
-      const dir = mkdtempSync(join(tmpdir(), 'elbscope-bundle-'));
-      await run('unzip', ['-q', join(packageDir, 'observe.zip'), '-d', dir]);
       const config = { loadBalancers: [{ dnsName: lab.dnsName }, { dnsName: 'gone-1.us-east-1.elb.amazonaws.com' }], dns: { servers: [started.dnsServer], timeoutMs: 300, tries: 1 }, detect: { confirm: { m: 1, n: 1 } } };
-      const invoke = `require('./functions/observe/handler.js').handler({ time: '2026-11-25T10:00:00Z' }, { awsRequestId: 'r', functionName: 'observe', getRemainingTimeInMillis: () => 50000 }).then((r) => process.stdout.write('RESULT ' + JSON.stringify(r) + '\\n'))`;
-      const { stdout } = await run(process.execPath, ['-e', invoke], {
-        cwd: dir,
-        env: childEnv({
-          ELBSCOPE_CONFIG: JSON.stringify(config),
-          ELBSCOPE_TABLE: dynamo.table,
-          ELBSCOPE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:elbscope-test',
-          AWS_ENDPOINT_URL_EC2: started.ec2Url,
-          AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-          AWS_ENDPOINT_URL_SNS: topic.url,
-        }),
-        timeout: 60_000,
+      const { result, logs } = await runBundle('observe', {
+        ELBSCOPE_CONFIG: JSON.stringify(config),
+        ELBSCOPE_TABLE: dynamo.table,
+        ELBSCOPE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:elbscope-test',
+        AWS_ENDPOINT_URL_EC2: started.ec2Url,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        AWS_ENDPOINT_URL_SNS: topic.url,
       });
-      const result = JSON.parse(stdout.split('\n').find((l) => l.startsWith('RESULT '))?.slice(7) ?? 'null');
       expect(result).toMatchObject({ observed: 2, unresolved: ['gone-1.us-east-1.elb.amazonaws.com'], errors: 1 });
       // The ENIs came back through the bundled EC2 deserializer: every node placed in its AZ.
-      const observation = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((r) => r.message === 'observation' && r.observation?.loadBalancer === lab.dnsName);
+      const observation = logs.find((r) => r.message === 'observation' && r.observation?.loadBalancer === lab.dnsName);
       expect(observation?.observation.azs).toEqual({ 'us-east-1a': { provisioned: 2, advertised: 2 }, 'us-east-1b': { provisioned: 1, advertised: 1 } });
       expect(sns.messages.map((m) => m.subject)).toEqual([expect.stringContaining('gone dns observation failing')]);
     } finally {
       await Promise.all([lab.stop(), dynamo.stop(), topic.close()]);
+    }
+  }, 120_000);
+
+  it('runs the packaged dispatch bundle alone: its bundled SQS client puts the batches on a loopback queue', async () => {
+    const queued: QueuedMessage[] = [];
+    const endpoint = await startSqsEndpoint(queued);
+    try {
+      const queueUrl = `${endpoint.url}/123456789012/elbscope-work`;
+      const config = { loadBalancers: ['pa', 'pb', 'pc'].map((n) => ({ dnsName: `${n}-1.us-east-1.elb.amazonaws.com` })), fanout: { enabled: true, batchSize: 2 } };
+      const { result } = await runBundle('dispatch', { ELBSCOPE_CONFIG: JSON.stringify(config), ELBSCOPE_QUEUE_URL: queueUrl, AWS_ENDPOINT_URL_SQS: endpoint.url });
+      expect(result).toEqual({ cycle: '2026-11-25T10:00:00.000Z', messages: 2 });
+      expect(queued.map((m) => JSON.parse(m.body).loadBalancers)).toEqual([['pa', 'pb'], ['pc']]);
+    } finally {
+      await endpoint.close();
     }
   }, 120_000);
 

@@ -16,13 +16,7 @@ import { ms, startChild, timeMedian, type BenchResult } from './lib';
 const run = promisify(execFile);
 const script = fileURLToPath(new URL('./manual-cycle.sh', import.meta.url));
 
-/**
- * Benchmark 1: one cycle of one load balancer (3 AZs × 2 nodes, 6 backends, on the
- * lab) against the field notes' manual method run as a shell script beside it.
- * Measured twice on the same lab: straight on loopback (every lookup is CPU on two
- * shared cores), and through forwarders adding the network round trips a Lambda in
- * a VPC waits for (NETWORK), where "as long as the slowest lookup" can show.
- */
+/** What bench/lab-process.ts prints. */
 export interface LabInfo {
   pid: number;
   dnsServer: string;
@@ -108,6 +102,13 @@ async function measure(lab: LabInfo, at: Endpoints, runs: number, withCpu: boole
   }
 }
 
+/**
+ * Benchmark 1: one cycle of one load balancer (3 AZs × 2 nodes, 6 backends, on the
+ * lab) against the field notes' manual method run as a shell script beside it.
+ * Measured twice on the same lab: straight on loopback (every lookup is CPU on two
+ * shared cores), and through forwarders adding the network round trips a Lambda in
+ * a VPC waits for (NETWORK), where "as long as the slowest lookup" can show.
+ */
 export async function cycleVsManual(): Promise<BenchResult & { cycleMs: number }> {
   const options: LabOptions = {
     name: 'bench', region: 'us-east-1',

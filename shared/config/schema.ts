@@ -127,7 +127,7 @@ const discoverySchema = z.strictObject({
 /**
  * Fan-out on AWS: a scheduled dispatcher puts the load balancers on an SQS queue
  * in batches and workers observe them in parallel. Off: one scheduled function
- * observes them all (cheaper below ~200 load balancers; see README).
+ * observes them all (cheaper and simpler below ~1,000 load balancers; see README, Fan-out).
  */
 const fanoutSchema = z.strictObject({
   enabled: z._default(z.boolean(), false),

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { LabElb } from '../../../lab/elb';
 import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
 import { startSqsEndpoint, type QueuedMessage } from '../../../lab/sqs/server';
+import { startStsEndpoint, type AssumeRoleCall } from '../../../lab/sts/server';
 import { startDynalite } from '../../helpers/dynalite';
 import { childEnv } from '../../helpers/env';
 
@@ -79,14 +80,17 @@ describe('serverless package', () => {
     }
   });
 
-  it('runs the packaged observe bundle alone (no node_modules): one cycle through its bundled SDK to loopback EC2, DynamoDB and SNS', async () => {
+  it('runs the packaged observe bundle alone (no node_modules): one cycle through its bundled SDK to loopback EC2 (with an assumed role), DynamoDB and SNS', async () => {
     const lab = new LabElb({ name: 'pkg', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 2, 'us-east-1b': 1 } });
     const sns: SnsState = { messages: [], failNext: [] };
+    const assumed: AssumeRoleCall[] = [];
     const started = await lab.start();
     const dynamo = await startDynalite();
     const topic = await startSnsEndpoint(sns);
+    const sts = await startStsEndpoint(assumed);
     try {
-      const config = { loadBalancers: [{ dnsName: lab.dnsName }, { dnsName: 'gone-1.us-east-1.elb.amazonaws.com' }], dns: { servers: [started.dnsServer], timeoutMs: 300, tries: 1 }, detect: { confirm: { m: 1, n: 1 } } };
+      const roleArn = 'arn:aws:iam::210987654321:role/elbscope-reader';
+      const config = { loadBalancers: [{ dnsName: lab.dnsName, roleArn }, { dnsName: 'gone-1.us-east-1.elb.amazonaws.com' }], dns: { servers: [started.dnsServer], timeoutMs: 300, tries: 1 }, detect: { confirm: { m: 1, n: 1 } } };
       const { result, logs } = await runBundle('observe', {
         ELBSCOPE_CONFIG: JSON.stringify(config),
         ELBSCOPE_TABLE: dynamo.table,
@@ -94,14 +98,19 @@ describe('serverless package', () => {
         AWS_ENDPOINT_URL_EC2: started.ec2Url,
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
         AWS_ENDPOINT_URL_SNS: topic.url,
+        AWS_ENDPOINT_URL_STS: sts.url,
       });
       expect(result).toMatchObject({ observed: 2, unresolved: ['gone-1.us-east-1.elb.amazonaws.com'], errors: 1 });
       // The ENIs came back through the bundled EC2 deserializer: every node placed in its AZ.
       const observation = logs.find((r) => r.message === 'observation' && r.observation?.loadBalancer === lab.dnsName);
       expect(observation?.observation.azs).toEqual({ 'us-east-1a': { provisioned: 2, advertised: 2 }, 'us-east-1b': { provisioned: 1, advertised: 1 } });
       expect(sns.messages.map((m) => m.subject)).toEqual([expect.stringContaining('gone dns observation failing')]);
+      // Cross-account through the bundled STS client: one EC2 call signed with the assumed
+      // role's key (the lab's load balancer), one with the function's own ('gone', no role).
+      expect(assumed.map((c) => c.roleArn)).toEqual([roleArn]);
+      expect(lab.ec2.requests.map((r) => r.signedBy).sort()).toEqual(['ASIA210987654321', 'test']);
     } finally {
-      await Promise.all([lab.stop(), dynamo.stop(), topic.close()]);
+      await Promise.all([lab.stop(), dynamo.stop(), topic.close(), sts.close()]);
     }
   }, 120_000);
 

@@ -83,6 +83,11 @@ describe.skipIf(!apache)('Apache 2.4 with Linux deferred accept (AcceptFilter ht
   let sockets: Socket[] = [];
   beforeAll(async () => {
     server = await startApache(apache as string, { mpm: 'event', acceptFilter: 'data' });
+    // The start-up check's connection (connect, then close) is handed to Apache when
+    // its FIN arrives and shows as R while a worker reads it; on a busy machine it can
+    // still be there. Let it go before opening the connections the test is about.
+    const settled = await probeUntil(`http://127.0.0.1:${server.port}/server-status?auto`, 0, 10_000);
+    expect(settled.reading).toBe(0);
     sockets = await openIdleConnections(server.port, 2, '127.0.0.2');
   });
   afterAll(async () => {

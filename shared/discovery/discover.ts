@@ -1,16 +1,16 @@
 import {
-  DescribeLoadBalancersCommand as DescribeClassicCommand,
   DescribeTagsCommand as DescribeClassicTagsCommand,
   ElasticLoadBalancingClient,
+  paginateDescribeLoadBalancers as paginateClassic,
 } from '@aws-sdk/client-elastic-load-balancing';
 import {
-  DescribeLoadBalancersCommand,
   DescribeTagsCommand,
-  DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
+  paginateDescribeLoadBalancers,
+  paginateDescribeTargetGroups,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { paginateDescribeInstances, type EC2Client } from '@aws-sdk/client-ec2';
 import type { BackendConfig, Config, LoadBalancerConfig } from '../config/schema';
 
 /** The clients discovery needs in one region of one account. */
@@ -39,14 +39,11 @@ export async function discoverRegion(clients: DiscoveryClients, region: string, 
 
   // Classic: every page, then tags 20 names at a time.
   const classic: { name: string; dnsName: string; instances: string[] }[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await clients.elb.send(new DescribeClassicCommand({ Marker: marker, PageSize: 400 }));
+  for await (const page of paginateClassic({ client: clients.elb, pageSize: 400 }, {})) {
     for (const d of page.LoadBalancerDescriptions ?? []) {
       if (d.LoadBalancerName && d.DNSName) classic.push({ name: d.LoadBalancerName, dnsName: d.DNSName, instances: (d.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : [])) });
     }
-    marker = page.NextMarker;
-  } while (marker);
+  }
   const classicTagged = new Set<string>();
   for (const names of chunks(classic.map((c) => c.name), 20)) {
     const out = await clients.elb.send(new DescribeClassicTagsCommand({ LoadBalancerNames: names }));
@@ -55,12 +52,9 @@ export async function discoverRegion(clients: DiscoveryClients, region: string, 
 
   // v2 (ALB, NLB): every page, tags 20 ARNs at a time, targets per target group.
   const v2: { arn: string; name: string; dnsName: string }[] = [];
-  let next: string | undefined;
-  do {
-    const page = await clients.elbv2.send(new DescribeLoadBalancersCommand({ Marker: next, PageSize: 400 }));
+  for await (const page of paginateDescribeLoadBalancers({ client: clients.elbv2, pageSize: 400 }, {})) {
     for (const lb of page.LoadBalancers ?? []) if (lb.LoadBalancerArn && lb.DNSName && lb.LoadBalancerName && lb.Type !== 'gateway') v2.push({ arn: lb.LoadBalancerArn, name: lb.LoadBalancerName, dnsName: lb.DNSName });
-    next = page.NextMarker;
-  } while (next);
+  }
   const v2Tagged = new Set<string>();
   for (const arns of chunks(v2.map((l) => l.arn), 20)) {
     const out = await clients.elbv2.send(new DescribeTagsCommand({ ResourceArns: arns }));
@@ -71,8 +65,9 @@ export async function discoverRegion(clients: DiscoveryClients, region: string, 
   const v2Targets = new Map<string, { instances: string[]; ips: string[] }>();
   for (const lb of v2.filter((l) => v2Tagged.has(l.arn))) {
     const targets = { instances: [] as string[], ips: [] as string[] };
-    const groups = await clients.elbv2.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: lb.arn }));
-    for (const group of groups.TargetGroups ?? []) {
+    const groups = [];
+    for await (const page of paginateDescribeTargetGroups({ client: clients.elbv2 }, { LoadBalancerArn: lb.arn })) groups.push(...(page.TargetGroups ?? []));
+    for (const group of groups) {
       if (!group.TargetGroupArn || group.TargetType === 'lambda' || group.TargetType === 'alb') continue;
       const health = await clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: group.TargetGroupArn }));
       for (const t of health.TargetHealthDescriptions ?? []) {
@@ -87,12 +82,9 @@ export async function discoverRegion(clients: DiscoveryClients, region: string, 
   const instanceIds = [...new Set([...classic.filter((c) => classicTagged.has(c.name)).flatMap((c) => c.instances), ...[...v2Targets.values()].flatMap((t) => t.instances)])];
   const privateIp = new Map<string, string>();
   for (const ids of chunks(instanceIds, 200)) {
-    let token: string | undefined;
-    do {
-      const out = await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids, NextToken: token }));
-      for (const r of out.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId && i.PrivateIpAddress) privateIp.set(i.InstanceId, i.PrivateIpAddress);
-      token = out.NextToken;
-    } while (token);
+    for await (const page of paginateDescribeInstances({ client: clients.ec2 }, { InstanceIds: ids })) {
+      for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId && i.PrivateIpAddress) privateIp.set(i.InstanceId, i.PrivateIpAddress);
+    }
   }
 
   const backend = (name: string, ip: string): BackendConfig => ({

@@ -25,9 +25,26 @@ function chainLine(r: ReportData): string {
     : `BROKEN at record #${r.chain.firstBreak?.seq} (${r.chain.firstBreak?.location}): ${r.chain.firstBreak?.reason}`;
 }
 
+/** The AZs and backends the window's time series name, sorted: the columns of the node and R tables and charts. */
+function seriesNames(r: ReportData): { azs: string[]; backends: string[] } {
+  return {
+    azs: [...new Set(r.nodesPerAz.flatMap((s) => Object.keys(s.azs)))].sort(),
+    backends: [...new Set(r.reading.flatMap((s) => Object.keys(s.backends)))].sort(),
+  };
+}
+
+/** A markdown time-series table: a row per sample, a column per name; `empty` when no sample names any. */
+function seriesTable<S extends { at: string }>(names: string[], samples: S[], value: (sample: S, name: string) => string, empty: string): string[] {
+  if (names.length === 0) return [empty];
+  return [
+    `| time (UTC) | ${names.join(' | ')} |`,
+    `|---|${names.map(() => '---').join('|')}|`,
+    ...samples.map((s) => `| ${s.at} | ${names.map((n) => value(s, n)).join(' | ')} |`),
+  ];
+}
+
 function renderMarkdown(r: ReportData): string {
-  const azs = [...new Set(r.nodesPerAz.flatMap((s) => Object.keys(s.azs)))].sort();
-  const backends = [...new Set(r.reading.flatMap((s) => Object.keys(s.backends)))].sort();
+  const { azs, backends } = seriesNames(r);
   const lines = [
     `# elbscope report: ${r.loadBalancer}`,
     '',
@@ -43,13 +60,7 @@ function renderMarkdown(r: ReportData): string {
     '',
     '## Nodes per AZ (provisioned / advertised)',
     '',
-    ...(azs.length === 0
-      ? ['No observation placed nodes in an AZ in this window.']
-      : [
-          `| time (UTC) | ${azs.join(' | ')} |`,
-          `|---|${azs.map(() => '---').join('|')}|`,
-          ...r.nodesPerAz.map((s) => `| ${s.at} | ${azs.map((az) => (s.azs[az] ? `${s.azs[az].provisioned} / ${s.azs[az].advertised}` : '-')).join(' | ')} |`),
-        ]),
+    ...seriesTable(azs, r.nodesPerAz, (s, az) => (s.azs[az] ? `${s.azs[az].provisioned} / ${s.azs[az].advertised}` : '-'), 'No observation placed nodes in an AZ in this window.'),
     '',
     '## Node IPs and EC2 host names seen',
     '',
@@ -59,13 +70,7 @@ function renderMarkdown(r: ReportData): string {
     '',
     '## Pre-opened connections (R) per backend',
     '',
-    ...(backends.length === 0
-      ? ['No backend status pages in this window.']
-      : [
-          `| time (UTC) | ${backends.join(' | ')} |`,
-          `|---|${backends.map(() => '---').join('|')}|`,
-          ...r.reading.map((s) => `| ${s.at} | ${backends.map((b) => cell(s.backends[b])).join(' | ')} |`),
-        ]),
+    ...seriesTable(backends, r.reading, (s, b) => cell(s.backends[b]), 'No backend status pages in this window.'),
     '',
     '## Pre-warm targets',
     '',
@@ -105,8 +110,7 @@ const escapeHtml = (s: unknown) => String(s ?? '-').replace(/[&<>"']/g, (c) => (
  * (and can be attached to a support case as one file).
  */
 function renderHtml(r: ReportData): string {
-  const azs = [...new Set(r.nodesPerAz.flatMap((s) => Object.keys(s.azs)))].sort();
-  const backends = [...new Set(r.reading.flatMap((s) => Object.keys(s.backends)))].sort();
+  const { azs, backends } = seriesNames(r);
   const nodeSeries = azs.map((az) => ({ name: az, points: r.nodesPerAz.map((s) => [Date.parse(s.at), s.azs[az]?.provisioned ?? null]) }));
   const readingSeries = backends.map((b) => ({ name: b, points: r.reading.map((s) => [Date.parse(s.at), s.backends[b] ?? null]) }));
   const data = JSON.stringify({ nodes: nodeSeries, reading: readingSeries }).replaceAll('<', '\\u003c');

@@ -15,8 +15,9 @@ function numberList(value: string): number[] {
   return value.split(',').map(Number);
 }
 
+/** Comma-separated durations; a bare number is seconds (as `durationArg` reads it). */
 function durationList(value: string): number[] {
-  return value.split(',').map((v) => durationArg(/^\d+(\.\d+)?$/.test(v) ? `${v}s` : v));
+  return value.split(',').map(durationArg);
 }
 
 interface Target {

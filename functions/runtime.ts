@@ -16,6 +16,16 @@ import { snapshotConfigured } from '../shared/cycle/snapshot';
 import { nameResolved } from '../shared/nodes/observation';
 import { DynamoDbStore } from '../shared/store/dynamodb';
 
+/** The stack's DynamoDB table (ELBSCOPE_TABLE) as the store. */
+export function stackStore(env: NodeJS.ProcessEnv): DynamoDbStore {
+  return new DynamoDbStore(new DynamoDBClient({}), requireEnv(env, 'ELBSCOPE_TABLE'));
+}
+
+/** The SNS alert sink: the configured topic, else the stack's own (ELBSCOPE_TOPIC_ARN). */
+export function stackSink(env: NodeJS.ProcessEnv, config: Config) {
+  return snsSink(new SNSClient({}), config.alerts.snsTopicArn ?? requireEnv(env, 'ELBSCOPE_TOPIC_ARN'));
+}
+
 /**
  * What every cycle-running function builds at cold start (the wiring, in one
  * place): validated configuration, clients, store, alert sink, logger, metrics.
@@ -24,8 +34,8 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
   const logger = new Logger({ serviceName: 'elbscope' });
   const metrics = new Metrics({ namespace: 'elbscope', serviceName: 'elbscope' });
   const config = loadConfigFromEnv(env);
-  const store = new DynamoDbStore(new DynamoDBClient({}), requireEnv(env, 'ELBSCOPE_TABLE'));
-  const sink = snsSink(new SNSClient({}), config.alerts.snsTopicArn ?? requireEnv(env, 'ELBSCOPE_TOPIC_ARN'));
+  const store = stackStore(env);
+  const sink = stackSink(env, config);
   const ec2 = ec2ClientsByRegion();
   /** The listed load balancers, plus the discovered ones (refreshed every discovery.refreshMinutes). */
   const currentConfig = discoveringConfig(config, discoveryClientsByRegion(ec2), () => new Date(), (m) => logger.warn(m));

@@ -1,15 +1,13 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { requireEnv } from '../../shared/config/env';
 import { buildReport } from '../../shared/report/build';
 import { parseReportRequest } from '../../shared/report/request';
 import { renderReport } from '../../shared/report/render';
-import { DynamoDbStore } from '../../shared/store/dynamodb';
+import { stackStore } from '../runtime';
 
 const logger = new Logger({ serviceName: 'elbscope' });
-const store = new DynamoDbStore(new DynamoDBClient({}), requireEnv(process.env, 'ELBSCOPE_TABLE'));
+const store = stackStore(process.env);
 
 /**
  * Invoked directly (`serverless invoke -f report -d '{"loadBalancer":"test","from":"…","format":"md"}'`):

@@ -1,22 +1,18 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { snsSink } from '../../shared/alerts/sinks';
-import { requireEnv } from '../../shared/config/env';
 import { loadConfigFromEnv } from '../../shared/config/load';
 import { recordTls } from '../../shared/cycle/record';
 import { probeConfiguredTls } from '../../shared/cycle/tls-round';
 import { cycleTime } from '../../shared/cycle/time';
-import { DynamoDbStore } from '../../shared/store/dynamodb';
+import { stackSink, stackStore } from '../runtime';
 
 // Cold start: configuration and clients, validated and built once.
 const logger = new Logger({ serviceName: 'elbscope' });
 const config = loadConfigFromEnv(process.env);
-const store = new DynamoDbStore(new DynamoDBClient({}), requireEnv(process.env, 'ELBSCOPE_TABLE'));
-const sink = snsSink(new SNSClient({}), config.alerts.snsTopicArn ?? requireEnv(process.env, 'ELBSCOPE_TOPIC_ARN'));
+const store = stackStore(process.env);
+const sink = stackSink(process.env, config);
 
 /** Scheduled (hourly by default): one TLS handshake per configured target; cert-changed / cert-expiring / tls-failed events. */
 export const handler = middy(async (event: ScheduledEvent, context: Context) => {

@@ -82,7 +82,6 @@ export async function drainPending(store: Store, lb: string, known?: { state: Lo
 /** Record one observation cycle: observations, events, then publish what is in the outbox. */
 export async function recordCycle(config: Config, snapshots: LoadBalancerSnapshot[], cycleAt: string, deps: RecordDeps): Promise<ChainedEvent[]> {
   const options = ruleOptions(config);
-  const all: ChainedEvent[] = [];
   // Load balancers have their own state items: record them side by side, a bounded number at once.
   const limit = pLimit(config.concurrency);
   const perLb = await Promise.all(
@@ -115,9 +114,8 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
       }),
     ),
   );
-  all.push(...perLb.flat());
   await flushOutbox(deps);
-  return all;
+  return perLb.flat();
 }
 
 /**

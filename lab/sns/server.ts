@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { readBody } from '../http-body';
 import type { AddressInfo } from 'node:net';
+import { checkPublish, publishFromQuery, type SnsRefusal, type TopicFacts } from './publish-contract';
 
 /** One message as the local SNS endpoint received it. */
 export interface ReceivedMessage {
@@ -10,46 +11,71 @@ export interface ReceivedMessage {
   message: string;
   attributes: Record<string, string>;
   deduplicationId: string | null;
+  groupId: string | null;
   messageId: string;
 }
 
-export interface SnsState {
+export interface SnsState extends TopicFacts {
+  /** Messages accepted and delivered (a FIFO duplicate is accepted but not delivered, as SNS does). */
   messages: ReceivedMessage[];
   /** Error codes to answer with, one per request, before serving normally. */
-  failNext: { code: string; status: number; message: string }[];
+  failNext: SnsRefusal[];
+  /** Requests refused by the Publish contract, with the refusal (for assertions). */
+  refused?: { request: Record<string, string>; refusal: SnsRefusal }[];
+  /** Clock for FIFO deduplication windows (default: the wall clock). */
+  now?: () => number;
+}
+
+/** [P] "subsequent messages … with the same MessageDeduplicationId, are accepted successfully but aren't delivered" within 5 minutes. */
+const DEDUPLICATION_MS = 5 * 60_000;
+const XMLNS = 'http://sns.amazonaws.com/doc/2010-03-31/';
+
+function errorXml(refusal: SnsRefusal, requestId: string): string {
+  const type = refusal.status >= 500 ? 'Receiver' : 'Sender';
+  const text = refusal.message.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c] as string);
+  return `<ErrorResponse xmlns="${XMLNS}"><Error><Type>${type}</Type><Code>${refusal.code}</Code><Message>${text}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
 }
 
 /**
  * A local SNS Query-API endpoint answering Publish, for `AWS_ENDPOINT_URL_SNS`:
  * the real SDK serialises, sends and parses, and the test reads what arrived.
+ * Every request is held to SNS's documented Publish contract
+ * (lab/sns/publish-contract.ts) and refused as SNS refuses it.
  */
 export async function startSnsEndpoint(state: SnsState, host = '127.0.0.1'): Promise<{ url: string; close(): Promise<void> }> {
+  const seen = new Map<string, number>(); // topic + deduplication id -> accepted at
   const server = createServer(async (req, res) => {
     const params = new URLSearchParams(await readBody(req));
-    const failure = state.failNext.shift();
+    const requestId = randomUUID();
     res.setHeader('content-type', 'text/xml');
-    if (failure) {
-      res.writeHead(failure.status).end(`<ErrorResponse><Error><Type>Sender</Type><Code>${failure.code}</Code><Message>${failure.message}</Message></Error><RequestId>lab</RequestId></ErrorResponse>`);
-      return;
-    }
-    if (params.get('Action') !== 'Publish') {
-      res.writeHead(400).end(`<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>only Publish</Message></Error></ErrorResponse>`);
-      return;
-    }
-    const attributes: Record<string, string> = {};
-    for (let i = 1; params.has(`MessageAttributes.entry.${i}.Name`); i++) {
-      attributes[params.get(`MessageAttributes.entry.${i}.Name`) as string] = params.get(`MessageAttributes.entry.${i}.Value.StringValue`) ?? '';
+    const refuse = (refusal: SnsRefusal) => res.writeHead(refusal.status).end(errorXml(refusal, requestId));
+    const failure = state.failNext.shift();
+    if (failure) return refuse(failure);
+    if (params.get('Action') !== 'Publish') return refuse({ code: 'InvalidAction', status: 400, message: `The action ${params.get('Action') ?? '(none)'} is not valid for this endpoint.` });
+    const input = publishFromQuery(params);
+    const refusal = checkPublish(input, state);
+    if (refusal) {
+      state.refused?.push({ request: Object.fromEntries(params), refusal });
+      return refuse(refusal);
     }
     const messageId = randomUUID();
-    state.messages.push({
-      topicArn: params.get('TopicArn') ?? '',
-      subject: params.get('Subject'),
-      message: params.get('Message') ?? '',
-      attributes,
-      deduplicationId: params.get('MessageDeduplicationId'),
-      messageId,
-    });
-    res.writeHead(200).end(`<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${messageId}</MessageId></PublishResult><ResponseMetadata><RequestId>lab</RequestId></ResponseMetadata></PublishResponse>`);
+    const topicArn = input.TopicArn as string;
+    const now = state.now?.() ?? Date.now();
+    const dedupKey = input.MessageDeduplicationId ? `${topicArn}\n${input.MessageDeduplicationId}` : null;
+    const duplicate = dedupKey !== null && now - (seen.get(dedupKey) ?? Number.NEGATIVE_INFINITY) < DEDUPLICATION_MS;
+    if (dedupKey && !duplicate) seen.set(dedupKey, now);
+    if (!duplicate) {
+      state.messages.push({
+        topicArn,
+        subject: input.Subject ?? null,
+        message: input.Message as string,
+        attributes: Object.fromEntries(Object.entries(input.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? ''])),
+        deduplicationId: input.MessageDeduplicationId ?? null,
+        groupId: input.MessageGroupId ?? null,
+        messageId,
+      });
+    }
+    res.writeHead(200).end(`<PublishResponse xmlns="${XMLNS}"><PublishResult><MessageId>${messageId}</MessageId></PublishResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></PublishResponse>`);
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {

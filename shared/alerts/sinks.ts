@@ -1,7 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { ChainedEvent } from '../detect/state';
-import { alertAttributes, alertBody, alertSubject } from './format';
+import { alertAttributes, alertBody, alertSubject, attributeBytes, fifoGroupId, SNS_LIMITS } from './format';
 
 /** Where alerts go: SNS on AWS, the console or a file locally. */
 export interface AlertSink {
@@ -10,25 +10,26 @@ export interface AlertSink {
   publish(event: ChainedEvent): Promise<{ messageId: string | null }>;
 }
 
-/**
- * SNS Publish. FIFO topics (`.fifo`) get the event id as deduplication id, so a
- * republish within SNS's 5-minute window is dropped, and the load balancer as
- * message group, so its alerts stay in order.
- */
+/** The Publish request elbscope sends for an event: within SNS's documented contract whatever the event holds. */
+export function publishInput(topicArn: string, event: ChainedEvent) {
+  const attributes = alertAttributes(event);
+  return {
+    TopicArn: topicArn,
+    Subject: alertSubject(event),
+    // The attributes count toward the 256 KB; the body gets what is left.
+    Message: alertBody(event, SNS_LIMITS.messageBytes - attributeBytes(attributes)),
+    MessageAttributes: attributes,
+    // FIFO: the event id deduplicates a republish within SNS's 5-minute window; one ordered group per load balancer.
+    ...(topicArn.endsWith('.fifo') ? { MessageDeduplicationId: event.id, MessageGroupId: fifoGroupId(event.loadBalancer) } : {}),
+  };
+}
+
+/** SNS Publish to a topic (standard or FIFO). */
 export function snsSink(sns: SNSClient, topicArn: string): AlertSink {
-  const fifo = topicArn.endsWith('.fifo');
   return {
     description: `SNS ${topicArn}`,
     async publish(event) {
-      const out = await sns.send(
-        new PublishCommand({
-          TopicArn: topicArn,
-          Subject: alertSubject(event),
-          Message: alertBody(event),
-          MessageAttributes: alertAttributes(event),
-          ...(fifo ? { MessageDeduplicationId: event.id, MessageGroupId: event.loadBalancer } : {}),
-        }),
-      );
+      const out = await sns.send(new PublishCommand(publishInput(topicArn, event)));
       return { messageId: out.MessageId ?? null };
     },
   };
@@ -56,13 +57,27 @@ export function fileSink(path: string): AlertSink {
   };
 }
 
-/** Publish to several sinks; fails if any fails (the outbox retries the event). */
+/** A sink's failure, naming the sink; `cause` is what the sink threw (classified by shared/alerts/delivery.ts). */
+export class SinkError extends Error {
+  override name = 'SinkError';
+  constructor(readonly sink: string, override readonly cause: unknown, message: string) {
+    super(message);
+  }
+}
+
+/** Publish to several sinks; fails if any fails, naming it (the outbox retries the event). */
 export function allSinks(sinks: AlertSink[]): AlertSink {
   return {
     description: sinks.map((s) => s.description).join(' + '),
     async publish(event) {
       let messageId: string | null = null;
-      for (const sink of sinks) messageId = (await sink.publish(event)).messageId ?? messageId;
+      for (const sink of sinks) {
+        try {
+          messageId = (await sink.publish(event)).messageId ?? messageId;
+        } catch (err) {
+          throw new SinkError(sink.description, err, `${sink.description}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
       return { messageId };
     },
   };

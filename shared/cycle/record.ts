@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
+import { classifyDeliveryError, retryDelayMs } from '../alerts/delivery';
 import type { AlertSink } from '../alerts/sinks';
 import { loadBalancerName, type Config } from '../config/schema';
 import type { ElbEvent } from '../detect/events';
 import { detectCycle, detectTls, type RuleOptions } from '../detect/rules';
 import { toCycleSample, toTlsSample } from '../detect/sample';
 import { emptyState, type ChainedEvent, type CycleSample, type LoadBalancerState } from '../detect/state';
-import { describeError } from '../errors';
 import { chainEvents } from '../store/chain';
 import { StoreConflictError, type Store } from '../store/store';
 import type { CompactSnapshot, LoadBalancerSnapshot } from './snapshot';
@@ -22,6 +22,8 @@ export interface RecordDeps {
   /** How long a claim on an outbox event lasts: longer than one publish may take. */
   leaseMs?: number;
   warn?: (message: string, data?: Record<string, unknown>) => void;
+  /** Told what each outbox flush did (for metrics: published, retried, undeliverable). */
+  onFlush?: (result: FlushResult) => void;
 }
 
 /** The rule options from the configuration. */
@@ -114,7 +116,8 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
       }),
     ),
   );
-  await flushOutbox(deps);
+  const flushed = await flushOutbox(deps); // not inside `onFlush?.(…)`: that skips its argument when unset
+  deps.onFlush?.(flushed);
   return perLb.flat();
 }
 
@@ -165,29 +168,58 @@ export async function recordTls(config: Config, results: BackendTls[], at: strin
       })),
     );
   }
-  await flushOutbox(deps);
+  const flushed = await flushOutbox(deps); // not inside `onFlush?.(…)`: that skips its argument when unset
+  deps.onFlush?.(flushed);
   return all;
+}
+
+/** What one flush of the outbox did. */
+export interface FlushResult {
+  published: string[];
+  /** Transient failures: still queued, tried again after a backoff. */
+  failed: { id: string; error: string; attempts: number; notBefore: string }[];
+  /** Permanent failures: marked undeliverable with the error, kept in the audit trail, not retried. */
+  undeliverable: { id: string; error: string }[];
+  /** Queued events whose backoff has not run out. */
+  waiting: string[];
 }
 
 /**
  * Publish every event in the outbox, oldest first: claim it, publish, mark it
- * published. A failed publish is released and retried by the next cycle, so no
- * alert is lost; an event already marked is never published again.
+ * published. A transient failure (throttling, 5xx, network) is released and tried
+ * again after a backoff; a permanent one (SNS refuses the request, the topic or
+ * its key is gone, access denied) marks the event undeliverable, once. Nothing
+ * is dropped, and an event marked published is never published again. `only`
+ * limits the flush to some event ids (`elbscope redeliver`).
  */
-export async function flushOutbox(deps: RecordDeps): Promise<{ published: string[]; failed: { id: string; error: string }[] }> {
-  const published: string[] = [];
-  const failed: { id: string; error: string }[] = [];
-  for (const event of await deps.store.listOutbox()) {
+export async function flushOutbox(deps: RecordDeps, only?: ReadonlySet<string>): Promise<FlushResult> {
+  const result: FlushResult = { published: [], failed: [], undeliverable: [], waiting: [] };
+  for (const entry of await deps.store.listOutbox()) {
+    const event = entry.record;
+    if (only && !only.has(event.id)) continue;
+    if (entry.notBefore !== null && Date.parse(entry.notBefore) > deps.now().getTime()) {
+      result.waiting.push(event.id);
+      continue;
+    }
     if (!(await deps.store.claimOutbox(event.id, deps.claimant, deps.now(), deps.leaseMs ?? 120_000))) continue;
     try {
       const { messageId } = await deps.sink.publish(event);
       await deps.store.markPublished(event, deps.now(), messageId);
-      published.push(event.id);
+      result.published.push(event.id);
     } catch (err) {
-      await deps.store.releaseOutbox(event.id);
-      failed.push({ id: event.id, error: describeError(err) });
-      deps.warn?.(`publishing ${event.id} to ${deps.sink.description} failed; the next cycle retries it`, { error: describeError(err) });
+      const failure = classifyDeliveryError(err);
+      if (failure.permanent) {
+        await deps.store.markUndeliverable(event, deps.now(), failure.reason);
+        result.undeliverable.push({ id: event.id, error: failure.reason });
+        deps.warn?.(`alert ${event.id} (${event.summary}) is undeliverable: ${failure.reason}; it stays in the audit trail (elbscope events --undelivered) and is not retried until \`elbscope redeliver --id ${event.id}\``, { error: failure.reason, code: failure.code });
+      } else {
+        const attempts = entry.attempts + 1;
+        const notBefore = new Date(deps.now().getTime() + retryDelayMs(attempts)).toISOString();
+        await deps.store.deferOutbox(event.id, { attempts, notBefore, lastError: failure.reason });
+        result.failed.push({ id: event.id, error: failure.reason, attempts, notBefore });
+        deps.warn?.(`publishing ${event.id} to ${deps.sink.description} failed (attempt ${attempts}); retried after ${notBefore}`, { error: failure.reason, code: failure.code });
+      }
     }
   }
-  return { published, failed };
+  return result;
 }

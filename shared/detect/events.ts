@@ -16,6 +16,8 @@ export const EVENT_KINDS = [
   'tls-failed',
   'observation-failed',
   'recovered',
+  // Sent by `elbscope alert-test` (and the observe function's alertTest request) only; never decided or chained.
+  'alert-test',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

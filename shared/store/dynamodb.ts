@@ -10,17 +10,19 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { PrewarmTarget } from '../detect/rules';
 import type { ChainedEvent, LoadBalancerState } from '../detect/state';
-import { StoreConflictError, type Store, type StoredEvent, type StoredObservation } from './store';
+import { StoreConflictError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from './store';
 
 /**
  * The store in one DynamoDB table (`pk`, `sk`; TTL attribute `expiresAt`):
  *
  *   LB#<lb>   STATE            rules' state, `version` for conditional writes
- *   LB#<lb>   EVENT#<seq>      the audit trail (put-if-absent), `publishedAt` set once sent
+ *   LB#<lb>   EVENT#<seq>      the audit trail (put-if-absent), `publishedAt` set once sent,
+ *                              or `undeliverableAt`/`deliveryError` when a sink refused it for good
  *   LB#<lb>   OBS#<at>         raw observations, expiring after the TTL
  *   LB#<lb>   PREWARM#<id>     pre-warm targets
  *   LBS       <lb>             index of load balancers
- *   OUTBOX    <id>             events not yet published, with a claim lease
+ *   OUTBOX    <id>             events not yet published, with a claim lease and,
+ *                              after transient failures, `attempts`/`notBefore`/`lastError`
  */
 export class DynamoDbStore implements Store {
   readonly description: string;
@@ -57,14 +59,14 @@ export class DynamoDbStore implements Store {
   }
 
   async appendEvent(record: ChainedEvent): Promise<void> {
-    const key = { pk: `LB#${record.loadBalancer}`, sk: `EVENT#${String(record.seq).padStart(10, '0')}` };
+    const key = this.eventKey(record);
     try {
       await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...key, id: record.id, record: JSON.stringify(record) }, ConditionExpression: 'attribute_not_exists(pk)' }));
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
       const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
       if (Item?.id !== record.id) throw new StoreConflictError(`${this.table} ${key.pk} ${key.sk}: already holds event ${String(Item?.id)}, not ${record.id}`);
-      if (Item.publishedAt) return; // appended and published before
+      if (Item.publishedAt || Item.undeliverableAt) return; // appended and published (or refused for good) before
     }
     // Queue for publishing; a second queueing of the same id is harmless.
     await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: 'OUTBOX', sk: record.id, record: JSON.stringify(record) } }));
@@ -89,15 +91,27 @@ export class DynamoDbStore implements Store {
     const out: StoredEvent[] = [];
     for (const name of lbs) {
       for (const item of await this.byPrefix(`LB#${name}`, 'EVENT#')) {
-        out.push({ record: JSON.parse(item.record as string) as ChainedEvent, publishedAt: (item.publishedAt as string | undefined) ?? null, location: `${this.table} ${item.pk as string} ${item.sk as string}` });
+        out.push({
+          record: JSON.parse(item.record as string) as ChainedEvent,
+          publishedAt: (item.publishedAt as string | undefined) ?? null,
+          deliveryError: item.undeliverableAt ? { at: item.undeliverableAt as string, error: String(item.deliveryError ?? '') } : null,
+          location: `${this.table} ${item.pk as string} ${item.sk as string}`,
+        });
       }
     }
     return out;
   }
 
-  async listOutbox(): Promise<ChainedEvent[]> {
+  async listOutbox(): Promise<OutboxEntry[]> {
     const items = await this.query({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'OUTBOX' } });
-    return items.map((i) => JSON.parse(i.record as string) as ChainedEvent).sort((a, b) => a.at.localeCompare(b.at) || a.seq - b.seq);
+    return items
+      .map((i) => ({
+        record: JSON.parse(i.record as string) as ChainedEvent,
+        attempts: (i.attempts as number | undefined) ?? 0,
+        notBefore: (i.notBefore as string | undefined) ?? null,
+        lastError: (i.lastError as string | undefined) ?? null,
+      }))
+      .sort((a, b) => a.record.at.localeCompare(b.record.at) || a.record.seq - b.record.seq);
   }
 
   async claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean> {
@@ -124,16 +138,59 @@ export class DynamoDbStore implements Store {
     });
   }
 
+  private eventKey(record: ChainedEvent) {
+    return { pk: `LB#${record.loadBalancer}`, sk: `EVENT#${String(record.seq).padStart(10, '0')}` };
+  }
+
   async markPublished(record: ChainedEvent, at: Date, messageId: string | null): Promise<void> {
     await this.doc.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { pk: `LB#${record.loadBalancer}`, sk: `EVENT#${String(record.seq).padStart(10, '0')}` },
-        UpdateExpression: 'SET publishedAt = :at, messageId = :m',
+        Key: this.eventKey(record),
+        UpdateExpression: 'SET publishedAt = :at, messageId = :m REMOVE undeliverableAt, deliveryError',
         ExpressionAttributeValues: { ':at': at.toISOString(), ':m': messageId ?? '' },
       }),
     );
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: 'OUTBOX', sk: record.id } }));
+  }
+
+  async markUndeliverable(record: ChainedEvent, at: Date, error: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: this.eventKey(record),
+        UpdateExpression: 'SET undeliverableAt = :at, deliveryError = :e',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': at.toISOString(), ':e': error },
+      }),
+    );
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: 'OUTBOX', sk: record.id } }));
+  }
+
+  async deferOutbox(id: string, retry: { attempts: number; notBefore: string; lastError: string }): Promise<void> {
+    await this.doc
+      .send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: 'OUTBOX', sk: id },
+          UpdateExpression: 'SET attempts = :a, notBefore = :n, lastError = :e REMOVE claimant, claimUntil',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':a': retry.attempts, ':n': retry.notBefore, ':e': retry.lastError },
+        }),
+      )
+      .catch((err: unknown) => {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err; // published meanwhile by another writer
+      });
+  }
+
+  async requeue(record: ChainedEvent): Promise<void> {
+    const key = this.eventKey(record);
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+    if (Item?.id !== record.id) throw new StoreConflictError(`${this.table} ${key.pk} ${key.sk}: event ${record.id} is not stored there`);
+    if (Item.publishedAt) throw new StoreConflictError(`${this.table} ${key.pk} ${key.sk}: event ${record.id} was published already`);
+    // Queued first, mark cleared second: a crash between leaves it queued (and still marked), never lost.
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: 'OUTBOX', sk: record.id, record: JSON.stringify(record) } }));
+    await this.doc.send(new UpdateCommand({ TableName: this.table, Key: key, UpdateExpression: 'REMOVE undeliverableAt, deliveryError' }));
   }
 
   async putObservation(observation: StoredObservation, ttlDays: number): Promise<void> {

@@ -2,17 +2,18 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import type { PrewarmTarget } from '../detect/rules';
 import type { ChainedEvent, LoadBalancerState } from '../detect/state';
-import { StoreConflictError, type Store, type StoredEvent, type StoredObservation } from './store';
+import { StoreConflictError, type DeliveryError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from './store';
 
 /**
  * The store as a directory of human-readable JSON files (the CLI's default):
  *
  *   loadbalancers/<lb>/state.json             rules' state, versioned
  *   loadbalancers/<lb>/events/00000001.json   the audit trail, one file per event, never rewritten
- *   loadbalancers/<lb>/published/<id>.json    when each event was published
+ *   loadbalancers/<lb>/published/<id>.json    when each event was published, or why it cannot be
  *   loadbalancers/<lb>/observations/<at>.json raw observations (pruned after the TTL)
  *   loadbalancers/<lb>/prewarm/<id>.json      pre-warm targets
  *   outbox/<id>.json                          events not yet published
+ *   outbox/<id>.retry                         transient failures so far (attempts, backoff)
  *
  * Concurrent writers (two `watch` processes) are settled with a lock directory
  * and the state's version, as DynamoDB's conditional writes settle them on AWS.
@@ -56,8 +57,9 @@ export class LocalStore implements Store {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const existing = JSON.parse(await readFile(file, 'utf8')) as ChainedEvent;
       if (existing.id !== record.id) throw new StoreConflictError(`${file}: sequence ${record.seq} already holds event ${existing.id}, not ${record.id}`);
-      return; // already appended: idempotent
+      // Already appended: queue it all the same (a crash may have come between the two writes).
     }
+    // Published, or marked undeliverable: never queued again by a re-drain.
     if (await readOptional(join(this.lbDir(record.loadBalancer), 'published', `${record.id}.json`))) return;
     await mkdir(join(this.dir, 'outbox'), { recursive: true });
     await writeFile(join(this.dir, 'outbox', `${record.id}.json`), JSON.stringify(record, null, 2), { flag: 'w' });
@@ -75,18 +77,26 @@ export class LocalStore implements Store {
       for (const file of (await readdirOptional(dir)).filter((f) => f.endsWith('.json')).sort()) {
         const location = join(dir, file);
         const record = JSON.parse(await readFile(location, 'utf8')) as ChainedEvent;
-        const published = await readOptional(join(this.dir, 'loadbalancers', name, 'published', `${record.id}.json`));
-        out.push({ record, location, publishedAt: published ? (JSON.parse(published) as { publishedAt: string }).publishedAt : null });
+        const text = await readOptional(join(this.dir, 'loadbalancers', name, 'published', `${record.id}.json`));
+        const receipt = text ? (JSON.parse(text) as Receipt) : null;
+        out.push({ record, location, publishedAt: receipt?.publishedAt ?? null, deliveryError: receipt?.deliveryError ?? null });
       }
     }
     return out;
   }
 
-  async listOutbox(): Promise<ChainedEvent[]> {
+  async listOutbox(): Promise<OutboxEntry[]> {
     const dir = join(this.dir, 'outbox');
     const files = (await readdirOptional(dir)).filter((f) => f.endsWith('.json'));
-    const records = await Promise.all(files.map(async (f) => JSON.parse(await readFile(join(dir, f), 'utf8')) as ChainedEvent));
-    return records.sort((a, b) => a.at.localeCompare(b.at) || a.seq - b.seq);
+    const entries = await Promise.all(
+      files.map(async (f) => {
+        const record = JSON.parse(await readFile(join(dir, f), 'utf8')) as ChainedEvent;
+        const retry = await readOptional(join(dir, `${record.id}.retry`));
+        const r = retry ? (JSON.parse(retry) as { attempts: number; notBefore: string; lastError: string }) : null;
+        return { record, attempts: r?.attempts ?? 0, notBefore: r?.notBefore ?? null, lastError: r?.lastError ?? null };
+      }),
+    );
+    return entries.sort((a, b) => a.record.at.localeCompare(b.record.at) || a.record.seq - b.record.seq);
   }
 
   async claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean> {
@@ -111,11 +121,34 @@ export class LocalStore implements Store {
   }
 
   async markPublished(record: ChainedEvent, at: Date, messageId: string | null): Promise<void> {
+    await this.closeOutbox(record, { publishedAt: at.toISOString(), messageId, deliveryError: null });
+  }
+
+  async markUndeliverable(record: ChainedEvent, at: Date, error: string): Promise<void> {
+    await this.closeOutbox(record, { publishedAt: null, messageId: null, deliveryError: { at: at.toISOString(), error } });
+  }
+
+  /** Write the event's receipt, then take it out of the outbox (a crash between leaves it queued: published at most once more, never lost). */
+  private async closeOutbox(record: ChainedEvent, receipt: Receipt): Promise<void> {
     const dir = join(this.lbDir(record.loadBalancer), 'published');
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, `${record.id}.json`), JSON.stringify({ publishedAt: at.toISOString(), messageId }, null, 2));
-    await rm(join(this.dir, 'outbox', `${record.id}.json`), { force: true });
-    await rm(join(this.dir, 'outbox', `${record.id}.claim`), { force: true });
+    await writeAtomic(join(dir, `${record.id}.json`), JSON.stringify(receipt, null, 2));
+    for (const ext of ['json', 'retry', 'claim']) await rm(join(this.dir, 'outbox', `${record.id}.${ext}`), { force: true });
+  }
+
+  async deferOutbox(id: string, retry: { attempts: number; notBefore: string; lastError: string }): Promise<void> {
+    await writeAtomic(join(this.dir, 'outbox', `${id}.retry`), JSON.stringify(retry, null, 2));
+    await this.releaseOutbox(id);
+  }
+
+  async requeue(record: ChainedEvent): Promise<void> {
+    const receipt = join(this.lbDir(record.loadBalancer), 'published', `${record.id}.json`);
+    const text = await readOptional(receipt);
+    if (text && (JSON.parse(text) as Receipt).publishedAt) throw new StoreConflictError(`${receipt}: event ${record.id} was published already`);
+    await mkdir(join(this.dir, 'outbox'), { recursive: true });
+    await writeAtomic(join(this.dir, 'outbox', `${record.id}.json`), JSON.stringify(record, null, 2));
+    await rm(join(this.dir, 'outbox', `${record.id}.retry`), { force: true });
+    await rm(receipt, { force: true });
   }
 
   async putObservation(observation: StoredObservation, ttlDays: number): Promise<void> {
@@ -149,6 +182,13 @@ export class LocalStore implements Store {
     }
     return out.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
   }
+}
+
+/** What `published/<id>.json` holds: the publish receipt, or the permanent delivery error. */
+interface Receipt {
+  publishedAt: string | null;
+  messageId: string | null;
+  deliveryError?: DeliveryError | null;
 }
 
 /** Load balancer names become directory names: keep them to a safe alphabet. */

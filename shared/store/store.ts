@@ -5,8 +5,26 @@ import type { PrewarmTarget } from '../detect/rules';
 export interface StoredEvent {
   record: ChainedEvent;
   publishedAt: string | null;
+  /** Set when a sink refused the event for good (not part of the hash): when, and the error. */
+  deliveryError: DeliveryError | null;
   /** Where it lives, for `verify` to name (a file path, a table key). */
   location: string;
+}
+
+/** A permanent delivery failure kept beside the event. */
+export interface DeliveryError {
+  at: string;
+  error: string;
+}
+
+/** An event waiting in the outbox, with its transient failures so far. */
+export interface OutboxEntry {
+  record: ChainedEvent;
+  /** Failed attempts so far (0: never tried). */
+  attempts: number;
+  /** Not to be tried before this time (backoff after a transient failure); null: now. */
+  notBefore: string | null;
+  lastError: string | null;
 }
 
 /** A stored observation of one cycle (kept for the report; expires after the TTL). */
@@ -32,12 +50,18 @@ export interface Store {
   appendEvent(record: ChainedEvent): Promise<void>;
   listEvents(loadBalancer?: string): Promise<StoredEvent[]>;
   listLoadBalancers(): Promise<string[]>;
-  /** Events not yet published. */
-  listOutbox(): Promise<ChainedEvent[]>;
+  /** Events not yet published, oldest first. */
+  listOutbox(): Promise<OutboxEntry[]>;
   /** Take the right to publish an event for `leaseMs`; false if someone else holds it. */
   claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean>;
   releaseOutbox(id: string): Promise<void>;
   markPublished(record: ChainedEvent, at: Date, messageId: string | null): Promise<void>;
+  /** A transient failure: keep the event queued, not to be tried before `retry.notBefore`; releases the claim. */
+  deferOutbox(id: string, retry: { attempts: number; notBefore: string; lastError: string }): Promise<void>;
+  /** A permanent failure: mark the stored event undeliverable with the error and take it out of the outbox. */
+  markUndeliverable(record: ChainedEvent, at: Date, error: string): Promise<void>;
+  /** Queue a stored event again, now (`elbscope redeliver`): clears an undeliverable mark and any backoff. */
+  requeue(record: ChainedEvent): Promise<void>;
   putObservation(observation: StoredObservation, ttlDays: number): Promise<void>;
   listObservations(loadBalancer: string, from?: string, to?: string): Promise<StoredObservation[]>;
   putPrewarm(target: PrewarmTarget): Promise<void>;

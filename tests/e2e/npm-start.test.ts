@@ -25,7 +25,7 @@ describe('npm start', () => {
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/^load balancer {2}lab-738445577\.us-east-1\.elb\.amazonaws\.com$/m);
     expect(stdout).toContain('ALERT');
-    expect(stdout).toContain('elbscope: lab us-east-1a scaled 1 → 2 nodes');
+    expect(stdout).toContain('elbscope: lab us-east-1a scaled 1 -> 2 nodes');
     const reportLine = stdout.trim().split('\n').at(-1);
     expect(reportLine).toBe(`report of this run: ${join(store, 'report.html')}`);
     const html = readFileSync(join(store, 'report.html'), 'utf8');

@@ -9,6 +9,7 @@ import { commitEvents, flushOutbox, type RecordDeps } from '../../../shared/cycl
 import { makeEvent } from '../../../shared/detect/events';
 import { LocalStore } from '../../../shared/store/local';
 import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
+import { enforcePublishContract } from '../../helpers/sns-contract-mock';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:elbscope-alerts';
 const scaled = (lb: string) =>
@@ -18,30 +19,73 @@ function localStore() {
   return new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-outbox-')));
 }
 
-describe('Outbox with SNS mocked (aws-sdk-client-mock)', () => {
+/** A clock the test moves. */
+function clock(start: string) {
+  let t = Date.parse(start);
+  return { now: () => new Date(t), advance: (ms: number) => void (t += ms) };
+}
+
+describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its documented contract', () => {
   const snsMock = mockClient(SNSClient);
   const sns = new SNSClient({ region: 'us-east-1', maxAttempts: 1 });
   beforeEach(() => snsMock.reset());
   afterAll(() => snsMock.restore()); // the mock patches every SNSClient; the next block uses a real one
 
-  it('retries a failed publish on the next cycle: exactly one publish per event', async () => {
-    snsMock.on(PublishCommand).rejectsOnce(new Error('Service Unavailable')).resolves({ MessageId: 'm-1' });
+  it('retries a transiently failed publish after a backoff: exactly one accepted publish per event', async () => {
+    const accepted = enforcePublishContract(snsMock, { failNext: [{ code: 'InternalError', status: 500, message: 'Service Unavailable' }] });
     const store = localStore();
-    const deps: RecordDeps = { store, sink: snsSink(sns, TOPIC), now: () => new Date('2026-11-25T10:02:30Z'), claimant: 'test' };
+    const t = clock('2026-11-25T10:02:30Z');
+    const deps: RecordDeps = { store, sink: snsSink(sns, TOPIC), now: t.now, claimant: 'test' };
     const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
+    const id = event?.id as string;
 
-    expect(await flushOutbox(deps)).toEqual({ published: [], failed: [{ id: event?.id, error: 'Error: Service Unavailable' }] });
-    expect(await flushOutbox(deps)).toEqual({ published: [event?.id], failed: [] });
-    expect(await flushOutbox(deps)).toEqual({ published: [], failed: [] });
+    expect(await flushOutbox(deps)).toEqual({ published: [], undeliverable: [], waiting: [], failed: [{ id, error: 'InternalError: Service Unavailable', attempts: 1, notBefore: '2026-11-25T10:03:30.000Z' }] });
+    expect(await flushOutbox(deps)).toMatchObject({ published: [], waiting: [id] }); // backing off: not tried again yet
+    t.advance(60_000);
+    expect(await flushOutbox(deps)).toMatchObject({ published: [id], failed: [] });
+    expect(await flushOutbox(deps)).toEqual({ published: [], failed: [], undeliverable: [], waiting: [] });
 
-    const calls = snsMock.commandCalls(PublishCommand);
-    expect(calls).toHaveLength(2); // one failure, one success, nothing after
-    expect(calls[1]?.args[0].input).toMatchObject({ TopicArn: TOPIC, Subject: 'elbscope: test us-east-1a scaled 1 → 3 nodes' });
-    expect((await store.listEvents('test'))[0]?.publishedAt).toBe('2026-11-25T10:02:30.000Z');
+    expect(snsMock.commandCalls(PublishCommand)).toHaveLength(2); // one failure, one success, nothing after
+    expect(accepted).toEqual([expect.objectContaining({ TopicArn: TOPIC, Subject: 'elbscope: test us-east-1a scaled 1 -> 3 nodes' })]);
+    expect((await store.listEvents('test'))[0]?.publishedAt).toBe('2026-11-25T10:03:30.000Z');
+  });
+
+  it('backs off 1, 2, 4 … minutes, at most 15, and never drops the event', async () => {
+    const failNext = Array.from({ length: 7 }, () => ({ code: 'Throttled', status: 429, message: 'Rate exceeded' }));
+    enforcePublishContract(snsMock, { failNext });
+    const store = localStore();
+    const t = clock('2026-11-25T10:00:00Z');
+    const deps: RecordDeps = { store, sink: snsSink(sns, TOPIC), now: t.now, claimant: 'test' };
+    await commitEvents(store, 'test', () => [scaled('test')]);
+    const gaps: number[] = [];
+    let last = t.now().getTime();
+    for (let i = 0; i < 7; i++) {
+      const r = await flushOutbox(deps);
+      const next = Date.parse(r.failed[0]?.notBefore ?? '');
+      gaps.push((next - last) / 60_000);
+      t.advance(next - last);
+      last = next;
+    }
+    expect(gaps).toEqual([1, 2, 4, 8, 15, 15, 15]);
+    expect((await flushOutbox(deps)).published).toHaveLength(1);
+  });
+
+  it('marks a permanently refused alert undeliverable at once, with its reason, and never retries it', async () => {
+    enforcePublishContract(snsMock, { failNext: [{ code: 'AuthorizationError', status: 403, message: 'User is not authorized to perform: SNS:Publish' }] });
+    const store = localStore();
+    const warnings: string[] = [];
+    const deps: RecordDeps = { store, sink: snsSink(sns, TOPIC), now: () => new Date('2026-11-25T10:02:30Z'), claimant: 'test', warn: (m) => warnings.push(m) };
+    const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
+    const reason = 'AuthorizationErrorException: User is not authorized to perform: SNS:Publish';
+    expect(await flushOutbox(deps)).toEqual({ published: [], failed: [], waiting: [], undeliverable: [{ id: event?.id, error: reason }] });
+    expect(await flushOutbox(deps)).toEqual({ published: [], failed: [], waiting: [], undeliverable: [] });
+    expect(snsMock.commandCalls(PublishCommand)).toHaveLength(1);
+    expect(warnings).toHaveLength(1); // logged once
+    expect(await store.listEvents('test')).toEqual([expect.objectContaining({ publishedAt: null, deliveryError: { at: '2026-11-25T10:02:30.000Z', error: reason } })]);
   });
 
   it('publishes on the next cycle, once, after a crash between storing and publishing', async () => {
-    snsMock.on(PublishCommand).resolves({ MessageId: 'm-2' });
+    const accepted = enforcePublishContract(snsMock);
     const store = localStore();
     const cycleAt = '2026-11-25T10:02:00.000Z';
     // Decides as recordCycle does: a cycle already recorded decides nothing.
@@ -58,21 +102,24 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock)', () => {
     const deps: RecordDeps = { store, sink: snsSink(sns, TOPIC), now: () => new Date(), claimant: 'next' };
     await flushOutbox(deps);
     await flushOutbox(deps);
-    const ids = snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input.MessageAttributes?.eventId?.StringValue);
-    expect(ids).toEqual([event?.id]);
+    expect(accepted.map((input) => input.MessageAttributes?.eventId?.StringValue)).toEqual([event?.id]);
   });
 
-  it('gives FIFO topics a deduplication id and an ordered group', async () => {
-    snsMock.on(PublishCommand).resolves({ MessageId: 'm-3' });
+  it('gives FIFO topics a deduplication id and an ordered group, also for a load balancer name no group id may hold', async () => {
+    const accepted = enforcePublishContract(snsMock);
     const store = localStore();
-    const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
-    await flushOutbox({ store, sink: snsSink(sns, `${TOPIC}.fifo`), now: () => new Date(), claimant: 'x' });
-    expect(snsMock.commandCalls(PublishCommand)[0]?.args[0].input).toMatchObject({ MessageDeduplicationId: event?.id, MessageGroupId: 'test' });
+    const odd = 'shop – façade';
+    const [a] = await commitEvents(store, 'test', () => [scaled('test')]);
+    const [b] = await commitEvents(store, odd, () => [scaled(odd)]);
+    const r = await flushOutbox({ store, sink: snsSink(sns, `${TOPIC}.fifo`), now: () => new Date(), claimant: 'x' });
+    expect(r.undeliverable).toEqual([]);
+    expect(accepted[0]).toMatchObject({ MessageDeduplicationId: a?.id, MessageGroupId: 'test' });
+    expect(accepted[1]).toMatchObject({ MessageDeduplicationId: b?.id, MessageGroupId: expect.stringMatching(/^lb-[0-9a-f]{40}$/) });
   });
 });
 
-describe('SNS through the real SDK to a local endpoint (AWS_ENDPOINT_URL_SNS)', () => {
-  const state: SnsState = { messages: [], failNext: [] };
+describe('SNS through the real SDK to a local endpoint enforcing the Publish contract (AWS_ENDPOINT_URL_SNS)', () => {
+  const state: SnsState = { messages: [], failNext: [], refused: [] };
   let endpoint: Awaited<ReturnType<typeof startSnsEndpoint>>;
   beforeAll(async () => {
     endpoint = await startSnsEndpoint(state);
@@ -82,8 +129,13 @@ describe('SNS through the real SDK to a local endpoint (AWS_ENDPOINT_URL_SNS)', 
     delete process.env.AWS_ENDPOINT_URL_SNS;
     await endpoint.close();
   });
+  beforeEach(() => {
+    state.messages.length = 0;
+    state.refused!.length = 0;
+    delete state.topics;
+  });
 
-  it('publishes subject, readable body with the event JSON, and filterable attributes', async () => {
+  it('publishes an ASCII subject, the readable UTF-8 body with the event JSON, and filterable attributes', async () => {
     const sns = new SNSClient({ region: 'us-east-1' });
     const store = localStore();
     state.failNext.push({ code: 'Throttling', status: 400, message: 'Rate exceeded' });
@@ -91,14 +143,46 @@ describe('SNS through the real SDK to a local endpoint (AWS_ENDPOINT_URL_SNS)', 
     const flushed = await flushOutbox({ store, sink: snsSink(sns, TOPIC), now: () => new Date(), claimant: 'x' });
 
     expect(flushed.failed).toEqual([]);
+    expect(state.refused).toEqual([]);
     expect(state.messages).toHaveLength(1); // the SDK retried the throttled call once
     const [m] = state.messages;
-    expect(m?.subject).toBe('elbscope: test us-east-1a scaled 1 → 3 nodes');
-    expect(m?.subject?.length).toBeLessThanOrEqual(100);
+    expect(m?.subject).toBe('elbscope: test us-east-1a scaled 1 -> 3 nodes');
     expect(m?.attributes).toEqual({ loadBalancer: 'test', kind: 'scaled', severity: 'info', status: 'event', eventId: event?.id, az: 'us-east-1a' });
     expect(m?.message).toMatch(/^test us-east-1a scaled 1 → 3 nodes\n/);
     expect(JSON.parse(m?.message.split('--- event (JSON) ---\n')[1] ?? '')).toMatchObject({ id: event?.id, seq: 1, kind: 'scaled', from: 1, to: 3 });
     expect((await store.listEvents('test'))[0]?.publishedAt).not.toBeNull();
+    sns.destroy();
+  });
+
+  it('refuses what SNS refuses: the endpoint answers 400 InvalidParameter naming the parameter, and the SDK raises it', async () => {
+    const sns = new SNSClient({ region: 'us-east-1', maxAttempts: 1 });
+    const publish = (input: Record<string, unknown>) => sns.send(new PublishCommand({ TopicArn: TOPIC, Message: 'm', ...input })).then(() => 'accepted', (e: any) => `${e.name} ${e.$metadata?.httpStatusCode}: ${e.message}`);
+    expect(await publish({ Subject: 'elbscope: a → b' })).toBe('InvalidParameterException 400: Invalid parameter: Subject');
+    expect(await publish({ Subject: 'x'.repeat(100) })).toBe('InvalidParameterException 400: Invalid parameter: Subject');
+    expect(await publish({ Subject: ' leading space' })).toBe('InvalidParameterException 400: Invalid parameter: Subject');
+    expect(await publish({ Subject: 'two\nlines' })).toBe('InvalidParameterException 400: Invalid parameter: Subject');
+    expect(await publish({ Subject: 'x'.repeat(99) })).toBe('accepted');
+    expect(await publish({ Message: 'é'.repeat(131_072) })).toBe('accepted'); // 262,144 bytes exactly
+    expect(await publish({ Message: `${'é'.repeat(131_072)}x` })).toMatch(/^InvalidParameterException 400: Invalid parameter: Message Reason: Message too long/);
+    expect(await publish({ MessageAttributes: { az: { DataType: 'String', StringValue: '' } } })).toMatch(/^InvalidParameterValueException 400: .*non-empty/);
+    expect(await publish({ MessageAttributes: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`a${i}`, { DataType: 'String', StringValue: 'v' }])) })).toMatch(/^InvalidParameterException 400: Invalid parameter: MessageAttributes/);
+    expect(await publish({ MessageAttributes: { 'AWS.x': { DataType: 'String', StringValue: 'v' } } })).toMatch(/^InvalidParameterValueException 400: The message attribute name 'AWS.x' is invalid/);
+    expect(await publish({ MessageDeduplicationId: 'abc' })).toMatch(/^InvalidParameterException 400: Invalid parameter: MessageDeduplicationId/);
+    expect(await publish({ TopicArn: `${TOPIC}.fifo`, MessageDeduplicationId: 'abc' })).toMatch(/^InvalidParameterException 400: Invalid parameter: MessageGroupId/);
+    expect(await publish({ TopicArn: `${TOPIC}.fifo`, MessageGroupId: 'g' })).toMatch(/^InvalidParameterException 400: Invalid parameter: MessageDeduplicationId/);
+    expect(await publish({ TopicArn: `${TOPIC}.fifo`, MessageGroupId: 'g', MessageDeduplicationId: 'ü' })).toMatch(/^InvalidParameterException 400: Invalid parameter: MessageDeduplicationId/);
+    state.topics = new Set([TOPIC]);
+    expect(await publish({ TopicArn: `${TOPIC}-gone` })).toBe('NotFoundException 404: Topic does not exist');
+    expect(state.messages.map((m) => m.message.length)).toEqual([1, 131_072]);
+    sns.destroy();
+  });
+
+  it('delivers a FIFO duplicate (same deduplication id within 5 minutes) once, as SNS does', async () => {
+    const sns = new SNSClient({ region: 'us-east-1' });
+    const send = () => sns.send(new PublishCommand({ TopicArn: `${TOPIC}.fifo`, Message: 'm', MessageGroupId: 'g', MessageDeduplicationId: 'd1' }));
+    await send();
+    await send();
+    expect(state.messages).toHaveLength(1);
     sns.destroy();
   });
 });

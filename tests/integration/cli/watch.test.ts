@@ -10,7 +10,7 @@ import { runElbscope } from '../../helpers/cli';
 // alerts published through the real SDK to a local SNS endpoint.
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:elbscope-alerts';
 const lab = new LabElb({ name: 'watch', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 1 } });
-const sns: SnsState = { messages: [], failNext: [] };
+const sns: SnsState = { messages: [], failNext: [], refused: [] };
 let env: Record<string, string>;
 let dnsServer: string;
 let snsEndpoint: Awaited<ReturnType<typeof startSnsEndpoint>>;
@@ -45,14 +45,15 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
     const second = await watch(3);
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('ALERT');
-    expect(second.stdout).toContain('elbscope: watch us-east-1b scaled 1 → 2 nodes');
+    expect(second.stdout).toContain('elbscope: watch us-east-1b scaled 1 -> 2 nodes');
     expect(second.stdout).toMatch(/elbscope: watch pre-warm \(case 1234\) complete after \d+ min/);
 
-    expect(sns.messages.map((m) => m.subject)).toEqual(['elbscope: watch us-east-1b scaled 1 → 2 nodes', expect.stringMatching(/pre-warm \(case 1234\) complete/)]);
+    expect(sns.messages.map((m) => m.subject)).toEqual(['elbscope: watch us-east-1b scaled 1 -> 2 nodes', expect.stringMatching(/pre-warm \(case 1234\) complete/)]);
     expect(sns.messages[0]?.attributes).toMatchObject({ loadBalancer: 'watch', kind: 'scaled', az: 'us-east-1b' });
+    expect(sns.refused).toEqual([]); // the endpoint holds every Publish to SNS's documented contract
     const filed = readFileSync(alertFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(filed.map((a: { subject: string; event: { kind: string } }) => [a.subject, a.event.kind])).toEqual([
-      ['elbscope: watch us-east-1b scaled 1 → 2 nodes', 'scaled'],
+      ['elbscope: watch us-east-1b scaled 1 -> 2 nodes', 'scaled'],
       [expect.stringMatching(/pre-warm \(case 1234\) complete/), 'prewarm-complete'],
     ]);
   });

@@ -14,7 +14,7 @@ const context = { awsRequestId: 'req-f', functionName: 'x', invokedFunctionArn: 
 const scheduled: ScheduledEvent = { id: 'e', version: '0', account: '123456789012', region: 'us-east-1', resources: [], 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2026-11-25T12:00:00Z', detail: {} };
 // A loopback queue URL even where SQS is mocked: the SQS client sends to the queue URL's host.
 const QUEUE = 'http://127.0.0.1:9/123456789012/elbscope-work';
-const sns: SnsState = { messages: [], failNext: [] };
+const sns: SnsState = { messages: [], failNext: [], refused: [] };
 let dynamo: Awaited<ReturnType<typeof startDynalite>>;
 let snsEndpoint: Awaited<ReturnType<typeof startSnsEndpoint>>;
 let config: Record<string, unknown>;

@@ -9,7 +9,7 @@ import { freePort } from '../../helpers/servers';
 // import), every AWS call through the real SDK to loopback: the lab's EC2
 // endpoint, dynalite for DynamoDB, a local SNS endpoint.
 const lab = new LabElb({ name: 'fn', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1c': 2 } });
-const sns: SnsState = { messages: [], failNext: [] };
+const sns: SnsState = { messages: [], failNext: [], refused: [] };
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:elbscope-test';
 const context = { functionName: 'elbscope-test-observe', awsRequestId: 'req-1', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:x', memoryLimitInMB: '256', functionVersion: '$LATEST', getRemainingTimeInMillis: () => 50_000 } as unknown as Context;
 const scheduled = (time: string): ScheduledEvent => ({ id: 'e', version: '0', account: '123456789012', region: 'us-east-1', resources: [], 'detail-type': 'Scheduled Event', source: 'aws.events', time, detail: {} });
@@ -73,7 +73,9 @@ describe('Lambda: observe', () => {
     // Lambda retries the same scheduled event: nothing is decided or sent twice.
     const retry = await captured(() => handler(scheduled('2026-11-25T10:01:00Z'), context));
     expect(retry.result.events).toEqual([]);
-    expect(sns.messages.map((m) => m.subject)).toEqual([expect.stringContaining('gone dns observation failing'), 'elbscope: fn us-east-1a scaled 1 → 2 nodes']);
+    // Exactly one accepted `scaled` publish, by an endpoint holding Publish to SNS's documented contract; the retry sends none.
+    expect(sns.messages.map((m) => m.subject)).toEqual([expect.stringContaining('gone dns observation failing'), 'elbscope: fn us-east-1a scaled 1 -> 2 nodes']);
+    expect(sns.refused).toEqual([]);
   });
 
   it('fails at cold start with a one-line configuration error', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,7 +62,7 @@ describe.each(adapters)('%s', (_name, make) => {
     for (const r of chained) await store.appendEvent(r); // a retry
     const listed = await store.listEvents(lb);
     expect(listed.map((e) => [e.record.seq, e.record.id, e.publishedAt])).toEqual(chained.map((r) => [r.seq, r.id, null]));
-    expect((await store.listOutbox()).filter((e) => e.loadBalancer === lb).map((e) => e.id)).toEqual(chained.map((r) => r.id));
+    expect((await store.listOutbox()).filter((e) => e.record.loadBalancer === lb).map((e) => e.record.id)).toEqual(chained.map((r) => r.id));
 
     const other = chainEvents([event(lb, 9)], { seq: 0, hash: '0'.repeat(64) }).chained[0];
     await expect(store.appendEvent({ ...other!, seq: 1 })).rejects.toThrow(/already holds event/);
@@ -73,10 +73,43 @@ describe.each(adapters)('%s', (_name, make) => {
     expect(await store.claimOutbox(first.id, 'b', now, 60_000)).toBe(false);
     expect(await store.claimOutbox(first.id, 'b', new Date(now.getTime() + 61_000), 60_000)).toBe(true); // lease expired
     await store.markPublished(first, now, 'msg-1');
-    expect((await store.listOutbox()).map((e) => e.id)).not.toContain(first.id);
+    expect((await store.listOutbox()).map((e) => e.record.id)).not.toContain(first.id);
     expect((await store.listEvents(lb))[0]?.publishedAt).toBe(now.toISOString());
     await store.appendEvent(first); // appending a published event again does not re-queue it
-    expect((await store.listOutbox()).map((e) => e.id)).not.toContain(first.id);
+    expect((await store.listOutbox()).map((e) => e.record.id)).not.toContain(first.id);
+  });
+
+  it('keeps transient failures with the entry, and marks permanent ones beside the event, out of the outbox', async () => {
+    lb = fresh();
+    const { chained } = chainEvents([event(lb, 1), event(lb, 2, 'az-added')], { seq: 0, hash: '0'.repeat(64) });
+    for (const r of chained) await store.appendEvent(r);
+    const [a, b] = chained as [typeof chained[0], typeof chained[0]];
+    const now = new Date('2026-11-25T10:05:00Z');
+    expect(await store.claimOutbox(a.id, 'w', now, 60_000)).toBe(true);
+    await store.deferOutbox(a.id, { attempts: 2, notBefore: '2026-11-25T10:07:00.000Z', lastError: 'SNS x: ThrottledException: Rate exceeded' });
+    const mine = (await store.listOutbox()).filter((e) => e.record.loadBalancer === lb);
+    expect(mine.map((e) => [e.record.id, e.attempts, e.notBefore, e.lastError])).toEqual([
+      [a.id, 2, '2026-11-25T10:07:00.000Z', 'SNS x: ThrottledException: Rate exceeded'],
+      [b.id, 0, null, null],
+    ]);
+    expect(await store.claimOutbox(a.id, 'w2', now, 60_000)).toBe(true); // deferring released the claim
+
+    await store.markUndeliverable(b, now, 'SNS x: InvalidParameterException: Invalid parameter: Subject');
+    expect((await store.listOutbox()).map((e) => e.record.id)).not.toContain(b.id);
+    const listed = await store.listEvents(lb);
+    expect(listed.map((e) => [e.record.id, e.publishedAt, e.deliveryError])).toEqual([
+      [a.id, null, null],
+      [b.id, null, { at: now.toISOString(), error: 'SNS x: InvalidParameterException: Invalid parameter: Subject' }],
+    ]);
+    await store.appendEvent(b); // a re-drain does not queue a refused event again
+    expect((await store.listOutbox()).map((e) => e.record.id)).not.toContain(b.id);
+
+    // redeliver: queued again, the mark cleared; once published it cannot be re-queued.
+    await store.requeue(b);
+    expect((await store.listOutbox()).find((e) => e.record.id === b.id)).toMatchObject({ attempts: 0, notBefore: null });
+    expect((await store.listEvents(lb))[1]?.deliveryError).toBeNull();
+    await store.markPublished(b, now, 'm-1');
+    await expect(store.requeue(b)).rejects.toThrow(/published already/);
   });
 
   it('keeps observations in time order within a window, and pre-warm targets', async () => {
@@ -86,5 +119,17 @@ describe.each(adapters)('%s', (_name, make) => {
     expect(window.map((o) => o.snapshot)).toEqual([{ m: 2 }, { m: 3 }]);
     await store.putPrewarm({ id: 'pw-1', loadBalancer: lb, nodesPerAz: 3, total: null, deadline: null, caseId: '1234', requestedAt: '2026-11-25T10:00:00.000Z' });
     expect(await store.listPrewarms(lb)).toEqual([expect.objectContaining({ id: 'pw-1', caseId: '1234' })]);
+  });
+});
+
+describe('LocalStore', () => {
+  it('queues an event again when a crash came between writing its audit record and its outbox file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elbscope-store-'));
+    const store = new LocalStore(dir);
+    const [record] = chainEvents([event('crash', 1)], { seq: 0, hash: '0'.repeat(64) }).chained;
+    await store.appendEvent(record!);
+    rmSync(join(dir, 'outbox', `${record!.id}.json`)); // the outbox write never happened
+    await store.appendEvent(record!); // the next drain
+    expect((await store.listOutbox()).map((e) => e.record.id)).toEqual([record!.id]);
   });
 });

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ElbscopeError } from '../shared/errors';
 import { backendsCommand, tlsCommand } from './commands/backends';
+import { alertTestCommand, redeliverCommand } from './commands/alerts';
 import { eventsCommand, prewarmCommand, reportCommand, verifyCommand } from './commands/audit';
 import { observeCommand } from './commands/observe';
 import { watchCommand } from './commands/watch';
@@ -32,6 +33,8 @@ export async function runCli(argv: string[], io: CliIo, signal: AbortSignal = ne
     tlsCommand(io, setExit),
     watchCommand(io, setExit, signal),
     eventsCommand(io, setExit),
+    alertTestCommand(io, setExit, now),
+    redeliverCommand(io, setExit, now),
     verifyCommand(io, setExit),
     prewarmCommand(io, setExit, now),
     reportCommand(io, setExit, now),

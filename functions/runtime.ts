@@ -1,16 +1,17 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { snsSink } from '../shared/alerts/sinks';
 import { ec2ClientsByRegion } from '../shared/aws/clients';
+import { snsClient } from '../shared/aws/sns';
 import { awsCycleDeps } from '../shared/aws/cycle-deps';
 import { discoveryClientsByRegion } from '../shared/aws/discovery-clients';
 import { discoveringConfig } from '../shared/discovery/merge';
 import { requireEnv } from '../shared/config/env';
 import { loadConfigFromEnv } from '../shared/config/load';
 import { loadBalancerName, type Config } from '../shared/config/schema';
-import { emitCycleMetrics } from '../shared/cycle/metrics';
+import { alertTestEvent, sendToEachSink } from '../shared/alerts/alert-test';
+import { emitCycleMetrics, emitDeliveryMetrics, METRIC_NAMESPACE } from '../shared/cycle/metrics';
 import { recordCycle } from '../shared/cycle/record';
 import { snapshotConfigured } from '../shared/cycle/snapshot';
 import { nameResolved } from '../shared/nodes/observation';
@@ -23,7 +24,8 @@ export function stackStore(env: NodeJS.ProcessEnv): DynamoDbStore {
 
 /** The SNS alert sink: the configured topic, else the stack's own (ELBSCOPE_TOPIC_ARN). */
 export function stackSink(env: NodeJS.ProcessEnv, config: Config) {
-  return snsSink(new SNSClient({}), config.alerts.snsTopicArn ?? requireEnv(env, 'ELBSCOPE_TOPIC_ARN'));
+  const topic = config.alerts.snsTopicArn ?? requireEnv(env, 'ELBSCOPE_TOPIC_ARN');
+  return snsSink(snsClient(topic), topic);
 }
 
 /**
@@ -32,7 +34,7 @@ export function stackSink(env: NodeJS.ProcessEnv, config: Config) {
  */
 export function cycleRuntime(env: NodeJS.ProcessEnv) {
   const logger = new Logger({ serviceName: 'elbscope' });
-  const metrics = new Metrics({ namespace: 'elbscope', serviceName: 'elbscope' });
+  const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'elbscope' });
   const config = loadConfigFromEnv(env);
   const store = stackStore(env);
   const sink = stackSink(env, config);
@@ -50,7 +52,7 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
       const failed = observation.errors.length > 0 || backends.some((b) => b.report.error);
       (failed ? logger.warn.bind(logger) : logger.info.bind(logger))('observation', { observation, backends });
     }
-    const events = await recordCycle(subset, snapshots, at, { store, sink, now: deps.now, claimant, warn: (m, d) => logger.warn(m, d ?? {}) });
+    const events = await recordCycle(subset, snapshots, at, { store, sink, now: deps.now, claimant, warn: (m, d) => logger.warn(m, d ?? {}), onFlush: (r) => emitDeliveryMetrics(metrics, r) });
     for (const e of events) logger.info('event', { event: e });
     return {
       cycle: at,
@@ -61,5 +63,12 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
     };
   }
 
-  return { logger, metrics, config, currentConfig, store, sink, deps, runCycle };
+  /** `{"alertTest": true}`: one test alert through the stack's sink, and whether it was accepted. */
+  async function alertTest(origin: string) {
+    const results = await sendToEachSink([sink], alertTestEvent(deps.now(), origin));
+    for (const r of results) (r.accepted ? logger.info.bind(logger) : logger.error.bind(logger))('alert-test', { ...r });
+    return { alertTest: results, ok: results.every((r) => r.accepted) };
+  }
+
+  return { logger, metrics, config, currentConfig, store, sink, deps, runCycle, alertTest };
 }

@@ -15,7 +15,8 @@ function isoArg(value: string): string {
   return new Date(t).toISOString();
 }
 
-const storeOptions = (c: Command) =>
+/** The `--store` / `--table` / `--region` options every store-reading command takes. */
+export const storeOptions = (c: Command) =>
   c
     .option('--store <dir>', 'local store directory (default: .elbscope)')
     .option('--table <name>', 'read the DynamoDB table of a deployed stack instead')
@@ -34,17 +35,23 @@ async function knownLoadBalancer(store: ReturnType<typeof openStore>, lb: string
 export function eventsCommand(io: CliIo, setExit: (code: number) => void): Command {
   return storeOptions(new Command('events').description('list stored events (the audit trail)'))
     .option('--lb <name>', 'only this load balancer')
+    .option('--undelivered', 'only alerts a sink refused for good (see `elbscope redeliver`)')
     .option('--json', 'print JSON')
-    .action(async (flags: { store?: string; table?: string; region?: string; lb?: string; json?: boolean }) => {
+    .action(async (flags: { store?: string; table?: string; region?: string; lb?: string; undelivered?: boolean; json?: boolean }) => {
       const store = openStore(flags);
       const lb = flags.lb ? await knownLoadBalancer(store, flags.lb) : undefined;
-      const events = (await store.listEvents(lb)).sort((a, b) => a.record.at.localeCompare(b.record.at) || a.record.seq - b.record.seq);
+      const events = (await store.listEvents(lb))
+        .filter((e) => !flags.undelivered || e.deliveryError !== null)
+        .sort((a, b) => a.record.at.localeCompare(b.record.at) || a.record.seq - b.record.seq);
       if (flags.json) {
-        io.out(JSON.stringify(events.map(({ record: r, publishedAt }) => ({ id: r.id, kind: r.kind, status: r.status, loadBalancer: r.loadBalancer, az: r.az, backend: r.backend, from: r.from, to: r.to, at: r.at, summary: r.summary, published: publishedAt })), null, 2));
+        io.out(JSON.stringify(events.map(({ record: r, publishedAt, deliveryError }) => ({ id: r.id, kind: r.kind, status: r.status, loadBalancer: r.loadBalancer, az: r.az, backend: r.backend, from: r.from, to: r.to, at: r.at, summary: r.summary, published: publishedAt, deliveryError })), null, 2));
       } else if (events.length === 0) {
-        io.out(`no events in ${store.description}`);
+        io.out(flags.undelivered ? `no undeliverable alerts in ${store.description}` : `no events in ${store.description}`);
       } else {
-        for (const { record: r, publishedAt } of events) io.out(`${r.at}  #${r.seq}  ${r.summary}${r.status === 'resolved' ? ' (resolved)' : ''}${publishedAt ? '' : '  [not yet published]'}`);
+        for (const { record: r, publishedAt, deliveryError } of events) {
+          const delivery = deliveryError ? `  [undeliverable since ${deliveryError.at}: ${deliveryError.error}; id ${r.id}]` : publishedAt ? '' : '  [not yet published]';
+          io.out(`${r.at}  #${r.seq}  ${r.summary}${r.status === 'resolved' ? ' (resolved)' : ''}${delivery}`);
+        }
       }
       setExit(EXIT.ok);
     });

@@ -1,6 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { allSinks, consoleSink, fileSink, snsSink, type AlertSink } from '../../shared/alerts/sinks';
+import { allSinks } from '../../shared/alerts/sinks';
 import { ec2ClientsByRegion } from '../../shared/aws/clients';
 import { awsCycleDeps } from '../../shared/aws/cycle-deps';
 import { loadConfigFile, loadConfigFromEnv, parseConfig } from '../../shared/config/load';
@@ -13,6 +12,7 @@ import { discoveryClientsByRegion } from '../../shared/aws/discovery-clients';
 import { discoveringConfig } from '../../shared/discovery/merge';
 import { UsageError } from '../../shared/errors';
 import { EXIT, type CliIo } from '../io';
+import { cliSinks } from '../sinks';
 import { openStore } from '../store';
 import { collect, dnsNameArg, hostPortArg, intArg, regionArg } from './args';
 import { durationArg, sleep } from './duration';
@@ -126,19 +126,14 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
     .action(async (flags: WatchFlags) => {
       const config = watchConfig(flags, io.env);
       const store = openStore(flags);
-      const sinks: AlertSink[] = [consoleSink(io.out), ...(flags.alertFile ? [fileSink(flags.alertFile)] : [])];
-      let sns: SNSClient | null = null;
-      if (config.alerts.snsTopicArn) {
-        sns = new SNSClient({ region: config.alerts.snsTopicArn.split(':')[3] });
-        sinks.push(snsSink(sns, config.alerts.snsTopicArn));
-      }
+      const { sinks, close } = cliSinks(io, { snsTopicArn: config.alerts.snsTopicArn, alertFile: flags.alertFile });
       const ec2 = ec2ClientsByRegion();
       const deps = awsCycleDeps(config, ec2, io.env.AWS_REGION);
       const record = { store, sink: allSinks(sinks), now: deps.now, claimant: `watch-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
       io.out(`watching ${config.loadBalancers.map(loadBalancerName).join(', ') || '(load balancers from discovery)'}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`);
       const current = discoveringConfig(config, discoveryClientsByRegion(ec2), deps.now, (m) => io.err(`elbscope: ${m}`));
       await watchLoop(config, deps, record, { interval: flags.interval, cycles: flags.cycles, tlsEveryMs: 3_600_000, signal, current, print: (c, snapshots, at) => io.out(formatCycleLine(c, snapshots, at)) });
-      sns?.destroy();
+      close();
       setExit(EXIT.ok);
     });
 }

@@ -1,8 +1,11 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { loadConfigFromEnv } from '../../shared/config/load';
+import { emitDeliveryMetrics, emitTlsMetrics, METRIC_NAMESPACE } from '../../shared/cycle/metrics';
 import { recordTls } from '../../shared/cycle/record';
 import { probeConfiguredTls } from '../../shared/cycle/tls-round';
 import { cycleTime } from '../../shared/cycle/time';
@@ -10,6 +13,7 @@ import { stackSink, stackStore } from '../runtime';
 
 // Cold start: configuration and clients, validated and built once.
 const logger = new Logger({ serviceName: 'elbscope' });
+const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'elbscope' });
 const config = loadConfigFromEnv(process.env);
 const store = stackStore(process.env);
 const sink = stackSink(process.env, config);
@@ -23,10 +27,13 @@ export const handler = middy(async (event: ScheduledEvent, context: Context) => 
     const bad = result.finding.error !== null || result.finding.findings.some((f) => !f.startsWith('self-signed'));
     (bad ? logger.warn.bind(logger) : logger.info.bind(logger))('tls', { ...result });
   }
-  const events = await recordTls(config, results, at, { store, sink, now, claimant: context.awsRequestId, warn: (m, d) => logger.warn(m, d ?? {}) });
+  emitTlsMetrics(metrics, results.filter((r) => r.finding.error !== null).length);
+  const events = await recordTls(config, results, at, { store, sink, now, claimant: context.awsRequestId, warn: (m, d) => logger.warn(m, d ?? {}), onFlush: (r) => emitDeliveryMetrics(metrics, r) });
   return {
     probed: results.length,
     failed: results.filter((r) => r.finding.error !== null).map((r) => `${r.backend} (${r.finding.target})`),
     events: events.map((e) => e.summary),
   };
-}).use(injectLambdaContext(logger));
+})
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics));

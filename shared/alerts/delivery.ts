@@ -37,15 +37,16 @@ export interface DeliveryFailure {
  * Classify a publish failure. Throttling, 5xx, timeouts and network errors (and
  * anything unknown) are transient: retried with backoff. A documented permanent
  * SNS error is permanent. The SDK names modeled errors `<Code>Exception`
- * (`InvalidParameterException`); both spellings are understood.
+ * (`InvalidParameterException`); both spellings are understood. The reason
+ * names the sink that failed (`sink`, or the one inside a combined sink).
  */
-export function classifyDeliveryError(err: unknown): DeliveryFailure {
+export function classifyDeliveryError(err: unknown, sink: string): DeliveryFailure {
   const cause = err instanceof SinkError ? err.cause : err;
   const name = cause instanceof Error ? cause.name : '';
   const code = name.endsWith('Exception') && name !== 'ValidationException' ? name.slice(0, -'Exception'.length) : name;
   const fault = (cause as { $fault?: string } | null)?.$fault;
   const permanent = PERMANENT.has(code) && fault !== 'server';
-  const reason = err instanceof SinkError ? `${err.sink}: ${describeError(cause)}` : describeError(err);
+  const reason = `${err instanceof SinkError ? err.sink : sink}: ${describeError(cause)}`;
   return { permanent, reason, code: code || 'Error' };
 }
 

@@ -135,9 +135,12 @@ const fanoutSchema = z.strictObject({
   batchSize: z._default(intIn(1, 500), 25),
 });
 
+/** An SNS topic ARN (standard, or FIFO ending `.fifo`). */
+export const snsTopicArnSchema = z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'not an SNS topic ARN'));
+
 const alertsSchema = z.strictObject({
   /** SNS topic for alerts; on Lambda the stack's own topic is used when unset. */
-  snsTopicArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'not an SNS topic ARN'))),
+  snsTopicArn: z.optional(snsTopicArnSchema),
 });
 
 /** A whole section's defaults: what parsing an empty object gives. */

@@ -1,4 +1,35 @@
+import type { FlushResult } from './record';
 import type { LoadBalancerSnapshot } from './snapshot';
+import { toCycleSample } from '../detect/sample';
+
+/**
+ * Every CloudWatch metric elbscope emits (namespace `elbscope`, embedded metric
+ * format through Powertools, which adds the dimension `service=elbscope` to each),
+ * named once: the code below, the dashboard (deploy/dashboard.cjs) and the alarms
+ * (deploy/alarms.cjs) all read these names.
+ */
+export const METRIC = {
+  /** Per load balancer and AZ: ENIs (provisioned) and nodes in DNS (advertised). */
+  nodesProvisioned: 'NodesProvisioned',
+  nodesAdvertised: 'NodesAdvertised',
+  /** Per load balancer and backend: `R` slots on its status page. */
+  reading: 'Reading',
+  /** 1 per completed cycle (observe, worker batch, or TLS round): the heartbeat. */
+  cycleCompleted: 'CycleCompleted',
+  /** Per source (dimension `Source`): load balancers (DNS, ENI) or targets (StatusPage, TLS) that could not be observed this cycle; 0 when all were. */
+  observationFailed: 'ObservationFailed',
+  /** Per load balancer and backend: 1 when its status page could not be read (emitted only then). */
+  backendScrapeFailed: 'BackendScrapeFailed',
+  /** Per outbox flush: alerts published, failed transiently (retried), refused for good (undeliverable). */
+  alertsPublished: 'AlertsPublished',
+  alertsDeliveryFailed: 'AlertsDeliveryFailed',
+  alertsUndeliverable: 'AlertsUndeliverable',
+} as const;
+
+export const METRIC_NAMESPACE = 'elbscope';
+/** Values of the `Source` dimension of ObservationFailed. */
+export const OBSERVATION_SOURCES = ['DNS', 'ENI', 'StatusPage', 'TLS'] as const;
+export type ObservationSource = (typeof OBSERVATION_SOURCES)[number];
 
 /** The part of Powertools Metrics elbscope uses; a port so tests can record the calls. */
 export interface MetricsPort {
@@ -8,28 +39,48 @@ export interface MetricsPort {
   };
 }
 
+function put(metrics: MetricsPort, name: string, value: number, dimensions: Record<string, string> = {}): void {
+  const m = metrics.singleMetric();
+  for (const [k, v] of Object.entries(dimensions)) m.addDimension(k, v);
+  m.addMetric(name, 'Count', value);
+}
+
 /**
- * CloudWatch metrics of one cycle (embedded metric format through Powertools):
- * NodesProvisioned / NodesAdvertised per load balancer and AZ, Reading per
- * backend. A value that could not be observed is not emitted (no silent zero).
+ * CloudWatch metrics of one cycle: nodes per load balancer and AZ, R per backend,
+ * and the cycle's health (a completed cycle, failures by source, backends that
+ * could not be read). A value that could not be observed is not emitted as a
+ * number (no silent zero); its failure is counted instead.
  */
 export function emitCycleMetrics(metrics: MetricsPort, names: string[], snapshots: LoadBalancerSnapshot[]): void {
+  const failed: Record<'DNS' | 'ENI' | 'StatusPage', number> = { DNS: 0, ENI: 0, StatusPage: 0 };
   snapshots.forEach((snapshot, i) => {
     const lb = names[i] ?? snapshot.observation.loadBalancer;
     for (const [az, count] of Object.entries(snapshot.observation.azs)) {
-      for (const [metric, value] of [['NodesProvisioned', count.provisioned], ['NodesAdvertised', count.advertised]] as const) {
-        const m = metrics.singleMetric();
-        m.addDimension('LoadBalancer', lb);
-        m.addDimension('AZ', az);
-        m.addMetric(metric, 'Count', value);
-      }
+      put(metrics, METRIC.nodesProvisioned, count.provisioned, { LoadBalancer: lb, AZ: az });
+      put(metrics, METRIC.nodesAdvertised, count.advertised, { LoadBalancer: lb, AZ: az });
     }
     for (const backend of snapshot.backends) {
-      if (backend.report.reading === null) continue;
-      const m = metrics.singleMetric();
-      m.addDimension('LoadBalancer', lb);
-      m.addDimension('Backend', backend.name);
-      m.addMetric('Reading', 'Count', backend.report.reading);
+      if (backend.report.error) put(metrics, METRIC.backendScrapeFailed, 1, { LoadBalancer: lb, Backend: backend.name });
+      else if (backend.report.reading !== null) put(metrics, METRIC.reading, backend.report.reading, { LoadBalancer: lb, Backend: backend.name });
     }
+    // The rules' own reading of what failed (a name that did not resolve, ENIs that could not be read).
+    const { failures } = toCycleSample(snapshot, '');
+    if (failures.dns) failed.DNS++;
+    if (failures.eni) failed.ENI++;
+    failed.StatusPage += snapshot.backends.filter((b) => b.report.error).length;
   });
+  for (const [source, n] of Object.entries(failed)) put(metrics, METRIC.observationFailed, n, { Source: source });
+  put(metrics, METRIC.cycleCompleted, 1);
+}
+
+/** The TLS round's health: targets whose handshake failed (0 when none did). */
+export function emitTlsMetrics(metrics: MetricsPort, failedTargets: number): void {
+  put(metrics, METRIC.observationFailed, failedTargets, { Source: 'TLS' satisfies ObservationSource });
+}
+
+/** What an outbox flush did, as counts (0s included, so alarms see data). */
+export function emitDeliveryMetrics(metrics: MetricsPort, result: FlushResult): void {
+  put(metrics, METRIC.alertsPublished, result.published.length);
+  put(metrics, METRIC.alertsDeliveryFailed, result.failed.length);
+  put(metrics, METRIC.alertsUndeliverable, result.undeliverable.length);
 }

@@ -207,7 +207,7 @@ export async function flushOutbox(deps: RecordDeps, only?: ReadonlySet<string>):
       await deps.store.markPublished(event, deps.now(), messageId);
       result.published.push(event.id);
     } catch (err) {
-      const failure = classifyDeliveryError(err);
+      const failure = classifyDeliveryError(err, deps.sink.description);
       if (failure.permanent) {
         await deps.store.markUndeliverable(event, deps.now(), failure.reason);
         result.undeliverable.push({ id: event.id, error: failure.reason });
@@ -217,7 +217,7 @@ export async function flushOutbox(deps: RecordDeps, only?: ReadonlySet<string>):
         const notBefore = new Date(deps.now().getTime() + retryDelayMs(attempts)).toISOString();
         await deps.store.deferOutbox(event.id, { attempts, notBefore, lastError: failure.reason });
         result.failed.push({ id: event.id, error: failure.reason, attempts, notBefore });
-        deps.warn?.(`publishing ${event.id} to ${deps.sink.description} failed (attempt ${attempts}); retried after ${notBefore}`, { error: failure.reason, code: failure.code });
+        deps.warn?.(`publishing ${event.id} failed (attempt ${attempts}): ${failure.reason}; retried after ${notBefore}`, { error: failure.reason, code: failure.code });
       }
     }
   }

@@ -9,7 +9,9 @@ export interface ReportData {
   from: string | null;
   to: string | null;
   generatedAt: string;
-  events: (Pick<ChainedEvent, 'seq' | 'id' | 'at' | 'kind' | 'status' | 'severity' | 'az' | 'backend' | 'from' | 'to' | 'summary'> & { published: string | null })[];
+  events: (Pick<ChainedEvent, 'seq' | 'id' | 'at' | 'kind' | 'status' | 'severity' | 'az' | 'backend' | 'from' | 'to' | 'summary'> & { published: string | null; deliveryError: string | null })[];
+  /** Alerts of the window a sink refused for good (`elbscope events --undelivered`). */
+  undelivered: number;
   /** Nodes per AZ at each stored observation. */
   nodesPerAz: { at: string; azs: Record<string, { provisioned: number; advertised: number }> }[];
   /** Every node IP seen, with its EC2 host name and when it was seen first and last. */
@@ -36,7 +38,7 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
   const firstBreak = verifyChain(loadBalancer, stored, state?.state.chain ?? null);
   const events = stored
     .filter((e) => inWindow(e.record.at))
-    .map(({ record: r, publishedAt }) => ({ seq: r.seq, id: r.id, at: r.at, kind: r.kind, status: r.status, severity: r.severity, az: r.az, backend: r.backend, from: r.from, to: r.to, summary: r.summary, published: publishedAt }));
+    .map(({ record: r, publishedAt, deliveryError }) => ({ seq: r.seq, id: r.id, at: r.at, kind: r.kind, status: r.status, severity: r.severity, az: r.az, backend: r.backend, from: r.from, to: r.to, summary: r.summary, published: publishedAt, deliveryError: deliveryError?.error ?? null }));
 
   const nodesPerAz: ReportData['nodesPerAz'] = [];
   const reading: ReportData['reading'] = [];
@@ -62,6 +64,7 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
     to: window.to ?? null,
     generatedAt: now.toISOString(),
     events,
+    undelivered: events.filter((e) => e.deliveryError !== null).length,
     nodesPerAz,
     nodes: [...nodes.values()].sort((a, b) => (a.az ?? '').localeCompare(b.az ?? '') || a.firstSeen.localeCompare(b.firstSeen)),
     reading,

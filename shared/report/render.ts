@@ -19,6 +19,16 @@ export function renderReport(report: ReportData, format: ReportFormat): string {
 const minutes = (ms: number | null) => (ms === null ? '-' : `${Math.round(ms / 60_000)} min`);
 const cell = (v: unknown) => (v === null || v === undefined ? '-' : String(v).replaceAll('|', '\\|'));
 
+/** The "alert sent" cell: when it was published, why it could not be, or that it is still queued. */
+function sentCell(e: ReportData['events'][number]): string | null {
+  return e.deliveryError !== null ? `UNDELIVERABLE: ${e.deliveryError}` : e.published;
+}
+
+/** A line saying how many alerts were never delivered (empty when none). */
+function undeliveredLine(r: ReportData): string {
+  return r.undelivered === 0 ? '' : `Alerts: ${r.undelivered} of this window's events could not be delivered (a sink refused them; \`elbscope events --undelivered\`, \`elbscope redeliver --id ID\`).`;
+}
+
 function chainLine(r: ReportData): string {
   return r.chain.intact
     ? `intact: ${r.chain.records} records, every hash and link recomputed`
@@ -50,12 +60,13 @@ function renderMarkdown(r: ReportData): string {
     '',
     `Window: ${r.from ?? 'start'} to ${r.to ?? 'now'} (UTC). Generated ${r.generatedAt}.`,
     `Audit chain: ${chainLine(r)}.`,
+    ...(r.undelivered > 0 ? [undeliveredLine(r)] : []),
     '',
     '## Timeline',
     '',
     '| # | time (UTC) | event | AZ / backend | change | summary | alert sent |',
     '|---|---|---|---|---|---|---|',
-    ...r.events.map((e) => `| ${e.seq} | ${e.at} | ${e.kind}${e.status === 'event' ? '' : ` (${e.status})`} | ${cell(e.az ?? e.backend)} | ${cell(e.from)} → ${cell(e.to)} | ${cell(e.summary)} | ${cell(e.published)} |`),
+    ...r.events.map((e) => `| ${e.seq} | ${e.at} | ${e.kind}${e.status === 'event' ? '' : ` (${e.status})`} | ${cell(e.az ?? e.backend)} | ${cell(e.from)} → ${cell(e.to)} | ${cell(e.summary)} | ${cell(sentCell(e))} |`),
     ...(r.events.length === 0 ? ['| | | no events in this window | | | | |'] : []),
     '',
     '## Nodes per AZ (provisioned / advertised)',
@@ -94,6 +105,7 @@ function csvField(v: unknown): string {
 function renderCsv(r: ReportData): string {
   const rows: unknown[][] = [['record', 'at', 'loadBalancer', 'kind', 'status', 'az', 'backend', 'from', 'to', 'value', 'summary']];
   for (const e of r.events) rows.push(['event', e.at, r.loadBalancer, e.kind, e.status, e.az, e.backend, e.from, e.to, e.seq, e.summary]);
+  for (const e of r.events) if (e.deliveryError !== null) rows.push(['undeliverable', e.at, r.loadBalancer, e.kind, e.status, e.az, e.backend, '', '', e.seq, e.deliveryError]);
   for (const s of r.nodesPerAz) for (const [az, c] of Object.entries(s.azs)) rows.push(['nodes', s.at, r.loadBalancer, 'provisioned', '', az, '', '', '', c.provisioned, `advertised ${c.advertised}`]);
   for (const s of r.reading) for (const [b, v] of Object.entries(s.backends)) rows.push(['reading', s.at, r.loadBalancer, 'reading', '', '', b, '', '', v, '']);
   for (const n of r.nodes) rows.push(['node', n.firstSeen, r.loadBalancer, 'node', '', n.az, '', '', n.lastSeen, n.ip, n.hostname]);
@@ -124,11 +136,12 @@ body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-colla
 <h1>elbscope report: ${escapeHtml(r.loadBalancer)}</h1>
 <p>Window: ${escapeHtml(r.from ?? 'start')} to ${escapeHtml(r.to ?? 'now')} (UTC). Generated ${escapeHtml(r.generatedAt)}.</p>
 <p id="chain" class="${r.chain.intact ? 'intact' : 'broken'}">Audit chain: ${escapeHtml(chainLine(r))}</p>
+${r.undelivered > 0 ? `<p id="undelivered" class="broken">${escapeHtml(undeliveredLine(r))}</p>` : ''}
 <h2>Nodes per AZ (provisioned)</h2><div id="chart-nodes" class="chart-box"></div>
 <h2>Pre-opened connections (R) per backend</h2><div id="chart-reading" class="chart-box"></div>
 <h2>Timeline</h2>
 <table><tr><th>#</th><th>time (UTC)</th><th>event</th><th>AZ / backend</th><th>from</th><th>to</th><th>summary</th><th>alert sent</th></tr>
-${r.events.map((e) => rows([e.seq, e.at, e.status === 'event' ? e.kind : `${e.kind} (${e.status})`, e.az ?? e.backend, e.from, e.to, e.summary, e.published])).join('\n')}
+${r.events.map((e) => rows([e.seq, e.at, e.status === 'event' ? e.kind : `${e.kind} (${e.status})`, e.az ?? e.backend, e.from, e.to, e.summary, sentCell(e)])).join('\n')}
 </table>
 <h2>Node IPs and EC2 host names</h2>
 <table><tr><th>IP</th><th>EC2 host name</th><th>AZ</th><th>ENI</th><th>first seen</th><th>last seen</th></tr>

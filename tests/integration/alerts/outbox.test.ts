@@ -39,7 +39,7 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
     const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
     const id = event?.id as string;
 
-    expect(await flushOutbox(deps)).toEqual({ published: [], undeliverable: [], waiting: [], failed: [{ id, error: 'InternalError: Service Unavailable', attempts: 1, notBefore: '2026-11-25T10:03:30.000Z' }] });
+    expect(await flushOutbox(deps)).toEqual({ published: [], undeliverable: [], waiting: [], failed: [{ id, error: `SNS ${TOPIC}: InternalError: Service Unavailable`, attempts: 1, notBefore: '2026-11-25T10:03:30.000Z' }] });
     expect(await flushOutbox(deps)).toMatchObject({ published: [], waiting: [id] }); // backing off: not tried again yet
     t.advance(60_000);
     expect(await flushOutbox(deps)).toMatchObject({ published: [id], failed: [] });
@@ -76,7 +76,7 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
     const warnings: string[] = [];
     const deps: RecordDeps = { store, sink: snsSink(sns, TOPIC), now: () => new Date('2026-11-25T10:02:30Z'), claimant: 'test', warn: (m) => warnings.push(m) };
     const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
-    const reason = 'AuthorizationErrorException: User is not authorized to perform: SNS:Publish';
+    const reason = `SNS ${TOPIC}: AuthorizationErrorException: User is not authorized to perform: SNS:Publish`;
     expect(await flushOutbox(deps)).toEqual({ published: [], failed: [], waiting: [], undeliverable: [{ id: event?.id, error: reason }] });
     expect(await flushOutbox(deps)).toEqual({ published: [], failed: [], waiting: [], undeliverable: [] });
     expect(snsMock.commandCalls(PublishCommand)).toHaveLength(1);

@@ -66,6 +66,12 @@ describe('Lambda: observe', () => {
     expect(observation?.observation.azs).toEqual({ 'us-east-1a': { provisioned: 1, advertised: 1 }, 'us-east-1c': { provisioned: 2, advertised: 2 } });
     const emf = first.lines.filter((r) => r._aws?.CloudWatchMetrics);
     expect(emf).toContainEqual(expect.objectContaining({ LoadBalancer: 'fn', AZ: 'us-east-1c', NodesProvisioned: 2 }));
+    // The monitor's own health, for the stack's alarms: a completed cycle, failures by source, deliveries.
+    expect(emf).toContainEqual(expect.objectContaining({ service: 'elbscope', CycleCompleted: 1 }));
+    expect(emf).toContainEqual(expect.objectContaining({ Source: 'DNS', ObservationFailed: 1 })); // gone-1 did not resolve
+    expect(emf).toContainEqual(expect.objectContaining({ Source: 'ENI', ObservationFailed: 0 }));
+    expect(emf).toContainEqual(expect.objectContaining({ AlertsPublished: 1 }));
+    expect(emf).toContainEqual(expect.objectContaining({ AlertsUndeliverable: 0 }));
 
     lab.addNode('us-east-1a', true);
     const second = await captured(() => handler(scheduled('2026-11-25T10:01:00Z'), context));
@@ -76,6 +82,46 @@ describe('Lambda: observe', () => {
     // Exactly one accepted `scaled` publish, by an endpoint holding Publish to SNS's documented contract; the retry sends none.
     expect(sns.messages.map((m) => m.subject)).toEqual([expect.stringContaining('gone dns observation failing'), 'elbscope: fn us-east-1a scaled 1 -> 2 nodes']);
     expect(sns.refused).toEqual([]);
+  });
+
+  it('sends a test alert on {"alertTest": true}, and says so when SNS refuses it', async () => {
+    const handler = await load<Handler>('observe', config());
+    const before = sns.messages.length;
+    const ok = await captured(() => handler({ alertTest: true }, context));
+    expect(ok.result).toMatchObject({ ok: true, alertTest: [{ sink: `SNS ${TOPIC}`, accepted: true, messageId: expect.any(String), error: null }] });
+    expect(sns.messages.slice(before).map((m) => m.subject)).toEqual([expect.stringMatching(/^elbscope: alert test from the elbscope-test-observe function \(request req-1\) at /)]);
+    sns.topics = new Set(['arn:aws:sns:us-east-1:123456789012:some-other-topic']);
+    try {
+      const refused = await captured(() => handler({ alertTest: true }, context));
+      expect(refused.result).toMatchObject({ ok: false, alertTest: [{ accepted: false, permanent: true, error: `SNS ${TOPIC}: NotFoundException: Topic does not exist` }] });
+    } finally {
+      delete sns.topics;
+    }
+  });
+
+  it('marks an alert SNS refuses for good undeliverable within the cycle, counts it, and does not retry it', async () => {
+    const handler = await load<Handler>('observe', config());
+    sns.topics = new Set(['arn:aws:sns:us-east-1:123456789012:some-other-topic']); // ours is gone
+    try {
+      lab.addNode('us-east-1c', true);
+      const refusedBefore = sns.refused!.length;
+      const cycle = await captured(() => handler(scheduled('2026-11-25T10:05:00Z'), context));
+      expect(cycle.result.events).toEqual(['fn us-east-1c scaled 2 → 3 nodes']);
+      expect(sns.refused!.length - refusedBefore).toBe(1);
+      expect(cycle.lines.filter((r) => r._aws?.CloudWatchMetrics)).toContainEqual(expect.objectContaining({ AlertsUndeliverable: 1 }));
+      const warned = cycle.lines.filter((r) => r.level === 'WARN' && /undeliverable/.test(r.message));
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toMatchObject({ code: 'NotFound' });
+
+      const next = await captured(() => handler(scheduled('2026-11-25T10:06:00Z'), context));
+      expect(sns.refused!.length - refusedBefore).toBe(1); // not retried
+      expect(next.lines.filter((r) => r.level === 'WARN' && /undeliverable/.test(r.message))).toEqual([]); // logged once
+      const { DynamoDbStore } = await import('../../../shared/store/dynamodb');
+      const stored = (await new DynamoDbStore(dynamo.client, dynamo.table).listEvents('fn')).find((e) => e.record.summary === 'fn us-east-1c scaled 2 → 3 nodes');
+      expect(stored).toMatchObject({ publishedAt: null, deliveryError: { at: expect.any(String), error: `SNS ${TOPIC}: NotFoundException: Topic does not exist` } });
+    } finally {
+      delete sns.topics;
+    }
   });
 
   it('fails at cold start with a one-line configuration error', async () => {
@@ -98,7 +144,9 @@ describe('Lambda: report', () => {
     const { result } = await captured(() => handler({ loadBalancer: 'fn', format: 'md' }, context));
     expect(result.body).toContain('# elbscope report: fn');
     expect(result.body).toContain('scaled 1 → 2 nodes');
-    expect(result.body).toContain('Audit chain: intact: 2 records');
+    expect(result.body).toContain('Audit chain: intact: 3 records');
+    expect(result.body).toMatch(/\| fn us-east-1c scaled 2 → 3 nodes \| UNDELIVERABLE: SNS arn:aws:sns:us-east-1:123456789012:elbscope-test: NotFoundException: Topic does not exist \|/);
+    expect(result.body).toContain('Alerts: 1 of this window\'s events could not be delivered');
     const bad = await captured(() => handler({ loadBalancer: 'fn', format: 'pdf' }, context));
     expect(bad.result.error).toMatch(/^report request: format: /);
   });

@@ -19,7 +19,9 @@ const report: ReportData = {
   from: at(0),
   to: at(10),
   generatedAt: at(11),
-  events: [{ seq: 1, id: 'abc', at: at(3), kind: 'scaled', status: 'event', severity: 'info', az: 'us-east-1a', backend: null, from: 1, to: 3, summary: 'test us-east-1a scaled 1 → 3 nodes <b>', published: at(3) }],
+  events: [{ seq: 1, id: 'abc', at: at(3), kind: 'scaled', status: 'event', severity: 'info', az: 'us-east-1a', backend: null, from: 1, to: 3, summary: 'test us-east-1a scaled 1 → 3 nodes <b>', published: at(3), deliveryError: null },
+    { seq: 2, id: 'def', at: at(4), kind: 'az-added', status: 'event', severity: 'info', az: 'us-east-1c', backend: null, from: 0, to: 1, summary: 'test us-east-1c added', published: null, deliveryError: 'SNS arn:x: NotFoundException: Topic <gone>' }],
+  undelivered: 1,
   nodesPerAz: [0, 1, 2, 3, 4].map((m) => ({ at: at(m), azs: { 'us-east-1a': { provisioned: m < 2 ? 1 : 3, advertised: 1 }, 'us-east-1b': { provisioned: 1, advertised: 1 } } })),
   nodes: [{ ip: '50.19.115.50', hostname: 'ec2-50-19-115-50.compute-1.amazonaws.com', az: 'us-east-1a', eniId: 'eni-1', firstSeen: at(0), lastSeen: at(4) }],
   reading: [0, 1, 2, 3, 4].map((m) => ({ at: at(m), backends: { 'i-0abc': m === 0 ? 1 : 7, 'i-0def': m === 2 ? null : 1 } })),
@@ -43,5 +45,7 @@ describe.skipIf(!chromium)('HTML report in headless Chromium', () => {
     expect(dom).toContain('class="intact"');
     expect(dom).toContain('scaled 1 → 3 nodes &lt;b&gt;');
     expect(dom).not.toMatch(/class="chart-box">No data/);
+    expect(dom).toContain('<td>UNDELIVERABLE: SNS arn:x: NotFoundException: Topic &lt;gone&gt;</td>');
+    expect(dom).toMatch(/<p id="undelivered" class="broken">Alerts: 1 of this window's events could not be delivered/);
   }, 90_000);
 });

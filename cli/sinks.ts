@@ -1,0 +1,17 @@
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { consoleSink, fileSink, snsSink, type AlertSink } from '../shared/alerts/sinks';
+import { snsClient } from '../shared/aws/sns';
+import type { CliIo } from './io';
+
+/** The alert sinks of a local run: the console always, a file with `--alert-file`, SNS when a topic is set. */
+export function cliSinks(io: CliIo, options: { snsTopicArn?: string; alertFile?: string }): { sinks: AlertSink[]; sns: AlertSink | null; close(): void } {
+  const sinks: AlertSink[] = [consoleSink(io.out), ...(options.alertFile ? [fileSink(options.alertFile)] : [])];
+  let client: SNSClient | null = null;
+  let sns: AlertSink | null = null;
+  if (options.snsTopicArn) {
+    client = snsClient(options.snsTopicArn);
+    sns = snsSink(client, options.snsTopicArn);
+    sinks.push(sns);
+  }
+  return { sinks, sns, close: () => client?.destroy() };
+}

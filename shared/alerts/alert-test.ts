@@ -24,7 +24,7 @@ export function alertTestEvent(at: Date, origin: string): ChainedEvent {
     to: null,
     at: when,
     fingerprint: 'elbscope|-|alert-test',
-    summary: `alert test from ${origin} at ${when}: if you read this, elbscope's alerts reach you`,
+    summary: `alert test from ${origin} at ${when}`,
     details: { origin },
     seq: 0,
     prevHash: GENESIS_HASH,

@@ -8,12 +8,13 @@ export const SNS_DEADLINES = { connectionTimeoutMs: 3_000, requestTimeoutMs: 10_
  * standard retries (throttling, 5xx), 3 attempts. `region` defaults to the
  * topic's own, so a topic in another region than the monitor still works.
  */
-export function snsClient(topicArn?: string): SNSClient {
+export function snsClient(topicArn?: string, deadlines: { connectionTimeoutMs: number; requestTimeoutMs: number } = SNS_DEADLINES): SNSClient {
   const region = topicArn?.split(':')[3];
   return new SNSClient({
     ...(region ? { region } : {}),
     maxAttempts: 3,
     retryMode: 'standard',
-    requestHandler: { connectionTimeout: SNS_DEADLINES.connectionTimeoutMs, requestTimeout: SNS_DEADLINES.requestTimeoutMs },
+    // throwOnRequestTimeout: without it the SDK's handler only logs a warning when requestTimeout passes, and waits on.
+    requestHandler: { connectionTimeout: deadlines.connectionTimeoutMs, requestTimeout: deadlines.requestTimeoutMs, throwOnRequestTimeout: true },
   });
 }

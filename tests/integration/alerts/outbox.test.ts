@@ -1,10 +1,13 @@
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { snsSink } from '../../../shared/alerts/sinks';
+import { snsClient } from '../../../shared/aws/sns';
 import { commitEvents, flushOutbox, type RecordDeps } from '../../../shared/cycle/record';
 import { makeEvent } from '../../../shared/detect/events';
 import { LocalStore } from '../../../shared/store/local';
@@ -175,6 +178,28 @@ describe('SNS through the real SDK to a local endpoint enforcing the Publish con
     expect(await publish({ TopicArn: `${TOPIC}-gone` })).toBe('NotFoundException 404: Topic does not exist');
     expect(state.messages.map((m) => m.message.length)).toEqual([1, 131_072]);
     sns.destroy();
+  });
+
+  it('gives up on a Publish that never answers at its deadline: a transient failure, retried later, nothing lost', async () => {
+    // Accepts the connection, reads the request, never answers.
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const saved = process.env.AWS_ENDPOINT_URL_SNS;
+    process.env.AWS_ENDPOINT_URL_SNS = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const client = snsClient(TOPIC, { connectionTimeoutMs: 500, requestTimeoutMs: 300 });
+      const store = localStore();
+      await commitEvents(store, 'test', () => [scaled('test')]);
+      const r = await flushOutbox({ store, sink: snsSink(client, TOPIC), now: () => new Date('2026-11-25T10:02:30Z'), claimant: 'x' });
+      expect(r.published).toEqual([]);
+      expect(r.failed).toEqual([expect.objectContaining({ attempts: 1, error: expect.stringMatching(/^SNS arn:\S+: ETIMEDOUT: .*exceeded the configured 300 ms requestTimeout/) })]);
+      expect((await store.listOutbox()).map((e) => e.attempts)).toEqual([1]);
+      client.destroy();
+    } finally {
+      process.env.AWS_ENDPOINT_URL_SNS = saved;
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 
   it('delivers a FIFO duplicate (same deduplication id within 5 minutes) once, as SNS does', async () => {

@@ -33,3 +33,4 @@ module.exports.assumeRoles = () => {
   const roles = new Set([...(c.discovery?.accounts ?? []).map((a) => a.roleArn), ...c.loadBalancers.flatMap((lb) => (lb.roleArn ? [lb.roleArn] : []))]);
   return roles.size > 0 ? [...roles] : ['arn:aws:iam::000000000000:role/elbscope-no-cross-account'];
 };
+module.exports.config = config;

@@ -9,6 +9,7 @@ import { LabElb } from '../../../lab/elb';
 import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
 import { startSqsEndpoint, type QueuedMessage } from '../../../lab/sqs/server';
 import { startStsEndpoint, type AssumeRoleCall } from '../../../lab/sts/server';
+import { METRIC } from '../../../shared/cycle/metrics';
 import { startDynalite } from '../../helpers/dynalite';
 import { childEnv } from '../../helpers/env';
 
@@ -156,7 +157,7 @@ describe('serverless package', () => {
     const table = template.Resources.StateTable?.Properties;
     expect(table).toMatchObject({ BillingMode: 'PAY_PER_REQUEST', TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true }, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
     expect(table?.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
-    expect(template.Resources.AlertTopic?.Properties.KmsMasterKeyId).toBe('alias/aws/sns');
+    expect(template.Resources.AlertTopic?.Properties.KmsMasterKeyId).toEqual({ Ref: 'AlertTopicKey' });
     const fn = template.Resources.ObserveLambdaFunction?.Properties;
     expect(fn?.Environment.Variables).toMatchObject({ ELBSCOPE_TABLE: { Ref: 'StateTable' }, ELBSCOPE_TOPIC_ARN: { Ref: 'AlertTopic' } });
   });
@@ -166,8 +167,43 @@ describe('serverless package', () => {
     expect(configs).toHaveLength(3); // observe, tls-probe, dispatch
     for (const c of configs) expect(c.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] });
     const body = JSON.parse(template.Resources.Dashboard?.Properties.DashboardBody);
-    expect(body.widgets.map((w: any) => w.properties.title)).toEqual(['Nodes per AZ (provisioned: ENIs)', 'Nodes per AZ (advertised in DNS)', 'Pre-opened connections (R) per backend']);
+    expect(body.widgets.map((w: any) => w.properties.title)).toEqual([
+      'Nodes per AZ (provisioned: ENIs)', 'Nodes per AZ (advertised in DNS)', 'Pre-opened connections (R) per backend',
+      'elbscope itself: observation failures by source', 'elbscope itself: completed cycles', 'elbscope itself: alerts undeliverable',
+    ]);
     expect(body.widgets[0].properties.metrics[0][0].expression).toContain('MetricName="NodesProvisioned"');
+  });
+
+  it('monitors the monitor: alarms on its own metrics (the names the code emits), the queues and the functions, routed to the alert topic', () => {
+    const alarms: Record<string, Record<string, any>> = Object.fromEntries(ofType('AWS::CloudWatch::Alarm').map(([, r]) => [r.Properties.AlarmName, r.Properties]));
+    const names = Object.keys(alarms).sort();
+    expect(names).toEqual([
+      'elbscope-test-alerts-undeliverable',
+      ...['dispatch', 'observe', 'report', 'tls-probe', 'worker'].flatMap((f) => [`elbscope-test-${f}-errors`, `elbscope-test-${f}-near-timeout`]),
+      'elbscope-test-failed-invocations', 'elbscope-test-heartbeat',
+      'elbscope-test-observation-failed-dns', 'elbscope-test-observation-failed-eni', 'elbscope-test-observation-failed-statuspage', 'elbscope-test-observation-failed-tls',
+      'elbscope-test-work-dead-letters',
+    ].sort());
+    for (const a of Object.values(alarms)) expect([a.AlarmActions, a.OKActions]).toEqual([[{ Ref: 'AlertTopic' }], [{ Ref: 'AlertTopic' }]]);
+    const service = { Name: 'service', Value: 'elbscope' };
+    // Heartbeat: no completed cycle in 3 one-minute periods, missing data breaching.
+    expect(alarms['elbscope-test-heartbeat']).toMatchObject({ Namespace: 'elbscope', MetricName: METRIC.cycleCompleted, Dimensions: [service], Period: 60, EvaluationPeriods: 3, DatapointsToAlarm: 3, Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
+    expect(alarms['elbscope-test-observation-failed-eni']).toMatchObject({ MetricName: METRIC.observationFailed, Dimensions: [service, { Name: 'Source', Value: 'ENI' }], Period: 60, EvaluationPeriods: 5, DatapointsToAlarm: 3 });
+    expect(alarms['elbscope-test-observation-failed-tls']).toMatchObject({ Period: 3600 }); // the TLS round runs hourly
+    expect(alarms['elbscope-test-alerts-undeliverable']).toMatchObject({ MetricName: METRIC.alertsUndeliverable, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(alarms['elbscope-test-failed-invocations']).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['FailedInvocations', 'QueueName'] } }] });
+    expect(alarms['elbscope-test-work-dead-letters']?.Dimensions[0].Value).toEqual({ 'Fn::GetAtt': ['WorkDeadLetters', 'QueueName'] });
+    expect(alarms['elbscope-test-observe-near-timeout']).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Duration', Statistic: 'Maximum', Threshold: 40_000, Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'ObserveLambdaFunction' } }] });
+    expect(alarms['elbscope-test-dispatch-near-timeout']?.Threshold).toBe(24_000); // its own 30 s timeout
+    expect(alarms['elbscope-test-tls-probe-errors']?.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: 'TlsDashprobeLambdaFunction' } }]);
+    // Every alarm's metric is one the code names (shared/cycle/metrics.ts) or AWS's own.
+    const ours = new Set<string>(Object.values(METRIC));
+    for (const a of Object.values(alarms)) if (a.Namespace === 'elbscope') expect(ours).toContain(a.MetricName);
+    // CloudWatch can publish to the topic: a key of the stack's own that lets it, and a topic policy for its alarms.
+    const key = template.Resources.AlertTopicKey?.Properties;
+    expect(key?.EnableKeyRotation).toBe(true);
+    expect(key?.KeyPolicy.Statement).toContainEqual(expect.objectContaining({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }));
+    expect(template.Resources.AlertTopicPolicy?.Properties.PolicyDocument.Statement).toEqual([expect.objectContaining({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Resource: { Ref: 'AlertTopic' } })]);
   });
 
   it('runs the single scheduled function by default, and the dispatcher and workers when the config turns fan-out on', async () => {

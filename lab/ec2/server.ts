@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import { readBody } from '../http-body';
+import { checkDescribeNetworkInterfaces, type Ec2Refusal } from './contract';
 import type { AddressInfo } from 'node:net';
 
 /** A network interface as the lab's EC2 endpoint serves it. */
@@ -20,6 +21,8 @@ export interface Ec2State {
   failNext: { code: string; status: number; message: string }[];
   /** Every request's Action and parameters, for assertions. */
   requests: Record<string, string>[];
+  /** Requests refused by the DescribeNetworkInterfaces contract, with the refusal. */
+  refused?: { request: Record<string, string>; refusal: Ec2Refusal }[];
 }
 
 export interface RunningEc2Endpoint {
@@ -49,10 +52,17 @@ export async function startEc2Endpoint(state: Ec2State, host = '127.0.0.1'): Pro
     if (params.Action !== 'DescribeNetworkInterfaces') {
       return reply(400, errorXml('InvalidAction', `The action ${params.Action ?? '(none)'} is not valid for this web service.`));
     }
+    // Held to EC2's documented contract (lab/ec2/contract.ts): what EC2 refuses fails here too.
+    const refusal = checkDescribeNetworkInterfaces(params);
+    if (refusal) {
+      state.refused?.push({ request: params, refusal });
+      return reply(refusal.status, errorXml(refusal.code, refusal.message));
+    }
     const filters = readFilters(params);
     const patterns = filters.get('description');
     const description = patterns ? descriptionMatcher(patterns) : null;
     const matching = state.enis.filter((eni) => matches(eni, filters, description));
+    // [D] without MaxResults EC2 answers everything at once; the lab pages by 1000 all the same.
     const max = Number(params.MaxResults ?? 1000);
     const start = Number(params.NextToken ?? 0);
     const page = matching.slice(start, start + max);

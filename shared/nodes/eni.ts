@@ -84,12 +84,17 @@ export function matchesDescription(pattern: string, description: string): boolea
   return re.test(description);
 }
 
-/** EC2 accepts at most this many values in one filter; larger batches are split. */
-export const MAX_FILTER_VALUES = 200;
+/**
+ * Description patterns per DescribeNetworkInterfaces call. EC2 refuses more than
+ * 200 filter values on a single call ("FilterLimitExceeded: The maximum number of
+ * filter values specified on a single call is 200"), counted across filters, and
+ * each call also carries `requester-managed=true`: 199 descriptions.
+ */
+export const MAX_FILTER_VALUES = 199;
 
 /**
  * Look up the ENIs of many load balancers of one region with as few
- * DescribeNetworkInterfaces calls as possible (one paginated call per 200
+ * DescribeNetworkInterfaces calls as possible (one paginated call per 199
  * description patterns), and hand each load balancer its own. A failure is
  * returned to every load balancer of the batch, never thrown.
  */

@@ -8,10 +8,11 @@ import { createDnsLookup } from '../../../shared/nodes/dns';
 import { createEniLookup } from '../../../shared/nodes/eni';
 
 // 250 Classic load balancers and 3 ALBs in one region: one cycle must find every
-// node's ENI with a handful of DescribeNetworkInterfaces calls (200 descriptions a
-// call), not one per load balancer, and give each load balancer only its own.
+// node's ENI with a handful of DescribeNetworkInterfaces calls (199 descriptions and
+// requester-managed=true: EC2's 200 filter values a call), not one per load balancer,
+// and give each load balancer only its own.
 const zone = emptyZone();
-const ec2State: Ec2State = { enis: [], failNext: [], requests: [] };
+const ec2State: Ec2State = { enis: [], failNext: [], requests: [], refused: [] };
 let dns: RunningDnsServer;
 let endpoint: RunningEc2Endpoint;
 const AZS = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
@@ -34,7 +35,7 @@ beforeAll(async () => {
 afterAll(async () => Promise.all([dns.close(), endpoint.close()]));
 
 describe('Batched ENI lookups', () => {
-  it('maps every node to its own load balancer and AZ with one call per 200 descriptions', async () => {
+  it('maps every node to its own load balancer and AZ with one call per 199 descriptions, within EC2\'s 200 filter values a call', async () => {
     const config = parseConfig(
       {
         loadBalancers: [...names.map((n) => ({ dnsName: `${n}-1.us-east-1.elb.amazonaws.com` })), ...['web', 'web-2', 'webapp'].map((n) => ({ dnsName: `${n}-99.us-east-1.elb.amazonaws.com` }))],
@@ -47,8 +48,9 @@ describe('Batched ENI lookups', () => {
     const observations = await observeConfigured(config, { dns: createDnsLookup(config.dns), enisFor: () => createEniLookup(ec2), now: () => new Date() });
     ec2.destroy();
 
-    // 253 load balancers × 3 patterns each = 759 descriptions → 4 calls of ≤ 200.
+    // 253 load balancers × 3 patterns each = 759 descriptions → 4 calls of ≤ 199 (+1 requester-managed value).
     expect(ec2State.requests.filter((r) => r.Action === 'DescribeNetworkInterfaces')).toHaveLength(4);
+    expect(ec2State.refused).toEqual([]);
     names.forEach((name, i) => {
       const o = observations[i];
       expect(o?.errors).toEqual([]);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeNetworkInterfacesCommand, EC2Client, type DescribeNetworkInterfacesCommandInput } from '@aws-sdk/client-ec2';
 import { startEc2Endpoint, type Ec2State, type RunningEc2Endpoint } from '../../../lab/ec2/server';
 import { createEniLookup } from '../../../shared/nodes/eni';
 import { ec2ClientsByRegion } from '../../../shared/aws/clients';
@@ -63,5 +63,27 @@ describe('EC2 DescribeNetworkInterfaces through the real SDK', () => {
   it('surfaces UnauthorizedOperation with its code', async () => {
     state.failNext.push({ code: 'UnauthorizedOperation', status: 403, message: 'You are not authorized to perform this operation.' });
     await expect(createEniLookup(client)({ descriptions: ['ELB web'] })).rejects.toMatchObject({ name: 'UnauthorizedOperation' });
+  });
+});
+
+describe('The lab EC2 endpoint holds DescribeNetworkInterfaces to its documented contract', () => {
+  const send = (input: DescribeNetworkInterfacesCommandInput) =>
+    client.send(new DescribeNetworkInterfacesCommand(input)).then(
+      (out) => `ok ${out.NetworkInterfaces?.length}`,
+      (e: { name: string; message: string; $metadata?: { httpStatusCode?: number } }) => `${e.name} ${e.$metadata?.httpStatusCode}: ${e.message}`,
+    );
+  const values = (n: number) => Array.from({ length: n }, (_, i) => `ELB lb${i}`);
+
+  it('refuses MaxResults outside 5..1000, and with network interface ids', async () => {
+    expect(await send({ MaxResults: 4 })).toBe('InvalidParameterValue 400: Value ( 4 ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.');
+    expect(await send({ MaxResults: 1001 })).toMatch(/^InvalidParameterValue 400: Value \( 1001 \)/);
+    expect(await send({ MaxResults: 5, NetworkInterfaceIds: ['eni-1'] })).toMatch(/^InvalidParameterCombination 400/);
+    expect(await send({ MaxResults: 5 })).toBe('ok 5');
+  });
+
+  it('refuses more than 200 filter values on one call, counted across filters, and filters it does not know', async () => {
+    expect(await send({ Filters: [{ Name: 'description', Values: values(199) }, { Name: 'requester-managed', Values: ['true'] }] })).toBe('ok 0');
+    expect(await send({ Filters: [{ Name: 'description', Values: values(200) }, { Name: 'requester-managed', Values: ['true'] }] })).toBe('FilterLimitExceeded 400: The maximum number of filter values specified on a single call is 200');
+    expect(await send({ Filters: [{ Name: 'descriptoin', Values: ['ELB web'] }] })).toBe("InvalidParameterValue 400: The filter 'descriptoin' is invalid");
   });
 });

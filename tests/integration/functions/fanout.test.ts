@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Context, ScheduledEvent, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SQSClient, SQSServiceException } from '@aws-sdk/client-sqs';
+import { checkSendMessageBatch } from '../../../lab/sqs/contract';
 import { LabElb } from '../../../lab/elb';
 import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
 import { startSqsEndpoint, type QueuedMessage } from '../../../lab/sqs/server';
@@ -51,7 +52,12 @@ const quiet = <T>(fn: () => Promise<T>) => {
 describe('Fan-out: dispatcher and worker', () => {
   it('round trip with SQS mocked: batches of 2, every load balancer observed, a bad message reported alone', async () => {
     const sqsMock = mockClient(SQSClient);
-    sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({ Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `m-${e.Id}`, MD5OfMessageBody: 'x' })), Failed: [] }));
+    // The mock holds SendMessageBatch to SQS's documented contract, as the lab's endpoint does.
+    sqsMock.on(SendMessageBatchCommand).callsFake((input: { QueueUrl: string; Entries: { Id: string; MessageBody: string }[] }) => {
+      const refusal = checkSendMessageBatch(input);
+      if (refusal) throw new SQSServiceException({ name: refusal.code, $fault: 'client', message: refusal.message, $metadata: { httpStatusCode: refusal.status } });
+      return { Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `m-${e.Id}`, MD5OfMessageBody: 'x' })), Failed: [] };
+    });
     const dispatch = await load<ScheduledEvent>('dispatch');
     const dispatched = await quiet(() => dispatch(scheduled, context));
     sqsMock.restore();

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import { readBody } from '../http-body';
+import { checkAssumeRole } from './contract';
 import type { AddressInfo } from 'node:net';
 
 /** One AssumeRole call as the local STS endpoint saw it. */
@@ -23,6 +24,12 @@ export function signingKeyId(authorization: string | undefined): string | null {
 export async function startStsEndpoint(calls: AssumeRoleCall[], host = '127.0.0.1'): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer(async (req, res) => {
     const params = new URLSearchParams(await readBody(req));
+    // Held to AssumeRole's documented contract (lab/sts/contract.ts).
+    const refusal = checkAssumeRole(params);
+    if (refusal) {
+      res.writeHead(refusal.status, { 'content-type': 'text/xml' }).end(`<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${refusal.code}</Code><Message>${refusal.message.replace(/[<>&]/g, '?')}</Message></Error><RequestId>lab</RequestId></ErrorResponse>`);
+      return;
+    }
     const roleArn = params.get('RoleArn') ?? '';
     calls.push({ roleArn, sessionName: params.get('RoleSessionName') ?? '', callerKeyId: signingKeyId(req.headers.authorization) });
     const account = /::(\d{12}):/.exec(roleArn)?.[1] ?? '000000000000';

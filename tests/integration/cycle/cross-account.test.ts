@@ -45,3 +45,17 @@ describe('Cross-account roles', () => {
     expect(calls).toHaveLength(1);
   });
 });
+
+describe('The lab STS endpoint holds AssumeRole to its documented contract', () => {
+  it('refuses a session name, duration or role ARN STS would refuse, through the real SDK', async () => {
+    const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
+    const client = new STSClient({ region: 'us-east-1', maxAttempts: 1 });
+    const assume = (input: { RoleArn: string; RoleSessionName: string; DurationSeconds?: number }) => client.send(new AssumeRoleCommand(input)).then(() => 'ok', (e: Error) => `${e.name}: ${e.message}`);
+    expect(await assume({ RoleArn: ROLE, RoleSessionName: 'elbscope' })).toBe('ok');
+    expect(await assume({ RoleArn: ROLE, RoleSessionName: 'x' })).toMatch(/^ValidationError: .*roleSessionName/);
+    expect(await assume({ RoleArn: ROLE, RoleSessionName: 'elb scope' })).toMatch(/^ValidationError: .*roleSessionName/);
+    expect(await assume({ RoleArn: ROLE, RoleSessionName: 'elbscope', DurationSeconds: 600 })).toMatch(/^ValidationError: .*durationSeconds/);
+    expect(await assume({ RoleArn: 'arn:aws:iam::1:role/x', RoleSessionName: 'elbscope' })).toMatch(/^ValidationError: .*roleArn/);
+    client.destroy();
+  });
+});

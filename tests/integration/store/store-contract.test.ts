@@ -133,3 +133,15 @@ describe('LocalStore', () => {
     expect((await store.listOutbox()).map((e) => e.record.id)).toEqual([record!.id]);
   });
 });
+
+describe('DynamoDB stand-in (dynalite) enforces what DynamoDB does', () => {
+  // DynamoDB Developer Guide, "Service, account, and table quotas": "The maximum item size in DynamoDB is
+  // 400 KB, which includes both attribute name binary length … and attribute value lengths"; a
+  // ConditionExpression that fails is ConditionalCheckFailedException (HTTP 400).
+  it('refuses an item over 400 KB with ValidationException, and a failed condition with ConditionalCheckFailedException', async () => {
+    const store = new DynamoDbStore(dynamo.client, dynamo.table);
+    await expect(store.putObservation({ loadBalancer: 'big', at: '2026-11-25T10:00:00.000Z', snapshot: { pad: 'x'.repeat(410_000) } }, 30)).rejects.toThrow(/Item size has exceeded the maximum allowed size/);
+    await store.putPrewarm({ id: 'pw-x', loadBalancer: 'big', nodesPerAz: 1, total: null, deadline: null, caseId: null, requestedAt: '2026-11-25T10:00:00.000Z' });
+    await expect(store.putPrewarm({ id: 'pw-x', loadBalancer: 'big', nodesPerAz: 2, total: null, deadline: null, caseId: null, requestedAt: '2026-11-25T10:00:00.000Z' })).rejects.toMatchObject({ name: 'ConditionalCheckFailedException', $metadata: { httpStatusCode: 400 } });
+  });
+});

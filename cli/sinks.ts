@@ -4,14 +4,12 @@ import { snsClient } from '../shared/aws/sns';
 import type { CliIo } from './io';
 
 /** The alert sinks of a local run: the console always, a file with `--alert-file`, SNS when a topic is set. */
-export function cliSinks(io: CliIo, options: { snsTopicArn?: string; alertFile?: string }): { sinks: AlertSink[]; sns: AlertSink | null; close(): void } {
+export function cliSinks(io: CliIo, options: { snsTopicArn?: string; alertFile?: string }): { sinks: AlertSink[]; close(): void } {
   const sinks: AlertSink[] = [consoleSink(io.out), ...(options.alertFile ? [fileSink(options.alertFile)] : [])];
   let client: SNSClient | null = null;
-  let sns: AlertSink | null = null;
   if (options.snsTopicArn) {
     client = snsClient(options.snsTopicArn);
-    sns = snsSink(client, options.snsTopicArn);
-    sinks.push(sns);
+    sinks.push(snsSink(client, options.snsTopicArn));
   }
-  return { sinks, sns, close: () => client?.destroy() };
+  return { sinks, close: () => client?.destroy() };
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { GENESIS_HASH, type ChainedEvent } from '../detect/state';
 import { classifyDeliveryError } from './delivery';
 import type { AlertSink } from './sinks';
@@ -11,7 +11,7 @@ import type { AlertSink } from './sinks';
  */
 export function alertTestEvent(at: Date, origin: string): ChainedEvent {
   const when = at.toISOString();
-  const id = createHash('sha256').update(`alert-test|${origin}|${when}|${Math.random()}`).digest('hex').slice(0, 24);
+  const id = randomUUID().replaceAll('-', '').slice(0, 24);
   return {
     id,
     kind: 'alert-test',

@@ -11,8 +11,6 @@ export const SNS_LIMITS = {
   subjectChars: 99,
   /** "at most 256 KB in size (262,144 bytes, not 262,144 characters)"; attributes count toward it. */
   messageBytes: 262_144,
-  /** "up to 128 alphanumeric characters … and punctuation" (group and deduplication ids). */
-  fifoIdChars: 128,
 } as const;
 
 /** Non-ASCII characters elbscope's own text uses, spelt in ASCII for subjects. */
@@ -165,6 +163,7 @@ export function attributeBytes(attrs: Record<string, StringAttribute>): number {
   return n;
 }
 
+// "up to 128 alphanumeric characters (a-z, A-Z, 0-9) and punctuation (!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~)".
 const FIFO_ID = /^[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]{1,128}$/;
 
 /**
@@ -174,9 +173,4 @@ const FIFO_ID = /^[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]{1,128}$/;
  */
 export function fifoGroupId(loadBalancer: string): string {
   return FIFO_ID.test(loadBalancer) ? loadBalancer : `lb-${createHash('sha256').update(loadBalancer).digest('hex').slice(0, 40)}`;
-}
-
-/** Whether a string is a valid FIFO group or deduplication id. */
-export function isFifoId(value: string): boolean {
-  return FIFO_ID.test(value);
 }

@@ -59,13 +59,18 @@ describe('The default lab scenario', () => {
     for (const e of events) if (!matched.has(e.id)) problems.push(`unexpected: ${e.kind}/${e.status} ${e.summary} at +${Date.parse(e.at) - t0} ms`);
     expect(problems, lines.filter((l) => l.startsWith('ALERT') || l.startsWith('[lab')).join('\n')).toEqual([]);
 
-    // Ground truth: whenever the lab was at rest (no change in the cycle before), elbscope saw what the lab held.
-    const steady = truth.filter((t, i) => i > 0 && JSON.stringify(truth[i - 1]?.nodes) === JSON.stringify(t.nodes) && JSON.stringify(truth[i - 1]?.reading) === JSON.stringify(t.reading));
-    expect(steady.length).toBeGreaterThan(10);
-    const agreeAzs = steady.filter((t) => JSON.stringify(t.seenAzs) === JSON.stringify(t.nodes) || Object.keys(t.seenAzs).length === 0);
-    const agreeR = steady.filter((t) => Object.entries(t.reading).every(([b, r]) => t.seen[b] === Math.min(r, b === 'b1' ? 16 : r)));
-    expect(agreeAzs.length / steady.length).toBeGreaterThan(0.9);
-    expect(agreeR.length / steady.length).toBeGreaterThan(0.8);
+    // Ground truth: whenever what is compared was at rest in the lab (unchanged since the cycle
+    // before), elbscope saw what the lab held. Nodes and R are judged apart: pre-opened
+    // connections come and go on their own timers, so cycles with both at rest are few.
+    const still = (pick: (t: (typeof truth)[number]) => unknown) => truth.filter((t, i) => i > 0 && JSON.stringify(pick(truth[i - 1]!)) === JSON.stringify(pick(t)));
+    const steadyNodes = still((t) => t.nodes);
+    const steadyR = still((t) => t.reading);
+    expect(steadyNodes.length).toBeGreaterThan(truth.length / 2);
+    expect(steadyR.length).toBeGreaterThanOrEqual(6);
+    const agreeAzs = steadyNodes.filter((t) => JSON.stringify(t.seenAzs) === JSON.stringify(t.nodes) || Object.keys(t.seenAzs).length === 0);
+    const agreeR = steadyR.filter((t) => Object.entries(t.reading).every(([b, r]) => t.seen[b] === Math.min(r, b === 'b1' ? 16 : r)));
+    expect(agreeAzs.length / steadyNodes.length).toBeGreaterThan(0.9);
+    expect(agreeR.length / steadyR.length).toBeGreaterThan(0.8);
 
     // The run's audit trail verifies, and its report was written.
     const stored = await new LocalStore(store).listEvents('lab');

@@ -56,7 +56,7 @@ export function parseApacheAuto(text: string): Parsed<ApacheAuto> {
   if (typeof text !== 'string' || text.trim() === '') return { ok: false, error: 'empty status page' };
   if (looksLikeHtml(text)) return { ok: false, error: 'got an HTML page, not mod_status ?auto text' };
   const lines = text.split(/\r?\n/);
-  const fields: Record<string, string> = {};
+  const fields: Record<string, string> = Object.create(null); // keys from the page: no inherited names
   let host: string | null = null;
   let scoreboardLine = -1;
   lines.forEach((line, i) => {

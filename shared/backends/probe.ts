@@ -1,5 +1,5 @@
 import { describeError } from '../errors';
-import { countScoreboard, parseApacheAuto, type ApacheAuto, type Parsed } from './apache-status';
+import { countScoreboard, parseApacheAuto, SCOREBOARD_STATES, type ApacheAuto, type Parsed } from './apache-status';
 import { parseApacheHtml, type ApacheHtml } from './apache-html';
 import { DEFAULT_FETCH_LIMITS, fetchPage, type FetchedPage, type FetchLimits } from './http';
 import { looksLikeNginxStatus, parseNginxStatus } from './nginx-status';
@@ -91,14 +91,18 @@ function apacheReport(
   // earlier scrape's worker may still be closing or logging (C, L). With the
   // per-slot table they are found by their request line; without it, one W is ours.
   const statusPath = new URL(htmlUrl).pathname;
-  const ownStates: Partial<Record<string, number>> = {};
+  // Keys come from the page: a null-prototype object, so `constructor` or `__proto__` are just names.
+  const ownStates: Partial<Record<string, number>> = Object.create(null);
   if (html.ok && html.value.extendedStatus) {
     for (const slot of html.value.slots) {
       if (!NOT_BUSY.has(slot.mode) && slot.mode !== 'R' && slot.request.startsWith(`GET ${statusPath}`)) ownStates[slot.mode] = (ownStates[slot.mode] ?? 0) + 1;
     }
   } else if (counts.W > 0) ownStates.W = 1;
   const states = { ...counts };
-  for (const [state, n] of Object.entries(ownStates)) states[state as keyof typeof states] = Math.max(0, states[state as keyof typeof states] - (n ?? 0));
+  for (const [state, n] of Object.entries(ownStates)) {
+    if (!(SCOREBOARD_STATES as readonly string[]).includes(state)) continue; // a mode Apache does not write: nothing to take off
+    states[state as keyof typeof states] = Math.max(0, states[state as keyof typeof states] - (n ?? 0));
+  }
   const busy = Object.entries(states).reduce((n, [state, c]) => (NOT_BUSY.has(state) ? n : n + c), 0);
   const slots = auto.scoreboard.length;
   const trust: string[] = [];
@@ -116,7 +120,7 @@ function apacheReport(
     trust.push(CAVEATS.noExtendedStatus);
   } else {
     const reading = html.value.slots.filter((s) => s.mode === 'R');
-    readingByClient = {};
+    readingByClient = Object.create(null) as Record<string, number>;
     for (const slot of reading) readingByClient[slot.client] = (readingByClient[slot.client] ?? 0) + 1;
     readingAges = reading.flatMap((s) => (s.secondsSince === null ? [] : [s.secondsSince]));
     if (reading.length !== counts.R) {

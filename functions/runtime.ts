@@ -3,6 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { snsSink } from '../shared/alerts/sinks';
 import { ec2ClientsByRegion } from '../shared/aws/clients';
+import { requestHandlerWith } from '../shared/aws/deadlines';
 import { snsClient } from '../shared/aws/sns';
 import { awsCycleDeps } from '../shared/aws/cycle-deps';
 import { discoveryClientsByRegion } from '../shared/aws/discovery-clients';
@@ -19,7 +20,7 @@ import { DynamoDbStore } from '../shared/store/dynamodb';
 
 /** The stack's DynamoDB table (ELBSCOPE_TABLE) as the store. */
 export function stackStore(env: NodeJS.ProcessEnv): DynamoDbStore {
-  return new DynamoDbStore(new DynamoDBClient({}), requireEnv(env, 'ELBSCOPE_TABLE'));
+  return new DynamoDbStore(new DynamoDBClient({ requestHandler: requestHandlerWith() }), requireEnv(env, 'ELBSCOPE_TABLE'));
 }
 
 /** The SNS alert sink: the configured topic, else the stack's own (ELBSCOPE_TOPIC_ARN). */

@@ -8,13 +8,14 @@ import { loadConfigFromEnv } from '../../shared/config/load';
 import { discoveryClientsByRegion } from '../../shared/aws/discovery-clients';
 import { discoveringConfig } from '../../shared/discovery/merge';
 import { cycleTime } from '../../shared/cycle/time';
+import { requestHandlerWith } from '../../shared/aws/deadlines';
 import { enqueueWork } from '../../shared/fanout/queue';
 import { planWork } from '../../shared/fanout/work';
 
 const logger = new Logger({ serviceName: 'elbscope' });
 const config = loadConfigFromEnv(process.env);
 const queueUrl = requireEnv(process.env, 'ELBSCOPE_QUEUE_URL');
-const sqs = new SQSClient({});
+const sqs = new SQSClient({ requestHandler: requestHandlerWith() });
 const currentConfig = discoveringConfig(config, discoveryClientsByRegion(), () => new Date(), (m) => logger.warn(m));
 
 /** Scheduled (fan-out mode): one queue message per batch of load balancers, for the workers. */

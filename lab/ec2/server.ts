@@ -21,6 +21,8 @@ export interface Ec2State {
   failNext: { code: string; status: number; message: string }[];
   /** Every request's Action and parameters, for assertions. */
   requests: Record<string, string>[];
+  /** Raw answers to send instead, one per request, before serving normally (hostile-endpoint tests: HTML, empty, endless tokens). */
+  rawNext?: { status: number; body: string }[];
   /** Requests refused by the DescribeNetworkInterfaces contract, with the refusal. */
   refused?: { request: Record<string, string>; refusal: Ec2Refusal }[];
 }
@@ -47,6 +49,8 @@ export async function startEc2Endpoint(state: Ec2State, host = '127.0.0.1'): Pro
       res.writeHead(status, { 'content-type': 'text/xml;charset=UTF-8' });
       res.end(xml);
     };
+    const raw = state.rawNext?.shift();
+    if (raw) return reply(raw.status, raw.body);
     const failure = state.failNext.shift();
     if (failure) return reply(failure.status, errorXml(failure.code, failure.message));
     if (params.Action !== 'DescribeNetworkInterfaces') {

@@ -1,5 +1,6 @@
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { requestHandlerWith } from './deadlines';
 
 /**
  * Credentials for another account: the role is assumed with STS (the SDK's own
@@ -8,5 +9,5 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
  */
 export function credentialsFor(roleArn: string | undefined, region: string): AwsCredentialIdentityProvider | undefined {
   if (!roleArn) return undefined;
-  return fromTemporaryCredentials({ params: { RoleArn: roleArn, RoleSessionName: 'elbscope', DurationSeconds: 3600 }, clientConfig: { region } });
+  return fromTemporaryCredentials({ params: { RoleArn: roleArn, RoleSessionName: 'elbscope', DurationSeconds: 3600 }, clientConfig: { region, requestHandler: requestHandlerWith() } });
 }

@@ -2,6 +2,7 @@ import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balanci
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { DiscoveryClients } from '../discovery/discover';
 import { ec2ClientsByRegion } from './clients';
+import { requestHandlerWith } from './deadlines';
 import { credentialsFor } from './credentials';
 
 /** Discovery clients per region and role, created on first use (the SDK's endpoint variables apply). */
@@ -13,8 +14,8 @@ export function discoveryClientsByRegion(ec2 = ec2ClientsByRegion()): (region: s
     if (!clients) {
       const credentials = credentialsFor(roleArn, region);
       clients = {
-        elb: new ElasticLoadBalancingClient({ region, credentials, maxAttempts: 4 }),
-        elbv2: new ElasticLoadBalancingV2Client({ region, credentials, maxAttempts: 4 }),
+        elb: new ElasticLoadBalancingClient({ region, credentials, maxAttempts: 4, requestHandler: requestHandlerWith() }),
+        elbv2: new ElasticLoadBalancingV2Client({ region, credentials, maxAttempts: 4, requestHandler: requestHandlerWith() }),
         ec2: ec2(region, roleArn),
       };
       cache.set(key, clients);

@@ -48,8 +48,18 @@ export function createEniLookup(ec2: EC2Client, pageSize = 1000): EniLookup {
         ],
       },
     );
+    const tokens = new Set<string>();
     for await (const page of pages) {
-      for (const ni of page.NetworkInterfaces ?? []) {
+      // An endpoint that hands back a token it gave before, or never stops giving new ones, would page for ever.
+      if (page.NextToken !== undefined && tokens.has(page.NextToken)) throw new Error(`DescribeNetworkInterfaces (${descriptions[0]}…): NextToken repeated after ${tokens.size} pages; stopped`);
+      if (page.NextToken !== undefined) tokens.add(page.NextToken);
+      if (tokens.size >= MAX_ENI_PAGES) throw new Error(`DescribeNetworkInterfaces (${descriptions[0]}…): still paging after ${MAX_ENI_PAGES} pages of ${pageSize}; stopped`);
+      // EC2 always sends <networkInterfaceSet/>, empty or not. An answer without it (an
+      // HTML proxy page, an empty 200, another document) parses to nothing: an error, never "zero ENIs".
+      if (page.NetworkInterfaces === undefined) {
+        throw new Error(`DescribeNetworkInterfaces (${descriptions[0]}…): HTTP ${page.$metadata.httpStatusCode ?? '?'} answer is not a DescribeNetworkInterfaces response (no networkInterfaceSet)`);
+      }
+      for (const ni of page.NetworkInterfaces) {
         const eni = toEni(ni);
         if (eni) found.push(eni);
       }
@@ -57,6 +67,9 @@ export function createEniLookup(ec2: EC2Client, pageSize = 1000): EniLookup {
     return found;
   };
 }
+
+/** Pages one lookup may take: 50 × 1,000 interfaces for 199 descriptions is far beyond any real account. */
+export const MAX_ENI_PAGES = 50;
 
 function toEni(ni: NetworkInterface): LoadBalancerEni | null {
   // An interface without id or AZ cannot be placed; EC2 always sends both.

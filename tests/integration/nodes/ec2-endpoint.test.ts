@@ -87,3 +87,43 @@ describe('The lab EC2 endpoint holds DescribeNetworkInterfaces to its documented
     expect(await send({ Filters: [{ Name: 'descriptoin', Values: ['ELB web'] }] })).toBe("InvalidParameterValue 400: The filter 'descriptoin' is invalid");
   });
 });
+
+describe('ENI lookups against an EC2 endpoint that misbehaves: an error, never "zero ENIs", never a hang', () => {
+  const page = (token: string | null) =>
+    `<DescribeNetworkInterfacesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><networkInterfaceSet/>${token ? `<nextToken>${token}</nextToken>` : ''}</DescribeNetworkInterfacesResponse>`;
+  const lookup = () => createEniLookup(client)({ descriptions: ['ELB web'] }).then((enis) => `${enis.length} ENIs`, (e: Error) => e.message);
+
+  it('an HTML proxy page, an empty 200 or another document', async () => {
+    for (const body of ['<html><body>502 Bad Gateway (proxy)</body></html>', '', '<?xml version="1.0"?><Other><requestId>x</requestId></Other>']) {
+      state.rawNext = [{ status: 200, body }];
+      expect(await lookup()).toBe('DescribeNetworkInterfaces (ELB web…): HTTP 200 answer is not a DescribeNetworkInterfaces response (no networkInterfaceSet)');
+    }
+  });
+
+  it('a NextToken handed back again, or never ending', async () => {
+    state.rawNext = [{ status: 200, body: page('t1') }, { status: 200, body: page('t2') }, { status: 200, body: page('t1') }];
+    expect(await lookup()).toBe('DescribeNetworkInterfaces (ELB web…): NextToken repeated after 2 pages; stopped');
+    state.rawNext = Array.from({ length: 60 }, (_, i) => ({ status: 200, body: page(`t${i}`) }));
+    expect(await lookup()).toBe('DescribeNetworkInterfaces (ELB web…): still paging after 50 pages of 1000; stopped');
+    state.rawNext = [];
+    expect(await lookup()).toBe('12 ENIs'); // a well-behaved answer, empty set or not, is still read
+  });
+
+  it('an endpoint that accepts and never answers: bounded by the client deadline', async () => {
+    const { createServer } = await import('node:http');
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const saved = process.env.AWS_ENDPOINT_URL_EC2;
+    process.env.AWS_ENDPOINT_URL_EC2 = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    try {
+      const slow = ec2ClientsByRegion(2, { connectionTimeoutMs: 500, requestTimeoutMs: 300 })('us-east-1');
+      const out = await createEniLookup(slow)({ descriptions: ['ELB web'] }).then(() => 'answered', (e: Error) => `${(e as { code?: string }).code ?? e.name}: ${e.message}`);
+      expect(out).toMatch(/^ETIMEDOUT: .*exceeded the configured 300 ms requestTimeout/);
+      slow.destroy();
+    } finally {
+      process.env.AWS_ENDPOINT_URL_EC2 = saved;
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+});

@@ -1,0 +1,22 @@
+/**
+ * Deadlines for every AWS SDK client elbscope builds. The SDK sets none by
+ * default: a connection that is accepted and never answered would hold a cycle
+ * (and a Lambda run) until its own timeout. Each attempt gets these; the SDK's
+ * standard retries apply on top, so one call is bounded by attempts × deadline.
+ */
+export const AWS_DEADLINES = { connectionTimeoutMs: 3_000, requestTimeoutMs: 10_000 } as const;
+
+/** Deadlines for one client, in milliseconds. */
+export interface Deadlines {
+  connectionTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+/**
+ * The `requestHandler` option for an SDK client with these deadlines.
+ * `throwOnRequestTimeout`: without it the SDK's node handler only logs a warning
+ * when `requestTimeout` passes, and goes on waiting.
+ */
+export function requestHandlerWith(deadlines: Deadlines = AWS_DEADLINES) {
+  return { connectionTimeout: deadlines.connectionTimeoutMs, requestTimeout: deadlines.requestTimeoutMs, throwOnRequestTimeout: true };
+}

@@ -19,6 +19,8 @@ export interface DnsZone {
   hosts: Map<string, HostRecords>;
   /** IP address → PTR name. */
   ptr: Map<string, string>;
+  /** IP address → how its PTR query fails instead (SERVFAIL, or no answer at all). */
+  ptrFail?: Map<string, 'servfail' | 'silent'>;
   /** Records per answer (Route 53 gives at most 8 and rotates them). */
   maxAnswers: number;
   ttl: number;
@@ -58,8 +60,11 @@ export async function startDnsServer(zone: DnsZone, host = '127.0.0.1'): Promise
 
       if (question.type === Packet.TYPE.PTR) {
         const ip = ipFromReverseName(name);
+        const fail = ip ? zone.ptrFail?.get(ip) : undefined;
+        if (fail === 'silent') return;
         const target = ip ? zone.ptr.get(ip) : undefined;
-        if (target === undefined) response.header.rcode = RCODE.NXDOMAIN;
+        if (fail === 'servfail') response.header.rcode = RCODE.SERVFAIL;
+        else if (target === undefined) response.header.rcode = RCODE.NXDOMAIN;
         else response.answers.push({ name: question.name, type: Packet.TYPE.PTR, class: Packet.CLASS.IN, ttl: zone.ttl, domain: target });
         send(response);
         return;

@@ -21,7 +21,7 @@ export function toCycleSample(snapshot: LoadBalancerSnapshot, at: string): Cycle
 
   let perAz: Record<string, string[]> | null = null;
   if (!failures.dns && !failures.eni) {
-    perAz = {};
+    perAz = Object.create(null) as Record<string, string[]>; // AZ names from EC2: no inherited names
     for (const node of observation.nodes) {
       if (eniOff) {
         if (node.sources.includes('dns') || node.sources.includes('all')) (perAz['(all)'] ??= []).push(node.ip);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { EC2Client, paginateDescribeNetworkInterfaces, type NetworkInterface } from '@aws-sdk/client-ec2';
 
 /** One requester-managed network interface of a load balancer node. */
@@ -71,16 +72,35 @@ export function createEniLookup(ec2: EC2Client, pageSize = 1000): EniLookup {
 /** Pages one lookup may take: 50 × 1,000 interfaces for 199 descriptions is far beyond any real account. */
 export const MAX_ENI_PAGES = 50;
 
+/**
+ * An Availability Zone name as EC2 writes one (`us-east-1a`, a Local Zone's
+ * `us-east-1-bos-1a`, a Wavelength Zone's `us-east-1-wl1-bos-wlz-1`): lower-case
+ * letters, digits and hyphens. Anything else (`__proto__`, markup) is not an AZ.
+ */
+const AZ_NAME = /^[a-z]{2}(-[a-z0-9]+){2,5}$/;
+
+/**
+ * One interface as elbscope keeps it. Values EC2 would never send (an AZ that is
+ * not an AZ name, an address that is not an IP) make the whole answer an error
+ * naming the interface: a broken or hostile endpoint is a failed lookup, never a node.
+ */
 function toEni(ni: NetworkInterface): LoadBalancerEni | null {
   // An interface without id or AZ cannot be placed; EC2 always sends both.
   if (!ni.NetworkInterfaceId || !ni.AvailabilityZone) return null;
+  const id = ni.NetworkInterfaceId.slice(0, 64);
+  if (!AZ_NAME.test(ni.AvailabilityZone)) throw new Error(`DescribeNetworkInterfaces: interface ${id} has an availability zone that is not one: ${JSON.stringify(ni.AvailabilityZone.slice(0, 64))}`);
+  const ip = (value: string | undefined, family: 4 | 6, what: string): string | null => {
+    if (value === undefined) return null;
+    if (isIP(value) !== family) throw new Error(`DescribeNetworkInterfaces: interface ${id} has a ${what} that is not an IPv${family} address: ${JSON.stringify(value.slice(0, 64))}`);
+    return value;
+  };
   return {
     eniId: ni.NetworkInterfaceId,
     az: ni.AvailabilityZone,
     description: ni.Description ?? '',
-    privateIp: ni.PrivateIpAddress ?? null,
-    publicIp: ni.Association?.PublicIp ?? null,
-    ipv6: (ni.Ipv6Addresses ?? []).flatMap((a) => (a.Ipv6Address ? [a.Ipv6Address] : [])),
+    privateIp: ip(ni.PrivateIpAddress, 4, 'private IP'),
+    publicIp: ip(ni.Association?.PublicIp, 4, 'public IP'),
+    ipv6: (ni.Ipv6Addresses ?? []).flatMap((a) => (a.Ipv6Address ? [ip(a.Ipv6Address, 6, 'IPv6 address') as string] : [])),
   };
 }
 

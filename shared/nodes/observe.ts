@@ -277,7 +277,7 @@ async function addPtrNames(
 }
 
 function countAzs(nodes: ObservedNode[], enis: LoadBalancerEni[] | null): Record<string, AzCount> {
-  const azs: Record<string, AzCount> = {};
+  const azs: Record<string, AzCount> = Object.create(null); // keys from EC2: no inherited names
   for (const eni of enis ?? []) {
     const count = (azs[eni.az] ??= { provisioned: 0, advertised: 0 });
     count.provisioned++;

@@ -26,6 +26,9 @@ beforeAll(async () => {
   zone.hosts.set('servfail-1.us-east-1.elb.amazonaws.com', { fail: 'servfail' });
   zone.hosts.set('silent-1.us-east-1.elb.amazonaws.com', { fail: 'silent' });
   zone.hosts.set('empty-1.us-east-1.elb.amazonaws.com', {});
+  // PTR lookups that fail, not that find nothing: SERVFAIL, and no answer at all.
+  zone.hosts.set('ptrfail-1.us-east-1.elb.amazonaws.com', { a: ['192.0.2.30', '192.0.2.31', '192.0.2.32'] });
+  zone.ptrFail = new Map([['192.0.2.30', 'servfail'], ['192.0.2.31', 'silent']]);
   server = await startDnsServer(zone);
 });
 afterAll(async () => server.close());
@@ -49,6 +52,15 @@ describe('Function: observeNodes against a real DNS server', () => {
   it('sees only 8 of 11 with a single query (why elbscope queries more than once)', async () => {
     const o = await observe(BIG, 1);
     expect(o.nodes.filter((n) => n.sources.includes('dns'))).toHaveLength(8);
+  });
+
+  it('tells a PTR lookup that failed (SERVFAIL, timeout: an error) from a missing PTR record (a finding)', async () => {
+    const o = await observe('ptrfail-1.us-east-1.elb.amazonaws.com', 1);
+    expect(o.nodes.map((n) => [n.ip, n.findings])).toEqual([['192.0.2.30', []], ['192.0.2.31', []], ['192.0.2.32', ['no PTR record']]]);
+    expect(o.errors.filter((e) => e.source === 'ptr').map((e) => e.message).sort()).toEqual([
+      '192.0.2.30 PTR: SERVFAIL from the DNS server',
+      '192.0.2.31 PTR: no answer from the DNS server (timed out)',
+    ]);
   });
 
   it('resolves A and AAAA of a dualstack name, regions from the PTR name', async () => {

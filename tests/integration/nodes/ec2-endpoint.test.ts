@@ -127,3 +127,21 @@ describe('ENI lookups against an EC2 endpoint that misbehaves: an error, never "
     }
   });
 });
+
+describe('ENI values EC2 would never send', () => {
+  const withEnis = async (enis: typeof state.enis) => {
+    const saved = state.enis;
+    state.enis = enis;
+    try {
+      return await createEniLookup(client)({ descriptions: ['ELB odd'] }).then((e) => `${e.length} ENIs`, (e: Error) => e.message);
+    } finally {
+      state.enis = saved;
+    }
+  };
+  it('an AZ named __proto__ or an IP that is not one fails the lookup, naming the interface; nothing leaks into Object.prototype', async () => {
+    expect(await withEnis([{ eniId: 'eni-p', az: '__proto__', description: 'ELB odd', privateIp: '10.0.0.1' }])).toBe('DescribeNetworkInterfaces: interface eni-p has an availability zone that is not one: "__proto__"');
+    expect(await withEnis([{ eniId: 'eni-q', az: 'us-east-1a', description: 'ELB odd', privateIp: 'not-an-ip' }])).toBe('DescribeNetworkInterfaces: interface eni-q has a private IP that is not an IPv4 address: "not-an-ip"');
+    expect(await withEnis([{ eniId: 'eni-r', az: 'us-east-1-bos-1a', description: 'ELB odd', privateIp: '10.0.0.2', publicIp: '192.0.2.7' }])).toBe('1 ENIs'); // a Local Zone is an AZ
+    expect(({} as Record<string, unknown>).provisioned).toBeUndefined();
+  });
+});

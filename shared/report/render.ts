@@ -17,7 +17,19 @@ export function renderReport(report: ReportData, format: ReportFormat): string {
 }
 
 const minutes = (ms: number | null) => (ms === null ? '-' : `${Math.round(ms / 60_000)} min`);
-const cell = (v: unknown) => (v === null || v === undefined ? '-' : String(v).replaceAll('|', '\\|'));
+/**
+ * Untrusted text (load balancer, AZ and backend names, PTR host names, summaries,
+ * errors) as inert Markdown: HTML's special characters as entities (no `<script>`
+ * or `<img onerror>` reaches a renderer), Markdown's punctuation backslash-escaped
+ * (no links, emphasis or table breaks), line breaks as spaces.
+ */
+export function markdownText(v: unknown): string {
+  return String(v)
+    .replace(/[\r\n\u2028\u2029]+/g, ' ')
+    .replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] as string)
+    .replace(/[\\`*_[\]|]/g, '\\$&');
+}
+const cell = (v: unknown) => (v === null || v === undefined ? '-' : markdownText(v));
 
 /** The "alert sent" cell: when it was published, why it could not be, or that it is still queued. */
 function sentCell(e: ReportData['events'][number]): string | null {
@@ -47,7 +59,7 @@ function seriesNames(r: ReportData): { azs: string[]; backends: string[] } {
 function seriesTable<S extends { at: string }>(names: string[], samples: S[], value: (sample: S, name: string) => string, empty: string): string[] {
   if (names.length === 0) return [empty];
   return [
-    `| time (UTC) | ${names.join(' | ')} |`,
+    `| time (UTC) | ${names.map(markdownText).join(' | ')} |`,
     `|---|${names.map(() => '---').join('|')}|`,
     ...samples.map((s) => `| ${s.at} | ${names.map((n) => value(s, n)).join(' | ')} |`),
   ];
@@ -56,10 +68,10 @@ function seriesTable<S extends { at: string }>(names: string[], samples: S[], va
 function renderMarkdown(r: ReportData): string {
   const { azs, backends } = seriesNames(r);
   const lines = [
-    `# elbscope report: ${r.loadBalancer}`,
+    `# elbscope report: ${markdownText(r.loadBalancer)}`,
     '',
     `Window: ${r.from ?? 'start'} to ${r.to ?? 'now'} (UTC). Generated ${r.generatedAt}.`,
-    `Audit chain: ${chainLine(r)}.`,
+    `Audit chain: ${markdownText(chainLine(r))}.`,
     ...(r.undelivered > 0 ? [undeliveredLine(r)] : []),
     '',
     '## Timeline',
@@ -77,7 +89,7 @@ function renderMarkdown(r: ReportData): string {
     '',
     '| IP | EC2 host name | AZ | ENI | first seen | last seen |',
     '|---|---|---|---|---|---|',
-    ...r.nodes.map((n) => `| ${n.ip} | ${cell(n.hostname)} | ${cell(n.az)} | ${cell(n.eniId)} | ${n.firstSeen} | ${n.lastSeen} |`),
+    ...r.nodes.map((n) => `| ${cell(n.ip)} | ${cell(n.hostname)} | ${cell(n.az)} | ${cell(n.eniId)} | ${n.firstSeen} | ${n.lastSeen} |`),
     '',
     '## Pre-opened connections (R) per backend',
     '',
@@ -91,15 +103,24 @@ function renderMarkdown(r: ReportData): string {
     '',
     '## TLS findings',
     '',
-    ...(r.tls.length === 0 ? ['None in this window.'] : r.tls.map((e) => `- ${e.at} ${e.summary}`)),
+    ...(r.tls.length === 0 ? ['None in this window.'] : r.tls.map((e) => `- ${e.at} ${markdownText(e.summary)}`)),
     '',
   ];
   return lines.join('\n');
 }
 
-function csvField(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+/**
+ * One CSV cell. Text a spreadsheet would run as a formula (starting with `=`,
+ * `+`, `-`, `@`, tab or carriage return: a PTR name such as `=cmd|'/c calc'!A1.x.com`)
+ * is prefixed with `'` and quoted, per OWASP's CSV-injection guidance; numbers
+ * stay numbers.
+ */
+export function csvField(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return String(v);
+  let s = String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n']/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
 function renderCsv(r: ReportData): string {

@@ -25,12 +25,4 @@ module.exports.configJson = () => JSON.stringify(config());
 module.exports.singleScheduleEnabled = () => !config().fanout.enabled;
 module.exports.fanoutScheduleEnabled = () => config().fanout.enabled;
 
-// Roles the functions may assume (cross-account): those of discovery accounts and
-// of listed load balancers. With none, a role that does not exist keeps the
-// statement valid while granting nothing.
-module.exports.assumeRoles = () => {
-  const c = config();
-  const roles = new Set([...(c.discovery?.accounts ?? []).map((a) => a.roleArn), ...c.loadBalancers.flatMap((lb) => (lb.roleArn ? [lb.roleArn] : []))]);
-  return roles.size > 0 ? [...roles] : ['arn:aws:iam::000000000000:role/elbscope-no-cross-account'];
-};
 module.exports.config = config;

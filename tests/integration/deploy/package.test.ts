@@ -27,7 +27,7 @@ function packageTo(dir: string, extraEnv: Record<string, string> = {}, params: s
   });
 }
 
-type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
+type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string }> };
 let template: Template;
 let packageDir: string;
 
@@ -139,22 +139,50 @@ describe('serverless package', () => {
     });
   }, 240_000);
 
-  it('grants no IAM statement a "*" action; the table and topic only to their own resources', () => {
-    const statements = ofType('AWS::IAM::Role').flatMap(([, r]) => r.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement);
-    expect(statements.length).toBeGreaterThan(0);
-    const actions = statements.flatMap((s: any) => [s.Action].flat());
-    for (const action of actions) expect(action).not.toMatch(/\*/);
-    expect(actions.filter((a: string) => a.startsWith('ec2:'))).toEqual(['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstances']);
-    const resourceOf = (prefix: string) => statements.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith(prefix))).map((s: any) => s.Resource);
-    expect(resourceOf('dynamodb:')).toEqual([{ 'Fn::GetAtt': ['StateTable', 'Arn'] }]);
-    expect(resourceOf('sts:').flat()).toEqual(['arn:aws:iam::000000000000:role/elbscope-no-cross-account']);
-    expect(resourceOf('sns:')).toEqual([{ Ref: 'AlertTopic' }]);
-    // Ours: SendMessage to the work queue. The framework's: SendMessage for on-failure destinations, and the worker's receive on the work queue.
-    for (const r of resourceOf('sqs:').flat()) expect([{ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] }, { 'Fn::GetAtt': ['WorkQueue', 'Arn'] }]).toContainEqual(r);
+  it('gives each function its own IAM role with only what it calls: no "*" action, report read-only, no discovery or cross-account grants unless configured', () => {
+    const statementsOf = (role: string): any[] => (template.Resources[role]?.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement);
+    const actionsOf = (role: string): string[] => statementsOf(role).flatMap((s: any) => [s.Action].flat()).filter((a: string) => !a.startsWith('logs:')).sort();
+    const fns = { ObserveLambdaFunction: 'ObserveRole', TlsDashprobeLambdaFunction: 'TlsProbeRole', DispatchLambdaFunction: 'DispatchRole', WorkerLambdaFunction: 'WorkerRole', ReportLambdaFunction: 'ReportRole' };
+    for (const [fn, role] of Object.entries(fns)) expect(template.Resources[fn]?.Properties.Role).toEqual({ 'Fn::GetAtt': [role, 'Arn'] });
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined(); // no shared role
+    for (const role of Object.values(fns)) for (const a of statementsOf(role).flatMap((s: any) => [s.Action].flat())) expect(a).not.toMatch(/\*/);
+
+    const write = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
+    const publish = ['kms:Decrypt', 'kms:GenerateDataKey', 'sns:Publish'];
+    expect(actionsOf('ReportRole')).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    expect(actionsOf('ObserveRole')).toEqual(['ec2:DescribeNetworkInterfaces', ...write, ...publish, 'sqs:SendMessage'].sort());
+    expect(actionsOf('TlsProbeRole')).toEqual([...write, ...publish, 'sqs:SendMessage'].sort());
+    expect(actionsOf('DispatchRole')).toEqual(['sqs:SendMessage', 'sqs:SendMessage']);
+    expect(actionsOf('WorkerRole')).toEqual(['ec2:DescribeNetworkInterfaces', ...write, ...publish, 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'].sort());
+    // Each function writes its own log group only.
+    expect(statementsOf('ReportRole').find((s: any) => [s.Action].flat().includes('logs:PutLogEvents'))?.Resource[0]['Fn::Sub']).toMatch(/log-group:\/aws\/lambda\/elbscope-test-report:\*:\*$/);
+    const all = Object.values(fns).flatMap(statementsOf);
+    const resourceOf = (prefix: string) => all.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith(prefix))).map((s: any) => s.Resource);
+    for (const r of resourceOf('dynamodb:')) expect(r).toEqual({ 'Fn::GetAtt': ['StateTable', 'Arn'] });
+    for (const r of resourceOf('sns:')) expect(r).toEqual({ Ref: 'AlertTopic' });
+    for (const r of resourceOf('sqs:')) expect([{ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] }, { 'Fn::GetAtt': ['WorkQueue', 'Arn'] }]).toContainEqual(r);
+    // Runaways are bounded: one copy of each scheduled function, ten workers, two reports.
+    expect(Object.fromEntries(Object.keys(fns).map((fn) => [fn, template.Resources[fn]?.Properties.ReservedConcurrentExecutions]))).toEqual({ ObserveLambdaFunction: 1, TlsDashprobeLambdaFunction: 1, DispatchLambdaFunction: 1, WorkerLambdaFunction: 10, ReportLambdaFunction: 2 });
   });
+
+  it('grants discovery and cross-account calls only when the configuration asks for them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elbscope-iam-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ loadBalancers: [{ dnsName: 'test-738445577.us-east-1.elb.amazonaws.com', roleArn: 'arn:aws:iam::210987654321:role/elbscope-reader' }], discovery: { regions: ['us-east-1'], tags: { elbscope: 'watch' } } }));
+    await packageTo(join(dir, 'out'), { ELBSCOPE_CONFIG_FILE: file }, ['reservedConcurrency=off']);
+    const t: Template = JSON.parse(readFileSync(join(dir, 'out', 'cloudformation-template-update-stack.json'), 'utf8'));
+    const actions = (role: string): string[] => (t.Resources[role]?.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement).flatMap((s: any) => [s.Action].flat());
+    expect(actions('ObserveRole')).toEqual(expect.arrayContaining(['elasticloadbalancing:DescribeLoadBalancers', 'ec2:DescribeInstances', 'sts:AssumeRole']));
+    expect(actions('ReportRole').filter((a) => !a.startsWith('logs:'))).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    const assume = (t.Resources.ObserveRole?.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement).find((s: any) => [s.Action].flat().includes('sts:AssumeRole'));
+    expect(assume.Resource).toEqual(['arn:aws:iam::210987654321:role/elbscope-reader']);
+    expect(Object.values(t.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties.ReservedConcurrentExecutions)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+  }, 240_000);
 
   it('defines the table (on demand, TTL on observations, point-in-time recovery) and a KMS-encrypted topic', () => {
     const table = template.Resources.StateTable?.Properties;
+    expect(template.Resources.StateTable).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' }); // the audit trail outlives the stack
+    expect(table?.DeletionProtectionEnabled).toBe(true);
     expect(table).toMatchObject({ BillingMode: 'PAY_PER_REQUEST', TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true }, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
     expect(table?.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
     expect(template.Resources.AlertTopic?.Properties.KmsMasterKeyId).toEqual({ Ref: 'AlertTopicKey' });

@@ -77,7 +77,7 @@ export function redeliverCommand(io: CliIo, setExit: (code: number) => void, now
   return sinkOptions(new Command('redeliver').description('retry an undeliverable alert once its cause is fixed'))
     .requiredOption('--id <event-id>', 'the event id (elbscope events --undelivered)')
     .action(async (flags: SinkFlags & { id: string }) => {
-      const store = openStore(flags);
+      const store = openStore(flags, { write: true });
       const stored = (await store.listEvents()).find((e) => e.record.id === flags.id);
       if (!stored) throw new UsageError(`--id ${flags.id}: no such event in ${store.description}`);
       if (stored.publishedAt) throw new UsageError(`--id ${flags.id}: published at ${stored.publishedAt}; nothing to redeliver`);

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { dnsNameSchema, hostPortSchema, regionSchema } from '../../shared/config/schema';
+import { dnsNameSchema, dnsServerSchema, hostPortSchema, regionSchema } from '../../shared/config/schema';
 
 /** Commander argument parsers: each rejects a bad value with one line naming it. */
 
@@ -11,15 +11,30 @@ export function intArg(min: number, max: number) {
   };
 }
 
-export function dnsNameArg(value: string, previous: string[]): string[] {
+export function dnsNameArg(value: string, previous: string[] | undefined): string[] {
   if (!dnsNameSchema.safeParse(value).success) throw new InvalidArgumentError(`"${value}" is not a valid DNS name`);
-  return [...previous, value];
+  return [...(previous ?? []), value];
 }
 
 export function hostPortArg<T>(then: (value: string, previous: T) => T) {
   return (value: string, previous: T): T => {
     if (!hostPortSchema.safeParse(value).success) throw new InvalidArgumentError(`"${value}" is not HOST or HOST:PORT`);
     return then(value, previous);
+  };
+}
+
+/** `--dns-server`: an IP address with an optional port (node:dns takes no host names). */
+export function dnsServerArg(value: string, previous: string[]): string[] {
+  const parsed = dnsServerSchema.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(`"${value}": ${parsed.error.issues[0]?.message ?? 'not IP:PORT'}`);
+  return [...previous, value];
+}
+
+/** A value that must not be empty (`--store ''` would silently mean the working directory). */
+export function nonEmptyArg(flag: string) {
+  return (value: string): string => {
+    if (value.trim() === '') throw new InvalidArgumentError(`${flag}: empty`);
+    return value;
   };
 }
 

@@ -7,11 +7,16 @@ import { verifyChain } from '../../shared/store/chain';
 import { UsageError } from '../../shared/errors';
 import { EXIT, type CliIo } from '../io';
 import { openStore } from '../store';
-import { intArg } from './args';
+import { intArg, nonEmptyArg } from './args';
 
+/** An ISO date or date-time whose date exists (`2026-02-30` is refused, not read as 2 March). */
 function isoArg(value: string): string {
   const t = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) throw new InvalidArgumentError(`"${value}" is not an ISO date-time such as 2026-11-25T10:00:00Z`);
+  const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  if (!day || Number.isNaN(t)) throw new InvalidArgumentError(`"${value}" is not an ISO date-time such as 2026-11-25T10:00:00Z`);
+  const [y, m, d] = day.slice(1).map(Number) as [number, number, number];
+  const check = new Date(Date.UTC(y, m - 1, d));
+  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== m - 1 || check.getUTCDate() !== d) throw new InvalidArgumentError(`"${value}" is not a date (${day[0]} does not exist)`);
   return new Date(t).toISOString();
 }
 
@@ -86,7 +91,7 @@ export function prewarmCommand(io: CliIo, setExit: (code: number) => void, now: 
     .option('--deadline <iso>', 'when it must be complete', isoArg)
     .option('--case <id>', 'AWS support case id')
     .action(async (flags: { store?: string; table?: string; region?: string; lb: string; nodesPerAz: number; total?: number; deadline?: string; case?: string }) => {
-      const store = openStore(flags);
+      const store = openStore(flags, { write: true });
       const requestedAt = now().toISOString();
       if (flags.deadline && flags.deadline <= requestedAt) throw new UsageError(`--deadline ${flags.deadline} is not in the future`);
       const target = { id: `pw-${requestedAt.replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 6)}`, loadBalancer: flags.lb, nodesPerAz: flags.nodesPerAz, total: flags.total ?? null, deadline: flags.deadline ?? null, caseId: flags.case ?? null, requestedAt };
@@ -103,15 +108,17 @@ export function reportCommand(io: CliIo, setExit: (code: number) => void, now: (
     .option('--from <iso>', 'window start', isoArg)
     .option('--to <iso>', 'window end', isoArg)
     .addOption(new Option('--format <format>', 'output format').choices(['md', 'csv', 'json', 'html']).default('md'))
-    .option('--out <file>', 'write to a file instead of standard output')
+    .option('--out <file>', 'write to a file instead of standard output', nonEmptyArg('--out'))
     .action(async (flags: { store?: string; table?: string; region?: string; lb: string; from?: string; to?: string; format: ReportFormat; out?: string }) => {
       if (flags.from && flags.to && flags.from > flags.to) throw new UsageError(`--from ${flags.from} is after --to ${flags.to}`);
       const store = openStore(flags);
       const lb = await knownLoadBalancer(store, flags.lb);
       const report = await buildReport(store, lb, { from: flags.from, to: flags.to }, now());
       const text = renderReport(report, flags.format);
-      if (flags.out) {
-        await writeFile(flags.out, text);
+      if (flags.out !== undefined) {
+        await writeFile(flags.out, text).catch((err: NodeJS.ErrnoException) => {
+          throw new UsageError(`--out ${flags.out}: cannot write (${err.code ?? err.message}${err.code === 'ENOENT' ? ': no such directory' : err.code === 'ENOSPC' ? ': no space left' : ''})`);
+        });
         io.out(`report written to ${flags.out}`);
       } else io.out(text.trimEnd());
       setExit(EXIT.ok);

@@ -5,7 +5,7 @@ import { alignRows } from '../format/nodes-table';
 import { EXIT, type CliIo } from '../io';
 import { collect, regionArg } from './args';
 
-function tagArg(value: string, previous: Record<string, string>): Record<string, string> {
+function tagArg(value: string, previous: Record<string, string> | undefined): Record<string, string> {
   const m = /^([^=]+)=(.*)$/.exec(value);
   if (!m) throw new InvalidArgumentError(`"${value}" is not KEY=VALUE (VALUE may be *)`);
   return { ...previous, [m[1] as string]: m[2] as string };
@@ -15,8 +15,9 @@ function tagArg(value: string, previous: Record<string, string>): Record<string,
 export function discoverCommand(io: CliIo, setExit: (code: number) => void): Command {
   return new Command('discover')
     .description('find load balancers by tag (Classic and v2) in regions and accounts, with their backends')
-    .requiredOption('--region <region>', 'region to search (repeatable)', (v: string, p: string[]) => [...p, regionArg(v)], [])
-    .requiredOption('--tag <key=value>', 'tag every load balancer must carry (repeatable; value * matches any)', tagArg, {})
+    // No defaults: a required option with one counts as given (discover without --tag would match nothing, silently).
+    .requiredOption('--region <region>', 'region to search (repeatable)', (v: string, p: string[] | undefined) => [...(p ?? []), regionArg(v)])
+    .requiredOption('--tag <key=value>', 'tag every load balancer must carry (repeatable; value * matches any)', tagArg)
     .option('--role <arn>', 'role to assume, for another account (repeatable)', collect, [])
     .option('--status-url-template <template>', 'backend status URL from its private IP, e.g. http://{ip}/server-status')
     .option('--tls-target-template <template>', 'backend TLS target from its private IP, e.g. {ip}:443')

@@ -7,7 +7,7 @@ import { tlsExperiment } from '../../shared/experiments/tls';
 import { ElbscopeError } from '../../shared/errors';
 import { alignRows } from '../format/nodes-table';
 import { EXIT, type CliIo } from '../io';
-import { collect, dnsNameArg, hostPortArg, intArg } from './args';
+import { collect, dnsNameArg, hostPortArg, intArg, dnsServerArg } from './args';
 import { durationArg } from './duration';
 
 function numberList(value: string): number[] {
@@ -39,8 +39,8 @@ async function nodeOf(flags: Target): Promise<{ ip: string; host: string }> {
 
 const targetOptions = (c: Command) =>
   c
-    .requiredOption('--lb <dnsname>', 'the load balancer DNS name', dnsNameArg, [])
-    .option('--dns-server <host:port>', 'DNS server to ask (repeatable; default: the system resolvers)', hostPortArg(collect), [])
+    .requiredOption('--lb <dnsname>', 'the load balancer DNS name', dnsNameArg)
+    .option('--dns-server <host:port>', 'DNS server IP[:port] to ask (repeatable; default: the system resolvers)', dnsServerArg, [])
     .option('--port <port>', 'the load balancer listener port', intArg(1, 65535), 80);
 
 const wait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -8,7 +8,7 @@ import { nameResolved } from '../../shared/nodes/observation';
 import { UsageError } from '../../shared/errors';
 import { formatNodesTable } from '../format/nodes-table';
 import { EXIT, type CliIo } from '../io';
-import { collect, dnsNameArg, hostPortArg, intArg, regionArg } from './args';
+import { collect, dnsNameArg, hostPortArg, intArg, regionArg, dnsServerArg } from './args';
 
 interface ObserveFlags {
   dnsServer: string[];
@@ -25,7 +25,7 @@ export function observeCommand(io: CliIo, setExit: (code: number) => void): Comm
   return new Command('observe')
     .description('resolve load balancer DNS names to their nodes, EC2 host names and Availability Zones')
     .argument('[dns-name...]', 'load balancer DNS names (default: the configured ones)', dnsNameArg, [])
-    .option('--dns-server <host:port>', 'DNS server to ask (repeatable; default: the system resolvers)', hostPortArg(collect), [])
+    .option('--dns-server <host:port>', 'DNS server IP[:port] to ask (repeatable; default: the system resolvers)', dnsServerArg, [])
     .option('--queries <n>', 'queries per name (answers hold 8 records and rotate)', intArg(1, 32))
     .option('--timeout <ms>', 'DNS timeout per try, in milliseconds', intArg(50, 30_000))
     .option('--no-eni', 'skip the EC2 ENI lookup (no Availability Zones)')

@@ -14,7 +14,7 @@ import { UsageError } from '../../shared/errors';
 import { EXIT, type CliIo } from '../io';
 import { cliSinks } from '../sinks';
 import { openStore } from '../store';
-import { collect, dnsNameArg, hostPortArg, intArg, regionArg } from './args';
+import { collect, dnsNameArg, hostPortArg, intArg, regionArg, dnsServerArg } from './args';
 import { durationArg, sleep } from './duration';
 
 interface WatchFlags {
@@ -30,6 +30,13 @@ interface WatchFlags {
   store?: string;
   table?: string;
   alertFile?: string;
+}
+
+/** `--interval`: a duration of at least one second (a cycle every 10 ms would hammer DNS, EC2 and every backend). */
+function intervalArg(value: string): number {
+  const ms = durationArg(value);
+  if (ms < 1000) throw new InvalidArgumentError(`"${value}": the interval must be at least 1s`);
+  return ms;
 }
 
 function confirmArg(value: string): { m: number; n: number } {
@@ -113,19 +120,19 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
     .description('observe, detect changes, store and alert in a loop (the local twin of the scheduled functions)')
     .option('--config <file>', 'configuration file (JSON)')
     .option('--lb <dnsname>', 'load balancer DNS name (repeatable; instead of --config)', dnsNameArg, [])
-    .option('--dns-server <host:port>', 'DNS server to ask (repeatable)', hostPortArg(collect), [])
+    .option('--dns-server <host:port>', 'DNS server IP[:port] to ask (repeatable)', dnsServerArg, [])
     .option('--region <region>', 'region for EC2 calls', regionArg)
     .option('--backend <status-url>', 'backend status page for every --lb (repeatable)', collect, [])
     .option('--sns-topic <arn>', 'also publish alerts to this SNS topic (AWS_ENDPOINT_URL_SNS applies)')
     .option('--confirm <m/n>', 'a change must hold in M of the last N cycles', confirmArg)
     .option('--cycles <n>', 'stop after N cycles (default: until Ctrl-C)', intArg(1, 10_000_000))
-    .option('--interval <duration>', 'time between cycles', durationArg, 60_000)
+    .option('--interval <duration>', 'time between cycles (at least 1s)', intervalArg, 60_000)
     .option('--store <dir>', 'local store directory (default: .elbscope)')
     .option('--table <name>', 'use a DynamoDB table as the store instead')
     .option('--alert-file <path>', 'also append every alert to this file, one JSON line each')
     .action(async (flags: WatchFlags) => {
       const config = watchConfig(flags, io.env);
-      const store = openStore(flags);
+      const store = openStore(flags, { write: true });
       const { sinks, close } = cliSinks(io, { snsTopicArn: config.alerts.snsTopicArn, alertFile: flags.alertFile });
       const ec2 = ec2ClientsByRegion();
       const deps = awsCycleDeps(config, ec2, io.env.AWS_REGION);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { z } from 'zod/mini';
 import { ConfigError } from '../errors';
 import { configSchema, type Config } from './schema';
@@ -27,12 +27,22 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
   return `${path === '' ? '' : `${path}: `}${message}${more}`;
 }
 
-/** Read and validate a JSON configuration file. */
+/** A configuration file is JSON of a few kilobytes; anything over this is not one. */
+export const MAX_CONFIG_BYTES = 1_048_576;
+
+/**
+ * Read and validate a JSON configuration file. Only a regular file up to 1 MiB is
+ * read: `/dev/zero` would grow without end, a FIFO or `/dev/urandom` would block.
+ */
 export function loadConfigFile(path: string): Config {
   let text: string;
   try {
+    const kind = statSync(path);
+    if (!kind.isFile()) throw new ConfigError(`config ${path}: not a regular file`);
+    if (kind.size > MAX_CONFIG_BYTES) throw new ConfigError(`config ${path}: larger than 1 MiB (${kind.size} bytes): not an elbscope configuration`);
     text = readFileSync(path, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     const code = (err as { code?: string }).code;
     throw new ConfigError(`config ${path}: cannot read (${code ?? String(err)})`);
   }

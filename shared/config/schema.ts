@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { isHostName, parseLoadBalancerArn, parseLoadBalancerDnsName } from '../nodes/lb-name';
@@ -28,6 +29,15 @@ export const hostPortSchema = z.string().check(
     const port = /:(\d+)$/.exec(v.replace(/^\[.*\]/, ''))?.[1];
     return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
   }, 'port must be 1-65535'),
+);
+
+/**
+ * A DNS server: an IP address with an optional port (`127.0.0.1:53`, `[::1]:53`).
+ * node:dns (c-ares) takes no host names, so `localhost:9` is refused here, with
+ * its reason, rather than by the resolver in the middle of a cycle.
+ */
+export const dnsServerSchema = hostPortSchema.check(
+  z.refine((v) => isIP(v.startsWith('[') ? v.slice(1, v.indexOf(']')) : v.replace(/:\d+$/, '')) !== 0, 'a DNS server must be an IP address (with an optional :port), not a host name'),
 );
 
 export const regionSchema = z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1'));
@@ -69,7 +79,7 @@ export const loadBalancerSchema = z.strictObject({
 });
 
 export const dnsSchema = z.strictObject({
-  servers: z._default(z.array(hostPortSchema), []),
+  servers: z._default(z.array(dnsServerSchema), []),
   timeoutMs: z._default(intIn(50, 30_000), 2_000),
   tries: z._default(intIn(1, 5), 2),
   /** Queries per name per cycle; answers hold 8 records and rotate, so ask more than once. */

@@ -58,7 +58,7 @@ describe('Command: elbscope observe', () => {
   it.each([
     [['observe', 'bad..name'], /"bad\.\.name" is not a valid DNS name/],
     [['observe', 'x.example.com', '--queries', 'many'], /--queries <n>.*expected a whole number from 1 to 32/],
-    [['observe', 'x.example.com', '--dns-server', 'a b'], /"a b" is not HOST or HOST:PORT/],
+    [['observe', 'x.example.com', '--dns-server', 'a b'], /"a b": expected host or host:port/],
     [['observe', 'x.example.com', '--region', 'mars'], /"mars" is not an AWS region/],
     [['observe', '--bogus'], /unknown option '--bogus'/],
     [['observe'], /^elbscope: no configuration: set ELBSCOPE_CONFIG/],

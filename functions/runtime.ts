@@ -15,7 +15,8 @@ import { alertTestEvent, sendToEachSink } from '../shared/alerts/alert-test';
 import { emitCycleMetrics, emitDeliveryMetrics, METRIC_NAMESPACE } from '../shared/cycle/metrics';
 import { recordCycle } from '../shared/cycle/record';
 import { snapshotConfigured } from '../shared/cycle/snapshot';
-import { nameResolved } from '../shared/nodes/observation';
+import { nameResolved, wasSkipped } from '../shared/nodes/observation';
+import { cycleDeadlines } from '../shared/cycle/deadline';
 import { DynamoDbStore } from '../shared/store/dynamodb';
 
 /** The stack's DynamoDB table (ELBSCOPE_TABLE) as the store. */
@@ -44,21 +45,27 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
   const currentConfig = discoveringConfig(config, discoveryClientsByRegion(ec2), () => new Date(), (m) => logger.warn(m));
   const deps = awsCycleDeps(config, ec2, env.AWS_REGION);
 
-  /** One cycle over `subset` (default: every configured and discovered load balancer): observe, log, metrics, record. */
-  async function runCycle(at: string, claimant: string, subset?: Config) {
+  /**
+   * One cycle over `subset` (default: every configured and discovered load
+   * balancer): observe, log, metrics, record, within `remainingMs` (the Lambda
+   * run's remaining time): what is not started in time is skipped and said so.
+   */
+  async function runCycle(at: string, claimant: string, subset?: Config, remainingMs?: number) {
     subset ??= await currentConfig();
-    const snapshots = await snapshotConfigured(subset, deps);
+    const deadlines = remainingMs === undefined ? undefined : cycleDeadlines(deps.now().getTime(), remainingMs);
+    const snapshots = await snapshotConfigured(subset, { ...deps, startBy: deadlines?.startBy });
     emitCycleMetrics(metrics, subset.loadBalancers.map(loadBalancerName), snapshots);
     for (const { observation, backends } of snapshots) {
       const failed = observation.errors.length > 0 || backends.some((b) => b.report.error);
       (failed ? logger.warn.bind(logger) : logger.info.bind(logger))('observation', { observation, backends });
     }
-    const events = await recordCycle(subset, snapshots, at, { store, sink, now: deps.now, claimant, warn: (m, d) => logger.warn(m, d ?? {}), onFlush: (r) => emitDeliveryMetrics(metrics, r) });
+    const events = await recordCycle(subset, snapshots, at, { store, sink, now: deps.now, claimant, warn: (m, d) => logger.warn(m, d ?? {}), onFlush: (r) => emitDeliveryMetrics(metrics, r), finishBy: deadlines?.finishBy });
     for (const e of events) logger.info('event', { event: e });
     return {
       cycle: at,
       observed: snapshots.length,
-      unresolved: snapshots.filter((s) => !nameResolved(s.observation)).map((s) => s.observation.loadBalancer),
+      unresolved: snapshots.filter((s) => !nameResolved(s.observation) && !wasSkipped(s.observation)).map((s) => s.observation.loadBalancer),
+      skipped: snapshots.filter((s) => wasSkipped(s.observation)).map((s) => s.observation.loadBalancer),
       errors: snapshots.reduce((n, s) => n + s.observation.errors.length + s.backends.filter((b) => b.report.error).length, 0),
       events: events.map((e) => e.summary),
     };

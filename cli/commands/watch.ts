@@ -6,6 +6,7 @@ import { loadConfigFile, loadConfigFromEnv, parseConfig } from '../../shared/con
 import { loadBalancerName, type Config } from '../../shared/config/schema';
 import { recordCycle, recordTls, type RecordDeps } from '../../shared/cycle/record';
 import type { CycleDeps } from '../../shared/cycle/observe-configured';
+import { cycleDeadlines } from '../../shared/cycle/deadline';
 import { snapshotConfigured, type LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 import { probeConfiguredTls } from '../../shared/cycle/tls-round';
 import { discoveryClientsByRegion } from '../../shared/aws/discovery-clients';
@@ -102,7 +103,8 @@ export async function watchLoop(
     const at = new Date(started).toISOString();
     if (loop.current) config = await loop.current();
     const hasTls = config.loadBalancers.some((lb) => lb.backends.some((b) => b.tls));
-    const snapshots = await snapshotConfigured(config, deps);
+    // Locally a late cycle only delays the next, so only starting is bounded (by the interval): what was observed is always committed.
+    const snapshots = await snapshotConfigured(config, { ...deps, startBy: cycleDeadlines(started, loop.interval).startBy });
     loop.print(config, snapshots, at);
     await recordCycle(config, snapshots, at, record);
     if (hasTls && started - lastTls >= loop.tlsEveryMs) {

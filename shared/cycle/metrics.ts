@@ -1,6 +1,7 @@
 import type { FlushResult } from './record';
 import type { LoadBalancerSnapshot } from './snapshot';
 import { toCycleSample } from '../detect/sample';
+import { wasSkipped } from '../nodes/observation';
 
 /**
  * Every CloudWatch metric elbscope emits (namespace `elbscope`, embedded metric
@@ -20,6 +21,8 @@ export const METRIC = {
   observationFailed: 'ObservationFailed',
   /** Per load balancer and backend: 1 when its status page could not be read (emitted only then). */
   backendScrapeFailed: 'BackendScrapeFailed',
+  /** Load balancers a cycle did not observe because its time ran out (the next cycle does). */
+  loadBalancersSkipped: 'LoadBalancersSkipped',
   /** Per outbox flush: alerts published, failed transiently (retried), refused for good (undeliverable). */
   alertsPublished: 'AlertsPublished',
   alertsDeliveryFailed: 'AlertsDeliveryFailed',
@@ -53,7 +56,12 @@ function put(metrics: MetricsPort, name: string, value: number, dimensions: Reco
  */
 export function emitCycleMetrics(metrics: MetricsPort, names: string[], snapshots: LoadBalancerSnapshot[]): void {
   const failed: Record<'DNS' | 'ENI' | 'StatusPage', number> = { DNS: 0, ENI: 0, StatusPage: 0 };
+  let skipped = 0;
   snapshots.forEach((snapshot, i) => {
+    if (wasSkipped(snapshot.observation)) {
+      skipped++; // not a failure of DNS or EC2: the cycle's time ran out
+      return;
+    }
     const lb = names[i] ?? snapshot.observation.loadBalancer;
     for (const [az, count] of Object.entries(snapshot.observation.azs)) {
       put(metrics, METRIC.nodesProvisioned, count.provisioned, { LoadBalancer: lb, AZ: az });
@@ -70,6 +78,7 @@ export function emitCycleMetrics(metrics: MetricsPort, names: string[], snapshot
     failed.StatusPage += snapshot.backends.filter((b) => b.report.error).length;
   });
   for (const [source, n] of Object.entries(failed)) put(metrics, METRIC.observationFailed, n, { Source: source });
+  put(metrics, METRIC.loadBalancersSkipped, skipped);
   put(metrics, METRIC.cycleCompleted, 1);
 }
 

@@ -3,7 +3,7 @@ import type { Config, LoadBalancerConfig } from '../config/schema';
 import { limitDns, type DnsLookup } from '../nodes/dns';
 import { prefetchEnis, prefetchedEniLookup, type EniLookup } from '../nodes/eni';
 import { parseLoadBalancerArn, parseLoadBalancerDnsName } from '../nodes/lb-name';
-import type { Observation } from '../nodes/observation';
+import { skippedObservation, type Observation } from '../nodes/observation';
 import { descriptionsFor, observeNodes } from '../nodes/observe';
 
 /** The clients one cycle needs; built by a handler or the CLI, passed in here. */
@@ -14,6 +14,12 @@ export interface CycleDeps {
   now: () => Date;
   /** Region to fall back on when neither config nor the DNS name gives one (AWS_REGION). */
   defaultRegion?: string | undefined;
+  /**
+   * The cycle's deadline for starting work (epoch ms, on `now`'s clock): a load
+   * balancer or backend not started by then is skipped, said so, and left to the
+   * next cycle, so a cycle that will not finish still commits what it has.
+   */
+  startBy?: number | undefined;
 }
 
 /** The region a load balancer's EC2 calls go to, or null when nothing says. */
@@ -65,6 +71,7 @@ export async function observeConfigured(config: Config, deps: CycleDeps): Promis
   return Promise.all(
     config.loadBalancers.map((lb, i) =>
       limit(async () => {
+        if (deps.startBy !== undefined && deps.now().getTime() >= deps.startBy) return skippedObservation(lb.dnsName, deps.now(), deps.startBy);
         const region = regions[i];
         // No batch for a load balancer nothing names (a CNAME without name/arn): observeNodes reports that itself.
         const enis = enisOn && region ? (prefetched.get(batchKey(i)) ?? prefetchedEniLookup([])) : null;

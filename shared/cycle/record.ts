@@ -9,6 +9,7 @@ import { toCycleSample, toTlsSample } from '../detect/sample';
 import { emptyState, type ChainedEvent, type CycleSample, type LoadBalancerState } from '../detect/state';
 import { chainEvents } from '../store/chain';
 import { StoreConflictError, type Store } from '../store/store';
+import { wasSkipped } from '../nodes/observation';
 import type { CompactSnapshot, LoadBalancerSnapshot } from './snapshot';
 import type { BackendTls } from './tls-round';
 
@@ -24,6 +25,17 @@ export interface RecordDeps {
   warn?: (message: string, data?: Record<string, unknown>) => void;
   /** Told what each outbox flush did (for metrics: published, retried, undeliverable). */
   onFlush?: (result: FlushResult) => void;
+  /**
+   * The cycle's end (epoch ms, on `now`'s clock): no commit or publish starts after
+   * it. What is left stays for the next cycle (observations are taken again;
+   * queued alerts stay queued, unclaimed).
+   */
+  finishBy?: number | undefined;
+}
+
+/** Whether the cycle's time is up. */
+function timeUp(deps: Pick<RecordDeps, 'now' | 'finishBy'>): boolean {
+  return deps.finishBy !== undefined && deps.now().getTime() >= deps.finishBy;
 }
 
 /** The rule options from the configuration. */
@@ -92,6 +104,12 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
         const lbConfig = config.loadBalancers[i];
         if (!lbConfig) return [];
         const lb = loadBalancerName(lbConfig);
+        // Not observed (the cycle ran out of time): nothing to decide on; the next cycle observes it.
+        if (wasSkipped(snapshot.observation)) return [];
+        if (timeUp(deps)) {
+          deps.warn?.(`${lb}: not recorded: the cycle's time ran out before its commit; the next cycle observes it again`);
+          return [];
+        }
         const prewarms = await deps.store.listPrewarms(lb);
         const sample = toCycleSample(snapshot, cycleAt);
         const compact = compactSnapshot(snapshot);
@@ -180,7 +198,7 @@ export interface FlushResult {
   failed: { id: string; error: string; attempts: number; notBefore: string }[];
   /** Permanent failures: marked undeliverable with the error, kept in the audit trail, not retried. */
   undeliverable: { id: string; error: string }[];
-  /** Queued events whose backoff has not run out. */
+  /** Queued events not tried this time: their backoff has not run out, or the cycle's time has. */
   waiting: string[];
 }
 
@@ -197,6 +215,10 @@ export async function flushOutbox(deps: RecordDeps, only?: ReadonlySet<string>):
   for (const entry of await deps.store.listOutbox()) {
     const event = entry.record;
     if (only && !only.has(event.id)) continue;
+    if (timeUp(deps)) {
+      result.waiting.push(event.id); // unclaimed: the next flush takes it
+      continue;
+    }
     if (entry.notBefore !== null && Date.parse(entry.notBefore) > deps.now().getTime()) {
       result.waiting.push(event.id);
       continue;

@@ -3,7 +3,7 @@ import type { BackendConfig, Config } from '../config/schema';
 import { backendName } from './backend-name';
 import { attributeReading, type ReadingAttribution } from '../backends/attribute';
 import { probeBackend } from '../backends/probe';
-import type { BackendReport } from '../backends/report';
+import { emptyReport, type BackendReport } from '../backends/report';
 import type { Observation } from '../nodes/observation';
 import { observeConfigured, type CycleDeps } from './observe-configured';
 
@@ -38,7 +38,7 @@ export async function snapshotConfigured(config: Config, deps: CycleDeps): Promi
   const perHost = new Map<string, LimitFunction>();
   const [observations, reports] = await Promise.all([
     observeConfigured(config, deps),
-    Promise.all(config.loadBalancers.map((lb) => probeBackends(lb.backends, config, fetchLimit, perHost))),
+    Promise.all(config.loadBalancers.map((lb) => probeBackends(lb.backends, config, fetchLimit, perHost, deps))),
   ]);
   return observations.map((observation, i) => ({
     observation,
@@ -50,7 +50,7 @@ export async function snapshotConfigured(config: Config, deps: CycleDeps): Promi
   }));
 }
 
-function probeBackends(backends: BackendConfig[], config: Config, limit: LimitFunction, perHost: Map<string, LimitFunction>) {
+function probeBackends(backends: BackendConfig[], config: Config, limit: LimitFunction, perHost: Map<string, LimitFunction>, deps: Pick<CycleDeps, 'now' | 'startBy'>) {
   const { timeoutMs, maxBytes } = config.backendProbe;
   return Promise.all(
     backends
@@ -62,10 +62,12 @@ function probeBackends(backends: BackendConfig[], config: Config, limit: LimitFu
         const run = hostLimit;
         // The host's bound outside the global one: a busy host does not hold global slots while it waits.
         return run(() =>
-          limit(async () => ({
-            name: backendName(b),
-            report: await probeBackend(b.statusUrl as string, { limits: { timeoutMs, maxBytes, verifyTls: b.statusTlsVerify }, acceptFilterNone: b.acceptFilterNone }),
-          })),
+          limit(async () => {
+            if (deps.startBy !== undefined && deps.now().getTime() >= deps.startBy) {
+              return { name: backendName(b), report: { ...emptyReport(b.statusUrl as string), error: `skipped: the cycle ran out of time (start by ${new Date(deps.startBy).toISOString()})` } };
+            }
+            return { name: backendName(b), report: await probeBackend(b.statusUrl as string, { limits: { timeoutMs, maxBytes, verifyTls: b.statusTlsVerify }, acceptFilterNone: b.acceptFilterNone }) };
+          }),
         );
       }),
   );

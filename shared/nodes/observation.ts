@@ -37,8 +37,8 @@ export interface AzCount {
   advertised: number;
 }
 
-/** What part of an observation failed. */
-export type ErrorSource = 'dns' | 'all' | 'ptr' | 'eni' | 'config';
+/** What part of an observation failed; `cycle`: not observed at all, the cycle ran out of time. */
+export type ErrorSource = 'dns' | 'all' | 'ptr' | 'eni' | 'config' | 'cycle';
 
 /** A named failure: the observation is incomplete there, never silently zero. */
 export interface ObservationError {
@@ -54,6 +54,22 @@ export interface Observation {
   nodes: ObservedNode[];
   azs: Record<string, AzCount>;
   errors: ObservationError[];
+}
+
+/** A load balancer the cycle did not start on because its time ran out: nothing observed, said so. */
+export function skippedObservation(dnsName: string, at: Date, startBy: number): Observation {
+  return {
+    loadBalancer: dnsName,
+    observedAt: at.toISOString(),
+    nodes: [],
+    azs: {},
+    errors: [{ source: 'cycle', message: `skipped: the cycle had to start its last load balancer by ${new Date(startBy).toISOString()}; the next cycle observes it` }],
+  };
+}
+
+/** Whether a cycle skipped this load balancer (see skippedObservation). */
+export function wasSkipped(observation: Observation): boolean {
+  return observation.errors.some((e) => e.source === 'cycle');
 }
 
 /** Whether the load balancer's own name resolved to at least one node IP. */

@@ -124,6 +124,16 @@ describe('Lambda: observe', () => {
     }
   });
 
+  it('skips what it cannot start before its deadline, from the run\'s remaining time, and says so', async () => {
+    const handler = await load<Handler>('observe', config());
+    // The handler asks first (as middy calls it) and finds no time left; middy's own early-timeout guard asks next.
+    let asked = 0;
+    const late = { ...context, getRemainingTimeInMillis: () => (asked++ === 0 ? 0 : 30_000) } as unknown as Context;
+    const { result, lines } = await captured(() => handler(scheduled('2026-11-25T10:09:00Z'), late));
+    expect(result).toMatchObject({ observed: 2, skipped: [lab.dnsName, 'gone-1.us-east-1.elb.amazonaws.com'], unresolved: [], events: [] });
+    expect(lines.filter((r) => r._aws?.CloudWatchMetrics)).toContainEqual(expect.objectContaining({ LoadBalancersSkipped: 2 }));
+  });
+
   it('fails at cold start with a one-line configuration error', async () => {
     await expect(load('observe', { loadBalancers: [{ dnsName: lab.dnsName, typo: 1 }] })).rejects.toThrow(/^ELBSCOPE_CONFIG: loadBalancers\[0\]: unknown key\(s\) "typo"$/);
   });

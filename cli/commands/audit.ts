@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { buildReport } from '../../shared/report/build';
 import { renderReport, type ReportFormat } from '../../shared/report/render';
 import { verifyChain } from '../../shared/store/chain';
+import { StoreRecordCorruptError } from '../../shared/store/store';
 import { UsageError } from '../../shared/errors';
 import { EXIT, type CliIo } from '../io';
 import { openStore } from '../store';
@@ -70,7 +71,16 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
       let broken = 0;
       const lbs = await store.listLoadBalancers();
       for (const lb of lbs) {
-        const [events, state] = await Promise.all([store.listEvents(lb), store.getState(lb)]);
+        let events: Awaited<ReturnType<typeof store.listEvents>>;
+        try {
+          events = await store.listEvents(lb);
+        } catch (err) {
+          if (!(err instanceof StoreRecordCorruptError)) throw err;
+          broken++;
+          io.err(`elbscope: ${lb}: audit chain broken at ${err.location}: stored record does not parse (${err.reason})`);
+          continue;
+        }
+        const state = await store.getState(lb);
         const chainBreak = verifyChain(lb, events, state?.state.chain ?? null);
         if (chainBreak) {
           broken++;

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { classifyDeliveryError, retryDelayMs } from '../alerts/delivery';
+import { describeError } from '../errors';
 import type { AlertSink } from '../alerts/sinks';
 import { loadBalancerName, type Config } from '../config/schema';
-import type { ElbEvent } from '../detect/events';
+import { makeEvent, type ElbEvent } from '../detect/events';
 import { detectCycle, detectTls, type RuleOptions } from '../detect/rules';
 import { toCycleSample, toTlsSample } from '../detect/sample';
 import { emptyState, type ChainedEvent, type CycleSample, type LoadBalancerState } from '../detect/state';
 import { chainEvents } from '../store/chain';
-import { StoreConflictError, type Store } from '../store/store';
+import { StoreConflictError, type RecoveredRecord, type Store } from '../store/store';
 import { wasSkipped } from '../nodes/observation';
 import type { CompactSnapshot, LoadBalancerSnapshot } from './snapshot';
 import type { BackendTls } from './tls-round';
@@ -58,7 +59,8 @@ export function ruleOptions(config: Config): RuleOptions {
 export async function commitEvents(
   store: Store,
   lb: string,
-  decide: (state: LoadBalancerState) => ElbEvent[],
+  /** The events of this commit; `recovered` when the stored state did not parse and was rebuilt (see storeRecordCorrupt). */
+  decide: (state: LoadBalancerState, recovered?: RecoveredRecord) => ElbEvent[],
   /** Whether the decision left nothing worth writing (saves a write per quiet cycle). */
   unchanged: (before: LoadBalancerState, after: LoadBalancerState) => boolean = () => false,
 ): Promise<ChainedEvent[]> {
@@ -66,7 +68,7 @@ export async function commitEvents(
     const current = await store.getState(lb);
     const state = current?.state ?? emptyState();
     const before = structuredClone(state);
-    const events = decide(state);
+    const events = decide(state, current?.recovered);
     if (current && events.length === 0 && state.pending.length === 0 && unchanged(before, state)) return [];
     const { chained, head } = chainEvents(events, state.chain);
     state.chain = head;
@@ -79,6 +81,19 @@ export async function commitEvents(
     }
   }
   throw new StoreConflictError(`${store.description}: the state of ${lb} kept changing under 8 attempts to write it`);
+}
+
+/**
+ * The event that says a stored record did not parse and was moved aside
+ * (critical: the rules' memory of this load balancer starts again from a baseline).
+ */
+export function storeRecordCorrupt(lb: string, recovered: RecoveredRecord, at: string): ElbEvent {
+  return makeEvent({
+    kind: 'store-record-corrupt', status: 'event', severity: 'critical', loadBalancer: lb, az: null, backend: null, from: null, to: null, at,
+    scope: recovered.location,
+    summary: `${lb}: stored state did not parse (${recovered.reason}); moved aside to ${recovered.movedTo}, the rules start again from a baseline`,
+    details: { ...recovered },
+  });
 }
 
 /** Move committed events from the state into the audit trail and outbox (idempotent; also recovers a crash). */
@@ -110,33 +125,45 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
           deps.warn?.(`${lb}: not recorded: the cycle's time ran out before its commit; the next cycle observes it again`);
           return [];
         }
-        const prewarms = await deps.store.listPrewarms(lb);
-        const sample = toCycleSample(snapshot, cycleAt);
-        const compact = compactSnapshot(snapshot);
-        const key = createHash('sha256').update(JSON.stringify(compact)).digest('hex').slice(0, 16);
-        let storeObservation = false;
-        const events = await commitEvents(
-          deps.store,
-          lb,
-          (state) => {
-            if (state.lastCycleAt !== null && state.lastCycleAt >= cycleAt) return []; // recorded already
-            // Observations for reports: when what they show changed, and every observationEveryMinutes anyway.
-            const last = state.observed ?? null;
-            storeObservation = !last || last.key !== key || Date.parse(cycleAt) - Date.parse(last.at) >= config.store.observationEveryMinutes * 60_000;
-            if (storeObservation) state.observed = { key, at: cycleAt };
-            return detectCycle(state, sample, lb, options, prewarms);
-          },
-          (before, after) => sameDecisionInputs(before, after, options.pressureShare),
-        );
-        // After the commit: a crash here loses one chart point, never an event.
-        if (storeObservation) await deps.store.putObservation({ loadBalancer: lb, at: cycleAt, snapshot: compact }, config.store.observationTtlDays);
-        return events;
+        try {
+          return await recordOne(lb, snapshot);
+        } catch (err) {
+          // One load balancer's store trouble (a full disk, a record that does not parse) never stops another's.
+          deps.warn?.(`${lb}: not recorded: ${describeError(err)}; the next cycle tries again`, { error: describeError(err) });
+          return [];
+        }
       }),
     ),
   );
   const flushed = await flushOutbox(deps); // not inside `onFlush?.(…)`: that skips its argument when unset
   deps.onFlush?.(flushed);
   return perLb.flat();
+
+  /** One load balancer: pre-warm targets, the commit (state and events), the stored observation. */
+  async function recordOne(lb: string, snapshot: LoadBalancerSnapshot): Promise<ChainedEvent[]> {
+    const prewarms = await deps.store.listPrewarms(lb);
+    const sample = toCycleSample(snapshot, cycleAt);
+    const compact = compactSnapshot(snapshot);
+    const key = createHash('sha256').update(JSON.stringify(compact)).digest('hex').slice(0, 16);
+    let storeObservation = false;
+    const events = await commitEvents(
+      deps.store,
+      lb,
+      (state, recovered) => {
+        const corrupt = recovered ? [storeRecordCorrupt(lb, recovered, cycleAt)] : [];
+        if (state.lastCycleAt !== null && state.lastCycleAt >= cycleAt) return corrupt; // recorded already
+        // Observations for reports: when what they show changed, and every observationEveryMinutes anyway.
+        const last = state.observed ?? null;
+        storeObservation = !last || last.key !== key || Date.parse(cycleAt) - Date.parse(last.at) >= config.store.observationEveryMinutes * 60_000;
+        if (storeObservation) state.observed = { key, at: cycleAt };
+        return [...corrupt, ...detectCycle(state, sample, lb, options, prewarms)];
+      },
+      (before, after) => sameDecisionInputs(before, after, options.pressureShare),
+    );
+    // After the commit: a crash here loses one chart point, never an event.
+    if (storeObservation) await deps.store.putObservation({ loadBalancer: lb, at: cycleAt, snapshot: compact }, config.store.observationTtlDays);
+    return events;
+  }
 }
 
 /**
@@ -180,9 +207,10 @@ export async function recordTls(config: Config, results: BackendTls[], at: strin
     if (mine.length === 0) continue;
     const sample = toTlsSample(mine, at);
     all.push(
-      ...(await commitEvents(deps.store, lb, (state) => {
-        if (state.lastTlsAt !== null && state.lastTlsAt >= at) return [];
-        return detectTls(state, sample, lb, options);
+      ...(await commitEvents(deps.store, lb, (state, recovered) => {
+        const corrupt = recovered ? [storeRecordCorrupt(lb, recovered, at)] : [];
+        if (state.lastTlsAt !== null && state.lastTlsAt >= at) return corrupt;
+        return [...corrupt, ...detectTls(state, sample, lb, options)];
       })),
     );
   }

@@ -16,6 +16,8 @@ export const EVENT_KINDS = [
   'tls-failed',
   'observation-failed',
   'recovered',
+  // A stored record did not parse (a disk-full write, an edit): moved aside, and the state rebuilt.
+  'store-record-corrupt',
   // Sent by `elbscope alert-test` (and the observe function's alertTest request) only; never decided or chained.
   'alert-test',
 ] as const;

@@ -4,13 +4,14 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   UpdateCommand,
   paginateQuery,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { PrewarmTarget } from '../detect/rules';
-import type { ChainedEvent, LoadBalancerState } from '../detect/state';
-import { StoreConflictError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from './store';
+import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
+import { parseStored, StoreConflictError, StoreRecordCorruptError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from './store';
 
 /**
  * The store in one DynamoDB table (`pk`, `sk`; TTL attribute `expiresAt`):
@@ -36,7 +37,31 @@ export class DynamoDbStore implements Store {
   async getState(lb: string) {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `LB#${lb}`, sk: 'STATE' }, ConsistentRead: true }));
     if (!Item) return null;
-    return { state: JSON.parse(Item.data as string) as LoadBalancerState, version: Item.version as number };
+    const location = `${this.table} LB#${lb} STATE`;
+    try {
+      const state = parseStored<LoadBalancerState>(String(Item.data ?? ''), location);
+      if (typeof state !== 'object' || state === null || typeof Item.version !== 'number') throw new StoreRecordCorruptError(location, 'no version and state');
+      return { state, version: Item.version };
+    } catch (err) {
+      if (!(err instanceof StoreRecordCorruptError)) throw err;
+      // Kept for a person beside it; the next write replaces the item (conditional on its version).
+      const movedTo = `${this.table} LB#${lb} CORRUPT#${new Date().toISOString()}#STATE`;
+      await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...Item, sk: movedTo.split(' ').at(-1) } }));
+      const state = emptyState();
+      state.chain = await this.chainHead(lb);
+      return { state, version: typeof Item.version === 'number' ? Item.version : 0, recovered: { location, reason: err.reason, movedTo } };
+    }
+  }
+
+  /** The last stored event's place in the chain (the genesis when there is none). */
+  private async chainHead(lb: string): Promise<{ seq: number; hash: string }> {
+    const { Items } = await this.doc.send(
+      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)', ExpressionAttributeValues: { ':pk': `LB#${lb}`, ':p': 'EVENT#' }, ScanIndexForward: false, Limit: 1, ConsistentRead: true }),
+    );
+    const item = Items?.[0];
+    if (!item) return emptyState().chain;
+    const record = parseStored<ChainedEvent>(String(item.record ?? ''), `${this.table} ${String(item.pk)} ${String(item.sk)}`);
+    return { seq: record.seq, hash: record.hash };
   }
 
   async putState(lb: string, state: LoadBalancerState, expectedVersion: number): Promise<boolean> {
@@ -92,7 +117,7 @@ export class DynamoDbStore implements Store {
     for (const name of lbs) {
       for (const item of await this.byPrefix(`LB#${name}`, 'EVENT#')) {
         out.push({
-          record: JSON.parse(item.record as string) as ChainedEvent,
+          record: parseStored<ChainedEvent>(String(item.record ?? ''), `${this.table} ${item.pk as string} ${item.sk as string}`),
           publishedAt: (item.publishedAt as string | undefined) ?? null,
           deliveryError: item.undeliverableAt ? { at: item.undeliverableAt as string, error: String(item.deliveryError ?? '') } : null,
           location: `${this.table} ${item.pk as string} ${item.sk as string}`,
@@ -106,7 +131,7 @@ export class DynamoDbStore implements Store {
     const items = await this.query({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'OUTBOX' } });
     return items
       .map((i) => ({
-        record: JSON.parse(i.record as string) as ChainedEvent,
+        record: parseStored<ChainedEvent>(String(i.record ?? ''), `${this.table} OUTBOX ${i.sk as string}`),
         attempts: (i.attempts as number | undefined) ?? 0,
         notBefore: (i.notBefore as string | undefined) ?? null,
         lastError: (i.lastError as string | undefined) ?? null,
@@ -203,7 +228,7 @@ export class DynamoDbStore implements Store {
       KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
       ExpressionAttributeValues: { ':pk': `LB#${lb}`, ':from': `OBS#${from ?? ''}`, ':to': `OBS#${to ?? '~'}` },
     });
-    return items.map((i) => JSON.parse(i.data as string) as StoredObservation);
+    return items.map((i) => parseStored<StoredObservation>(String(i.data ?? ''), `${this.table} ${i.pk as string} ${i.sk as string}`));
   }
 
   async putPrewarm(target: PrewarmTarget): Promise<void> {
@@ -213,7 +238,7 @@ export class DynamoDbStore implements Store {
   async listPrewarms(lb?: string): Promise<PrewarmTarget[]> {
     const lbs = lb ? [lb] : await this.listLoadBalancers();
     const out: PrewarmTarget[] = [];
-    for (const name of lbs) for (const item of await this.byPrefix(`LB#${name}`, 'PREWARM#')) out.push(JSON.parse(item.data as string) as PrewarmTarget);
+    for (const name of lbs) for (const item of await this.byPrefix(`LB#${name}`, 'PREWARM#')) out.push(parseStored<PrewarmTarget>(String(item.data ?? ''), `${this.table} ${item.pk as string} ${item.sk as string}`));
     return out.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
   }
 }

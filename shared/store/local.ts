@@ -1,8 +1,8 @@
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PrewarmTarget } from '../detect/rules';
-import type { ChainedEvent, LoadBalancerState } from '../detect/state';
-import { StoreConflictError, type DeliveryError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from './store';
+import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
+import { parseStored, StoreConflictError, StoreRecordCorruptError, type DeliveryError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from './store';
 
 /**
  * The store as a directory of human-readable JSON files (the CLI's default):
@@ -30,10 +30,43 @@ export class LocalStore implements Store {
   }
 
   async getState(lb: string) {
-    const text = await readOptional(join(this.lbDir(lb), 'state.json'));
+    const file = join(this.lbDir(lb), 'state.json');
+    const text = await readOptional(file);
     if (text === null) return null;
-    const parsed = JSON.parse(text) as { version: number; state: LoadBalancerState };
-    return { state: parsed.state, version: parsed.version };
+    try {
+      const parsed = parseStored<{ version: number; state: LoadBalancerState }>(text, file);
+      if (typeof parsed?.version !== 'number' || typeof parsed.state !== 'object' || parsed.state === null) throw new StoreRecordCorruptError(file, 'no version and state');
+      return { state: parsed.state, version: parsed.version };
+    } catch (err) {
+      if (!(err instanceof StoreRecordCorruptError)) throw err;
+      // Kept for a person; a fresh state continues the chain from the last stored event.
+      const movedTo = await this.moveAside(file);
+      const state = emptyState();
+      state.chain = await this.chainHead(lb);
+      return { state, version: 0, recovered: { location: file, reason: err.reason, movedTo } };
+    }
+  }
+
+  /** Rename a record that does not parse to `<name>.corrupt-<time>` beside it; returns the new path. */
+  private async moveAside(file: string): Promise<string> {
+    const movedTo = `${file}.corrupt-${new Date().toISOString().replaceAll(':', '-')}`;
+    await rename(file, movedTo);
+    return movedTo;
+  }
+
+  /** The last stored event's place in the chain (the genesis when there is none). */
+  private async chainHead(lb: string): Promise<{ seq: number; hash: string }> {
+    const dir = join(this.lbDir(lb), 'events');
+    const files = (await readdirOptional(dir)).filter((f) => /^\d+\.json$/.test(f)).sort();
+    for (const f of files.reverse()) {
+      try {
+        const record = parseStored<ChainedEvent>(await readFile(join(dir, f), 'utf8'), join(dir, f));
+        return { seq: record.seq, hash: record.hash };
+      } catch {
+        // A corrupt event: verify names it; the chain continues from the last good one.
+      }
+    }
+    return emptyState().chain;
   }
 
   async putState(lb: string, state: LoadBalancerState, expectedVersion: number): Promise<boolean> {
@@ -52,17 +85,17 @@ export class LocalStore implements Store {
     await mkdir(dir, { recursive: true });
     const file = join(dir, `${String(record.seq).padStart(8, '0')}.json`);
     try {
-      await writeFile(file, `${JSON.stringify(record, null, 2)}\n`, { flag: 'wx' });
+      await createAtomic(file, `${JSON.stringify(record, null, 2)}\n`);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const existing = JSON.parse(await readFile(file, 'utf8')) as ChainedEvent;
+      const existing = parseStored<ChainedEvent>(await readFile(file, 'utf8'), file);
       if (existing.id !== record.id) throw new StoreConflictError(`${file}: sequence ${record.seq} already holds event ${existing.id}, not ${record.id}`);
       // Already appended: queue it all the same (a crash may have come between the two writes).
     }
     // Published, or marked undeliverable: never queued again by a re-drain.
     if (await readOptional(join(this.lbDir(record.loadBalancer), 'published', `${record.id}.json`))) return;
     await mkdir(join(this.dir, 'outbox'), { recursive: true });
-    await writeFile(join(this.dir, 'outbox', `${record.id}.json`), JSON.stringify(record, null, 2), { flag: 'w' });
+    await writeAtomic(join(this.dir, 'outbox', `${record.id}.json`), JSON.stringify(record, null, 2));
   }
 
   async listLoadBalancers(): Promise<string[]> {
@@ -76,9 +109,10 @@ export class LocalStore implements Store {
       const dir = join(this.dir, 'loadbalancers', name, 'events');
       for (const file of (await readdirOptional(dir)).filter((f) => f.endsWith('.json')).sort()) {
         const location = join(dir, file);
-        const record = JSON.parse(await readFile(location, 'utf8')) as ChainedEvent;
-        const text = await readOptional(join(this.dir, 'loadbalancers', name, 'published', `${record.id}.json`));
-        const receipt = text ? (JSON.parse(text) as Receipt) : null;
+        const record = parseStored<ChainedEvent>(await readFile(location, 'utf8'), location);
+        const receiptFile = join(this.dir, 'loadbalancers', name, 'published', `${record.id}.json`);
+        const text = await readOptional(receiptFile);
+        const receipt = text ? parseStored<Receipt>(text, receiptFile) : null;
         out.push({ record, location, publishedAt: receipt?.publishedAt ?? null, deliveryError: receipt?.deliveryError ?? null });
       }
     }
@@ -90,21 +124,47 @@ export class LocalStore implements Store {
     const files = (await readdirOptional(dir)).filter((f) => f.endsWith('.json'));
     const entries = await Promise.all(
       files.map(async (f) => {
-        const record = JSON.parse(await readFile(join(dir, f), 'utf8')) as ChainedEvent;
-        const retry = await readOptional(join(dir, `${record.id}.retry`));
-        const r = retry ? (JSON.parse(retry) as { attempts: number; notBefore: string; lastError: string }) : null;
+        const file = join(dir, f);
+        let record: ChainedEvent;
+        try {
+          record = parseStored<ChainedEvent>(await readFile(file, 'utf8'), file);
+        } catch (err) {
+          if (!(err instanceof StoreRecordCorruptError)) throw err;
+          // The audit trail holds the event: queue it again from there (the outbox copy is only a pointer to it).
+          await this.moveAside(file);
+          const id = f.slice(0, -'.json'.length);
+          const stored = (await this.listEvents()).find((e) => e.record.id === id);
+          if (!stored || stored.publishedAt || stored.deliveryError) return null;
+          await writeAtomic(file, JSON.stringify(stored.record, null, 2));
+          record = stored.record;
+        }
+        const retryFile = join(dir, `${record.id}.retry`);
+        const retry = await readOptional(retryFile);
+        let r: { attempts: number; notBefore: string; lastError: string } | null = null;
+        try {
+          r = retry ? parseStored(retry, retryFile) : null;
+        } catch {
+          await rm(retryFile, { force: true }); // only a backoff: tried again now
+        }
         return { record, attempts: r?.attempts ?? 0, notBefore: r?.notBefore ?? null, lastError: r?.lastError ?? null };
       }),
     );
-    return entries.sort((a, b) => a.record.at.localeCompare(b.record.at) || a.record.seq - b.record.seq);
+    return entries.filter((e) => e !== null).sort((a, b) => a.record.at.localeCompare(b.record.at) || a.record.seq - b.record.seq);
   }
 
   async claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean> {
     const claim = join(this.dir, 'outbox', `${id}.claim`);
     const existing = await readOptional(claim);
     if (existing) {
-      const { until } = JSON.parse(existing) as { until: string };
-      if (Date.parse(until) > now.getTime()) return false;
+      // A claim that does not parse (a crash mid-write) holds nothing.
+      const until = (() => {
+        try {
+          return Date.parse((JSON.parse(existing) as { until: string }).until);
+        } catch {
+          return Number.NEGATIVE_INFINITY;
+        }
+      })();
+      if (until > now.getTime()) return false;
       await rm(claim, { force: true });
     }
     try {
@@ -154,7 +214,7 @@ export class LocalStore implements Store {
   async putObservation(observation: StoredObservation, ttlDays: number): Promise<void> {
     const dir = join(this.lbDir(observation.loadBalancer), 'observations');
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, `${observation.at.replaceAll(':', '-')}.json`), JSON.stringify(observation, null, 2));
+    await writeAtomic(join(dir, `${observation.at.replaceAll(':', '-')}.json`), JSON.stringify(observation, null, 2));
     // The TTL: drop observations older than ttlDays (names sort by time).
     const cutoff = new Date(Date.parse(observation.at) - ttlDays * 86_400_000).toISOString().replaceAll(':', '-');
     for (const file of await readdirOptional(dir)) if (file < `${cutoff}.json`) await rm(join(dir, file), { force: true });
@@ -163,14 +223,14 @@ export class LocalStore implements Store {
   async listObservations(lb: string, from?: string, to?: string): Promise<StoredObservation[]> {
     const dir = join(this.lbDir(lb), 'observations');
     const files = (await readdirOptional(dir)).filter((f) => f.endsWith('.json')).sort();
-    const all = await Promise.all(files.map(async (f) => JSON.parse(await readFile(join(dir, f), 'utf8')) as StoredObservation));
+    const all = await Promise.all(files.map(async (f) => parseStored<StoredObservation>(await readFile(join(dir, f), 'utf8'), join(dir, f))));
     return all.filter((o) => (!from || o.at >= from) && (!to || o.at <= to));
   }
 
   async putPrewarm(target: PrewarmTarget): Promise<void> {
     const dir = join(this.lbDir(target.loadBalancer), 'prewarm');
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, `${target.id}.json`), JSON.stringify(target, null, 2), { flag: 'wx' });
+    await createAtomic(join(dir, `${target.id}.json`), JSON.stringify(target, null, 2));
   }
 
   async listPrewarms(lb?: string): Promise<PrewarmTarget[]> {
@@ -178,7 +238,7 @@ export class LocalStore implements Store {
     const out: PrewarmTarget[] = [];
     for (const name of lbs) {
       const dir = join(this.dir, 'loadbalancers', name, 'prewarm');
-      for (const f of await readdirOptional(dir)) out.push(JSON.parse(await readFile(join(dir, f), 'utf8')) as PrewarmTarget);
+      for (const f of (await readdirOptional(dir)).filter((n) => n.endsWith('.json'))) out.push(parseStored<PrewarmTarget>(await readFile(join(dir, f), 'utf8'), join(dir, f)));
     }
     return out.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
   }
@@ -214,10 +274,27 @@ async function readdirOptional(dir: string): Promise<string[]> {
   }
 }
 
+/** Replace `file` in one step: a crash or a full disk leaves the old content or the new, never half. */
 async function writeAtomic(file: string, text: string): Promise<void> {
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Create `file` only if it does not exist, whole or not at all (EEXIST when it does). */
+async function createAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    await writeFile(tmp, text);
+    await link(tmp, file);
+  } finally {
+    await rm(tmp, { force: true });
+  }
 }
 
 /** Run `fn` holding a lock directory; a lock older than 30 s is a crashed holder's and is broken. */

@@ -1,3 +1,4 @@
+import { ElbscopeError } from '../errors';
 import type { ChainedEvent, LoadBalancerState } from '../detect/state';
 import type { PrewarmTarget } from '../detect/rules';
 
@@ -43,7 +44,12 @@ export interface StoredObservation {
 export interface Store {
   /** Where the store lives, for messages. */
   readonly description: string;
-  getState(loadBalancer: string): Promise<{ state: LoadBalancerState; version: number } | null>;
+  /**
+   * The state and its version. A stored state that does not parse is moved aside
+   * (kept for a person) and replaced by a fresh one that continues the audit chain
+   * from its last stored record; `recovered` names what was found and where it went.
+   */
+  getState(loadBalancer: string): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord } | null>;
   /** Write the state if its version is still `expectedVersion` (0: not stored yet). False on conflict. */
   putState(loadBalancer: string, state: LoadBalancerState, expectedVersion: number): Promise<boolean>;
   /** Append a chained event; idempotent on its sequence number and id. Also queues it in the outbox. */
@@ -66,6 +72,31 @@ export interface Store {
   listObservations(loadBalancer: string, from?: string, to?: string): Promise<StoredObservation[]>;
   putPrewarm(target: PrewarmTarget): Promise<void>;
   listPrewarms(loadBalancer?: string): Promise<PrewarmTarget[]>;
+}
+
+/** A stored record that did not parse: where it was, why, and where it was moved. */
+export interface RecoveredRecord {
+  location: string;
+  reason: string;
+  movedTo: string;
+}
+
+/** A stored record that does not parse, named (file path or table key); one line for a person. */
+export class StoreRecordCorruptError extends ElbscopeError {
+  override name = 'StoreRecordCorruptError';
+  constructor(readonly location: string, readonly reason: string) {
+    super(`${location}: stored record does not parse (${reason})`);
+  }
+}
+
+/** Parse a stored record's JSON, or throw StoreRecordCorruptError naming it. Empty (a disk-full write) counts as corrupt. */
+export function parseStored<T>(text: string, location: string): T {
+  try {
+    if (text.trim() === '') throw new Error('empty: a write that did not finish');
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new StoreRecordCorruptError(location, err instanceof Error ? err.message.split('\n')[0] ?? 'not JSON' : 'not JSON');
+  }
 }
 
 /** A store write conflict that did not settle after retries. */

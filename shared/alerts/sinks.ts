@@ -30,7 +30,9 @@ export function snsSink(sns: SNSClient, topicArn: string): AlertSink {
     description: `SNS ${topicArn}`,
     async publish(event) {
       const out = await sns.send(new PublishCommand(publishInput(topicArn, event)));
-      return { messageId: out.MessageId ?? null };
+      // SNS always answers with a MessageId: without one the answer was not SNS's (a proxy page), so not a delivery.
+      if (!out.MessageId) throw new Error(`Publish: HTTP ${out.$metadata?.httpStatusCode ?? '?'} answer has no MessageId: not an SNS Publish response`);
+      return { messageId: out.MessageId };
     },
   };
 }

@@ -1,3 +1,4 @@
+import { apiList } from '../aws/answer';
 import {
   DescribeTagsCommand as DescribeClassicTagsCommand,
   ElasticLoadBalancingClient,
@@ -40,25 +41,25 @@ export async function discoverRegion(clients: DiscoveryClients, region: string, 
   // Classic: every page, then tags 20 names at a time.
   const classic: { name: string; dnsName: string; instances: string[] }[] = [];
   for await (const page of paginateClassic({ client: clients.elb, pageSize: 400 }, {})) {
-    for (const d of page.LoadBalancerDescriptions ?? []) {
+    for (const d of apiList(page.LoadBalancerDescriptions, 'DescribeLoadBalancers (Classic)', 'LoadBalancerDescriptions')) {
       if (d.LoadBalancerName && d.DNSName) classic.push({ name: d.LoadBalancerName, dnsName: d.DNSName, instances: (d.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : [])) });
     }
   }
   const classicTagged = new Set<string>();
   for (const names of chunks(classic.map((c) => c.name), 20)) {
     const out = await clients.elb.send(new DescribeClassicTagsCommand({ LoadBalancerNames: names }));
-    for (const d of out.TagDescriptions ?? []) if (d.LoadBalancerName && tagsMatch(d.Tags, options.tags)) classicTagged.add(d.LoadBalancerName);
+    for (const d of apiList(out.TagDescriptions, 'DescribeTags (Classic)', 'TagDescriptions')) if (d.LoadBalancerName && tagsMatch(d.Tags, options.tags)) classicTagged.add(d.LoadBalancerName);
   }
 
   // v2 (ALB, NLB): every page, tags 20 ARNs at a time, targets per target group.
   const v2: { arn: string; name: string; dnsName: string }[] = [];
   for await (const page of paginateDescribeLoadBalancers({ client: clients.elbv2, pageSize: 400 }, {})) {
-    for (const lb of page.LoadBalancers ?? []) if (lb.LoadBalancerArn && lb.DNSName && lb.LoadBalancerName && lb.Type !== 'gateway') v2.push({ arn: lb.LoadBalancerArn, name: lb.LoadBalancerName, dnsName: lb.DNSName });
+    for (const lb of apiList(page.LoadBalancers, 'DescribeLoadBalancers', 'LoadBalancers')) if (lb.LoadBalancerArn && lb.DNSName && lb.LoadBalancerName && lb.Type !== 'gateway') v2.push({ arn: lb.LoadBalancerArn, name: lb.LoadBalancerName, dnsName: lb.DNSName });
   }
   const v2Tagged = new Set<string>();
   for (const arns of chunks(v2.map((l) => l.arn), 20)) {
     const out = await clients.elbv2.send(new DescribeTagsCommand({ ResourceArns: arns }));
-    for (const d of out.TagDescriptions ?? []) if (d.ResourceArn && tagsMatch(d.Tags, options.tags)) v2Tagged.add(d.ResourceArn);
+    for (const d of apiList(out.TagDescriptions, 'DescribeTags', 'TagDescriptions')) if (d.ResourceArn && tagsMatch(d.Tags, options.tags)) v2Tagged.add(d.ResourceArn);
   }
 
   // Backends: instance ids (Classic registrations, instance targets) → private IPs in one DescribeInstances per 200.
@@ -66,11 +67,11 @@ export async function discoverRegion(clients: DiscoveryClients, region: string, 
   for (const lb of v2.filter((l) => v2Tagged.has(l.arn))) {
     const targets = { instances: [] as string[], ips: [] as string[] };
     const groups = [];
-    for await (const page of paginateDescribeTargetGroups({ client: clients.elbv2 }, { LoadBalancerArn: lb.arn })) groups.push(...(page.TargetGroups ?? []));
+    for await (const page of paginateDescribeTargetGroups({ client: clients.elbv2 }, { LoadBalancerArn: lb.arn })) groups.push(...apiList(page.TargetGroups, 'DescribeTargetGroups', 'TargetGroups'));
     for (const group of groups) {
       if (!group.TargetGroupArn || group.TargetType === 'lambda' || group.TargetType === 'alb') continue;
       const health = await clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: group.TargetGroupArn }));
-      for (const t of health.TargetHealthDescriptions ?? []) {
+      for (const t of apiList(health.TargetHealthDescriptions, 'DescribeTargetHealth', 'TargetHealthDescriptions')) {
         const id = t.Target?.Id;
         if (!id) continue;
         if (group.TargetType === 'ip') targets.ips.push(id);
@@ -83,7 +84,7 @@ export async function discoverRegion(clients: DiscoveryClients, region: string, 
   const privateIp = new Map<string, string>();
   for (const ids of chunks(instanceIds, 200)) {
     for await (const page of paginateDescribeInstances({ client: clients.ec2 }, { InstanceIds: ids })) {
-      for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId && i.PrivateIpAddress) privateIp.set(i.InstanceId, i.PrivateIpAddress);
+      for (const r of apiList(page.Reservations, 'DescribeInstances', 'Reservations')) for (const i of r.Instances ?? []) if (i.InstanceId && i.PrivateIpAddress) privateIp.set(i.InstanceId, i.PrivateIpAddress);
     }
   }
 

@@ -39,6 +39,10 @@ export async function enqueueWork(sqs: SQSClient, queueUrl: string, messages: Wo
     let entries = call.map(({ index, body }) => ({ Id: String(index), MessageBody: body }));
     for (let attempt = 0; attempt < 2 && entries.length > 0; attempt++) {
       const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+      // SQS accounts for every entry, as sent or failed: anything less was not SQS's answer, and nothing may go missing silently.
+      if ((out.Successful?.length ?? 0) + (out.Failed?.length ?? 0) !== entries.length) {
+        throw new Error(`SendMessageBatch: the answer accounts for ${(out.Successful?.length ?? 0) + (out.Failed?.length ?? 0)} of ${entries.length} work messages: not an SQS response`);
+      }
       sent += out.Successful?.length ?? 0;
       const failed = new Set((out.Failed ?? []).map((f) => f.Id));
       if (failed.size > 0 && attempt === 1) {

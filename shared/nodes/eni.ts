@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { apiList } from '../aws/answer';
 import { EC2Client, paginateDescribeNetworkInterfaces, type NetworkInterface } from '@aws-sdk/client-ec2';
 
 /** One requester-managed network interface of a load balancer node. */
@@ -55,12 +56,8 @@ export function createEniLookup(ec2: EC2Client, pageSize = 1000): EniLookup {
       if (page.NextToken !== undefined && tokens.has(page.NextToken)) throw new Error(`DescribeNetworkInterfaces (${descriptions[0]}…): NextToken repeated after ${tokens.size} pages; stopped`);
       if (page.NextToken !== undefined) tokens.add(page.NextToken);
       if (tokens.size >= MAX_ENI_PAGES) throw new Error(`DescribeNetworkInterfaces (${descriptions[0]}…): still paging after ${MAX_ENI_PAGES} pages of ${pageSize}; stopped`);
-      // EC2 always sends <networkInterfaceSet/>, empty or not. An answer without it (an
-      // HTML proxy page, an empty 200, another document) parses to nothing: an error, never "zero ENIs".
-      if (page.NetworkInterfaces === undefined) {
-        throw new Error(`DescribeNetworkInterfaces (${descriptions[0]}…): HTTP ${page.$metadata.httpStatusCode ?? '?'} answer is not a DescribeNetworkInterfaces response (no networkInterfaceSet)`);
-      }
-      for (const ni of page.NetworkInterfaces) {
+      // EC2 always sends <networkInterfaceSet/>: without it the answer is not EC2's, never "zero ENIs".
+      for (const ni of apiList(page.NetworkInterfaces, `DescribeNetworkInterfaces (${descriptions[0]}…)`, 'networkInterfaceSet')) {
         const eni = toEni(ni);
         if (eni) found.push(eni);
       }

@@ -87,6 +87,15 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
     expect(await store.listEvents('test')).toEqual([expect.objectContaining({ publishedAt: null, deliveryError: { at: '2026-11-25T10:02:30.000Z', error: reason } })]);
   });
 
+  it('does not count an answer without a MessageId (a proxy page) as a delivery: transient, retried', async () => {
+    snsMock.on(PublishCommand).resolves({});
+    const store = localStore();
+    await commitEvents(store, 'test', () => [scaled('test')]);
+    const r = await flushOutbox({ store, sink: snsSink(sns, TOPIC), now: () => new Date('2026-11-25T10:02:30Z'), claimant: 'x' });
+    expect(r.failed).toEqual([expect.objectContaining({ attempts: 1, error: `SNS ${TOPIC}: Error: Publish: HTTP ? answer has no MessageId: not an SNS Publish response` })]);
+    expect((await store.listEvents('test'))[0]?.publishedAt).toBeNull();
+  });
+
   it('publishes on the next cycle, once, after a crash between storing and publishing', async () => {
     const accepted = enforcePublishContract(snsMock);
     const store = localStore();

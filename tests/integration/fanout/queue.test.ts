@@ -34,6 +34,16 @@ describe('Fan-out queue', () => {
     expect(await send([{ Id: 'a', MessageBody: 'bad \u0000' }])).toMatch(/^InvalidMessageContents/);
   });
 
+  it('refuses an answer that does not account for every message (not SQS\'s): nothing goes missing silently', async () => {
+    const { createServer } = await import('node:http');
+    const proxy = createServer((_q, r) => r.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{}'));
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const client = new SQSClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`, maxAttempts: 1 });
+    await expect(enqueueWork(client, QUEUE, [{ cycleAt: '2026-11-25T10:00:00.000Z', loadBalancers: ['a'] }])).rejects.toThrow('SendMessageBatch: the answer accounts for 0 of 1 work messages: not an SQS response');
+    client.destroy();
+    proxy.close();
+  });
+
   it('splits by count and by bytes, in order, and names a message too large on its own', () => {
     expect(packBatches(['a', 'b', 'c', 'd', 'e'], { entries: 2, bytes: 100 }).map((c) => c.map((e) => e.body))).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
     expect(packBatches(['aaaa', 'bbbb', 'cc'], { entries: 10, bytes: 6 }).map((c) => c.map((e) => e.index))).toEqual([[0], [1, 2]]);

@@ -96,7 +96,7 @@ describe('ENI lookups against an EC2 endpoint that misbehaves: an error, never "
   it('an HTML proxy page, an empty 200 or another document', async () => {
     for (const body of ['<html><body>502 Bad Gateway (proxy)</body></html>', '', '<?xml version="1.0"?><Other><requestId>x</requestId></Other>']) {
       state.rawNext = [{ status: 200, body }];
-      expect(await lookup()).toBe('DescribeNetworkInterfaces (ELB web…): HTTP 200 answer is not a DescribeNetworkInterfaces response (no networkInterfaceSet)');
+      expect(await lookup()).toBe('DescribeNetworkInterfaces (ELB web…): the answer has no networkInterfaceSet: not that API\'s response');
     }
   });
 

@@ -77,4 +77,11 @@ describe('Function: withDiscovered', () => {
     expect(merged.loadBalancers.map((l) => l.dnsName)).toEqual(['test-738445577.us-east-1.elb.amazonaws.com', 'web-1.us-east-1.elb.amazonaws.com']);
     expect(errors).toEqual(['discovered web-2.eu-west-1.elb.amazonaws.com is named "web" like web-1.us-east-1.elb.amazonaws.com: list one of them in the configuration with a distinct "name"']);
   });
+
+  it('names an answer that is not the API\'s (no LoadBalancers list: a proxy page, an empty 200) instead of finding none', async () => {
+    elbv2.on(DescribeLoadBalancersCommand).resolves({});
+    const { loadBalancers, errors } = await discover({ regions: ['us-east-1'], tags: { elbscope: '*' }, accounts: [], refreshMinutes: 15 }, clients);
+    expect(loadBalancers).toEqual([]);
+    expect(errors).toEqual(["discovery in us-east-1: Error: DescribeLoadBalancers: the answer has no LoadBalancers: not that API's response"]);
+  });
 });

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { PrewarmTarget } from '../detect/rules';
 import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
-import { parseStored, StoreConflictError, StoreRecordCorruptError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from './store';
+import { BARE_STATE_SHAPE, EVENT_SHAPE, OBSERVATION_SHAPE, parseStored, PREWARM_SHAPE, StoreConflictError, StoreRecordCorruptError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from './store';
 
 /**
  * The store in one DynamoDB table (`pk`, `sk`; TTL attribute `expiresAt`):
@@ -39,8 +39,8 @@ export class DynamoDbStore implements Store {
     if (!Item) return null;
     const location = `${this.table} LB#${lb} STATE`;
     try {
-      const state = parseStored<LoadBalancerState>(String(Item.data ?? ''), location);
-      if (typeof state !== 'object' || state === null || typeof Item.version !== 'number') throw new StoreRecordCorruptError(location, 'no version and state');
+      const state = parseStored(String(Item.data ?? ''), location, BARE_STATE_SHAPE);
+      if (typeof Item.version !== 'number') throw new StoreRecordCorruptError(location, 'no version');
       return { state, version: Item.version };
     } catch (err) {
       if (!(err instanceof StoreRecordCorruptError)) throw err;
@@ -60,7 +60,7 @@ export class DynamoDbStore implements Store {
     );
     const item = Items?.[0];
     if (!item) return emptyState().chain;
-    const record = parseStored<ChainedEvent>(String(item.record ?? ''), `${this.table} ${String(item.pk)} ${String(item.sk)}`);
+    const record = parseStored(String(item.record ?? ''), `${this.table} ${String(item.pk)} ${String(item.sk)}`, EVENT_SHAPE);
     return { seq: record.seq, hash: record.hash };
   }
 
@@ -117,7 +117,7 @@ export class DynamoDbStore implements Store {
     for (const name of lbs) {
       for (const item of await this.byPrefix(`LB#${name}`, 'EVENT#')) {
         out.push({
-          record: parseStored<ChainedEvent>(String(item.record ?? ''), `${this.table} ${item.pk as string} ${item.sk as string}`),
+          record: parseStored(String(item.record ?? ''), `${this.table} ${item.pk as string} ${item.sk as string}`, EVENT_SHAPE),
           publishedAt: (item.publishedAt as string | undefined) ?? null,
           deliveryError: item.undeliverableAt ? { at: item.undeliverableAt as string, error: String(item.deliveryError ?? '') } : null,
           location: `${this.table} ${item.pk as string} ${item.sk as string}`,
@@ -131,7 +131,7 @@ export class DynamoDbStore implements Store {
     const items = await this.query({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'OUTBOX' } });
     return items
       .map((i) => ({
-        record: parseStored<ChainedEvent>(String(i.record ?? ''), `${this.table} OUTBOX ${i.sk as string}`),
+        record: parseStored(String(i.record ?? ''), `${this.table} OUTBOX ${i.sk as string}`, EVENT_SHAPE),
         attempts: (i.attempts as number | undefined) ?? 0,
         notBefore: (i.notBefore as string | undefined) ?? null,
         lastError: (i.lastError as string | undefined) ?? null,
@@ -228,7 +228,7 @@ export class DynamoDbStore implements Store {
       KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
       ExpressionAttributeValues: { ':pk': `LB#${lb}`, ':from': `OBS#${from ?? ''}`, ':to': `OBS#${to ?? '~'}` },
     });
-    return items.map((i) => parseStored<StoredObservation>(String(i.data ?? ''), `${this.table} ${i.pk as string} ${i.sk as string}`));
+    return items.map((i) => parseStored(String(i.data ?? ''), `${this.table} ${i.pk as string} ${i.sk as string}`, OBSERVATION_SHAPE));
   }
 
   async putPrewarm(target: PrewarmTarget): Promise<void> {
@@ -238,7 +238,7 @@ export class DynamoDbStore implements Store {
   async listPrewarms(lb?: string): Promise<PrewarmTarget[]> {
     const lbs = lb ? [lb] : await this.listLoadBalancers();
     const out: PrewarmTarget[] = [];
-    for (const name of lbs) for (const item of await this.byPrefix(`LB#${name}`, 'PREWARM#')) out.push(parseStored<PrewarmTarget>(String(item.data ?? ''), `${this.table} ${item.pk as string} ${item.sk as string}`));
+    for (const name of lbs) for (const item of await this.byPrefix(`LB#${name}`, 'PREWARM#')) out.push(parseStored(String(item.data ?? ''), `${this.table} ${item.pk as string} ${item.sk as string}`, PREWARM_SHAPE));
     return out.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
   }
 }

@@ -2,7 +2,7 @@ import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import { join } from 'node:path';
 import type { PrewarmTarget } from '../detect/rules';
 import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
-import { parseStored, StoreConflictError, StoreRecordCorruptError, type DeliveryError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from './store';
+import { EVENT_SHAPE, OBJECT_SHAPE, OBSERVATION_SHAPE, parseStored, PREWARM_SHAPE, STATE_SHAPE, StoreConflictError, StoreRecordCorruptError, type DeliveryError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from './store';
 
 /**
  * The store as a directory of human-readable JSON files (the CLI's default):
@@ -34,8 +34,7 @@ export class LocalStore implements Store {
     const text = await readOptional(file);
     if (text === null) return null;
     try {
-      const parsed = parseStored<{ version: number; state: LoadBalancerState }>(text, file);
-      if (typeof parsed?.version !== 'number' || typeof parsed.state !== 'object' || parsed.state === null) throw new StoreRecordCorruptError(file, 'no version and state');
+      const parsed = parseStored(text, file, STATE_SHAPE);
       return { state: parsed.state, version: parsed.version };
     } catch (err) {
       if (!(err instanceof StoreRecordCorruptError)) throw err;
@@ -60,7 +59,7 @@ export class LocalStore implements Store {
     const files = (await readdirOptional(dir)).filter((f) => /^\d+\.json$/.test(f)).sort();
     for (const f of files.reverse()) {
       try {
-        const record = parseStored<ChainedEvent>(await readFile(join(dir, f), 'utf8'), join(dir, f));
+        const record = parseStored(await readFile(join(dir, f), 'utf8'), join(dir, f), EVENT_SHAPE);
         return { seq: record.seq, hash: record.hash };
       } catch {
         // A corrupt event: verify names it; the chain continues from the last good one.
@@ -88,7 +87,7 @@ export class LocalStore implements Store {
       await createAtomic(file, `${JSON.stringify(record, null, 2)}\n`);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const existing = parseStored<ChainedEvent>(await readFile(file, 'utf8'), file);
+      const existing = parseStored(await readFile(file, 'utf8'), file, EVENT_SHAPE);
       if (existing.id !== record.id) throw new StoreConflictError(`${file}: sequence ${record.seq} already holds event ${existing.id}, not ${record.id}`);
       // Already appended: queue it all the same (a crash may have come between the two writes).
     }
@@ -109,10 +108,10 @@ export class LocalStore implements Store {
       const dir = join(this.dir, 'loadbalancers', name, 'events');
       for (const file of (await readdirOptional(dir)).filter((f) => f.endsWith('.json')).sort()) {
         const location = join(dir, file);
-        const record = parseStored<ChainedEvent>(await readFile(location, 'utf8'), location);
+        const record = parseStored(await readFile(location, 'utf8'), location, EVENT_SHAPE);
         const receiptFile = join(this.dir, 'loadbalancers', name, 'published', `${record.id}.json`);
         const text = await readOptional(receiptFile);
-        const receipt = text ? parseStored<Receipt>(text, receiptFile) : null;
+        const receipt = text ? (parseStored(text, receiptFile, OBJECT_SHAPE) as unknown as Receipt) : null;
         out.push({ record, location, publishedAt: receipt?.publishedAt ?? null, deliveryError: receipt?.deliveryError ?? null });
       }
     }
@@ -127,7 +126,7 @@ export class LocalStore implements Store {
         const file = join(dir, f);
         let record: ChainedEvent;
         try {
-          record = parseStored<ChainedEvent>(await readFile(file, 'utf8'), file);
+          record = parseStored(await readFile(file, 'utf8'), file, EVENT_SHAPE);
         } catch (err) {
           if (!(err instanceof StoreRecordCorruptError)) throw err;
           // The audit trail holds the event: queue it again from there (the outbox copy is only a pointer to it).
@@ -142,7 +141,8 @@ export class LocalStore implements Store {
         const retry = await readOptional(retryFile);
         let r: { attempts: number; notBefore: string; lastError: string } | null = null;
         try {
-          r = retry ? parseStored(retry, retryFile) : null;
+          r = retry ? (parseStored(retry, retryFile, OBJECT_SHAPE) as { attempts: number; notBefore: string; lastError: string }) : null;
+          if (r && (!Number.isSafeInteger(r.attempts) || typeof r.notBefore !== 'string')) throw new Error('not a backoff record');
         } catch {
           await rm(retryFile, { force: true }); // only a backoff: tried again now
         }
@@ -204,7 +204,7 @@ export class LocalStore implements Store {
   async requeue(record: ChainedEvent): Promise<void> {
     const receipt = join(this.lbDir(record.loadBalancer), 'published', `${record.id}.json`);
     const text = await readOptional(receipt);
-    if (text && (JSON.parse(text) as Receipt).publishedAt) throw new StoreConflictError(`${receipt}: event ${record.id} was published already`);
+    if (text && (parseStored(text, receipt, OBJECT_SHAPE) as unknown as Receipt).publishedAt) throw new StoreConflictError(`${receipt}: event ${record.id} was published already`);
     await mkdir(join(this.dir, 'outbox'), { recursive: true });
     await writeAtomic(join(this.dir, 'outbox', `${record.id}.json`), JSON.stringify(record, null, 2));
     await rm(join(this.dir, 'outbox', `${record.id}.retry`), { force: true });
@@ -223,7 +223,7 @@ export class LocalStore implements Store {
   async listObservations(lb: string, from?: string, to?: string): Promise<StoredObservation[]> {
     const dir = join(this.lbDir(lb), 'observations');
     const files = (await readdirOptional(dir)).filter((f) => f.endsWith('.json')).sort();
-    const all = await Promise.all(files.map(async (f) => parseStored<StoredObservation>(await readFile(join(dir, f), 'utf8'), join(dir, f))));
+    const all = await Promise.all(files.map(async (f) => parseStored(await readFile(join(dir, f), 'utf8'), join(dir, f), OBSERVATION_SHAPE)));
     return all.filter((o) => (!from || o.at >= from) && (!to || o.at <= to));
   }
 
@@ -238,7 +238,7 @@ export class LocalStore implements Store {
     const out: PrewarmTarget[] = [];
     for (const name of lbs) {
       const dir = join(this.dir, 'loadbalancers', name, 'prewarm');
-      for (const f of (await readdirOptional(dir)).filter((n) => n.endsWith('.json'))) out.push(parseStored<PrewarmTarget>(await readFile(join(dir, f), 'utf8'), join(dir, f)));
+      for (const f of (await readdirOptional(dir)).filter((n) => n.endsWith('.json'))) out.push(parseStored(await readFile(join(dir, f), 'utf8'), join(dir, f), PREWARM_SHAPE));
     }
     return out.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
   }

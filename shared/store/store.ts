@@ -89,15 +89,72 @@ export class StoreRecordCorruptError extends ElbscopeError {
   }
 }
 
-/** Parse a stored record's JSON, or throw StoreRecordCorruptError naming it. Empty (a disk-full write) counts as corrupt. */
-export function parseStored<T>(text: string, location: string): T {
+/**
+ * Parse a stored record's JSON and check its shape, or throw StoreRecordCorruptError
+ * naming it. Empty (a disk-full write), cut-off, and JSON of the wrong shape
+ * (`null`, an array, a number where a sequence belongs) all count as corrupt.
+ */
+export function parseStored<T>(text: string, location: string, shape?: RecordShape<T>): T {
+  let value: unknown;
   try {
     if (text.trim() === '') throw new Error('empty: a write that did not finish');
-    return JSON.parse(text) as T;
+    value = JSON.parse(text);
   } catch (err) {
     throw new StoreRecordCorruptError(location, err instanceof Error ? err.message.split('\n')[0] ?? 'not JSON' : 'not JSON');
   }
+  if (shape && !shape.test(value)) throw new StoreRecordCorruptError(location, `not ${shape.what}`);
+  return value as T;
 }
+
+/** What a stored record must look like to be used. */
+export interface RecordShape<T> {
+  what: string;
+  test(value: unknown): value is T;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const strings = (v: Record<string, unknown>, keys: string[]) => keys.every((k) => typeof v[k] === 'string');
+
+/** An event record of the audit chain. */
+export const EVENT_SHAPE: RecordShape<ChainedEvent> = {
+  what: 'an event record (id, seq, hash, kind, at, summary)',
+  test: (v): v is ChainedEvent => isObject(v) && Number.isSafeInteger(v.seq) && strings(v, ['id', 'hash', 'prevHash', 'kind', 'status', 'loadBalancer', 'at', 'summary', 'fingerprint']) && isObject(v.details),
+};
+
+/** A rules' state with its version. */
+export const STATE_SHAPE: RecordShape<{ version: number; state: LoadBalancerState }> = {
+  what: 'a state (version, samples, chain, pending)',
+  test: (v): v is { version: number; state: LoadBalancerState } => isObject(v) && Number.isSafeInteger(v.version) && isState(v.state),
+};
+
+/** The rules' state alone (the DynamoDB item keeps the version apart). */
+export const BARE_STATE_SHAPE: RecordShape<LoadBalancerState> = { what: 'a state (samples, chain, pending)', test: (v): v is LoadBalancerState => isState(v) };
+
+function isState(s: unknown): s is LoadBalancerState {
+  return (
+    isObject(s) && Array.isArray(s.samples) && Array.isArray(s.tlsSamples) && Array.isArray(s.pending) && isObject(s.chain) && Number.isSafeInteger(s.chain.seq) && typeof s.chain.hash === 'string' &&
+    ['preopen', 'certs', 'firstSign', 'conditions', 'prewarm'].every((k) => isObject(s[k])) && (s.nodes === null || isObject(s.nodes))
+  );
+}
+
+/** A pre-warm target. */
+export const PREWARM_SHAPE: RecordShape<PrewarmTarget> = {
+  what: 'a pre-warm target (id, loadBalancer, nodesPerAz, requestedAt)',
+  test: (v): v is PrewarmTarget => isObject(v) && strings(v, ['id', 'loadBalancer', 'requestedAt']) && Number.isSafeInteger(v.nodesPerAz),
+};
+
+/** A stored observation (the compact snapshot reports draw). */
+export const OBSERVATION_SHAPE: RecordShape<StoredObservation> = {
+  what: 'an observation (at, snapshot with azs, nodes, backends)',
+  test: (v): v is StoredObservation => {
+    if (!isObject(v) || !strings(v, ['at', 'loadBalancer']) || !isObject(v.snapshot)) return false;
+    const { observation, backends } = v.snapshot;
+    return isObject(observation) && isObject(observation.azs) && Array.isArray(observation.nodes) && Array.isArray(backends);
+  },
+};
+
+/** Any JSON object (receipts, backoff records: their fields are read with defaults). */
+export const OBJECT_SHAPE: RecordShape<Record<string, unknown>> = { what: 'a JSON object', test: isObject };
 
 /** A store write conflict that did not settle after retries. */
 export class StoreConflictError extends Error {

@@ -114,9 +114,10 @@ describe.each(adapters)('%s', (_name, make) => {
 
   it('keeps observations in time order within a window, and pre-warm targets', async () => {
     lb = fresh();
-    for (const m of [1, 2, 3]) await store.putObservation({ loadBalancer: lb, at: `2026-11-25T10:0${m}:00.000Z`, snapshot: { m } }, 30);
+    const snap = (m: number) => ({ observation: { azs: { 'us-east-1a': { provisioned: m, advertised: m } }, nodes: [], errors: [] }, backends: [] });
+    for (const m of [1, 2, 3]) await store.putObservation({ loadBalancer: lb, at: `2026-11-25T10:0${m}:00.000Z`, snapshot: snap(m) }, 30);
     const window = await store.listObservations(lb, '2026-11-25T10:02:00.000Z', '2026-11-25T10:03:00.000Z');
-    expect(window.map((o) => o.snapshot)).toEqual([{ m: 2 }, { m: 3 }]);
+    expect(window.map((o) => o.snapshot)).toEqual([snap(2), snap(3)]);
     await store.putPrewarm({ id: 'pw-1', loadBalancer: lb, nodesPerAz: 3, total: null, deadline: null, caseId: '1234', requestedAt: '2026-11-25T10:00:00.000Z' });
     expect(await store.listPrewarms(lb)).toEqual([expect.objectContaining({ id: 'pw-1', caseId: '1234' })]);
   });

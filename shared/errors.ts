@@ -17,11 +17,18 @@ export class UsageError extends ElbscopeError {
   override name = 'UsageError';
 }
 
+/** The most of a message elbscope keeps: an endpoint's error text is someone else's input. */
+export const MAX_ERROR_CHARS = 500;
+
 /**
  * One line describing any thrown value, for error lists and logs: the error's
- * code or name, then the first line of its message.
+ * code or name, then the first line of its message, at most MAX_ERROR_CHARS.
  */
 export function describeError(err: unknown): string {
+  return capLine(describeWhole(err));
+}
+
+function describeWhole(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     const label = typeof code === 'string' && code !== '' ? code : err.name;
@@ -30,4 +37,8 @@ export function describeError(err: unknown): string {
     return first.startsWith(label) ? first : `${label}: ${first}`;
   }
   return String(err).split('\n')[0] ?? 'unknown error';
+}
+
+function capLine(line: string): string {
+  return line.length <= MAX_ERROR_CHARS ? line : `${line.slice(0, MAX_ERROR_CHARS - 1)}…`;
 }

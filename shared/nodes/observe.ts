@@ -39,6 +39,13 @@ export interface NodeObserverOptions {
 }
 
 /**
+ * The most nodes one load balancer observation keeps. AWS scales an ALB or a Classic
+ * ELB to tens of nodes (an NLB has one per AZ); 500 leaves room and bounds what a
+ * hostile DNS answer can put in the state (500 addresses ≈ 10 KB a sample).
+ */
+export const MAX_NODES = 500;
+
+/**
  * Observe a load balancer's nodes: union of several A/AAAA answers for the name
  * and `all.<name>`, PTR of every IP, and the ENIs that place each node in an AZ.
  * Never throws for a network failure: what failed is listed in `errors`.
@@ -58,7 +65,13 @@ export async function observeNodes(
     lookupEnis(target, deps.enis, errors),
   ]);
 
-  const nodes = buildNodes(seen, enis);
+  let nodes = buildNodes(seen, enis);
+  if (nodes.length > MAX_NODES) {
+    // No load balancer has this many nodes: a hostile or broken answer. The state and
+    // reports stay bounded (DynamoDB items end at 400 KB); the rest is named, not kept.
+    errors.push({ source: 'dns', message: `${dnsName}: ${nodes.length} node addresses (DNS and ENIs) is more than a load balancer has; only the first ${MAX_NODES} are kept` });
+    nodes = nodes.slice(0, MAX_NODES);
+  }
   const regionHint = target.region ?? parseLoadBalancerArn(target.arn ?? '')?.region ?? parsed?.region ?? null;
   await addPtrNames(nodes, deps.dns, regionHint, options.ptrConcurrency ?? 16, errors);
   for (const node of nodes) node.region ??= regionHint;

@@ -6,6 +6,7 @@ import { scrapeVsExporter } from './scrape-vs-exporter';
 import { scale } from './scale';
 import { coldStart } from './cold-start';
 import { cost } from './cost';
+import { parsers } from './parsers';
 import { machine, renderResult, type BenchResult } from './lib';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -25,6 +26,7 @@ await step('scrape vs exporter', scrapeVsExporter);
 await step('scale', () => scale());
 await step('cold start', coldStart);
 await step('cost', async () => cost(one.cycleMs));
+await step('parsers', async () => parsers());
 
 const text = [
   '# Benchmark results',

@@ -74,6 +74,10 @@ export async function commitEvents(
     state.chain = head;
     state.pending = [...state.pending, ...chained];
     const version = current?.version ?? 0;
+    const bytes = Buffer.byteLength(JSON.stringify(state));
+    if (bytes > MAX_STATE_BYTES) {
+      throw new StateTooLargeError(`the state of ${lb} would be ${Math.round(bytes / 1024)} KB, over the ${MAX_STATE_BYTES / 1024} KB elbscope keeps under DynamoDB's 400 KB item limit (samples × nodes: lower detect.confirm.n); not recorded`);
+    }
     if (await store.putState(lb, state, version)) {
       // Only when there is something to move; the state just written needs no re-read.
       if (state.pending.length > 0) await drainPending(store, lb, { state, version: version + 1 });
@@ -94,6 +98,18 @@ export function storeRecordCorrupt(lb: string, recovered: RecoveredRecord, at: s
     summary: `${lb}: stored state did not parse (${recovered.reason}); moved aside to ${recovered.movedTo}, the rules start again from a baseline`,
     details: { ...recovered },
   });
+}
+
+/**
+ * The largest state elbscope writes, local or DynamoDB alike: DynamoDB refuses
+ * items over 400 KB, and the same cap everywhere keeps the CLI and the functions
+ * alike. With at most 500 nodes an observation, it holds ~40 samples of 500 nodes.
+ */
+export const MAX_STATE_BYTES = 350 * 1024;
+
+/** A state that would not fit: named, the load balancer not recorded, the others carry on. */
+export class StateTooLargeError extends Error {
+  override name = 'StateTooLargeError';
 }
 
 /** Move committed events from the state into the audit trail and outbox (idempotent; also recovers a crash). */

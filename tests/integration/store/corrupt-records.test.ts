@@ -124,3 +124,20 @@ describe('DynamoDB store: a state item that does not parse', () => {
     expect(verifyChain('web', stored, state?.state.chain ?? null)).toBeNull();
   });
 });
+
+describe('A state that would not fit in a DynamoDB item', () => {
+  it('is refused with its size named; that load balancer is not recorded, the other is', async () => {
+    const store = new DynamoDbStore(dynamo.client, dynamo.table);
+    const wide = parseConfig({ loadBalancers: [{ dnsName: 'big-1.us-east-1.elb.amazonaws.com' }, { dnsName: 'small-1.us-east-1.elb.amazonaws.com' }], detect: { confirm: { m: 60, n: 60 } } }, 'test');
+    const many = Array.from({ length: 500 }, (_, i) => `10.${i >> 8}.${i & 255}.1`);
+    const warnings: string[] = [];
+    const { sink } = recording();
+    for (let m = 0; m < 60; m++) {
+      const ips = many.map((ip) => ip.replace(/\.1$/, `.${(m % 200) + 2}`)); // every cycle different: every sample kept
+      await recordCycle(wide, [snapshot('big-1.us-east-1.elb.amazonaws.com', ips), snapshot('small-1.us-east-1.elb.amazonaws.com', [`10.9.0.${(m % 200) + 1}`])], new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString(), { store, sink, now: () => new Date(), claimant: 't', warn: (w) => warnings.push(w) });
+    }
+    expect(warnings.some((w) => /^big: not recorded: StateTooLargeError: the state of big would be \d+ KB, over the 350 KB/.test(w))).toBe(true);
+    expect(warnings.filter((w) => w.startsWith('small'))).toEqual([]);
+    expect((await store.getState('small'))?.state.samples).toHaveLength(60);
+  }, 60_000);
+});

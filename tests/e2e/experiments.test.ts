@@ -34,7 +34,7 @@ describe('elbscope experiment', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const rows = JSON.parse(r.stdout).rows as { waitMs: number; connectionAgeSeconds: number; preopened: boolean }[];
     for (const row of rows) {
-      expect(row.preopened).toBe(true);
+      expect(row.preopened, r.stdout).toBe(true);
       expect(row.connectionAgeSeconds).toBeGreaterThanOrEqual(row.waitMs / 1000 - 1);
     }
   }, 70_000);

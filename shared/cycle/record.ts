@@ -222,13 +222,18 @@ export async function recordTls(config: Config, results: BackendTls[], at: strin
     const mine = results.filter((r) => r.loadBalancer === lbConfig.dnsName);
     if (mine.length === 0) continue;
     const sample = toTlsSample(mine, at);
-    all.push(
-      ...(await commitEvents(deps.store, lb, (state, recovered) => {
-        const corrupt = recovered ? [storeRecordCorrupt(lb, recovered, at)] : [];
-        if (state.lastTlsAt !== null && state.lastTlsAt >= at) return corrupt;
-        return [...corrupt, ...detectTls(state, sample, lb, options)];
-      })),
-    );
+    try {
+      all.push(
+        ...(await commitEvents(deps.store, lb, (state, recovered) => {
+          const corrupt = recovered ? [storeRecordCorrupt(lb, recovered, at)] : [];
+          if (state.lastTlsAt !== null && state.lastTlsAt >= at) return corrupt;
+          return [...corrupt, ...detectTls(state, sample, lb, options)];
+        })),
+      );
+    } catch (err) {
+      // As in recordCycle: one load balancer's store trouble never stops another's.
+      deps.warn?.(`${lb}: TLS round not recorded: ${describeError(err)}; the next round tries again`, { error: describeError(err) });
+    }
   }
   const flushed = await flushOutbox(deps); // not inside `onFlush?.(…)`: that skips its argument when unset
   deps.onFlush?.(flushed);

@@ -1,3 +1,8 @@
+/** Whether `deadline` (epoch ms; undefined: none) has come, on the clock `now`. */
+export function isPast(deadline: number | undefined, now: () => Date): boolean {
+  return deadline !== undefined && now().getTime() >= deadline;
+}
+
 /** How a cycle spends its time budget; see cycleDeadlines. */
 export interface CycleDeadlines {
   /** No load balancer or backend is started after this (epoch ms). */

@@ -1,4 +1,5 @@
 import pLimit from 'p-limit';
+import { isPast } from './deadline';
 import type { Config, LoadBalancerConfig } from '../config/schema';
 import { limitDns, type DnsLookup } from '../nodes/dns';
 import { prefetchEnis, prefetchedEniLookup, type EniLookup } from '../nodes/eni';
@@ -71,7 +72,7 @@ export async function observeConfigured(config: Config, deps: CycleDeps): Promis
   return Promise.all(
     config.loadBalancers.map((lb, i) =>
       limit(async () => {
-        if (deps.startBy !== undefined && deps.now().getTime() >= deps.startBy) return skippedObservation(lb.dnsName, deps.now(), deps.startBy);
+        if (isPast(deps.startBy, deps.now)) return skippedObservation(lb.dnsName, deps.now(), deps.startBy as number);
         const region = regions[i];
         // No batch for a load balancer nothing names (a CNAME without name/arn): observeNodes reports that itself.
         const enis = enisOn && region ? (prefetched.get(batchKey(i)) ?? prefetchedEniLookup([])) : null;

@@ -11,6 +11,7 @@ import { emptyState, type ChainedEvent, type CycleSample, type LoadBalancerState
 import { chainEvents } from '../store/chain';
 import { StoreConflictError, type RecoveredRecord, type Store } from '../store/store';
 import { wasSkipped } from '../nodes/observation';
+import { isPast } from './deadline';
 import type { CompactSnapshot, LoadBalancerSnapshot } from './snapshot';
 import type { BackendTls } from './tls-round';
 
@@ -32,11 +33,6 @@ export interface RecordDeps {
    * queued alerts stay queued, unclaimed).
    */
   finishBy?: number | undefined;
-}
-
-/** Whether the cycle's time is up. */
-function timeUp(deps: Pick<RecordDeps, 'now' | 'finishBy'>): boolean {
-  return deps.finishBy !== undefined && deps.now().getTime() >= deps.finishBy;
 }
 
 /** The rule options from the configuration. */
@@ -137,7 +133,7 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
         const lb = loadBalancerName(lbConfig);
         // Not observed (the cycle ran out of time): nothing to decide on; the next cycle observes it.
         if (wasSkipped(snapshot.observation)) return [];
-        if (timeUp(deps)) {
+        if (isPast(deps.finishBy, deps.now)) {
           deps.warn?.(`${lb}: not recorded: the cycle's time ran out before its commit; the next cycle observes it again`);
           return [];
         }
@@ -264,7 +260,7 @@ export async function flushOutbox(deps: RecordDeps, only?: ReadonlySet<string>):
   for (const entry of await deps.store.listOutbox()) {
     const event = entry.record;
     if (only && !only.has(event.id)) continue;
-    if (timeUp(deps)) {
+    if (isPast(deps.finishBy, deps.now)) {
       result.waiting.push(event.id); // unclaimed: the next flush takes it
       continue;
     }

@@ -5,6 +5,7 @@ import { attributeReading, type ReadingAttribution } from '../backends/attribute
 import { probeBackend } from '../backends/probe';
 import { emptyReport, type BackendReport } from '../backends/report';
 import type { Observation } from '../nodes/observation';
+import { isPast } from './deadline';
 import { observeConfigured, type CycleDeps } from './observe-configured';
 
 /** One backend in a cycle: its status page, and whose pre-opened connections those are. */
@@ -63,8 +64,8 @@ function probeBackends(backends: BackendConfig[], config: Config, limit: LimitFu
         // The host's bound outside the global one: a busy host does not hold global slots while it waits.
         return run(() =>
           limit(async () => {
-            if (deps.startBy !== undefined && deps.now().getTime() >= deps.startBy) {
-              return { name: backendName(b), report: { ...emptyReport(b.statusUrl as string), error: `skipped: the cycle ran out of time (start by ${new Date(deps.startBy).toISOString()})` } };
+            if (isPast(deps.startBy, deps.now)) {
+              return { name: backendName(b), report: { ...emptyReport(b.statusUrl as string), error: `skipped: the cycle ran out of time (start by ${new Date(deps.startBy as number).toISOString()})` } };
             }
             return { name: backendName(b), report: await probeBackend(b.statusUrl as string, { limits: { timeoutMs, maxBytes, verifyTls: b.statusTlsVerify }, acceptFilterNone: b.acceptFilterNone }) };
           }),

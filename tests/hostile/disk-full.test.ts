@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertSink } from '../../shared/alerts/sinks';
 import { parseConfig } from '../../shared/config/load';
 import { recordCycle } from '../../shared/cycle/record';
-import type { LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 import { verifyChain } from '../../shared/store/chain';
 import { LocalStore } from '../../shared/store/local';
+import { nodeSnapshot } from '../helpers/snapshots';
 
 // A real full disk: a 512 KiB tmpfs (mounting needs root, which CI has). Cycles run
 // while the disk is full, then space comes back: the store recovers with no manual
@@ -26,10 +26,7 @@ afterAll(() => {
   if (mounted) execFileSync('umount', [mnt]);
 });
 
-const snap = (ips: string[]): LoadBalancerSnapshot => ({
-  observation: { loadBalancer: 'web-1.us-east-1.elb.amazonaws.com', observedAt: '', errors: [], azs: { 'us-east-1a': { provisioned: ips.length, advertised: ips.length } }, nodes: ips.map((ip, i) => ({ ip, family: 4, hostname: null, region: 'us-east-1', az: 'us-east-1a', eniId: `eni-${i}`, privateIp: null, sources: ['dns', 'eni'], state: 'in-service', findings: [] })) },
-  backends: [],
-});
+const web = (ips: string[]) => nodeSnapshot('web-1.us-east-1.elb.amazonaws.com', ips);
 const config = parseConfig({ loadBalancers: [{ dnsName: 'web-1.us-east-1.elb.amazonaws.com' }], detect: { confirm: { m: 1, n: 1 } } }, 'test');
 const at = (m: number) => new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString();
 
@@ -55,18 +52,18 @@ describe.skipIf(!root)('A full disk under the local store', () => {
     const sink: AlertSink = { description: 'test', publish: async (e) => (sent.push(e.id), { messageId: null }) };
     const warnings: string[] = [];
     const deps = { store, sink, now: () => new Date(at(59)), claimant: 't', warn: (m: string) => warnings.push(m) };
-    await recordCycle(config, [snap(['10.0.0.1'])], at(0), deps);
+    await recordCycle(config, [web(['10.0.0.1'])], at(0), deps);
     fill(mnt);
     // Cycles with changes while the disk is full: nothing may throw past recordCycle's own errors.
     const during: string[] = [];
     for (const [m, ips] of [[1, ['10.0.0.1', '10.0.0.2']], [2, ['10.0.0.1', '10.0.0.2', '10.0.0.3']]] as const) {
-      await recordCycle(config, [snap([...ips])], at(m), deps).catch((e: Error) => during.push(e.message));
+      await recordCycle(config, [web([...ips])], at(m), deps).catch((e: Error) => during.push(e.message));
     }
     expect(warnings.length + during.length).toBeGreaterThan(0); // the disk was really full
     // Space comes back.
     for (const f of readdirSync(mnt).filter((n) => n.startsWith('filler-'))) rmSync(join(mnt, f));
-    await recordCycle(config, [snap(['10.0.0.1', '10.0.0.2', '10.0.0.3'])], at(3), deps);
-    await recordCycle(config, [snap(['10.0.0.1', '10.0.0.2', '10.0.0.3'])], at(4), deps);
+    await recordCycle(config, [web(['10.0.0.1', '10.0.0.2', '10.0.0.3'])], at(3), deps);
+    await recordCycle(config, [web(['10.0.0.1', '10.0.0.2', '10.0.0.3'])], at(4), deps);
 
     // Every file on disk parses (no half-written record), no temp file is left.
     const files = (d: string): string[] => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? files(join(d, n)) : [join(d, n)]));

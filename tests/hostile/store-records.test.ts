@@ -5,18 +5,14 @@ import { describe, expect, it } from 'vitest';
 import type { AlertSink } from '../../shared/alerts/sinks';
 import { parseConfig } from '../../shared/config/load';
 import { recordCycle } from '../../shared/cycle/record';
-import type { LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 import { LocalStore } from '../../shared/store/local';
 import { runCli } from '../../cli/program';
+import { nodeSnapshot } from '../helpers/snapshots';
 
 // Every kind of stored file, with every shape a full disk, a crash or an edit
 // leaves: a cycle still runs (the other load balancer is recorded, the damaged
 // record named), and the CLI answers in one line, never an internal error.
 const contents: Record<string, string> = { empty: '', 'cut off': '{"version": 3, "sta', 'not JSON': 'garbage\u0000', null: 'null', 'an array': '[]', 'a string': '"x"', 'wrong types': '{"version":"a","state":7,"seq":"x","id":5}' };
-const snap = (dnsName: string, ips: string[]): LoadBalancerSnapshot => ({
-  observation: { loadBalancer: dnsName, observedAt: '', errors: [], azs: { 'us-east-1a': { provisioned: ips.length, advertised: ips.length } }, nodes: ips.map((ip, i) => ({ ip, family: 4, hostname: null, region: 'us-east-1', az: 'us-east-1a', eniId: `eni-${i}`, privateIp: null, sources: ['dns', 'eni'], state: 'in-service', findings: [] })) },
-  backends: [],
-});
 const config = parseConfig({ loadBalancers: [{ dnsName: 'web-1.us-east-1.elb.amazonaws.com' }, { dnsName: 'api-1.us-east-1.elb.amazonaws.com' }], detect: { confirm: { m: 1, n: 1 } } }, 'test');
 const at = (m: number) => new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString();
 const sink: AlertSink = { description: 'test', publish: async () => ({ messageId: null }) };
@@ -25,8 +21,8 @@ const down: AlertSink = { description: 'down', publish: async () => Promise.reje
 async function seeded(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-hostile-store-'));
   const store = new LocalStore(dir);
-  await recordCycle(config, [snap('web-1.us-east-1.elb.amazonaws.com', ['10.0.0.1']), snap('api-1.us-east-1.elb.amazonaws.com', ['10.9.0.1'])], at(0), { store, sink, now: () => new Date(at(0)), claimant: 't' });
-  await recordCycle(config, [snap('web-1.us-east-1.elb.amazonaws.com', ['10.0.0.1', '10.0.0.2']), snap('api-1.us-east-1.elb.amazonaws.com', ['10.9.0.1'])], at(1), { store, sink: down, now: () => new Date(at(1)), claimant: 't' });
+  await recordCycle(config, [nodeSnapshot('web-1.us-east-1.elb.amazonaws.com', ['10.0.0.1']), nodeSnapshot('api-1.us-east-1.elb.amazonaws.com', ['10.9.0.1'])], at(0), { store, sink, now: () => new Date(at(0)), claimant: 't' });
+  await recordCycle(config, [nodeSnapshot('web-1.us-east-1.elb.amazonaws.com', ['10.0.0.1', '10.0.0.2']), nodeSnapshot('api-1.us-east-1.elb.amazonaws.com', ['10.9.0.1'])], at(1), { store, sink: down, now: () => new Date(at(1)), claimant: 't' });
   await store.putPrewarm({ id: 'pw-1', loadBalancer: 'web', nodesPerAz: 9, total: null, deadline: null, caseId: null, requestedAt: at(0) });
   return dir;
 }
@@ -48,7 +44,7 @@ describe(`Hostile store records (${cases.length} cases)`, () => {
     writeFileSync(target, text);
     const warnings: string[] = [];
     const store = new LocalStore(dir);
-    await recordCycle(config, [snap('web-1.us-east-1.elb.amazonaws.com', ['10.0.0.1', '10.0.0.2']), snap('api-1.us-east-1.elb.amazonaws.com', ['10.9.0.1', '10.9.0.2'])], at(2), { store, sink, now: () => new Date(at(2)), claimant: 't', warn: (m) => warnings.push(m) });
+    await recordCycle(config, [nodeSnapshot('web-1.us-east-1.elb.amazonaws.com', ['10.0.0.1', '10.0.0.2']), nodeSnapshot('api-1.us-east-1.elb.amazonaws.com', ['10.9.0.1', '10.9.0.2'])], at(2), { store, sink, now: () => new Date(at(2)), claimant: 't', warn: (m) => warnings.push(m) });
     // The other load balancer is recorded whatever happened to web's files.
     expect((await store.listEvents('api')).map((e) => e.record.kind)).toEqual(['scaled']);
     for (const w of warnings) expect(w).not.toMatch(/\n/);

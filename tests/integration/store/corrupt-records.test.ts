@@ -5,31 +5,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertSink } from '../../../shared/alerts/sinks';
 import { parseConfig } from '../../../shared/config/load';
 import { recordCycle } from '../../../shared/cycle/record';
-import type { LoadBalancerSnapshot } from '../../../shared/cycle/snapshot';
 import { verifyChain } from '../../../shared/store/chain';
 import { DynamoDbStore } from '../../../shared/store/dynamodb';
 import { LocalStore } from '../../../shared/store/local';
 import type { Store } from '../../../shared/store/store';
 import { startDynalite } from '../../helpers/dynalite';
+import { nodeSnapshot } from '../../helpers/snapshots';
 import { runElbscope } from '../../helpers/cli';
 
 // Records a full disk or an edit leaves behind (empty, cut off, not JSON): named,
 // moved aside, the rules start again from a baseline with the audit chain
 // continued, the event says so, other load balancers carry on; no manual repair.
-const snapshot = (dnsName: string, nodes: string[]): LoadBalancerSnapshot => ({
-  observation: {
-    loadBalancer: dnsName,
-    observedAt: '',
-    nodes: nodes.map((ip, i) => ({ ip, family: 4, hostname: null, region: 'us-east-1', az: 'us-east-1a', eniId: `eni-${i}`, privateIp: null, sources: ['dns', 'eni'], state: 'in-service', findings: [] })),
-    azs: { 'us-east-1a': { provisioned: nodes.length, advertised: nodes.length } },
-    errors: [],
-  },
-  backends: [],
-});
 const at = (m: number) => new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString();
 const config = parseConfig({ loadBalancers: [{ dnsName: 'web-1.us-east-1.elb.amazonaws.com' }, { dnsName: 'api-1.us-east-1.elb.amazonaws.com' }], detect: { confirm: { m: 1, n: 1 } } }, 'test');
 const cycle = (deps: { store: Store; sink: AlertSink; now: () => Date; claimant: string; warn?: (m: string) => void }, m: number, webNodes: string[]) =>
-  recordCycle(config, [snapshot('web-1.us-east-1.elb.amazonaws.com', webNodes), snapshot('api-1.us-east-1.elb.amazonaws.com', ['10.9.0.1'])], at(m), deps);
+  recordCycle(config, [nodeSnapshot('web-1.us-east-1.elb.amazonaws.com', webNodes), nodeSnapshot('api-1.us-east-1.elb.amazonaws.com', ['10.9.0.1'])], at(m), deps);
 
 function recording() {
   const sent: string[] = [];
@@ -134,7 +124,7 @@ describe('A state that would not fit in a DynamoDB item', () => {
     const { sink } = recording();
     for (let m = 0; m < 60; m++) {
       const ips = many.map((ip) => ip.replace(/\.1$/, `.${(m % 200) + 2}`)); // every cycle different: every sample kept
-      await recordCycle(wide, [snapshot('big-1.us-east-1.elb.amazonaws.com', ips), snapshot('small-1.us-east-1.elb.amazonaws.com', [`10.9.0.${(m % 200) + 1}`])], new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString(), { store, sink, now: () => new Date(), claimant: 't', warn: (w) => warnings.push(w) });
+      await recordCycle(wide, [nodeSnapshot('big-1.us-east-1.elb.amazonaws.com', ips), nodeSnapshot('small-1.us-east-1.elb.amazonaws.com', [`10.9.0.${(m % 200) + 1}`])], new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString(), { store, sink, now: () => new Date(), claimant: 't', warn: (w) => warnings.push(w) });
     }
     expect(warnings.some((w) => /^big: not recorded: StateTooLargeError: the state of big would be \d+ KB, over the 350 KB/.test(w))).toBe(true);
     expect(warnings.filter((w) => w.startsWith('small'))).toEqual([]);

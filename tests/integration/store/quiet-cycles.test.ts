@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { consoleSink } from '../../../shared/alerts/sinks';
 import { parseConfig } from '../../../shared/config/load';
 import { recordCycle } from '../../../shared/cycle/record';
-import type { LoadBalancerSnapshot } from '../../../shared/cycle/snapshot';
 import { LocalStore } from '../../../shared/store/local';
 import type { Store } from '../../../shared/store/store';
+import { nodeSnapshot } from '../../helpers/snapshots';
 
 // A quiet cycle costs reads, not writes: the state is written only when what the
 // rules decide on changed, and observations when what they show changed (or every
@@ -20,16 +20,6 @@ function counting(store: Store) {
   return { wrapped, counts };
 }
 
-const snapshot = (nodes: string[]): LoadBalancerSnapshot => ({
-  observation: {
-    loadBalancer: 'test-1.us-east-1.elb.amazonaws.com',
-    observedAt: '',
-    nodes: nodes.map((ip, i) => ({ ip, family: 4, hostname: null, region: 'us-east-1', az: 'us-east-1a', eniId: `eni-${i}`, privateIp: null, sources: ['dns', 'eni'], state: 'in-service', findings: [] })),
-    azs: { 'us-east-1a': { provisioned: nodes.length, advertised: nodes.length } },
-    errors: [],
-  },
-  backends: [],
-});
 
 describe('Quiet cycles', () => {
   it('write nothing once the window is full, and write again when something changes', async () => {
@@ -37,16 +27,16 @@ describe('Quiet cycles', () => {
     const config = parseConfig({ loadBalancers: [{ dnsName: 'test-1.us-east-1.elb.amazonaws.com' }] }, 'test');
     const deps = { store: wrapped, sink: consoleSink(() => undefined), now: () => new Date(), claimant: 't' };
     const at = (m: number) => new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString();
-    for (let m = 0; m < 10; m++) await recordCycle(config, [snapshot(['10.0.0.1'])], at(m), deps);
+    for (let m = 0; m < 10; m++) await recordCycle(config, [nodeSnapshot('test-1.us-east-1.elb.amazonaws.com', ['10.0.0.1'])], at(m), deps);
     expect(counts.putState).toBe(3); // filling the 3-sample window
     expect(counts.putObservation).toBe(1);
 
-    await recordCycle(config, [snapshot(['10.0.0.1', '10.0.0.2'])], at(10), deps);
-    const events = await recordCycle(config, [snapshot(['10.0.0.1', '10.0.0.2'])], at(11), deps);
+    await recordCycle(config, [nodeSnapshot('test-1.us-east-1.elb.amazonaws.com', ['10.0.0.1', '10.0.0.2'])], at(10), deps);
+    const events = await recordCycle(config, [nodeSnapshot('test-1.us-east-1.elb.amazonaws.com', ['10.0.0.1', '10.0.0.2'])], at(11), deps);
     expect(events.map((e) => e.summary)).toEqual(['test us-east-1a scaled 1 → 2 nodes']);
     expect(counts.putObservation).toBe(2);
 
-    await recordCycle(config, [snapshot(['10.0.0.1', '10.0.0.2'])], at(30), deps); // 15 minutes on: one more chart point
+    await recordCycle(config, [nodeSnapshot('test-1.us-east-1.elb.amazonaws.com', ['10.0.0.1', '10.0.0.2'])], at(30), deps); // 15 minutes on: one more chart point
     expect(counts.putObservation).toBe(3);
   });
 });

@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Socket } from 'node:net';
+import { createServer } from 'node:http';
+import { Socket, type AddressInfo } from 'node:net';
 import { freeLoopbackPort } from '../../lab/ports';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -185,4 +186,20 @@ export async function openIdleConnections(port: number, n: number, localAddress 
       s.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(s));
     })),
   );
+}
+
+/**
+ * An HTTP server on loopback that accepts every request, reads it, and never
+ * answers: a stuck AWS endpoint, for deadline tests. `close` drops the held connections.
+ */
+export async function startSilentServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer(() => {});
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
 }

@@ -15,6 +15,7 @@ import { snapshotConfigured } from '../../shared/cycle/snapshot';
 import type { DnsLookup } from '../../shared/nodes/dns';
 import { createEniLookup } from '../../shared/nodes/eni';
 import { LocalStore } from '../../shared/store/local';
+import { startSilentServer } from '../helpers/servers';
 
 // One cycle over three load balancers, each facing something different: `hostile`
 // has a status page built to hang a backtracking parser, `stuck` lives in a region
@@ -24,7 +25,7 @@ import { LocalStore } from '../../shared/store/local';
 const DEADLINES = { connectionTimeoutMs: 500, requestTimeoutMs: 300 };
 const ec2State: Ec2State = { enis: [], failNext: [], requests: [], refused: [] };
 let ec2: RunningEc2Endpoint;
-let silent: Server;
+let silent: Awaited<ReturnType<typeof startSilentServer>>;
 let pages: Server;
 let silentUrl: string;
 let pagesUrl: string;
@@ -36,18 +37,17 @@ beforeAll(async () => {
     { eniId: 'eni-g2', az: 'us-east-1b', description: 'ELB healthy', privateIp: '10.0.2.2', publicIp: '192.0.2.12' },
   );
   ec2 = await startEc2Endpoint(ec2State);
-  silent = createServer(() => {}); // accepts, reads, never answers: EC2 in us-west-2, and SNS
+  silent = await startSilentServer(); // EC2 in us-west-2, and SNS
   pages = createServer((req, res) => {
     if (req.url?.startsWith('/hostile')) return res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><title>Apache Status</title><h1>Apache Server Status for x</h1><pre>${' '.repeat(1_000_000)}`);
     res.writeHead(200, { 'content-type': 'text/plain' }).end('x\nServerVersion: Apache/2.4.71\nServerMPM: prefork\nScoreboard: RR__W___\n');
   });
-  await Promise.all([silent, pages].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
-  silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  await new Promise<void>((r) => pages.listen(0, '127.0.0.1', r));
+  silentUrl = silent.url;
   pagesUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
-  silent.closeAllConnections();
-  await Promise.all([ec2.close(), new Promise((r) => silent.close(r)), new Promise((r) => pages.close(r))]);
+  await Promise.all([ec2.close(), silent.close(), new Promise((r) => pages.close(r))]);
 });
 
 describe('One cycle, three troubles', () => {

@@ -1,6 +1,4 @@
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +10,7 @@ import { commitEvents, flushOutbox, type RecordDeps } from '../../../shared/cycl
 import { makeEvent } from '../../../shared/detect/events';
 import { LocalStore } from '../../../shared/store/local';
 import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
+import { startSilentServer } from '../../helpers/servers';
 import { enforcePublishContract } from '../../helpers/sns-contract-mock';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:elbscope-alerts';
@@ -190,11 +189,9 @@ describe('SNS through the real SDK to a local endpoint enforcing the Publish con
   });
 
   it('gives up on a Publish that never answers at its deadline: a transient failure, retried later, nothing lost', async () => {
-    // Accepts the connection, reads the request, never answers.
-    const silent = createServer(() => {});
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const silent = await startSilentServer();
     const saved = process.env.AWS_ENDPOINT_URL_SNS;
-    process.env.AWS_ENDPOINT_URL_SNS = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    process.env.AWS_ENDPOINT_URL_SNS = silent.url;
     try {
       const client = snsClient(TOPIC, { connectionTimeoutMs: 500, requestTimeoutMs: 300 });
       const store = localStore();
@@ -206,8 +203,7 @@ describe('SNS through the real SDK to a local endpoint enforcing the Publish con
       client.destroy();
     } finally {
       process.env.AWS_ENDPOINT_URL_SNS = saved;
-      silent.closeAllConnections();
-      silent.close();
+      await silent.close();
     }
   });
 

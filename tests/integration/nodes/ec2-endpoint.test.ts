@@ -3,6 +3,7 @@ import { DescribeNetworkInterfacesCommand, EC2Client, type DescribeNetworkInterf
 import { startEc2Endpoint, type Ec2State, type RunningEc2Endpoint } from '../../../lab/ec2/server';
 import { createEniLookup } from '../../../shared/nodes/eni';
 import { ec2ClientsByRegion } from '../../../shared/aws/clients';
+import { startSilentServer } from '../../helpers/servers';
 
 // The real SDK (serialisation, endpoint resolution from AWS_ENDPOINT_URL_EC2,
 // XML parsing, retries) against the lab's EC2 Query-API endpoint on loopback.
@@ -110,11 +111,9 @@ describe('ENI lookups against an EC2 endpoint that misbehaves: an error, never "
   });
 
   it('an endpoint that accepts and never answers: bounded by the client deadline', async () => {
-    const { createServer } = await import('node:http');
-    const silent = createServer(() => {});
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const silent = await startSilentServer();
     const saved = process.env.AWS_ENDPOINT_URL_EC2;
-    process.env.AWS_ENDPOINT_URL_EC2 = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    process.env.AWS_ENDPOINT_URL_EC2 = silent.url;
     try {
       const slow = ec2ClientsByRegion(2, { connectionTimeoutMs: 500, requestTimeoutMs: 300 })('us-east-1');
       const out = await createEniLookup(slow)({ descriptions: ['ELB web'] }).then(() => 'answered', (e: Error) => `${(e as { code?: string }).code ?? e.name}: ${e.message}`);
@@ -122,8 +121,7 @@ describe('ENI lookups against an EC2 endpoint that misbehaves: an error, never "
       slow.destroy();
     } finally {
       process.env.AWS_ENDPOINT_URL_EC2 = saved;
-      silent.closeAllConnections();
-      silent.close();
+      await silent.close();
     }
   });
 });

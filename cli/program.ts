@@ -1,14 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ElbscopeError } from '../shared/errors';
-import { backendsCommand, tlsCommand } from './commands/backends';
-import { alertTestCommand, redeliverCommand } from './commands/alerts';
-import { eventsCommand, prewarmCommand, reportCommand, verifyCommand } from './commands/audit';
-import { observeCommand } from './commands/observe';
-import { watchCommand } from './commands/watch';
-import { discoverCommand } from './commands/discover';
-import { experimentCommand } from './commands/experiment';
-import { labCommand } from './commands/lab';
-import { startCommand } from './commands/start';
+import { CATALOG, type CommandContext } from './commands/catalog';
 import { EXIT, type CliIo } from './io';
 
 /**
@@ -26,31 +18,20 @@ export async function runCli(argv: string[], io: CliIo, signal: AbortSignal = ne
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showSuggestionAfterError();
-  const now = () => new Date();
-  const commands = [
-    observeCommand(io, setExit),
-    backendsCommand(io, setExit),
-    tlsCommand(io, setExit),
-    watchCommand(io, setExit, signal),
-    eventsCommand(io, setExit),
-    alertTestCommand(io, setExit, now),
-    redeliverCommand(io, setExit, now),
-    verifyCommand(io, setExit),
-    prewarmCommand(io, setExit, now),
-    reportCommand(io, setExit, now),
-    startCommand(io, setExit, signal),
-    labCommand(io, setExit, signal),
-    experimentCommand(io, setExit),
-    discoverCommand(io, setExit),
-  ];
+  const ctx: CommandContext = { io, setExit, signal, now: () => new Date() };
+  // Only the command being run is loaded; the others are listed by name and summary.
+  const wanted = commandNamed(argv);
+  const commands = Promise.all(
+    CATALOG.map((entry) => (entry.name === wanted ? entry.load(ctx) : Promise.resolve(new Command(entry.name).description(entry.summary)))),
+  );
   // Every command, nested ones too, reports errors through us (exit 2), never by exiting the process.
   const wire = (command: Command): Command => {
     command.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
     for (const sub of command.commands) wire(sub);
     return command;
   };
-  for (const command of commands) program.addCommand(wire(command));
   try {
+    for (const command of await commands) program.addCommand(wire(command));
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (err) {
@@ -64,4 +45,10 @@ export async function runCli(argv: string[], io: CliIo, signal: AbortSignal = ne
     }
     throw err;
   }
+}
+
+/** The command argv runs (`help NAME` counts as NAME), or undefined. */
+function commandNamed(argv: string[]): string | undefined {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  return words[0] === 'help' ? words[1] : words[0];
 }

@@ -1,3 +1,4 @@
+import { summaryOf } from './catalog';
 import { Command } from 'commander';
 import { hostname } from 'node:os';
 import { alertTestEvent, sendToEachSink } from '../../shared/alerts/alert-test';
@@ -46,7 +47,7 @@ async function undeliveredIn(store: Store): Promise<{ undeliverable: number; ret
 
 /** `elbscope alert-test`: one test alert through every configured sink; exit 0 when all accepted it, 1 when any did not. */
 export function alertTestCommand(io: CliIo, setExit: (code: number) => void, now: () => Date): Command {
-  return sinkOptions(new Command('alert-test').description('send one test alert through the configured sinks and say whether each accepted it'))
+  return sinkOptions(new Command('alert-test').description(summaryOf('alert-test')))
     .action(async (flags: SinkFlags) => {
       const snsTopicArn = topicOf(flags);
       const { sinks, close } = cliSinks(io, { snsTopicArn, alertFile: flags.alertFile });
@@ -74,7 +75,7 @@ export function alertTestCommand(io: CliIo, setExit: (code: number) => void, now
  * without one, the next cycle of the monitor that owns the store publishes it.
  */
 export function redeliverCommand(io: CliIo, setExit: (code: number) => void, now: () => Date): Command {
-  return sinkOptions(new Command('redeliver').description('retry an undeliverable alert once its cause is fixed'))
+  return sinkOptions(new Command('redeliver').description(summaryOf('redeliver')))
     .requiredOption('--id <event-id>', 'the event id (elbscope events --undelivered)')
     .action(async (flags: SinkFlags & { id: string }) => {
       const store = openStore(flags, { write: true });

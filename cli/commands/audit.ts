@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { summaryOf } from './catalog';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { buildReport } from '../../shared/report/build';
@@ -39,7 +40,7 @@ async function knownLoadBalancer(store: ReturnType<typeof openStore>, lb: string
 
 /** `elbscope events`: the stored events. */
 export function eventsCommand(io: CliIo, setExit: (code: number) => void): Command {
-  return storeOptions(new Command('events').description('list stored events (the audit trail)'))
+  return storeOptions(new Command('events').description(summaryOf('events')))
     .option('--lb <name>', 'only this load balancer')
     .option('--undelivered', 'only alerts a sink refused for good (see `elbscope redeliver`)')
     .option('--json', 'print JSON')
@@ -65,7 +66,7 @@ export function eventsCommand(io: CliIo, setExit: (code: number) => void): Comma
 
 /** `elbscope verify`: recompute every audit chain; exit 1 naming the first broken record. */
 export function verifyCommand(io: CliIo, setExit: (code: number) => void): Command {
-  return storeOptions(new Command('verify').description('recompute the audit chain of every load balancer'))
+  return storeOptions(new Command('verify').description(summaryOf('verify')))
     .action(async (flags: { store?: string; table?: string; region?: string }) => {
       const store = openStore(flags);
       let broken = 0;
@@ -94,7 +95,7 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
 
 /** `elbscope prewarm`: record a pre-warm target; the cycles report when it completes or is overdue. */
 export function prewarmCommand(io: CliIo, setExit: (code: number) => void, now: () => Date): Command {
-  return storeOptions(new Command('prewarm').description('record a pre-warm target (for example one requested from AWS support)'))
+  return storeOptions(new Command('prewarm').description(summaryOf('prewarm')))
     .requiredOption('--lb <name>', 'load balancer name')
     .requiredOption('--nodes-per-az <n>', 'nodes every AZ must reach', intArg(1, 1000))
     .option('--total <n>', 'nodes the whole load balancer must reach', intArg(1, 10_000))
@@ -113,7 +114,7 @@ export function prewarmCommand(io: CliIo, setExit: (code: number) => void, now: 
 
 /** `elbscope report`: a support-case report for one load balancer. */
 export function reportCommand(io: CliIo, setExit: (code: number) => void, now: () => Date): Command {
-  return storeOptions(new Command('report').description('a report for a support case: timeline, nodes per AZ, R per backend, pre-warms, TLS, chain check'))
+  return storeOptions(new Command('report').description(summaryOf('report')))
     .requiredOption('--lb <name>', 'load balancer name')
     .option('--from <iso>', 'window start', isoArg)
     .option('--to <iso>', 'window end', isoArg)

@@ -1,3 +1,4 @@
+import { summaryOf } from './catalog';
 import { Command, InvalidArgumentError } from 'commander';
 import pLimit from 'p-limit';
 import { probeBackend } from '../../shared/backends/probe';
@@ -26,8 +27,7 @@ function targetArg(value: string, previous: string[]): string[] {
 
 /** `elbscope backends <status-url>...`: pre-opened connections as each backend's status page shows them. */
 export function backendsCommand(io: CliIo, setExit: (code: number) => void): Command {
-  return new Command('backends')
-    .description('read Apache mod_status or nginx stub_status pages: ..reading.. (pre-opened) connections per backend')
+  return new Command('backends').description(summaryOf('backends'))
     .argument('<status-url...>', 'Apache /server-status[?auto] or nginx stub_status URLs', statusUrlArg, [])
     .option('--timeout <ms>', 'timeout per fetch', intArg(100, 60_000), DEFAULT_FETCH_LIMITS.timeoutMs)
     .option('--accept-filter-none', 'the backends run "AcceptFilter http none" (no deferred-accept caveat)')
@@ -53,8 +53,7 @@ export function backendsCommand(io: CliIo, setExit: (code: number) => void): Com
 
 /** `elbscope tls <host:port>...`: one TLS handshake per backend, certificate facts and findings. */
 export function tlsCommand(io: CliIo, setExit: (code: number) => void): Command {
-  return new Command('tls')
-    .description('handshake with backends: protocol, cipher, certificate, self-signed, expiry, SHA-256 fingerprint')
+  return new Command('tls').description(summaryOf('tls'))
     .argument('<host:port...>', 'backend TLS endpoints', targetArg, [])
     .option('--servername <name>', 'SNI name to send (default: the host, unless it is an IP)')
     .option('--pin <sha256>', 'expected SHA-256 fingerprint (AB:CD:...)')

@@ -1,3 +1,4 @@
+import { summaryOf } from './catalog';
 import { Command, InvalidArgumentError } from 'commander';
 import { discoveryClientsByRegion } from '../../shared/aws/discovery-clients';
 import { discover } from '../../shared/discovery/discover';
@@ -13,8 +14,7 @@ function tagArg(value: string, previous: Record<string, string> | undefined): Re
 
 /** `elbscope discover`: find load balancers by tag; prints them as configuration to paste or to check. */
 export function discoverCommand(io: CliIo, setExit: (code: number) => void): Command {
-  return new Command('discover')
-    .description('find load balancers by tag (Classic and v2) in regions and accounts, with their backends')
+  return new Command('discover').description(summaryOf('discover'))
     // No defaults: a required option with one counts as given (discover without --tag would match nothing, silently).
     .requiredOption('--region <region>', 'region to search (repeatable)', (v: string, p: string[] | undefined) => [...(p ?? []), regionArg(v)])
     .requiredOption('--tag <key=value>', 'tag every load balancer must carry (repeatable; value * matches any)', tagArg)

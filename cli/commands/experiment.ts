@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { summaryOf } from './catalog';
 import { Command, InvalidArgumentError } from 'commander';
 import { createDnsLookup } from '../../shared/nodes/dns';
 import { preopenExperiment, type PreopenRow } from '../../shared/experiments/preopen';
@@ -47,7 +48,7 @@ const wait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** `elbscope experiment ...`: the field notes' experiments, against a real ELB or the lab. */
 export function experimentCommand(io: CliIo, setExit: (code: number) => void): Command {
-  const experiment = new Command('experiment').description("run the field notes' experiments against a load balancer (real or the lab)");
+  const experiment = new Command('experiment').description(summaryOf('experiment'));
 
   experiment.addCommand(
     targetOptions(new Command('preopen').description('N sequential requests through the load balancer → ..reading.. connections on the backend'))

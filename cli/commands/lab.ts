@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { summaryOf } from './catalog';
 import { Command, InvalidArgumentError } from 'commander';
 import { Lab } from '../../lab/lab';
 import { labOptionsOf, loadScenario, runScenario, type Scenario } from '../../lab/scenario';
@@ -33,8 +34,7 @@ export async function startLab(scenario: Scenario, speed: number): Promise<{ lab
 
 /** `elbscope lab`: the simulated load balancer alone, for pointing other tools (or elbscope) at it. */
 export function labCommand(io: CliIo, setExit: (code: number) => void, signal: AbortSignal): Command {
-  return new Command('lab')
-    .description('run the simulated load balancer on loopback (DNS, EC2, proxy nodes, backends) and its scenario, until Ctrl-C')
+  return new Command('lab').description(summaryOf('lab'))
     .option('--scenario <file>', 'scenario file (JSON)', DEFAULT_SCENARIO)
     .option('--speed <n>', 'run the scenario this many times faster', speedArg, 1)
     .action(async (flags: { scenario: string; speed: number }) => {

@@ -1,3 +1,4 @@
+import { summaryOf } from './catalog';
 import { Command } from 'commander';
 import { ec2ClientsByRegion } from '../../shared/aws/clients';
 import { awsCycleDeps } from '../../shared/aws/cycle-deps';
@@ -22,8 +23,7 @@ interface ObserveFlags {
 
 /** `elbscope observe <dns-name>...`: one observation of each load balancer's nodes. */
 export function observeCommand(io: CliIo, setExit: (code: number) => void): Command {
-  return new Command('observe')
-    .description('resolve load balancer DNS names to their nodes, EC2 host names and Availability Zones')
+  return new Command('observe').description(summaryOf('observe'))
     .argument('[dns-name...]', 'load balancer DNS names (default: the configured ones)', dnsNameArg, [])
     .option('--dns-server <host:port>', 'DNS server IP[:port] to ask (repeatable; default: the system resolvers)', dnsServerArg, [])
     .option('--queries <n>', 'queries per name (answers hold 8 records and rotate)', intArg(1, 32))

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { summaryOf } from './catalog';
 import { Command } from 'commander';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { consoleSink } from '../../shared/alerts/sinks';
@@ -83,8 +84,7 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
  * each cycle and each alert; at the end (or Ctrl-C) the run's HTML report.
  */
 export function startCommand(io: CliIo, setExit: (code: number) => void, signal: AbortSignal): Command {
-  return new Command('start')
-    .description('watch a simulated load balancer on loopback go through a scenario, with alerts and a report (no AWS account needed)')
+  return new Command('start').description(summaryOf('start'))
     .option('--scenario <file>', 'scenario file (JSON)', DEFAULT_SCENARIO)
     .option('--speed <n>', 'run the scenario (and the watch cycle) this many times faster', speedArg, 1)
     .option('--store <dir>', 'store directory (default: a new temporary one)')

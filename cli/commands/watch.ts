@@ -1,3 +1,4 @@
+import { summaryOf } from './catalog';
 import { Command, InvalidArgumentError } from 'commander';
 import { allSinks } from '../../shared/alerts/sinks';
 import { ec2ClientsByRegion } from '../../shared/aws/clients';
@@ -118,8 +119,7 @@ export async function watchLoop(
 
 /** `elbscope watch`: observe → detect → store → alert in a loop, the local twin of the scheduled Lambda. */
 export function watchCommand(io: CliIo, setExit: (code: number) => void, signal: AbortSignal): Command {
-  return new Command('watch')
-    .description('observe, detect changes, store and alert in a loop (the local twin of the scheduled functions)')
+  return new Command('watch').description(summaryOf('watch'))
     .option('--config <file>', 'configuration file (JSON)')
     .option('--lb <dnsname>', 'load balancer DNS name (repeatable; instead of --config)', dnsNameArg, [])
     .option('--dns-server <host:port>', 'DNS server IP[:port] to ask (repeatable)', dnsServerArg, [])

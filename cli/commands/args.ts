@@ -43,6 +43,18 @@ export function regionArg(value: string): string {
   return value;
 }
 
+/** An http(s) status page URL (repeatable). */
+export function statusUrlArg(value: string, previous: string[]): string[] {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`"${value}" is not an http(s) URL`);
+  return [...previous, value];
+}
+
 /** Accumulate a repeatable option. */
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

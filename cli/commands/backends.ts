@@ -5,20 +5,9 @@ import { probeBackend } from '../../shared/backends/probe';
 import { DEFAULT_FETCH_LIMITS } from '../../shared/backends/http';
 import { probeTls } from '../../shared/backends/tls-probe';
 import { hostPortSchema } from '../../shared/config/schema';
-import { formatBackendsTable, formatTlsTable } from '../format/backends-table';
+import { backendJson, formatBackendsTable, formatTlsTable } from '../format/backends-table';
 import { EXIT, type CliIo } from '../io';
-import { intArg } from './args';
-
-function statusUrlArg(value: string, previous: string[]): string[] {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError(`"${value}" is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`"${value}" is not an http(s) URL`);
-  return [...previous, value];
-}
+import { intArg, statusUrlArg } from './args';
 
 function targetArg(value: string, previous: string[]): string[] {
   if (!hostPortSchema.safeParse(value).success) throw new InvalidArgumentError(`"${value}" is not HOST:PORT`);
@@ -40,12 +29,7 @@ export function backendsCommand(io: CliIo, setExit: (code: number) => void): Com
         ),
       );
       if (flags.json) {
-        const backends = reports.map((r) => ({
-          url: r.url, server: r.server, mpm: r.mpm, serverVersion: r.serverVersion, reading: r.reading, busy: r.busy, idle: r.idle,
-          slots: r.slots, keepalive: r.keepalive, readingShare: r.readingShare, readingByClient: r.readingByClient,
-          readingAges: r.readingAges, states: r.states, trust: r.trust, error: r.error,
-        }));
-        io.out(JSON.stringify({ backends }, null, 2));
+        io.out(JSON.stringify({ backends: reports.map(backendJson) }, null, 2));
       } else io.out(formatBackendsTable(reports));
       setExit(reports.some((r) => r.error) ? EXIT.notObserved : EXIT.ok);
     });

@@ -4,6 +4,15 @@ import { alignRows } from './nodes-table';
 
 const show = (v: unknown) => (v === null || v === undefined ? '-' : String(v));
 
+/** A backend report as `--json` prints it (the parser's working fields left out). */
+export function backendJson(r: BackendReport) {
+  return {
+    url: r.url, server: r.server, mpm: r.mpm, serverVersion: r.serverVersion, reading: r.reading, busy: r.busy, idle: r.idle,
+    slots: r.slots, keepalive: r.keepalive, readingShare: r.readingShare, readingByClient: r.readingByClient,
+    readingAges: r.readingAges, states: r.states, trust: r.trust, error: r.error,
+  };
+}
+
 /** A table of backend reports, then each one's caveats and errors. */
 export function formatBackendsTable(reports: BackendReport[]): string {
   const rows = [['URL', 'SERVER', 'MPM', 'R', 'BUSY', 'IDLE', 'SLOTS', 'K', 'R SHARE', 'R BY CLIENT']];

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabElb } from '../../../lab/elb';
+import { Lab } from '../../../lab/lab';
 import { runElbscope } from '../../helpers/cli';
 
 // The real executable in a child process against the lab's DNS server and EC2 endpoint.
@@ -87,5 +88,54 @@ describe('Command: elbscope observe', () => {
     const r = await runElbscope(['observe', '--config', file, '--json'], env);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).nodes).toHaveLength(3);
+  });
+});
+
+// The field notes' whole manual method (dig, dig -x per node, server-status per
+// backend) in one process: a full lab whose proxy nodes pre-open connections.
+describe('Command: elbscope observe --backend', () => {
+  const full = new Lab({ name: 'obsb', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 1 }, backends: [{ name: 'web', slots: 64 }], idleTimeoutMs: 60_000, trafficWindowMs: 2000 });
+  let fullEnv: Record<string, string>;
+  let fullDns: string;
+  beforeAll(async () => {
+    const started = await full.start();
+    fullDns = started.dnsServer;
+    fullEnv = { AWS_ENDPOINT_URL_EC2: started.ec2Url };
+  });
+  afterAll(() => full.stop());
+
+  it('--json gives nodes, AZs and each backend\'s R per node, in one run', async () => {
+    const status = `http://127.0.0.1:${full.backend('web').statusPort}/server-status`;
+    const r = await runElbscope(['observe', full.elb.dnsName, '--dns-server', fullDns, '--backend', status, '--json'], fullEnv);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const o = JSON.parse(r.stdout);
+    expect(o.azs).toEqual({ 'us-east-1a': { provisioned: 1, advertised: 1 }, 'us-east-1b': { provisioned: 1, advertised: 1 } });
+    expect(o.backends).toHaveLength(1);
+    const [web] = o.backends;
+    expect(web.url).toBe(status);
+    expect(web.error).toBeNull();
+    // Every node pre-opens to the backend at rest (one per listener): the R the page shows is the nodes', placed in their AZs.
+    const byNode = web.readingByNode.byNode as { clientIp: string; az: string; reading: number }[];
+    expect(byNode.map((n) => [n.clientIp, n.az]).sort()).toEqual(full.elb.nodes.map((n) => [n.privateIp, n.az]).sort());
+    for (const n of byNode) expect(n.reading).toBeGreaterThanOrEqual(1);
+    expect(byNode.reduce((sum, n) => sum + n.reading, 0) + web.readingByNode.fromOthers).toBe(web.reading);
+  });
+
+  it('prints nodes, the backend and R per node as tables', async () => {
+    const status = `http://127.0.0.1:${full.backend('web').statusPort}/server-status`;
+    const r = await runElbscope(['observe', full.elb.dnsName, '--dns-server', fullDns, '--backend', status], fullEnv);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('BACKEND');
+    for (const n of full.elb.nodes) expect(r.stdout).toMatch(new RegExp(`${n.privateIp.replaceAll('.', '\\.')} +${n.az} +\\d+`));
+  });
+
+  it('exits 2 when --backend is given with more than one name, and 1 naming a backend that fails', async () => {
+    const two = await runElbscope(['observe', full.elb.dnsName, 'other.example.com', '--backend', 'http://127.0.0.1:9/server-status'], fullEnv);
+    expect(two.code).toBe(2);
+    expect(two.stderr.trim()).toBe('elbscope: observe: --backend needs exactly one DNS name (several load balancers and their backends: --config FILE)');
+    const dead = await runElbscope(['observe', full.elb.dnsName, '--dns-server', fullDns, '--backend', 'http://127.0.0.1:9/server-status'], fullEnv);
+    expect(dead.code).toBe(1);
+    expect(dead.stderr).toMatch(/^elbscope: 127\.0\.0\.1:9.*: /m);
   });
 });

@@ -141,8 +141,9 @@ function apacheReport(
   return {
     ...report,
     server: 'apache',
-    mpm: auto.mpm,
-    serverVersion: auto.serverVersion,
+    // Copies: a regex match is a slice that keeps the whole page alive for as long as the report.
+    mpm: ownCopy(auto.mpm),
+    serverVersion: ownCopy(auto.serverVersion),
     reading: counts.R,
     busy,
     idle: counts._,
@@ -170,4 +171,13 @@ function nginxReport(report: BackendReport, body: string): BackendReport {
     idle: s.waiting,
     trust: [CAVEATS.nginxWaiting],
   };
+}
+
+/**
+ * A string that shares no memory with the page it was read from. V8 keeps a
+ * substring of 13+ characters as a slice of its parent, so one version string kept
+ * in a report would keep a whole status page (up to maxBytes) alive per backend.
+ */
+function ownCopy(value: string | null): string | null {
+  return value === null ? null : Buffer.from(value, 'utf8').toString('utf8');
 }

@@ -5,7 +5,7 @@ import { limitDns, type DnsLookup } from '../nodes/dns';
 import { prefetchEnis, prefetchedEniLookup, type EniLookup } from '../nodes/eni';
 import { parseLoadBalancerArn, parseLoadBalancerDnsName } from '../nodes/lb-name';
 import { skippedObservation, type Observation } from '../nodes/observation';
-import { descriptionsFor, observeNodes } from '../nodes/observe';
+import { descriptionsFor, findEnis, placeNodes, resolveNames } from '../nodes/observe';
 
 /** The clients one cycle needs; built by a handler or the CLI, passed in here. */
 export interface CycleDeps {
@@ -39,7 +39,7 @@ export function regionOf(lb: LoadBalancerConfig, config: Pick<Config, 'region'>,
  * Observe every configured load balancer's nodes. ENIs are fetched once per
  * region for all its load balancers (batched DescribeNetworkInterfaces), DNS
  * queries share one concurrency bound, and a bounded number of load balancers
- * are observed at once.
+ * resolve their names at once.
  */
 export async function observeConfigured(config: Config, deps: CycleDeps): Promise<Observation[]> {
   const regions = config.loadBalancers.map((lb) => regionOf(lb, config, deps.defaultRegion));
@@ -69,21 +69,27 @@ export async function observeConfigured(config: Config, deps: CycleDeps): Promis
 
   const dns = limitDns(deps.dns, config.dns.concurrency);
   const limit = pLimit(config.concurrency);
+  const options = { queries: config.dns.queries };
   return Promise.all(
-    config.loadBalancers.map((lb, i) =>
-      limit(async () => {
-        if (isPast(deps.startBy, deps.now)) return skippedObservation(lb.dnsName, deps.now(), deps.startBy as number);
-        const region = regions[i];
-        // No batch for a load balancer nothing names (a CNAME without name/arn): observeNodes reports that itself.
-        const enis = enisOn && region ? (prefetched.get(batchKey(i)) ?? prefetchedEniLookup([])) : null;
-        const observation = await observeNodes(lb, { dns, enis, now: deps.now }, { queries: config.dns.queries });
-        if (enisOn && !region) {
-          // Replace the generic "ENI lookup is off" with the real reason.
-          observation.errors = observation.errors.filter((e) => e.source !== 'eni');
-          observation.errors.push({ source: 'config', message: `${lb.dnsName}: no region (set "region" or AWS_REGION), so ENIs were not looked up` });
-        }
-        return observation;
-      }),
-    ),
+    config.loadBalancers.map(async (lb, i) => {
+      // A slot is held for the DNS queries only: waiting for the region's ENI batch
+      // holds none, so every load balancer's DNS runs while EC2 answers.
+      const resolved = await limit(async () => {
+        if (isPast(deps.startBy, deps.now)) return null;
+        const observedAt = deps.now().toISOString();
+        return { ...(await resolveNames(lb, dns, options)), observedAt };
+      });
+      if (resolved === null) return skippedObservation(lb.dnsName, deps.now(), deps.startBy as number);
+      const region = regions[i];
+      // No batch for a load balancer nothing names (a CNAME without name/arn): findEnis reports that itself.
+      const enis = enisOn && region ? (prefetched.get(batchKey(i)) ?? prefetchedEniLookup([])) : null;
+      const observation = await placeNodes(lb, resolved, await findEnis(lb, enis), dns, options);
+      if (enisOn && !region) {
+        // Replace the generic "ENI lookup is off" with the real reason.
+        observation.errors = observation.errors.filter((e) => e.source !== 'eni');
+        observation.errors.push({ source: 'config', message: `${lb.dnsName}: no region (set "region" or AWS_REGION), so ENIs were not looked up` });
+      }
+      return observation;
+    }),
   );
 }

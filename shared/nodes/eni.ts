@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import pLimit from 'p-limit';
 import { apiList } from '../aws/answer';
 import { EC2Client, paginateDescribeNetworkInterfaces, type NetworkInterface } from '@aws-sdk/client-ec2';
 
@@ -24,13 +25,27 @@ export type EniLookup = (query: EniQuery) => Promise<LoadBalancerEni[]>;
 
 /**
  * The description patterns of a load balancer's ENIs. An explicit ARN pins the
- * type and id; a bare name matches Classic, ALB and NLB alike (the DNS name of a
- * Classic and an ALB has the same shape).
+ * type and id; `classic-or-app` is what a Classic/ALB-shaped DNS name says (an
+ * NLB's DNS name has its own shape); a bare name matches Classic, ALB and NLB alike.
  */
-export function eniDescriptions(target: { name: string; type?: 'app' | 'net' | 'classic'; id?: string }): string[] {
+export function eniDescriptions(target: { name: string; type?: 'app' | 'net' | 'classic' | 'classic-or-app'; id?: string }): string[] {
   if (target.type === 'classic') return [`ELB ${target.name}`];
+  if (target.type === 'classic-or-app') return [`ELB ${target.name}`, `ELB app/${target.name}/*`];
   if (target.type !== undefined) return [`ELB ${target.type}/${target.name}/${target.id ?? '*'}`];
   return [`ELB ${target.name}`, `ELB app/${target.name}/*`, `ELB net/${target.name}/*`];
+}
+
+/**
+ * The load balancer name an ENI description (or a description pattern) is about:
+ * `ELB web` → `web`, `ELB app/web/50dc…` and `ELB app/web/*` → `web`. Null for
+ * anything else. Load balancer names cannot hold `/`, so the split is exact.
+ */
+export function loadBalancerNameOf(description: string): string | null {
+  if (!description.startsWith('ELB ')) return null;
+  const rest = description.slice(4);
+  const parts = rest.split('/');
+  if (parts.length === 1) return rest;
+  return parts.length === 3 && (parts[0] === 'app' || parts[0] === 'net') ? (parts[1] as string) : null;
 }
 
 /**
@@ -122,17 +137,22 @@ export function matchesDescription(pattern: string, description: string): boolea
  */
 export const MAX_FILTER_VALUES = 199;
 
+/** DescribeNetworkInterfaces calls one region's batch makes at once; the SDK retries throttling. */
+export const ENI_CALLS_AT_ONCE = 4;
+
 /**
  * Look up the ENIs of many load balancers of one region with as few
  * DescribeNetworkInterfaces calls as possible (one paginated call per 199
- * description patterns), and hand each load balancer its own. A failure is
- * returned to every load balancer of the batch, never thrown.
+ * description patterns, a few at once), and hand each load balancer its own.
+ * A failure is returned to every load balancer of the batch, never thrown.
  */
 export async function prefetchEnis(lookup: EniLookup, descriptions: string[]): Promise<LoadBalancerEni[] | Error> {
   const unique = [...new Set(descriptions)];
+  const batches: string[][] = [];
+  for (let i = 0; i < unique.length; i += MAX_FILTER_VALUES) batches.push(unique.slice(i, i + MAX_FILTER_VALUES));
+  const limit = pLimit(ENI_CALLS_AT_ONCE);
   try {
-    const found: LoadBalancerEni[] = [];
-    for (let i = 0; i < unique.length; i += MAX_FILTER_VALUES) found.push(...(await lookup({ descriptions: unique.slice(i, i + MAX_FILTER_VALUES) })));
+    const found = (await Promise.all(batches.map((batch) => limit(() => lookup({ descriptions: batch }))))).flat();
     const seen = new Set<string>();
     return found.filter((e) => (seen.has(e.eniId) ? false : (seen.add(e.eniId), true)));
   } catch (err) {
@@ -142,8 +162,9 @@ export async function prefetchEnis(lookup: EniLookup, descriptions: string[]): P
 
 /**
  * An EniLookup that answers from prefetched ENIs (or replays the batch's failure).
- * ENIs are indexed by description once, so hundreds of load balancers each find
- * theirs without scanning every ENI of the region.
+ * ENIs are indexed by the load balancer name in their description, so each load
+ * balancer's patterns are matched against its own name's few ENIs: the work per
+ * load balancer stays the same however many the region has.
  */
 export function prefetchedEniLookup(prefetched: LoadBalancerEni[] | Error): EniLookup {
   if (prefetched instanceof Error) {
@@ -151,14 +172,22 @@ export function prefetchedEniLookup(prefetched: LoadBalancerEni[] | Error): EniL
       throw prefetched;
     };
   }
-  const byDescription = new Map<string, LoadBalancerEni[]>();
-  for (const eni of prefetched) byDescription.set(eni.description, [...(byDescription.get(eni.description) ?? []), eni]);
+  const byName = new Map<string, LoadBalancerEni[]>();
+  for (const eni of prefetched) {
+    const name = loadBalancerNameOf(eni.description);
+    if (name === null) continue; // not a load balancer's description: no pattern of ours matches it
+    const list = byName.get(name);
+    if (list) list.push(eni);
+    else byName.set(name, [eni]);
+  }
   return async ({ descriptions }) => {
-    const found: LoadBalancerEni[] = [];
+    const found = new Set<LoadBalancerEni>();
     for (const pattern of descriptions) {
-      if (!/[*?]/.test(pattern)) found.push(...(byDescription.get(pattern) ?? []));
-      else for (const [description, enis] of byDescription) if (matchesDescription(pattern, description)) found.push(...enis);
+      const name = loadBalancerNameOf(pattern);
+      // A pattern with a wildcard in the name part (never ours) is matched the slow way, still correctly.
+      const candidates = name !== null && !/[*?]/.test(name) ? (byName.get(name) ?? []) : prefetched;
+      for (const eni of candidates) if (matchesDescription(pattern, eni.description)) found.add(eni);
     }
-    return [...new Set(found)];
+    return [...found];
   };
 }

@@ -56,16 +56,57 @@ export async function observeNodes(
   options: NodeObserverOptions,
 ): Promise<Observation> {
   const observedAt = deps.now().toISOString();
+  // The EC2 call runs alongside the DNS queries.
+  const enis = findEnis(target, deps.enis);
+  const resolved = await resolveNames(target, deps.dns, options);
+  return placeNodes(target, { ...resolved, observedAt }, await enis, deps.dns, options);
+}
+
+/** What the DNS half of an observation saw: every advertised IP and how. */
+export interface ResolvedNames {
+  observedAt?: string;
+  dnsName: string;
+  parsed: LoadBalancerName | null;
+  seen: SeenIps;
+  errors: ObservationError[];
+}
+
+/** The ENI half: the load balancer's interfaces (null when not looked up), and why not. */
+export interface FoundEnis {
+  enis: LoadBalancerEni[] | null;
+  errors: ObservationError[];
+}
+
+/** The DNS half of `observeNodes`: A/AAAA of the name and of `all.<name>`. */
+export async function resolveNames(target: NodeTarget, dns: DnsLookup, options: NodeObserverOptions): Promise<ResolvedNames> {
   const parsed = parseLoadBalancerDnsName(target.dnsName);
   const dnsName = parsed?.dnsName ?? target.dnsName;
   const errors: ObservationError[] = [];
+  const seen = await resolveNodeIps(dnsName, parsed, dns, options.queries, errors);
+  return { dnsName, parsed, seen, errors };
+}
 
-  const [seen, enis] = await Promise.all([
-    resolveNodeIps(dnsName, parsed, deps.dns, options.queries, errors),
-    lookupEnis(target, deps.enis, errors),
-  ]);
+/** The ENI half of `observeNodes`: this load balancer's interfaces, never a throw. */
+export async function findEnis(target: NodeTarget, lookup: EniLookup | null): Promise<FoundEnis> {
+  const errors: ObservationError[] = [];
+  const enis = await lookupEnis(target, lookup, errors);
+  return { enis, errors };
+}
 
-  let nodes = buildNodes(seen, enis);
+/**
+ * Join the two halves: nodes from the advertised IPs and the ENIs, each placed in
+ * its AZ, then PTR names. The DNS lookup passed in bounds the PTR queries.
+ */
+export async function placeNodes(
+  target: NodeTarget,
+  resolved: ResolvedNames & { observedAt: string },
+  found: FoundEnis,
+  dns: DnsLookup,
+  options: NodeObserverOptions,
+): Promise<Observation> {
+  const { dnsName, parsed, seen } = resolved;
+  const errors = [...found.errors, ...resolved.errors];
+  let nodes = buildNodes(seen, found.enis);
   if (nodes.length > MAX_NODES) {
     // No load balancer has this many nodes: a hostile or broken answer. The state and
     // reports stay bounded (DynamoDB items end at 400 KB); the rest is named, not kept.
@@ -73,13 +114,14 @@ export async function observeNodes(
     nodes = nodes.slice(0, MAX_NODES);
   }
   const regionHint = target.region ?? parseLoadBalancerArn(target.arn ?? '')?.region ?? parsed?.region ?? null;
-  await addPtrNames(nodes, deps.dns, regionHint, options.ptrConcurrency ?? 16, errors);
+  await addPtrNames(nodes, dns, regionHint, options.ptrConcurrency ?? 16, errors);
   for (const node of nodes) node.region ??= regionHint;
 
-  return { loadBalancer: dnsName, observedAt, nodes, azs: countAzs(nodes, enis), errors };
+  return { loadBalancer: dnsName, observedAt: resolved.observedAt, nodes, azs: countAzs(nodes, found.enis), errors };
 }
 
-type SeenIps = Map<string, Set<NodeSource>>;
+/** Each advertised IP and the queries (name, `all.`) that gave it. */
+export type SeenIps = Map<string, Set<NodeSource>>;
 
 /** Route 53 answers hold at most 8 records: a full answer may be hiding more. */
 const ANSWER_LIMIT = 8;
@@ -193,7 +235,7 @@ export function descriptionsFor(target: NodeTarget): string[] | null {
   if (target.name) return eniDescriptions({ name: target.name });
   const parsed = parseLoadBalancerDnsName(target.dnsName);
   if (!parsed?.name) return null;
-  return eniDescriptions({ name: parsed.name, type: parsed.shape === 'network' ? 'net' : undefined });
+  return eniDescriptions({ name: parsed.name, type: parsed.shape === 'network' ? 'net' : 'classic-or-app' });
 }
 
 function buildNodes(seen: SeenIps, enis: LoadBalancerEni[] | null): ObservedNode[] {

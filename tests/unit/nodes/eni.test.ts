@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DescribeNetworkInterfacesCommand, EC2Client, EC2ServiceException } from '@aws-sdk/client-ec2';
-import { createEniLookup, eniDescriptions } from '../../../shared/nodes/eni';
+import { createEniLookup, eniDescriptions, loadBalancerNameOf, prefetchedEniLookup, type LoadBalancerEni } from '../../../shared/nodes/eni';
 import { observeNodes } from '../../../shared/nodes/observe';
 import type { DnsLookup } from '../../../shared/nodes/dns';
 import { albPage, classicPage1, classicPage2, internalNlbPage } from '../../fixtures/ec2/network-interfaces';
@@ -53,6 +53,51 @@ describe('Function: eniDescriptions', () => {
   it('matches all three kinds for a bare name, one for an ARN', () => {
     expect(eniDescriptions({ name: 'web' })).toEqual(['ELB web', 'ELB app/web/*', 'ELB net/web/*']);
     expect(eniDescriptions({ name: 'web', type: 'net', id: 'abc' })).toEqual(['ELB net/web/abc']);
+  });
+  it('leaves out the NLB pattern when the DNS name has the Classic/ALB shape', () => {
+    expect(eniDescriptions({ name: 'web', type: 'classic-or-app' })).toEqual(['ELB web', 'ELB app/web/*']);
+  });
+});
+
+describe('Function: loadBalancerNameOf', () => {
+  it.each([
+    ['ELB web', 'web'],
+    ['ELB app/web/50dc6c495c0c9188', 'web'],
+    ['ELB net/web-2/*', 'web-2'],
+    ['ELB app/web', null],
+    ['ELB gwy/web/abc', null],
+    ['Primary network interface', null],
+    ['', null],
+  ])('%j → %j', (description, name) => {
+    expect(loadBalancerNameOf(description)).toBe(name);
+  });
+});
+
+describe('Function: prefetchedEniLookup', () => {
+  const eni = (eniId: string, description: string): LoadBalancerEni => ({ eniId, az: 'us-east-1a', description, privateIp: '10.0.0.1', publicIp: null, ipv6: [] });
+  const region = [
+    eni('eni-1', 'ELB web'),
+    eni('eni-2', 'ELB app/web/0123456789abcdef'),
+    eni('eni-3', 'ELB web-2'),
+    eni('eni-4', 'ELB app/web-2/0123456789abcdef'),
+    eni('eni-5', 'ELB net/web/fedcba9876543210'),
+    eni('eni-6', 'Primary network interface'),
+  ];
+
+  it("hands each load balancer exactly its own ENIs, never a longer name's", async () => {
+    const lookup = prefetchedEniLookup(region);
+    expect((await lookup({ descriptions: ['ELB web', 'ELB app/web/*'] })).map((e) => e.eniId)).toEqual(['eni-1', 'eni-2']);
+    expect((await lookup({ descriptions: ['ELB net/web/fedcba9876543210'] })).map((e) => e.eniId)).toEqual(['eni-5']);
+    expect((await lookup({ descriptions: ['ELB net/web/0000000000000000'] })).map((e) => e.eniId)).toEqual([]);
+    expect((await lookup({ descriptions: ['ELB web-2', 'ELB app/web-2/*', 'ELB net/web-2/*'] })).map((e) => e.eniId)).toEqual(['eni-3', 'eni-4']);
+  });
+
+  it('still answers a pattern with a wildcard in the name (not one elbscope makes) by matching every ENI', async () => {
+    expect((await prefetchedEniLookup(region)({ descriptions: ['ELB app/web*/*'] })).map((e) => e.eniId)).toEqual(['eni-2', 'eni-4']);
+  });
+
+  it("replays the batch's failure to every load balancer", async () => {
+    await expect(prefetchedEniLookup(new Error('throttled'))({ descriptions: ['ELB web'] })).rejects.toThrow('throttled');
   });
 });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 
 /** Median of a list of numbers. */
 export function median(values: number[]): number {
@@ -30,6 +30,13 @@ export interface BenchResult {
   notes?: string[];
 }
 
+/** The 1-minute load average over the cores: "0.4 on 2 cores (idle)". */
+export function loadNow(): string {
+  const load = loadavg()[0] as number;
+  const cores = availableParallelism();
+  return `${load.toFixed(2)} on ${cores} cores (${load < cores * 0.25 ? 'idle' : load < cores ? 'partly busy' : 'busy'})`;
+}
+
 /** What machine and versions the numbers come from. */
 export function machine(): string[] {
   const version = (cmd: string, args: string[]) => {
@@ -42,6 +49,7 @@ export function machine(): string[] {
   return [
     `date: ${new Date().toISOString()}`,
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`,
+    `load at start: ${loadNow()}`,
     `node: ${process.version}`,
     `dig: ${version('dig', ['-v']) || version('sh', ['-c', 'dig -v 2>&1'])}`,
     `curl: ${version('curl', ['--version'])}`,

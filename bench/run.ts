@@ -7,14 +7,18 @@ import { scale } from './scale';
 import { coldStart } from './cold-start';
 import { cost } from './cost';
 import { parsers } from './parsers';
-import { machine, renderResult, type BenchResult } from './lib';
+import { oneShot } from './one-shot';
+import { loadNow, machine, renderResult, type BenchResult } from './lib';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const results: BenchResult[] = [];
 const step = async <T extends BenchResult | null>(name: string, fn: () => Promise<T>): Promise<T> => {
   process.stderr.write(`bench: ${name}...\n`);
+  const before = loadNow();
   const r = await fn();
   if (r) {
+    // The machine's load with each result: a loaded machine's numbers say so.
+    r.rows.push(['machine load (1-min average, before → after)', `${before} → ${loadNow()}`]);
     results.push(r);
     process.stdout.write(`${renderResult(r)}\n`);
   } else process.stdout.write(`## ${name}\n\nskipped: a baseline tool is not installed (see README, Benchmarks)\n\n`);
@@ -27,6 +31,7 @@ await step('scale', () => scale());
 await step('cold start', coldStart);
 await step('cost', async () => cost(one.cycleMs));
 await step('parsers', async () => parsers());
+await step('one shot', () => oneShot());
 
 const text = [
   '# Benchmark results',

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatIssues } from '../shared/config/load';
 import { ConfigError } from '../shared/errors';
 import { labCertificate } from './certs';

@@ -1,3 +1,4 @@
+import { compareNatural, compareText } from '../compare';
 import type { ObservedNode } from '../nodes/observation';
 
 /** Pre-opened connections on one backend held by one load balancer node. */
@@ -34,6 +35,6 @@ export function attributeReading(readingByClient: Record<string, number> | null,
     if (node) byNode.push({ eniId: node.eniId, az: node.az, clientIp, reading });
     else fromOthers += reading;
   }
-  byNode.sort((a, b) => (a.az ?? '').localeCompare(b.az ?? '') || a.clientIp.localeCompare(b.clientIp, 'en', { numeric: true }));
+  byNode.sort((a, b) => compareText(a.az ?? '', b.az ?? '') || compareNatural(a.clientIp, b.clientIp));
   return { byNode, fromOthers };
 }

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import * as z from 'zod/mini';
-import { en } from 'zod/locales';
+// The English messages alone: 'zod/locales' would bundle every language (~400 KB).
+import en from 'zod/v4/locales/en.js';
 import { isHostName, parseLoadBalancerArn, parseLoadBalancerDnsName } from '../nodes/lb-name';
 
 /**

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import pLimit from 'p-limit';
+import { compareNatural, compareText } from '../compare';
 import { describeError } from '../errors';
 import { describeDnsFailure, isNoData, isNxDomain, validAddresses, type DnsLookup } from './dns';
 import { parseEc2HostName } from './ec2-hostname';
@@ -281,7 +282,8 @@ const STATE_FINDINGS: Partial<Record<ObservedNode['state'], string>> = {
 };
 
 function compareNodes(a: ObservedNode, b: ObservedNode): number {
-  return (a.az ?? '~').localeCompare(b.az ?? '~') || a.family - b.family || a.ip.localeCompare(b.ip, 'en', { numeric: true });
+  // Nodes with no AZ first, as they always sorted.
+  return compareText(a.az ?? '', b.az ?? '') || a.family - b.family || compareNatural(a.ip, b.ip);
 }
 
 /** `us-east-1a` → `us-east-1`; Local Zones (`us-east-1-bos-1a`) keep their parent region. */
@@ -344,5 +346,5 @@ function countAzs(nodes: ObservedNode[], enis: LoadBalancerEni[] | null): Record
     advertised.add(node.eniId);
     (azs[node.az] as AzCount).advertised++;
   }
-  return Object.fromEntries(Object.entries(azs).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(Object.entries(azs).sort(([a], [b]) => compareText(a, b)));
 }

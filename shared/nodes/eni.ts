@@ -120,6 +120,10 @@ const patternCache = new Map<string, RegExp>();
 
 /** Whether an ENI description matches a filter pattern (`*` and `?` wildcards, as EC2 filters). */
 export function matchesDescription(pattern: string, description: string): boolean {
+  // elbscope's own patterns are exact or end in one `*`: no regular expression needed.
+  const star = pattern.indexOf('*');
+  if (star < 0 && !pattern.includes('?')) return pattern === description;
+  if (star === pattern.length - 1 && !pattern.includes('?')) return description.startsWith(pattern.slice(0, -1));
   let re = patternCache.get(pattern);
   if (!re) {
     re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`);

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DescribeNetworkInterfacesCommand, EC2Client, EC2ServiceException } from '@aws-sdk/client-ec2';
-import { createEniLookup, eniDescriptions, loadBalancerNameOf, prefetchedEniLookup, type LoadBalancerEni } from '../../../shared/nodes/eni';
+import { createEniLookup, eniDescriptions, loadBalancerNameOf, matchesDescription, prefetchedEniLookup, type LoadBalancerEni } from '../../../shared/nodes/eni';
 import { observeNodes } from '../../../shared/nodes/observe';
 import type { DnsLookup } from '../../../shared/nodes/dns';
 import { albPage, classicPage1, classicPage2, internalNlbPage } from '../../fixtures/ec2/network-interfaces';
@@ -56,6 +56,21 @@ describe('Function: eniDescriptions', () => {
   });
   it('leaves out the NLB pattern when the DNS name has the Classic/ALB shape', () => {
     expect(eniDescriptions({ name: 'web', type: 'classic-or-app' })).toEqual(['ELB web', 'ELB app/web/*']);
+  });
+});
+
+describe('Function: matchesDescription', () => {
+  it.each([
+    ['ELB web', 'ELB web', true],
+    ['ELB web', 'ELB web-2', false],
+    ['ELB app/web/*', 'ELB app/web/0123', true],
+    ['ELB app/web/*', 'ELB app/web-2/0123', false],
+    ['ELB app/web/*', 'ELB app/web/', true],
+    ['ELB app/w?b/*', 'ELB app/web/1', true],
+    ['ELB *web', 'ELB my-web', true],
+    ['ELB a.b', 'ELB aXb', false],
+  ])('%j against %j: %s (EC2 wildcard semantics)', (pattern, description, expected) => {
+    expect(matchesDescription(pattern, description)).toBe(expected);
   });
 });
 

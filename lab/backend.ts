@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { wallClock, type Clock, type ClockTimer } from '../shared/clock';
 
 /** One connection as the backend sees it: the ground truth its status page shows. */
 interface Connection {
@@ -34,6 +35,8 @@ export interface LabBackendOptions {
   idleTimeoutMs: number;
   /** Serve traffic over TLS with this certificate (the status port stays plain HTTP). */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Whose time the idle timeout and the page's ages run on (default: the wall clock). */
+  clock?: Clock;
 }
 
 /**
@@ -50,13 +53,17 @@ export class LabBackend {
   private nextSlot = 0;
   private trafficServer: Server | null = null;
   private statusServer: Server | null = null;
-  private sweep: NodeJS.Timeout | null = null;
-  private readonly started = Date.now();
+  private sweep: ClockTimer | null = null;
+  private readonly clock: Clock;
+  private readonly started: number;
   trafficPort = 0;
   statusPort = 0;
   private accepting = true;
 
-  constructor(readonly options: LabBackendOptions) {}
+  constructor(readonly options: LabBackendOptions) {
+    this.clock = options.clock ?? wallClock;
+    this.started = this.clock.now();
+  }
 
   async start(host = '127.0.0.1'): Promise<void> {
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
@@ -77,11 +84,11 @@ export class LabBackend {
     }
     this.trafficPort = (this.trafficServer.address() as AddressInfo).port;
     this.statusPort = (this.statusServer.address() as AddressInfo).port;
-    this.sweep = setInterval(() => this.closeIdle(), Math.max(50, Math.min(1000, this.options.idleTimeoutMs / 4)));
+    this.sweep = this.clock.setInterval(() => this.closeIdle(), Math.max(50, Math.min(1000, this.options.idleTimeoutMs / 4)));
   }
 
   async stop(): Promise<void> {
-    if (this.sweep) clearInterval(this.sweep);
+    this.sweep?.cancel();
     for (const c of this.connections) c.socket.destroy();
     await Promise.all([this.trafficServer, this.statusServer].map((s) => s && new Promise((r) => s.close(r))));
   }
@@ -103,12 +110,19 @@ export class LabBackend {
     return out;
   }
 
+  /** Traffic-port connections per client IP, whatever their state (for the lab's settling). */
+  trafficConnections(): number {
+    let n = 0;
+    for (const c of this.connections) if (c.port === 'traffic') n++;
+    return n;
+  }
+
   reading(): number {
     return Object.values(this.readingByClient()).reduce((a, b) => a + b, 0);
   }
 
   private track(socket: Socket, port: Connection['port']): void {
-    const c: Connection = { slot: this.nextSlot++ % 1_000_000, socket, client: (socket.remoteAddress ?? '?').replace(/^::ffff:/, ''), openedAt: Date.now(), mode: 'R', lastRequestAt: null, lastRequest: '', accesses: 0, port };
+    const c: Connection = { slot: this.nextSlot++ % 1_000_000, socket, client: (socket.remoteAddress ?? '?').replace(/^::ffff:/, ''), openedAt: this.clock.now(), mode: 'R', lastRequestAt: null, lastRequest: '', accesses: 0, port };
     this.connections.add(c);
     (socket as Socket & { labConnection?: Connection }).labConnection = c;
     socket.once('close', () => {
@@ -121,7 +135,7 @@ export class LabBackend {
   }
 
   private closeIdle(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     for (const c of this.connections) {
       const idleSince = c.mode === 'R' ? c.openedAt : c.mode === 'K' ? (c.lastRequestAt ?? c.openedAt) : now;
       if (c.mode !== 'W' && now - idleSince >= this.options.idleTimeoutMs) c.socket.destroy();
@@ -131,7 +145,7 @@ export class LabBackend {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket as Socket & { labConnection?: Connection };
     const c = socket.labConnection;
-    const now = Date.now();
+    const now = this.clock.now();
     if (c) {
       this.served.push({ path: req.url ?? '/', client: c.client, connectionAgeMs: now - c.openedAt, tls: (socket as TLSSocket).getProtocol?.() ?? null, at: now });
       if (this.served.length > 1000) this.served.shift();
@@ -167,7 +181,7 @@ export class LabBackend {
       '127.0.0.1',
       'ServerVersion: Apache/2.4.71 (elbscope lab)',
       'ServerMPM: prefork',
-      `ServerUptimeSeconds: ${Math.round((Date.now() - this.started) / 1000)}`,
+      `ServerUptimeSeconds: ${Math.round((this.clock.now() - this.started) / 1000)}`,
       `Total Accesses: ${this.served.length}`,
       `BusyWorkers: ${busy}`,
       `IdleWorkers: ${this.options.slots - busy}`,
@@ -177,7 +191,7 @@ export class LabBackend {
   }
 
   private htmlPage(): string {
-    const now = Date.now();
+    const now = this.clock.now();
     const open = [...this.connections].slice(0, this.options.slots);
     const room = Math.max(0, this.options.slots - open.length);
     const done = room === 0 ? [] : this.finished.slice(-room);

@@ -5,6 +5,7 @@ import { labCertificate } from './certs';
 import { LabElb, type LabNode } from './elb';
 import { LabProxyNode, type ListenerSpec } from './proxy-node';
 import { freeLoopbackPort } from './ports';
+import { wallClock, type Clock, type ClockTimer } from '../shared/clock';
 
 export interface LabBackendSpec {
   name: string;
@@ -24,6 +25,8 @@ export interface LabOptions {
   trafficWindowMs: number;
   /** Scale with traffic, as AWS does (times already divided by the scenario's speed). */
   autoscale?: LabAutoscale;
+  /** Whose time the lab runs on (default: the wall clock; tests use a SteppedClock). */
+  clock?: Clock;
 }
 
 /**
@@ -55,11 +58,49 @@ export class Lab {
   private preopen = true;
   private requestTimes: number[] = [];
   private lastScale = 0;
-  private scaler: NodeJS.Timeout | null = null;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private scaler: ClockTimer | null = null;
+  private readonly timers = new Set<ClockTimer>();
+  readonly clock: Clock;
+  /** Work started and not finished (proxies starting, traffic requests): the lab is not settled while any runs. */
+  private busy = 0;
+  /** Times `settled()` gave up waiting (should stay 0; said in the session's log when not). */
+  unsettled = 0;
 
   constructor(readonly options: LabOptions) {
+    this.clock = options.clock ?? wallClock;
     this.elb = new LabElb({ name: options.name, region: options.region, nodesPerAz: options.nodesPerAz });
+  }
+
+  /** Count `work` as the lab being busy until it ends. */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.busy++;
+    return work.finally(() => this.busy--);
+  }
+
+  /**
+   * Resolves when the lab is quiet: nothing it started is still running, no proxy
+   * is opening a connection, and every backend holds exactly the connections the
+   * proxies pool (a close seen on one side and not yet on the other is not quiet).
+   * Bounded: after ~10 s of real time it gives up and counts it in `unsettled`.
+   */
+  async settled(): Promise<void> {
+    const started = performance.now();
+    for (;;) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.quiet()) return;
+      if (performance.now() - started > 10_000) {
+        this.unsettled++;
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
+  private quiet(): boolean {
+    if (this.busy > 0) return false;
+    const proxies = [...this.proxies.values()];
+    if (proxies.some((p) => p.connectingCount() > 0)) return false;
+    return this.backends.every((b) => b.trafficConnections() === proxies.reduce((n, p) => n + p.pooledFor(b.options.name), 0));
   }
 
   /** Start DNS, EC2, backends and a proxy per node; returns what a monitor needs. */
@@ -67,7 +108,7 @@ export class Lab {
     const endpoints = await this.elb.start();
     for (const spec of this.options.backends) {
       const tls = spec.tlsDays ? await labCertificate(`${spec.name}.lab.internal`, spec.tlsDays) : undefined;
-      const backend = new LabBackend({ name: spec.name, slots: spec.slots, idleTimeoutMs: this.options.idleTimeoutMs, ...(tls ? { tls } : {}) });
+      const backend = new LabBackend({ name: spec.name, slots: spec.slots, idleTimeoutMs: this.options.idleTimeoutMs, clock: this.clock, ...(tls ? { tls } : {}) });
       await backend.start();
       this.backends.push(backend);
     }
@@ -78,19 +119,19 @@ export class Lab {
       ...(plain.length ? [{ name: 'http', port: await freeLoopbackPort(), backends: plain.map(target) }] : []),
       ...(secure.length ? [{ name: 'https', port: await freeLoopbackPort(), backends: secure.map(target) }] : []),
     ];
-    this.elb.onNodeAdded = (node) => this.startProxy(node);
-    this.elb.onNodeRemoved = (node) => this.stopProxy(node);
+    this.elb.onNodeAdded = (node) => this.track(this.startProxy(node));
+    this.elb.onNodeRemoved = (node) => this.track(this.stopProxy(node));
     for (const node of this.elb.nodes) await this.startProxy(node);
     if (this.options.autoscale) {
       const a = this.options.autoscale;
-      this.lastScale = Date.now();
-      this.scaler = setInterval(() => this.autoscaleStep(a), a.checkMs);
+      this.lastScale = this.clock.now();
+      this.scaler = this.clock.setInterval(() => this.autoscaleStep(a), a.checkMs);
     }
     return endpoints;
   }
 
   private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
+    const t = this.clock.setTimeout(() => {
       this.timers.delete(t);
       fn();
     }, ms);
@@ -98,7 +139,7 @@ export class Lab {
   }
 
   private autoscaleStep(a: LabAutoscale): void {
-    const now = Date.now();
+    const now = this.clock.now();
     this.requestTimes = this.requestTimes.filter((t) => t >= now - Math.max(a.sustainMs, a.idleMs));
     if (now - this.lastScale < a.sustainMs) return;
     const recent = this.requestTimes.filter((t) => t >= now - a.sustainMs).length;
@@ -122,8 +163,8 @@ export class Lab {
   }
 
   async stop(): Promise<void> {
-    if (this.scaler) clearInterval(this.scaler);
-    for (const t of this.timers) clearTimeout(t);
+    this.scaler?.cancel();
+    for (const t of this.timers) t.cancel();
     this.elb.onNodeAdded = () => undefined;
     this.elb.onNodeRemoved = () => undefined;
     await Promise.all([...this.proxies.values()].map((p) => p.stop()));
@@ -132,9 +173,9 @@ export class Lab {
   }
 
   private async startProxy(node: LabNode): Promise<void> {
-    const proxy = new LabProxyNode(node.publicIp, node.privateIp, this.listeners, this.options.trafficWindowMs);
+    const proxy = new LabProxyNode(node.publicIp, node.privateIp, this.listeners, this.options.trafficWindowMs, this.clock);
     proxy.preopen = this.preopen;
-    proxy.onRequest = () => this.requestTimes.push(Date.now());
+    proxy.onRequest = () => this.requestTimes.push(this.clock.now());
     this.proxies.set(node.eniId, proxy);
     await proxy.start();
   }

@@ -1,6 +1,7 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { wallClock, type Clock, type ClockTimer } from '../shared/clock';
 
 /** Where a listener sends traffic. */
 export interface BackendTarget {
@@ -44,9 +45,10 @@ export class LabProxyNode {
   private readonly pools = new Map<string, Socket[]>();
   private readonly opening = new Map<string, number>();
   private readonly recent = new Map<string, number[]>();
-  private timer: NodeJS.Timeout | null = null;
+  private timer: ClockTimer | null = null;
   private stopped = false;
   private rr = 0;
+  private connecting = 0;
   preopen = true;
   /** Called for every request the node forwards (the lab's autoscaler counts them). */
   onRequest: () => void = () => undefined;
@@ -57,7 +59,19 @@ export class LabProxyNode {
     readonly listeners: ListenerSpec[],
     /** How long a request counts towards the extra pre-opened connections. */
     readonly windowMs: number,
+    private readonly clock: Clock = wallClock,
   ) {}
+
+  /** Connections whose connect is under way (not those waiting for their timer): the lab is not settled while any are. */
+  connectingCount(): number {
+    return this.connecting;
+  }
+
+  pooledFor(backend: string): number {
+    let n = 0;
+    for (const listener of this.listeners) for (const b of listener.backends) if (b.name === backend) n += this.pools.get(this.key(listener, b))?.length ?? 0;
+    return n;
+  }
 
   async start(): Promise<void> {
     for (const listener of this.listeners) {
@@ -69,12 +83,12 @@ export class LabProxyNode {
       this.servers.push(server);
     }
     this.maintain();
-    this.timer = setInterval(() => this.maintain(), 100);
+    this.timer = this.clock.setInterval(() => this.maintain(), 100);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     for (const pool of this.pools.values()) for (const s of pool) s.destroy();
     await Promise.all(this.servers.map((s) => new Promise((r) => { s.closeAllConnections(); s.close(r); })));
   }
@@ -84,7 +98,7 @@ export class LabProxyNode {
   }
 
   private requestsInWindow(key: string): number {
-    const cutoff = Date.now() - this.windowMs;
+    const cutoff = this.clock.now() - this.windowMs;
     const list = (this.recent.get(key) ?? []).filter((t) => t >= cutoff);
     this.recent.set(key, list);
     return list.length;
@@ -111,7 +125,7 @@ export class LabProxyNode {
    */
   private openLater(key: string, backend: BackendTarget): void {
     this.opening.set(key, (this.opening.get(key) ?? 0) + 1);
-    setTimeout(() => {
+    this.clock.setTimeout(() => {
       this.opening.set(key, Math.max(0, (this.opening.get(key) ?? 1) - 1));
       if (!this.stopped) this.open(key, backend, true).catch(() => undefined);
     }, Math.random() * Math.min(500, this.windowMs / 20));
@@ -124,7 +138,14 @@ export class LabProxyNode {
       // The backend leg is TLS when the backend is; a self-signed certificate is accepted, as an ELB accepts it.
       const socket: Socket = backend.tls ? tlsConnect({ ...options, rejectUnauthorized: false }) : netConnect(options);
       const ready = backend.tls ? 'secureConnect' : 'connect';
+      this.connecting++;
+      let counted = true;
+      const connected = () => {
+        if (counted) this.connecting--;
+        counted = false;
+      };
       socket.once(ready, () => {
+        connected();
         if (pooled) {
           this.opening.set(key, (this.opening.get(key) ?? 1) - 1);
           const pool = this.pools.get(key) ?? [];
@@ -138,6 +159,7 @@ export class LabProxyNode {
         resolve(socket);
       });
       socket.once('error', (err) => {
+        connected();
         if (pooled) this.opening.set(key, Math.max(0, (this.opening.get(key) ?? 1) - 1));
         socket.destroy();
         reject(err);
@@ -153,7 +175,7 @@ export class LabProxyNode {
     }
     const key = this.key(listener, backend);
     this.onRequest();
-    this.recent.set(key, [...(this.recent.get(key) ?? []), Date.now()]);
+    this.recent.set(key, [...(this.recent.get(key) ?? []), this.clock.now()]);
     const pool = this.pools.get(key) ?? [];
     // Later requests go over an already-open connection: the point of pre-opening.
     let socket = pool.shift();

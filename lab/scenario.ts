@@ -85,24 +85,23 @@ export interface ScenarioHooks {
  * written. Resolves when the scenario's duration is over or `signal` aborts.
  */
 export async function runScenario(lab: Lab, scenario: Scenario, speed: number, hooks: ScenarioHooks, signal: AbortSignal): Promise<void> {
-  const started = Date.now();
-  const timers: NodeJS.Timeout[] = [];
+  const clock = lab.clock;
+  const started = clock.now();
   const traffic: Promise<void>[] = [];
-  for (const s of scenario.steps) {
-    timers.push(
-      setTimeout(() => {
-        const when = `+${((Date.now() - started) / 1000).toFixed(1)}s`;
-        applyStep(lab, s, speed, hooks, signal, traffic)
-          .then((text) => text && hooks.log(`[lab ${when}] ${text}`))
-          .catch((err: unknown) => hooks.log(`[lab ${when}] step ${s.do} failed: ${(err as Error).message}`));
-      }, s.at / speed),
-    );
-  }
+  // Each step on the lab's clock; the step's promise is returned so a stepped clock waits for it.
+  const timers = scenario.steps.map((s) =>
+    clock.setTimeout(() => {
+      const when = `+${((clock.now() - started) / 1000).toFixed(1)}s`;
+      return applyStep(lab, s, speed, hooks, signal, traffic)
+        .then((text) => text && hooks.log(`[lab ${when}] ${text}`))
+        .catch((err: unknown) => hooks.log(`[lab ${when}] step ${s.do} failed: ${(err as Error).message}`));
+    }, s.at / speed),
+  );
   await new Promise<void>((resolve) => {
-    const end = setTimeout(resolve, scenario.duration / speed);
-    signal.addEventListener('abort', () => (clearTimeout(end), resolve()), { once: true });
+    const end = clock.setTimeout(resolve, scenario.duration / speed);
+    signal.addEventListener('abort', () => (end.cancel(), resolve()), { once: true });
   });
-  for (const t of timers) clearTimeout(t);
+  for (const t of timers) t.cancel();
   await Promise.all(traffic);
 }
 
@@ -148,7 +147,7 @@ async function applyStep(lab: Lab, s: ScenarioStep, speed: number, hooks: Scenar
       elb.failDns(s.failing);
       return `DNS ${s.failing ? 'answers SERVFAIL for the name' : 'answers again'}`;
     case 'prewarm': {
-      const deadline = s.deadlineIn === undefined ? null : new Date(Date.now() + s.deadlineIn / speed).toISOString();
+      const deadline = s.deadlineIn === undefined ? null : new Date(lab.clock.now() + s.deadlineIn / speed).toISOString();
       await hooks.prewarm?.({ nodesPerAz: s.nodesPerAz, total: s.total ?? null, deadline, caseId: s.caseId ?? null });
       return `pre-warm requested: ${s.nodesPerAz} per AZ${s.total ? `, ${s.total} in all` : ''}${deadline ? ` by ${deadline}` : ''}${s.caseId ? ` (case ${s.caseId})` : ''}`;
     }
@@ -158,14 +157,21 @@ async function applyStep(lab: Lab, s: ScenarioStep, speed: number, hooks: Scenar
 /** Send requests to the load balancer's advertised nodes, round robin, at `rps`, for `ms`. */
 async function sendTraffic(lab: Lab, listener: string, rps: number, ms: number, signal: AbortSignal): Promise<void> {
   const port = lab.listenerPort(listener);
-  const end = Date.now() + ms;
+  const end = lab.clock.now() + ms;
+  const aborted = whenAborted(signal);
   let i = 0;
-  while (Date.now() < end && !signal.aborted) {
+  while (lab.clock.now() < end && !signal.aborted) {
     const nodes = lab.elb.nodes.filter((n) => n.advertised);
     const node = nodes[i++ % Math.max(nodes.length, 1)];
-    if (node) await get(node.publicIp, port, `/traffic/${i}`).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 1000 / rps));
+    // Tracked: a stepped clock does not move on while a request is out.
+    if (node) await lab.track(get(node.publicIp, port, `/traffic/${i}`)).catch(() => undefined);
+    await Promise.race([lab.clock.delay(1000 / rps), aborted]);
   }
+}
+
+/** Resolves when `signal` aborts (a stepped clock stops moving then, so waits on it must end too). */
+function whenAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
 }
 
 function get(host: string, port: number, path: string): Promise<number> {

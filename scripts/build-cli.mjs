@@ -4,7 +4,8 @@
 // for tsx compiling ~2,500 modules at every start. Runs at `npm ci` (prepare),
 // before `npm test` and `npm start`; plain JavaScript so it needs no dev install.
 import { createRequire } from 'node:module';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -40,10 +41,35 @@ export function cliBuildOptions() {
   };
 }
 
+/**
+ * Whether dist/cli was built from the files as they are now: no input of the last
+ * build (and no build setting) is newer than its metafile. Lets `npm start` and
+ * `npm test` build only when something changed, and never rebuild under a running CLI.
+ */
+function upToDate() {
+  const metaFile = `${outdir}/meta.json`;
+  if (!existsSync(metaFile)) return false;
+  const builtAt = statSync(metaFile).mtimeMs;
+  try {
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
+    const inputs = [...Object.keys(meta.inputs), 'package.json', 'package-lock.json', 'scripts/build-cli.mjs', 'deploy/esbuild-plugins.cjs'];
+    return inputs.every((input) => statSync(`${root}${input}`).mtimeMs <= builtAt);
+  } catch {
+    return false; // an input is gone, or the metafile is not ours: build
+  }
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await rm(outdir, { recursive: true, force: true });
-  const result = await build(cliBuildOptions());
+  if (process.argv.includes('--if-changed') && upToDate()) process.exit(0);
+  // Built beside, then swapped in: a CLI running from dist/cli never sees a half-written bundle.
+  const next = `${outdir}.next-${process.pid}`;
+  const old = `${outdir}.old-${process.pid}`;
+  await mkdir(next, { recursive: true });
+  const result = await build({ ...cliBuildOptions(), outdir: next });
   // `"type": "module"` is the package's, but say it here too: dist/cli may be copied alone.
-  await writeFile(`${outdir}/package.json`, '{ "type": "module" }\n');
-  await writeFile(`${outdir}/meta.json`, JSON.stringify(result.metafile));
+  await writeFile(`${next}/package.json`, '{ "type": "module" }\n');
+  await writeFile(`${next}/meta.json`, JSON.stringify(result.metafile).replaceAll(`${next.slice(root.length)}/`, 'dist/cli/'));
+  if (existsSync(outdir)) await rename(outdir, old);
+  await rename(next, outdir);
+  await rm(old, { recursive: true, force: true });
 }

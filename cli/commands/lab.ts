@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Lab } from '../../lab/lab';
 import { labOptionsOf, loadScenario, runScenario, type Scenario } from '../../lab/scenario';
 import { EXIT, type CliIo } from '../io';
+import type { Clock } from '../../shared/clock';
 
 /** The scenario `npm start` and `elbscope lab` run unless told otherwise. */
 export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../lab/scenarios/default.json', import.meta.url));
@@ -26,8 +27,8 @@ export function describeLab(lab: Lab, endpoints: { dnsServer: string; ec2Url: st
 }
 
 /** Start a lab for a scenario; the caller stops it. */
-export async function startLab(scenario: Scenario, speed: number): Promise<{ lab: Lab; endpoints: { dnsServer: string; ec2Url: string } }> {
-  const lab = new Lab(labOptionsOf(scenario, speed));
+export async function startLab(scenario: Scenario, speed: number, clock?: Clock): Promise<{ lab: Lab; endpoints: { dnsServer: string; ec2Url: string } }> {
+  const lab = new Lab({ ...labOptionsOf(scenario, speed), ...(clock ? { clock } : {}) });
   const endpoints = await lab.start();
   return { lab, endpoints };
 }

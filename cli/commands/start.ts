@@ -13,6 +13,8 @@ import { renderReport } from '../../shared/report/render';
 import { LocalStore } from '../../shared/store/local';
 import { loadScenario, runScenario, type Scenario } from '../../lab/scenario';
 import type { Lab } from '../../lab/lab';
+import { SteppedClock } from '../../lab/stepped-clock';
+import { wallClock } from '../../shared/clock';
 import type { LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 import { formatNodesTable } from '../format/nodes-table';
 import { EXIT, type CliIo } from '../io';
@@ -32,22 +34,34 @@ export interface LabSessionOptions {
   table?: boolean;
   io: CliIo;
   signal: AbortSignal;
+  /**
+   * Run on a stepped clock: scenario time moves only between cycles, after the lab
+   * has settled, so the run takes as long as the work (not the scenario's
+   * duration) and a busy machine cannot change what is observed. `speed` is then 1.
+   */
+  stepped?: boolean;
   /** Called after every cycle with the lab, for ground-truth checks in tests. */
   onCycle?: (lab: Lab, snapshots: LoadBalancerSnapshot[], at: string) => void;
 }
 
 /** Run a scenario on the lab with elbscope watching it; returns the store directory and the report's path. */
 export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string; reportFile: string; startedAt: string }> {
-  const { scenario, speed, io } = o;
-  const { lab, endpoints } = await startLab(scenario, speed);
+  const { scenario, io } = o;
+  const clock = o.stepped ? new SteppedClock() : wallClock;
+  const speed = o.stepped ? 1 : o.speed;
+  const { lab, endpoints } = await startLab(scenario, speed, clock);
+  if (clock instanceof SteppedClock) clock.settle = () => lab.settled();
   const ec2 = new EC2Client({ region: scenario.loadBalancer.region, endpoint: endpoints.ec2Url, credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
   const config = lab.monitorConfig(endpoints.dnsServer);
   const dir = o.store ?? (await mkdtemp(join(tmpdir(), 'elbscope-lab-')));
   const store = new LocalStore(dir);
-  const now = () => new Date();
+  const now = () => new Date(clock.now());
   const deps = { dns: createDnsLookup(config.dns), enisFor: () => createEniLookup(ec2), now };
   const record = { store, sink: consoleSink(io.out), now, claimant: `start-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
   io.out(describeLab(lab, endpoints).join('\n'));
+  // Stepped: one second of lab time first, so the scenario starts from the lab at rest
+  // (pre-opened connections open), as a wall-clock run reaches it while it starts.
+  if (o.stepped) await clock.sleep(1000, o.signal);
   const startedAt = now().toISOString();
   io.out(`store ${dir}; scenario "${scenario.name}" started at ${startedAt}, runs ${scenario.duration / speed / 1000}s; Ctrl-C stops early\n`);
   const stop = new AbortController();
@@ -58,6 +72,7 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
       prewarm: async (t) => store.putPrewarm({ id: `pw-${randomUUID().slice(0, 8)}`, loadBalancer: scenario.loadBalancer.name, requestedAt: now().toISOString(), ...t }),
     }, stop.signal).finally(() => stop.abort());
     await watchLoop(config, deps, record, {
+      clock,
       interval: scenario.cycle / speed,
       tlsEveryMs: 0,
       signal: stop.signal,
@@ -67,6 +82,7 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
       },
     });
     await scenarioDone;
+    if (lab.unsettled > 0) io.err(`elbscope: the lab did not settle ${lab.unsettled} time(s) within 10 s; those cycles may have seen it mid-change`);
   } finally {
     ec2.destroy();
     await lab.stop();
@@ -89,8 +105,9 @@ export function startCommand(io: CliIo, setExit: (code: number) => void, signal:
     .option('--speed <n>', 'run the scenario (and the watch cycle) this many times faster', speedArg, 1)
     .option('--store <dir>', 'store directory (default: a new temporary one)')
     .option('--table', 'print the full node table every cycle instead of one line')
-    .action(async (flags: { scenario: string; speed: number; store?: string; table?: boolean }) => {
-      await runLabSession({ scenario: loadScenario(flags.scenario), speed: flags.speed, store: flags.store, table: flags.table, io, signal });
+    .option('--stepped', 'stepped time: each cycle as soon as the lab has settled, the same events in seconds (--speed ignored)')
+    .action(async (flags: { scenario: string; speed: number; store?: string; table?: boolean; stepped?: boolean }) => {
+      await runLabSession({ scenario: loadScenario(flags.scenario), speed: flags.speed, store: flags.store, table: flags.table, io, signal, stepped: flags.stepped === true });
       setExit(EXIT.ok);
     });
 }

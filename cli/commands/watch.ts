@@ -17,7 +17,8 @@ import { EXIT, type CliIo } from '../io';
 import { cliSinks } from '../sinks';
 import { openStore } from '../store';
 import { collect, dnsNameArg, hostPortArg, intArg, regionArg, dnsServerArg } from './args';
-import { durationArg, sleep } from './duration';
+import { durationArg } from './duration';
+import { wallClock, type Clock } from '../../shared/clock';
 
 interface WatchFlags {
   config?: string;
@@ -96,11 +97,14 @@ export async function watchLoop(
     print: (config: Config, snapshots: LoadBalancerSnapshot[], at: string) => void;
     /** The configuration of each cycle, when discovery can change it. */
     current?: () => Promise<Config>;
+    /** Whose time cycles start on (default: the wall clock; the lab's stepped clock in `start --stepped`). */
+    clock?: Clock;
   },
 ): Promise<void> {
+  const clock = loop.clock ?? wallClock;
   let lastTls = Number.NEGATIVE_INFINITY;
   for (let cycle = 1; !loop.signal.aborted && (loop.cycles === undefined || cycle <= loop.cycles); cycle++) {
-    const started = Date.now();
+    const started = clock.now();
     const at = new Date(started).toISOString();
     if (loop.current) config = await loop.current();
     const hasTls = config.loadBalancers.some((lb) => lb.backends.some((b) => b.tls));
@@ -113,7 +117,7 @@ export async function watchLoop(
       await recordTls(config, await probeConfiguredTls(config, deps.now), at, record);
     }
     // Cycles start every `interval`, however long one took.
-    if (loop.cycles === undefined || cycle < loop.cycles) await sleep(Math.max(0, loop.interval - (Date.now() - started)), loop.signal);
+    if (loop.cycles === undefined || cycle < loop.cycles) await clock.sleep(Math.max(0, loop.interval - (clock.now() - started)), loop.signal);
   }
 }
 

@@ -5,6 +5,9 @@ import { runElbscope } from '../helpers/cli';
 // The field notes' experiments as a user runs them (the real executable), against
 // a lab with one node and compressed time: backends drop idle connections after
 // 3 s, and requests count towards extra pre-opened connections for 2 s.
+// Real time, not the stepped clock: the experiments run in the CLI's own process
+// against a real load balancer's timing (connection ages, waits between requests),
+// so the lab must keep real time too. Their assertions are ranges, not timings.
 const lab = new Lab({ name: 'exp', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1 }, backends: [{ name: 'web', slots: 64 }, { name: 'secure', slots: 64, tlsDays: 365 }], idleTimeoutMs: 3000, trafficWindowMs: 2000 });
 let dnsServer: string;
 beforeAll(async () => {

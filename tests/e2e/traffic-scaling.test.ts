@@ -10,14 +10,16 @@ import { LocalStore } from '../../shared/store/local';
 // The lab scaling as AWS does, from traffic: sustained requests add a node to each
 // AZ in turn (ENI first, then DNS), and when traffic stops they go again. elbscope
 // must report each change once, in order, and nothing else about nodes.
-const SPEED = 4;
+// Stepped time (runLabSession `stepped`): scenario time moves only between cycles, after
+// the lab has settled, so a busy machine makes the run slower, never different.
+const SPEED = 1;
 const scenarioFile = fileURLToPath(new URL('../../lab/scenarios/traffic-scaling.json', import.meta.url));
 
 describe('Traffic-driven scaling in the lab', () => {
   it('reports the scale-ups during the traffic and the scale-downs after it, each once', async () => {
     const scenario = loadScenario(scenarioFile);
     const store = mkdtempSync(join(tmpdir(), 'elbscope-surge-'));
-    const { startedAt } = await runLabSession({ scenario, speed: SPEED, store, io: { out: () => undefined, err: () => undefined, env: {} }, signal: new AbortController().signal });
+    const { startedAt } = await runLabSession({ scenario, speed: SPEED, stepped: true, store, io: { out: () => undefined, err: () => undefined, env: {} }, signal: new AbortController().signal });
     const t0 = Date.parse(startedAt);
     const scaled = (await new LocalStore(store).listEvents('surge'))
       .map((e) => e.record)

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { median, ms, type BenchResult } from './lib';
+import { packageFunctions, unzipHandler } from './package';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -15,9 +15,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  * cold start). The bundle carries its AWS SDK: it runs with no node_modules at hand.
  */
 export async function coldStart(): Promise<BenchResult & { importMs: Record<string, number> }> {
-  const out = mkdtempSync(join(tmpdir(), 'elbscope-bench-package-'));
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', SLS_TELEMETRY_DISABLED: '1' };
-  await run(process.execPath, [join(root, 'node_modules/osls/bin/serverless.js'), 'package', '--package', out, '--stage', 'bench'], { cwd: root, env });
+  const out = await packageFunctions();
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench' };
   const zips = readdirSync(out).filter((f) => f.endsWith('.zip')).sort();
   const rows: [string, string][] = [];
   const importMs: Record<string, number> = {};
@@ -25,9 +24,7 @@ export async function coldStart(): Promise<BenchResult & { importMs: Record<stri
   for (const zip of zips) {
     const name = zip.replace(/\.zip$/, '');
     const size = statSync(join(out, zip)).size;
-    const dir = mkdtempSync(join(tmpdir(), `elbscope-bench-${name}-`));
-    await run('unzip', ['-q', join(out, zip), '-d', dir]);
-    const handler = join(dir, 'functions', name, 'handler.js');
+    const handler = await unzipHandler(out, name);
     const times: number[] = [];
     for (let i = 0; i < 7; i++) {
       const { stdout } = await run(process.execPath, ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(handler)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`], {

@@ -8,6 +8,7 @@ import { coldStart } from './cold-start';
 import { cost } from './cost';
 import { parsers } from './parsers';
 import { oneShot } from './one-shot';
+import { handlerAtScale } from './handler-at-scale';
 import { loadNow, machine, renderResult, type BenchResult } from './lib';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -32,6 +33,7 @@ await step('cold start', coldStart);
 await step('cost', async () => cost(one.cycleMs));
 await step('parsers', async () => parsers());
 await step('one shot', () => oneShot());
+await step('packaged handler at scale', () => handlerAtScale());
 
 const text = [
   '# Benchmark results',

@@ -9,17 +9,3 @@ export function durationArg(value: string): number {
   if (ms < 10 || ms > 86_400_000) throw new InvalidArgumentError(`"${value}" must be between 10ms and 24h`);
   return ms;
 }
-
-/** Sleep that ends early when `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}

@@ -85,6 +85,12 @@ describe('after npm ci --omit=dev', () => {
     expect(events.code).toBe(0);
   });
 
+  it('answers `npx elbscope observe --help` as the issue asks', async () => {
+    const r = await run('npx', ['--no-install', 'elbscope', 'observe', '--help'], { cwd: dir, env: childEnv({}), timeout: 60_000 });
+    expect(r.stdout).toContain('Usage: elbscope observe');
+    expect(r.stdout).toContain('--backend <status-url>');
+  });
+
   it('says in one line that the lab needs the development install', async () => {
     const r = await elbscope(['lab']);
     expect(r.code).toBe(2);

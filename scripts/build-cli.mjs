@@ -35,7 +35,10 @@ export function cliBuildOptions() {
     banner: { js: "import { createRequire as __elbscopeRequire } from 'node:module'; const require = __elbscopeRequire(import.meta.url);" },
     chunkNames: 'chunk-[hash]',
     legalComments: 'none',
-    minifySyntax: true,
+    // Minified as the functions are: a third of the bytes to parse before the first query
+    // (~25 ms of a one-shot run); the linked source maps serve `node --enable-source-maps`.
+    minify: true,
+    sourcemap: 'linked',
     metafile: true,
     logLevel: 'warning',
   };

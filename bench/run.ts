@@ -13,6 +13,8 @@ import { loadNow, machine, renderResult, type BenchResult } from './lib';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const results: BenchResult[] = [];
+// Read before anything runs: the machine as the run found it.
+const machineAtStart = machine();
 const step = async <T extends BenchResult | null>(name: string, fn: () => Promise<T>): Promise<T> => {
   process.stderr.write(`bench: ${name}...\n`);
   const before = loadNow();
@@ -40,7 +42,8 @@ const text = [
   '',
   'Written by `npm run bench` (bench/run.ts). Every ratio compares two things measured in the same run on the same machine.',
   '',
-  ...machine().map((l) => `- ${l}`),
+  ...machineAtStart.map((l) => `- ${l}`),
+  `- load at end: ${loadNow()}`,
   '',
   ...results.map(renderResult),
 ].join('\n');

@@ -85,7 +85,11 @@ export function detectCycle(
   const samples = state.samples;
 
   // observation-failed / recovered, per failing source.
-  const sources = new Set([...Object.keys(sample.failures), ...Object.keys(state.conditions).filter((f) => f.startsWith(`${loadBalancer}|`) && f.endsWith('|observation-failed')).map((f) => f.split('|')[1] as string)]);
+  // The source is what lies between the known prefix and suffix: a backend's name may hold `|` itself.
+  const prefix = `${loadBalancer}|`;
+  const suffix = '|observation-failed';
+  const open = Object.keys(state.conditions).filter((f) => f.startsWith(prefix) && f.endsWith(suffix) && f.length > prefix.length + suffix.length);
+  const sources = new Set([...Object.keys(sample.failures), ...open.map((f) => f.slice(prefix.length, -suffix.length))]);
   for (const source of sources) {
     const failing = confirmedValue(samples, (s) => s.failures[source] !== undefined, options.confirm);
     const backend = source.startsWith('backend:') ? source.slice('backend:'.length) : null;

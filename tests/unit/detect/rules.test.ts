@@ -69,6 +69,12 @@ describe('Function: detectCycle', () => {
     expect(run(steps)).toEqual([[], [], [['observation-failed', 'firing']], [], [], [['recovered']]]);
   });
 
+  it("fails and recovers a backend whose name holds the key's separator (web|1) once each", () => {
+    const failing = (m: number) => sample(m, { 'us-east-1a': 1 }, { failures: { 'backend:web|1': 'http://10.0.0.1/server-status: HTTP 500' } });
+    const steps = [sample(0, { 'us-east-1a': 1 }), failing(1), failing(2), failing(3), sample(4, { 'us-east-1a': 1 }), sample(5, { 'us-east-1a': 1 }), sample(6, { 'us-east-1a': 1 })];
+    expect(run(steps)).toEqual([[], [], [['observation-failed', 'firing', 'web|1']], [], [], [['recovered', 'web|1']], []]);
+  });
+
   it('inhibits scaling while the load balancer is unreachable, and catches up after', () => {
     const down = (m: number) => sample(m, null, { failures: { eni: 'UnauthorizedOperation' } });
     const steps = [sample(0, { 'us-east-1a': 1 }), down(1), down(2), sample(3, { 'us-east-1a': 4 }), sample(4, { 'us-east-1a': 4 })];

@@ -269,6 +269,11 @@ export async function flushOutbox(deps: RecordDeps, only?: ReadonlySet<string>):
       continue;
     }
     if (!(await deps.store.claimOutbox(event.id, deps.claimant, deps.now(), deps.leaseMs ?? 120_000))) continue;
+    // Queued again by a re-drain while another writer published it: drop the copy, never publish twice.
+    if (await deps.store.wasDelivered(event)) {
+      await deps.store.discardOutbox(event.id);
+      continue;
+    }
     try {
       const { messageId } = await deps.sink.publish(event);
       await deps.store.markPublished(event, deps.now(), messageId);

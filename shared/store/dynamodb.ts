@@ -93,8 +93,20 @@ export class DynamoDbStore implements Store {
       if (Item?.id !== record.id) throw new StoreConflictError(`${this.table} ${key.pk} ${key.sk}: already holds event ${String(Item?.id)}, not ${record.id}`);
       if (Item.publishedAt || Item.undeliverableAt) return; // appended and published (or refused for good) before
     }
-    // Queue for publishing; a second queueing of the same id is harmless.
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: 'OUTBOX', sk: record.id, record: JSON.stringify(record) } }));
+    // Queue for publishing, unless queued already: putting the item again would wipe a
+    // publisher's claim (and the retry count), and a second writer would publish it too.
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: 'OUTBOX', sk: record.id, record: JSON.stringify(record) }, ConditionExpression: 'attribute_not_exists(pk)' })).catch((err: unknown) => {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    });
+  }
+
+  async wasDelivered(record: ChainedEvent): Promise<boolean> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: this.eventKey(record), ConsistentRead: true }));
+    return Boolean(Item?.publishedAt || Item?.undeliverableAt);
+  }
+
+  async discardOutbox(id: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: 'OUTBOX', sk: id } }));
   }
 
   private async query(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {

@@ -92,9 +92,20 @@ export class LocalStore implements Store {
       // Already appended: queue it all the same (a crash may have come between the two writes).
     }
     // Published, or marked undeliverable: never queued again by a re-drain.
-    if (await readOptional(join(this.lbDir(record.loadBalancer), 'published', `${record.id}.json`))) return;
+    if (await this.wasDelivered(record)) return;
     await mkdir(join(this.dir, 'outbox'), { recursive: true });
-    await writeAtomic(join(this.dir, 'outbox', `${record.id}.json`), JSON.stringify(record, null, 2));
+    // Queued already: left as it is (its claim and retry files belong to it).
+    await createAtomic(join(this.dir, 'outbox', `${record.id}.json`), JSON.stringify(record, null, 2)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  }
+
+  async wasDelivered(record: ChainedEvent): Promise<boolean> {
+    return (await readOptional(join(this.lbDir(record.loadBalancer), 'published', `${record.id}.json`))) !== null;
+  }
+
+  async discardOutbox(id: string): Promise<void> {
+    for (const ext of ['json', 'retry', 'claim']) await rm(join(this.dir, 'outbox', `${id}.${ext}`), { force: true });
   }
 
   async listLoadBalancers(): Promise<string[]> {
@@ -193,7 +204,7 @@ export class LocalStore implements Store {
     const dir = join(this.lbDir(record.loadBalancer), 'published');
     await mkdir(dir, { recursive: true });
     await writeAtomic(join(dir, `${record.id}.json`), JSON.stringify(receipt, null, 2));
-    for (const ext of ['json', 'retry', 'claim']) await rm(join(this.dir, 'outbox', `${record.id}.${ext}`), { force: true });
+    await this.discardOutbox(record.id);
   }
 
   async deferOutbox(id: string, retry: { attempts: number; notBefore: string; lastError: string }): Promise<void> {

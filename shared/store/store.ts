@@ -61,6 +61,14 @@ export interface Store {
   /** Take the right to publish an event for `leaseMs`; false if someone else holds it. */
   claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean>;
   releaseOutbox(id: string): Promise<void>;
+  /**
+   * Whether the stored event was published or marked undeliverable already. Asked after
+   * a claim: a re-drain racing a publisher can queue an event the publisher has just
+   * taken out, and that copy must not be published again.
+   */
+  wasDelivered(record: ChainedEvent): Promise<boolean>;
+  /** Take an entry out of the outbox without touching the event (it was delivered already). */
+  discardOutbox(id: string): Promise<void>;
   markPublished(record: ChainedEvent, at: Date, messageId: string | null): Promise<void>;
   /** A transient failure: keep the event queued, not to be tried before `retry.notBefore`; releases the claim. */
   deferOutbox(id: string, retry: { attempts: number; notBefore: string; lastError: string }): Promise<void>;

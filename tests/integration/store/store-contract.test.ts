@@ -1,7 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flushOutbox } from '../../../shared/cycle/record';
+import type { ChainedEvent } from '../../../shared/detect/state';
 import { emptyState } from '../../../shared/detect/state';
 import { makeEvent } from '../../../shared/detect/events';
 import { chainEvents } from '../../../shared/store/chain';
@@ -18,10 +22,23 @@ beforeAll(async () => {
 });
 afterAll(() => dynamo?.stop());
 
+const localDirs = new Map<Store, string>();
 const adapters: [string, () => Store][] = [
-  ['LocalStore', () => new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-store-')))],
+  ['LocalStore', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elbscope-store-'));
+    const store = new LocalStore(dir);
+    localDirs.set(store, dir);
+    return store;
+  }],
   ['DynamoDbStore', () => new DynamoDbStore(dynamo.client, dynamo.table)],
 ];
+
+/** Put an event in the outbox behind the store's back, as a re-drain racing a publisher can. */
+async function queueBehindTheStoresBack(store: Store, record: ChainedEvent): Promise<void> {
+  const dir = localDirs.get(store);
+  if (dir) writeFileSync(join(dir, 'outbox', `${record.id}.json`), JSON.stringify(record));
+  else await DynamoDBDocumentClient.from(dynamo.client).send(new PutCommand({ TableName: dynamo.table, Item: { pk: 'OUTBOX', sk: record.id, record: JSON.stringify(record) } }));
+}
 
 const event = (lb: string, minute: number, kind: 'scaled' | 'az-added' = 'scaled') =>
   makeEvent({ kind, status: 'event', severity: 'info', loadBalancer: lb, az: 'us-east-1a', backend: null, from: 1, to: 2, at: new Date(Date.UTC(2026, 10, 25, 10, minute)).toISOString(), summary: `${lb} scaled`, details: {} });
@@ -110,6 +127,35 @@ describe.each(adapters)('%s', (_name, make) => {
     expect((await store.listEvents(lb))[1]?.deliveryError).toBeNull();
     await store.markPublished(b, now, 'm-1');
     await expect(store.requeue(b)).rejects.toThrow(/published already/);
+  });
+
+  it("a re-drain of a queued event keeps its claim and its retry count (a second writer cannot take it)", async () => {
+    lb = fresh();
+    const [record] = chainEvents([event(lb, 1)], { seq: 0, hash: '0'.repeat(64) }).chained as [ChainedEvent];
+    await store.appendEvent(record);
+    const now = new Date('2026-11-25T10:05:00Z');
+    expect(await store.claimOutbox(record.id, 'writer-a', now, 60_000)).toBe(true);
+    await store.appendEvent(record); // writer b drains the same pending event
+    expect(await store.claimOutbox(record.id, 'writer-b', now, 60_000)).toBe(false);
+    await store.deferOutbox(record.id, { attempts: 3, notBefore: '2026-11-25T10:09:00.000Z', lastError: 'SNS: Throttled' });
+    await store.appendEvent(record);
+    expect((await store.listOutbox()).find((e) => e.record.id === record.id)).toMatchObject({ attempts: 3, notBefore: '2026-11-25T10:09:00.000Z' });
+  });
+
+  it('drops, unpublished, a copy queued again after the event was published', async () => {
+    lb = fresh();
+    const [record] = chainEvents([event(lb, 1)], { seq: 0, hash: '0'.repeat(64) }).chained as [ChainedEvent];
+    await store.appendEvent(record);
+    const published: string[] = [];
+    const sink = { description: 'counting', publish: async (e: ChainedEvent) => (published.push(e.id), { messageId: `m-${published.length}` }) };
+    const deps = { store, sink, now: () => new Date('2026-11-25T10:05:00Z'), claimant: 'a' };
+    await flushOutbox(deps, new Set([record.id]));
+    await queueBehindTheStoresBack(store, record); // a re-drain that read "not published" just before
+    const second = await flushOutbox({ ...deps, claimant: 'b' }, new Set([record.id]));
+    expect(published).toEqual([record.id]);
+    expect(second.published).toEqual([]);
+    expect((await store.listOutbox()).map((e) => e.record.id)).not.toContain(record.id);
+    expect(await store.wasDelivered(record)).toBe(true);
   });
 
   it('keeps observations in time order within a window, and pre-warm targets', async () => {

@@ -6,8 +6,12 @@ import { alertAttributes, alertBody, alertSubject, attributeBytes, fifoGroupId, 
 /** Where alerts go: SNS on AWS, the console or a file locally. */
 export interface AlertSink {
   readonly description: string;
-  /** Publish one event; resolves with the message id (if any) or rejects. */
-  publish(event: ChainedEvent): Promise<{ messageId: string | null }>;
+  /**
+   * Publish one event; resolves with the message id (if any) or rejects. `delivered`
+   * names the sinks that accepted this event in an earlier attempt: a composite sink
+   * skips them, so a retry after an SNS failure does not repeat the console or file copy.
+   */
+  publish(event: ChainedEvent, delivered?: readonly string[]): Promise<{ messageId: string | null }>;
 }
 
 /** The Publish request elbscope sends for an event: within SNS's documented contract whatever the event holds. */
@@ -62,23 +66,35 @@ export function fileSink(path: string): AlertSink {
 /** A sink's failure, naming the sink; `cause` is what the sink threw (classified by shared/alerts/delivery.ts). */
 export class SinkError extends Error {
   override name = 'SinkError';
-  constructor(readonly sink: string, override readonly cause: unknown, message: string) {
+  constructor(
+    readonly sink: string,
+    override readonly cause: unknown,
+    message: string,
+    /** The sinks that have accepted the event (this attempt or earlier): not to be sent it again. */
+    readonly delivered: readonly string[] = [],
+  ) {
     super(message);
   }
 }
 
-/** Publish to several sinks; fails if any fails, naming it (the outbox retries the event). */
+/**
+ * Publish to several sinks, in order; fails if any fails, naming it and the sinks
+ * that did accept (the outbox keeps those and retries only the rest).
+ */
 export function allSinks(sinks: AlertSink[]): AlertSink {
   return {
     description: sinks.map((s) => s.description).join(' + '),
-    async publish(event) {
+    async publish(event, delivered = []) {
       let messageId: string | null = null;
+      const accepted = [...delivered];
       for (const sink of sinks) {
+        if (accepted.includes(sink.description)) continue;
         try {
           messageId = (await sink.publish(event)).messageId ?? messageId;
         } catch (err) {
-          throw new SinkError(sink.description, err, `${sink.description}: ${err instanceof Error ? err.message : String(err)}`);
+          throw new SinkError(sink.description, err, `${sink.description}: ${err instanceof Error ? err.message : String(err)}`, accepted);
         }
+        accepted.push(sink.description);
       }
       return { messageId };
     },

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { classifyDeliveryError, retryDelayMs } from '../alerts/delivery';
 import { describeError } from '../errors';
-import type { AlertSink } from '../alerts/sinks';
+import { SinkError, type AlertSink } from '../alerts/sinks';
 import { loadBalancerName, type Config } from '../config/schema';
 import { makeEvent, type ElbEvent } from '../detect/events';
 import { detectCycle, detectTls, type RuleOptions } from '../detect/rules';
@@ -275,7 +275,7 @@ export async function flushOutbox(deps: RecordDeps, only?: ReadonlySet<string>):
       continue;
     }
     try {
-      const { messageId } = await deps.sink.publish(event);
+      const { messageId } = await deps.sink.publish(event, entry.delivered);
       await deps.store.markPublished(event, deps.now(), messageId);
       result.published.push(event.id);
     } catch (err) {
@@ -287,7 +287,9 @@ export async function flushOutbox(deps: RecordDeps, only?: ReadonlySet<string>):
       } else {
         const attempts = entry.attempts + 1;
         const notBefore = new Date(deps.now().getTime() + retryDelayMs(attempts)).toISOString();
-        await deps.store.deferOutbox(event.id, { attempts, notBefore, lastError: failure.reason });
+        // The sinks that did accept keep their copy: the retry goes to the others only.
+        const delivered = err instanceof SinkError ? err.delivered : entry.delivered;
+        await deps.store.deferOutbox(event.id, { attempts, notBefore, lastError: failure.reason, delivered });
         result.failed.push({ id: event.id, error: failure.reason, attempts, notBefore });
         deps.warn?.(`publishing ${event.id} failed (attempt ${attempts}): ${failure.reason}; retried after ${notBefore}`, { error: failure.reason, code: failure.code });
       }

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { PrewarmTarget } from '../detect/rules';
 import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
-import { BARE_STATE_SHAPE, EVENT_SHAPE, OBSERVATION_SHAPE, parseStored, PREWARM_SHAPE, StoreConflictError, StoreRecordCorruptError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from './store';
+import { BARE_STATE_SHAPE, EVENT_SHAPE, OBSERVATION_SHAPE, parseStored, PREWARM_SHAPE, StoreConflictError, StoreRecordCorruptError, deliveredList, type OutboxEntry, type OutboxRetry, type Store, type StoredEvent, type StoredObservation } from './store';
 
 /**
  * The store in one DynamoDB table (`pk`, `sk`; TTL attribute `expiresAt`):
@@ -147,6 +147,7 @@ export class DynamoDbStore implements Store {
         attempts: (i.attempts as number | undefined) ?? 0,
         notBefore: (i.notBefore as string | undefined) ?? null,
         lastError: (i.lastError as string | undefined) ?? null,
+        delivered: deliveredList(i.delivered),
       }))
       .sort((a, b) => a.record.at.localeCompare(b.record.at) || a.record.seq - b.record.seq);
   }
@@ -204,15 +205,15 @@ export class DynamoDbStore implements Store {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: 'OUTBOX', sk: record.id } }));
   }
 
-  async deferOutbox(id: string, retry: { attempts: number; notBefore: string; lastError: string }): Promise<void> {
+  async deferOutbox(id: string, retry: OutboxRetry): Promise<void> {
     await this.doc
       .send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: 'OUTBOX', sk: id },
-          UpdateExpression: 'SET attempts = :a, notBefore = :n, lastError = :e REMOVE claimant, claimUntil',
+          UpdateExpression: 'SET attempts = :a, notBefore = :n, lastError = :e, delivered = :d REMOVE claimant, claimUntil',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':a': retry.attempts, ':n': retry.notBefore, ':e': retry.lastError },
+          ExpressionAttributeValues: { ':a': retry.attempts, ':n': retry.notBefore, ':e': retry.lastError, ':d': [...(retry.delivered ?? [])] },
         }),
       )
       .catch((err: unknown) => {

@@ -2,7 +2,7 @@ import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import { join } from 'node:path';
 import type { PrewarmTarget } from '../detect/rules';
 import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
-import { EVENT_SHAPE, OBJECT_SHAPE, OBSERVATION_SHAPE, parseStored, PREWARM_SHAPE, STATE_SHAPE, StoreConflictError, StoreRecordCorruptError, type DeliveryError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from './store';
+import { EVENT_SHAPE, OBJECT_SHAPE, OBSERVATION_SHAPE, parseStored, PREWARM_SHAPE, STATE_SHAPE, StoreConflictError, StoreRecordCorruptError, deliveredList, type DeliveryError, type OutboxEntry, type OutboxRetry, type Store, type StoredEvent, type StoredObservation } from './store';
 
 /**
  * The store as a directory of human-readable JSON files (the CLI's default):
@@ -150,14 +150,15 @@ export class LocalStore implements Store {
         }
         const retryFile = join(dir, `${record.id}.retry`);
         const retry = await readOptional(retryFile);
-        let r: { attempts: number; notBefore: string; lastError: string } | null = null;
+        let r: (OutboxRetry & { delivered?: unknown }) | null = null;
         try {
-          r = retry ? (parseStored(retry, retryFile, OBJECT_SHAPE) as { attempts: number; notBefore: string; lastError: string }) : null;
+          r = retry ? (parseStored(retry, retryFile, OBJECT_SHAPE) as unknown as OutboxRetry) : null;
           if (r && (!Number.isSafeInteger(r.attempts) || typeof r.notBefore !== 'string')) throw new Error('not a backoff record');
         } catch {
+          r = null;
           await rm(retryFile, { force: true }); // only a backoff: tried again now
         }
-        return { record, attempts: r?.attempts ?? 0, notBefore: r?.notBefore ?? null, lastError: r?.lastError ?? null };
+        return { record, attempts: r?.attempts ?? 0, notBefore: r?.notBefore ?? null, lastError: r?.lastError ?? null, delivered: deliveredList(r?.delivered) };
       }),
     );
     return entries.filter((e) => e !== null).sort((a, b) => a.record.at.localeCompare(b.record.at) || a.record.seq - b.record.seq);
@@ -207,7 +208,7 @@ export class LocalStore implements Store {
     await this.discardOutbox(record.id);
   }
 
-  async deferOutbox(id: string, retry: { attempts: number; notBefore: string; lastError: string }): Promise<void> {
+  async deferOutbox(id: string, retry: OutboxRetry): Promise<void> {
     await writeAtomic(join(this.dir, 'outbox', `${id}.retry`), JSON.stringify(retry, null, 2));
     await this.releaseOutbox(id);
   }

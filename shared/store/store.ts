@@ -26,6 +26,26 @@ export interface OutboxEntry {
   /** Not to be tried before this time (backoff after a transient failure); null: now. */
   notBefore: string | null;
   lastError: string | null;
+  /** Sinks that accepted the event in an earlier attempt (a retry sends it only to the others). */
+  delivered: string[];
+}
+
+/** What a transient failure leaves on an outbox entry. */
+export interface OutboxRetry {
+  attempts: number;
+  notBefore: string;
+  lastError: string;
+  /** Sinks that accepted the event so far. */
+  delivered?: readonly string[];
+}
+
+/**
+ * The sink names stored on an outbox entry. Anything that is not a list of strings
+ * reads as none: the event then goes to every sink again (a repeated console line is
+ * better than a lost alert).
+ */
+export function deliveredList(value: unknown): string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]).slice(0, 16) : [];
 }
 
 /** A stored observation of one cycle (kept for the report; expires after the TTL). */
@@ -71,7 +91,7 @@ export interface Store {
   discardOutbox(id: string): Promise<void>;
   markPublished(record: ChainedEvent, at: Date, messageId: string | null): Promise<void>;
   /** A transient failure: keep the event queued, not to be tried before `retry.notBefore`; releases the claim. */
-  deferOutbox(id: string, retry: { attempts: number; notBefore: string; lastError: string }): Promise<void>;
+  deferOutbox(id: string, retry: OutboxRetry): Promise<void>;
   /** A permanent failure: mark the stored event undeliverable with the error and take it out of the outbox. */
   markUndeliverable(record: ChainedEvent, at: Date, error: string): Promise<void>;
   /** Queue a stored event again, now (`elbscope redeliver`): clears an undeliverable mark and any backoff. */

@@ -1,10 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { snsSink } from '../../../shared/alerts/sinks';
+import { allSinks, consoleSink, fileSink, snsSink } from '../../../shared/alerts/sinks';
 import { snsClient } from '../../../shared/aws/sns';
 import { commitEvents, flushOutbox, type RecordDeps } from '../../../shared/cycle/record';
 import { makeEvent } from '../../../shared/detect/events';
@@ -50,6 +50,29 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
     expect(snsMock.commandCalls(PublishCommand)).toHaveLength(2); // one failure, one success, nothing after
     expect(accepted).toEqual([expect.objectContaining({ TopicArn: TOPIC, Subject: 'elbscope: test us-east-1a scaled 1 -> 3 nodes' })]);
     expect((await store.listEvents('test'))[0]?.publishedAt).toBe('2026-11-25T10:03:30.000Z');
+  });
+
+  it('a retry after an SNS failure sends the event to SNS only: the console and file copies are not written again', async () => {
+    const accepted = enforcePublishContract(snsMock, { failNext: [{ code: 'InternalError', status: 500, message: 'Service Unavailable' }, { code: 'Throttled', status: 429, message: 'Rate exceeded' }] });
+    const store = localStore();
+    const t = clock('2026-11-25T10:02:30Z');
+    const consoleLines: string[] = [];
+    const alertFile = join(mkdtempSync(join(tmpdir(), 'elbscope-alert-file-')), 'alerts.jsonl');
+    const deps: RecordDeps = { store, sink: allSinks([consoleSink((l) => consoleLines.push(l)), fileSink(alertFile), snsSink(sns, TOPIC)]), now: t.now, claimant: 'test' };
+    const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
+    const id = event?.id as string;
+
+    expect((await flushOutbox(deps)).failed.map((f) => f.id)).toEqual([id]);
+    expect((await store.listOutbox())[0]?.delivered).toEqual(['console', `file ${alertFile}`]);
+    t.advance(60_000);
+    expect((await flushOutbox(deps)).failed.map((f) => f.id)).toEqual([id]); // SNS fails again
+    t.advance(120_000);
+    expect((await flushOutbox(deps)).published).toEqual([id]);
+
+    expect(consoleLines.filter((l) => l.includes('scaled 1'))).toHaveLength(1);
+    expect(readFileSync(alertFile, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(snsMock.commandCalls(PublishCommand)).toHaveLength(3);
+    expect(accepted).toHaveLength(1);
   });
 
   it('backs off 1, 2, 4 … minutes, at most 15, and never drops the event', async () => {

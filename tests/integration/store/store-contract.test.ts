@@ -103,11 +103,11 @@ describe.each(adapters)('%s', (_name, make) => {
     const [a, b] = chained as [typeof chained[0], typeof chained[0]];
     const now = new Date('2026-11-25T10:05:00Z');
     expect(await store.claimOutbox(a.id, 'w', now, 60_000)).toBe(true);
-    await store.deferOutbox(a.id, { attempts: 2, notBefore: '2026-11-25T10:07:00.000Z', lastError: 'SNS x: ThrottledException: Rate exceeded' });
+    await store.deferOutbox(a.id, { attempts: 2, notBefore: '2026-11-25T10:07:00.000Z', lastError: 'SNS x: ThrottledException: Rate exceeded', delivered: ['console'] });
     const mine = (await store.listOutbox()).filter((e) => e.record.loadBalancer === lb);
-    expect(mine.map((e) => [e.record.id, e.attempts, e.notBefore, e.lastError])).toEqual([
-      [a.id, 2, '2026-11-25T10:07:00.000Z', 'SNS x: ThrottledException: Rate exceeded'],
-      [b.id, 0, null, null],
+    expect(mine.map((e) => [e.record.id, e.attempts, e.notBefore, e.lastError, e.delivered])).toEqual([
+      [a.id, 2, '2026-11-25T10:07:00.000Z', 'SNS x: ThrottledException: Rate exceeded', ['console']],
+      [b.id, 0, null, null, []],
     ]);
     expect(await store.claimOutbox(a.id, 'w2', now, 60_000)).toBe(true); // deferring released the claim
 

@@ -10,7 +10,7 @@ import { discoveryClientsByRegion } from '../shared/aws/discovery-clients';
 import { discoveringConfig } from '../shared/discovery/merge';
 import { requireEnv } from '../shared/config/env';
 import { loadConfigFromEnv } from '../shared/config/load';
-import { loadBalancerName, type Config } from '../shared/config/schema';
+import type { Config } from '../shared/config/schema';
 import { alertTestEvent, sendToEachSink } from '../shared/alerts/alert-test';
 import { emitCycleMetrics, emitDeliveryMetrics, METRIC_NAMESPACE } from '../shared/cycle/metrics';
 import { recordCycle } from '../shared/cycle/record';
@@ -54,7 +54,7 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
     subset ??= await currentConfig();
     const deadlines = remainingMs === undefined ? undefined : cycleDeadlines(deps.now().getTime(), remainingMs);
     const snapshots = await snapshotConfigured(subset, { ...deps, startBy: deadlines?.startBy });
-    emitCycleMetrics(metrics, subset.loadBalancers.map(loadBalancerName), snapshots);
+    emitCycleMetrics(metrics, snapshots);
     for (const { observation, backends } of snapshots) {
       const failed = observation.errors.length > 0 || backends.some((b) => b.report.error);
       (failed ? logger.warn.bind(logger) : logger.info.bind(logger))('observation', { observation, backends });

@@ -77,7 +77,7 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
       tlsEveryMs: 0,
       signal: stop.signal,
       print: (_config, snapshots, at) => {
-        io.out(o.table ? snapshots.map((s) => formatNodesTable(s.observation)).join('\n') : formatCycleLine(config, snapshots, at));
+        io.out(o.table ? snapshots.map((s) => formatNodesTable(s.observation)).join('\n') : formatCycleLine(snapshots, at));
         o.onCycle?.(lab, snapshots, at);
       },
     });

@@ -68,10 +68,10 @@ export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): Config {
 }
 
 /** One line per load balancer: nodes per AZ, R per backend. */
-export function formatCycleLine(config: Config, snapshots: LoadBalancerSnapshot[], at: string): string {
+export function formatCycleLine(snapshots: LoadBalancerSnapshot[], at: string): string {
   return snapshots
-    .map((s, i) => {
-      const name = loadBalancerName(config.loadBalancers[i] ?? { dnsName: s.observation.loadBalancer });
+    .map((s) => {
+      const name = s.name;
       const azs = Object.entries(s.observation.azs).map(([az, c]) => `${az} ${c.provisioned}/${c.advertised}`).join('  ') || (s.observation.nodes.length ? `${s.observation.nodes.length} nodes (AZ unknown)` : 'no nodes');
       const r = s.backends.map((b) => `${b.name} R=${b.report.error ? 'ERR' : (b.report.reading ?? '-')}`).join('  ');
       const errs = s.observation.errors.length ? `  ! ${s.observation.errors.map((e) => `${e.source}: ${e.message}`).join('; ')}` : '';
@@ -145,7 +145,7 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
       const record = { store, sink: allSinks(sinks), now: deps.now, claimant: `watch-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
       io.out(`watching ${config.loadBalancers.map(loadBalancerName).join(', ') || '(load balancers from discovery)'}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`);
       const current = discoveringConfig(config, discoveryClientsByRegion(ec2), deps.now, (m) => io.err(`elbscope: ${m}`));
-      await watchLoop(config, deps, record, { interval: flags.interval, cycles: flags.cycles, tlsEveryMs: 3_600_000, signal, current, print: (c, snapshots, at) => io.out(formatCycleLine(c, snapshots, at)) });
+      await watchLoop(config, deps, record, { interval: flags.interval, cycles: flags.cycles, tlsEveryMs: 3_600_000, signal, current, print: (_config, snapshots, at) => io.out(formatCycleLine(snapshots, at)) });
       close();
       setExit(EXIT.ok);
     });

@@ -54,15 +54,15 @@ function put(metrics: MetricsPort, name: string, value: number, dimensions: Reco
  * could not be read). A value that could not be observed is not emitted as a
  * number (no silent zero); its failure is counted instead.
  */
-export function emitCycleMetrics(metrics: MetricsPort, names: string[], snapshots: LoadBalancerSnapshot[]): void {
+export function emitCycleMetrics(metrics: MetricsPort, snapshots: LoadBalancerSnapshot[]): void {
   const failed: Record<'DNS' | 'ENI' | 'StatusPage', number> = { DNS: 0, ENI: 0, StatusPage: 0 };
   let skipped = 0;
-  snapshots.forEach((snapshot, i) => {
+  for (const snapshot of snapshots) {
     if (wasSkipped(snapshot.observation)) {
       skipped++; // not a failure of DNS or EC2: the cycle's time ran out
-      return;
+      continue;
     }
-    const lb = names[i] ?? snapshot.observation.loadBalancer;
+    const lb = snapshot.name;
     for (const [az, count] of Object.entries(snapshot.observation.azs)) {
       put(metrics, METRIC.nodesProvisioned, count.provisioned, { LoadBalancer: lb, AZ: az });
       put(metrics, METRIC.nodesAdvertised, count.advertised, { LoadBalancer: lb, AZ: az });
@@ -76,7 +76,7 @@ export function emitCycleMetrics(metrics: MetricsPort, names: string[], snapshot
     if (failures.dns) failed.DNS++;
     if (failures.eni) failed.ENI++;
     failed.StatusPage += snapshot.backends.filter((b) => b.report.error).length;
-  });
+  }
   for (const [source, n] of Object.entries(failed)) put(metrics, METRIC.observationFailed, n, { Source: source });
   put(metrics, METRIC.loadBalancersSkipped, skipped);
   put(metrics, METRIC.cycleCompleted, 1);

@@ -126,11 +126,9 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
   // Load balancers have their own state items: record them side by side, a bounded number at once.
   const limit = pLimit(config.concurrency);
   const perLb = await Promise.all(
-    snapshots.map((snapshot, i) =>
+    snapshots.map((snapshot) =>
       limit(async () => {
-        const lbConfig = config.loadBalancers[i];
-        if (!lbConfig) return [];
-        const lb = loadBalancerName(lbConfig);
+        const lb = snapshot.name;
         // Not observed (the cycle ran out of time): nothing to decide on; the next cycle observes it.
         if (wasSkipped(snapshot.observation)) return [];
         if (isPast(deps.finishBy, deps.now)) {

@@ -1,5 +1,5 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { BackendConfig, Config } from '../config/schema';
+import { loadBalancerName, type BackendConfig, type Config, type LoadBalancerConfig } from '../config/schema';
 import { backendName } from './backend-name';
 import { attributeReading, type ReadingAttribution } from '../backends/attribute';
 import { probeBackend } from '../backends/probe';
@@ -18,6 +18,12 @@ export interface BackendSnapshot {
 
 /** Everything one cycle saw of one load balancer. */
 export interface LoadBalancerSnapshot {
+  /**
+   * The configured load balancer's name (`loadBalancerName`: its state and store key).
+   * Carried here so that what records, counts or prints a snapshot never pairs it
+   * with the configuration by position.
+   */
+  name: string;
   observation: Observation;
   backends: BackendSnapshot[];
 }
@@ -42,6 +48,7 @@ export async function snapshotConfigured(config: Config, deps: CycleDeps): Promi
     Promise.all(config.loadBalancers.map((lb) => probeBackends(lb.backends, config, fetchLimit, perHost, deps))),
   ]);
   return observations.map((observation, i) => ({
+    name: loadBalancerName(config.loadBalancers[i] as LoadBalancerConfig),
     observation,
     backends: (reports[i] ?? []).map(({ name, report }) => ({
       name,

@@ -1,3 +1,4 @@
+import { loadBalancerName } from '../../shared/config/schema';
 import type { LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 
 /**
@@ -7,6 +8,7 @@ import type { LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
  */
 export function nodeSnapshot(dnsName: string, ips: string[]): LoadBalancerSnapshot {
   return {
+    name: loadBalancerName({ dnsName }),
     observation: {
       loadBalancer: dnsName,
       observedAt: '',

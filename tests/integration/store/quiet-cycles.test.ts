@@ -40,3 +40,19 @@ describe('Quiet cycles', () => {
     expect(counts.putObservation).toBe(3);
   });
 });
+
+describe('Snapshots carry their load balancer', () => {
+  it('are recorded under their own names whatever their order beside the configuration', async () => {
+    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-identity-')));
+    const a = 'alpha-1.us-east-1.elb.amazonaws.com';
+    const b = 'beta-1.us-east-1.elb.amazonaws.com';
+    const config = parseConfig({ loadBalancers: [{ dnsName: a }, { dnsName: b }], detect: { confirm: { m: 1, n: 1 } } }, 'test');
+    const deps = { store, sink: consoleSink(() => undefined), now: () => new Date(), claimant: 't' };
+    const at = (m: number) => new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString();
+    // Given in the other order than configured: pairing by position would cross them.
+    await recordCycle(config, [nodeSnapshot(b, ['10.0.0.1', '10.0.0.2', '10.0.0.3']), nodeSnapshot(a, ['10.0.1.1'])], at(0), deps);
+    const events = await recordCycle(config, [nodeSnapshot(a, ['10.0.1.1', '10.0.1.2']), nodeSnapshot(b, ['10.0.0.1', '10.0.0.2', '10.0.0.3'])], at(1), deps);
+    expect(events.map((e) => e.summary)).toEqual(['alpha us-east-1a scaled 1 → 2 nodes']);
+    expect((await store.listLoadBalancers()).sort()).toEqual(['alpha', 'beta']);
+  });
+});

@@ -22,6 +22,20 @@ export interface FetchedPage {
 /** A fetch that did not give a usable page; `message` is one line naming the URL. */
 export class PageError extends Error {
   override name = 'PageError';
+  constructor(
+    message: string,
+    /** The HTTP status when the server answered with one that is not 200 (for decisions; the message is for people). */
+    readonly status: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** A non-200 answer inside readResponse, carrying its status to the PageError. */
+class StatusError extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
 }
 
 /**
@@ -37,12 +51,12 @@ export class PageError extends Error {
 export function fetchPage(url: string, limits: FetchLimits = DEFAULT_FETCH_LIMITS): Promise<FetchedPage> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const fail = (message: string) => {
+    const fail = (message: string, status: number | null = null) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       req.destroy();
-      reject(new PageError(`${url}: ${message}`));
+      reject(new PageError(`${url}: ${message}`, status));
     };
     const send = url.startsWith('https:') ? httpsRequest : httpRequest;
     const req = send(url, { method: 'GET', agent: false, ...(limits.verifyTls === false ? { rejectUnauthorized: false } : {}), headers: { 'user-agent': 'elbscope', accept: 'text/plain, text/html;q=0.9', connection: 'close' } }, (res) => {
@@ -53,7 +67,7 @@ export function fetchPage(url: string, limits: FetchLimits = DEFAULT_FETCH_LIMIT
           clearTimeout(timer);
           resolve(page);
         },
-        (err: Error) => fail(err.message),
+        (err: Error) => fail(err.message, err instanceof StatusError ? err.status : null),
       );
     });
     const timer = setTimeout(() => fail(`no answer within ${limits.timeoutMs} ms`), limits.timeoutMs);
@@ -100,7 +114,7 @@ function readResponse(url: string, res: IncomingMessage, limits: FetchLimits): P
       const text = Buffer.concat(chunks).toString('utf8');
       if (status !== 200) {
         const title = /<title>([^<]{0,120})<\/title>/i.exec(text)?.[1]?.trim();
-        reject(new Error(`HTTP ${status}${title ? ` (${title})` : ''}`));
+        reject(new StatusError(`HTTP ${status}${title ? ` (${title})` : ''}`, status));
         return;
       }
       resolve({ url, contentType, body: text });

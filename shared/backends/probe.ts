@@ -1,7 +1,7 @@
 import { describeError } from '../errors';
 import { countScoreboard, parseApacheAuto, SCOREBOARD_STATES, type ApacheAuto, type Parsed } from './apache-status';
 import { parseApacheHtml, type ApacheHtml } from './apache-html';
-import { DEFAULT_FETCH_LIMITS, fetchPage, type FetchedPage, type FetchLimits } from './http';
+import { DEFAULT_FETCH_LIMITS, fetchPage, PageError, type FetchedPage, type FetchLimits } from './http';
 import { looksLikeNginxStatus, parseNginxStatus } from './nginx-status';
 import { CAVEATS, emptyReport, type BackendReport } from './report';
 
@@ -43,10 +43,12 @@ export async function probeBackend(url: string, options: ProbeOptions = {}): Pro
   // scoreboard or cannot be fetched.
   let first: FetchedPage | null = null;
   let firstError: string | null = null;
+  let firstStatus: number | null = null;
   try {
     first = await fetchPage(htmlUrl, limits);
   } catch (err) {
     firstError = err instanceof Error ? err.message : describeError(err);
+    firstStatus = err instanceof PageError ? err.status : null;
   }
   let html: Parsed<ApacheHtml> = { ok: false, error: firstError ?? 'not fetched' };
   if (first) {
@@ -57,7 +59,7 @@ export async function probeBackend(url: string, options: ProbeOptions = {}): Pro
     const plain = parseApacheAuto(first.body);
     if (plain.ok) return apacheReport(report, plain.value, { ok: false, error: 'the page is ?auto text, with no per-slot table' }, htmlUrl, options);
     if (url === htmlUrl && !html.ok) return { ...report, error: `${url}: not an Apache or nginx status page (${plain.error})` };
-  } else if (!/: HTTP 4\d\d/.test(firstError ?? '')) {
+  } else if (firstStatus === null || firstStatus < 400 || firstStatus > 499) {
     // A network failure (refused, timeout, cap): asking again at ?auto would only fail the same way, slower.
     return { ...report, error: firstError };
   }

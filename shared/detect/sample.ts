@@ -15,7 +15,7 @@ export function toCycleSample(snapshot: LoadBalancerSnapshot, at: string): Cycle
   if (!nameResolved(observation)) {
     failures.dns = observation.errors.find((e) => e.source === 'dns')?.message ?? 'the name did not resolve';
   }
-  const eniError = observation.errors.find((e) => e.source === 'eni' && !e.message.startsWith('ENI lookup is off'));
+  const eniError = observation.errors.find((e) => e.source === 'eni' && e.code !== 'eni-off');
   if (eniError) failures.eni = eniError.message;
   const eniOff = observation.nodes.every((n) => n.state === 'unmapped') && !eniError;
 

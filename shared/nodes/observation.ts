@@ -44,6 +44,8 @@ export type ErrorSource = 'dns' | 'all' | 'ptr' | 'eni' | 'config' | 'cycle';
 export interface ObservationError {
   source: ErrorSource;
   message: string;
+  /** What the code decides on, where a message alone would have to be matched: `eni-off` = ENI lookups are switched off (not a failure). */
+  code?: 'eni-off';
 }
 
 /** One observation of one load balancer's nodes. */

@@ -201,7 +201,7 @@ async function lookupEnis(
   errors: ObservationError[],
 ): Promise<LoadBalancerEni[] | null> {
   if (!enis) {
-    errors.push({ source: 'eni', message: 'ENI lookup is off: nodes are not placed in Availability Zones' });
+    errors.push({ source: 'eni', code: 'eni-off', message: 'ENI lookup is off: nodes are not placed in Availability Zones' });
     return null;
   }
   const descriptions = descriptionsFor(target);

@@ -47,7 +47,7 @@ describe('Command: elbscope observe', () => {
     const o = JSON.parse(r.stdout);
     expect(r.code).toBe(0);
     expect(o.azs).toEqual({});
-    expect(o.errors).toEqual([{ source: 'eni', message: 'ENI lookup is off: nodes are not placed in Availability Zones' }]);
+    expect(o.errors).toEqual([{ source: 'eni', code: 'eni-off', message: 'ENI lookup is off: nodes are not placed in Availability Zones' }]);
   });
 
   it('exits 1 with one line when the name does not resolve', async () => {

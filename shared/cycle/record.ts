@@ -268,7 +268,7 @@ export async function flushOutbox(deps: RecordDeps, only?: ReadonlySet<string>):
     }
     if (!(await deps.store.claimOutbox(event.id, deps.claimant, deps.now(), deps.leaseMs ?? 120_000))) continue;
     // Queued again by a re-drain while another writer published it: drop the copy, never publish twice.
-    if (await deps.store.wasDelivered(event)) {
+    if (await deps.store.wasPublished(event)) {
       await deps.store.discardOutbox(event.id);
       continue;
     }

@@ -100,9 +100,9 @@ export class DynamoDbStore implements Store {
     });
   }
 
-  async wasDelivered(record: ChainedEvent): Promise<boolean> {
+  async wasPublished(record: ChainedEvent): Promise<boolean> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: this.eventKey(record), ConsistentRead: true }));
-    return Boolean(Item?.publishedAt || Item?.undeliverableAt);
+    return Boolean(Item?.publishedAt);
   }
 
   async discardOutbox(id: string): Promise<void> {

@@ -92,7 +92,7 @@ export class LocalStore implements Store {
       // Already appended: queue it all the same (a crash may have come between the two writes).
     }
     // Published, or marked undeliverable: never queued again by a re-drain.
-    if (await this.wasDelivered(record)) return;
+    if (await readOptional(this.receiptFile(record))) return;
     await mkdir(join(this.dir, 'outbox'), { recursive: true });
     // Queued already: left as it is (its claim and retry files belong to it).
     await createAtomic(join(this.dir, 'outbox', `${record.id}.json`), JSON.stringify(record, null, 2)).catch((err: NodeJS.ErrnoException) => {
@@ -100,8 +100,15 @@ export class LocalStore implements Store {
     });
   }
 
-  async wasDelivered(record: ChainedEvent): Promise<boolean> {
-    return (await readOptional(join(this.lbDir(record.loadBalancer), 'published', `${record.id}.json`))) !== null;
+  async wasPublished(record: ChainedEvent): Promise<boolean> {
+    const file = this.receiptFile(record);
+    const text = await readOptional(file);
+    return text !== null && Boolean((parseStored(text, file, OBJECT_SHAPE) as unknown as Receipt).publishedAt);
+  }
+
+  /** The event's receipt: published, or marked undeliverable. */
+  private receiptFile(record: ChainedEvent): string {
+    return join(this.lbDir(record.loadBalancer), 'published', `${record.id}.json`);
   }
 
   async discardOutbox(id: string): Promise<void> {

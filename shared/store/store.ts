@@ -82,11 +82,12 @@ export interface Store {
   claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean>;
   releaseOutbox(id: string): Promise<void>;
   /**
-   * Whether the stored event was published or marked undeliverable already. Asked after
-   * a claim: a re-drain racing a publisher can queue an event the publisher has just
-   * taken out, and that copy must not be published again.
+   * Whether the stored event was published already. Asked after a claim: a re-drain
+   * racing a publisher can queue an event the publisher has just taken out, and that
+   * copy must not be published again. (An undeliverable mark does not count: a
+   * `redeliver` queues the event while the mark is still there.)
    */
-  wasDelivered(record: ChainedEvent): Promise<boolean>;
+  wasPublished(record: ChainedEvent): Promise<boolean>;
   /** Take an entry out of the outbox without touching the event (it was delivered already). */
   discardOutbox(id: string): Promise<void>;
   markPublished(record: ChainedEvent, at: Date, messageId: string | null): Promise<void>;

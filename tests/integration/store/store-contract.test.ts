@@ -155,7 +155,20 @@ describe.each(adapters)('%s', (_name, make) => {
     expect(published).toEqual([record.id]);
     expect(second.published).toEqual([]);
     expect((await store.listOutbox()).map((e) => e.record.id)).not.toContain(record.id);
-    expect(await store.wasDelivered(record)).toBe(true);
+    expect(await store.wasPublished(record)).toBe(true);
+  });
+
+  it('publishes an event redeliver queued while its undeliverable mark is still there', async () => {
+    lb = fresh();
+    const [record] = chainEvents([event(lb, 1)], { seq: 0, hash: '0'.repeat(64) }).chained as [ChainedEvent];
+    await store.appendEvent(record);
+    const now = new Date('2026-11-25T10:05:00Z');
+    await store.markUndeliverable(record, now, 'SNS x: NotFound: Topic does not exist');
+    await queueBehindTheStoresBack(store, record); // requeue's first step; the mark is cleared after it
+    const published: string[] = [];
+    const sink = { description: 'counting', publish: async (e: ChainedEvent) => (published.push(e.id), { messageId: 'm-1' }) };
+    await flushOutbox({ store, sink, now: () => now, claimant: 'w' }, new Set([record.id]));
+    expect(published).toEqual([record.id]);
   });
 
   it('keeps observations in time order within a window, and pre-warm targets', async () => {

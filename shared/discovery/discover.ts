@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { paginateDescribeInstances, type EC2Client } from '@aws-sdk/client-ec2';
 import type { BackendConfig, Config, LoadBalancerConfig } from '../config/schema';
+import { compareText } from '../compare';
 
 /** The clients discovery needs in one region of one account. */
 export interface DiscoveryClients {
@@ -112,25 +113,45 @@ export async function discoverRegion(clients: DiscoveryClients, region: string, 
   return found;
 }
 
+/** One region of one account: what discovery found there, or why it could not say. */
+export interface DiscoveryScope {
+  /** `region` or `region as roleArn`: the scope's key and how messages name it. */
+  key: string;
+  region: string;
+  roleArn?: string;
+  loadBalancers: LoadBalancerConfig[] | null;
+  error: string | null;
+}
+
 /**
  * Discover across every configured region and account; a region that fails is
- * reported, not fatal (the others are still watched).
+ * reported, not fatal (the others are still watched). `scopes` says, per region and
+ * account, what was found or why not, so a caller can keep a failing region's last
+ * good list instead of dropping its load balancers.
  */
-export async function discover(options: DiscoveryOptions, clientsFor: (region: string, roleArn?: string) => DiscoveryClients): Promise<{ loadBalancers: LoadBalancerConfig[]; errors: string[] }> {
+export async function discover(options: DiscoveryOptions, clientsFor: (region: string, roleArn?: string) => DiscoveryClients): Promise<{ loadBalancers: LoadBalancerConfig[]; errors: string[]; scopes: DiscoveryScope[] }> {
   const accounts = options.accounts.length > 0 ? options.accounts.map((a) => a.roleArn) : [undefined];
-  const loadBalancers: LoadBalancerConfig[] = [];
-  const errors: string[] = [];
-  await Promise.all(
+  const scopes = await Promise.all(
     accounts.flatMap((roleArn) =>
-      options.regions.map(async (region) => {
+      options.regions.map(async (region): Promise<DiscoveryScope> => {
+        const key = `${region}${roleArn ? ` as ${roleArn}` : ''}`;
         try {
-          loadBalancers.push(...(await discoverRegion(clientsFor(region, roleArn), region, options, roleArn)));
+          return { key, region, ...(roleArn ? { roleArn } : {}), loadBalancers: await discoverRegion(clientsFor(region, roleArn), region, options, roleArn), error: null };
         } catch (err) {
           const e = err as { name?: string; message?: string };
-          errors.push(`discovery in ${region}${roleArn ? ` as ${roleArn}` : ''}: ${e.name ?? 'Error'}: ${(e.message ?? String(err)).split('\n')[0]}`);
+          return { key, region, ...(roleArn ? { roleArn } : {}), loadBalancers: null, error: `discovery in ${key}: ${e.name ?? 'Error'}: ${(e.message ?? String(err)).split('\n')[0]}` };
         }
       }),
     ),
   );
-  return { loadBalancers: loadBalancers.sort((a, b) => (a.region ?? '').localeCompare(b.region ?? '') || (a.name ?? '').localeCompare(b.name ?? '')), errors };
+  return {
+    loadBalancers: sortDiscovered(scopes.flatMap((s) => s.loadBalancers ?? [])),
+    errors: scopes.flatMap((s) => (s.error ? [s.error] : [])),
+    scopes,
+  };
+}
+
+/** Discovered load balancers in a stable order: by region, then name. */
+export function sortDiscovered(loadBalancers: LoadBalancerConfig[]): LoadBalancerConfig[] {
+  return loadBalancers.sort((a, b) => compareText(a.region ?? '', b.region ?? '') || compareText(a.name ?? '', b.name ?? ''));
 }

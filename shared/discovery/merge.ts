@@ -1,5 +1,5 @@
 import { loadBalancerName, type Config, type LoadBalancerConfig } from '../config/schema';
-import { discover, type DiscoveryClients } from './discover';
+import { discover, sortDiscovered, type DiscoveryClients } from './discover';
 
 /**
  * The configuration with discovered load balancers added after the listed ones.
@@ -28,8 +28,11 @@ export function withDiscovered(config: Config, discovered: LoadBalancerConfig[])
 
 /**
  * A configuration source that re-runs discovery at most every `refreshMinutes`
- * and otherwise reuses the last result (a failed discovery keeps the last good one).
- * Without `discovery` it is the configuration as it is.
+ * and otherwise reuses the last result. Each region (and account) keeps its own
+ * last good list: when one region's calls fail (throttling, a revoked role) while
+ * the others answer, that region's load balancers stay watched from its last good
+ * answer, and the failure is said (once per refresh, naming the region and since
+ * when its list dates). Without `discovery` it is the configuration as it is.
  */
 export function discoveringConfig(
   config: Config,
@@ -39,15 +42,21 @@ export function discoveringConfig(
 ): () => Promise<Config> {
   const discovery = config.discovery;
   if (!discovery) return async () => config;
-  const run = () => discover(discovery, clientsFor);
   const refreshMs = discovery.refreshMinutes * 60_000;
+  const lastGood = new Map<string, { at: string; loadBalancers: LoadBalancerConfig[] }>();
   let last: { at: number; config: Config } | null = null;
   return async () => {
     if (last && now().getTime() - last.at < refreshMs) return last.config;
-    const found = await run();
-    for (const e of found.errors) warn(e);
-    if (found.errors.length > 0 && found.loadBalancers.length === 0 && last) return last.config;
-    const merged = withDiscovered(config, found.loadBalancers);
+    const found = await discover(discovery, clientsFor);
+    for (const scope of found.scopes) {
+      if (scope.loadBalancers) {
+        lastGood.set(scope.key, { at: now().toISOString(), loadBalancers: scope.loadBalancers });
+        continue;
+      }
+      const kept = lastGood.get(scope.key);
+      warn(kept ? `${scope.error}; its ${kept.loadBalancers.length} load balancer(s) found at ${kept.at} stay watched` : `${scope.error}; nothing found there yet, so nothing of it is watched`);
+    }
+    const merged = withDiscovered(config, sortDiscovered([...lastGood.values()].flatMap((g) => g.loadBalancers)));
     for (const e of merged.errors) warn(e);
     last = { at: now().getTime(), config: merged.config };
     return merged.config;

@@ -187,6 +187,7 @@ export function sameDecisionInputs(before: LoadBalancerState, after: LoadBalance
     JSON.stringify([
       s.perAz,
       Object.keys(s.failures).sort(),
+      s.dnsAbsentAzs ?? [],
       Object.entries(s.backends).sort().map(([b, v]) => [b, v.reading === null ? null : v.reading > 0, v.share === null ? null : v.share > pressureShare]),
     ]);
   const views = after.samples.map(view);

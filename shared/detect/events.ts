@@ -5,6 +5,8 @@ export const EVENT_KINDS = [
   'scaled',
   'az-added',
   'az-removed',
+  // Every node of an AZ out of DNS while its ENIs stay (an NLB AZ with no healthy target).
+  'az-out-of-dns',
   'node-replaced',
   'prewarm-complete',
   'prewarm-overdue',

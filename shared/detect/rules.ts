@@ -65,6 +65,28 @@ function condition(
 }
 
 /**
+ * `az-out-of-dns`: an AZ whose nodes DNS has all stopped advertising while its ENIs
+ * stay, confirmed M of N, resolved when DNS advertises one again (or the AZ is gone).
+ * Critical for an NLB (its node leaves DNS when the AZ has no healthy target in a
+ * target group: clients there are cut off); a warning for Classic and ALB, whose
+ * nodes leave DNS while they drain or are replaced.
+ */
+function detectAzOutOfDns(state: LoadBalancerState, samples: CycleSample[], sample: CycleSample, lb: string, at: string, options: RuleOptions, emit: Emit): void {
+  const prefix = `${lb}|`;
+  const suffix = '|az-out-of-dns';
+  const open = Object.keys(state.conditions).filter((f) => f.startsWith(prefix) && f.endsWith(suffix) && f.length > prefix.length + suffix.length);
+  const azs = new Set([...(sample.dnsAbsentAzs ?? []), ...open.map((f) => f.slice(prefix.length, -suffix.length))]);
+  for (const az of azs) {
+    // Only samples with nodes judge it: an unreachable load balancer says nothing either way.
+    const out = confirmedValue(samples, (s) => (s.perAz === null ? undefined : (s.dnsAbsentAzs ?? []).includes(az)), options.confirm);
+    condition(state, `${lb}|${az}|az-out-of-dns`, out, at, options.repeatAfterMs, (status, repeat, since) => {
+      if (status === 'resolved') emit('az-out-of-dns', 'resolved', 'info', { az, summary: `${lb} ${az}: DNS advertises its nodes again`, details: { since } });
+      else emit('az-out-of-dns', 'firing', sample.nlb ? 'critical' : 'warning', { az, summary: `${lb} ${az}: no node of this AZ is in DNS, though its ENIs remain${sample.nlb ? ' (an NLB AZ with no healthy target)' : ''}`, details: { since, repeat, nlb: sample.nlb === true } });
+    });
+  }
+}
+
+/**
  * The cycle rules: a new sample and the stored state → events, and the state
  * updated in place. Node and pre-open events need the latest sample to have
  * data: an unreachable load balancer never "scales to 0", and it inhibits those
@@ -105,6 +127,7 @@ export function detectCycle(
 
   if (sample.perAz !== null) {
     detectNodes(state, samples, loadBalancer, at, options, emit);
+    detectAzOutOfDns(state, samples, sample, loadBalancer, at, options, emit);
     detectPreopen(state, samples, sample, loadBalancer, options, emit);
     detectPrewarm(state, loadBalancer, at, prewarms, emit);
   }

@@ -1,6 +1,7 @@
 import type { LoadBalancerSnapshot } from '../cycle/snapshot';
 import type { BackendTls } from '../cycle/tls-round';
 import { nameResolved } from '../nodes/observation';
+import { parseLoadBalancerDnsName } from '../nodes/lb-name';
 import type { CycleSample, TlsSample } from './state';
 
 /**
@@ -33,6 +34,9 @@ export function toCycleSample(snapshot: LoadBalancerSnapshot, at: string): Cycle
     }
     for (const az of Object.keys(perAz)) perAz[az] = [...new Set(perAz[az])].sort();
   }
+  // An AZ whose ENIs stay while DNS advertises none of them (needs the ENIs, and the name to resolve).
+  const dnsAbsentAzs = perAz !== null && !eniOff ? Object.entries(observation.azs).filter(([, c]) => c.provisioned > 0 && c.advertised === 0).map(([az]) => az).sort() : [];
+  const nlb = parseLoadBalancerDnsName(observation.loadBalancer)?.shape === 'network';
 
   const backends: CycleSample['backends'] = {};
   for (const b of snapshot.backends) {
@@ -40,7 +44,7 @@ export function toCycleSample(snapshot: LoadBalancerSnapshot, at: string): Cycle
     const visible = b.report.server === 'apache' && b.report.error === null;
     backends[b.name] = { reading: visible ? b.report.reading : null, share: visible ? b.report.readingShare : null };
   }
-  return { at, perAz, failures, backends };
+  return { at, perAz, failures, backends, dnsAbsentAzs, nlb };
 }
 
 /** Reduce one TLS round of a load balancer to what the TLS rules compare. */

@@ -7,6 +7,13 @@ export interface CycleSample {
   perAz: Record<string, string[]> | null;
   /** Failing sources (`dns`, `eni`, `backend:<name>`) → one-line reason. */
   failures: Record<string, string>;
+  /**
+   * AZs whose ENIs exist but none of whose nodes DNS advertises (absent in samples
+   * stored before this field: read as none). Only when ENIs were read.
+   */
+  dnsAbsentAzs?: string[];
+  /** The DNS name has an NLB's shape (`<name>-<hex>.elb.<region>.amazonaws.com`). */
+  nlb?: boolean;
   /** Per backend: `R` and R share, null when the page could not be read or cannot show pre-open (nginx). */
   backends: Record<string, { reading: number | null; share: number | null }>;
 }

@@ -75,6 +75,18 @@ describe('Function: detectCycle', () => {
     expect(run(steps)).toEqual([[], [], [['observation-failed', 'firing', 'web|1']], [], [], [['recovered', 'web|1']], []]);
   });
 
+  it('fires az-out-of-dns once when every node of an AZ leaves DNS while its ENIs stay, and resolves once when they return', () => {
+    const out = (m: number, absent: string[], nlb: boolean) => sample(m, { 'us-east-1a': 1, 'us-east-1b': 1 }, { dnsAbsentAzs: absent, nlb });
+    for (const nlb of [true, false]) {
+      const state = emptyState();
+      const steps = [out(0, [], nlb), out(1, ['us-east-1b'], nlb), out(2, ['us-east-1b'], nlb), out(3, ['us-east-1b'], nlb), sample(4, null, { failures: { dns: 'x: SERVFAIL' } }), out(5, [], nlb), out(6, [], nlb), out(7, [], nlb)];
+      const events = steps.map((s) => detectCycle(state, s, 'test', options).filter((e) => e.kind === 'az-out-of-dns'));
+      expect(events.map((e) => e.map((x) => [x.status, x.az, x.severity]))).toEqual([
+        [], [], [['firing', 'us-east-1b', nlb ? 'critical' : 'warning']], [], [], [], [['resolved', 'us-east-1b', 'info']], [],
+      ]);
+    }
+  });
+
   it('inhibits scaling while the load balancer is unreachable, and catches up after', () => {
     const down = (m: number) => sample(m, null, { failures: { eni: 'UnauthorizedOperation' } });
     const steps = [sample(0, { 'us-east-1a': 1 }), down(1), down(2), sample(3, { 'us-east-1a': 4 }), sample(4, { 'us-east-1a': 4 })];

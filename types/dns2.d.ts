@@ -4,7 +4,7 @@ declare module 'dns2' {
   interface Question { name: string; type: number; class: number }
   interface Resource { name: string; type: number; class: number; ttl: number; address?: string; domain?: string }
   class Packet {
-    static TYPE: Record<'A' | 'AAAA' | 'PTR' | 'ANY', number>;
+    static TYPE: Record<'A' | 'AAAA' | 'PTR' | 'CNAME' | 'ANY', number>;
     static CLASS: { IN: number };
     static createResponseFromRequest(request: Packet): Packet;
     header: { id: number; rcode: number; [k: string]: unknown };

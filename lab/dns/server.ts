@@ -12,6 +12,10 @@ export interface HostRecords {
   maxAnswers?: number;
   /** Answer with an error, or not at all (`silent`: the client times out). */
   fail?: 'nxdomain' | 'servfail' | 'silent';
+  /** A CNAME to this name: every query is answered with the CNAME, then the target's records (as a recursive resolver does). */
+  cname?: string;
+  /** A Route 53 alias to this name: A/AAAA queries get the target's records under this name, and no CNAME shows. */
+  alias?: string;
 }
 
 /** A mutable zone: the lab changes it while the server runs. */
@@ -55,7 +59,7 @@ export async function startDnsServer(zone: DnsZone, host = '127.0.0.1'): Promise
       const question = request.questions[0];
       if (!question) return;
       const name = question.name.toLowerCase().replace(/\.$/, '');
-      const typeName = question.type === Packet.TYPE.A ? 'A' : question.type === Packet.TYPE.AAAA ? 'AAAA' : question.type === Packet.TYPE.PTR ? 'PTR' : String(question.type);
+      const typeName = question.type === Packet.TYPE.A ? 'A' : question.type === Packet.TYPE.AAAA ? 'AAAA' : question.type === Packet.TYPE.PTR ? 'PTR' : question.type === Packet.TYPE.CNAME ? 'CNAME' : String(question.type);
       queries[typeName] = (queries[typeName] ?? 0) + 1;
 
       if (question.type === Packet.TYPE.PTR) {
@@ -69,20 +73,35 @@ export async function startDnsServer(zone: DnsZone, host = '127.0.0.1'): Promise
         send(response);
         return;
       }
-      const records = zone.hosts.get(name);
+      let records = zone.hosts.get(name);
+      // CNAME chains (a few hops at most, as resolvers bound them) and aliases.
+      for (let hop = 0; hop < 8 && records && (records.cname || records.alias); hop++) {
+        const next = (records.cname ?? records.alias) as string;
+        if (records.cname) {
+          response.answers.push({ name: hop === 0 ? question.name : (response.answers.at(-1) as { domain: string }).domain, type: Packet.TYPE.CNAME, class: Packet.CLASS.IN, ttl: zone.ttl, domain: next });
+          if (question.type === Packet.TYPE.CNAME) break;
+        }
+        records = zone.hosts.get(next);
+      }
+      if (question.type === Packet.TYPE.CNAME) {
+        if (response.answers.length === 0) response.header.rcode = records ? RCODE.NOERROR : RCODE.NXDOMAIN;
+        send(response);
+        return;
+      }
       if (records?.fail === 'silent') return;
       if (!records || records.fail === 'nxdomain') response.header.rcode = RCODE.NXDOMAIN;
       else if (records.fail === 'servfail') response.header.rcode = RCODE.SERVFAIL;
       else {
         const family = question.type === Packet.TYPE.A ? 'a' : question.type === Packet.TYPE.AAAA ? 'aaaa' : null;
         const all = family ? (records[family] ?? []) : [];
-        const key = `${name}/${family}`;
+        const owner = response.answers.length > 0 ? (response.answers.at(-1) as { domain: string }).domain : question.name;
+        const key = `${owner}/${family}`;
         const max = records.maxAnswers ?? zone.maxAnswers;
         const start = rotation.get(key) ?? 0;
         rotation.set(key, start + max);
         for (let i = 0; i < Math.min(all.length, max); i++) {
           const address = all[(start + i) % all.length] as string;
-          response.answers.push({ name: question.name, type: question.type, class: Packet.CLASS.IN, ttl: zone.ttl, address });
+          response.answers.push({ name: owner, type: question.type, class: Packet.CLASS.IN, ttl: zone.ttl, address });
         }
       }
       send(response);

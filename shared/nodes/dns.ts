@@ -8,6 +8,8 @@ export interface DnsLookup {
   resolve4(name: string): Promise<string[]>;
   resolve6(name: string): Promise<string[]>;
   reverse(ip: string): Promise<string[]>;
+  /** The CNAME target of a name (optional: without it, CNAMEs are not followed). */
+  resolveCname?(name: string): Promise<string[]>;
 }
 
 export interface DnsOptions {
@@ -27,6 +29,7 @@ export function createDnsLookup(options: DnsOptions): DnsLookup {
     // resolvePtr on the reverse name, not resolver.reverse: c-ares' reverse lookup reports
     // every failure (SERVFAIL, timeout) as ENOTFOUND, which would read as "no PTR record".
     reverse: (ip) => resolver.resolvePtr(reverseName(ip)),
+    resolveCname: (name) => resolver.resolveCname(name),
   };
 }
 
@@ -99,5 +102,6 @@ export function limitDns(dns: DnsLookup, concurrency: number): DnsLookup {
     resolve4: (name) => limit(() => dns.resolve4(name)),
     resolve6: (name) => limit(() => dns.resolve6(name)),
     reverse: (ip) => limit(() => dns.reverse(ip)),
+    ...(dns.resolveCname ? { resolveCname: (name: string) => limit(() => (dns.resolveCname as (n: string) => Promise<string[]>)(name)) } : {}),
   };
 }

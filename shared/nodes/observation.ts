@@ -45,7 +45,7 @@ export interface ObservationError {
   source: ErrorSource;
   message: string;
   /** What the code decides on, where a message alone would have to be matched: `eni-off` = ENI lookups are switched off (not a failure). */
-  code?: 'eni-off';
+  code?: 'eni-off' | 'no-elb-name';
 }
 
 /** One observation of one load balancer's nodes. */
@@ -56,6 +56,8 @@ export interface Observation {
   nodes: ObservedNode[];
   azs: Record<string, AzCount>;
   errors: ObservationError[];
+  /** The CNAMEs followed from `loadBalancer` to the load balancer's own DNS name (present only when there were some). */
+  cnames?: string[];
 }
 
 /** A load balancer the cycle did not start on because its time ran out: nothing observed, said so. */

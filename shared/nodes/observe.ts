@@ -70,6 +70,8 @@ export interface ResolvedNames {
   parsed: LoadBalancerName | null;
   seen: SeenIps;
   errors: ObservationError[];
+  /** The CNAMEs followed from the configured name to the load balancer's own (absent: none). */
+  cnames?: string[];
 }
 
 /** The ENI half: the load balancer's interfaces (null when not looked up), and why not. */
@@ -78,13 +80,49 @@ export interface FoundEnis {
   errors: ObservationError[];
 }
 
-/** The DNS half of `observeNodes`: A/AAAA of the name and of `all.<name>`. */
+/**
+ * The DNS half of `observeNodes`: A/AAAA of the name and of `all.<name>`. A name
+ * that is not a load balancer's own (`shop.example.com`) is followed through its
+ * CNAMEs to one, and `all.` is asked of that; when none leads to one (a Route 53
+ * alias shows no CNAME), that is said: only the name's own answers can be seen.
+ */
 export async function resolveNames(target: NodeTarget, dns: DnsLookup, options: NodeObserverOptions): Promise<ResolvedNames> {
   const parsed = parseLoadBalancerDnsName(target.dnsName);
   const dnsName = parsed?.dnsName ?? target.dnsName;
   const errors: ObservationError[] = [];
-  const seen = await resolveNodeIps(dnsName, parsed, dns, options.queries, errors);
-  return { dnsName, parsed, seen, errors };
+  let elb = parsed;
+  let chain: string[] = [];
+  if (parsed && !parsed.name) {
+    const followed = await followCnames(dnsName, dns);
+    chain = followed.chain;
+    if (followed.elb) elb = followed.elb;
+    else errors.push({ source: 'all', code: 'no-elb-name', message: `${dnsName} is not a load balancer's DNS name and ${chain.length > 0 ? `its CNAMEs (${chain.join(' -> ')}) lead to none` : 'has no CNAME to one (a Route 53 alias?)'}: all.<name> cannot be asked, so only the name's own answers (8 addresses at most) are seen and nodes beyond them show as not-in-dns; configure the load balancer's own DNS name` });
+  }
+  const seen = await resolveNodeIps(dnsName, elb, dns, options.queries, errors, elb?.name ? `all.${elb.dnsName}` : null);
+  return { dnsName, parsed, seen, errors, ...(chain.length > 0 ? { cnames: chain } : {}) };
+}
+
+/** CNAME hops followed at most (resolvers bound chains too). */
+const MAX_CNAME_HOPS = 8;
+
+/** Follow a name's CNAMEs until a load balancer's DNS name (or none). Failures end the walk: the finding says what was seen. */
+async function followCnames(name: string, dns: DnsLookup): Promise<{ chain: string[]; elb: LoadBalancerName | null }> {
+  const chain: string[] = [];
+  let current = name;
+  for (let hop = 0; hop < MAX_CNAME_HOPS && dns.resolveCname; hop++) {
+    let next: string | undefined;
+    try {
+      next = (await dns.resolveCname(current))[0];
+    } catch {
+      break; // no CNAME (NODATA), or a failure the A queries will report themselves
+    }
+    const parsed = next ? parseLoadBalancerDnsName(next) : null;
+    if (!parsed) break;
+    chain.push(parsed.dnsName);
+    if (parsed.name) return { chain, elb: parsed };
+    current = parsed.dnsName;
+  }
+  return { chain, elb: null };
 }
 
 /** The ENI half of `observeNodes`: this load balancer's interfaces, never a throw. */
@@ -118,7 +156,7 @@ export async function placeNodes(
   await addPtrNames(nodes, dns, regionHint, options.ptrConcurrency ?? 16, errors);
   for (const node of nodes) node.region ??= regionHint;
 
-  return { loadBalancer: dnsName, observedAt: resolved.observedAt, nodes, azs: countAzs(nodes, found.enis), errors };
+  return { loadBalancer: dnsName, observedAt: resolved.observedAt, nodes, azs: countAzs(nodes, found.enis), errors, ...(resolved.cnames ? { cnames: resolved.cnames } : {}) };
 }
 
 /** Each advertised IP and the queries (name, `all.`) that gave it. */
@@ -133,6 +171,8 @@ async function resolveNodeIps(
   dns: DnsLookup,
   queries: number,
   errors: ObservationError[],
+  /** The `all.` name to ask (of the load balancer's own name), or null when there is none. */
+  allName: string | null,
 ): Promise<SeenIps> {
   const seen: SeenIps = new Map();
   const failures = new Map<string, { source: 'dns' | 'all'; count: number; asked: string }>();
@@ -174,7 +214,7 @@ async function resolveNodeIps(
         await Promise.all(Array.from({ length: queries - 1 }, () => ask('dns', name, family)));
       }
     }),
-    ...families.map((family) => ask('all', `all.${name}`, family)),
+    ...(allName ? families.map((family) => ask('all', allName, family)) : []),
   ]);
 
   for (const [message, { source, count, asked: kind }] of failures) {

@@ -182,6 +182,10 @@ describe('Function: observeNodes with EC2', () => {
   it('asks for a name when the DNS name is not AWS-shaped', async () => {
     const o = await observeNodes({ dnsName: 'lb.example.com' }, { dns: fixedDns({ 'lb.example.com': ['192.0.2.1'] }), enis: createEniLookup(client), now }, { queries: 1 });
     expect(ec2Mock.commandCalls(DescribeNetworkInterfacesCommand)).toHaveLength(0);
-    expect(o.errors).toEqual([{ source: 'config', message: expect.stringContaining('set "name" or "arn"') }]);
+    expect(o.errors).toEqual([
+      { source: 'config', message: expect.stringContaining('set "name" or "arn"') },
+      // No CNAME leads to a load balancer's name: all. cannot be asked, and that is said.
+      { source: 'all', code: 'no-elb-name', message: expect.stringContaining('lb.example.com is not a load balancer\'s DNS name and has no CNAME to one') },
+    ]);
   });
 });

@@ -1,9 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { LabElb } from '../../../lab/elb';
+import { describe, expect, it } from 'vitest';
 import { consoleSink } from '../../../shared/alerts/sinks';
 import { parseConfig } from '../../../shared/config/load';
 import { recordCycle } from '../../../shared/cycle/record';
@@ -11,29 +9,20 @@ import { snapshotConfigured } from '../../../shared/cycle/snapshot';
 import { createDnsLookup } from '../../../shared/nodes/dns';
 import { createEniLookup } from '../../../shared/nodes/eni';
 import { LocalStore } from '../../../shared/store/local';
+import { useLabElb } from '../../helpers/lab-elb';
 
 // An AZ's nodes leave DNS while its ENIs stay (what an NLB does when the AZ has no
 // healthy target; a Classic or ALB node draining), seen through the production
 // path: the lab's DNS server and EC2 endpoint, the real SDK, the rules, the store.
 describe('az-out-of-dns end to end', () => {
-  const lab = new LabElb({ name: 'azdns', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 2 } });
-  let ec2: EC2Client;
-  let dnsServer: string;
-  beforeAll(async () => {
-    let ec2Url: string;
-    ({ dnsServer, ec2Url } = await lab.start());
-    ec2 = new EC2Client({ region: 'us-east-1', endpoint: ec2Url });
-  });
-  afterAll(async () => {
-    ec2?.destroy();
-    await lab.stop();
-  });
+  const running = useLabElb({ name: 'azdns', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 2 } });
+  const { lab } = running;
 
   it('fires once while every node of the AZ is out of DNS, and resolves once when one returns', async () => {
-    const config = parseConfig({ loadBalancers: [{ dnsName: lab.dnsName }], dns: { servers: [dnsServer], timeoutMs: 1000, tries: 1 } }, 'test');
+    const config = parseConfig({ loadBalancers: [{ dnsName: lab.dnsName }], dns: { servers: [running.dnsServer], timeoutMs: 1000, tries: 1 } }, 'test');
     const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-azdns-')));
     const alerts: string[] = [];
-    const deps = { dns: createDnsLookup(config.dns), enisFor: () => createEniLookup(ec2), now: () => new Date() };
+    const deps = { dns: createDnsLookup(config.dns), enisFor: () => createEniLookup(running.ec2), now: () => new Date() };
     const record = { store, sink: consoleSink((l) => alerts.push(l)), now: () => new Date(), claimant: 't' };
     const cycle = async (m: number) => {
       const at = new Date(Date.UTC(2026, 10, 27, 10, m)).toISOString();

@@ -1,33 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { LabElb } from '../../../lab/elb';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../shared/config/load';
 import { observeConfigured } from '../../../shared/cycle/observe-configured';
 import { createDnsLookup } from '../../../shared/nodes/dns';
 import { createEniLookup } from '../../../shared/nodes/eni';
+import { useLabElb } from '../../helpers/lab-elb';
 
 // A load balancer behind a name of the customer's (a CNAME, or a Route 53 alias),
 // 12 nodes: more than one DNS answer holds (8), so only `all.` of the load
 // balancer's own name shows them all. The lab's DNS server answers CNAME chains.
 describe('A load balancer behind a CNAME or an alias', () => {
-  const lab = new LabElb({ name: 'shop', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 4, 'us-east-1b': 4, 'us-east-1c': 4 } });
-  let ec2: EC2Client;
-  let dnsServer: string;
-  beforeAll(async () => {
-    let ec2Url: string;
-    ({ dnsServer, ec2Url } = await lab.start());
-    ec2 = new EC2Client({ region: 'us-east-1', endpoint: ec2Url });
-    lab.zone.hosts.set('www.shop.example', { cname: 'edge.shop.example' });
-    lab.zone.hosts.set('edge.shop.example', { cname: lab.dnsName });
-    lab.zone.hosts.set('alias.shop.example', { alias: lab.dnsName });
-  });
-  afterAll(async () => {
-    ec2?.destroy();
-    await lab.stop();
-  });
+  const running = useLabElb({ name: 'shop', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 4, 'us-east-1b': 4, 'us-east-1c': 4 } });
+  const { lab } = running;
+  lab.zone.hosts.set('www.shop.example', { cname: 'edge.shop.example' });
+  lab.zone.hosts.set('edge.shop.example', { cname: lab.dnsName });
+  lab.zone.hosts.set('alias.shop.example', { alias: lab.dnsName });
   const observe = async (dnsName: string) => {
-    const config = parseConfig({ loadBalancers: [{ dnsName, name: 'shop', region: 'us-east-1' }], dns: { servers: [dnsServer], timeoutMs: 1000, tries: 1, queries: 1 } }, 'test');
-    const [o] = await observeConfigured(config, { dns: createDnsLookup(config.dns), enisFor: () => createEniLookup(ec2), now: () => new Date() });
+    const config = parseConfig({ loadBalancers: [{ dnsName, name: 'shop', region: 'us-east-1' }], dns: { servers: [running.dnsServer], timeoutMs: 1000, tries: 1, queries: 1 } }, 'test');
+    const [o] = await observeConfigured(config, { dns: createDnsLookup(config.dns), enisFor: () => createEniLookup(running.ec2), now: () => new Date() });
     return o!;
   };
 

@@ -192,7 +192,7 @@ export function sameDecisionInputs(before: LoadBalancerState, after: LoadBalance
     ]);
   const views = after.samples.map(view);
   if (views.some((v) => v !== views[0]) || before.samples.length !== after.samples.length) return false;
-  const facts = (s: LoadBalancerState) => JSON.stringify([s.nodes, s.preopen, s.certs, s.firstSign, s.conditions, s.prewarm, s.chain, s.observed ?? null]);
+  const facts = (s: LoadBalancerState) => JSON.stringify([s.nodes, s.preopen, s.certs, s.firstSign, s.conditions, s.prewarm, s.chain, s.observed ?? null, s.kind ?? null]);
   return facts(before) === facts(after);
 }
 

@@ -13,6 +13,8 @@ export const EVENT_KINDS = [
   'preopen-started',
   'preopen-stopped',
   'reading-pressure',
+  // ALB/NLB: R above the pressure share is clients that connected and send nothing yet, not pre-open.
+  'slow-clients',
   'cert-expiring',
   'cert-changed',
   'tls-failed',

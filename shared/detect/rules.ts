@@ -125,10 +125,15 @@ export function detectCycle(
     });
   }
 
+  // What kind of load balancer this is decides what R means (below) and how serious a certificate is (detectTls).
+  if (sample.kind) state.kind = sample.kind;
+  const preopens = state.kind !== 'application' && state.kind !== 'network'; // Classic, or not known: as the field notes
+
   if (sample.perAz !== null) {
     detectNodes(state, samples, loadBalancer, at, options, emit);
     detectAzOutOfDns(state, samples, sample, loadBalancer, at, options, emit);
-    detectPreopen(state, samples, sample, loadBalancer, options, emit);
+    // Only a Classic ELB pre-opens connections; an ALB's or NLB's R is its clients'.
+    if (preopens) detectPreopen(state, samples, sample, loadBalancer, options, emit);
     detectPrewarm(state, loadBalancer, at, prewarms, emit);
   }
 
@@ -139,13 +144,17 @@ export function detectCycle(
       const v = s.backends[backend]?.share;
       return v === null || v === undefined ? undefined : v > options.pressureShare;
     }, options.confirm);
-    condition(state, `${loadBalancer}|${backend}|reading-pressure`, high, at, options.repeatAfterMs, (status, repeat, since) =>
-      emit('reading-pressure', status, status === 'firing' ? 'critical' : 'info', {
+    // On an ALB or NLB the same R is clients that connected and have not sent a request: slow clients, a warning.
+    const kind = preopens ? 'reading-pressure' : 'slow-clients';
+    condition(state, `${loadBalancer}|${backend}|${kind}`, high, at, options.repeatAfterMs, (status, repeat, since) =>
+      emit(kind, status, status === 'firing' ? (preopens ? 'critical' : 'warning') : 'info', {
         backend,
         to: share === null ? null : Math.round(share * 100),
         summary: status === 'firing'
-          ? `${loadBalancer} ${backend}: pre-opened connections hold ${share === null ? '?' : Math.round(share * 100)}% of worker slots`
-          : `${loadBalancer} ${backend}: reading pressure resolved`,
+          ? preopens
+            ? `${loadBalancer} ${backend}: pre-opened connections hold ${share === null ? '?' : Math.round(share * 100)}% of worker slots`
+            : `${loadBalancer} ${backend}: connections with no request yet (slow clients) hold ${share === null ? '?' : Math.round(share * 100)}% of worker slots`
+          : `${loadBalancer} ${backend}: ${preopens ? 'reading pressure' : 'slow clients'} resolved`,
         details: { threshold: options.pressureShare, share, since, repeat, reading: sample.backends[backend]?.reading ?? null },
       }),
     );
@@ -275,11 +284,14 @@ export function detectTls(state: LoadBalancerState, sample: TlsSample, loadBalan
       const d = s.backends[backend]?.daysLeft;
       return d === null || d === undefined ? undefined : d <= options.certWarningDays;
     }, options.tlsConfirm);
+    // ALBs and NLBs do not validate backend certificates (AWS target group docs): an expired one
+    // still serves traffic, so it is a warning there, said so; on a Classic ELB (or unknown) as before.
+    const validates = state.kind !== 'application' && state.kind !== 'network';
     condition(state, `${loadBalancer}|${backend}|cert-expiring`, expiring, at, options.repeatAfterMs, (status, repeat, since) =>
-      emit('cert-expiring', status, status === 'firing' ? ((now?.daysLeft ?? 0) < 0 ? 'critical' : 'warning') : 'info', {
+      emit('cert-expiring', status, status === 'firing' ? ((now?.daysLeft ?? 0) < 0 && validates ? 'critical' : 'warning') : 'info', {
         backend, to: now?.daysLeft ?? null,
         summary: status === 'firing'
-          ? `${loadBalancer} ${backend}: certificate ${(now?.daysLeft ?? 0) < 0 ? 'expired' : `expires in ${now?.daysLeft} days`} (${now?.validTo})`
+          ? `${loadBalancer} ${backend}: certificate ${(now?.daysLeft ?? 0) < 0 ? 'expired' : `expires in ${now?.daysLeft} days`} (${now?.validTo})${validates ? '' : `; the ${state.kind === 'application' ? 'ALB' : 'NLB'} does not validate backend certificates`}`
           : `${loadBalancer} ${backend}: certificate renewed (valid to ${now?.validTo})`,
         details: { validTo: now?.validTo ?? null, daysLeft: now?.daysLeft ?? null, since, repeat },
       }),

@@ -44,7 +44,7 @@ export function toCycleSample(snapshot: LoadBalancerSnapshot, at: string): Cycle
     const visible = b.report.server === 'apache' && b.report.error === null;
     backends[b.name] = { reading: visible ? b.report.reading : null, share: visible ? b.report.readingShare : null };
   }
-  return { at, perAz, failures, backends, dnsAbsentAzs, nlb };
+  return { at, perAz, failures, backends, dnsAbsentAzs, nlb: nlb || observation.kind === 'network', ...(observation.kind ? { kind: observation.kind } : {}) };
 }
 
 /** Reduce one TLS round of a load balancer to what the TLS rules compare. */

@@ -1,3 +1,4 @@
+import type { LoadBalancerKind } from '../nodes/kind';
 import type { ElbEvent } from './events';
 
 /** What the rules keep of one cycle: enough to confirm changes over the last N. */
@@ -14,6 +15,8 @@ export interface CycleSample {
   dnsAbsentAzs?: string[];
   /** The DNS name has an NLB's shape (`<name>-<hex>.elb.<region>.amazonaws.com`). */
   nlb?: boolean;
+  /** The load balancer's kind as this cycle's evidence says (absent: nothing said). */
+  kind?: LoadBalancerKind;
   /** Per backend: `R` and R share, null when the page could not be read or cannot show pre-open (nginx). */
   backends: Record<string, { reading: number | null; share: number | null }>;
 }
@@ -55,6 +58,8 @@ export interface LoadBalancerState {
   pending: ChainedEvent[];
   /** The last observation stored for reports: its content key and time (null: none yet). */
   observed?: { key: string; at: string } | null;
+  /** The kind the last cycle with evidence said (the TLS rules, which see no ENIs, go by it). */
+  kind?: LoadBalancerKind | null;
 }
 
 /** An event with its place in the load balancer's audit chain. */

@@ -1,3 +1,4 @@
+import type { LoadBalancerKind } from './kind';
 /** Where a node IP was seen: the name's own answers, `all.<name>`, or an ENI. */
 export type NodeSource = 'dns' | 'all' | 'eni';
 
@@ -58,6 +59,8 @@ export interface Observation {
   errors: ObservationError[];
   /** The CNAMEs followed from `loadBalancer` to the load balancer's own DNS name (present only when there were some). */
   cnames?: string[];
+  /** Classic, ALB or NLB, from the ENIs' descriptions, the ARN or the DNS name's shape; absent when nothing says. */
+  kind?: LoadBalancerKind;
 }
 
 /** A load balancer the cycle did not start on because its time ran out: nothing observed, said so. */

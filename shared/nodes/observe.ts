@@ -4,6 +4,7 @@ import { compareNatural, compareText } from '../compare';
 import { describeError } from '../errors';
 import { describeDnsFailure, isNoData, isNxDomain, validAddresses, type DnsLookup } from './dns';
 import { parseEc2HostName } from './ec2-hostname';
+import { kindOf } from './kind';
 import { eniDescriptions, type EniLookup, type LoadBalancerEni } from './eni';
 import { parseLoadBalancerArn, parseLoadBalancerDnsName, type LoadBalancerName } from './lb-name';
 import type {
@@ -153,10 +154,12 @@ export async function placeNodes(
     nodes = nodes.slice(0, MAX_NODES);
   }
   const regionHint = target.region ?? parseLoadBalancerArn(target.arn ?? '')?.region ?? parsed?.region ?? null;
-  await addPtrNames(nodes, dns, regionHint, options.ptrConcurrency ?? 16, errors);
+  const kind = kindOf({ enis: found.enis, arn: target.arn, dnsName: parsed });
+  // An NLB's nodes may be Elastic IPs with the owner's own reverse DNS: not an odd PTR there.
+  await addPtrNames(nodes, dns, regionHint, options.ptrConcurrency ?? 16, errors, kind === 'network');
   for (const node of nodes) node.region ??= regionHint;
 
-  return { loadBalancer: dnsName, observedAt: resolved.observedAt, nodes, azs: countAzs(nodes, found.enis), errors, ...(resolved.cnames ? { cnames: resolved.cnames } : {}) };
+  return { loadBalancer: dnsName, observedAt: resolved.observedAt, nodes, azs: countAzs(nodes, found.enis), errors, ...(resolved.cnames ? { cnames: resolved.cnames } : {}), ...(kind ? { kind } : {}) };
 }
 
 /** Each advertised IP and the queries (name, `all.`) that gave it. */
@@ -337,6 +340,8 @@ async function addPtrNames(
   regionHint: string | null,
   concurrency: number,
   errors: ObservationError[],
+  /** Elastic IPs may carry any PTR the owner set (NLBs): a non-EC2 name is then no finding. */
+  ownReverseDns = false,
 ): Promise<void> {
   const limit = pLimit(concurrency);
   await Promise.all(
@@ -358,7 +363,7 @@ async function addPtrNames(
         node.hostname = hostname.replace(/\.$/, '');
         const ec2 = parseEc2HostName(hostname);
         if (!ec2) {
-          node.findings.push(`PTR ${node.hostname} is not an EC2 host name`);
+          if (!ownReverseDns) node.findings.push(`PTR ${node.hostname} is not an EC2 host name`);
           return;
         }
         if (ec2.ip !== node.ip && ec2.ip !== node.privateIp) {

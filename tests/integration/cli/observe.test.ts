@@ -25,7 +25,8 @@ describe('Command: elbscope observe', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const o = JSON.parse(r.stdout);
-    expect(Object.keys(o).sort()).toEqual(['azs', 'errors', 'loadBalancer', 'nodes', 'observedAt']);
+    expect(Object.keys(o).sort()).toEqual(['azs', 'errors', 'kind', 'loadBalancer', 'nodes', 'observedAt']);
+    expect(o.kind).toBe('classic'); // the lab's ENIs are described `ELB <name>`
     expect(o.loadBalancer).toBe(lab.dnsName);
     expect(o.azs).toEqual({ 'us-east-1a': { provisioned: 2, advertised: 2 }, 'us-east-1b': { provisioned: 1, advertised: 1 } });
     expect(o.errors).toEqual([]);

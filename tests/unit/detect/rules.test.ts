@@ -24,6 +24,21 @@ function run(samples: CycleSample[], state: LoadBalancerState = emptyState(), pr
 }
 const short = (e: ElbEvent) => [e.kind, e.status, e.az ?? e.backend, e.from, e.to].filter((x) => x !== null && x !== 'event');
 
+describe('Function: detectTls by kind', () => {
+  it('an expired backend certificate is a warning on an ALB, which does not validate it, and critical on a Classic ELB', () => {
+    const tls = (m: number, daysLeft: number) => ({ at: at(m), backends: { web: { fingerprint: 'AA:BB', daysLeft, validTo: '2026-11-20T00:00:00.000Z', error: null } } });
+    const seen = (['application', 'classic'] as const).map((kind) => {
+      const state = emptyState();
+      detectCycle(state, sample(0, { 'us-east-1a': 1 }, { kind }), 'test', options);
+      return detectTls(state, tls(1, -7), 'test', options).filter((e) => e.kind === 'cert-expiring').map((e) => [e.severity, e.summary]);
+    });
+    expect(seen).toEqual([
+      [['warning', 'test web: certificate expired (2026-11-20T00:00:00.000Z); the ALB does not validate backend certificates']],
+      [['critical', 'test web: certificate expired (2026-11-20T00:00:00.000Z)']],
+    ]);
+  });
+});
+
 describe('Function: detectCycle', () => {
   it('sets the baseline silently, then fires scaled once after 2 of 3 cycles, with time since the first sign', () => {
     const state = emptyState();
@@ -85,6 +100,24 @@ describe('Function: detectCycle', () => {
         [], [], [['firing', 'us-east-1b', nlb ? 'critical' : 'warning']], [], [], [], [['resolved', 'us-east-1b', 'info']], [],
       ]);
     }
+  });
+
+  it('on an ALB or NLB: no pre-open events, and R above the pressure share is slow-clients (a warning), not reading-pressure', () => {
+    for (const kind of ['application', 'network'] as const) {
+      const state = emptyState();
+      const r = (m: number, reading: number, share: number) => sample(m, { 'us-east-1a': 1 }, { kind, backends: { web: { reading, share } } });
+      const steps = [r(0, 1, 0.1), r(1, 0, 0), r(2, 0, 0), r(3, 9, 0.9), r(4, 9, 0.9), r(5, 9, 0.9), r(6, 1, 0.1), r(7, 1, 0.1)];
+      const events = steps.map((s) => detectCycle(state, s, 'test', options).map((e) => [e.kind, e.status, e.severity]));
+      expect(events.flat()).toEqual([['slow-clients', 'firing', 'warning'], ['slow-clients', 'resolved', 'info']]);
+    }
+  });
+
+  it('on a Classic ELB (or an unknown kind) the same R is pre-open: events and reading-pressure as the field notes', () => {
+    const state = emptyState();
+    const r = (m: number, reading: number, share: number) => sample(m, { 'us-east-1a': 1 }, { kind: 'classic', backends: { web: { reading, share } } });
+    const steps = [r(0, 1, 0.1), r(1, 0, 0), r(2, 0, 0), r(3, 9, 0.9), r(4, 9, 0.9)];
+    const kinds = steps.flatMap((s) => detectCycle(state, s, 'test', options).map((e) => `${e.kind}/${e.status}/${e.severity}`));
+    expect(kinds).toEqual(['preopen-started/event/info', 'reading-pressure/firing/critical']);
   });
 
   it('inhibits scaling while the load balancer is unreachable, and catches up after', () => {

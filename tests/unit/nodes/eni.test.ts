@@ -130,6 +130,7 @@ describe('Function: observeNodes with EC2', () => {
     expect(byIp['50.19.115.50']).toMatchObject({ az: 'us-east-1a', eniId: 'eni-0aaa000000000001', privateIp: '172.31.16.10', state: 'in-service', sources: ['dns', 'eni'], region: 'us-east-1' });
     expect(byIp['54.204.235.47']).toMatchObject({ state: 'not-in-dns', sources: ['eni'] });
     expect(byIp['203.0.113.9']).toMatchObject({ state: 'no-eni', az: null, sources: ['dns'] });
+    expect(o.kind).toBe('classic');
   });
 
   it('matches an internal NLB by private IP', async () => {
@@ -141,6 +142,7 @@ describe('Function: observeNodes with EC2', () => {
 
     expect(ec2Mock.commandCalls(DescribeNetworkInterfacesCommand)[0]?.args[0].input.Filters?.[0]?.Values).toEqual(['ELB net/my-nlb/*']);
     expect(o.azs).toEqual({ 'eu-west-1a': { provisioned: 1, advertised: 1 }, 'eu-west-1b': { provisioned: 1, advertised: 1 } });
+    expect(o.kind).toBe('network');
   });
 
   it('counts a dualstack node once per AZ although DNS gives it an A and an AAAA', async () => {
@@ -152,6 +154,7 @@ describe('Function: observeNodes with EC2', () => {
 
     expect(o.nodes).toHaveLength(4);
     expect(o.nodes.filter((n) => n.family === 6).map((n) => n.az)).toEqual(['us-east-1a', 'us-east-1c']);
+    expect(o.kind).toBe('application'); // the ENIs say ELB app/…, though the DNS name could be a Classic's
     expect(o.azs).toEqual({ 'us-east-1a': { provisioned: 1, advertised: 1 }, 'us-east-1c': { provisioned: 1, advertised: 1 } });
   });
 

@@ -8,6 +8,7 @@ import { snsClient } from '../shared/aws/sns';
 import { awsCycleDeps } from '../shared/aws/cycle-deps';
 import { discoveryClientsByRegion } from '../shared/aws/discovery-clients';
 import { discoveringConfig } from '../shared/discovery/merge';
+import { discoveryRecorder } from '../shared/discovery/ledger';
 import { requireEnv } from '../shared/config/env';
 import { loadConfigFromEnv } from '../shared/config/load';
 import type { Config } from '../shared/config/schema';
@@ -42,7 +43,7 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
   const sink = stackSink(env, config);
   const ec2 = ec2ClientsByRegion();
   /** The listed load balancers, plus the discovered ones (refreshed every discovery.refreshMinutes). */
-  const currentConfig = discoveringConfig(config, discoveryClientsByRegion(ec2), () => new Date(), (m) => logger.warn(m));
+  const currentConfig = discoveringConfig(config, discoveryClientsByRegion(ec2), () => new Date(), (m) => logger.warn(m), discoveryRecorder(store));
   const deps = awsCycleDeps(config, ec2, env.AWS_REGION);
 
   /**

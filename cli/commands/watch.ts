@@ -12,6 +12,7 @@ import { snapshotConfigured, type LoadBalancerSnapshot } from '../../shared/cycl
 import { probeConfiguredTls } from '../../shared/cycle/tls-round';
 import { discoveryClientsByRegion } from '../../shared/aws/discovery-clients';
 import { discoveringConfig } from '../../shared/discovery/merge';
+import { discoveryRecorder } from '../../shared/discovery/ledger';
 import { UsageError } from '../../shared/errors';
 import { EXIT, type CliIo } from '../io';
 import { cliSinks } from '../sinks';
@@ -144,7 +145,7 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
       const deps = awsCycleDeps(config, ec2, io.env.AWS_REGION);
       const record = { store, sink: allSinks(sinks), now: deps.now, claimant: `watch-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
       io.out(`watching ${config.loadBalancers.map(loadBalancerName).join(', ') || '(load balancers from discovery)'}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`);
-      const current = discoveringConfig(config, discoveryClientsByRegion(ec2), deps.now, (m) => io.err(`elbscope: ${m}`));
+      const current = discoveringConfig(config, discoveryClientsByRegion(ec2), deps.now, (m) => io.err(`elbscope: ${m}`), discoveryRecorder(store));
       await watchLoop(config, deps, record, { interval: flags.interval, cycles: flags.cycles, tlsEveryMs: 3_600_000, signal, current, print: (_config, snapshots, at) => io.out(formatCycleLine(snapshots, at)) });
       close();
       setExit(EXIT.ok);

@@ -20,6 +20,8 @@ export const EVENT_KINDS = [
   'tls-failed',
   'observation-failed',
   'recovered',
+  // A region's (or account's) discovery calls failed; its load balancers stay watched from the last good answer.
+  'discovery-failed',
   // A stored record did not parse (a disk-full write, an edit): moved aside, and the state rebuilt.
   'store-record-corrupt',
   // Sent by `elbscope alert-test` (and the observe function's alertTest request) only; never decided or chained.

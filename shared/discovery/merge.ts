@@ -1,5 +1,5 @@
 import { loadBalancerName, type Config, type LoadBalancerConfig } from '../config/schema';
-import { discover, sortDiscovered, type DiscoveryClients } from './discover';
+import { discover, sortDiscovered, type DiscoveryClients, type DiscoveryScope } from './discover';
 
 /**
  * The configuration with discovered load balancers added after the listed ones.
@@ -39,6 +39,8 @@ export function discoveringConfig(
   clientsFor: (region: string, roleArn?: string) => DiscoveryClients,
   now: () => Date,
   warn: (message: string) => void,
+  /** Told each refresh's outcome per scope, and how many load balancers each keeps (for discovery-failed events). */
+  onRefresh?: (scopes: DiscoveryScope[], at: string, kept: ReadonlyMap<string, number>) => Promise<void>,
 ): () => Promise<Config> {
   const discovery = config.discovery;
   if (!discovery) return async () => config;
@@ -55,6 +57,11 @@ export function discoveringConfig(
       }
       const kept = lastGood.get(scope.key);
       warn(kept ? `${scope.error}; its ${kept.loadBalancers.length} load balancer(s) found at ${kept.at} stay watched` : `${scope.error}; nothing found there yet, so nothing of it is watched`);
+    }
+    if (onRefresh) {
+      const kept = new Map([...lastGood].map(([key, g]) => [key, g.loadBalancers.length]));
+      // Its events are worth having, never worth a cycle: a failure to record them is said and the cycle goes on.
+      await onRefresh(found.scopes, now().toISOString(), kept).catch((err: unknown) => warn(`discovery events not recorded: ${err instanceof Error ? err.message : String(err)}`));
     }
     const merged = withDiscovered(config, sortDiscovered([...lastGood.values()].flatMap((g) => g.loadBalancers)));
     for (const e of merged.errors) warn(e);

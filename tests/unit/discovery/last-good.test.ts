@@ -6,6 +6,11 @@ import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { discoveringConfig } from '../../../shared/discovery/merge';
 import { parseConfig } from '../../../shared/config/load';
 import { loadBalancerName } from '../../../shared/config/schema';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DISCOVERY_LEDGER, discoveryRecorder } from '../../../shared/discovery/ledger';
+import { LocalStore } from '../../../shared/store/local';
 
 /** One region's clients, each instance mocked on its own: one Classic ELB tagged for elbscope. */
 function region(name: string, lb: string) {
@@ -59,5 +64,30 @@ describe('Function: discoveringConfig', () => {
     const current = discoveringConfig(config, (r) => (r === 'us-east-1' ? east.clients : west.clients), () => new Date('2026-11-27T10:00:00Z'), (m) => warnings.push(m));
     expect((await current()).loadBalancers.map(loadBalancerName)).toEqual(['shop']);
     expect(warnings).toEqual(['discovery in us-west-2: Throttling: Rate exceeded; nothing found there yet, so nothing of it is watched']);
+  });
+
+  it('records discovery-failed once when a region starts failing and resolves it once when it answers, in the store and its outbox', async () => {
+    const east = region('us-east-1', 'shop');
+    const west = region('us-west-2', 'api');
+    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-discovery-')));
+    const config = parseConfig({ loadBalancers: [], discovery: { regions: ['us-east-1', 'us-west-2'], tags: { elbscope: 'watch' }, refreshMinutes: 15 } }, 'test');
+    let t = Date.parse('2026-11-27T10:00:00Z');
+    const current = discoveringConfig(config, (r) => (r === 'us-east-1' ? east.clients : west.clients), () => new Date(t), () => undefined, discoveryRecorder(store));
+    await current();
+    expect(await store.listLoadBalancers()).toEqual([]); // nothing failing: no ledger started
+    west.throttle();
+    for (let i = 0; i < 3; i++) {
+      t += 15 * 60_000;
+      await current(); // three failing refreshes: one event
+    }
+    west.answer();
+    t += 15 * 60_000;
+    await current();
+    const events = (await store.listEvents(DISCOVERY_LEDGER)).map((e) => [e.record.kind, e.record.status, e.record.severity, e.record.summary]);
+    expect(events).toEqual([
+      ['discovery-failed', 'firing', 'warning', 'discovery in us-west-2: Throttling: Rate exceeded; its 1 load balancer(s) stay watched from the last good answer'],
+      ['discovery-failed', 'resolved', 'info', 'discovery in us-west-2 works again'],
+    ]);
+    expect((await store.listOutbox()).map((e) => e.record.kind)).toEqual(['discovery-failed', 'discovery-failed']);
   });
 });

@@ -1,13 +1,11 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { median, ms, type BenchResult } from './lib';
 import { packageFunctions, unzipHandler } from './package';
 
 const run = promisify(execFile);
-const root = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * Benchmark 4: each function's zipped artifact from `serverless package`, and

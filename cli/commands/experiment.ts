@@ -8,7 +8,7 @@ import { tlsExperiment } from '../../shared/experiments/tls';
 import { ElbscopeError } from '../../shared/errors';
 import { alignRows } from '../format/nodes-table';
 import { EXIT, type CliIo } from '../io';
-import { collect, dnsNameArg, hostPortArg, intArg, dnsServerArg } from './args';
+import { dnsNameArg, hostPortArg, intArg, dnsServerArg } from './args';
 import { durationArg } from './duration';
 
 function numberList(value: string): number[] {

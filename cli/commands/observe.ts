@@ -11,7 +11,7 @@ import { UsageError } from '../../shared/errors';
 import { backendJson, formatBackendsTable } from '../format/backends-table';
 import { alignRows, formatNodesTable } from '../format/nodes-table';
 import { EXIT, type CliIo } from '../io';
-import { collect, dnsNameArg, hostPortArg, intArg, regionArg, dnsServerArg, statusUrlArg } from './args';
+import { dnsNameArg, intArg, regionArg, dnsServerArg, statusUrlArg } from './args';
 
 interface ObserveFlags {
   dnsServer: string[];

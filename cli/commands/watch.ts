@@ -17,7 +17,7 @@ import { UsageError } from '../../shared/errors';
 import { EXIT, type CliIo } from '../io';
 import { cliSinks } from '../sinks';
 import { openStore } from '../store';
-import { collect, dnsNameArg, hostPortArg, intArg, regionArg, dnsServerArg } from './args';
+import { collect, dnsNameArg, intArg, regionArg, dnsServerArg } from './args';
 import { durationArg } from './duration';
 import { wallClock, type Clock } from '../../shared/clock';
 

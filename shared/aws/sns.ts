@@ -1,7 +1,6 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { AWS_DEADLINES, requestHandlerWith, type Deadlines } from './deadlines';
 
-
 /**
  * An SNS client with deadlines (shared/aws/deadlines.ts: a Publish that hangs is
  * a transient failure, retried by the outbox) and the SDK's standard retries
@@ -14,7 +13,6 @@ export function snsClient(topicArn?: string, deadlines: Deadlines = AWS_DEADLINE
     ...(region ? { region } : {}),
     maxAttempts: 3,
     retryMode: 'standard',
-    // throwOnRequestTimeout: without it the SDK's handler only logs a warning when requestTimeout passes, and waits on.
-    requestHandler: { connectionTimeout: deadlines.connectionTimeoutMs, requestTimeout: deadlines.requestTimeoutMs, throwOnRequestTimeout: true },
+    requestHandler: requestHandlerWith(deadlines),
   });
 }

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { buildReport } from '../../shared/report/build';
 import { renderReport, type ReportFormat } from '../../shared/report/render';
 import { verifyChain } from '../../shared/store/chain';
-import { StoreRecordCorruptError } from '../../shared/store/store';
+import { byEventTime, StoreRecordCorruptError } from '../../shared/store/store';
 import { UsageError } from '../../shared/errors';
 import { EXIT, type CliIo } from '../io';
 import { openStore } from '../store';
@@ -49,7 +49,7 @@ export function eventsCommand(io: CliIo, setExit: (code: number) => void): Comma
       const lb = flags.lb ? await knownLoadBalancer(store, flags.lb) : undefined;
       const events = (await store.listEvents(lb))
         .filter((e) => !flags.undelivered || e.deliveryError !== null)
-        .sort((a, b) => a.record.at.localeCompare(b.record.at) || a.record.seq - b.record.seq);
+        .sort(byEventTime);
       if (flags.json) {
         io.out(JSON.stringify(events.map(({ record: r, publishedAt, deliveryError }) => ({ id: r.id, kind: r.kind, status: r.status, loadBalancer: r.loadBalancer, az: r.az, backend: r.backend, from: r.from, to: r.to, at: r.at, summary: r.summary, published: publishedAt, deliveryError })), null, 2));
       } else if (events.length === 0) {

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { PrewarmTarget } from '../detect/rules';
 import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
-import { BARE_STATE_SHAPE, EVENT_SHAPE, OBSERVATION_SHAPE, parseStored, PREWARM_SHAPE, StoreConflictError, StoreRecordCorruptError, deliveredList, type OutboxEntry, type OutboxRetry, type Store, type StoredEvent, type StoredObservation } from './store';
+import { BARE_STATE_SHAPE, byEventTime, EVENT_SHAPE, OBSERVATION_SHAPE, parseStored, PREWARM_SHAPE, StoreConflictError, StoreRecordCorruptError, deliveredList, type OutboxEntry, type OutboxRetry, type Store, type StoredEvent, type StoredObservation } from './store';
 
 /**
  * The store in one DynamoDB table (`pk`, `sk`; TTL attribute `expiresAt`):
@@ -149,7 +149,7 @@ export class DynamoDbStore implements Store {
         lastError: (i.lastError as string | undefined) ?? null,
         delivered: deliveredList(i.delivered),
       }))
-      .sort((a, b) => a.record.at.localeCompare(b.record.at) || a.record.seq - b.record.seq);
+      .sort(byEventTime);
   }
 
   async claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean> {
@@ -189,7 +189,7 @@ export class DynamoDbStore implements Store {
         ExpressionAttributeValues: { ':at': at.toISOString(), ':m': messageId ?? '' },
       }),
     );
-    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: 'OUTBOX', sk: record.id } }));
+    await this.discardOutbox(record.id);
   }
 
   async markUndeliverable(record: ChainedEvent, at: Date, error: string): Promise<void> {
@@ -202,7 +202,7 @@ export class DynamoDbStore implements Store {
         ExpressionAttributeValues: { ':at': at.toISOString(), ':e': error },
       }),
     );
-    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: 'OUTBOX', sk: record.id } }));
+    await this.discardOutbox(record.id);
   }
 
   async deferOutbox(id: string, retry: OutboxRetry): Promise<void> {

@@ -1,8 +1,8 @@
 import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { PrewarmTarget } from '../detect/rules';
 import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
-import { EVENT_SHAPE, OBJECT_SHAPE, OBSERVATION_SHAPE, parseStored, PREWARM_SHAPE, STATE_SHAPE, StoreConflictError, StoreRecordCorruptError, deliveredList, type DeliveryError, type OutboxEntry, type OutboxRetry, type Store, type StoredEvent, type StoredObservation } from './store';
+import { byEventTime, EVENT_SHAPE, OBJECT_SHAPE, OBSERVATION_SHAPE, parseStored, PREWARM_SHAPE, STATE_SHAPE, StoreConflictError, StoreRecordCorruptError, deliveredList, type DeliveryError, type OutboxEntry, type OutboxRetry, type Store, type StoredEvent, type StoredObservation } from './store';
 
 /**
  * The store as a directory of human-readable JSON files (the CLI's default):
@@ -101,9 +101,7 @@ export class LocalStore implements Store {
   }
 
   async wasPublished(record: ChainedEvent): Promise<boolean> {
-    const file = this.receiptFile(record);
-    const text = await readOptional(file);
-    return text !== null && Boolean((parseStored(text, file, OBJECT_SHAPE) as unknown as Receipt).publishedAt);
+    return Boolean((await readReceipt(this.receiptFile(record)))?.publishedAt);
   }
 
   /** The event's receipt: published, or marked undeliverable. */
@@ -127,9 +125,7 @@ export class LocalStore implements Store {
       for (const file of (await readdirOptional(dir)).filter((f) => f.endsWith('.json')).sort()) {
         const location = join(dir, file);
         const record = parseStored(await readFile(location, 'utf8'), location, EVENT_SHAPE);
-        const receiptFile = join(this.dir, 'loadbalancers', name, 'published', `${record.id}.json`);
-        const text = await readOptional(receiptFile);
-        const receipt = text ? (parseStored(text, receiptFile, OBJECT_SHAPE) as unknown as Receipt) : null;
+        const receipt = await readReceipt(join(this.dir, 'loadbalancers', name, 'published', `${record.id}.json`));
         out.push({ record, location, publishedAt: receipt?.publishedAt ?? null, deliveryError: receipt?.deliveryError ?? null });
       }
     }
@@ -168,7 +164,7 @@ export class LocalStore implements Store {
         return { record, attempts: r?.attempts ?? 0, notBefore: r?.notBefore ?? null, lastError: r?.lastError ?? null, delivered: deliveredList(r?.delivered) };
       }),
     );
-    return entries.filter((e) => e !== null).sort((a, b) => a.record.at.localeCompare(b.record.at) || a.record.seq - b.record.seq);
+    return entries.filter((e) => e !== null).sort(byEventTime);
   }
 
   async claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean> {
@@ -209,9 +205,9 @@ export class LocalStore implements Store {
 
   /** Write the event's receipt, then take it out of the outbox (a crash between leaves it queued: published at most once more, never lost). */
   private async closeOutbox(record: ChainedEvent, receipt: Receipt): Promise<void> {
-    const dir = join(this.lbDir(record.loadBalancer), 'published');
-    await mkdir(dir, { recursive: true });
-    await writeAtomic(join(dir, `${record.id}.json`), JSON.stringify(receipt, null, 2));
+    const file = this.receiptFile(record);
+    await mkdir(dirname(file), { recursive: true });
+    await writeAtomic(file, JSON.stringify(receipt, null, 2));
     await this.discardOutbox(record.id);
   }
 
@@ -221,9 +217,8 @@ export class LocalStore implements Store {
   }
 
   async requeue(record: ChainedEvent): Promise<void> {
-    const receipt = join(this.lbDir(record.loadBalancer), 'published', `${record.id}.json`);
-    const text = await readOptional(receipt);
-    if (text && (parseStored(text, receipt, OBJECT_SHAPE) as unknown as Receipt).publishedAt) throw new StoreConflictError(`${receipt}: event ${record.id} was published already`);
+    const receipt = this.receiptFile(record);
+    if ((await readReceipt(receipt))?.publishedAt) throw new StoreConflictError(`${receipt}: event ${record.id} was published already`);
     await mkdir(join(this.dir, 'outbox'), { recursive: true });
     await writeAtomic(join(this.dir, 'outbox', `${record.id}.json`), JSON.stringify(record, null, 2));
     await rm(join(this.dir, 'outbox', `${record.id}.retry`), { force: true });
@@ -268,6 +263,12 @@ interface Receipt {
   publishedAt: string | null;
   messageId: string | null;
   deliveryError?: DeliveryError | null;
+}
+
+/** An event's receipt, or null when there is none (or it is empty); one that does not parse is a StoreRecordCorruptError. */
+async function readReceipt(file: string): Promise<Receipt | null> {
+  const text = await readOptional(file);
+  return text ? (parseStored(text, file, OBJECT_SHAPE) as unknown as Receipt) : null;
 }
 
 /** Load balancer names become directory names: keep them to a safe alphabet. */

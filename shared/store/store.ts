@@ -12,6 +12,11 @@ export interface StoredEvent {
   location: string;
 }
 
+/** Events (or entries holding one) in the order they happened: time, then place in the chain. */
+export function byEventTime(a: { record: ChainedEvent }, b: { record: ChainedEvent }): number {
+  return a.record.at.localeCompare(b.record.at) || a.record.seq - b.record.seq;
+}
+
 /** A permanent delivery failure kept beside the event. */
 export interface DeliveryError {
   at: string;

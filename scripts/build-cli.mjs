@@ -14,12 +14,12 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/cli`;
 const pkg = JSON.parse(await readFile(`${root}package.json`, 'utf8'));
 
-/** esbuild options for the CLI bundle (the benchmarks build the same). */
-export function cliBuildOptions() {
+/** esbuild options for the CLI bundle, written into `into`. */
+function cliBuildOptions(into) {
   return {
     absWorkingDir: root,
     entryPoints: { main: 'cli/main.ts' },
-    outdir,
+    outdir: into,
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -62,17 +62,15 @@ function upToDate() {
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (process.argv.includes('--if-changed') && upToDate()) process.exit(0);
-  // Built beside, then swapped in: a CLI running from dist/cli never sees a half-written bundle.
-  const next = `${outdir}.next-${process.pid}`;
-  const old = `${outdir}.old-${process.pid}`;
-  await mkdir(next, { recursive: true });
-  const result = await build({ ...cliBuildOptions(), outdir: next });
-  // `"type": "module"` is the package's, but say it here too: dist/cli may be copied alone.
-  await writeFile(`${next}/package.json`, '{ "type": "module" }\n');
-  await writeFile(`${next}/meta.json`, JSON.stringify(result.metafile).replaceAll(`${next.slice(root.length)}/`, 'dist/cli/'));
-  if (existsSync(outdir)) await rename(outdir, old);
-  await rename(next, outdir);
-  await rm(old, { recursive: true, force: true });
-}
+if (process.argv.includes('--if-changed') && upToDate()) process.exit(0);
+// Built beside, then swapped in: a CLI running from dist/cli never sees a half-written bundle.
+const next = `${outdir}.next-${process.pid}`;
+const old = `${outdir}.old-${process.pid}`;
+await mkdir(next, { recursive: true });
+const result = await build(cliBuildOptions(next));
+// `"type": "module"` is the package's, but say it here too: dist/cli may be copied alone.
+await writeFile(`${next}/package.json`, '{ "type": "module" }\n');
+await writeFile(`${next}/meta.json`, JSON.stringify(result.metafile).replaceAll(`${next.slice(root.length)}/`, 'dist/cli/'));
+if (existsSync(outdir)) await rename(outdir, old);
+await rename(next, outdir);
+await rm(old, { recursive: true, force: true });

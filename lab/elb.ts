@@ -15,16 +15,28 @@ export interface LabNode {
   advertised: boolean;
 }
 
+/** The three kinds of load balancer the lab simulates (DNS name shape, ENI descriptions, node rules). */
+export type LabElbKind = 'classic' | 'application' | 'network';
+
 export interface LabElbOptions {
   name: string;
+  /** Default classic. A network load balancer has exactly one (static) node per AZ. */
+  kind?: LabElbKind;
   region: string;
   /** Nodes per AZ at start, e.g. `{ 'us-east-1a': 1, 'us-east-1b': 1 }`. */
   nodesPerAz: Record<string, number>;
 }
 
+/** The id part of the lab's ALB/NLB ARNs and ENI descriptions (hex, as AWS's). */
+const LAB_V2_ID = '50dc6c495c0c9188';
+/** The lab's account (the ARN of an ALB/NLB names one). */
+export const LAB_ACCOUNT = '123456789012';
+
 /**
- * A simulated Classic ELB on loopback: a DNS server that answers its name,
+ * A simulated load balancer on loopback: a DNS server that answers its name,
  * `all.<name>` and EC2-style PTR names, and an EC2 endpoint that lists its ENIs.
+ * Classic by default; `kind` makes it an ALB (same DNS shape, `ELB app/…` ENIs) or
+ * an NLB (`<name>-<hex>.elb.<region>` name, `ELB net/…` ENIs, one node per AZ).
  * Node addresses are in 127.0.0.0/8 so nothing ever leaves the machine.
  */
 export class LabElb {
@@ -32,6 +44,8 @@ export class LabElb {
   readonly nodes: LabNode[] = [];
   readonly zone: DnsZone = emptyZone();
   readonly ec2: Ec2State = { enis: [], failNext: [], requests: [] };
+  /** ENIs of other load balancers in the same account (decoys: a same-named ALB or NLB), kept across changes. */
+  private readonly otherEnis: LabEni[] = [];
   dnsServer: RunningDnsServer | null = null;
   ec2Endpoint: RunningEc2Endpoint | null = null;
   private serial = 0;
@@ -41,8 +55,11 @@ export class LabElb {
   onNodeAdded: (node: LabNode) => Promise<void> | void = () => undefined;
   onNodeRemoved: (node: LabNode) => Promise<void> | void = () => undefined;
 
+  readonly kind: LabElbKind;
+
   constructor(readonly options: LabElbOptions) {
-    this.dnsName = `${options.name}-738445577.${options.region}.elb.amazonaws.com`;
+    this.kind = options.kind ?? 'classic';
+    this.dnsName = this.kind === 'network' ? `${options.name}-${LAB_V2_ID}.elb.${options.region}.amazonaws.com` : `${options.name}-738445577.${options.region}.elb.amazonaws.com`;
     this.azs = Object.keys(options.nodesPerAz);
     for (const [az, n] of Object.entries(options.nodesPerAz)) for (let i = 0; i < n; i++) this.addNode(az, true);
   }
@@ -60,8 +77,32 @@ export class LabElb {
     this.ec2Endpoint = null;
   }
 
+  /** The ARN of an ALB/NLB (null for a Classic ELB, which has none in its ENIs or DNS). */
+  get arn(): string | null {
+    if (this.kind === 'classic') return null;
+    return `arn:aws:elasticloadbalancing:${this.options.region}:${LAB_ACCOUNT}:loadbalancer/${this.kind === 'application' ? 'app' : 'net'}/${this.options.name}/${LAB_V2_ID}`;
+  }
+
+  /** The description AWS gives this load balancer's ENIs. */
+  get eniDescription(): string {
+    if (this.kind === 'classic') return `ELB ${this.options.name}`;
+    return `ELB ${this.kind === 'application' ? 'app' : 'net'}/${this.options.name}/${LAB_V2_ID}`;
+  }
+
+  /** Add ENIs of other load balancers of the account (kept across node changes); returns their removal. */
+  addOtherEnis(...enis: LabEni[]): () => void {
+    this.otherEnis.push(...enis);
+    this.sync();
+    return () => {
+      this.otherEnis.splice(0, this.otherEnis.length, ...this.otherEnis.filter((e) => !enis.includes(e)));
+      this.sync();
+    };
+  }
+
   /** Add a node to an AZ; `advertised: false` models a node whose ENI exists before DNS lists it. */
   addNode(az: string, advertised: boolean): LabNode {
+    // An NLB has one static node (and IP) per AZ it is enabled in; it never scales out.
+    if (this.kind === 'network' && this.nodes.some((n) => n.az === az)) throw new Error(`lab NLB ${this.options.name}: ${az} has its node already (an NLB has one per AZ)`);
     if (!this.azs.includes(az)) this.azs.push(az);
     const azIndex = this.azs.indexOf(az);
     const n = ++this.serial;
@@ -117,11 +158,11 @@ export class LabElb {
     const enis: LabEni[] = this.nodes.map((n) => ({
       eniId: n.eniId,
       az: n.az,
-      description: `ELB ${this.options.name}`,
+      description: this.eniDescription,
       privateIp: n.privateIp,
       publicIp: n.publicIp,
     }));
-    this.ec2.enis.splice(0, this.ec2.enis.length, ...enis);
+    this.ec2.enis.splice(0, this.ec2.enis.length, ...enis, ...this.otherEnis);
   }
 }
 

@@ -4,7 +4,8 @@
  * AWS names load balancers in two shapes:
  *  - Classic and ALB: `[internal-]<name>-<digits>.<region>.elb.amazonaws.com`
  *  - NLB:             `[internal-]<name>-<hex>.elb.<region>.amazonaws.com`
- * either may carry a `dualstack.` prefix, and China regions end in `.com.cn`.
+ * either may carry a `dualstack.` prefix (A and AAAA) or an `ipv6.` prefix (AAAA
+ * only; the bare name answers A only), and China regions end in `.com.cn`.
  */
 export interface LoadBalancerName {
   /** The DNS name as given, lower-cased, without a trailing dot. */
@@ -14,6 +15,10 @@ export interface LoadBalancerName {
   region: string | null;
   internal: boolean;
   dualstack: boolean;
+  /** The `ipv6.` name: AAAA records only. */
+  ipv6: boolean;
+  /** The load balancer's own DNS name, without `dualstack.`/`ipv6.`: what `all.` is asked of. */
+  ownDnsName: string;
   /** `network` when the NLB shape says so; `classic-or-application` cannot be told apart from the name. */
   shape: 'classic-or-application' | 'network' | 'unknown';
 }
@@ -47,11 +52,17 @@ export function parseLoadBalancerDnsName(dnsName: string): LoadBalancerName | nu
     region: null,
     internal: false,
     dualstack: false,
+    ipv6: false,
+    ownDnsName: host,
     shape: 'unknown',
   };
-  if (host.startsWith('dualstack.')) {
-    result.dualstack = true;
-    host = host.slice('dualstack.'.length);
+  for (const prefix of ['dualstack', 'ipv6'] as const) {
+    if (!host.startsWith(`${prefix}.`)) continue;
+    const rest = host.slice(prefix.length + 1);
+    if (!NLB.test(rest) && !CLASSIC_OR_ALB.test(rest)) break; // `ipv6.example.com` is just a name
+    result[prefix] = true;
+    host = rest;
+    break;
   }
   const nlb = NLB.exec(host);
   const classic = nlb ? null : CLASSIC_OR_ALB.exec(host);
@@ -63,6 +74,7 @@ export function parseLoadBalancerDnsName(dnsName: string): LoadBalancerName | nu
     name = name.slice('internal-'.length);
   }
   result.name = name;
+  result.ownDnsName = host;
   result.region = match[3] as string;
   result.shape = nlb ? 'network' : 'classic-or-application';
   return result;

@@ -99,8 +99,27 @@ export async function resolveNames(target: NodeTarget, dns: DnsLookup, options: 
     if (followed.elb) elb = followed.elb;
     else errors.push({ source: 'all', code: 'no-elb-name', message: `${dnsName} is not a load balancer's DNS name and ${chain.length > 0 ? `its CNAMEs (${chain.join(' -> ')}) lead to none` : 'has no CNAME to one (a Route 53 alias?)'}: all.<name> cannot be asked, so only the name's own answers (8 addresses at most) are seen and nodes beyond them show as not-in-dns; configure the load balancer's own DNS name` });
   }
-  const seen = await resolveNodeIps(dnsName, elb, dns, options.queries, errors, elb?.name ? `all.${elb.dnsName}` : null);
+  const seen = await resolveNodeIps(dnsName, familiesOf(parsed), dns, options.queries, errors, elb?.name ? allNamesOf(elb) : []);
   return { dnsName, parsed, seen, errors, ...(chain.length > 0 ? { cnames: chain } : {}) };
+}
+
+/**
+ * The address families a name can answer: an AWS name A only, its `ipv6.` name
+ * AAAA only, its `dualstack.` name both; a name of the customer's may have either.
+ */
+function familiesOf(parsed: LoadBalancerName | null): (4 | 6)[] {
+  if (!parsed?.name) return [4, 6];
+  if (parsed.dualstack) return [4, 6];
+  return parsed.ipv6 ? [6] : [4];
+}
+
+/**
+ * The `all.` queries for a load balancer name (an undocumented AWS behaviour, as
+ * `all.` itself, kept from the field notes): A of `all.<own name>`, and for a
+ * dualstack or IPv6 name AAAA of `all.ipv6.<own name>` (the bare name answers A only).
+ */
+function allNamesOf(elb: LoadBalancerName): { qname: string; family: 4 | 6 }[] {
+  return familiesOf(elb).map((family) => ({ qname: family === 4 ? `all.${elb.ownDnsName}` : `all.ipv6.${elb.ownDnsName}`, family }));
 }
 
 /** CNAME hops followed at most (resolvers bound chains too). */
@@ -146,7 +165,8 @@ export async function placeNodes(
 ): Promise<Observation> {
   const { dnsName, parsed, seen } = resolved;
   const errors = [...found.errors, ...resolved.errors];
-  let nodes = buildNodes(seen, found.enis);
+  const enis = ownEnis(found.enis, seen, errors);
+  let nodes = buildNodes(seen, enis);
   if (nodes.length > MAX_NODES) {
     // No load balancer has this many nodes: a hostile or broken answer. The state and
     // reports stay bounded (DynamoDB items end at 400 KB); the rest is named, not kept.
@@ -154,12 +174,12 @@ export async function placeNodes(
     nodes = nodes.slice(0, MAX_NODES);
   }
   const regionHint = target.region ?? parseLoadBalancerArn(target.arn ?? '')?.region ?? parsed?.region ?? null;
-  const kind = kindOf({ enis: found.enis, arn: target.arn, dnsName: parsed });
+  const kind = kindOf({ enis, arn: target.arn, dnsName: parsed });
   // An NLB's nodes may be Elastic IPs with the owner's own reverse DNS: not an odd PTR there.
   await addPtrNames(nodes, dns, regionHint, options.ptrConcurrency ?? 16, errors, kind === 'network');
   for (const node of nodes) node.region ??= regionHint;
 
-  return { loadBalancer: dnsName, observedAt: resolved.observedAt, nodes, azs: countAzs(nodes, found.enis), errors, ...(resolved.cnames ? { cnames: resolved.cnames } : {}), ...(kind ? { kind } : {}) };
+  return { loadBalancer: dnsName, observedAt: resolved.observedAt, nodes, azs: countAzs(nodes, enis), errors, ...(resolved.cnames ? { cnames: resolved.cnames } : {}), ...(kind ? { kind } : {}) };
 }
 
 /** Each advertised IP and the queries (name, `all.`) that gave it. */
@@ -170,12 +190,13 @@ const ANSWER_LIMIT = 8;
 
 async function resolveNodeIps(
   name: string,
-  parsed: LoadBalancerName | null,
+  /** The families the name itself is asked for. */
+  families: (4 | 6)[],
   dns: DnsLookup,
   queries: number,
   errors: ObservationError[],
-  /** The `all.` name to ask (of the load balancer's own name), or null when there is none. */
-  allName: string | null,
+  /** The `all.` queries (of the load balancer's own name); none when there is no such name. */
+  allNames: { qname: string; family: 4 | 6 }[],
 ): Promise<SeenIps> {
   const seen: SeenIps = new Map();
   const failures = new Map<string, { source: 'dns' | 'all'; count: number; asked: string }>();
@@ -207,8 +228,6 @@ async function resolveNodeIps(
       return !isNxDomain(err);
     }
   };
-  // AAAA only where a name can have it: `dualstack.` names, and names that are not AWS's.
-  const families: (4 | 6)[] = parsed?.dualstack || !parsed?.name ? [4, 6] : [4];
   // Ask once; only a full answer (8 records: there may be more, rotating) or a
   // failure is asked again, up to `queries` times in all.
   await Promise.all([
@@ -217,7 +236,7 @@ async function resolveNodeIps(
         await Promise.all(Array.from({ length: queries - 1 }, () => ask('dns', name, family)));
       }
     }),
-    ...(allName ? families.map((family) => ask('all', allName, family)) : []),
+    ...allNames.map(({ qname, family }) => ask('all', qname, family)),
   ]);
 
   for (const [message, { source, count, asked: kind }] of failures) {
@@ -256,20 +275,35 @@ async function lookupEnis(
     return null;
   }
   try {
-    const found = await enis({ descriptions });
-    const kinds = new Set(found.map((e) => e.description.replace(/\/[^/]*$/, '')));
-    if (kinds.size > 1) {
-      errors.push({
-        source: 'eni',
-        message: `ENIs of more than one load balancer match (${[...kinds].sort().join(', ')}); set "arn" to pick one`,
-      });
-      return null;
-    }
-    return found;
+    // Several load balancers may match (a Classic ELB and an ALB may share a name):
+    // which ENIs are this one's is decided with the advertised IPs, in placeNodes.
+    return await enis({ descriptions });
   } catch (err) {
     errors.push({ source: 'eni', message: `DescribeNetworkInterfaces (${descriptions[0]}): ${describeError(err)}` });
     return null;
   }
+}
+
+/**
+ * This load balancer's ENIs among those that matched its patterns. One load
+ * balancer's (one description) are its own. When several match — a Classic ELB
+ * and an ALB of the same name, which AWS allows (separate namespaces) — the one
+ * whose ENIs carry the advertised IPs (public or private) is this one; when none
+ * or more than one does, the evidence is ambiguous and both are named.
+ */
+export function ownEnis(found: LoadBalancerEni[] | null, seen: SeenIps, errors: ObservationError[]): LoadBalancerEni[] | null {
+  if (found === null) return null;
+  const byDescription = new Map<string, LoadBalancerEni[]>();
+  for (const eni of found) byDescription.set(eni.description, [...(byDescription.get(eni.description) ?? []), eni]);
+  if (byDescription.size <= 1) return found;
+  const carrying = [...byDescription].filter(([, list]) => list.some((e) => [e.publicIp, e.privateIp, ...e.ipv6].some((ip) => ip !== null && seen.has(ip))));
+  if (carrying.length === 1) return (carrying[0] as [string, LoadBalancerEni[]])[1];
+  const names = [...byDescription.keys()].sort(compareText).map((d) => `"${d}"`).join(', ');
+  errors.push({
+    source: 'eni',
+    message: `ENIs of more than one load balancer match (${names}) and ${carrying.length === 0 ? 'none carries' : 'more than one carries'} an advertised IP, so which is this one is ambiguous; set "arn" (ALB/NLB) or check the DNS name`,
+  });
+  return null;
 }
 
 /** The ENI description patterns of a load balancer, or null when nothing names it. */

@@ -12,6 +12,10 @@ const BIG = 'big-738445577.us-east-1.elb.amazonaws.com';
 const bigIps = Array.from({ length: 11 }, (_, i) => `198.51.100.${i + 1}`);
 const DUAL = 'dualstack.dual-1.us-west-2.elb.amazonaws.com';
 const ODD = 'odd-1.us-east-1.elb.amazonaws.com';
+// A dualstack load balancer with 10 nodes: one answer holds 8 of each family.
+const WIDE = 'wide-5.us-west-2.elb.amazonaws.com';
+const wide4 = Array.from({ length: 10 }, (_, i) => `192.0.2.${100 + i}`);
+const wide6 = Array.from({ length: 10 }, (_, i) => `2001:db8::${(0x100 + i).toString(16)}`);
 
 beforeAll(async () => {
   zone.hosts.set(BIG, { a: bigIps });
@@ -19,6 +23,10 @@ beforeAll(async () => {
   for (const ip of bigIps) zone.ptr.set(ip, `ec2-${ip.replaceAll('.', '-')}.compute-1.amazonaws.com`);
   zone.hosts.set(DUAL, { a: ['192.0.2.10'], aaaa: ['2001:db8::10'] });
   zone.ptr.set('192.0.2.10', 'ec2-192-0-2-10.us-west-2.compute.amazonaws.com');
+  zone.hosts.set(`dualstack.${WIDE}`, { a: wide4, aaaa: wide6 });
+  zone.hosts.set(`ipv6.${WIDE}`, { aaaa: wide6 });
+  zone.hosts.set(`all.${WIDE}`, { a: wide4, maxAnswers: 64 });
+  zone.hosts.set(`all.ipv6.${WIDE}`, { aaaa: wide6, maxAnswers: 64 });
   zone.hosts.set(ODD, { a: ['192.0.2.20', '192.0.2.21', '192.0.2.22'] });
   zone.ptr.set('192.0.2.20', 'ec2-192-0-2-99.compute-1.amazonaws.com'); // embeds another IP
   zone.ptr.set('192.0.2.21', 'host.example.net'); // not EC2's form
@@ -68,6 +76,16 @@ describe('Function: observeNodes against a real DNS server', () => {
     expect(o.nodes.map((n) => [n.ip, n.family])).toEqual([['192.0.2.10', 4], ['2001:db8::10', 6]]);
     expect(o.nodes[0]).toMatchObject({ hostname: 'ec2-192-0-2-10.us-west-2.compute.amazonaws.com', region: 'us-west-2' });
     expect(o.nodes[1]?.findings).toContain('no PTR record');
+  });
+
+  it.each([
+    [`dualstack.${WIDE}`, [...wide4, ...wide6]],
+    [`ipv6.${WIDE}`, wide6],
+  ])('asks all. (A) and all.ipv6. (AAAA) of the own name of %s, so one query sees every node of each family', async (name, expected) => {
+    const o = await observe(name, 1);
+    expect(o.errors.filter((e) => e.code !== 'eni-off')).toEqual([]);
+    expect(new Set(o.nodes.map((n) => n.ip))).toEqual(new Set(expected));
+    expect(o.nodes.filter((n) => n.sources.includes('dns'))).toHaveLength(name.startsWith('ipv6.') ? 8 : 16);
   });
 
   it('flags a PTR that embeds another IP, a non-EC2 PTR and a missing PTR', async () => {

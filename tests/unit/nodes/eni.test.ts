@@ -173,13 +173,16 @@ describe('Function: observeNodes with EC2', () => {
     expect(o.azs).toEqual({});
   });
 
-  it('refuses to guess when a Classic and an ALB share the name', async () => {
+  it('takes the Classic ENIs when a Classic and an ALB share the name and only the Classic ones carry the advertised IP', async () => {
     ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({ NetworkInterfaces: [...(classicPage2.NetworkInterfaces ?? []), ...(albPage.NetworkInterfaces ?? []).map((n) => ({ ...n, Description: 'ELB app/test/50dc6c495c0c9188' }))] });
     const dns = fixedDns({ 'test-738445577.us-east-1.elb.amazonaws.com': ['54.204.235.47'] });
 
     const o = await observeNodes({ dnsName: 'test-738445577.us-east-1.elb.amazonaws.com' }, { dns, enis: createEniLookup(client), now }, { queries: 1 });
 
-    expect(o.errors).toEqual([{ source: 'eni', message: expect.stringContaining('set "arn"') }]);
+    expect(o.errors).toEqual([]);
+    expect(o.kind).toBe('classic');
+    expect(o.nodes.find((n) => n.ip === '54.204.235.47')).toMatchObject({ state: 'in-service', az: 'us-east-1b' });
+    expect(o.nodes.every((n) => n.eniId?.startsWith('eni-0aaa'))).toBe(true);
   });
 
   it('asks for a name when the DNS name is not AWS-shaped', async () => {

@@ -10,13 +10,16 @@ describe('Function: parseLoadBalancerDnsName', () => {
     ['DualStack.Internal-My-LB-42.us-west-2.elb.amazonaws.com', { name: 'my-lb', region: 'us-west-2', internal: true, dualstack: true }],
     ['my-nlb-0123456789abcdef.elb.us-east-2.amazonaws.com', { name: 'my-nlb', region: 'us-east-2', shape: 'network' }],
     ['cn-lb-1.cn-north-1.elb.amazonaws.com.cn', { name: 'cn-lb', region: 'cn-north-1' }],
+    ['ipv6.web-99.us-east-1.elb.amazonaws.com', { name: 'web', ipv6: true, dualstack: false, ownDnsName: 'web-99.us-east-1.elb.amazonaws.com' }],
+    ['dualstack.web-99.us-east-1.elb.amazonaws.com', { name: 'web', ipv6: false, dualstack: true, ownDnsName: 'web-99.us-east-1.elb.amazonaws.com' }],
+    ['ipv6.example.com', { name: null, ipv6: false, ownDnsName: 'ipv6.example.com' }],
   ])('parses %s', (dns, expected) => {
     expect(parseLoadBalancerDnsName(dns)).toMatchObject(expected);
   });
 
   it('keeps a valid non-AWS name with no load balancer name', () => {
     expect(parseLoadBalancerDnsName('lb.example.com')).toEqual({
-      dnsName: 'lb.example.com', name: null, region: null, internal: false, dualstack: false, shape: 'unknown',
+      dnsName: 'lb.example.com', name: null, region: null, internal: false, dualstack: false, ipv6: false, ownDnsName: 'lb.example.com', shape: 'unknown',
     });
   });
 

@@ -7,6 +7,7 @@ import { renderReport, type ReportFormat } from '../../shared/report/render';
 import { verifyChain } from '../../shared/store/chain';
 import { byEventTime, StoreRecordCorruptError } from '../../shared/store/store';
 import { UsageError } from '../../shared/errors';
+import { parseLoadBalancerDnsName } from '../../shared/nodes/lb-name';
 import { EXIT, type CliIo } from '../io';
 import { openStore } from '../store';
 import { intArg, nonEmptyArg } from './args';
@@ -29,13 +30,34 @@ export const storeOptions = (c: Command) =>
     .option('--table <name>', 'read the DynamoDB table of a deployed stack instead')
     .option('--region <region>', 'region of --table');
 
-/** Resolve `--lb`: a stored load balancer's name. */
+/** What follows `name.` in a qualified key: a region, then perhaps the account and `app`/`net`. */
+const REGION_KEY = /^[a-z]{2}(-[a-z]+)+-\d(\.|$)/;
+
+/**
+ * Resolve `--lb` against the store's keys: a key itself, a load balancer name whose
+ * one key is `name.region…` (same-named ones in several regions must be told
+ * apart: they are listed), or a load balancer DNS name.
+ */
 async function knownLoadBalancer(store: ReturnType<typeof openStore>, lb: string): Promise<string> {
   const known = await store.listLoadBalancers();
+  const key = matchLoadBalancer(known, lb);
+  if (key === null) throw new UsageError(`--lb ${lb}: no such load balancer in ${store.description} (known: ${known.join(', ') || 'none'})`);
+  return key;
+}
+
+/** The key `lb` names among `known`, null when none; same-named ones in several regions are an error listing them. */
+function matchLoadBalancer(known: string[], lb: string): string | null {
   if (known.includes(lb)) return lb;
-  const byDns = known.find((k) => lb.toLowerCase().startsWith(`${k.toLowerCase()}-`) || lb.toLowerCase().startsWith(`internal-${k.toLowerCase()}-`));
-  if (byDns) return byDns;
-  throw new UsageError(`--lb ${lb}: no such load balancer in ${store.description} (known: ${known.join(', ') || 'none'})`);
+  const keysOf = (name: string, region: string | null) => known.filter((k) => k.startsWith(`${name}.`) && REGION_KEY.test(k.slice(name.length + 1)) && (region === null || k.slice(name.length + 1).startsWith(region)));
+  const byName = keysOf(lb, null);
+  if (byName.length > 1) throw new UsageError(`--lb ${lb}: more than one load balancer has that name (${byName.join(', ')}); give one of those keys`);
+  if (byName.length === 1) return byName[0] as string;
+  const parsed = parseLoadBalancerDnsName(lb);
+  if (parsed?.name) {
+    const byDns = known.includes(parsed.name) ? [parsed.name] : keysOf(parsed.name, parsed.region);
+    if (byDns.length === 1) return byDns[0] as string;
+  }
+  return null;
 }
 
 /** `elbscope events`: the stored events. */
@@ -103,11 +125,13 @@ export function prewarmCommand(io: CliIo, setExit: (code: number) => void, now: 
     .option('--case <id>', 'AWS support case id')
     .action(async (flags: { store?: string; table?: string; region?: string; lb: string; nodesPerAz: number; total?: number; deadline?: string; case?: string }) => {
       const store = openStore(flags, { write: true });
+      // A stored load balancer's key (a bare name finds `name.region`); one not seen yet is taken as given.
+      const lb = matchLoadBalancer(await store.listLoadBalancers(), flags.lb) ?? flags.lb;
       const requestedAt = now().toISOString();
       if (flags.deadline && flags.deadline <= requestedAt) throw new UsageError(`--deadline ${flags.deadline} is not in the future`);
-      const target = { id: `pw-${requestedAt.replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 6)}`, loadBalancer: flags.lb, nodesPerAz: flags.nodesPerAz, total: flags.total ?? null, deadline: flags.deadline ?? null, caseId: flags.case ?? null, requestedAt };
+      const target = { id: `pw-${requestedAt.replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 6)}`, loadBalancer: lb, nodesPerAz: flags.nodesPerAz, total: flags.total ?? null, deadline: flags.deadline ?? null, caseId: flags.case ?? null, requestedAt };
       await store.putPrewarm(target);
-      io.out(`pre-warm target ${target.id} recorded for ${flags.lb}: ${flags.nodesPerAz} nodes per AZ${flags.total ? `, ${flags.total} in all` : ''}${flags.deadline ? ` by ${flags.deadline}` : ''}${flags.case ? ` (case ${flags.case})` : ''}`);
+      io.out(`pre-warm target ${target.id} recorded for ${lb}: ${flags.nodesPerAz} nodes per AZ${flags.total ? `, ${flags.total} in all` : ''}${flags.deadline ? ` by ${flags.deadline}` : ''}${flags.case ? ` (case ${flags.case})` : ''}`);
       setExit(EXIT.ok);
     });
 }

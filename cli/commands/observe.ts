@@ -4,6 +4,7 @@ import { ec2ClientsByRegion } from '../../shared/aws/clients';
 import { awsCycleDeps } from '../../shared/aws/cycle-deps';
 import { loadConfigFile, loadConfigFromEnv, parseConfig } from '../../shared/config/load';
 import type { Config } from '../../shared/config/schema';
+import { identityOf } from '../../shared/config/identity';
 import { observeConfigured } from '../../shared/cycle/observe-configured';
 import { snapshotConfigured, type LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 import { nameResolved, type Observation } from '../../shared/nodes/observation';
@@ -52,7 +53,8 @@ export function observeCommand(io: CliIo, setExit: (code: number) => void): Comm
       }
       const observations = await observeConfigured(config, deps);
       if (flags.json) {
-        io.out(JSON.stringify(observations.length === 1 ? observations[0] : observations, null, 2));
+        const withIdentity = observations.map((o, i) => ({ ...o, identity: identityOf(config.loadBalancers[i] as Config['loadBalancers'][number], o.kind, config.region) }));
+        io.out(JSON.stringify(withIdentity.length === 1 ? withIdentity[0] : withIdentity, null, 2));
       } else {
         io.out(observations.map(formatNodesTable).join('\n\n'));
       }
@@ -72,7 +74,7 @@ function reportUnresolved(observations: Observation[], io: CliIo): boolean {
 
 /** One load balancer and its backends as `observe --backend --json` prints them. */
 function snapshotJson(s: LoadBalancerSnapshot) {
-  return { ...s.observation, backends: s.backends.map((b) => ({ ...backendJson(b.report), readingByNode: b.readingByNode })) };
+  return { ...s.observation, identity: s.identity, backends: s.backends.map((b) => ({ ...backendJson(b.report), readingByNode: b.readingByNode })) };
 }
 
 /** Nodes, then each backend's status, then whose pre-opened connections those are. */

@@ -4,7 +4,8 @@ import { allSinks } from '../../shared/alerts/sinks';
 import { ec2ClientsByRegion } from '../../shared/aws/clients';
 import { awsCycleDeps } from '../../shared/aws/cycle-deps';
 import { loadConfigFile, loadConfigFromEnv, parseConfig } from '../../shared/config/load';
-import { loadBalancerName, type Config } from '../../shared/config/schema';
+import type { Config } from '../../shared/config/schema';
+import { loadBalancerKey } from '../../shared/config/identity';
 import { recordCycle, recordTls, type RecordDeps } from '../../shared/cycle/record';
 import type { CycleDeps } from '../../shared/cycle/observe-configured';
 import { cycleDeadlines } from '../../shared/cycle/deadline';
@@ -144,7 +145,7 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
       const ec2 = ec2ClientsByRegion();
       const deps = awsCycleDeps(config, ec2, io.env.AWS_REGION);
       const record = { store, sink: allSinks(sinks), now: deps.now, claimant: `watch-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
-      io.out(`watching ${config.loadBalancers.map(loadBalancerName).join(', ') || '(load balancers from discovery)'}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`);
+      io.out(`watching ${config.loadBalancers.map(loadBalancerKey).join(', ') || '(load balancers from discovery)'}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`);
       const current = discoveringConfig(config, discoveryClientsByRegion(ec2), deps.now, (m) => io.err(`elbscope: ${m}`), discoveryRecorder(store));
       await watchLoop(config, deps, record, { interval: flags.interval, cycles: flags.cycles, tlsEveryMs: 3_600_000, signal, current, print: (_config, snapshots, at) => io.out(formatCycleLine(snapshots, at)) });
       close();

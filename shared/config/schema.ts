@@ -2,7 +2,8 @@ import { isIP } from 'node:net';
 import * as z from 'zod/mini';
 // The English messages alone: 'zod/locales' would bundle every language (~400 KB).
 import en from 'zod/v4/locales/en.js';
-import { isHostName, parseLoadBalancerArn, parseLoadBalancerDnsName } from '../nodes/lb-name';
+import { isHostName, parseLoadBalancerArn } from '../nodes/lb-name';
+import { loadBalancerKey, withKeys } from './identity';
 
 /**
  * The one configuration schema, shared by the Lambda functions and the CLI.
@@ -76,6 +77,12 @@ export const loadBalancerSchema = z.strictObject({
   region: z.optional(regionSchema),
   /** Role to assume for this load balancer's EC2 calls (another account). */
   roleArn: z.optional(roleArnSchema),
+  /**
+   * How the store, events and reports name it. Default: its name, or `name.region`
+   * (and the account of its role, and `app`/`net`) when another listed load
+   * balancer has the same name. Set it to keep a key when the list changes.
+   */
+  key: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,127}$/, 'expected 1-128 letters, digits, dots or hyphens'))),
   backends: z._default(z.array(backendSchema), []),
 });
 
@@ -175,25 +182,27 @@ export const configSchema = z
     alerts: z._default(alertsSchema, {}),
   })
   .check(
+    // Keys first (same-named load balancers in two regions or accounts get qualified ones), then each must be unique.
+    z.overwrite((config) => ({ ...config, loadBalancers: withKeys(config.loadBalancers, config.region) })),
     z.superRefine((config, ctx) => {
       if (config.loadBalancers.length === 0 && !config.discovery) {
         ctx.addIssue({ code: 'custom', path: ['loadBalancers'], message: 'at least one load balancer is required (or "discovery")' });
       }
       const seen = new Map<string, number>();
       config.loadBalancers.forEach((lb, i) => {
-        const name = loadBalancerName(lb);
-        if (seen.has(name)) {
-          ctx.addIssue({ code: 'custom', path: ['loadBalancers', i, 'name'], message: `"${name}" is also the name of loadBalancers[${seen.get(name)}]; set a distinct "name"` });
+        const key = loadBalancerKey(lb);
+        const other = seen.get(key);
+        if (other !== undefined) {
+          const otherDns = config.loadBalancers[other]?.dnsName ?? '';
+          const message = otherDns.toLowerCase() === lb.dnsName.toLowerCase()
+            ? `${lb.dnsName} is listed twice (also loadBalancers[${other}]); list it once`
+            : `${lb.dnsName} and loadBalancers[${other}] (${otherDns}) would both be filed as "${key}"; set "region", "arn" or a distinct "key"`;
+          ctx.addIssue({ code: 'custom', path: ['loadBalancers', i], message });
         }
-        seen.set(name, i);
+        seen.set(key, i);
       });
     }),
   );
-
-/** How events, reports and the store name a load balancer: its `name`, else the one in its DNS name or ARN, else the DNS name. */
-export function loadBalancerName(lb: { dnsName: string; name?: string | undefined; arn?: string | undefined }): string {
-  return lb.name ?? (lb.arn ? parseLoadBalancerArn(lb.arn)?.name : undefined) ?? parseLoadBalancerDnsName(lb.dnsName)?.name ?? lb.dnsName.toLowerCase().replace(/\.$/, '');
-}
 
 export type Config = z.infer<typeof configSchema>;
 export type LoadBalancerConfig = z.infer<typeof loadBalancerSchema>;

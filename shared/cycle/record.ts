@@ -3,7 +3,8 @@ import pLimit from 'p-limit';
 import { classifyDeliveryError, retryDelayMs } from '../alerts/delivery';
 import { describeError } from '../errors';
 import { SinkError, type AlertSink } from '../alerts/sinks';
-import { loadBalancerName, type Config } from '../config/schema';
+import type { Config } from '../config/schema';
+import { loadBalancerKey } from '../config/identity';
 import { makeEvent, type ElbEvent } from '../detect/events';
 import { detectCycle, detectTls, type RuleOptions } from '../detect/rules';
 import { toCycleSample, toTlsSample } from '../detect/sample';
@@ -166,6 +167,8 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
         const last = state.observed ?? null;
         storeObservation = !last || last.key !== key || Date.parse(cycleAt) - Date.parse(last.at) >= config.store.observationEveryMinutes * 60_000;
         if (storeObservation) state.observed = { key, at: cycleAt };
+        const { account, region, name, arn } = snapshot.identity;
+        state.identity = { account, region, name, arn };
         return [...corrupt, ...detectCycle(state, sample, lb, options, prewarms)];
       },
       (before, after) => sameDecisionInputs(before, after, options.pressureShare),
@@ -192,7 +195,7 @@ export function sameDecisionInputs(before: LoadBalancerState, after: LoadBalance
     ]);
   const views = after.samples.map(view);
   if (views.some((v) => v !== views[0]) || before.samples.length !== after.samples.length) return false;
-  const facts = (s: LoadBalancerState) => JSON.stringify([s.nodes, s.preopen, s.certs, s.firstSign, s.conditions, s.prewarm, s.chain, s.observed ?? null, s.kind ?? null]);
+  const facts = (s: LoadBalancerState) => JSON.stringify([s.nodes, s.preopen, s.certs, s.firstSign, s.conditions, s.prewarm, s.chain, s.observed ?? null, s.kind ?? null, s.identity ?? null]);
   return facts(before) === facts(after);
 }
 
@@ -213,7 +216,7 @@ export async function recordTls(config: Config, results: BackendTls[], at: strin
   const options = ruleOptions(config);
   const all: ChainedEvent[] = [];
   for (const lbConfig of config.loadBalancers) {
-    const lb = loadBalancerName(lbConfig);
+    const lb = loadBalancerKey(lbConfig);
     const mine = results.filter((r) => r.loadBalancer === lbConfig.dnsName);
     if (mine.length === 0) continue;
     const sample = toTlsSample(mine, at);

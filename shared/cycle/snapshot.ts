@@ -1,5 +1,6 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import { loadBalancerName, type BackendConfig, type Config, type LoadBalancerConfig } from '../config/schema';
+import type { BackendConfig, Config, LoadBalancerConfig } from '../config/schema';
+import { identityOf, loadBalancerKey, type LoadBalancerIdentity } from '../config/identity';
 import { backendName } from './backend-name';
 import { attributeReading, type ReadingAttribution } from '../backends/attribute';
 import { probeBackend } from '../backends/probe';
@@ -19,11 +20,13 @@ export interface BackendSnapshot {
 /** Everything one cycle saw of one load balancer. */
 export interface LoadBalancerSnapshot {
   /**
-   * The configured load balancer's name (`loadBalancerName`: its state and store key).
+   * The configured load balancer's name (`loadBalancerKey`: its state and store key).
    * Carried here so that what records, counts or prints a snapshot never pairs it
    * with the configuration by position.
    */
   name: string;
+  /** Account, region, name, ARN and kind (from this cycle's evidence). */
+  identity: LoadBalancerIdentity;
   observation: Observation;
   backends: BackendSnapshot[];
 }
@@ -48,7 +51,8 @@ export async function snapshotConfigured(config: Config, deps: CycleDeps): Promi
     Promise.all(config.loadBalancers.map((lb) => probeBackends(lb.backends, config, fetchLimit, perHost, deps))),
   ]);
   return observations.map((observation, i) => ({
-    name: loadBalancerName(config.loadBalancers[i] as LoadBalancerConfig),
+    name: loadBalancerKey(config.loadBalancers[i] as LoadBalancerConfig),
+    identity: identityOf(config.loadBalancers[i] as LoadBalancerConfig, observation.kind, config.region),
     observation,
     backends: (reports[i] ?? []).map(({ name, report }) => ({
       name,

@@ -1,4 +1,5 @@
 import type { LoadBalancerKind } from '../nodes/kind';
+import type { LoadBalancerIdentity } from '../config/identity';
 import type { ElbEvent } from './events';
 
 /** What the rules keep of one cycle: enough to confirm changes over the last N. */
@@ -60,6 +61,8 @@ export interface LoadBalancerState {
   observed?: { key: string; at: string } | null;
   /** The kind the last cycle with evidence said (the TLS rules, which see no ENIs, go by it). */
   kind?: LoadBalancerKind | null;
+  /** Whose state this is, as the last cycle's configuration said: for reports and audits. */
+  identity?: Pick<LoadBalancerIdentity, 'account' | 'region' | 'name' | 'arn'>;
 }
 
 /** An event with its place in the load balancer's audit chain. */

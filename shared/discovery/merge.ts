@@ -1,26 +1,28 @@
-import { loadBalancerName, type Config, type LoadBalancerConfig } from '../config/schema';
+import type { Config, LoadBalancerConfig } from '../config/schema';
+import { loadBalancerKey, qualifiedKey } from '../config/identity';
 import { discover, sortDiscovered, type DiscoveryClients, type DiscoveryScope } from './discover';
 
 /**
  * The configuration with discovered load balancers added after the listed ones.
- * A discovered one already listed (same DNS name) is skipped; one whose name
- * another already has (the same name in two regions) is skipped and reported, as
- * events and reports are keyed by name.
+ * A discovered one already listed (same DNS name) is skipped. Discovered ones are
+ * always keyed `name.region` (and the account of the role, and `app`/`net`), so a
+ * same-named load balancer appearing in another region or account later never
+ * moves an existing one's state; a key that is still taken is skipped and reported.
  */
 export function withDiscovered(config: Config, discovered: LoadBalancerConfig[]): { config: Config; errors: string[] } {
   const errors: string[] = [];
   const dnsNames = new Set(config.loadBalancers.map((lb) => lb.dnsName.toLowerCase()));
-  const names = new Map(config.loadBalancers.map((lb) => [loadBalancerName(lb), lb]));
+  const keys = new Map(config.loadBalancers.map((lb) => [loadBalancerKey(lb), lb]));
   const added: LoadBalancerConfig[] = [];
-  for (const lb of discovered) {
-    if (dnsNames.has(lb.dnsName.toLowerCase())) continue;
-    const name = loadBalancerName(lb);
-    const other = names.get(name);
+  for (const found of discovered) {
+    if (dnsNames.has(found.dnsName.toLowerCase())) continue;
+    const lb = { ...found, key: found.key ?? qualifiedKey(found, config.region) };
+    const other = keys.get(lb.key);
     if (other) {
-      errors.push(`discovered ${lb.dnsName} is named "${name}" like ${other.dnsName}: list one of them in the configuration with a distinct "name"`);
+      errors.push(`discovered ${lb.dnsName} would be filed as "${lb.key}" like ${other.dnsName}: list one of them in the configuration with a distinct "key"`);
       continue;
     }
-    names.set(name, lb);
+    keys.set(lb.key, lb);
     added.push(lb);
   }
   return { config: { ...config, loadBalancers: [...config.loadBalancers, ...added] }, errors };

@@ -1,4 +1,4 @@
-import type { ChainedEvent } from '../detect/state';
+import type { ChainedEvent, LoadBalancerState } from '../detect/state';
 import { verifyChain, type ChainBreak } from '../store/chain';
 import type { Store } from '../store/store';
 import type { CompactSnapshot } from '../cycle/snapshot';
@@ -6,6 +6,8 @@ import type { CompactSnapshot } from '../cycle/snapshot';
 /** Everything a support-case report says about one load balancer over a window. */
 export interface ReportData {
   loadBalancer: string;
+  /** Account, region, name, ARN and kind as the last recorded cycle said (null: no cycle recorded yet). */
+  identity: (NonNullable<LoadBalancerState['identity']> & { kind: LoadBalancerState['kind'] | null }) | null;
   from: string | null;
   to: string | null;
   generatedAt: string;
@@ -58,8 +60,10 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
     }
   }
   const allEvents = stored.map((s) => s.record);
+  const identity = state?.state.identity;
   return {
     loadBalancer,
+    identity: identity ? { ...identity, kind: state?.state.kind ?? null } : null,
     from: window.from ?? null,
     to: window.to ?? null,
     generatedAt: now.toISOString(),

@@ -65,11 +65,20 @@ function seriesTable<S extends { at: string }>(names: string[], samples: S[], va
   ];
 }
 
+/** Who the report is about: kind, name, region, account and ARN, as far as recorded. */
+function identityLine(r: ReportData): string {
+  const id = r.identity;
+  if (!id) return `${r.loadBalancer} (no cycle recorded yet: account, region and kind unknown)`;
+  const kind = id.kind === 'application' ? 'Application Load Balancer' : id.kind === 'network' ? 'Network Load Balancer' : id.kind === 'classic' ? 'Classic Load Balancer' : 'kind not yet known';
+  return `${id.name} (${kind}), region ${id.region ?? 'unknown'}, account ${id.account ?? "the monitor's own"}${id.arn ? `, ${id.arn}` : ''}`;
+}
+
 function renderMarkdown(r: ReportData): string {
   const { azs, backends } = seriesNames(r);
   const lines = [
     `# elbscope report: ${markdownText(r.loadBalancer)}`,
     '',
+    `Load balancer: ${markdownText(identityLine(r))}.`,
     `Window: ${r.from ?? 'start'} to ${r.to ?? 'now'} (UTC). Generated ${r.generatedAt}.`,
     `Audit chain: ${markdownText(chainLine(r))}.`,
     ...(r.undelivered > 0 ? [undeliveredLine(r)] : []),
@@ -155,6 +164,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-colla
 .chart{border:1px solid #ddd;margin:1em 0}.broken{color:#b00;font-weight:bold}.intact{color:#070}.legend span{margin-right:1.5em}
 </style></head><body>
 <h1>elbscope report: ${escapeHtml(r.loadBalancer)}</h1>
+<p id="identity">Load balancer: ${escapeHtml(identityLine(r))}</p>
 <p>Window: ${escapeHtml(r.from ?? 'start')} to ${escapeHtml(r.to ?? 'now')} (UTC). Generated ${escapeHtml(r.generatedAt)}.</p>
 <p id="chain" class="${r.chain.intact ? 'intact' : 'broken'}">Audit chain: ${escapeHtml(chainLine(r))}</p>
 ${r.undelivered > 0 ? `<p id="undelivered" class="broken">${escapeHtml(undeliveredLine(r))}</p>` : ''}

@@ -1,4 +1,4 @@
-import { loadBalancerName } from '../../shared/config/schema';
+import { identityOf, loadBalancerName } from '../../shared/config/identity';
 import type { LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 
 /**
@@ -9,6 +9,7 @@ import type { LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 export function nodeSnapshot(dnsName: string, ips: string[]): LoadBalancerSnapshot {
   return {
     name: loadBalancerName({ dnsName }),
+    identity: identityOf({ dnsName }, 'classic'),
     observation: {
       loadBalancer: dnsName,
       observedAt: '',

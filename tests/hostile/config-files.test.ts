@@ -28,11 +28,11 @@ const cases: [string, string, RegExp][] = [
   ['a negative share', JSON.stringify({ loadBalancers: [LB], detect: { pressureShare: -1 } }), /pressureShare/],
   ['a status URL that is not http', JSON.stringify({ loadBalancers: [{ ...LB, backends: [{ statusUrl: 'file:///etc/passwd' }] }] }), /statusUrl/],
   ['a TLS target without a port', JSON.stringify({ loadBalancers: [{ ...LB, backends: [{ tls: { target: 'a b' } }] }] }), /tls\.target/],
-  ['two load balancers with one name', JSON.stringify({ loadBalancers: [LB, LB] }), /is also the name of loadBalancers\[0\]/],
+  ['two load balancers with one name', JSON.stringify({ loadBalancers: [LB, LB] }), /is listed twice \(also loadBalancers\[0\]\); list it once/],
   ['concurrency of a million', JSON.stringify({ loadBalancers: [LB], concurrency: 1_000_000 }), /concurrency/],
   ['a string where a number belongs', JSON.stringify({ loadBalancers: [LB], dns: { timeoutMs: '5s' } }), /dns\.timeoutMs/],
   ['a discovery without tags', JSON.stringify({ discovery: { regions: ['us-east-1'], tags: {} } }), /discovery\.tags: at least one tag/],
-  ['10,000 load balancers of one name', JSON.stringify({ loadBalancers: Array.from({ length: 10_000 }, () => LB) }), /is also the name of loadBalancers\[0\]/],
+  ['10,000 load balancers of one name', JSON.stringify({ loadBalancers: Array.from({ length: 10_000 }, () => LB) }), /is listed twice \(also loadBalancers\[0\]\); list it once/],
   ['deeply nested JSON', `{"loadBalancers": ${'['.repeat(5000)}${']'.repeat(5000)}}`, /loadBalancers/],
 ];
 

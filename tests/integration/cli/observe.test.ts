@@ -25,8 +25,10 @@ describe('Command: elbscope observe', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const o = JSON.parse(r.stdout);
-    expect(Object.keys(o).sort()).toEqual(['azs', 'errors', 'kind', 'loadBalancer', 'nodes', 'observedAt']);
+    expect(Object.keys(o).sort()).toEqual(['azs', 'errors', 'identity', 'kind', 'loadBalancer', 'nodes', 'observedAt']);
     expect(o.kind).toBe('classic'); // the lab's ENIs are described `ELB <name>`
+    // The monitor's own account (no role, no ARN: a Classic ELB has none), the region from the DNS name.
+    expect(o.identity).toEqual({ key: lab.options.name, account: null, region: 'us-east-1', name: lab.options.name, arn: null, kind: 'classic' });
     expect(o.loadBalancer).toBe(lab.dnsName);
     expect(o.azs).toEqual({ 'us-east-1a': { provisioned: 2, advertised: 2 }, 'us-east-1b': { provisioned: 1, advertised: 1 } });
     expect(o.errors).toEqual([]);

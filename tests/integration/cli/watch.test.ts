@@ -71,6 +71,8 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
     const md = await runElbscope(['report', '--lb', 'watch', '--store', store]);
     expect(md.code).toBe(0);
     expect(md.stdout).toContain('# elbscope report: watch');
+    // Whose report: the kind from the ENIs, the region from the DNS name, as the last cycle recorded them.
+    expect(md.stdout).toContain("Load balancer: watch (Classic Load Balancer), region us-east-1, account the monitor's own.");
     expect(md.stdout).toContain('Audit chain: intact: 2 records');
     expect(md.stdout).toMatch(/\| 1 \| .* \| scaled \| us-east-1b \| 1 → 2 \|/);
     expect(md.stdout).toContain('| 127.1.1.3 | ec2-127-1-1-3.compute-1.amazonaws.com | us-east-1b |');

@@ -16,6 +16,7 @@ const run = promisify(execFile);
 const at = (m: number) => new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString();
 const report: ReportData = {
   loadBalancer: 'test',
+  identity: { account: null, region: 'us-east-1', name: 'test', arn: null, kind: 'classic' },
   from: at(0),
   to: at(10),
   generatedAt: at(11),
@@ -43,6 +44,7 @@ describe.skipIf(!chromium)('HTML report in headless Chromium', () => {
     const lines = [...dom.matchAll(/<polyline[^>]*data-series="([^"]+)"[^>]*points="([^"]*)"/g)].map((m) => [m[1], (m[2] ?? '').trim().split(/\s+/).length]);
     expect(lines).toEqual([['us-east-1a', 5], ['us-east-1b', 5], ['i-0abc', 5], ['i-0def', 4]]);
     expect(dom).toContain('class="intact"');
+    expect(dom).toContain("<p id=\"identity\">Load balancer: test (Classic Load Balancer), region us-east-1, account the monitor's own</p>");
     expect(dom).toContain('scaled 1 → 3 nodes &lt;b&gt;');
     expect(dom).not.toMatch(/class="chart-box">No data/);
     expect(dom).toContain('<td>UNDELIVERABLE: SNS arn:x: NotFoundException: Topic &lt;gone&gt;</td>');

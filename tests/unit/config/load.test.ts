@@ -21,7 +21,7 @@ describe('Function: parseConfig', () => {
   it('fills defaults for a minimal config', () => {
     const config = parseConfig({ loadBalancers: [{ dnsName: LB }] }, 'test');
     expect(config).toEqual({
-      loadBalancers: [{ dnsName: LB, backends: [] }],
+      loadBalancers: [{ dnsName: LB, key: 'test', backends: [] }],
       dns: { servers: [], timeoutMs: 2000, tries: 2, queries: 4, concurrency: 64 },
       eni: { enabled: true },
       concurrency: 8,
@@ -46,7 +46,10 @@ describe('Function: parseConfig', () => {
     [{ loadBalancers: [{ dnsName: LB }], dns: { queries: 0 } }, 'test: dns.queries: Too small'],
     [{ loadBalancers: [{ dnsName: LB, backends: [{ statusUrl: 'ftp://x/' }] }] }, 'test: loadBalancers[0].backends[0].statusUrl'],
     [{ loadBalancers: [{ dnsName: LB, backends: [{ name: 'i-1' }] }] }, 'test: loadBalancers[0].backends[0]: a backend needs "statusUrl", "tls" or both'],
-    [{ loadBalancers: [{ dnsName: LB }, { dnsName: 'test-1.eu-west-1.elb.amazonaws.com' }] }, 'test: loadBalancers[1].name: "test" is also the name of loadBalancers[0]; set a distinct "name"'],
+    [{ loadBalancers: [{ dnsName: LB }, { dnsName: LB.toUpperCase() }] }, `test: loadBalancers[1]: ${LB.toUpperCase()} is listed twice (also loadBalancers[0]); list it once`],
+    [{ loadBalancers: [{ dnsName: LB }, { dnsName: 'test-99.us-east-1.elb.amazonaws.com' }] }, 'test: loadBalancers[1]: test-99.us-east-1.elb.amazonaws.com and loadBalancers[0] (test-738445577.us-east-1.elb.amazonaws.com) would both be filed as "test.us-east-1"; set "region", "arn" or a distinct "key"'],
+    [{ loadBalancers: [{ dnsName: LB, key: 'web' }, { dnsName: 'web-1.eu-west-1.elb.amazonaws.com' }] }, 'test: loadBalancers[1]: web-1.eu-west-1.elb.amazonaws.com and loadBalancers[0] (test-738445577.us-east-1.elb.amazonaws.com) would both be filed as "web"; set "region", "arn" or a distinct "key"'],
+    [{ loadBalancers: [{ dnsName: LB, key: 'a/b' }] }, 'test: loadBalancers[0].key: expected 1-128 letters, digits, dots or hyphens'],
     [{ loadBalancers: [{ dnsName: LB }], detect: { confirm: { m: 3, n: 2 } } }, 'test: detect.confirm: m must not exceed n'],
     [{ loadBalancers: [{ dnsName: LB }], alerts: { snsTopicArn: 'topic' } }, 'test: alerts.snsTopicArn: not an SNS topic ARN'],
     [{ loadBalancers: [{ dnsName: LB, backends: [{ tls: { target: 'h:1', pinSha256: 'AB' } }] }] }, 'test: loadBalancers[0].backends[0].tls.pinSha256: expected 32 hex bytes'],

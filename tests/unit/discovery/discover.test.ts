@@ -67,15 +67,26 @@ describe('Function: discover', () => {
 });
 
 describe('Function: withDiscovered', () => {
-  it('adds discovered load balancers after the listed ones, skipping the listed and the same-named', () => {
+  it('adds discovered load balancers after the listed ones, skipping the listed, keyed by name and region so same-named ones stay apart', () => {
     const config = parseConfig({ loadBalancers: [{ dnsName: 'test-738445577.us-east-1.elb.amazonaws.com' }], discovery: { regions: ['us-east-1'], tags: { a: 'b' } } }, 'test');
     const { config: merged, errors } = withDiscovered(config, [
       { dnsName: 'test-738445577.us-east-1.elb.amazonaws.com', name: 'test', backends: [] },
       { dnsName: 'web-1.us-east-1.elb.amazonaws.com', name: 'web', backends: [] },
       { dnsName: 'web-2.eu-west-1.elb.amazonaws.com', name: 'web', backends: [] },
     ]);
-    expect(merged.loadBalancers.map((l) => l.dnsName)).toEqual(['test-738445577.us-east-1.elb.amazonaws.com', 'web-1.us-east-1.elb.amazonaws.com']);
-    expect(errors).toEqual(['discovered web-2.eu-west-1.elb.amazonaws.com is named "web" like web-1.us-east-1.elb.amazonaws.com: list one of them in the configuration with a distinct "name"']);
+    expect(merged.loadBalancers.map((l) => [l.dnsName, l.key])).toEqual([
+      ['test-738445577.us-east-1.elb.amazonaws.com', 'test'],
+      ['web-1.us-east-1.elb.amazonaws.com', 'web.us-east-1'],
+      ['web-2.eu-west-1.elb.amazonaws.com', 'web.eu-west-1'],
+    ]);
+    expect(errors).toEqual([]);
+  });
+
+  it('skips, naming both, a discovered load balancer whose key a listed one has taken', () => {
+    const config = parseConfig({ loadBalancers: [{ dnsName: 'test-738445577.us-east-1.elb.amazonaws.com', key: 'web.us-east-1' }], discovery: { regions: ['us-east-1'], tags: { a: 'b' } } }, 'test');
+    const { config: merged, errors } = withDiscovered(config, [{ dnsName: 'web-1.us-east-1.elb.amazonaws.com', name: 'web', region: 'us-east-1', backends: [] }]);
+    expect(merged.loadBalancers).toHaveLength(1);
+    expect(errors).toEqual(['discovered web-1.us-east-1.elb.amazonaws.com would be filed as "web.us-east-1" like test-738445577.us-east-1.elb.amazonaws.com: list one of them in the configuration with a distinct "key"']);
   });
 
   it('names an answer that is not the API\'s (no LoadBalancers list: a proxy page, an empty 200) instead of finding none', async () => {

@@ -5,7 +5,7 @@ import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { discoveringConfig } from '../../../shared/discovery/merge';
 import { parseConfig } from '../../../shared/config/load';
-import { loadBalancerName } from '../../../shared/config/schema';
+import { loadBalancerName } from '../../../shared/config/identity';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -6,6 +6,7 @@ const at = (m: number) => new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString();
 const FORMULA = "=cmd|'/c calc'!A1.x.com";
 const report: ReportData = {
   loadBalancer: 'web<script>alert(1)</script>',
+  identity: { account: '<b>1</b>', region: 'us-east-1', name: 'web<script>alert(1)</script>', arn: '<img src=x onerror=alert(1)>', kind: 'application' },
   from: null,
   to: null,
   generatedAt: at(9),

@@ -4,6 +4,7 @@
 // and sts:AssumeRole only for the roles it names.
 const { config } = require('./config.cjs');
 const { vpc } = require('./vpc.cjs');
+const tsx = require('tsx/cjs/api');
 
 const TABLE = { 'Fn::GetAtt': ['StateTable', 'Arn'] };
 const TOPIC = { Ref: 'AlertTopic' };
@@ -27,6 +28,10 @@ module.exports.resources = async ({ resolveVariable }) => {
   const discovery = c.discovery
     ? [{ Effect: 'Allow', Action: ['elasticloadbalancing:DescribeLoadBalancers', 'elasticloadbalancing:DescribeTags', 'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetHealth', 'ec2:DescribeInstances'], Resource: '*' }]
     : [];
+  // A load balancer configured by an alias name: its own DNS name comes from DescribeLoadBalancers
+  // (Describe calls take no resource-level permission either). Discovery's statement has it already.
+  const { needsOwnNames } = tsx.require('../shared/config/identity.ts', __filename);
+  const ownNames = !c.discovery && needsOwnNames(c.loadBalancers) ? [{ Effect: 'Allow', Action: ['elasticloadbalancing:DescribeLoadBalancers'], Resource: '*' }] : [];
   const assume = roles.length > 0 ? [{ Effect: 'Allow', Action: ['sts:AssumeRole'], Resource: roles }] : [];
   const tableWrite = { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], Resource: TABLE };
   const tableRead = { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query'], Resource: TABLE };
@@ -48,11 +53,11 @@ module.exports.resources = async ({ resolveVariable }) => {
     },
   });
   return {
-    ObserveRole: role('observe', [enis, ...discovery, ...assume, tableWrite, ...publish, failures]),
+    ObserveRole: role('observe', [enis, ...discovery, ...ownNames, ...assume, tableWrite, ...publish, failures]),
     TlsProbeRole: role('tls-probe', [tableWrite, ...publish, failures]),
     DispatchRole: role('dispatch', [...discovery, ...assume, { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: work }, failures]),
     // The worker reads its queue (the SQS event source polls with the function's role).
-    WorkerRole: role('worker', [enis, ...discovery, ...assume, tableWrite, ...publish, { Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], Resource: work }]),
+    WorkerRole: role('worker', [enis, ...discovery, ...ownNames, ...assume, tableWrite, ...publish, { Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], Resource: work }]),
     // Invoked by a person for a report: reads the table, nothing else.
     ReportRole: role('report', [tableRead]),
   };

@@ -3,6 +3,9 @@ import type { Observation, ObservedNode } from '../../shared/nodes/observation';
 /** A plain-text table of one observation's nodes, grouped by Availability Zone. */
 export function formatNodesTable(observation: Observation): string {
   const lines: string[] = [`${observation.loadBalancer}  (observed ${observation.observedAt})`];
+  // How the configured name leads to the load balancer's own, whose `all.` was asked.
+  if (observation.cnames) lines.push(`  CNAME -> ${observation.cnames.join(' -> ')}`);
+  if (observation.aliasOf) lines.push(`  alias of ${observation.aliasOf} (from the ELB API)`);
   const groups = new Map<string, ObservedNode[]>();
   for (const node of observation.nodes) {
     const key = node.az ?? '(AZ unknown)';

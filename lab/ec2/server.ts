@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import { readBody } from '../http-body';
+import { escapeXml } from '../xml';
 import { checkDescribeNetworkInterfaces, type Ec2Refusal } from './contract';
 import type { AddressInfo } from 'node:net';
 
@@ -126,8 +127,4 @@ function eniXml(eni: LabEni): string {
 
 function errorXml(code: string, message: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error></Errors><RequestID>lab</RequestID></Response>`;
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] as string);
 }

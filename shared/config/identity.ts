@@ -74,3 +74,13 @@ export function withKeys<T extends IdentitySource>(loadBalancers: T[], defaultRe
 export function identityOf(lb: IdentitySource, kind: LoadBalancerKind | null | undefined, defaultRegion?: string): LoadBalancerIdentity {
   return { key: loadBalancerKey(lb), account: accountOf(lb), region: configuredRegion(lb, defaultRegion), name: loadBalancerName(lb), arn: lb.arn ?? null, kind: kind ?? null };
 }
+
+/**
+ * Whether any load balancer is configured by a name that is not its own DNS name
+ * but says which one it is (`name` or `arn`): then the ELB API is asked for its own
+ * name (an alias shows no CNAME to follow), and the functions need
+ * `elasticloadbalancing:DescribeLoadBalancers`.
+ */
+export function needsOwnNames(loadBalancers: IdentitySource[]): boolean {
+  return loadBalancers.some((lb) => !parseLoadBalancerDnsName(lb.dnsName)?.name && (lb.name !== undefined || lb.arn !== undefined));
+}

@@ -6,12 +6,15 @@ import { prefetchEnis, prefetchedEniLookup, type EniLookup } from '../nodes/eni'
 import { parseLoadBalancerArn, parseLoadBalancerDnsName } from '../nodes/lb-name';
 import { skippedObservation, type Observation } from '../nodes/observation';
 import { descriptionsFor, findEnis, placeNodes, resolveNames } from '../nodes/observe';
+import type { OwnNameLookup } from '../nodes/own-name';
 
 /** The clients one cycle needs; built by a handler or the CLI, passed in here. */
 export interface CycleDeps {
   dns: DnsLookup;
   /** ENI lookup for a region (and the role to assume, for another account); null when ENI lookups are off. */
   enisFor: ((region: string, roleArn?: string) => EniLookup) | null;
+  /** The ELB API's answer to "what is this load balancer's own DNS name" (for alias names); absent: not asked. */
+  ownNameFor?: ((region: string, roleArn?: string) => OwnNameLookup) | null;
   now: () => Date;
   /** Region to fall back on when neither config nor the DNS name gives one (AWS_REGION). */
   defaultRegion?: string | undefined;
@@ -77,7 +80,9 @@ export async function observeConfigured(config: Config, deps: CycleDeps): Promis
       const resolved = await limit(async () => {
         if (isPast(deps.startBy, deps.now)) return null;
         const observedAt = deps.now().toISOString();
-        return { ...(await resolveNames(lb, dns, options)), observedAt };
+        const region = regions[i];
+        const ownName = deps.ownNameFor && region ? deps.ownNameFor(region, lb.roleArn) : null;
+        return { ...(await resolveNames(lb, dns, options, ownName)), observedAt };
       });
       if (resolved === null) return skippedObservation(lb.dnsName, deps.now(), deps.startBy as number);
       const region = regions[i];

@@ -59,6 +59,8 @@ export interface Observation {
   errors: ObservationError[];
   /** The CNAMEs followed from `loadBalancer` to the load balancer's own DNS name (present only when there were some). */
   cnames?: string[];
+  /** The load balancer's own DNS name, found through the ELB API because `loadBalancer` is an alias of it (present only then). */
+  aliasOf?: string;
   /** Classic, ALB or NLB, from the ENIs' descriptions, the ARN or the DNS name's shape; absent when nothing says. */
   kind?: LoadBalancerKind;
 }

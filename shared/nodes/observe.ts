@@ -5,6 +5,7 @@ import { describeError } from '../errors';
 import { describeDnsFailure, isNoData, isNxDomain, validAddresses, type DnsLookup } from './dns';
 import { parseEc2HostName } from './ec2-hostname';
 import { kindOf } from './kind';
+import type { OwnNameLookup } from './own-name';
 import { eniDescriptions, type EniLookup, type LoadBalancerEni } from './eni';
 import { parseLoadBalancerArn, parseLoadBalancerDnsName, type LoadBalancerName } from './lb-name';
 import type {
@@ -73,6 +74,8 @@ export interface ResolvedNames {
   errors: ObservationError[];
   /** The CNAMEs followed from the configured name to the load balancer's own (absent: none). */
   cnames?: string[];
+  /** The load balancer's own DNS name from the ELB API, when the configured name is an alias of it. */
+  aliasOf?: string;
 }
 
 /** The ENI half: the load balancer's interfaces (null when not looked up), and why not. */
@@ -87,20 +90,42 @@ export interface FoundEnis {
  * CNAMEs to one, and `all.` is asked of that; when none leads to one (a Route 53
  * alias shows no CNAME), that is said: only the name's own answers can be seen.
  */
-export async function resolveNames(target: NodeTarget, dns: DnsLookup, options: NodeObserverOptions): Promise<ResolvedNames> {
+export async function resolveNames(target: NodeTarget, dns: DnsLookup, options: NodeObserverOptions, ownName?: OwnNameLookup | null): Promise<ResolvedNames> {
   const parsed = parseLoadBalancerDnsName(target.dnsName);
   const dnsName = parsed?.dnsName ?? target.dnsName;
   const errors: ObservationError[] = [];
   let elb = parsed;
   let chain: string[] = [];
+  let aliasOf: string | undefined;
   if (parsed && !parsed.name) {
     const followed = await followCnames(dnsName, dns);
     chain = followed.chain;
     if (followed.elb) elb = followed.elb;
-    else errors.push({ source: 'all', code: 'no-elb-name', message: `${dnsName} is not a load balancer's DNS name and ${chain.length > 0 ? `its CNAMEs (${chain.join(' -> ')}) lead to none` : 'has no CNAME to one (a Route 53 alias?)'}: all.<name> cannot be asked, so only the name's own answers (8 addresses at most) are seen and nodes beyond them show as not-in-dns; configure the load balancer's own DNS name` });
+    else {
+      // No CNAME leads to it (a Route 53 alias shows none): the ELB API knows the load balancer's own name.
+      const own = await ownDnsName(target, ownName);
+      if (own.elb) {
+        elb = own.elb;
+        aliasOf = own.elb.dnsName;
+      } else {
+        const via = chain.length > 0 ? `its CNAMEs (${chain.join(' -> ')}) lead to none` : 'has no CNAME to one (a Route 53 alias?)';
+        errors.push({ source: 'all', code: 'no-elb-name', message: `${dnsName} is not a load balancer's DNS name and ${via}${own.why ? `, and ${own.why}` : ''}: all.<name> cannot be asked, so only the name's own answers (8 addresses at most) are seen and nodes beyond them show as not-in-dns; set "name" or "arn" (found through the ELB API), or configure the load balancer's own DNS name` });
+      }
+    }
   }
   const seen = await resolveNodeIps(dnsName, familiesOf(parsed), dns, options.queries, errors, elb?.name ? allNamesOf(elb) : []);
-  return { dnsName, parsed, seen, errors, ...(chain.length > 0 ? { cnames: chain } : {}) };
+  return { dnsName, parsed, seen, errors, ...(chain.length > 0 ? { cnames: chain } : {}), ...(aliasOf ? { aliasOf } : {}) };
+}
+
+/** The load balancer's own DNS name from the ELB API, or why there is none (undefined: nothing to ask with). */
+async function ownDnsName(target: NodeTarget, ownName: OwnNameLookup | null | undefined): Promise<{ elb: LoadBalancerName | null; why?: string }> {
+  if (!ownName || (!target.name && !target.arn)) return { elb: null };
+  try {
+    return { elb: parseLoadBalancerDnsName(await ownName({ name: target.name, arn: target.arn })) };
+  } catch (err) {
+    // The lookup's own errors are one line naming the call already.
+    return { elb: null, why: `the ELB API gave no DNS name for it (${err instanceof Error ? err.message : describeError(err)})` };
+  }
 }
 
 /**
@@ -179,7 +204,7 @@ export async function placeNodes(
   await addPtrNames(nodes, dns, regionHint, options.ptrConcurrency ?? 16, errors, kind === 'network');
   for (const node of nodes) node.region ??= regionHint;
 
-  return { loadBalancer: dnsName, observedAt: resolved.observedAt, nodes, azs: countAzs(nodes, enis), errors, ...(resolved.cnames ? { cnames: resolved.cnames } : {}), ...(kind ? { kind } : {}) };
+  return { loadBalancer: dnsName, observedAt: resolved.observedAt, nodes, azs: countAzs(nodes, enis), errors, ...(resolved.cnames ? { cnames: resolved.cnames } : {}), ...(resolved.aliasOf ? { aliasOf: resolved.aliasOf } : {}), ...(kind ? { kind } : {}) };
 }
 
 /** Each advertised IP and the queries (name, `all.`) that gave it. */

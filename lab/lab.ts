@@ -2,7 +2,8 @@ import type { Config } from '../shared/config/schema';
 import { parseConfig } from '../shared/config/load';
 import { LabBackend } from './backend';
 import { labCertificate } from './certs';
-import { LabElb, type LabNode } from './elb';
+import { connect, type Socket } from 'node:net';
+import { LabElb, type LabElbKind, type LabNode } from './elb';
 import { LabProxyNode, type ListenerSpec } from './proxy-node';
 import { freeLoopbackPort } from './ports';
 import { wallClock, type Clock, type ClockTimer } from '../shared/clock';
@@ -16,6 +17,8 @@ export interface LabBackendSpec {
 
 export interface LabOptions {
   name: string;
+  /** Classic (default: its nodes pre-open connections), application or network (they do not). */
+  kind?: LabElbKind;
   region: string;
   nodesPerAz: Record<string, number>;
   backends: LabBackendSpec[];
@@ -44,18 +47,20 @@ export interface LabAutoscale {
 }
 
 /**
- * The whole lab: a simulated Classic ELB (DNS, EC2 ENIs) whose nodes are real
+ * The whole lab: a simulated load balancer (DNS, EC2 ENIs) whose nodes are real
  * HTTP proxies on loopback addresses, pre-opening connections to real backends
- * whose status pages show those connections. Listener `http` goes to the plain
- * backends, listener `https` to the TLS ones (backend leg encrypted, self-signed
- * certificate accepted).
+ * whose status pages show those connections (a Classic ELB; an ALB or NLB lab
+ * pre-opens none). Listener `http` goes to the plain backends, listener `https` to
+ * the TLS ones (backend leg encrypted, self-signed certificate accepted).
  */
 export class Lab {
   readonly elb: LabElb;
   readonly backends: LabBackend[] = [];
   readonly proxies = new Map<string, LabProxyNode>();
   listeners: ListenerSpec[] = [];
-  private preopen = true;
+  private preopen: boolean;
+  /** Client connections passed through to a backend that send nothing (slow clients), per backend. */
+  private readonly slowClients = new Map<string, Set<Socket>>();
   private requestTimes: number[] = [];
   private lastScale = 0;
   private scaler: ClockTimer | null = null;
@@ -68,7 +73,9 @@ export class Lab {
 
   constructor(readonly options: LabOptions) {
     this.clock = options.clock ?? wallClock;
-    this.elb = new LabElb({ name: options.name, region: options.region, nodesPerAz: options.nodesPerAz });
+    this.elb = new LabElb({ name: options.name, kind: options.kind ?? 'classic', region: options.region, nodesPerAz: options.nodesPerAz });
+    // Pre-opening is a Classic ELB's behaviour (the field notes); ALBs and NLBs do not.
+    this.preopen = this.elb.kind === 'classic';
   }
 
   /** Count `work` as the lab being busy until it ends. */
@@ -100,7 +107,7 @@ export class Lab {
     if (this.busy > 0) return false;
     const proxies = [...this.proxies.values()];
     if (proxies.some((p) => p.connectingCount() > 0)) return false;
-    return this.backends.every((b) => b.trafficConnections() === proxies.reduce((n, p) => n + p.pooledFor(b.options.name), 0));
+    return this.backends.every((b) => b.trafficConnections() === proxies.reduce((n, p) => n + p.pooledFor(b.options.name), 0) + (this.slowClients.get(b.options.name)?.size ?? 0));
   }
 
   /** Start DNS, EC2, backends and a proxy per node; returns what a monitor needs. */
@@ -165,6 +172,7 @@ export class Lab {
   async stop(): Promise<void> {
     this.scaler?.cancel();
     for (const t of this.timers) t.cancel();
+    for (const open of this.slowClients.values()) for (const socket of open) socket.destroy();
     this.elb.onNodeAdded = () => undefined;
     this.elb.onNodeRemoved = () => undefined;
     await Promise.all([...this.proxies.values()].map((p) => p.stop()));
@@ -184,6 +192,35 @@ export class Lab {
     const proxy = this.proxies.get(node.eniId);
     this.proxies.delete(node.eniId);
     await proxy?.stop();
+  }
+
+  /**
+   * Open `count` connections to a plain backend through the advertised nodes (from
+   * their private IPs, as an NLB with IP targets passes a client's connection on)
+   * that send nothing: slow clients, `R` on the backend's page. Closed after `ms`.
+   */
+  openSlowClients(backendName: string, count: number, ms: number): void {
+    const backend = this.backend(backendName);
+    if (backend.options.tls) throw new Error(`lab: slow clients need a plain-HTTP backend; ${backendName} serves TLS`);
+    const nodes = this.elb.nodes.filter((n) => n.advertised);
+    if (nodes.length === 0) throw new Error('lab: no advertised node to pass slow clients through');
+    const open = this.slowClients.get(backendName) ?? new Set<Socket>();
+    this.slowClients.set(backendName, open);
+    const sockets: Socket[] = [];
+    for (let i = 0; i < count; i++) {
+      const node = nodes[i % nodes.length] as LabNode;
+      const socket = connect({ host: '127.0.0.1', port: backend.trafficPort, localAddress: node.privateIp });
+      sockets.push(socket);
+      // Counted once connected and until closed (by us, or by the backend's idle timeout), so the lab settles on the truth.
+      this.track(new Promise<void>((resolve) => {
+        socket.once('connect', () => (open.add(socket), resolve()));
+        socket.once('error', () => resolve());
+      }));
+      socket.once('close', () => open.delete(socket));
+    }
+    this.later(ms, () => {
+      for (const socket of sockets) socket.destroy();
+    });
   }
 
   /** Switch pre-open on or off on every node (as AWS support can). */
@@ -212,6 +249,7 @@ export class Lab {
         loadBalancers: [
           {
             dnsName: this.elb.dnsName,
+            ...(this.elb.arn ? { arn: this.elb.arn } : {}),
             backends: this.backends.map((b) => ({
               name: b.options.name,
               statusUrl: `http://127.0.0.1:${b.statusPort}/server-status`,

@@ -22,13 +22,23 @@ const step = z.discriminatedUnion('do', [
   z.strictObject({ at: duration, do: z.literal('cert'), backend: z.string(), days: z.number().int().min(1).max(3650) }),
   z.strictObject({ at: duration, do: z.literal('backend-tls'), backend: z.string(), up: z.boolean() }),
   z.strictObject({ at: duration, do: z.literal('dns'), failing: z.boolean() }),
+  /** An AZ's targets turn unhealthy (its node leaves DNS, as an NLB's does) or healthy again. */
+  z.strictObject({ at: duration, do: z.literal('az-health'), az: z.string(), healthy: z.boolean() }),
+  /** Clients that connect through the nodes to a backend and send nothing, for a while. */
+  z.strictObject({ at: duration, do: z.literal('slow-clients'), backend: z.string(), connections: z.number().int().min(1).max(256), for: duration }),
   z.strictObject({ at: duration, do: z.literal('prewarm'), nodesPerAz: z.number().int().min(1), total: z.number().int().min(1).optional(), deadlineIn: duration.optional(), caseId: z.string().optional() }),
 ]);
 
 export const scenarioSchema = z.strictObject({
   name: z.string(),
   description: z.string().optional(),
-  loadBalancer: z.strictObject({ name: z.string().regex(/^[a-z0-9-]{1,32}$/), region: z.string(), nodesPerAz: z.record(z.string(), z.number().int().min(1).max(20)) }),
+  loadBalancer: z.strictObject({
+    name: z.string().regex(/^[a-z0-9-]{1,32}$/),
+    /** The kind of load balancer the lab simulates; a network one has exactly one node per AZ. */
+    kind: z.enum(['classic', 'application', 'network']).default('classic'),
+    region: z.string(),
+    nodesPerAz: z.record(z.string(), z.number().int().min(1).max(20)),
+  }).refine((lb) => lb.kind !== 'network' || Object.values(lb.nodesPerAz).every((n) => n === 1), { message: 'a network load balancer has exactly one node per AZ', path: ['nodesPerAz'] }),
   backends: z.array(z.strictObject({ name: z.string(), slots: z.number().int().min(1).max(1024), tlsDays: z.number().int().min(1).optional() })).min(1),
   idleTimeout: duration.default(20_000),
   trafficWindow: duration.default(60_000),
@@ -63,6 +73,7 @@ export function loadScenario(path: string): Scenario {
 export function labOptionsOf(scenario: Scenario, speed: number): LabOptions {
   return {
     name: scenario.loadBalancer.name,
+    kind: scenario.loadBalancer.kind,
     region: scenario.loadBalancer.region,
     nodesPerAz: scenario.loadBalancer.nodesPerAz,
     backends: scenario.backends,
@@ -143,6 +154,14 @@ async function applyStep(lab: Lab, s: ScenarioStep, speed: number, hooks: Scenar
     case 'backend-tls':
       lab.backend(s.backend).setAccepting(s.up);
       return `${s.backend}: TLS port ${s.up ? 'accepting again' : 'refusing connections'}`;
+    case 'az-health': {
+      const nodes = elb.nodes.filter((n) => n.az === s.az);
+      for (const node of nodes) elb.advertise(node, s.healthy);
+      return `${s.az}: targets ${s.healthy ? 'healthy again: its node is back in DNS' : 'unhealthy: its node leaves DNS'}`;
+    }
+    case 'slow-clients':
+      lab.openSlowClients(s.backend, s.connections, s.for / speed);
+      return `${s.backend}: ${s.connections} slow clients connect and send nothing for ${s.for / 1000}s`;
     case 'dns':
       elb.failDns(s.failing);
       return `DNS ${s.failing ? 'answers SERVFAIL for the name' : 'answers again'}`;

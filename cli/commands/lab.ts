@@ -6,8 +6,24 @@ import { labOptionsOf, loadScenario, runScenario, type Scenario } from '../../la
 import { EXIT, type CliIo } from '../io';
 import type { Clock } from '../../shared/clock';
 
+/** The built-in scenarios (`lab/scenarios/<name>.json`), by name. */
+export const BUILT_IN_SCENARIOS = ['default', 'nlb', 'traffic-scaling'] as const;
+
+/** A built-in scenario's file. */
+export function builtInScenario(name: (typeof BUILT_IN_SCENARIOS)[number]): string {
+  return fileURLToPath(new URL(`../../lab/scenarios/${name}.json`, import.meta.url));
+}
+
 /** The scenario `npm start` and `elbscope lab` run unless told otherwise. */
-export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../lab/scenarios/default.json', import.meta.url));
+export const DEFAULT_SCENARIO = builtInScenario('default');
+
+/** `--scenario`: a built-in scenario's name (`nlb`), or a scenario file. */
+export function scenarioArg(value: string): string {
+  return (BUILT_IN_SCENARIOS as readonly string[]).includes(value) ? builtInScenario(value as (typeof BUILT_IN_SCENARIOS)[number]) : value;
+}
+
+/** The `--scenario` option of `start` and `lab`. */
+export const SCENARIO_OPTION = ['--scenario <name|file>', `a built-in scenario (${BUILT_IN_SCENARIOS.join(', ')}) or a scenario file (JSON)`] as const;
 
 export function speedArg(value: string): number {
   const n = Number(value);
@@ -36,7 +52,7 @@ export async function startLab(scenario: Scenario, speed: number, clock?: Clock)
 /** `elbscope lab`: the simulated load balancer alone, for pointing other tools (or elbscope) at it. */
 export function labCommand(io: CliIo, setExit: (code: number) => void, signal: AbortSignal): Command {
   return new Command('lab').description(summaryOf('lab'))
-    .option('--scenario <file>', 'scenario file (JSON)', DEFAULT_SCENARIO)
+    .option(...SCENARIO_OPTION, scenarioArg, DEFAULT_SCENARIO)
     .option('--speed <n>', 'run the scenario this many times faster', speedArg, 1)
     .action(async (flags: { scenario: string; speed: number }) => {
       const scenario = loadScenario(flags.scenario);

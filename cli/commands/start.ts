@@ -18,7 +18,7 @@ import { wallClock } from '../../shared/clock';
 import type { LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 import { formatNodesTable } from '../format/nodes-table';
 import { EXIT, type CliIo } from '../io';
-import { DEFAULT_SCENARIO, describeLab, speedArg, startLab } from './lab';
+import { DEFAULT_SCENARIO, SCENARIO_OPTION, describeLab, scenarioArg, speedArg, startLab } from './lab';
 import { formatCycleLine, watchLoop } from './watch';
 
 /**
@@ -101,7 +101,7 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
  */
 export function startCommand(io: CliIo, setExit: (code: number) => void, signal: AbortSignal): Command {
   return new Command('start').description(summaryOf('start'))
-    .option('--scenario <file>', 'scenario file (JSON)', DEFAULT_SCENARIO)
+    .option(...SCENARIO_OPTION, scenarioArg, DEFAULT_SCENARIO)
     .option('--speed <n>', 'run the scenario (and the watch cycle) this many times faster', speedArg, 1)
     .option('--store <dir>', 'store directory (default: a new temporary one)')
     .option('--table', 'print the full node table every cycle instead of one line')

@@ -7,6 +7,7 @@ import { runLabSession } from '../../cli/commands/start';
 import { loadScenario } from '../../lab/scenario';
 import { LocalStore } from '../../shared/store/local';
 import { verifyChain } from '../../shared/store/chain';
+import { scenarioEventProblems } from '../helpers/scenario-events';
 
 // The default scenario end to end, in stepped time: the lab's proxy nodes,
 // backends, DNS and EC2 on loopback, elbscope watching through its production
@@ -43,23 +44,7 @@ describe('The default lab scenario', () => {
     });
 
     const events = (await new LocalStore(store).listEvents('lab')).map((e) => e.record);
-    const t0 = Date.parse(startedAt);
-    const slack = 0; // stepped time: no scheduler jitter to allow for
-    const problems: string[] = [];
-    const matched = new Set<string>();
-    for (const x of scenario.expect) {
-      const hits = events.filter((e) => e.kind === x.kind && e.status === x.status && (x.scope === null || e.fingerprint.split('|')[1] === x.scope));
-      const label = `${x.kind}/${x.status}/${x.scope}`;
-      if (hits.length !== 1) {
-        problems.push(`${label}: ${hits.length} events (${hits.map((h) => h.at).join(', ')})`);
-        continue;
-      }
-      const hit = hits[0]!;
-      matched.add(hit.id);
-      const offset = Date.parse(hit.at) - t0;
-      if (offset < x.after / SPEED - slack || offset > x.before / SPEED + slack) problems.push(`${label}: at +${offset} ms, expected ${x.after / SPEED}-${x.before / SPEED} ms`);
-    }
-    for (const e of events) if (!matched.has(e.id)) problems.push(`unexpected: ${e.kind}/${e.status} ${e.summary} at +${Date.parse(e.at) - t0} ms`);
+    const problems = scenarioEventProblems(scenario, events, startedAt);
     expect(problems, lines.filter((l) => l.startsWith('ALERT') || l.startsWith('[lab')).join('\n')).toEqual([]);
 
     // Ground truth: whenever what is compared was at rest in the lab (unchanged since the cycle

@@ -1,0 +1,54 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { builtInScenario } from '../../cli/commands/lab';
+import { runLabSession } from '../../cli/commands/start';
+import { loadScenario } from '../../lab/scenario';
+import { LocalStore } from '../../shared/store/local';
+import { scenarioEventProblems } from '../helpers/scenario-events';
+
+// The built-in `nlb` scenario (`elbscope start --scenario nlb`) end to end, in
+// stepped time: the lab as a Network Load Balancer (NLB-shaped DNS name, `ELB net/…`
+// ENIs, one node per AZ, no pre-open). Slow clients give a slow-clients warning and
+// no pre-open event; an AZ out of DNS fires once (critical) and resolves once.
+describe('The nlb lab scenario', () => {
+  it('gives slow-clients and az-out-of-dns, each firing and resolving once, and no pre-open events', async () => {
+    const scenario = loadScenario(builtInScenario('nlb'));
+    const store = mkdtempSync(join(tmpdir(), 'elbscope-e2e-nlb-'));
+    const lines: string[] = [];
+    const seen: { kind?: string; dnsAbsent: string[]; readingB1: number | null; truthB1: number }[] = [];
+    const { startedAt, reportFile } = await runLabSession({
+      scenario,
+      speed: 1,
+      stepped: true,
+      store,
+      io: { out: (t) => lines.push(t), err: (t) => lines.push(t), env: {} },
+      signal: new AbortController().signal,
+      onCycle: (lab, snapshots) => {
+        const [s] = snapshots;
+        if (!s) return;
+        seen.push({
+          ...(s.observation.kind ? { kind: s.observation.kind } : {}),
+          dnsAbsent: Object.entries(s.observation.azs).filter(([, c]) => c.provisioned > 0 && c.advertised === 0).map(([az]) => az),
+          readingB1: s.backends.find((b) => b.name === 'b1')?.report.reading ?? null,
+          truthB1: lab.backend('b1').reading(),
+        });
+      },
+    });
+
+    const events = (await new LocalStore(store).listEvents('lab')).map((e) => e.record);
+    expect(scenarioEventProblems(scenario, events, startedAt), lines.filter((l) => l.startsWith('ALERT') || l.startsWith('[lab')).join('\n')).toEqual([]);
+    expect(events.find((e) => e.kind === 'az-out-of-dns' && e.status === 'firing')?.severity).toBe('critical');
+    expect(events.find((e) => e.kind === 'slow-clients' && e.status === 'firing')?.severity).toBe('warning');
+
+    // Every cycle knew it for an NLB; us-east-1b was seen out of DNS, and R on b1 was the lab's own count.
+    expect(new Set(seen.map((c) => c.kind))).toEqual(new Set(['network']));
+    expect(seen.some((c) => c.dnsAbsent.includes('us-east-1b'))).toBe(true);
+    expect(seen.filter((c) => c.readingB1 !== c.truthB1)).toEqual([]);
+    expect(Math.max(...seen.map((c) => c.readingB1 ?? 0))).toBe(12);
+
+    // The report names the kind and the ARN.
+    expect(readFileSync(reportFile, 'utf8')).toContain('lab (Network Load Balancer), region us-east-1, account 123456789012, arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/lab/50dc6c495c0c9188');
+  }, 120_000);
+});

@@ -162,8 +162,12 @@ export function detectCycle(
   return events;
 }
 
+/** Said of a node change inside an NLB's AZ: its node and IP are static (one per AZ), so this is not AWS scaling it. */
+const NLB_UNEXPECTED = ' (unexpected: a Network Load Balancer has one static node per AZ)';
+
 function detectNodes(state: LoadBalancerState, samples: CycleSample[], lb: string, at: string, options: RuleOptions, emit: Emit): void {
   const latest = samples.at(-1)?.perAz ?? {};
+  const nlb = state.kind === 'network';
   if (state.nodes === null) {
     state.nodes = structuredClone(latest); // baseline
     return;
@@ -187,9 +191,10 @@ function detectNodes(state: LoadBalancerState, samples: CycleSample[], lb: strin
         emit('az-removed', 'event', 'warning', { az, from: was.length, to: 0, summary: `${lb} ${az} removed (had ${plural(was.length, 'node')})`, details: { nodes: was } });
       } else {
         const sinceFirstSignMs = count > was.length && firstSign ? Date.parse(at) - Date.parse(firstSign) : null;
-        emit('scaled', 'event', 'info', {
+        // An NLB has one static node per AZ: its counts change with AZs only, so a count change inside an AZ is not scaling.
+        emit('scaled', 'event', nlb ? 'warning' : 'info', {
           az, from: was.length, to: count,
-          summary: `${lb} ${az} scaled ${was.length} → ${plural(count, 'node')}`,
+          summary: `${lb} ${az} scaled ${was.length} → ${plural(count, 'node')}${nlb ? NLB_UNEXPECTED : ''}`,
           details: { direction: count > was.length ? 'up' : 'down', sinceFirstSignMs, firstSign: firstSign ?? null, nodesBefore: was, nodesAfter: stable[az] },
         });
       }
@@ -200,9 +205,9 @@ function detectNodes(state: LoadBalancerState, samples: CycleSample[], lb: strin
       const gone = was.filter((ip) => !set.includes(ip));
       const added = set.filter((ip) => !was.includes(ip));
       stable[az] = [...set];
-      emit('node-replaced', 'event', 'info', {
+      emit('node-replaced', 'event', nlb ? 'warning' : 'info', {
         az, from: gone.join(','), to: added.join(','),
-        summary: `${lb} ${az} node replaced: ${gone.join(', ')} → ${added.join(', ')}`,
+        summary: `${lb} ${az} node replaced: ${gone.join(', ')} → ${added.join(', ')}${nlb ? NLB_UNEXPECTED : ''}`,
         details: { removed: gone, added },
       });
     }

@@ -102,6 +102,18 @@ describe('Function: detectCycle', () => {
     }
   });
 
+  it('on an NLB, node counts change with AZs only: a count change or new IP inside an AZ is a warning saying so, an AZ added is as usual', () => {
+    const state = emptyState();
+    const nlb = (m: number, perAz: Record<string, number | string[]>) => sample(m, perAz, { kind: 'network' });
+    const steps = [nlb(0, { 'us-east-1a': 1 }), nlb(1, { 'us-east-1a': 2 }), nlb(2, { 'us-east-1a': 2 }), nlb(3, { 'us-east-1a': ['10.9.9.9', '10.9.9.8'] }), nlb(4, { 'us-east-1a': ['10.9.9.9', '10.9.9.8'] }), nlb(5, { 'us-east-1a': ['10.9.9.9', '10.9.9.8'], 'us-east-1b': 1 }), nlb(6, { 'us-east-1a': ['10.9.9.9', '10.9.9.8'], 'us-east-1b': 1 })];
+    const events = steps.map((s) => detectCycle(state, s, 'test', options).map((e) => [e.kind, e.severity, e.summary]));
+    expect(events.flat()).toEqual([
+      ['scaled', 'warning', 'test us-east-1a scaled 1 → 2 nodes (unexpected: a Network Load Balancer has one static node per AZ)'],
+      ['node-replaced', 'warning', expect.stringMatching(/^test us-east-1a node replaced: .* \(unexpected: a Network Load Balancer has one static node per AZ\)$/)],
+      ['az-added', 'info', 'test us-east-1b added with 1 node'],
+    ]);
+  });
+
   it('on an ALB or NLB: no pre-open events, and R above the pressure share is slow-clients (a warning), not reading-pressure', () => {
     for (const kind of ['application', 'network'] as const) {
       const state = emptyState();

@@ -32,6 +32,9 @@ module.exports.resources = async ({ resolveVariable }) => {
   // (Describe calls take no resource-level permission either). Discovery's statement has it already.
   const { needsOwnNames } = tsx.require('../shared/config/identity.ts', __filename);
   const ownNames = !c.discovery && needsOwnNames(c.loadBalancers) ? [{ Effect: 'Allow', Action: ['elasticloadbalancing:DescribeLoadBalancers'], Resource: '*' }] : [];
+  // A possibly-Classic load balancer with TLS backends: its back-end authentication policies, each TLS round.
+  const { needsBackendAuth } = tsx.require('../shared/cycle/tls-round.ts', __filename);
+  const backendAuth = needsBackendAuth(c) ? [{ Effect: 'Allow', Action: ['elasticloadbalancing:DescribeLoadBalancers', 'elasticloadbalancing:DescribeLoadBalancerPolicies'], Resource: '*' }] : [];
   const assume = roles.length > 0 ? [{ Effect: 'Allow', Action: ['sts:AssumeRole'], Resource: roles }] : [];
   const tableWrite = { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], Resource: TABLE };
   const tableRead = { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query'], Resource: TABLE };
@@ -54,7 +57,7 @@ module.exports.resources = async ({ resolveVariable }) => {
   });
   return {
     ObserveRole: role('observe', [enis, ...discovery, ...ownNames, ...assume, tableWrite, ...publish, failures]),
-    TlsProbeRole: role('tls-probe', [tableWrite, ...publish, failures]),
+    TlsProbeRole: role('tls-probe', [...backendAuth, ...(backendAuth.length > 0 ? assume : []), tableWrite, ...publish, failures]),
     DispatchRole: role('dispatch', [...discovery, ...assume, { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: work }, failures]),
     // The worker reads its queue (the SQS event source polls with the function's role).
     WorkerRole: role('worker', [enis, ...discovery, ...ownNames, ...assume, tableWrite, ...publish, { Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], Resource: work }]),

@@ -116,7 +116,7 @@ export async function watchLoop(
     await recordCycle(config, snapshots, at, record);
     if (hasTls && started - lastTls >= loop.tlsEveryMs) {
       lastTls = started;
-      await recordTls(config, await probeConfiguredTls(config, deps.now), at, record);
+      await recordTls(config, await probeConfiguredTls(config, deps.now, deps.backendAuthFor), at, record);
     }
     // Cycles start every `interval`, however long one took.
     if (loop.cycles === undefined || cycle < loop.cycles) await clock.sleep(Math.max(0, loop.interval - (clock.now() - started)), loop.signal);

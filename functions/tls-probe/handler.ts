@@ -7,7 +7,9 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import { loadConfigFromEnv } from '../../shared/config/load';
 import { emitDeliveryMetrics, emitTlsMetrics, METRIC_NAMESPACE } from '../../shared/cycle/metrics';
 import { recordTls } from '../../shared/cycle/record';
-import { probeConfiguredTls } from '../../shared/cycle/tls-round';
+import { needsBackendAuth, probeConfiguredTls } from '../../shared/cycle/tls-round';
+import { createBackendAuthLookup } from '../../shared/backends/auth-policy';
+import { elbClientsByRegion } from '../../shared/aws/elb-clients';
 import { cycleTime } from '../../shared/cycle/time';
 import { stackSink, stackStore } from '../runtime';
 
@@ -17,12 +19,15 @@ const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'elbscop
 const config = loadConfigFromEnv(process.env);
 const store = stackStore(process.env);
 const sink = stackSink(process.env, config);
+const elb = elbClientsByRegion();
+// Classic ELBs' back-end authentication policies, only when a possibly-Classic load balancer has TLS backends.
+const backendAuthFor = needsBackendAuth(config) ? (region: string, roleArn?: string) => createBackendAuthLookup(elb(region, roleArn).elb) : null;
 
 /** Scheduled (hourly by default): one TLS handshake per configured target; cert-changed / cert-expiring / tls-failed events. */
 export const handler = middy(async (event: ScheduledEvent, context: Context) => {
   const now = () => new Date();
   const at = cycleTime(event?.time, now());
-  const results = await probeConfiguredTls(config, now);
+  const results = await probeConfiguredTls(config, now, backendAuthFor);
   for (const result of results) {
     const bad = result.finding.error !== null || result.finding.findings.some((f) => !f.startsWith('self-signed'));
     (bad ? logger.warn.bind(logger) : logger.info.bind(logger))('tls', { ...result });

@@ -5,6 +5,8 @@
  *      https://docs.aws.amazon.com/elasticloadbalancing/2012-06-01/APIReference/API_DescribeLoadBalancers.html
  *  [V] Elastic Load Balancing API Reference (2015-12-01, v2), DescribeLoadBalancers:
  *      https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeLoadBalancers.html
+ *  [P] Elastic Load Balancing API Reference (2012-06-01), DescribeLoadBalancerPolicies:
+ *      https://docs.aws.amazon.com/elasticloadbalancing/2012-06-01/APIReference/API_DescribeLoadBalancerPolicies.html
  *  [Q] both references, "Common Errors": MissingParameter, InvalidParameterValue,
  *      ValidationError, all HTTP 400.
  * Where AWS's behaviour is uncertain, the stricter reading is coded and says so.
@@ -50,12 +52,18 @@ function checkPageSize(params: Record<string, string>): ElbRefusal | null {
  */
 export const MAX_PER_CALL = 20;
 
+/**
+ * A Classic load balancer name: "must have a maximum of 32 characters, must contain
+ * only alphanumeric characters or hyphens, and cannot begin or end with a hyphen"
+ * (CreateLoadBalancer, LoadBalancerName).
+ */
+const CLASSIC_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/;
+
 /** Check a Classic DescribeLoadBalancers request; null when ELB would serve it. */
 export function checkClassicDescribeLoadBalancers(params: Record<string, string>): ElbRefusal | null {
   const names = members(params, 'LoadBalancerNames');
   if (names.length > MAX_PER_CALL) return validation(`more than ${MAX_PER_CALL} load balancer names in one call (stricter reading of [C])`);
-  // Classic names: "must have a maximum of 32 characters, must contain only alphanumeric characters or hyphens, and cannot begin or end with a hyphen" (CreateLoadBalancer, LoadBalancerName).
-  const bad = names.find((n) => !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/.test(n));
+  const bad = names.find((n) => !CLASSIC_NAME.test(n));
   if (bad !== undefined) return validation(`Value '${bad}' at 'loadBalancerNames' failed to satisfy constraint: a load balancer name has 1-32 letters, digits or hyphens, and no hyphen at either end`);
   return checkPageSize(params);
 }
@@ -71,4 +79,16 @@ export function checkV2DescribeLoadBalancers(params: Record<string, string>): El
   const badArn = arns.find((a) => !/^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer\/(app|net|gwy)\/[A-Za-z0-9-]{1,32}\/[0-9a-f]+$/.test(a));
   if (badArn !== undefined) return validation(`'${badArn}' is not a valid load balancer ARN`);
   return checkPageSize(params);
+}
+
+/**
+ * Check a Classic DescribeLoadBalancerPolicies request; null when ELB would serve it.
+ * [P] LoadBalancerName (String, optional) and PolicyNames.member.N (optional); the
+ * load balancer name follows CreateLoadBalancer's rule, as above.
+ */
+export function checkDescribeLoadBalancerPolicies(params: Record<string, string>): ElbRefusal | null {
+  const name = params.LoadBalancerName;
+  if (name !== undefined && !CLASSIC_NAME.test(name)) return validation(`Value '${name}' at 'loadBalancerName' failed to satisfy constraint: a load balancer name has 1-32 letters, digits or hyphens, and no hyphen at either end`);
+  if (members(params, 'PolicyNames').some((p) => p.length === 0)) return validation('a policy name must not be empty');
+  return null;
 }

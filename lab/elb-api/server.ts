@@ -2,12 +2,22 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readBody } from '../http-body';
 import { escapeXml } from '../xml';
-import { CLASSIC_VERSION, V2_VERSION, checkClassicDescribeLoadBalancers, checkV2DescribeLoadBalancers, members, type ElbRefusal } from './contract';
+import { CLASSIC_VERSION, V2_VERSION, checkClassicDescribeLoadBalancers, checkDescribeLoadBalancerPolicies, checkV2DescribeLoadBalancers, members, type ElbRefusal } from './contract';
+
+/** A Classic ELB policy: its type and attributes (a BackendServerAuthenticationPolicyType names PublicKeyPolicyType ones). */
+export interface LabPolicy {
+  name: string;
+  type: string;
+  attributes: [string, string][];
+}
 
 /** A Classic ELB as the lab's ELB API knows it. */
 export interface LabClassicLb {
   name: string;
   dnsName: string;
+  policies?: LabPolicy[];
+  /** Instance ports and the policies applied to them (SetLoadBalancerPoliciesForBackendServer). */
+  backendServers?: { instancePort: number; policyNames: string[] }[];
 }
 
 /** An ALB or NLB as the lab's ELB API knows it. */
@@ -49,7 +59,8 @@ const NS: Record<string, string> = {
 /**
  * A local Query-API endpoint for both Elastic Load Balancing APIs (Classic
  * 2012-06-01 and v2 2015-12-01, told apart by `Version`), serving
- * DescribeLoadBalancers held to its documented contract, so the real SDK clients
+ * DescribeLoadBalancers (both) and DescribeLoadBalancerPolicies (Classic), held to
+ * their documented contract, so the real SDK clients
  * run their production path against it.
  */
 export async function startElbApi(state: ElbApiState, host = '127.0.0.1'): Promise<RunningElbApi> {
@@ -64,21 +75,24 @@ export async function startElbApi(state: ElbApiState, host = '127.0.0.1'): Promi
     const refuse = (r: ElbRefusal) => reply(r.status, errorXml(version, r));
     const failure = state.failNext.shift();
     if (failure) return refuse(failure);
-    if (!NS[version] || params.Action !== 'DescribeLoadBalancers') {
-      return refuse({ code: 'InvalidAction', status: 400, message: `The action ${params.Action ?? '(none)'} is not valid for version ${version || '(none)'}.` });
+    const action = params.Action ?? '';
+    const served = version === CLASSIC_VERSION ? ['DescribeLoadBalancers', 'DescribeLoadBalancerPolicies'] : version === V2_VERSION ? ['DescribeLoadBalancers'] : [];
+    if (!served.includes(action)) {
+      return refuse({ code: 'InvalidAction', status: 400, message: `The action ${action || '(none)'} is not valid for version ${version || '(none)'}.` });
     }
-    const refusal = version === CLASSIC_VERSION ? checkClassicDescribeLoadBalancers(params) : checkV2DescribeLoadBalancers(params);
+    const refusal = version === V2_VERSION ? checkV2DescribeLoadBalancers(params) : action === 'DescribeLoadBalancers' ? checkClassicDescribeLoadBalancers(params) : checkDescribeLoadBalancerPolicies(params);
     if (refusal) {
       state.refused.push({ request: params, refusal });
       return refuse(refusal);
     }
+    if (action === 'DescribeLoadBalancerPolicies') return reply(...describePolicies(state, params));
     if (version === CLASSIC_VERSION) {
       const names = members(params, 'LoadBalancerNames');
       const missing = names.find((n) => !state.classic.some((lb) => lb.name === n));
       // [C] LoadBalancerNotFound, 400: one unknown name fails the whole call.
       if (missing !== undefined) return refuse({ code: 'LoadBalancerNotFound', status: 400, message: `There is no ACTIVE Load Balancer named '${missing}'` });
       const found = names.length > 0 ? state.classic.filter((lb) => names.includes(lb.name)) : state.classic;
-      const items = found.map((lb) => `<member><LoadBalancerName>${escapeXml(lb.name)}</LoadBalancerName><DNSName>${escapeXml(lb.dnsName)}</DNSName><Scheme>internet-facing</Scheme></member>`).join('');
+      const items = found.map((lb) => `<member><LoadBalancerName>${escapeXml(lb.name)}</LoadBalancerName><DNSName>${escapeXml(lb.dnsName)}</DNSName><Scheme>internet-facing</Scheme><BackendServerDescriptions>${(lb.backendServers ?? []).map((b) => `<member><InstancePort>${b.instancePort}</InstancePort><PolicyNames>${b.policyNames.map((p) => `<member>${escapeXml(p)}</member>`).join('')}</PolicyNames></member>`).join('')}</BackendServerDescriptions></member>`).join('');
       return reply(200, response(version, `<LoadBalancerDescriptions>${items}</LoadBalancerDescriptions><NextMarker></NextMarker>`));
     }
     const arns = members(params, 'LoadBalancerArns');
@@ -96,8 +110,23 @@ export async function startElbApi(state: ElbApiState, host = '127.0.0.1'): Promi
   return { url: `http://${host}:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-function response(version: string, result: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<DescribeLoadBalancersResponse xmlns="${NS[version]}"><DescribeLoadBalancersResult>${result}</DescribeLoadBalancersResult><ResponseMetadata><RequestId>lab</RequestId></ResponseMetadata></DescribeLoadBalancersResponse>`;
+function response(version: string, result: string, action = 'DescribeLoadBalancers'): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${NS[version]}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>lab</RequestId></ResponseMetadata></${action}Response>`;
+}
+
+/** [P] A Classic load balancer's policies (all, or the named ones): LoadBalancerNotFound / PolicyNotFound when one is not there. */
+function describePolicies(state: ElbApiState, params: Record<string, string>): [number, string] {
+  const name = params.LoadBalancerName;
+  const lb = name === undefined ? null : state.classic.find((c) => c.name === name);
+  const fail = (code: string, message: string): [number, string] => [400, errorXml(CLASSIC_VERSION, { code, status: 400, message })];
+  if (name !== undefined && !lb) return fail('LoadBalancerNotFound', `There is no ACTIVE Load Balancer named '${name}'`);
+  const policies = lb?.policies ?? [];
+  const wanted = members(params, 'PolicyNames');
+  const missing = wanted.find((w) => !policies.some((p) => p.name === w));
+  if (missing !== undefined) return fail('PolicyNotFound', `There is no policy with name ${missing} for load balancer ${name ?? '(none)'}`);
+  const chosen = wanted.length > 0 ? policies.filter((p) => wanted.includes(p.name)) : policies;
+  const items = chosen.map((p) => `<member><PolicyName>${escapeXml(p.name)}</PolicyName><PolicyTypeName>${escapeXml(p.type)}</PolicyTypeName><PolicyAttributeDescriptions>${p.attributes.map(([k, v]) => `<member><AttributeName>${escapeXml(k)}</AttributeName><AttributeValue>${escapeXml(v)}</AttributeValue></member>`).join('')}</PolicyAttributeDescriptions></member>`).join('');
+  return [200, response(CLASSIC_VERSION, `<PolicyDescriptions>${items}</PolicyDescriptions>`, 'DescribeLoadBalancerPolicies')];
 }
 
 function errorXml(version: string, r: ElbRefusal): string {

@@ -4,18 +4,21 @@ import type { CycleDeps } from '../cycle/observe-configured';
 import { createDnsLookup } from '../nodes/dns';
 import { createEniLookup } from '../nodes/eni';
 import { createOwnNameLookup, rememberingOwnNames, type OwnNameLookup } from '../nodes/own-name';
-import { discoveryClientsByRegion } from './discovery-clients';
+import { elbClientsByRegion } from './elb-clients';
 import { needsOwnNames } from '../config/identity';
+import { createBackendAuthLookup } from '../backends/auth-policy';
+import { needsBackendAuth } from '../cycle/tls-round';
 
 /**
  * The clients a cycle needs against AWS (and the SDK's endpoint variables): the
  * configured resolver, and ENI lookups through `ec2` per region and role unless
- * the configuration turns them off, and — only when a load balancer is configured
- * by an alias name — the ELB API for its own DNS name. One wiring for the
+ * the configuration turns them off, and the ELB API only where it is needed: the
+ * own DNS name of a load balancer configured by an alias name, and the back-end
+ * authentication policies of a Classic ELB with TLS backends. One wiring for the
  * functions and the CLI.
  */
 export function awsCycleDeps(config: Config, ec2: (region: string, roleArn?: string) => EC2Client, defaultRegion?: string): CycleDeps {
-  const elb = discoveryClientsByRegion(ec2);
+  const elb = elbClientsByRegion();
   const ownNames = new Map<string, OwnNameLookup>();
   return {
     dns: createDnsLookup(config.dns),
@@ -29,6 +32,8 @@ export function awsCycleDeps(config: Config, ec2: (region: string, roleArn?: str
           return lookup;
         }
       : null,
+    // Classic back-end authentication policies, read each TLS round (a policy can change any time).
+    backendAuthFor: needsBackendAuth(config) ? (region, roleArn) => createBackendAuthLookup(elb(region, roleArn).elb) : null,
     now: () => new Date(),
     defaultRegion,
   };

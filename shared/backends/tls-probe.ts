@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { connect, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import { isIP } from 'node:net';
 
@@ -18,6 +19,8 @@ export interface TlsFinding {
   daysLeft: number | null;
   /** `AB:CD:…`, as `openssl x509 -fingerprint -sha256` prints it. */
   fingerprint256: string | null;
+  /** The certificate's public key, base64 DER SubjectPublicKeyInfo (what a Classic back-end authentication policy lists). */
+  publicKey: string | null;
   /** Problems found: expired, not yet valid, pin mismatch, self-signed. */
   findings: string[];
   /** Null, or one line saying why there was no handshake. */
@@ -59,7 +62,7 @@ export function probeTls(target: string, options: TlsProbeOptions = {}): Promise
   const finding: TlsFinding = {
     target, protocol: null, cipher: null, subject: null, issuer: null, sans: [], selfSigned: null,
     authorized: null, authorizationError: null, validFrom: null, validTo: null, daysLeft: null,
-    fingerprint256: null, findings: [], error: null,
+    fingerprint256: null, publicKey: null, findings: [], error: null,
   };
   const parsed = parseTarget(target);
   if (!parsed) return Promise.resolve({ ...finding, error: `${target}: not HOST:PORT` });
@@ -102,6 +105,7 @@ export function probeTls(target: string, options: TlsProbeOptions = {}): Promise
         validFrom: new Date(cert.valid_from).toISOString(),
         validTo: new Date(cert.valid_to).toISOString(),
         fingerprint256: cert.fingerprint256,
+        publicKey: spkiOf(cert.raw),
       };
       // A self-signed certificate is its own issuer (Node links it to itself, or sends no issuer at all).
       const issuerCert = cert.issuerCertificate as DetailedPeerCertificate | undefined;
@@ -120,6 +124,16 @@ export function probeTls(target: string, options: TlsProbeOptions = {}): Promise
       done(result, socket);
     });
   });
+}
+
+/** A certificate's public key as base64 DER SPKI; null when the certificate does not parse. */
+function spkiOf(raw: Buffer | undefined): string | null {
+  if (!raw) return null;
+  try {
+    return new X509Certificate(raw).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+  } catch {
+    return null;
+  }
 }
 
 function handshakeFailure(err: NodeJS.ErrnoException): string {

@@ -7,6 +7,7 @@ import { parseLoadBalancerArn, parseLoadBalancerDnsName } from '../nodes/lb-name
 import { skippedObservation, type Observation } from '../nodes/observation';
 import { descriptionsFor, findEnis, placeNodes, resolveNames } from '../nodes/observe';
 import type { OwnNameLookup } from '../nodes/own-name';
+import type { BackendAuthLookup } from '../backends/auth-policy';
 
 /** The clients one cycle needs; built by a handler or the CLI, passed in here. */
 export interface CycleDeps {
@@ -15,6 +16,8 @@ export interface CycleDeps {
   enisFor: ((region: string, roleArn?: string) => EniLookup) | null;
   /** The ELB API's answer to "what is this load balancer's own DNS name" (for alias names); absent: not asked. */
   ownNameFor?: ((region: string, roleArn?: string) => OwnNameLookup) | null;
+  /** A Classic ELB's back-end authentication policies, for the TLS rounds; absent: not read. */
+  backendAuthFor?: ((region: string, roleArn?: string) => BackendAuthLookup) | null;
   now: () => Date;
   /** Region to fall back on when neither config nor the DNS name gives one (AWS_REGION). */
   defaultRegion?: string | undefined;

@@ -17,6 +17,8 @@ export const EVENT_KINDS = [
   'slow-clients',
   'cert-expiring',
   'cert-changed',
+  // Classic with a back-end authentication policy: the backend's public key is not one the policy accepts.
+  'backend-key-rejected',
   'tls-failed',
   'observation-failed',
   'recovered',

@@ -267,6 +267,18 @@ function detectPrewarm(state: LoadBalancerState, lb: string, at: string, prewarm
   }
 }
 
+/**
+ * Whether a round shows the backend's key refused by its Classic back-end
+ * authentication policy: undefined when that cannot be said (handshake failed,
+ * policy not read); false when there is no policy or no Classic ELB.
+ */
+function keyRejected(b: TlsSample['backends'][string] | undefined, classic: boolean): boolean | undefined {
+  if (!b || !classic) return classic ? undefined : false;
+  if (b.authKeys === null) return false;
+  if (b.authKeys === undefined || !b.publicKey) return undefined;
+  return !b.authKeys.includes(b.publicKey);
+}
+
 /** The TLS rules, over the hourly probe rounds: cert-changed, cert-expiring, tls-failed. */
 export function detectTls(state: LoadBalancerState, sample: TlsSample, loadBalancer: string, options: RuleOptions): ElbEvent[] {
   const events: ElbEvent[] = [];
@@ -289,16 +301,30 @@ export function detectTls(state: LoadBalancerState, sample: TlsSample, loadBalan
       const d = s.backends[backend]?.daysLeft;
       return d === null || d === undefined ? undefined : d <= options.certWarningDays;
     }, options.tlsConfirm);
-    // ALBs and NLBs do not validate backend certificates (AWS target group docs): an expired one
-    // still serves traffic, so it is a warning there, said so; on a Classic ELB (or unknown) as before.
-    const validates = state.kind !== 'application' && state.kind !== 'network';
+    // ALBs and NLBs do not validate backend certificates (AWS target group docs), nor does a Classic
+    // ELB on a port without a back-end authentication policy: an expired one still serves traffic,
+    // so it is a warning there, said so; on a Classic ELB with a policy (or unknown) as before.
+    const classic = state.kind !== 'application' && state.kind !== 'network';
+    const validates = classic && now?.authKeys !== null;
+    const notValidating = !classic ? `the ${state.kind === 'application' ? 'ALB' : 'NLB'} does not validate backend certificates` : 'the Classic ELB has no back-end authentication policy for this port, so it does not check backend certificates';
     condition(state, `${loadBalancer}|${backend}|cert-expiring`, expiring, at, options.repeatAfterMs, (status, repeat, since) =>
       emit('cert-expiring', status, status === 'firing' ? ((now?.daysLeft ?? 0) < 0 && validates ? 'critical' : 'warning') : 'info', {
         backend, to: now?.daysLeft ?? null,
         summary: status === 'firing'
-          ? `${loadBalancer} ${backend}: certificate ${(now?.daysLeft ?? 0) < 0 ? 'expired' : `expires in ${now?.daysLeft} days`} (${now?.validTo})${validates ? '' : `; the ${state.kind === 'application' ? 'ALB' : 'NLB'} does not validate backend certificates`}`
+          ? `${loadBalancer} ${backend}: certificate ${(now?.daysLeft ?? 0) < 0 ? 'expired' : `expires in ${now?.daysLeft} days`} (${now?.validTo})${validates ? '' : `; ${notValidating}`}`
           : `${loadBalancer} ${backend}: certificate renewed (valid to ${now?.validTo})`,
         details: { validTo: now?.validTo ?? null, daysLeft: now?.daysLeft ?? null, since, repeat },
+      }),
+    );
+    // A Classic back-end authentication policy accepts listed public keys only: another key is an outage.
+    const rejected = confirmedValue(samples, (s) => keyRejected(s.backends[backend], classic), options.tlsConfirm);
+    condition(state, `${loadBalancer}|${backend}|backend-key-rejected`, rejected, at, options.repeatAfterMs, (status, repeat, since) =>
+      emit('backend-key-rejected', status, status === 'firing' ? 'critical' : 'info', {
+        backend,
+        summary: status === 'firing'
+          ? `${loadBalancer} ${backend}: its certificate's public key is not in the Classic ELB's back-end authentication policy: the ELB refuses this backend`
+          : `${loadBalancer} ${backend}: its public key is accepted again (or the policy is gone)`,
+        details: { since, repeat, policyKeys: now?.authKeys?.length ?? null },
       }),
     );
     const fingerprint = confirmedValue(samples, (s) => s.backends[backend]?.fingerprint ?? undefined, options.tlsConfirm);

@@ -50,8 +50,8 @@ export function toCycleSample(snapshot: LoadBalancerSnapshot, at: string): Cycle
 /** Reduce one TLS round of a load balancer to what the TLS rules compare. */
 export function toTlsSample(results: BackendTls[], at: string): TlsSample {
   const backends: TlsSample['backends'] = {};
-  for (const { backend, finding } of results) {
-    backends[backend] = { fingerprint: finding.fingerprint256, daysLeft: finding.daysLeft, validTo: finding.validTo, error: finding.error };
+  for (const { backend, finding, authKeys } of results) {
+    backends[backend] = { fingerprint: finding.fingerprint256, daysLeft: finding.daysLeft, validTo: finding.validTo, error: finding.error, publicKey: finding.publicKey, ...(authKeys !== undefined ? { authKeys } : {}) };
   }
   return { at, backends };
 }

@@ -26,7 +26,16 @@ export interface CycleSample {
 export interface TlsSample {
   at: string;
   /** Per backend: fingerprint and days left, or the handshake error. */
-  backends: Record<string, { fingerprint: string | null; daysLeft: number | null; validTo: string | null; error: string | null }>;
+  backends: Record<string, {
+    fingerprint: string | null;
+    daysLeft: number | null;
+    validTo: string | null;
+    error: string | null;
+    /** The certificate's public key (base64 SPKI DER); absent in samples from before it was kept. */
+    publicKey?: string | null;
+    /** Classic back-end authentication for its port: accepted keys, null for no policy, absent when unknown. */
+    authKeys?: string[] | null;
+  }>;
 }
 
 /** A condition that is firing: since when, and when it was last announced. */

@@ -7,22 +7,29 @@ import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 
-/** The observe role's actions for a configuration, from deploy/roles.cjs as the framework calls it. */
-async function observeActions(config: unknown): Promise<string[]> {
+/** A role's actions for a configuration, from deploy/roles.cjs as the framework calls it. */
+async function roleActions(config: unknown, role = 'ObserveRole'): Promise<string[]> {
   const file = join(mkdtempSync(join(tmpdir(), 'elbscope-roles-')), 'config.json');
   writeFileSync(file, JSON.stringify(config));
   const script = `require('./deploy/roles.cjs').resources({ resolveVariable: async (v) => (v === 'self:service' ? 'elbscope' : v === 'sls:stage' ? 'test' : undefined) })
-    .then((r) => console.log(JSON.stringify(r.ObserveRole.Properties.Policies[0].PolicyDocument.Statement.flatMap((s) => [s.Action].flat()))))`;
+    .then((r) => console.log(JSON.stringify(r[${JSON.stringify(role)}].Properties.Policies[0].PolicyDocument.Statement.flatMap((s) => [s.Action].flat()))))`;
   const { stdout } = await run(process.execPath, ['-e', script], { env: { ...process.env, ELBSCOPE_CONFIG_FILE: file } });
   return JSON.parse(stdout);
 }
 
-describe('IAM: DescribeLoadBalancers only where an alias name needs it', () => {
+describe('IAM: the ELB API only where an alias name or a Classic TLS backend needs it', () => {
+  it('grants the tls-probe function DescribeLoadBalancers and DescribeLoadBalancerPolicies for a possibly-Classic load balancer with TLS backends only', async () => {
+    const tlsBackend = [{ tls: { target: '10.0.0.1:443' } }];
+    expect(await roleActions({ loadBalancers: [{ dnsName: 'web-1.us-east-1.elb.amazonaws.com', backends: tlsBackend }] }, 'TlsProbeRole')).toEqual(expect.arrayContaining(['elasticloadbalancing:DescribeLoadBalancers', 'elasticloadbalancing:DescribeLoadBalancerPolicies']));
+    expect(await roleActions({ loadBalancers: [{ dnsName: 'web-1.us-east-1.elb.amazonaws.com', arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188', backends: tlsBackend }] }, 'TlsProbeRole')).not.toContain('elasticloadbalancing:DescribeLoadBalancerPolicies');
+    expect(await roleActions({ loadBalancers: [{ dnsName: 'web-1.us-east-1.elb.amazonaws.com' }] }, 'TlsProbeRole')).not.toContain('elasticloadbalancing:DescribeLoadBalancers');
+  }, 60_000);
+
   it('grants it when a load balancer is configured by an alias name with its "name"', async () => {
-    expect(await observeActions({ loadBalancers: [{ dnsName: 'shop.example.com', name: 'shop', region: 'us-east-1' }] })).toContain('elasticloadbalancing:DescribeLoadBalancers');
+    expect(await roleActions({ loadBalancers: [{ dnsName: 'shop.example.com', name: 'shop', region: 'us-east-1' }] })).toContain('elasticloadbalancing:DescribeLoadBalancers');
   }, 30_000);
 
   it('does not grant it for load balancers configured by their own DNS names', async () => {
-    expect(await observeActions({ loadBalancers: [{ dnsName: 'shop-1.us-east-1.elb.amazonaws.com' }] })).not.toContain('elasticloadbalancing:DescribeLoadBalancers');
+    expect(await roleActions({ loadBalancers: [{ dnsName: 'shop-1.us-east-1.elb.amazonaws.com' }] })).not.toContain('elasticloadbalancing:DescribeLoadBalancers');
   }, 30_000);
 });

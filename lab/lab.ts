@@ -7,6 +7,19 @@ import { LabElb, type LabElbKind, type LabNode } from './elb';
 import { LabProxyNode, type ListenerSpec } from './proxy-node';
 import { freeLoopbackPort } from './ports';
 import { wallClock, type Clock, type ClockTimer } from '../shared/clock';
+import { LabCapacity } from './capacity';
+import { cloudWatchState, startCloudWatch, type RunningCloudWatch } from './cloudwatch/server';
+import { emptyElbApi, startElbApi, type RunningElbApi } from './elb-api/server';
+
+/** Where the lab's parts listen: what a monitor needs to reach them. */
+export interface LabEndpoints {
+  dnsServer: string;
+  ec2Url: string;
+  /** CloudWatch GetMetricData (`AWS_ENDPOINT_URL_CLOUDWATCH`), from the lab's own numbers. */
+  cloudwatchUrl: string;
+  /** Both ELB APIs (`AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING(_V2)`): DescribeLoadBalancers, DescribeCapacityReservation. */
+  elbUrl: string;
+}
 
 export interface LabBackendSpec {
   name: string;
@@ -26,6 +39,8 @@ export interface LabOptions {
   idleTimeoutMs: number;
   /** How long requests count towards a node's extra pre-opened connections. */
   trafficWindowMs: number;
+  /** Requests a second one node forwards before the surge queue fills (the lab's capacity model). */
+  nodeRps?: number;
   /** Scale with traffic, as AWS does (times already divided by the scenario's speed). */
   autoscale?: LabAutoscale;
   /** Whose time the lab runs on (default: the wall clock; tests use a SteppedClock). */
@@ -66,6 +81,12 @@ export class Lab {
   private scaler: ClockTimer | null = null;
   private readonly timers = new Set<ClockTimer>();
   readonly clock: Clock;
+  /** Surge queue, spillover, LCUs and the LCU reservation: what the lab's CloudWatch and ELB API serve. */
+  readonly capacity: LabCapacity;
+  private cloudwatch: RunningCloudWatch | null = null;
+  /** What the lab's CloudWatch has served (every datapoint, by `namespace/metric/dimension`): ground truth for tests. */
+  readonly cloudwatchState = cloudWatchState((q) => this.capacity.source(q));
+  private elbApi: RunningElbApi | null = null;
   /** Work started and not finished (proxies starting, traffic requests): the lab is not settled while any runs. */
   private busy = 0;
   /** Times `settled()` gave up waiting (should stay 0; said in the session's log when not). */
@@ -76,6 +97,7 @@ export class Lab {
     this.elb = new LabElb({ name: options.name, kind: options.kind ?? 'classic', region: options.region, nodesPerAz: options.nodesPerAz });
     // Pre-opening is a Classic ELB's behaviour (the field notes); ALBs and NLBs do not.
     this.preopen = this.elb.kind === 'classic';
+    this.capacity = new LabCapacity(this.elb, this.clock, options.nodeRps);
   }
 
   /** Count `work` as the lab being busy until it ends. */
@@ -110,9 +132,15 @@ export class Lab {
     return this.backends.every((b) => b.trafficConnections() === proxies.reduce((n, p) => n + p.pooledFor(b.options.name), 0) + (this.slowClients.get(b.options.name)?.size ?? 0));
   }
 
-  /** Start DNS, EC2, backends and a proxy per node; returns what a monitor needs. */
-  async start(): Promise<{ dnsServer: string; ec2Url: string }> {
-    const endpoints = await this.elb.start();
+  /** Start DNS, EC2, CloudWatch, the ELB API, backends and a proxy per node; returns what a monitor needs. */
+  async start(): Promise<LabEndpoints> {
+    const { dnsServer, ec2Url } = await this.elb.start();
+    this.cloudwatch = await startCloudWatch(this.cloudwatchState);
+    const api = emptyElbApi();
+    if (this.elb.kind === 'classic') api.classic.push({ name: this.options.name, dnsName: this.elb.dnsName });
+    else api.v2.push({ arn: this.elb.arn as string, name: this.options.name, dnsName: this.elb.dnsName, type: this.elb.kind, reservation: () => this.capacity.reservation });
+    this.elbApi = await startElbApi(api);
+    const endpoints: LabEndpoints = { dnsServer, ec2Url, cloudwatchUrl: this.cloudwatch.url, elbUrl: this.elbApi.url };
     for (const spec of this.options.backends) {
       const tls = spec.tlsDays ? await labCertificate(`${spec.name}.lab.internal`, spec.tlsDays) : undefined;
       const backend = new LabBackend({ name: spec.name, slots: spec.slots, idleTimeoutMs: this.options.idleTimeoutMs, clock: this.clock, ...(tls ? { tls } : {}) });
@@ -129,6 +157,7 @@ export class Lab {
     this.elb.onNodeAdded = (node) => this.track(this.startProxy(node));
     this.elb.onNodeRemoved = (node) => this.track(this.stopProxy(node));
     for (const node of this.elb.nodes) await this.startProxy(node);
+    this.capacity.start();
     if (this.options.autoscale) {
       const a = this.options.autoscale;
       this.lastScale = this.clock.now();
@@ -137,7 +166,8 @@ export class Lab {
     return endpoints;
   }
 
-  private later(ms: number, fn: () => void): void {
+  /** Run `fn` after `ms` on the lab's clock (cancelled when the lab stops). */
+  later(ms: number, fn: () => void): void {
     const t = this.clock.setTimeout(() => {
       this.timers.delete(t);
       fn();
@@ -176,14 +206,18 @@ export class Lab {
     this.elb.onNodeAdded = () => undefined;
     this.elb.onNodeRemoved = () => undefined;
     await Promise.all([...this.proxies.values()].map((p) => p.stop()));
+    this.capacity.stop();
     await Promise.all(this.backends.map((b) => b.stop()));
-    await this.elb.stop();
+    await Promise.all([this.elb.stop(), this.cloudwatch?.close(), this.elbApi?.close()]);
   }
 
   private async startProxy(node: LabNode): Promise<void> {
     const proxy = new LabProxyNode(node.publicIp, node.privateIp, this.listeners, this.options.trafficWindowMs, this.clock);
     proxy.preopen = this.preopen;
-    proxy.onRequest = () => this.requestTimes.push(this.clock.now());
+    proxy.onRequest = () => {
+      this.requestTimes.push(this.clock.now());
+      this.capacity.request();
+    };
     this.proxies.set(node.eniId, proxy);
     await proxy.start();
   }
@@ -259,6 +293,8 @@ export class Lab {
           },
         ],
         dns: { servers: [dnsServer], timeoutMs: 1000, tries: 1, queries: 2 },
+        // The lab's minutes are complete when they end (no late datapoints), and its reservation is cheap to read.
+        capacity: { cloudwatch: { settleMinutes: 0 }, reservationEveryMinutes: 1 },
         ...extra,
       },
       'lab',

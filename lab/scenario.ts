@@ -26,7 +26,11 @@ const step = z.discriminatedUnion('do', [
   z.strictObject({ at: duration, do: z.literal('az-health'), az: z.string(), healthy: z.boolean() }),
   /** Clients that connect through the nodes to a backend and send nothing, for a while. */
   z.strictObject({ at: duration, do: z.literal('slow-clients'), backend: z.string(), connections: z.number().int().min(1).max(256), for: duration }),
-  z.strictObject({ at: duration, do: z.literal('prewarm'), nodesPerAz: z.number().int().min(1), total: z.number().int().min(1).optional(), deadlineIn: duration.optional(), caseId: z.string().optional() }),
+  z.strictObject({ at: duration, do: z.literal('prewarm'), nodesPerAz: z.number().int().min(0).default(0), lcu: z.number().int().min(1).optional(), total: z.number().int().min(1).optional(), deadlineIn: duration.optional(), caseId: z.string().optional() }).refine((p) => p.nodesPerAz > 0 || p.lcu !== undefined, 'a pre-warm needs nodesPerAz or lcu'),
+  /** Load offered beyond the real traffic (requests/s), for a while: the surge queue fills, then spills (Classic). */
+  z.strictObject({ at: duration, do: z.literal('overload'), rps: z.number().positive().max(100_000), for: duration }),
+  /** An LCU reservation (ALB/NLB): every AZ pending, then provisioned after a while. */
+  z.strictObject({ at: duration, do: z.literal('reserve'), lcu: z.number().int().min(1), provisionAfter: duration }),
 ]);
 
 export const scenarioSchema = z.strictObject({
@@ -36,6 +40,8 @@ export const scenarioSchema = z.strictObject({
     name: z.string().regex(/^[a-z0-9-]{1,32}$/),
     /** The kind of load balancer the lab simulates; a network one has exactly one node per AZ. */
     kind: z.enum(['classic', 'application', 'network']).default('classic'),
+    /** Requests a second one node forwards before the surge queue fills (the lab's capacity model). */
+    nodeRps: z.number().int().min(1).max(100_000).optional(),
     region: z.string(),
     nodesPerAz: z.record(z.string(), z.number().int().min(1).max(20)),
   }).refine((lb) => lb.kind !== 'network' || Object.values(lb.nodesPerAz).every((n) => n === 1), { message: 'a network load balancer has exactly one node per AZ', path: ['nodesPerAz'] }),
@@ -74,6 +80,7 @@ export function labOptionsOf(scenario: Scenario, speed: number): LabOptions {
   return {
     name: scenario.loadBalancer.name,
     kind: scenario.loadBalancer.kind,
+    ...(scenario.loadBalancer.nodeRps ? { nodeRps: scenario.loadBalancer.nodeRps } : {}),
     region: scenario.loadBalancer.region,
     nodesPerAz: scenario.loadBalancer.nodesPerAz,
     backends: scenario.backends,
@@ -87,7 +94,7 @@ export function labOptionsOf(scenario: Scenario, speed: number): LabOptions {
 
 /** What a scenario step may need from the monitor side (recording a pre-warm target). */
 export interface ScenarioHooks {
-  prewarm?: (target: { nodesPerAz: number; total: number | null; deadline: string | null; caseId: string | null }) => Promise<void>;
+  prewarm?: (target: { nodesPerAz: number; lcu: number | null; total: number | null; deadline: string | null; caseId: string | null }) => Promise<void>;
   log: (line: string) => void;
 }
 
@@ -162,13 +169,20 @@ async function applyStep(lab: Lab, s: ScenarioStep, speed: number, hooks: Scenar
     case 'slow-clients':
       lab.openSlowClients(s.backend, s.connections, s.for / speed);
       return `${s.backend}: ${s.connections} slow clients connect and send nothing for ${s.for / 1000}s`;
+    case 'overload':
+      lab.capacity.offer(s.rps);
+      lab.later(s.for / speed, () => lab.capacity.offer(-s.rps));
+      return `overload: ${s.rps} more requests/s offered for ${s.for / 1000}s (${lab.capacity.nodeRps}/s per node forwarded; the rest queues, then spills)`;
+    case 'reserve':
+      lab.capacity.reserve(s.lcu, s.provisionAfter / speed);
+      return `LCU reservation of ${s.lcu} requested: pending in every AZ, provisioned in ${s.provisionAfter / 1000}s`;
     case 'dns':
       elb.failDns(s.failing);
       return `DNS ${s.failing ? 'answers SERVFAIL for the name' : 'answers again'}`;
     case 'prewarm': {
       const deadline = s.deadlineIn === undefined ? null : new Date(lab.clock.now() + s.deadlineIn / speed).toISOString();
-      await hooks.prewarm?.({ nodesPerAz: s.nodesPerAz, total: s.total ?? null, deadline, caseId: s.caseId ?? null });
-      return `pre-warm requested: ${s.nodesPerAz} per AZ${s.total ? `, ${s.total} in all` : ''}${deadline ? ` by ${deadline}` : ''}${s.caseId ? ` (case ${s.caseId})` : ''}`;
+      await hooks.prewarm?.({ nodesPerAz: s.nodesPerAz, lcu: s.lcu ?? null, total: s.total ?? null, deadline, caseId: s.caseId ?? null });
+      return `pre-warm requested: ${[s.nodesPerAz > 0 ? `${s.nodesPerAz} per AZ` : '', s.lcu ? `${s.lcu} LCUs` : ''].filter(Boolean).join(', ')}${s.total ? `, ${s.total} in all` : ''}${deadline ? ` by ${deadline}` : ''}${s.caseId ? ` (case ${s.caseId})` : ''}`;
     }
   }
 }

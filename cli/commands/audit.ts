@@ -119,19 +119,22 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
 export function prewarmCommand(io: CliIo, setExit: (code: number) => void, now: () => Date): Command {
   return storeOptions(new Command('prewarm').description(summaryOf('prewarm')))
     .requiredOption('--lb <name>', 'load balancer name')
-    .requiredOption('--nodes-per-az <n>', 'nodes every AZ must reach', intArg(1, 1000))
+    .option('--nodes-per-az <n>', 'nodes every AZ must reach', intArg(1, 1000))
+    .option('--lcu <n>', 'ALB/NLB: LCUs the capacity reservation must hold, provisioned in every AZ', intArg(1, 100_000))
     .option('--total <n>', 'nodes the whole load balancer must reach', intArg(1, 10_000))
     .option('--deadline <iso>', 'when it must be complete', isoArg)
     .option('--case <id>', 'AWS support case id')
-    .action(async (flags: { store?: string; table?: string; region?: string; lb: string; nodesPerAz: number; total?: number; deadline?: string; case?: string }) => {
+    .action(async (flags: { store?: string; table?: string; region?: string; lb: string; nodesPerAz?: number; lcu?: number; total?: number; deadline?: string; case?: string }) => {
+      if (flags.nodesPerAz === undefined && flags.lcu === undefined) throw new UsageError('prewarm: give --nodes-per-az N (nodes, as the field notes count them), --lcu N (an ALB/NLB LCU reservation), or both');
       const store = openStore(flags, { write: true });
       // A stored load balancer's key (a bare name finds `name.region`); one not seen yet is taken as given.
       const lb = matchLoadBalancer(await store.listLoadBalancers(), flags.lb) ?? flags.lb;
       const requestedAt = now().toISOString();
       if (flags.deadline && flags.deadline <= requestedAt) throw new UsageError(`--deadline ${flags.deadline} is not in the future`);
-      const target = { id: `pw-${requestedAt.replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 6)}`, loadBalancer: lb, nodesPerAz: flags.nodesPerAz, total: flags.total ?? null, deadline: flags.deadline ?? null, caseId: flags.case ?? null, requestedAt };
+      const target = { id: `pw-${requestedAt.replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 6)}`, loadBalancer: lb, nodesPerAz: flags.nodesPerAz ?? 0, total: flags.total ?? null, deadline: flags.deadline ?? null, caseId: flags.case ?? null, requestedAt, ...(flags.lcu ? { lcu: flags.lcu } : {}) };
       await store.putPrewarm(target);
-      io.out(`pre-warm target ${target.id} recorded for ${lb}: ${flags.nodesPerAz} nodes per AZ${flags.total ? `, ${flags.total} in all` : ''}${flags.deadline ? ` by ${flags.deadline}` : ''}${flags.case ? ` (case ${flags.case})` : ''}`);
+      const what = [flags.nodesPerAz ? `${flags.nodesPerAz} nodes per AZ` : '', flags.lcu ? `${flags.lcu} LCUs reserved and provisioned in every AZ` : ''].filter(Boolean).join(', ');
+      io.out(`pre-warm target ${target.id} recorded for ${lb}: ${what}${flags.total ? `, ${flags.total} in all` : ''}${flags.deadline ? ` by ${flags.deadline}` : ''}${flags.case ? ` (case ${flags.case})` : ''}`);
       setExit(EXIT.ok);
     });
 }

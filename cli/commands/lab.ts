@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { summaryOf } from './catalog';
 import { Command, InvalidArgumentError } from 'commander';
-import { Lab } from '../../lab/lab';
+import { Lab, type LabEndpoints } from '../../lab/lab';
 import { labOptionsOf, loadScenario, runScenario, type Scenario } from '../../lab/scenario';
 import { EXIT, type CliIo } from '../io';
 import type { Clock } from '../../shared/clock';
@@ -32,18 +32,20 @@ export function speedArg(value: string): number {
 }
 
 /** Where the lab's parts listen, for a person pointing other tools at it. */
-export function describeLab(lab: Lab, endpoints: { dnsServer: string; ec2Url: string }): string[] {
+export function describeLab(lab: Lab, endpoints: LabEndpoints): string[] {
   return [
     `load balancer  ${lab.elb.dnsName}`,
     `DNS server     ${endpoints.dnsServer}    (dig @${endpoints.dnsServer.replace(/:(\d+)$/, ' -p $1')} ${lab.elb.dnsName})`,
     `EC2 endpoint   ${endpoints.ec2Url}    (AWS_ENDPOINT_URL_EC2)`,
+    `CloudWatch     ${endpoints.cloudwatchUrl}    (AWS_ENDPOINT_URL_CLOUDWATCH)`,
+    `ELB API        ${endpoints.elbUrl}    (AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING, _V2)`,
     ...lab.listeners.map((l) => `listener ${l.name.padEnd(5)} port ${l.port} on every node IP -> ${l.backends.map((b) => b.name).join(', ')}`),
     ...lab.backends.map((b) => `backend ${b.options.name}     status http://127.0.0.1:${b.statusPort}/server-status   traffic ${b.options.tls ? 'https' : 'http'}://127.0.0.1:${b.trafficPort}/`),
   ];
 }
 
 /** Start a lab for a scenario; the caller stops it. */
-export async function startLab(scenario: Scenario, speed: number, clock?: Clock): Promise<{ lab: Lab; endpoints: { dnsServer: string; ec2Url: string } }> {
+export async function startLab(scenario: Scenario, speed: number, clock?: Clock): Promise<{ lab: Lab; endpoints: LabEndpoints }> {
   const lab = new Lab({ ...labOptionsOf(scenario, speed), ...(clock ? { clock } : {}) });
   const endpoints = await lab.start();
   return { lab, endpoints };

@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { summaryOf } from './catalog';
 import { Command } from 'commander';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { createMetricsLookup } from '../../shared/capacity/cloudwatch';
+import { createReservationLookup } from '../../shared/capacity/reservation';
 import { consoleSink } from '../../shared/alerts/sinks';
 import { createDnsLookup } from '../../shared/nodes/dns';
 import { createEniLookup } from '../../shared/nodes/eni';
@@ -51,12 +55,22 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
   const speed = o.stepped ? 1 : o.speed;
   const { lab, endpoints } = await startLab(scenario, speed, clock);
   if (clock instanceof SteppedClock) clock.settle = () => lab.settled();
-  const ec2 = new EC2Client({ region: scenario.loadBalancer.region, endpoint: endpoints.ec2Url, credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
+  const credentials = { accessKeyId: 'lab', secretAccessKey: 'lab' };
+  const region = scenario.loadBalancer.region;
+  const ec2 = new EC2Client({ region, endpoint: endpoints.ec2Url, credentials });
+  const cloudwatch = new CloudWatchClient({ region, endpoint: endpoints.cloudwatchUrl, credentials });
+  const elbv2 = new ElasticLoadBalancingV2Client({ region, endpoint: endpoints.elbUrl, credentials });
   const config = lab.monitorConfig(endpoints.dnsServer);
   const dir = o.store ?? (await mkdtemp(join(tmpdir(), 'elbscope-lab-')));
   const store = new LocalStore(dir);
   const now = () => new Date(clock.now());
-  const deps = { dns: createDnsLookup(config.dns), enisFor: () => createEniLookup(ec2), now };
+  const deps = {
+    dns: createDnsLookup(config.dns),
+    enisFor: () => createEniLookup(ec2),
+    now,
+    // AWS's own capacity signals, from the lab's CloudWatch and ELB API.
+    capacity: { metricsFor: () => createMetricsLookup(cloudwatch), reservationsFor: () => createReservationLookup(elbv2) },
+  };
   const record = { store, sink: consoleSink(io.out), now, claimant: `start-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
   io.out(describeLab(lab, endpoints).join('\n'));
   // Stepped: one second of lab time first, so the scenario starts from the lab at rest
@@ -69,7 +83,7 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
   try {
     const scenarioDone = runScenario(lab, scenario, speed, {
       log: io.out,
-      prewarm: async (t) => store.putPrewarm({ id: `pw-${randomUUID().slice(0, 8)}`, loadBalancer: scenario.loadBalancer.name, requestedAt: now().toISOString(), ...t }),
+      prewarm: async ({ lcu, ...t }) => store.putPrewarm({ id: `pw-${randomUUID().slice(0, 8)}`, loadBalancer: scenario.loadBalancer.name, requestedAt: now().toISOString(), ...t, ...(lcu ? { lcu } : {}) }),
     }, stop.signal).finally(() => stop.abort());
     await watchLoop(config, deps, record, {
       clock,
@@ -85,6 +99,8 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
     if (lab.unsettled > 0) io.err(`elbscope: the lab did not settle ${lab.unsettled} time(s) within 10 s; those cycles may have seen it mid-change`);
   } finally {
     ec2.destroy();
+    cloudwatch.destroy();
+    elbv2.destroy();
     await lab.stop();
   }
   const reportFile = join(dir, 'report.html');

@@ -7,6 +7,8 @@
  *      https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeLoadBalancers.html
  *  [P] Elastic Load Balancing API Reference (2012-06-01), DescribeLoadBalancerPolicies:
  *      https://docs.aws.amazon.com/elasticloadbalancing/2012-06-01/APIReference/API_DescribeLoadBalancerPolicies.html
+ *  [R] Elastic Load Balancing API Reference (v2), DescribeCapacityReservation:
+ *      https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeCapacityReservation.html
  *  [Q] both references, "Common Errors": MissingParameter, InvalidParameterValue,
  *      ValidationError, all HTTP 400.
  * Where AWS's behaviour is uncertain, the stricter reading is coded and says so.
@@ -90,5 +92,14 @@ export function checkDescribeLoadBalancerPolicies(params: Record<string, string>
   const name = params.LoadBalancerName;
   if (name !== undefined && !CLASSIC_NAME.test(name)) return validation(`Value '${name}' at 'loadBalancerName' failed to satisfy constraint: a load balancer name has 1-32 letters, digits or hyphens, and no hyphen at either end`);
   if (members(params, 'PolicyNames').some((p) => p.length === 0)) return validation('a policy name must not be empty');
+  return null;
+}
+
+/** Check a v2 DescribeCapacityReservation request; null when ELB would serve it. [R] LoadBalancerArn: "Required: Yes". */
+export function checkDescribeCapacityReservation(params: Record<string, string>): ElbRefusal | null {
+  const arn = params.LoadBalancerArn;
+  if (arn === undefined || arn === '') return { code: 'MissingParameter', status: 400, message: 'The request must contain the parameter LoadBalancerArn' };
+  // Only an ALB or NLB has an LCU reservation (Gateway Load Balancers are not sized in LCUs): the stricter reading refuses a gwy ARN.
+  if (!/^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer\/(app|net)\/[A-Za-z0-9-]{1,32}\/[0-9a-f]+$/.test(arn)) return validation(`'${arn}' is not a valid Application or Network Load Balancer ARN`);
   return null;
 }

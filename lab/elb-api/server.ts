@@ -1,8 +1,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readBody } from '../http-body';
+import type { Reservation } from '../../shared/capacity/reservation';
 import { escapeXml } from '../xml';
-import { CLASSIC_VERSION, V2_VERSION, checkClassicDescribeLoadBalancers, checkDescribeLoadBalancerPolicies, checkV2DescribeLoadBalancers, members, type ElbRefusal } from './contract';
+import { CLASSIC_VERSION, V2_VERSION, checkClassicDescribeLoadBalancers, checkDescribeCapacityReservation, checkDescribeLoadBalancerPolicies, checkV2DescribeLoadBalancers, members, type ElbRefusal } from './contract';
 
 /** A Classic ELB policy: its type and attributes (a BackendServerAuthenticationPolicyType names PublicKeyPolicyType ones). */
 export interface LabPolicy {
@@ -26,6 +27,8 @@ export interface LabV2Lb {
   name: string;
   dnsName: string;
   type: 'application' | 'network';
+  /** Its LCU reservation as of now (the lab's capacity model); none when absent. */
+  reservation?: () => Reservation | null;
 }
 
 /** The endpoint's state: its load balancers, failures to serve first, and what it was asked. */
@@ -76,16 +79,21 @@ export async function startElbApi(state: ElbApiState, host = '127.0.0.1'): Promi
     const failure = state.failNext.shift();
     if (failure) return refuse(failure);
     const action = params.Action ?? '';
-    const served = version === CLASSIC_VERSION ? ['DescribeLoadBalancers', 'DescribeLoadBalancerPolicies'] : version === V2_VERSION ? ['DescribeLoadBalancers'] : [];
+    const served = version === CLASSIC_VERSION ? ['DescribeLoadBalancers', 'DescribeLoadBalancerPolicies'] : version === V2_VERSION ? ['DescribeLoadBalancers', 'DescribeCapacityReservation'] : [];
     if (!served.includes(action)) {
       return refuse({ code: 'InvalidAction', status: 400, message: `The action ${action || '(none)'} is not valid for version ${version || '(none)'}.` });
     }
-    const refusal = version === V2_VERSION ? checkV2DescribeLoadBalancers(params) : action === 'DescribeLoadBalancers' ? checkClassicDescribeLoadBalancers(params) : checkDescribeLoadBalancerPolicies(params);
+    const refusal =
+      action === 'DescribeCapacityReservation' ? checkDescribeCapacityReservation(params)
+      : version === V2_VERSION ? checkV2DescribeLoadBalancers(params)
+      : action === 'DescribeLoadBalancers' ? checkClassicDescribeLoadBalancers(params)
+      : checkDescribeLoadBalancerPolicies(params);
     if (refusal) {
       state.refused.push({ request: params, refusal });
       return refuse(refusal);
     }
     if (action === 'DescribeLoadBalancerPolicies') return reply(...describePolicies(state, params));
+    if (action === 'DescribeCapacityReservation') return reply(...describeReservation(state, params));
     if (version === CLASSIC_VERSION) {
       const names = members(params, 'LoadBalancerNames');
       const missing = names.find((n) => !state.classic.some((lb) => lb.name === n));
@@ -112,6 +120,17 @@ export async function startElbApi(state: ElbApiState, host = '127.0.0.1'): Promi
 
 function response(version: string, result: string, action = 'DescribeLoadBalancers'): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${NS[version]}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>lab</RequestId></ResponseMetadata></${action}Response>`;
+}
+
+/** [R] An ALB's or NLB's LCU reservation (none: no MinimumLoadBalancerCapacity, no zones); LoadBalancerNotFound for an unknown ARN. */
+function describeReservation(state: ElbApiState, params: Record<string, string>): [number, string] {
+  const lb = state.v2.find((v) => v.arn === params.LoadBalancerArn);
+  if (!lb) return [400, errorXml(V2_VERSION, { code: 'LoadBalancerNotFound', status: 400, message: 'One or more load balancers not found' })];
+  const r = lb.reservation?.() ?? null;
+  const zones = Object.entries(r?.azs ?? {}).map(([az, z]) => `<member><AvailabilityZone>${escapeXml(az)}</AvailabilityZone><State><Code>${z.state}</Code>${z.reason ? `<Reason>${escapeXml(z.reason)}</Reason>` : ''}</State>${z.effectiveUnits === null ? '' : `<EffectiveCapacityUnits>${z.effectiveUnits}</EffectiveCapacityUnits>`}</member>`).join('');
+  const minimum = r?.capacityUnits === null || r?.capacityUnits === undefined ? '' : `<MinimumLoadBalancerCapacity><CapacityUnits>${r.capacityUnits}</CapacityUnits></MinimumLoadBalancerCapacity>`;
+  const decrease = r?.decreaseRequestsRemaining === null || r?.decreaseRequestsRemaining === undefined ? '' : `<DecreaseRequestsRemaining>${r.decreaseRequestsRemaining}</DecreaseRequestsRemaining>`;
+  return [200, response(V2_VERSION, `${decrease}${minimum}<CapacityReservationState>${zones}</CapacityReservationState>`, 'DescribeCapacityReservation')];
 }
 
 /** [P] A Classic load balancer's policies (all, or the named ones): LoadBalancerNotFound / PolicyNotFound when one is not there. */

@@ -127,6 +127,34 @@ const storeSchema = z.strictObject({
   observationEveryMinutes: z._default(intIn(1, 1440), 15),
 });
 
+/**
+ * AWS's own capacity signals beside the nodes: CloudWatch ELB metrics (one batched
+ * GetMetricData per region and account per read) and ALB/NLB LCU reservations.
+ */
+const capacitySchema = z.strictObject({
+  cloudwatch: z._default(
+    z.strictObject({
+      enabled: z._default(z.boolean(), true),
+      /**
+       * Read every this many minutes (each read is billed per metric requested, not per
+       * datapoint: 60 reads the last hour's 1-minute datapoints for a sixtieth of the
+       * cost, and events come up to an hour later; see README, Cost).
+       */
+      everyMinutes: z._default(intIn(1, 60), 1),
+      /** A minute is read once it ended this long ago (ELB datapoints can arrive late). */
+      settleMinutes: z._default(intIn(0, 10), 2),
+    }),
+    { enabled: true, everyMinutes: 1, settleMinutes: 2 },
+  ),
+  /** DescribeCapacityReservation of each ALB/NLB (with an ARN) every this many minutes; 0: never. */
+  reservationEveryMinutes: z._default(intIn(0, 1440), 5),
+  /** `surge-queue` fires when a Classic ELB's SurgeQueueLength (at most 1,024) exceeds this share of 1,024. */
+  surgeQueueShare: z._default(z.number().check(z.gt(0), z.maximum(1)), 0.5),
+  /** `reservation-idle`: reserved this many days while PeakLCUs stayed under `idleShare` of the reservation. */
+  idleDays: z._default(intIn(1, 90), 7),
+  idleShare: z._default(z.number().check(z.gt(0), z.maximum(1)), 0.2),
+});
+
 /** Find load balancers by tag instead of (or beside) listing them: Classic and v2, across regions and accounts. */
 const discoverySchema = z.strictObject({
   regions: z.array(regionSchema).check(z.minLength(1)),
@@ -180,6 +208,7 @@ export const configSchema = z
     discovery: z.optional(discoverySchema),
     fanout: z._default(fanoutSchema, defaultsOf(fanoutSchema)),
     alerts: z._default(alertsSchema, {}),
+    capacity: z._default(capacitySchema, defaultsOf(capacitySchema)),
   })
   .check(
     // Keys first (same-named load balancers in two regions or accounts get qualified ones), then each must be unique.

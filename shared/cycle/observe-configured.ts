@@ -8,6 +8,7 @@ import { skippedObservation, type Observation } from '../nodes/observation';
 import { descriptionsFor, findEnis, placeNodes, resolveNames } from '../nodes/observe';
 import type { OwnNameLookup } from '../nodes/own-name';
 import type { BackendAuthLookup } from '../backends/auth-policy';
+import type { CapacityDeps } from '../capacity/observe';
 
 /** The clients one cycle needs; built by a handler or the CLI, passed in here. */
 export interface CycleDeps {
@@ -16,6 +17,8 @@ export interface CycleDeps {
   enisFor: ((region: string, roleArn?: string) => EniLookup) | null;
   /** The ELB API's answer to "what is this load balancer's own DNS name" (for alias names); absent: not asked. */
   ownNameFor?: ((region: string, roleArn?: string) => OwnNameLookup) | null;
+  /** CloudWatch metrics and LCU reservations, read after the nodes; absent: not read. */
+  capacity?: CapacityDeps;
   /** A Classic ELB's back-end authentication policies, for the TLS rounds; absent: not read. */
   backendAuthFor?: ((region: string, roleArn?: string) => BackendAuthLookup) | null;
   now: () => Date;

@@ -44,6 +44,7 @@ export function ruleOptions(config: Config): RuleOptions {
     repeatAfterMs: config.detect.repeatAfterMinutes * 60_000,
     pressureShare: config.detect.pressureShare,
     certWarningDays: config.backendProbe.certWarningDays,
+    capacity: { surgeQueueShare: config.capacity.surgeQueueShare, idleDays: config.capacity.idleDays, idleShare: config.capacity.idleShare },
   };
 }
 
@@ -191,12 +192,24 @@ export function sameDecisionInputs(before: LoadBalancerState, after: LoadBalance
       s.perAz,
       Object.keys(s.failures).sort(),
       s.dnsAbsentAzs ?? [],
+      s.capacityFlags ?? [],
       Object.entries(s.backends).sort().map(([b, v]) => [b, v.reading === null ? null : v.reading > 0, v.share === null ? null : v.share > pressureShare]),
     ]);
   const views = after.samples.map(view);
   if (views.some((v) => v !== views[0]) || before.samples.length !== after.samples.length) return false;
-  const facts = (s: LoadBalancerState) => JSON.stringify([s.nodes, s.preopen, s.certs, s.firstSign, s.conditions, s.prewarm, s.chain, s.observed ?? null, s.kind ?? null, s.identity ?? null]);
+  const facts = (s: LoadBalancerState) => JSON.stringify([s.nodes, s.preopen, s.certs, s.firstSign, s.conditions, s.prewarm, s.chain, s.observed ?? null, s.kind ?? null, s.identity ?? null, capacityFacts(s)]);
   return facts(before) === facts(after);
+}
+
+/**
+ * The capacity memory that must reach the store: the reservation and its idle
+ * clock. The metrics cursor is left out on purpose: a quiet cycle (nothing
+ * spilling, queueing, rejected or above the reservation) need not be written, and
+ * re-reading its quiet minutes next cycle finds them quiet again.
+ */
+function capacityFacts(s: LoadBalancerState): unknown {
+  const c = s.capacity;
+  return c ? [c.reservation, c.provisioned, c.reservedSince, c.peakSinceReserved] : null;
 }
 
 /** What a stored observation keeps for reports (a few hundred bytes, not the whole snapshot). */

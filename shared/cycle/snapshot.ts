@@ -8,6 +8,8 @@ import { emptyReport, type BackendReport } from '../backends/report';
 import type { Observation } from '../nodes/observation';
 import { isPast } from './deadline';
 import { observeConfigured, type CycleDeps } from './observe-configured';
+import { observeCapacity } from '../capacity/observe';
+import type { CapacityReading } from '../detect/state';
 
 /** One backend in a cycle: its status page, and whose pre-opened connections those are. */
 export interface BackendSnapshot {
@@ -29,6 +31,8 @@ export interface LoadBalancerSnapshot {
   identity: LoadBalancerIdentity;
   observation: Observation;
   backends: BackendSnapshot[];
+  /** What CloudWatch and the LCU reservation said this cycle (absent: not read). */
+  capacity?: CapacityReading;
 }
 
 /** The part of a snapshot that is stored for reports. */
@@ -46,9 +50,14 @@ export interface CompactSnapshot {
 export async function snapshotConfigured(config: Config, deps: CycleDeps): Promise<LoadBalancerSnapshot[]> {
   const fetchLimit = pLimit(config.backendProbe.concurrency);
   const perHost = new Map<string, LimitFunction>();
-  const [observations, reports] = await Promise.all([
-    observeConfigured(config, deps),
+  const observed = observeConfigured(config, deps);
+  // AWS's capacity signals once the nodes are seen (their kind says which metrics exist), beside the status pages.
+  const capacityDeps = deps.capacity;
+  const capacity = capacityDeps ? observed.then((o) => observeCapacity(config, o, deps.now(), capacityDeps)) : Promise.resolve(null);
+  const [observations, reports, readings] = await Promise.all([
+    observed,
     Promise.all(config.loadBalancers.map((lb) => probeBackends(lb.backends, config, fetchLimit, perHost, deps))),
+    capacity,
   ]);
   return observations.map((observation, i) => ({
     name: loadBalancerKey(config.loadBalancers[i] as LoadBalancerConfig),
@@ -59,7 +68,15 @@ export async function snapshotConfigured(config: Config, deps: CycleDeps): Promi
       report,
       readingByNode: attributeReading(report.readingByClient, observation.nodes),
     })),
+    ...withCapacity(observation, readings?.[i]),
   }));
+}
+
+/** A load balancer's capacity reading for its snapshot; its errors join the observation's (named, never zeros). */
+function withCapacity(observation: Observation, read: Awaited<ReturnType<typeof observeCapacity>>[number] | undefined): { capacity?: CapacityReading } {
+  if (!read) return {};
+  observation.errors.push(...read.errors);
+  return read.reading ? { capacity: read.reading } : {};
 }
 
 function probeBackends(backends: BackendConfig[], config: Config, limit: LimitFunction, perHost: Map<string, LimitFunction>, deps: Pick<CycleDeps, 'now' | 'startBy'>) {

@@ -22,6 +22,16 @@ export const EVENT_KINDS = [
   'tls-failed',
   'observation-failed',
   'recovered',
+  // AWS's own capacity signals (CloudWatch): a Classic ELB dropping requests / queueing them; an ALB refusing connections.
+  'spillover',
+  'surge-queue',
+  'rejected-connections',
+  // ALB/NLB LCU capacity reservations (DescribeCapacityReservation) and the PeakLCUs beside them.
+  'lcu-above-reservation',
+  'reservation-provisioned',
+  'reservation-failed',
+  'reservation-rebalancing',
+  'reservation-idle',
   // A region's (or account's) discovery calls failed; its load balancers stay watched from the last good answer.
   'discovery-failed',
   // A stored record did not parse (a disk-full write, an edit): moved aside, and the state rebuilt.

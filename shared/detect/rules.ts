@@ -1,6 +1,10 @@
 import { confirmedValue, sameList, type Confirm } from './confirm';
 import { makeEvent, type ElbEvent, type EventKind, type Severity } from './events';
 import type { CycleSample, LoadBalancerState, TlsSample } from './state';
+import { detectCapacity, reservationReached, type CapacityRuleOptions } from './capacity-rules';
+
+/** The capacity thresholds when the configuration does not say (its schema's defaults). */
+const CAPACITY_DEFAULTS = { surgeQueueShare: 0.5, idleDays: 7, idleShare: 0.2 };
 
 /** Thresholds and timing of the rules (from config `detect`). */
 export interface RuleOptions {
@@ -11,6 +15,8 @@ export interface RuleOptions {
   /** `reading-pressure` fires above this share of a backend's worker slots. */
   pressureShare: number;
   certWarningDays: number;
+  /** The capacity rules' thresholds (CloudWatch and LCU reservations); absent: their defaults. */
+  capacity?: Pick<CapacityRuleOptions, 'surgeQueueShare' | 'idleDays' | 'idleShare'>;
 }
 
 /** A pre-warm target as recorded by `elbscope prewarm`. */
@@ -22,6 +28,8 @@ export interface PrewarmTarget {
   deadline: string | null;
   caseId: string | null;
   requestedAt: string;
+  /** ALB/NLB: LCUs the capacity reservation must hold, provisioned in every AZ (absent or null: none). */
+  lcu?: number | null;
 }
 
 type Emit = (kind: EventKind, status: ElbEvent['status'], severity: Severity, fields: Partial<Pick<ElbEvent, 'az' | 'backend' | 'from' | 'to'>> & { scope?: string; summary: string; details?: Record<string, unknown> }) => void;
@@ -128,6 +136,12 @@ export function detectCycle(
   // What kind of load balancer this is decides what R means (below) and how serious a certificate is (detectTls).
   if (sample.kind) state.kind = sample.kind;
   const preopens = state.kind !== 'application' && state.kind !== 'network'; // Classic, or not known: as the field notes
+
+  // AWS's own capacity signals: they need neither the nodes nor the pages
+  // (and an LCU pre-warm target below reads the reservation they keep).
+  detectCapacity(state, sample, loadBalancer, { confirm: options.confirm, repeatAfterMs: options.repeatAfterMs, ...CAPACITY_DEFAULTS, ...options.capacity }, emit, (fingerprint, active, fire) =>
+    condition(state, fingerprint, active, at, options.repeatAfterMs, fire),
+  );
 
   if (sample.perAz !== null) {
     detectNodes(state, samples, loadBalancer, at, options, emit);
@@ -245,7 +259,10 @@ function detectPrewarm(state: LoadBalancerState, lb: string, at: string, prewarm
   const total = counts.reduce((a, b) => a + b, 0);
   for (const target of prewarms) {
     if (target.loadBalancer !== lb || state.prewarm[target.id] === 'complete') continue;
-    const reached = counts.length > 0 && counts.every((c) => c >= target.nodesPerAz) && (target.total === null || total >= target.total);
+    // Nodes as the field notes count them; an LCU target (ALB/NLB) also needs its reservation provisioned everywhere.
+    const nodesReached = target.nodesPerAz === 0 || (counts.length > 0 && counts.every((c) => c >= target.nodesPerAz));
+    const lcuReached = !target.lcu || reservationReached(state.capacity?.reservation, target.lcu);
+    const reached = nodesReached && lcuReached && (target.total === null || total >= target.total);
     const caseText = target.caseId ? ` (case ${target.caseId})` : '';
     if (reached) {
       const durationMs = Date.parse(at) - Date.parse(target.requestedAt);
@@ -254,13 +271,13 @@ function detectPrewarm(state: LoadBalancerState, lb: string, at: string, prewarm
       emit('prewarm-complete', 'event', 'info', {
         scope: target.id, to: total,
         summary: `${lb} pre-warm${caseText} complete after ${Math.round(durationMs / 60_000)} min${late ? ' (after its deadline)' : ''}`,
-        details: { targetId: target.id, caseId: target.caseId, requestedAt: target.requestedAt, durationMs, nodesPerAz: nodes, target: { nodesPerAz: target.nodesPerAz, total: target.total }, late },
+        details: { targetId: target.id, caseId: target.caseId, requestedAt: target.requestedAt, durationMs, nodesPerAz: nodes, target: { nodesPerAz: target.nodesPerAz, total: target.total, lcu: target.lcu ?? null }, reservation: state.capacity?.reservation ?? null, late },
       });
     } else if (target.deadline && Date.parse(at) > Date.parse(target.deadline) && state.prewarm[target.id] !== 'overdue') {
       state.prewarm[target.id] = 'overdue';
       emit('prewarm-overdue', 'event', 'warning', {
         scope: target.id, to: total,
-        summary: `${lb} pre-warm${caseText} overdue: ${counts.length ? Math.min(...counts) : 0} of ${target.nodesPerAz} nodes per AZ at the deadline`,
+        summary: `${lb} pre-warm${caseText} overdue: ${target.lcu ? `reservation ${state.capacity?.reservation?.capacityUnits ?? 0} of ${target.lcu} LCUs${target.nodesPerAz > 0 ? ', ' : ''}` : ''}${target.nodesPerAz > 0 ? `${counts.length ? Math.min(...counts) : 0} of ${target.nodesPerAz} nodes per AZ` : ''} at the deadline`,
         details: { targetId: target.id, caseId: target.caseId, deadline: target.deadline, nodesPerAz: nodes, target: { nodesPerAz: target.nodesPerAz, total: target.total } },
       });
     }

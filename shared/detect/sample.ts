@@ -38,13 +38,19 @@ export function toCycleSample(snapshot: LoadBalancerSnapshot, at: string): Cycle
   const dnsAbsentAzs = perAz !== null && !eniOff ? Object.entries(observation.azs).filter(([, c]) => c.provisioned > 0 && c.advertised === 0).map(([az]) => az).sort() : [];
   const nlb = parseLoadBalancerDnsName(observation.loadBalancer)?.shape === 'network';
 
+  // AWS's signals failing is its own source (observation-failed cloudwatch / reservation); not being asked is not a failure.
+  for (const source of ['cloudwatch', 'reservation'] as const) {
+    const error = observation.errors.find((e) => e.source === source && e.code !== 'no-kind');
+    if (error) failures[source] = error.message;
+  }
+
   const backends: CycleSample['backends'] = {};
   for (const b of snapshot.backends) {
     if (b.report.error) failures[`backend:${b.name}`] = b.report.error;
     const visible = b.report.server === 'apache' && b.report.error === null;
     backends[b.name] = { reading: visible ? b.report.reading : null, share: visible ? b.report.readingShare : null };
   }
-  return { at, perAz, failures, backends, dnsAbsentAzs, nlb: nlb || observation.kind === 'network', ...(observation.kind ? { kind: observation.kind } : {}) };
+  return { at, perAz, failures, backends, dnsAbsentAzs, nlb: nlb || observation.kind === 'network', ...(observation.kind ? { kind: observation.kind } : {}), ...(snapshot.capacity ? { capacity: structuredClone(snapshot.capacity) } : {}) };
 }
 
 /** Reduce one TLS round of a load balancer to what the TLS rules compare. */

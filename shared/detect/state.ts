@@ -1,6 +1,43 @@
 import type { LoadBalancerKind } from '../nodes/kind';
 import type { LoadBalancerIdentity } from '../config/identity';
 import type { ElbEvent } from './events';
+import type { MetricPoints } from '../capacity/cloudwatch';
+import type { Reservation } from '../capacity/reservation';
+
+/** What AWS said of a load balancer's capacity in one cycle (absent parts were not asked this cycle). */
+export interface CapacityReading {
+  /** CloudWatch datapoints of the window read, per metric (a requested metric with no datapoint: AWS reports these only when non-zero). */
+  metrics?: MetricPoints;
+  /** The window read: `[start, end)`, ISO. */
+  window?: { start: string; end: string };
+  /** The LCU reservation (ALB/NLB); null: the load balancer has none to have (a Classic ELB). */
+  reservation?: Reservation | null;
+}
+
+/** What the capacity rules derived from one cycle's new datapoints (null: that metric is not one of this kind's). */
+export interface CapacityDerived {
+  at: string;
+  /** Minutes covered: the new datapoints are `[from, to)`. */
+  from: string;
+  to: string;
+  spillover: number | null;
+  surgeMax: number | null;
+  rejected: number | null;
+  peakLcu: number | null;
+}
+
+/** The capacity rules' memory: the metrics cursor, recent derived samples, the last reservation. */
+export interface CapacityState {
+  /** End of the last window read: datapoints before it were counted once already. */
+  cursor: string | null;
+  samples: CapacityDerived[];
+  reservation: Reservation | null;
+  /** Whether the last reservation read had every AZ provisioned. */
+  provisioned: boolean;
+  /** Since when the current reservation (its CapacityUnits) has been in place, and its highest PeakLCUs since. */
+  reservedSince: string | null;
+  peakSinceReserved: number | null;
+}
 
 /** What the rules keep of one cycle: enough to confirm changes over the last N. */
 export interface CycleSample {
@@ -18,6 +55,10 @@ export interface CycleSample {
   nlb?: boolean;
   /** The load balancer's kind as this cycle's evidence says (absent: nothing said). */
   kind?: LoadBalancerKind;
+  /** What AWS's own capacity signals said this cycle (absent: not asked). */
+  capacity?: CapacityReading;
+  /** The capacity conditions this cycle decided on (for telling quiet cycles apart). */
+  capacityFlags?: string[];
   /** Per backend: `R` and R share, null when the page could not be read or cannot show pre-open (nginx). */
   backends: Record<string, { reading: number | null; share: number | null }>;
 }
@@ -70,6 +111,8 @@ export interface LoadBalancerState {
   observed?: { key: string; at: string } | null;
   /** The kind the last cycle with evidence said (the TLS rules, which see no ENIs, go by it). */
   kind?: LoadBalancerKind | null;
+  /** CloudWatch and LCU-reservation memory (absent until first read). */
+  capacity?: CapacityState;
   /** Whose state this is, as the last cycle's configuration said: for reports and audits. */
   identity?: Pick<LoadBalancerIdentity, 'account' | 'region' | 'name' | 'arn'>;
 }

@@ -39,14 +39,18 @@ export interface AzCount {
 }
 
 /** What part of an observation failed; `cycle`: not observed at all, the cycle ran out of time. */
-export type ErrorSource = 'dns' | 'all' | 'ptr' | 'eni' | 'config' | 'cycle';
+export type ErrorSource = 'dns' | 'all' | 'ptr' | 'eni' | 'config' | 'cycle' | 'cloudwatch' | 'reservation';
 
 /** A named failure: the observation is incomplete there, never silently zero. */
 export interface ObservationError {
   source: ErrorSource;
   message: string;
-  /** What the code decides on, where a message alone would have to be matched: `eni-off` = ENI lookups are switched off (not a failure). */
-  code?: 'eni-off' | 'no-elb-name';
+  /**
+   * What the code decides on, where a message alone would have to be matched:
+   * `eni-off` = ENI lookups are switched off, `no-kind` = the kind is not known so
+   * CloudWatch was not asked (neither is a failure).
+   */
+  code?: 'eni-off' | 'no-elb-name' | 'no-kind';
 }
 
 /** One observation of one load balancer's nodes. */

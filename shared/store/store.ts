@@ -173,8 +173,8 @@ function isState(s: unknown): s is LoadBalancerState {
 
 /** A pre-warm target. */
 export const PREWARM_SHAPE: RecordShape<PrewarmTarget> = {
-  what: 'a pre-warm target (id, loadBalancer, nodesPerAz, requestedAt)',
-  test: (v): v is PrewarmTarget => isObject(v) && strings(v, ['id', 'loadBalancer', 'requestedAt']) && Number.isSafeInteger(v.nodesPerAz),
+  what: 'a pre-warm target (id, loadBalancer, nodesPerAz, requestedAt; lcu a whole number when set)',
+  test: (v): v is PrewarmTarget => isObject(v) && strings(v, ['id', 'loadBalancer', 'requestedAt']) && Number.isSafeInteger(v.nodesPerAz) && (v.lcu === undefined || v.lcu === null || (Number.isSafeInteger(v.lcu) && (v.lcu as number) > 0)),
 };
 
 /** A stored observation (the compact snapshot reports draw). */

@@ -22,6 +22,7 @@ describe('The default lab scenario', () => {
     const scenario = loadScenario(DEFAULT_SCENARIO);
     const store = mkdtempSync(join(tmpdir(), 'elbscope-e2e-'));
     const lines: string[] = [];
+    let served: Map<string, Map<number, number>> = new Map();
     const truth: { at: string; nodes: Record<string, number>; reading: Record<string, number>; seen: Record<string, number | null>; seenAzs: Record<string, number> }[] = [];
     const { startedAt, reportFile } = await runLabSession({
       scenario,
@@ -31,6 +32,7 @@ describe('The default lab scenario', () => {
       io: { out: (t) => lines.push(t), err: (t) => lines.push(t), env: {} },
       signal: new AbortController().signal,
       onCycle: (lab, snapshots, at) => {
+        served = lab.cloudwatchState.served;
         const [s] = snapshots;
         if (!s) return;
         truth.push({
@@ -46,6 +48,13 @@ describe('The default lab scenario', () => {
     const events = (await new LocalStore(store).listEvents('lab')).map((e) => e.record);
     const problems = scenarioEventProblems(scenario, events, startedAt);
     expect(problems, lines.filter((l) => l.startsWith('ALERT') || l.startsWith('[lab')).join('\n')).toEqual([]);
+
+    // The spillover alert's count is what the lab's CloudWatch served for those minutes (SpilloverCount, Sum).
+    const spill = events.find((e) => e.kind === 'spillover' && e.status === 'firing')!;
+    const spilled = [...(served.get('AWS/ELB/SpilloverCount/lab') ?? new Map<number, number>())].filter(([t]) => t >= Date.parse(spill.details.from as string) && t < Date.parse(spill.details.to as string));
+    expect(spilled.length).toBeGreaterThan(0);
+    expect(spill.details.spillover).toBe(spilled.reduce((a, [, v]) => a + v, 0));
+    expect(events.find((e) => e.kind === 'surge-queue' && e.status === 'firing')?.details.surgeQueueLength).toBe(1024);
 
     // Ground truth: whenever what is compared was at rest in the lab (unchanged since the cycle
     // before), elbscope saw what the lab held. Nodes and R are judged apart: pre-opened

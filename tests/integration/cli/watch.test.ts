@@ -105,7 +105,7 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
       [['report', '--lb', 'nope', '--store', store], /--lb nope: no such load balancer/],
       [['report', '--lb', 'watch', '--store', store, '--format', 'pdf'], /argument 'pdf' is invalid/],
       [['prewarm', '--lb', 'watch', '--nodes-per-az', '2', '--deadline', 'tomorrow', '--store', store], /"tomorrow" is not an ISO date-time/],
-      [['prewarm', '--lb', 'watch', '--store', store], /required option '--nodes-per-az <n>' not specified/],
+      [['prewarm', '--lb', 'watch', '--store', store], /prewarm: give --nodes-per-az N .*, --lcu N .*, or both/],
     ];
     for (const [args, reason] of cases) {
       const r = await runElbscope(args);

@@ -1,0 +1,93 @@
+import type { Config, LoadBalancerConfig } from '../config/schema';
+import { configuredRegion, loadBalancerKey, loadBalancerName } from '../config/identity';
+import type { CapacityReading } from '../detect/state';
+import type { LoadBalancerKind } from '../nodes/kind';
+import { parseLoadBalancerArn } from '../nodes/lb-name';
+import type { Observation, ObservationError } from '../nodes/observation';
+import { metricWindow, type MetricTarget, type MetricsLookup } from './cloudwatch';
+import type { ReservationLookup } from './reservation';
+
+/** The AWS clients the capacity signals need, per region and role; null: not read. */
+export interface CapacityDeps {
+  metricsFor: ((region: string, roleArn?: string) => MetricsLookup) | null;
+  reservationsFor: ((region: string, roleArn?: string) => ReservationLookup) | null;
+}
+
+/** One load balancer's capacity reading of a cycle, and what failed (never a zero in its place). */
+export interface CapacityObservation {
+  reading: CapacityReading | undefined;
+  errors: ObservationError[];
+}
+
+/** Minutes of datapoints a read looks back over beyond its interval, so a missed cycle or two is caught up. */
+const CATCH_UP_MINUTES = 8;
+
+/**
+ * AWS's own capacity signals for every configured load balancer, after its nodes
+ * were observed (their kind decides which metrics exist): one batched
+ * GetMetricData per region and account, and DescribeCapacityReservation per
+ * ALB/NLB, each only on the minutes the configuration says. Never throws: a failed
+ * call is an `errors` entry of each load balancer it was for.
+ */
+export async function observeCapacity(config: Config, observations: Observation[], at: Date, deps: CapacityDeps): Promise<CapacityObservation[]> {
+  const minute = Math.floor(at.getTime() / 60_000);
+  const { cloudwatch, reservationEveryMinutes } = config.capacity;
+  const readMetrics = deps.metricsFor !== null && cloudwatch.enabled && minute % cloudwatch.everyMinutes === 0;
+  const readReservations = deps.reservationsFor !== null && reservationEveryMinutes > 0 && minute % reservationEveryMinutes === 0;
+  const results: CapacityObservation[] = observations.map(() => ({ reading: undefined, errors: [] }));
+  if (!readMetrics && !readReservations) return results;
+
+  const window = metricWindow(at, cloudwatch.everyMinutes + cloudwatch.settleMinutes + CATCH_UP_MINUTES, cloudwatch.settleMinutes);
+  const groups = new Map<string, { region: string; roleArn?: string; members: { index: number; target: MetricTarget }[] }>();
+  const reservationJobs: Promise<void>[] = [];
+  config.loadBalancers.forEach((lb, index) => {
+    const observation = observations[index];
+    const result = results[index] as CapacityObservation;
+    if (!observation) return;
+    const kind = kindOf(lb, observation);
+    const region = configuredRegion(lb, config.region);
+    if (!kind || !region) {
+      result.errors.push({ source: 'cloudwatch', code: 'no-kind', message: `${lb.dnsName}: ${!region ? 'no region' : 'the kind (Classic, ALB, NLB) is not known yet'}, so AWS's capacity signals were not read` });
+      return;
+    }
+    result.reading = {};
+    if (readMetrics) {
+      const key = `${region}|${lb.roleArn ?? ''}`;
+      const group = groups.get(key) ?? { region, ...(lb.roleArn ? { roleArn: lb.roleArn } : {}), members: [] };
+      group.members.push({ index, target: { key: `${index}`, kind, name: loadBalancerName(lb), arn: lb.arn } });
+      groups.set(key, group);
+    }
+    if (readReservations) {
+      if (kind === 'classic') result.reading.reservation = null;
+      else if (!lb.arn) result.errors.push({ source: 'reservation', message: `${loadBalancerKey(lb)}: an ${kind === 'application' ? 'ALB' : 'NLB'}'s LCU reservation is read by its ARN; set "arn"` });
+      else {
+        const lookup = (deps.reservationsFor as NonNullable<CapacityDeps['reservationsFor']>)(region, lb.roleArn);
+        reservationJobs.push(
+          lookup(lb.arn).then(
+            (r) => void ((result.reading as CapacityReading).reservation = r),
+            (err: unknown) => void result.errors.push({ source: 'reservation', message: err instanceof Error ? err.message : String(err) }),
+          ),
+        );
+      }
+    }
+  });
+
+  const metricJobs = [...groups.values()].map(async (group) => {
+    const found = await (deps.metricsFor as NonNullable<CapacityDeps['metricsFor']>)(group.region, group.roleArn)(group.members.map((m) => m.target), window).catch((err: unknown) => err as Error);
+    for (const { index, target } of group.members) {
+      const result = results[index] as CapacityObservation;
+      const points = found instanceof Error ? found : found.get(target.key);
+      if (points === undefined || points instanceof Error) result.errors.push({ source: 'cloudwatch', message: (points ?? new Error('CloudWatch: no answer for this load balancer')).message });
+      else Object.assign(result.reading as CapacityReading, { metrics: points, window: { start: window.start.toISOString(), end: window.end.toISOString() } });
+    }
+  });
+  await Promise.all([...metricJobs, ...reservationJobs]);
+  return results;
+}
+
+/** The kind to read metrics for: what the observation found, else what the ARN says. */
+function kindOf(lb: LoadBalancerConfig, observation: Observation): LoadBalancerKind | null {
+  if (observation.kind) return observation.kind;
+  const arn = lb.arn ? parseLoadBalancerArn(lb.arn) : null;
+  return arn ? (arn.type === 'app' ? 'application' : 'network') : null;
+}

@@ -44,7 +44,7 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
   const ec2 = ec2ClientsByRegion();
   /** The listed load balancers, plus the discovered ones (refreshed every discovery.refreshMinutes). */
   const currentConfig = discoveringConfig(config, discoveryClientsByRegion(ec2), () => new Date(), (m) => logger.warn(m), discoveryRecorder(store));
-  const deps = awsCycleDeps(config, ec2, env.AWS_REGION);
+  const deps = awsCycleDeps(config, ec2, env.AWS_REGION, { capacity: true });
 
   /**
    * One cycle over `subset` (default: every configured and discovered load

@@ -143,7 +143,7 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
       const store = openStore(flags, { write: true });
       const { sinks, close } = cliSinks(io, { snsTopicArn: config.alerts.snsTopicArn, alertFile: flags.alertFile });
       const ec2 = ec2ClientsByRegion();
-      const deps = awsCycleDeps(config, ec2, io.env.AWS_REGION);
+      const deps = awsCycleDeps(config, ec2, io.env.AWS_REGION, { capacity: true });
       const record = { store, sink: allSinks(sinks), now: deps.now, claimant: `watch-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
       io.out(`watching ${config.loadBalancers.map(loadBalancerKey).join(', ') || '(load balancers from discovery)'}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`);
       const current = discoveringConfig(config, discoveryClientsByRegion(ec2), deps.now, (m) => io.err(`elbscope: ${m}`), discoveryRecorder(store));

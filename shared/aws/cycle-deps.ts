@@ -5,6 +5,7 @@ import { createDnsLookup } from '../nodes/dns';
 import { createEniLookup } from '../nodes/eni';
 import { createOwnNameLookup, rememberingOwnNames, type OwnNameLookup } from '../nodes/own-name';
 import { elbClientsByRegion } from './elb-clients';
+import { capacityDeps } from './capacity-clients';
 import { needsOwnNames } from '../config/identity';
 import { createBackendAuthLookup } from '../backends/auth-policy';
 import { needsBackendAuth } from '../cycle/tls-round';
@@ -17,7 +18,7 @@ import { needsBackendAuth } from '../cycle/tls-round';
  * authentication policies of a Classic ELB with TLS backends. One wiring for the
  * functions and the CLI.
  */
-export function awsCycleDeps(config: Config, ec2: (region: string, roleArn?: string) => EC2Client, defaultRegion?: string): CycleDeps {
+export function awsCycleDeps(config: Config, ec2: (region: string, roleArn?: string) => EC2Client, defaultRegion?: string, options: { capacity?: boolean } = {}): CycleDeps {
   const elb = elbClientsByRegion();
   const ownNames = new Map<string, OwnNameLookup>();
   return {
@@ -32,6 +33,8 @@ export function awsCycleDeps(config: Config, ec2: (region: string, roleArn?: str
           return lookup;
         }
       : null,
+    // CloudWatch metrics and LCU reservations beside the nodes (the watching commands; not a one-shot observe).
+    ...(options.capacity ? { capacity: capacityDeps(config, elb) } : {}),
     // Classic back-end authentication policies, read each TLS round (a policy can change any time).
     backendAuthFor: needsBackendAuth(config) ? (region, roleArn) => createBackendAuthLookup(elb(region, roleArn).elb) : null,
     now: () => new Date(),

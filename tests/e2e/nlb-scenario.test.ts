@@ -11,7 +11,8 @@ import { scenarioEventProblems } from '../helpers/scenario-events';
 // The built-in `nlb` scenario (`elbscope start --scenario nlb`) end to end, in
 // stepped time: the lab as a Network Load Balancer (NLB-shaped DNS name, `ELB net/…`
 // ENIs, one node per AZ, no pre-open). Slow clients give a slow-clients warning and
-// no pre-open event; an AZ out of DNS fires once (critical) and resolves once.
+// no pre-open event; an AZ out of DNS fires once (critical) and resolves once; an LCU
+// reservation goes pending -> provisioned and completes a pre-warm target in LCUs.
 describe('The nlb lab scenario', () => {
   it('gives slow-clients and az-out-of-dns, each firing and resolving once, and no pre-open events', async () => {
     const scenario = loadScenario(builtInScenario('nlb'));
@@ -41,6 +42,9 @@ describe('The nlb lab scenario', () => {
     expect(scenarioEventProblems(scenario, events, startedAt), lines.filter((l) => l.startsWith('ALERT') || l.startsWith('[lab')).join('\n')).toEqual([]);
     expect(events.find((e) => e.kind === 'az-out-of-dns' && e.status === 'firing')?.severity).toBe('critical');
     expect(events.find((e) => e.kind === 'slow-clients' && e.status === 'firing')?.severity).toBe('warning');
+    // The LCU reservation as the lab's ELB API served it, and the pre-warm target in LCUs it completed.
+    expect(events.find((e) => e.kind === 'reservation-provisioned')?.details).toMatchObject({ capacityUnits: 10, azs: { 'us-east-1a': { state: 'provisioned' }, 'us-east-1b': { state: 'provisioned' }, 'us-east-1c': { state: 'provisioned' } } });
+    expect(events.find((e) => e.kind === 'prewarm-complete')?.details).toMatchObject({ caseId: '9012', target: { lcu: 10 }, reservation: { capacityUnits: 10 } });
 
     // Every cycle knew it for an NLB; us-east-1b was seen out of DNS, and R on b1 was the lab's own count.
     expect(new Set(seen.map((c) => c.kind))).toEqual(new Set(['network']));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabElb } from '../../../lab/elb';
 import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
+import { cloudWatchState, startCloudWatch, type RunningCloudWatch } from '../../../lab/cloudwatch/server';
 import { runElbscope } from '../../helpers/cli';
 
 // watch → events → verify → report, as a user runs them, against the lab, with
@@ -14,17 +15,22 @@ const sns: SnsState = { messages: [], failNext: [], refused: [] };
 let env: Record<string, string>;
 let dnsServer: string;
 let snsEndpoint: Awaited<ReturnType<typeof startSnsEndpoint>>;
+// CloudWatch as it answers for a load balancer with no surge queue or spillover: no datapoints.
+const cloudwatch = cloudWatchState(() => []);
+let cloudwatchEndpoint: RunningCloudWatch;
 const store = mkdtempSync(join(tmpdir(), 'elbscope-watch-'));
 
 beforeAll(async () => {
   const started = await lab.start();
   dnsServer = started.dnsServer;
   snsEndpoint = await startSnsEndpoint(sns);
-  env = { AWS_ENDPOINT_URL_EC2: started.ec2Url, AWS_ENDPOINT_URL_SNS: snsEndpoint.url };
+  cloudwatchEndpoint = await startCloudWatch(cloudwatch);
+  env = { AWS_ENDPOINT_URL_EC2: started.ec2Url, AWS_ENDPOINT_URL_SNS: snsEndpoint.url, AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatchEndpoint.url };
 });
 afterAll(async () => {
   await lab.stop();
   await snsEndpoint.close();
+  await cloudwatchEndpoint.close();
 });
 
 const alertFile = join(store, 'alerts.jsonl');
@@ -51,6 +57,10 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
     expect(sns.messages.map((m) => m.subject)).toEqual(['elbscope: watch us-east-1b scaled 1 -> 2 nodes', expect.stringMatching(/pre-warm \(case 1234\) complete/)]);
     expect(sns.messages[0]?.attributes).toMatchObject({ loadBalancer: 'watch', kind: 'scaled', az: 'us-east-1b' });
     expect(sns.refused).toEqual([]); // the endpoint holds every Publish to SNS's documented contract
+    // Every cycle asked CloudWatch for the Classic ELB's metrics, each request within GetMetricData's contract.
+    expect(cloudwatch.requests.length).toBeGreaterThanOrEqual(5);
+    expect(cloudwatch.requests[0]?.MetricDataQueries?.map((q) => q.MetricStat?.Metric?.MetricName)).toEqual(['SurgeQueueLength', 'SpilloverCount', 'HealthyHostCount', 'UnHealthyHostCount', 'RequestCount', 'HTTPCode_ELB_5XX']);
+    expect(cloudwatch.refused).toEqual([]);
     const filed = readFileSync(alertFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(filed.map((a: { subject: string; event: { kind: string } }) => [a.subject, a.event.kind])).toEqual([
       ['elbscope: watch us-east-1b scaled 1 -> 2 nodes', 'scaled'],

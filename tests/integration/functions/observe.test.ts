@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { LabElb } from '../../../lab/elb';
 import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
+import { cloudWatchState, startCloudWatch, type RunningCloudWatch } from '../../../lab/cloudwatch/server';
 import { startDynalite } from '../../helpers/dynalite';
 import { freePort } from '../../helpers/servers';
 
@@ -17,12 +18,17 @@ const scheduled = (time: string): ScheduledEvent => ({ id: 'e', version: '0', ac
 let dnsServer: string;
 let dynamo: Awaited<ReturnType<typeof startDynalite>>;
 let snsEndpoint: Awaited<ReturnType<typeof startSnsEndpoint>>;
+// CloudWatch through the real SDK too, answering as for a load balancer with no surge queue (no datapoints).
+const cloudwatch = cloudWatchState(() => []);
+let cloudwatchEndpoint: RunningCloudWatch;
 beforeAll(async () => {
   const started = await lab.start();
   dnsServer = started.dnsServer;
   dynamo = await startDynalite();
   snsEndpoint = await startSnsEndpoint(sns);
+  cloudwatchEndpoint = await startCloudWatch(cloudwatch);
   Object.assign(process.env, {
+    AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatchEndpoint.url,
     AWS_ENDPOINT_URL_EC2: started.ec2Url,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SNS: snsEndpoint.url,
@@ -31,8 +37,8 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  for (const k of ['ELBSCOPE_CONFIG', 'AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SNS', 'ELBSCOPE_TABLE', 'ELBSCOPE_TOPIC_ARN']) delete process.env[k];
-  await Promise.all([lab.stop(), dynamo?.stop(), snsEndpoint?.close()]);
+  for (const k of ['ELBSCOPE_CONFIG', 'AWS_ENDPOINT_URL_CLOUDWATCH', 'AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SNS', 'ELBSCOPE_TABLE', 'ELBSCOPE_TOPIC_ARN']) delete process.env[k];
+  await Promise.all([lab.stop(), dynamo?.stop(), snsEndpoint?.close(), cloudwatchEndpoint?.close()]);
 });
 
 async function load<T>(fn: 'observe' | 'tls-probe' | 'report', config: unknown): Promise<T> {

@@ -1,0 +1,27 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { createMetricsLookup } from '../capacity/cloudwatch';
+import type { CapacityDeps } from '../capacity/observe';
+import { createReservationLookup } from '../capacity/reservation';
+import type { Config } from '../config/schema';
+import { credentialsFor } from './credentials';
+import { requestHandlerWith } from './deadlines';
+import type { ElbApiClients } from '../nodes/own-name';
+
+/**
+ * CloudWatch and LCU-reservation lookups per region and role (the SDK's endpoint
+ * variables apply; standard retries; elbscope's deadline per attempt), each part
+ * only when the configuration reads it.
+ */
+export function capacityDeps(config: Config, elb: (region: string, roleArn?: string) => ElbApiClients): CapacityDeps {
+  const cloudwatch = new Map<string, CloudWatchClient>();
+  const client = (region: string, roleArn?: string) => {
+    const key = `${region}|${roleArn ?? ''}`;
+    let c = cloudwatch.get(key);
+    if (!c) cloudwatch.set(key, (c = new CloudWatchClient({ region, credentials: credentialsFor(roleArn, region), maxAttempts: 3, requestHandler: requestHandlerWith() })));
+    return c;
+  };
+  return {
+    metricsFor: config.capacity.cloudwatch.enabled ? (region, roleArn) => createMetricsLookup(client(region, roleArn)) : null,
+    reservationsFor: config.capacity.reservationEveryMinutes > 0 ? (region, roleArn) => createReservationLookup(elb(region, roleArn).elbv2) : null,
+  };
+}

@@ -35,6 +35,12 @@ module.exports.resources = async ({ resolveVariable }) => {
   // A possibly-Classic load balancer with TLS backends: its back-end authentication policies, each TLS round.
   const { needsBackendAuth } = tsx.require('../shared/cycle/tls-round.ts', __filename);
   const backendAuth = needsBackendAuth(c) ? [{ Effect: 'Allow', Action: ['elasticloadbalancing:DescribeLoadBalancers', 'elasticloadbalancing:DescribeLoadBalancerPolicies'], Resource: '*' }] : [];
+  // AWS's own capacity signals beside the nodes. Neither call takes a resource-level permission
+  // (CloudWatch GetMetricData and elbv2 Describe* authorize on '*' only), so '*' is their only resource.
+  const capacity = [
+    ...(c.capacity.cloudwatch.enabled ? [{ Effect: 'Allow', Action: ['cloudwatch:GetMetricData'], Resource: '*' }] : []),
+    ...(c.capacity.reservationEveryMinutes > 0 ? [{ Effect: 'Allow', Action: ['elasticloadbalancing:DescribeCapacityReservation'], Resource: '*' }] : []),
+  ];
   const assume = roles.length > 0 ? [{ Effect: 'Allow', Action: ['sts:AssumeRole'], Resource: roles }] : [];
   const tableWrite = { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], Resource: TABLE };
   const tableRead = { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query'], Resource: TABLE };
@@ -56,11 +62,11 @@ module.exports.resources = async ({ resolveVariable }) => {
     },
   });
   return {
-    ObserveRole: role('observe', [enis, ...discovery, ...ownNames, ...assume, tableWrite, ...publish, failures]),
+    ObserveRole: role('observe', [enis, ...capacity, ...discovery, ...ownNames, ...assume, tableWrite, ...publish, failures]),
     TlsProbeRole: role('tls-probe', [...backendAuth, ...(backendAuth.length > 0 ? assume : []), tableWrite, ...publish, failures]),
     DispatchRole: role('dispatch', [...discovery, ...assume, { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: work }, failures]),
     // The worker reads its queue (the SQS event source polls with the function's role).
-    WorkerRole: role('worker', [enis, ...discovery, ...ownNames, ...assume, tableWrite, ...publish, { Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], Resource: work }]),
+    WorkerRole: role('worker', [enis, ...capacity, ...discovery, ...ownNames, ...assume, tableWrite, ...publish, { Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], Resource: work }]),
     // Invoked by a person for a report: reads the table, nothing else.
     ReportRole: role('report', [tableRead]),
   };

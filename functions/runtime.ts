@@ -16,7 +16,7 @@ import { alertTestEvent, sendToEachSink } from '../shared/alerts/alert-test';
 import { emitCycleMetrics, emitDeliveryMetrics, METRIC_NAMESPACE } from '../shared/cycle/metrics';
 import { recordCycle } from '../shared/cycle/record';
 import { snapshotConfigured } from '../shared/cycle/snapshot';
-import { nameResolved, wasSkipped } from '../shared/nodes/observation';
+import { isNote, nameResolved, wasSkipped } from '../shared/nodes/observation';
 import { cycleDeadlines } from '../shared/cycle/deadline';
 import { DynamoDbStore } from '../shared/store/dynamodb';
 
@@ -57,7 +57,7 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
     const snapshots = await snapshotConfigured(subset, { ...deps, startBy: deadlines?.startBy });
     emitCycleMetrics(metrics, snapshots);
     for (const { observation, backends } of snapshots) {
-      const failed = observation.errors.length > 0 || backends.some((b) => b.report.error);
+      const failed = observation.errors.some((e) => !isNote(e)) || backends.some((b) => b.report.error);
       (failed ? logger.warn.bind(logger) : logger.info.bind(logger))('observation', { observation, backends });
     }
     const events = await recordCycle(subset, snapshots, at, { store, sink, now: deps.now, claimant, warn: (m, d) => logger.warn(m, d ?? {}), onFlush: (r) => emitDeliveryMetrics(metrics, r), finishBy: deadlines?.finishBy });
@@ -67,7 +67,7 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
       observed: snapshots.length,
       unresolved: snapshots.filter((s) => !nameResolved(s.observation) && !wasSkipped(s.observation)).map((s) => s.observation.loadBalancer),
       skipped: snapshots.filter((s) => wasSkipped(s.observation)).map((s) => s.observation.loadBalancer),
-      errors: snapshots.reduce((n, s) => n + s.observation.errors.length + s.backends.filter((b) => b.report.error).length, 0),
+      errors: snapshots.reduce((n, s) => n + s.observation.errors.filter((e) => !isNote(e)).length + s.backends.filter((b) => b.report.error).length, 0),
       events: events.map((e) => e.summary),
     };
   }

@@ -23,6 +23,8 @@ export interface CloudWatchState {
   /** Failures to answer with, one per request, before serving normally (a CloudWatch outage). */
   failNext: { code: string; status: number; message: string }[];
   requests: GetMetricDataRequest[];
+  /** The access key that signed each request (an assumed role's key, or the caller's own). */
+  signedBy: string[];
   refused: { request: GetMetricDataRequest; refusal: CloudWatchRefusal }[];
   /** Every datapoint served, per `namespace/metric/dimension value`, for tests to compare with. */
   served: Map<string, Map<number, number>>;
@@ -36,7 +38,7 @@ export interface RunningCloudWatch {
 
 /** A state serving `source`. */
 export function cloudWatchState(source: MetricSource): CloudWatchState {
-  return { source, failNext: [], requests: [], refused: [], served: new Map() };
+  return { source, failNext: [], requests: [], signedBy: [], refused: [], served: new Map() };
 }
 
 /**
@@ -61,6 +63,7 @@ export async function startCloudWatch(state: CloudWatchState, host = '127.0.0.1'
       return refuse({ code: 'SerializationException', status: 400, message: 'The request body is not JSON.' });
     }
     state.requests.push(request);
+    state.signedBy.push(/Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? '');
     const failure = state.failNext.shift();
     if (failure) return refuse(failure);
     const refusal = checkGetMetricData(request);

@@ -2,12 +2,35 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { requestHandlerWith } from './deadlines';
 
+const providers = new Map<string, AwsCredentialIdentityProvider>();
+
 /**
  * Credentials for another account: the role is assumed with STS (the SDK's own
  * provider, which caches and refreshes the session), from the function's own
- * credentials. Undefined role → undefined: the default chain.
+ * credentials; one provider per role and region, so the EC2, ELB and CloudWatch
+ * clients of a role share one session (one AssumeRole, not one per client).
+ * Undefined role → undefined: the default chain.
  */
 export function credentialsFor(roleArn: string | undefined, region: string): AwsCredentialIdentityProvider | undefined {
   if (!roleArn) return undefined;
-  return fromTemporaryCredentials({ params: { RoleArn: roleArn, RoleSessionName: 'elbscope', DurationSeconds: 3600 }, clientConfig: { region, requestHandler: requestHandlerWith() } });
+  const key = `${roleArn}|${region}`;
+  let provider = providers.get(key);
+  if (!provider) {
+    provider = shared(fromTemporaryCredentials({ params: { RoleArn: roleArn, RoleSessionName: 'elbscope', DurationSeconds: 3600 }, clientConfig: { region, requestHandler: requestHandlerWith() } }));
+    providers.set(key, provider);
+  }
+  return provider;
+}
+
+/** Credentials kept until five minutes before they expire (the provider itself asks STS on every call). */
+function shared(provider: AwsCredentialIdentityProvider): AwsCredentialIdentityProvider {
+  let current: ReturnType<AwsCredentialIdentityProvider> | null = null;
+  return async (props) => {
+    if (current) {
+      const held = await current.catch(() => null);
+      if (held && (!held.expiration || held.expiration.getTime() - Date.now() > 5 * 60_000)) return held;
+    }
+    current = provider(props);
+    return current;
+  };
 }

@@ -37,7 +37,8 @@ export async function observeCapacity(config: Config, observations: Observation[
   const results: CapacityObservation[] = observations.map(() => ({ reading: undefined, errors: [] }));
   if (!readMetrics && !readReservations) return results;
 
-  const window = metricWindow(at, cloudwatch.everyMinutes + cloudwatch.settleMinutes + CATCH_UP_MINUTES, cloudwatch.settleMinutes);
+  // Back far enough that the observations stored for reports (at least every observationEveryMinutes) chart every minute.
+  const window = metricWindow(at, cloudwatch.everyMinutes + cloudwatch.settleMinutes + Math.max(CATCH_UP_MINUTES, config.store.observationEveryMinutes), cloudwatch.settleMinutes);
   const groups = new Map<string, { region: string; roleArn?: string; members: { index: number; target: MetricTarget }[] }>();
   const reservationJobs: Promise<void>[] = [];
   config.loadBalancers.forEach((lb, index) => {

@@ -156,7 +156,8 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
     const prewarms = await deps.store.listPrewarms(lb);
     const sample = toCycleSample(snapshot, cycleAt);
     const compact = compactSnapshot(snapshot);
-    const key = createHash('sha256').update(JSON.stringify(compact)).digest('hex').slice(0, 16);
+    // What the nodes and pages show decides whether to store; the CloudWatch datapoints ride along (they change every minute).
+    const key = createHash('sha256').update(JSON.stringify({ ...compact, capacity: undefined })).digest('hex').slice(0, 16);
     let storeObservation = false;
     const events = await commitEvents(
       deps.store,
@@ -221,7 +222,18 @@ export function compactSnapshot(snapshot: LoadBalancerSnapshot): CompactSnapshot
       errors: snapshot.observation.errors,
     },
     backends: snapshot.backends.map((b) => ({ name: b.name, reading: b.report.reading, error: b.report.error })),
+    ...chartedCapacity(snapshot),
   };
+}
+
+/** The capacity metrics a report charts: distress (Classic) and LCUs (ALB/NLB). */
+export const CHARTED_METRICS = ['SurgeQueueLength', 'SpilloverCount', 'RejectedConnectionCount', 'PeakLCUs', 'ConsumedLCUs'] as const;
+
+function chartedCapacity(snapshot: LoadBalancerSnapshot): Pick<CompactSnapshot, 'capacity'> {
+  const metrics = snapshot.capacity?.metrics;
+  if (!metrics) return {};
+  const charted = Object.fromEntries(CHARTED_METRICS.filter((m) => metrics[m] !== undefined).map((m) => [m, metrics[m] as [string, number][]]));
+  return { capacity: { metrics: charted, reservedLcu: snapshot.capacity?.reservation?.capacityUnits ?? null } };
 }
 
 /** Record one TLS probe round, grouped by load balancer, then publish. */

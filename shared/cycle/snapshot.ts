@@ -10,6 +10,7 @@ import { isPast } from './deadline';
 import { observeConfigured, type CycleDeps } from './observe-configured';
 import { observeCapacity } from '../capacity/observe';
 import type { CapacityReading } from '../detect/state';
+import type { MetricPoints } from '../capacity/cloudwatch';
 
 /** One backend in a cycle: its status page, and whose pre-opened connections those are. */
 export interface BackendSnapshot {
@@ -39,6 +40,8 @@ export interface LoadBalancerSnapshot {
 export interface CompactSnapshot {
   observation: Pick<Observation, 'azs' | 'errors'> & { nodes: Pick<Observation['nodes'][number], 'ip' | 'hostname' | 'az' | 'eniId' | 'state'>[] };
   backends: { name: string; reading: number | null; error: string | null }[];
+  /** CloudWatch datapoints of the cycle's window for the metrics a report charts, and the LCUs reserved (absent: none read). */
+  capacity?: { metrics: MetricPoints; reservedLcu: number | null };
 }
 
 

@@ -57,13 +57,12 @@ function detectMetrics(cap: CapacityState, sample: CycleSample, metrics: MetricP
   const confirmed = (read: (d: CapacityDerived) => boolean | undefined) => confirmedValue(cap.samples, read, options.confirm);
   const threshold = options.surgeQueueShare * SURGE_QUEUE_MAX;
   const flags: string[] = [];
-  const window = `${derived.from}–${derived.to}`;
 
   const spilling = confirmed((d) => (d.spillover === null ? undefined : d.spillover > 0));
   condition(`${lb}|-|spillover`, spilling, (status, repeat, since) =>
     emit('spillover', status, status === 'firing' ? 'critical' : 'info', {
       to: derived.spillover,
-      summary: status === 'firing' ? `${lb}: ${derived.spillover} requests dropped (SpilloverCount, ${window}): the surge queue is full` : `${lb}: no more requests dropped (SpilloverCount 0)`,
+      summary: status === 'firing' ? `${lb}: ${derived.spillover} requests dropped (SpilloverCount): the surge queue is full` : `${lb}: no more requests dropped (SpilloverCount 0)`,
       details: { spillover: derived.spillover, from: derived.from, to: derived.to, since, repeat },
     }),
   );
@@ -83,8 +82,8 @@ function detectMetrics(cap: CapacityState, sample: CycleSample, metrics: MetricP
   condition(`${lb}|-|rejected-connections`, rejecting, (status, repeat, since) =>
     emit('rejected-connections', status, status === 'firing' ? 'warning' : 'info', {
       to: derived.rejected,
-      summary: status === 'firing' ? `${lb}: ${derived.rejected} connections rejected (RejectedConnectionCount, ${window}): the ALB reached its connection limit` : `${lb}: no more connections rejected`,
-      details: { rejected: derived.rejected, since, repeat },
+      summary: status === 'firing' ? `${lb}: ${derived.rejected} connections rejected (RejectedConnectionCount): the ALB reached its connection limit` : `${lb}: no more connections rejected`,
+      details: { rejected: derived.rejected, from: derived.from, to: derived.to, since, repeat },
     }),
   );
   if (derived.rejected) flags.push('rejected');

@@ -53,6 +53,11 @@ export interface ObservationError {
   code?: 'eni-off' | 'no-elb-name' | 'no-kind';
 }
 
+/** Whether an error entry is a note (ENI lookups off, kind not known yet) rather than a failure. */
+export function isNote(error: ObservationError): boolean {
+  return error.code === 'eni-off' || error.code === 'no-kind';
+}
+
 /** One observation of one load balancer's nodes. */
 export interface Observation {
   /** The load balancer's DNS name. */

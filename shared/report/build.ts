@@ -18,9 +18,17 @@ export interface ReportData {
   nodesPerAz: { at: string; azs: Record<string, { provisioned: number; advertised: number }> }[];
   /** Every node IP seen, with its EC2 host name and when it was seen first and last. */
   nodes: { ip: string; hostname: string | null; az: string | null; eniId: string | null; firstSeen: string; lastSeen: string }[];
+  /**
+   * AWS's capacity signals (CloudWatch) per metric, each datapoint once: `[minute, value]`,
+   * oldest first. A metric read with no datapoint in a minute was 0 there (AWS reports
+   * SurgeQueueLength, SpilloverCount and RejectedConnectionCount only when non-zero).
+   */
+  aws: Record<string, [string, number][]>;
+  /** The LCUs reserved, as each stored observation saw them (ALB/NLB; null: none). */
+  reservedLcu: { at: string; lcu: number | null }[];
   /** R per backend at each stored observation (null: the page could not be read). */
   reading: { at: string; backends: Record<string, number | null> }[];
-  prewarms: { id: string; caseId: string | null; requestedAt: string; nodesPerAz: number; total: number | null; deadline: string | null; outcome: 'complete' | 'overdue' | 'pending'; completedAt: string | null; durationMs: number | null }[];
+  prewarms: { id: string; caseId: string | null; requestedAt: string; nodesPerAz: number; lcu: number | null; total: number | null; deadline: string | null; outcome: 'complete' | 'overdue' | 'pending'; completedAt: string | null; durationMs: number | null }[];
   /** TLS findings: the TLS events of the window. */
   tls: ReportData['events'];
   chain: { intact: boolean; records: number; firstBreak: ChainBreak | null };
@@ -45,8 +53,17 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
   const nodesPerAz: ReportData['nodesPerAz'] = [];
   const reading: ReportData['reading'] = [];
   const nodes = new Map<string, ReportData['nodes'][number]>();
+  const aws = new Map<string, Map<string, number>>();
+  const reservedLcu: ReportData['reservedLcu'] = [];
   for (const { at, snapshot } of observations) {
     const snap = snapshot as CompactSnapshot;
+    // Overlapping windows repeat datapoints: each minute once (the later read wins, as CloudWatch's latest word).
+    for (const [metric, points] of Object.entries(snap.capacity?.metrics ?? {})) {
+      const series = aws.get(metric) ?? new Map<string, number>();
+      for (const [t, v] of points) if (inWindow(t)) series.set(t, v);
+      aws.set(metric, series);
+    }
+    if (snap.capacity) reservedLcu.push({ at, lcu: snap.capacity.reservedLcu });
     nodesPerAz.push({ at, azs: snap.observation.azs });
     reading.push({ at, backends: Object.fromEntries(snap.backends.map((b) => [b.name, b.reading])) });
     for (const n of snap.observation.nodes) {
@@ -72,11 +89,13 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
     nodesPerAz,
     nodes: [...nodes.values()].sort((a, b) => (a.az ?? '').localeCompare(b.az ?? '') || a.firstSeen.localeCompare(b.firstSeen)),
     reading,
+    aws: Object.fromEntries([...aws].map(([metric, series]) => [metric, [...series].sort((a, b) => (a[0] < b[0] ? -1 : 1))])),
+    reservedLcu,
     prewarms: prewarms.map((t) => {
       const done = allEvents.find((e) => e.kind === 'prewarm-complete' && e.details.targetId === t.id);
       const overdue = allEvents.some((e) => e.kind === 'prewarm-overdue' && e.details.targetId === t.id);
       return {
-        id: t.id, caseId: t.caseId, requestedAt: t.requestedAt, nodesPerAz: t.nodesPerAz, total: t.total, deadline: t.deadline,
+        id: t.id, caseId: t.caseId, requestedAt: t.requestedAt, nodesPerAz: t.nodesPerAz, lcu: t.lcu ?? null, total: t.total, deadline: t.deadline,
         outcome: done ? 'complete' : overdue ? 'overdue' : 'pending',
         completedAt: done?.at ?? null,
         durationMs: (done?.details.durationMs as number | undefined) ?? null,

@@ -104,11 +104,15 @@ function renderMarkdown(r: ReportData): string {
     '',
     ...seriesTable(backends, r.reading, (s, b) => cell(s.backends[b]), 'No backend status pages in this window.'),
     '',
+    '## AWS capacity signals (CloudWatch, 1-minute datapoints)',
+    '',
+    ...awsTable(r),
+    '',
     '## Pre-warm targets',
     '',
-    '| requested (UTC) | case | target nodes/AZ | total | deadline | outcome | completed | took |',
-    '|---|---|---|---|---|---|---|---|',
-    ...r.prewarms.map((p) => `| ${p.requestedAt} | ${cell(p.caseId)} | ${p.nodesPerAz} | ${cell(p.total)} | ${cell(p.deadline)} | ${p.outcome} | ${cell(p.completedAt)} | ${minutes(p.durationMs)} |`),
+    '| requested (UTC) | case | target nodes/AZ | target LCUs | total | deadline | outcome | completed | took |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...r.prewarms.map((p) => `| ${p.requestedAt} | ${cell(p.caseId)} | ${p.nodesPerAz} | ${cell(p.lcu)} | ${cell(p.total)} | ${cell(p.deadline)} | ${p.outcome} | ${cell(p.completedAt)} | ${minutes(p.durationMs)} |`),
     '',
     '## TLS findings',
     '',
@@ -116,6 +120,22 @@ function renderMarkdown(r: ReportData): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/** Per metric: datapoints, the highest, the total (for counts), and the minute of the highest. */
+function awsTable(r: ReportData): string[] {
+  const metrics = Object.entries(r.aws).filter(([, points]) => points.length > 0);
+  if (metrics.length === 0) return [Object.keys(r.aws).length === 0 ? 'No CloudWatch metrics were read in this window.' : 'CloudWatch reported no datapoint in this window (these metrics are reported only when non-zero).'];
+  const reserved = [...new Set(r.reservedLcu.map((x) => x.lcu).filter((x) => x !== null))];
+  return [
+    '| metric | datapoints | highest | at (UTC) | total |',
+    '|---|---|---|---|---|',
+    ...metrics.map(([metric, points]) => {
+      const top = points.reduce((a, b) => (b[1] > a[1] ? b : a));
+      return `| ${metric} | ${points.length} | ${top[1]} | ${top[0]} | ${Math.round(points.reduce((a, [, v]) => a + v, 0) * 1000) / 1000} |`;
+    }),
+    ...(reserved.length > 0 ? ['', `LCUs reserved in this window: ${reserved.join(', ')}.`] : []),
+  ];
 }
 
 /**
@@ -139,6 +159,7 @@ function renderCsv(r: ReportData): string {
   for (const s of r.nodesPerAz) for (const [az, c] of Object.entries(s.azs)) rows.push(['nodes', s.at, r.loadBalancer, 'provisioned', '', az, '', '', '', c.provisioned, `advertised ${c.advertised}`]);
   for (const s of r.reading) for (const [b, v] of Object.entries(s.backends)) rows.push(['reading', s.at, r.loadBalancer, 'reading', '', '', b, '', '', v, '']);
   for (const n of r.nodes) rows.push(['node', n.firstSeen, r.loadBalancer, 'node', '', n.az, '', '', n.lastSeen, n.ip, n.hostname]);
+  for (const [metric, points] of Object.entries(r.aws)) for (const [t, v] of points) rows.push(['aws', t, r.loadBalancer, metric, '', '', '', '', '', v, '']);
   for (const p of r.prewarms) rows.push(['prewarm', p.requestedAt, r.loadBalancer, p.outcome, '', '', '', p.nodesPerAz, p.total, p.durationMs, p.caseId]);
   rows.push(['chain', r.generatedAt, r.loadBalancer, r.chain.intact ? 'intact' : 'broken', '', '', '', '', '', r.chain.records, r.chain.intact ? '' : r.chain.firstBreak?.reason]);
   return `${rows.map((row) => row.map(csvField).join(',')).join('\n')}\n`;
@@ -155,7 +176,8 @@ function renderHtml(r: ReportData): string {
   const { azs, backends } = seriesNames(r);
   const nodeSeries = azs.map((az) => ({ name: az, points: r.nodesPerAz.map((s) => [Date.parse(s.at), s.azs[az]?.provisioned ?? null]) }));
   const readingSeries = backends.map((b) => ({ name: b, points: r.reading.map((s) => [Date.parse(s.at), s.backends[b] ?? null]) }));
-  const data = JSON.stringify({ nodes: nodeSeries, reading: readingSeries }).replaceAll('<', '\\u003c');
+  const awsSeries = Object.entries(r.aws).filter(([, points]) => points.length > 0).map(([metric, points]) => ({ name: metric, points: points.map(([t, v]) => [Date.parse(t), v]) }));
+  const data = JSON.stringify({ nodes: nodeSeries, reading: readingSeries, aws: awsSeries }).replaceAll('<', '\\u003c');
   const rows = (cells: unknown[]) => `<tr>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>elbscope report: ${escapeHtml(r.loadBalancer)}</title>
@@ -169,6 +191,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-colla
 <p id="chain" class="${r.chain.intact ? 'intact' : 'broken'}">Audit chain: ${escapeHtml(chainLine(r))}</p>
 ${r.undelivered > 0 ? `<p id="undelivered" class="broken">${escapeHtml(undeliveredLine(r))}</p>` : ''}
 <h2>Nodes per AZ (provisioned)</h2><div id="chart-nodes" class="chart-box"></div>
+<h2>AWS capacity signals (CloudWatch: surge queue, spillover, LCUs)</h2><div id="chart-aws" class="chart-box"></div>
 <h2>Pre-opened connections (R) per backend</h2><div id="chart-reading" class="chart-box"></div>
 <h2>Timeline</h2>
 <table><tr><th>#</th><th>time (UTC)</th><th>event</th><th>AZ / backend</th><th>from</th><th>to</th><th>summary</th><th>alert sent</th></tr>
@@ -190,12 +213,15 @@ ${r.prewarms.map((p) => rows([p.requestedAt, p.caseId, p.nodesPerAz, p.deadline,
   var data = JSON.parse(document.getElementById('report-data').textContent);
   var colours = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#17becf'];
   var NS = 'http://www.w3.org/2000/svg';
+  // One time axis for every chart: nodes, AWS's metrics and R line up minute for minute.
+  var all = [].concat.apply([], [data.nodes, data.aws, data.reading].map(function (ss) { return [].concat.apply([], ss.map(function (s) { return s.points.filter(function (p) { return p[1] !== null; }).map(function (p) { return p[0]; }); })); }));
+  var X0 = Math.min.apply(null, all), X1 = Math.max.apply(null, all);
   function chart(id, series) {
     var box = document.getElementById(id), w = 760, h = 220, pad = 36;
     var pts = [].concat.apply([], series.map(function (s) { return s.points.filter(function (p) { return p[1] !== null; }); }));
     if (!pts.length) { box.textContent = 'No data in this window.'; return; }
-    var xs = pts.map(function (p) { return p[0]; }), ys = pts.map(function (p) { return p[1]; });
-    var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs), y1 = Math.max(1, Math.max.apply(null, ys));
+    var ys = pts.map(function (p) { return p[1]; });
+    var x0 = X0, x1 = X1, y1 = Math.max(1, Math.max.apply(null, ys));
     var sx = function (x) { return pad + (x1 === x0 ? 0 : (x - x0) / (x1 - x0)) * (w - 2 * pad); };
     var sy = function (y) { return h - pad - (y / y1) * (h - 2 * pad); };
     var svg = document.createElementNS(NS, 'svg');
@@ -215,6 +241,7 @@ ${r.prewarms.map((p) => rows([p.requestedAt, p.caseId, p.nodesPerAz, p.deadline,
     box.appendChild(svg); box.appendChild(legend);
   }
   chart('chart-nodes', data.nodes);
+  chart('chart-aws', data.aws);
   chart('chart-reading', data.reading);
 })();
 </script>

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { LabElb } from '../../../lab/elb';
 import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
 import { startSqsEndpoint, type QueuedMessage } from '../../../lab/sqs/server';
+import { cloudWatchState, startCloudWatch } from '../../../lab/cloudwatch/server';
 import { startStsEndpoint, type AssumeRoleCall } from '../../../lab/sts/server';
 import { METRIC } from '../../../shared/cycle/metrics';
 import { startDynalite } from '../../helpers/dynalite';
@@ -89,6 +90,9 @@ describe('serverless package', () => {
     const dynamo = await startDynalite();
     const topic = await startSnsEndpoint(sns);
     const sts = await startStsEndpoint(assumed);
+    // CloudWatch says the lab's load balancer dropped 17 requests a minute ago.
+    const cloudwatch = cloudWatchState((q) => (q.metricName === 'SpilloverCount' && q.dimensions.LoadBalancerName === 'pkg' ? [[q.end - 60_000, 17]] : []));
+    const cw = await startCloudWatch(cloudwatch);
     try {
       const roleArn = 'arn:aws:iam::210987654321:role/elbscope-reader';
       const config = { loadBalancers: [{ dnsName: lab.dnsName, roleArn }, { dnsName: 'gone-1.us-east-1.elb.amazonaws.com' }], dns: { servers: [started.dnsServer], timeoutMs: 300, tries: 1 }, detect: { confirm: { m: 1, n: 1 } } };
@@ -100,18 +104,22 @@ describe('serverless package', () => {
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
         AWS_ENDPOINT_URL_SNS: topic.url,
         AWS_ENDPOINT_URL_STS: sts.url,
+        AWS_ENDPOINT_URL_CLOUDWATCH: cw.url,
       });
       expect(result).toMatchObject({ observed: 2, unresolved: ['gone-1.us-east-1.elb.amazonaws.com'], errors: 1 });
       // The ENIs came back through the bundled EC2 deserializer: every node placed in its AZ.
       const observation = logs.find((r) => r.message === 'observation' && r.observation?.loadBalancer === lab.dnsName);
       expect(observation?.observation.azs).toEqual({ 'us-east-1a': { provisioned: 2, advertised: 2 }, 'us-east-1b': { provisioned: 1, advertised: 1 } });
-      expect(sns.messages.map((m) => m.subject)).toEqual([expect.stringContaining('gone dns observation failing')]);
+      expect(sns.messages.map((m) => m.subject).sort()).toEqual([expect.stringContaining('gone dns observation failing'), 'elbscope: pkg: 17 requests dropped (SpilloverCount): the surge queue is full']);
+      // The bundled CloudWatch client, within GetMetricData's contract, signed with the assumed role's key.
+      expect(cloudwatch.refused).toEqual([]);
+      expect(cloudwatch.signedBy).toEqual(['ASIA210987654321']);
       // Cross-account through the bundled STS client: one EC2 call signed with the assumed
       // role's key (the lab's load balancer), one with the function's own ('gone', no role).
       expect(assumed.map((c) => c.roleArn)).toEqual([roleArn]);
       expect(lab.ec2.requests.map((r) => r.signedBy).sort()).toEqual(['ASIA210987654321', 'test']);
     } finally {
-      await Promise.all([lab.stop(), dynamo.stop(), topic.close(), sts.close()]);
+      await Promise.all([lab.stop(), dynamo.stop(), topic.close(), sts.close(), cw.close()]);
     }
   }, 120_000);
 
@@ -150,10 +158,10 @@ describe('serverless package', () => {
     const write = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
     const publish = ['kms:Decrypt', 'kms:GenerateDataKey', 'sns:Publish'];
     expect(actionsOf('ReportRole')).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
-    expect(actionsOf('ObserveRole')).toEqual(['ec2:DescribeNetworkInterfaces', ...write, ...publish, 'sqs:SendMessage'].sort());
+    expect(actionsOf('ObserveRole')).toEqual(['ec2:DescribeNetworkInterfaces', 'cloudwatch:GetMetricData', 'elasticloadbalancing:DescribeCapacityReservation', ...write, ...publish, 'sqs:SendMessage'].sort());
     expect(actionsOf('TlsProbeRole')).toEqual([...write, ...publish, 'sqs:SendMessage'].sort());
     expect(actionsOf('DispatchRole')).toEqual(['sqs:SendMessage', 'sqs:SendMessage']);
-    expect(actionsOf('WorkerRole')).toEqual(['ec2:DescribeNetworkInterfaces', ...write, ...publish, 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'].sort());
+    expect(actionsOf('WorkerRole')).toEqual(['ec2:DescribeNetworkInterfaces', 'cloudwatch:GetMetricData', 'elasticloadbalancing:DescribeCapacityReservation', ...write, ...publish, 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'].sort());
     // Each function writes its own log group only.
     expect(statementsOf('ReportRole').find((s: any) => [s.Action].flat().includes('logs:PutLogEvents'))?.Resource[0]['Fn::Sub']).toMatch(/log-group:\/aws\/lambda\/elbscope-test-report:\*:\*$/);
     const all = Object.values(fns).flatMap(statementsOf);

@@ -28,6 +28,8 @@ const report: ReportData = {
   reading: [0, 1, 2, 3, 4].map((m) => ({ at: at(m), backends: { 'i-0abc': m === 0 ? 1 : 7, 'i-0def': m === 2 ? null : 1 } })),
   prewarms: [],
   tls: [],
+  aws: { SurgeQueueLength: [[at(2), 1024], [at(3), 700]], SpilloverCount: [[at(2), 40], [at(3), 25], [at(4), 5]] },
+  reservedLcu: [],
   chain: { intact: true, records: 1, firstBreak: null },
 };
 
@@ -42,7 +44,8 @@ describe.skipIf(!chromium)('HTML report in headless Chromium', () => {
     ], { timeout: 60_000, maxBuffer: 10_000_000 });
 
     const lines = [...dom.matchAll(/<polyline[^>]*data-series="([^"]+)"[^>]*points="([^"]*)"/g)].map((m) => [m[1], (m[2] ?? '').trim().split(/\s+/).length]);
-    expect(lines).toEqual([['us-east-1a', 5], ['us-east-1b', 5], ['i-0abc', 5], ['i-0def', 4]]);
+    // Nodes, then AWS's metrics, then R: one series each, on the one time axis.
+    expect(lines).toEqual([['us-east-1a', 5], ['us-east-1b', 5], ['SurgeQueueLength', 2], ['SpilloverCount', 3], ['i-0abc', 5], ['i-0def', 4]]);
     expect(dom).toContain('class="intact"');
     expect(dom).toContain("<p id=\"identity\">Load balancer: test (Classic Load Balancer), region us-east-1, account the monitor's own</p>");
     expect(dom).toContain('scaled 1 → 3 nodes &lt;b&gt;');

@@ -18,6 +18,13 @@ async function roleActions(config: unknown, role = 'ObserveRole'): Promise<strin
 }
 
 describe('IAM: the ELB API only where an alias name or a Classic TLS backend needs it', () => {
+  it('grants GetMetricData and DescribeCapacityReservation unless the configuration turns them off', async () => {
+    const lb = [{ dnsName: 'shop-1.us-east-1.elb.amazonaws.com' }];
+    expect(await roleActions({ loadBalancers: lb })).toEqual(expect.arrayContaining(['cloudwatch:GetMetricData', 'elasticloadbalancing:DescribeCapacityReservation']));
+    const off = await roleActions({ loadBalancers: lb, capacity: { cloudwatch: { enabled: false }, reservationEveryMinutes: 0 } });
+    expect(off.filter((a) => a === 'cloudwatch:GetMetricData' || a === 'elasticloadbalancing:DescribeCapacityReservation')).toEqual([]);
+  }, 60_000);
+
   it('grants the tls-probe function DescribeLoadBalancers and DescribeLoadBalancerPolicies for a possibly-Classic load balancer with TLS backends only', async () => {
     const tlsBackend = [{ tls: { target: '10.0.0.1:443' } }];
     expect(await roleActions({ loadBalancers: [{ dnsName: 'web-1.us-east-1.elb.amazonaws.com', backends: tlsBackend }] }, 'TlsProbeRole')).toEqual(expect.arrayContaining(['elasticloadbalancing:DescribeLoadBalancers', 'elasticloadbalancing:DescribeLoadBalancerPolicies']));

@@ -17,6 +17,8 @@ const report: ReportData = {
   reading: [],
   prewarms: [],
   tls: [],
+  aws: {},
+  reservedLcu: [],
   chain: { intact: true, records: 1, firstBreak: null },
 };
 

@@ -21,7 +21,7 @@ export function capacityDeps(config: Config, elb: (region: string, roleArn?: str
     return c;
   };
   return {
-    metricsFor: config.capacity.cloudwatch.enabled ? (region, roleArn) => createMetricsLookup(client(region, roleArn)) : null,
+    metricsFor: config.capacity.cloudwatch.enabled ? (region, roleArn) => createMetricsLookup(client(region, roleArn), config.capacity.cloudwatch.metrics) : null,
     reservationsFor: config.capacity.reservationEveryMinutes > 0 ? (region, roleArn) => createReservationLookup(elb(region, roleArn).elbv2) : null,
   };
 }

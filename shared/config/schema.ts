@@ -143,8 +143,10 @@ const capacitySchema = z.strictObject({
       everyMinutes: z._default(intIn(1, 60), 1),
       /** A minute is read once it ended this long ago (ELB datapoints can arrive late). */
       settleMinutes: z._default(intIn(0, 10), 2),
+      /** `all` (charts and events) or `essential` (only what the events need: 1-2 metrics a kind, a third of the cost). */
+      metrics: z._default(z.enum(['all', 'essential']), 'all'),
     }),
-    { enabled: true, everyMinutes: 1, settleMinutes: 2 },
+    { enabled: true, everyMinutes: 1, settleMinutes: 2, metrics: 'all' },
   ),
   /** DescribeCapacityReservation of each ALB/NLB (with an ARN) every this many minutes; 0: never. */
   reservationEveryMinutes: z._default(intIn(0, 1440), 5),

@@ -86,7 +86,8 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
     expect(md.stdout).toContain('Audit chain: intact: 2 records');
     expect(md.stdout).toMatch(/\| 1 \| .* \| scaled \| us-east-1b \| 1 → 2 \|/);
     expect(md.stdout).toContain('| 127.1.1.3 | ec2-127-1-1-3.compute-1.amazonaws.com | us-east-1b |');
-    expect(md.stdout).toMatch(/\| 1234 \| 1 \| 3 \| - \| complete \|/);
+    expect(md.stdout).toMatch(/\| 1234 \| 1 \| - \| 3 \| - \| complete \|/);
+    expect(md.stdout).toContain("## AWS capacity signals (CloudWatch, 1-minute datapoints)\n\nCloudWatch reported no datapoint in this window");
     const csv = await runElbscope(['report', '--lb', 'watch', '--store', store, '--format', 'csv']);
     expect(csv.stdout.split('\n')[0]).toBe('record,at,loadBalancer,kind,status,az,backend,from,to,value,summary');
     const json = await runElbscope(['report', '--lb', 'watch', '--store', store, '--format', 'json']);

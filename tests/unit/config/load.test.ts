@@ -30,7 +30,7 @@ describe('Function: parseConfig', () => {
       store: { observationTtlDays: 30, observationEveryMinutes: 15 },
       fanout: { enabled: false, batchSize: 25 },
       alerts: {},
-      capacity: { cloudwatch: { enabled: true, everyMinutes: 1, settleMinutes: 2 }, reservationEveryMinutes: 5, surgeQueueShare: 0.5, idleDays: 7, idleShare: 0.2 },
+      capacity: { cloudwatch: { enabled: true, everyMinutes: 1, settleMinutes: 2, metrics: 'all' }, reservationEveryMinutes: 5, surgeQueueShare: 0.5, idleDays: 7, idleShare: 0.2 },
     });
   });
 

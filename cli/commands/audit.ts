@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { buildReport } from '../../shared/report/build';
 import { renderReport, type ReportFormat } from '../../shared/report/render';
+import { htmlToPdf, PdfError } from '../../shared/report/pdf';
 import { verifyChain } from '../../shared/store/chain';
 import { byEventTime, StoreRecordCorruptError } from '../../shared/store/store';
 import { UsageError } from '../../shared/errors';
@@ -145,13 +146,22 @@ export function reportCommand(io: CliIo, setExit: (code: number) => void, now: (
     .requiredOption('--lb <name>', 'load balancer name')
     .option('--from <iso>', 'window start', isoArg)
     .option('--to <iso>', 'window end', isoArg)
-    .addOption(new Option('--format <format>', 'output format').choices(['md', 'csv', 'json', 'html']).default('md'))
+    .addOption(new Option('--format <format>', 'output format (pdf: the HTML page printed by headless Chromium; needs --out)').choices(['md', 'csv', 'json', 'html', 'pdf']).default('md'))
     .option('--out <file>', 'write to a file instead of standard output', nonEmptyArg('--out'))
-    .action(async (flags: { store?: string; table?: string; region?: string; lb: string; from?: string; to?: string; format: ReportFormat; out?: string }) => {
+    .action(async (flags: { store?: string; table?: string; region?: string; lb: string; from?: string; to?: string; format: ReportFormat | 'pdf'; out?: string }) => {
       if (flags.from && flags.to && flags.from > flags.to) throw new UsageError(`--from ${flags.from} is after --to ${flags.to}`);
+      if (flags.format === 'pdf' && flags.out === undefined) throw new UsageError('--format pdf writes a file: give --out FILE.pdf');
       const store = openStore(flags);
       const lb = await knownLoadBalancer(store, flags.lb);
       const report = await buildReport(store, lb, { from: flags.from, to: flags.to }, now());
+      if (flags.format === 'pdf') {
+        await htmlToPdf(renderReport(report, 'html'), flags.out as string).catch((err: unknown) => {
+          throw err instanceof PdfError ? new UsageError(err.message) : err;
+        });
+        io.out(`report written to ${flags.out}`);
+        setExit(EXIT.ok);
+        return;
+      }
       const text = renderReport(report, flags.format);
       if (flags.out !== undefined) {
         await writeFile(flags.out, text).catch((err: NodeJS.ErrnoException) => {

@@ -31,13 +31,16 @@ export interface ReportData {
   prewarms: { id: string; caseId: string | null; requestedAt: string; nodesPerAz: number; lcu: number | null; total: number | null; deadline: string | null; outcome: 'complete' | 'overdue' | 'pending'; completedAt: string | null; durationMs: number | null }[];
   /** TLS findings: the TLS events of the window. */
   tls: ReportData['events'];
-  chain: { intact: boolean; records: number; firstBreak: ChainBreak | null };
+  /** The audit chain: verified or not, and its head (the hash an alert of the last event carries). */
+  chain: { intact: boolean; records: number; firstBreak: ChainBreak | null; head: { seq: number; hash: string } | null };
+  /** Stored observations further apart than this mean cycles were missed: charts leave a gap there. */
+  gapAfterMs: number;
 }
 
 const TLS_KINDS = new Set(['cert-expiring', 'cert-changed', 'tls-failed']);
 
 /** Gather a report from the store: events, stored observations, pre-warm targets, and the chain check. */
-export async function buildReport(store: Store, loadBalancer: string, window: { from?: string; to?: string }, now: Date): Promise<ReportData> {
+export async function buildReport(store: Store, loadBalancer: string, window: { from?: string; to?: string }, now: Date, options: { observationEveryMinutes?: number } = {}): Promise<ReportData> {
   const inWindow = (at: string) => (!window.from || at >= window.from) && (!window.to || at <= window.to);
   const [stored, observations, prewarms, state] = await Promise.all([
     store.listEvents(loadBalancer),
@@ -102,6 +105,8 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
       };
     }),
     tls: events.filter((e) => TLS_KINDS.has(e.kind)),
-    chain: { intact: firstBreak === null, records: stored.length, firstBreak },
+    chain: { intact: firstBreak === null, records: stored.length, firstBreak, head: state?.state.chain && state.state.chain.seq > 0 ? { seq: state.state.chain.seq, hash: state.state.chain.hash } : null },
+    // Observations are stored at least every observationEveryMinutes (15): half as long again without one is a gap.
+    gapAfterMs: (options.observationEveryMinutes ?? 15) * 1.5 * 60_000,
   };
 }

@@ -19,7 +19,8 @@ const report: ReportData = {
   tls: [],
   aws: {},
   reservedLcu: [],
-  chain: { intact: true, records: 1, firstBreak: null },
+  chain: { intact: true, records: 1, firstBreak: null, head: { seq: 2, hash: 'ab'.repeat(32) } },
+  gapAfterMs: 22.5 * 60_000,
 };
 
 describe('Reports carry untrusted names inertly', () => {

@@ -59,3 +59,11 @@ export function statusUrlArg(value: string, previous: string[]): string[] {
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
+
+/** `--metrics-listen HOST:PORT`: where to serve OpenMetrics (`127.0.0.1:9464`, `[::1]:9464`); the port is required. */
+export function listenArg(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  if (!m || port < 1 || port > 65535) throw new InvalidArgumentError(`"${value}" is not HOST:PORT (such as 127.0.0.1:9464)`);
+  return { host: (m[1] ?? m[2]) as string, port };
+}

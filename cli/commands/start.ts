@@ -23,7 +23,8 @@ import type { LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 import { formatNodesTable } from '../format/nodes-table';
 import { EXIT, type CliIo } from '../io';
 import { DEFAULT_SCENARIO, SCENARIO_OPTION, describeLab, scenarioArg, speedArg, startLab } from './lab';
-import { formatCycleLine, watchLoop } from './watch';
+import { formatCycleLine, startMetrics, watchLoop } from './watch';
+import { listenArg } from './args';
 
 /**
  * `elbscope start` (what `npm start` runs): the lab with its scenario, and
@@ -44,6 +45,8 @@ export interface LabSessionOptions {
    * duration) and a busy machine cannot change what is observed. `speed` is then 1.
    */
   stepped?: boolean;
+  /** Serve OpenMetrics here while the session runs (`--metrics-listen`). */
+  metricsListen?: { host: string; port: number };
   /** Called after every cycle with the lab, for ground-truth checks in tests. */
   onCycle?: (lab: Lab, snapshots: LoadBalancerSnapshot[], at: string) => void;
 }
@@ -80,6 +83,7 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
   io.out(`store ${dir}; scenario "${scenario.name}" started at ${startedAt}, runs ${scenario.duration / speed / 1000}s; Ctrl-C stops early\n`);
   const stop = new AbortController();
   o.signal.addEventListener('abort', () => stop.abort(), { once: true });
+  const served = o.metricsListen ? await startMetrics(o.metricsListen, io) : null;
   try {
     const scenarioDone = runScenario(lab, scenario, speed, {
       log: io.out,
@@ -90,6 +94,7 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
       interval: scenario.cycle / speed,
       tlsEveryMs: 0,
       signal: stop.signal,
+      ...(served ? { metrics: served.metrics } : {}),
       print: (_config, snapshots, at) => {
         io.out(o.table ? snapshots.map((s) => formatNodesTable(s.observation)).join('\n') : formatCycleLine(snapshots, at));
         o.onCycle?.(lab, snapshots, at);
@@ -98,6 +103,7 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
     await scenarioDone;
     if (lab.unsettled > 0) io.err(`elbscope: the lab did not settle ${lab.unsettled} time(s) within 10 s; those cycles may have seen it mid-change`);
   } finally {
+    await served?.close();
     ec2.destroy();
     cloudwatch.destroy();
     elbv2.destroy();
@@ -122,8 +128,9 @@ export function startCommand(io: CliIo, setExit: (code: number) => void, signal:
     .option('--store <dir>', 'store directory (default: a new temporary one)')
     .option('--table', 'print the full node table every cycle instead of one line')
     .option('--stepped', 'stepped time: each cycle as soon as the lab has settled, the same events in seconds (--speed ignored)')
-    .action(async (flags: { scenario: string; speed: number; store?: string; table?: boolean; stepped?: boolean }) => {
-      await runLabSession({ scenario: loadScenario(flags.scenario), speed: flags.speed, store: flags.store, table: flags.table, io, signal, stepped: flags.stepped === true });
+    .option('--metrics-listen <host:port>', 'serve OpenMetrics for Prometheus on http://HOST:PORT/metrics while it runs', listenArg)
+    .action(async (flags: { scenario: string; speed: number; store?: string; table?: boolean; stepped?: boolean; metricsListen?: { host: string; port: number } }) => {
+      await runLabSession({ scenario: loadScenario(flags.scenario), speed: flags.speed, store: flags.store, table: flags.table, io, signal, stepped: flags.stepped === true, ...(flags.metricsListen ? { metricsListen: flags.metricsListen } : {}) });
       setExit(EXIT.ok);
     });
 }

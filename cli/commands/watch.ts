@@ -18,7 +18,8 @@ import { UsageError } from '../../shared/errors';
 import { EXIT, type CliIo } from '../io';
 import { cliSinks } from '../sinks';
 import { openStore } from '../store';
-import { collect, dnsNameArg, intArg, regionArg, dnsServerArg } from './args';
+import { collect, dnsNameArg, intArg, listenArg, regionArg, dnsServerArg } from './args';
+import { OpenMetrics, serveMetrics } from '../../shared/metrics/openmetrics';
 import { durationArg } from './duration';
 import { wallClock, type Clock } from '../../shared/clock';
 
@@ -35,6 +36,7 @@ interface WatchFlags {
   store?: string;
   table?: string;
   alertFile?: string;
+  metricsListen?: { host: string; port: number };
 }
 
 /** `--interval`: a duration of at least one second (a cycle every 10 ms would hammer DNS, EC2 and every backend). */
@@ -101,26 +103,48 @@ export async function watchLoop(
     current?: () => Promise<Config>;
     /** Whose time cycles start on (default: the wall clock; the lab's stepped clock in `start --stepped`). */
     clock?: Clock;
+    /** OpenMetrics for `--metrics-listen`: updated after every cycle and TLS round. */
+    metrics?: OpenMetrics;
   },
 ): Promise<void> {
   const clock = loop.clock ?? wallClock;
+  const metrics = loop.metrics;
+  if (metrics) {
+    const told = record.onFlush;
+    record = { ...record, onFlush: (r) => (told?.(r), metrics.delivery(r)) };
+  }
   let lastTls = Number.NEGATIVE_INFINITY;
   for (let cycle = 1; !loop.signal.aborted && (loop.cycles === undefined || cycle <= loop.cycles); cycle++) {
     const started = clock.now();
+    const startedWall = performance.now();
     const at = new Date(started).toISOString();
     if (loop.current) config = await loop.current();
     const hasTls = config.loadBalancers.some((lb) => lb.backends.some((b) => b.tls));
     // Locally a late cycle only delays the next, so only starting is bounded (by the interval): what was observed is always committed.
     const snapshots = await snapshotConfigured(config, { ...deps, startBy: cycleDeadlines(started, loop.interval).startBy });
+    // Measured on the wall clock: how long the cycle really took, whatever clock it starts on.
+    metrics?.cycle(snapshots, performance.now() - startedWall);
     loop.print(config, snapshots, at);
     await recordCycle(config, snapshots, at, record);
     if (hasTls && started - lastTls >= loop.tlsEveryMs) {
       lastTls = started;
-      await recordTls(config, await probeConfiguredTls(config, deps.now, deps.backendAuthFor), at, record);
+      const results = await probeConfiguredTls(config, deps.now, deps.backendAuthFor);
+      metrics?.tls(results, (dnsName) => loadBalancerKey(config.loadBalancers.find((lb) => lb.dnsName === dnsName) ?? { dnsName }));
+      await recordTls(config, results, at, record);
     }
     // Cycles start every `interval`, however long one took.
     if (loop.cycles === undefined || cycle < loop.cycles) await clock.sleep(Math.max(0, loop.interval - (clock.now() - started)), loop.signal);
   }
+}
+
+/** Serve OpenMetrics on `--metrics-listen`; a port in use or an address not here is one line naming it. */
+export async function startMetrics(listen: { host: string; port: number }, io: CliIo): Promise<{ metrics: OpenMetrics; close: () => Promise<void> }> {
+  const metrics = new OpenMetrics();
+  const server = await serveMetrics(metrics, listen.host, listen.port).catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`--metrics-listen ${listen.host}:${listen.port}: cannot listen there (${err.code ?? err.message})`);
+  });
+  io.out(`metrics: ${server.url}`);
+  return { metrics, close: server.close };
 }
 
 /** `elbscope watch`: observe → detect → store → alert in a loop, the local twin of the scheduled Lambda. */
@@ -138,6 +162,7 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
     .option('--store <dir>', 'local store directory (default: .elbscope)')
     .option('--table <name>', 'use a DynamoDB table as the store instead')
     .option('--alert-file <path>', 'also append every alert to this file, one JSON line each')
+    .option('--metrics-listen <host:port>', 'serve OpenMetrics for Prometheus on http://HOST:PORT/metrics', listenArg)
     .action(async (flags: WatchFlags) => {
       const config = watchConfig(flags, io.env);
       const store = openStore(flags, { write: true });
@@ -147,7 +172,12 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
       const record = { store, sink: allSinks(sinks), now: deps.now, claimant: `watch-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
       io.out(`watching ${config.loadBalancers.map(loadBalancerKey).join(', ') || '(load balancers from discovery)'}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`);
       const current = discoveringConfig(config, discoveryClientsByRegion(ec2), deps.now, (m) => io.err(`elbscope: ${m}`), discoveryRecorder(store));
-      await watchLoop(config, deps, record, { interval: flags.interval, cycles: flags.cycles, tlsEveryMs: 3_600_000, signal, current, print: (_config, snapshots, at) => io.out(formatCycleLine(snapshots, at)) });
+      const served = flags.metricsListen ? await startMetrics(flags.metricsListen, io) : null;
+      try {
+        await watchLoop(config, deps, record, { interval: flags.interval, cycles: flags.cycles, tlsEveryMs: 3_600_000, signal, current, print: (_config, snapshots, at) => io.out(formatCycleLine(snapshots, at)), ...(served ? { metrics: served.metrics } : {}) });
+      } finally {
+        await served?.close();
+      }
       close();
       setExit(EXIT.ok);
     });

@@ -19,6 +19,7 @@ describe('The nlb lab scenario', () => {
     const store = mkdtempSync(join(tmpdir(), 'elbscope-e2e-nlb-'));
     const lines: string[] = [];
     const seen: { kind?: string; dnsAbsent: string[]; readingB1: number | null; truthB1: number }[] = [];
+    const scrapes: Promise<string>[] = [];
     const { startedAt, reportFile } = await runLabSession({
       scenario,
       speed: 1,
@@ -26,7 +27,11 @@ describe('The nlb lab scenario', () => {
       store,
       io: { out: (t) => lines.push(t), err: (t) => lines.push(t), env: {} },
       signal: new AbortController().signal,
+      // `npm start -- --metrics-listen HOST:PORT`, on a port of its own choosing here.
+      metricsListen: { host: '127.0.0.1', port: 0 },
       onCycle: (lab, snapshots) => {
+        const url = lines.find((l) => l.startsWith('metrics: '))?.slice('metrics: '.length);
+        if (url && scrapes.length < 3) scrapes.push(fetch(url).then((r) => r.text()));
         const [s] = snapshots;
         if (!s) return;
         seen.push({
@@ -51,6 +56,11 @@ describe('The nlb lab scenario', () => {
     expect(seen.some((c) => c.dnsAbsent.includes('us-east-1b'))).toBe(true);
     expect(seen.filter((c) => c.readingB1 !== c.truthB1)).toEqual([]);
     expect(Math.max(...seen.map((c) => c.readingB1 ?? 0))).toBe(12);
+
+    // Prometheus could scrape the lab while it ran: its nodes per AZ and R per backend.
+    const page = (await Promise.all(scrapes)).at(-1) ?? '';
+    expect(page).toMatch(/^elbscope_nodes\{load_balancer="lab",az="us-east-1a",state="provisioned"\} 1$/m);
+    expect(page).toMatch(/^elbscope_backend_reading_connections\{load_balancer="lab",backend="b1"\} \d+$/m);
 
     // The report names the kind and the ARN.
     expect(readFileSync(reportFile, 'utf8')).toContain('lab (Network Load Balancer), region us-east-1, account 123456789012, arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/lab/50dc6c495c0c9188');

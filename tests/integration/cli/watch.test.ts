@@ -91,7 +91,7 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
     const csv = await runElbscope(['report', '--lb', 'watch', '--store', store, '--format', 'csv']);
     expect(csv.stdout.split('\n')[0]).toBe('record,at,loadBalancer,kind,status,az,backend,from,to,value,summary');
     const json = await runElbscope(['report', '--lb', 'watch', '--store', store, '--format', 'json']);
-    expect(JSON.parse(json.stdout).chain).toEqual({ intact: true, records: 2, firstBreak: null });
+    expect(JSON.parse(json.stdout).chain).toEqual({ intact: true, records: 2, firstBreak: null, head: { seq: 2, hash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
     const out = join(store, 'report.html');
     const html = await runElbscope(['report', '--lb', 'watch', '--store', store, '--format', 'html', '--out', out]);
     expect(html.stdout.trim()).toBe(`report written to ${out}`);
@@ -114,7 +114,7 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
       [['watch', '--confirm', '3/2', '--lb', lab.dnsName], /"3\/2" is not M\/N/],
       [['watch'], /no configuration/],
       [['report', '--lb', 'nope', '--store', store], /--lb nope: no such load balancer/],
-      [['report', '--lb', 'watch', '--store', store, '--format', 'pdf'], /argument 'pdf' is invalid/],
+      [['report', '--lb', 'watch', '--store', store, '--format', 'docx'], /argument 'docx' is invalid/],
       [['prewarm', '--lb', 'watch', '--nodes-per-az', '2', '--deadline', 'tomorrow', '--store', store], /"tomorrow" is not an ISO date-time/],
       [['prewarm', '--lb', 'watch', '--store', store], /prewarm: give --nodes-per-az N .*, --lcu N .*, or both/],
     ];

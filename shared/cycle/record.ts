@@ -156,8 +156,11 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
     const prewarms = await deps.store.listPrewarms(lb);
     const sample = toCycleSample(snapshot, cycleAt);
     const compact = compactSnapshot(snapshot);
-    // What the nodes and pages show decides whether to store; the CloudWatch datapoints ride along (they change every minute).
-    const key = createHash('sha256').update(JSON.stringify({ ...compact, capacity: undefined })).digest('hex').slice(0, 16);
+    // What the nodes, the pages and AWS's distress metrics show decides whether to store; LCUs ride along
+    // (they change every minute; the window a stored observation carries covers the minutes between stores).
+    const metrics = compact.capacity?.metrics ?? {};
+    const distress = ['SurgeQueueLength', 'SpilloverCount', 'RejectedConnectionCount'].map((m) => metrics[m] ?? null);
+    const key = createHash('sha256').update(JSON.stringify({ ...compact, capacity: distress })).digest('hex').slice(0, 16);
     let storeObservation = false;
     const events = await commitEvents(
       deps.store,

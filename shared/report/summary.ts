@@ -28,7 +28,7 @@ export function summarize(r: ReportData): string[] {
   if (outOfDns.length > 0) out.push(`Out of DNS: ${outOfDns.map((e) => `${e.az} from ${time(e.at)}${resolvedAt(r, e)}`).join('; ')}.`);
 
   for (const p of r.prewarms) {
-    const what = [p.nodesPerAz > 0 ? `${p.nodesPerAz} nodes per AZ` : '', p.lcu ? `${p.lcu} LCUs` : ''].filter(Boolean).join(' and ');
+    const what = [p.nodesPerAz > 0 ? `${plural(p.nodesPerAz, 'node')} per AZ` : '', p.lcu ? `${p.lcu} LCUs` : ''].filter(Boolean).join(' and ');
     const caseText = p.caseId ? ` (case ${p.caseId})` : '';
     if (p.outcome === 'complete') out.push(`Pre-warm${caseText}: ${what} requested ${time(p.requestedAt)}, complete ${time(p.completedAt as string)}${p.durationMs === null ? '' : `, after ${duration(p.durationMs)}`}.`);
     else if (p.outcome === 'overdue') out.push(`Pre-warm${caseText}: ${what} requested ${time(p.requestedAt)}, not reached by its deadline ${p.deadline ? time(p.deadline) : ''}.`);

@@ -60,8 +60,11 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
       const failed = observation.errors.some((e) => !isNote(e)) || backends.some((b) => b.report.error);
       (failed ? logger.warn.bind(logger) : logger.info.bind(logger))('observation', { observation, backends });
     }
-    const events = await recordCycle(subset, snapshots, at, { store, sink, now: deps.now, claimant, warn: (m, d) => logger.warn(m, d ?? {}), onFlush: (r) => emitDeliveryMetrics(metrics, r), finishBy: deadlines?.finishBy });
+    const heads: Record<string, string> = {};
+    const events = await recordCycle(subset, snapshots, at, { store, sink, now: deps.now, claimant, warn: (m, d) => logger.warn(m, d ?? {}), onFlush: (r) => emitDeliveryMetrics(metrics, r), finishBy: deadlines?.finishBy, onHead: (lb, h) => (heads[lb] = `#${h.seq} ${h.hash}`) });
     for (const e of events) logger.info('event', { event: e });
+    // The cycle's log line carries each audit chain's head: an anchor kept outside the store (`elbscope verify --anchor`).
+    logger.info('cycle', { cycle: at, chainHeads: heads });
     return {
       cycle: at,
       observed: snapshots.length,
@@ -69,6 +72,7 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
       skipped: snapshots.filter((s) => wasSkipped(s.observation)).map((s) => s.observation.loadBalancer),
       errors: snapshots.reduce((n, s) => n + s.observation.errors.filter((e) => !isNote(e)).length + s.backends.filter((b) => b.report.error).length, 0),
       events: events.map((e) => e.summary),
+      chainHeads: heads,
     };
   }
 

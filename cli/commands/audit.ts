@@ -87,12 +87,27 @@ export function eventsCommand(io: CliIo, setExit: (code: number) => void): Comma
     });
 }
 
-/** `elbscope verify`: recompute every audit chain; exit 1 naming the first broken record. */
+/** `--anchor`: an audit-chain hash as an alert or a log line carries it (`#25 ab…`, `25:ab…` or the hash), 16 to 64 hex digits. */
+function anchorArg(value: string): string {
+  const hash = value.replace(/^#?\d+[: ]/, '').trim().toLowerCase();
+  if (!/^[0-9a-f]{16,64}$/.test(hash)) throw new InvalidArgumentError(`"${value}" is not an audit anchor: the hash an alert's "audit anchor" line or a cycle's "chain" shows (16 to 64 hex digits)`);
+  return hash;
+}
+
+/**
+ * `elbscope verify [--anchor HASH]`: recompute every audit chain; exit 1 naming the
+ * first broken record. With an anchor taken from outside the store (an alert, a
+ * log line), also prove the trail up to that record is the one the anchor was
+ * taken from: every hash is recomputed from the first record to it, so any rewrite
+ * before it (even of the whole chain) shows; an anchor no chain holds is exit 1.
+ */
 export function verifyCommand(io: CliIo, setExit: (code: number) => void): Command {
   return storeOptions(new Command('verify').description(summaryOf('verify')))
-    .action(async (flags: { store?: string; table?: string; region?: string }) => {
+    .option('--anchor <hash>', "an audit anchor from an alert or a cycle's log line: prove the trail up to it was not rewritten", anchorArg)
+    .action(async (flags: { store?: string; table?: string; region?: string; anchor?: string }) => {
       const store = openStore(flags);
       let broken = 0;
+      let anchored = false;
       const lbs = await store.listLoadBalancers();
       for (const lb of lbs) {
         let events: Awaited<ReturnType<typeof store.listEvents>>;
@@ -105,6 +120,18 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
           continue;
         }
         const state = await store.getState(lb);
+        if (flags.anchor) {
+          const at = events.findIndex((e) => e.record.hash.startsWith(flags.anchor as string));
+          if (at >= 0) {
+            anchored = true;
+            const upTo = events.slice(0, at + 1);
+            const anchor = events[at]!.record;
+            const before = verifyChain(lb, upTo, { seq: anchor.seq, hash: anchor.hash });
+            if (before) io.err(`elbscope: ${lb}: the trail up to anchor #${anchor.seq} is broken at record #${before.seq}, ${before.location}: ${before.reason}`);
+            else io.out(`${lb}: anchor #${anchor.seq} ${anchor.hash} found; the ${upTo.length} records up to it recompute to it from the first: not rewritten`);
+            if (before) broken++;
+          }
+        }
         const chainBreak = verifyChain(lb, events, state?.state.chain ?? null);
         if (chainBreak) {
           broken++;
@@ -112,7 +139,8 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
         } else io.out(`${lb}: intact, ${events.length} records`);
       }
       if (lbs.length === 0) io.out(`no load balancers in ${store.description}`);
-      setExit(broken > 0 ? EXIT.notObserved : EXIT.ok);
+      if (flags.anchor && !anchored) io.err(`elbscope: anchor ${flags.anchor} is in no audit chain of ${store.description}: the trail it was taken from was rewritten or cut, or the anchor is from another store`);
+      setExit(broken > 0 || (flags.anchor !== undefined && !anchored) ? EXIT.notObserved : EXIT.ok);
     });
 }
 

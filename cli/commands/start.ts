@@ -95,8 +95,8 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
       tlsEveryMs: 0,
       signal: stop.signal,
       ...(served ? { metrics: served.metrics } : {}),
-      print: (_config, snapshots, at) => {
-        io.out(o.table ? snapshots.map((s) => formatNodesTable(s.observation)).join('\n') : formatCycleLine(snapshots, at));
+      print: (_config, snapshots, at, heads) => {
+        io.out(o.table ? snapshots.map((s) => formatNodesTable(s.observation)).join('\n') : formatCycleLine(snapshots, at, heads));
         o.onCycle?.(lab, snapshots, at);
       },
     });

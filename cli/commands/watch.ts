@@ -71,15 +71,21 @@ export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): Config {
   );
 }
 
-/** One line per load balancer: nodes per AZ, R per backend. */
-export function formatCycleLine(snapshots: LoadBalancerSnapshot[], at: string): string {
+/** An audit-chain head as a log line shows it: `#seq` and the full hash (what `verify --anchor` takes). */
+export function anchorText(head: { seq: number; hash: string }): string {
+  return `#${head.seq} ${head.hash}`;
+}
+
+/** One line per load balancer: nodes per AZ, R per backend, and its audit chain's head once committed. */
+export function formatCycleLine(snapshots: LoadBalancerSnapshot[], at: string, heads?: ReadonlyMap<string, { seq: number; hash: string }>): string {
   return snapshots
     .map((s) => {
       const name = s.name;
+      const head = heads?.get(name);
       const azs = Object.entries(s.observation.azs).map(([az, c]) => `${az} ${c.provisioned}/${c.advertised}`).join('  ') || (s.observation.nodes.length ? `${s.observation.nodes.length} nodes (AZ unknown)` : 'no nodes');
       const r = s.backends.map((b) => `${b.name} R=${b.report.error ? 'ERR' : (b.report.reading ?? '-')}`).join('  ');
       const errs = s.observation.errors.length ? `  ! ${s.observation.errors.map((e) => `${e.source}: ${e.message}`).join('; ')}` : '';
-      return `${at}  ${name}  nodes ${azs}${r ? `  |  ${r}` : ''}${errs}`;
+      return `${at}  ${name}  nodes ${azs}${r ? `  |  ${r}` : ''}${head && head.seq > 0 ? `  |  chain ${anchorText(head)}` : ''}${errs}`;
     })
     .join('\n');
 }
@@ -98,7 +104,8 @@ export async function watchLoop(
     cycles?: number;
     tlsEveryMs: number;
     signal: AbortSignal;
-    print: (config: Config, snapshots: LoadBalancerSnapshot[], at: string) => void;
+    /** Told each cycle once it is recorded, with each load balancer's audit-chain head (its anchor). */
+    print: (config: Config, snapshots: LoadBalancerSnapshot[], at: string, heads: ReadonlyMap<string, { seq: number; hash: string }>) => void;
     /** The configuration of each cycle, when discovery can change it. */
     current?: () => Promise<Config>;
     /** Whose time cycles start on (default: the wall clock; the lab's stepped clock in `start --stepped`). */
@@ -124,8 +131,9 @@ export async function watchLoop(
     const snapshots = await snapshotConfigured(config, { ...deps, startBy: cycleDeadlines(started, loop.interval).startBy });
     // Measured on the wall clock: how long the cycle really took, whatever clock it starts on.
     metrics?.cycle(snapshots, performance.now() - startedWall);
-    loop.print(config, snapshots, at);
-    await recordCycle(config, snapshots, at, record);
+    const heads = new Map<string, { seq: number; hash: string }>();
+    await recordCycle(config, snapshots, at, { ...record, onHead: (lb, head) => (record.onHead?.(lb, head), heads.set(lb, head)) });
+    loop.print(config, snapshots, at, heads);
     if (hasTls && started - lastTls >= loop.tlsEveryMs) {
       lastTls = started;
       const results = await probeConfiguredTls(config, deps.now, deps.backendAuthFor);
@@ -174,7 +182,7 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
       const current = discoveringConfig(config, discoveryClientsByRegion(ec2), deps.now, (m) => io.err(`elbscope: ${m}`), discoveryRecorder(store));
       const served = flags.metricsListen ? await startMetrics(flags.metricsListen, io) : null;
       try {
-        await watchLoop(config, deps, record, { interval: flags.interval, cycles: flags.cycles, tlsEveryMs: 3_600_000, signal, current, print: (_config, snapshots, at) => io.out(formatCycleLine(snapshots, at)), ...(served ? { metrics: served.metrics } : {}) });
+        await watchLoop(config, deps, record, { interval: flags.interval, cycles: flags.cycles, tlsEveryMs: 3_600_000, signal, current, print: (_config, snapshots, at, heads) => io.out(formatCycleLine(snapshots, at, heads)), ...(served ? { metrics: served.metrics } : {}) });
       } finally {
         await served?.close();
       }

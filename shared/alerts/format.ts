@@ -106,6 +106,9 @@ function readableLines(event: ChainedEvent): string[] {
     `when:          ${event.at}`,
     `severity:      ${event.severity}`,
     test ? `event id:      ${event.id} (a test: not part of any audit trail)` : `event id:      ${event.id} (audit record #${event.seq})`,
+    // The chain's head as of this event, kept outside the store by whoever receives the alert:
+    // `elbscope verify --anchor HASH` proves the trail up to it was not rewritten.
+    ...(test ? [] : [`audit anchor:  #${event.seq} ${event.hash}`]),
   ];
 }
 
@@ -136,7 +139,8 @@ export type StringAttribute = { DataType: 'String'; StringValue: string };
 
 /**
  * SNS message attributes, so subscribers can filter (`loadBalancer`, `kind`,
- * `severity`, `status`, `eventId`, `az`, `backend`): at most 10 (the limit for
+ * `severity`, `status`, `eventId`, `az`, `backend`) and keep the audit anchor
+ * (`chainHead`: `seq:hash`): at most 10 (the limit for
  * raw delivery to SQS), names of the documented alphabet, no empty values (SNS
  * refuses them), values cleaned as the body is.
  */
@@ -153,6 +157,7 @@ export function alertAttributes(event: ChainedEvent): Record<string, StringAttri
   put('eventId', event.id);
   put('az', event.az);
   put('backend', event.backend);
+  if (event.kind !== 'alert-test') put('chainHead', `${event.seq}:${event.hash}`);
   return attrs;
 }
 

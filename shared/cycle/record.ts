@@ -28,6 +28,8 @@ export interface RecordDeps {
   warn?: (message: string, data?: Record<string, unknown>) => void;
   /** Told what each outbox flush did (for metrics: published, retried, undeliverable). */
   onFlush?: (result: FlushResult) => void;
+  /** Each load balancer's audit-chain head after its commit this cycle (the anchor a log line carries). */
+  onHead?: (loadBalancer: string, head: { seq: number; hash: string }) => void;
   /**
    * The cycle's end (epoch ms, on `now`'s clock): no commit or publish starts after
    * it. What is left stays for the next cycle (observations are taken again;
@@ -61,13 +63,18 @@ export async function commitEvents(
   decide: (state: LoadBalancerState, recovered?: RecoveredRecord) => ElbEvent[],
   /** Whether the decision left nothing worth writing (saves a write per quiet cycle). */
   unchanged: (before: LoadBalancerState, after: LoadBalancerState) => boolean = () => false,
+  /** Told the audit chain's head once committed (or unchanged): what a cycle's log line carries as its anchor. */
+  onHead?: (head: { seq: number; hash: string }) => void,
 ): Promise<ChainedEvent[]> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const current = await store.getState(lb);
     const state = current?.state ?? emptyState();
     const before = structuredClone(state);
     const events = decide(state, current?.recovered);
-    if (current && events.length === 0 && state.pending.length === 0 && unchanged(before, state)) return [];
+    if (current && events.length === 0 && state.pending.length === 0 && unchanged(before, state)) {
+      onHead?.(current.state.chain);
+      return [];
+    }
     const { chained, head } = chainEvents(events, state.chain);
     state.chain = head;
     state.pending = [...state.pending, ...chained];
@@ -77,6 +84,7 @@ export async function commitEvents(
       throw new StateTooLargeError(`the state of ${lb} would be ${Math.round(bytes / 1024)} KB, over the ${MAX_STATE_BYTES / 1024} KB elbscope keeps under DynamoDB's 400 KB item limit (samples × nodes: lower detect.confirm.n); not recorded`);
     }
     if (await store.putState(lb, state, version)) {
+      onHead?.(head);
       // Only when there is something to move; the state just written needs no re-read.
       if (state.pending.length > 0) await drainPending(store, lb, { state, version: version + 1 });
       return chained;
@@ -177,6 +185,7 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
         return [...corrupt, ...detectCycle(state, sample, lb, options, prewarms)];
       },
       (before, after) => sameDecisionInputs(before, after, options.pressureShare),
+      (head) => deps.onHead?.(lb, head),
     );
     // After the commit: a crash here loses one chart point, never an event.
     if (storeObservation) await deps.store.putObservation({ loadBalancer: lb, at: cycleAt, snapshot: compact }, config.store.observationTtlDays);

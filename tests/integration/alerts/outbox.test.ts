@@ -181,7 +181,7 @@ describe('SNS through the real SDK to a local endpoint enforcing the Publish con
     expect(state.messages).toHaveLength(1); // the SDK retried the throttled call once
     const [m] = state.messages;
     expect(m?.subject).toBe('elbscope: test us-east-1a scaled 1 -> 3 nodes');
-    expect(m?.attributes).toEqual({ loadBalancer: 'test', kind: 'scaled', severity: 'info', status: 'event', eventId: event?.id, az: 'us-east-1a' });
+    expect(m?.attributes).toEqual({ loadBalancer: 'test', kind: 'scaled', severity: 'info', status: 'event', eventId: event?.id, az: 'us-east-1a', chainHead: `${event?.seq}:${event?.hash}` });
     expect(m?.message).toMatch(/^test us-east-1a scaled 1 → 3 nodes\n/);
     expect(JSON.parse(m?.message.split('--- event (JSON) ---\n')[1] ?? '')).toMatchObject({ id: event?.id, seq: 1, kind: 'scaled', from: 1, to: 3 });
     expect((await store.listEvents('test'))[0]?.publishedAt).not.toBeNull();

@@ -84,6 +84,8 @@ export class Lab {
   /** Surge queue, spillover, LCUs and the LCU reservation: what the lab's CloudWatch and ELB API serve. */
   readonly capacity: LabCapacity;
   private cloudwatch: RunningCloudWatch | null = null;
+  /** The lab's ELB API: its load balancer (and reservation), and every request it was asked. */
+  readonly elbApiState = emptyElbApi();
   /** What the lab's CloudWatch has served (every datapoint, by `namespace/metric/dimension`): ground truth for tests. */
   readonly cloudwatchState = cloudWatchState((q) => this.capacity.source(q));
   private elbApi: RunningElbApi | null = null;
@@ -136,7 +138,7 @@ export class Lab {
   async start(): Promise<LabEndpoints> {
     const { dnsServer, ec2Url } = await this.elb.start();
     this.cloudwatch = await startCloudWatch(this.cloudwatchState);
-    const api = emptyElbApi();
+    const api = this.elbApiState;
     if (this.elb.kind === 'classic') api.classic.push({ name: this.options.name, dnsName: this.elb.dnsName });
     else api.v2.push({ arn: this.elb.arn as string, name: this.options.name, dnsName: this.elb.dnsName, type: this.elb.kind, reservation: () => this.capacity.reservation });
     this.elbApi = await startElbApi(api);

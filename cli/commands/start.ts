@@ -7,6 +7,8 @@ import { Command } from 'commander';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
+import { createBackendAuthLookup } from '../../shared/backends/auth-policy';
 import { createMetricsLookup } from '../../shared/capacity/cloudwatch';
 import { createReservationLookup } from '../../shared/capacity/reservation';
 import { consoleSink } from '../../shared/alerts/sinks';
@@ -63,6 +65,7 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
   const ec2 = new EC2Client({ region, endpoint: endpoints.ec2Url, credentials });
   const cloudwatch = new CloudWatchClient({ region, endpoint: endpoints.cloudwatchUrl, credentials });
   const elbv2 = new ElasticLoadBalancingV2Client({ region, endpoint: endpoints.elbUrl, credentials });
+  const elb = new ElasticLoadBalancingClient({ region, endpoint: endpoints.elbUrl, credentials });
   const config = lab.monitorConfig(endpoints.dnsServer);
   const dir = o.store ?? (await mkdtemp(join(tmpdir(), 'elbscope-lab-')));
   const store = new LocalStore(dir);
@@ -73,6 +76,8 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
     now,
     // AWS's own capacity signals, from the lab's CloudWatch and ELB API.
     capacity: { metricsFor: () => createMetricsLookup(cloudwatch), reservationsFor: () => createReservationLookup(elbv2) },
+    // A Classic lab ELB's back-end authentication policies (it has none: its ports check nothing).
+    backendAuthFor: () => createBackendAuthLookup(elb),
   };
   const record = { store, sink: consoleSink(io.out), now, claimant: `start-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
   io.out(describeLab(lab, endpoints).join('\n'));
@@ -107,6 +112,7 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
     ec2.destroy();
     cloudwatch.destroy();
     elbv2.destroy();
+    elb.destroy();
     await lab.stop();
   }
   const reportFile = join(dir, 'report.html');

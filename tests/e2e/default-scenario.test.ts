@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SCENARIO } from '../../cli/commands/lab';
 import { runLabSession } from '../../cli/commands/start';
 import { loadScenario } from '../../lab/scenario';
+import type { Lab } from '../../lab/lab';
 import { LocalStore } from '../../shared/store/local';
 import { verifyChain } from '../../shared/store/chain';
 import { scenarioEventProblems } from '../helpers/scenario-events';
@@ -23,6 +24,7 @@ describe('The default lab scenario', () => {
     const store = mkdtempSync(join(tmpdir(), 'elbscope-e2e-'));
     const lines: string[] = [];
     let served: Map<string, Map<number, number>> = new Map();
+    const elbApi: { state?: Lab['elbApiState'] } = {};
     const truth: { at: string; nodes: Record<string, number>; reading: Record<string, number>; seen: Record<string, number | null>; seenAzs: Record<string, number> }[] = [];
     const { startedAt, reportFile } = await runLabSession({
       scenario,
@@ -33,6 +35,7 @@ describe('The default lab scenario', () => {
       signal: new AbortController().signal,
       onCycle: (lab, snapshots, at) => {
         served = lab.cloudwatchState.served;
+        elbApi.state = lab.elbApiState;
         const [s] = snapshots;
         if (!s) return;
         truth.push({
@@ -55,6 +58,10 @@ describe('The default lab scenario', () => {
     expect(spilled.length).toBeGreaterThan(0);
     expect(spill.details.spillover).toBe(spilled.reduce((a, [, v]) => a + v, 0));
     expect(events.find((e) => e.kind === 'surge-queue' && e.status === 'firing')?.details.surgeQueueLength).toBe(1024);
+
+    // The TLS rounds read the Classic ELB's back-end authentication (it has none), within the ELB API's contract.
+    expect(elbApi.state?.requests.some((r) => r.Action === 'DescribeLoadBalancers' && r['LoadBalancerNames.member.1'] === 'lab')).toBe(true);
+    expect(elbApi.state?.refused).toEqual([]);
 
     // Ground truth: whenever what is compared was at rest in the lab (unchanged since the cycle
     // before), elbscope saw what the lab held. Nodes and R are judged apart: pre-opened

@@ -14,7 +14,7 @@ const run = promisify(execFile);
  */
 export async function coldStart(): Promise<BenchResult & { importMs: Record<string, number> }> {
   const out = await packageFunctions();
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench' };
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_ENDPOINT_URL: 'http://127.0.0.1:9' };
   const zips = readdirSync(out).filter((f) => f.endsWith('.zip')).sort();
   const rows: [string, string][] = [];
   const importMs: Record<string, number> = {};

@@ -38,7 +38,7 @@ function runHandler(handler: string, env: NodeJS.ProcessEnv, heap: { oldMb: numb
 export async function handlerAtScale(lbs = 500, backendsPerLb = 6): Promise<BenchResult> {
   const handler = await unzipHandler(await packageFunctions(), 'observe');
   const lab = await startChild<{ dnsServer: string; ec2Url: string; ports: number[] }>('./scale-lab.ts', [`${lbs},${backendsPerLb},50`]);
-  const aws = await startChild<{ dynamodb: string; table: string; sns: string }>('./aws-standins.ts', []);
+  const aws = await startChild<{ dynamodb: string; table: string; sns: string; cloudwatch: string }>('./aws-standins.ts', []);
   try {
     const { dnsServer, ec2Url, ports } = lab.info;
     const configFile = join(mkdtempSync(join(tmpdir(), 'elbscope-handler-config-')), 'config.json');
@@ -60,6 +60,9 @@ export async function handlerAtScale(lbs = 500, backendsPerLb = 6): Promise<Benc
       AWS_ENDPOINT_URL_EC2: ec2Url,
       AWS_ENDPOINT_URL_DYNAMODB: aws.info.dynamodb,
       AWS_ENDPOINT_URL_SNS: aws.info.sns,
+      AWS_ENDPOINT_URL_CLOUDWATCH: aws.info.cloudwatch,
+      // Anything else the SDK might call goes to a closed loopback port, never to AWS.
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
       ELBSCOPE_CONFIG_FILE: configFile,
       ELBSCOPE_TABLE: aws.info.table,
       ELBSCOPE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:elbscope-bench',

@@ -58,6 +58,8 @@ export async function oneShot(rounds = 15): Promise<BenchResult> {
     const env = {
       ...process.env,
       AWS_ENDPOINT_URL_EC2: lab.ec2Url,
+      // Anything else the SDK might call goes to a closed loopback port, never to AWS.
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
       AWS_ACCESS_KEY_ID: 'bench',
       AWS_SECRET_ACCESS_KEY: 'bench',
       AWS_REGION: 'us-east-1',

@@ -9,8 +9,8 @@ import { makeEvent, type ElbEvent } from '../detect/events';
 import { detectCycle, detectTls, type RuleOptions } from '../detect/rules';
 import { toCycleSample, toTlsSample } from '../detect/sample';
 import { emptyState, type ChainedEvent, type CycleSample, type LoadBalancerState } from '../detect/state';
-import { chainEvents } from '../store/chain';
-import { StoreConflictError, type RecoveredRecord, type Store } from '../store/store';
+import { chainEvents, recordHash } from '../store/chain';
+import { StoreConflictError, StoreRecordCorruptError, type OutboxEntry, type RecoveredRecord, type Store, type StoredEvent } from '../store/store';
 import { wasSkipped } from '../nodes/observation';
 import { isPast } from './deadline';
 import type { CompactSnapshot, LoadBalancerSnapshot } from './snapshot';
@@ -284,6 +284,8 @@ export interface FlushResult {
   undeliverable: { id: string; error: string }[];
   /** Queued events not tried this time: their backoff has not run out, or the cycle's time has. */
   waiting: string[];
+  /** Outbox entries with no sound event behind them in the audit trail: taken out, never published. */
+  rejected: string[];
 }
 
 /**
@@ -295,28 +297,36 @@ export interface FlushResult {
  * limits the flush to some event ids (`elbscope redeliver`).
  */
 export async function flushOutbox(deps: RecordDeps, only?: ReadonlySet<string>): Promise<FlushResult> {
-  const result: FlushResult = { published: [], failed: [], undeliverable: [], waiting: [] };
+  const result: FlushResult = { published: [], failed: [], undeliverable: [], waiting: [], rejected: [] };
   for (const entry of await deps.store.listOutbox()) {
-    const event = entry.record;
-    if (only && !only.has(event.id)) continue;
+    const id = entry.record.id;
+    if (only && !only.has(id)) continue;
     if (isPast(deps.finishBy, deps.now)) {
-      result.waiting.push(event.id); // unclaimed: the next flush takes it
+      result.waiting.push(id); // unclaimed: the next flush takes it
       continue;
     }
     if (entry.notBefore !== null && Date.parse(entry.notBefore) > deps.now().getTime()) {
-      result.waiting.push(event.id);
+      result.waiting.push(id);
       continue;
     }
-    if (!(await deps.store.claimOutbox(event.id, deps.claimant, deps.now(), deps.leaseMs ?? 120_000))) continue;
+    if (!(await deps.store.claimOutbox(entry.record.id, deps.claimant, deps.now(), deps.leaseMs ?? 120_000))) continue;
+    // What is published is the chained event in the audit trail, never the outbox's copy of it.
+    const stored = await chainedEventOf(deps, entry);
+    if (stored === null) {
+      // No sound event behind it (a forged entry, or its event changed or removed): never an alert.
+      await deps.store.discardOutbox(entry.record.id);
+      result.rejected.push(entry.record.id);
+      continue;
+    }
     // Queued again by a re-drain while another writer published it: drop the copy, never publish twice.
-    if (await deps.store.wasPublished(event)) {
-      await deps.store.discardOutbox(event.id);
+    if (stored.publishedAt) {
+      await deps.store.discardOutbox(entry.record.id);
       continue;
     }
+    const event = stored.record;
+    let published: { messageId: string | null };
     try {
-      const { messageId } = await deps.sink.publish(event, entry.delivered);
-      await deps.store.markPublished(event, deps.now(), messageId);
-      result.published.push(event.id);
+      published = await deps.sink.publish(event, entry.delivered);
     } catch (err) {
       const failure = classifyDeliveryError(err, deps.sink.description);
       if (failure.permanent) {
@@ -332,7 +342,34 @@ export async function flushOutbox(deps: RecordDeps, only?: ReadonlySet<string>):
         result.failed.push({ id: event.id, error: failure.reason, attempts, notBefore });
         deps.warn?.(`publishing ${event.id} failed (attempt ${attempts}): ${failure.reason}; retried after ${notBefore}`, { error: failure.reason, code: failure.code });
       }
+      continue;
     }
+    // Outside the publish's try: a store failure here is not a delivery failure (it must not queue a second publish).
+    await deps.store.markPublished(event, deps.now(), published.messageId);
+    result.published.push(event.id);
   }
   return result;
+}
+
+/**
+ * The audit trail's own copy of an outbox entry's event, when it is sound: stored at
+ * the entry's place in the chain, with the same id and hash, and its content still
+ * hashing to it. Null (said in a warning) when there is none: an entry someone wrote
+ * or edited in the outbox is never published as an alert.
+ */
+async function chainedEventOf(deps: RecordDeps, entry: OutboxEntry): Promise<StoredEvent | null> {
+  const copy = entry.record;
+  const stored = await deps.store.getEvent(copy.loadBalancer, copy.seq).catch((err: unknown) => {
+    if (err instanceof StoreRecordCorruptError) return null;
+    throw err;
+  });
+  const sound = stored !== null && stored.record.id === copy.id && recordHash(stored.record) === stored.record.hash;
+  if (!sound) {
+    deps.warn?.(`outbox entry ${copy.id} has no sound event behind it at #${copy.seq} of ${copy.loadBalancer}'s audit trail (forged, or the event was changed or removed): not published; \`elbscope verify\` names the break`, { eventId: copy.id });
+    return null;
+  }
+  if (copy.hash !== stored.record.hash || recordHash(copy) !== copy.hash) {
+    deps.warn?.(`outbox entry ${copy.id} differs from its chained event (it was edited): the chained event is what is published`, { eventId: copy.id });
+  }
+  return stored;
 }

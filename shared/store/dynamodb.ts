@@ -100,9 +100,17 @@ export class DynamoDbStore implements Store {
     });
   }
 
-  async wasPublished(record: ChainedEvent): Promise<boolean> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: this.eventKey(record), ConsistentRead: true }));
-    return Boolean(Item?.publishedAt);
+  async getEvent(lb: string, seq: number): Promise<StoredEvent | null> {
+    const key = this.eventKey({ loadBalancer: lb, seq });
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+    if (!Item) return null;
+    const location = `${this.table} ${key.pk} ${key.sk}`;
+    return {
+      record: parseStored(String(Item.record ?? ''), location, EVENT_SHAPE),
+      publishedAt: (Item.publishedAt as string | undefined) ?? null,
+      deliveryError: Item.undeliverableAt ? { at: Item.undeliverableAt as string, error: String(Item.deliveryError ?? '') } : null,
+      location,
+    };
   }
 
   async discardOutbox(id: string): Promise<void> {
@@ -176,7 +184,7 @@ export class DynamoDbStore implements Store {
     });
   }
 
-  private eventKey(record: ChainedEvent) {
+  private eventKey(record: Pick<ChainedEvent, 'loadBalancer' | 'seq'>) {
     return { pk: `LB#${record.loadBalancer}`, sk: `EVENT#${String(record.seq).padStart(10, '0')}` };
   }
 

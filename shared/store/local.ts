@@ -100,8 +100,13 @@ export class LocalStore implements Store {
     });
   }
 
-  async wasPublished(record: ChainedEvent): Promise<boolean> {
-    return Boolean((await readReceipt(this.receiptFile(record)))?.publishedAt);
+  async getEvent(lb: string, seq: number): Promise<StoredEvent | null> {
+    const location = join(this.lbDir(lb), 'events', `${String(seq).padStart(8, '0')}.json`);
+    const text = await readOptional(location);
+    if (text === null) return null;
+    const record = parseStored(text, location, EVENT_SHAPE);
+    const receipt = await readReceipt(this.receiptFile(record));
+    return { record, location, publishedAt: receipt?.publishedAt ?? null, deliveryError: receipt?.deliveryError ?? null };
   }
 
   /** The event's receipt: published, or marked undeliverable. */

@@ -87,12 +87,13 @@ export interface Store {
   claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean>;
   releaseOutbox(id: string): Promise<void>;
   /**
-   * Whether the stored event was published already. Asked after a claim: a re-drain
-   * racing a publisher can queue an event the publisher has just taken out, and that
-   * copy must not be published again. (An undeliverable mark does not count: a
-   * `redeliver` queues the event while the mark is still there.)
+   * The stored event at place `seq` of a load balancer's audit chain, with its
+   * receipt (null: none there). Asked after a claim: an outbox entry is published
+   * only as the chained event it copies, and not when that event was published
+   * already (a re-drain racing a publisher can queue it again; an undeliverable mark
+   * does not count: a `redeliver` queues the event while the mark is still there).
    */
-  wasPublished(record: ChainedEvent): Promise<boolean>;
+  getEvent(loadBalancer: string, seq: number): Promise<StoredEvent | null>;
   /** Take an entry out of the outbox without touching the event (it was delivered already). */
   discardOutbox(id: string): Promise<void>;
   markPublished(record: ChainedEvent, at: Date, messageId: string | null): Promise<void>;

@@ -41,11 +41,11 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
     const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
     const id = event?.id as string;
 
-    expect(await flushOutbox(deps)).toEqual({ published: [], undeliverable: [], waiting: [], failed: [{ id, error: `SNS ${TOPIC}: InternalError: Service Unavailable`, attempts: 1, notBefore: '2026-11-25T10:03:30.000Z' }] });
+    expect(await flushOutbox(deps)).toEqual({ published: [], undeliverable: [], waiting: [], rejected: [], failed: [{ id, error: `SNS ${TOPIC}: InternalError: Service Unavailable`, attempts: 1, notBefore: '2026-11-25T10:03:30.000Z' }] });
     expect(await flushOutbox(deps)).toMatchObject({ published: [], waiting: [id] }); // backing off: not tried again yet
     t.advance(60_000);
     expect(await flushOutbox(deps)).toMatchObject({ published: [id], failed: [] });
-    expect(await flushOutbox(deps)).toEqual({ published: [], failed: [], undeliverable: [], waiting: [] });
+    expect(await flushOutbox(deps)).toEqual({ published: [], failed: [], undeliverable: [], waiting: [], rejected: [] });
 
     expect(snsMock.commandCalls(PublishCommand)).toHaveLength(2); // one failure, one success, nothing after
     expect(accepted).toEqual([expect.objectContaining({ TopicArn: TOPIC, Subject: 'elbscope: test us-east-1a scaled 1 -> 3 nodes' })]);
@@ -102,8 +102,8 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
     const deps: RecordDeps = { store, sink: snsSink(sns, TOPIC), now: () => new Date('2026-11-25T10:02:30Z'), claimant: 'test', warn: (m) => warnings.push(m) };
     const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
     const reason = `SNS ${TOPIC}: AuthorizationErrorException: User is not authorized to perform: SNS:Publish`;
-    expect(await flushOutbox(deps)).toEqual({ published: [], failed: [], waiting: [], undeliverable: [{ id: event?.id, error: reason }] });
-    expect(await flushOutbox(deps)).toEqual({ published: [], failed: [], waiting: [], undeliverable: [] });
+    expect(await flushOutbox(deps)).toEqual({ published: [], failed: [], waiting: [], rejected: [], undeliverable: [{ id: event?.id, error: reason }] });
+    expect(await flushOutbox(deps)).toEqual({ published: [], failed: [], waiting: [], rejected: [], undeliverable: [] });
     expect(snsMock.commandCalls(PublishCommand)).toHaveLength(1);
     expect(warnings).toHaveLength(1); // logged once
     expect(await store.listEvents('test')).toEqual([expect.objectContaining({ publishedAt: null, deliveryError: { at: '2026-11-25T10:02:30.000Z', error: reason } })]);

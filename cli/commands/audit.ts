@@ -6,6 +6,7 @@ import { buildReport } from '../../shared/report/build';
 import { renderReport, type ReportFormat } from '../../shared/report/render';
 import { htmlToPdf, PdfError } from '../../shared/report/pdf';
 import { verifyChain } from '../../shared/store/chain';
+import { checkObservations, observationsLine } from '../../shared/report/build';
 import { byEventTime, StoreRecordCorruptError } from '../../shared/store/store';
 import { UsageError } from '../../shared/errors';
 import { parseLoadBalancerDnsName } from '../../shared/nodes/lb-name';
@@ -101,7 +102,7 @@ function anchorArg(value: string): string {
  * taken from: every hash is recomputed from the first record to it, so any rewrite
  * before it (even of the whole chain) shows; an anchor no chain holds is exit 1.
  */
-export function verifyCommand(io: CliIo, setExit: (code: number) => void): Command {
+export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: () => Date = () => new Date()): Command {
   return storeOptions(new Command('verify').description(summaryOf('verify')))
     .option('--anchor <hash>', "an audit anchor from an alert or a cycle's log line: prove the trail up to it was not rewritten", anchorArg)
     .action(async (flags: { store?: string; table?: string; region?: string; anchor?: string }) => {
@@ -137,6 +138,12 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
           broken++;
           io.err(`elbscope: ${lb}: audit chain broken at record #${chainBreak.seq}${chainBreak.id ? ` (${chainBreak.id})` : ''}, ${chainBreak.location}: ${chainBreak.reason}`);
         } else io.out(`${lb}: intact, ${events.length} records`);
+        // The stored observations (what the report's charts and tables show) have their own chain.
+        const observations = await checkObservations(store, lb, state?.state.observationChain ?? null, now());
+        if (observations.firstBreak) {
+          broken++;
+          io.err(`elbscope: ${lb}: observations broken at #${observations.firstBreak.seq}, ${observations.firstBreak.location}: ${observations.firstBreak.reason}`);
+        } else if (observations.verified + observations.unchained + observations.expired + observations.uncommitted > 0) io.out(`${lb}: observations intact: ${observationsLine(observations)}`);
       }
       if (lbs.length === 0) io.out(`no load balancers in ${store.description}`);
       if (flags.anchor && !anchored) io.err(`elbscope: anchor ${flags.anchor} is in no audit chain of ${store.description}: the trail it was taken from was rewritten or cut, or the anchor is from another store`);

@@ -9,8 +9,8 @@ import { makeEvent, type ElbEvent } from '../detect/events';
 import { detectCycle, detectTls, type RuleOptions } from '../detect/rules';
 import { toCycleSample, toTlsSample } from '../detect/sample';
 import { emptyState, type ChainedEvent, type CycleSample, type LoadBalancerState } from '../detect/state';
-import { chainEvents, recordHash } from '../store/chain';
-import { StoreConflictError, StoreRecordCorruptError, type OutboxEntry, type RecoveredRecord, type Store, type StoredEvent } from '../store/store';
+import { chainEvents, chainObservation, recordHash } from '../store/chain';
+import { StoreConflictError, StoreRecordCorruptError, type OutboxEntry, type RecoveredRecord, type Store, type StoredEvent, type StoredObservation } from '../store/store';
 import { wasSkipped } from '../nodes/observation';
 import { isPast } from './deadline';
 import type { CompactSnapshot, LoadBalancerSnapshot } from './snapshot';
@@ -61,11 +61,16 @@ export async function commitEvents(
   lb: string,
   /** The events of this commit; `recovered` when the stored state did not parse and was rebuilt (see storeRecordCorrupt). */
   decide: (state: LoadBalancerState, recovered?: RecoveredRecord) => ElbEvent[],
-  /** Whether the decision left nothing worth writing (saves a write per quiet cycle). */
-  unchanged: (before: LoadBalancerState, after: LoadBalancerState) => boolean = () => false,
-  /** Told the audit chain's head once committed (or unchanged): what a cycle's log line carries as its anchor. */
-  onHead?: (head: { seq: number; hash: string }) => void,
+  options: {
+    /** Whether the decision left nothing worth writing (saves a write per quiet cycle). */
+    unchanged?: (before: LoadBalancerState, after: LoadBalancerState) => boolean;
+    /** Told the audit chain's head once committed (or unchanged): what a cycle's log line carries as its anchor. */
+    onHead?: (head: { seq: number; hash: string }) => void;
+    /** Written after the decision and before the state (the commit): a record the new state's chain head names. */
+    beforeCommit?: () => Promise<void>;
+  } = {},
 ): Promise<ChainedEvent[]> {
+  const { unchanged = () => false, onHead, beforeCommit } = options;
   for (let attempt = 0; attempt < 8; attempt++) {
     const current = await store.getState(lb);
     const state = current?.state ?? emptyState();
@@ -83,6 +88,7 @@ export async function commitEvents(
     if (bytes > MAX_STATE_BYTES) {
       throw new StateTooLargeError(`the state of ${lb} would be ${Math.round(bytes / 1024)} KB, over the ${MAX_STATE_BYTES / 1024} KB elbscope keeps under DynamoDB's 400 KB item limit (samples × nodes: lower detect.confirm.n); not recorded`);
     }
+    await beforeCommit?.();
     if (await store.putState(lb, state, version)) {
       onHead?.(head);
       // Only when there is something to move; the state just written needs no re-read.
@@ -169,26 +175,36 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
     const metrics = compact.capacity?.metrics ?? {};
     const distress = ['SurgeQueueLength', 'SpilloverCount', 'RejectedConnectionCount'].map((m) => metrics[m] ?? null);
     const key = createHash('sha256').update(JSON.stringify({ ...compact, capacity: distress })).digest('hex').slice(0, 16);
-    let storeObservation = false;
+    let observation: StoredObservation | null = null;
     const events = await commitEvents(
       deps.store,
       lb,
       (state, recovered) => {
+        observation = null;
         const corrupt = recovered ? [storeRecordCorrupt(lb, recovered, cycleAt)] : [];
         if (state.lastCycleAt !== null && state.lastCycleAt >= cycleAt) return corrupt; // recorded already
         // Observations for reports: when what they show changed, and every observationEveryMinutes anyway.
         const last = state.observed ?? null;
-        storeObservation = !last || last.key !== key || Date.parse(cycleAt) - Date.parse(last.at) >= config.store.observationEveryMinutes * 60_000;
-        if (storeObservation) state.observed = { key, at: cycleAt };
+        if (!last || last.key !== key || Date.parse(cycleAt) - Date.parse(last.at) >= config.store.observationEveryMinutes * 60_000) {
+          state.observed = { key, at: cycleAt };
+          // Chained, the head kept in the state: a stored observation changed, removed or inserted shows in `verify`.
+          const chained = chainObservation(state.observationChain, { loadBalancer: lb, at: cycleAt, snapshot: compact }, config.store.observationTtlDays);
+          state.observationChain = chained.head;
+          observation = chained.record;
+        }
         const { account, region, name, arn } = snapshot.identity;
         state.identity = { account, region, name, arn };
         return [...corrupt, ...detectCycle(state, sample, lb, options, prewarms)];
       },
-      (before, after) => sameDecisionInputs(before, after, options.pressureShare),
-      (head) => deps.onHead?.(lb, head),
+      {
+        unchanged: (before, after) => sameDecisionInputs(before, after, options.pressureShare),
+        onHead: (head) => deps.onHead?.(lb, head),
+        // Before the commit: a crash between leaves a record one past the head, which the retried cycle rewrites.
+        beforeCommit: async () => {
+          if (observation) await deps.store.putObservation(observation, config.store.observationTtlDays);
+        },
+      },
     );
-    // After the commit: a crash here loses one chart point, never an event.
-    if (storeObservation) await deps.store.putObservation({ loadBalancer: lb, at: cycleAt, snapshot: compact }, config.store.observationTtlDays);
     return events;
   }
 }

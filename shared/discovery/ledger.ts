@@ -39,6 +39,6 @@ export function discoveryRecorder(store: Store): (scopes: DiscoveryScope[], at: 
   return async (scopes, at, kept) => {
     // Nothing failing and nothing ever recorded: no ledger to start (one read per refresh).
     if (scopes.every((s) => !s.error) && !(await store.getState(DISCOVERY_LEDGER))) return;
-    await commitEvents(store, DISCOVERY_LEDGER, (state) => discoveryEvents(state, scopes, at, kept), (before, after) => JSON.stringify(before.conditions) === JSON.stringify(after.conditions));
+    await commitEvents(store, DISCOVERY_LEDGER, (state) => discoveryEvents(state, scopes, at, kept), { unchanged: (before, after) => JSON.stringify(before.conditions) === JSON.stringify(after.conditions) });
   };
 }

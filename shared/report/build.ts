@@ -1,6 +1,6 @@
 import type { ChainedEvent, LoadBalancerState } from '../detect/state';
-import { verifyChain, type ChainBreak } from '../store/chain';
-import type { Store } from '../store/store';
+import { verifyChain, verifyObservations, type ChainBreak, type ObservationCheck } from '../store/chain';
+import { StoreRecordCorruptError, type Store } from '../store/store';
 import type { CompactSnapshot } from '../cycle/snapshot';
 
 /** Everything a support-case report says about one load balancer over a window. */
@@ -31,8 +31,8 @@ export interface ReportData {
   prewarms: { id: string; caseId: string | null; requestedAt: string; nodesPerAz: number; lcu: number | null; total: number | null; deadline: string | null; outcome: 'complete' | 'overdue' | 'pending'; completedAt: string | null; durationMs: number | null }[];
   /** TLS findings: the TLS events of the window. */
   tls: ReportData['events'];
-  /** The audit chain: verified or not, and its head (the hash an alert of the last event carries). */
-  chain: { intact: boolean; records: number; firstBreak: ChainBreak | null; head: { seq: number; hash: string } | null };
+  /** The audit chain: verified or not, and its head (the hash an alert of the last event carries); and the stored observations' chain. */
+  chain: { intact: boolean; records: number; firstBreak: ChainBreak | null; head: { seq: number; hash: string } | null; observations?: ObservationCheck };
   /** Stored observations further apart than this mean cycles were missed: charts leave a gap there. */
   gapAfterMs: number;
 }
@@ -48,7 +48,8 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
     store.listPrewarms(loadBalancer),
     store.getState(loadBalancer),
   ]);
-  const firstBreak = verifyChain(loadBalancer, stored, state?.state.chain ?? null);
+  const observationCheck = await checkObservations(store, loadBalancer, state?.state.observationChain ?? null, now);
+  const firstBreak = verifyChain(loadBalancer, stored, state?.state.chain ?? null) ?? observationCheck.firstBreak;
   const events = stored
     .filter((e) => inWindow(e.record.at))
     .map(({ record: r, publishedAt, deliveryError }) => ({ seq: r.seq, id: r.id, at: r.at, kind: r.kind, status: r.status, severity: r.severity, az: r.az, backend: r.backend, from: r.from, to: r.to, summary: r.summary, published: publishedAt, deliveryError: deliveryError?.error ?? null }));
@@ -105,8 +106,25 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
       };
     }),
     tls: events.filter((e) => TLS_KINDS.has(e.kind)),
-    chain: { intact: firstBreak === null, records: stored.length, firstBreak, head: state?.state.chain && state.state.chain.seq > 0 ? { seq: state.state.chain.seq, hash: state.state.chain.hash } : null },
+    chain: { intact: firstBreak === null, records: stored.length, firstBreak, observations: observationCheck, head: state?.state.chain && state.state.chain.seq > 0 ? { seq: state.state.chain.seq, hash: state.state.chain.hash } : null },
     // Observations are stored at least every observationEveryMinutes (15): half as long again without one is a gap.
     gapAfterMs: (options.observationEveryMinutes ?? 15) * 1.5 * 60_000,
   };
+}
+
+/** Check every stored observation of a load balancer against its chain (a record that does not parse is a break, named). */
+export async function checkObservations(store: Store, loadBalancer: string, head: NonNullable<Parameters<typeof verifyObservations>[2]> | null, now: Date): Promise<ObservationCheck> {
+  try {
+    const all = await store.listObservations(loadBalancer);
+    return verifyObservations(loadBalancer, all.map((record) => ({ record, location: `observation of ${record.at}` })), head, now);
+  } catch (err) {
+    if (!(err instanceof StoreRecordCorruptError)) throw err;
+    return { verified: 0, unchained: 0, expired: 0, uncommitted: 0, firstBreak: { loadBalancer, seq: 0, id: null, location: err.location, reason: `stored observation does not parse (${err.reason})` } };
+  }
+}
+
+/** "12 verified (3 expired, 1 from before the chain)" */
+export function observationsLine(c: ObservationCheck): string {
+  const extra = [c.expired ? `${c.expired} expired` : '', c.unchained ? `${c.unchained} from before the chain, not verifiable` : '', c.uncommitted ? `${c.uncommitted} written for a cycle that did not commit (a crash), not counted` : ''].filter(Boolean);
+  return `${c.verified} verified${extra.length ? ` (${extra.join(', ')})` : ''}`;
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ElbEvent } from '../detect/events';
-import { GENESIS_HASH, type ChainedEvent } from '../detect/state';
+import { GENESIS_HASH, type ChainedEvent, type LoadBalancerState } from '../detect/state';
+import type { StoredObservation } from './store';
 
 /** JSON with object keys sorted at every level: one spelling per value, so hashes are stable. */
 export function canonicalJson(value: unknown): string {
@@ -73,4 +74,82 @@ export function verifyChain(
     return { loadBalancer, seq: head.seq, id: last?.record.id ?? null, location: last?.location ?? '(none)', reason: 'the last record does not match the chain head kept in the state' };
   }
   return null;
+}
+
+/** An observation's hash: its content and place in the chain (never the hash itself). */
+export function observationHash(o: StoredObservation): string {
+  const { hash: _ignored, ...content } = o;
+  return createHash('sha256').update(canonicalJson(content)).digest('hex');
+}
+
+/**
+ * Chain an observation after `head` (the state's `observationChain`): its sequence,
+ * the previous record's hash and expiry, its own expiry (`ttlDays` after it), its
+ * hash; and the new head. A retried cycle chains it at the same place again.
+ */
+export function chainObservation(head: LoadBalancerState['observationChain'], observation: Omit<StoredObservation, 'seq' | 'prevHash' | 'prevExpiresAt' | 'expiresAt' | 'hash'>, ttlDays: number): { record: StoredObservation; head: NonNullable<LoadBalancerState['observationChain']> } {
+  const expiresAt = new Date(Date.parse(observation.at) + ttlDays * 86_400_000).toISOString();
+  const unhashed: StoredObservation = { ...observation, seq: (head?.seq ?? 0) + 1, prevHash: head?.hash ?? GENESIS_HASH, prevExpiresAt: head?.expiresAt ?? null, expiresAt };
+  const hash = observationHash(unhashed);
+  return { record: { ...unhashed, hash }, head: { seq: unhashed.seq as number, hash, expiresAt } };
+}
+
+/** What checking a load balancer's stored observations found. */
+export interface ObservationCheck {
+  /** Chained observations recomputed and linked. */
+  verified: number;
+  /** Observations from before the chain (no hash): shown, not verifiable. */
+  unchained: number;
+  /** Observations before the first present one that were due to expire (TTL), not missing. */
+  expired: number;
+  /** An observation written for a cycle whose commit was not (a crash between): beyond the head, not counted. */
+  uncommitted: number;
+  firstBreak: ChainBreak | null;
+}
+
+/**
+ * Check a load balancer's stored observations against their chain and the head in
+ * the state: each record's hash, each link, no gap, nothing after the head beyond
+ * one uncommitted record, nothing missing at the end. Observations expire (DynamoDB
+ * TTL, the local store's pruning): records missing before the first present one are
+ * expired — not deleted — when that record says its predecessor's expiry has passed
+ * (`prevExpiresAt` ≤ `now`); otherwise their absence is a break.
+ */
+export function verifyObservations(loadBalancer: string, observations: { record: StoredObservation; location: string }[], head: LoadBalancerState['observationChain'] | null, now: Date): ObservationCheck {
+  const check: ObservationCheck = { verified: 0, unchained: 0, expired: 0, uncommitted: 0, firstBreak: null };
+  const chained = observations.filter((o) => typeof o.record.seq === 'number' && typeof o.record.hash === 'string').sort((a, b) => (a.record.seq as number) - (b.record.seq as number));
+  check.unchained = observations.length - chained.length;
+  const headSeq = head?.seq ?? 0;
+  const fail = (o: { record: StoredObservation; location: string } | undefined, seq: number, reason: string) => ({ ...check, firstBreak: { loadBalancer, seq, id: null, location: o?.location ?? '(none)', reason } });
+  let prev: StoredObservation | null = null;
+  for (const o of chained) {
+    const r = o.record;
+    const seq = r.seq as number;
+    if (seq > headSeq) {
+      // One record past the head is a crash between its write and its cycle's commit; more is not.
+      if (seq === headSeq + 1 && check.uncommitted === 0) {
+        check.uncommitted++;
+        continue;
+      }
+      return fail(o, seq, `observation #${seq} is beyond the chain's head #${headSeq} (inserted)`);
+    }
+    if (observationHash(r) !== r.hash) return fail(o, seq, `observation #${seq}'s content does not match its hash (it was changed)`);
+    if (prev === null) {
+      if (seq > 1) {
+        // Missing predecessors: expired, or removed.
+        if (r.prevExpiresAt && Date.parse(r.prevExpiresAt) <= now.getTime()) check.expired = seq - 1;
+        else return fail(o, seq, `observations #1-#${seq - 1} are missing and were not due to expire (removed)`);
+      } else if (r.prevHash !== GENESIS_HASH) return fail(o, seq, 'the first observation does not start the chain');
+    } else {
+      if (seq !== (prev.seq as number) + 1) return fail(o, seq, `observation #${(prev.seq as number) + 1} is missing (removed), or they were reordered`);
+      if (r.prevHash !== prev.hash) return fail(o, seq, `observation #${seq} does not link to #${prev.seq} (one of them was changed or they were swapped)`);
+    }
+    prev = r;
+    check.verified++;
+  }
+  // Every committed observation expired: the head says when the last one was due to.
+  if (prev === null && head && headSeq > 0 && Date.parse(head.expiresAt) <= now.getTime()) return { ...check, expired: headSeq };
+  if (headSeq > 0 && (prev?.seq ?? 0) !== headSeq) return fail(chained.at(-1), headSeq, `the chain's head is observation #${headSeq} but the last stored is #${prev?.seq ?? 0} (observations were removed from the end)`);
+  if (prev && head && prev.hash !== head.hash) return fail(chained.at(-1), headSeq, 'the last observation does not match the head kept in the state');
+  return check;
 }

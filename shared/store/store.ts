@@ -59,6 +59,16 @@ export interface StoredObservation {
   at: string;
   /** The cycle's snapshot (nodes and backends) as JSON-able data. */
   snapshot: unknown;
+  /**
+   * Its place in the load balancer's observation chain (absent on observations
+   * stored before the chain): sequence, the previous record's hash and expiry (so a
+   * missing predecessor can be told expired from deleted), its own expiry, its hash.
+   */
+  seq?: number;
+  prevHash?: string;
+  prevExpiresAt?: string | null;
+  expiresAt?: string;
+  hash?: string;
 }
 
 /**

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { childEnv } from '../helpers/env';
 
 // `npm start` exactly as the README says, headless, bounded (the scenario at 10×
-// speed takes 16 s): it must exit 0, show alerts, and write the report.
+// speed takes 31 s): it must exit 0, show alerts, and write the report.
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('npm start', () => {

@@ -153,3 +153,14 @@ export function verifyObservations(loadBalancer: string, observations: { record:
   if (prev && head && prev.hash !== head.hash) return fail(chained.at(-1), headSeq, 'the last observation does not match the head kept in the state');
   return check;
 }
+
+/**
+ * The observations' chain head the stored observations give (the highest chained
+ * one; none: absent): what a state rebuilt after it did not parse continues from,
+ * so the chain goes on instead of starting again over the old records.
+ */
+export function observationHeadOf(observations: StoredObservation[]): LoadBalancerState['observationChain'] {
+  let head: StoredObservation | null = null;
+  for (const o of observations) if (typeof o.seq === 'number' && typeof o.hash === 'string' && typeof o.expiresAt === 'string' && (head === null || o.seq > (head.seq as number))) head = o;
+  return head ? { seq: head.seq as number, hash: head.hash as string, expiresAt: head.expiresAt as string } : undefined;
+}

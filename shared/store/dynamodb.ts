@@ -12,6 +12,7 @@ import {
 import type { PrewarmTarget } from '../detect/rules';
 import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
 import { BARE_STATE_SHAPE, byEventTime, EVENT_SHAPE, OBSERVATION_SHAPE, parseStored, PREWARM_SHAPE, StoreConflictError, StoreRecordCorruptError, deliveredList, type OutboxEntry, type OutboxRetry, type Store, type StoredEvent, type StoredObservation } from './store';
+import { observationHeadOf } from './chain';
 
 /**
  * The store in one DynamoDB table (`pk`, `sk`; TTL attribute `expiresAt`):
@@ -49,6 +50,9 @@ export class DynamoDbStore implements Store {
       await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...Item, sk: movedTo.split(' ').at(-1) } }));
       const state = emptyState();
       state.chain = await this.chainHead(lb);
+      // The observations' chain continues from the stored ones (unreadable ones: verify names them).
+      const observationHead = observationHeadOf(await this.listObservations(lb).catch(() => []));
+      if (observationHead) state.observationChain = observationHead;
       return { state, version: typeof Item.version === 'number' ? Item.version : 0, recovered: { location, reason: err.reason, movedTo } };
     }
   }

@@ -1,5 +1,6 @@
 import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { observationHeadOf } from './chain';
 import type { PrewarmTarget } from '../detect/rules';
 import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
 import { byEventTime, EVENT_SHAPE, OBJECT_SHAPE, OBSERVATION_SHAPE, parseStored, PREWARM_SHAPE, STATE_SHAPE, StoreConflictError, StoreRecordCorruptError, deliveredList, type DeliveryError, type OutboxEntry, type OutboxRetry, type Store, type StoredEvent, type StoredObservation } from './store';
@@ -42,6 +43,9 @@ export class LocalStore implements Store {
       const movedTo = await this.moveAside(file);
       const state = emptyState();
       state.chain = await this.chainHead(lb);
+      // The observations' chain continues from the stored ones (unreadable ones: verify names them).
+      const observationHead = observationHeadOf(await this.listObservations(lb).catch(() => []));
+      if (observationHead) state.observationChain = observationHead;
       return { state, version: 0, recovered: { location: file, reason: err.reason, movedTo } };
     }
   }

@@ -89,6 +89,15 @@ describe('The stored observations\' chain', () => {
     expect(c.verified + c.expired).toBe(5);
   });
 
+  it('goes on from the stored observations when the state did not parse and was rebuilt', async () => {
+    const dir = await recorded();
+    writeFileSync(join(dir, 'loadbalancers', 'web', 'state.json'), '{"version": 3, "state": {');
+    const config = parseConfig({ loadBalancers: [{ dnsName: DNS }], capacity: { cloudwatch: { enabled: false }, reservationEveryMinutes: 0 } }, 'test');
+    const at = new Date(T0 + 30 * 60_000);
+    await recordCycle(config, [nodeSnapshot(DNS, ['10.0.0.1'])], at.toISOString(), { store: new LocalStore(dir), sink: { description: 'none', publish: async () => ({ messageId: null }) }, now: () => at, claimant: 't' });
+    expect(await check(dir)).toEqual({ verified: 7, unchained: 0, expired: 0, uncommitted: 0, firstBreak: null });
+  });
+
   it('counts an observation written for a cycle whose commit never came (a crash) apart, without calling it tampering', async () => {
     const dir = await recorded();
     const last = JSON.parse(readFileSync(join(obsDir(dir), files(dir)[5]!), 'utf8'));

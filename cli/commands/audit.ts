@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { buildReport } from '../../shared/report/build';
 import { renderReport, type ReportFormat } from '../../shared/report/render';
 import { htmlToPdf, PdfError } from '../../shared/report/pdf';
-import { verifyChain } from '../../shared/store/chain';
-import { checkObservations, observationsLine } from '../../shared/report/build';
+import { verifyChain, verifyPrewarms } from '../../shared/store/chain';
+import { checkObservations, observationsLine, prewarmsLine } from '../../shared/report/build';
 import { byEventTime, StoreRecordCorruptError } from '../../shared/store/store';
 import { UsageError } from '../../shared/errors';
 import { parseLoadBalancerDnsName } from '../../shared/nodes/lb-name';
@@ -144,6 +144,11 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: (
           broken++;
           io.err(`elbscope: ${lb}: observations broken at #${observations.firstBreak.seq}, ${observations.firstBreak.location}: ${observations.firstBreak.reason}`);
         } else if (observations.verified + observations.unchained + observations.expired + observations.uncommitted > 0) io.out(`${lb}: observations intact: ${observationsLine(observations)}`);
+        const prewarms = verifyPrewarms(lb, await store.listPrewarms(lb), state?.state.prewarmDigests);
+        if (prewarms.firstBreak) {
+          broken++;
+          io.err(`elbscope: ${lb}: ${prewarms.firstBreak.reason}`);
+        } else if (prewarms.vouched + prewarms.unvouched > 0) io.out(`${lb}: pre-warm targets intact: ${prewarmsLine(prewarms)}`);
       }
       if (lbs.length === 0) io.out(`no load balancers in ${store.description}`);
       if (flags.anchor && !anchored) io.err(`elbscope: anchor ${flags.anchor} is in no audit chain of ${store.description}: the trail it was taken from was rewritten or cut, or the anchor is from another store`);

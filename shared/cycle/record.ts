@@ -9,7 +9,7 @@ import { makeEvent, type ElbEvent } from '../detect/events';
 import { detectCycle, detectTls, type RuleOptions } from '../detect/rules';
 import { toCycleSample, toTlsSample } from '../detect/sample';
 import { emptyState, type ChainedEvent, type CycleSample, type LoadBalancerState } from '../detect/state';
-import { chainEvents, chainObservation, recordHash } from '../store/chain';
+import { chainEvents, chainObservation, prewarmHash, recordHash } from '../store/chain';
 import { StoreConflictError, StoreRecordCorruptError, type OutboxEntry, type RecoveredRecord, type Store, type StoredEvent, type StoredObservation } from '../store/store';
 import { wasSkipped } from '../nodes/observation';
 import { isPast } from './deadline';
@@ -194,6 +194,8 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
         }
         const { account, region, name, arn } = snapshot.identity;
         state.identity = { account, region, name, arn };
+        // Pre-warm targets are written outside any commit: the first cycle that reads one vouches for its content.
+        for (const target of prewarms) if (target.loadBalancer === lb) (state.prewarmDigests ??= {})[target.id] ??= prewarmHash(target);
         return [...corrupt, ...detectCycle(state, sample, lb, options, prewarms)];
       },
       {
@@ -226,7 +228,7 @@ export function sameDecisionInputs(before: LoadBalancerState, after: LoadBalance
     ]);
   const views = after.samples.map(view);
   if (views.some((v) => v !== views[0]) || before.samples.length !== after.samples.length) return false;
-  const facts = (s: LoadBalancerState) => JSON.stringify([s.nodes, s.preopen, s.certs, s.firstSign, s.conditions, s.prewarm, s.chain, s.observed ?? null, s.kind ?? null, s.identity ?? null, capacityFacts(s)]);
+  const facts = (s: LoadBalancerState) => JSON.stringify([s.nodes, s.preopen, s.certs, s.firstSign, s.conditions, s.prewarm, s.chain, s.observed ?? null, s.kind ?? null, s.identity ?? null, capacityFacts(s), s.prewarmDigests ?? null]);
   return facts(before) === facts(after);
 }
 

@@ -111,6 +111,8 @@ export interface LoadBalancerState {
   observed?: { key: string; at: string } | null;
   /** The kind the last cycle with evidence said (the TLS rules, which see no ENIs, go by it). */
   kind?: LoadBalancerKind | null;
+  /** Pre-warm target id → its digest when a cycle first read it: a target changed or removed later shows in `verify`. */
+  prewarmDigests?: Record<string, string>;
   /** The head of the stored observations' chain: the last committed one's sequence, hash and expiry (absent: none yet). */
   observationChain?: { seq: number; hash: string; expiresAt: string };
   /** CloudWatch and LCU-reservation memory (absent until first read). */

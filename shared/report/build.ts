@@ -1,5 +1,5 @@
 import type { ChainedEvent, LoadBalancerState } from '../detect/state';
-import { verifyChain, verifyObservations, type ChainBreak, type ObservationCheck } from '../store/chain';
+import { verifyChain, verifyObservations, verifyPrewarms, type ChainBreak, type ObservationCheck, type PrewarmCheck } from '../store/chain';
 import { StoreRecordCorruptError, type Store } from '../store/store';
 import type { CompactSnapshot } from '../cycle/snapshot';
 
@@ -32,7 +32,7 @@ export interface ReportData {
   /** TLS findings: the TLS events of the window. */
   tls: ReportData['events'];
   /** The audit chain: verified or not, and its head (the hash an alert of the last event carries); and the stored observations' chain. */
-  chain: { intact: boolean; records: number; firstBreak: ChainBreak | null; head: { seq: number; hash: string } | null; observations?: ObservationCheck };
+  chain: { intact: boolean; records: number; firstBreak: ChainBreak | null; head: { seq: number; hash: string } | null; observations?: ObservationCheck; prewarms?: PrewarmCheck };
   /** Stored observations further apart than this mean cycles were missed: charts leave a gap there. */
   gapAfterMs: number;
 }
@@ -49,7 +49,8 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
     store.getState(loadBalancer),
   ]);
   const observationCheck = await checkObservations(store, loadBalancer, state?.state.observationChain ?? null, now);
-  const firstBreak = verifyChain(loadBalancer, stored, state?.state.chain ?? null) ?? observationCheck.firstBreak;
+  const prewarmCheck = verifyPrewarms(loadBalancer, prewarms, state?.state.prewarmDigests);
+  const firstBreak = verifyChain(loadBalancer, stored, state?.state.chain ?? null) ?? observationCheck.firstBreak ?? prewarmCheck.firstBreak;
   const events = stored
     .filter((e) => inWindow(e.record.at))
     .map(({ record: r, publishedAt, deliveryError }) => ({ seq: r.seq, id: r.id, at: r.at, kind: r.kind, status: r.status, severity: r.severity, az: r.az, backend: r.backend, from: r.from, to: r.to, summary: r.summary, published: publishedAt, deliveryError: deliveryError?.error ?? null }));
@@ -106,7 +107,7 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
       };
     }),
     tls: events.filter((e) => TLS_KINDS.has(e.kind)),
-    chain: { intact: firstBreak === null, records: stored.length, firstBreak, observations: observationCheck, head: state?.state.chain && state.state.chain.seq > 0 ? { seq: state.state.chain.seq, hash: state.state.chain.hash } : null },
+    chain: { intact: firstBreak === null, records: stored.length, firstBreak, observations: observationCheck, prewarms: prewarmCheck, head: state?.state.chain && state.state.chain.seq > 0 ? { seq: state.state.chain.seq, hash: state.state.chain.hash } : null },
     // Observations are stored at least every observationEveryMinutes (15): half as long again without one is a gap.
     gapAfterMs: (options.observationEveryMinutes ?? 15) * 1.5 * 60_000,
   };
@@ -127,4 +128,9 @@ export async function checkObservations(store: Store, loadBalancer: string, head
 export function observationsLine(c: ObservationCheck): string {
   const extra = [c.expired ? `${c.expired} expired` : '', c.unchained ? `${c.unchained} from before the chain, not verifiable` : '', c.uncommitted ? `${c.uncommitted} written for a cycle that did not commit (a crash), not counted` : ''].filter(Boolean);
   return `${c.verified} verified${extra.length ? ` (${extra.join(', ')})` : ''}`;
+}
+
+/** "2 vouched for (1 recorded since the last cycle)" */
+export function prewarmsLine(c: PrewarmCheck): string {
+  return `${c.vouched} vouched for${c.unvouched ? ` (${c.unvouched} recorded since the last cycle, not yet)` : ''}`;
 }

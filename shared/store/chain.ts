@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ElbEvent } from '../detect/events';
 import { GENESIS_HASH, type ChainedEvent, type LoadBalancerState } from '../detect/state';
 import type { StoredObservation } from './store';
+import type { PrewarmTarget } from '../detect/rules';
 
 /** JSON with object keys sorted at every level: one spelling per value, so hashes are stable. */
 export function canonicalJson(value: unknown): string {
@@ -163,4 +164,39 @@ export function observationHeadOf(observations: StoredObservation[]): LoadBalanc
   let head: StoredObservation | null = null;
   for (const o of observations) if (typeof o.seq === 'number' && typeof o.hash === 'string' && typeof o.expiresAt === 'string' && (head === null || o.seq > (head.seq as number))) head = o;
   return head ? { seq: head.seq as number, hash: head.hash as string, expiresAt: head.expiresAt as string } : undefined;
+}
+
+/** A pre-warm target's digest: its content as recorded. */
+export function prewarmHash(target: PrewarmTarget): string {
+  return createHash('sha256').update(canonicalJson(target)).digest('hex');
+}
+
+/** What checking a load balancer's pre-warm targets against the digests the cycles kept found. */
+export interface PrewarmCheck {
+  /** Targets whose content matches the digest a cycle kept when it first read them. */
+  vouched: number;
+  /** Targets no cycle has read yet (recorded since the last cycle): shown, not yet vouched for. */
+  unvouched: number;
+  firstBreak: ChainBreak | null;
+}
+
+/**
+ * Pre-warm targets are written by `elbscope prewarm`, outside any commit; the first
+ * cycle that reads one keeps its digest in the state (committed with the cycle). A
+ * target that no longer matches its digest was changed; a digest whose target is
+ * gone means it was removed.
+ */
+export function verifyPrewarms(loadBalancer: string, targets: PrewarmTarget[], digests: Record<string, string> | undefined): PrewarmCheck {
+  const check: PrewarmCheck = { vouched: 0, unvouched: 0, firstBreak: null };
+  const known = digests ?? {};
+  for (const t of targets) {
+    const digest = known[t.id];
+    if (digest === undefined) check.unvouched++;
+    else if (digest !== prewarmHash(t)) return { ...check, firstBreak: { loadBalancer, seq: 0, id: t.id, location: `pre-warm target ${t.id}`, reason: `pre-warm target ${t.id} does not match what the cycle that first read it recorded (it was changed)` } };
+    else check.vouched++;
+  }
+  const present = new Set(targets.map((t) => t.id));
+  const gone = Object.keys(known).filter((id) => !present.has(id)).sort();
+  if (gone.length > 0) return { ...check, firstBreak: { loadBalancer, seq: 0, id: gone[0] as string, location: `pre-warm target ${gone[0]}`, reason: `pre-warm target ${gone.join(', ')} was read by a cycle and is no longer stored (removed)` } };
+  return check;
 }

@@ -3,6 +3,7 @@ import { createMetricsLookup } from '../capacity/cloudwatch';
 import type { CapacityDeps } from '../capacity/observe';
 import { createReservationLookup } from '../capacity/reservation';
 import type { Config } from '../config/schema';
+import { perRegionAndRole } from './per-region';
 import { credentialsFor } from './credentials';
 import { requestHandlerWith } from './deadlines';
 import type { ElbApiClients } from '../nodes/own-name';
@@ -13,13 +14,7 @@ import type { ElbApiClients } from '../nodes/own-name';
  * only when the configuration reads it.
  */
 export function capacityDeps(config: Config, elb: (region: string, roleArn?: string) => ElbApiClients): CapacityDeps {
-  const cloudwatch = new Map<string, CloudWatchClient>();
-  const client = (region: string, roleArn?: string) => {
-    const key = `${region}|${roleArn ?? ''}`;
-    let c = cloudwatch.get(key);
-    if (!c) cloudwatch.set(key, (c = new CloudWatchClient({ region, credentials: credentialsFor(roleArn, region), maxAttempts: 3, requestHandler: requestHandlerWith() })));
-    return c;
-  };
+  const client = perRegionAndRole((region, roleArn) => new CloudWatchClient({ region, credentials: credentialsFor(roleArn, region), maxAttempts: 3, requestHandler: requestHandlerWith() }));
   return {
     metricsFor: config.capacity.cloudwatch.enabled ? (region, roleArn) => createMetricsLookup(client(region, roleArn), config.capacity.cloudwatch.metrics) : null,
     reservationsFor: config.capacity.reservationEveryMinutes > 0 ? (region, roleArn) => createReservationLookup(elb(region, roleArn).elbv2) : null,

@@ -1,6 +1,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { credentialsFor } from './credentials';
 import { AWS_DEADLINES, requestHandlerWith, type Deadlines } from './deadlines';
+import { perRegionAndRole } from './per-region';
 
 /**
  * EC2 clients, one per region and role, created on first use. The SDK itself
@@ -10,14 +11,5 @@ import { AWS_DEADLINES, requestHandlerWith, type Deadlines } from './deadlines';
  * makes the client assume that role (cross-account).
  */
 export function ec2ClientsByRegion(maxAttempts = 4, deadlines: Deadlines = AWS_DEADLINES): (region: string, roleArn?: string) => EC2Client {
-  const clients = new Map<string, EC2Client>();
-  return (region, roleArn) => {
-    const key = `${region}|${roleArn ?? ''}`;
-    let client = clients.get(key);
-    if (!client) {
-      client = new EC2Client({ region, maxAttempts, retryMode: 'standard', credentials: credentialsFor(roleArn, region), requestHandler: requestHandlerWith(deadlines) });
-      clients.set(key, client);
-    }
-    return client;
-  };
+  return perRegionAndRole((region, roleArn) => new EC2Client({ region, maxAttempts, retryMode: 'standard', credentials: credentialsFor(roleArn, region), requestHandler: requestHandlerWith(deadlines) }));
 }

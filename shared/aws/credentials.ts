@@ -1,8 +1,12 @@
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { requestHandlerWith } from './deadlines';
+import { perRegionAndRole } from './per-region';
 
-const providers = new Map<string, AwsCredentialIdentityProvider>();
+/** One provider per role and region (made on first use). */
+const providerFor = perRegionAndRole((region, roleArn) =>
+  shared(fromTemporaryCredentials({ params: { RoleArn: roleArn as string, RoleSessionName: 'elbscope', DurationSeconds: 3600 }, clientConfig: { region, requestHandler: requestHandlerWith() } })),
+);
 
 /**
  * Credentials for another account: the role is assumed with STS (the SDK's own
@@ -12,14 +16,7 @@ const providers = new Map<string, AwsCredentialIdentityProvider>();
  * Undefined role → undefined: the default chain.
  */
 export function credentialsFor(roleArn: string | undefined, region: string): AwsCredentialIdentityProvider | undefined {
-  if (!roleArn) return undefined;
-  const key = `${roleArn}|${region}`;
-  let provider = providers.get(key);
-  if (!provider) {
-    provider = shared(fromTemporaryCredentials({ params: { RoleArn: roleArn, RoleSessionName: 'elbscope', DurationSeconds: 3600 }, clientConfig: { region, requestHandler: requestHandlerWith() } }));
-    providers.set(key, provider);
-  }
-  return provider;
+  return roleArn ? providerFor(region, roleArn) : undefined;
 }
 
 /** Credentials kept until five minutes before they expire (the provider itself asks STS on every call). */

@@ -3,7 +3,8 @@ import type { Config } from '../config/schema';
 import type { CycleDeps } from '../cycle/observe-configured';
 import { createDnsLookup } from '../nodes/dns';
 import { createEniLookup } from '../nodes/eni';
-import { createOwnNameLookup, rememberingOwnNames, type OwnNameLookup } from '../nodes/own-name';
+import { createOwnNameLookup, rememberingOwnNames } from '../nodes/own-name';
+import { perRegionAndRole } from './per-region';
 import { elbClientsByRegion } from './elb-clients';
 import { capacityDeps } from './capacity-clients';
 import { needsOwnNames } from '../config/identity';
@@ -20,19 +21,11 @@ import { needsBackendAuth } from '../cycle/tls-round';
  */
 export function awsCycleDeps(config: Config, ec2: (region: string, roleArn?: string) => EC2Client, defaultRegion?: string, options: { capacity?: boolean } = {}): CycleDeps {
   const elb = elbClientsByRegion();
-  const ownNames = new Map<string, OwnNameLookup>();
   return {
     dns: createDnsLookup(config.dns),
     enisFor: config.eni.enabled ? (region, roleArn) => createEniLookup(ec2(region, roleArn)) : null,
     // Asked once per load balancer and process (a DNS name never changes); only when an alias needs it.
-    ownNameFor: needsOwnNames(config.loadBalancers)
-      ? (region, roleArn) => {
-          const key = `${region}|${roleArn ?? ''}`;
-          let lookup = ownNames.get(key);
-          if (!lookup) ownNames.set(key, (lookup = rememberingOwnNames(createOwnNameLookup(elb(region, roleArn)))));
-          return lookup;
-        }
-      : null,
+    ownNameFor: needsOwnNames(config.loadBalancers) ? perRegionAndRole((region, roleArn) => rememberingOwnNames(createOwnNameLookup(elb(region, roleArn)))) : null,
     // CloudWatch metrics and LCU reservations beside the nodes (the watching commands; not a one-shot observe).
     ...(options.capacity ? { capacity: capacityDeps(config, elb) } : {}),
     // Classic back-end authentication policies, read each TLS round (a policy can change any time).

@@ -1,6 +1,7 @@
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ElbApiClients } from '../nodes/own-name';
+import { perRegionAndRole } from './per-region';
 import { credentialsFor } from './credentials';
 import { requestHandlerWith } from './deadlines';
 
@@ -10,18 +11,11 @@ import { requestHandlerWith } from './deadlines';
  * has elbscope's deadline).
  */
 export function elbClientsByRegion(): (region: string, roleArn?: string) => ElbApiClients {
-  const cache = new Map<string, ElbApiClients>();
-  return (region, roleArn) => {
-    const key = `${region}|${roleArn ?? ''}`;
-    let clients = cache.get(key);
-    if (!clients) {
-      const credentials = credentialsFor(roleArn, region);
-      clients = {
-        elb: new ElasticLoadBalancingClient({ region, credentials, maxAttempts: 4, requestHandler: requestHandlerWith() }),
-        elbv2: new ElasticLoadBalancingV2Client({ region, credentials, maxAttempts: 4, requestHandler: requestHandlerWith() }),
-      };
-      cache.set(key, clients);
-    }
-    return clients;
-  };
+  return perRegionAndRole((region, roleArn) => {
+    const credentials = credentialsFor(roleArn, region);
+    return {
+      elb: new ElasticLoadBalancingClient({ region, credentials, maxAttempts: 4, requestHandler: requestHandlerWith() }),
+      elbv2: new ElasticLoadBalancingV2Client({ region, credentials, maxAttempts: 4, requestHandler: requestHandlerWith() }),
+    };
+  });
 }

@@ -1,8 +1,8 @@
 import type { Config, LoadBalancerConfig } from '../config/schema';
 import { configuredRegion, loadBalancerKey, loadBalancerName } from '../config/identity';
 import type { CapacityReading } from '../detect/state';
-import type { LoadBalancerKind } from '../nodes/kind';
-import { parseLoadBalancerArn } from '../nodes/lb-name';
+import { kindOf, type LoadBalancerKind } from '../nodes/kind';
+import { parseLoadBalancerDnsName } from '../nodes/lb-name';
 import type { Observation, ObservationError } from '../nodes/observation';
 import { metricWindow, type MetricTarget, type MetricsLookup } from './cloudwatch';
 import type { ReservationLookup } from './reservation';
@@ -45,7 +45,7 @@ export async function observeCapacity(config: Config, observations: Observation[
     const observation = observations[index];
     const result = results[index] as CapacityObservation;
     if (!observation) return;
-    const kind = kindOf(lb, observation);
+    const kind = kindFor(lb, observation);
     const region = configuredRegion(lb, config.region);
     if (!kind || !region) {
       result.errors.push({ source: 'cloudwatch', code: 'no-kind', message: `${lb.dnsName}: ${!region ? 'no region' : 'the kind (Classic, ALB, NLB) is not known yet'}, so AWS's capacity signals were not read` });
@@ -86,9 +86,7 @@ export async function observeCapacity(config: Config, observations: Observation[
   return results;
 }
 
-/** The kind to read metrics for: what the observation found, else what the ARN says. */
-function kindOf(lb: LoadBalancerConfig, observation: Observation): LoadBalancerKind | null {
-  if (observation.kind) return observation.kind;
-  const arn = lb.arn ? parseLoadBalancerArn(lb.arn) : null;
-  return arn ? (arn.type === 'app' ? 'application' : 'network') : null;
+/** The kind to read metrics for: what the observation found, else what the configuration says (its ARN, an NLB-shaped name). */
+function kindFor(lb: LoadBalancerConfig, observation: Observation): LoadBalancerKind | null {
+  return observation.kind ?? kindOf({ enis: null, arn: lb.arn, dnsName: parseLoadBalancerDnsName(lb.dnsName) });
 }

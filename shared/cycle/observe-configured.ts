@@ -1,9 +1,9 @@
 import pLimit from 'p-limit';
 import { isPast } from './deadline';
 import type { Config, LoadBalancerConfig } from '../config/schema';
+import { configuredRegion } from '../config/identity';
 import { limitDns, type DnsLookup } from '../nodes/dns';
 import { prefetchEnis, prefetchedEniLookup, type EniLookup } from '../nodes/eni';
-import { parseLoadBalancerArn, parseLoadBalancerDnsName } from '../nodes/lb-name';
 import { skippedObservation, type Observation } from '../nodes/observation';
 import { descriptionsFor, findEnis, placeNodes, resolveNames } from '../nodes/observe';
 import type { OwnNameLookup } from '../nodes/own-name';
@@ -34,14 +34,8 @@ export interface CycleDeps {
 
 /** The region a load balancer's EC2 calls go to, or null when nothing says. */
 export function regionOf(lb: LoadBalancerConfig, config: Pick<Config, 'region'>, fallback?: string): string | null {
-  return (
-    lb.region ??
-    (lb.arn ? parseLoadBalancerArn(lb.arn)?.region : undefined) ??
-    parseLoadBalancerDnsName(lb.dnsName)?.region ??
-    config.region ??
-    fallback ??
-    null
-  );
+  // The configuration's answer first (what store keys use), then AWS_REGION.
+  return configuredRegion(lb, config.region) ?? fallback ?? null;
 }
 
 /**

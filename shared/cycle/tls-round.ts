@@ -60,9 +60,8 @@ export async function probeConfiguredTls(config: Config, now: () => Date, authFo
  * nothing names it, or the lookup's error. Never throws.
  */
 async function classicAuth(lb: LoadBalancerConfig, config: Config, authFor: (region: string, roleArn?: string) => BackendAuthLookup): Promise<BackendAuth | Error | undefined> {
-  const parsed = parseLoadBalancerDnsName(lb.dnsName);
   const region = configuredRegion(lb, config.region);
-  if (lb.arn || parsed?.shape === 'network' || !region || (!lb.name && !parsed?.name)) return undefined;
+  if (!possiblyClassic(lb) || !region) return undefined;
   try {
     return (await authFor(region, lb.roleArn)(loadBalancerName(lb))) ?? undefined;
   } catch (err) {
@@ -76,5 +75,11 @@ async function classicAuth(lb: LoadBalancerConfig, config: Config, authFor: (reg
  * `elasticloadbalancing:DescribeLoadBalancers` and `DescribeLoadBalancerPolicies`.
  */
 export function needsBackendAuth(config: Pick<Config, 'loadBalancers' | 'region'>): boolean {
-  return config.loadBalancers.some((lb) => lb.backends.some((b) => b.tls) && !lb.arn && parseLoadBalancerDnsName(lb.dnsName)?.shape !== 'network' && (lb.name !== undefined || Boolean(parseLoadBalancerDnsName(lb.dnsName)?.name)));
+  return config.loadBalancers.some((lb) => lb.backends.some((b) => b.tls) && possiblyClassic(lb));
+}
+
+/** Whether a load balancer may be a Classic ELB with a name to ask by: no ARN (ALB/NLB), no NLB-shaped DNS name. */
+function possiblyClassic(lb: Pick<LoadBalancerConfig, 'dnsName' | 'name' | 'arn'>): boolean {
+  const parsed = parseLoadBalancerDnsName(lb.dnsName);
+  return !lb.arn && parsed?.shape !== 'network' && (lb.name !== undefined || Boolean(parsed?.name));
 }

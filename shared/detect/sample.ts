@@ -1,6 +1,6 @@
 import type { LoadBalancerSnapshot } from '../cycle/snapshot';
 import type { BackendTls } from '../cycle/tls-round';
-import { nameResolved } from '../nodes/observation';
+import { isNote, nameResolved } from '../nodes/observation';
 import { parseLoadBalancerDnsName } from '../nodes/lb-name';
 import type { CycleSample, TlsSample } from './state';
 
@@ -16,7 +16,7 @@ export function toCycleSample(snapshot: LoadBalancerSnapshot, at: string): Cycle
   if (!nameResolved(observation)) {
     failures.dns = observation.errors.find((e) => e.source === 'dns')?.message ?? 'the name did not resolve';
   }
-  const eniError = observation.errors.find((e) => e.source === 'eni' && e.code !== 'eni-off');
+  const eniError = observation.errors.find((e) => e.source === 'eni' && !isNote(e));
   if (eniError) failures.eni = eniError.message;
   const eniOff = observation.nodes.every((n) => n.state === 'unmapped') && !eniError;
 
@@ -40,7 +40,7 @@ export function toCycleSample(snapshot: LoadBalancerSnapshot, at: string): Cycle
 
   // AWS's signals failing is its own source (observation-failed cloudwatch / reservation); not being asked is not a failure.
   for (const source of ['cloudwatch', 'reservation'] as const) {
-    const error = observation.errors.find((e) => e.source === source && e.code !== 'no-kind');
+    const error = observation.errors.find((e) => e.source === source && !isNote(e));
     if (error) failures[source] = error.message;
   }
 

@@ -107,12 +107,16 @@ export class DynamoDbStore implements Store {
   async getEvent(lb: string, seq: number): Promise<StoredEvent | null> {
     const key = this.eventKey({ loadBalancer: lb, seq });
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
-    if (!Item) return null;
-    const location = `${this.table} ${key.pk} ${key.sk}`;
+    return Item ? this.storedEvent(Item) : null;
+  }
+
+  /** An event item as a StoredEvent: the chained record, and its receipt kept beside it. */
+  private storedEvent(item: Record<string, unknown>): StoredEvent {
+    const location = `${this.table} ${item.pk as string} ${item.sk as string}`;
     return {
-      record: parseStored(String(Item.record ?? ''), location, EVENT_SHAPE),
-      publishedAt: (Item.publishedAt as string | undefined) ?? null,
-      deliveryError: Item.undeliverableAt ? { at: Item.undeliverableAt as string, error: String(Item.deliveryError ?? '') } : null,
+      record: parseStored(String(item.record ?? ''), location, EVENT_SHAPE),
+      publishedAt: (item.publishedAt as string | undefined) ?? null,
+      deliveryError: item.undeliverableAt ? { at: item.undeliverableAt as string, error: String(item.deliveryError ?? '') } : null,
       location,
     };
   }
@@ -139,14 +143,7 @@ export class DynamoDbStore implements Store {
     const lbs = lb ? [lb] : await this.listLoadBalancers();
     const out: StoredEvent[] = [];
     for (const name of lbs) {
-      for (const item of await this.byPrefix(`LB#${name}`, 'EVENT#')) {
-        out.push({
-          record: parseStored(String(item.record ?? ''), `${this.table} ${item.pk as string} ${item.sk as string}`, EVENT_SHAPE),
-          publishedAt: (item.publishedAt as string | undefined) ?? null,
-          deliveryError: item.undeliverableAt ? { at: item.undeliverableAt as string, error: String(item.deliveryError ?? '') } : null,
-          location: `${this.table} ${item.pk as string} ${item.sk as string}`,
-        });
-      }
+      for (const item of await this.byPrefix(`LB#${name}`, 'EVENT#')) out.push(this.storedEvent(item));
     }
     return out;
   }

@@ -107,10 +107,7 @@ export class LocalStore implements Store {
   async getEvent(lb: string, seq: number): Promise<StoredEvent | null> {
     const location = join(this.lbDir(lb), 'events', `${String(seq).padStart(8, '0')}.json`);
     const text = await readOptional(location);
-    if (text === null) return null;
-    const record = parseStored(text, location, EVENT_SHAPE);
-    const receipt = await readReceipt(this.receiptFile(record));
-    return { record, location, publishedAt: receipt?.publishedAt ?? null, deliveryError: receipt?.deliveryError ?? null };
+    return text === null ? null : storedEvent(text, location, (record) => this.receiptFile(record));
   }
 
   /** The event's receipt: published, or marked undeliverable. */
@@ -133,9 +130,7 @@ export class LocalStore implements Store {
       const dir = join(this.dir, 'loadbalancers', name, 'events');
       for (const file of (await readdirOptional(dir)).filter((f) => f.endsWith('.json')).sort()) {
         const location = join(dir, file);
-        const record = parseStored(await readFile(location, 'utf8'), location, EVENT_SHAPE);
-        const receipt = await readReceipt(join(this.dir, 'loadbalancers', name, 'published', `${record.id}.json`));
-        out.push({ record, location, publishedAt: receipt?.publishedAt ?? null, deliveryError: receipt?.deliveryError ?? null });
+        out.push(await storedEvent(await readFile(location, 'utf8'), location, (record) => join(this.dir, 'loadbalancers', name, 'published', `${record.id}.json`)));
       }
     }
     return out;
@@ -278,6 +273,13 @@ interface Receipt {
 async function readReceipt(file: string): Promise<Receipt | null> {
   const text = await readOptional(file);
   return text ? (parseStored(text, file, OBJECT_SHAPE) as unknown as Receipt) : null;
+}
+
+/** An event file's text as a StoredEvent, with its receipt (published, or marked undeliverable) read from `receipt`. */
+async function storedEvent(text: string, location: string, receipt: (record: ChainedEvent) => string): Promise<StoredEvent> {
+  const record = parseStored(text, location, EVENT_SHAPE);
+  const found = await readReceipt(receipt(record));
+  return { record, location, publishedAt: found?.publishedAt ?? null, deliveryError: found?.deliveryError ?? null };
 }
 
 /** Load balancer names become directory names: keep them to a safe alphabet. */

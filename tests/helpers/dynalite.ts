@@ -8,6 +8,20 @@ export async function startDynalite(table = 'elbscope-test'): Promise<{ client: 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = new DynamoDBClient({ region: 'us-east-1', endpoint });
+  await createTable(client, table);
+  return {
+    client,
+    endpoint,
+    table,
+    stop: async () => {
+      client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** elbscope's table (`pk`/`sk`, on demand), as serverless.yml defines it, created under `table`. */
+export async function createTable(client: DynamoDBClient, table: string): Promise<void> {
   await client.send(
     new CreateTableCommand({
       TableName: table,
@@ -22,13 +36,4 @@ export async function startDynalite(table = 'elbscope-test'): Promise<{ client: 
       ],
     }),
   );
-  return {
-    client,
-    endpoint,
-    table,
-    stop: async () => {
-      client.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
 }

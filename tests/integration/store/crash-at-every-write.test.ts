@@ -1,7 +1,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertSink } from '../../../shared/alerts/sinks';
 import { parseConfig } from '../../../shared/config/load';
@@ -13,7 +12,7 @@ import { verifyChain } from '../../../shared/store/chain';
 import { DynamoDbStore } from '../../../shared/store/dynamodb';
 import { LocalStore } from '../../../shared/store/local';
 import type { Store } from '../../../shared/store/store';
-import { startDynalite } from '../../helpers/dynalite';
+import { createTable, startDynalite } from '../../helpers/dynalite';
 import { InjectedCrash, crashingDynamoClient, faultyStore, type Crashable } from '../../helpers/faulty-store';
 import { nodeSnapshot } from '../../helpers/snapshots';
 
@@ -109,7 +108,7 @@ describe.each([
   // DynamoDB crashes after each of the table's own write requests.
   ['DynamoDB (dynalite; crash after each PutItem/UpdateItem/DeleteItem)', async () => {
     const table = `crash-${Math.random().toString(36).slice(2)}`;
-    await dynamo.client.send(new CreateTableCommand({ TableName: table, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }] }));
+    await createTable(dynamo.client, table);
     return {
       open: (n: number | null): Crashable => {
         const c = crashingDynamoClient(dynamo.endpoint, n);

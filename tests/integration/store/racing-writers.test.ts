@@ -1,7 +1,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertSink } from '../../../shared/alerts/sinks';
 import { parseConfig } from '../../../shared/config/load';
@@ -11,7 +10,7 @@ import { verifyChain } from '../../../shared/store/chain';
 import { DynamoDbStore } from '../../../shared/store/dynamodb';
 import { LocalStore } from '../../../shared/store/local';
 import type { Store } from '../../../shared/store/store';
-import { startDynalite } from '../../helpers/dynalite';
+import { createTable, startDynalite } from '../../helpers/dynalite';
 import { nodeSnapshot } from '../../helpers/snapshots';
 
 // Two invocations on one load balancer at once (an overlapping schedule, a retry
@@ -36,7 +35,7 @@ describe.each([
   }],
   ['DynamoDB (dynalite)', async (): Promise<() => Store> => {
     const table = `race-${Math.random().toString(36).slice(2)}`;
-    await dynamo.client.send(new CreateTableCommand({ TableName: table, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }] }));
+    await createTable(dynamo.client, table);
     return () => new DynamoDbStore(dynamo.client, table);
   }],
 ] as const)('Two writers racing on one load balancer: %s', (_name, open) => {

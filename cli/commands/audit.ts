@@ -6,7 +6,7 @@ import { buildReport } from '../../shared/report/build';
 import { renderReport, type ReportFormat } from '../../shared/report/render';
 import { htmlToPdf, PdfError } from '../../shared/report/pdf';
 import { verifyChain, verifyPrewarms } from '../../shared/store/chain';
-import { checkObservations, observationsLine, prewarmsLine } from '../../shared/report/build';
+import { checkObservations, observationsLine, prewarmsLine, readObservations } from '../../shared/report/build';
 import { byEventTime, StoreRecordCorruptError } from '../../shared/store/store';
 import { UsageError } from '../../shared/errors';
 import { parseLoadBalancerDnsName } from '../../shared/nodes/lb-name';
@@ -139,7 +139,7 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: (
           io.err(`elbscope: ${lb}: audit chain broken at record #${chainBreak.seq}${chainBreak.id ? ` (${chainBreak.id})` : ''}, ${chainBreak.location}: ${chainBreak.reason}`);
         } else io.out(`${lb}: intact, ${events.length} records`);
         // The stored observations (what the report's charts and tables show) have their own chain.
-        const observations = await checkObservations(store, lb, state?.state.observationChain ?? null, now());
+        const observations = checkObservations(lb, await readObservations(store, lb), state?.state.observationChain ?? null, now());
         if (observations.firstBreak) {
           broken++;
           io.err(`elbscope: ${lb}: observations broken at #${observations.firstBreak.seq}, ${observations.firstBreak.location}: ${observations.firstBreak.reason}`);

@@ -1,6 +1,6 @@
 import type { ChainedEvent, LoadBalancerState } from '../detect/state';
 import { verifyChain, verifyObservations, verifyPrewarms, type ChainBreak, type ObservationCheck, type PrewarmCheck } from '../store/chain';
-import { StoreRecordCorruptError, type Store } from '../store/store';
+import { StoreRecordCorruptError, type Store, type StoredObservation } from '../store/store';
 import type { CompactSnapshot } from '../cycle/snapshot';
 
 /** Everything a support-case report says about one load balancer over a window. */
@@ -42,13 +42,16 @@ const TLS_KINDS = new Set(['cert-expiring', 'cert-changed', 'tls-failed']);
 /** Gather a report from the store: events, stored observations, pre-warm targets, and the chain check. */
 export async function buildReport(store: Store, loadBalancer: string, window: { from?: string; to?: string }, now: Date, options: { observationEveryMinutes?: number } = {}): Promise<ReportData> {
   const inWindow = (at: string) => (!window.from || at >= window.from) && (!window.to || at <= window.to);
-  const [stored, observations, prewarms, state] = await Promise.all([
+  const [stored, prewarms, state, all] = await Promise.all([
     store.listEvents(loadBalancer),
-    store.listObservations(loadBalancer, window.from, window.to),
     store.listPrewarms(loadBalancer),
     store.getState(loadBalancer),
+    readObservations(store, loadBalancer),
   ]);
-  const observationCheck = await checkObservations(store, loadBalancer, state?.state.observationChain ?? null, now);
+  const observationCheck = checkObservations(loadBalancer, all, state?.state.observationChain ?? null, now);
+  // Every observation is read once, to verify the chain; the window's are those. (When one does not parse, the
+  // window's are read on their own, as before the chain: a bad record outside the window still leaves a report.)
+  const observations = Array.isArray(all) ? all.filter((o) => inWindow(o.at)) : await store.listObservations(loadBalancer, window.from, window.to);
   const prewarmCheck = verifyPrewarms(loadBalancer, prewarms, state?.state.prewarmDigests);
   const firstBreak = verifyChain(loadBalancer, stored, state?.state.chain ?? null) ?? observationCheck.firstBreak ?? prewarmCheck.firstBreak;
   const events = stored
@@ -113,15 +116,22 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
   };
 }
 
-/** Check every stored observation of a load balancer against its chain (a record that does not parse is a break, named). */
-export async function checkObservations(store: Store, loadBalancer: string, head: NonNullable<Parameters<typeof verifyObservations>[2]> | null, now: Date): Promise<ObservationCheck> {
+/** Every stored observation of a load balancer, or the record that does not parse. */
+export async function readObservations(store: Store, loadBalancer: string): Promise<StoredObservation[] | StoreRecordCorruptError> {
   try {
-    const all = await store.listObservations(loadBalancer);
-    return verifyObservations(loadBalancer, all.map((record) => ({ record, location: `observation of ${record.at}` })), head, now);
+    return await store.listObservations(loadBalancer);
   } catch (err) {
     if (!(err instanceof StoreRecordCorruptError)) throw err;
-    return { verified: 0, unchained: 0, expired: 0, uncommitted: 0, firstBreak: { loadBalancer, seq: 0, id: null, location: err.location, reason: `stored observation does not parse (${err.reason})` } };
+    return err;
   }
+}
+
+/** Check a load balancer's stored observations against their chain (a record that does not parse is a break, named). */
+export function checkObservations(loadBalancer: string, all: StoredObservation[] | StoreRecordCorruptError, head: NonNullable<Parameters<typeof verifyObservations>[2]> | null, now: Date): ObservationCheck {
+  if (all instanceof StoreRecordCorruptError) {
+    return { verified: 0, unchained: 0, expired: 0, uncommitted: 0, firstBreak: { loadBalancer, seq: 0, id: null, location: all.location, reason: `stored observation does not parse (${all.reason})` } };
+  }
+  return verifyObservations(loadBalancer, all.map((record) => ({ record, location: `observation of ${record.at}` })), head, now);
 }
 
 /** "12 verified (3 expired, 1 from before the chain)" */

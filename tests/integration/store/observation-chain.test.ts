@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../shared/config/load';
 import { recordCycle, type RecordDeps } from '../../../shared/cycle/record';
-import { checkObservations } from '../../../shared/report/build';
+import { checkObservations, readObservations } from '../../../shared/report/build';
 import { LocalStore } from '../../../shared/store/local';
 import { nodeSnapshot } from '../../helpers/snapshots';
 import { runElbscope } from '../../helpers/cli';
@@ -32,7 +32,7 @@ const obsDir = (dir: string) => join(dir, 'loadbalancers', 'web', 'observations'
 const files = (dir: string) => readdirSync(obsDir(dir)).filter((f) => f.endsWith('.json')).sort();
 const check = async (dir: string, now = new Date(T0 + 3_600_000)) => {
   const store = new LocalStore(dir);
-  return checkObservations(store, 'web', (await store.getState('web'))?.state.observationChain ?? null, now);
+  return checkObservations('web', await readObservations(store, 'web'), (await store.getState('web'))?.state.observationChain ?? null, now);
 };
 
 describe('The stored observations\' chain', () => {

@@ -54,6 +54,9 @@ export const METRICS: Record<LoadBalancerKind, { namespace: string; metrics: Met
   },
 };
 
+/** What AWS reports only when non-zero: a requested one with no datapoint in a minute read was 0 there. Also what decides storing an observation (distress). */
+export const REPORTED_ONLY_WHEN_NON_ZERO = ['SurgeQueueLength', 'SpilloverCount', 'RejectedConnectionCount'] as const;
+
 /** The metrics read for a kind: all of them, or only those the events need. */
 export function metricsOf(kind: LoadBalancerKind, set: 'all' | 'essential' = 'all'): MetricSpec[] {
   return METRICS[kind].metrics.filter((m) => set === 'all' || m.essential);

@@ -14,6 +14,7 @@ import { StoreConflictError, StoreRecordCorruptError, type OutboxEntry, type Rec
 import { wasSkipped } from '../nodes/observation';
 import { isPast } from './deadline';
 import type { CompactSnapshot, LoadBalancerSnapshot } from './snapshot';
+import { REPORTED_ONLY_WHEN_NON_ZERO } from '../capacity/cloudwatch';
 import type { BackendTls } from './tls-round';
 
 /** What recording a cycle needs. */
@@ -173,7 +174,7 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
     // What the nodes, the pages and AWS's distress metrics show decides whether to store; LCUs ride along
     // (they change every minute; the window a stored observation carries covers the minutes between stores).
     const metrics = compact.capacity?.metrics ?? {};
-    const distress = ['SurgeQueueLength', 'SpilloverCount', 'RejectedConnectionCount'].map((m) => metrics[m] ?? null);
+    const distress = REPORTED_ONLY_WHEN_NON_ZERO.map((m) => metrics[m] ?? null);
     const key = createHash('sha256').update(JSON.stringify({ ...compact, capacity: distress })).digest('hex').slice(0, 16);
     let observation: StoredObservation | null = null;
     const events = await commitEvents(

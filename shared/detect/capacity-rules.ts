@@ -1,6 +1,6 @@
 import type { Reservation } from '../capacity/reservation';
 import { confirmedValue, type Confirm } from './confirm';
-import type { ElbEvent, EventKind, Severity } from './events';
+import type { Emit } from './events';
 import type { MetricPoints } from '../capacity/cloudwatch';
 import type { CapacityDerived, CapacityState, CycleSample, LoadBalancerState } from './state';
 
@@ -17,7 +17,6 @@ export interface CapacityRuleOptions {
 /** A Classic ELB's surge queue holds at most 1,024 requests; beyond it, requests spill over (are dropped). */
 export const SURGE_QUEUE_MAX = 1024;
 
-type Emit = (kind: EventKind, status: ElbEvent['status'], severity: Severity, fields: { az?: string | null; to?: number | string | null; from?: number | string | null; scope?: string; summary: string; details?: Record<string, unknown> }) => void;
 type Condition = (fingerprint: string, active: boolean | undefined, fire: (status: 'firing' | 'resolved', repeat: boolean, since: string) => void) => void;
 
 /** The state of a load balancer whose capacity was never read. */

@@ -85,3 +85,6 @@ export function makeEvent(fields: Omit<ElbEvent, 'id' | 'fingerprint'> & { scope
   const id = createHash('sha256').update(`${fingerprint}|${rest.kind}|${rest.status}|${rest.at}`).digest('hex').slice(0, 24);
   return { id, fingerprint, ...rest };
 }
+
+/** How a rule announces an event: kind, status, severity and its fields (the emitter adds the load balancer and time). */
+export type Emit = (kind: EventKind, status: ElbEvent['status'], severity: Severity, fields: Partial<Pick<ElbEvent, 'az' | 'backend' | 'from' | 'to'>> & { scope?: string; summary: string; details?: Record<string, unknown> }) => void;

@@ -1,5 +1,5 @@
 import { confirmedValue, sameList, type Confirm } from './confirm';
-import { makeEvent, type ElbEvent, type EventKind, type Severity } from './events';
+import { makeEvent, type ElbEvent, type Emit } from './events';
 import type { CycleSample, LoadBalancerState, TlsSample } from './state';
 import { detectCapacity, reservationReached, type CapacityRuleOptions } from './capacity-rules';
 
@@ -32,7 +32,6 @@ export interface PrewarmTarget {
   lcu?: number | null;
 }
 
-type Emit = (kind: EventKind, status: ElbEvent['status'], severity: Severity, fields: Partial<Pick<ElbEvent, 'az' | 'backend' | 'from' | 'to'>> & { scope?: string; summary: string; details?: Record<string, unknown> }) => void;
 
 function emitter(loadBalancer: string, at: string, events: ElbEvent[]): Emit {
   return (kind, status, severity, f) =>

@@ -1,6 +1,6 @@
 import type { FlushResult } from './record';
 import type { LoadBalancerSnapshot } from './snapshot';
-import { toCycleSample } from '../detect/sample';
+import { failuresOf } from '../detect/sample';
 import { wasSkipped } from '../nodes/observation';
 
 /**
@@ -72,7 +72,7 @@ export function emitCycleMetrics(metrics: MetricsPort, snapshots: LoadBalancerSn
       else if (backend.report.reading !== null) put(metrics, METRIC.reading, backend.report.reading, { LoadBalancer: lb, Backend: backend.name });
     }
     // The rules' own reading of what failed (a name that did not resolve, ENIs that could not be read).
-    const { failures } = toCycleSample(snapshot, '');
+    const failures = failuresOf(snapshot);
     if (failures.dns) failed.DNS++;
     if (failures.eni) failed.ENI++;
     failed.StatusPage += snapshot.backends.filter((b) => b.report.error).length;

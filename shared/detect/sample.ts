@@ -5,6 +5,26 @@ import { parseLoadBalancerDnsName } from '../nodes/lb-name';
 import type { CycleSample, TlsSample } from './state';
 
 /**
+ * What failed in a cycle's snapshot, by source (`dns`, `eni`, `cloudwatch`,
+ * `reservation`, `backend:<name>`) → one line: the rules' `observation-failed`
+ * sources, and what the metrics count. A note (ENI lookups off, a kind not known
+ * yet) is not a failure.
+ */
+export function failuresOf(snapshot: LoadBalancerSnapshot): Record<string, string> {
+  const { observation } = snapshot;
+  const failures: Record<string, string> = {};
+  if (!nameResolved(observation)) {
+    failures.dns = observation.errors.find((e) => e.source === 'dns')?.message ?? 'the name did not resolve';
+  }
+  for (const source of ['eni', 'cloudwatch', 'reservation'] as const) {
+    const error = observation.errors.find((e) => e.source === source && !isNote(e));
+    if (error) failures[source] = error.message;
+  }
+  for (const b of snapshot.backends) if (b.report.error) failures[`backend:${b.name}`] = b.report.error;
+  return failures;
+}
+
+/**
  * Reduce a cycle's snapshot to what the rules compare. Nodes are counted from
  * the ENIs when they could be read (exact), else from DNS (whose rotating answers
  * the M-of-N confirmation smooths). A name that did not resolve, or ENIs that
@@ -12,13 +32,8 @@ import type { CycleSample, TlsSample } from './state';
  */
 export function toCycleSample(snapshot: LoadBalancerSnapshot, at: string): CycleSample {
   const { observation } = snapshot;
-  const failures: Record<string, string> = {};
-  if (!nameResolved(observation)) {
-    failures.dns = observation.errors.find((e) => e.source === 'dns')?.message ?? 'the name did not resolve';
-  }
-  const eniError = observation.errors.find((e) => e.source === 'eni' && !isNote(e));
-  if (eniError) failures.eni = eniError.message;
-  const eniOff = observation.nodes.every((n) => n.state === 'unmapped') && !eniError;
+  const failures = failuresOf(snapshot);
+  const eniOff = observation.nodes.every((n) => n.state === 'unmapped') && !failures.eni;
 
   let perAz: Record<string, string[]> | null = null;
   if (!failures.dns && !failures.eni) {
@@ -38,15 +53,8 @@ export function toCycleSample(snapshot: LoadBalancerSnapshot, at: string): Cycle
   const dnsAbsentAzs = perAz !== null && !eniOff ? Object.entries(observation.azs).filter(([, c]) => c.provisioned > 0 && c.advertised === 0).map(([az]) => az).sort() : [];
   const nlb = parseLoadBalancerDnsName(observation.loadBalancer)?.shape === 'network';
 
-  // AWS's signals failing is its own source (observation-failed cloudwatch / reservation); not being asked is not a failure.
-  for (const source of ['cloudwatch', 'reservation'] as const) {
-    const error = observation.errors.find((e) => e.source === source && !isNote(e));
-    if (error) failures[source] = error.message;
-  }
-
   const backends: CycleSample['backends'] = {};
   for (const b of snapshot.backends) {
-    if (b.report.error) failures[`backend:${b.name}`] = b.report.error;
     const visible = b.report.server === 'apache' && b.report.error === null;
     backends[b.name] = { reading: visible ? b.report.reading : null, share: visible ? b.report.readingShare : null };
   }

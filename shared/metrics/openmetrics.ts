@@ -4,7 +4,7 @@ import { Counter, Gauge, Registry, openMetricsContentType, type OpenMetricsConte
 import type { LoadBalancerSnapshot } from '../cycle/snapshot';
 import type { FlushResult } from '../cycle/record';
 import type { BackendTls } from '../cycle/tls-round';
-import { toCycleSample } from '../detect/sample';
+import { failuresOf } from '../detect/sample';
 import { nameResolved, wasSkipped } from '../nodes/observation';
 
 /**
@@ -72,7 +72,7 @@ export class OpenMetrics {
         if (last) this.aws.set({ load_balancer: lb, metric }, last[1]);
       }
       // The rules' own reading of what failed, so the page and the alerts agree.
-      const { failures } = toCycleSample(s, '');
+      const failures = failuresOf(s);
       for (const source of Object.keys(failures)) this.failures.inc({ source: source.startsWith('backend:') ? 'backend' : source });
     }
   }

@@ -337,8 +337,9 @@ export async function flushOutbox(deps: RecordDeps, only?: ReadonlySet<string>):
       result.rejected.push(entry.record.id);
       continue;
     }
-    // Queued again by a re-drain while another writer published it: drop the copy, never publish twice.
-    if (stored.publishedAt) {
+    // Queued again by a re-drain while another writer published it: drop the copy, never publish twice
+    // (a receipt that does not read closes it too: a second publish is worse than a question `verify` asks).
+    if (stored.publishedAt || stored.receipt?.unreadable) {
       await deps.store.discardOutbox(entry.record.id);
       continue;
     }

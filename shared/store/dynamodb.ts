@@ -1,32 +1,26 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-  paginateQuery,
-  type QueryCommandInput,
-} from '@aws-sdk/lib-dynamodb';
-import type { PrewarmTarget } from '../detect/rules';
-import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
-import { BARE_STATE_SHAPE, byEventTime, EVENT_SHAPE, OBSERVATION_SHAPE, parseStored, PREWARM_SHAPE, StoreConflictError, StoreRecordCorruptError, deliveredList, type OutboxEntry, type OutboxRetry, type Store, type StoredEvent, type StoredObservation } from './store';
-import { observationHeadOf } from './chain';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { Ledger } from '../ledger/ledger';
+import { VERSIONED_KINDS, type CorruptRecord, type ReadRecord, type RecordKey, type RecordKind, type Records, type WriteOptions } from '../ledger/records';
+import { parseStored, StoreRecordCorruptError } from './store';
 
 /**
- * The store in one DynamoDB table (`pk`, `sk`; TTL attribute `expiresAt`):
+ * The store's records in one DynamoDB table (`pk`, `sk`; TTL attribute `expiresAt`),
+ * each item's value as JSON in `data`, `version` on versioned kinds:
  *
- *   LB#<lb>   STATE            rules' state, `version` for conditional writes
- *   LB#<lb>   EVENT#<seq>      the audit trail (put-if-absent), `publishedAt` set once sent,
- *                              or `undeliverableAt`/`deliveryError` when a sink refused it for good
+ *   LB#<lb>   STATE            rules' state, versioned
+ *   LB#<lb>   EVENT#<seq>      the audit trail (put-if-absent)
+ *   LB#<lb>   RECEIPT#<id>     each event's receipt: published, or why it cannot be
  *   LB#<lb>   OBS#<at>         raw observations, expiring after the TTL
  *   LB#<lb>   PREWARM#<id>     pre-warm targets
  *   LBS       <lb>             index of load balancers
- *   OUTBOX    <id>             events not yet published, with a claim lease and,
- *                              after transient failures, `attempts`/`notBefore`/`lastError`
+ *   OUTBOX    <id>             events not yet published, versioned (claims, backoff)
+ *
+ * Items an earlier elbscope wrote are read as they are: events and outbox entries
+ * kept their value in `record`, and event items their receipt in `publishedAt`,
+ * `messageId`, `undeliverableAt`, `deliveryError` (handed to the ledger as `legacy`).
  */
-export class DynamoDbStore implements Store {
+export class DynamoDbRecords implements Records {
   readonly description: string;
   private readonly doc: DynamoDBDocumentClient;
 
@@ -35,143 +29,50 @@ export class DynamoDbStore implements Store {
     this.description = `DynamoDB table ${table}`;
   }
 
-  async getState(lb: string) {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `LB#${lb}`, sk: 'STATE' }, ConsistentRead: true }));
-    if (!Item) return null;
-    const location = `${this.table} LB#${lb} STATE`;
-    try {
-      const state = parseStored(String(Item.data ?? ''), location, BARE_STATE_SHAPE);
-      if (typeof Item.version !== 'number') throw new StoreRecordCorruptError(location, 'no version');
-      return { state, version: Item.version };
-    } catch (err) {
-      if (!(err instanceof StoreRecordCorruptError)) throw err;
-      // Kept for a person beside it; the next write replaces the item (conditional on its version).
-      const movedTo = `${this.table} LB#${lb} CORRUPT#${new Date().toISOString()}#STATE`;
-      await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...Item, sk: movedTo.split(' ').at(-1) } }));
-      const state = emptyState();
-      state.chain = await this.chainHead(lb);
-      // The observations' chain continues from the stored ones (unreadable ones: verify names them).
-      const observationHead = observationHeadOf(await this.listObservations(lb).catch(() => []));
-      if (observationHead) state.observationChain = observationHead;
-      return { state, version: typeof Item.version === 'number' ? Item.version : 0, recovered: { location, reason: err.reason, movedTo } };
-    }
+  private key(key: RecordKey): { pk: string; sk: string } {
+    if (key.kind === 'outbox') return { pk: 'OUTBOX', sk: key.id };
+    return { pk: `LB#${key.lb ?? ''}`, sk: key.kind === 'state' ? 'STATE' : `${SK_PREFIX[key.kind]}${skId(key.kind, key.id)}` };
   }
 
-  /** The last stored event's place in the chain (the genesis when there is none). */
-  private async chainHead(lb: string): Promise<{ seq: number; hash: string }> {
-    const { Items } = await this.doc.send(
-      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)', ExpressionAttributeValues: { ':pk': `LB#${lb}`, ':p': 'EVENT#' }, ScanIndexForward: false, Limit: 1, ConsistentRead: true }),
+  async get(key: RecordKey): Promise<ReadRecord | null> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: this.key(key), ConsistentRead: true }));
+    return Item ? this.read(key.kind, Item) : null;
+  }
+
+  private read(kind: RecordKind, item: Record<string, unknown>): ReadRecord {
+    const { pk, sk, data, record, version, expiresAt: _expiresAt, id: _id, ...legacy } = item;
+    const location = `${this.table} ${String(pk)} ${String(sk)}`;
+    const value = parseStored<unknown>(String(data ?? record ?? ''), location);
+    return { id: idOfKey(kind, String(sk)), value, version: VERSIONED_KINDS.has(kind) ? (typeof version === 'number' ? version : 0) : 1, location, legacy };
+  }
+
+  async putIfVersion(key: RecordKey, value: unknown, expectedVersion: number): Promise<boolean> {
+    // Listed before its first state: a crash between leaves a listed load balancer with no state yet, never an unlisted one.
+    if (key.kind === 'state' && expectedVersion === 0) await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: 'LBS', sk: key.lb ?? '' } }));
+    return this.conditional(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...this.key(key), version: expectedVersion + 1, data: JSON.stringify(value) },
+        // Version 0: none stored — or an item from before versions (an earlier outbox entry).
+        ...(expectedVersion === 0
+          ? { ConditionExpression: 'attribute_not_exists(pk) OR attribute_not_exists(version)' }
+          : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
+      }),
     );
-    const item = Items?.[0];
-    if (!item) return emptyState().chain;
-    const record = parseStored(String(item.record ?? ''), `${this.table} ${String(item.pk)} ${String(item.sk)}`, EVENT_SHAPE);
-    return { seq: record.seq, hash: record.hash };
   }
 
-  async putState(lb: string, state: LoadBalancerState, expectedVersion: number): Promise<boolean> {
+  async putIfAbsent(key: RecordKey, value: unknown, options: WriteOptions = {}): Promise<boolean> {
+    return this.conditional(new PutCommand({ TableName: this.table, Item: { ...this.key(key), data: JSON.stringify(value), expiresAt: options.expiresAt }, ConditionExpression: 'attribute_not_exists(pk)' }));
+  }
+
+  async put(key: RecordKey, value: unknown, options: WriteOptions = {}): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...this.key(key), data: JSON.stringify(value), expiresAt: options.expiresAt } }));
+  }
+
+  /** A conditional write: false when its condition failed. */
+  private async conditional(command: PutCommand | DeleteCommand): Promise<boolean> {
     try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk: `LB#${lb}`, sk: 'STATE', version: expectedVersion + 1, data: JSON.stringify(state) },
-          ...(expectedVersion === 0
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
-        }),
-      );
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
-    if (expectedVersion === 0) await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: 'LBS', sk: lb } }));
-    return true;
-  }
-
-  async appendEvent(record: ChainedEvent): Promise<void> {
-    const key = this.eventKey(record);
-    try {
-      await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...key, id: record.id, record: JSON.stringify(record) }, ConditionExpression: 'attribute_not_exists(pk)' }));
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
-      if (Item?.id !== record.id) throw new StoreConflictError(`${this.table} ${key.pk} ${key.sk}: already holds event ${String(Item?.id)}, not ${record.id}`);
-      if (Item.publishedAt || Item.undeliverableAt) return; // appended and published (or refused for good) before
-    }
-    // Queue for publishing, unless queued already: putting the item again would wipe a
-    // publisher's claim (and the retry count), and a second writer would publish it too.
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: 'OUTBOX', sk: record.id, record: JSON.stringify(record) }, ConditionExpression: 'attribute_not_exists(pk)' })).catch((err: unknown) => {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    });
-  }
-
-  async getEvent(lb: string, seq: number): Promise<StoredEvent | null> {
-    const key = this.eventKey({ loadBalancer: lb, seq });
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
-    return Item ? this.storedEvent(Item) : null;
-  }
-
-  /** An event item as a StoredEvent: the chained record, and its receipt kept beside it. */
-  private storedEvent(item: Record<string, unknown>): StoredEvent {
-    const location = `${this.table} ${item.pk as string} ${item.sk as string}`;
-    return {
-      record: parseStored(String(item.record ?? ''), location, EVENT_SHAPE),
-      publishedAt: (item.publishedAt as string | undefined) ?? null,
-      deliveryError: item.undeliverableAt ? { at: item.undeliverableAt as string, error: String(item.deliveryError ?? '') } : null,
-      location,
-    };
-  }
-
-  async discardOutbox(id: string): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: 'OUTBOX', sk: id } }));
-  }
-
-  private async query(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    for await (const page of paginateQuery({ client: this.doc }, { TableName: this.table, ConsistentRead: true, ...input })) items.push(...(page.Items ?? []));
-    return items;
-  }
-
-  private byPrefix(pk: string, prefix: string) {
-    return this.query({ KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)', ExpressionAttributeValues: { ':pk': pk, ':p': prefix } });
-  }
-
-  async listLoadBalancers(): Promise<string[]> {
-    return (await this.query({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'LBS' } })).map((i) => i.sk as string);
-  }
-
-  async listEvents(lb?: string): Promise<StoredEvent[]> {
-    const lbs = lb ? [lb] : await this.listLoadBalancers();
-    const out: StoredEvent[] = [];
-    for (const name of lbs) {
-      for (const item of await this.byPrefix(`LB#${name}`, 'EVENT#')) out.push(this.storedEvent(item));
-    }
-    return out;
-  }
-
-  async listOutbox(): Promise<OutboxEntry[]> {
-    const items = await this.query({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'OUTBOX' } });
-    return items
-      .map((i) => ({
-        record: parseStored(String(i.record ?? ''), `${this.table} OUTBOX ${i.sk as string}`, EVENT_SHAPE),
-        attempts: (i.attempts as number | undefined) ?? 0,
-        notBefore: (i.notBefore as string | undefined) ?? null,
-        lastError: (i.lastError as string | undefined) ?? null,
-        delivered: deliveredList(i.delivered),
-      }))
-      .sort(byEventTime);
-  }
-
-  async claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: 'OUTBOX', sk: id },
-          UpdateExpression: 'SET claimant = :c, claimUntil = :until',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(claimUntil) OR claimUntil < :now)',
-          ExpressionAttributeValues: { ':c': claimant, ':until': now.getTime() + leaseMs, ':now': now.getTime() },
-        }),
-      );
+      await this.doc.send(command as PutCommand);
       return true;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return false;
@@ -179,88 +80,77 @@ export class DynamoDbStore implements Store {
     }
   }
 
-  async releaseOutbox(id: string): Promise<void> {
-    await this.doc.send(new UpdateCommand({ TableName: this.table, Key: { pk: 'OUTBOX', sk: id }, UpdateExpression: 'REMOVE claimant, claimUntil', ConditionExpression: 'attribute_exists(pk)' })).catch((err: unknown) => {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    });
+  async query(kind: RecordKind, lb: string | null, range: { from?: string; to?: string } = {}, corrupt?: (bad: CorruptRecord) => void): Promise<ReadRecord[]> {
+    const { pk, sk } = this.key({ kind, lb, id: '' });
+    const prefix = kind === 'state' || kind === 'outbox' ? '' : SK_PREFIX[kind];
+    const input =
+      kind === 'outbox' || kind === 'state'
+        ? { KeyConditionExpression: kind === 'state' ? 'pk = :pk AND sk = :sk' : 'pk = :pk', ExpressionAttributeValues: kind === 'state' ? { ':pk': pk, ':sk': sk } : { ':pk': pk } }
+        : {
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            ExpressionAttributeValues: { ':pk': pk, ':from': `${prefix}${range.from === undefined ? '' : skId(kind, range.from)}`, ':to': `${prefix}${range.to === undefined ? '~' : skId(kind, range.to)}` },
+          };
+    const out: ReadRecord[] = [];
+    for await (const page of paginateQuery({ client: this.doc }, { TableName: this.table, ConsistentRead: true, ...input })) {
+      for (const item of page.Items ?? []) {
+        try {
+          out.push(this.read(kind, item));
+        } catch (err) {
+          if (!(err instanceof StoreRecordCorruptError) || !corrupt) throw err;
+          corrupt({ id: idOfKey(kind, String(item.sk)), location: err.location, reason: err.reason });
+        }
+      }
+    }
+    return out;
   }
 
-  private eventKey(record: Pick<ChainedEvent, 'loadBalancer' | 'seq'>) {
-    return { pk: `LB#${record.loadBalancer}`, sk: `EVENT#${String(record.seq).padStart(10, '0')}` };
-  }
-
-  async markPublished(record: ChainedEvent, at: Date, messageId: string | null): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
+  async delete(key: RecordKey, expectedVersion?: number): Promise<boolean> {
+    return this.conditional(
+      new DeleteCommand({
         TableName: this.table,
-        Key: this.eventKey(record),
-        UpdateExpression: 'SET publishedAt = :at, messageId = :m REMOVE undeliverableAt, deliveryError',
-        ExpressionAttributeValues: { ':at': at.toISOString(), ':m': messageId ?? '' },
+        Key: this.key(key),
+        ...(expectedVersion === undefined ? {} : expectedVersion === 0 ? { ConditionExpression: 'attribute_not_exists(version)' } : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
       }),
     );
-    await this.discardOutbox(record.id);
   }
 
-  async markUndeliverable(record: ChainedEvent, at: Date, error: string): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: this.eventKey(record),
-        UpdateExpression: 'SET undeliverableAt = :at, deliveryError = :e',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':at': at.toISOString(), ':e': error },
-      }),
-    );
-    await this.discardOutbox(record.id);
+  async quarantine(key: RecordKey, at: Date): Promise<string> {
+    const k = this.key(key);
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: k, ConsistentRead: true }));
+    const sk = `CORRUPT#${at.toISOString()}#${k.sk}`;
+    if (Item) await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...Item, sk } }));
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: k }));
+    return `${this.table} ${k.pk} ${sk}`;
   }
 
-  async deferOutbox(id: string, retry: OutboxRetry): Promise<void> {
-    await this.doc
-      .send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: 'OUTBOX', sk: id },
-          UpdateExpression: 'SET attempts = :a, notBefore = :n, lastError = :e, delivered = :d REMOVE claimant, claimUntil',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':a': retry.attempts, ':n': retry.notBefore, ':e': retry.lastError, ':d': [...(retry.delivered ?? [])] },
-        }),
-      )
-      .catch((err: unknown) => {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err; // published meanwhile by another writer
-      });
+  async loadBalancers(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const page of paginateQuery({ client: this.doc }, { TableName: this.table, ConsistentRead: true, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'LBS' } })) {
+      for (const item of page.Items ?? []) out.push(String(item.sk));
+    }
+    return out;
   }
 
-  async requeue(record: ChainedEvent): Promise<void> {
-    const key = this.eventKey(record);
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
-    if (Item?.id !== record.id) throw new StoreConflictError(`${this.table} ${key.pk} ${key.sk}: event ${record.id} is not stored there`);
-    if (Item.publishedAt) throw new StoreConflictError(`${this.table} ${key.pk} ${key.sk}: event ${record.id} was published already`);
-    // Queued first, mark cleared second: a crash between leaves it queued (and still marked), never lost.
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: 'OUTBOX', sk: record.id, record: JSON.stringify(record) } }));
-    await this.doc.send(new UpdateCommand({ TableName: this.table, Key: key, UpdateExpression: 'REMOVE undeliverableAt, deliveryError' }));
-  }
+  /** DynamoDB's TTL drops expired items (their `expiresAt`): nothing to do. */
+  async expire(): Promise<void> {}
+}
 
-  async putObservation(observation: StoredObservation, ttlDays: number): Promise<void> {
-    const expiresAt = Math.floor(Date.parse(observation.at) / 1000) + ttlDays * 86_400;
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: `LB#${observation.loadBalancer}`, sk: `OBS#${observation.at}`, data: JSON.stringify(observation), expiresAt } }));
+/** The store as the functions use it: the ledger over a DynamoDB table. */
+export class DynamoDbStore extends Ledger {
+  constructor(client: DynamoDBClient, readonly table: string) {
+    super(new DynamoDbRecords(client, table));
   }
+}
 
-  async listObservations(lb: string, from?: string, to?: string): Promise<StoredObservation[]> {
-    const items = await this.query({
-      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-      ExpressionAttributeValues: { ':pk': `LB#${lb}`, ':from': `OBS#${from ?? ''}`, ':to': `OBS#${to ?? '~'}` },
-    });
-    return items.map((i) => parseStored(String(i.data ?? ''), `${this.table} ${i.pk as string} ${i.sk as string}`, OBSERVATION_SHAPE));
-  }
+const SK_PREFIX: Record<Exclude<RecordKind, 'state' | 'outbox'>, string> = { event: 'EVENT#', receipt: 'RECEIPT#', observation: 'OBS#', prewarm: 'PREWARM#' };
 
-  async putPrewarm(target: PrewarmTarget): Promise<void> {
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: `LB#${target.loadBalancer}`, sk: `PREWARM#${target.id}`, data: JSON.stringify(target) }, ConditionExpression: 'attribute_not_exists(pk)' }));
-  }
+/** An id as a sort key: sequence numbers padded (keys sort as numbers). */
+const skId = (kind: RecordKind, id: string) => (kind === 'event' ? id.padStart(10, '0') : id);
 
-  async listPrewarms(lb?: string): Promise<PrewarmTarget[]> {
-    const lbs = lb ? [lb] : await this.listLoadBalancers();
-    const out: PrewarmTarget[] = [];
-    for (const name of lbs) for (const item of await this.byPrefix(`LB#${name}`, 'PREWARM#')) out.push(parseStored(String(item.data ?? ''), `${this.table} ${item.pk as string} ${item.sk as string}`, PREWARM_SHAPE));
-    return out.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
-  }
+/** A sort key back to its record's id. */
+function idOfKey(kind: RecordKind, sk: string): string {
+  if (kind === 'outbox') return sk;
+  if (kind === 'state') return 'STATE';
+  const id = sk.slice(SK_PREFIX[kind].length);
+  return kind === 'event' ? String(Number(id)) : id;
 }

@@ -10,6 +10,8 @@ export interface StoredEvent {
   deliveryError: DeliveryError | null;
   /** Where it lives, for `verify` to name (a file path, a table key). */
   location: string;
+  /** Where its receipt lives, and why that receipt does not belong to it (edited, another event's), for `verify`. */
+  receipt?: { location: string; unsound?: string; unreadable?: true };
 }
 
 /** Events (or entries holding one) in the order they happened: time, then place in the chain. */

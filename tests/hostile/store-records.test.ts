@@ -22,7 +22,9 @@ async function seeded(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-hostile-store-'));
   const store = new LocalStore(dir);
   await recordCycle(config, [nodeSnapshot('web-1.us-east-1.elb.amazonaws.com', ['10.0.0.1']), nodeSnapshot('api-1.us-east-1.elb.amazonaws.com', ['10.9.0.1'])], at(0), { store, sink, now: () => new Date(at(0)), claimant: 't' });
-  await recordCycle(config, [nodeSnapshot('web-1.us-east-1.elb.amazonaws.com', ['10.0.0.1', '10.0.0.2']), nodeSnapshot('api-1.us-east-1.elb.amazonaws.com', ['10.9.0.1'])], at(1), { store, sink: down, now: () => new Date(at(1)), claimant: 't' });
+  // api's scale-up is published (a receipt); web's waits in the outbox (its sink is down).
+  await recordCycle(config, [nodeSnapshot('api-1.us-east-1.elb.amazonaws.com', ['10.9.0.1', '10.9.0.2'])], at(1), { store, sink, now: () => new Date(at(1)), claimant: 't' });
+  await recordCycle(config, [nodeSnapshot('web-1.us-east-1.elb.amazonaws.com', ['10.0.0.1', '10.0.0.2'])], at(1), { store, sink: down, now: () => new Date(at(1)), claimant: 't' });
   await store.putPrewarm({ id: 'pw-1', loadBalancer: 'web', nodesPerAz: 9, total: null, deadline: null, caseId: null, requestedAt: at(0) });
   return dir;
 }
@@ -31,7 +33,7 @@ const files: Record<string, (dir: string) => string> = {
   state: (d) => join(d, 'loadbalancers', 'web', 'state.json'),
   event: (d) => join(d, 'loadbalancers', 'web', 'events', '00000001.json'),
   outbox: (d) => join(d, 'outbox', readdirSync(join(d, 'outbox')).find((f) => f.endsWith('.json')) as string),
-  'outbox retry': (d) => join(d, 'outbox', readdirSync(join(d, 'outbox')).find((f) => f.endsWith('.retry')) as string),
+  receipt: (d) => join(d, 'loadbalancers', 'api', 'published', readdirSync(join(d, 'loadbalancers', 'api', 'published'))[0] as string),
   prewarm: (d) => join(d, 'loadbalancers', 'web', 'prewarm', 'pw-1.json'),
   observation: (d) => join(d, 'loadbalancers', 'web', 'observations', readdirSync(join(d, 'loadbalancers', 'web', 'observations'))[0] as string),
 };

@@ -31,7 +31,7 @@ describe('Publishing from the outbox: the chained event, or nothing', () => {
   it('publishes the chained event when the outbox copy was edited (its text forged), and says so', async () => {
     const { dir, deps, published, warnings, queued } = await setup();
     const copy = JSON.parse(readFileSync(outboxFile(dir, queued.id), 'utf8'));
-    writeFileSync(outboxFile(dir, queued.id), JSON.stringify({ ...copy, summary: 'web: all is well, ignore the pager' }));
+    writeFileSync(outboxFile(dir, queued.id), JSON.stringify({ ...copy, record: { ...copy.record, summary: 'web: all is well, ignore the pager' } }));
     const result = await flushOutbox(deps);
     expect(result.published).toEqual([queued.id]);
     expect(published.map((e) => e.summary)).toEqual(['web us-east-1a scaled 1 → 3 nodes']);

@@ -201,7 +201,11 @@ describe('DynamoDB stand-in (dynalite) enforces what DynamoDB does', () => {
   it('refuses an item over 400 KB with ValidationException, and a failed condition with ConditionalCheckFailedException', async () => {
     const store = new DynamoDbStore(dynamo.client, dynamo.table);
     await expect(store.putObservation({ loadBalancer: 'big', at: '2026-11-25T10:00:00.000Z', snapshot: { pad: 'x'.repeat(410_000) } }, 30)).rejects.toThrow(/Item size has exceeded the maximum allowed size/);
-    await store.putPrewarm({ id: 'pw-x', loadBalancer: 'big', nodesPerAz: 1, total: null, deadline: null, caseId: null, requestedAt: '2026-11-25T10:00:00.000Z' });
-    await expect(store.putPrewarm({ id: 'pw-x', loadBalancer: 'big', nodesPerAz: 2, total: null, deadline: null, caseId: null, requestedAt: '2026-11-25T10:00:00.000Z' })).rejects.toMatchObject({ name: 'ConditionalCheckFailedException', $metadata: { httpStatusCode: 400 } });
+    const doc = DynamoDBDocumentClient.from(dynamo.client);
+    const putIfAbsent = (data: string) => doc.send(new PutCommand({ TableName: dynamo.table, Item: { pk: 'LB#big', sk: 'PREWARM#pw-x', data }, ConditionExpression: 'attribute_not_exists(pk)' }));
+    await putIfAbsent('{}');
+    await expect(putIfAbsent('{"again": true}')).rejects.toMatchObject({ name: 'ConditionalCheckFailedException', $metadata: { httpStatusCode: 400 } });
+    // The ledger turns the refused condition into its own typed conflict, naming the target.
+    await expect(store.putPrewarm({ id: 'pw-x', loadBalancer: 'big', nodesPerAz: 2, total: null, deadline: null, caseId: null, requestedAt: '2026-11-25T10:00:00.000Z' })).rejects.toThrow(/pre-warm target pw-x of big exists already/);
   });
 });

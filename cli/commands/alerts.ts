@@ -5,7 +5,7 @@ import { alertTestEvent, sendToEachSink } from '../../shared/alerts/alert-test';
 import { allSinks } from '../../shared/alerts/sinks';
 import { loadConfigFile } from '../../shared/config/load';
 import { snsTopicArnSchema } from '../../shared/config/schema';
-import { flushOutbox } from '../../shared/cycle/record';
+import { flushOutbox } from '../../shared/ledger/flush';
 import { UsageError } from '../../shared/errors';
 import type { Store } from '../../shared/store/store';
 import { EXIT, type CliIo } from '../io';

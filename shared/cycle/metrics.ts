@@ -1,4 +1,4 @@
-import type { FlushResult } from './record';
+import type { FlushResult } from '../ledger/flush';
 import type { LoadBalancerSnapshot } from './snapshot';
 import { failuresOf } from '../detect/sample';
 import { wasSkipped } from '../nodes/observation';

@@ -1,42 +1,27 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
-import { classifyDeliveryError, retryDelayMs } from '../alerts/delivery';
 import { describeError } from '../errors';
-import { SinkError, type AlertSink } from '../alerts/sinks';
 import type { Config } from '../config/schema';
 import { loadBalancerKey } from '../config/identity';
-import { makeEvent, type ElbEvent } from '../detect/events';
 import { detectCycle, detectTls, type RuleOptions } from '../detect/rules';
 import { toCycleSample, toTlsSample } from '../detect/sample';
-import { emptyState, type ChainedEvent, type CycleSample, type LoadBalancerState } from '../detect/state';
-import { chainEvents, chainObservation, prewarmHash, recordHash } from '../store/chain';
-import { StoreConflictError, StoreRecordCorruptError, type OutboxEntry, type RecoveredRecord, type Store, type StoredEvent, type StoredObservation } from '../store/store';
+import type { ChainedEvent, CycleSample, LoadBalancerState } from '../detect/state';
+import { chainObservation, prewarmHash } from '../store/chain';
+import type { StoredObservation } from '../store/store';
+import { commitEvents, storeRecordCorrupt } from '../ledger/commit';
+import { flushOutbox, type FlushDeps, type FlushResult } from '../ledger/flush';
 import { wasSkipped } from '../nodes/observation';
 import { isPast } from './deadline';
 import type { CompactSnapshot, LoadBalancerSnapshot } from './snapshot';
 import { REPORTED_ONLY_WHEN_NON_ZERO } from '../capacity/cloudwatch';
 import type { BackendTls } from './tls-round';
 
-/** What recording a cycle needs. */
-export interface RecordDeps {
-  store: Store;
-  sink: AlertSink;
-  now: () => Date;
-  /** Who is publishing (a request id, a process id), for outbox claims. */
-  claimant: string;
-  /** How long a claim on an outbox event lasts: longer than one publish may take. */
-  leaseMs?: number;
-  warn?: (message: string, data?: Record<string, unknown>) => void;
+/** What recording a cycle needs: the flush's, and what it tells. */
+export interface RecordDeps extends FlushDeps {
   /** Told what each outbox flush did (for metrics: published, retried, undeliverable). */
   onFlush?: (result: FlushResult) => void;
   /** Each load balancer's audit-chain head after its commit this cycle (the anchor a log line carries). */
   onHead?: (loadBalancer: string, head: { seq: number; hash: string }) => void;
-  /**
-   * The cycle's end (epoch ms, on `now`'s clock): no commit or publish starts after
-   * it. What is left stays for the next cycle (observations are taken again;
-   * queued alerts stay queued, unclaimed).
-   */
-  finishBy?: number | undefined;
 }
 
 /** The rule options from the configuration. */
@@ -49,92 +34,6 @@ export function ruleOptions(config: Config): RuleOptions {
     certWarningDays: config.backendProbe.certWarningDays,
     capacity: { surgeQueueShare: config.capacity.surgeQueueShare, idleDays: config.capacity.idleDays, idleShare: config.capacity.idleShare },
   };
-}
-
-/**
- * Decide a load balancer's events and commit them with its state in one
- * versioned write (the commit point), then append them to the audit trail and
- * the outbox. A cycle already recorded (a retried invocation with the same cycle
- * time) decides nothing again; a write that loses a race re-reads and decides again.
- */
-export async function commitEvents(
-  store: Store,
-  lb: string,
-  /** The events of this commit; `recovered` when the stored state did not parse and was rebuilt (see storeRecordCorrupt). */
-  decide: (state: LoadBalancerState, recovered?: RecoveredRecord) => ElbEvent[],
-  options: {
-    /** Whether the decision left nothing worth writing (saves a write per quiet cycle). */
-    unchanged?: (before: LoadBalancerState, after: LoadBalancerState) => boolean;
-    /** Told the audit chain's head once committed (or unchanged): what a cycle's log line carries as its anchor. */
-    onHead?: (head: { seq: number; hash: string }) => void;
-    /** Written after the decision and before the state (the commit): a record the new state's chain head names. */
-    beforeCommit?: () => Promise<void>;
-  } = {},
-): Promise<ChainedEvent[]> {
-  const { unchanged = () => false, onHead, beforeCommit } = options;
-  for (let attempt = 0; attempt < 8; attempt++) {
-    const current = await store.getState(lb);
-    const state = current?.state ?? emptyState();
-    const before = structuredClone(state);
-    const events = decide(state, current?.recovered);
-    if (current && events.length === 0 && state.pending.length === 0 && unchanged(before, state)) {
-      onHead?.(current.state.chain);
-      return [];
-    }
-    const { chained, head } = chainEvents(events, state.chain);
-    state.chain = head;
-    state.pending = [...state.pending, ...chained];
-    const version = current?.version ?? 0;
-    const bytes = Buffer.byteLength(JSON.stringify(state));
-    if (bytes > MAX_STATE_BYTES) {
-      throw new StateTooLargeError(`the state of ${lb} would be ${Math.round(bytes / 1024)} KB, over the ${MAX_STATE_BYTES / 1024} KB elbscope keeps under DynamoDB's 400 KB item limit (samples × nodes: lower detect.confirm.n); not recorded`);
-    }
-    await beforeCommit?.();
-    if (await store.putState(lb, state, version)) {
-      onHead?.(head);
-      // Only when there is something to move; the state just written needs no re-read.
-      if (state.pending.length > 0) await drainPending(store, lb, { state, version: version + 1 });
-      return chained;
-    }
-  }
-  throw new StoreConflictError(`${store.description}: the state of ${lb} kept changing under 8 attempts to write it`);
-}
-
-/**
- * The event that says a stored record did not parse and was moved aside
- * (critical: the rules' memory of this load balancer starts again from a baseline).
- */
-export function storeRecordCorrupt(lb: string, recovered: RecoveredRecord, at: string): ElbEvent {
-  return makeEvent({
-    kind: 'store-record-corrupt', status: 'event', severity: 'critical', loadBalancer: lb, az: null, backend: null, from: null, to: null, at,
-    scope: recovered.location,
-    summary: `${lb}: stored state did not parse (${recovered.reason}); moved aside to ${recovered.movedTo}, the rules start again from a baseline`,
-    details: { ...recovered },
-  });
-}
-
-/**
- * The largest state elbscope writes, local or DynamoDB alike: DynamoDB refuses
- * items over 400 KB, and the same cap everywhere keeps the CLI and the functions
- * alike. With at most 500 nodes an observation, it holds ~40 samples of 500 nodes.
- */
-export const MAX_STATE_BYTES = 350 * 1024;
-
-/** A state that would not fit: named, the load balancer not recorded, the others carry on. */
-export class StateTooLargeError extends Error {
-  override name = 'StateTooLargeError';
-}
-
-/** Move committed events from the state into the audit trail and outbox (idempotent; also recovers a crash). */
-export async function drainPending(store: Store, lb: string, known?: { state: LoadBalancerState; version: number }): Promise<void> {
-  for (let attempt = 0; attempt < 8; attempt++) {
-    const current = attempt === 0 && known ? known : await store.getState(lb);
-    if (!current || current.state.pending.length === 0) return;
-    for (const record of current.state.pending) await store.appendEvent(record);
-    const done = new Set(current.state.pending.map((e) => e.id));
-    current.state.pending = current.state.pending.filter((e) => !done.has(e.id));
-    if (await store.putState(lb, current.state, current.version)) return;
-  }
 }
 
 /** Record one observation cycle: observations, events, then publish what is in the outbox. */
@@ -294,102 +193,3 @@ export async function recordTls(config: Config, results: BackendTls[], at: strin
   return all;
 }
 
-/** What one flush of the outbox did. */
-export interface FlushResult {
-  published: string[];
-  /** Transient failures: still queued, tried again after a backoff. */
-  failed: { id: string; error: string; attempts: number; notBefore: string }[];
-  /** Permanent failures: marked undeliverable with the error, kept in the audit trail, not retried. */
-  undeliverable: { id: string; error: string }[];
-  /** Queued events not tried this time: their backoff has not run out, or the cycle's time has. */
-  waiting: string[];
-  /** Outbox entries with no sound event behind them in the audit trail: taken out, never published. */
-  rejected: string[];
-}
-
-/**
- * Publish every event in the outbox, oldest first: claim it, publish, mark it
- * published. A transient failure (throttling, 5xx, network) is released and tried
- * again after a backoff; a permanent one (SNS refuses the request, the topic or
- * its key is gone, access denied) marks the event undeliverable, once. Nothing
- * is dropped, and an event marked published is never published again. `only`
- * limits the flush to some event ids (`elbscope redeliver`).
- */
-export async function flushOutbox(deps: RecordDeps, only?: ReadonlySet<string>): Promise<FlushResult> {
-  const result: FlushResult = { published: [], failed: [], undeliverable: [], waiting: [], rejected: [] };
-  for (const entry of await deps.store.listOutbox()) {
-    const id = entry.record.id;
-    if (only && !only.has(id)) continue;
-    if (isPast(deps.finishBy, deps.now)) {
-      result.waiting.push(id); // unclaimed: the next flush takes it
-      continue;
-    }
-    if (entry.notBefore !== null && Date.parse(entry.notBefore) > deps.now().getTime()) {
-      result.waiting.push(id);
-      continue;
-    }
-    if (!(await deps.store.claimOutbox(entry.record.id, deps.claimant, deps.now(), deps.leaseMs ?? 120_000))) continue;
-    // What is published is the chained event in the audit trail, never the outbox's copy of it.
-    const stored = await chainedEventOf(deps, entry);
-    if (stored === null) {
-      // No sound event behind it (a forged entry, or its event changed or removed): never an alert.
-      await deps.store.discardOutbox(entry.record.id);
-      result.rejected.push(entry.record.id);
-      continue;
-    }
-    // Queued again by a re-drain while another writer published it: drop the copy, never publish twice
-    // (a receipt that does not read closes it too: a second publish is worse than a question `verify` asks).
-    if (stored.publishedAt || stored.receipt?.unreadable) {
-      await deps.store.discardOutbox(entry.record.id);
-      continue;
-    }
-    const event = stored.record;
-    let published: { messageId: string | null };
-    try {
-      published = await deps.sink.publish(event, entry.delivered);
-    } catch (err) {
-      const failure = classifyDeliveryError(err, deps.sink.description);
-      if (failure.permanent) {
-        await deps.store.markUndeliverable(event, deps.now(), failure.reason);
-        result.undeliverable.push({ id: event.id, error: failure.reason });
-        deps.warn?.(`alert ${event.id} (${event.summary}) is undeliverable: ${failure.reason}; it stays in the audit trail (elbscope events --undelivered) and is not retried until \`elbscope redeliver --id ${event.id}\``, { error: failure.reason, code: failure.code });
-      } else {
-        const attempts = entry.attempts + 1;
-        const notBefore = new Date(deps.now().getTime() + retryDelayMs(attempts)).toISOString();
-        // The sinks that did accept keep their copy: the retry goes to the others only.
-        const delivered = err instanceof SinkError ? err.delivered : entry.delivered;
-        await deps.store.deferOutbox(event.id, { attempts, notBefore, lastError: failure.reason, delivered });
-        result.failed.push({ id: event.id, error: failure.reason, attempts, notBefore });
-        deps.warn?.(`publishing ${event.id} failed (attempt ${attempts}): ${failure.reason}; retried after ${notBefore}`, { error: failure.reason, code: failure.code });
-      }
-      continue;
-    }
-    // Outside the publish's try: a store failure here is not a delivery failure (it must not queue a second publish).
-    await deps.store.markPublished(event, deps.now(), published.messageId);
-    result.published.push(event.id);
-  }
-  return result;
-}
-
-/**
- * The audit trail's own copy of an outbox entry's event, when it is sound: stored at
- * the entry's place in the chain, with the same id and hash, and its content still
- * hashing to it. Null (said in a warning) when there is none: an entry someone wrote
- * or edited in the outbox is never published as an alert.
- */
-async function chainedEventOf(deps: RecordDeps, entry: OutboxEntry): Promise<StoredEvent | null> {
-  const copy = entry.record;
-  const stored = await deps.store.getEvent(copy.loadBalancer, copy.seq).catch((err: unknown) => {
-    if (err instanceof StoreRecordCorruptError) return null;
-    throw err;
-  });
-  const sound = stored !== null && stored.record.id === copy.id && recordHash(stored.record) === stored.record.hash;
-  if (!sound) {
-    deps.warn?.(`outbox entry ${copy.id} has no sound event behind it at #${copy.seq} of ${copy.loadBalancer}'s audit trail (forged, or the event was changed or removed): not published; \`elbscope verify\` names the break`, { eventId: copy.id });
-    return null;
-  }
-  if (copy.hash !== stored.record.hash || recordHash(copy) !== copy.hash) {
-    deps.warn?.(`outbox entry ${copy.id} differs from its chained event (it was edited): the chained event is what is published`, { eventId: copy.id });
-  }
-  return stored;
-}

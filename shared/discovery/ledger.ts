@@ -1,7 +1,7 @@
 import { makeEvent, type ElbEvent } from '../detect/events';
 import type { LoadBalancerState } from '../detect/state';
 import type { DiscoveryScope } from './discover';
-import { commitEvents } from '../cycle/record';
+import { commitEvents } from '../ledger/commit';
 import type { Store } from '../store/store';
 
 /**

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry, openMetricsContentType, type OpenMetricsContentType } from 'prom-client';
 import type { LoadBalancerSnapshot } from '../cycle/snapshot';
-import type { FlushResult } from '../cycle/record';
+import type { FlushResult } from '../ledger/flush';
 import type { BackendTls } from '../cycle/tls-round';
 import { failuresOf } from '../detect/sample';
 import { nameResolved, wasSkipped } from '../nodes/observation';

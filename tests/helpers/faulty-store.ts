@@ -1,24 +1,31 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Store } from '../../shared/store/store';
+import type { Records } from '../../shared/ledger/records';
 
 /** What a crash injected into the store throws: the process "died" there. */
 export class InjectedCrash extends Error {
   override name = 'InjectedCrash';
 }
 
-/** The Store calls that write (each a primitive of the ledger: state, event, outbox, receipt, observation, pre-warm). */
-const WRITES = ['putState', 'appendEvent', 'claimOutbox', 'releaseOutbox', 'discardOutbox', 'markPublished', 'deferOutbox', 'markUndeliverable', 'requeue', 'putObservation', 'putPrewarm'] as const;
+/** The primitives that write (a conditional write that finds its condition false was still sent). */
+export const WRITES = ['putIfVersion', 'putIfAbsent', 'put', 'delete', 'quarantine', 'expire'] as const;
+
+/** A store's records as the crash tests drive them: the records, the writes done so far, whether they died. */
+export interface Crashable {
+  records: Records;
+  writes: () => number;
+  crashed: () => boolean;
+}
 
 /**
- * A store that dies after its Nth write: the write is done (it reached the disk or
- * the table), then InjectedCrash is thrown, and every call after it throws too — as
- * a process killed right after that write would leave things. `crashAfter` null:
- * never; `writes()` counts the writes done (to size the crash points of a run).
+ * Records that die after their Nth primitive write: the write is done (it reached
+ * the disk or the table), then `die` runs — by default InjectedCrash is thrown and
+ * every call after it throws too, as a process killed right after that write would
+ * leave things; a child process passes a `die` that kills itself for real.
+ * `crashAfter` null: never.
  */
-export function faultyStore(inner: Store, crashAfter: number | null): { store: Store; writes: () => number; crashed: () => boolean } {
+export function faultyRecords(inner: Records, crashAfter: number | null, die?: (write: number, primitive: string) => void): Crashable {
   let writes = 0;
   let dead = false;
-  const store = new Proxy(inner, {
+  const records = new Proxy(inner, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
@@ -28,6 +35,7 @@ export function faultyStore(inner: Store, crashAfter: number | null): { store: S
         if ((WRITES as readonly string[]).includes(prop as string)) {
           writes++;
           if (crashAfter !== null && writes === crashAfter) {
+            die?.(writes, String(prop));
             dead = true;
             throw new InjectedCrash(`killed after write ${writes} (${String(prop)})`);
           }
@@ -36,41 +44,5 @@ export function faultyStore(inner: Store, crashAfter: number | null): { store: S
       };
     },
   });
-  return { store, writes: () => writes, crashed: () => dead };
-}
-
-/** A crashable store as the crash test drives it: the store, its writes so far, whether it died. */
-export interface Crashable {
-  store: Store;
-  writes: () => number;
-  crashed: () => boolean;
-}
-
-/**
- * A DynamoDB client that dies after its Nth write request (PutItem, UpdateItem,
- * DeleteItem, batch or transaction): DynamoDB applied it, then the process is gone —
- * every request after throws InjectedCrash. The writes counted are the table's own
- * primitives, finer than the Store's methods (a publish receipt and the outbox
- * entry's removal are two).
- */
-export function crashingDynamoClient(endpoint: string, crashAfter: number | null): { client: DynamoDBClient; writes: () => number; crashed: () => boolean } {
-  const client = new DynamoDBClient({ region: 'us-east-1', endpoint, maxAttempts: 1 });
-  let writes = 0;
-  let dead = false;
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (dead) throw new InjectedCrash(`the process died (after DynamoDB write ${crashAfter})`);
-      const out = await next(args);
-      if (/^(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems)Command$/.test(String(context.commandName))) {
-        writes++;
-        if (crashAfter !== null && writes === crashAfter) {
-          dead = true;
-          throw new InjectedCrash(`killed after DynamoDB write ${writes} (${String(context.commandName)})`);
-        }
-      }
-      return out;
-    },
-    { step: 'initialize', name: 'crashAfterNthWrite' },
-  );
-  return { client, writes: () => writes, crashed: () => dead };
+  return { records, writes: () => writes, crashed: () => dead };
 }

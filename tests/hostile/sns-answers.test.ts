@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSnsEndpoint, type SnsState } from '../../lab/sns/server';
 import { snsSink } from '../../shared/alerts/sinks';
 import { snsClient } from '../../shared/aws/sns';
-import { commitEvents, flushOutbox } from '../../shared/cycle/record';
+import { commitEvents } from '../../shared/ledger/commit';
+import { flushOutbox } from '../../shared/ledger/flush';
 import { makeEvent } from '../../shared/detect/events';
 import { LocalStore } from '../../shared/store/local';
 

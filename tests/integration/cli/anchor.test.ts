@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alertAttributes, alertBody } from '../../../shared/alerts/format';
-import { commitEvents } from '../../../shared/cycle/record';
+import { commitEvents } from '../../../shared/ledger/commit';
 import { makeEvent } from '../../../shared/detect/events';
 import type { ChainedEvent } from '../../../shared/detect/state';
 import { recordHash } from '../../../shared/store/chain';

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { commitEvents } from '../../../shared/cycle/record';
+import { commitEvents } from '../../../shared/ledger/commit';
 import { makeEvent } from '../../../shared/detect/events';
 import { LocalStore } from '../../../shared/store/local';
 import { runElbscope } from '../../helpers/cli';

@@ -4,13 +4,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertSink } from '../../../shared/alerts/sinks';
 import { parseConfig } from '../../../shared/config/load';
-import { flushOutbox, recordCycle, type RecordDeps } from '../../../shared/cycle/record';
+import { recordCycle, type RecordDeps } from '../../../shared/cycle/record';
+import { flushOutbox } from '../../../shared/ledger/flush';
 import type { ChainedEvent } from '../../../shared/detect/state';
 import { verifyChain } from '../../../shared/store/chain';
-import { DynamoDbStore } from '../../../shared/store/dynamodb';
-import { LocalStore } from '../../../shared/store/local';
+import { Ledger } from '../../../shared/ledger/ledger';
+import type { Records } from '../../../shared/ledger/records';
+import { DynamoDbRecords } from '../../../shared/store/dynamodb';
+import { LocalRecords } from '../../../shared/store/local';
 import type { Store } from '../../../shared/store/store';
 import { createTable, startDynalite } from '../../helpers/dynalite';
+import { faultyRecords, InjectedCrash } from '../../helpers/faulty-store';
 import { nodeSnapshot } from '../../helpers/snapshots';
 
 // Two invocations on one load balancer at once (an overlapping schedule, a retry
@@ -29,18 +33,19 @@ beforeAll(async () => {
 afterAll(async () => dynamo?.stop());
 
 describe.each([
-  ['a local directory', async (): Promise<() => Store> => {
+  ['a local directory', async (): Promise<() => Records> => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-race-'));
-    return () => new LocalStore(dir);
+    return () => new LocalRecords(dir);
   }],
-  ['DynamoDB (dynalite)', async (): Promise<() => Store> => {
+  ['DynamoDB (dynalite)', async (): Promise<() => Records> => {
     const table = `race-${Math.random().toString(36).slice(2)}`;
     await createTable(dynamo.client, table);
-    return () => new DynamoDbStore(dynamo.client, table);
+    return () => new DynamoDbRecords(dynamo.client, table);
   }],
 ] as const)('Two writers racing on one load balancer: %s', (_name, open) => {
   it('decides, chains and publishes every event once', async () => {
-    const storeFor = await open();
+    const recordsFor = await open();
+    const storeFor = () => new Ledger(recordsFor());
     const published: string[] = [];
     // A publish takes a moment, as SNS's does: the other writer reaches the outbox meanwhile.
     // (On a loaded machine the race may come out sequential instead: the test then checks less, never wrongly.)
@@ -51,12 +56,68 @@ describe.each([
       await Promise.all(['a', 'b'].map((c) => recordCycle(config, [nodeSnapshot(DNS, script[i]!)], at.toISOString(), deps(c))));
     }
     await flushOutbox({ store: storeFor(), sink, now: () => new Date(T0 + 3_600_000), claimant: 'late' });
-    const store = storeFor();
-    const events = await store.listEvents('web');
-    expect(events.map((e) => `${e.record.kind} ${e.record.az}`)).toEqual(['scaled us-east-1a', 'node-replaced us-east-1a', 'scaled us-east-1a', 'node-replaced us-east-1a']);
-    expect([...published].sort()).toEqual(events.map((e) => e.record.id).sort());
-    expect(events.every((e) => e.publishedAt !== null)).toBe(true);
-    expect(verifyChain('web', events, (await store.getState('web'))?.state.chain ?? null)).toBeNull();
-    expect(await store.listOutbox()).toEqual([]);
+    expect(await problems(storeFor(), published)).toEqual([]);
   }, 60_000);
+
+  it('the same when one of them dies after any of its writes and is restarted, the other carrying on', async () => {
+    // Writer a's writes in an uncrashed race size the crash points.
+    const size = await race(await open(), null);
+    expect(size.writes).toBeGreaterThan(10);
+    const found: string[] = [];
+    for (let n = 1; n <= size.writes; n++) {
+      const recordsFor = await open();
+      const run = await race(recordsFor, n);
+      // How much writer a writes depends on how the race falls: a point past its writes this time is no crash point.
+      if (!run.crashed && run.writes >= n) found.push(`crash after write ${n}: writer a never died`);
+      found.push(...(await problems(new Ledger(recordsFor()), run.published)).map((p) => `crash after write ${n}: ${p}`));
+    }
+    expect(found).toEqual([]);
+  }, 120_000);
 });
+
+/**
+ * Both writers record and flush each cycle side by side; writer a's records die
+ * after its write `crashAfter` (null: never), and it restarts (a new process, the
+ * same cycle half a minute later) while b goes on. Then a late flush.
+ */
+async function race(recordsFor: () => Records, crashAfter: number | null): Promise<{ published: string[]; writes: number; crashed: boolean }> {
+  const published: string[] = [];
+  // A publish yields, as SNS's answer does: the other writer reaches the outbox meanwhile.
+  const sink: AlertSink = { description: 'recording', publish: async (e: ChainedEvent) => (published.push(e.id), await new Promise((r) => setTimeout(r, 2)), { messageId: null }) };
+  let a = faultyRecords(recordsFor(), crashAfter);
+  let writes = 0;
+  let crashed = false;
+  for (let i = 0; i < script.length; i++) {
+    const at = new Date(T0 + i * 60_000);
+    const deps = (store: Store, claimant: string, when = at): RecordDeps => ({ store, sink, now: () => when, claimant, leaseMs: 60_000, warn: () => undefined });
+    const cycle = (store: Store, claimant: string, when = at) => recordCycle(config, [nodeSnapshot(DNS, script[i]!)], at.toISOString(), deps(store, claimant, when));
+    const writerA = cycle(new Ledger(a.records), 'a').catch((err: unknown) => {
+      if (!(err instanceof InjectedCrash)) throw err;
+      return [];
+    });
+    await Promise.all([writerA, cycle(new Ledger(recordsFor()), 'b')]);
+    if (a.crashed()) {
+      // Dead: restarted as a new process, the same cycle half a minute later.
+      crashed = true;
+      writes += a.writes();
+      a = faultyRecords(recordsFor(), null);
+      await cycle(new Ledger(a.records), 'a-restarted', new Date(at.getTime() + 30_000));
+    }
+  }
+  await flushOutbox({ store: new Ledger(recordsFor()), sink, now: () => new Date(T0 + 3_600_000), claimant: 'late' });
+  return { published, writes: writes + a.writes(), crashed };
+}
+
+/** What is wrong with the store after a race (empty: nothing): the events, each published once, the chain, the outbox. */
+async function problems(store: Store, published: string[]): Promise<string[]> {
+  const events = await store.listEvents('web');
+  const found: string[] = [];
+  const kinds = events.map((e) => `${e.record.kind} ${e.record.az}`);
+  if (JSON.stringify(kinds) !== JSON.stringify(['scaled us-east-1a', 'node-replaced us-east-1a', 'scaled us-east-1a', 'node-replaced us-east-1a'])) found.push(`events ${JSON.stringify(kinds)}`);
+  if (JSON.stringify([...published].sort()) !== JSON.stringify(events.map((e) => e.record.id).sort())) found.push(`published ${JSON.stringify(published)}`);
+  if (!events.every((e) => e.publishedAt !== null)) found.push('an event without a receipt');
+  const broken = verifyChain('web', events, (await store.getState('web'))?.state.chain ?? null);
+  if (broken) found.push(`chain: ${broken.reason}`);
+  if ((await store.listOutbox()).length > 0) found.push('left in the outbox');
+  return found;
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { flushOutbox } from '../../../shared/cycle/record';
+import { flushOutbox } from '../../../shared/ledger/flush';
 import type { ChainedEvent } from '../../../shared/detect/state';
 import { emptyState } from '../../../shared/detect/state';
 import { makeEvent } from '../../../shared/detect/events';

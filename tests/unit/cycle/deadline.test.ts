@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../shared/config/load';
 import { cycleDeadlines } from '../../../shared/cycle/deadline';
-import { flushOutbox, recordCycle } from '../../../shared/cycle/record';
+import { recordCycle } from '../../../shared/cycle/record';
+import { flushOutbox } from '../../../shared/ledger/flush';
 import { snapshotConfigured } from '../../../shared/cycle/snapshot';
 import { makeEvent } from '../../../shared/detect/events';
 import type { DnsLookup } from '../../../shared/nodes/dns';

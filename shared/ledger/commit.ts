@@ -1,0 +1,93 @@
+import { makeEvent, type ElbEvent } from '../detect/events';
+import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
+import { chainEvents } from '../store/chain';
+import { StoreConflictError, type RecoveredRecord, type Store } from '../store/store';
+
+// The commit and the drain: how decided events reach the audit trail and the
+// outbox, the same over every store (the rules of what is stored live in ledger.ts).
+
+/**
+ * Decide a load balancer's events and commit them with its state in one
+ * versioned write (the commit point), then append them to the audit trail and
+ * the outbox. A cycle already recorded (a retried invocation with the same cycle
+ * time) decides nothing again; a write that loses a race re-reads and decides again.
+ */
+export async function commitEvents(
+  store: Store,
+  lb: string,
+  /** The events of this commit; `recovered` when the stored state did not parse and was rebuilt (see storeRecordCorrupt). */
+  decide: (state: LoadBalancerState, recovered?: RecoveredRecord) => ElbEvent[],
+  options: {
+    /** Whether the decision left nothing worth writing (saves a write per quiet cycle). */
+    unchanged?: (before: LoadBalancerState, after: LoadBalancerState) => boolean;
+    /** Told the audit chain's head once committed (or unchanged): what a cycle's log line carries as its anchor. */
+    onHead?: (head: { seq: number; hash: string }) => void;
+    /** Written after the decision and before the state (the commit): a record the new state's chain head names. */
+    beforeCommit?: () => Promise<void>;
+  } = {},
+): Promise<ChainedEvent[]> {
+  const { unchanged = () => false, onHead, beforeCommit } = options;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const current = await store.getState(lb);
+    const state = current?.state ?? emptyState();
+    const before = structuredClone(state);
+    const events = decide(state, current?.recovered);
+    if (current && events.length === 0 && state.pending.length === 0 && unchanged(before, state)) {
+      onHead?.(current.state.chain);
+      return [];
+    }
+    const { chained, head } = chainEvents(events, state.chain);
+    state.chain = head;
+    state.pending = [...state.pending, ...chained];
+    const version = current?.version ?? 0;
+    const bytes = Buffer.byteLength(JSON.stringify(state));
+    if (bytes > MAX_STATE_BYTES) {
+      throw new StateTooLargeError(`the state of ${lb} would be ${Math.round(bytes / 1024)} KB, over the ${MAX_STATE_BYTES / 1024} KB elbscope keeps under DynamoDB's 400 KB item limit (samples × nodes: lower detect.confirm.n); not recorded`);
+    }
+    await beforeCommit?.();
+    if (await store.putState(lb, state, version)) {
+      onHead?.(head);
+      // Only when there is something to move; the state just written needs no re-read.
+      if (state.pending.length > 0) await drainPending(store, lb, { state, version: version + 1 });
+      return chained;
+    }
+  }
+  throw new StoreConflictError(`${store.description}: the state of ${lb} kept changing under 8 attempts to write it`);
+}
+
+/**
+ * The event that says a stored record did not parse and was moved aside
+ * (critical: the rules' memory of this load balancer starts again from a baseline).
+ */
+export function storeRecordCorrupt(lb: string, recovered: RecoveredRecord, at: string): ElbEvent {
+  return makeEvent({
+    kind: 'store-record-corrupt', status: 'event', severity: 'critical', loadBalancer: lb, az: null, backend: null, from: null, to: null, at,
+    scope: recovered.location,
+    summary: `${lb}: stored state did not parse (${recovered.reason}); moved aside to ${recovered.movedTo}, the rules start again from a baseline`,
+    details: { ...recovered },
+  });
+}
+
+/**
+ * The largest state elbscope writes, local or DynamoDB alike: DynamoDB refuses
+ * items over 400 KB, and the same cap everywhere keeps the CLI and the functions
+ * alike. With at most 500 nodes an observation, it holds ~40 samples of 500 nodes.
+ */
+export const MAX_STATE_BYTES = 350 * 1024;
+
+/** A state that would not fit: named, the load balancer not recorded, the others carry on. */
+export class StateTooLargeError extends Error {
+  override name = 'StateTooLargeError';
+}
+
+/** Move committed events from the state into the audit trail and outbox (idempotent; also recovers a crash). */
+export async function drainPending(store: Store, lb: string, known?: { state: LoadBalancerState; version: number }): Promise<void> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const current = attempt === 0 && known ? known : await store.getState(lb);
+    if (!current || current.state.pending.length === 0) return;
+    for (const record of current.state.pending) await store.appendEvent(record);
+    const done = new Set(current.state.pending.map((e) => e.id));
+    current.state.pending = current.state.pending.filter((e) => !done.has(e.id));
+    if (await store.putState(lb, current.state, current.version)) return;
+  }
+}

@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { buildReport } from '../../shared/report/build';
 import { renderReport, type ReportFormat } from '../../shared/report/render';
 import { htmlToPdf, PdfError } from '../../shared/report/pdf';
-import { verifyChain, verifyPrewarms } from '../../shared/store/chain';
-import { checkObservations, observationsLine, prewarmsLine, readObservations } from '../../shared/report/build';
+import { verifyChain, verifyPrewarms, verifyReceipts } from '../../shared/store/chain';
+import { checkObservations, observationsLine, onTheirWay, prewarmsLine, readObservations, receiptsLine } from '../../shared/report/build';
 import { byEventTime, StoreRecordCorruptError } from '../../shared/store/store';
 import { UsageError } from '../../shared/errors';
 import { parseLoadBalancerDnsName } from '../../shared/nodes/lb-name';
@@ -110,6 +110,7 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: (
       let broken = 0;
       let anchored = false;
       const lbs = await store.listLoadBalancers();
+      const outbox = await store.listOutbox();
       for (const lb of lbs) {
         let events: Awaited<ReturnType<typeof store.listEvents>>;
         try {
@@ -138,6 +139,12 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: (
           broken++;
           io.err(`elbscope: ${lb}: audit chain broken at record #${chainBreak.seq}${chainBreak.id ? ` (${chainBreak.id})` : ''}, ${chainBreak.location}: ${chainBreak.reason}`);
         } else io.out(`${lb}: intact, ${events.length} records`);
+        // Each event delivered (a sealed receipt), refused for good, or on its way: a removed or edited receipt shows.
+        const receipts = verifyReceipts(lb, events, onTheirWay(outbox, state?.state ?? null));
+        if (receipts.firstBreak) {
+          broken++;
+          io.err(`elbscope: ${lb}: ${receipts.firstBreak.reason} (${receipts.firstBreak.location})`);
+        } else if (events.length > 0) io.out(`${lb}: ${receiptsLine(receipts)}`);
         // The stored observations (what the report's charts and tables show) have their own chain.
         const observations = checkObservations(lb, await readObservations(store, lb), state?.state.observationChain ?? null, now());
         if (observations.firstBreak) {

@@ -1,6 +1,6 @@
 import type { ChainedEvent, LoadBalancerState } from '../detect/state';
-import { verifyChain, verifyObservations, verifyPrewarms, type ChainBreak, type ObservationCheck, type PrewarmCheck } from '../store/chain';
-import { StoreRecordCorruptError, type Store, type StoredObservation } from '../store/store';
+import { verifyChain, verifyObservations, verifyPrewarms, verifyReceipts, type ChainBreak, type ObservationCheck, type PrewarmCheck, type ReceiptCheck } from '../store/chain';
+import { StoreRecordCorruptError, type OutboxEntry, type Store, type StoredObservation } from '../store/store';
 import type { CompactSnapshot } from '../cycle/snapshot';
 
 /** Everything a support-case report says about one load balancer over a window. */
@@ -32,28 +32,35 @@ export interface ReportData {
   /** TLS findings: the TLS events of the window. */
   tls: ReportData['events'];
   /** The audit chain: verified or not, and its head (the hash an alert of the last event carries); and the stored observations' chain. */
-  chain: { intact: boolean; records: number; firstBreak: ChainBreak | null; head: { seq: number; hash: string } | null; observations?: ObservationCheck; prewarms?: PrewarmCheck };
+  chain: { intact: boolean; records: number; firstBreak: ChainBreak | null; head: { seq: number; hash: string } | null; observations?: ObservationCheck; prewarms?: PrewarmCheck; receipts?: ReceiptCheck };
   /** Stored observations further apart than this mean cycles were missed: charts leave a gap there. */
   gapAfterMs: number;
 }
 
 const TLS_KINDS = new Set(['cert-expiring', 'cert-changed', 'tls-failed']);
 
+/** The events on their way to a receipt: queued in the outbox, or committed in the state and not yet drained. */
+export function onTheirWay(outbox: OutboxEntry[], state: LoadBalancerState | null): Set<string> {
+  return new Set([...outbox.map((e) => e.record.id), ...(state?.pending ?? []).map((e) => e.id)]);
+}
+
 /** Gather a report from the store: events, stored observations, pre-warm targets, and the chain check. */
 export async function buildReport(store: Store, loadBalancer: string, window: { from?: string; to?: string }, now: Date, options: { observationEveryMinutes?: number } = {}): Promise<ReportData> {
   const inWindow = (at: string) => (!window.from || at >= window.from) && (!window.to || at <= window.to);
-  const [stored, prewarms, state, all] = await Promise.all([
+  const [stored, prewarms, state, all, outbox] = await Promise.all([
     store.listEvents(loadBalancer),
     store.listPrewarms(loadBalancer),
     store.getState(loadBalancer),
     readObservations(store, loadBalancer),
+    store.listOutbox(),
   ]);
   const observationCheck = checkObservations(loadBalancer, all, state?.state.observationChain ?? null, now);
   // Every observation is read once, to verify the chain; the window's are those. (When one does not parse, the
   // window's are read on their own, as before the chain: a bad record outside the window still leaves a report.)
   const observations = Array.isArray(all) ? all.filter((o) => inWindow(o.at)) : await store.listObservations(loadBalancer, window.from, window.to);
   const prewarmCheck = verifyPrewarms(loadBalancer, prewarms, state?.state.prewarmDigests);
-  const firstBreak = verifyChain(loadBalancer, stored, state?.state.chain ?? null) ?? observationCheck.firstBreak ?? prewarmCheck.firstBreak;
+  const receiptCheck = verifyReceipts(loadBalancer, stored, onTheirWay(outbox, state?.state ?? null));
+  const firstBreak = verifyChain(loadBalancer, stored, state?.state.chain ?? null) ?? observationCheck.firstBreak ?? prewarmCheck.firstBreak ?? receiptCheck.firstBreak;
   const events = stored
     .filter((e) => inWindow(e.record.at))
     .map(({ record: r, publishedAt, deliveryError }) => ({ seq: r.seq, id: r.id, at: r.at, kind: r.kind, status: r.status, severity: r.severity, az: r.az, backend: r.backend, from: r.from, to: r.to, summary: r.summary, published: publishedAt, deliveryError: deliveryError?.error ?? null }));
@@ -110,7 +117,7 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
       };
     }),
     tls: events.filter((e) => TLS_KINDS.has(e.kind)),
-    chain: { intact: firstBreak === null, records: stored.length, firstBreak, observations: observationCheck, prewarms: prewarmCheck, head: state?.state.chain && state.state.chain.seq > 0 ? { seq: state.state.chain.seq, hash: state.state.chain.hash } : null },
+    chain: { intact: firstBreak === null, records: stored.length, firstBreak, observations: observationCheck, prewarms: prewarmCheck, receipts: receiptCheck, head: state?.state.chain && state.state.chain.seq > 0 ? { seq: state.state.chain.seq, hash: state.state.chain.hash } : null },
     // Observations are stored at least every observationEveryMinutes (15): half as long again without one is a gap.
     gapAfterMs: (options.observationEveryMinutes ?? 15) * 1.5 * 60_000,
   };
@@ -143,4 +150,9 @@ export function observationsLine(c: ObservationCheck): string {
 /** "2 vouched for (1 recorded since the last cycle)" */
 export function prewarmsLine(c: PrewarmCheck): string {
   return `${c.vouched} vouched for${c.unvouched ? ` (${c.unvouched} recorded since the last cycle, not yet)` : ''}`;
+}
+
+/** What the receipts check found, in words. */
+export function receiptsLine(check: ReceiptCheck): string {
+  return `receipts: ${check.closed} delivered or refused for good${check.waiting > 0 ? `, ${check.waiting} on their way` : ''}`;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ElbEvent } from '../detect/events';
 import { GENESIS_HASH, type ChainedEvent, type LoadBalancerState } from '../detect/state';
-import type { StoredObservation } from './store';
+import type { StoredEvent, StoredObservation } from './store';
 import type { PrewarmTarget } from '../detect/rules';
 
 /** JSON with object keys sorted at every level: one spelling per value, so hashes are stable. */
@@ -198,5 +198,33 @@ export function verifyPrewarms(loadBalancer: string, targets: PrewarmTarget[], d
   const present = new Set(targets.map((t) => t.id));
   const gone = Object.keys(known).filter((id) => !present.has(id)).sort();
   if (gone.length > 0) return { ...check, firstBreak: { loadBalancer, seq: 0, id: gone[0] as string, location: `pre-warm target ${gone[0]}`, reason: `pre-warm target ${gone.join(', ')} was read by a cycle and is no longer stored (removed)` } };
+  return check;
+}
+
+/** What checking a load balancer's receipts found. */
+export interface ReceiptCheck {
+  /** Events with a sound receipt: published, or refused for good. */
+  closed: number;
+  /** Events with no receipt yet, waiting in the outbox or in the state's pending list. */
+  waiting: number;
+  firstBreak: ChainBreak | null;
+}
+
+/**
+ * Every stored event is published (a receipt), refused for good (a receipt with the
+ * error), or still on its way (in the outbox, or committed and not yet drained).
+ * A receipt that does not hash to its seal, or closes another event, was edited or
+ * moved; an event with no receipt that is not on its way had its receipt removed
+ * (or was lost). Receipts from before seals are counted as they read.
+ */
+export function verifyReceipts(loadBalancer: string, events: StoredEvent[], onTheirWay: ReadonlySet<string>): ReceiptCheck {
+  const check: ReceiptCheck = { closed: 0, waiting: 0, firstBreak: null };
+  for (const e of events) {
+    const at = { loadBalancer, seq: e.record.seq, id: e.record.id };
+    if (e.receipt?.unsound) return { ...check, firstBreak: { ...at, location: e.receipt.location, reason: `the receipt of record #${e.record.seq} ${e.receipt.unsound}` } };
+    if (e.publishedAt !== null || e.deliveryError !== null) check.closed++;
+    else if (onTheirWay.has(e.record.id)) check.waiting++;
+    else return { ...check, firstBreak: { ...at, location: e.location, reason: `record #${e.record.seq} has no receipt and is not in the outbox: its receipt was removed, or the alert was lost` } };
+  }
   return check;
 }

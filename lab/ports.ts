@@ -9,3 +9,15 @@ export async function freeLoopbackPort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+/**
+ * Close a lab HTTP endpoint now: stop listening and drop its connections, idle or
+ * not (an SDK client's keep-alive socket would otherwise hold `close` open until
+ * it times out, longer still on a loaded machine).
+ */
+export function closeHttp(server: import('node:http').Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { closeHttp } from '../ports';
 import type { AddressInfo } from 'node:net';
 import { readBody } from '../http-body';
 import { checkGetMetricData, type CloudWatchRefusal, type GetMetricDataRequest } from './contract';
@@ -90,5 +91,5 @@ export async function startCloudWatch(state: CloudWatchState, host = '127.0.0.1'
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://${host}:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { url: `http://${host}:${port}`, close: () => closeHttp(server) };
 }

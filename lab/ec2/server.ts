@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { closeHttp } from '../ports';
 import { readBody } from '../http-body';
 import { escapeXml } from '../xml';
 import { checkDescribeNetworkInterfaces, type Ec2Refusal } from './contract';
@@ -81,7 +82,7 @@ export async function startEc2Endpoint(state: Ec2State, host = '127.0.0.1'): Pro
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${host}:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () => closeHttp(server),
   };
 }
 

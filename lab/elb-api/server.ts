@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { closeHttp } from '../ports';
 import type { AddressInfo } from 'node:net';
 import { readBody } from '../http-body';
 import type { Reservation } from '../../shared/capacity/reservation';
@@ -115,7 +116,7 @@ export async function startElbApi(state: ElbApiState, host = '127.0.0.1'): Promi
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://${host}:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { url: `http://${host}:${port}`, close: () => closeHttp(server) };
 }
 
 function response(version: string, result: string, action = 'DescribeLoadBalancers'): string {

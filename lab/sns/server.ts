@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
+import { closeHttp } from '../ports';
 import { readBody } from '../http-body';
 import type { AddressInfo } from 'node:net';
 import { checkPublish, publishFromQuery, type SnsRefusal, type TopicFacts } from './publish-contract';
@@ -80,6 +81,6 @@ export async function startSnsEndpoint(state: SnsState, host = '127.0.0.1'): Pro
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {
     url: `http://${host}:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () => closeHttp(server),
   };
 }

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
+import { closeHttp } from '../ports';
 import { readBody } from '../http-body';
 import { checkSendMessageBatch } from './contract';
 import type { AddressInfo } from 'node:net';
@@ -45,5 +46,5 @@ export async function startSqsEndpoint(messages: QueuedMessage[], host = '127.0.
     res.writeHead(200).end(JSON.stringify({ Successful: successful, Failed: [] }));
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  return { url: `http://${host}:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
+  return { url: `http://${host}:${(server.address() as AddressInfo).port}`, close: () => closeHttp(server) };
 }

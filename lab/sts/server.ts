@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { closeHttp } from '../ports';
 import { readBody } from '../http-body';
 import { checkAssumeRole } from './contract';
 import type { AddressInfo } from 'node:net';
@@ -39,5 +40,5 @@ export async function startStsEndpoint(calls: AssumeRoleCall[], host = '127.0.0.
     );
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  return { url: `http://${host}:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
+  return { url: `http://${host}:${(server.address() as AddressInfo).port}`, close: () => closeHttp(server) };
 }

@@ -1,6 +1,7 @@
 import type { Reservation } from '../capacity/reservation';
 import { confirmedValue, type Confirm } from './confirm';
 import type { Emit } from './events';
+import type { Fire } from './conditions';
 import type { MetricPoints } from '../capacity/cloudwatch';
 import type { CapacityDerived, CapacityState, CycleSample, LoadBalancerState } from './state';
 
@@ -17,7 +18,8 @@ export interface CapacityRuleOptions {
 /** A Classic ELB's surge queue holds at most 1,024 requests; beyond it, requests spill over (are dropped). */
 export const SURGE_QUEUE_MAX = 1024;
 
-type Condition = (fingerprint: string, active: boolean | undefined, fire: (status: 'firing' | 'resolved', repeat: boolean, since: string) => void) => void;
+/** Fire, repeat or resolve a load-balancer-wide condition of `kind` (see conditions.ts). */
+type Condition = (kind: string, active: boolean | undefined, fire: Fire) => void;
 
 /** The state of a load balancer whose capacity was never read. */
 export function emptyCapacity(): CapacityState {
@@ -58,7 +60,7 @@ function detectMetrics(cap: CapacityState, sample: CycleSample, metrics: MetricP
   const flags: string[] = [];
 
   const spilling = confirmed((d) => (d.spillover === null ? undefined : d.spillover > 0));
-  condition(`${lb}|-|spillover`, spilling, (status, repeat, since) =>
+  condition('spillover', spilling, (status, repeat, since) =>
     emit('spillover', status, status === 'firing' ? 'critical' : 'info', {
       to: derived.spillover,
       summary: status === 'firing' ? `${lb}: ${derived.spillover} requests dropped (SpilloverCount): the surge queue is full` : `${lb}: no more requests dropped (SpilloverCount 0)`,
@@ -68,7 +70,7 @@ function detectMetrics(cap: CapacityState, sample: CycleSample, metrics: MetricP
   if (derived.spillover) flags.push('spillover');
 
   const surging = confirmed((d) => (d.surgeMax === null ? undefined : d.surgeMax > threshold));
-  condition(`${lb}|-|surge-queue`, surging, (status, repeat, since) =>
+  condition('surge-queue', surging, (status, repeat, since) =>
     emit('surge-queue', status, status === 'firing' ? 'warning' : 'info', {
       to: derived.surgeMax,
       summary: status === 'firing' ? `${lb}: surge queue at ${derived.surgeMax} of ${SURGE_QUEUE_MAX} (over ${Math.round(options.surgeQueueShare * 100)}%)` : `${lb}: surge queue back under ${Math.round(threshold)} (max ${derived.surgeMax})`,
@@ -78,7 +80,7 @@ function detectMetrics(cap: CapacityState, sample: CycleSample, metrics: MetricP
   if ((derived.surgeMax ?? 0) > threshold) flags.push('surge');
 
   const rejecting = confirmed((d) => (d.rejected === null ? undefined : d.rejected > 0));
-  condition(`${lb}|-|rejected-connections`, rejecting, (status, repeat, since) =>
+  condition('rejected-connections', rejecting, (status, repeat, since) =>
     emit('rejected-connections', status, status === 'firing' ? 'warning' : 'info', {
       to: derived.rejected,
       summary: status === 'firing' ? `${lb}: ${derived.rejected} connections rejected (RejectedConnectionCount): the ALB reached its connection limit` : `${lb}: no more connections rejected`,
@@ -88,7 +90,7 @@ function detectMetrics(cap: CapacityState, sample: CycleSample, metrics: MetricP
   if (derived.rejected) flags.push('rejected');
 
   const above = reserved === null ? false : confirmed((d) => (d.peakLcu === null ? undefined : d.peakLcu > reserved));
-  condition(`${lb}|-|lcu-above-reservation`, above, (status, repeat, since) =>
+  condition('lcu-above-reservation', above, (status, repeat, since) =>
     emit('lcu-above-reservation', status, status === 'firing' ? 'warning' : 'info', {
       to: derived.peakLcu,
       summary: status === 'firing' ? `${lb}: PeakLCUs ${derived.peakLcu} above the ${reserved} LCUs reserved` : `${lb}: PeakLCUs back within the ${reserved} LCUs reserved`,
@@ -129,7 +131,7 @@ function detectReservation(cap: CapacityState, r: Reservation, lb: string, at: s
   }
   cap.provisioned = provisioned;
   const failed = zones.filter(([, z]) => z.state === 'failed');
-  condition(`${lb}|-|reservation-failed`, failed.length > 0, (status, repeat, since) =>
+  condition('reservation-failed', failed.length > 0, (status, repeat, since) =>
     emit('reservation-failed', status, status === 'firing' ? 'critical' : 'info', {
       to: r.capacityUnits,
       summary: status === 'firing' ? `${lb}: LCU reservation failed in ${failed.map(([az, z]) => `${az}${z.reason ? ` (${z.reason})` : ''}`).join(', ')}` : `${lb}: LCU reservation no longer failed`,
@@ -137,7 +139,7 @@ function detectReservation(cap: CapacityState, r: Reservation, lb: string, at: s
     }),
   );
   const rebalancing = zones.filter(([, z]) => z.state === 'rebalancing').map(([az]) => az);
-  condition(`${lb}|-|reservation-rebalancing`, rebalancing.length > 0, (status, repeat, since) =>
+  condition('reservation-rebalancing', rebalancing.length > 0, (status, repeat, since) =>
     emit('reservation-rebalancing', status, status === 'firing' ? 'warning' : 'info', {
       summary: status === 'firing' ? `${lb}: LCU reservation rebalancing in ${rebalancing.join(', ')}` : `${lb}: LCU reservation rebalanced`,
       details: { azs: r.azs, since, repeat },
@@ -159,7 +161,7 @@ function detectIdle(cap: CapacityState, lb: string, at: string, options: Capacit
   const reserved = cap.reservation?.capacityUnits ?? null;
   const long = cap.reservedSince !== null && Date.parse(at) - Date.parse(cap.reservedSince) >= options.idleDays * 86_400_000;
   const idle = reserved !== null && reserved > 0 && long && (cap.peakSinceReserved ?? 0) < options.idleShare * reserved;
-  condition(`${lb}|-|reservation-idle`, idle, (status, repeat, since) =>
+  condition('reservation-idle', idle, (status, repeat, since) =>
     emit('reservation-idle', status, status === 'firing' ? 'warning' : 'info', {
       to: cap.peakSinceReserved, from: reserved,
       summary: status === 'firing'

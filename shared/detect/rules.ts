@@ -2,6 +2,7 @@ import { confirmedValue, sameList, type Confirm } from './confirm';
 import { makeEvent, type ElbEvent, type Emit } from './events';
 import type { CycleSample, LoadBalancerState, TlsSample } from './state';
 import { detectCapacity, reservationReached, type CapacityRuleOptions } from './capacity-rules';
+import { firingScopes, updateCondition, upgradeConditions } from './conditions';
 
 /** The capacity thresholds when the configuration does not say (its schema's defaults). */
 const CAPACITY_DEFAULTS = { surgeQueueShare: 0.5, idleDays: 7, idleShare: 0.2 };
@@ -47,31 +48,6 @@ function emitter(loadBalancer: string, at: string, events: ElbEvent[]): Emit {
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /**
- * Fire, repeat or resolve a condition by fingerprint. `active` is the confirmed
- * truth (undefined: not confirmed either way, nothing changes).
- */
-function condition(
-  state: LoadBalancerState,
-  fingerprint: string,
-  active: boolean | undefined,
-  at: string,
-  repeatAfterMs: number,
-  fire: (status: 'firing' | 'resolved', repeat: boolean, since: string) => void,
-): void {
-  const firing = state.conditions[fingerprint];
-  if (active === true && !firing) {
-    state.conditions[fingerprint] = { since: at, lastNotified: at };
-    fire('firing', false, at);
-  } else if (active === true && firing && Date.parse(at) - Date.parse(firing.lastNotified) >= repeatAfterMs) {
-    firing.lastNotified = at;
-    fire('firing', true, firing.since);
-  } else if (active === false && firing) {
-    delete state.conditions[fingerprint];
-    fire('resolved', false, firing.since);
-  }
-}
-
-/**
  * `az-out-of-dns`: an AZ whose nodes DNS has all stopped advertising while its ENIs
  * stay, confirmed M of N, resolved when DNS advertises one again (or the AZ is gone).
  * Critical for an NLB (its node leaves DNS when the AZ has no healthy target in a
@@ -79,14 +55,11 @@ function condition(
  * nodes leave DNS while they drain or are replaced.
  */
 function detectAzOutOfDns(state: LoadBalancerState, samples: CycleSample[], sample: CycleSample, lb: string, at: string, options: RuleOptions, emit: Emit): void {
-  const prefix = `${lb}|`;
-  const suffix = '|az-out-of-dns';
-  const open = Object.keys(state.conditions).filter((f) => f.startsWith(prefix) && f.endsWith(suffix) && f.length > prefix.length + suffix.length);
-  const azs = new Set([...(sample.dnsAbsentAzs ?? []), ...open.map((f) => f.slice(prefix.length, -suffix.length))]);
+  const azs = new Set([...(sample.dnsAbsentAzs ?? []), ...firingScopes(state, 'az-out-of-dns').filter((az) => az !== null)]);
   for (const az of azs) {
     // Only samples with nodes judge it: an unreachable load balancer says nothing either way.
     const out = confirmedValue(samples, (s) => (s.perAz === null ? undefined : (s.dnsAbsentAzs ?? []).includes(az)), options.confirm);
-    condition(state, `${lb}|${az}|az-out-of-dns`, out, at, options.repeatAfterMs, (status, repeat, since) => {
+    updateCondition(state, 'az-out-of-dns', az, out, at, options.repeatAfterMs, (status, repeat, since) => {
       if (status === 'resolved') emit('az-out-of-dns', 'resolved', 'info', { az, summary: `${lb} ${az}: DNS advertises its nodes again`, details: { since } });
       else emit('az-out-of-dns', 'firing', sample.nlb ? 'critical' : 'warning', { az, summary: `${lb} ${az}: no node of this AZ is in DNS, though its ENIs remain${sample.nlb ? ' (an NLB AZ with no healthy target)' : ''}`, details: { since, repeat, nlb: sample.nlb === true } });
     });
@@ -109,20 +82,17 @@ export function detectCycle(
   const events: ElbEvent[] = [];
   const at = sample.at;
   const emit = emitter(loadBalancer, at, events);
+  upgradeConditions(state);
   state.samples = [...state.samples, sample].slice(-Math.max(options.confirm.n, 1));
   state.lastCycleAt = at;
   const samples = state.samples;
 
-  // observation-failed / recovered, per failing source.
-  // The source is what lies between the known prefix and suffix: a backend's name may hold `|` itself.
-  const prefix = `${loadBalancer}|`;
-  const suffix = '|observation-failed';
-  const open = Object.keys(state.conditions).filter((f) => f.startsWith(prefix) && f.endsWith(suffix) && f.length > prefix.length + suffix.length);
-  const sources = new Set([...Object.keys(sample.failures), ...open.map((f) => f.slice(prefix.length, -suffix.length))]);
+  // observation-failed / recovered, per failing source (a backend's name may hold any character: scopes are never parsed).
+  const sources = new Set([...Object.keys(sample.failures), ...firingScopes(state, 'observation-failed').filter((s) => s !== null)]);
   for (const source of sources) {
     const failing = confirmedValue(samples, (s) => s.failures[source] !== undefined, options.confirm);
     const backend = source.startsWith('backend:') ? source.slice('backend:'.length) : null;
-    condition(state, `${loadBalancer}|${source}|observation-failed`, failing, at, options.repeatAfterMs, (status, repeat, since) => {
+    updateCondition(state, 'observation-failed', source, failing, at, options.repeatAfterMs, (status, repeat, since) => {
       if (status === 'resolved') {
         emit('recovered', 'event', 'info', { scope: source, backend, summary: `${loadBalancer} ${source} recovered`, details: { source, failingSince: since } });
       } else {
@@ -138,8 +108,8 @@ export function detectCycle(
 
   // AWS's own capacity signals: they need neither the nodes nor the pages
   // (and an LCU pre-warm target below reads the reservation they keep).
-  detectCapacity(state, sample, loadBalancer, { confirm: options.confirm, repeatAfterMs: options.repeatAfterMs, ...CAPACITY_DEFAULTS, ...options.capacity }, emit, (fingerprint, active, fire) =>
-    condition(state, fingerprint, active, at, options.repeatAfterMs, fire),
+  detectCapacity(state, sample, loadBalancer, { confirm: options.confirm, repeatAfterMs: options.repeatAfterMs, ...CAPACITY_DEFAULTS, ...options.capacity }, emit, (kind, active, fire) =>
+    updateCondition(state, kind, null, active, at, options.repeatAfterMs, fire),
   );
 
   if (sample.perAz !== null) {
@@ -159,7 +129,7 @@ export function detectCycle(
     }, options.confirm);
     // On an ALB or NLB the same R is clients that connected and have not sent a request: slow clients, a warning.
     const kind = preopens ? 'reading-pressure' : 'slow-clients';
-    condition(state, `${loadBalancer}|${backend}|${kind}`, high, at, options.repeatAfterMs, (status, repeat, since) =>
+    updateCondition(state, kind, backend, high, at, options.repeatAfterMs, (status, repeat, since) =>
       emit(kind, status, status === 'firing' ? (preopens ? 'critical' : 'warning') : 'info', {
         backend,
         to: share === null ? null : Math.round(share * 100),
@@ -300,13 +270,14 @@ export function detectTls(state: LoadBalancerState, sample: TlsSample, loadBalan
   const events: ElbEvent[] = [];
   const at = sample.at;
   const emit = emitter(loadBalancer, at, events);
+  upgradeConditions(state);
   state.tlsSamples = [...state.tlsSamples, sample].slice(-Math.max(options.tlsConfirm.n, 1));
   state.lastTlsAt = at;
   const samples = state.tlsSamples;
   for (const backend of Object.keys(sample.backends)) {
     const now = sample.backends[backend];
     const failed = confirmedValue(samples, (s) => (s.backends[backend] ? s.backends[backend]?.error !== null : undefined), options.tlsConfirm);
-    condition(state, `${loadBalancer}|${backend}|tls-failed`, failed, at, options.repeatAfterMs, (status, repeat, since) =>
+    updateCondition(state, 'tls-failed', backend, failed, at, options.repeatAfterMs, (status, repeat, since) =>
       emit('tls-failed', status, status === 'firing' ? 'critical' : 'info', {
         backend,
         summary: status === 'firing' ? `${loadBalancer} ${backend}: TLS failed: ${now?.error}` : `${loadBalancer} ${backend}: TLS handshake works again`,
@@ -323,7 +294,7 @@ export function detectTls(state: LoadBalancerState, sample: TlsSample, loadBalan
     const classic = state.kind !== 'application' && state.kind !== 'network';
     const validates = classic && now?.authKeys !== null;
     const notValidating = !classic ? `the ${state.kind === 'application' ? 'ALB' : 'NLB'} does not validate backend certificates` : 'the Classic ELB has no back-end authentication policy for this port, so it does not check backend certificates';
-    condition(state, `${loadBalancer}|${backend}|cert-expiring`, expiring, at, options.repeatAfterMs, (status, repeat, since) =>
+    updateCondition(state, 'cert-expiring', backend, expiring, at, options.repeatAfterMs, (status, repeat, since) =>
       emit('cert-expiring', status, status === 'firing' ? ((now?.daysLeft ?? 0) < 0 && validates ? 'critical' : 'warning') : 'info', {
         backend, to: now?.daysLeft ?? null,
         summary: status === 'firing'
@@ -334,7 +305,7 @@ export function detectTls(state: LoadBalancerState, sample: TlsSample, loadBalan
     );
     // A Classic back-end authentication policy accepts listed public keys only: another key is an outage.
     const rejected = confirmedValue(samples, (s) => keyRejected(s.backends[backend], classic), options.tlsConfirm);
-    condition(state, `${loadBalancer}|${backend}|backend-key-rejected`, rejected, at, options.repeatAfterMs, (status, repeat, since) =>
+    updateCondition(state, 'backend-key-rejected', backend, rejected, at, options.repeatAfterMs, (status, repeat, since) =>
       emit('backend-key-rejected', status, status === 'firing' ? 'critical' : 'info', {
         backend,
         summary: status === 'firing'

@@ -79,8 +79,11 @@ export interface TlsSample {
   }>;
 }
 
-/** A condition that is firing: since when, and when it was last announced. */
+/** A condition that is firing: what (kind, scope), since when, and when it was last announced. */
 export interface FiringCondition {
+  /** Absent only in states an earlier elbscope stored (upgradeConditions fills it in). */
+  kind?: string;
+  scope?: string | null;
   since: string;
   lastNotified: string;
 }
@@ -99,7 +102,7 @@ export interface LoadBalancerState {
   certs: Record<string, string>;
   /** When a node-count change in an AZ was first seen, until it is confirmed or gone. */
   firstSign: Record<string, string>;
-  /** Firing conditions by fingerprint. */
+  /** Firing conditions by conditionKey(kind, scope). */
   conditions: Record<string, FiringCondition>;
   /** Pre-warm target id → outcome so far. */
   prewarm: Record<string, 'complete' | 'overdue'>;

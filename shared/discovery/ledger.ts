@@ -1,5 +1,6 @@
 import { makeEvent, type ElbEvent } from '../detect/events';
 import type { LoadBalancerState } from '../detect/state';
+import { conditionKey, upgradeConditions } from '../detect/conditions';
 import type { DiscoveryScope } from './discover';
 import { commitEvents } from '../ledger/commit';
 import type { Store } from '../store/store';
@@ -18,12 +19,13 @@ export const DISCOVERY_LEDGER = 'elbscope-discovery';
  */
 export function discoveryEvents(state: LoadBalancerState, scopes: DiscoveryScope[], at: string, kept: ReadonlyMap<string, number>): ElbEvent[] {
   const events: ElbEvent[] = [];
+  upgradeConditions(state);
   for (const scope of scopes) {
-    const key = `${DISCOVERY_LEDGER}|${scope.key}|discovery-failed`;
+    const key = conditionKey('discovery-failed', scope.key);
     const firing = state.conditions[key];
     const base = { kind: 'discovery-failed' as const, loadBalancer: DISCOVERY_LEDGER, az: null, backend: null, from: null, to: null, at, scope: scope.key };
     if (scope.error && !firing) {
-      state.conditions[key] = { since: at, lastNotified: at };
+      state.conditions[key] = { kind: 'discovery-failed', scope: scope.key, since: at, lastNotified: at };
       const n = kept.get(scope.key) ?? 0;
       events.push(makeEvent({ ...base, status: 'firing', severity: 'warning', summary: `${scope.error}; ${n > 0 ? `its ${n} load balancer(s) stay watched from the last good answer` : 'nothing of it is watched yet'}`, details: { region: scope.region, roleArn: scope.roleArn ?? null, error: scope.error, keptLoadBalancers: n } }));
     } else if (!scope.error && firing) {

@@ -15,7 +15,7 @@ export function undeliveredLine(r: ReportData): string {
 /** What the audit-chain check found, and (when intact) the head it verified up to. */
 export function chainLine(r: ReportData): string {
   return r.chain.intact
-    ? `intact: ${r.chain.records} records, every hash and link recomputed${r.chain.head ? `, head #${r.chain.head.seq} ${r.chain.head.hash}` : ''}${r.chain.observations ? `; observations ${observationsLine(r.chain.observations)}` : ''}${r.chain.prewarms && r.chain.prewarms.vouched + r.chain.prewarms.unvouched > 0 ? `; pre-warm targets ${prewarmsLine(r.chain.prewarms)}` : ''}${r.chain.receipts ? `; ${receiptsLine(r.chain.receipts)}` : ''}`
+    ? `intact: ${r.chain.records} records, every hash and link recomputed${r.chain.head ? `, head #${r.chain.head.seq} ${r.chain.head.hash}` : ''}${r.chain.observations ? `; observations ${observationsLine(r.chain.observations)}` : ''}${r.chain.prewarms && r.chain.prewarms.vouched + r.chain.prewarms.unvouched > 0 ? `; pre-warm targets ${prewarmsLine(r.chain.prewarms)}` : ''}${r.chain.receipts && r.chain.receipts.closed + r.chain.receipts.waiting > 0 ? `; ${receiptsLine(r.chain.receipts)}` : ''}`
     : `BROKEN at record #${r.chain.firstBreak?.seq} (${r.chain.firstBreak?.location}): ${r.chain.firstBreak?.reason}`;
 }
 

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 
 /** dynalite (the DynamoDB API on loopback, in memory) with elbscope's table created, as serverless.yml defines it. */
@@ -20,7 +20,11 @@ export async function startDynalite(table = 'elbscope-test'): Promise<{ client: 
   };
 }
 
-/** elbscope's table (`pk`/`sk`, on demand), as serverless.yml defines it, created under `table`. */
+/**
+ * elbscope's table (`pk`/`sk`, on demand), as serverless.yml defines it, created
+ * under `table`; returns once it is ACTIVE (dynalite, like DynamoDB, creates it in
+ * the background: a write before then is refused, and a cycle records nothing).
+ */
 export async function createTable(client: DynamoDBClient, table: string): Promise<void> {
   await client.send(
     new CreateTableCommand({
@@ -36,4 +40,5 @@ export async function createTable(client: DynamoDBClient, table: string): Promis
       ],
     }),
   );
+  await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: table });
 }

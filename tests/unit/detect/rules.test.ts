@@ -90,6 +90,18 @@ describe('Function: detectCycle', () => {
     expect(run(steps)).toEqual([[], [], [['observation-failed', 'firing', 'web|1']], [], [], [['recovered', 'web|1']], []]);
   });
 
+  it('keeps conditions by kind and scope, never parsed: a stored state from before (`lb|scope|kind` keys) is upgraded and its conditions resolve once', () => {
+    const state = emptyState();
+    const failing = (m: number) => sample(m, { 'us-east-1a': 1 }, { failures: { 'backend:web|1': 'http://10.0.0.1/server-status: HTTP 500' } });
+    for (const m of [0, 1, 2]) detectCycle(state, m === 0 ? sample(0, { 'us-east-1a': 1 }) : failing(m), 'test', options);
+    expect(Object.values(state.conditions)).toEqual([{ kind: 'observation-failed', scope: 'backend:web|1', since: at(2), lastNotified: at(2) }]);
+    // As an earlier elbscope stored it: the key `lb|scope|kind`, the condition without kind and scope.
+    const legacy: LoadBalancerState = { ...structuredClone(state), conditions: { 'test|backend:web|1|observation-failed': { since: at(2), lastNotified: at(2) }, 'test|-|spillover': { since: at(2), lastNotified: at(2) } } };
+    const events = [3, 4, 5].map((m) => detectCycle(legacy, sample(m, { 'us-east-1a': 1 }), 'test', options).map((e) => [e.kind, e.backend]));
+    expect(events).toEqual([[], [['recovered', 'web|1']], []]);
+    expect(Object.values(legacy.conditions)).toEqual([{ kind: 'spillover', scope: null, since: at(2), lastNotified: at(2) }]);
+  });
+
   it('fires az-out-of-dns once when every node of an AZ leaves DNS while its ENIs stay, and resolves once when they return', () => {
     const out = (m: number, absent: string[], nlb: boolean) => sample(m, { 'us-east-1a': 1, 'us-east-1b': 1 }, { dnsAbsentAzs: absent, nlb });
     for (const nlb of [true, false]) {

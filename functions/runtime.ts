@@ -61,10 +61,14 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
       (failed ? logger.warn.bind(logger) : logger.info.bind(logger))('observation', { observation, backends });
     }
     const heads: Record<string, string> = {};
-    const events = await recordCycle(subset, snapshots, at, { store, sink, now: deps.now, claimant, warn: (m, d) => logger.warn(m, d ?? {}), onFlush: (r) => emitDeliveryMetrics(metrics, r), finishBy: deadlines?.finishBy, onHead: (lb, h) => (heads[lb] = `#${h.seq} ${h.hash}`) });
+    const observationHeads: Record<string, string> = {};
+    const events = await recordCycle(subset, snapshots, at, { store, sink, now: deps.now, claimant, warn: (m, d) => logger.warn(m, d ?? {}), onFlush: (r) => emitDeliveryMetrics(metrics, r), finishBy: deadlines?.finishBy, onHead: (lb, h) => {
+      heads[lb] = `#${h.seq} ${h.hash}`;
+      if (h.observations) observationHeads[lb] = `#${h.observations.seq} ${h.observations.hash}`;
+    } });
     for (const e of events) logger.info('event', { event: e });
-    // The cycle's log line carries each audit chain's head: an anchor kept outside the store (`elbscope verify --anchor`).
-    logger.info('cycle', { cycle: at, chainHeads: heads });
+    // The cycle's log line carries each chain's head, events' and observations': anchors kept outside the store (`elbscope verify --anchor`).
+    logger.info('cycle', { cycle: at, chainHeads: heads, observationHeads });
     return {
       cycle: at,
       observed: snapshots.length,

@@ -7,7 +7,7 @@ import { renderReport, type ReportFormat } from '../../shared/report/render';
 import { htmlToPdf, PdfError } from '../../shared/report/pdf';
 import { verifyChain, verifyPrewarms, verifyReceipts } from '../../shared/store/chain';
 import { checkObservations, observationsLine, onTheirWay, prewarmsLine, readObservations, receiptsLine } from '../../shared/report/build';
-import { byEventTime, StoreRecordCorruptError } from '../../shared/store/store';
+import { byEventTime, StoreRecordCorruptError, type StoredObservation } from '../../shared/store/store';
 import { UsageError } from '../../shared/errors';
 import { parseLoadBalancerDnsName } from '../../shared/nodes/lb-name';
 import { EXIT, type CliIo } from '../io';
@@ -96,6 +96,21 @@ function anchorArg(value: string): string {
 }
 
 /**
+ * An observations' anchor (a cycle line's `observations #seq hash`): the stored
+ * observation with that hash, and the chain recomputed up to it (the records before
+ * it that expired are counted as expired, as in a plain verify). Null: not here.
+ */
+function observationAnchor(lb: string, stored: StoredObservation[], anchor: string, now: Date): { line: string; broken: boolean } | null {
+  const at = stored.find((o) => typeof o.hash === 'string' && o.hash.startsWith(anchor) && typeof o.seq === 'number' && typeof o.expiresAt === 'string');
+  if (!at) return null;
+  const seq = at.seq as number;
+  const upTo = stored.filter((o) => typeof o.seq !== 'number' || o.seq <= seq);
+  const check = checkObservations(lb, upTo, { seq, hash: at.hash as string, expiresAt: at.expiresAt as string }, now);
+  if (check.firstBreak) return { broken: true, line: `elbscope: ${lb}: the observations up to anchor #${seq} are broken at #${check.firstBreak.seq}, ${check.firstBreak.location}: ${check.firstBreak.reason}` };
+  return { broken: false, line: `${lb}: observation anchor #${seq} ${at.hash as string} found; the ${check.verified} observations up to it recompute to it${check.expired > 0 ? ` (${check.expired} before them expired)` : ''}: not rewritten` };
+}
+
+/**
  * `elbscope verify [--anchor HASH]`: recompute every audit chain; exit 1 naming the
  * first broken record. With an anchor taken from outside the store (an alert, a
  * log line), also prove the trail up to that record is the one the anchor was
@@ -145,8 +160,17 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: (
           broken++;
           io.err(`elbscope: ${lb}: ${receipts.firstBreak.reason} (${receipts.firstBreak.location})`);
         } else if (events.length > 0) io.out(`${lb}: ${receiptsLine(receipts)}`);
-        // The stored observations (what the report's charts and tables show) have their own chain.
-        const observations = checkObservations(lb, await readObservations(store, lb), state?.state.observationChain ?? null, now());
+        // The stored observations (what the report's charts and tables show) have their own chain, and anchors of their own.
+        const storedObservations = await readObservations(store, lb);
+        if (flags.anchor && Array.isArray(storedObservations)) {
+          const found = observationAnchor(lb, storedObservations, flags.anchor, now());
+          if (found) {
+            anchored = true;
+            if (found.broken) broken++;
+            (found.broken ? io.err : io.out)(found.line);
+          }
+        }
+        const observations = checkObservations(lb, storedObservations, state?.state.observationChain ?? null, now());
         if (observations.firstBreak) {
           broken++;
           io.err(`elbscope: ${lb}: observations broken at #${observations.firstBreak.seq}, ${observations.firstBreak.location}: ${observations.firstBreak.reason}`);
@@ -158,7 +182,7 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: (
         } else if (prewarms.vouched + prewarms.unvouched > 0) io.out(`${lb}: pre-warm targets intact: ${prewarmsLine(prewarms)}`);
       }
       if (lbs.length === 0) io.out(`no load balancers in ${store.description}`);
-      if (flags.anchor && !anchored) io.err(`elbscope: anchor ${flags.anchor} is in no audit chain of ${store.description}: the trail it was taken from was rewritten or cut, or the anchor is from another store`);
+      if (flags.anchor && !anchored) io.err(`elbscope: anchor ${flags.anchor} is in no audit or observations chain of ${store.description}: the trail it was taken from was rewritten or cut, or the anchor is from another store`);
       setExit(broken > 0 || (flags.anchor !== undefined && !anchored) ? EXIT.notObserved : EXIT.ok);
     });
 }

@@ -6,7 +6,7 @@ import { awsCycleDeps } from '../../shared/aws/cycle-deps';
 import { loadConfigFile, loadConfigFromEnv, parseConfig } from '../../shared/config/load';
 import type { Config } from '../../shared/config/schema';
 import { loadBalancerKey } from '../../shared/config/identity';
-import { recordCycle, recordTls, type RecordDeps } from '../../shared/cycle/record';
+import { recordCycle, recordTls, type ChainHeads, type RecordDeps } from '../../shared/cycle/record';
 import type { CycleDeps } from '../../shared/cycle/observe-configured';
 import { cycleDeadlines } from '../../shared/cycle/deadline';
 import { snapshotConfigured, type LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
@@ -77,7 +77,7 @@ export function anchorText(head: { seq: number; hash: string }): string {
 }
 
 /** One line per load balancer: nodes per AZ, R per backend, and its audit chain's head once committed. */
-export function formatCycleLine(snapshots: LoadBalancerSnapshot[], at: string, heads?: ReadonlyMap<string, { seq: number; hash: string }>): string {
+export function formatCycleLine(snapshots: LoadBalancerSnapshot[], at: string, heads?: ReadonlyMap<string, ChainHeads>): string {
   return snapshots
     .map((s) => {
       const name = s.name;
@@ -85,7 +85,7 @@ export function formatCycleLine(snapshots: LoadBalancerSnapshot[], at: string, h
       const azs = Object.entries(s.observation.azs).map(([az, c]) => `${az} ${c.provisioned}/${c.advertised}`).join('  ') || (s.observation.nodes.length ? `${s.observation.nodes.length} nodes (AZ unknown)` : 'no nodes');
       const r = s.backends.map((b) => `${b.name} R=${b.report.error ? 'ERR' : (b.report.reading ?? '-')}`).join('  ');
       const errs = s.observation.errors.length ? `  ! ${s.observation.errors.map((e) => `${e.source}: ${e.message}`).join('; ')}` : '';
-      return `${at}  ${name}  nodes ${azs}${r ? `  |  ${r}` : ''}${head && head.seq > 0 ? `  |  chain ${anchorText(head)}` : ''}${errs}`;
+      return `${at}  ${name}  nodes ${azs}${r ? `  |  ${r}` : ''}${head && head.seq > 0 ? `  |  chain ${anchorText(head)}` : ''}${head?.observations ? `  observations #${head.observations.seq} ${head.observations.hash.slice(0, 16)}` : ''}${errs}`;
     })
     .join('\n');
 }
@@ -105,7 +105,7 @@ export async function watchLoop(
     tlsEveryMs: number;
     signal: AbortSignal;
     /** Told each cycle once it is recorded, with each load balancer's audit-chain head (its anchor). */
-    print: (config: Config, snapshots: LoadBalancerSnapshot[], at: string, heads: ReadonlyMap<string, { seq: number; hash: string }>) => void;
+    print: (config: Config, snapshots: LoadBalancerSnapshot[], at: string, heads: ReadonlyMap<string, ChainHeads>) => void;
     /** The configuration of each cycle, when discovery can change it. */
     current?: () => Promise<Config>;
     /** Whose time cycles start on (default: the wall clock; the lab's stepped clock in `start --stepped`). */
@@ -131,7 +131,7 @@ export async function watchLoop(
     const snapshots = await snapshotConfigured(config, { ...deps, startBy: cycleDeadlines(started, loop.interval).startBy });
     // Measured on the wall clock: how long the cycle really took, whatever clock it starts on.
     metrics?.cycle(snapshots, performance.now() - startedWall);
-    const heads = new Map<string, { seq: number; hash: string }>();
+    const heads = new Map<string, ChainHeads>();
     await recordCycle(config, snapshots, at, { ...record, onHead: (lb, head) => (record.onHead?.(lb, head), heads.set(lb, head)) });
     loop.print(config, snapshots, at, heads);
     if (hasTls && started - lastTls >= loop.tlsEveryMs) {

@@ -20,8 +20,15 @@ import type { BackendTls } from './tls-round';
 export interface RecordDeps extends FlushDeps {
   /** Told what each outbox flush did (for metrics: published, retried, undeliverable). */
   onFlush?: (result: FlushResult) => void;
-  /** Each load balancer's audit-chain head after its commit this cycle (the anchor a log line carries). */
-  onHead?: (loadBalancer: string, head: { seq: number; hash: string }) => void;
+  /** Each load balancer's audit-chain head after its commit this cycle, and its observations' (the anchors a log line carries). */
+  onHead?: (loadBalancer: string, head: ChainHeads) => void;
+}
+
+/** A load balancer's audit-chain head, and its stored observations' chain head (none stored yet: absent). */
+export interface ChainHeads {
+  seq: number;
+  hash: string;
+  observations?: { seq: number; hash: string };
 }
 
 /** The rule options from the configuration. */
@@ -100,7 +107,7 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
       },
       {
         unchanged: (before, after) => sameDecisionInputs(before, after, options.pressureShare),
-        onHead: (head) => deps.onHead?.(lb, head),
+        onHead: (head, state) => deps.onHead?.(lb, { ...head, ...(state.observationChain ? { observations: { seq: state.observationChain.seq, hash: state.observationChain.hash } } : {}) }),
         // Before the commit: a crash between leaves a record one past the head, which the retried cycle rewrites.
         beforeCommit: async () => {
           if (observation) await deps.store.putObservation(observation, config.store.observationTtlDays);

@@ -21,7 +21,7 @@ export async function commitEvents(
     /** Whether the decision left nothing worth writing (saves a write per quiet cycle). */
     unchanged?: (before: LoadBalancerState, after: LoadBalancerState) => boolean;
     /** Told the audit chain's head once committed (or unchanged): what a cycle's log line carries as its anchor. */
-    onHead?: (head: { seq: number; hash: string }) => void;
+    onHead?: (head: { seq: number; hash: string }, state: LoadBalancerState) => void;
     /** Written after the decision and before the state (the commit): a record the new state's chain head names. */
     beforeCommit?: () => Promise<void>;
   } = {},
@@ -33,7 +33,7 @@ export async function commitEvents(
     const before = structuredClone(state);
     const events = decide(state, current?.recovered);
     if (current && events.length === 0 && state.pending.length === 0 && unchanged(before, state)) {
-      onHead?.(current.state.chain);
+      onHead?.(current.state.chain, current.state);
       return [];
     }
     const { chained, head } = chainEvents(events, state.chain);
@@ -46,7 +46,7 @@ export async function commitEvents(
     }
     await beforeCommit?.();
     if (await store.putState(lb, state, version)) {
-      onHead?.(head);
+      onHead?.(head, state);
       // Only when there is something to move; the state just written needs no re-read.
       if (state.pending.length > 0) await drainPending(store, lb, { state, version: version + 1 });
       return chained;

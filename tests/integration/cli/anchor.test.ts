@@ -55,7 +55,7 @@ describe('Command: elbscope verify --anchor', () => {
     expect(plain.code).toBe(0); // consistent with itself: without an anchor a full rewrite passes
     const anchored = await runElbscope(['verify', '--store', dir, '--anchor', `#3 ${chained[2]!.hash}`]);
     expect(anchored.code).toBe(1);
-    expect(anchored.stderr.trim()).toBe(`elbscope: anchor ${chained[2]!.hash} is in no audit chain of local store ${dir}: the trail it was taken from was rewritten or cut, or the anchor is from another store`);
+    expect(anchored.stderr.trim()).toBe(`elbscope: anchor ${chained[2]!.hash} is in no audit or observations chain of local store ${dir}: the trail it was taken from was rewritten or cut, or the anchor is from another store`);
     // An anchor from before the rewrite still holds: the trail up to #1 is the one it was taken from.
     const first = await runElbscope(['verify', '--store', dir, '--anchor', `1:${chained[0]!.hash}`]);
     expect(first.code).toBe(0);

@@ -69,6 +69,8 @@ describe('Lambda: observe', () => {
     expect(first.result).toMatchObject({ cycle: '2026-11-25T10:00:00.000Z', observed: 2, unresolved: ['gone-1.us-east-1.elb.amazonaws.com'], events: [expect.stringContaining('gone dns observation failing')] });
     // The cycle's log line carries each audit chain's head (here 'gone' has its first event; 'fn' its baseline, no record yet).
     expect(first.lines.find((r) => r.message === 'cycle')?.chainHeads).toEqual({ gone: expect.stringMatching(/^#1 [0-9a-f]{64}$/), fn: expect.stringMatching(/^#0 0{64}$/) });
+    // …and each stored observations' chain head, the other anchor `verify --anchor` takes.
+    expect(first.lines.find((r) => r.message === 'cycle')?.observationHeads).toEqual({ gone: expect.stringMatching(/^#1 [0-9a-f]{64}$/), fn: expect.stringMatching(/^#1 [0-9a-f]{64}$/) });
     const observation = first.lines.find((r) => r.message === 'observation' && r.observation?.loadBalancer === lab.dnsName);
     expect(observation).toMatchObject({ level: 'INFO', function_request_id: 'req-1' });
     expect(observation?.observation.azs).toEqual({ 'us-east-1a': { provisioned: 1, advertised: 1 }, 'us-east-1c': { provisioned: 2, advertised: 2 } });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../shared/config/load';
 import { recordCycle, type RecordDeps } from '../../../shared/cycle/record';
 import { checkObservations, readObservations } from '../../../shared/report/build';
+import { observationHash } from '../../../shared/store/chain';
 import { LocalStore } from '../../../shared/store/local';
 import { nodeSnapshot } from '../../helpers/snapshots';
 import { runElbscope } from '../../helpers/cli';
@@ -103,5 +104,43 @@ describe('The stored observations\' chain', () => {
     const last = JSON.parse(readFileSync(join(obsDir(dir), files(dir)[5]!), 'utf8'));
     writeFileSync(join(obsDir(dir), '2026-11-25T10-06-00.000Z.json'), JSON.stringify({ ...last, at: '2026-11-25T10:06:00.000Z', seq: 7 }));
     expect(await check(dir)).toMatchObject({ verified: 6, uncommitted: 1, firstBreak: null });
+  });
+
+  it("anchors: the head a cycle carries proves the observations up to it; a rewrite of the whole chain, which plain verify passes, loses the anchor", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elbscope-obs-anchor-'));
+    const config = parseConfig({ loadBalancers: [{ dnsName: DNS }], capacity: { cloudwatch: { enabled: false }, reservationEveryMinutes: 0 } }, 'test');
+    const heads: { seq: number; hash: string }[] = [];
+    for (let i = 0; i < 6; i++) {
+      const at = new Date(T0 + i * 60_000);
+      const deps: RecordDeps = { store: new LocalStore(dir), sink: { description: 'none', publish: async () => ({ messageId: null }) }, now: () => at, claimant: 't', onHead: (_lb, h) => h.observations && heads.push(h.observations) };
+      await recordCycle(config, [nodeSnapshot(DNS, Array.from({ length: 1 + i }, (_, n) => `10.0.0.${n + 1}`))], at.toISOString(), deps);
+    }
+    // What the fourth cycle's line carried (`observations #4 <hash>`) is the fourth stored observation.
+    const anchor = heads[3]!;
+    expect(anchor.seq).toBe(4);
+    expect(JSON.parse(readFileSync(join(obsDir(dir), files(dir)[3]!), 'utf8')).hash).toBe(anchor.hash);
+    const proved = await runElbscope(['verify', '--store', dir, '--anchor', anchor.hash.slice(0, 16)]);
+    expect(proved.code).toBe(0);
+    expect(proved.stdout).toContain(`web: observation anchor #4 ${anchor.hash} found; the 4 observations up to it recompute to it: not rewritten`);
+
+    // Rewrite #2 and re-hash #2 to #6 and the state's head, as an editor who knows the scheme would.
+    let prevHash: string | undefined;
+    for (const [i, f] of files(dir).entries()) {
+      const file = join(obsDir(dir), f);
+      const o = JSON.parse(readFileSync(file, 'utf8'));
+      if (i === 1) o.snapshot.observation.nodes[0].ip = '10.9.9.9';
+      if (prevHash !== undefined) o.prevHash = prevHash;
+      o.hash = observationHash(o);
+      prevHash = o.hash;
+      writeFileSync(file, JSON.stringify(o));
+    }
+    const stateFile = join(dir, 'loadbalancers', 'web', 'state.json');
+    const state = JSON.parse(readFileSync(stateFile, 'utf8'));
+    state.state.observationChain.hash = prevHash;
+    writeFileSync(stateFile, JSON.stringify(state));
+    expect((await runElbscope(['verify', '--store', dir])).code).toBe(0);
+    const lost = await runElbscope(['verify', '--store', dir, '--anchor', anchor.hash]);
+    expect(lost.code).toBe(1);
+    expect(lost.stderr).toContain(`anchor ${anchor.hash} is in no audit or observations chain`);
   });
 });

@@ -55,16 +55,14 @@ export class Ledger implements Store {
 
   async appendEvent(record: ChainedEvent): Promise<void> {
     const key = eventKey(record.loadBalancer, record.seq);
-    let legacy: Record<string, unknown> = {};
     if (!(await this.records.putIfAbsent(key, record))) {
       const existing = await this.records.get(key);
       const stored = existing && shaped(existing, EVENT_SHAPE);
       if (stored?.id !== record.id) throw new StoreConflictError(`${existing?.location ?? key.id}: sequence ${record.seq} already holds event ${String(stored?.id)}, not ${record.id}`);
-      legacy = existing?.legacy ?? {};
-      // Appended before (a crash may have come between this write and the outbox's): queue it all the same.
+      // Appended before (a crash may have come between this write and the outbox's): queue it all the same,
+      // unless it was published or marked undeliverable since (a receipt is only ever written after the event).
+      if (closes(await this.receiptOf(record, existing?.legacy ?? {}))) return;
     }
-    // Published, or marked undeliverable: never queued again by a re-drain.
-    if (closes(await this.receiptOf(record, legacy))) return;
     // Queued already: left as it is (its claim and backoff belong to it; a second writer must not publish it too).
     await this.records.putIfAbsent(outboxKey(record.id), freshEntry(record));
   }

@@ -74,9 +74,10 @@ export interface StoredObservation {
 }
 
 /**
- * The state and audit store: one port, two adapters (a local directory for the
- * CLI, DynamoDB on Lambda). Writes that race are settled by versions: `putState`
- * succeeds only if the stored version is still `expectedVersion`.
+ * The state and audit store as the cycles, the CLI and reports use it, implemented
+ * once by the ledger (shared/ledger/ledger.ts) over an adapter's primitives (a local
+ * directory for the CLI, DynamoDB on Lambda). Writes that race are settled by
+ * versions: `putState` succeeds only if the stored version is still `expectedVersion`.
  */
 export interface Store {
   /** Where the store lives, for messages. */
@@ -168,13 +169,7 @@ export const EVENT_SHAPE: RecordShape<ChainedEvent> = {
   test: (v): v is ChainedEvent => isObject(v) && Number.isSafeInteger(v.seq) && strings(v, ['id', 'hash', 'prevHash', 'kind', 'status', 'loadBalancer', 'at', 'summary', 'fingerprint']) && isObject(v.details),
 };
 
-/** A rules' state with its version. */
-export const STATE_SHAPE: RecordShape<{ version: number; state: LoadBalancerState }> = {
-  what: 'a state (version, samples, chain, pending)',
-  test: (v): v is { version: number; state: LoadBalancerState } => isObject(v) && Number.isSafeInteger(v.version) && isState(v.state),
-};
-
-/** The rules' state alone (the DynamoDB item keeps the version apart). */
+/** The rules' state (its record keeps the version apart). */
 export const BARE_STATE_SHAPE: RecordShape<LoadBalancerState> = { what: 'a state (samples, chain, pending)', test: (v): v is LoadBalancerState => isState(v) };
 
 function isState(s: unknown): s is LoadBalancerState {
@@ -203,7 +198,7 @@ export const OBSERVATION_SHAPE: RecordShape<StoredObservation> = {
 /** Any JSON object (receipts, backoff records: their fields are read with defaults). */
 export const OBJECT_SHAPE: RecordShape<Record<string, unknown>> = { what: 'a JSON object', test: isObject };
 
-/** A store write conflict that did not settle after retries. */
+/** A store write whose condition did not hold: a conflict that did not settle after retries, or a record that exists already. */
 export class StoreConflictError extends Error {
   override name = 'StoreConflictError';
 }

@@ -70,7 +70,7 @@ export async function flushOutbox(deps: FlushDeps, only?: ReadonlySet<string>): 
     const event = stored.record;
     let published: { messageId: string | null };
     try {
-      published = await deps.sink.publish(event, entry.delivered);
+      published = await deps.sink.publish(event, entry.delivered, (accepted) => deps.store.noteDelivered(event.id, accepted));
     } catch (err) {
       const failure = classifyDeliveryError(err, deps.sink.description);
       if (failure.permanent) {

@@ -145,6 +145,10 @@ export class Ledger implements Store {
     await this.updateOutbox(id, ({ claimant: _c, claimUntil: _u, ...rest }) => ({ ...rest, attempts: retry.attempts, notBefore: retry.notBefore, lastError: retry.lastError, delivered: [...(retry.delivered ?? [])] }));
   }
 
+  async noteDelivered(id: string, delivered: readonly string[]): Promise<void> {
+    await this.updateOutbox(id, (value) => ({ ...value, delivered: [...delivered] }));
+  }
+
   /** Change an outbox entry that is still there (published meanwhile by another writer: nothing to do), settling races by its version. */
   private async updateOutbox(id: string, change: (value: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
     for (let attempt = 0; attempt < 8; attempt++) {
@@ -207,13 +211,17 @@ export class Ledger implements Store {
 
   async putObservation(observation: StoredObservation, ttlDays: number): Promise<void> {
     const atMs = Date.parse(observation.at);
-    await this.records.put({ kind: 'observation', lb: observation.loadBalancer, id: observation.at }, observation, { expiresAt: Math.floor(atMs / 1000) + ttlDays * 86_400 });
+    // Keyed by time and content: two writers' attempts at one cycle time never overwrite each other
+    // (the one whose commit lost stays beside the chain as uncommitted; verify counts it so).
+    const id = observation.hash ? `${observation.at}.${observation.hash.slice(0, 12)}` : observation.at;
+    await this.records.put({ kind: 'observation', lb: observation.loadBalancer, id }, observation, { expiresAt: Math.floor(atMs / 1000) + ttlDays * 86_400 });
     // The TTL, where the store has none of its own: observations older than ttlDays go (ids sort by time).
     await this.records.expire('observation', observation.loadBalancer, new Date(atMs - ttlDays * 86_400_000).toISOString());
   }
 
   async listObservations(lb: string, from?: string, to?: string): Promise<StoredObservation[]> {
-    const range = { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
+    // Ids are the time, then `.` and a hash: `~` after `to` takes every record of that time.
+    const range = { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to: `${to}~` }) };
     return (await this.records.query('observation', lb, range)).map((found) => shaped(found, OBSERVATION_SHAPE));
   }
 

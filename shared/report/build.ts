@@ -54,10 +54,12 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
     readObservations(store, loadBalancer),
     store.listOutbox(),
   ]);
-  const observationCheck = checkObservations(loadBalancer, all, state?.state.observationChain ?? null, now);
-  // Every observation is read once, to verify the chain; the window's are those. (When one does not parse, the
-  // window's are read on their own, as before the chain: a bad record outside the window still leaves a report.)
-  const observations = Array.isArray(all) ? all.filter((o) => inWindow(o.at)) : await store.listObservations(loadBalancer, window.from, window.to);
+  const offChain = new Set<string>();
+  const observationCheck = checkObservations(loadBalancer, all, state?.state.observationChain ?? null, now, offChain);
+  // Every observation is read once, to verify the chain; the window's are those, less any a commit never took
+  // (a crash, a lost race). (When one does not parse, the window's are read on their own, as before the chain:
+  // a bad record outside the window still leaves a report.)
+  const observations = (Array.isArray(all) ? all.filter((o) => inWindow(o.at)) : await store.listObservations(loadBalancer, window.from, window.to)).filter((o) => !offChain.has(o.hash ?? ''));
   const prewarmCheck = verifyPrewarms(loadBalancer, prewarms, state?.state.prewarmDigests);
   const receiptCheck = verifyReceipts(loadBalancer, stored, onTheirWay(outbox, state?.state ?? null));
   const firstBreak = verifyChain(loadBalancer, stored, state?.state.chain ?? null) ?? observationCheck.firstBreak ?? prewarmCheck.firstBreak ?? receiptCheck.firstBreak;
@@ -134,16 +136,16 @@ export async function readObservations(store: Store, loadBalancer: string): Prom
 }
 
 /** Check a load balancer's stored observations against their chain (a record that does not parse is a break, named). */
-export function checkObservations(loadBalancer: string, all: StoredObservation[] | StoreRecordCorruptError, head: NonNullable<Parameters<typeof verifyObservations>[2]> | null, now: Date): ObservationCheck {
+export function checkObservations(loadBalancer: string, all: StoredObservation[] | StoreRecordCorruptError, head: NonNullable<Parameters<typeof verifyObservations>[2]> | null, now: Date, offChain?: Set<string>): ObservationCheck {
   if (all instanceof StoreRecordCorruptError) {
     return { verified: 0, unchained: 0, expired: 0, uncommitted: 0, firstBreak: { loadBalancer, seq: 0, id: null, location: all.location, reason: `stored observation does not parse (${all.reason})` } };
   }
-  return verifyObservations(loadBalancer, all.map((record) => ({ record, location: `observation of ${record.at}` })), head, now);
+  return verifyObservations(loadBalancer, all.map((record) => ({ record, location: `observation of ${record.at}` })), head, now, offChain);
 }
 
 /** "12 verified (3 expired, 1 from before the chain)" */
 export function observationsLine(c: ObservationCheck): string {
-  const extra = [c.expired ? `${c.expired} expired` : '', c.unchained ? `${c.unchained} from before the chain, not verifiable` : '', c.uncommitted ? `${c.uncommitted} written for a cycle that did not commit (a crash), not counted` : ''].filter(Boolean);
+  const extra = [c.expired ? `${c.expired} expired` : '', c.unchained ? `${c.unchained} from before the chain, not verifiable` : '', c.uncommitted ? `${c.uncommitted} written for a commit that did not happen (a crash, or a writer that lost a race), not counted` : ''].filter(Boolean);
   return `${c.verified} verified${extra.length ? ` (${extra.join(', ')})` : ''}`;
 }
 

@@ -97,62 +97,90 @@ export function chainObservation(head: LoadBalancerState['observationChain'], ob
 
 /** What checking a load balancer's stored observations found. */
 export interface ObservationCheck {
-  /** Chained observations recomputed and linked. */
+  /** Chained observations recomputed and linked, from the head back. */
   verified: number;
   /** Observations from before the chain (no hash): shown, not verifiable. */
   unchained: number;
   /** Observations before the first present one that were due to expire (TTL), not missing. */
   expired: number;
-  /** An observation written for a cycle whose commit was not (a crash between): beyond the head, not counted. */
+  /**
+   * Observations written for a cycle whose commit never came — a crash between the
+   * write and the commit, or a writer that lost a race to another — well-formed and
+   * forking from the chain, but not on it: not counted, not shown in reports.
+   */
   uncommitted: number;
   firstBreak: ChainBreak | null;
 }
 
+type Located = { record: StoredObservation; location: string };
+
 /**
  * Check a load balancer's stored observations against their chain and the head in
- * the state: each record's hash, each link, no gap, nothing after the head beyond
- * one uncommitted record, nothing missing at the end. Observations expire (DynamoDB
- * TTL, the local store's pruning): records missing before the first present one are
- * expired — not deleted — when that record says its predecessor's expiry has passed
- * (`prevExpiresAt` ≤ `now`); otherwise their absence is a break.
+ * the state, walking back from the head by each record's previous hash: each
+ * record's hash, each link, no gap, nothing missing at the end. Observations expire
+ * (DynamoDB TTL, the local store's pruning): records missing before the first
+ * present one are expired — not deleted — when that record says its predecessor's
+ * expiry has passed (`prevExpiresAt` ≤ `now`); otherwise their absence is a break.
+ * A record not on the chain is uncommitted when it is sound and forks from the chain
+ * (its predecessor is on it, one place before); any other is named as inserted.
+ * `offChain`, when given, gets the hashes of the uncommitted ones (reports leave them out).
  */
-export function verifyObservations(loadBalancer: string, observations: { record: StoredObservation; location: string }[], head: LoadBalancerState['observationChain'] | null, now: Date): ObservationCheck {
+export function verifyObservations(loadBalancer: string, observations: Located[], head: LoadBalancerState['observationChain'] | null, now: Date, offChain?: Set<string>): ObservationCheck {
   const check: ObservationCheck = { verified: 0, unchained: 0, expired: 0, uncommitted: 0, firstBreak: null };
-  const chained = observations.filter((o) => typeof o.record.seq === 'number' && typeof o.record.hash === 'string').sort((a, b) => (a.record.seq as number) - (b.record.seq as number));
+  const chained = observations.filter((o) => typeof o.record.seq === 'number' && typeof o.record.hash === 'string');
   check.unchained = observations.length - chained.length;
   const headSeq = head?.seq ?? 0;
-  const fail = (o: { record: StoredObservation; location: string } | undefined, seq: number, reason: string) => ({ ...check, firstBreak: { loadBalancer, seq, id: null, location: o?.location ?? '(none)', reason } });
-  let prev: StoredObservation | null = null;
-  for (const o of chained) {
-    const r = o.record;
-    const seq = r.seq as number;
-    if (seq > headSeq) {
-      // One record past the head is a crash between its write and its cycle's commit; more is not.
-      if (seq === headSeq + 1 && check.uncommitted === 0) {
-        check.uncommitted++;
-        continue;
+  const fail = (o: Located | undefined, seq: number, reason: string) => ({ ...check, firstBreak: { loadBalancer, seq, id: null, location: o?.location ?? '(none)', reason } });
+  // Every record's content must hash to its hash (a copy or an edit that kept the hash does not).
+  for (const o of chained) if (observationHash(o.record) !== o.record.hash) return fail(o, o.record.seq as number, `observation #${o.record.seq as number}'s content does not match its hash (it was changed, or forged)`);
+  const byHash = new Map(chained.map((o) => [o.record.hash as string, o]));
+  const onChain = new Map<string, StoredObservation>();
+  if (head && headSeq > 0) {
+    let cur = byHash.get(head.hash);
+    if (!cur) {
+      // Every committed observation expired: the head says when the last one was due to.
+      if (Date.parse(head.expiresAt) <= now.getTime() && !chained.some((o) => (o.record.seq as number) <= headSeq)) return { ...check, expired: headSeq, uncommitted: orphans(chained, onChain, offChain) };
+      const last = Math.max(0, ...chained.map((o) => o.record.seq as number).filter((n) => n <= headSeq));
+      return fail(chained.find((o) => o.record.seq === last), headSeq, `the chain's head is observation #${headSeq} but the last stored is #${last} (observations were removed from the end)`);
+    }
+    for (;;) {
+      const r = cur.record;
+      const seq = r.seq as number;
+      onChain.set(r.hash as string, r);
+      check.verified++;
+      if (seq === 1 || r.prevHash === GENESIS_HASH) {
+        if (seq !== 1 || r.prevHash !== GENESIS_HASH) return fail(cur, seq, 'the first observation does not start the chain');
+        break;
       }
-      return fail(o, seq, `observation #${seq} is beyond the chain's head #${headSeq} (inserted)`);
-    }
-    if (observationHash(r) !== r.hash) return fail(o, seq, `observation #${seq}'s content does not match its hash (it was changed)`);
-    if (prev === null) {
-      if (seq > 1) {
+      const prev = byHash.get(r.prevHash as string);
+      if (!prev || (prev.record.seq as number) !== seq - 1) {
         // Missing predecessors: expired, or removed.
-        if (r.prevExpiresAt && Date.parse(r.prevExpiresAt) <= now.getTime()) check.expired = seq - 1;
-        else return fail(o, seq, `observations #1-#${seq - 1} are missing and were not due to expire (removed)`);
-      } else if (r.prevHash !== GENESIS_HASH) return fail(o, seq, 'the first observation does not start the chain');
-    } else {
-      if (seq !== (prev.seq as number) + 1) return fail(o, seq, `observation #${(prev.seq as number) + 1} is missing (removed), or they were reordered`);
-      if (r.prevHash !== prev.hash) return fail(o, seq, `observation #${seq} does not link to #${prev.seq} (one of them was changed or they were swapped)`);
+        if (r.prevExpiresAt && Date.parse(r.prevExpiresAt) <= now.getTime()) {
+          check.expired = seq - 1;
+          break;
+        }
+        if (!chained.some((o) => (o.record.seq as number) < seq)) return fail(cur, seq, `observations #1-#${seq - 1} are missing and were not due to expire (removed)`);
+        return fail(cur, seq, `observation #${seq - 1} is missing (removed), or they were reordered`);
+      }
+      cur = prev;
     }
-    prev = r;
-    check.verified++;
   }
-  // Every committed observation expired: the head says when the last one was due to.
-  if (prev === null && head && headSeq > 0 && Date.parse(head.expiresAt) <= now.getTime()) return { ...check, expired: headSeq };
-  if (headSeq > 0 && (prev?.seq ?? 0) !== headSeq) return fail(chained.at(-1), headSeq, `the chain's head is observation #${headSeq} but the last stored is #${prev?.seq ?? 0} (observations were removed from the end)`);
-  if (prev && head && prev.hash !== head.hash) return fail(chained.at(-1), headSeq, 'the last observation does not match the head kept in the state');
+  const extra = chained.filter((o) => !onChain.has(o.record.hash as string));
+  for (const o of extra) {
+    const r = o.record;
+    const prev = r.prevHash === GENESIS_HASH ? { seq: 0 } : onChain.get(r.prevHash as string);
+    const forks = prev !== undefined && r.seq === (prev.seq as number) + 1;
+    if (!forks) return fail(o, r.seq as number, `observation #${r.seq as number} is not on the chain that ends at the head #${headSeq} and does not fork from it (inserted)`);
+  }
+  check.uncommitted = orphans(extra, onChain, offChain);
   return check;
+}
+
+/** Count the records not on the chain, and hand their hashes to `offChain`. */
+function orphans(records: Located[], onChain: Map<string, StoredObservation>, offChain?: Set<string>): number {
+  const off = records.filter((o) => !onChain.has(o.record.hash as string));
+  for (const o of off) offChain?.add(o.record.hash as string);
+  return off.length;
 }
 
 /**

@@ -110,6 +110,8 @@ export interface Store {
   /** Take an entry out of the outbox without touching the event (it was delivered already). */
   discardOutbox(id: string): Promise<void>;
   markPublished(record: ChainedEvent, at: Date, messageId: string | null): Promise<void>;
+  /** Sinks that accepted the event so far, kept on its outbox entry while the claim is held (a crash before the next sink repeats none of them). */
+  noteDelivered(id: string, delivered: readonly string[]): Promise<void>;
   /** A transient failure: keep the event queued, not to be tried before `retry.notBefore`; releases the claim. */
   deferOutbox(id: string, retry: OutboxRetry): Promise<void>;
   /** A permanent failure: mark the stored event undeliverable with the error and take it out of the outbox. */

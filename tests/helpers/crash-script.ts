@@ -1,4 +1,5 @@
-import type { AlertSink } from '../../shared/alerts/sinks';
+import { readFileSync } from 'node:fs';
+import { allSinks, fileSink, type AlertSink } from '../../shared/alerts/sinks';
 import { parseConfig } from '../../shared/config/load';
 import { recordCycle, recordTls, type RecordDeps } from '../../shared/cycle/record';
 import type { LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
@@ -47,9 +48,32 @@ export const STEPS: { minute: number; run: (deps: RecordDeps) => Promise<unknown
 /** The events the script must store, in order (kind/status and AZ or backend). */
 export const EXPECTED_EVENTS = ['scaled/event us-east-1a', 'node-replaced/event us-east-1a', 'observation-failed/firing -', 'recovered/event -', 'tls-failed/firing b1', 'tls-failed/resolved b1'];
 
-/** A sink that records each event it is given (`onPublish` may keep it durably first). */
-export function recordingSink(published: string[], onPublish?: (id: string) => void): AlertSink {
-  return { description: 'recording', publish: async (event) => (onPublish?.(event.id), published.push(event.id), { messageId: `m-${published.length}` }) };
+/** What each of the script's sinks got: the console's lines (event ids), SNS's publishes (event ids); the alert file is read back. */
+export interface Delivered {
+  console: string[];
+  sns: string[];
+}
+
+/**
+ * The script's sinks, as `watch --alert-file F --sns-topic T` has them: the console,
+ * the alert file, then "SNS" — the console and SNS record into `delivered`; `hooks`
+ * may keep each durably first, or kill the process instead.
+ */
+export function scriptSink(alertFile: string, delivered: Delivered, hooks: { onConsole?: (id: string) => void; onPublish?: (id: string) => void } = {}): AlertSink {
+  const console: AlertSink = { description: 'console', publish: async (event) => (hooks.onConsole?.(event.id), delivered.console.push(event.id), { messageId: null }) };
+  const sns: AlertSink = { description: 'sns', publish: async (event) => (hooks.onPublish?.(event.id), delivered.sns.push(event.id), { messageId: `m-${delivered.sns.length}` }) };
+  return allSinks([console, fileSink(alertFile), sns]);
+}
+
+/** The event ids the alert file holds, in order (one JSON line each). */
+export function filed(alertFile: string): string[] {
+  let text = '';
+  try {
+    text = readFileSync(alertFile, 'utf8');
+  } catch {
+    return [];
+  }
+  return text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { event: { id: string } }).event.id);
 }
 
 /** The deps of one invocation on `store` at `clock()`. */
@@ -68,10 +92,11 @@ export function scriptDeps(store: Store, sink: AlertSink, clock: () => Date, cla
 export async function runScript(
   open: (crashAfter: number | null) => Crashable,
   crashAfter: number | null,
-  options: { from?: number; restarted?: boolean; published?: string[]; onStep?: (index: number) => void; onPublish?: (id: string) => void } = {},
-): Promise<{ published: string[]; writes: number; crashes: number }> {
-  const published = options.published ?? [];
-  const sink = recordingSink(published, options.onPublish);
+  alertFile: string,
+  options: { from?: number; restarted?: boolean; delivered?: Delivered; onStep?: (index: number) => void; onConsole?: (id: string) => void; onPublish?: (id: string) => void } = {},
+): Promise<{ delivered: Delivered; writes: number; crashes: number }> {
+  const delivered = options.delivered ?? { console: [], sns: [] };
+  const sink = scriptSink(alertFile, delivered, options);
   let faulty = open(crashAfter);
   let writes = 0;
   let crashes = 0;
@@ -99,7 +124,7 @@ export async function runScript(
   clock = at(60);
   await flushOutbox(scriptDeps(store(), sink, () => clock, 'late'));
   writes += faulty.writes();
-  return { published, writes, crashes };
+  return { delivered, writes, crashes };
 }
 
 /** What a store holds at the end: its events (kind, status, scope, time) in order, the outbox, and the chain check. */
@@ -117,15 +142,17 @@ export async function outcome(records: Records) {
   };
 }
 
-/** What went wrong in a crashed run, against the uncrashed run's outcome (empty: nothing). */
-export function problemsOf(label: string, run: { published: string[]; crashes: number }, got: Awaited<ReturnType<typeof outcome>>, expected: Awaited<ReturnType<typeof outcome>>): string[] {
+/** What went wrong in a crashed run, against the uncrashed run's outcome (empty: nothing): per sink, each event exactly once. */
+export function problemsOf(label: string, run: { delivered: Delivered; crashes: number; filed: string[] }, got: Awaited<ReturnType<typeof outcome>>, expected: Awaited<ReturnType<typeof outcome>>): string[] {
   const problems: string[] = [];
-  const twice = run.published.filter((id, i) => run.published.indexOf(id) !== i);
   if (run.crashes !== 1) problems.push(`${label}: ${run.crashes} crashes`);
   if (JSON.stringify(got.events) !== JSON.stringify(expected.events)) problems.push(`${label}: events ${JSON.stringify(got.events)}`);
-  if (twice.length > 0) problems.push(`${label}: published twice ${twice.join(', ')}`);
-  const missing = got.ids.filter((id) => !run.published.includes(id));
-  if (missing.length > 0) problems.push(`${label}: never published ${missing.join(', ')}`);
+  for (const [sink, ids] of [['the console', run.delivered.console], ['the alert file', run.filed], ['SNS', run.delivered.sns]] as const) {
+    const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
+    if (twice.length > 0) problems.push(`${label}: ${sink} got ${twice.join(', ')} twice`);
+    const missing = got.ids.filter((id) => !ids.includes(id));
+    if (missing.length > 0) problems.push(`${label}: ${sink} never got ${missing.join(', ')}`);
+  }
   if (got.unpublished.length > 0 || got.outbox > 0) problems.push(`${label}: ${got.unpublished.length} without a receipt, ${got.outbox} left in the outbox`);
   if (got.chain) problems.push(`${label}: chain broken: ${got.chain.reason}`);
   return problems;

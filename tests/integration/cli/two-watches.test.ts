@@ -51,6 +51,7 @@ describe('Two watch processes on one store directory', () => {
     const listed = JSON.parse(events.stdout) as { kind: string; published: string | null }[];
     expect(listed.filter((e) => e.kind === 'scaled')).toHaveLength(1);
     expect(listed.every((e) => e.published !== null)).toBe(true);
-    expect((await runElbscope(['verify', '--store', store])).code).toBe(0);
+    const verified = await runElbscope(['verify', '--store', store]);
+    expect(verified.code, verified.stderr).toBe(0);
   }, 60_000);
 });

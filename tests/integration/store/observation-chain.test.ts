@@ -53,7 +53,7 @@ describe('The stored observations\' chain', () => {
     ['a node IP changed in one', (dir: string) => {
       const f = join(obsDir(dir), files(dir)[2]!);
       writeFileSync(f, readFileSync(f, 'utf8').replace('10.0.0.2', '10.0.0.99'));
-    }, /observation #3's content does not match its hash \(it was changed\)/],
+    }, /observation #3's content does not match its hash \(it was changed/],
     ['one in the middle removed', (dir: string) => rmSync(join(obsDir(dir), files(dir)[2]!)), /observation #3 is missing \(removed\), or they were reordered/],
     ['the last removed', (dir: string) => rmSync(join(obsDir(dir), files(dir)[5]!)), /the chain's head is observation #6 but the last stored is #5 \(observations were removed from the end\)/],
     ['the first removed (not due to expire)', (dir: string) => rmSync(join(obsDir(dir), files(dir)[0]!)), /observations #1-#1 are missing and were not due to expire \(removed\)/],
@@ -66,7 +66,12 @@ describe('The stored observations\' chain', () => {
     ['a forged one inserted after the head', (dir: string) => {
       const last = JSON.parse(readFileSync(join(obsDir(dir), files(dir)[5]!), 'utf8'));
       for (const seq of [7, 8]) writeFileSync(join(obsDir(dir), `2026-11-25T11-0${seq}-00.000Z.json`), JSON.stringify({ ...last, at: `2026-11-25T11:0${seq}:00.000Z`, seq }));
-    }, /observation #8 is beyond the chain's head #6 \(inserted\)/],
+    }, /observation #\d's content does not match its hash \(it was changed, or forged\)/],
+    ['a sound one inserted that forks from nowhere', (dir: string) => {
+      const last = JSON.parse(readFileSync(join(obsDir(dir), files(dir)[5]!), 'utf8'));
+      const forged = { ...last, at: '2026-11-25T11:00:00.000Z', seq: 9, prevHash: 'f'.repeat(64) };
+      writeFileSync(join(obsDir(dir), '2026-11-25T11-00-00.000Z.json'), JSON.stringify({ ...forged, hash: observationHash(forged) }));
+    }, /observation #9 is not on the chain that ends at the head #6 and does not fork from it \(inserted\)/],
   ])('names the break when %s, in verify (exit 1) and the report', async (_label, damage, reason) => {
     const dir = await recorded();
     const copy = mkdtempSync(join(tmpdir(), 'elbscope-obs-damaged-'));
@@ -99,11 +104,23 @@ describe('The stored observations\' chain', () => {
     expect(await check(dir)).toEqual({ verified: 7, unchained: 0, expired: 0, uncommitted: 0, firstBreak: null });
   });
 
-  it('counts an observation written for a cycle whose commit never came (a crash) apart, without calling it tampering', async () => {
+  it('counts an observation written for a commit that never came (a crash, a lost race) apart, without calling it tampering, and leaves it out of the report', async () => {
     const dir = await recorded();
+    // As the crashed cycle wrote it: chained after the head, its commit never came.
     const last = JSON.parse(readFileSync(join(obsDir(dir), files(dir)[5]!), 'utf8'));
-    writeFileSync(join(obsDir(dir), '2026-11-25T10-06-00.000Z.json'), JSON.stringify({ ...last, at: '2026-11-25T10:06:00.000Z', seq: 7 }));
-    expect(await check(dir)).toMatchObject({ verified: 6, uncommitted: 1, firstBreak: null });
+    const orphan = { ...last, at: '2026-11-25T10:06:00.000Z', seq: 7, prevHash: last.hash, prevExpiresAt: last.expiresAt };
+    writeFileSync(join(obsDir(dir), '2026-11-25T10-06-00.000Z.json'), JSON.stringify({ ...orphan, hash: observationHash(orphan) }));
+    // As a second writer that lost the race at #4 wrote it: forking from #3, at its own time.
+    const third = JSON.parse(readFileSync(join(obsDir(dir), files(dir)[2]!), 'utf8'));
+    const lost = { ...third, at: '2026-11-25T10:02:30.000Z', seq: 4, prevHash: third.hash, prevExpiresAt: third.expiresAt };
+    writeFileSync(join(obsDir(dir), '2026-11-25T10-02-30.000Z.json'), JSON.stringify({ ...lost, hash: observationHash(lost) }));
+    expect(await check(dir)).toMatchObject({ verified: 6, uncommitted: 2, firstBreak: null });
+    const r = await runElbscope(['verify', '--store', dir]);
+    expect(r.code).toBe(0);
+    const json = JSON.parse((await runElbscope(['report', '--lb', 'web', '--store', dir, '--format', 'json'])).stdout) as { nodesPerAz: { at: string }[] };
+    expect(json.nodesPerAz.map((row) => row.at)).not.toContain('2026-11-25T10:02:30.000Z');
+    expect(json.nodesPerAz.map((row) => row.at)).not.toContain('2026-11-25T10:06:00.000Z');
+    expect(json.nodesPerAz.length).toBeGreaterThan(0);
   });
 
   it("anchors: the head a cycle carries proves the observations up to it; a rewrite of the whole chain, which plain verify passes, loses the anchor", async () => {

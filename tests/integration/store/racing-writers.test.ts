@@ -8,6 +8,7 @@ import { recordCycle, type RecordDeps } from '../../../shared/cycle/record';
 import { flushOutbox } from '../../../shared/ledger/flush';
 import type { ChainedEvent } from '../../../shared/detect/state';
 import { verifyChain } from '../../../shared/store/chain';
+import { checkObservations, readObservations } from '../../../shared/report/build';
 import { Ledger } from '../../../shared/ledger/ledger';
 import type { Records } from '../../../shared/ledger/records';
 import { DynamoDbRecords } from '../../../shared/store/dynamodb';
@@ -58,6 +59,35 @@ describe.each([
     await flushOutbox({ store: storeFor(), sink, now: () => new Date(T0 + 3_600_000), claimant: 'late' });
     expect(await problems(storeFor(), published)).toEqual([]);
   }, 60_000);
+
+  it("a writer that loses the commit after storing its observation leaves the winner's intact (same cycle time, different snapshots)", async () => {
+    const recordsFor = await open();
+    const at = new Date(T0);
+    const deps = (store: Store): RecordDeps => ({ store, sink: { description: 'none', publish: async () => ({ messageId: null }) }, now: () => at, claimant: 'x', warn: () => undefined });
+    const cycle = (store: Store, ips: string[]) => recordCycle(config, [nodeSnapshot(DNS, ips)], at.toISOString(), deps(store));
+    // Writer a has stored its observation and is about to commit when writer b, which saw another answer, commits first.
+    let raced = false;
+    const inner = recordsFor();
+    const a = new Proxy(inner, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'putIfVersion' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: Parameters<Records['putIfVersion']>) => {
+          if (args[0].kind === 'state' && !raced) {
+            raced = true;
+            await cycle(new Ledger(recordsFor()), ['10.0.0.1', '10.0.0.2']);
+          }
+          return (value as Records['putIfVersion']).apply(target, args);
+        };
+      },
+    });
+    await cycle(new Ledger(a), ['10.0.0.1']);
+    expect(raced).toBe(true);
+    const store = new Ledger(recordsFor());
+    const state = (await store.getState('web'))?.state ?? null;
+    const check = checkObservations('web', await readObservations(store, 'web'), state?.observationChain ?? null, new Date(T0 + 3_600_000));
+    expect(check).toMatchObject({ verified: 1, uncommitted: 1, firstBreak: null });
+  });
 
   it('the same when one of them dies after any of its writes and is restarted, the other carrying on', async () => {
     // Writer a's writes in an uncrashed race size the crash points.
@@ -116,8 +146,13 @@ async function problems(store: Store, published: string[]): Promise<string[]> {
   if (JSON.stringify(kinds) !== JSON.stringify(['scaled us-east-1a', 'node-replaced us-east-1a', 'scaled us-east-1a', 'node-replaced us-east-1a'])) found.push(`events ${JSON.stringify(kinds)}`);
   if (JSON.stringify([...published].sort()) !== JSON.stringify(events.map((e) => e.record.id).sort())) found.push(`published ${JSON.stringify(published)}`);
   if (!events.every((e) => e.publishedAt !== null)) found.push('an event without a receipt');
-  const broken = verifyChain('web', events, (await store.getState('web'))?.state.chain ?? null);
+  const state = (await store.getState('web'))?.state ?? null;
+  const broken = verifyChain('web', events, state?.chain ?? null);
   if (broken) found.push(`chain: ${broken.reason}`);
+  // The observations too: a writer whose commit lost wrote one the chain does not hold; never a break.
+  const observations = checkObservations('web', await readObservations(store, 'web'), state?.observationChain ?? null, new Date(T0 + 3_600_000));
+  if (observations.firstBreak) found.push(`observations: ${observations.firstBreak.reason}`);
+  if (observations.verified < script.length) found.push(`observations: ${observations.verified} verified`);
   if ((await store.listOutbox()).length > 0) found.push('left in the outbox');
   return found;
 }

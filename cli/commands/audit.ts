@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { buildReport } from '../../shared/report/build';
 import { renderReport, type ReportFormat } from '../../shared/report/render';
 import { htmlToPdf, PdfError } from '../../shared/report/pdf';
-import { verifyChain, verifyPrewarms, verifyReceipts } from '../../shared/store/chain';
+import { verifyChain, verifyOutbox, verifyPrewarms, verifyReceipts } from '../../shared/store/chain';
 import { checkObservations, observationsLine, onTheirWay, prewarmsLine, readObservations, receiptsLine } from '../../shared/report/build';
 import { byEventTime, StoreRecordCorruptError, type StoredObservation } from '../../shared/store/store';
 import { UsageError } from '../../shared/errors';
@@ -160,6 +160,11 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: (
           broken++;
           io.err(`elbscope: ${lb}: ${receipts.firstBreak.reason} (${receipts.firstBreak.location})`);
         } else if (events.length > 0) io.out(`${lb}: ${receiptsLine(receipts)}`);
+        const queued = verifyOutbox(lb, events, outbox, state?.state.pending ?? []);
+        if (queued) {
+          broken++;
+          io.err(`elbscope: ${lb}: ${queued.reason}`);
+        }
         // The stored observations (what the report's charts and tables show) have their own chain, and anchors of their own.
         const storedObservations = await readObservations(store, lb);
         if (flags.anchor && Array.isArray(storedObservations)) {

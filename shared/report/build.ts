@@ -1,5 +1,5 @@
 import type { ChainedEvent, LoadBalancerState } from '../detect/state';
-import { verifyChain, verifyObservations, verifyPrewarms, verifyReceipts, type ChainBreak, type ObservationCheck, type PrewarmCheck, type ReceiptCheck } from '../store/chain';
+import { verifyChain, verifyObservations, verifyOutbox, verifyPrewarms, verifyReceipts, type ChainBreak, type ObservationCheck, type PrewarmCheck, type ReceiptCheck } from '../store/chain';
 import { StoreRecordCorruptError, type OutboxEntry, type Store, type StoredObservation } from '../store/store';
 import type { CompactSnapshot } from '../cycle/snapshot';
 
@@ -62,7 +62,7 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
   const observations = (Array.isArray(all) ? all.filter((o) => inWindow(o.at)) : await store.listObservations(loadBalancer, window.from, window.to)).filter((o) => !offChain.has(o.hash ?? ''));
   const prewarmCheck = verifyPrewarms(loadBalancer, prewarms, state?.state.prewarmDigests);
   const receiptCheck = verifyReceipts(loadBalancer, stored, onTheirWay(outbox, state?.state ?? null));
-  const firstBreak = verifyChain(loadBalancer, stored, state?.state.chain ?? null) ?? observationCheck.firstBreak ?? prewarmCheck.firstBreak ?? receiptCheck.firstBreak;
+  const firstBreak = verifyChain(loadBalancer, stored, state?.state.chain ?? null) ?? observationCheck.firstBreak ?? prewarmCheck.firstBreak ?? receiptCheck.firstBreak ?? verifyOutbox(loadBalancer, stored, outbox, state?.state.pending ?? []);
   const events = stored
     .filter((e) => inWindow(e.record.at))
     .map(({ record: r, publishedAt, deliveryError }) => ({ seq: r.seq, id: r.id, at: r.at, kind: r.kind, status: r.status, severity: r.severity, az: r.az, backend: r.backend, from: r.from, to: r.to, summary: r.summary, published: publishedAt, deliveryError: deliveryError?.error ?? null }));

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ElbEvent } from '../detect/events';
 import { GENESIS_HASH, type ChainedEvent, type LoadBalancerState } from '../detect/state';
-import type { StoredEvent, StoredObservation } from './store';
+import type { OutboxEntry, StoredEvent, StoredObservation } from './store';
 import type { PrewarmTarget } from '../detect/rules';
 
 /** JSON with object keys sorted at every level: one spelling per value, so hashes are stable. */
@@ -255,4 +255,21 @@ export function verifyReceipts(loadBalancer: string, events: StoredEvent[], onTh
     else return { ...check, firstBreak: { ...at, location: e.location, reason: `record #${e.record.seq} has no receipt and is not in the outbox: its receipt was removed, or the alert was lost` } };
   }
   return check;
+}
+
+/**
+ * Each outbox entry of a load balancer is a copy of an event of its audit trail (or
+ * of one committed and not yet drained): a forged entry, or an edited copy, is named
+ * (the flush never publishes either as written; this says so in `verify`).
+ */
+export function verifyOutbox(loadBalancer: string, events: StoredEvent[], outbox: OutboxEntry[], pending: readonly ChainedEvent[]): ChainBreak | null {
+  const known = new Map([...pending, ...events.map((e) => e.record)].map((r) => [r.id, r]));
+  for (const { record: copy } of outbox) {
+    if (copy.loadBalancer !== loadBalancer) continue;
+    const event = known.get(copy.id);
+    const at = { loadBalancer, seq: copy.seq, id: copy.id, location: `outbox entry ${copy.id}` };
+    if (!event) return { ...at, reason: `outbox entry ${copy.id} copies no event of the audit trail (forged)` };
+    if (event.hash !== copy.hash || recordHash(copy) !== copy.hash) return { ...at, reason: `outbox entry ${copy.id} differs from event #${event.seq} it copies (edited)` };
+  }
+  return null;
 }

@@ -10,6 +10,7 @@ import { makeEvent } from '../../../shared/detect/events';
 import type { ChainedEvent } from '../../../shared/detect/state';
 import { recordHash } from '../../../shared/store/chain';
 import { LocalStore } from '../../../shared/store/local';
+import { runCli } from '../../../cli/program';
 
 // The outbox holds copies of chained events; what goes out as an alert is the chained
 // event in the audit trail, never the copy: an edited copy publishes the original, a
@@ -63,5 +64,24 @@ describe('Publishing from the outbox: the chained event, or nothing', () => {
       expect(result.rejected, damage).toEqual([queued.id]);
       expect(published, damage).toEqual([]);
     }
+  });
+
+  it('verify names a forged outbox entry and an edited one before any flush', async () => {
+    const verify = async (dir: string) => {
+      const err: string[] = [];
+      const code = await runCli(['verify', '--store', dir], { out: () => undefined, err: (t) => err.push(t), env: {} });
+      return { code, err: err.join('\n') };
+    };
+    const edited = await setup();
+    expect((await verify(edited.dir)).code).toBe(0);
+    const copy = JSON.parse(readFileSync(outboxFile(edited.dir, edited.queued.id), 'utf8'));
+    writeFileSync(outboxFile(edited.dir, edited.queued.id), JSON.stringify({ ...copy, record: { ...copy.record, summary: 'web: all is well' } }));
+    expect(await verify(edited.dir)).toEqual({ code: 1, err: `elbscope: web: outbox entry ${edited.queued.id} differs from event #1 it copies (edited)` });
+
+    const forged = await setup();
+    const fake = { ...event('web: scaled 1 → 40 nodes', 3), seq: 2, prevHash: forged.queued.hash };
+    const fakeEvent = { ...fake, hash: recordHash(fake) };
+    writeFileSync(outboxFile(forged.dir, fakeEvent.id), JSON.stringify(fakeEvent));
+    expect(await verify(forged.dir)).toEqual({ code: 1, err: `elbscope: web: outbox entry ${fakeEvent.id} copies no event of the audit trail (forged)` });
   });
 });

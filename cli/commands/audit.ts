@@ -155,7 +155,7 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: (
           io.err(`elbscope: ${lb}: audit chain broken at record #${chainBreak.seq}${chainBreak.id ? ` (${chainBreak.id})` : ''}, ${chainBreak.location}: ${chainBreak.reason}`);
         } else io.out(`${lb}: intact, ${events.length} records`);
         // Each event delivered (a sealed receipt), refused for good, or on its way: a removed or edited receipt shows.
-        const receipts = verifyReceipts(lb, events, onTheirWay(outbox, state?.state ?? null));
+        const receipts = verifyReceipts(lb, events, onTheirWay(outbox, state?.state ?? null), await store.listReceipts(lb));
         if (receipts.firstBreak) {
           broken++;
           io.err(`elbscope: ${lb}: ${receipts.firstBreak.reason} (${receipts.firstBreak.location})`);

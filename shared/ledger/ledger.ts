@@ -107,6 +107,12 @@ export class Ledger implements Store {
     return out;
   }
 
+  async listReceipts(lb: string): Promise<{ eventId: string; location: string }[]> {
+    const out: { eventId: string; location: string }[] = [];
+    for (const found of await this.records.query('receipt', lb, {}, (bad) => out.push({ eventId: bad.id, location: bad.location }))) out.push({ eventId: found.id, location: found.location });
+    return out;
+  }
+
   async listOutbox(): Promise<OutboxEntry[]> {
     const unreadable: string[] = [];
     const found = await this.records.query('outbox', null, {}, (bad) => unreadable.push(bad.id));

@@ -47,12 +47,13 @@ export function onTheirWay(outbox: OutboxEntry[], state: LoadBalancerState | nul
 /** Gather a report from the store: events, stored observations, pre-warm targets, and the chain check. */
 export async function buildReport(store: Store, loadBalancer: string, window: { from?: string; to?: string }, now: Date, options: { observationEveryMinutes?: number } = {}): Promise<ReportData> {
   const inWindow = (at: string) => (!window.from || at >= window.from) && (!window.to || at <= window.to);
-  const [stored, prewarms, state, all, outbox] = await Promise.all([
+  const [stored, prewarms, state, all, outbox, receipts] = await Promise.all([
     store.listEvents(loadBalancer),
     store.listPrewarms(loadBalancer),
     store.getState(loadBalancer),
     readObservations(store, loadBalancer),
     store.listOutbox(),
+    store.listReceipts(loadBalancer),
   ]);
   const offChain = new Set<string>();
   const observationCheck = checkObservations(loadBalancer, all, state?.state.observationChain ?? null, now, offChain);
@@ -61,7 +62,7 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
   // a bad record outside the window still leaves a report.)
   const observations = (Array.isArray(all) ? all.filter((o) => inWindow(o.at)) : await store.listObservations(loadBalancer, window.from, window.to)).filter((o) => !offChain.has(o.hash ?? ''));
   const prewarmCheck = verifyPrewarms(loadBalancer, prewarms, state?.state.prewarmDigests);
-  const receiptCheck = verifyReceipts(loadBalancer, stored, onTheirWay(outbox, state?.state ?? null));
+  const receiptCheck = verifyReceipts(loadBalancer, stored, onTheirWay(outbox, state?.state ?? null), receipts);
   const firstBreak = verifyChain(loadBalancer, stored, state?.state.chain ?? null) ?? observationCheck.firstBreak ?? prewarmCheck.firstBreak ?? receiptCheck.firstBreak ?? verifyOutbox(loadBalancer, stored, outbox, state?.state.pending ?? []);
   const events = stored
     .filter((e) => inWindow(e.record.at))

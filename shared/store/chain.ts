@@ -243,10 +243,14 @@ export interface ReceiptCheck {
  * error), or still on its way (in the outbox, or committed and not yet drained).
  * A receipt that does not hash to its seal, or closes another event, was edited or
  * moved; an event with no receipt that is not on its way had its receipt removed
- * (or was lost). Receipts from before seals are counted as they read.
+ * (or was lost); a receipt for no stored event was inserted (or its event removed).
+ * Receipts from before seals are counted as they read.
  */
-export function verifyReceipts(loadBalancer: string, events: StoredEvent[], onTheirWay: ReadonlySet<string>): ReceiptCheck {
+export function verifyReceipts(loadBalancer: string, events: StoredEvent[], onTheirWay: ReadonlySet<string>, receipts: readonly { eventId: string; location: string }[] = []): ReceiptCheck {
   const check: ReceiptCheck = { closed: 0, waiting: 0, firstBreak: null };
+  const stored = new Set(events.map((e) => e.record.id));
+  const stray = receipts.find((r) => !stored.has(r.eventId));
+  if (stray) return { ...check, firstBreak: { loadBalancer, seq: 0, id: stray.eventId, location: stray.location, reason: `a receipt for ${stray.eventId}, which is no stored event (inserted, or its event removed)` } };
   for (const e of events) {
     const at = { loadBalancer, seq: e.record.seq, id: e.record.id };
     if (e.receipt?.unsound) return { ...check, firstBreak: { ...at, location: e.receipt.location, reason: `the receipt of record #${e.record.seq} ${e.receipt.unsound}` } };

@@ -93,6 +93,8 @@ export interface Store {
   /** Append a chained event; idempotent on its sequence number and id. Also queues it in the outbox. */
   appendEvent(record: ChainedEvent): Promise<void>;
   listEvents(loadBalancer?: string): Promise<StoredEvent[]>;
+  /** Where each of a load balancer's receipts lives, by the event id it is kept under (for `verify`: a receipt with no event is named). */
+  listReceipts(loadBalancer: string): Promise<{ eventId: string; location: string }[]>;
   listLoadBalancers(): Promise<string[]>;
   /** Events not yet published, oldest first. */
   listOutbox(): Promise<OutboxEntry[]>;

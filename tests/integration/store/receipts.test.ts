@@ -45,11 +45,12 @@ describe('Receipts in the audit', () => {
     expect(r.out).toContain('web: receipts: 2 delivered or refused for good, 1 on their way');
   });
 
-  it('names an edited receipt, a receipt moved onto another event, and a removed one', async () => {
+  it('names an edited receipt, a receipt moved onto another event, a removed one, and one for no event', async () => {
     const cases: [string, (s: Awaited<ReturnType<typeof seeded>>) => void, RegExp][] = [
       ['edited', ({ events, receipt }) => writeFileSync(receipt(events[0]!), readFileSync(receipt(events[0]!), 'utf8').replace(/"publishedAt": "[^"]+"/, '"publishedAt": "2026-11-25T09:00:00.000Z"')), /the receipt of record #1 its content does not hash to its seal \(edited\)/],
       ['moved', ({ events, receipt }) => cpSync(receipt(events[1]!), receipt(events[0]!)), /the receipt of record #1 it closes another event \(\w+ #2\)/],
       ['removed', ({ events, receipt }) => rmSync(receipt(events[1]!)), /record #2 has no receipt and is not in the outbox: its receipt was removed, or the alert was lost/],
+      ['inserted for no event', ({ dir, events, receipt }) => cpSync(receipt(events[0]!), join(dir, 'loadbalancers', 'web', 'published', 'ffffffffffffffffffffffff.json')), /a receipt for ffffffffffffffffffffffff, which is no stored event \(inserted, or its event removed\)/],
     ];
     for (const [label, damage, reason] of cases) {
       const seed = await seeded();

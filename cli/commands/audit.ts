@@ -137,6 +137,11 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: (
           continue;
         }
         const state = await store.getState(lb);
+        if (state?.recovered) {
+          // Not a break of the trail, but a record someone must look at: the state the rules ran on was lost or edited.
+          broken++;
+          io.err(`elbscope: ${lb}: stored state at ${state.recovered.location} ${state.recovered.reason}; moved aside to ${state.recovered.movedTo} and rebuilt (the next cycle announces it)`);
+        }
         if (flags.anchor) {
           const at = events.findIndex((e) => e.record.hash.startsWith(flags.anchor as string));
           if (at >= 0) {

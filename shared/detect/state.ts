@@ -120,6 +120,8 @@ export interface LoadBalancerState {
   observationChain?: { seq: number; hash: string; expiresAt: string };
   /** CloudWatch and LCU-reservation memory (absent until first read). */
   capacity?: CapacityState;
+  /** Set when the stored state did not read (or was edited) and this one was rebuilt: until the next commit announces it. */
+  recovered?: { location: string; reason: string; movedTo: string };
   /** Whose state this is, as the last cycle's configuration said: for reports and audits. */
   identity?: Pick<LoadBalancerIdentity, 'account' | 'region' | 'name' | 'arn'>;
 }

@@ -32,7 +32,9 @@ export async function commitEvents(
     const state = current?.state ?? emptyState();
     const before = structuredClone(state);
     const events = decide(state, current?.recovered);
-    if (current && events.length === 0 && state.pending.length === 0 && unchanged(before, state)) {
+    // Announced (by the decision) once: the note goes with this commit.
+    delete state.recovered;
+    if (current && !current.recovered && events.length === 0 && state.pending.length === 0 && unchanged(before, state)) {
       onHead?.(current.state.chain, current.state);
       return [];
     }
@@ -63,7 +65,7 @@ export function storeRecordCorrupt(lb: string, recovered: RecoveredRecord, at: s
   return makeEvent({
     kind: 'store-record-corrupt', status: 'event', severity: 'critical', loadBalancer: lb, az: null, backend: null, from: null, to: null, at,
     scope: recovered.location,
-    summary: `${lb}: stored state did not parse (${recovered.reason}); moved aside to ${recovered.movedTo}, the rules start again from a baseline`,
+    summary: `${lb}: stored state could not be used (${recovered.reason}); moved aside to ${recovered.movedTo}, the rules start again from a baseline`,
     details: { ...recovered },
   });
 }

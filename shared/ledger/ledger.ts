@@ -21,22 +21,28 @@ export class Ledger implements Store {
     this.description = records.description;
   }
 
-  async getState(lb: string): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord } | null> {
+  async getState(lb: string, attempt = 0): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord } | null> {
     const key = stateKey(lb);
-    let found: ReadRecord | null;
     try {
-      found = await this.records.get(key);
+      const found = await this.records.get(key);
       if (found === null) return null;
-      return { state: stateOf(found), version: found.version };
+      const state = stateOf(found);
+      const digest = (found.value as { digest?: unknown }).digest;
+      if (digest !== undefined && digest !== stateDigest(state)) throw new StoreRecordCorruptError(found.location, 'its content does not match the digest written with it (it was edited)');
+      return { state, version: found.version, ...(state.recovered ? { recovered: state.recovered } : {}) };
     } catch (err) {
-      if (!(err instanceof StoreRecordCorruptError)) throw err;
-      // Kept for a person; a fresh state continues the chains from their last stored records.
+      if (!(err instanceof StoreRecordCorruptError) || attempt > 0) throw err;
+      // Kept for a person; a fresh state continues the chains from their last stored records, and is
+      // written at once, saying what happened: whoever reads next (a cycle, or `verify`) finds it, and the
+      // next commit announces it (store-record-corrupt) and clears the note.
       const movedTo = await this.records.quarantine(key, new Date());
       const state = emptyState();
       state.chain = await this.chainHead(lb);
       const observationHead = observationHeadOf(await this.listObservations(lb).catch(() => []));
       if (observationHead) state.observationChain = observationHead;
-      return { state, version: 0, recovered: { location: err.location, reason: err.reason, movedTo } };
+      state.recovered = { location: err.location, reason: err.reason, movedTo };
+      if (!(await this.putState(lb, state, 0))) return this.getState(lb, attempt + 1); // another reader rebuilt it first
+      return { state, version: 1, recovered: state.recovered };
     }
   }
 
@@ -50,7 +56,7 @@ export class Ledger implements Store {
   }
 
   async putState(lb: string, state: LoadBalancerState, expectedVersion: number): Promise<boolean> {
-    return this.records.putIfVersion(stateKey(lb), { state }, expectedVersion);
+    return this.records.putIfVersion(stateKey(lb), { state, digest: stateDigest(state) }, expectedVersion);
   }
 
   async appendEvent(record: ChainedEvent): Promise<void> {
@@ -252,6 +258,15 @@ const outboxKey = (id: string): RecordKey => ({ kind: 'outbox', lb: null, id });
 function shaped<T>(found: ReadRecord, shape: RecordShape<T>): T {
   if (!shape.test(found.value)) throw new StoreRecordCorruptError(found.location, `not ${shape.what}`);
   return found.value;
+}
+
+/**
+ * A state's digest, written beside it: an edit that does not recompute it is found
+ * on the next read (the state is then moved aside and rebuilt, as one that does not
+ * parse). Over the compact JSON, as read back (key order is kept).
+ */
+function stateDigest(state: LoadBalancerState): string {
+  return createHash('sha256').update(JSON.stringify(state)).digest('hex');
 }
 
 /** The rules' state in a state record: `{ state }`, or (DynamoDB, before the ledger) the bare state. */

@@ -11,7 +11,7 @@ import { runScript } from './crash-script';
 // not yet removed — or, with `killAtPublish`, when "SNS" is asked for its Kth
 // publish, after the alert file took that event. What the kill leaves stays for
 // the parent, which restarts the run. Argument: JSON { dir, alertFile, killAfter,
-// killAtPublish, stepLog, consoleLog, publishLog } (both kills null: count, never kill). Each
+// killAtPublish, steps, stepLog, consoleLog, publishLog } (both kills null: count, never kill). Each
 // step's index and each id the console or SNS takes are appended synchronously to
 // the logs before the step is taken or the delivery acknowledged, so the parent
 // knows where the kill fell and what each sink had.
@@ -21,6 +21,8 @@ interface Args {
   alertFile: string;
   killAfter: number | null;
   killAtPublish: number | null;
+  /** How many of the script's steps to run (all: absent). */
+  steps?: number;
   stepLog: string;
   consoleLog: string;
   publishLog: string;
@@ -43,6 +45,7 @@ for (const name of ['link', 'rename', 'unlink', 'rm']) {
 syncBuiltinESMExports();
 
 runScript((n) => faultyRecords(new LocalRecords(args.dir), n), null, args.alertFile, {
+  ...(args.steps ? { steps: args.steps } : {}),
   onStep: (i) => appendFileSync(args.stepLog, `${i}\n`),
   onConsole: (id) => appendFileSync(args.consoleLog, `${id}\n`),
   onPublish: (id) => {

@@ -93,7 +93,7 @@ export async function runScript(
   open: (crashAfter: number | null) => Crashable,
   crashAfter: number | null,
   alertFile: string,
-  options: { from?: number; restarted?: boolean; delivered?: Delivered; onStep?: (index: number) => void; onConsole?: (id: string) => void; onPublish?: (id: string) => void } = {},
+  options: { from?: number; restarted?: boolean; delivered?: Delivered; steps?: number; onStep?: (index: number) => void; onConsole?: (id: string) => void; onPublish?: (id: string) => void } = {},
 ): Promise<{ delivered: Delivered; writes: number; crashes: number }> {
   const delivered = options.delivered ?? { console: [], sns: [] };
   const sink = scriptSink(alertFile, delivered, options);
@@ -102,7 +102,7 @@ export async function runScript(
   let crashes = 0;
   let clock = at(0);
   const store = () => new Ledger(faulty.records);
-  for (const [i, step] of STEPS.entries()) {
+  for (const [i, step] of STEPS.slice(0, options.steps ?? STEPS.length).entries()) {
     if (i < (options.from ?? 0)) continue;
     options.onStep?.(i);
     clock = new Date(at(step.minute).getTime() + (options.restarted && i === options.from ? 30_000 : 0));

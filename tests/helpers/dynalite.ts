@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 
 /** dynalite (the DynamoDB API on loopback, in memory) with elbscope's table created, as serverless.yml defines it. */
@@ -40,5 +40,11 @@ export async function createTable(client: DynamoDBClient, table: string): Promis
       ],
     }),
   );
-  await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: table });
+  // dynalite turns it ACTIVE on its next tick (createTableMs 0): ask until it says so (the SDK's waiter sleeps 1 s between asks).
+  for (let i = 0; i < 500; i++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`dynalite: table ${table} not ACTIVE`);
 }

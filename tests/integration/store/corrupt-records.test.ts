@@ -46,7 +46,7 @@ describe('Local store: records that do not parse', () => {
 
     const events = await cycle(deps, 2, ['10.0.0.1', '10.0.0.2']);
     expect(events.map((e) => [e.kind, e.severity, e.seq])).toEqual([['store-record-corrupt', 'critical', 2]]);
-    expect(events[0]?.summary).toMatch(new RegExp(`^web: stored state did not parse \\(empty: a write that did not finish\\); moved aside to ${stateFile.replaceAll('/', '\\/')}\\.corrupt-`));
+    expect(events[0]?.summary).toMatch(new RegExp(`^web: stored state could not be used \\(empty: a write that did not finish\\); moved aside to ${stateFile.replaceAll('/', '\\/')}\\.corrupt-`));
     expect(readdirSync(join(dir, 'loadbalancers', 'web')).filter((f) => f.startsWith('state.json.corrupt-'))).toHaveLength(1);
     expect(sent).toEqual(['scaled', 'store-record-corrupt']);
     const [stored, state] = await Promise.all([store.listEvents('web'), store.getState('web')]);
@@ -54,6 +54,29 @@ describe('Local store: records that do not parse', () => {
     // The rules took a new baseline: the next change is reported as usual.
     await cycle(deps, 3, ['10.0.0.1']);
     expect((await store.listEvents('web')).map((e) => e.record.kind)).toEqual(['scaled', 'store-record-corrupt', 'scaled']);
+  });
+
+  it('an edited state.json (its digest not recomputed) is named by verify, moved aside, and announced once by the next cycle', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elbscope-corrupt-'));
+    const store = new LocalStore(dir);
+    const { sent, sink } = recording();
+    const deps = { store, sink, now: () => new Date(at(30)), claimant: 't' };
+    await cycle(deps, 0, ['10.0.0.1']);
+    await cycle(deps, 1, ['10.0.0.1', '10.0.0.2']);
+    // Someone makes the rules believe web already has three nodes (the next scale-up would pass unannounced).
+    const stateFile = join(dir, 'loadbalancers', 'web', 'state.json');
+    const state = JSON.parse(readFileSync(stateFile, 'utf8'));
+    state.state.nodes['us-east-1a'].push('10.0.0.3');
+    writeFileSync(stateFile, JSON.stringify(state, null, 2));
+
+    const verified = await runElbscope(['verify', '--store', dir]);
+    expect(verified.code).toBe(1);
+    expect(verified.stderr).toContain(`elbscope: web: stored state at ${stateFile} its content does not match the digest written with it (it was edited); moved aside to ${stateFile}.corrupt-`);
+    const events = await cycle(deps, 2, ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    expect(events.map((e) => [e.kind, e.severity])).toEqual([['store-record-corrupt', 'critical']]);
+    expect(events[0]?.summary).toContain('(its content does not match the digest written with it (it was edited))');
+    expect(sent).toEqual(['scaled', 'store-record-corrupt']);
+    expect((await runElbscope(['verify', '--store', dir])).code).toBe(0); // announced: the note is gone, the trail intact
   });
 
   it('a cut-off outbox file is rebuilt from the audit trail and published once; a corrupt prewarm file stops only its load balancer, named', async () => {

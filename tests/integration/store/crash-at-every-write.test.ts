@@ -18,10 +18,10 @@ import { EXPECTED_EVENTS, filed, outcome, problemsOf, runScript, type Delivered 
 // write; each time the run restarts (the same invocation again, as Lambda retries
 // it) and goes on to the end. Every run must store the same events, publish each
 // exactly once (a recording sink counts), leave no outbox behind, and verify.
-// DynamoDB is crashed in process after every primitive write (each one request: a
-// kill between the request and its answer leaves what a crash right after it
-// leaves); the local store is killed for real (SIGKILL, a child process) after
-// every file operation, which includes the end of every primitive write.
+// Both adapters are crashed in process after every primitive write (a DynamoDB
+// primitive is one request: a kill between the request and its answer leaves what
+// a crash right after it leaves); the local store is also killed for real (SIGKILL,
+// a child process) after every file operation and at every SNS publish.
 
 let dynamo: Awaited<ReturnType<typeof startDynalite>>;
 let child: string;
@@ -45,24 +45,26 @@ const dynamodb: Fresh = async () => {
   return { records: new DynamoDbRecords(dynamo.client, table) };
 };
 
-/** The uncrashed run's outcome and write count (the crash points). */
-async function reference(fresh: Fresh) {
+/** The uncrashed run's outcome and write count (the crash points), for the script's first `steps` steps (all: absent). */
+async function reference(fresh: Fresh, steps?: number) {
   const { records } = await fresh();
   const alertFile = join(mkdtempSync(join(tmpdir(), 'elbscope-alerts-')), 'alerts.jsonl');
-  const clean = await runScript((n) => faultyRecords(records, n), null, alertFile);
+  const clean = await runScript((n) => faultyRecords(records, n), null, alertFile, steps ? { steps } : {});
   const expected = await outcome(records);
-  expect(expected.events.map((e) => e.replace(/^\d+ /, '').replace(/ \S+$/, ''))).toEqual(EXPECTED_EVENTS);
+  const kinds = expected.events.map((e) => e.replace(/^\d+ /, '').replace(/ \S+$/, ''));
+  if (steps) expect(kinds).toEqual(EXPECTED_EVENTS.slice(0, kinds.length));
+  else expect(kinds).toEqual(EXPECTED_EVENTS);
   for (const got of [clean.delivered.console, filed(alertFile), clean.delivered.sns]) expect([...got].sort()).toEqual([...expected.ids].sort());
-  expect(clean.writes).toBeGreaterThan(20);
+  expect(clean.writes).toBeGreaterThan(steps ? 10 : 20);
   return { expected, writes: clean.writes };
 }
 
 /** Run the child on a local store in `dir`, killed after file operation `kill.after` or at SNS publish `kill.atPublish` (neither: never); where it died, what SNS got, its counts. */
-function childRun(dir: string, alertFile: string, kill: { after?: number; atPublish?: number }): Promise<{ step: number; delivered: Delivered; killed: boolean; ops: number; publishes: number }> {
+function childRun(dir: string, alertFile: string, kill: { after?: number; atPublish?: number }, steps?: number): Promise<{ step: number; delivered: Delivered; killed: boolean; ops: number; publishes: number }> {
   const logs = mkdtempSync(join(tmpdir(), 'elbscope-crash-child-'));
   const [stepLog, consoleLog, publishLog] = ['steps', 'console', 'published'].map((f) => join(logs, f)) as [string, string, string];
   for (const f of [stepLog, consoleLog, publishLog]) writeFileSync(f, '');
-  const arg = JSON.stringify({ dir, alertFile, killAfter: kill.after ?? null, killAtPublish: kill.atPublish ?? null, stepLog, consoleLog, publishLog });
+  const arg = JSON.stringify({ dir, alertFile, killAfter: kill.after ?? null, killAtPublish: kill.atPublish ?? null, steps, stepLog, consoleLog, publishLog });
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [child, arg], { timeout: 60_000 }, (err, stdout, stderr) => {
       const killed = (err as { signal?: string } | null)?.signal === 'SIGKILL';
@@ -74,8 +76,11 @@ function childRun(dir: string, alertFile: string, kill: { after?: number; atPubl
   });
 }
 
-describe('Crashing DynamoDB after every write request (in process)', () => {
-  const fresh = dynamodb;
+describe.each([
+  ['a local directory', () => local],
+  ['DynamoDB (dynalite)', () => dynamodb],
+] as const)('Crashing the store after every primitive write (in process): %s', (_name, adapter) => {
+  const fresh: Fresh = () => adapter()();
   it('stores the same events, publishes each exactly once, leaves no outbox, and verifies, whichever write the crash follows', async () => {
     const { expected, writes } = await reference(fresh);
     const problems: string[] = [];
@@ -90,6 +95,13 @@ describe('Crashing DynamoDB after every write request (in process)', () => {
   }, 240_000);
 });
 
+/**
+ * The kill test runs the script's first four steps (a scale-up, a node replaced, a
+ * DNS failure: three events): every primitive and sink is exercised, at a cost a
+ * loaded 2-core machine can carry (each point is a process of its own).
+ */
+const KILL_STEPS = 4;
+
 describe('Killing a process that writes a local store and publishes (SIGKILL, a child process)', () => {
   // After every file operation of the store — inside the primitives: a lock held, a
   // temporary file not yet renamed, a record linked but its temporary not yet
@@ -97,8 +109,9 @@ describe('Killing a process that writes a local store and publishes (SIGKILL, a 
   // the event (and its outbox entry noted so). The restart (in this process) must break a dead
   // process's lock at once and go on as after any crash; each sink gets each event once.
   it('stores the same events, delivers each exactly once per sink (console, alert file, SNS), leaves no outbox, and verifies, wherever the kill falls', async () => {
-    const { expected } = await reference(local);
-    const count = await childRun(mkdtempSync(join(tmpdir(), 'elbscope-kill-')), join(mkdtempSync(join(tmpdir(), 'elbscope-alerts-')), 'alerts.jsonl'), {});
+    const { expected } = await reference(local, KILL_STEPS);
+    expect(expected.ids.length).toBe(3);
+    const count = await childRun(mkdtempSync(join(tmpdir(), 'elbscope-kill-')), join(mkdtempSync(join(tmpdir(), 'elbscope-alerts-')), 'alerts.jsonl'), {}, KILL_STEPS);
     expect(count.ops).toBeGreaterThan(40);
     expect(count.publishes).toBe(expected.ids.length);
     const kills: { after?: number; atPublish?: number }[] = [...Array.from({ length: count.ops }, (_, i) => ({ after: i + 1 })), ...Array.from({ length: count.publishes }, (_, i) => ({ atPublish: i + 1 }))];
@@ -108,7 +121,7 @@ describe('Killing a process that writes a local store and publishes (SIGKILL, a 
       const label = kill.after ? `kill after operation ${kill.after}` : `kill at SNS publish ${kill.atPublish}`;
       const dir = mkdtempSync(join(tmpdir(), 'elbscope-kill-'));
       const alertFile = join(dir, 'alerts.jsonl');
-      const died = await childRun(dir, alertFile, kill);
+      const died = await childRun(dir, alertFile, kill, KILL_STEPS);
       if (!died.killed) {
         problems.push(`${label}: the child was not killed`);
         continue;
@@ -119,7 +132,7 @@ describe('Killing a process that writes a local store and publishes (SIGKILL, a 
       const printed = died.delivered.console.at(-1);
       const unnoted = kill.after !== undefined && printed !== undefined && (await new Ledger(records).listOutbox()).some((e) => e.record.id === printed && !e.delivered.includes('console'));
       // Restarted: the step the kill fell in, again, half a minute later; then to the end.
-      const run = await runScript((k) => faultyRecords(records, k), null, alertFile, { from: died.step, restarted: true, delivered: died.delivered });
+      const run = await runScript((k) => faultyRecords(records, k), null, alertFile, { from: died.step, restarted: true, delivered: died.delivered, steps: KILL_STEPS });
       if (unnoted) {
         windows++;
         run.delivered.console.splice(run.delivered.console.lastIndexOf(printed as string), 1);

@@ -2,7 +2,7 @@ import { makeEvent, type ElbEvent } from '../detect/events';
 import type { LoadBalancerState } from '../detect/state';
 import { conditionKey, upgradeConditions } from '../detect/conditions';
 import type { DiscoveryScope } from './discover';
-import { commitEvents } from '../ledger/commit';
+import { commitEvents, storeRecordCorrupt } from '../ledger/commit';
 import type { Store } from '../store/store';
 
 /**
@@ -41,6 +41,7 @@ export function discoveryRecorder(store: Store): (scopes: DiscoveryScope[], at: 
   return async (scopes, at, kept) => {
     // Nothing failing and nothing ever recorded: no ledger to start (one read per refresh).
     if (scopes.every((s) => !s.error) && !(await store.getState(DISCOVERY_LEDGER))) return;
-    await commitEvents(store, DISCOVERY_LEDGER, (state) => discoveryEvents(state, scopes, at, kept), { unchanged: (before, after) => JSON.stringify(before.conditions) === JSON.stringify(after.conditions) });
+    // A rebuilt state (its stored one did not read) is announced here too, as for a load balancer.
+    await commitEvents(store, DISCOVERY_LEDGER, (state, recovered) => [...(recovered ? [storeRecordCorrupt(DISCOVERY_LEDGER, recovered, at)] : []), ...discoveryEvents(state, scopes, at, kept)], { unchanged: (before, after) => JSON.stringify(before.conditions) === JSON.stringify(after.conditions) });
   };
 }

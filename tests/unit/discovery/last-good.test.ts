@@ -6,7 +6,7 @@ import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { discoveringConfig } from '../../../shared/discovery/merge';
 import { parseConfig } from '../../../shared/config/load';
 import { loadBalancerName } from '../../../shared/config/identity';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DISCOVERY_LEDGER, discoveryRecorder } from '../../../shared/discovery/ledger';
@@ -89,5 +89,16 @@ describe('Function: discoveringConfig', () => {
       ['discovery-failed', 'resolved', 'info', 'discovery in us-west-2 works again'],
     ]);
     expect((await store.listOutbox()).map((e) => e.record.kind)).toEqual(['discovery-failed', 'discovery-failed']);
+  });
+
+  it("announces its own ledger's state rebuilt when it did not read (store-record-corrupt), like a load balancer's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elbscope-discovery-'));
+    const store = new LocalStore(dir);
+    const record = discoveryRecorder(store);
+    const scope = { key: 'us-west-2', region: 'us-west-2', loadBalancers: [] };
+    await record([{ ...scope, error: 'Throttling: Rate exceeded' }], '2026-11-27T10:00:00.000Z', new Map());
+    writeFileSync(join(dir, 'loadbalancers', DISCOVERY_LEDGER, 'state.json'), '{"version": 2, "sta');
+    await record([{ ...scope, error: null }], '2026-11-27T10:15:00.000Z', new Map());
+    expect((await store.listEvents(DISCOVERY_LEDGER)).map((e) => [e.record.kind, e.record.severity])).toEqual([['discovery-failed', 'warning'], ['store-record-corrupt', 'critical']]);
   });
 });

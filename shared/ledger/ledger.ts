@@ -129,9 +129,10 @@ export class Ledger implements Store {
       else unreadable.push(item.id);
     }
     // The audit trail holds the event: an entry that does not read is queued again from there (the outbox copy is only a pointer to it).
+    const trail = unreadable.length > 0 ? await this.listEvents() : [];
     for (const id of unreadable) {
       await this.records.quarantine(outboxKey(id), new Date());
-      const stored = (await this.listEvents()).find((e) => e.record.id === id);
+      const stored = trail.find((e) => e.record.id === id);
       if (!stored || stored.publishedAt || stored.deliveryError) continue;
       const entry = freshEntry(stored.record);
       if (await this.records.putIfAbsent(outboxKey(id), entry)) entries.push(entry);
@@ -150,24 +151,29 @@ export class Ledger implements Store {
   }
 
   async releaseOutbox(id: string): Promise<void> {
-    await this.updateOutbox(id, ({ claimant: _c, claimUntil: _u, ...rest }) => rest);
+    await this.writeOutbox(id, (value) => value && withoutClaim(value));
   }
 
   async deferOutbox(id: string, retry: OutboxRetry): Promise<void> {
-    await this.updateOutbox(id, ({ claimant: _c, claimUntil: _u, ...rest }) => ({ ...rest, attempts: retry.attempts, notBefore: retry.notBefore, lastError: retry.lastError, delivered: [...(retry.delivered ?? [])] }));
+    await this.writeOutbox(id, (value) => value && { ...withoutClaim(value), attempts: retry.attempts, notBefore: retry.notBefore, lastError: retry.lastError, delivered: [...(retry.delivered ?? [])] });
   }
 
   async noteDelivered(id: string, delivered: readonly string[]): Promise<void> {
-    await this.updateOutbox(id, (value) => ({ ...value, delivered: [...delivered] }));
+    await this.writeOutbox(id, (value) => value && { ...value, delivered: [...delivered] });
   }
 
-  /** Change an outbox entry that is still there (published meanwhile by another writer: nothing to do), settling races by its version. */
-  private async updateOutbox(id: string, change: (value: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
+  /**
+   * Write an outbox entry as `next` makes it from the stored one (null: none queued;
+   * `next` answering null: nothing to write — an entry published meanwhile by another
+   * writer is left gone), settling races by its version.
+   */
+  private async writeOutbox(id: string, next: (value: Record<string, unknown> | null) => Record<string, unknown> | null): Promise<void> {
     for (let attempt = 0; attempt < 8; attempt++) {
       const found = await this.outboxRecord(id);
-      if (!found || (await this.records.putIfVersion(outboxKey(id), change(found.value), found.version))) return;
+      const value = next(found?.value ?? null);
+      if (value === null || (await this.records.putIfVersion(outboxKey(id), value, found?.version ?? 0))) return;
     }
-    throw new StoreConflictError(`${this.description}: outbox entry ${id} kept changing under 8 attempts to update it`);
+    throw new StoreConflictError(`${this.description}: outbox entry ${id} kept changing under 8 attempts to write it`);
   }
 
   /** An outbox entry's stored value and version (null: not queued; one that does not read counts as a value with nothing in it). */
@@ -205,20 +211,11 @@ export class Ledger implements Store {
     if (!found || shaped(found, EVENT_SHAPE).id !== record.id) throw new StoreConflictError(`${found?.location ?? this.description}: event ${record.id} is not stored there`);
     const receipt = await this.receiptOf(record, found.legacy);
     if (receipt?.publishedAt) throw new StoreConflictError(`${receipt.location}: event ${record.id} was published already`);
-    // Queued first, mark cleared second: a crash between leaves it queued (and still marked), never lost.
-    await this.updateOrCreateOutbox(record);
+    // Queued first (afresh: no backoff, delivered list or claim), mark cleared second: a crash between leaves it queued (and still marked), never lost.
+    await this.writeOutbox(record.id, () => ({ ...freshEntry(record) }));
     await this.records.delete(receiptKey(record));
     // A mark an earlier elbscope kept beside the event stays there: a cleared receipt overrides it.
     if (legacyReceipt(found.legacy)) await this.records.put(receiptKey(record), sealReceipt(record, { publishedAt: null, messageId: null, deliveryError: null }));
-  }
-
-  /** Put a fresh outbox entry for the event (any backoff, delivered list and claim gone). */
-  private async updateOrCreateOutbox(record: ChainedEvent): Promise<void> {
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const current = await this.outboxRecord(record.id);
-      if (await this.records.putIfVersion(outboxKey(record.id), freshEntry(record), current?.version ?? 0)) return;
-    }
-    throw new StoreConflictError(`${this.description}: outbox entry ${record.id} kept changing under 8 attempts to queue it`);
   }
 
   async putObservation(observation: StoredObservation, ttlDays: number): Promise<void> {
@@ -284,6 +281,11 @@ function entryOf(value: unknown): OutboxEntry | null {
   const attempts = Number.isSafeInteger(value.attempts) ? (value.attempts as number) : 0;
   const notBefore = typeof value.notBefore === 'string' && Number.isFinite(Date.parse(value.notBefore)) ? value.notBefore : null;
   return { record: value.record, attempts, notBefore, lastError: typeof value.lastError === 'string' ? value.lastError : null, delivered: deliveredList(value.delivered) };
+}
+
+/** An outbox entry's value with no claim on it. */
+function withoutClaim({ claimant: _c, claimUntil: _u, ...rest }: Record<string, unknown>): Record<string, unknown> {
+  return rest;
 }
 
 function freshEntry(record: ChainedEvent): OutboxEntry {

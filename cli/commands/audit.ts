@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { buildReport } from '../../shared/report/build';
 import { renderReport, type ReportFormat } from '../../shared/report/render';
 import { htmlToPdf, PdfError } from '../../shared/report/pdf';
-import { verifyChain, verifyOutbox, verifyPrewarms, verifyReceipts } from '../../shared/store/chain';
-import { checkObservations, observationsLine, onTheirWay, prewarmsLine, readObservations, receiptsLine } from '../../shared/report/build';
+import { verifyChain } from '../../shared/store/chain';
+import { auditLoadBalancer, checkObservations, observationsLine, prewarmsLine, receiptsLine, type LoadBalancerAudit } from '../../shared/report/build';
 import { byEventTime, StoreRecordCorruptError, type StoredObservation } from '../../shared/store/store';
 import { UsageError } from '../../shared/errors';
 import { parseLoadBalancerDnsName } from '../../shared/nodes/lb-name';
@@ -127,16 +127,16 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: (
       const lbs = await store.listLoadBalancers();
       const outbox = await store.listOutbox();
       for (const lb of lbs) {
-        let events: Awaited<ReturnType<typeof store.listEvents>>;
+        let audit: LoadBalancerAudit;
         try {
-          events = await store.listEvents(lb);
+          audit = await auditLoadBalancer(store, lb, now(), outbox);
         } catch (err) {
           if (!(err instanceof StoreRecordCorruptError)) throw err;
           broken++;
           io.err(`elbscope: ${lb}: audit chain broken at ${err.location}: stored record does not parse (${err.reason})`);
           continue;
         }
-        const state = await store.getState(lb);
+        const { events, state, chain: chainBreak, receiptCheck: receipts, outbox: queued, observations: storedObservations, observationCheck: observations, prewarmCheck: prewarms } = audit;
         if (state?.recovered) {
           // Not a break of the trail, but a record someone must look at: the state the rules ran on was lost or edited.
           broken++;
@@ -154,24 +154,20 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: (
             if (before) broken++;
           }
         }
-        const chainBreak = verifyChain(lb, events, state?.state.chain ?? null);
         if (chainBreak) {
           broken++;
           io.err(`elbscope: ${lb}: audit chain broken at record #${chainBreak.seq}${chainBreak.id ? ` (${chainBreak.id})` : ''}, ${chainBreak.location}: ${chainBreak.reason}`);
         } else io.out(`${lb}: intact, ${events.length} records`);
         // Each event delivered (a sealed receipt), refused for good, or on its way: a removed or edited receipt shows.
-        const receipts = verifyReceipts(lb, events, onTheirWay(outbox, state?.state ?? null), await store.listReceipts(lb));
         if (receipts.firstBreak) {
           broken++;
           io.err(`elbscope: ${lb}: ${receipts.firstBreak.reason} (${receipts.firstBreak.location})`);
         } else if (events.length > 0) io.out(`${lb}: ${receiptsLine(receipts)}`);
-        const queued = verifyOutbox(lb, events, outbox, state?.state.pending ?? []);
         if (queued) {
           broken++;
           io.err(`elbscope: ${lb}: ${queued.reason}`);
         }
         // The stored observations (what the report's charts and tables show) have their own chain, and anchors of their own.
-        const storedObservations = await readObservations(store, lb);
         if (flags.anchor && Array.isArray(storedObservations)) {
           const found = observationAnchor(lb, storedObservations, flags.anchor, now());
           if (found) {
@@ -180,12 +176,10 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: (
             (found.broken ? io.err : io.out)(found.line);
           }
         }
-        const observations = checkObservations(lb, storedObservations, state?.state.observationChain ?? null, now());
         if (observations.firstBreak) {
           broken++;
           io.err(`elbscope: ${lb}: observations broken at #${observations.firstBreak.seq}, ${observations.firstBreak.location}: ${observations.firstBreak.reason}`);
         } else if (observations.verified + observations.unchained + observations.expired + observations.uncommitted > 0) io.out(`${lb}: observations intact: ${observationsLine(observations)}`);
-        const prewarms = verifyPrewarms(lb, await store.listPrewarms(lb), state?.state.prewarmDigests);
         if (prewarms.firstBreak) {
           broken++;
           io.err(`elbscope: ${lb}: ${prewarms.firstBreak.reason}`);

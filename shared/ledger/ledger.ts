@@ -101,22 +101,28 @@ export class Ledger implements Store {
 
   async listEvents(lb?: string): Promise<StoredEvent[]> {
     const out: StoredEvent[] = [];
-    for (const name of lb ? [lb] : await this.listLoadBalancers()) {
-      const unreadable = new Map<string, Receipt>();
-      const receipts = new Map((await this.records.query('receipt', name, {}, (bad) => unreadable.set(bad.id, unreadableReceipt(bad.location, bad.reason)))).map((r) => [r.id, r]));
-      for (const found of await this.records.query('event', name)) {
-        const record = shaped(found, EVENT_SHAPE);
-        const receipt = receipts.get(record.id);
-        out.push(storedEvent(record, found, receipt ? receiptFrom(receipt, record) : (unreadable.get(record.id) ?? legacyReceipt(found.legacy))));
-      }
-    }
+    for (const name of lb ? [lb] : await this.listLoadBalancers()) out.push(...(await this.listTrail(name)).events);
     return out;
   }
 
-  async listReceipts(lb: string): Promise<{ eventId: string; location: string }[]> {
-    const out: { eventId: string; location: string }[] = [];
-    for (const found of await this.records.query('receipt', lb, {}, (bad) => out.push({ eventId: bad.id, location: bad.location }))) out.push({ eventId: found.id, location: found.location });
-    return out;
+  async listTrail(lb: string): Promise<{ events: StoredEvent[]; strayReceipts: { eventId: string; location: string }[] }> {
+    const unreadable = new Map<string, Receipt>();
+    const kept: { id: string; location: string }[] = [];
+    const read = await this.records.query('receipt', lb, {}, (bad) => {
+      kept.push(bad);
+      unreadable.set(bad.id, unreadableReceipt(bad.location, bad.reason));
+    });
+    kept.push(...read);
+    const receipts = new Map(read.map((r) => [r.id, r]));
+    const events: StoredEvent[] = [];
+    for (const found of await this.records.query('event', lb)) {
+      const record = shaped(found, EVENT_SHAPE);
+      const receipt = receipts.get(record.id);
+      events.push(storedEvent(record, found, receipt ? receiptFrom(receipt, record) : (unreadable.get(record.id) ?? legacyReceipt(found.legacy))));
+    }
+    const stored = new Set(events.map((e) => e.record.id));
+    const strayReceipts = kept.filter((r) => !stored.has(r.id)).map((r) => ({ eventId: r.id, location: r.location }));
+    return { events, strayReceipts };
   }
 
   async listOutbox(): Promise<OutboxEntry[]> {

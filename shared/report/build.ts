@@ -1,6 +1,7 @@
 import type { ChainedEvent, LoadBalancerState } from '../detect/state';
 import { verifyChain, verifyObservations, verifyOutbox, verifyPrewarms, verifyReceipts, type ChainBreak, type ObservationCheck, type PrewarmCheck, type ReceiptCheck } from '../store/chain';
-import { StoreRecordCorruptError, type OutboxEntry, type Store, type StoredObservation } from '../store/store';
+import { StoreRecordCorruptError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from '../store/store';
+import type { PrewarmTarget } from '../detect/rules';
 import type { CompactSnapshot } from '../cycle/snapshot';
 
 /** Everything a support-case report says about one load balancer over a window. */
@@ -40,30 +41,62 @@ export interface ReportData {
 const TLS_KINDS = new Set(['cert-expiring', 'cert-changed', 'tls-failed']);
 
 /** The events on their way to a receipt: queued in the outbox, or committed in the state and not yet drained. */
-export function onTheirWay(outbox: OutboxEntry[], state: LoadBalancerState | null): Set<string> {
+function onTheirWay(outbox: OutboxEntry[], state: LoadBalancerState | null): Set<string> {
   return new Set([...outbox.map((e) => e.record.id), ...(state?.pending ?? []).map((e) => e.id)]);
+}
+
+/** What `verify` and a report check of one load balancer, from one read of its records. */
+export interface LoadBalancerAudit {
+  events: StoredEvent[];
+  state: Awaited<ReturnType<Store['getState']>>;
+  prewarms: PrewarmTarget[];
+  /** Every stored observation, or the record that does not parse. */
+  observations: StoredObservation[] | StoreRecordCorruptError;
+  /** Hashes of stored observations no commit took (a crash, a lost race): left out of reports. */
+  offChain: Set<string>;
+  chain: ChainBreak | null;
+  observationCheck: ObservationCheck;
+  prewarmCheck: PrewarmCheck;
+  receiptCheck: ReceiptCheck;
+  outbox: ChainBreak | null;
+  /** The first of those breaks (null: everything holds). */
+  firstBreak: ChainBreak | null;
+}
+
+/**
+ * Read a load balancer's records once and check every one of them: the audit chain,
+ * the observations' chain, the pre-warm digests, the receipts and the outbox copies.
+ * `outbox` may be read once for several load balancers. A trail whose event records
+ * do not parse is a StoreRecordCorruptError naming the record.
+ */
+export async function auditLoadBalancer(store: Store, loadBalancer: string, now: Date, outbox?: OutboxEntry[]): Promise<LoadBalancerAudit> {
+  const [trail, prewarms, state, observations, queued] = await Promise.all([
+    store.listTrail(loadBalancer),
+    store.listPrewarms(loadBalancer),
+    store.getState(loadBalancer),
+    readObservations(store, loadBalancer),
+    outbox ?? store.listOutbox(),
+  ]);
+  const { events, strayReceipts } = trail;
+  const offChain = new Set<string>();
+  const observationCheck = checkObservations(loadBalancer, observations, state?.state.observationChain ?? null, now, offChain);
+  const prewarmCheck = verifyPrewarms(loadBalancer, prewarms, state?.state.prewarmDigests);
+  const receiptCheck = verifyReceipts(loadBalancer, events, onTheirWay(queued, state?.state ?? null), strayReceipts);
+  const chain = verifyChain(loadBalancer, events, state?.state.chain ?? null);
+  const outboxBreak = verifyOutbox(loadBalancer, events, queued, state?.state.pending ?? []);
+  const firstBreak = chain ?? observationCheck.firstBreak ?? prewarmCheck.firstBreak ?? receiptCheck.firstBreak ?? outboxBreak;
+  return { events, state, prewarms, observations, offChain, chain, observationCheck, prewarmCheck, receiptCheck, outbox: outboxBreak, firstBreak };
 }
 
 /** Gather a report from the store: events, stored observations, pre-warm targets, and the chain check. */
 export async function buildReport(store: Store, loadBalancer: string, window: { from?: string; to?: string }, now: Date, options: { observationEveryMinutes?: number } = {}): Promise<ReportData> {
   const inWindow = (at: string) => (!window.from || at >= window.from) && (!window.to || at <= window.to);
-  const [stored, prewarms, state, all, outbox, receipts] = await Promise.all([
-    store.listEvents(loadBalancer),
-    store.listPrewarms(loadBalancer),
-    store.getState(loadBalancer),
-    readObservations(store, loadBalancer),
-    store.listOutbox(),
-    store.listReceipts(loadBalancer),
-  ]);
-  const offChain = new Set<string>();
-  const observationCheck = checkObservations(loadBalancer, all, state?.state.observationChain ?? null, now, offChain);
+  const audit = await auditLoadBalancer(store, loadBalancer, now);
+  const { events: stored, prewarms, state, observations: all, offChain, observationCheck, prewarmCheck, receiptCheck, firstBreak } = audit;
   // Every observation is read once, to verify the chain; the window's are those, less any a commit never took
   // (a crash, a lost race). (When one does not parse, the window's are read on their own, as before the chain:
   // a bad record outside the window still leaves a report.)
   const observations = (Array.isArray(all) ? all.filter((o) => inWindow(o.at)) : await store.listObservations(loadBalancer, window.from, window.to)).filter((o) => !offChain.has(o.hash ?? ''));
-  const prewarmCheck = verifyPrewarms(loadBalancer, prewarms, state?.state.prewarmDigests);
-  const receiptCheck = verifyReceipts(loadBalancer, stored, onTheirWay(outbox, state?.state ?? null), receipts);
-  const firstBreak = verifyChain(loadBalancer, stored, state?.state.chain ?? null) ?? observationCheck.firstBreak ?? prewarmCheck.firstBreak ?? receiptCheck.firstBreak ?? verifyOutbox(loadBalancer, stored, outbox, state?.state.pending ?? []);
   const events = stored
     .filter((e) => inWindow(e.record.at))
     .map(({ record: r, publishedAt, deliveryError }) => ({ seq: r.seq, id: r.id, at: r.at, kind: r.kind, status: r.status, severity: r.severity, az: r.az, backend: r.backend, from: r.from, to: r.to, summary: r.summary, published: publishedAt, deliveryError: deliveryError?.error ?? null }));

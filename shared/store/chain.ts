@@ -246,10 +246,9 @@ export interface ReceiptCheck {
  * (or was lost); a receipt for no stored event was inserted (or its event removed).
  * Receipts from before seals are counted as they read.
  */
-export function verifyReceipts(loadBalancer: string, events: StoredEvent[], onTheirWay: ReadonlySet<string>, receipts: readonly { eventId: string; location: string }[] = []): ReceiptCheck {
+export function verifyReceipts(loadBalancer: string, events: StoredEvent[], onTheirWay: ReadonlySet<string>, strayReceipts: readonly { eventId: string; location: string }[] = []): ReceiptCheck {
   const check: ReceiptCheck = { closed: 0, waiting: 0, firstBreak: null };
-  const stored = new Set(events.map((e) => e.record.id));
-  const stray = receipts.find((r) => !stored.has(r.eventId));
+  const stray = strayReceipts[0];
   if (stray) return { ...check, firstBreak: { loadBalancer, seq: 0, id: stray.eventId, location: stray.location, reason: `a receipt for ${stray.eventId}, which is no stored event (inserted, or its event removed)` } };
   for (const e of events) {
     const at = { loadBalancer, seq: e.record.seq, id: e.record.id };

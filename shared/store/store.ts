@@ -93,8 +93,12 @@ export interface Store {
   /** Append a chained event; idempotent on its sequence number and id. Also queues it in the outbox. */
   appendEvent(record: ChainedEvent): Promise<void>;
   listEvents(loadBalancer?: string): Promise<StoredEvent[]>;
-  /** Where each of a load balancer's receipts lives, by the event id it is kept under (for `verify`: a receipt with no event is named). */
-  listReceipts(loadBalancer: string): Promise<{ eventId: string; location: string }[]>;
+  /**
+   * A load balancer's events with their receipts, and the receipts kept for no stored
+   * event (where they live, by the event id they are kept under): what `verify` and
+   * reports audit, from one read.
+   */
+  listTrail(loadBalancer: string): Promise<{ events: StoredEvent[]; strayReceipts: { eventId: string; location: string }[] }>;
   listLoadBalancers(): Promise<string[]>;
   /** Events not yet published, oldest first. */
   listOutbox(): Promise<OutboxEntry[]>;

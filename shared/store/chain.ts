@@ -139,7 +139,7 @@ export function verifyObservations(loadBalancer: string, observations: Located[]
     let cur = byHash.get(head.hash);
     if (!cur) {
       // Every committed observation expired: the head says when the last one was due to.
-      if (Date.parse(head.expiresAt) <= now.getTime() && !chained.some((o) => (o.record.seq as number) <= headSeq)) return { ...check, expired: headSeq, uncommitted: orphans(chained, onChain, offChain) };
+      if (Date.parse(head.expiresAt) <= now.getTime() && !chained.some((o) => (o.record.seq as number) <= headSeq)) return { ...check, expired: headSeq, uncommitted: setOffChain(chained, offChain) };
       const last = Math.max(0, ...chained.map((o) => o.record.seq as number).filter((n) => n <= headSeq));
       return fail(chained.find((o) => o.record.seq === last), headSeq, `the chain's head is observation #${headSeq} but the last stored is #${last} (observations were removed from the end)`);
     }
@@ -172,13 +172,12 @@ export function verifyObservations(loadBalancer: string, observations: Located[]
     const forks = prev !== undefined && r.seq === (prev.seq as number) + 1;
     if (!forks) return fail(o, r.seq as number, `observation #${r.seq as number} is not on the chain that ends at the head #${headSeq} and does not fork from it (inserted)`);
   }
-  check.uncommitted = orphans(extra, onChain, offChain);
+  check.uncommitted = setOffChain(extra, offChain);
   return check;
 }
 
-/** Count the records not on the chain, and hand their hashes to `offChain`. */
-function orphans(records: Located[], onChain: Map<string, StoredObservation>, offChain?: Set<string>): number {
-  const off = records.filter((o) => !onChain.has(o.record.hash as string));
+/** Hand the hashes of records not on the chain to `offChain`; how many there are. */
+function setOffChain(off: Located[], offChain?: Set<string>): number {
   for (const o of off) offChain?.add(o.record.hash as string);
   return off.length;
 }

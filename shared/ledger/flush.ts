@@ -14,7 +14,11 @@ export interface FlushDeps {
   /** How long a claim on an outbox event lasts: longer than one publish may take. */
   leaseMs?: number;
   warn?: (message: string, data?: Record<string, unknown>) => void;
-  /** The cycle's end (epoch ms, on `now`'s clock): no publish starts after it; what is left stays queued, unclaimed. */
+  /**
+   * The cycle's end (epoch ms, on `now`'s clock): no publish (and, in recordCycle, no
+   * commit) starts after it; what is left stays for the next cycle — observations are
+   * taken again, queued alerts stay queued, unclaimed.
+   */
   finishBy?: number | undefined;
 }
 

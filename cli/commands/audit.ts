@@ -9,7 +9,8 @@ import { verifyChain } from '../../shared/store/chain';
 import { auditLoadBalancer, checkObservations, observationsLine, prewarmsLine, receiptsLine, type LoadBalancerAudit } from '../../shared/report/build';
 import { byEventTime, StoreRecordCorruptError, type StoredObservation } from '../../shared/store/store';
 import { UsageError } from '../../shared/errors';
-import { parseLoadBalancerDnsName } from '../../shared/nodes/lb-name';
+import { parseLoadBalancerArn, parseLoadBalancerDnsName } from '../../shared/nodes/lb-name';
+import type { LoadBalancerState } from '../../shared/detect/state';
 import { EXIT, type CliIo } from '../io';
 import { openStore } from '../store';
 import { intArg, nonEmptyArg } from './args';
@@ -191,11 +192,60 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: (
     });
 }
 
+/** What is known of a load balancer's kind for a pre-warm target: evidence that it is an NLB or a Classic ELB, or that it is not. */
+interface PrewarmKind {
+  /** Why it is an NLB (first evidence found), or null. */
+  nlb: string | null;
+  /** Why it is a Classic ELB, or null. */
+  classic: string | null;
+  /** Evidence rules an NLB out (a Classic/ALB DNS name, an ALB ARN, an observed Classic or ALB). */
+  notNlb: boolean;
+  /** Evidence rules a Classic ELB out (an ARN, an NLB-shaped name, an observed ALB or NLB). */
+  notClassic: boolean;
+}
+
+/** A qualified key's `name.region[.account].app|net` tail (see qualifiedKey): the configured ARN's type. */
+const KEY_TYPE = /^[^.]+\.[a-z]{2}(?:-[a-z]+)+-\d(?:\.\d{12})?\.(app|net)$/;
+
+/**
+ * The kind of the load balancer `lb` names, from every piece of evidence there is
+ * without a network call: `--lb` as given (an ARN, a DNS name's shape: only an NLB's
+ * is its own), the key it resolved to (a qualified key ends in the ARN's `app`/`net`),
+ * and its stored state (the kind the last cycle observed, the configured ARN, the
+ * cycles' NLB flag). Conflicting evidence is not settled here: the caller refuses on any.
+ */
+function prewarmKindOf(given: string, key: string, state: LoadBalancerState | null): PrewarmKind {
+  const out: PrewarmKind = { nlb: null, classic: null, notNlb: false, notClassic: false };
+  const arnType = (arn: string | null | undefined) => (arn ? (parseLoadBalancerArn(arn)?.type ?? null) : null);
+  const saw = (type: 'app' | 'net' | null, why: string) => {
+    if (type === 'net') out.nlb ??= why;
+    if (type === 'app') out.notNlb = true;
+    if (type !== null) out.notClassic = true;
+  };
+  saw(arnType(given), `--lb ${given} is an NLB's ARN, loadbalancer/net/…`);
+  const shape = parseLoadBalancerDnsName(given)?.shape;
+  if (shape === 'network') saw('net', `--lb ${given} has an NLB's DNS name shape, NAME-HEX.elb.REGION.amazonaws.com`);
+  if (shape === 'classic-or-application') out.notNlb = true;
+  saw((KEY_TYPE.exec(key)?.[1] as 'app' | 'net' | undefined) ?? null, `its key ${key} carries its ARN's type, net`);
+  if (state) {
+    const arn = typeof state.identity?.arn === 'string' ? state.identity.arn : null;
+    saw(arnType(arn), `its configured ARN ${arn ?? ''} is an NLB's`);
+    if (state.kind === 'network') saw('net', 'the last cycle observed an NLB');
+    if (state.kind === 'application') saw('app', 'the last cycle observed an ALB');
+    if (state.kind === 'classic') {
+      out.classic ??= 'the last cycle observed a Classic ELB';
+      out.notNlb = true;
+    }
+    if (state.samples.some((s) => s?.kind === 'network' || s?.nlb === true)) saw('net', 'a recent cycle observed an NLB');
+  }
+  return out;
+}
+
 /** `elbscope prewarm`: record a pre-warm target; the cycles report when it completes or is overdue. */
 export function prewarmCommand(io: CliIo, setExit: (code: number) => void, now: () => Date): Command {
   return storeOptions(new Command('prewarm').description(summaryOf('prewarm')))
     .requiredOption('--lb <name>', 'load balancer name')
-    .option('--nodes-per-az <n>', 'nodes every AZ must reach', intArg(1, 1000))
+    .option('--nodes-per-az <n>', 'nodes every AZ must reach (Classic, ALB; an NLB has one node per AZ: use --lcu)', intArg(1, 1000))
     .option('--lcu <n>', 'ALB/NLB: LCUs the capacity reservation must hold, provisioned in every AZ', intArg(1, 100_000))
     .option('--total <n>', 'nodes the whole load balancer must reach', intArg(1, 10_000))
     .option('--deadline <iso>', 'when it must be complete', isoArg)
@@ -204,13 +254,31 @@ export function prewarmCommand(io: CliIo, setExit: (code: number) => void, now: 
       if (flags.nodesPerAz === undefined && flags.lcu === undefined) throw new UsageError('prewarm: give --nodes-per-az N (nodes, as the field notes count them), --lcu N (an ALB/NLB LCU reservation), or both');
       const store = openStore(flags, { write: true });
       // A stored load balancer's key (a bare name finds `name.region`); one not seen yet is taken as given.
-      const lb = matchLoadBalancer(await store.listLoadBalancers(), flags.lb) ?? flags.lb;
+      const known = matchLoadBalancer(await store.listLoadBalancers(), flags.lb);
+      const lb = known ?? flags.lb;
+      const kind = prewarmKindOf(flags.lb, lb, known === null ? null : ((await store.getState(known))?.state ?? null));
+      const nodeFlags = [flags.nodesPerAz !== undefined ? '--nodes-per-az' : '', flags.total !== undefined ? '--total' : ''].filter(Boolean).join(' and ');
+      // An NLB has one node per AZ (AWS creates "a Network Load Balancer node" per enabled AZ, one ENI, one address):
+      // a node target above that is never reached. Its capacity is its LCU reservation.
+      if (kind.nlb && nodeFlags) {
+        throw new UsageError(`prewarm: ${lb} is a Network Load Balancer (${kind.nlb}): it has one node per AZ, so ${nodeFlags} can never be reached; `
+          + 'pre-warm an NLB by its LCU reservation: --lcu N');
+      }
+      // A Classic ELB has no LCU reservation (DescribeCapacityReservation is elbv2's): an LCU target is never reached.
+      if (kind.classic && flags.lcu !== undefined) {
+        throw new UsageError(`prewarm: ${lb} is a Classic ELB (${kind.classic}): it has no LCU reservation, so --lcu can never be reached; give --nodes-per-az N`);
+      }
+      const unknown = [
+        nodeFlags && !kind.notNlb ? `if it is an NLB (one node per AZ) ${nodeFlags} can never be reached: use --lcu` : '',
+        flags.lcu !== undefined && !kind.notClassic ? 'if it is a Classic ELB (no LCU reservation) --lcu can never be reached' : '',
+      ].filter(Boolean).join('; ');
       const requestedAt = now().toISOString();
       if (flags.deadline && flags.deadline <= requestedAt) throw new UsageError(`--deadline ${flags.deadline} is not in the future`);
       const target = { id: `pw-${requestedAt.replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 6)}`, loadBalancer: lb, nodesPerAz: flags.nodesPerAz ?? 0, total: flags.total ?? null, deadline: flags.deadline ?? null, caseId: flags.case ?? null, requestedAt, ...(flags.lcu ? { lcu: flags.lcu } : {}) };
       await store.putPrewarm(target);
       const what = [flags.nodesPerAz ? `${flags.nodesPerAz} nodes per AZ` : '', flags.lcu ? `${flags.lcu} LCUs reserved and provisioned in every AZ` : ''].filter(Boolean).join(', ');
-      io.out(`pre-warm target ${target.id} recorded for ${lb}: ${what}${flags.total ? `, ${flags.total} in all` : ''}${flags.deadline ? ` by ${flags.deadline}` : ''}${flags.case ? ` (case ${flags.case})` : ''}`);
+      const note = unknown ? ` (its kind is not known yet; ${unknown})` : '';
+      io.out(`pre-warm target ${target.id} recorded for ${lb}: ${what}${flags.total ? `, ${flags.total} in all` : ''}${flags.deadline ? ` by ${flags.deadline}` : ''}${flags.case ? ` (case ${flags.case})` : ''}${note}`);
       setExit(EXIT.ok);
     });
 }

@@ -62,7 +62,7 @@ export function labCommand(io: CliIo, setExit: (code: number) => void, signal: A
       try {
         io.out(describeLab(lab, endpoints).join('\n'));
         io.out(`scenario ${scenario.name}: ${scenario.steps.length} steps over ${scenario.duration / flags.speed / 1000}s; Ctrl-C stops`);
-        await runScenario(lab, scenario, flags.speed, { log: io.out, prewarm: async (t) => io.out(`  (record it: elbscope prewarm --lb ${scenario.loadBalancer.name} --nodes-per-az ${t.nodesPerAz}${t.total ? ` --total ${t.total}` : ''}${t.deadline ? ` --deadline ${t.deadline}` : ''})`) }, signal);
+        await runScenario(lab, scenario, flags.speed, { log: io.out, prewarm: async (t) => io.out(`  (record it: elbscope prewarm --lb ${scenario.loadBalancer.name}${t.nodesPerAz > 0 ? ` --nodes-per-az ${t.nodesPerAz}` : ''}${t.lcu ? ` --lcu ${t.lcu}` : ''}${t.total ? ` --total ${t.total}` : ''}${t.deadline ? ` --deadline ${t.deadline}` : ''})`) }, signal);
         if (!signal.aborted) io.out('scenario over; the lab stays up at rest until Ctrl-C');
         await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
       } finally {

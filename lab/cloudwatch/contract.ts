@@ -32,6 +32,13 @@ export interface GetMetricDataRequest {
   MaxDatapoints?: number;
 }
 
+/** A GetMetricData answer as the JSON 1.0 protocol carries it (timestamps in epoch seconds), [G] Response Elements. */
+export interface GetMetricDataAnswer {
+  MetricDataResults: { Id: string; Label: string; Timestamps: number[]; Values: number[]; StatusCode: 'Complete' | 'PartialData' | 'InternalError' | 'Forbidden'; Messages?: { Code?: string; Value?: string }[] }[];
+  NextToken?: string;
+  Messages: { Code?: string; Value?: string }[];
+}
+
 /** [G] "A single GetMetricData call can include as many as 500 MetricDataQuery structures." */
 export const MAX_QUERIES = 500;
 /** [G] "a total of as many as 100,800 data points" per call. */

@@ -1,8 +1,9 @@
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
 import { closeHttp } from '../ports';
 import type { AddressInfo } from 'node:net';
 import { readBody } from '../http-body';
-import { checkGetMetricData, type CloudWatchRefusal, type GetMetricDataRequest } from './contract';
+import { checkGetMetricData, type CloudWatchRefusal, type GetMetricDataAnswer, type GetMetricDataRequest } from './contract';
 
 /** What a metric query asks the lab for: one metric's statistic per period over `[start, end)` (epoch ms). */
 export interface MetricQuery {
@@ -18,11 +19,34 @@ export interface MetricQuery {
 /** Datapoints `[period start (epoch ms), value]`; periods with no data are left out, as CloudWatch does. */
 export type MetricSource = (query: MetricQuery) => [number, number][];
 
+/**
+ * An answer to send instead of the right one (hostile-endpoint tests):
+ * - `body`: sent as is, with `headers` (a Content-Length that lies, …);
+ * - `stream`: written chunk by chunk as the client reads it, never whole in memory (an answer of millions of datapoints);
+ *   it stops when the client lets go;
+ * - `hang`: the request is accepted and never answered (`before-headers`), or answered with headers and a first
+ *   byte of the body, then nothing (`mid-body`).
+ */
+export type RawCloudWatchAnswer =
+  | { status: number; body: string; headers?: Record<string, string> }
+  | { status: number; stream: () => Iterable<string> }
+  | { hang: 'before-headers' | 'mid-body' };
+
 /** The endpoint's state: where its numbers come from, failures to serve first, and what it was asked. */
 export interface CloudWatchState {
   source: MetricSource;
   /** Failures to answer with, one per request, before serving normally (a CloudWatch outage). */
   failNext: { code: string; status: number; message: string }[];
+  /** Raw answers to send instead, one per request, before anything else (see RawCloudWatchAnswer). */
+  rawNext: RawCloudWatchAnswer[];
+  /**
+   * Changes to the right answer, one per request served normally: each gets the answer the lab would send
+   * (its own copy) and returns what to send instead: an object (sent as JSON), or a string (sent as is, e.g.
+   * a number JSON cannot write from JavaScript, `1e400`).
+   */
+  mangleNext: ((answer: GetMetricDataAnswer, request: GetMetricDataRequest) => unknown)[];
+  /** Bytes written by `stream` answers, for tests that the client stopped reading. */
+  streamedBytes: number;
   requests: GetMetricDataRequest[];
   /** The access key that signed each request (an assumed role's key, or the caller's own). */
   signedBy: string[];
@@ -39,7 +63,7 @@ export interface RunningCloudWatch {
 
 /** A state serving `source`. */
 export function cloudWatchState(source: MetricSource): CloudWatchState {
-  return { source, failNext: [], requests: [], signedBy: [], refused: [], served: new Map() };
+  return { source, failNext: [], rawNext: [], mangleNext: [], streamedBytes: 0, requests: [], signedBy: [], refused: [], served: new Map() };
 }
 
 /**
@@ -52,7 +76,7 @@ export async function startCloudWatch(state: CloudWatchState, host = '127.0.0.1'
     const text = await readBody(req);
     const reply = (status: number, body: unknown, error?: { code: string }) => {
       res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', ...(error ? { 'x-amzn-query-error': `${error.code};Sender` } : {}) });
-      res.end(JSON.stringify(body));
+      res.end(typeof body === 'string' ? body : JSON.stringify(body));
     };
     const refuse = (r: { code: string; status: number; message: string }) => reply(r.status, { __type: `com.amazonaws.monitoring#${r.code}`, message: r.message }, r);
     const target = String(req.headers['x-amz-target'] ?? '');
@@ -65,6 +89,8 @@ export async function startCloudWatch(state: CloudWatchState, host = '127.0.0.1'
     }
     state.requests.push(request);
     state.signedBy.push(/Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? '');
+    const raw = state.rawNext.shift();
+    if (raw) return sendRaw(res, raw, state);
     const failure = state.failNext.shift();
     if (failure) return refuse(failure);
     const refusal = checkGetMetricData(request);
@@ -87,9 +113,40 @@ export async function startCloudWatch(state: CloudWatchState, host = '127.0.0.1'
       state.served.set(key, served);
       return { Id: q.Id, Label: metric.MetricName, Timestamps: points.map(([t]) => t / 1000), Values: points.map(([, v]) => v), StatusCode: 'Complete' };
     });
-    reply(200, { MetricDataResults: results, Messages: [] });
+    const answer: GetMetricDataAnswer = { MetricDataResults: results as GetMetricDataAnswer['MetricDataResults'], Messages: [] };
+    const mangle = state.mangleNext.shift();
+    reply(200, mangle ? mangle(structuredClone(answer), request) : answer);
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return { url: `http://${host}:${port}`, close: () => closeHttp(server) };
+}
+
+/** Send a raw answer: as is, streamed as the client reads, or never (a hang). */
+async function sendRaw(res: ServerResponse, raw: RawCloudWatchAnswer, state: CloudWatchState): Promise<void> {
+  const head = { 'content-type': 'application/x-amz-json-1.0' };
+  if ('hang' in raw) {
+    if (raw.hang === 'mid-body') {
+      res.writeHead(200, head);
+      res.write('{');
+    }
+    return; // closeHttp drops the connection when the endpoint closes
+  }
+  if ('body' in raw) {
+    res.writeHead(raw.status, { ...head, ...raw.headers });
+    res.end(raw.body);
+    return;
+  }
+  res.writeHead(raw.status, head);
+  const closed = once(res, 'close').catch(() => undefined);
+  try {
+    for (const chunk of raw.stream()) {
+      if (res.destroyed || res.writableEnded) return;
+      state.streamedBytes += Buffer.byteLength(chunk);
+      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), closed]);
+    }
+    if (!res.destroyed) res.end();
+  } catch {
+    // The client let go mid-answer: what a refused answer looks like from here.
+  }
 }

@@ -1,3 +1,5 @@
+import { BoundedHttpHandler, MAX_ANSWER_BYTES } from './bounded-body';
+
 /**
  * Deadlines for every AWS SDK client elbscope builds. The SDK sets none by
  * default: a connection that is accepted and never answered would hold a cycle
@@ -13,10 +15,14 @@ export interface Deadlines {
 }
 
 /**
- * The `requestHandler` option for an SDK client with these deadlines.
+ * The `requestHandler` for an SDK client (or the STS client of a role's
+ * credentials) with these deadlines, and every answer's body capped at
+ * `maxAnswerBytes` (MAX_ANSWER_BYTES: see bounded-body.ts). A new handler per
+ * client: destroying a client destroys its handler.
  * `throwOnRequestTimeout`: without it the SDK's node handler only logs a warning
  * when `requestTimeout` passes, and goes on waiting.
  */
-export function requestHandlerWith(deadlines: Deadlines = AWS_DEADLINES) {
-  return { connectionTimeout: deadlines.connectionTimeoutMs, requestTimeout: deadlines.requestTimeoutMs, throwOnRequestTimeout: true };
+export function requestHandlerWith(deadlines: Deadlines = AWS_DEADLINES, maxAnswerBytes = MAX_ANSWER_BYTES): BoundedHttpHandler {
+  const options = { connectionTimeout: deadlines.connectionTimeoutMs, requestTimeout: deadlines.requestTimeoutMs, throwOnRequestTimeout: true };
+  return new BoundedHttpHandler(options, maxAnswerBytes);
 }

@@ -49,7 +49,7 @@ export async function handlerAtScale(lbs = 500, backendsPerLb = 6): Promise<Benc
           dnsName: `scale${i}-1.us-east-1.elb.amazonaws.com`,
           backends: Array.from({ length: backendsPerLb }, (_, b) => ({ name: `b${b}`, statusUrl: `http://127.0.0.1:${ports[(i * backendsPerLb + b) % ports.length]}/lb${i}/b${b}/server-status`, acceptFilterNone: true })),
         })),
-        dns: { servers: [dnsServer], timeoutMs: 2000, tries: 2 },
+        dns: { servers: [dnsServer], timeoutMs: 2000, tries: 2, allowLoopbackNodes: true },
       }),
     );
     const env = {

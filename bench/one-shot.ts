@@ -66,7 +66,7 @@ export async function oneShot(rounds = 15): Promise<BenchResult> {
     };
     const urls = lab.backends.map((b) => `http://127.0.0.1:${b.statusPort}/server-status`);
     const [host, port] = lab.dnsServer.split(':') as [string, string];
-    const observeArgs = ['observe', lab.dnsName, '--dns-server', lab.dnsServer, ...urls.flatMap((u) => ['--backend', u]), '--accept-filter-none', '--json'];
+    const observeArgs = ['observe', lab.dnsName, '--dns-server', lab.dnsServer, '--allow-loopback-nodes', ...urls.flatMap((u) => ['--backend', u]), '--accept-filter-none', '--json'];
     // Check once that the command really observes (a fast failure would be a fake win).
     const { stdout } = await run(process.execPath, [bin, ...observeArgs], { env, cwd: root });
     const seen = JSON.parse(stdout) as { nodes: { state: string }[]; backends: { reading: number | null }[] };

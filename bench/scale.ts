@@ -42,7 +42,7 @@ export async function scale(sizes = [100, 500, 1000, 2000], backendsPerLb = 6, p
         dnsName: `scale${i}-1.us-east-1.elb.amazonaws.com`,
         backends: Array.from({ length: backendsPerLb }, (_, b) => ({ name: `b${b}`, statusUrl: `http://127.0.0.1:${ports[(i * backendsPerLb + b) % ports.length]}/lb${i}/b${b}/server-status`, acceptFilterNone: true })),
       })),
-      dns: { servers: [dnsServer], timeoutMs: 2000, tries: 2, concurrency: parallel },
+      dns: { servers: [dnsServer], timeoutMs: 2000, tries: 2, concurrency: parallel, allowLoopbackNodes: true },
       concurrency: parallel,
       backendProbe: { concurrency: parallel, perHost: 4 },
     });

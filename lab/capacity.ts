@@ -1,3 +1,4 @@
+import { NLB_MBPS_PER_LCU } from '../shared/capacity/cloudwatch';
 import type { Reservation } from '../shared/capacity/reservation';
 import type { Clock, ClockTimer } from '../shared/clock';
 import type { MetricQuery, MetricSource } from './cloudwatch/server';
@@ -26,13 +27,20 @@ const SURGE_MAX = 1024;
  * new TCP flows/s per NLCU would make the lab's LCUs invisible): a model, said so.
  */
 const REQUESTS_PER_LCU = 25;
+/**
+ * Bytes the lab's NLB processes a request: an NLB LCU is 2.2 Mbps (AWS), so 25
+ * requests a second of 11,000 bytes are one LCU, as for the ALB above, and
+ * AWS's "(bytes per min)*8/60/(10^6)/2.2" of a minute gives its average LCUs.
+ */
+export const NLB_BYTES_PER_REQUEST = (NLB_MBPS_PER_LCU * 1e6) / 8 / REQUESTS_PER_LCU;
 
 /**
  * The lab load balancer's capacity, second by second on the lab's clock: the load
  * offered (its real requests, plus synthetic load a scenario adds), the nodes'
  * forwarding capacity (`nodeRps` per advertised node), the surge queue that takes
  * the excess (1,024 at most) and the spillover beyond it (Classic), LCUs from the
- * request rate (ALB/NLB), and an LCU reservation's life (ALB/NLB). Its numbers are
+ * request rate (ALB PeakLCUs; an NLB's ProcessedBytes, which AWS measures its reserved
+ * LCUs by), and an LCU reservation's life (ALB/NLB). Its numbers are
  * what the lab's CloudWatch and ELB API serve: the ground truth tests compare with.
  */
 export class LabCapacity {
@@ -148,8 +156,10 @@ export class LabCapacity {
       case 'ActiveFlowCount': return m.seconds === 0 ? 0 : m.activeSum / m.seconds;
       case 'NewConnectionCount': case 'NewFlowCount': return m.newConnections;
       case 'ConsumedLCUs': return round(m.lcuSum);
-      // Published only while an LCU reservation is in place.
-      case 'PeakLCUs': return this.reservation ? round(m.lcuPeak) : null;
+      // An ALB's, published only while an LCU reservation is in place: one datapoint a minute (its per-minute Sum).
+      case 'PeakLCUs': return this.elb.kind === 'application' && this.reservation ? round(m.lcuPeak) : null;
+      // An NLB's (no PeakLCUs): reported only when traffic flows, as every ELB metric.
+      case 'ProcessedBytes': return this.elb.kind === 'network' && m.requests > 0 ? m.requests * NLB_BYTES_PER_REQUEST : null;
       default: return null;
     }
   }

@@ -27,8 +27,8 @@ const step = z.discriminatedUnion('do', [
   /** Clients that connect through the nodes to a backend and send nothing, for a while. */
   z.strictObject({ at: duration, do: z.literal('slow-clients'), backend: z.string(), connections: z.number().int().min(1).max(256), for: duration }),
   z.strictObject({ at: duration, do: z.literal('prewarm'), nodesPerAz: z.number().int().min(0).default(0), lcu: z.number().int().min(1).optional(), total: z.number().int().min(1).optional(), deadlineIn: duration.optional(), caseId: z.string().optional() }).refine((p) => p.nodesPerAz > 0 || p.lcu !== undefined, 'a pre-warm needs nodesPerAz or lcu'),
-  /** Load offered beyond the real traffic (requests/s), for a while: the surge queue fills, then spills (Classic). */
-  z.strictObject({ at: duration, do: z.literal('overload'), rps: z.number().positive().max(100_000), for: duration }),
+  /** Load offered beyond the real traffic (requests/s), for a while: the surge queue fills, then spills (Classic). Whole requests: CloudWatch counts are whole, and elbscope refuses a fractional one. */
+  z.strictObject({ at: duration, do: z.literal('overload'), rps: z.number().int().positive().max(100_000), for: duration }),
   /** An LCU reservation (ALB/NLB): every AZ pending, then provisioned after a while. */
   z.strictObject({ at: duration, do: z.literal('reserve'), lcu: z.number().int().min(1), provisionAfter: duration }),
 ]);

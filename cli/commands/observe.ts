@@ -24,6 +24,7 @@ interface ObserveFlags {
   json?: boolean;
   backend: string[];
   acceptFilterNone?: boolean;
+  allowLoopbackNodes?: boolean;
 }
 
 /** `elbscope observe <dns-name>...`: one observation of each load balancer's nodes. */
@@ -38,6 +39,7 @@ export function observeCommand(io: CliIo, setExit: (code: number) => void): Comm
     .option('--config <file>', 'configuration file (JSON)')
     .option('--backend <status-url>', "a backend's Apache /server-status or nginx stub_status URL: its ..reading.. connections per node, in the same run (repeatable; one DNS name)", statusUrlArg, [])
     .option('--accept-filter-none', 'the backends run "AcceptFilter http none" (no deferred-accept caveat)')
+    .option('--allow-loopback-nodes', "take loopback addresses in DNS answers as nodes (the lab's are; no real node is)")
     .option('--json', 'print the observations as JSON')
     .action(async (names: string[], flags: ObserveFlags) => {
       const config = configFor(names, flags, io.env);
@@ -101,6 +103,7 @@ function configFor(names: string[], flags: ObserveFlags, env: NodeJS.ProcessEnv)
     ...(flags.dnsServer.length > 0 ? { servers: flags.dnsServer } : {}),
     ...(flags.queries !== undefined ? { queries: flags.queries } : {}),
     ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
+    ...(flags.allowLoopbackNodes ? { allowLoopbackNodes: true } : {}),
   };
   return parseConfig(
     {

@@ -10,7 +10,7 @@ import { recordCycle, recordTls, type ChainHeads, type RecordDeps } from '../../
 import type { CycleDeps } from '../../shared/cycle/observe-configured';
 import { cycleDeadlines } from '../../shared/cycle/deadline';
 import { snapshotConfigured, type LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
-import { probeConfiguredTls } from '../../shared/cycle/tls-round';
+import { probeConfiguredTls, tlsRoundErrors } from '../../shared/cycle/tls-round';
 import { discoveryClientsByRegion } from '../../shared/aws/discovery-clients';
 import { discoveringConfig } from '../../shared/discovery/merge';
 import { discoveryRecorder } from '../../shared/discovery/ledger';
@@ -37,6 +37,7 @@ interface WatchFlags {
   table?: string;
   alertFile?: string;
   metricsListen?: { host: string; port: number };
+  allowLoopbackNodes?: boolean;
 }
 
 /** `--interval`: a duration of at least one second (a cycle every 10 ms would hammer DNS, EC2 and every backend). */
@@ -63,7 +64,7 @@ export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): Config {
     {
       ...(base ?? {}),
       loadBalancers: flags.lb.length > 0 ? flags.lb.map((dnsName) => ({ dnsName, ...(flags.region ? { region: flags.region } : {}), backends })) : base?.loadBalancers,
-      dns: { ...(base?.dns ?? {}), ...(flags.dnsServer.length ? { servers: flags.dnsServer } : {}) },
+      dns: { ...(base?.dns ?? {}), ...(flags.dnsServer.length ? { servers: flags.dnsServer } : {}), ...(flags.allowLoopbackNodes ? { allowLoopbackNodes: true } : {}) },
       detect: { ...(base?.detect ?? {}), ...(flags.confirm ? { confirm: flags.confirm } : {}) },
       alerts: { ...(base?.alerts ?? {}), ...(flags.snsTopic ? { snsTopicArn: flags.snsTopic } : {}) },
     },
@@ -137,6 +138,8 @@ export async function watchLoop(
     if (hasTls && started - lastTls >= loop.tlsEveryMs) {
       lastTls = started;
       const results = await probeConfiguredTls(config, deps.now, deps.backendAuthFor);
+      // The round's observation errors (a policy lookup that failed) are said, as a cycle's are on its line.
+      for (const e of tlsRoundErrors(results)) record.warn?.(`TLS round: ${e.loadBalancer} ${e.source}: ${e.message}`);
       metrics?.tls(results, (dnsName) => loadBalancerKey(config.loadBalancers.find((lb) => lb.dnsName === dnsName) ?? { dnsName }));
       await recordTls(config, results, at, record);
     }
@@ -161,6 +164,7 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
     .option('--config <file>', 'configuration file (JSON)')
     .option('--lb <dnsname>', 'load balancer DNS name (repeatable; instead of --config)', dnsNameArg, [])
     .option('--dns-server <host:port>', 'DNS server IP[:port] to ask (repeatable)', dnsServerArg, [])
+    .option('--allow-loopback-nodes', "take loopback addresses in DNS answers as nodes (the lab's are; no real node is)")
     .option('--region <region>', 'region for EC2 calls', regionArg)
     .option('--backend <status-url>', 'backend status page for every --lb (repeatable)', collect, [])
     .option('--sns-topic <arn>', 'also publish alerts to this SNS topic (AWS_ENDPOINT_URL_SNS applies)')

@@ -7,7 +7,7 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import { loadConfigFromEnv } from '../../shared/config/load';
 import { emitDeliveryMetrics, emitTlsMetrics, METRIC_NAMESPACE } from '../../shared/cycle/metrics';
 import { recordTls } from '../../shared/cycle/record';
-import { needsBackendAuth, probeConfiguredTls } from '../../shared/cycle/tls-round';
+import { needsBackendAuth, probeConfiguredTls, tlsRoundErrors, tlsRoundFailures } from '../../shared/cycle/tls-round';
 import { createBackendAuthLookup } from '../../shared/backends/auth-policy';
 import { elbClientsByRegion } from '../../shared/aws/elb-clients';
 import { cycleTime } from '../../shared/cycle/time';
@@ -32,11 +32,15 @@ export const handler = middy(async (event: ScheduledEvent, context: Context) => 
     const bad = result.finding.error !== null || result.finding.findings.some((f) => !f.startsWith('self-signed'));
     (bad ? logger.warn.bind(logger) : logger.info.bind(logger))('tls', { ...result });
   }
-  emitTlsMetrics(metrics, results.filter((r) => r.finding.error !== null).length);
+  // A policy lookup that failed is an observation error of the round (source backend-auth): logged, counted, returned.
+  const errors = tlsRoundErrors(results);
+  for (const e of errors) logger.warn('tls observation failed', { ...e });
+  emitTlsMetrics(metrics, tlsRoundFailures(results));
   const events = await recordTls(config, results, at, { store, sink, now, claimant: context.awsRequestId, warn: (m, d) => logger.warn(m, d ?? {}), onFlush: (r) => emitDeliveryMetrics(metrics, r) });
   return {
     probed: results.length,
     failed: results.filter((r) => r.finding.error !== null).map((r) => `${r.backend} (${r.finding.target})`),
+    errors: errors.map((e) => `${e.loadBalancer} ${e.source}: ${e.message}`),
     events: events.map((e) => e.summary),
   };
 })

@@ -1,5 +1,6 @@
 import dns2 from 'dns2';
 import { isIP } from 'node:net';
+import { addressBytes } from '../../shared/nodes/address';
 
 const { Packet } = dns2;
 const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3 } as const;
@@ -16,6 +17,8 @@ export interface HostRecords {
   cname?: string;
   /** A Route 53 alias to this name: A/AAAA queries get the target's records under this name, and no CNAME shows. */
   alias?: string;
+  /** The CNAME query of this name alone fails (SERVFAIL, NXDOMAIN, or no answer) while A/AAAA answer: a server broken for one type. */
+  cnameFail?: 'servfail' | 'nxdomain' | 'silent';
 }
 
 /** A mutable zone: the lab changes it while the server runs. */
@@ -74,6 +77,12 @@ export async function startDnsServer(zone: DnsZone, host = '127.0.0.1'): Promise
         return;
       }
       let records = zone.hosts.get(name);
+      if (question.type === Packet.TYPE.CNAME && records?.cnameFail) {
+        if (records.cnameFail === 'silent') return;
+        response.header.rcode = records.cnameFail === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.SERVFAIL;
+        send(response);
+        return;
+      }
       // CNAME chains (a few hops at most, as resolvers bound them) and aliases.
       for (let hop = 0; hop < 8 && records && (records.cname || records.alias); hop++) {
         const next = (records.cname ?? records.alias) as string;
@@ -84,7 +93,11 @@ export async function startDnsServer(zone: DnsZone, host = '127.0.0.1'): Promise
         records = zone.hosts.get(next);
       }
       if (question.type === Packet.TYPE.CNAME) {
-        if (response.answers.length === 0) response.header.rcode = records ? RCODE.NOERROR : RCODE.NXDOMAIN;
+        // A name that fails, fails for every type (SERVFAIL, NXDOMAIN or silence); one without a CNAME has NODATA.
+        if (response.answers.length === 0) {
+          if (records?.fail === 'silent') return;
+          response.header.rcode = !records || records.fail === 'nxdomain' ? RCODE.NXDOMAIN : records.fail === 'servfail' ? RCODE.SERVFAIL : RCODE.NOERROR;
+        }
         send(response);
         return;
       }
@@ -101,7 +114,7 @@ export async function startDnsServer(zone: DnsZone, host = '127.0.0.1'): Promise
         rotation.set(key, start + max);
         for (let i = 0; i < Math.min(all.length, max); i++) {
           const address = all[(start + i) % all.length] as string;
-          response.answers.push({ name: owner, type: question.type, class: Packet.CLASS.IN, ttl: zone.ttl, address });
+          response.answers.push({ name: owner, type: question.type, class: Packet.CLASS.IN, ttl: zone.ttl, address: family === 'aaaa' ? fullIpv6(address) : address });
         }
       }
       send(response);
@@ -130,6 +143,13 @@ export function ipFromReverseName(name: string): string | null {
     return normaliseIpv6(hex.match(/.{4}/g)?.join(':') ?? '');
   }
   return null;
+}
+
+/** Eight groups, no `::` and no dotted tail (`::ffff:1.2.3.4`): the only IPv6 spelling dns2's encoder reads right. */
+function fullIpv6(ip: string): string {
+  const bytes = addressBytes(ip);
+  if (!bytes || bytes.length !== 16) return ip;
+  return Array.from({ length: 8 }, (_, i) => (((bytes[2 * i] as number) << 8) | (bytes[2 * i + 1] as number)).toString(16)).join(':');
 }
 
 /** One spelling per IPv6 address, so zone keys and reverse names compare equal. */

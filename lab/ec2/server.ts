@@ -27,6 +27,12 @@ export interface Ec2State {
   rawNext?: { status: number; body: string }[];
   /** Requests refused by the DescribeNetworkInterfaces contract, with the refusal. */
   refused?: { request: Record<string, string>; refusal: Ec2Refusal }[];
+  /**
+   * Changes to make to the real answer, one per request the contract let through,
+   * before serving normally (hostile-answer tests: an ENI's AZ dropped, an entity
+   * put in its place), so a malformed answer is still about the ENIs the lab has.
+   */
+  mangleNext?: ((xml: string) => string)[];
 }
 
 export interface RunningEc2Endpoint {
@@ -73,10 +79,9 @@ export async function startEc2Endpoint(state: Ec2State, host = '127.0.0.1'): Pro
     const start = Number(params.NextToken ?? 0);
     const page = matching.slice(start, start + max);
     const next = start + max < matching.length ? `<nextToken>${start + max}</nextToken>` : '';
-    reply(
-      200,
-      `<?xml version="1.0" encoding="UTF-8"?>\n<DescribeNetworkInterfacesResponse xmlns="${XMLNS}"><requestId>lab-${state.requests.length}</requestId><networkInterfaceSet>${page.map(eniXml).join('')}</networkInterfaceSet>${next}</DescribeNetworkInterfacesResponse>`,
-    );
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<DescribeNetworkInterfacesResponse xmlns="${XMLNS}"><requestId>lab-${state.requests.length}</requestId><networkInterfaceSet>${page.map(eniXml).join('')}</networkInterfaceSet>${next}</DescribeNetworkInterfacesResponse>`;
+    const mangle = state.mangleNext?.shift();
+    reply(200, mangle ? mangle(xml) : xml);
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;

@@ -32,6 +32,20 @@ export interface LabV2Lb {
   reservation?: () => Reservation | null;
 }
 
+/** The calls the endpoint serves, by API: what a fault is keyed on. */
+export type ElbCall = 'classic:DescribeLoadBalancers' | 'classic:DescribeLoadBalancerPolicies' | 'v2:DescribeLoadBalancers' | 'v2:DescribeCapacityReservation';
+
+/**
+ * One misbehaviour, for one request of a call that the contract let through
+ * (hostile-answer tests, through the real SDK): another body instead of the
+ * answer (HTML, empty, JSON, another call's); no answer at all until the endpoint
+ * closes; or the real answer, changed (a member dropped, markup put in).
+ */
+export type ElbFault =
+  | { raw: { status: number; body: string; contentType?: string } }
+  | { hang: true }
+  | { mangle: (xml: string) => string; status?: number };
+
 /** The endpoint's state: its load balancers, failures to serve first, and what it was asked. */
 export interface ElbApiState {
   classic: LabClassicLb[];
@@ -42,6 +56,8 @@ export interface ElbApiState {
   requests: Record<string, string>[];
   /** Requests refused by the documented contract (lab/elb-api/contract.ts), with the refusal. */
   refused: { request: Record<string, string>; refusal: ElbRefusal }[];
+  /** Per call, faults served one per request of that call (after the contract's checks), before serving normally. */
+  faults?: Partial<Record<ElbCall, ElbFault[]>>;
 }
 
 export interface RunningElbApi {
@@ -63,9 +79,10 @@ const NS: Record<string, string> = {
 /**
  * A local Query-API endpoint for both Elastic Load Balancing APIs (Classic
  * 2012-06-01 and v2 2015-12-01, told apart by `Version`), serving
- * DescribeLoadBalancers (both) and DescribeLoadBalancerPolicies (Classic), held to
- * their documented contract, so the real SDK clients
- * run their production path against it.
+ * DescribeLoadBalancers (both), DescribeLoadBalancerPolicies (Classic) and
+ * DescribeCapacityReservation (v2), held to their documented contract, so the real
+ * SDK clients run their production path against it; `faults` makes it misbehave
+ * on demand, per call, after the contract's checks.
  */
 export async function startElbApi(state: ElbApiState, host = '127.0.0.1'): Promise<RunningElbApi> {
   const server = createServer(async (req, res) => {
@@ -93,30 +110,46 @@ export async function startElbApi(state: ElbApiState, host = '127.0.0.1'): Promi
       state.refused.push({ request: params, refusal });
       return refuse(refusal);
     }
-    if (action === 'DescribeLoadBalancerPolicies') return reply(...describePolicies(state, params));
-    if (action === 'DescribeCapacityReservation') return reply(...describeReservation(state, params));
-    if (version === CLASSIC_VERSION) {
-      const names = members(params, 'LoadBalancerNames');
-      const missing = names.find((n) => !state.classic.some((lb) => lb.name === n));
-      // [C] LoadBalancerNotFound, 400: one unknown name fails the whole call.
-      if (missing !== undefined) return refuse({ code: 'LoadBalancerNotFound', status: 400, message: `There is no ACTIVE Load Balancer named '${missing}'` });
-      const found = names.length > 0 ? state.classic.filter((lb) => names.includes(lb.name)) : state.classic;
-      const items = found.map((lb) => `<member><LoadBalancerName>${escapeXml(lb.name)}</LoadBalancerName><DNSName>${escapeXml(lb.dnsName)}</DNSName><Scheme>internet-facing</Scheme><BackendServerDescriptions>${(lb.backendServers ?? []).map((b) => `<member><InstancePort>${b.instancePort}</InstancePort><PolicyNames>${b.policyNames.map((p) => `<member>${escapeXml(p)}</member>`).join('')}</PolicyNames></member>`).join('')}</BackendServerDescriptions></member>`).join('');
-      return reply(200, response(version, `<LoadBalancerDescriptions>${items}</LoadBalancerDescriptions><NextMarker></NextMarker>`));
+    // What the contract lets through may still be answered badly, on demand (per call, one fault per request).
+    const fault = state.faults?.[`${version === CLASSIC_VERSION ? 'classic' : 'v2'}:${action}` as ElbCall]?.shift();
+    if (fault && 'hang' in fault) return; // accepted, never answered: closing the endpoint drops the connection
+    if (fault && 'raw' in fault) {
+      res.writeHead(fault.raw.status, { 'content-type': fault.raw.contentType ?? 'text/xml' });
+      return res.end(fault.raw.body);
     }
-    const arns = members(params, 'LoadBalancerArns');
-    const names = members(params, 'Names');
-    const wanted = arns.length > 0 ? arns : names;
-    const key = arns.length > 0 ? 'arn' : 'name';
-    const found = wanted.length > 0 ? state.v2.filter((lb) => wanted.includes(lb[key])) : state.v2;
-    // [V] LoadBalancerNotFound, 400 ("One or more load balancers not found").
-    if (wanted.some((w) => !found.some((lb) => lb[key] === w))) return refuse({ code: 'LoadBalancerNotFound', status: 400, message: 'One or more load balancers not found' });
-    const items = found.map((lb) => `<member><LoadBalancerArn>${escapeXml(lb.arn)}</LoadBalancerArn><LoadBalancerName>${escapeXml(lb.name)}</LoadBalancerName><DNSName>${escapeXml(lb.dnsName)}</DNSName><Type>${lb.type}</Type><Scheme>internet-facing</Scheme><State><Code>active</Code></State></member>`).join('');
-    return reply(200, response(version, `<LoadBalancers>${items}</LoadBalancers>`));
+    const [status, xml] = answer(state, version, action, params);
+    if (fault && 'mangle' in fault) return reply(fault.status ?? status, fault.mangle(xml));
+    reply(status, xml);
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return { url: `http://${host}:${port}`, close: () => closeHttp(server) };
+}
+
+/** The answer to a request the contract let through: its status and XML. */
+function answer(state: ElbApiState, version: string, action: string, params: Record<string, string>): [number, string] {
+  if (action === 'DescribeLoadBalancerPolicies') return describePolicies(state, params);
+  if (action === 'DescribeCapacityReservation') return describeReservation(state, params);
+  const notFound = (message: string): [number, string] => [400, errorXml(version, { code: 'LoadBalancerNotFound', status: 400, message })];
+  if (version === CLASSIC_VERSION) {
+    const names = members(params, 'LoadBalancerNames');
+    const missing = names.find((n) => !state.classic.some((lb) => lb.name === n));
+    // [C] LoadBalancerNotFound, 400: one unknown name fails the whole call.
+    if (missing !== undefined) return notFound(`There is no ACTIVE Load Balancer named '${missing}'`);
+    const found = names.length > 0 ? state.classic.filter((lb) => names.includes(lb.name)) : state.classic;
+    // [C]'s sample response sends empty lists as empty elements (<SecurityGroups/>, <PolicyNames/>): so does the lab.
+    const items = found.map((lb) => `<member><LoadBalancerName>${escapeXml(lb.name)}</LoadBalancerName><DNSName>${escapeXml(lb.dnsName)}</DNSName><Scheme>internet-facing</Scheme><BackendServerDescriptions>${(lb.backendServers ?? []).map((b) => `<member><InstancePort>${b.instancePort}</InstancePort><PolicyNames>${b.policyNames.map((p) => `<member>${escapeXml(p)}</member>`).join('')}</PolicyNames></member>`).join('')}</BackendServerDescriptions></member>`).join('');
+    return [200, response(version, `<LoadBalancerDescriptions>${items}</LoadBalancerDescriptions><NextMarker></NextMarker>`)];
+  }
+  const arns = members(params, 'LoadBalancerArns');
+  const names = members(params, 'Names');
+  const wanted = arns.length > 0 ? arns : names;
+  const key = arns.length > 0 ? 'arn' : 'name';
+  const found = wanted.length > 0 ? state.v2.filter((lb) => wanted.includes(lb[key])) : state.v2;
+  // [V] LoadBalancerNotFound, 400 ("One or more load balancers not found").
+  if (wanted.some((w) => !found.some((lb) => lb[key] === w))) return notFound('One or more load balancers not found');
+  const items = found.map((lb) => `<member><LoadBalancerArn>${escapeXml(lb.arn)}</LoadBalancerArn><LoadBalancerName>${escapeXml(lb.name)}</LoadBalancerName><DNSName>${escapeXml(lb.dnsName)}</DNSName><Type>${lb.type}</Type><Scheme>internet-facing</Scheme><State><Code>active</Code></State></member>`).join('');
+  return [200, response(version, `<LoadBalancers>${items}</LoadBalancers>`)];
 }
 
 function response(version: string, result: string, action = 'DescribeLoadBalancers'): string {

@@ -137,7 +137,7 @@ function spkiOf(raw: Buffer | undefined): string | null {
 }
 
 function handshakeFailure(err: NodeJS.ErrnoException): string {
-  const message = err.message.split('\n')[0] ?? '';
+  const message = (typeof err.message === 'string' ? err.message : String(err.message ?? '')).split('\n')[0] ?? '';
   if (err.code === 'ECONNREFUSED') return 'connection refused';
   if (err.code === 'ECONNRESET') return 'connection reset during the TLS handshake';
   if (/wrong version number|packet length too long|http request/i.test(message)) {

@@ -1,5 +1,6 @@
 import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import { describeError } from '../errors';
+import { describeError, MAX_ERROR_CHARS } from '../errors';
+import { BrokenMetricAnswerError, MAX_METRIC_PAGES, MetricAnswerReader, type AskedQuery, type QueryOutcome } from './metric-answers';
 import { parseLoadBalancerArn } from '../nodes/lb-name';
 import type { LoadBalancerKind } from '../nodes/kind';
 
@@ -12,12 +13,18 @@ export interface MetricSpec {
 }
 
 /**
- * What AWS itself says about each kind's capacity (CloudWatch metrics for Classic
- * Load Balancers, Application Load Balancers, Network Load Balancers):
- * Classic's distress is its surge queue (at most 1,024 requests; Maximum) and its
- * spillover (requests dropped; Sum); ALBs and NLBs are sized in LCUs (ConsumedLCUs
- * Sum, PeakLCUs Maximum: only with an LCU reservation). Health counts use Minimum /
- * Maximum so one bad minute shows.
+ * What AWS itself says about each kind's capacity, and the statistic its guide compares:
+ * - Classic (https://docs.aws.amazon.com/elasticloadbalancing/latest/classic/elb-cloudwatch-metrics.html):
+ *   its distress is the surge queue (at most 1,024 requests; Maximum) and the spillover
+ *   beyond it (requests dropped; Sum).
+ * - ALB: "compare the per-minute Sum of PeakLCUs against your reserved capacity value"
+ *   (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/monitor-capacity-unit-reservation.html):
+ *   PeakLCUs is read as its per-minute Sum, never Maximum.
+ * - NLB: AWS documents no PeakLCUs for it; reserved-LCU use is "the per-minute ProcessedBytes
+ *   metric", converted "(bytes per min)*8/60/(10^6)/2.2" (1 LCU = 2.2 Mbps)
+ *   (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/monitor-capacity-unit-reservation.html):
+ *   ProcessedBytes Sum, converted by lcuOfNlbBytesPerMinute.
+ * ConsumedLCUs (Sum) is charted beside them. Health counts use Minimum / Maximum so one bad minute shows.
  */
 export const METRICS: Record<LoadBalancerKind, { namespace: string; metrics: MetricSpec[] }> = {
   classic: {
@@ -38,7 +45,7 @@ export const METRICS: Record<LoadBalancerKind, { namespace: string; metrics: Met
       { name: 'NewConnectionCount', stat: 'Sum' },
       { name: 'RejectedConnectionCount', stat: 'Sum', essential: true },
       { name: 'ConsumedLCUs', stat: 'Sum' },
-      { name: 'PeakLCUs', stat: 'Maximum', essential: true },
+      { name: 'PeakLCUs', stat: 'Sum', essential: true },
       { name: 'HTTPCode_ELB_5XX_Count', stat: 'Sum' },
     ],
   },
@@ -48,14 +55,40 @@ export const METRICS: Record<LoadBalancerKind, { namespace: string; metrics: Met
       { name: 'ActiveFlowCount', stat: 'Average' },
       { name: 'NewFlowCount', stat: 'Sum' },
       { name: 'ConsumedLCUs', stat: 'Sum' },
-      { name: 'PeakLCUs', stat: 'Maximum', essential: true },
+      { name: 'ProcessedBytes', stat: 'Sum', essential: true },
       { name: 'TCP_ELB_Reset_Count', stat: 'Sum' },
     ],
   },
 };
 
-/** What AWS reports only when non-zero: a requested one with no datapoint in a minute read was 0 there. Also what decides storing an observation (distress). */
+/**
+ * What AWS reports only when non-zero ("Reporting criteria: There is a nonzero value"):
+ * a well-formed result for that query with no datapoint in a minute read was 0 there.
+ * Nothing else is: a metric missing from the points, or a minute of another metric
+ * with no datapoint, is unknown, never 0. Also what decides storing an observation (distress).
+ */
 export const REPORTED_ONLY_WHEN_NON_ZERO = ['SurgeQueueLength', 'SpilloverCount', 'RejectedConnectionCount'] as const;
+
+/**
+ * Reserved-LCU use (PeakLCUs, ProcessedBytes), which AWS sends only while traffic flows: "Elastic Load Balancing
+ * reports metrics to CloudWatch only when requests are flowing through the load balancer … If there are no requests
+ * flowing through the load balancer or no data for a metric, the metric is not reported" (CloudWatch metrics for your
+ * Application / Network Load Balancer). So a minute with no datapoint in a well-formed result for that query is no
+ * use (0) — a reservation nobody sends traffic through is the idlest there is — while a metric missing from the
+ * points (no result, a failed or broken read) stays unknown.
+ */
+export const ABSENT_WITHOUT_TRAFFIC = ['PeakLCUs', 'ProcessedBytes'] as const;
+
+/** Metrics whose minute with no datapoint, in a well-formed result, is 0 (see the two lists above). */
+export const ZERO_WHEN_NO_DATAPOINT: readonly string[] = [...REPORTED_ONLY_WHEN_NON_ZERO, ...ABSENT_WITHOUT_TRAFFIC];
+
+/** An NLB's LCU: 2.2 Mbps of processed bytes (NLB LCU reservation guide, above). */
+export const NLB_MBPS_PER_LCU = 2.2;
+
+/** An NLB's reserved-LCU use in a minute from its ProcessedBytes Sum there: AWS's "(bytes per min)*8/60/(10^6)/2.2". */
+export function lcuOfNlbBytesPerMinute(bytes: number): number {
+  return (bytes * 8) / 60 / 1e6 / NLB_MBPS_PER_LCU;
+}
 
 /** The metrics read for a kind: all of them, or only those the events need. */
 export function metricsOf(kind: LoadBalancerKind, set: 'all' | 'essential' = 'all'): MetricSpec[] {
@@ -84,9 +117,13 @@ export const PERIOD_SECONDS = 60;
 
 /**
  * The window a cycle asks for: minutes that ended at least `settleMinutes` ago
- * (ELB datapoints can arrive late; a minute is read once it has settled), back
- * `lookbackMinutes` (cycles missed in between are caught up). The rules keep a
- * cursor, so a datapoint read by an earlier cycle is never counted again.
+ * (a minute is first judged once it has settled), back `lookbackMinutes` (cycles
+ * missed in between are caught up, and the trailing window,
+ * `capacity.cloudwatch.trailingMinutes`, is read again). The rules keep each
+ * minute's figures by timestamp: a minute read again counts once, and a datapoint
+ * that arrives or changes late replaces what was read before. AWS documents no
+ * bound on lateness, and GetMetricData is priced per metric requested, not per
+ * datapoint (https://aws.amazon.com/cloudwatch/pricing/): the re-read is free.
  */
 export function metricWindow(at: Date, lookbackMinutes: number, settleMinutes: number): { start: Date; end: Date } {
   const end = new Date(Math.floor(at.getTime() / 60_000) * 60_000 - settleMinutes * 60_000);
@@ -98,14 +135,18 @@ export type MetricsLookup = (targets: MetricTarget[], window: { start: Date; end
 
 /**
  * A MetricsLookup over GetMetricData: every target's metrics in as few calls as
- * the 500-query limit allows (usually one per region and account), every page.
- * A failed call fails its targets (an Error each), never gives zeros; a target
- * that cannot be named (an ALB/NLB without an ARN) gets its own Error.
+ * the 500-query limit allows (usually one per region and account), every page
+ * (at most MAX_METRIC_PAGES). Every answer is checked (metric-answers.ts): one
+ * that is not what CloudWatch documents fails the whole call's targets, an Error
+ * each naming the call, the query and what was wrong, never points, never zeros;
+ * so does a failed call. A query CloudWatch refused (Forbidden, InternalError)
+ * fails its target; a target that cannot be named (an ALB/NLB without an ARN)
+ * gets its own Error. A metric with an empty, well-formed result gets `[]`.
  */
 export function createMetricsLookup(cloudwatch: CloudWatchClient, set: 'all' | 'essential' = 'all'): MetricsLookup {
   return async (targets, window) => {
     const out = new Map<string, MetricPoints | Error>();
-    const queries: { query: MetricDataQuery; key: string; metric: string }[] = [];
+    const queries: { query: MetricDataQuery; asked: AskedQuery; key: string }[] = [];
     for (const target of targets) {
       const dimension = dimensionOf(target);
       if (dimension instanceof Error) {
@@ -113,52 +154,69 @@ export function createMetricsLookup(cloudwatch: CloudWatchClient, set: 'all' | '
         continue;
       }
       const { namespace } = METRICS[target.kind];
-      const metrics = metricsOf(target.kind, set);
-      out.set(target.key, Object.fromEntries(metrics.map((m) => [m.name, []])));
-      for (const m of metrics) {
+      out.set(target.key, {});
+      for (const m of metricsOf(target.kind, set)) {
         const id = `m${queries.length}`;
-        queries.push({ key: target.key, metric: m.name, query: { Id: id, ReturnData: true, MetricStat: { Metric: { Namespace: namespace, MetricName: m.name, Dimensions: [dimension] }, Period: PERIOD_SECONDS, Stat: m.stat } } });
+        queries.push({
+          key: target.key,
+          asked: { id, metric: m.name, stat: m.stat, periodSeconds: PERIOD_SECONDS, label: `${m.name} of ${target.name}` },
+          query: {
+            Id: id,
+            ReturnData: true,
+            MetricStat: { Metric: { Namespace: namespace, MetricName: m.name, Dimensions: [dimension] }, Period: PERIOD_SECONDS, Stat: m.stat },
+          },
+        });
       }
     }
-    const byId = new Map(queries.map((q) => [q.query.Id as string, q]));
     for (let i = 0; i < queries.length; i += MAX_QUERIES_PER_CALL) {
       const batch = queries.slice(i, i + MAX_QUERIES_PER_CALL);
+      let outcomes: Map<string, QueryOutcome>;
       try {
-        let token: string | undefined;
-        let pages = 0;
-        do {
-          const page = await cloudwatch.send(new GetMetricDataCommand({ MetricDataQueries: batch.map((q) => q.query), StartTime: window.start, EndTime: window.end, ScanBy: 'TimestampAscending', ...(token ? { NextToken: token } : {}) }));
-          if (!page.MetricDataResults) throw new Error('the answer has no MetricDataResults: not that API\'s response');
-          for (const result of page.MetricDataResults) {
-            const q = byId.get(result.Id ?? '');
-            if (!q) continue;
-            const points = out.get(q.key);
-            if (!points || points instanceof Error) continue;
-            if (result.StatusCode === 'Forbidden' || result.StatusCode === 'InternalError') {
-              out.set(q.key, new Error(`GetMetricData ${q.metric}: ${result.StatusCode}${result.Messages?.[0]?.Value ? ` (${result.Messages[0].Value})` : ''}`));
-              continue;
-            }
-            const times = result.Timestamps ?? [];
-            const values = result.Values ?? [];
-            for (let j = 0; j < Math.min(times.length, values.length); j++) {
-              const v = values[j] as number;
-              const t = times[j] as Date;
-              if (!Number.isFinite(v) || Number.isNaN(t.getTime())) throw new Error(`GetMetricData ${q.metric}: a datapoint that is not one (${String(v)} at ${String(t)})`);
-              (points[q.metric] ??= []).push([t.toISOString(), v]);
-            }
-          }
-          token = page.NextToken;
-          // A token repeated for ever would page for ever: a window of 10 one-minute points needs one page.
-          if (++pages >= 20 && token) throw new Error(`still paging after ${pages} pages; stopped`);
-        } while (token);
+        outcomes = await readCall(cloudwatch, batch, window);
       } catch (err) {
-        const error = new Error(`CloudWatch GetMetricData: ${err instanceof Error && !('$metadata' in err) ? err.message : describeError(err)}`);
+        const why =
+          err instanceof BrokenMetricAnswerError ? `the answer is broken: ${err.message}` : err instanceof Error && !('$metadata' in err) ? err.message : describeError(err);
+        const error = new Error(oneLine(`CloudWatch GetMetricData: ${why}`));
         for (const q of batch) out.set(q.key, error);
+        continue;
+      }
+      for (const q of batch) {
+        const outcome = outcomes.get(q.asked.id) as QueryOutcome;
+        const points = out.get(q.key);
+        if (!points || points instanceof Error) continue;
+        if ('refused' in outcome) out.set(q.key, new Error(oneLine(`CloudWatch GetMetricData: ${q.asked.label} (${q.asked.id}): ${outcome.refused}`)));
+        else out.set(q.key, Object.assign(points, { [q.asked.metric]: outcome.points.map(([t, v]) => [new Date(t).toISOString(), v] as [string, number]) }));
       }
     }
-    for (const points of out.values()) if (!(points instanceof Error)) for (const list of Object.values(points)) list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     return out;
   };
+}
+
+/** One call's pages, each checked; every query's outcome, or the error that broke the call. */
+async function readCall(
+  cloudwatch: CloudWatchClient,
+  batch: { query: MetricDataQuery; asked: AskedQuery }[],
+  window: { start: Date; end: Date },
+): Promise<Map<string, QueryOutcome>> {
+  const reader = new MetricAnswerReader(batch.map((q) => q.asked), window);
+  const queries = batch.map((q) => q.query);
+  let token: string | undefined;
+  let pages = 0;
+  do {
+    if (pages === MAX_METRIC_PAGES) throw new Error(`still paging after ${MAX_METRIC_PAGES} pages (MAX_METRIC_PAGES); stopped`);
+    const page = await cloudwatch.send(
+      new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: window.start, EndTime: window.end, ScanBy: 'TimestampAscending', ...(token ? { NextToken: token } : {}) }),
+    );
+    pages++;
+    token = reader.page(page);
+  } while (token);
+  return reader.finish();
+}
+
+/** An error line as elbscope keeps it: one line, at most MAX_ERROR_CHARS. */
+function oneLine(text: string): string {
+  const line = text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  return line.length <= MAX_ERROR_CHARS ? line : `${line.slice(0, MAX_ERROR_CHARS - 1)}…`;
 }
 
 /** The metrics' dimension for a target: Classic by name, v2 by the `app|net/<name>/<id>` part of its ARN. */

@@ -3,6 +3,7 @@ import { configuredRegion, loadBalancerKey, loadBalancerName } from '../config/i
 import type { CapacityReading } from '../detect/state';
 import { kindOf, type LoadBalancerKind } from '../nodes/kind';
 import { parseLoadBalancerDnsName } from '../nodes/lb-name';
+import { observedOwnName } from '../nodes/observe';
 import type { Observation, ObservationError } from '../nodes/observation';
 import { metricWindow, type MetricTarget, type MetricsLookup } from './cloudwatch';
 import type { ReservationLookup } from './reservation';
@@ -37,8 +38,12 @@ export async function observeCapacity(config: Config, observations: Observation[
   const results: CapacityObservation[] = observations.map(() => ({ reading: undefined, errors: [] }));
   if (!readMetrics && !readReservations) return results;
 
-  // Back far enough that the observations stored for reports (at least every observationEveryMinutes) chart every minute.
-  const window = metricWindow(at, cloudwatch.everyMinutes + cloudwatch.settleMinutes + Math.max(CATCH_UP_MINUTES, config.store.observationEveryMinutes), cloudwatch.settleMinutes);
+  // Back far enough that the observations stored for reports (at least every observationEveryMinutes) chart every
+  // minute, and over the trailing window: datapoints that arrived late since are read (GetMetricData is billed per
+  // metric asked, not per datapoint: the longer window costs nothing more).
+  const lookback = Math.max(cloudwatch.everyMinutes + cloudwatch.settleMinutes + Math.max(CATCH_UP_MINUTES, config.store.observationEveryMinutes), cloudwatch.trailingMinutes);
+  const window = metricWindow(at, lookback, cloudwatch.settleMinutes);
+  const trailingFrom = new Date(window.end.getTime() - cloudwatch.trailingMinutes * 60_000).toISOString();
   const groups = new Map<string, { region: string; roleArn?: string; members: { index: number; target: MetricTarget }[] }>();
   const reservationJobs: Promise<void>[] = [];
   config.loadBalancers.forEach((lb, index) => {
@@ -46,7 +51,9 @@ export async function observeCapacity(config: Config, observations: Observation[
     const result = results[index] as CapacityObservation;
     if (!observation) return;
     const kind = kindFor(lb, observation);
-    const region = configuredRegion(lb, config.region);
+    // A name of the customer's (no "name" or "arn") is read as the load balancer its CNAMEs led to.
+    const own = lb.name || lb.arn ? null : observedOwnName(observation);
+    const region = configuredRegion(lb) ?? own?.region ?? configuredRegion(lb, config.region);
     if (!kind || !region) {
       result.errors.push({ source: 'cloudwatch', code: 'no-kind', message: `${lb.dnsName}: ${!region ? 'no region' : 'the kind (Classic, ALB, NLB) is not known yet'}, so AWS's capacity signals were not read` });
       return;
@@ -55,7 +62,7 @@ export async function observeCapacity(config: Config, observations: Observation[
     if (readMetrics) {
       const key = `${region}|${lb.roleArn ?? ''}`;
       const group = groups.get(key) ?? { region, ...(lb.roleArn ? { roleArn: lb.roleArn } : {}), members: [] };
-      group.members.push({ index, target: { key: `${index}`, kind, name: loadBalancerName(lb), arn: lb.arn } });
+      group.members.push({ index, target: { key: `${index}`, kind, name: own?.name ?? loadBalancerName(lb), arn: lb.arn } });
       groups.set(key, group);
     }
     if (readReservations) {
@@ -79,7 +86,7 @@ export async function observeCapacity(config: Config, observations: Observation[
       const result = results[index] as CapacityObservation;
       const points = found instanceof Error ? found : found.get(target.key);
       if (points === undefined || points instanceof Error) result.errors.push({ source: 'cloudwatch', message: (points ?? new Error('CloudWatch: no answer for this load balancer')).message });
-      else Object.assign(result.reading as CapacityReading, { metrics: points, window: { start: window.start.toISOString(), end: window.end.toISOString() } });
+      else Object.assign(result.reading as CapacityReading, { metrics: points, kind: target.kind, window: { start: window.start.toISOString(), end: window.end.toISOString(), trailingFrom } });
     }
   });
   await Promise.all([...metricJobs, ...reservationJobs]);

@@ -94,6 +94,11 @@ export const dnsSchema = z.strictObject({
   queries: z._default(intIn(1, 32), 4),
   /** DNS queries in flight at once, across all load balancers of a cycle. */
   concurrency: z._default(intIn(1, 1024), 64),
+  /**
+   * Take loopback addresses (127.0.0.0/8, ::1) in DNS answers as nodes. No real load
+   * balancer node has one; the lab's nodes do, so only its configurations set this.
+   */
+  allowLoopbackNodes: z._default(z.boolean(), false),
 });
 
 const confirmSchema = z.strictObject({ m: intIn(1, 60), n: intIn(1, 60) }).check(z.refine((c) => c.m <= c.n, 'm must not exceed n'));
@@ -141,18 +146,27 @@ const capacitySchema = z.strictObject({
        * cost, and events come up to an hour later; see README, Cost).
        */
       everyMinutes: z._default(intIn(1, 60), 1),
-      /** A minute is read once it ended this long ago (ELB datapoints can arrive late). */
+      /** A minute is first judged once it ended this long ago (ELB datapoints can arrive late). */
       settleMinutes: z._default(intIn(0, 10), 2),
+      /**
+       * Every read takes the last this many minutes again: a datapoint that arrives or changes
+       * late (AWS documents no bound) replaces what was read, once. Free: GetMetricData is billed
+       * per metric requested, not per datapoint.
+       */
+      trailingMinutes: z._default(intIn(1, 180), 15),
       /** `all` (charts and events) or `essential` (only what the events need: 1-2 metrics a kind, a third of the cost). */
       metrics: z._default(z.enum(['all', 'essential']), 'all'),
     }),
-    { enabled: true, everyMinutes: 1, settleMinutes: 2, metrics: 'all' },
+    { enabled: true, everyMinutes: 1, settleMinutes: 2, trailingMinutes: 15, metrics: 'all' },
   ),
   /** DescribeCapacityReservation of each ALB/NLB (with an ARN) every this many minutes; 0: never. */
   reservationEveryMinutes: z._default(intIn(0, 1440), 5),
   /** `surge-queue` fires when a Classic ELB's SurgeQueueLength (at most 1,024) exceeds this share of 1,024. */
   surgeQueueShare: z._default(z.number().check(z.gt(0), z.maximum(1)), 0.5),
-  /** `reservation-idle`: reserved this many days while PeakLCUs stayed under `idleShare` of the reservation. */
+  /**
+   * `reservation-idle`: reserved this many days while reserved-LCU use (ALB PeakLCUs, NLB ProcessedBytes)
+   * stayed under `idleShare` of the reservation, with usage data in at least half of those hours.
+   */
   idleDays: z._default(intIn(1, 90), 7),
   idleShare: z._default(z.number().check(z.gt(0), z.maximum(1)), 0.2),
 });

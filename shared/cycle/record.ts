@@ -129,7 +129,7 @@ export function sameDecisionInputs(before: LoadBalancerState, after: LoadBalance
     JSON.stringify([
       s.perAz,
       Object.keys(s.failures).sort(),
-      s.dnsAbsentAzs ?? [],
+      s.dnsAbsentAzs === null ? null : (s.dnsAbsentAzs ?? []),
       s.capacityFlags ?? [],
       Object.entries(s.backends).sort().map(([b, v]) => [b, v.reading === null ? null : v.reading > 0, v.share === null ? null : v.share > pressureShare]),
     ]);
@@ -140,14 +140,17 @@ export function sameDecisionInputs(before: LoadBalancerState, after: LoadBalance
 }
 
 /**
- * The capacity memory that must reach the store: the reservation and its idle
- * clock. The metrics cursor is left out on purpose: a quiet cycle (nothing
- * spilling, queueing, rejected or above the reservation) need not be written, and
- * re-reading its quiet minutes next cycle finds them quiet again.
+ * The capacity memory that must reach the store: the reservation, its reads and
+ * confirmation, its idle clock (the hour last covered by usage data: a write an
+ * hour at most), and the firing conditions' episodes (their figures). The metrics
+ * cursor and the trailing window's minutes are left out on purpose: a quiet cycle
+ * (nothing spilling, queueing, rejected or above the reservation) need not be
+ * written, and the next one, starting again from the stored cursor, re-reads its
+ * minutes (the trailing window) and finds them as they are now, each once.
  */
 function capacityFacts(s: LoadBalancerState): unknown {
   const c = s.capacity;
-  return c ? [c.reservation, c.provisioned, c.reservedSince, c.peakSinceReserved] : null;
+  return c ? [c.reservation, c.reservationSamples ?? null, c.confirmedReservation ?? null, c.reservedSince, c.peakSinceReserved, c.usageHours ?? null, c.episodes ?? null] : null;
 }
 
 /** What a stored observation keeps for reports (a few hundred bytes, not the whole snapshot). */
@@ -163,8 +166,8 @@ export function compactSnapshot(snapshot: LoadBalancerSnapshot): CompactSnapshot
   };
 }
 
-/** The capacity metrics a report charts: distress (Classic) and LCUs (ALB/NLB). */
-export const CHARTED_METRICS = ['SurgeQueueLength', 'SpilloverCount', 'RejectedConnectionCount', 'PeakLCUs', 'ConsumedLCUs'] as const;
+/** The capacity metrics a report charts: distress (Classic), LCUs (ALB/NLB) and an NLB's ProcessedBytes (its reserved-LCU use). */
+export const CHARTED_METRICS = ['SurgeQueueLength', 'SpilloverCount', 'RejectedConnectionCount', 'PeakLCUs', 'ConsumedLCUs', 'ProcessedBytes'] as const;
 
 function chartedCapacity(snapshot: LoadBalancerSnapshot): Pick<CompactSnapshot, 'capacity'> {
   const metrics = snapshot.capacity?.metrics;

@@ -1,6 +1,7 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { BackendConfig, Config, LoadBalancerConfig } from '../config/schema';
-import { identityOf, loadBalancerKey, type LoadBalancerIdentity } from '../config/identity';
+import { configuredRegion, identityOf, loadBalancerKey, type LoadBalancerIdentity } from '../config/identity';
+import { observedOwnName } from '../nodes/observe';
 import { backendName } from './backend-name';
 import { attributeReading, type ReadingAttribution } from '../backends/attribute';
 import { probeBackend } from '../backends/probe';
@@ -64,7 +65,7 @@ export async function snapshotConfigured(config: Config, deps: CycleDeps): Promi
   ]);
   return observations.map((observation, i) => ({
     name: loadBalancerKey(config.loadBalancers[i] as LoadBalancerConfig),
-    identity: identityOf(config.loadBalancers[i] as LoadBalancerConfig, observation.kind, config.region),
+    identity: identityFrom(config.loadBalancers[i] as LoadBalancerConfig, observation, config.region),
     observation,
     backends: (reports[i] ?? []).map(({ name, report }) => ({
       name,
@@ -73,6 +74,18 @@ export async function snapshotConfigured(config: Config, deps: CycleDeps): Promi
     })),
     ...withCapacity(observation, readings?.[i]),
   }));
+}
+
+/**
+ * Its identity, with this cycle's evidence: the kind the observation found, and for a
+ * name of the customer's (no "name" or "arn") the name and region of the load balancer
+ * its CNAMEs led to (what its ENIs and metrics were asked by). The key stays the configured one.
+ */
+function identityFrom(lb: LoadBalancerConfig, observation: Observation, defaultRegion: string | undefined): LoadBalancerIdentity {
+  const identity = identityOf(lb, observation.kind, defaultRegion);
+  const own = lb.name || lb.arn ? null : observedOwnName(observation);
+  if (!own?.name) return identity;
+  return { ...identity, name: own.name, region: configuredRegion(lb) ?? own.region ?? identity.region };
 }
 
 /** A load balancer's capacity reading for its snapshot; its errors join the observation's (named, never zeros). */

@@ -4,6 +4,7 @@ import { parseTarget, probeTls, type TlsFinding } from '../backends/tls-probe';
 import { configuredRegion, loadBalancerName } from '../config/identity';
 import type { Config, LoadBalancerConfig } from '../config/schema';
 import { parseLoadBalancerDnsName } from '../nodes/lb-name';
+import { errorLine } from '../errors';
 import { backendName } from './backend-name';
 
 // Kept apart from the node cycle so the tls-probe function does not load the EC2 client.
@@ -19,6 +20,37 @@ export interface BackendTls {
    * absent when not known (not a Classic ELB, or the lookup failed: said in `findings`).
    */
   authKeys?: string[] | null;
+  /**
+   * Why the load balancer's back-end authentication policies could not be read
+   * (one line naming the call: throttled, refused, a broken answer, no answer in
+   * time): an observation error of source `backend-auth`, the same on each of the
+   * load balancer's results. Absent when they were read, or not asked.
+   */
+  authError?: string;
+}
+
+/** The TLS round's own observation source: the Classic back-end authentication lookup. */
+export const BACKEND_AUTH_SOURCE = 'backend-auth';
+
+/** One observation error of a TLS round: the load balancer, its source, one line. */
+export interface TlsRoundError {
+  loadBalancer: string;
+  source: typeof BACKEND_AUTH_SOURCE;
+  message: string;
+}
+
+/** A round's observation errors, one per load balancer and source (each backend's result repeats its load balancer's). */
+export function tlsRoundErrors(results: BackendTls[]): TlsRoundError[] {
+  const errors = new Map<string, TlsRoundError>();
+  for (const r of results) {
+    if (r.authError !== undefined) errors.set(r.loadBalancer, { loadBalancer: r.loadBalancer, source: BACKEND_AUTH_SOURCE, message: r.authError });
+  }
+  return [...errors.values()];
+}
+
+/** What failed in a round, counted: targets whose handshake failed, and load balancers whose policies were not read. */
+export function tlsRoundFailures(results: BackendTls[]): number {
+  return results.filter((r) => r.finding.error !== null).length + tlsRoundErrors(results).length;
 }
 
 /**
@@ -42,8 +74,15 @@ export async function probeConfiguredTls(config: Config, now: () => Date, authFo
         }
         const result: BackendTls = { loadBalancer: lb.dnsName, backend: backendName(b), finding };
         const known = await auth;
-        if (known instanceof Error) finding.findings.push(`back-end authentication policy not read: ${known.message}`);
-        else if (known) {
+        if (known instanceof Error) {
+          const message = errorLine(known);
+          finding.findings.push(`back-end authentication policy not read: ${message}`);
+          result.authError = message;
+        } else if (known === NOT_CLASSIC) {
+          // Not an error (an ALB configured by a Classic-shaped name answers so every round), but never a silent skip.
+          const named = loadBalancerName(lb);
+          finding.findings.push(`back-end authentication not checked: DescribeLoadBalancers (Classic) knows no load balancer named "${named}" (an ALB has no such policies; a Classic ELB should be found)`);
+        } else if (known) {
           const port = parseTarget(tls.target)?.port;
           result.authKeys = port !== undefined && known.has(port) ? (known.get(port) as string[]) : null;
         }
@@ -54,16 +93,21 @@ export async function probeConfiguredTls(config: Config, now: () => Date, authFo
   return Promise.all(jobs);
 }
 
+/** The Classic API knows no load balancer of that name. */
+const NOT_CLASSIC = Symbol('not a Classic ELB');
+
 /**
  * A possibly-Classic load balancer's back-end authentication (its ARN or an NLB
- * name says it is not one): the map, undefined when it is no Classic ELB or
- * nothing names it, or the lookup's error. Never throws.
+ * name says it is not one, and then it is not asked): the map; NOT_CLASSIC when
+ * the Classic API knows no such name (an answer only about the Classic API: the
+ * load balancer may be an ALB, or the name wrong); undefined when it is not asked;
+ * or the lookup's error. Never throws.
  */
-async function classicAuth(lb: LoadBalancerConfig, config: Config, authFor: (region: string, roleArn?: string) => BackendAuthLookup): Promise<BackendAuth | Error | undefined> {
+async function classicAuth(lb: LoadBalancerConfig, config: Config, authFor: (region: string, roleArn?: string) => BackendAuthLookup): Promise<BackendAuth | Error | typeof NOT_CLASSIC | undefined> {
   const region = configuredRegion(lb, config.region);
   if (!possiblyClassic(lb) || !region) return undefined;
   try {
-    return (await authFor(region, lb.roleArn)(loadBalancerName(lb))) ?? undefined;
+    return (await authFor(region, lb.roleArn)(loadBalancerName(lb))) ?? NOT_CLASSIC;
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));
   }

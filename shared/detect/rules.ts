@@ -58,7 +58,7 @@ function detectAzOutOfDns(state: LoadBalancerState, samples: CycleSample[], samp
   const azs = new Set([...(sample.dnsAbsentAzs ?? []), ...firingScopes(state, 'az-out-of-dns').filter((az) => az !== null)]);
   for (const az of azs) {
     // Only samples with nodes judge it: an unreachable load balancer says nothing either way.
-    const out = confirmedValue(samples, (s) => (s.perAz === null ? undefined : (s.dnsAbsentAzs ?? []).includes(az)), options.confirm);
+    const out = confirmedValue(samples, (s) => (s.perAz === null || s.dnsAbsentAzs === null ? undefined : (s.dnsAbsentAzs ?? []).includes(az)), options.confirm);
     updateCondition(state, 'az-out-of-dns', az, out, at, options.repeatAfterMs, (status, repeat, since) => {
       if (status === 'resolved') emit('az-out-of-dns', 'resolved', 'info', { az, summary: `${lb} ${az}: DNS advertises its nodes again`, details: { since } });
       else emit('az-out-of-dns', 'firing', sample.nlb ? 'critical' : 'warning', { az, summary: `${lb} ${az}: no node of this AZ is in DNS, though its ENIs remain${sample.nlb ? ' (an NLB AZ with no healthy target)' : ''}`, details: { since, repeat, nlb: sample.nlb === true } });
@@ -228,9 +228,9 @@ function detectPrewarm(state: LoadBalancerState, lb: string, at: string, prewarm
   const total = counts.reduce((a, b) => a + b, 0);
   for (const target of prewarms) {
     if (target.loadBalancer !== lb || state.prewarm[target.id] === 'complete') continue;
-    // Nodes as the field notes count them; an LCU target (ALB/NLB) also needs its reservation provisioned everywhere.
+    // Nodes as the field notes count them; an LCU target (ALB/NLB) also needs its confirmed reservation provisioned everywhere.
     const nodesReached = target.nodesPerAz === 0 || (counts.length > 0 && counts.every((c) => c >= target.nodesPerAz));
-    const lcuReached = !target.lcu || reservationReached(state.capacity?.reservation, target.lcu);
+    const lcuReached = !target.lcu || reservationReached(state.capacity?.confirmedReservation, target.lcu);
     const reached = nodesReached && lcuReached && (target.total === null || total >= target.total);
     const caseText = target.caseId ? ` (case ${target.caseId})` : '';
     if (reached) {
@@ -265,7 +265,31 @@ function keyRejected(b: TlsSample['backends'][string] | undefined, classic: bool
   return !b.authKeys.includes(b.publicKey);
 }
 
-/** The TLS rules, over the hourly probe rounds: cert-changed, cert-expiring, tls-failed. */
+/**
+ * The condition kind of a TLS round's own failing sources: the events are
+ * `observation-failed` / `recovered` like any source's, but the condition is kept
+ * apart, since the node cycle's rule resolves every `observation-failed` its own
+ * samples do not show.
+ */
+const TLS_OBSERVATION_FAILED = 'tls-observation-failed';
+
+/**
+ * `observation-failed` / `recovered` for a TLS round's own sources (the Classic
+ * back-end authentication lookup: `backend-auth`), confirmed M of N rounds.
+ */
+function detectTlsObservationFailures(state: LoadBalancerState, samples: TlsSample[], sample: TlsSample, lb: string, options: RuleOptions, emit: Emit): void {
+  const sources = new Set([...Object.keys(sample.failures ?? {}), ...firingScopes(state, TLS_OBSERVATION_FAILED).filter((s) => s !== null)]);
+  for (const source of sources) {
+    const failing = confirmedValue(samples, (s) => s.failures?.[source] !== undefined, options.tlsConfirm);
+    updateCondition(state, TLS_OBSERVATION_FAILED, source, failing, sample.at, options.repeatAfterMs, (status, repeat, since) => {
+      if (status === 'resolved') return emit('recovered', 'event', 'info', { scope: source, summary: `${lb} ${source} recovered`, details: { source, failingSince: since } });
+      const reason = sample.failures?.[source] ?? '';
+      emit('observation-failed', 'firing', 'warning', { scope: source, summary: `${lb} ${source} observation failing: ${reason}`, details: { source, reason, since, repeat } });
+    });
+  }
+}
+
+/** The TLS rules, over the hourly probe rounds: cert-changed, cert-expiring, tls-failed (and the round's observation-failed). */
 export function detectTls(state: LoadBalancerState, sample: TlsSample, loadBalancer: string, options: RuleOptions): ElbEvent[] {
   const events: ElbEvent[] = [];
   const at = sample.at;
@@ -274,6 +298,7 @@ export function detectTls(state: LoadBalancerState, sample: TlsSample, loadBalan
   state.tlsSamples = [...state.tlsSamples, sample].slice(-Math.max(options.tlsConfirm.n, 1));
   state.lastTlsAt = at;
   const samples = state.tlsSamples;
+  detectTlsObservationFailures(state, samples, sample, loadBalancer, options, emit);
   for (const backend of Object.keys(sample.backends)) {
     const now = sample.backends[backend];
     const failed = confirmedValue(samples, (s) => (s.backends[backend] ? s.backends[backend]?.error !== null : undefined), options.tlsConfirm);

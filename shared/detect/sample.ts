@@ -4,6 +4,9 @@ import { isNote, nameResolved } from '../nodes/observation';
 import { parseLoadBalancerDnsName } from '../nodes/lb-name';
 import type { CycleSample, TlsSample } from './state';
 
+/** Records one Route 53 answer holds at most: a full answer may hide more nodes, rotating. */
+const ROUTE53_ANSWER_LIMIT = 8;
+
 /**
  * What failed in a cycle's snapshot, by source (`dns`, `eni`, `cloudwatch`,
  * `reservation`, `backend:<name>`) → one line: the rules' `observation-failed`
@@ -50,7 +53,11 @@ export function toCycleSample(snapshot: LoadBalancerSnapshot, at: string): Cycle
     for (const az of Object.keys(perAz)) perAz[az] = [...new Set(perAz[az])].sort();
   }
   // An AZ whose ENIs stay while DNS advertises none of them (needs the ENIs, and the name to resolve).
-  const dnsAbsentAzs = perAz !== null && !eniOff ? Object.entries(observation.azs).filter(([, c]) => c.provisioned > 0 && c.advertised === 0).map(([az]) => az).sort() : [];
+  // Without `all.` (an error of its own: a CNAME, unverified, failed) DNS shows only the name's answers, 8
+  // records at most: from a full one, an AZ missing may only be rotated out, so whether it left DNS is unknown.
+  const allUnread = observation.errors.some((e) => e.source === 'all' && !isNote(e));
+  const partialDns = allUnread && observation.nodes.filter((n) => n.sources.includes('dns')).length >= ROUTE53_ANSWER_LIMIT;
+  const dnsAbsentAzs = partialDns ? null : perAz !== null && !eniOff ? Object.entries(observation.azs).filter(([, c]) => c.provisioned > 0 && c.advertised === 0).map(([az]) => az).sort() : [];
   const nlb = parseLoadBalancerDnsName(observation.loadBalancer)?.shape === 'network';
 
   const backends: CycleSample['backends'] = {};
@@ -61,11 +68,13 @@ export function toCycleSample(snapshot: LoadBalancerSnapshot, at: string): Cycle
   return { at, perAz, failures, backends, dnsAbsentAzs, nlb: nlb || observation.kind === 'network', ...(observation.kind ? { kind: observation.kind } : {}), ...(snapshot.capacity ? { capacity: structuredClone(snapshot.capacity) } : {}) };
 }
 
-/** Reduce one TLS round of a load balancer to what the TLS rules compare. */
+/** Reduce one TLS round of a load balancer to what the TLS rules compare (with the round's observation errors: `failures`). */
 export function toTlsSample(results: BackendTls[], at: string): TlsSample {
   const backends: TlsSample['backends'] = {};
-  for (const { backend, finding, authKeys } of results) {
+  const failures: Record<string, string> = {};
+  for (const { backend, finding, authKeys, authError } of results) {
     backends[backend] = { fingerprint: finding.fingerprint256, daysLeft: finding.daysLeft, validTo: finding.validTo, error: finding.error, publicKey: finding.publicKey, ...(authKeys !== undefined ? { authKeys } : {}) };
+    if (authError !== undefined) failures['backend-auth'] = authError;
   }
-  return { at, backends };
+  return { at, backends, ...(Object.keys(failures).length > 0 ? { failures } : {}) };
 }

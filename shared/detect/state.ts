@@ -6,37 +6,80 @@ import type { Reservation } from '../capacity/reservation';
 
 /** What AWS said of a load balancer's capacity in one cycle (absent parts were not asked this cycle). */
 export interface CapacityReading {
-  /** CloudWatch datapoints of the window read, per metric (a requested metric with no datapoint: AWS reports these only when non-zero). */
+  /**
+   * CloudWatch datapoints of the window read, per metric. A metric with `[]` had a
+   * well-formed, empty result (0 only for REPORTED_ONLY_WHEN_NON_ZERO); a metric
+   * missing here is unknown for the whole window.
+   */
   metrics?: MetricPoints;
-  /** The window read: `[start, end)`, ISO. */
-  window?: { start: string; end: string };
+  /**
+   * The window read: `[start, end)`, ISO; `trailingFrom`: the first minute of the
+   * trailing window re-read for late datapoints (absent: `start`).
+   */
+  window?: { start: string; end: string; trailingFrom?: string };
+  /** The kind the metrics were read for (which metric is reserved-LCU use); absent in readings from before it was kept. */
+  kind?: LoadBalancerKind;
   /** The LCU reservation (ALB/NLB); null: the load balancer has none to have (a Classic ELB). */
   reservation?: Reservation | null;
 }
 
-/** What the capacity rules derived from one cycle's new datapoints (null: that metric is not one of this kind's). */
+/**
+ * What the capacity rules derived from the minutes `[from, to)` one cycle read
+ * first, as corrected since by late datapoints (null: unknown, or not this kind's).
+ */
 export interface CapacityDerived {
   at: string;
-  /** Minutes covered: the new datapoints are `[from, to)`. */
   from: string;
   to: string;
   spillover: number | null;
   surgeMax: number | null;
   rejected: number | null;
-  peakLcu: number | null;
+  /** Reserved-LCU use, the highest minute: ALB PeakLCUs per-minute Sum; NLB ProcessedBytes converted. */
+  lcu: number | null;
 }
 
-/** The capacity rules' memory: the metrics cursor, recent derived samples, the last reservation. */
+/** One minute's figures as last read (a figure absent: unknown for that minute). */
+export interface MinuteFigures {
+  spillover?: number;
+  surge?: number;
+  rejected?: number;
+  lcu?: number;
+}
+
+/** One DescribeCapacityReservation read, as the reservation rules confirm it: the units and the AZs' states (sorted, once each). */
+export interface ReservationSample {
+  units: number | null;
+  states: string[];
+}
+
+/** A metric condition's episode while it fires: its minutes `[from, to)` and the figure over them (a count's total, or a peak). */
+export interface CapacityEpisode {
+  from: string;
+  to: string;
+  figure: number;
+}
+
+/** The capacity rules' memory: the metrics cursor and minutes, recent derived samples, the reservation and its confirmations. */
 export interface CapacityState {
-  /** End of the last window read: datapoints before it were counted once already. */
+  /** End of the last window judged: minutes before it were counted once already (late ones replace, never add). */
   cursor: string | null;
   samples: CapacityDerived[];
+  /** The trailing window's minutes by ISO start, as last read (absent in states from before it was kept). */
+  minutes?: Record<string, MinuteFigures>;
+  /** The last reservation read (its AZs and reasons, for the events' text). */
   reservation: Reservation | null;
-  /** Whether the last reservation read had every AZ provisioned. */
-  provisioned: boolean;
-  /** Since when the current reservation (its CapacityUnits) has been in place, and its highest PeakLCUs since. */
+  /** The last N reservation reads, and the one that last held M of N (null: none yet, the next is the baseline). */
+  reservationSamples?: ReservationSample[];
+  confirmedReservation?: ReservationSample | null;
+  /** Since when the confirmed reservation (its CapacityUnits) has been in place, and its highest reserved-LCU use since. */
   reservedSince: string | null;
   peakSinceReserved: number | null;
+  /** Hours since the reservation that had usage data (the last of them, ISO hour): reservation-idle needs them. */
+  usageHours?: { count: number; last: string | null };
+  /** Firing metric conditions' episodes by kind (absent: none). */
+  episodes?: Record<string, CapacityEpisode>;
+  /** Only in states an earlier elbscope stored (upgradeCapacity drops it): whether the last read was provisioned. */
+  provisioned?: boolean;
 }
 
 /** What the rules keep of one cycle: enough to confirm changes over the last N. */
@@ -48,9 +91,10 @@ export interface CycleSample {
   failures: Record<string, string>;
   /**
    * AZs whose ENIs exist but none of whose nodes DNS advertises (absent in samples
-   * stored before this field: read as none). Only when ENIs were read.
+   * stored before this field: read as none). Only when ENIs were read. Null: unknown (`all.` not read and the
+   * name's own answers full, so an AZ may only be rotated out): the rule holds.
    */
-  dnsAbsentAzs?: string[];
+  dnsAbsentAzs?: string[] | null;
   /** The DNS name has an NLB's shape (`<name>-<hex>.elb.<region>.amazonaws.com`). */
   nlb?: boolean;
   /** The load balancer's kind as this cycle's evidence says (absent: nothing said). */
@@ -77,6 +121,8 @@ export interface TlsSample {
     /** Classic back-end authentication for its port: accepted keys, null for no policy, absent when unknown. */
     authKeys?: string[] | null;
   }>;
+  /** The round's own observation sources that failed (`backend-auth`) → one line; absent: none failed (or a sample from before). */
+  failures?: Record<string, string>;
 }
 
 /** A condition that is firing: what (kind, scope), since when, and when it was last announced. */

@@ -1,4 +1,5 @@
 import { apiList } from '../aws/answer';
+import { describeError } from '../errors';
 import {
   DescribeTagsCommand as DescribeClassicTagsCommand,
   ElasticLoadBalancingClient,
@@ -138,8 +139,8 @@ export async function discover(options: DiscoveryOptions, clientsFor: (region: s
         try {
           return { key, region, ...(roleArn ? { roleArn } : {}), loadBalancers: await discoverRegion(clientsFor(region, roleArn), region, options, roleArn), error: null };
         } catch (err) {
-          const e = err as { name?: string; message?: string };
-          return { key, region, ...(roleArn ? { roleArn } : {}), loadBalancers: null, error: `discovery in ${key}: ${e.name ?? 'Error'}: ${(e.message ?? String(err)).split('\n')[0]}` };
+          // describeError: an SDK error's message can be an object (markup in the answer's <Message>), never split as a string.
+          return { key, region, ...(roleArn ? { roleArn } : {}), loadBalancers: null, error: `discovery in ${key}: ${describeError(err)}` };
         }
       }),
     ),

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry, openMetricsContentType, type OpenMetricsContentType } from 'prom-client';
 import type { LoadBalancerSnapshot } from '../cycle/snapshot';
 import type { FlushResult } from '../ledger/flush';
-import type { BackendTls } from '../cycle/tls-round';
+import { tlsRoundFailures, type BackendTls } from '../cycle/tls-round';
 import { failuresOf } from '../detect/sample';
 import { nameResolved, wasSkipped } from '../nodes/observation';
 
@@ -77,12 +77,13 @@ export class OpenMetrics {
     }
   }
 
-  /** A TLS round: days left per backend certificate, and the handshakes that failed. */
+  /** A TLS round: days left per backend certificate, the handshakes that failed, and the policy lookups that did (source tls). */
   tls(results: BackendTls[], keyOf: (dnsName: string) => string): void {
     for (const r of results) {
       if (r.finding.daysLeft !== null) this.certDays.set({ load_balancer: keyOf(r.loadBalancer), backend: r.backend }, r.finding.daysLeft);
-      if (r.finding.error !== null) this.failures.inc({ source: 'tls' });
     }
+    const failed = tlsRoundFailures(results);
+    if (failed > 0) this.failures.inc({ source: 'tls' }, failed);
   }
 
   /** What an outbox flush delivered, and what a sink refused for good. */

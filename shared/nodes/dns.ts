@@ -8,8 +8,11 @@ export interface DnsLookup {
   resolve4(name: string): Promise<string[]>;
   resolve6(name: string): Promise<string[]>;
   reverse(ip: string): Promise<string[]>;
-  /** The CNAME target of a name (optional: without it, CNAMEs are not followed). */
-  resolveCname?(name: string): Promise<string[]>;
+  /**
+   * The CNAME target of a name. node:dns follows CNAMEs inside an A/AAAA answer without
+   * saying so, so this is how elbscope knows whose addresses an answer holds.
+   */
+  resolveCname(name: string): Promise<string[]>;
 }
 
 export interface DnsOptions {
@@ -102,6 +105,6 @@ export function limitDns(dns: DnsLookup, concurrency: number): DnsLookup {
     resolve4: (name) => limit(() => dns.resolve4(name)),
     resolve6: (name) => limit(() => dns.resolve6(name)),
     reverse: (ip) => limit(() => dns.reverse(ip)),
-    ...(dns.resolveCname ? { resolveCname: (name: string) => limit(() => (dns.resolveCname as (n: string) => Promise<string[]>)(name)) } : {}),
+    resolveCname: (name) => limit(() => dns.resolveCname(name)),
   };
 }

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import pLimit from 'p-limit';
-import { apiList } from '../aws/answer';
+import { apiList, guardQueryAnswers, quoted } from '../aws/answer';
 import { EC2Client, paginateDescribeNetworkInterfaces, type NetworkInterface } from '@aws-sdk/client-ec2';
 
 /** One requester-managed network interface of a load balancer node. */
@@ -54,6 +54,8 @@ export function loadBalancerNameOf(description: string): string | null {
  * managed by the `amazon-elb` requester).
  */
 export function createEniLookup(ec2: EC2Client, pageSize = 1000): EniLookup {
+  // Whoever built the client (the CLI's lab, a test): its 2xx answers must be DescribeNetworkInterfacesResponse documents.
+  guardQueryAnswers(ec2, 'ec2');
   return async ({ descriptions }) => {
     const found: LoadBalancerEni[] = [];
     const pages = paginateDescribeNetworkInterfaces(
@@ -66,16 +68,16 @@ export function createEniLookup(ec2: EC2Client, pageSize = 1000): EniLookup {
       },
     );
     const tokens = new Set<string>();
+    let pageNo = 0;
     for await (const page of pages) {
+      pageNo++;
       // An endpoint that hands back a token it gave before, or never stops giving new ones, would page for ever.
       if (page.NextToken !== undefined && tokens.has(page.NextToken)) throw new Error(`DescribeNetworkInterfaces (${descriptions[0]}…): NextToken repeated after ${tokens.size} pages; stopped`);
       if (page.NextToken !== undefined) tokens.add(page.NextToken);
       if (tokens.size >= MAX_ENI_PAGES) throw new Error(`DescribeNetworkInterfaces (${descriptions[0]}…): still paging after ${MAX_ENI_PAGES} pages of ${pageSize}; stopped`);
       // EC2 always sends <networkInterfaceSet/>: without it the answer is not EC2's, never "zero ENIs".
-      for (const ni of apiList(page.NetworkInterfaces, `DescribeNetworkInterfaces (${descriptions[0]}…)`, 'networkInterfaceSet')) {
-        const eni = toEni(ni);
-        if (eni) found.push(eni);
-      }
+      const interfaces = apiList(page.NetworkInterfaces, `DescribeNetworkInterfaces (${descriptions[0]}…)`, 'networkInterfaceSet');
+      interfaces.forEach((ni, i) => found.push(toEni(ni, `#${i + 1} on page ${pageNo}`)));
     }
     return found;
   };
@@ -91,28 +93,44 @@ export const MAX_ENI_PAGES = 50;
  */
 const AZ_NAME = /^[a-z]{2}(-[a-z0-9]+){2,5}$/;
 
+/** An ENI id as EC2 writes one (`eni-` and 17 hex digits; the lab's are readable names): nothing else is an id. */
+const ENI_ID = /^eni-[A-Za-z0-9-]{1,60}$/;
+
 /**
- * One interface as elbscope keeps it. Values EC2 would never send (an AZ that is
- * not an AZ name, an address that is not an IP) make the whole answer an error
- * naming the interface: a broken or hostile endpoint is a failed lookup, never a node.
+ * One interface as elbscope keeps it. Values EC2 would never send (no id, no AZ,
+ * an AZ that is not an AZ name, an address that is not an IP) make the whole
+ * answer an error naming the interface: a broken or hostile endpoint is a failed
+ * lookup, never a node, and never an interface dropped (one dropped ENI would read
+ * as its AZ losing a node, or being removed).
  */
-function toEni(ni: NetworkInterface): LoadBalancerEni | null {
-  // An interface without id or AZ cannot be placed; EC2 always sends both.
-  if (!ni.NetworkInterfaceId || !ni.AvailabilityZone) return null;
-  const id = ni.NetworkInterfaceId.slice(0, 64);
-  if (!AZ_NAME.test(ni.AvailabilityZone)) throw new Error(`DescribeNetworkInterfaces: interface ${id} has an availability zone that is not one: ${JSON.stringify(ni.AvailabilityZone.slice(0, 64))}`);
-  const ip = (value: string | undefined, family: 4 | 6, what: string): string | null => {
+function toEni(ni: NetworkInterface, where: string): LoadBalancerEni {
+  const fail = (what: string) => new Error(`DescribeNetworkInterfaces: interface ${what}`);
+  // EC2 API Reference, NetworkInterface: every interface EC2 describes has its networkInterfaceId and availabilityZone.
+  if (typeof ni.NetworkInterfaceId !== 'string' || !ENI_ID.test(ni.NetworkInterfaceId)) {
+    const missing = ni.NetworkInterfaceId === undefined || ni.NetworkInterfaceId === '';
+    throw fail(`${where} (private IP ${quoted(ni.PrivateIpAddress)}) has ${missing ? 'no networkInterfaceId' : `a networkInterfaceId that is not one: ${quoted(ni.NetworkInterfaceId)}`}`);
+  }
+  const id = ni.NetworkInterfaceId;
+  const az: unknown = ni.AvailabilityZone;
+  // "" is also what the SDK makes of an entity it does not know (`<availabilityZone>&az;</availabilityZone>`).
+  if (az === undefined || az === '') throw fail(`${id} has no availability zone; EC2 always sends one`);
+  if (typeof az !== 'string' || !AZ_NAME.test(az)) throw fail(`${id} has an availability zone that is not one: ${quoted(az)}`);
+  // The lookup filters on the description: an interface without one is not an answer to it.
+  if (typeof ni.Description !== 'string') {
+    throw fail(`${id} has ${ni.Description === undefined ? 'no description' : 'a description that is not text'}; the lookup asked by description`);
+  }
+  const ip = (value: unknown, family: 4 | 6, what: string): string | null => {
     if (value === undefined) return null;
-    if (isIP(value) !== family) throw new Error(`DescribeNetworkInterfaces: interface ${id} has a ${what} that is not an IPv${family} address: ${JSON.stringify(value.slice(0, 64))}`);
+    if (typeof value !== 'string' || isIP(value) !== family) throw fail(`${id} has a ${what} that is not an IPv${family} address: ${quoted(value)}`);
     return value;
   };
   return {
-    eniId: ni.NetworkInterfaceId,
-    az: ni.AvailabilityZone,
-    description: ni.Description ?? '',
+    eniId: id,
+    az,
+    description: ni.Description,
     privateIp: ip(ni.PrivateIpAddress, 4, 'private IP'),
     publicIp: ip(ni.Association?.PublicIp, 4, 'public IP'),
-    ipv6: (ni.Ipv6Addresses ?? []).flatMap((a) => (a.Ipv6Address ? [ip(a.Ipv6Address, 6, 'IPv6 address') as string] : [])),
+    ipv6: (ni.Ipv6Addresses ?? []).flatMap((a) => (a.Ipv6Address !== undefined ? [ip(a.Ipv6Address, 6, 'IPv6 address') as string] : [])),
   };
 }
 

@@ -1,6 +1,6 @@
 import { DescribeLoadBalancersCommand as DescribeClassic, type ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { DescribeLoadBalancersCommand as DescribeV2, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { apiList } from '../aws/answer';
+import { apiList, guardQueryAnswers, quoted, theOneAsked } from '../aws/answer';
 import { describeError } from '../errors';
 import { parseLoadBalancerDnsName } from './lb-name';
 
@@ -26,23 +26,36 @@ export interface ElbApiClients {
 /**
  * An OwnNameLookup over DescribeLoadBalancers: by ARN on the v2 API; by name on
  * both APIs (a Classic ELB and an ALB may share a name: then it is ambiguous and
- * said so). The SDK retries throttling; its clients carry the deadlines.
+ * said so). The SDK retries throttling; its clients carry the deadlines. An answer
+ * must describe the load balancer asked, once: asked by name or ARN, the ELB APIs
+ * answer LoadBalancerNotFound for one they do not have ([C], [V] below), never an
+ * empty list, and a list of others is not an answer to the question.
+ *  [C] https://docs.aws.amazon.com/elasticloadbalancing/2012-06-01/APIReference/API_DescribeLoadBalancers.html
+ *  [V] https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeLoadBalancers.html
  */
 export function createOwnNameLookup(clients: ElbApiClients): OwnNameLookup {
+  // Whoever built the clients: their 2xx answers must be DescribeLoadBalancersResponse documents.
+  guardQueryAnswers(clients.elb, 'query');
+  guardQueryAnswers(clients.elbv2, 'query');
   return async ({ name, arn }) => {
     if (arn) {
-      const out = await clients.elbv2.send(new DescribeV2({ LoadBalancerArns: [arn] })).catch(rethrow(`DescribeLoadBalancers (${arn})`));
-      return checked(apiList(out.LoadBalancers, 'DescribeLoadBalancers', 'LoadBalancers')[0]?.DNSName, arn);
+      const call = `DescribeLoadBalancers (${arn})`;
+      const out = await clients.elbv2.send(new DescribeV2({ LoadBalancerArns: [arn] })).catch(rethrow(call));
+      const [lb] = theOneAsked(apiList(out.LoadBalancers, call, 'LoadBalancers'), (d) => d.LoadBalancerArn, arn, call, 'LoadBalancerArn');
+      return checked(lb?.DNSName, arn);
     }
     if (!name) throw new Error('neither a name nor an ARN to ask the ELB APIs for the load balancer\'s DNS name; set "name" or "arn"');
+    const classicCall = `DescribeLoadBalancers (Classic, ${name})`;
+    const v2Call = `DescribeLoadBalancers (${name})`;
     const [classic, v2] = await Promise.all([
       clients.elb.send(new DescribeClassic({ LoadBalancerNames: [name] })).then(
-        (out) => apiList(out.LoadBalancerDescriptions, 'DescribeLoadBalancers (Classic)', 'LoadBalancerDescriptions').map((d) => d.DNSName),
-        notFoundIsNone(`DescribeLoadBalancers (Classic, ${name})`),
+        (out) => theOneAsked(apiList(out.LoadBalancerDescriptions, classicCall, 'LoadBalancerDescriptions'), (d) => d.LoadBalancerName, name, classicCall, 'LoadBalancerName')
+          .map((d) => d.DNSName),
+        notFoundIsNone(classicCall),
       ),
       clients.elbv2.send(new DescribeV2({ Names: [name] })).then(
-        (out) => apiList(out.LoadBalancers, 'DescribeLoadBalancers', 'LoadBalancers').map((d) => d.DNSName),
-        notFoundIsNone(`DescribeLoadBalancers (${name})`),
+        (out) => theOneAsked(apiList(out.LoadBalancers, v2Call, 'LoadBalancers'), (d) => d.LoadBalancerName, name, v2Call, 'LoadBalancerName').map((d) => d.DNSName),
+        notFoundIsNone(v2Call),
       ),
     ]);
     const found = [...classic, ...v2];
@@ -66,10 +79,10 @@ function rethrow(call: string): (err: unknown) => never {
   };
 }
 
-/** The answer's DNS name, only when it is a load balancer's own (an API answer is input too). */
-function checked(dnsName: string | undefined, asked: string): string {
-  const parsed = dnsName ? parseLoadBalancerDnsName(dnsName) : null;
-  if (!parsed?.name) throw new Error(`DescribeLoadBalancers (${asked}): the answer's DNSName ${JSON.stringify((dnsName ?? '').slice(0, 80))} is not a load balancer DNS name`);
+/** The answer's DNS name, only when it is a load balancer's own (an API answer is input too; [C]/[V]: DNSName, "the DNS name of the load balancer"). */
+function checked(dnsName: unknown, asked: string): string {
+  const parsed = typeof dnsName === 'string' && dnsName !== '' ? parseLoadBalancerDnsName(dnsName) : null;
+  if (!parsed?.name) throw new Error(`DescribeLoadBalancers (${asked}): the answer's DNSName ${quoted(dnsName, 80)} is not a load balancer DNS name`);
   return parsed.dnsName;
 }
 

@@ -13,8 +13,8 @@ interface Series {
   scale?: string;
 }
 
-/** Which y scale an AWS metric is drawn on: requests queued, requests or connections refused, LCUs. */
-const METRIC_SCALE: Record<string, string> = { SurgeQueueLength: 'queue', SpilloverCount: 'refused', RejectedConnectionCount: 'refused', PeakLCUs: 'lcu', ConsumedLCUs: 'lcu' };
+/** Which y scale an AWS metric is drawn on: requests queued, requests or connections refused, LCUs, bytes (an NLB's ProcessedBytes). */
+const METRIC_SCALE: Record<string, string> = { SurgeQueueLength: 'queue', SpilloverCount: 'refused', RejectedConnectionCount: 'refused', PeakLCUs: 'lcu', ConsumedLCUs: 'lcu', ProcessedBytes: 'bytes' };
 
 /**
  * Points with a gap (null) wherever consecutive observations are further apart

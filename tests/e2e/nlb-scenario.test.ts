@@ -7,6 +7,8 @@ import { runLabSession } from '../../cli/commands/start';
 import { loadScenario } from '../../lab/scenario';
 import { LocalStore } from '../../shared/store/local';
 import { scenarioEventProblems } from '../helpers/scenario-events';
+import { NLB_BYTES_PER_REQUEST } from '../../lab/capacity';
+import type { Lab } from '../../lab/lab';
 
 // The built-in `nlb` scenario (`elbscope start --scenario nlb`) end to end, in
 // stepped time: the lab as a Network Load Balancer (NLB-shaped DNS name, `ELB net/…`
@@ -20,6 +22,8 @@ describe('The nlb lab scenario', () => {
     const lines: string[] = [];
     const seen: { kind?: string; dnsAbsent: string[]; readingB1: number | null; truthB1: number }[] = [];
     const scrapes: Promise<string>[] = [];
+    let cloudwatch: Lab['cloudwatchState'] | undefined;
+    const readBytes: [string, number][] = [];
     const { startedAt, reportFile } = await runLabSession({
       scenario,
       speed: 1,
@@ -32,8 +36,10 @@ describe('The nlb lab scenario', () => {
       onCycle: (lab, snapshots) => {
         const url = lines.find((l) => l.startsWith('metrics: '))?.slice('metrics: '.length);
         if (url && scrapes.length < 3) scrapes.push(fetch(url).then((r) => r.text()));
+        cloudwatch = lab.cloudwatchState;
         const [s] = snapshots;
         if (!s) return;
+        readBytes.push(...(s.capacity?.metrics?.ProcessedBytes ?? []));
         seen.push({
           ...(s.observation.kind ? { kind: s.observation.kind } : {}),
           dnsAbsent: Object.entries(s.observation.azs).filter(([, c]) => c.provisioned > 0 && c.advertised === 0).map(([az]) => az),
@@ -50,6 +56,18 @@ describe('The nlb lab scenario', () => {
     // The LCU reservation as the lab's ELB API served it, and the pre-warm target in LCUs it completed.
     expect(events.find((e) => e.kind === 'reservation-provisioned')?.details).toMatchObject({ capacityUnits: 10, azs: { 'us-east-1a': { state: 'provisioned' }, 'us-east-1b': { state: 'provisioned' }, 'us-east-1c': { state: 'provisioned' } } });
     expect(events.find((e) => e.kind === 'prewarm-complete')?.details).toMatchObject({ caseId: '9012', target: { lcu: 10 }, reservation: { capacityUnits: 10 } });
+
+    // An NLB's reserved-LCU use is its ProcessedBytes (AWS's NLB reservation guide), asked as a Sum; PeakLCUs, an ALB's, is never asked.
+    const asked = (cloudwatch?.requests ?? []).flatMap((r) => (r.MetricDataQueries ?? []).map((q) => `${q.MetricStat?.Metric?.MetricName}:${q.MetricStat?.Stat}`));
+    expect(asked).toContain('ProcessedBytes:Sum');
+    expect(asked.filter((q) => q.startsWith('PeakLCUs'))).toEqual([]);
+    // What elbscope read is what the lab served: 11,000 bytes a request (25 requests a second are one 2.2 Mbps LCU).
+    const served = cloudwatch?.served.get('AWS/NetworkELB/ProcessedBytes/net/lab/50dc6c495c0c9188') ?? new Map<number, number>();
+    expect(served.size).toBeGreaterThan(0);
+    expect([...served.values()].every((v) => v > 0 && v % NLB_BYTES_PER_REQUEST === 0)).toBe(true);
+    const lastRead = new Map(readBytes.map(([t, v]) => [Date.parse(t), v]));
+    expect(lastRead.size).toBeGreaterThan(0);
+    expect([...lastRead].filter(([t, v]) => served.get(t) !== v)).toEqual([]);
 
     // Every cycle knew it for an NLB; us-east-1b was seen out of DNS, and R on b1 was the lab's own count.
     expect(new Set(seen.map((c) => c.kind))).toEqual(new Set(['network']));

@@ -32,9 +32,9 @@ let pagesUrl: string;
 
 beforeAll(async () => {
   ec2State.enis.push(
-    { eniId: 'eni-h1', az: 'us-east-1a', description: 'ELB hostile', privateIp: '10.0.1.1', publicIp: '192.0.2.1' },
-    { eniId: 'eni-g1', az: 'us-east-1a', description: 'ELB healthy', privateIp: '10.0.2.1', publicIp: '192.0.2.11' },
-    { eniId: 'eni-g2', az: 'us-east-1b', description: 'ELB healthy', privateIp: '10.0.2.2', publicIp: '192.0.2.12' },
+    { eniId: 'eni-h1', az: 'us-east-1a', description: 'ELB hostile', privateIp: '10.0.1.1', publicIp: '52.94.2.1' },
+    { eniId: 'eni-g1', az: 'us-east-1a', description: 'ELB healthy', privateIp: '10.0.2.1', publicIp: '52.94.2.11' },
+    { eniId: 'eni-g2', az: 'us-east-1b', description: 'ELB healthy', privateIp: '10.0.2.2', publicIp: '52.94.2.12' },
   );
   ec2 = await startEc2Endpoint(ec2State);
   silent = await startSilentServer(); // EC2 in us-west-2, and SNS
@@ -64,11 +64,12 @@ describe('One cycle, three troubles', () => {
       },
       'test',
     );
-    const ips: Record<string, string[]> = { hostile: ['192.0.2.1'], stuck: ['192.0.2.5'], healthy: ['192.0.2.11', '192.0.2.12'] };
+    const ips: Record<string, string[]> = { hostile: ['52.94.2.1'], stuck: ['52.94.2.5'], healthy: ['52.94.2.11', '52.94.2.12'] };
     const dns: DnsLookup = {
       resolve4: async (name) => (name.startsWith('all.') ? [] : (ips[name.split('-')[0] as string] ?? [])),
       resolve6: async () => [],
       reverse: async (ip) => [`ec2-${ip.replaceAll('.', '-')}.compute-1.amazonaws.com`],
+      resolveCname: async () => Promise.reject(Object.assign(new Error('no data'), { code: 'ENODATA' })),
     };
     const clients = new Map<string, EC2Client>();
     const enisFor = (region: string) => {
@@ -100,7 +101,7 @@ describe('One cycle, three troubles', () => {
       client.destroy();
       process.env.AWS_ENDPOINT_URL_SNS = saved;
     }
-    expect((await store.getState('healthy'))?.state.nodes).toEqual({ 'us-east-1a': ['192.0.2.11'], 'us-east-1b': ['192.0.2.12'] });
+    expect((await store.getState('healthy'))?.state.nodes).toEqual({ 'us-east-1a': ['52.94.2.11'], 'us-east-1b': ['52.94.2.12'] });
     const queued = await store.listOutbox();
     expect(queued.length).toBeGreaterThan(0); // the stuck load balancer's observation-failed, at least
     expect(failures).toHaveLength(queued.length);

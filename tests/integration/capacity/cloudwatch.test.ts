@@ -36,6 +36,25 @@ describe('CloudWatch GetMetricData, batched', () => {
   });
 });
 
+describe('CloudWatch GetMetricData, per kind', () => {
+  it("asks an ALB's PeakLCUs as its per-minute Sum and an NLB's ProcessedBytes (it has no PeakLCUs), as AWS's LCU reservation guides compare them", async () => {
+    const state = cloudWatchState(() => []);
+    const endpoint = await startCloudWatch(state);
+    try {
+      const lookup = createMetricsLookup(new CloudWatchClient({ region: 'us-east-1', endpoint: endpoint.url, credentials, maxAttempts: 1 }), 'essential');
+      const arn = (type: string, name: string) => `arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/${type}/${name}/50dc6c495c0c9188`;
+      const found = await lookup([{ key: 'a', kind: 'application', name: 'web', arn: arn('app', 'web') }, { key: 'n', kind: 'network', name: 'tcp', arn: arn('net', 'tcp') }], metricWindow(new Date('2026-11-27T10:00:30Z'), 15, 2));
+      const asked = state.requests.flatMap((r) => (r.MetricDataQueries ?? []).map((q) => `${q.MetricStat?.Metric?.Namespace} ${q.MetricStat?.Metric?.MetricName} ${q.MetricStat?.Stat}`));
+      expect(asked).toEqual(['AWS/ApplicationELB RejectedConnectionCount Sum', 'AWS/ApplicationELB PeakLCUs Sum', 'AWS/NetworkELB ProcessedBytes Sum']);
+      expect(state.refused).toEqual([]);
+      // Well-formed, empty results: each metric is there with no datapoint (what the rules read as 0 only where AWS reports only non-zero values).
+      expect(found.get('n')).toEqual({ ProcessedBytes: [] });
+    } finally {
+      await endpoint.close();
+    }
+  });
+});
+
 describe('A CloudWatch outage', () => {
   const lab = new Lab({ name: 'cw', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 1 }, backends: [{ name: 'b1', slots: 16 }], idleTimeoutMs: 30_000, trafficWindowMs: 15_000 });
   let endpoints: LabEndpoints;

@@ -20,7 +20,7 @@ afterAll(() => lab.stop());
 
 describe('Command: elbscope observe', () => {
   it('--json prints the Observation with exactly the documented keys, and exits 0', async () => {
-    const r = await runElbscope(['observe', lab.dnsName, '--dns-server', dnsServer, '--json'], env);
+    const r = await runElbscope(['observe', lab.dnsName, '--dns-server', dnsServer, '--allow-loopback-nodes', '--json'], env);
 
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -40,13 +40,13 @@ describe('Command: elbscope observe', () => {
   });
 
   it('prints a table grouped by AZ', async () => {
-    const r = await runElbscope(['observe', lab.dnsName, '--dns-server', dnsServer], env);
+    const r = await runElbscope(['observe', lab.dnsName, '--dns-server', dnsServer, '--allow-loopback-nodes'], env);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/us-east-1a {2}provisioned 2, advertised 2\n {4}127\.1\.0\.1 {2}ec2-127-1-0-1\.compute-1\.amazonaws\.com/);
   });
 
   it('--no-eni skips EC2 and says the AZs are unknown', async () => {
-    const r = await runElbscope(['observe', lab.dnsName, '--dns-server', dnsServer, '--no-eni', '--json'], env);
+    const r = await runElbscope(['observe', lab.dnsName, '--dns-server', dnsServer, '--allow-loopback-nodes', '--no-eni', '--json'], env);
     const o = JSON.parse(r.stdout);
     expect(r.code).toBe(0);
     expect(o.azs).toEqual({});
@@ -87,7 +87,7 @@ describe('Command: elbscope observe', () => {
   it('observes the load balancers of a config file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-cli-'));
     const file = join(dir, 'config.json');
-    writeFileSync(file, JSON.stringify({ loadBalancers: [{ dnsName: lab.dnsName }], dns: { servers: [dnsServer], queries: 2 } }));
+    writeFileSync(file, JSON.stringify({ loadBalancers: [{ dnsName: lab.dnsName }], dns: { servers: [dnsServer], queries: 2, allowLoopbackNodes: true } }));
     const r = await runElbscope(['observe', '--config', file, '--json'], env);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).nodes).toHaveLength(3);
@@ -109,7 +109,7 @@ describe('Command: elbscope observe --backend', () => {
 
   it('--json gives nodes, AZs and each backend\'s R per node, in one run', async () => {
     const status = `http://127.0.0.1:${full.backend('web').statusPort}/server-status`;
-    const r = await runElbscope(['observe', full.elb.dnsName, '--dns-server', fullDns, '--backend', status, '--json'], fullEnv);
+    const r = await runElbscope(['observe', full.elb.dnsName, '--dns-server', fullDns, '--allow-loopback-nodes', '--backend', status, '--json'], fullEnv);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const o = JSON.parse(r.stdout);
@@ -127,7 +127,7 @@ describe('Command: elbscope observe --backend', () => {
 
   it('prints nodes, the backend and R per node as tables', async () => {
     const status = `http://127.0.0.1:${full.backend('web').statusPort}/server-status`;
-    const r = await runElbscope(['observe', full.elb.dnsName, '--dns-server', fullDns, '--backend', status], fullEnv);
+    const r = await runElbscope(['observe', full.elb.dnsName, '--dns-server', fullDns, '--allow-loopback-nodes', '--backend', status], fullEnv);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('BACKEND');
     for (const n of full.elb.nodes) expect(r.stdout).toMatch(new RegExp(`${n.privateIp.replaceAll('.', '\\.')} +${n.az} +\\d+`));
@@ -137,7 +137,7 @@ describe('Command: elbscope observe --backend', () => {
     const two = await runElbscope(['observe', full.elb.dnsName, 'other.example.com', '--backend', 'http://127.0.0.1:9/server-status'], fullEnv);
     expect(two.code).toBe(2);
     expect(two.stderr.trim()).toBe('elbscope: observe: --backend needs exactly one DNS name (several load balancers and their backends: --config FILE)');
-    const dead = await runElbscope(['observe', full.elb.dnsName, '--dns-server', fullDns, '--backend', 'http://127.0.0.1:9/server-status'], fullEnv);
+    const dead = await runElbscope(['observe', full.elb.dnsName, '--dns-server', fullDns, '--allow-loopback-nodes', '--backend', 'http://127.0.0.1:9/server-status'], fullEnv);
     expect(dead.code).toBe(1);
     expect(dead.stderr).toMatch(/^elbscope: 127\.0\.0\.1:9.*: /m);
   });

@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 const watch = (cycles: number) =>
-  runElbscope(['watch', '--lb', lab.dnsName, '--dns-server', dnsServer, '--cycles', String(cycles), '--interval', '1s', '--store', store, '--confirm', '2/3', '--sns-topic', TOPIC, '--alert-file', alertFile], env);
+  runElbscope(['watch', '--lb', lab.dnsName, '--dns-server', dnsServer, '--allow-loopback-nodes', '--cycles', String(cycles), '--interval', '1s', '--store', store, '--confirm', '2/3', '--sns-topic', TOPIC, '--alert-file', alertFile], env);
 
 describe('Two watch processes on one store directory', () => {
   it('decide, chain and publish a scale-up once between them, and the trail verifies', async () => {

@@ -35,7 +35,7 @@ afterAll(async () => {
 
 const alertFile = join(store, 'alerts.jsonl');
 const watch = (cycles: number) =>
-  runElbscope(['watch', '--lb', lab.dnsName, '--dns-server', dnsServer, '--cycles', String(cycles), '--interval', '1s', '--store', store, '--confirm', '2/3', '--sns-topic', TOPIC, '--alert-file', alertFile], env);
+  runElbscope(['watch', '--lb', lab.dnsName, '--dns-server', dnsServer, '--allow-loopback-nodes', '--cycles', String(cycles), '--interval', '1s', '--store', store, '--confirm', '2/3', '--sns-topic', TOPIC, '--alert-file', alertFile], env);
 
 describe('Commands: watch, events, verify, report, prewarm', () => {
   it('records a baseline quietly, then one scaled event and one alert when an AZ scales', async () => {

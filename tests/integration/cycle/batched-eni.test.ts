@@ -39,7 +39,7 @@ describe('Batched ENI lookups', () => {
     const config = parseConfig(
       {
         loadBalancers: [...names.map((n) => ({ dnsName: `${n}-1.us-east-1.elb.amazonaws.com` })), ...['web', 'web-2', 'webapp'].map((n) => ({ dnsName: `${n}-99.us-east-1.elb.amazonaws.com` }))],
-        dns: { servers: [dns.address], queries: 1, timeoutMs: 2000 },
+        dns: { servers: [dns.address], queries: 1, timeoutMs: 2000, allowLoopbackNodes: true },
         concurrency: 64,
       },
       'test',

@@ -31,7 +31,7 @@ afterAll(async () => {
 
 describe('Cross-account roles', () => {
   it('assumes the configured role for that load balancer\'s EC2 calls, and only for it', async () => {
-    const config = parseConfig({ loadBalancers: [{ dnsName: lab.dnsName, roleArn: ROLE }], dns: { servers: [dnsServer], queries: 1 } }, 'test');
+    const config = parseConfig({ loadBalancers: [{ dnsName: lab.dnsName, roleArn: ROLE }], dns: { servers: [dnsServer], queries: 1, allowLoopbackNodes: true } }, 'test');
     const ec2 = ec2ClientsByRegion();
     const [o] = await observeConfigured(config, { dns: createDnsLookup(config.dns), enisFor: (region, roleArn) => createEniLookup(ec2(region, roleArn)), now: () => new Date() });
     expect(o?.errors).toEqual([]);
@@ -39,7 +39,7 @@ describe('Cross-account roles', () => {
     expect(calls).toEqual([{ roleArn: ROLE, sessionName: 'elbscope', callerKeyId: 'test' }]);
     expect(lab.ec2.requests.map((r) => r.signedBy)).toEqual(['ASIA210987654321']);
 
-    const own = parseConfig({ loadBalancers: [{ dnsName: lab.dnsName }], dns: { servers: [dnsServer], queries: 1 } }, 'test');
+    const own = parseConfig({ loadBalancers: [{ dnsName: lab.dnsName }], dns: { servers: [dnsServer], queries: 1, allowLoopbackNodes: true } }, 'test');
     await observeConfigured(own, { dns: createDnsLookup(own.dns), enisFor: (region, roleArn) => createEniLookup(ec2(region, roleArn)), now: () => new Date() });
     expect(lab.ec2.requests.map((r) => r.signedBy)).toEqual(['ASIA210987654321', 'test']);
     expect(calls).toHaveLength(1);

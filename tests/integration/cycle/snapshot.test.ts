@@ -49,7 +49,7 @@ describe.skipIf(!apache || !nginx)('Function: snapshotConfigured', () => {
             ],
           },
         ],
-        dns: { servers: [dnsServer], queries: 2 },
+        dns: { servers: [dnsServer], queries: 2, allowLoopbackNodes: true },
       },
       'test',
     );

@@ -95,7 +95,7 @@ describe('serverless package', () => {
     const cw = await startCloudWatch(cloudwatch);
     try {
       const roleArn = 'arn:aws:iam::210987654321:role/elbscope-reader';
-      const config = { loadBalancers: [{ dnsName: lab.dnsName, roleArn }, { dnsName: 'gone-1.us-east-1.elb.amazonaws.com' }], dns: { servers: [started.dnsServer], timeoutMs: 300, tries: 1 }, detect: { confirm: { m: 1, n: 1 } } };
+      const config = { loadBalancers: [{ dnsName: lab.dnsName, roleArn }, { dnsName: 'gone-1.us-east-1.elb.amazonaws.com' }], dns: { servers: [started.dnsServer], timeoutMs: 300, tries: 1, allowLoopbackNodes: true }, detect: { confirm: { m: 1, n: 1 } } };
       const { result, logs } = await runBundle('observe', {
         ELBSCOPE_CONFIG: JSON.stringify(config),
         ELBSCOPE_TABLE: dynamo.table,

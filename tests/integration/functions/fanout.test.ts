@@ -31,7 +31,7 @@ beforeAll(async () => {
   dynamo = await startDynalite();
   snsEndpoint = await startSnsEndpoint(sns);
   Object.assign(process.env, { AWS_ENDPOINT_URL_EC2: started.ec2Url, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_SNS: snsEndpoint.url, ELBSCOPE_TABLE: dynamo.table, ELBSCOPE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:t', ELBSCOPE_QUEUE_URL: QUEUE });
-  config = { loadBalancers: labs.map((l) => ({ dnsName: l.dnsName })), dns: { servers: [started.dnsServer], timeoutMs: 500, tries: 1 }, fanout: { enabled: true, batchSize: 2 } };
+  config = { loadBalancers: labs.map((l) => ({ dnsName: l.dnsName })), dns: { servers: [started.dnsServer], timeoutMs: 500, tries: 1, allowLoopbackNodes: true }, fanout: { enabled: true, batchSize: 2 } };
   process.env.ELBSCOPE_CONFIG = JSON.stringify(config);
 });
 afterAll(async () => {

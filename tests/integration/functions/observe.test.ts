@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { LabElb } from '../../../lab/elb';
 import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
+import { emptyElbApi, startElbApi, type RunningElbApi } from '../../../lab/elb-api/server';
 import { cloudWatchState, startCloudWatch, type RunningCloudWatch } from '../../../lab/cloudwatch/server';
 import { startDynalite } from '../../helpers/dynalite';
 import { freePort } from '../../helpers/servers';
@@ -60,7 +61,7 @@ async function captured<T>(fn: () => Promise<T>): Promise<{ result: T; lines: Re
 }
 
 type Handler = (event: unknown, context: Context) => Promise<any>;
-const config = () => ({ loadBalancers: [{ dnsName: lab.dnsName }, { dnsName: 'gone-1.us-east-1.elb.amazonaws.com' }], dns: { servers: [dnsServer], timeoutMs: 300, tries: 1 }, detect: { confirm: { m: 1, n: 1 } } });
+const config = () => ({ loadBalancers: [{ dnsName: lab.dnsName }, { dnsName: 'gone-1.us-east-1.elb.amazonaws.com' }], dns: { servers: [dnsServer], timeoutMs: 300, tries: 1, allowLoopbackNodes: true }, detect: { confirm: { m: 1, n: 1 } } });
 
 describe('Lambda: observe', () => {
   it('observes, logs, emits metrics, stores, and alerts once per event even when retried', async () => {
@@ -150,11 +151,39 @@ describe('Lambda: observe', () => {
 });
 
 describe('Lambda: tls-probe', () => {
+  // `fn` may be a Classic ELB (its DNS name has that shape): its back-end authentication policies are read each
+  // round, from the lab's ELB API (it has none); a round that could not read them would say so in `errors`.
+  const elbApi = emptyElbApi();
+  let elbEndpoint: RunningElbApi;
+  beforeAll(async () => {
+    elbApi.classic.push({ name: 'fn', dnsName: lab.dnsName });
+    elbEndpoint = await startElbApi(elbApi);
+    process.env.AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING = elbEndpoint.url;
+  });
+  afterAll(async () => {
+    delete process.env.AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING;
+    await elbEndpoint?.close();
+  });
+
   it('probes each configured TLS target and records tls-failed once', async () => {
     const closed = `127.0.0.1:${await freePort()}`;
     const handler = await load<Handler>('tls-probe', { loadBalancers: [{ dnsName: lab.dnsName, backends: [{ name: 'i-0abc', tls: { target: closed } }] }] });
     const { result } = await captured(() => handler(scheduled('2026-11-25T11:00:00Z'), context));
-    expect(result).toEqual({ probed: 1, failed: [`i-0abc (${closed})`], events: [`fn i-0abc: TLS failed: ${closed}: connection refused`] });
+    expect(result).toEqual({ probed: 1, failed: [`i-0abc (${closed})`], errors: [], events: [`fn i-0abc: TLS failed: ${closed}: connection refused`] });
+    expect(elbApi.requests.map((r) => r.Action)).toEqual(['DescribeLoadBalancers']);
+  });
+
+  it('a round that cannot read the policies says so: errors[], the failure metric, observation-failed backend-auth', async () => {
+    const closed = `127.0.0.1:${await freePort()}`;
+    const other = 'fnauth-1.us-east-1.elb.amazonaws.com'; // its own audit chain: `fn`'s stays as the report test below reads it
+    const handler = await load<Handler>('tls-probe', { loadBalancers: [{ dnsName: other, backends: [{ name: 'i-0abc', tls: { target: closed } }] }] });
+    elbApi.failNext.push({ code: 'AccessDenied', status: 403, message: 'not authorized to perform: elasticloadbalancing:DescribeLoadBalancers' });
+    const { result, lines } = await captured(() => handler(scheduled('2026-11-25T12:00:00Z'), context));
+    const error = 'DescribeLoadBalancers (Classic, fnauth): AccessDenied: not authorized to perform: elasticloadbalancing:DescribeLoadBalancers';
+    expect(result.errors).toEqual([`${other} backend-auth: ${error}`]);
+    expect(result.events).toContain(`fnauth backend-auth observation failing: ${error}`);
+    // One handshake that failed and one load balancer whose policies were not read.
+    expect(lines.filter((r) => r._aws?.CloudWatchMetrics && r.Source === 'TLS')).toContainEqual(expect.objectContaining({ ObservationFailed: 2 }));
   });
 });
 

@@ -9,34 +9,34 @@ let server: RunningDnsServer;
 const now = () => new Date('2026-11-25T10:02:00Z');
 
 const BIG = 'big-738445577.us-east-1.elb.amazonaws.com';
-const bigIps = Array.from({ length: 11 }, (_, i) => `198.51.100.${i + 1}`);
+const bigIps = Array.from({ length: 11 }, (_, i) => `52.95.100.${i + 1}`);
 const DUAL = 'dualstack.dual-1.us-west-2.elb.amazonaws.com';
 const ODD = 'odd-1.us-east-1.elb.amazonaws.com';
 // A dualstack load balancer with 10 nodes: one answer holds 8 of each family.
 const WIDE = 'wide-5.us-west-2.elb.amazonaws.com';
-const wide4 = Array.from({ length: 10 }, (_, i) => `192.0.2.${100 + i}`);
-const wide6 = Array.from({ length: 10 }, (_, i) => `2001:db8::${(0x100 + i).toString(16)}`);
+const wide4 = Array.from({ length: 10 }, (_, i) => `52.94.2.${100 + i}`);
+const wide6 = Array.from({ length: 10 }, (_, i) => `2600:1f18::${(0x100 + i).toString(16)}`);
 
 beforeAll(async () => {
   zone.hosts.set(BIG, { a: bigIps });
-  zone.hosts.set(`all.${BIG}`, { a: [...bigIps, '198.51.100.200'], maxAnswers: 64 });
+  zone.hosts.set(`all.${BIG}`, { a: [...bigIps, '52.95.100.200'], maxAnswers: 64 });
   for (const ip of bigIps) zone.ptr.set(ip, `ec2-${ip.replaceAll('.', '-')}.compute-1.amazonaws.com`);
-  zone.hosts.set(DUAL, { a: ['192.0.2.10'], aaaa: ['2001:db8::10'] });
-  zone.ptr.set('192.0.2.10', 'ec2-192-0-2-10.us-west-2.compute.amazonaws.com');
+  zone.hosts.set(DUAL, { a: ['52.94.2.10'], aaaa: ['2600:1f18::10'] });
+  zone.ptr.set('52.94.2.10', 'ec2-52-94-2-10.us-west-2.compute.amazonaws.com');
   zone.hosts.set(`dualstack.${WIDE}`, { a: wide4, aaaa: wide6 });
   zone.hosts.set(`ipv6.${WIDE}`, { aaaa: wide6 });
   zone.hosts.set(`all.${WIDE}`, { a: wide4, maxAnswers: 64 });
   zone.hosts.set(`all.ipv6.${WIDE}`, { aaaa: wide6, maxAnswers: 64 });
-  zone.hosts.set(ODD, { a: ['192.0.2.20', '192.0.2.21', '192.0.2.22'] });
-  zone.ptr.set('192.0.2.20', 'ec2-192-0-2-99.compute-1.amazonaws.com'); // embeds another IP
-  zone.ptr.set('192.0.2.21', 'host.example.net'); // not EC2's form
-  // 192.0.2.22 has no PTR at all
+  zone.hosts.set(ODD, { a: ['52.94.2.20', '52.94.2.21', '52.94.2.22'] });
+  zone.ptr.set('52.94.2.20', 'ec2-52-94-2-99.compute-1.amazonaws.com'); // embeds another IP
+  zone.ptr.set('52.94.2.21', 'host.example.net'); // not EC2's form
+  // 52.94.2.22 has no PTR at all
   zone.hosts.set('servfail-1.us-east-1.elb.amazonaws.com', { fail: 'servfail' });
   zone.hosts.set('silent-1.us-east-1.elb.amazonaws.com', { fail: 'silent' });
   zone.hosts.set('empty-1.us-east-1.elb.amazonaws.com', {});
   // PTR lookups that fail, not that find nothing: SERVFAIL, and no answer at all.
-  zone.hosts.set('ptrfail-1.us-east-1.elb.amazonaws.com', { a: ['192.0.2.30', '192.0.2.31', '192.0.2.32'] });
-  zone.ptrFail = new Map([['192.0.2.30', 'servfail'], ['192.0.2.31', 'silent']]);
+  zone.hosts.set('ptrfail-1.us-east-1.elb.amazonaws.com', { a: ['52.94.2.30', '52.94.2.31', '52.94.2.32'] });
+  zone.ptrFail = new Map([['52.94.2.30', 'servfail'], ['52.94.2.31', 'silent']]);
   server = await startDnsServer(zone);
 });
 afterAll(async () => server.close());
@@ -53,8 +53,8 @@ describe('Function: observeNodes against a real DNS server', () => {
     expect(new Set(dnsIps)).toEqual(new Set(bigIps));
     // One answer alone would not have held them all:
     expect(bigIps.length).toBeGreaterThan(zone.maxAnswers);
-    expect(o.nodes.find((n) => n.ip === '198.51.100.200')?.sources).toEqual(['all']);
-    expect(o.nodes.find((n) => n.ip === '198.51.100.1')).toMatchObject({ sources: ['dns', 'all'], hostname: 'ec2-198-51-100-1.compute-1.amazonaws.com', region: 'us-east-1', findings: [] });
+    expect(o.nodes.find((n) => n.ip === '52.95.100.200')?.sources).toEqual(['all']);
+    expect(o.nodes.find((n) => n.ip === '52.95.100.1')).toMatchObject({ sources: ['dns', 'all'], hostname: 'ec2-52-95-100-1.compute-1.amazonaws.com', region: 'us-east-1', findings: [] });
   });
 
   it('sees only 8 of 11 with a single query (why elbscope queries more than once)', async () => {
@@ -64,17 +64,17 @@ describe('Function: observeNodes against a real DNS server', () => {
 
   it('tells a PTR lookup that failed (SERVFAIL, timeout: an error) from a missing PTR record (a finding)', async () => {
     const o = await observe('ptrfail-1.us-east-1.elb.amazonaws.com', 1);
-    expect(o.nodes.map((n) => [n.ip, n.findings])).toEqual([['192.0.2.30', []], ['192.0.2.31', []], ['192.0.2.32', ['no PTR record']]]);
+    expect(o.nodes.map((n) => [n.ip, n.findings])).toEqual([['52.94.2.30', []], ['52.94.2.31', []], ['52.94.2.32', ['no PTR record']]]);
     expect(o.errors.filter((e) => e.source === 'ptr').map((e) => e.message).sort()).toEqual([
-      '192.0.2.30 PTR: SERVFAIL from the DNS server',
-      '192.0.2.31 PTR: no answer from the DNS server (timed out)',
+      '52.94.2.30 PTR: SERVFAIL from the DNS server',
+      '52.94.2.31 PTR: no answer from the DNS server (timed out)',
     ]);
   });
 
   it('resolves A and AAAA of a dualstack name, regions from the PTR name', async () => {
     const o = await observe(DUAL, 1);
-    expect(o.nodes.map((n) => [n.ip, n.family])).toEqual([['192.0.2.10', 4], ['2001:db8::10', 6]]);
-    expect(o.nodes[0]).toMatchObject({ hostname: 'ec2-192-0-2-10.us-west-2.compute.amazonaws.com', region: 'us-west-2' });
+    expect(o.nodes.map((n) => [n.ip, n.family])).toEqual([['52.94.2.10', 4], ['2600:1f18::10', 6]]);
+    expect(o.nodes[0]).toMatchObject({ hostname: 'ec2-52-94-2-10.us-west-2.compute.amazonaws.com', region: 'us-west-2' });
     expect(o.nodes[1]?.findings).toContain('no PTR record');
   });
 
@@ -92,9 +92,9 @@ describe('Function: observeNodes against a real DNS server', () => {
     const o = await observe(ODD, 1);
     const findings = Object.fromEntries(o.nodes.map((n) => [n.ip, n.findings.filter((f) => !f.startsWith('ENI'))]));
     expect(findings).toEqual({
-      '192.0.2.20': ['PTR ec2-192-0-2-99.compute-1.amazonaws.com embeds 192.0.2.99, not the node IP 192.0.2.20'],
-      '192.0.2.21': ['PTR host.example.net is not an EC2 host name'],
-      '192.0.2.22': ['no PTR record'],
+      '52.94.2.20': ['PTR ec2-52-94-2-99.compute-1.amazonaws.com embeds 52.94.2.99, not the node IP 52.94.2.20'],
+      '52.94.2.21': ['PTR host.example.net is not an EC2 host name'],
+      '52.94.2.22': ['no PTR record'],
     });
   });
 

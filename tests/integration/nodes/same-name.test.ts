@@ -18,7 +18,7 @@ describe('Same-named load balancers of other kinds (decoy ENIs)', () => {
   lab.addOtherEnis(...decoys('ELB app/web/0123456789abcdef', 5), ...decoys('ELB net/web/fedcba9876543210', 6));
 
   const observe = async (lb: { dnsName: string; arn?: string }) => {
-    const config = parseConfig({ loadBalancers: [{ ...lb, region: 'us-east-1' }], dns: { servers: [running.dnsServer], timeoutMs: 1000, tries: 1, queries: 2 } }, 'test');
+    const config = parseConfig({ loadBalancers: [{ ...lb, region: 'us-east-1' }], dns: { servers: [running.dnsServer], timeoutMs: 1000, tries: 1, queries: 2, allowLoopbackNodes: true } }, 'test');
     const [o] = await observeConfigured(config, { dns: createDnsLookup(config.dns), enisFor: () => createEniLookup(running.ec2), now: () => new Date() });
     return o!;
   };

@@ -22,7 +22,7 @@ describe('Function: parseConfig', () => {
     const config = parseConfig({ loadBalancers: [{ dnsName: LB }] }, 'test');
     expect(config).toEqual({
       loadBalancers: [{ dnsName: LB, key: 'test', backends: [] }],
-      dns: { servers: [], timeoutMs: 2000, tries: 2, queries: 4, concurrency: 64 },
+      dns: { servers: [], timeoutMs: 2000, tries: 2, queries: 4, concurrency: 64, allowLoopbackNodes: false },
       eni: { enabled: true },
       concurrency: 8,
       backendProbe: { timeoutMs: 5000, maxBytes: 1048576, concurrency: 16, perHost: 2, certWarningDays: 21 },
@@ -30,7 +30,7 @@ describe('Function: parseConfig', () => {
       store: { observationTtlDays: 30, observationEveryMinutes: 15 },
       fanout: { enabled: false, batchSize: 25 },
       alerts: {},
-      capacity: { cloudwatch: { enabled: true, everyMinutes: 1, settleMinutes: 2, metrics: 'all' }, reservationEveryMinutes: 5, surgeQueueShare: 0.5, idleDays: 7, idleShare: 0.2 },
+      capacity: { cloudwatch: { enabled: true, everyMinutes: 1, settleMinutes: 2, trailingMinutes: 15, metrics: 'all' }, reservationEveryMinutes: 5, surgeQueueShare: 0.5, idleDays: 7, idleShare: 0.2 },
     });
   });
 

@@ -26,10 +26,11 @@ describe('Cycle deadlines', () => {
     const dns: DnsLookup = {
       resolve4: async (name) => {
         t += 10_000;
-        return name.startsWith('all.') ? [] : ['192.0.2.1'];
+        return name.startsWith('all.') ? [] : ['52.94.2.1'];
       },
       resolve6: async () => [],
-      reverse: async () => ['ec2-192-0-2-1.compute-1.amazonaws.com'],
+      reverse: async () => ['ec2-52-94-2-1.compute-1.amazonaws.com'],
+      resolveCname: async () => Promise.reject(Object.assign(new Error('no data'), { code: 'ENODATA' })),
     };
     const config = parseConfig({ loadBalancers: ['a', 'b', 'c'].map((n) => ({ dnsName: `${n}-1.us-east-1.elb.amazonaws.com` })), concurrency: 1, dns: { queries: 1 }, eni: { enabled: false } }, 'test');
     const { startBy, finishBy } = cycleDeadlines(t, 50_000); // start by +28.8 s

@@ -114,6 +114,15 @@ describe('Function: detectCycle', () => {
     }
   });
 
+  it('holds az-out-of-dns while DNS is seen only in part (all. unread, the name\'s answer full): neither fired nor resolved by it', () => {
+    const out = (m: number, absent: string[] | null) => sample(m, { 'us-east-1a': 1, 'us-east-1b': 1 }, { dnsAbsentAzs: absent });
+    const state = emptyState();
+    const steps = [out(0, []), out(1, null), out(2, ['us-east-1b']), out(3, null), out(4, ['us-east-1b']), out(5, null), out(6, null), out(7, null), out(8, []), out(9, [])];
+    const events = steps.map((s) => detectCycle(state, s, 'test', options).filter((e) => e.kind === 'az-out-of-dns').map((e) => e.status));
+    // Unknown counts for neither side: 2 of the last 3 must be known and agree.
+    expect(events).toEqual([[], [], [], [], ['firing'], [], [], [], [], ['resolved']]);
+  });
+
   it('on an NLB, node counts change with AZs only: a count change or new IP inside an AZ is a warning saying so, an AZ added is as usual', () => {
     const state = emptyState();
     const nlb = (m: number, perAz: Record<string, number | string[]>) => sample(m, perAz, { kind: 'network' });

@@ -16,6 +16,7 @@ function fixedDns(a: Record<string, string[]>, aaaa: Record<string, string[]> = 
     resolve4: async (n) => a[n] ?? Promise.reject(nodata()),
     resolve6: async (n) => aaaa[n] ?? Promise.reject(nodata()),
     reverse: async () => Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' })),
+    resolveCname: async () => Promise.reject(nodata()),
   };
 }
 const now = () => new Date('2026-11-25T10:02:00Z');
@@ -121,7 +122,7 @@ describe('Function: observeNodes with EC2', () => {
 
   it('places Classic nodes in AZs and counts provisioned vs advertised', async () => {
     ec2Mock.on(DescribeNetworkInterfacesCommand).resolvesOnce(classicPage1).resolvesOnce(classicPage2);
-    const dns = fixedDns({ 'test-738445577.us-east-1.elb.amazonaws.com': ['50.19.115.50', '54.204.235.46', '203.0.113.9'] });
+    const dns = fixedDns({ 'test-738445577.us-east-1.elb.amazonaws.com': ['50.19.115.50', '54.204.235.46', '52.94.0.9'] });
 
     const o = await observeNodes({ dnsName: 'test-738445577.us-east-1.elb.amazonaws.com' }, { dns, enis: createEniLookup(client), now }, { queries: 2 });
 
@@ -129,7 +130,7 @@ describe('Function: observeNodes with EC2', () => {
     const byIp = Object.fromEntries(o.nodes.map((n) => [n.ip, n]));
     expect(byIp['50.19.115.50']).toMatchObject({ az: 'us-east-1a', eniId: 'eni-0aaa000000000001', privateIp: '172.31.16.10', state: 'in-service', sources: ['dns', 'eni'], region: 'us-east-1' });
     expect(byIp['54.204.235.47']).toMatchObject({ state: 'not-in-dns', sources: ['eni'] });
-    expect(byIp['203.0.113.9']).toMatchObject({ state: 'no-eni', az: null, sources: ['dns'] });
+    expect(byIp['52.94.0.9']).toMatchObject({ state: 'no-eni', az: null, sources: ['dns'] });
     expect(o.kind).toBe('classic');
   });
 
@@ -186,7 +187,7 @@ describe('Function: observeNodes with EC2', () => {
   });
 
   it('asks for a name when the DNS name is not AWS-shaped', async () => {
-    const o = await observeNodes({ dnsName: 'lb.example.com' }, { dns: fixedDns({ 'lb.example.com': ['192.0.2.1'] }), enis: createEniLookup(client), now }, { queries: 1 });
+    const o = await observeNodes({ dnsName: 'lb.example.com' }, { dns: fixedDns({ 'lb.example.com': ['52.94.2.1'] }), enis: createEniLookup(client), now }, { queries: 1 });
     expect(ec2Mock.commandCalls(DescribeNetworkInterfacesCommand)).toHaveLength(0);
     expect(o.errors).toEqual([
       { source: 'config', message: expect.stringContaining('set "name" or "arn"') },

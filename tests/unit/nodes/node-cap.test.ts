@@ -12,6 +12,7 @@ describe('An answer no load balancer would give', () => {
       resolve4: async (name) => (name.startsWith('all.') ? flood : flood.slice(0, 8)),
       resolve6: async () => [],
       reverse: async () => Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' })),
+      resolveCname: async () => Promise.reject(Object.assign(new Error('no data'), { code: 'ENODATA' })),
     };
     const o = await observeNodes({ dnsName: 'flood-1.us-east-1.elb.amazonaws.com' }, { dns, enis: null, now: () => new Date() }, { queries: 1 });
     expect(o.nodes).toHaveLength(MAX_NODES);

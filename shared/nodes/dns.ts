@@ -2,6 +2,7 @@ import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import pLimit from 'p-limit';
 import { describeError } from '../errors';
+import { addressBytes } from './address';
 
 /** The DNS lookups node observation needs; a port so tests can point it anywhere. */
 export interface DnsLookup {
@@ -39,19 +40,9 @@ export function createDnsLookup(options: DnsOptions): DnsLookup {
 /** The PTR name of an address: `4.3.2.1.in-addr.arpa`, or 32 nibbles under `ip6.arpa`. */
 export function reverseName(ip: string): string {
   if (isIP(ip) === 4) return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
-  if (isIP(ip) !== 6) throw new Error(`${ip}: not an IP address`);
-  // Expand `::` and a trailing dotted IPv4 into eight 16-bit groups.
-  let text = ip.toLowerCase();
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (v4) {
-    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  const nibbles = groups.map((g) => g.padStart(4, '0')).join('');
+  const bytes = isIP(ip) === 6 ? addressBytes(ip) : null;
+  if (!bytes) throw new Error(`${ip}: not an IP address`);
+  const nibbles = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
   return `${[...nibbles].reverse().join('.')}.ip6.arpa`;
 }
 

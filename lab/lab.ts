@@ -296,8 +296,9 @@ export class Lab {
         ],
         // The lab's nodes live on 127.0.0.0/8, which no real node has: said here, and only here.
         dns: { servers: [dnsServer], timeoutMs: 1000, tries: 1, queries: 2, allowLoopbackNodes: true },
-        // The lab's minutes are complete when they end (no late datapoints), and its reservation is cheap to read.
-        capacity: { cloudwatch: { settleMinutes: 0 }, reservationEveryMinutes: 1 },
+        // The lab's minutes are complete when they end (no late datapoints: a short trailing window, so a resolve waits
+        // 2 quiet minutes, not 15), and its reservation is cheap to read.
+        capacity: { cloudwatch: { settleMinutes: 0, trailingMinutes: 2 }, reservationEveryMinutes: 1 },
         ...extra,
       },
       'lab',

@@ -226,7 +226,25 @@ function detectMetrics(
   cap.samples = [...cap.samples, derived].slice(-Math.max(options.confirm.n, 1));
 
   const reserved = cap.confirmedReservation === null || cap.confirmedReservation === undefined ? undefined : cap.confirmedReservation.units;
-  const confirmed = (read: (d: CapacityDerived) => boolean | undefined) => confirmedValue(cap.samples, read, options.confirm);
+  const minuteActive = (kind: string, m: MinuteFigures): boolean | undefined => {
+    switch (kind) {
+      case 'spillover': return m.spillover === undefined ? undefined : m.spillover > 0;
+      case 'surge-queue': return m.surge === undefined ? undefined : m.surge > threshold;
+      case 'rejected-connections': return m.rejected === undefined ? undefined : m.rejected > 0;
+      default: return m.lcu === undefined || !reserved ? undefined : m.lcu > reserved;
+    }
+  };
+  /**
+   * M of N, and a resolve only once every minute kept (the trailing window) is known and
+   * quiet: AWS documents no bound on how late a datapoint arrives, and a minute not yet
+   * published reads as quiet (these metrics are reported only when non-zero, or only while
+   * traffic flows), so resolving on the newest minutes alone could be false and be followed
+   * by a second alert when they arrive. Firing needs no wait: a datapoint is evidence.
+   */
+  const confirmed = (kind: string): boolean | undefined => {
+    const value = confirmedValue(cap.samples, (d: CapacityDerived) => isActive(kind, d), options.confirm);
+    return value === false && !Object.values(cap.minutes ?? {}).every((m) => minuteActive(kind, m) === false) ? undefined : value;
+  };
   const threshold = options.surgeQueueShare * SURGE_QUEUE_MAX;
   const nlb = lcuSource(kind, metrics)?.metric === 'ProcessedBytes';
   const useName = nlb ? 'reserved-LCU use (ProcessedBytes at 2.2 Mbps an LCU)' : 'PeakLCUs (per-minute Sum)';
@@ -261,7 +279,7 @@ function detectMetrics(
   };
   const span = (e: CapacityEpisode | null) => (e ? ` in ${e.from.slice(11, 16)}-${e.to.slice(11, 16)} UTC` : '');
 
-  judge('spillover', confirmed((d) => isActive('spillover', d)), 'spillover', true, (s, figure, episode, repeat, since) =>
+  judge('spillover', confirmed('spillover'), 'spillover', true, (s, figure, episode, repeat, since) =>
     emit('spillover', s, s === 'firing' ? 'critical' : 'info', {
       to: figure,
       summary: s === 'firing'
@@ -272,7 +290,7 @@ function detectMetrics(
   );
   if (derived.spillover) flags.push('spillover');
 
-  judge('surge-queue', confirmed((d) => isActive('surge-queue', d)), 'surgeMax', false, (s, figure, episode, repeat, since) =>
+  judge('surge-queue', confirmed('surge-queue'), 'surgeMax', false, (s, figure, episode, repeat, since) =>
     emit('surge-queue', s, s === 'firing' ? 'warning' : 'info', {
       to: figure,
       summary: s === 'firing'
@@ -283,7 +301,7 @@ function detectMetrics(
   );
   if ((derived.surgeMax ?? 0) > threshold) flags.push('surge');
 
-  judge('rejected-connections', confirmed((d) => isActive('rejected-connections', d)), 'rejected', true, (s, figure, episode, repeat, since) =>
+  judge('rejected-connections', confirmed('rejected-connections'), 'rejected', true, (s, figure, episode, repeat, since) =>
     emit('rejected-connections', s, s === 'firing' ? 'warning' : 'info', {
       to: figure,
       summary: s === 'firing'
@@ -295,7 +313,7 @@ function detectMetrics(
   if (derived.rejected) flags.push('rejected');
 
   // Nothing confirmed of the reservation yet: unknown (held); confirmed with none: not above.
-  const above = reserved === undefined ? undefined : !reserved ? false : confirmed((d) => isActive('lcu-above-reservation', d));
+  const above = reserved === undefined ? undefined : !reserved ? false : confirmed('lcu-above-reservation');
   judge('lcu-above-reservation', above, 'lcu', false, (s, figure, episode, repeat, since) =>
     emit('lcu-above-reservation', s, s === 'firing' ? 'warning' : 'info', {
       to: roundLcu(figure),

@@ -16,7 +16,10 @@ const ROUTE53_ANSWER_LIMIT = 8;
 export function failuresOf(snapshot: LoadBalancerSnapshot): Record<string, string> {
   const { observation } = snapshot;
   const failures: Record<string, string> = {};
-  if (!nameResolved(observation)) {
+  // A cut of too many addresses is no count either: the nodes are INSUFFICIENT_DATA, never a scale-down.
+  const cut = observation.errors.find((e) => e.code === 'too-many-nodes');
+  if (cut) failures.dns = cut.message;
+  else if (!nameResolved(observation)) {
     failures.dns = observation.errors.find((e) => e.source === 'dns')?.message ?? 'the name did not resolve';
   }
   for (const source of ['eni', 'cloudwatch', 'reservation'] as const) {

@@ -77,6 +77,8 @@ export function createEniLookup(ec2: EC2Client, pageSize = 1000): EniLookup {
       if (tokens.size >= MAX_ENI_PAGES) throw new Error(`DescribeNetworkInterfaces (${descriptions[0]}…): still paging after ${MAX_ENI_PAGES} pages of ${pageSize}; stopped`);
       // EC2 always sends <networkInterfaceSet/>: without it the answer is not EC2's, never "zero ENIs".
       const interfaces = apiList(page.NetworkInterfaces, `DescribeNetworkInterfaces (${descriptions[0]}…)`, 'networkInterfaceSet');
+      // MaxResults: "The maximum number of items to return for this request" (5-1000): a page of more is not EC2's.
+      if (interfaces.length > pageSize) throw new Error(`DescribeNetworkInterfaces (${descriptions[0]}…): page ${pageNo} holds ${interfaces.length} interfaces, more than the ${pageSize} asked (MaxResults); stopped`);
       interfaces.forEach((ni, i) => found.push(toEni(ni, `#${i + 1} on page ${pageNo}`)));
     }
     return found;

@@ -48,9 +48,10 @@ export interface ObservationError {
   /**
    * What the code decides on, where a message alone would have to be matched:
    * `eni-off` = ENI lookups are switched off, `no-kind` = the kind is not known so
-   * CloudWatch was not asked (neither is a failure).
+   * CloudWatch was not asked (neither is a failure); `too-many-nodes` = the answers held more
+   * addresses than MAX_NODES, so the nodes kept are a cut, not a count (a failure of `dns`).
    */
-  code?: 'eni-off' | 'no-elb-name' | 'no-kind';
+  code?: 'eni-off' | 'no-elb-name' | 'no-kind' | 'too-many-nodes';
 }
 
 /** Whether an error entry is a note (ENI lookups off, kind not known yet) rather than a failure. */

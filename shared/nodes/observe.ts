@@ -278,10 +278,16 @@ export async function placeNodes(
   const errors = [...found.errors, ...resolved.errors];
   const enis = ownEnis(found.enis, seen, errors);
   let nodes = buildNodes(seen, enis);
+  // DNS advertises nodes and no ENI read carries any of them: the ENI answer contradicts DNS (an empty or
+  // wrong set), so it cannot place nodes. Counting from it would read every AZ as emptied.
+  const advertised = nodes.filter((n) => n.state !== 'not-in-dns');
+  if (enis !== null && advertised.length > 0 && advertised.every((n) => n.state === 'no-eni')) {
+    errors.push({ source: 'eni', message: `DescribeNetworkInterfaces: none of the ${advertised.length} advertised addresses is on one of the ${enis.length} ENIs found: the answer contradicts DNS (or "name"/"arn" names another load balancer), so no node is placed in an AZ` });
+  }
   if (nodes.length > MAX_NODES) {
     // No load balancer has this many nodes: a hostile or broken answer. The state and
     // reports stay bounded (DynamoDB items end at 400 KB); the rest is named, not kept.
-    errors.push({ source: 'dns', message: `${dnsName}: ${nodes.length} node addresses (DNS and ENIs) is more than a load balancer has; only the first ${MAX_NODES} are kept` });
+    errors.push({ source: 'dns', code: 'too-many-nodes', message: `${dnsName}: ${nodes.length} node addresses (DNS and ENIs) is more than a load balancer has; only the first ${MAX_NODES} are kept, and none is counted` });
     nodes = nodes.slice(0, MAX_NODES);
   }
   // A name of the customer's speaks through the load balancer name it led to.
@@ -453,7 +459,11 @@ async function lookupEnis(
 export function ownEnis(found: LoadBalancerEni[] | null, seen: SeenIps, errors: ObservationError[]): LoadBalancerEni[] | null {
   if (found === null) return null;
   const byDescription = new Map<string, LoadBalancerEni[]>();
-  for (const eni of found) byDescription.set(eni.description, [...(byDescription.get(eni.description) ?? []), eni]);
+  for (const eni of found) {
+    const list = byDescription.get(eni.description);
+    if (list) list.push(eni);
+    else byDescription.set(eni.description, [eni]);
+  }
   if (byDescription.size <= 1) return found;
   const carrying = [...byDescription].filter(([, list]) => list.some((e) => [e.publicIp, e.privateIp, ...e.ipv6].some((ip) => ip !== null && seen.has(ip))));
   if (carrying.length === 1) return (carrying[0] as [string, LoadBalancerEni[]])[1];

@@ -76,6 +76,13 @@ describe(`Hostile EC2 answers (${cases.length} cases): ENIs or one named error`,
     expect((out as { error: string }).error.length).toBeLessThanOrEqual(500);
   }, 20_000);
 
+  it('a page holding more interfaces than MaxResults asked is refused, naming the bound', async () => {
+    state.rawNext = [{ status: 200, body: wrap(`<networkInterfaceSet>${Array.from({ length: 6 }, (_, i) => `<item>${good.replace('eni-1', `eni-${i}`)}</item>`).join('')}</networkInterfaceSet>`) }];
+    const client = ec2ClientsByRegion(1)('us-east-1');
+    await expect(createEniLookup(client, 5)({ descriptions: ['ELB web'] })).rejects.toThrow(/page 1 holds 6 interfaces, more than the 5 asked \(MaxResults\)/);
+    client.destroy();
+  });
+
   it('and a well-formed answer is read', async () => {
     state.rawNext = [{ status: 200, body: eni(good) }];
     const client = ec2ClientsByRegion(1)('us-east-1');
@@ -109,6 +116,8 @@ describe('A watch fed an EC2 answer that is not EC2\'s after a good baseline', (
       (xml: string) => xml.replace('<availabilityZone>us-east-1a</availabilityZone>', ''),
       // ... and with an entity a DTD defines in its place
       (xml: string) => xml.replace('?>', '?><!DOCTYPE r [<!ENTITY az "us-east-1a">]>').replace('<availabilityZone>us-east-1a</availabilityZone>', '<availabilityZone>&az;</availabilityZone>'),
+      // ... and a well-formed answer with no interface at all, while DNS advertises all three nodes
+      (xml: string) => xml.replace(/<networkInterfaceSet>[^]*<\/networkInterfaceSet>/, '<networkInterfaceSet/>'),
     ];
     const seen = [];
     for (const [i, mangle] of mangled.entries()) {
@@ -120,8 +129,9 @@ describe('A watch fed an EC2 answer that is not EC2\'s after a good baseline', (
     expect(events).toEqual([['observation-failed', 'firing', 'eni']]); // once, still firing in the second
     expect(seen[0]?.errors).toEqual([{ source: 'eni', message: expect.stringMatching(/^DescribeNetworkInterfaces \(ELB noaz\): .*interface eni-\S+ has no availability zone; EC2 always sends one$/) }]);
     expect(seen[1]?.errors).toEqual([{ source: 'eni', message: expect.stringMatching(/^DescribeNetworkInterfaces \(ELB noaz\): NotTheAnswer: not a DescribeNetworkInterfaces response: it carries a DTD/) }]);
+    expect(seen[2]?.errors).toEqual([{ source: 'eni', message: expect.stringMatching(/^DescribeNetworkInterfaces: none of the 3 advertised addresses is on one of the 0 ENIs found: the answer contradicts DNS/) }]);
     expect((await store.getState('noaz'))?.state.nodes).toEqual(baseline);
 
-    expect((await cycle(3)).events).toEqual([['recovered', 'event', 'eni']]); // EC2's own answer again: nothing else changed
+    expect((await cycle(4)).events).toEqual([['recovered', 'event', 'eni']]); // EC2's own answer again: nothing else changed
   });
 });

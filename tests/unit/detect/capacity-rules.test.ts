@@ -30,12 +30,14 @@ const alb = (m: number, points: Record<string, Record<number, number>>, r?: Rese
 const nlb = (m: number, points: Record<string, Record<number, number>> | undefined, r?: Reservation | null) => v2('network', m, points, r);
 
 describe('Capacity rules: spillover and the surge queue (Classic)', () => {
-  it('fires once the spillover held 2 of 3 read minutes, with the episode\'s total, and resolves after 2 quiet ones with the total of every minute once', () => {
+  it('fires once the spillover held 2 of 3 read minutes, with the episode\'s total, and resolves once every minute kept is quiet, with the total of every minute once', () => {
     const spills = { 3: 40, 4: 25, 5: 10 };
     const state = emptyState();
-    const events = run(state, [classic(2), classic(4, { 3: 40 }), classic(5, { 3: 40, 4: 25 }), classic(6, spills), classic(7, spills), classic(8, spills)]);
-    // Minutes 2-4 (40 + 25) when it fires; minutes 2-7 (40 + 25 + 10) when it resolves: each minute once, though read 5 times.
-    expect(events).toEqual([[], [], [['spillover', 'firing', 'critical', 65]], [], [], [['spillover', 'resolved', 'info', 75]]]);
+    const quiet = (m: number) => classic(m, spills);
+    const events = run(state, [classic(2), classic(4, { 3: 40 }), classic(5, { 3: 40, 4: 25 }), ...[6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16].map(quiet)]);
+    // Minutes 2-4 (40 + 25) when it fires; minutes 2-15 (40 + 25 + 10) when it resolves: each minute once, though read 10 times.
+    // 2 of 3 quiet samples by minute 8, but the resolve waits until every minute kept (the 10-minute window) is quiet: minute 16.
+    expect(events).toEqual([[], [], [['spillover', 'firing', 'critical', 65]], [], [], [], [], [], [], [], [], [], [], [['spillover', 'resolved', 'info', 75]]]);
   });
 
   it('a cycle in the same minute reads nothing new: it neither confirms nor resolves (4-second lab cycles, or a retry)', () => {
@@ -49,16 +51,21 @@ describe('Capacity rules: spillover and the surge queue (Classic)', () => {
   it('surge-queue fires above the configured share of 1,024 (a warning) and resolves below it, with the episode\'s peak', () => {
     const state = emptyState();
     const surge = { 3: 900, 4: 1024, 5: 100, 6: 0 };
-    const events = run(state, [classic(2), classic(4, {}, surge), classic(5, {}, surge), classic(6, {}, surge), classic(7, {}, surge)]);
+    const events = run(state, [classic(2), classic(4, {}, surge), classic(5, {}, surge), classic(6, {}, surge), classic(7, {}, surge), classic(14, {}, surge), classic(15, {}, surge)]);
+    // Under the share in 2 of 3 by minute 7; resolved once the window kept holds no minute over it (minute 4's 1,024 leaves it at 15).
+    expect(events.map((e) => e.length)).toEqual([0, 0, 1, 0, 0, 0, 1]);
     expect(events.flat()).toEqual([['surge-queue', 'firing', 'warning', 1024], ['surge-queue', 'resolved', 'info', 1024]]);
   });
 });
 
 describe('Capacity rules: late datapoints (a trailing window, keyed by minute)', () => {
   // On time: minute 3's final 55 is there from the first read. Late: minute 3 is missing when first judged,
-  // arrives as 40 a minute later, then changes to 55; a late spillover for minute 6 comes after the resolve.
-  const onTime = () => [classic(2), classic(4, { 3: 55 }), classic(5, { 3: 55, 4: 25 }), classic(6, { 3: 55, 4: 25, 5: 10 }), classic(7, { 3: 55, 4: 25, 5: 10 }), classic(8, { 3: 55, 4: 25, 5: 10 }), classic(9, { 3: 55, 4: 25, 5: 10 })];
-  const late = () => [classic(2), classic(4), classic(5, { 3: 40, 4: 25 }), classic(6, { 3: 55, 4: 25, 5: 10 }), classic(7, { 3: 55, 4: 25, 5: 10 }), classic(8, { 3: 55, 4: 25, 5: 10 }), classic(9, { 3: 55, 4: 25, 5: 10, 6: 30 })];
+  // arrives as 40 a minute later, then changes to 55; a late spillover for minute 15 comes after the resolve
+  // (which waits until the 10-minute window kept holds no spilling minute: cycle 16).
+  const spills = { 3: 55, 4: 25, 5: 10 };
+  const quiet = (from: number, to: number, points: Record<number, number> = spills) => Array.from({ length: to - from + 1 }, (_, i) => classic(from + i, points));
+  const onTime = () => [classic(2), classic(4, { 3: 55 }), classic(5, { 3: 55, 4: 25 }), ...quiet(6, 16), classic(17, spills)];
+  const late = () => [classic(2), classic(4), classic(5, { 3: 40, 4: 25 }), ...quiet(6, 16), classic(17, { ...spills, 15: 30 })];
 
   it('a late value replaces the minute once, goes to the sample that judged it and to the episode, and changes no alert count', () => {
     const state = emptyState();
@@ -66,24 +73,31 @@ describe('Capacity rules: late datapoints (a trailing window, keyed by minute)',
     const shape = (e: unknown[][][]) => e.map((c) => c.map(([kind, status]) => [kind, status]));
     expect(shape(events)).toEqual(shape(run(emptyState(), onTime())));
     expect(events.flat()).toEqual([['spillover', 'firing', 'critical', 65], ['spillover', 'resolved', 'info', 90]]);
-    // Minute 3 is 55 (not 40 + 55), re-read four times; the sample that judged minutes 2-3 says 55 once.
-    const cap = state.capacity as CapacityState;
-    expect(cap.minutes?.[minute(3)]).toEqual({ spillover: 55, surge: 0 });
-    // Two cycles after minute 3 arrived (40) and changed (55): its sample says 55, not 40 + 55.
+    // Two cycles after minute 3 arrived (40) and changed (55): its sample says 55, not 40 + 55; the minute is 55.
     const mid = emptyState();
     run(mid, late().slice(0, 4));
     expect(mid.capacity?.samples.map((s) => [s.from.slice(11, 16), s.spillover])).toEqual([['10:02', 55], ['10:04', 25], ['10:05', 10]]);
-    // Minute 6's spillover came after the resolve: it is in the sample that judged minute 6, and raised nothing.
-    expect(cap.samples.map((s) => [s.from.slice(11, 16), s.spillover])).toEqual([['10:06', 30], ['10:07', 0], ['10:08', 0]]);
+    expect(mid.capacity?.minutes?.[minute(3)]).toEqual({ spillover: 55, surge: 0 });
+    // Minute 15's spillover came after the resolve: it is in the sample that judged minute 15, and raised nothing.
+    const cap = state.capacity as CapacityState;
+    expect(cap.samples.map((s) => [s.from.slice(11, 16), s.spillover])).toEqual([['10:14', 0], ['10:15', 30], ['10:16', 0]]);
   });
 
   it('the resolved event carries the episode with every late correction once; a late value after it raises nothing', () => {
     const state = emptyState();
     const events = detectAll(state, late());
     const resolved = events.find((e) => e.status === 'resolved');
-    expect(resolved?.details).toMatchObject({ spillover: 90, from: minute(2), to: minute(8) });
-    expect(resolved?.summary).toBe('web: no more requests dropped (SpilloverCount 0); 90 dropped in 10:02-10:08 UTC');
+    expect(resolved?.details).toMatchObject({ spillover: 90, from: minute(2), to: minute(16) });
+    expect(resolved?.summary).toBe('web: no more requests dropped (SpilloverCount 0); 90 dropped in 10:02-10:16 UTC');
     expect(events.filter((e) => e.kind === 'spillover')).toHaveLength(2);
+  });
+
+  it('minutes CloudWatch publishes late read as quiet at first, yet resolve nothing: no false resolve, no second alert', () => {
+    // 50 dropped every minute 0-19; minutes 6-9 reach CloudWatch 4 minutes late (beyond settleMinutes), the rest on time.
+    const published = (wall: number) => Object.fromEntries(Array.from({ length: 20 }, (_, x) => x).filter((x) => x + 1 + (x >= 6 && x <= 9 ? 4 : 0) <= wall).map((x) => [x, 50]));
+    const state = emptyState();
+    const events = Array.from({ length: 18 }, (_, i) => i + 2).flatMap((m) => detectCycle(state, classic(m, published(m + 2)), 'web', options));
+    expect(events.map((e) => [e.kind, e.status])).toEqual([['spillover', 'firing']]);
   });
 });
 
@@ -153,7 +167,7 @@ describe('Capacity rules: ALB connections, LCUs and reservations', () => {
     const state = emptyState();
     const peak = { PeakLCUs: { 2: 50, 3: 140, 4: 150, 5: 20, 6: 10 } };
     const r = reservation(100, 'provisioned');
-    const events = run(state, [alb(1, {}, r), alb(2, {}, r), alb(4, peak), alb(5, peak), alb(6, peak), alb(7, peak)]);
+    const events = run(state, [alb(1, {}, r), alb(2, {}, r), alb(4, peak), alb(5, peak), alb(6, peak), alb(7, peak), alb(15, peak)]);
     expect(events.flat()).toEqual([['lcu-above-reservation', 'firing', 'warning', 150], ['lcu-above-reservation', 'resolved', 'info', 150]]);
   });
 
@@ -162,7 +176,7 @@ describe('Capacity rules: ALB connections, LCUs and reservations', () => {
     const r = reservation(10, 'provisioned', ['us-east-1a']);
     // 200 MB a minute: 200e6 * 8 / 60 / 1e6 / 2.2 = 12.12 LCUs, over the 10 reserved; 100 MB (6.06) is within.
     const bytes = { ProcessedBytes: { 3: 200e6, 4: 200e6, 5: 100e6, 6: 100e6 } };
-    const events = detectAll(state, [nlb(1, { ProcessedBytes: {} }, r), nlb(2, { ProcessedBytes: {} }, r), nlb(4, bytes), nlb(5, bytes), nlb(6, bytes), nlb(7, bytes)]);
+    const events = detectAll(state, [nlb(1, { ProcessedBytes: {} }, r), nlb(2, { ProcessedBytes: {} }, r), nlb(4, bytes), nlb(5, bytes), nlb(6, bytes), nlb(7, bytes), nlb(15, bytes)]);
     expect(events.map((e) => [e.kind, e.status, e.to])).toEqual([['lcu-above-reservation', 'firing', 12.121], ['lcu-above-reservation', 'resolved', 12.121]]);
     expect(events[0]?.summary).toBe('web: reserved-LCU use (ProcessedBytes at 2.2 Mbps an LCU) reached 12.121, above the 10 LCUs reserved in 10:02-10:05 UTC');
   });

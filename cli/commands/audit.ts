@@ -55,7 +55,8 @@ function matchLoadBalancer(known: string[], lb: string): string | null {
   const byName = keysOf(lb, null);
   if (byName.length > 1) throw new UsageError(`--lb ${lb}: more than one load balancer has that name (${byName.join(', ')}); give one of those keys`);
   if (byName.length === 1) return byName[0] as string;
-  const parsed = parseLoadBalancerDnsName(lb);
+  // A DNS name or an ALB/NLB ARN names the load balancer and its region: its key is one of those.
+  const parsed = parseLoadBalancerDnsName(lb) ?? parseLoadBalancerArn(lb);
   if (parsed?.name) {
     const byDns = known.includes(parsed.name) ? [parsed.name] : keysOf(parsed.name, parsed.region);
     if (byDns.length === 1) return byDns[0] as string;
@@ -255,7 +256,8 @@ export function prewarmCommand(io: CliIo, setExit: (code: number) => void, now: 
       const store = openStore(flags, { write: true });
       // A stored load balancer's key (a bare name finds `name.region`); one not seen yet is taken as given.
       const known = matchLoadBalancer(await store.listLoadBalancers(), flags.lb);
-      const lb = known ?? flags.lb;
+      // One not seen yet is filed under the key its cycles will use by default: its name (an ARN's own, not the ARN).
+      const lb = known ?? parseLoadBalancerArn(flags.lb)?.name ?? flags.lb;
       const kind = prewarmKindOf(flags.lb, lb, known === null ? null : ((await store.getState(known))?.state ?? null));
       const nodeFlags = [flags.nodesPerAz !== undefined ? '--nodes-per-az' : '', flags.total !== undefined ? '--total' : ''].filter(Boolean).join(' and ');
       // An NLB has one node per AZ (AWS creates "a Network Load Balancer node" per enabled AZ, one ENI, one address):

@@ -202,6 +202,7 @@ async function readCall(
   const queries = batch.map((q) => q.query);
   let token: string | undefined;
   let pages = 0;
+  const tokens = new Set<string>();
   do {
     if (pages === MAX_METRIC_PAGES) throw new Error(`still paging after ${MAX_METRIC_PAGES} pages (MAX_METRIC_PAGES); stopped`);
     const page = await cloudwatch.send(
@@ -209,6 +210,9 @@ async function readCall(
     );
     pages++;
     token = reader.page(page);
+    // A token handed back twice would page (and be billed) to the bound for nothing: stop at once.
+    if (token !== undefined && tokens.has(token)) throw new Error(`NextToken repeated after ${pages} pages; stopped`);
+    if (token !== undefined) tokens.add(token);
   } while (token);
   return reader.finish();
 }

@@ -163,4 +163,9 @@ function checkValue(q: AskedQuery, name: string, at: string, value: unknown): vo
   // No ELB metric reaches 2^53 in a period; beyond it a double is not an exact count.
   if (value > Number.MAX_SAFE_INTEGER) throw broken(`${name}: a value beyond any count at ${at}: ${value} (above 2^53, not exact)`);
   if (q.stat === 'Sum' && WHOLE_COUNT.test(q.metric) && !Number.isInteger(value)) throw broken(`${name}: a Sum of a count that is not a whole number at ${at}: ${value}`);
+  // "The maximum size of the surge queue is 1,024 requests" (Classic ELB CloudWatch metrics, SurgeQueueLength).
+  if (q.metric === 'SurgeQueueLength' && value > SURGE_QUEUE_LIMIT) throw broken(`${name}: ${value} queued at ${at}, beyond the surge queue's ${SURGE_QUEUE_LIMIT}`);
 }
+
+/** A Classic ELB's surge queue holds at most this many requests (AWS). */
+const SURGE_QUEUE_LIMIT = 1024;

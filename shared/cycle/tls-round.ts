@@ -82,6 +82,8 @@ export async function probeConfiguredTls(config: Config, now: () => Date, authFo
           // Not an error (an ALB configured by a Classic-shaped name answers so every round), but never a silent skip.
           const named = loadBalancerName(lb);
           finding.findings.push(`back-end authentication not checked: DescribeLoadBalancers (Classic) knows no load balancer named "${named}" (an ALB has no such policies; a Classic ELB should be found)`);
+        } else if (known === UNNAMED) {
+          finding.findings.push(`back-end authentication not checked: nothing names ${lb.dnsName} to the ELB API (a name of your own, read without DNS here); set "name" if it is a Classic ELB`);
         } else if (known) {
           const port = parseTarget(tls.target)?.port;
           result.authKeys = port !== undefined && known.has(port) ? (known.get(port) as string[]) : null;
@@ -95,16 +97,20 @@ export async function probeConfiguredTls(config: Config, now: () => Date, authFo
 
 /** The Classic API knows no load balancer of that name. */
 const NOT_CLASSIC = Symbol('not a Classic ELB');
+/** Nothing says it is not a Classic ELB, and nothing names it to ask (a custom DNS name without "name"). */
+const UNNAMED = Symbol('no name to ask by');
 
 /**
  * A possibly-Classic load balancer's back-end authentication (its ARN or an NLB
  * name says it is not one, and then it is not asked): the map; NOT_CLASSIC when
  * the Classic API knows no such name (an answer only about the Classic API: the
- * load balancer may be an ALB, or the name wrong); undefined when it is not asked;
+ * load balancer may be an ALB, or the name wrong); UNNAMED when nothing names it to
+ * ask by (said, never a silent skip); undefined when it is known not to be Classic;
  * or the lookup's error. Never throws.
  */
-async function classicAuth(lb: LoadBalancerConfig, config: Config, authFor: (region: string, roleArn?: string) => BackendAuthLookup): Promise<BackendAuth | Error | typeof NOT_CLASSIC | undefined> {
+async function classicAuth(lb: LoadBalancerConfig, config: Config, authFor: (region: string, roleArn?: string) => BackendAuthLookup): Promise<BackendAuth | Error | typeof NOT_CLASSIC | typeof UNNAMED | undefined> {
   const region = configuredRegion(lb, config.region);
+  if (!lb.arn && parseLoadBalancerDnsName(lb.dnsName)?.shape !== 'network' && !possiblyClassic(lb)) return UNNAMED;
   if (!possiblyClassic(lb) || !region) return undefined;
   try {
     return (await authFor(region, lb.roleArn)(loadBalancerName(lb))) ?? NOT_CLASSIC;

@@ -179,6 +179,10 @@ function detectMetrics(
   const at = sample.at;
   // The raw datapoints serve once: the samples kept in the state stay small.
   delete reading.metrics;
+  // A cursor past this read's end: a cycle's clock ran ahead (or this one went back). Minutes "judged"
+  // beyond it were never read as they are; forget them and go on from the last minute kept before it,
+  // rather than judge nothing until the wall clock catches up with a wrong one.
+  if (cap.cursor !== null && readWindow.end < cap.cursor) rewind(cap, readWindow.end);
   // No minute ended since the last read (cycles faster than a minute): nothing new to judge. Late
   // datapoints wait for the next read that has new minutes (they are in its trailing window too).
   if (cap.cursor !== null && readWindow.end <= cap.cursor) return;
@@ -330,6 +334,15 @@ function detectMetrics(
   sample.capacityFlags = flags;
 }
 
+/** Drop what the rules keep from `end` on (minutes, samples), and put the cursor after the last minute kept. */
+function rewind(cap: CapacityState, end: string): void {
+  const minutes = cap.minutes ?? {};
+  for (const m of Object.keys(minutes)) if (m >= end) delete minutes[m];
+  cap.samples = cap.samples.filter((s) => s.to <= end);
+  const last = Object.keys(minutes).sort().at(-1);
+  cap.cursor = last === undefined ? null : new Date(Date.parse(last) + 60_000).toISOString();
+}
+
 /** The condition a figure feeds. */
 function conditionOf(figure: Figure): string {
   return figure === 'spillover' ? 'spillover' : figure === 'surge' ? 'surge-queue' : figure === 'rejected' ? 'rejected-connections' : 'lcu-above-reservation';
@@ -383,7 +396,8 @@ function isProvisioned(s: ReservationSample): boolean {
  * and AZ states) that held M of the last N reads is confirmed; `reservation-provisioned`
  * when a confirmed state is provisioned and was not the one confirmed before (the
  * first confirmed is the baseline); `-failed` / `-rebalancing` while a confirmed read
- * has an AZ so. A state that flaps confirms nothing and raises nothing.
+ * has an AZ so. A state seen once among others confirms nothing and raises nothing; a strict alternation
+ * (A B A B) confirms each side in turn at 2 of 3, as it does for every rule (M > N/2 holds only a majority).
  */
 function detectReservation(cap: CapacityState, r: Reservation, lb: string, at: string, options: CapacityRuleOptions, emit: Emit, condition: Condition): void {
   cap.reservation = r;

@@ -32,8 +32,10 @@ export function isHostName(name: string): boolean {
   return bare.toLowerCase().split('.').every((label) => LABEL.test(label));
 }
 
-const CLASSIC_OR_ALB = /^(.+)-(\d+)\.([a-z]{2}(?:-[a-z]+)+-\d)\.elb\.amazonaws\.com(?:\.cn)?$/;
-const NLB = /^(.+)-([0-9a-f]+)\.elb\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?:\.cn)?$/;
+// The name part is one label: a load balancer name holds letters, digits and hyphens only, never a dot
+// (`all.web-1.…` is the `all.` name of `web`, not a load balancer named `all.web`).
+const CLASSIC_OR_ALB = /^([a-z0-9-]+)-(\d+)\.([a-z]{2}(?:-[a-z]+)+-\d)\.elb\.amazonaws\.com(?:\.cn)?$/;
+const NLB = /^([a-z0-9-]+)-([0-9a-f]+)\.elb\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?:\.cn)?$/;
 
 /**
  * Parse an ELB DNS name. Returns null when `dnsName` is not a valid host name;

@@ -70,7 +70,8 @@ const cases: [string, Setup, RegExp][] = [
   ['PartialData, then a last page without it', {
     mangleNext: pages((a, r) => void ((r.StatusCode = 'PartialData'), (a.NextToken = 'p2')), (a, r) => void a.MetricDataResults.splice(a.MetricDataResults.indexOf(r), 1)),
   }, /SpilloverCount of web \(m\d+\): still PartialData when the pages ended/],
-  ['a NextToken for ever', { mangleNext: Array.from({ length: MAX_METRIC_PAGES + 2 }, () => mangle((a) => void (a.NextToken = 'again'))) }, new RegExp(`still paging after ${MAX_METRIC_PAGES} pages \\(MAX_METRIC_PAGES\\)`)],
+  ['a NextToken for ever', { mangleNext: Array.from({ length: MAX_METRIC_PAGES + 2 }, (_, i) => mangle((a) => void (a.NextToken = `t${i}`))) }, new RegExp(`still paging after ${MAX_METRIC_PAGES} pages \\(MAX_METRIC_PAGES\\)`)],
+  ['the same NextToken again', { mangleNext: Array.from({ length: 3 }, () => mangle((a) => void (a.NextToken = 'again'))) }, /NextToken repeated after 2 pages; stopped/],
   ['a second page that contradicts the first', { mangleNext: pages((a) => void (a.NextToken = 'p2'), (_a, r) => void (r.Values[0] = 99)) }, /SpilloverCount of web \(m\d+\): two values at 2026-11-27T09:49:00.000Z \(3 and 99\)/],
   // Timestamps and Values
   ['Timestamps and Values of different lengths', { mangleNext: pages((_a, r) => void r.Values.pop()) }, /SpilloverCount of web \(m\d+\): 2 Timestamps but 1 Values/],
@@ -84,6 +85,7 @@ const cases: [string, Setup, RegExp][] = [
   ['a datapoint off the minute', { mangleNext: pages((_a, r) => void (r.Timestamps[0] = T + 90)) }, /a datapoint at 2026-11-27T09:49:30.000Z, not on a 60 s period boundary/],
   ['a timestamp that is no time (1e20 seconds)', { mangleNext: pages((_a, r) => void (r.Timestamps[0] = 1e20)) }, /a timestamp that is not one/],
   // Values
+  ['a surge queue beyond its 1,024', { mangleNext: [(a: Answer) => ((a.MetricDataResults.find((r) => r.Label === 'SurgeQueueLength') as Result).Values[0] = 5000, a)] }, /SurgeQueueLength of web \(m\d+\): 5000 queued at 2026-11-27T09:49:00.000Z, beyond the surge queue's 1024/],
   ['a negative count', { mangleNext: pages((_a, r) => void (r.Values[0] = -3)) }, /SpilloverCount of web \(m\d+\): a negative value at 2026-11-27T09:49:00.000Z: -3/],
   ['NaN (as the JSON protocol writes it)', { mangleNext: pages((_a, r) => void ((r.Values as unknown[])[0] = 'NaN')) }, /a value that is not a finite number at 2026-11-27T09:49:00.000Z: "NaN"/],
   ['Infinity (as the JSON protocol writes it)', { mangleNext: pages((_a, r) => void ((r.Values as unknown[])[0] = 'Infinity')) }, /a value that is not a finite number at .*: "Infinity"/],

@@ -234,6 +234,13 @@ describe('The TLS round: a back-end authentication lookup that fails is an obser
     }
   });
 
+  it('a custom DNS name with no "name": said in the findings (nothing names it to the ELB API), never a silent skip', async () => {
+    const custom = parseConfig({ loadBalancers: [{ dnsName: 'shop.example.com', region: 'us-east-1', backends: [{ name: 'b', tls: { target: `127.0.0.1:${port}` } }] }] }, 'test');
+    const results = await probeConfiguredTls(custom, () => new Date(), () => createBackendAuthLookup(clients().elb));
+    expect(results[0]?.authKeys).toBeUndefined();
+    expect(results[0]?.finding.findings).toContain('back-end authentication not checked: nothing names shop.example.com to the ELB API (a name of your own, read without DNS here); set "name" if it is a Classic ELB');
+  });
+
   it('fires observation-failed backend-auth M of N rounds, holds the key rule, and resolves with recovered', async () => {
     const state = emptyState();
     state.kind = 'classic';

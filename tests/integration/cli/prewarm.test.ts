@@ -87,4 +87,16 @@ describe('Command: prewarm, by the load balancer\'s kind', () => {
     expect(classicName.code).toBe(0);
     expect(classicName.stdout.trim()).toMatch(/recorded for shop-1234\.us-east-1\.elb\.amazonaws\.com: 2 nodes per AZ$/);
   });
+
+  it('files a target given by ARN under the key its cycles read: the stored key of that name and region, else the ARN\'s name', async () => {
+    const ALB_ARN = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188';
+    const dir = await storeWith('web.us-east-1', { kind: 'application', identity: { account: null, region: 'us-east-1', name: 'web', arn: ALB_ARN } });
+    const known = await runElbscope(['prewarm', '--lb', ALB_ARN, '--lcu', '5', '--store', dir]);
+    expect(known.code, known.stderr).toBe(0);
+    expect(known.stdout).toMatch(/ recorded for web\.us-east-1: 5 LCUs/);
+    expect(await targets(dir, 'web.us-east-1')).toEqual([[0, 5]]);
+    const fresh = emptyStore();
+    expect((await runElbscope(['prewarm', '--lb', ALB_ARN, '--lcu', '5', '--store', fresh])).code).toBe(0);
+    expect(await targets(fresh, 'web')).toEqual([[0, 5]]);
+  });
 });

@@ -101,6 +101,16 @@ describe('Capacity rules: late datapoints (a trailing window, keyed by minute)',
   });
 });
 
+describe('Capacity rules: a clock that ran ahead', () => {
+  it('one cycle a day ahead does not freeze the rules until the wall clock catches up: the spillover after it fires', () => {
+    const state = emptyState();
+    const spill = { 3: 100, 4: 100, 5: 100, 6: 100, 7: 100, 8: 100 };
+    const events = run(state, [classic(2), classic(2 + DAY), ...[4, 5, 6, 7].map((m) => classic(m, spill))]);
+    expect(events.flat().map(([kind, status]) => [kind, status])).toEqual([['spillover', 'firing']]);
+    expect(state.capacity?.cursor).toBe(minute(7));
+  });
+});
+
 describe('Capacity rules: missing is not zero', () => {
   it('a metric missing from a read holds a firing spillover: no resolve', () => {
     const state = emptyState();

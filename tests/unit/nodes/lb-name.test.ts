@@ -50,4 +50,10 @@ describe('Function: parseLoadBalancerArn', () => {
   it('rejects a target group ARN', () => {
     expect(parseLoadBalancerArn('arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/50dc6c495c0c9188')).toBeNull();
   });
+
+  it('takes no dotted name part: all.<name> and other prefixed names are not a load balancer of their own', () => {
+    expect(parseLoadBalancerDnsName('all.web-1.us-east-1.elb.amazonaws.com')?.name).toBeNull();
+    expect(parseLoadBalancerDnsName('a.edge-0a1b2c3d.elb.us-east-1.amazonaws.com')?.name).toBeNull();
+    expect(parseLoadBalancerDnsName('dualstack.web-1.us-east-1.elb.amazonaws.com')?.name).toBe('web');
+  });
 });

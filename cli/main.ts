@@ -1,12 +1,15 @@
+import { printable, printableLines } from '../shared/errors';
 import { runCli } from './program';
 
 // The process entry point: wire stdout/stderr, Ctrl-C and the exit code.
+// The last guard on the console: no control or bidi character reaches it raw from any
+// command (lines keep their breaks; a name inside a line is escaped where the line is made).
 const controller = new AbortController();
 process.once('SIGINT', () => controller.abort());
 process.once('SIGTERM', () => controller.abort());
 runCli(process.argv.slice(2), {
-  out: (text) => process.stdout.write(`${text}\n`),
-  err: (text) => process.stderr.write(`${text}\n`),
+  out: (text) => process.stdout.write(`${printableLines(text)}\n`),
+  err: (text) => process.stderr.write(`${printableLines(text)}\n`),
   env: process.env,
 }, controller.signal).then(
   (code) => {
@@ -14,7 +17,7 @@ runCli(process.argv.slice(2), {
   },
   (err: unknown) => {
     // Only a bug gets here; still one line, with the stack behind ELBSCOPE_DEBUG.
-    process.stderr.write(`elbscope: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`elbscope: internal error: ${printable(err instanceof Error ? err.message : String(err))}\n`);
     if (process.env.ELBSCOPE_DEBUG) console.error(err);
     process.exitCode = 70;
   },

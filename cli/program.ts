@@ -1,12 +1,14 @@
 import { Command, CommanderError } from 'commander';
-import { ElbscopeError } from '../shared/errors';
+import { ElbscopeError, EnvironmentError, printable } from '../shared/errors';
+import { environmentFailureOf } from './failures';
 import { CATALOG, type CommandContext } from './commands/catalog';
 import { EXIT, type CliIo } from './io';
 
 /**
  * Run the elbscope command line and return its exit code: 0 done, 1 a load
- * balancer could not be observed, 2 bad usage or configuration. Errors are
- * printed as one line; nothing here calls process.exit, so tests call it in-process.
+ * balancer could not be observed or the environment refused (EXIT), 2 bad usage
+ * or configuration. Errors are printed as one line; only a bug is thrown (main.ts
+ * makes it exit 70); nothing here calls process.exit, so tests call it in-process.
  */
 export async function runCli(argv: string[], io: CliIo, signal: AbortSignal = new AbortController().signal): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -39,8 +41,14 @@ export async function runCli(argv: string[], io: CliIo, signal: AbortSignal = ne
       // Help and version are "errors" to commander; they are successes to us.
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
+    // The environment's failures (named where they were met, or caught here unnamed): one line, exit 1, never 70.
+    const environment = err instanceof EnvironmentError ? err : environmentFailureOf(err);
+    if (environment) {
+      io.err(`elbscope: ${printable(environment.message)}`);
+      return EXIT.environment;
+    }
     if (err instanceof ElbscopeError) {
-      io.err(`elbscope: ${err.message}`);
+      io.err(`elbscope: ${printable(err.message)}`);
       return EXIT.usage;
     }
     throw err;

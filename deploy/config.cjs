@@ -1,7 +1,9 @@
 // Serverless variable source: the validated elbscope configuration as one JSON
 // string for the functions' ELBSCOPE_CONFIG. Validating here makes a bad config
-// fail `serverless package/deploy`, not the first scheduled run.
-const { existsSync } = require('node:fs');
+// fail `serverless package/deploy`, not the first scheduled run. When it would not
+// fit Lambda's environment, deploy/config-placement.cjs packages it as a file
+// (packagedConfigText) instead.
+const { existsSync, readFileSync } = require('node:fs');
 const path = require('node:path');
 const tsx = require('tsx/cjs/api');
 
@@ -14,15 +16,23 @@ function loadConfig() {
     process.stderr.write(`elbscope: no elbscope.config.json; packaging with ${path.basename(chosen)}\n`);
   }
   const { loadConfigFile } = tsx.require('../shared/config/load.ts', __filename);
-  return loadConfigFile(chosen);
+  return { config: loadConfigFile(chosen), file: chosen };
 }
 
 let cached;
-const config = () => (cached ??= loadConfig());
+const loaded = () => (cached ??= loadConfig());
+const config = () => loaded().config;
 
 module.exports.configJson = () => JSON.stringify(config());
 // Which schedule runs the cycles: one function for everything, or the fan-out dispatcher.
 module.exports.singleScheduleEnabled = () => !config().fanout.enabled;
 module.exports.fanoutScheduleEnabled = () => config().fanout.enabled;
+
+/**
+ * The configuration file as packaged: what was written (validated above), without
+ * its whitespace. Not the parsed form with every default filled in, which is
+ * larger: the functions fill in the same defaults as they validate it again.
+ */
+module.exports.packagedConfigText = () => JSON.stringify(JSON.parse(readFileSync(loaded().file, 'utf8')));
 
 module.exports.config = config;

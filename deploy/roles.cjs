@@ -8,6 +8,7 @@ const tsx = require('tsx/cjs/api');
 
 const TABLE = { 'Fn::GetAtt': ['StateTable', 'Arn'] };
 const TOPIC = { Ref: 'AlertTopic' };
+const SEAL_KEY = { 'Fn::GetAtt': ['SealKey', 'Arn'] };
 const sub = (text) => ({ 'Fn::Sub': text });
 
 module.exports.resources = async ({ resolveVariable }) => {
@@ -49,6 +50,9 @@ module.exports.resources = async ({ resolveVariable }) => {
     // The topic's KMS key, through SNS only (any key: a topic of your own may have its own).
     { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: '*', Condition: { StringEquals: { 'kms:ViaService': sub('sns.${AWS::Region}.amazonaws.com') } } },
   ];
+  // The audit's seal key (serverless.yml SealKey): a function that records seals and checks; the report only checks.
+  const seal = { Effect: 'Allow', Action: ['kms:GenerateMac', 'kms:VerifyMac'], Resource: SEAL_KEY };
+  const checkSeals = { Effect: 'Allow', Action: ['kms:VerifyMac'], Resource: SEAL_KEY };
   // The on-failure destination of the scheduled functions.
   const failures = { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: { 'Fn::GetAtt': ['FailedInvocations', 'Arn'] } };
   const work = { 'Fn::GetAtt': ['WorkQueue', 'Arn'] };
@@ -62,12 +66,12 @@ module.exports.resources = async ({ resolveVariable }) => {
     },
   });
   return {
-    ObserveRole: role('observe', [enis, ...capacity, ...discovery, ...ownNames, ...assume, tableWrite, ...publish, failures]),
-    TlsProbeRole: role('tls-probe', [...backendAuth, ...(backendAuth.length > 0 ? assume : []), tableWrite, ...publish, failures]),
+    ObserveRole: role('observe', [enis, ...capacity, ...discovery, ...ownNames, ...assume, tableWrite, seal, ...publish, failures]),
+    TlsProbeRole: role('tls-probe', [...backendAuth, ...(backendAuth.length > 0 ? assume : []), tableWrite, seal, ...publish, failures]),
     DispatchRole: role('dispatch', [...discovery, ...assume, { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: work }, failures]),
     // The worker reads its queue (the SQS event source polls with the function's role).
-    WorkerRole: role('worker', [enis, ...capacity, ...discovery, ...ownNames, ...assume, tableWrite, ...publish, { Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], Resource: work }]),
+    WorkerRole: role('worker', [enis, ...capacity, ...discovery, ...ownNames, ...assume, tableWrite, seal, ...publish, { Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], Resource: work }]),
     // Invoked by a person for a report: reads the table, nothing else.
-    ReportRole: role('report', [tableRead]),
+    ReportRole: role('report', [tableRead, checkSeals]),
   };
 };

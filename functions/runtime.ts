@@ -19,10 +19,17 @@ import { snapshotConfigured } from '../shared/cycle/snapshot';
 import { isNote, nameResolved, wasSkipped } from '../shared/nodes/observation';
 import { cycleDeadlines } from '../shared/cycle/deadline';
 import { DynamoDbStore } from '../shared/store/dynamodb';
+import { macPortFor } from '../shared/aws/kms-seal';
 
-/** The stack's DynamoDB table (ELBSCOPE_TABLE) as the store. */
-export function stackStore(env: NodeJS.ProcessEnv): DynamoDbStore {
-  return new DynamoDbStore(new DynamoDBClient({ requestHandler: requestHandlerWith() }), requireEnv(env, 'ELBSCOPE_TABLE'));
+/**
+ * The stack's DynamoDB table (ELBSCOPE_TABLE) as the store, sealed with the stack's
+ * KMS HMAC key (ELBSCOPE_SEAL_KEY), or the configuration's `store.sealKey`. Without
+ * either nothing can be recorded, and a report says it cannot check seals.
+ */
+export function stackStore(env: NodeJS.ProcessEnv, config?: Config): DynamoDbStore {
+  const key = config?.store.sealKey ?? (env.ELBSCOPE_SEAL_KEY || null);
+  const seal = macPortFor(key, { create: false, why: 'seal: no key (ELBSCOPE_SEAL_KEY is not set: the stack sets it to its SealKey)' });
+  return new DynamoDbStore(new DynamoDBClient({ requestHandler: requestHandlerWith() }), requireEnv(env, 'ELBSCOPE_TABLE'), { seal });
 }
 
 /** The SNS alert sink: the configured topic, else the stack's own (ELBSCOPE_TOPIC_ARN). */
@@ -39,7 +46,7 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
   const logger = new Logger({ serviceName: 'elbscope' });
   const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'elbscope' });
   const config = loadConfigFromEnv(env);
-  const store = stackStore(env);
+  const store = stackStore(env, config);
   const sink = stackSink(env, config);
   const ec2 = ec2ClientsByRegion();
   /** The listed load balancers, plus the discovered ones (refreshed every discovery.refreshMinutes). */

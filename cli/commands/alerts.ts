@@ -8,7 +8,7 @@ import { snsTopicArnSchema } from '../../shared/config/schema';
 import { flushOutbox } from '../../shared/ledger/flush';
 import { UsageError } from '../../shared/errors';
 import type { Store } from '../../shared/store/store';
-import { EXIT, type CliIo } from '../io';
+import { EXIT, lineIo, type CliIo } from '../io';
 import { cliSinks } from '../sinks';
 import { openStore } from '../store';
 import { storeOptions } from './audit';
@@ -46,7 +46,9 @@ async function undeliveredIn(store: Store): Promise<{ undeliverable: number; ret
 }
 
 /** `elbscope alert-test`: one test alert through every configured sink; exit 0 when all accepted it, 1 when any did not. */
-export function alertTestCommand(io: CliIo, setExit: (code: number) => void, now: () => Date): Command {
+export function alertTestCommand(rawIo: CliIo, setExit: (code: number) => void, now: () => Date): Command {
+  // One line per write, naming sinks, stores and events: each escaped whole.
+  const io = lineIo(rawIo);
   return sinkOptions(new Command('alert-test').description(summaryOf('alert-test')))
     .action(async (flags: SinkFlags) => {
       const snsTopicArn = topicOf(flags);
@@ -74,7 +76,9 @@ export function alertTestCommand(io: CliIo, setExit: (code: number) => void, now
  * alert again and, with a topic given, publish it now through the sinks;
  * without one, the next cycle of the monitor that owns the store publishes it.
  */
-export function redeliverCommand(io: CliIo, setExit: (code: number) => void, now: () => Date): Command {
+export function redeliverCommand(rawIo: CliIo, setExit: (code: number) => void, now: () => Date): Command {
+  // One line per write, naming sinks, stores and events: each escaped whole.
+  const io = lineIo(rawIo);
   return sinkOptions(new Command('redeliver').description(summaryOf('redeliver')))
     .requiredOption('--id <event-id>', 'the event id (elbscope events --undelivered)')
     .action(async (flags: SinkFlags & { id: string }) => {

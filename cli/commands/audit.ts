@@ -8,10 +8,11 @@ import { htmlToPdf, PdfError } from '../../shared/report/pdf';
 import { verifyChain } from '../../shared/store/chain';
 import { auditLoadBalancer, checkObservations, observationsLine, prewarmsLine, receiptsLine, type LoadBalancerAudit } from '../../shared/report/build';
 import { byEventTime, StoreRecordCorruptError, type StoredObservation } from '../../shared/store/store';
-import { UsageError } from '../../shared/errors';
+import { sealsLine } from '../../shared/ledger/seal-audit';
+import { printable, systemFailure, UsageError } from '../../shared/errors';
 import { parseLoadBalancerArn, parseLoadBalancerDnsName } from '../../shared/nodes/lb-name';
 import type { LoadBalancerState } from '../../shared/detect/state';
-import { EXIT, type CliIo } from '../io';
+import { EXIT, lineIo, type CliIo } from '../io';
 import { openStore } from '../store';
 import { intArg, nonEmptyArg } from './args';
 
@@ -31,7 +32,8 @@ export const storeOptions = (c: Command) =>
   c
     .option('--store <dir>', 'local store directory (default: .elbscope)')
     .option('--table <name>', 'read the DynamoDB table of a deployed stack instead')
-    .option('--region <region>', 'region of --table');
+    .option('--region <region>', 'region of --table')
+    .option('--seal-key <key>', "the audit's seal key: a key file (default ~/.config/elbscope/seal.key) or a KMS key ARN or alias (a --table's stack key)");
 
 /** What follows `name.` in a qualified key: a region, then perhaps the account and `app`/`net`. */
 const REGION_KEY = /^[a-z]{2}(-[a-z]+)+-\d(\.|$)/;
@@ -71,7 +73,7 @@ export function eventsCommand(io: CliIo, setExit: (code: number) => void): Comma
     .option('--undelivered', 'only alerts a sink refused for good (see `elbscope redeliver`)')
     .option('--json', 'print JSON')
     .action(async (flags: { store?: string; table?: string; region?: string; lb?: string; undelivered?: boolean; json?: boolean }) => {
-      const store = openStore(flags);
+      const store = openStore(flags, { env: io.env });
       const lb = flags.lb ? await knownLoadBalancer(store, flags.lb) : undefined;
       const events = (await store.listEvents(lb))
         .filter((e) => !flags.undelivered || e.deliveryError !== null)
@@ -79,11 +81,11 @@ export function eventsCommand(io: CliIo, setExit: (code: number) => void): Comma
       if (flags.json) {
         io.out(JSON.stringify(events.map(({ record: r, publishedAt, deliveryError }) => ({ id: r.id, kind: r.kind, status: r.status, loadBalancer: r.loadBalancer, az: r.az, backend: r.backend, from: r.from, to: r.to, at: r.at, summary: r.summary, published: publishedAt, deliveryError })), null, 2));
       } else if (events.length === 0) {
-        io.out(flags.undelivered ? `no undeliverable alerts in ${store.description}` : `no events in ${store.description}`);
+        io.out(printable(flags.undelivered ? `no undeliverable alerts in ${store.description}` : `no events in ${store.description}`));
       } else {
         for (const { record: r, publishedAt, deliveryError } of events) {
           const delivery = deliveryError ? `  [undeliverable since ${deliveryError.at}: ${deliveryError.error}; id ${r.id}]` : publishedAt ? '' : '  [not yet published]';
-          io.out(`${r.at}  #${r.seq}  ${r.summary}${r.status === 'resolved' ? ' (resolved)' : ''}${delivery}`);
+          io.out(printable(`${r.at}  #${r.seq}  ${r.summary}${r.status === 'resolved' ? ' (resolved)' : ''}${delivery}`));
         }
       }
       setExit(EXIT.ok);
@@ -119,11 +121,13 @@ function observationAnchor(lb: string, stored: StoredObservation[], anchor: stri
  * taken from: every hash is recomputed from the first record to it, so any rewrite
  * before it (even of the whole chain) shows; an anchor no chain holds is exit 1.
  */
-export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: () => Date = () => new Date()): Command {
+export function verifyCommand(rawIo: CliIo, setExit: (code: number) => void, now: () => Date = () => new Date()): Command {
+  // Every line names a load balancer read from the store: each escaped whole (a name's newline never makes two lines).
+  const io = lineIo(rawIo);
   return storeOptions(new Command('verify').description(summaryOf('verify')))
     .option('--anchor <hash>', "an audit anchor from an alert or a cycle's log line: prove the trail up to it was not rewritten", anchorArg)
-    .action(async (flags: { store?: string; table?: string; region?: string; anchor?: string }) => {
-      const store = openStore(flags);
+    .action(async (flags: { store?: string; table?: string; region?: string; sealKey?: string; anchor?: string }) => {
+      const store = openStore(flags, { env: io.env });
       let broken = 0;
       let anchored = false;
       const lbs = await store.listLoadBalancers();
@@ -138,7 +142,9 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: (
           io.err(`elbscope: ${lb}: audit chain broken at ${err.location}: stored record does not parse (${err.reason})`);
           continue;
         }
-        const { events, state, chain: chainBreak, receiptCheck: receipts, outbox: queued, observations: storedObservations, observationCheck: observations, prewarmCheck: prewarms } = audit;
+        const { events, state, chain: chainBreak, receiptCheck: receipts, outbox: queued, observations: storedObservations, observationCheck: observations, prewarmCheck: prewarms, sealCheck: seals } = audit;
+        // Seals the key cannot check now prove nothing: no line then says "intact".
+        const intact = seals?.unchecked ? 'hashes and links hold (seals not checked)' : 'intact';
         if (state?.recovered) {
           // Not a break of the trail, but a record someone must look at: the state the rules ran on was lost or edited.
           broken++;
@@ -159,7 +165,7 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: (
         if (chainBreak) {
           broken++;
           io.err(`elbscope: ${lb}: audit chain broken at record #${chainBreak.seq}${chainBreak.id ? ` (${chainBreak.id})` : ''}, ${chainBreak.location}: ${chainBreak.reason}`);
-        } else io.out(`${lb}: intact, ${events.length} records`);
+        } else io.out(`${lb}: ${intact}, ${events.length} records`);
         // Each event delivered (a sealed receipt), refused for good, or on its way: a removed or edited receipt shows.
         if (receipts.firstBreak) {
           broken++;
@@ -181,11 +187,20 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void, now: (
         if (observations.firstBreak) {
           broken++;
           io.err(`elbscope: ${lb}: observations broken at #${observations.firstBreak.seq}, ${observations.firstBreak.location}: ${observations.firstBreak.reason}`);
-        } else if (observations.verified + observations.unchained + observations.expired + observations.uncommitted > 0) io.out(`${lb}: observations intact: ${observationsLine(observations)}`);
+        } else if (observations.verified + observations.unchained + observations.expired + observations.uncommitted > 0) io.out(`${lb}: observations ${intact}: ${observationsLine(observations)}`);
         if (prewarms.firstBreak) {
           broken++;
           io.err(`elbscope: ${lb}: ${prewarms.firstBreak.reason}`);
-        } else if (prewarms.vouched + prewarms.unvouched > 0) io.out(`${lb}: pre-warm targets intact: ${prewarmsLine(prewarms)}`);
+        } else if (prewarms.vouched + prewarms.unvouched > 0) io.out(`${lb}: pre-warm targets ${intact}: ${prewarmsLine(prewarms)}`);
+        // The keyed seals: a record whose seal is wrong or missing (after keys) is named; unchecked ones are never passed.
+        if (seals?.firstBreak) {
+          broken++;
+          io.err(`elbscope: ${lb}: ${seals.firstBreak.reason} (${seals.firstBreak.location})`);
+        }
+        if (seals?.unchecked) {
+          broken++;
+          io.err(`elbscope: ${lb}: cannot check seals: ${seals.unavailable}; ${seals.unchecked} sealed records not checked`);
+        } else if (seals && !seals.firstBreak && seals.sealed + seals.beforeKeys > 0) io.out(`${lb}: ${sealsLine(seals)}`);
       }
       if (lbs.length === 0) io.out(`no load balancers in ${store.description}`);
       if (flags.anchor && !anchored) io.err(`elbscope: anchor ${flags.anchor} is in no audit or observations chain of ${store.description}: the trail it was taken from was rewritten or cut, or the anchor is from another store`);
@@ -253,7 +268,7 @@ export function prewarmCommand(io: CliIo, setExit: (code: number) => void, now: 
     .option('--case <id>', 'AWS support case id')
     .action(async (flags: { store?: string; table?: string; region?: string; lb: string; nodesPerAz?: number; lcu?: number; total?: number; deadline?: string; case?: string }) => {
       if (flags.nodesPerAz === undefined && flags.lcu === undefined) throw new UsageError('prewarm: give --nodes-per-az N (nodes, as the field notes count them), --lcu N (an ALB/NLB LCU reservation), or both');
-      const store = openStore(flags, { write: true });
+      const store = openStore(flags, { write: true, env: io.env });
       // A stored load balancer's key (a bare name finds `name.region`); one not seen yet is taken as given.
       const known = matchLoadBalancer(await store.listLoadBalancers(), flags.lb);
       // One not seen yet is filed under the key its cycles will use by default: its name (an ARN's own, not the ARN).
@@ -280,7 +295,7 @@ export function prewarmCommand(io: CliIo, setExit: (code: number) => void, now: 
       await store.putPrewarm(target);
       const what = [flags.nodesPerAz ? `${flags.nodesPerAz} nodes per AZ` : '', flags.lcu ? `${flags.lcu} LCUs reserved and provisioned in every AZ` : ''].filter(Boolean).join(', ');
       const note = unknown ? ` (its kind is not known yet; ${unknown})` : '';
-      io.out(`pre-warm target ${target.id} recorded for ${lb}: ${what}${flags.total ? `, ${flags.total} in all` : ''}${flags.deadline ? ` by ${flags.deadline}` : ''}${flags.case ? ` (case ${flags.case})` : ''}${note}`);
+      io.out(printable(`pre-warm target ${target.id} recorded for ${lb}: ${what}${flags.total ? `, ${flags.total} in all` : ''}${flags.deadline ? ` by ${flags.deadline}` : ''}${flags.case ? ` (case ${flags.case})` : ''}${note}`));
       setExit(EXIT.ok);
     });
 }
@@ -296,23 +311,24 @@ export function reportCommand(io: CliIo, setExit: (code: number) => void, now: (
     .action(async (flags: { store?: string; table?: string; region?: string; lb: string; from?: string; to?: string; format: ReportFormat | 'pdf'; out?: string }) => {
       if (flags.from && flags.to && flags.from > flags.to) throw new UsageError(`--from ${flags.from} is after --to ${flags.to}`);
       if (flags.format === 'pdf' && flags.out === undefined) throw new UsageError('--format pdf writes a file: give --out FILE.pdf');
-      const store = openStore(flags);
+      const store = openStore(flags, { env: io.env });
       const lb = await knownLoadBalancer(store, flags.lb);
       const report = await buildReport(store, lb, { from: flags.from, to: flags.to }, now());
       if (flags.format === 'pdf') {
         await htmlToPdf(renderReport(report, 'html'), flags.out as string).catch((err: unknown) => {
           throw err instanceof PdfError ? new UsageError(err.message) : err;
         });
-        io.out(`report written to ${flags.out}`);
+        io.out(printable(`report written to ${flags.out}`));
         setExit(EXIT.ok);
         return;
       }
       const text = renderReport(report, flags.format);
       if (flags.out !== undefined) {
         await writeFile(flags.out, text).catch((err: NodeJS.ErrnoException) => {
-          throw new UsageError(`--out ${flags.out}: cannot write (${err.code ?? err.message}${err.code === 'ENOENT' ? ': no such directory' : err.code === 'ENOSPC' ? ': no space left' : ''})`);
+          // A full disk or denied access is the environment's (exit 1); a missing directory is usage (exit 2).
+          throw systemFailure(`--out ${flags.out}: cannot write`, err, flags.out) ?? new UsageError(`--out ${flags.out}: cannot write (${err.code ?? err.message}${err.code === 'ENOENT' ? ': no such directory' : ''})`);
         });
-        io.out(`report written to ${flags.out}`);
+        io.out(printable(`report written to ${flags.out}`));
       } else io.out(text.trimEnd());
       setExit(EXIT.ok);
     });

@@ -2,6 +2,7 @@ import { summaryOf } from './catalog';
 import { Command, InvalidArgumentError } from 'commander';
 import { discoveryClientsByRegion } from '../../shared/aws/discovery-clients';
 import { discover } from '../../shared/discovery/discover';
+import { printable } from '../../shared/errors';
 import { alignRows } from '../format/nodes-table';
 import { EXIT, type CliIo } from '../io';
 import { collect, regionArg } from './args';
@@ -27,7 +28,7 @@ export function discoverCommand(io: CliIo, setExit: (code: number) => void): Com
         { regions: flags.region, tags: flags.tag, accounts: flags.role.map((roleArn) => ({ roleArn })), statusUrlTemplate: flags.statusUrlTemplate, tlsTargetTemplate: flags.tlsTargetTemplate, refreshMinutes: 15 },
         discoveryClientsByRegion(),
       );
-      for (const e of errors) io.err(`elbscope: ${e}`);
+      for (const e of errors) io.err(printable(`elbscope: ${e}`));
       if (flags.json) io.out(JSON.stringify({ loadBalancers }, null, 2));
       else io.out(alignRows([['NAME', 'REGION', 'DNS NAME', 'BACKENDS'], ...loadBalancers.map((l) => [l.name ?? '-', l.region ?? '-', l.dnsName, String(l.backends.length)])]).join('\n'));
       setExit(errors.length > 0 ? EXIT.notObserved : EXIT.ok);

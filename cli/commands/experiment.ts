@@ -5,7 +5,7 @@ import { createDnsLookup } from '../../shared/nodes/dns';
 import { preopenExperiment, type PreopenRow } from '../../shared/experiments/preopen';
 import { reuseExperiment } from '../../shared/experiments/reuse';
 import { tlsExperiment } from '../../shared/experiments/tls';
-import { ElbscopeError } from '../../shared/errors';
+import { ElbscopeError, printable } from '../../shared/errors';
 import { alignRows } from '../format/nodes-table';
 import { EXIT, type CliIo } from '../io';
 import { dnsNameArg, hostPortArg, intArg, dnsServerArg } from './args';
@@ -97,9 +97,10 @@ export function experimentCommand(io: CliIo, setExit: (code: number) => void): C
         if (flags.json) io.out(JSON.stringify(r, null, 2));
         else {
           io.out(`request through ${host} (node ${ip}): ${r.status === null ? 'failed' : `HTTP ${r.status}`}`);
-          io.out(`backend leg as the backend saw it: ${r.backendLeg ?? 'not reported (add an X-Backend-TLS header on the backend, see README)'}`);
-          io.out(`backend ${flags.backend}: ${r.backend.error ?? `${r.backend.protocol} ${r.backend.cipher}; ${r.backend.selfSigned ? 'self-signed' : 'CA-signed'} ${r.backend.subject}; SHA-256 ${r.backend.fingerprint256}`}`);
-          if (r.error) io.out(`! ${r.error}`);
+          // The backend's header and its certificate's subject are the backend's text: printable.
+          io.out(printable(`backend leg as the backend saw it: ${r.backendLeg ?? 'not reported (add an X-Backend-TLS header on the backend, see README)'}`));
+          io.out(printable(`backend ${flags.backend}: ${r.backend.error ?? `${r.backend.protocol} ${r.backend.cipher}; ${r.backend.selfSigned ? 'self-signed' : 'CA-signed'} ${r.backend.subject}; SHA-256 ${r.backend.fingerprint256}`}`));
+          if (r.error) io.out(printable(`! ${r.error}`));
         }
         setExit(r.error || r.backend.error ? EXIT.notObserved : EXIT.ok);
       }),

@@ -8,7 +8,7 @@ import { identityOf } from '../../shared/config/identity';
 import { observeConfigured } from '../../shared/cycle/observe-configured';
 import { snapshotConfigured, type LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 import { nameResolved, type Observation } from '../../shared/nodes/observation';
-import { UsageError } from '../../shared/errors';
+import { printable, UsageError } from '../../shared/errors';
 import { backendJson, formatBackendsTable } from '../format/backends-table';
 import { alignRows, formatNodesTable } from '../format/nodes-table';
 import { EXIT, type CliIo } from '../io';
@@ -49,7 +49,7 @@ export function observeCommand(io: CliIo, setExit: (code: number) => void): Comm
         const snapshots = await snapshotConfigured(config, deps);
         io.out(flags.json ? JSON.stringify(snapshots.length === 1 ? snapshotJson(snapshots[0] as LoadBalancerSnapshot) : snapshots.map(snapshotJson), null, 2) : snapshots.map(formatSnapshot).join('\n\n'));
         const failed = reportUnresolved(snapshots.map((s) => s.observation), io);
-        for (const b of snapshots.flatMap((s) => s.backends)) if (b.report.error) io.err(`elbscope: ${b.name}: ${b.report.error}`);
+        for (const b of snapshots.flatMap((s) => s.backends)) if (b.report.error) io.err(printable(`elbscope: ${b.name}: ${b.report.error}`));
         setExit(failed || snapshots.some((s) => s.backends.some((b) => b.report.error)) ? EXIT.notObserved : EXIT.ok);
         return;
       }
@@ -69,7 +69,7 @@ function reportUnresolved(observations: Observation[], io: CliIo): boolean {
   const unresolved = observations.filter((o) => !nameResolved(o));
   for (const o of unresolved) {
     const why = o.errors.find((e) => e.source === 'dns')?.message ?? 'no A or AAAA records';
-    io.err(`elbscope: ${o.loadBalancer} did not resolve: ${why}`);
+    io.err(printable(`elbscope: ${o.loadBalancer} did not resolve: ${why}`));
   }
   return unresolved.length > 0;
 }

@@ -17,10 +17,12 @@ import { createEniLookup } from '../../shared/nodes/eni';
 import { buildReport } from '../../shared/report/build';
 import { renderReport } from '../../shared/report/render';
 import { LocalStore } from '../../shared/store/local';
+import { defaultKeyFile, keyFilePort } from '../../shared/ledger/seal';
 import { loadScenario, runScenario, type Scenario } from '../../lab/scenario';
 import type { Lab } from '../../lab/lab';
 import { SteppedClock } from '../../lab/stepped-clock';
 import { wallClock } from '../../shared/clock';
+import { printable } from '../../shared/errors';
 import type { LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 import { formatNodesTable } from '../format/nodes-table';
 import { EXIT, type CliIo } from '../io';
@@ -68,7 +70,9 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
   const elb = new ElasticLoadBalancingClient({ region, endpoint: endpoints.elbUrl, credentials });
   const config = lab.monitorConfig(endpoints.dnsServer);
   const dir = o.store ?? (await mkdtemp(join(tmpdir(), 'elbscope-lab-')));
-  const store = new LocalStore(dir);
+  // Sealed with the same key as every other command's store (ELBSCOPE_SEAL_KEY, else ~/.config/elbscope/seal.key).
+  const key = io.env.ELBSCOPE_SEAL_KEY || defaultKeyFile(io.env);
+  const store = new LocalStore(dir, key ? { seal: keyFilePort(key, { create: true }) } : {});
   const now = () => new Date(clock.now());
   const deps = {
     dns: createDnsLookup(config.dns),
@@ -79,7 +83,7 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
     // A Classic lab ELB's back-end authentication policies (it has none: its ports check nothing).
     backendAuthFor: () => createBackendAuthLookup(elb),
   };
-  const record = { store, sink: consoleSink(io.out), now, claimant: `start-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
+  const record = { store, sink: consoleSink(io.out), now, claimant: `start-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${printable(m)}`) };
   io.out(describeLab(lab, endpoints).join('\n'));
   // Stepped: one second of lab time first, so the scenario starts from the lab at rest
   // (pre-opened connections open), as a wall-clock run reaches it while it starts.

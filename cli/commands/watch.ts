@@ -14,7 +14,9 @@ import { probeConfiguredTls, tlsRoundErrors } from '../../shared/cycle/tls-round
 import { discoveryClientsByRegion } from '../../shared/aws/discovery-clients';
 import { discoveringConfig } from '../../shared/discovery/merge';
 import { discoveryRecorder } from '../../shared/discovery/ledger';
-import { UsageError } from '../../shared/errors';
+import { describeError, printable, UsageError, type EnvironmentError } from '../../shared/errors';
+import { environmentFailureOf } from '../failures';
+import { StoreConflictError } from '../../shared/store/store';
 import { EXIT, type CliIo } from '../io';
 import { cliSinks } from '../sinks';
 import { openStore } from '../store';
@@ -77,7 +79,11 @@ export function anchorText(head: { seq: number; hash: string }): string {
   return `#${head.seq} ${head.hash}`;
 }
 
-/** One line per load balancer: nodes per AZ, R per backend, and its audit chain's head once committed. */
+/**
+ * One line per load balancer: nodes per AZ, R per backend, and its audit chain's
+ * head once committed. Each line is printable: a name or an error text carrying a
+ * newline, a control or a bidi character shows it escaped, never forges a line.
+ */
 export function formatCycleLine(snapshots: LoadBalancerSnapshot[], at: string, heads?: ReadonlyMap<string, ChainHeads>): string {
   return snapshots
     .map((s) => {
@@ -86,7 +92,7 @@ export function formatCycleLine(snapshots: LoadBalancerSnapshot[], at: string, h
       const azs = Object.entries(s.observation.azs).map(([az, c]) => `${az} ${c.provisioned}/${c.advertised}`).join('  ') || (s.observation.nodes.length ? `${s.observation.nodes.length} nodes (AZ unknown)` : 'no nodes');
       const r = s.backends.map((b) => `${b.name} R=${b.report.error ? 'ERR' : (b.report.reading ?? '-')}`).join('  ');
       const errs = s.observation.errors.length ? `  ! ${s.observation.errors.map((e) => `${e.source}: ${e.message}`).join('; ')}` : '';
-      return `${at}  ${name}  nodes ${azs}${r ? `  |  ${r}` : ''}${head && head.seq > 0 ? `  |  chain ${anchorText(head)}` : ''}${head?.observations ? `  observations #${head.observations.seq} ${head.observations.hash.slice(0, 16)}` : ''}${errs}`;
+      return printable(`${at}  ${name}  nodes ${azs}${r ? `  |  ${r}` : ''}${head && head.seq > 0 ? `  |  chain ${anchorText(head)}` : ''}${head?.observations ? `  observations #${head.observations.seq} ${head.observations.hash.slice(0, 16)}` : ''}${errs}`);
     })
     .join('\n');
 }
@@ -94,7 +100,10 @@ export function formatCycleLine(snapshots: LoadBalancerSnapshot[], at: string, h
 /**
  * The cycle loop shared by `watch` and `start`: snapshot, print, record (detect,
  * store, alert); TLS targets every `tlsEveryMs`. Stops after `cycles`, or between
- * cycles when `signal` aborts.
+ * cycles when `signal` aborts. A failure of the environment in a cycle (a full
+ * disk, too many open files, a store that refuses: see cli/failures.ts) is said in
+ * one line and the loop goes on: what was not stored or sent, the next cycle
+ * observes and sends again. Only a bug ends it.
  */
 export async function watchLoop(
   config: Config,
@@ -122,26 +131,39 @@ export async function watchLoop(
     record = { ...record, onFlush: (r) => (told?.(r), metrics.delivery(r)) };
   }
   let lastTls = Number.NEGATIVE_INFINITY;
+  /** Run a step of the cycle; a survivable failure is said (naming the step and what met it), and the loop goes on. */
+  const step = async (what: string, run: () => Promise<unknown>): Promise<void> => {
+    try {
+      await run();
+    } catch (err) {
+      const named = survivable(err);
+      if (!named) throw err;
+      record.warn?.(`${what}: ${describeError(named)}; the next cycle tries again`, { error: describeError(named) });
+    }
+  };
   for (let cycle = 1; !loop.signal.aborted && (loop.cycles === undefined || cycle <= loop.cycles); cycle++) {
     const started = clock.now();
     const startedWall = performance.now();
     const at = new Date(started).toISOString();
-    if (loop.current) config = await loop.current();
+    const current = loop.current;
+    if (current) await step('discovery', async () => (config = await current()));
     const hasTls = config.loadBalancers.some((lb) => lb.backends.some((b) => b.tls));
     // Locally a late cycle only delays the next, so only starting is bounded (by the interval): what was observed is always committed.
     const snapshots = await snapshotConfigured(config, { ...deps, startBy: cycleDeadlines(started, loop.interval).startBy });
     // Measured on the wall clock: how long the cycle really took, whatever clock it starts on.
     metrics?.cycle(snapshots, performance.now() - startedWall);
     const heads = new Map<string, ChainHeads>();
-    await recordCycle(config, snapshots, at, { ...record, onHead: (lb, head) => (record.onHead?.(lb, head), heads.set(lb, head)) });
+    await step(`cycle ${at} not all recorded or sent`, () => recordCycle(config, snapshots, at, { ...record, onHead: (lb, head) => (record.onHead?.(lb, head), heads.set(lb, head)) }));
     loop.print(config, snapshots, at, heads);
     if (hasTls && started - lastTls >= loop.tlsEveryMs) {
       lastTls = started;
-      const results = await probeConfiguredTls(config, deps.now, deps.backendAuthFor);
-      // The round's observation errors (a policy lookup that failed) are said, as a cycle's are on its line.
-      for (const e of tlsRoundErrors(results)) record.warn?.(`TLS round: ${e.loadBalancer} ${e.source}: ${e.message}`);
-      metrics?.tls(results, (dnsName) => loadBalancerKey(config.loadBalancers.find((lb) => lb.dnsName === dnsName) ?? { dnsName }));
-      await recordTls(config, results, at, record);
+      await step(`TLS round ${at}`, async () => {
+        const results = await probeConfiguredTls(config, deps.now, deps.backendAuthFor);
+        // The round's observation errors (a policy lookup that failed) are said, as a cycle's are on its line.
+        for (const e of tlsRoundErrors(results)) record.warn?.(`TLS round: ${e.loadBalancer} ${e.source}: ${e.message}`);
+        metrics?.tls(results, (dnsName) => loadBalancerKey(config.loadBalancers.find((lb) => lb.dnsName === dnsName) ?? { dnsName }));
+        await recordTls(config, results, at, record);
+      });
     }
     // Cycles start every `interval`, however long one took.
     if (loop.cycles === undefined || cycle < loop.cycles) await clock.sleep(Math.max(0, loop.interval - (clock.now() - started)), loop.signal);
@@ -177,13 +199,18 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
     .option('--metrics-listen <host:port>', 'serve OpenMetrics for Prometheus on http://HOST:PORT/metrics', listenArg)
     .action(async (flags: WatchFlags) => {
       const config = watchConfig(flags, io.env);
-      const store = openStore(flags, { write: true });
+      const store = openStore(flags, { write: true, sealKey: config.store.sealKey, env: io.env });
       const { sinks, close } = cliSinks(io, { snsTopicArn: config.alerts.snsTopicArn, alertFile: flags.alertFile });
       const ec2 = ec2ClientsByRegion();
       const deps = awsCycleDeps(config, ec2, io.env.AWS_REGION, { capacity: true });
-      const record = { store, sink: allSinks(sinks), now: deps.now, claimant: `watch-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${m}`) };
-      io.out(`watching ${config.loadBalancers.map(loadBalancerKey).join(', ') || '(load balancers from discovery)'}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`);
-      const current = discoveringConfig(config, discoveryClientsByRegion(ec2), deps.now, (m) => io.err(`elbscope: ${m}`), discoveryRecorder(store));
+      // Every warning is one line: a name or an answer's text in it is escaped (printable).
+      const warn = (m: string) => io.err(`elbscope: ${printable(m)}`);
+      const record = { store, sink: allSinks(sinks), now: deps.now, claimant: `watch-${process.pid}`, warn };
+      // A store that cannot be read at all (a missing table, a refused endpoint, no access) is said now, exit 1;
+      // once the watch runs, a store failure is said each cycle and survived (watchLoop).
+      await store.listLoadBalancers();
+      io.out(printable(`watching ${config.loadBalancers.map(loadBalancerKey).join(', ') || '(load balancers from discovery)'}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`));
+      const current = discoveringConfig(config, discoveryClientsByRegion(ec2), deps.now, warn, discoveryRecorder(store));
       const served = flags.metricsListen ? await startMetrics(flags.metricsListen, io) : null;
       try {
         await watchLoop(config, deps, record, { interval: flags.interval, cycles: flags.cycles, tlsEveryMs: 3_600_000, signal, current, print: (_config, snapshots, at, heads) => io.out(formatCycleLine(snapshots, at, heads)), ...(served ? { metrics: served.metrics } : {}) });
@@ -193,4 +220,13 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
       close();
       setExit(EXIT.ok);
     });
+}
+
+/**
+ * Whether `watch` says `err` and goes on with its next cycle: a failure of the
+ * environment, or a store write that lost to another writer for too long (the next
+ * cycle retries both). Anything else is a bug, and ends the watch (exit 70).
+ */
+function survivable(err: unknown): EnvironmentError | StoreConflictError | null {
+  return err instanceof StoreConflictError ? err : environmentFailureOf(err);
 }

@@ -1,5 +1,6 @@
 import type { BackendReport } from '../../shared/backends/report';
 import type { TlsFinding } from '../../shared/backends/tls-probe';
+import { printable } from '../../shared/errors';
 import { alignRows } from './nodes-table';
 
 const show = (v: unknown) => (v === null || v === undefined ? '-' : String(v));
@@ -25,7 +26,7 @@ export function formatBackendsTable(reports: BackendReport[]): string {
     if (r.error) lines.push(`! ${r.error}`);
     for (const caveat of r.trust) lines.push(`  note (${r.url}): ${caveat}`);
   }
-  return lines.join('\n');
+  return lines.map(printable).join('\n');
 }
 
 /** A table of TLS findings, then each one's findings and errors. */
@@ -40,5 +41,5 @@ export function formatTlsTable(findings: TlsFinding[]): string {
     if (f.subject) lines.push(`  ${f.target}: subject ${f.subject}; issuer ${f.issuer}${f.sans.length ? `; SANs ${f.sans.join(', ')}` : ''}`);
     for (const x of f.findings) lines.push(`  ${f.target}: ${x}`);
   }
-  return lines.join('\n');
+  return lines.map(printable).join('\n');
 }

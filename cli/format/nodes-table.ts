@@ -1,3 +1,4 @@
+import { printable } from '../../shared/errors';
 import type { Observation, ObservedNode } from '../../shared/nodes/observation';
 
 /** A plain-text table of one observation's nodes, grouped by Availability Zone. */
@@ -20,11 +21,13 @@ export function formatNodesTable(observation: Observation): string {
     lines.push(...alignRows(rows).map((r) => `    ${r}`));
   }
   for (const error of observation.errors) lines.push(`  ! ${error.source}: ${error.message}`);
-  return lines.join('\n');
+  // Host names from PTR answers, messages from AWS: each line printable (no forged line, no control or bidi character).
+  return lines.map(printable).join('\n');
 }
 
-/** Pad columns to equal width (last column left ragged). */
-export function alignRows(rows: string[][]): string[] {
+/** Pad columns to equal width (last column left ragged); each cell printable (a name's newline or bidi character escaped). */
+export function alignRows(cells: string[][]): string[] {
+  const rows = cells.map((row) => row.map(printable));
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());

@@ -17,7 +17,7 @@ import { stackSink, stackStore } from '../runtime';
 const logger = new Logger({ serviceName: 'elbscope' });
 const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'elbscope' });
 const config = loadConfigFromEnv(process.env);
-const store = stackStore(process.env);
+const store = stackStore(process.env, config);
 const sink = stackSink(process.env, config);
 const elb = elbClientsByRegion();
 // Classic ELBs' back-end authentication policies, only when a possibly-Classic load balancer has TLS backends.

@@ -21,6 +21,12 @@ export interface SnsState extends TopicFacts {
   messages: ReceivedMessage[];
   /** Error codes to answer with, one per request, before serving normally. */
   failNext: SnsRefusal[];
+  /**
+   * Requests to hold unanswered, one per request, after `failNext` (a hanging SNS): each
+   * held request is told to `onHang`; `close()` drops them, as does a client that gives up.
+   */
+  hangNext?: number;
+  onHang?: () => void;
   /** Requests refused by the Publish contract, with the refusal (for assertions). */
   refused?: { request: Record<string, string>; refusal: SnsRefusal }[];
   /** Clock for FIFO deduplication windows (default: the wall clock). */
@@ -52,6 +58,11 @@ export async function startSnsEndpoint(state: SnsState, host = '127.0.0.1'): Pro
     const refuse = (refusal: SnsRefusal) => res.writeHead(refusal.status).end(errorXml(refusal, requestId));
     const failure = state.failNext.shift();
     if (failure) return refuse(failure);
+    if ((state.hangNext ?? 0) > 0) {
+      state.hangNext = (state.hangNext ?? 0) - 1;
+      state.onHang?.();
+      return;
+    }
     if (params.get('Action') !== 'Publish') return refuse({ code: 'InvalidAction', status: 400, message: `The action ${params.get('Action') ?? '(none)'} is not valid for this endpoint.` });
     const input = publishFromQuery(params);
     const refusal = checkPublish(input, state);

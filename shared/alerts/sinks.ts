@@ -1,19 +1,24 @@
-import { appendFile, open, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { ChainedEvent } from '../detect/state';
+import { guardedSink, type SinkCallOptions } from './sink-calls';
 import { alertAttributes, alertBody, alertSubject, attributeBytes, fifoGroupId, SNS_LIMITS } from './format';
+
+/** What a sink call is given besides the event. */
+export interface PublishOptions {
+  /** Aborted when the call's deadline passes: a sink that can stop its work (an HTTP request) does. */
+  signal?: AbortSignal;
+}
 
 /** Where alerts go: SNS on AWS, the console or a file locally. */
 export interface AlertSink {
+  /** Names the sink in messages, and keys its delivery state on an outbox entry: unique among the sinks of one run. */
   readonly description: string;
-  /**
-   * Publish one event; resolves with the message id (if any) or rejects. `delivered`
-   * names the sinks that accepted this event in an earlier attempt: a composite sink
-   * skips them, so a retry after an SNS failure does not repeat the console or file copy.
-   * `onAccepted` is told (and awaited) each time a sink accepts while others remain:
-   * the outbox keeps the list, so a crash before the next sink repeats none of them.
-   */
-  publish(event: ChainedEvent, delivered?: readonly string[], onAccepted?: (delivered: readonly string[]) => Promise<void>): Promise<{ messageId: string | null }>;
+  /** Publish one event to this sink alone; resolves with the message id (if any) or rejects. */
+  publish(event: ChainedEvent, options?: PublishOptions): Promise<{ messageId: string | null }>;
+  /** The sinks a combined sink (allSinks) stands for: the outbox delivers to each on its own. */
+  readonly members?: readonly AlertSink[];
 }
 
 /** The Publish request elbscope sends for an event: within SNS's documented contract whatever the event holds. */
@@ -34,8 +39,8 @@ export function publishInput(topicArn: string, event: ChainedEvent) {
 export function snsSink(sns: SNSClient, topicArn: string): AlertSink {
   return {
     description: `SNS ${topicArn}`,
-    async publish(event) {
-      const out = await sns.send(new PublishCommand(publishInput(topicArn, event)));
+    async publish(event, options) {
+      const out = await sns.send(new PublishCommand(publishInput(topicArn, event)), options?.signal ? { abortSignal: options.signal } : {});
       // SNS always answers with a MessageId: without one the answer was not SNS's (a proxy page), so not a delivery.
       if (!out.MessageId) throw new Error(`Publish: HTTP ${out.$metadata?.httpStatusCode ?? '?'} answer has no MessageId: not an SNS Publish response`);
       return { messageId: out.MessageId };
@@ -59,13 +64,21 @@ export function consoleSink(write: (line: string) => void): AlertSink {
  * already at the file's end (a process killed after appending it, before the outbox
  * noted the delivery) is not appended again. Only the last FILE_TAIL_BYTES are
  * read (an event line longer than that could be repeated; elbscope's are ~2 KB).
+ * Opened non-blocking: a FIFO nobody reads fails at once (ENXIO) instead of holding
+ * a thread for ever; a FIFO or a device is never read back (reading a pipe would
+ * take lines meant for its reader).
  */
 export function fileSink(path: string): AlertSink {
   return {
     description: `file ${path}`,
     async publish(event) {
-      if (await tailHolds(path, `"id":${JSON.stringify(event.id)}`)) return { messageId: null };
-      await appendFile(path, `${JSON.stringify({ subject: alertSubject(event), event })}\n`);
+      const file = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o666);
+      try {
+        if ((await file.stat()).isFile() && (await tailHolds(path, `"id":${JSON.stringify(event.id)}`))) return { messageId: null };
+        await file.appendFile(`${JSON.stringify({ subject: alertSubject(event), event })}\n`);
+      } finally {
+        await file.close();
+      }
       return { messageId: null };
     },
   };
@@ -108,26 +121,30 @@ export class SinkError extends Error {
 }
 
 /**
- * Publish to several sinks, in order; fails if any fails, naming it and the sinks
- * that did accept (the outbox keeps those and retries only the rest).
+ * Several sinks that deliver each on its own: the outbox keeps a delivery state per
+ * member (delivered, failing with its own backoff, or given up) and never lets one
+ * wait for another. Each member's call has a deadline (`options`; see sink-calls.ts).
+ * Publishing through the combination itself (outside the outbox) tries every member
+ * and fails, naming the first failure and the members that accepted, if any failed.
  */
-export function allSinks(sinks: AlertSink[]): AlertSink {
+export function allSinks(sinks: AlertSink[], options: SinkCallOptions = {}): AlertSink {
+  const members = sinks.map((s) => guardedSink(s, options));
   return {
     description: sinks.map((s) => s.description).join(' + '),
-    async publish(event, delivered = [], onAccepted) {
+    members,
+    async publish(event) {
       let messageId: string | null = null;
-      const accepted = [...delivered];
-      const remaining = sinks.filter((s) => !accepted.includes(s.description));
-      for (const [i, sink] of remaining.entries()) {
+      const accepted: string[] = [];
+      let failed: { sink: string; err: unknown } | null = null;
+      for (const sink of members) {
         try {
           messageId = (await sink.publish(event)).messageId ?? messageId;
+          accepted.push(sink.description);
         } catch (err) {
-          throw new SinkError(sink.description, err, `${sink.description}: ${err instanceof Error ? err.message : String(err)}`, accepted);
+          failed ??= { sink: sink.description, err };
         }
-        accepted.push(sink.description);
-        // After the last one the receipt follows: no mark needed.
-        if (i < remaining.length - 1) await onAccepted?.(accepted);
       }
+      if (failed) throw new SinkError(failed.sink, failed.err, `${failed.sink}: ${failed.err instanceof Error ? failed.err.message : String(failed.err)}`, accepted);
       return { messageId };
     },
   };

@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import type { z } from 'zod/mini';
 import { ConfigError } from '../errors';
 import { configSchema, type Config } from './schema';
@@ -51,7 +52,10 @@ export function loadConfigFile(path: string): Config {
 
 /**
  * Configuration from the environment: `ELBSCOPE_CONFIG` holds the JSON itself
- * (how the Lambda functions get it), `ELBSCOPE_CONFIG_FILE` a path to it.
+ * (how the Lambda functions get it while it fits their environment),
+ * `ELBSCOPE_CONFIG_FILE` a path to it (a larger one is packaged as a file in the
+ * function's code: a relative path is read from the code's directory,
+ * LAMBDA_TASK_ROOT, where there is one).
  */
 export function loadConfigFromEnv(env: NodeJS.ProcessEnv): Config {
   const inline = env.ELBSCOPE_CONFIG;
@@ -59,7 +63,8 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv): Config {
     return parseConfig(parseJson(inline, 'ELBSCOPE_CONFIG'), 'ELBSCOPE_CONFIG');
   }
   const file = env.ELBSCOPE_CONFIG_FILE;
-  if (file !== undefined && file.trim() !== '') return loadConfigFile(file);
+  const root = env.LAMBDA_TASK_ROOT;
+  if (file !== undefined && file.trim() !== '') return loadConfigFile(root && !isAbsolute(file) ? join(root, file) : file);
   throw new ConfigError('no configuration: set ELBSCOPE_CONFIG (JSON) or ELBSCOPE_CONFIG_FILE (path)');
 }
 

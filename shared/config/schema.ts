@@ -130,6 +130,12 @@ const storeSchema = z.strictObject({
   observationTtlDays: z._default(intIn(1, 3650), 30),
   /** An observation is stored when what it shows changes, and at least this often (minutes). */
   observationEveryMinutes: z._default(intIn(1, 1440), 15),
+  /**
+   * The key the audit is sealed with, kept outside the store: a key file's path (the CLI; default
+   * `~/.config/elbscope/seal.key`, created on first use, mode 0600) or a KMS HMAC key (a key or alias
+   * ARN, `alias/NAME` or a key id; on Lambda the stack's own key when unset). See README, Store.
+   */
+  sealKey: z.optional(nonEmpty()),
 });
 
 /**

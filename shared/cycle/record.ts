@@ -83,16 +83,22 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
     const distress = REPORTED_ONLY_WHEN_NON_ZERO.map((m) => metrics[m] ?? null);
     const key = createHash('sha256').update(JSON.stringify({ ...compact, capacity: distress })).digest('hex').slice(0, 16);
     let observation: StoredObservation | null = null;
+    let steppedBackFrom: string | null = null;
     const events = await commitEvents(
       deps.store,
       lb,
       (state, recovered) => {
         observation = null;
+        steppedBackFrom = null;
         const corrupt = recovered ? [storeRecordCorrupt(lb, recovered, cycleAt)] : [];
-        if (state.lastCycleAt !== null && state.lastCycleAt >= cycleAt) return corrupt; // recorded already
-        // Observations for reports: when what they show changed, and every observationEveryMinutes anyway.
+        const standing = cycleStanding(state.lastCycleAt, state.samples, cycleAt, deps.now());
+        if (standing === 'replay') return corrupt; // recorded already
+        if (standing === 'clock-stepped-back') steppedBackFrom = state.lastCycleAt;
+        // Observations for reports: when what they show changed, and every observationEveryMinutes anyway
+        // (and at once after the clock stepped back: the time since the last one is not known then).
         const last = state.observed ?? null;
-        if (!last || last.key !== key || Date.parse(cycleAt) - Date.parse(last.at) >= config.store.observationEveryMinutes * 60_000) {
+        const since = last ? Date.parse(cycleAt) - Date.parse(last.at) : Number.NaN;
+        if (!last || last.key !== key || since >= config.store.observationEveryMinutes * 60_000 || since < 0) {
           state.observed = { key, at: cycleAt };
           // Chained, the head kept in the state: a stored observation changed, removed or inserted shows in `verify`.
           const chained = chainObservation(state.observationChain, { loadBalancer: lb, at: cycleAt, snapshot: compact }, config.store.observationTtlDays);
@@ -114,8 +120,33 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
         },
       },
     );
+    if (steppedBackFrom !== null) warnSteppedBack(deps, lb, 'cycle', cycleAt, steppedBackFrom);
     return events;
   }
+}
+
+/**
+ * How a cycle's time stands to the last one recorded. Later: the next cycle. The
+ * same time as one recorded (a retried invocation, a queue message delivered again)
+ * or an earlier one while the last recorded cycle is behind this clock's now (a late
+ * retry of an earlier schedule): a replay, which decides nothing again. Earlier than
+ * the last recorded cycle while that one is ahead of this clock's now: the clock
+ * stepped back (or ran ahead when that cycle was named) — recorded, not skipped,
+ * since skipping would freeze the monitor until the clock caught up again.
+ */
+export function cycleStanding(last: string | null, recorded: readonly { at: string }[], cycleAt: string, now: Date): 'next' | 'replay' | 'clock-stepped-back' {
+  if (last === null || cycleAt > last) return 'next';
+  if (cycleAt === last || recorded.some((s) => s.at === cycleAt)) return 'replay';
+  return Date.parse(last) > now.getTime() ? 'clock-stepped-back' : 'replay';
+}
+
+/** The named log line of a cycle (or TLS round) recorded after the clock stepped back. */
+function warnSteppedBack(deps: RecordDeps, lb: string, what: 'cycle' | 'TLS round', at: string, last: string): void {
+  deps.warn?.(
+    `${lb}: clock-stepped-back: this ${what}'s time ${at} is before the last recorded ${what}'s ${last}, which is ahead of this clock's now ` +
+      `${deps.now().toISOString()}: recorded, not skipped as a replay (the trail's times step back here)`,
+    { finding: 'clock-stepped-back', [what === 'cycle' ? 'cycle' : 'tlsRound']: at, last },
+  );
 }
 
 /**
@@ -186,13 +217,18 @@ export async function recordTls(config: Config, results: BackendTls[], at: strin
     if (mine.length === 0) continue;
     const sample = toTlsSample(mine, at);
     try {
+      let steppedBackFrom: string | null = null;
       all.push(
         ...(await commitEvents(deps.store, lb, (state, recovered) => {
+          steppedBackFrom = null;
           const corrupt = recovered ? [storeRecordCorrupt(lb, recovered, at)] : [];
-          if (state.lastTlsAt !== null && state.lastTlsAt >= at) return corrupt;
+          const standing = cycleStanding(state.lastTlsAt, state.tlsSamples, at, deps.now());
+          if (standing === 'replay') return corrupt;
+          if (standing === 'clock-stepped-back') steppedBackFrom = state.lastTlsAt;
           return [...corrupt, ...detectTls(state, sample, lb, options)];
         })),
       );
+      if (steppedBackFrom !== null) warnSteppedBack(deps, lb, 'TLS round', at, steppedBackFrom);
     } catch (err) {
       // As in recordCycle: one load balancer's store trouble never stops another's.
       deps.warn?.(`${lb}: TLS round not recorded: ${describeError(err)}; the next round tries again`, { error: describeError(err) });

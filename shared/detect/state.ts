@@ -177,6 +177,8 @@ export interface ChainedEvent extends ElbEvent {
   seq: number;
   prevHash: string;
   hash: string;
+  /** The keyed seal over its place and hash (shared/ledger/seal.ts); absent on events from before keys. Not part of the hash. */
+  seal?: string;
 }
 
 export const GENESIS_HASH = '0'.repeat(64);

@@ -1,6 +1,7 @@
 import { makeEvent, type ElbEvent } from '../detect/events';
 import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
 import { chainEvents } from '../store/chain';
+import { SealUnavailableError } from './seal';
 import { StoreConflictError, type RecoveredRecord, type Store } from '../store/store';
 
 // The commit and the drain: how decided events reach the audit trail and the
@@ -29,6 +30,8 @@ export async function commitEvents(
   const { unchanged = () => false, onHead, beforeCommit } = options;
   for (let attempt = 0; attempt < 8; attempt++) {
     const current = await store.getState(lb);
+    // A state whose seal cannot be checked now (the key is unreachable) is not decided on: the next cycle tries again.
+    if (current?.seal !== undefined && typeof current.seal === 'object') throw new SealUnavailableError(current.seal.unchecked);
     const state = current?.state ?? emptyState();
     const before = structuredClone(state);
     const events = decide(state, current?.recovered);
@@ -39,6 +42,9 @@ export async function commitEvents(
       return [];
     }
     const { chained, head } = chainEvents(events, state.chain);
+    // Each event sealed over its place and hash (one MAC each, at once): the trail can then not be rewritten without the key.
+    const sealer = store.sealer;
+    if (sealer) await Promise.all(chained.map(async (e) => (e.seal = await sealer.seal({ kind: 'event', lb: e.loadBalancer, id: String(e.seq), digest: e.hash }))));
     state.chain = head;
     state.pending = [...state.pending, ...chained];
     const version = current?.version ?? 0;

@@ -1,17 +1,20 @@
 import { classifyDeliveryError, retryDelayMs } from '../alerts/delivery';
-import { SinkError, type AlertSink } from '../alerts/sinks';
+import { deliveryMembers, isHang, SinkBusyError } from '../alerts/sink-calls';
+import type { AlertSink } from '../alerts/sinks';
 import { isPast } from '../cycle/deadline';
+import type { ChainedEvent } from '../detect/state';
 import { recordHash } from '../store/chain';
-import { StoreRecordCorruptError, type OutboxEntry, type Store, type StoredEvent } from '../store/store';
+import { StoreRecordCorruptError, type OutboxEntry, type SinkDelivery, type Store, type StoredEvent } from '../store/store';
 
 /** What publishing the outbox needs. */
 export interface FlushDeps {
   store: Store;
+  /** One sink, or several (allSinks): each member delivers on its own, with its own state. */
   sink: AlertSink;
   now: () => Date;
   /** Who is publishing (a request id, a process id), for outbox claims. */
   claimant: string;
-  /** How long a claim on an outbox event lasts: longer than one publish may take. */
+  /** How long a claim on an outbox event lasts: longer than one round of its sinks may take (each call has a deadline). */
   leaseMs?: number;
   warn?: (message: string, data?: Record<string, unknown>) => void;
   /**
@@ -24,79 +27,164 @@ export interface FlushDeps {
 
 /** What one flush of the outbox did. */
 export interface FlushResult {
+  /** Events every sink has now accepted: their receipts are written. */
   published: string[];
-  /** Transient failures: still queued, tried again after a backoff. */
+  /** Transient failures, one per sink and event (the error names the sink): that sink tries again after its backoff. */
   failed: { id: string; error: string; attempts: number; notBefore: string }[];
-  /** Permanent failures: marked undeliverable with the error, kept in the audit trail, not retried. */
+  /**
+   * Permanent failures, one per sink and event: that sink is given up for the event.
+   * Once every sink is done with it, it is marked undeliverable with the error(s), kept
+   * in the audit trail, not retried.
+   */
   undeliverable: { id: string; error: string }[];
-  /** Queued events not tried this time: their backoff has not run out, or the cycle's time has. */
+  /** Queued events not tried this time: no sink's backoff has run out, or the cycle's time has. */
   waiting: string[];
   /** Outbox entries with no sound event behind them in the audit trail: taken out, never published. */
   rejected: string[];
 }
 
 /**
- * Publish every event in the outbox, oldest first: claim it, publish, mark it
- * published. A transient failure (throttling, 5xx, network) is released and tried
- * again after a backoff; a permanent one (SNS refuses the request, the topic or
- * its key is gone, access denied) marks the event undeliverable, once. Nothing
- * is dropped, and an event marked published is never published again. `only`
- * limits the flush to some event ids (`elbscope redeliver`).
+ * Publish every event in the outbox, oldest first: claim it, deliver it to each sink
+ * that has not taken it, mark it published once every sink has. Sinks are independent:
+ * each keeps its own state on the entry (delivered, failing with its own backoff, given
+ * up); a failing or hanging sink never holds back another — the others deliver at once
+ * and it is retried on its own schedule. A transient failure (throttling, 5xx, network,
+ * a full disk, no answer by the call's deadline) is retried after a backoff; a
+ * permanent one (SNS refuses the request, the topic or its key is gone, access denied)
+ * gives that sink up for the event, and the event is marked undeliverable once the
+ * others are done. Nothing is dropped, and each sink gets an event once (the windows
+ * DESIGN-NOTES names aside: a kill between an acceptance and its note). `only` limits
+ * the flush to some event ids (`elbscope redeliver`).
  */
 export async function flushOutbox(deps: FlushDeps, only?: ReadonlySet<string>): Promise<FlushResult> {
   const result: FlushResult = { published: [], failed: [], undeliverable: [], waiting: [], rejected: [] };
-  for (const entry of await deps.store.listOutbox()) {
-    const id = entry.record.id;
+  const sinks = deliveryMembers(deps.sink);
+  // A sink that did not answer (its deadline passed, or an earlier call still hangs) is not called again in
+  // this flush: by sink, the alert it hung on. Otherwise each queued alert would wait out the deadline again.
+  const hung = new Map<string, string>();
+  for (const listed of await deps.store.listOutbox()) {
+    const id = listed.record.id;
     if (only && !only.has(id)) continue;
     if (isPast(deps.finishBy, deps.now)) {
       result.waiting.push(id); // unclaimed: the next flush takes it
       continue;
     }
-    if (entry.notBefore !== null && Date.parse(entry.notBefore) > deps.now().getTime()) {
+    if (dueSinks(listed, sinks, deps.now()).length === 0 && !allSettled(listed, sinks)) {
       result.waiting.push(id);
       continue;
     }
-    if (!(await deps.store.claimOutbox(entry.record.id, deps.claimant, deps.now(), deps.leaseMs ?? 120_000))) continue;
+    const entry = await deps.store.claimOutboxEntry(id, deps.claimant, deps.now(), deps.leaseMs ?? 120_000);
+    if (!entry) continue;
     // What is published is the chained event in the audit trail, never the outbox's copy of it.
     const stored = await chainedEventOf(deps, entry);
     if (stored === null) {
       // No sound event behind it (a forged entry, or its event changed or removed): never an alert.
-      await deps.store.discardOutbox(entry.record.id);
-      result.rejected.push(entry.record.id);
+      await deps.store.discardOutbox(id);
+      result.rejected.push(id);
       continue;
     }
     // Queued again by a re-drain while another writer published it: drop the copy, never publish twice
     // (a receipt that does not read closes it too: a second publish is worse than a question `verify` asks).
     if (stored.publishedAt || stored.receipt?.unreadable) {
-      await deps.store.discardOutbox(entry.record.id);
+      await deps.store.discardOutbox(id);
       continue;
     }
-    const event = stored.record;
-    let published: { messageId: string | null };
+    await deliver(deps, stored.record, entry, sinks, hung, result);
+  }
+  return result;
+}
+
+/**
+ * One round for a claimed event: each sink due gets it, in turn — one at a time, so a
+ * kill falls beside one unnoted acceptance at most; whichever fails or passes its
+ * deadline, the next is called all the same. Each acceptance is noted on the entry
+ * before the next sink is called (a crash then repeats none already noted); after the
+ * last, the receipt (every sink done) or the entry's new states (releasing the claim).
+ */
+async function deliver(
+  deps: FlushDeps,
+  event: ChainedEvent,
+  entry: OutboxEntry,
+  sinks: readonly AlertSink[],
+  hung: Map<string, string>,
+  result: FlushResult,
+): Promise<void> {
+  const states: Record<string, SinkDelivery> = { ...entry.sinks };
+  const due = dueSinks(entry, sinks, deps.now());
+  for (const [i, sink] of due.entries()) {
+    const name = sink.description;
+    const before = states[name];
+    let messageId: string | null;
     try {
-      published = await deps.sink.publish(event, entry.delivered, (accepted) => deps.store.noteDelivered(event.id, accepted));
+      const hungOn = hung.get(name);
+      if (hungOn !== undefined) throw new SinkBusyError(`not called: it did not answer for alert ${hungOn} earlier in this flush`);
+      ({ messageId } = await sink.publish(event));
     } catch (err) {
-      const failure = classifyDeliveryError(err, deps.sink.description);
+      if (isHang(err) && !hung.has(name)) hung.set(name, event.id);
+      const failure = classifyDeliveryError(err, name);
+      const now = deps.now();
       if (failure.permanent) {
-        await deps.store.markUndeliverable(event, deps.now(), failure.reason);
+        states[name] = { state: 'gave-up', at: now.toISOString(), error: failure.reason };
         result.undeliverable.push({ id: event.id, error: failure.reason });
-        deps.warn?.(`alert ${event.id} (${event.summary}) is undeliverable: ${failure.reason}; it stays in the audit trail (elbscope events --undelivered) and is not retried until \`elbscope redeliver --id ${event.id}\``, { error: failure.reason, code: failure.code });
+        const others = sinks.some((s) => s !== sink && !settled(states[s.description])) ? '; the other sinks still get it' : '';
+        deps.warn?.(`alert ${event.id} (${event.summary}) is undeliverable: ${failure.reason}; it stays in the audit trail (elbscope events --undelivered) and is not retried until \`elbscope redeliver --id ${event.id}\`${others}`, { error: failure.reason, code: failure.code });
       } else {
-        const attempts = entry.attempts + 1;
-        const notBefore = new Date(deps.now().getTime() + retryDelayMs(attempts)).toISOString();
-        // The sinks that did accept keep their copy: the retry goes to the others only.
-        const delivered = err instanceof SinkError ? err.delivered : entry.delivered;
-        await deps.store.deferOutbox(event.id, { attempts, notBefore, lastError: failure.reason, delivered });
+        const attempts = (before?.state === 'failing' ? before.attempts : 0) + 1;
+        const notBefore = new Date(now.getTime() + retryDelayMs(attempts)).toISOString();
+        const since = before?.state === 'failing' ? before.since : now.toISOString();
+        states[name] = { state: 'failing', since, attempts, notBefore, lastError: failure.reason };
         result.failed.push({ id: event.id, error: failure.reason, attempts, notBefore });
         deps.warn?.(`publishing ${event.id} failed (attempt ${attempts}): ${failure.reason}; retried after ${notBefore}`, { error: failure.reason, code: failure.code });
       }
       continue;
     }
-    // Outside the publish's try: a store failure here is not a delivery failure (it must not queue a second publish).
-    await deps.store.markPublished(event, deps.now(), published.messageId);
-    result.published.push(event.id);
+    states[name] = { state: 'delivered', at: deps.now().toISOString(), messageId };
+    // Outside the sink's try: a store failure here is no failure of the sink, and ends the round (no sink is called
+    // whose acceptance could not be noted); the claim runs out and the next publisher goes on from the notes.
+    if (i < due.length - 1) await deps.store.noteSinks(event.id, states);
   }
-  return result;
+  if (sinks.some((s) => !settled(states[s.description]))) {
+    await deps.store.deferOutbox(event.id, { sinks: states });
+    return;
+  }
+  // Outside the sinks' try: a store failure here is not a delivery failure (it must not send anything again).
+  const refused = sinks.flatMap((s) => {
+    const state = states[s.description];
+    return state?.state === 'gave-up' ? [state.error] : [];
+  });
+  if (refused.length > 0) {
+    await deps.store.markUndeliverable(event, deps.now(), refused.join('; '));
+    return;
+  }
+  await deps.store.markPublished(event, deps.now(), messageIdOf(states, sinks));
+  result.published.push(event.id);
+}
+
+/** The sinks that are to get the event now: never tried, or failing with their backoff run out. */
+function dueSinks(entry: OutboxEntry, sinks: readonly AlertSink[], now: Date): AlertSink[] {
+  return sinks.filter((s) => {
+    const state = entry.sinks[s.description];
+    return state === undefined || (state.state === 'failing' && Date.parse(state.notBefore) <= now.getTime());
+  });
+}
+
+/** Whether every sink is done with the entry (a crash after the last note, or a sink no longer configured): only its receipt is left. */
+function allSettled(entry: OutboxEntry, sinks: readonly AlertSink[]): boolean {
+  return sinks.every((s) => settled(entry.sinks[s.description]));
+}
+
+function settled(state: SinkDelivery | undefined): boolean {
+  return state?.state === 'delivered' || state?.state === 'gave-up';
+}
+
+/** The receipt's message id: the last one a sink gave (SNS's; the console and file give none). */
+function messageIdOf(states: Record<string, SinkDelivery>, sinks: readonly AlertSink[]): string | null {
+  let messageId: string | null = null;
+  for (const s of sinks) {
+    const state = states[s.description];
+    if (state?.state === 'delivered' && state.messageId !== null) messageId = state.messageId;
+  }
+  return messageId;
 }
 
 /**

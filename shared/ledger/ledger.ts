@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { PrewarmTarget } from '../detect/rules';
 import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
-import { canonicalJson, observationHeadOf } from '../store/chain';
+import { canonicalJson, observationHeadOf, prewarmHash } from '../store/chain';
 import {
   byEventTime, BARE_STATE_SHAPE, deliveredList, EVENT_SHAPE, OBJECT_SHAPE, OBSERVATION_SHAPE, PREWARM_SHAPE, StoreConflictError, StoreRecordCorruptError,
-  type DeliveryError, type OutboxEntry, type OutboxRetry, type RecordShape, type RecoveredRecord, type Store, type StoredEvent, type StoredObservation,
+  type DeliveryError, type OutboxEntry, type OutboxRetry, type RecordShape, type SinkDelivery, type RecoveredRecord, type Store, type StoredEvent, type StoredObservation,
 } from '../store/store';
 import type { ReadRecord, RecordKey, Records } from './records';
+import { ObservationExpiry } from './expiry';
+import { Sealer, SealUnavailableError, type MacPort, type SealStatus, type StateSeal } from './seal';
 
 /**
  * The ledger: the state, the audit trail, receipts, the outbox with its claims,
@@ -16,12 +18,19 @@ import type { ReadRecord, RecordKey, Records } from './records';
  */
 export class Ledger implements Store {
   readonly description: string;
+  /**
+   * The keyed seal (null: none configured — records are written and read as before
+   * keys, their SHA-256 hashes the only check). With one, every record written is
+   * sealed, and a record whose seal is missing or wrong is never trusted.
+   */
+  readonly sealer: Sealer | null;
 
-  constructor(readonly records: Records) {
+  constructor(readonly records: Records, options: LedgerOptions = {}) {
     this.description = records.description;
+    this.sealer = options.seal ? new Sealer(options.seal) : null;
   }
 
-  async getState(lb: string, attempt = 0): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord } | null> {
+  async getState(lb: string, attempt = 0): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null> {
     const key = stateKey(lb);
     try {
       const found = await this.records.get(key);
@@ -29,7 +38,8 @@ export class Ledger implements Store {
       const state = stateOf(found);
       const digest = (found.value as { digest?: unknown }).digest;
       if (digest !== undefined && digest !== stateDigest(state)) throw new StoreRecordCorruptError(found.location, 'its content does not match the digest written with it (it was edited)');
-      return { state, version: found.version, ...(state.recovered ? { recovered: state.recovered } : {}) };
+      const seal = await this.stateSeal(lb, state, found);
+      return { state, version: found.version, ...(state.recovered ? { recovered: state.recovered } : {}), ...(seal ? { seal } : {}) };
     } catch (err) {
       if (!(err instanceof StoreRecordCorruptError) || attempt > 0) throw err;
       // Kept for a person; a fresh state continues the chains from their last stored records, and is
@@ -41,7 +51,9 @@ export class Ledger implements Store {
       const observationHead = observationHeadOf(await this.listObservations(lb).catch(() => []));
       if (observationHead) state.observationChain = observationHead;
       state.recovered = { location: err.location, reason: err.reason, movedTo };
-      if (!(await this.putState(lb, state, 0))) return this.getState(lb, attempt + 1); // another reader rebuilt it first
+      // Sealed when the key can be used; else written unsealed (a `verify` without the key still moves the bad one
+      // aside): the next keyed reader judges it as any state without a seal.
+      if (!(await this.putState(lb, state, 0, true))) return this.getState(lb, attempt + 1); // another reader rebuilt it first
       return { state, version: 1, recovered: state.recovered };
     }
   }
@@ -55,8 +67,62 @@ export class Ledger implements Store {
     return emptyState().chain;
   }
 
-  async putState(lb: string, state: LoadBalancerState, expectedVersion: number): Promise<boolean> {
-    return this.records.putIfVersion(stateKey(lb), { state, digest: stateDigest(state) }, expectedVersion);
+  async putState(lb: string, state: LoadBalancerState, expectedVersion: number, unsealedIfNoKey = false): Promise<boolean> {
+    const digest = stateDigest(state);
+    let seal = {};
+    if (this.sealer) {
+      try {
+        seal = { seal: await this.sealer.seal({ kind: 'state', lb, id: 'state', digest }) };
+      } catch (err) {
+        if (!unsealedIfNoKey || !(err instanceof SealUnavailableError)) throw err;
+      }
+    }
+    return this.records.putIfVersion(stateKey(lb), { state, digest, ...seal }, expectedVersion);
+  }
+
+  /**
+   * What a stored state's seal says (null: no key configured). A seal that does not
+   * verify is an edit (StoreRecordCorruptError: moved aside and rebuilt). A state
+   * with none is from before keys only while what it names is too: its chain heads
+   * (the last event, the last stored observation) carry no seal and, when the key's
+   * start is known, it and they are older than it; otherwise its seal was removed.
+   */
+  private async stateSeal(lb: string, state: LoadBalancerState, found: ReadRecord): Promise<StateSeal | null> {
+    if (!this.sealer) return null;
+    const value = found.value as { digest?: unknown; seal?: unknown };
+    const status = await this.sealer.check({ kind: 'state', lb, id: 'state', digest: String(value.digest ?? '') }, value.seal);
+    if (status === 'sealed') return 'sealed';
+    if (status === 'unknown') return { unchecked: this.sealer.port.problem() ?? `seal: ${this.sealer.port.description} cannot be used` };
+    if (status === 'bad') throw new StoreRecordCorruptError(found.location, `its seal does not verify with the ${this.sealer.port.description} (it was edited, or forged)`);
+    const after = await this.afterKeys(lb, state);
+    if (after) throw new StoreRecordCorruptError(found.location, `it carries no seal, but ${after}: its seal was removed (edited, or forged)`);
+    return 'before-keys';
+  }
+
+  /** Why a state without a seal cannot be from before keys (null: it can). */
+  private async afterKeys(lb: string, state: LoadBalancerState): Promise<string | null> {
+    const since = await this.sealer?.port.since();
+    const times = [state.lastCycleAt, state.lastTlsAt, state.observed?.at ?? null].filter((t): t is string => typeof t === 'string');
+    const late = since ? times.find((t) => t >= since) : undefined;
+    if (since && late) return `it was written after the key began (${late} ≥ ${since})`;
+    const head = state.chain.seq > 0 ? await this.records.get(eventKey(lb, state.chain.seq)).catch(() => null) : null;
+    if (head && OBJECT_SHAPE.test(head.value) && (head.value.seal !== undefined || (since && typeof head.value.at === 'string' && head.value.at >= since))) return `the event it names as its chain head (#${state.chain.seq}) is from after keys`;
+    const observed = state.observationChain;
+    const at = state.observed?.at;
+    if (observed && at) {
+      const last = await this.records.get({ kind: 'observation', lb, id: `${at}.${observed.hash.slice(0, 12)}` }).catch(() => null);
+      if (last && OBJECT_SHAPE.test(last.value) && last.value.seal !== undefined) return `the observation it names as its chain head (#${observed.seq}) is sealed`;
+    }
+    return null;
+  }
+
+  /** Whether any load balancer's state carries a seal: the store was sealed with a key (a missing key is then not to be made anew). */
+  async holdsSeals(): Promise<boolean> {
+    for (const lb of await this.listLoadBalancers()) {
+      const found = await this.records.get(stateKey(lb)).catch(() => null);
+      if (found && OBJECT_SHAPE.test(found.value) && found.value.seal !== undefined) return true;
+    }
+    return false;
   }
 
   async appendEvent(record: ChainedEvent): Promise<void> {
@@ -67,7 +133,7 @@ export class Ledger implements Store {
       if (stored?.id !== record.id) throw new StoreConflictError(`${existing?.location ?? key.id}: sequence ${record.seq} already holds event ${String(stored?.id)}, not ${record.id}`);
       // Appended before (a crash may have come between this write and the outbox's): queue it all the same,
       // unless it was published or marked undeliverable since (a receipt is only ever written after the event).
-      if (closes(await this.receiptOf(record, existing?.legacy ?? {}))) return;
+      if (closes(await this.receiptOf(record, existing?.legacy ?? {}), this.sealer !== null)) return;
     }
     // Queued already: left as it is (its claim and backoff belong to it; a second writer must not publish it too).
     await this.records.putIfAbsent(outboxKey(record.id), freshEntry(record));
@@ -77,22 +143,38 @@ export class Ledger implements Store {
     const found = await this.records.get(eventKey(lb, seq));
     if (!found) return null;
     const record = shaped(found, EVENT_SHAPE);
-    return storedEvent(record, found, await this.receiptOf(record, found.legacy));
+    return storedEvent(record, found, await this.receiptOf(record, found.legacy), this.sealer !== null);
   }
 
   /**
    * An event's receipt (published, or refused for good), or null: its own record,
-   * else what an earlier elbscope kept beside the event. One that does not parse
-   * still closes the event (never a second publish); `verify` names it.
+   * else what an earlier elbscope kept beside the event. Without a key, one that
+   * does not parse still closes the event (never a second publish); with a key,
+   * only a receipt whose seal verifies closes it (see closes). `verify` names the others.
    */
   private async receiptOf(record: ChainedEvent, legacy: Record<string, unknown>): Promise<Receipt | null> {
+    let receipt: Receipt | null;
     try {
       const found = await this.records.get(receiptKey(record));
-      return found ? receiptFrom(found, record) : legacyReceipt(legacy);
+      receipt = found ? receiptFrom(found, record) : legacyReceipt(legacy);
     } catch (err) {
       if (!(err instanceof StoreRecordCorruptError)) throw err;
-      return unreadableReceipt(err.location, err.reason);
+      receipt = unreadableReceipt(err.location, err.reason);
     }
+    await this.judgeReceipts([{ record, receipt }]);
+    return receipt;
+  }
+
+  /** With a key: each receipt's seal checked (a bounded number of calls at once), said on the receipt. */
+  private async judgeReceipts(items: readonly { record: ChainedEvent; receipt: Receipt | null }[]): Promise<void> {
+    const sealer = this.sealer;
+    if (!sealer) return;
+    const asked = items.flatMap(({ record, receipt }) => (receipt ? [{ record, receipt }] : []));
+    const statuses = await sealer.checkAll(asked.map(({ record, receipt }) => ({ subject: { kind: 'receipt' as const, lb: record.loadBalancer, id: record.id, digest: receipt.sealOf?.digest ?? '' }, seal: receipt.sealOf?.seal })));
+    asked.forEach(({ receipt }, i) => {
+      receipt.seal = statuses[i] as SealStatus;
+      if (receipt.seal === 'bad') receipt.unsound ??= `its seal does not verify with the ${sealer.port.description} (edited, or forged)`;
+    });
   }
 
   async listLoadBalancers(): Promise<string[]> {
@@ -114,12 +196,15 @@ export class Ledger implements Store {
     });
     kept.push(...read);
     const receipts = new Map(read.map((r) => [r.id, r]));
-    const events: StoredEvent[] = [];
+    const trail: { record: ChainedEvent; found: ReadRecord; receipt: Receipt | null }[] = [];
     for (const found of await this.records.query('event', lb)) {
       const record = shaped(found, EVENT_SHAPE);
       const receipt = receipts.get(record.id);
-      events.push(storedEvent(record, found, receipt ? receiptFrom(receipt, record) : (unreadable.get(record.id) ?? legacyReceipt(found.legacy))));
+      trail.push({ record, found, receipt: receipt ? receiptFrom(receipt, record) : (unreadable.get(record.id) ?? legacyReceipt(found.legacy)) });
     }
+    await this.judgeReceipts(trail);
+    // As read, for the audit: what each receipt says, and (with a key) whether its seal holds.
+    const events: StoredEvent[] = trail.map(({ record, found, receipt }) => storedEvent(record, found, receipt, false));
     const stored = new Set(events.map((e) => e.record.id));
     const strayReceipts = kept.filter((r) => !stored.has(r.id)).map((r) => ({ eventId: r.id, location: r.location }));
     return { events, strayReceipts };
@@ -147,13 +232,21 @@ export class Ledger implements Store {
   }
 
   async claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean> {
+    return (await this.claimOutboxEntry(id, claimant, now, leaseMs)) !== null;
+  }
+
+  async claimOutboxEntry(id: string, claimant: string, now: Date, leaseMs: number): Promise<OutboxEntry | null> {
     const found = await this.outboxRecord(id);
-    if (!found) return false;
+    if (!found) return null;
     const { value, version } = found;
+    // Read as claimed: what another publisher noted up to its release is what this one goes on from.
+    const entry = entryOf(value);
+    if (!entry) return null; // does not read: listOutbox moves it aside and queues the event again
     // A claim that does not read (a time that is not one) holds nothing.
     const until = Date.parse(String(value.claimUntil ?? ''));
-    if (Number.isFinite(until) && until > now.getTime()) return false;
-    return this.records.putIfVersion(outboxKey(id), { ...value, claimant, claimUntil: new Date(now.getTime() + leaseMs).toISOString() }, version);
+    if (Number.isFinite(until) && until > now.getTime()) return null;
+    const claimed = await this.records.putIfVersion(outboxKey(id), { ...value, claimant, claimUntil: new Date(now.getTime() + leaseMs).toISOString() }, version);
+    return claimed ? entry : null;
   }
 
   async releaseOutbox(id: string): Promise<void> {
@@ -161,11 +254,18 @@ export class Ledger implements Store {
   }
 
   async deferOutbox(id: string, retry: OutboxRetry): Promise<void> {
-    await this.writeOutbox(id, (value) => value && { ...withoutClaim(value), attempts: retry.attempts, notBefore: retry.notBefore, lastError: retry.lastError, delivered: [...(retry.delivered ?? [])] });
+    await this.writeOutbox(id, (value) => {
+      if (!value) return null;
+      if ('sinks' in retry) return { ...withoutClaim(value), ...deliveryFields({ ...storedSinks(value), ...retry.sinks }) };
+      // The summary alone (the fields an earlier elbscope wrote): the named sinks delivered, the backoff as given.
+      const named = Object.fromEntries((retry.delivered ?? []).map((name): [string, SinkDelivery] => [name, { state: 'delivered', at: null, messageId: null }]));
+      const sinks = { ...storedSinks(value), ...named };
+      return { ...withoutClaim(value), ...deliveryFields(sinks), attempts: retry.attempts, notBefore: retry.notBefore, lastError: retry.lastError };
+    });
   }
 
-  async noteDelivered(id: string, delivered: readonly string[]): Promise<void> {
-    await this.writeOutbox(id, (value) => value && { ...value, delivered: [...delivered] });
+  async noteSinks(id: string, sinks: Readonly<Record<string, SinkDelivery>>): Promise<void> {
+    await this.writeOutbox(id, (value) => value && { ...value, ...deliveryFields({ ...storedSinks(value), ...sinks }) });
   }
 
   /**
@@ -208,7 +308,9 @@ export class Ledger implements Store {
 
   /** Write the event's receipt, then take it out of the outbox (a crash between leaves it queued; the receipt stops a second publish). */
   private async closeOutbox(record: ChainedEvent, receipt: Receipt): Promise<void> {
-    await this.records.put(receiptKey(record), sealReceipt(record, receipt));
+    // The alert went out (or never can): its receipt is written even when the key cannot seal it now, saying
+    // so — it then closes nothing, and `verify` names it — rather than leave the event queued for a second publish.
+    await this.records.put(receiptKey(record), await this.sealReceipt(record, receipt, true));
     await this.discardOutbox(record.id);
   }
 
@@ -216,12 +318,12 @@ export class Ledger implements Store {
     const found = await this.records.get(eventKey(record.loadBalancer, record.seq));
     if (!found || shaped(found, EVENT_SHAPE).id !== record.id) throw new StoreConflictError(`${found?.location ?? this.description}: event ${record.id} is not stored there`);
     const receipt = await this.receiptOf(record, found.legacy);
-    if (receipt?.publishedAt) throw new StoreConflictError(`${receipt.location}: event ${record.id} was published already`);
+    if (receipt?.publishedAt && (!this.sealer || receipt.seal === 'sealed')) throw new StoreConflictError(`${receipt.location}: event ${record.id} was published already`);
     // Queued first (afresh: no backoff, delivered list or claim), mark cleared second: a crash between leaves it queued (and still marked), never lost.
     await this.writeOutbox(record.id, () => ({ ...freshEntry(record) }));
     await this.records.delete(receiptKey(record));
     // A mark an earlier elbscope kept beside the event stays there: a cleared receipt overrides it.
-    if (legacyReceipt(found.legacy)) await this.records.put(receiptKey(record), sealReceipt(record, { publishedAt: null, messageId: null, deliveryError: null }));
+    if (legacyReceipt(found.legacy)) await this.records.put(receiptKey(record), await this.sealReceipt(record, { publishedAt: null, messageId: null, deliveryError: null }, false));
   }
 
   async putObservation(observation: StoredObservation, ttlDays: number): Promise<void> {
@@ -229,10 +331,21 @@ export class Ledger implements Store {
     // Keyed by time and content: two writers' attempts at one cycle time never overwrite each other
     // (the one whose commit lost stays beside the chain as uncommitted; verify counts it so).
     const id = observation.hash ? `${observation.at}.${observation.hash.slice(0, 12)}` : observation.at;
-    await this.records.put({ kind: 'observation', lb: observation.loadBalancer, id }, observation, { expiresAt: Math.floor(atMs / 1000) + ttlDays * 86_400 });
-    // The TTL, where the store has none of its own: observations older than ttlDays go (ids sort by time).
-    await this.records.expire('observation', observation.loadBalancer, new Date(atMs - ttlDays * 86_400_000).toISOString());
+    // Sealed over its place and hash: the chain's links then bind every record before it to the key.
+    if (this.sealer && observation.hash && typeof observation.seq === 'number') {
+      observation = { ...observation, seal: await this.sealer.seal({ kind: 'observation', lb: observation.loadBalancer, id: String(observation.seq), digest: observation.hash }) };
+    }
+    // Expiry goes by the wall clock and by the ledger's own time (shared/ledger/expiry.ts): a clock that jumps takes nothing.
+    const expiry = (this.observationExpiry ??= new ObservationExpiry(this.records));
+    const lb = observation.loadBalancer;
+    const retentionMs = ttlDays * 86_400_000;
+    const expiresAt = this.records.expiresOnItsOwn ? await expiry.keepUntil(lb, atMs, retentionMs) : Math.floor(atMs / 1000) + ttlDays * 86_400;
+    await this.records.put({ kind: 'observation', lb, id }, observation, { expiresAt });
+    if (!this.records.expiresOnItsOwn) await expiry.prune(lb, atMs, retentionMs);
   }
+
+  /** When stored observations go (created on first use). */
+  private observationExpiry?: ObservationExpiry;
 
   async listObservations(lb: string, from?: string, to?: string): Promise<StoredObservation[]> {
     // Ids are the time, then `.` and a hash: `~` after `to` takes every record of that time.
@@ -242,14 +355,59 @@ export class Ledger implements Store {
 
   async putPrewarm(target: PrewarmTarget): Promise<void> {
     const key: RecordKey = { kind: 'prewarm', lb: target.loadBalancer, id: target.id };
-    if (!(await this.records.putIfAbsent(key, target))) throw new StoreConflictError(`${this.description}: pre-warm target ${target.id} of ${target.loadBalancer} exists already`);
+    const { seal: _old, ...content } = target as PrewarmTarget & { seal?: unknown };
+    const sealed = this.sealer ? { ...content, seal: await this.sealer.seal(prewarmSubject(content)) } : content;
+    if (!(await this.records.putIfAbsent(key, sealed))) throw new StoreConflictError(`${this.description}: pre-warm target ${target.id} of ${target.loadBalancer} exists already`);
   }
 
+  /**
+   * The pre-warm targets the cycles act on. With a key, only trusted ones: sealed
+   * (by `elbscope prewarm`), or from before keys and vouched for by a cycle (their
+   * digest in the state); a target someone wrote into the store is never acted on
+   * (no false "pre-warm complete"). `auditPrewarms` lists them all.
+   */
   async listPrewarms(lb?: string): Promise<PrewarmTarget[]> {
     const out: PrewarmTarget[] = [];
-    for (const name of lb ? [lb] : await this.listLoadBalancers()) for (const found of await this.records.query('prewarm', name)) out.push(shaped(found, PREWARM_SHAPE));
+    for (const name of lb ? [lb] : await this.listLoadBalancers()) {
+      const audited = await this.auditPrewarms(name);
+      const unsealed = audited.filter((a) => a.seal === 'none');
+      // Vouched for by a state whose own seal holds (or that is from before keys): never by one the key could not check.
+      const vouching = this.sealer && unsealed.length > 0 ? await this.getState(name).catch(() => null) : null;
+      const digests = vouching && typeof vouching.seal !== 'object' ? (vouching.state.prewarmDigests ?? {}) : {};
+      for (const { target, seal } of audited) if (!this.sealer || seal === 'sealed' || (seal === 'none' && digests[target.id] === prewarmHash(target))) out.push(target);
+    }
     return out.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
   }
+
+  /** Every pre-warm target of a load balancer as stored, with what its seal says (no key: every one 'none'). */
+  async auditPrewarms(lb: string): Promise<{ target: PrewarmTarget; seal: SealStatus }[]> {
+    const targets = (await this.records.query('prewarm', lb)).map((found) => shaped(found, PREWARM_SHAPE) as PrewarmTarget & { seal?: unknown });
+    const seals = this.sealer ? await this.sealer.checkAll(targets.map((t) => ({ subject: prewarmSubject(t), seal: t.seal }))) : targets.map((): SealStatus => 'none');
+    return targets.map((target, i) => ({ target, seal: seals[i] as SealStatus })).sort((a, b) => a.target.requestedAt.localeCompare(b.target.requestedAt));
+  }
+
+  /** A receipt as written: with a key, sealed; when `orNote` and the key cannot be used, unsealed with the reason. */
+  private async sealReceipt(record: ChainedEvent, receipt: Receipt, orNote: boolean): Promise<Record<string, unknown>> {
+    const body = receiptBody(record, receipt);
+    if (!this.sealer) return body;
+    try {
+      return { ...body, seal: await this.sealer.seal({ kind: 'receipt', lb: record.loadBalancer, id: record.id, digest: receiptHash(body) }) };
+    } catch (err) {
+      if (!orNote || !(err instanceof SealUnavailableError)) throw err;
+      return { ...body, sealError: err.message };
+    }
+  }
+}
+
+/** What a ledger is built with. */
+export interface LedgerOptions {
+  /** The key the audit is sealed with (shared/ledger/seal.ts); none: records are written as before keys. */
+  seal?: MacPort;
+}
+
+/** What a pre-warm target's seal is over: its place and content. */
+function prewarmSubject(target: PrewarmTarget & { seal?: unknown }) {
+  return { kind: 'prewarm' as const, lb: target.loadBalancer, id: target.id, digest: prewarmHash(target as PrewarmTarget) };
 }
 
 const stateKey = (lb: string): RecordKey => ({ kind: 'state', lb, id: 'state' });
@@ -285,8 +443,72 @@ function entryOf(value: unknown): OutboxEntry | null {
   if (!OBJECT_SHAPE.test(value) || !EVENT_SHAPE.test(value.record)) return null;
   // Backoff fields that do not read are only a backoff: tried again now.
   const attempts = Number.isSafeInteger(value.attempts) ? (value.attempts as number) : 0;
-  const notBefore = typeof value.notBefore === 'string' && Number.isFinite(Date.parse(value.notBefore)) ? value.notBefore : null;
-  return { record: value.record, attempts, notBefore, lastError: typeof value.lastError === 'string' ? value.lastError : null, delivered: deliveredList(value.delivered) };
+  const notBefore = isTime(value.notBefore) ? value.notBefore : null;
+  const sinks = storedSinks(value);
+  return { record: value.record, sinks, attempts, notBefore, lastError: typeof value.lastError === 'string' ? value.lastError : null, delivered: deliveredNames(sinks) };
+}
+
+/** The most sinks an outbox entry keeps states for (a few are configured; more is not a state elbscope wrote). */
+const MAX_SINK_STATES = 16;
+
+/**
+ * Each sink's delivery state on a stored entry. An entry an earlier elbscope wrote
+ * keeps only the names of the sinks that accepted (`delivered`): those read as
+ * delivered, every other sink as not tried yet (tried at once: the old entry's
+ * backoff belonged to the sink that held the others back). A state that does not
+ * read is no state (that sink tries again: a repeat beats a lost alert).
+ */
+function storedSinks(value: Record<string, unknown>): Record<string, SinkDelivery> {
+  const read: [string, SinkDelivery][] = [];
+  for (const [name, state] of Object.entries(OBJECT_SHAPE.test(value.sinks) ? value.sinks : {}).slice(0, MAX_SINK_STATES)) {
+    const delivery = sinkDeliveryOf(state);
+    if (delivery) read.push([name, delivery]);
+  }
+  const sinks = Object.fromEntries(read);
+  // The list an earlier elbscope keeps (and notes into, should one run beside this one): a sink it names has the event.
+  for (const name of deliveredList(value.delivered)) if (sinks[name]?.state !== 'delivered') sinks[name] = { state: 'delivered', at: null, messageId: null };
+  return sinks;
+}
+
+/** One sink's stored state, if it reads as one. */
+function sinkDeliveryOf(value: unknown): SinkDelivery | null {
+  if (!OBJECT_SHAPE.test(value)) return null;
+  const text = (v: unknown): v is string => typeof v === 'string';
+  if (value.state === 'delivered' && (value.at === null || isTime(value.at)) && (value.messageId === null || text(value.messageId))) {
+    return { state: 'delivered', at: value.at, messageId: value.messageId };
+  }
+  const attempts = Number.isSafeInteger(value.attempts) ? (value.attempts as number) : 0;
+  if (value.state === 'failing' && isTime(value.since) && attempts >= 1 && isTime(value.notBefore) && text(value.lastError)) {
+    return { state: 'failing', since: value.since, attempts, notBefore: value.notBefore, lastError: value.lastError };
+  }
+  if (value.state === 'gave-up' && isTime(value.at) && text(value.error)) return { state: 'gave-up', at: value.at, error: value.error };
+  return null;
+}
+
+function isTime(value: unknown): value is string {
+  return typeof value === 'string' && Number.isFinite(Date.parse(value));
+}
+
+function deliveredNames(sinks: Record<string, SinkDelivery>): string[] {
+  return Object.entries(sinks).filter(([, s]) => s.state === 'delivered').map(([name]) => name);
+}
+
+/**
+ * An entry's delivery fields for `sinks`: the states, and the summary an earlier
+ * elbscope reads (during a deploy both may run): the sinks delivered, and the
+ * backoff of the failing sink due first — which only delays that older reader.
+ */
+function deliveryFields(sinks: Record<string, SinkDelivery>): Record<string, unknown> {
+  const failing = Object.values(sinks).flatMap((s) => (s.state === 'failing' ? [s] : []));
+  const first = failing.reduce<(typeof failing)[number] | null>((a, b) => (a && Date.parse(a.notBefore) <= Date.parse(b.notBefore) ? a : b), null);
+  const gaveUp = Object.values(sinks).find((s) => s.state === 'gave-up');
+  return {
+    sinks,
+    attempts: Math.max(0, ...failing.map((s) => s.attempts)),
+    notBefore: first?.notBefore ?? null,
+    lastError: first?.lastError ?? (gaveUp?.state === 'gave-up' ? gaveUp.error : null),
+    delivered: deliveredNames(sinks),
+  };
 }
 
 /** An outbox entry's value with no claim on it. */
@@ -295,7 +517,7 @@ function withoutClaim({ claimant: _c, claimUntil: _u, ...rest }: Record<string, 
 }
 
 function freshEntry(record: ChainedEvent): OutboxEntry {
-  return { record, attempts: 0, notBefore: null, lastError: null, delivered: [] };
+  return { record, sinks: {}, attempts: 0, notBefore: null, lastError: null, delivered: [] };
 }
 
 /** An event's receipt: published (when, the message id), or refused for good; `location` where it lives. */
@@ -306,8 +528,12 @@ export interface Receipt {
   location?: string;
   /** Set when the receipt does not belong to its event (edited, or moved from another): `verify` names it. */
   unsound?: string;
-  /** It does not parse: it still closes the event. */
+  /** It does not parse: it still closes the event (without a key). */
   unreadable?: true;
+  /** With a key: what its seal says. */
+  seal?: SealStatus;
+  /** What its seal is over (its content's digest) and the seal as stored. */
+  sealOf?: { digest: string; seal: unknown };
 }
 
 /**
@@ -315,14 +541,14 @@ export interface Receipt {
  * hash over all of them — an edited receipt, or one copied onto another event, no
  * longer hashes (`verify` names it).
  */
-function sealReceipt(record: ChainedEvent, receipt: Receipt): Record<string, unknown> {
+function receiptBody(record: ChainedEvent, receipt: Receipt): Record<string, unknown> {
   const body = { eventId: record.id, seq: record.seq, eventHash: record.hash, publishedAt: receipt.publishedAt, messageId: receipt.messageId, deliveryError: receipt.deliveryError };
   return { ...body, hash: receiptHash(body) };
 }
 
-/** The hash a sealed receipt carries over its other fields. */
+/** The hash a sealed receipt carries over its other fields (not its keyed seal, nor the note of a seal that failed). */
 export function receiptHash(body: Record<string, unknown>): string {
-  const { hash: _ignored, ...content } = body;
+  const { hash: _ignored, seal: _sealed, sealError: _failed, ...content } = body;
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
@@ -340,7 +566,8 @@ function receiptFrom(found: ReadRecord, record: ChainedEvent): Receipt {
   const deliveryError = error && typeof error.at === 'string' ? { at: error.at, error: String(error.error ?? '') } : null;
   if (!publishedAt && !deliveryError && value.hash === undefined) return unreadableReceipt(location, 'says neither when it was published nor why it cannot be');
   const unsound = receiptFault(value, record);
-  return { publishedAt, messageId: typeof value.messageId === 'string' ? value.messageId : null, deliveryError, location, ...(unsound ? { unsound } : {}) };
+  const sealOf = { digest: receiptHash(value), seal: value.seal };
+  return { publishedAt, messageId: typeof value.messageId === 'string' ? value.messageId : null, deliveryError, location, sealOf, ...(unsound ? { unsound } : {}) };
 }
 
 /** Why a receipt does not belong to its event, or null (receipts from before seals are not judged). */
@@ -356,9 +583,20 @@ function unreadableReceipt(location: string, reason: string): Receipt {
   return { publishedAt: null, messageId: null, deliveryError: null, location, unsound: `does not read (${reason})`, unreadable: true };
 }
 
-/** Whether a receipt closes its event: published, refused for good, or unreadable (a cleared one does not). */
-function closes(receipt: Receipt | null): boolean {
+/**
+ * Whether a receipt closes its event: published, refused for good, or (without a
+ * key) unreadable; a cleared one does not. With a key only a receipt whose seal
+ * verifies closes it: an unsealed, edited or unreadable one could be anyone's, and
+ * a second alert is better than one a forger silenced.
+ */
+function closes(receipt: Receipt | null, keyed: boolean): boolean {
+  if (keyed) return receipt !== null && trusted(receipt) && (receipt.publishedAt !== null || receipt.deliveryError !== null);
   return receipt !== null && (receipt.publishedAt !== null || receipt.deliveryError !== null || receipt.unreadable === true);
+}
+
+/** A receipt whose seal verifies and that belongs to its event. */
+function trusted(receipt: Receipt): boolean {
+  return receipt.seal === 'sealed' && receipt.unsound === undefined;
 }
 
 /** The receipt an earlier elbscope kept on a DynamoDB event item. */
@@ -368,8 +606,15 @@ function legacyReceipt(legacy: Record<string, unknown>): Receipt | null {
   return null;
 }
 
-/** A stored event with its receipt. */
-function storedEvent(record: ChainedEvent, found: ReadRecord, receipt: Receipt | null): StoredEvent {
-  const where = receipt?.location ? { receipt: { location: receipt.location, ...(receipt.unsound ? { unsound: receipt.unsound } : {}), ...(receipt.unreadable ? { unreadable: true as const } : {}) } } : {};
+/**
+ * A stored event with its receipt. `forDelivery` with a key (what the flush asks):
+ * a receipt that is not trusted says nothing — the event reads as not published,
+ * and is published. For the audit the receipt is given as it reads, with its seal.
+ */
+function storedEvent(record: ChainedEvent, found: ReadRecord, receipt: Receipt | null, forDelivery: boolean): StoredEvent {
+  if (forDelivery && receipt && !trusted(receipt)) receipt = { publishedAt: null, messageId: null, deliveryError: null, ...(receipt.location ? { location: receipt.location } : {}), ...(receipt.unsound ? { unsound: receipt.unsound } : {}), ...(receipt.seal ? { seal: receipt.seal } : {}) };
+  const where = receipt?.location
+    ? { receipt: { location: receipt.location, ...(receipt.unsound ? { unsound: receipt.unsound } : {}), ...(receipt.unreadable ? { unreadable: true as const } : {}), ...(receipt.seal ? { seal: receipt.seal } : {}) } }
+    : {};
   return { record, location: found.location, publishedAt: receipt?.publishedAt ?? null, deliveryError: receipt?.deliveryError ?? null, ...where };
 }

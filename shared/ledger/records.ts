@@ -84,9 +84,12 @@ export interface Records {
   /** Every load balancer that has records. */
   loadBalancers(): Promise<string[]>;
   /**
-   * Drop a load balancer's records of `kind` with ids below `beforeId` (their expiry
-   * has passed) where the store has no expiry of its own: the local directory.
-   * DynamoDB's TTL drops them there (its `expiresAt`), so this does nothing.
+   * Whether the store drops a record itself once its `expiresAt` passed (DynamoDB's
+   * TTL, on AWS's clock); else the ledger judges expiry and calls `expire`.
    */
-  expire(kind: RecordKind, lb: string, beforeId: string): Promise<void>;
+  readonly expiresOnItsOwn: boolean;
+  /** A load balancer's record ids of one kind, in id order, without reading the records (`newest`: only the last that many). */
+  ids(kind: RecordKind, lb: string, options?: { newest?: number }): Promise<string[]>;
+  /** Remove these records of a load balancer: the ledger judged them expired (the local directory's pruning). */
+  expire(kind: RecordKind, lb: string, ids: readonly string[]): Promise<void>;
 }

@@ -93,23 +93,70 @@ export class OpenMetrics {
   }
 }
 
-/** Serve `/metrics` (OpenMetrics text) on `host:port`; anything else is a 404. */
+/**
+ * The metrics listener's limits, so no client (or crowd of them) can take the
+ * process's file descriptors, memory or time; the numbers are in the README's
+ * `--metrics-listen` section too:
+ * - `maxConnections` 64: a scraper keeps one keep-alive connection (a Prometheus HA
+ *   pair, an agent and a curl are a handful); 64 is far below the common
+ *   `ulimit -n 1024`, so DNS, backends and the store keep the rest. A connection past
+ *   the cap is closed as soon as it is accepted (it never holds a descriptor).
+ * - `headersTimeout` 10 s, `requestTimeout` 15 s: a scrape sends its request at once;
+ *   a connection that sends nothing, or a request byte by byte, is closed (checked
+ *   every `connectionsCheckingInterval`, 2 s).
+ * - `idleTimeout` 30 s: a socket silent that long (between scrapes too) is closed;
+ *   Prometheus scrapes every 15 to 60 s and reconnects when it must.
+ * - `keepAliveTimeout` 20 s: a keep-alive connection waits that long for the next scrape.
+ * - `maxHeaderSize` 8 KiB: a scrape's headers are a few hundred bytes (Node's default is 16 KiB).
+ * - `maxRequestsPerSocket` 1,000: a connection is recycled now and then.
+ */
+export const METRICS_LIMITS = {
+  maxConnections: 64,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+  idleTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 20_000,
+  connectionsCheckingIntervalMs: 2_000,
+  maxHeaderSize: 8 * 1024,
+  maxRequestsPerSocket: 1_000,
+} as const;
+
+/** Serve `/metrics` (OpenMetrics text) on `host:port`, within METRICS_LIMITS; anything else is a 404. */
 export async function serveMetrics(metrics: OpenMetrics, host: string, port: number): Promise<{ url: string; close: () => Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('elbscope serves /metrics only\n');
-      return;
-    }
-    metrics.registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(err)}\n`),
-    );
-  });
+  const limits = METRICS_LIMITS;
+  const server: Server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderSize,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: limits.connectionsCheckingIntervalMs,
+    },
+    (req, res) => {
+      if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('elbscope serves /metrics only\n');
+        return;
+      }
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(err)}\n`),
+      );
+    },
+  );
+  server.maxConnections = limits.maxConnections;
+  server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  // A silent socket is destroyed (no 'timeout' listener of ours: Node's default destroys it).
+  server.setTimeout(limits.idleTimeoutMs);
+  // A bad request (headers past maxHeaderSize: 431) or a reset: Node's own clientError handling answers and closes.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
   });
   const address = server.address() as AddressInfo;
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return { url: `http://${shown}:${address.port}/metrics`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://${shown}:${address.port}/metrics`,
+    // Open connections (a scraper's keep-alive, idle ones) would hold close() until their timeouts: dropped.
+    close: () => new Promise((resolve) => (server.close(() => resolve()), server.closeAllConnections())),
+  };
 }

@@ -1,5 +1,7 @@
 import type { ChainedEvent, LoadBalancerState } from '../detect/state';
-import { verifyChain, verifyObservations, verifyOutbox, verifyPrewarms, verifyReceipts, type ChainBreak, type ObservationCheck, type PrewarmCheck, type ReceiptCheck } from '../store/chain';
+import { prewarmHash, verifyChain, verifyObservations, verifyOutbox, verifyPrewarms, verifyReceipts, type ChainBreak, type ObservationCheck, type PrewarmCheck, type ReceiptCheck } from '../store/chain';
+import { auditSeals, type SealCheck } from '../ledger/seal-audit';
+import { SealUnavailableError } from '../ledger/seal';
 import { StoreRecordCorruptError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from '../store/store';
 import type { PrewarmTarget } from '../detect/rules';
 import type { CompactSnapshot } from '../cycle/snapshot';
@@ -33,7 +35,7 @@ export interface ReportData {
   /** TLS findings: the TLS events of the window. */
   tls: ReportData['events'];
   /** The audit chain: verified or not, and its head (the hash an alert of the last event carries); and the stored observations' chain. */
-  chain: { intact: boolean; records: number; firstBreak: ChainBreak | null; head: { seq: number; hash: string } | null; observations?: ObservationCheck; prewarms?: PrewarmCheck; receipts?: ReceiptCheck };
+  chain: { intact: boolean; records: number; firstBreak: ChainBreak | null; head: { seq: number; hash: string } | null; observations?: ObservationCheck; prewarms?: PrewarmCheck; receipts?: ReceiptCheck; seals?: SealCheck };
   /** Stored observations further apart than this mean cycles were missed: charts leave a gap there. */
   gapAfterMs: number;
 }
@@ -59,6 +61,8 @@ export interface LoadBalancerAudit {
   prewarmCheck: PrewarmCheck;
   receiptCheck: ReceiptCheck;
   outbox: ChainBreak | null;
+  /** The keyed seals (absent: the store has no key; its records are read as before keys). */
+  sealCheck?: SealCheck;
   /** The first of those breaks (null: everything holds). */
   firstBreak: ChainBreak | null;
 }
@@ -70,13 +74,21 @@ export interface LoadBalancerAudit {
  * do not parse is a StoreRecordCorruptError naming the record.
  */
 export async function auditLoadBalancer(store: Store, loadBalancer: string, now: Date, outbox?: OutboxEntry[]): Promise<LoadBalancerAudit> {
-  const [trail, prewarms, state, observations, queued] = await Promise.all([
+  let stateUnchecked: string | null = null;
+  const [trail, audited, state, observations, queued] = await Promise.all([
     store.listTrail(loadBalancer),
-    store.listPrewarms(loadBalancer),
-    store.getState(loadBalancer),
+    // Every target as stored (the cycles act on the trusted ones only): an edited or forged one is named.
+    store.auditPrewarms ? store.auditPrewarms(loadBalancer) : store.listPrewarms(loadBalancer).then((ts) => ts.map((target) => ({ target, seal: 'none' as const }))),
+    // A state that would be rebuilt, with no key to seal the new one: its seal is not checked (said), nothing is moved.
+    store.getState(loadBalancer).catch((err: unknown) => {
+      if (!(err instanceof SealUnavailableError)) throw err;
+      stateUnchecked = err.message;
+      return null;
+    }),
     readObservations(store, loadBalancer),
     outbox ?? store.listOutbox(),
   ]);
+  const prewarms = audited.map((a) => a.target);
   const { events, strayReceipts } = trail;
   const offChain = new Set<string>();
   const observationCheck = checkObservations(loadBalancer, observations, state?.state.observationChain ?? null, now, offChain);
@@ -84,15 +96,21 @@ export async function auditLoadBalancer(store: Store, loadBalancer: string, now:
   const receiptCheck = verifyReceipts(loadBalancer, events, onTheirWay(queued, state?.state ?? null), strayReceipts);
   const chain = verifyChain(loadBalancer, events, state?.state.chain ?? null);
   const outboxBreak = verifyOutbox(loadBalancer, events, queued, state?.state.pending ?? []);
-  const firstBreak = chain ?? observationCheck.firstBreak ?? prewarmCheck.firstBreak ?? receiptCheck.firstBreak ?? outboxBreak;
-  return { events, state, prewarms, observations, offChain, chain, observationCheck, prewarmCheck, receiptCheck, outbox: outboxBreak, firstBreak };
+  const sealCheck = store.sealer
+    ? await auditSeals(loadBalancer, store.sealer, {
+      events, observations: Array.isArray(observations) ? observations : null, prewarms: audited, prewarmDigests: state?.state.prewarmDigests, prewarmHash,
+      state: stateUnchecked !== null ? { unchecked: stateUnchecked } : state?.seal,
+    })
+    : undefined;
+  const firstBreak = chain ?? observationCheck.firstBreak ?? prewarmCheck.firstBreak ?? receiptCheck.firstBreak ?? outboxBreak ?? sealCheck?.firstBreak ?? null;
+  return { events, state, prewarms, observations, offChain, chain, observationCheck, prewarmCheck, receiptCheck, outbox: outboxBreak, ...(sealCheck ? { sealCheck } : {}), firstBreak };
 }
 
 /** Gather a report from the store: events, stored observations, pre-warm targets, and the chain check. */
 export async function buildReport(store: Store, loadBalancer: string, window: { from?: string; to?: string }, now: Date, options: { observationEveryMinutes?: number } = {}): Promise<ReportData> {
   const inWindow = (at: string) => (!window.from || at >= window.from) && (!window.to || at <= window.to);
   const audit = await auditLoadBalancer(store, loadBalancer, now);
-  const { events: stored, prewarms, state, observations: all, offChain, observationCheck, prewarmCheck, receiptCheck, firstBreak } = audit;
+  const { events: stored, prewarms, state, observations: all, offChain, observationCheck, prewarmCheck, receiptCheck, sealCheck, firstBreak } = audit;
   // Every observation is read once, to verify the chain; the window's are those, less any a commit never took
   // (a crash, a lost race). (When one does not parse, the window's are read on their own, as before the chain:
   // a bad record outside the window still leaves a report.)
@@ -153,7 +171,8 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
       };
     }),
     tls: events.filter((e) => TLS_KINDS.has(e.kind)),
-    chain: { intact: firstBreak === null, records: stored.length, firstBreak, observations: observationCheck, prewarms: prewarmCheck, receipts: receiptCheck, head: state?.state.chain && state.state.chain.seq > 0 ? { seq: state.state.chain.seq, hash: state.state.chain.hash } : null },
+    // Seals the key could not check leave the audit unproven: never "intact".
+    chain: { intact: firstBreak === null && !sealCheck?.unchecked, records: stored.length, firstBreak, observations: observationCheck, prewarms: prewarmCheck, receipts: receiptCheck, ...(sealCheck ? { seals: sealCheck } : {}), head: state?.state.chain && state.state.chain.seq > 0 ? { seq: state.state.chain.seq, hash: state.state.chain.hash } : null },
     // Observations are stored at least every observationEveryMinutes (15): half as long again without one is a gap.
     gapAfterMs: (options.observationEveryMinutes ?? 15) * 1.5 * 60_000,
   };

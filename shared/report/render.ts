@@ -136,7 +136,7 @@ function renderCsv(r: ReportData): string {
   for (const n of r.nodes) rows.push(['node', n.firstSeen, r.loadBalancer, 'node', '', n.az, '', '', n.lastSeen, n.ip, n.hostname]);
   for (const [metric, points] of Object.entries(r.aws)) for (const [t, v] of points) rows.push(['aws', t, r.loadBalancer, metric, '', '', '', '', '', v, '']);
   for (const p of r.prewarms) rows.push(['prewarm', p.requestedAt, r.loadBalancer, p.outcome, '', '', '', p.nodesPerAz, p.total, p.durationMs, p.caseId]);
-  rows.push(['chain', r.generatedAt, r.loadBalancer, r.chain.intact ? 'intact' : 'broken', '', '', '', '', '', r.chain.records, r.chain.intact ? '' : r.chain.firstBreak?.reason]);
+  rows.push(['chain', r.generatedAt, r.loadBalancer, r.chain.intact ? 'intact' : r.chain.firstBreak ? 'broken' : 'not checked', '', '', '', '', '', r.chain.records, r.chain.intact ? '' : (r.chain.firstBreak?.reason ?? `seals cannot be checked: ${r.chain.seals?.unavailable ?? ''}`)]);
   return `${rows.map((row) => row.map(csvField).join(',')).join('\n')}\n`;
 }
 

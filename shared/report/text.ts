@@ -1,4 +1,5 @@
 import { observationsLine, prewarmsLine, receiptsLine, type ReportData } from './build';
+import { sealsLine } from '../ledger/seal-audit';
 
 // Sentences every format of a report shares.
 
@@ -14,8 +15,10 @@ export function undeliveredLine(r: ReportData): string {
 
 /** What the audit-chain check found, and (when intact) the head it verified up to. */
 export function chainLine(r: ReportData): string {
+  const seals = r.chain.seals;
+  if (!r.chain.firstBreak && seals?.unchecked) return `NOT CHECKED: ${seals.unchecked} sealed records cannot be checked (${seals.unavailable}); the hashes and links hold, but without the key they prove nothing`;
   return r.chain.intact
-    ? `intact: ${r.chain.records} records, every hash and link recomputed${r.chain.head ? `, head #${r.chain.head.seq} ${r.chain.head.hash}` : ''}${r.chain.observations ? `; observations ${observationsLine(r.chain.observations)}` : ''}${r.chain.prewarms && r.chain.prewarms.vouched + r.chain.prewarms.unvouched > 0 ? `; pre-warm targets ${prewarmsLine(r.chain.prewarms)}` : ''}${r.chain.receipts && r.chain.receipts.closed + r.chain.receipts.waiting > 0 ? `; ${receiptsLine(r.chain.receipts)}` : ''}`
+    ? `intact: ${r.chain.records} records, every hash and link recomputed${r.chain.head ? `, head #${r.chain.head.seq} ${r.chain.head.hash}` : ''}${r.chain.observations ? `; observations ${observationsLine(r.chain.observations)}` : ''}${r.chain.prewarms && r.chain.prewarms.vouched + r.chain.prewarms.unvouched > 0 ? `; pre-warm targets ${prewarmsLine(r.chain.prewarms)}` : ''}${r.chain.receipts && r.chain.receipts.closed + r.chain.receipts.waiting > 0 ? `; ${receiptsLine(r.chain.receipts)}` : ''}${seals && seals.sealed + seals.beforeKeys > 0 ? `; ${sealsLine(seals)}` : ''}`
     : `BROKEN at record #${r.chain.firstBreak?.seq} (${r.chain.firstBreak?.location}): ${r.chain.firstBreak?.reason}`;
 }
 

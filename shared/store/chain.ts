@@ -3,6 +3,7 @@ import type { ElbEvent } from '../detect/events';
 import { GENESIS_HASH, type ChainedEvent, type LoadBalancerState } from '../detect/state';
 import type { OutboxEntry, StoredEvent, StoredObservation } from './store';
 import type { PrewarmTarget } from '../detect/rules';
+import { dueToExpire } from '../ledger/expiry';
 
 /** JSON with object keys sorted at every level: one spelling per value, so hashes are stable. */
 export function canonicalJson(value: unknown): string {
@@ -17,9 +18,9 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** The hash of a chained record: its previous hash and its content (never the hash itself). */
+/** The hash of a chained record: its previous hash and its content (never the hash itself, nor the seal over it). */
 export function recordHash(record: Omit<ChainedEvent, 'hash'> & { hash?: string }): string {
-  const { hash: _ignored, ...content } = record;
+  const { hash: _ignored, seal: _sealed, ...content } = record;
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
@@ -77,9 +78,9 @@ export function verifyChain(
   return null;
 }
 
-/** An observation's hash: its content and place in the chain (never the hash itself). */
+/** An observation's hash: its content and place in the chain (never the hash itself, nor the seal over it). */
 export function observationHash(o: StoredObservation): string {
-  const { hash: _ignored, ...content } = o;
+  const { hash: _ignored, seal: _sealed, ...content } = o;
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
@@ -154,8 +155,8 @@ export function verifyObservations(loadBalancer: string, observations: Located[]
       }
       const prev = byHash.get(r.prevHash as string);
       if (!prev || (prev.record.seq as number) !== seq - 1) {
-        // Missing predecessors: expired, or removed.
-        if (r.prevExpiresAt && Date.parse(r.prevExpiresAt) <= now.getTime()) {
+        // Missing predecessors: expired, or removed (judged as expiry judged them: a clock behind the ledger is no removal).
+        if (r.prevExpiresAt && dueToExpire(r.prevExpiresAt, [...onChain.values()].reverse(), now.getTime())) {
           check.expired = seq - 1;
           break;
         }
@@ -193,9 +194,10 @@ export function observationHeadOf(observations: StoredObservation[]): LoadBalanc
   return head ? { seq: head.seq as number, hash: head.hash as string, expiresAt: head.expiresAt as string } : undefined;
 }
 
-/** A pre-warm target's digest: its content as recorded. */
-export function prewarmHash(target: PrewarmTarget): string {
-  return createHash('sha256').update(canonicalJson(target)).digest('hex');
+/** A pre-warm target's digest: its content as recorded (never the seal over it). */
+export function prewarmHash(target: PrewarmTarget & { seal?: string }): string {
+  const { seal: _sealed, ...content } = target;
+  return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
 /** What checking a load balancer's pre-warm targets against the digests the cycles kept found. */

@@ -1,8 +1,9 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
-import { Ledger } from '../ledger/ledger';
+import { Ledger, type LedgerOptions } from '../ledger/ledger';
 import { VERSIONED_KINDS, type CorruptRecord, type ReadRecord, type RecordKey, type RecordKind, type Records, type WriteOptions } from '../ledger/records';
 import { parseStored, StoreRecordCorruptError } from './store';
+import { withNamedFailures } from './failures';
 
 /**
  * The store's records in one DynamoDB table (`pk`, `sk`; TTL attribute `expiresAt`),
@@ -131,14 +132,37 @@ export class DynamoDbRecords implements Records {
     return out;
   }
 
-  /** DynamoDB's TTL drops expired items (their `expiresAt`): nothing to do. */
-  async expire(): Promise<void> {}
+  /** DynamoDB's TTL drops expired items (their `expiresAt`, on AWS's clock). */
+  readonly expiresOnItsOwn = true;
+
+  async ids(kind: RecordKind, lb: string, options: { newest?: number } = {}): Promise<string[]> {
+    const { pk } = this.key({ kind, lb, id: '' });
+    const prefix = kind === 'state' || kind === 'outbox' ? '' : SK_PREFIX[kind];
+    const out: string[] = [];
+    // Keys only (`newest`: read from the end, as far as asked); a Query is billed by the items' size all the same, so the ledger asks for few.
+    const input = {
+      TableName: this.table, ConsistentRead: true, ProjectionExpression: 'sk', KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+      ...(options.newest === undefined ? {} : { ScanIndexForward: false, Limit: options.newest }),
+    };
+    for await (const page of paginateQuery({ client: this.doc }, input)) {
+      for (const item of page.Items ?? []) out.push(idOfKey(kind, String(item.sk)));
+      if (options.newest !== undefined && out.length >= options.newest) break;
+    }
+    return options.newest === undefined ? out : out.slice(0, options.newest).reverse();
+  }
+
+  /** Never asked (the TTL drops them); deletes them if it is. */
+  async expire(kind: RecordKind, lb: string, ids: readonly string[]): Promise<void> {
+    for (const id of ids) await this.delete({ kind, lb, id });
+  }
 }
 
 /** The store as the functions use it: the ledger over a DynamoDB table. */
 export class DynamoDbStore extends Ledger {
-  constructor(client: DynamoDBClient, readonly table: string) {
-    super(new DynamoDbRecords(client, table));
+  constructor(client: DynamoDBClient, readonly table: string, options: LedgerOptions = {}) {
+    // A missing table, a refused endpoint, denied access: one named error of this store (shared/store/failures.ts).
+    super(withNamedFailures(new DynamoDbRecords(client, table)), options);
   }
 }
 

@@ -1,9 +1,10 @@
 import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { Ledger } from '../ledger/ledger';
+import { Ledger, type LedgerOptions } from '../ledger/ledger';
 import { VERSIONED_KINDS, type CorruptRecord, type ReadRecord, type RecordKey, type RecordKind, type Records, type WriteOptions } from '../ledger/records';
 import { parseStored, StoreConflictError, StoreRecordCorruptError } from './store';
+import { withNamedFailures } from './failures';
 
 /**
  * The store's records as a directory of human-readable JSON files (the CLI's default):
@@ -25,6 +26,11 @@ export class LocalRecords implements Records {
 
   constructor(readonly dir: string) {
     this.description = `local store ${dir}`;
+  }
+
+  /** Where a record lives, for messages (a failed write's error names no file). */
+  locate(key: RecordKey): string {
+    return this.file(key);
   }
 
   /** A key's file. */
@@ -121,17 +127,25 @@ export class LocalRecords implements Records {
     return (await readdirOptional(join(this.dir, 'loadbalancers'))).sort();
   }
 
-  async expire(kind: RecordKind, lb: string, beforeId: string): Promise<void> {
+  /** No expiry of its own: the ledger prunes (`expire`). */
+  readonly expiresOnItsOwn = false;
+
+  async ids(kind: RecordKind, lb: string, options: { newest?: number } = {}): Promise<string[]> {
     const dir = dirname(this.file({ kind, lb, id: '0' }));
-    const before = `${fileId(kind, beforeId)}.json`;
-    for (const f of await readdirOptional(dir)) if (f.endsWith('.json') && f < before) await rm(join(dir, f), { force: true });
+    const names = (await readdirOptional(dir)).filter((f) => f.endsWith('.json')).sort();
+    return (options.newest === undefined ? names : names.slice(-options.newest)).map((f) => idOfFile(kind, f.slice(0, -'.json'.length)));
+  }
+
+  async expire(kind: RecordKind, lb: string, ids: readonly string[]): Promise<void> {
+    for (const id of ids) await rm(this.file({ kind, lb, id }), { force: true });
   }
 }
 
 /** The store as the CLI uses it: the ledger over a local directory. */
 export class LocalStore extends Ledger {
-  constructor(readonly dir: string) {
-    super(new LocalRecords(dir));
+  constructor(readonly dir: string, options: LedgerOptions = {}) {
+    // A full disk, too many open files, denied access: one named error of this store (shared/store/failures.ts).
+    super(withNamedFailures(new LocalRecords(dir)), options);
   }
 }
 

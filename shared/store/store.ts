@@ -1,6 +1,7 @@
 import { ElbscopeError } from '../errors';
 import type { ChainedEvent, LoadBalancerState } from '../detect/state';
 import type { PrewarmTarget } from '../detect/rules';
+import type { Sealer, SealStatus, StateSeal } from '../ledger/seal';
 
 /** A stored event: the chained record, and when it was published (not part of the hash). */
 export interface StoredEvent {
@@ -11,7 +12,7 @@ export interface StoredEvent {
   /** Where it lives, for `verify` to name (a file path, a table key). */
   location: string;
   /** Where its receipt lives, and why that receipt does not belong to it (edited, another event's), for `verify`. */
-  receipt?: { location: string; unsound?: string; unreadable?: true };
+  receipt?: { location: string; unsound?: string; unreadable?: true; seal?: SealStatus };
 }
 
 /** Events (or entries holding one) in the order they happened: time, then place in the chain. */
@@ -25,26 +26,42 @@ export interface DeliveryError {
   error: string;
 }
 
-/** An event waiting in the outbox, with its transient failures so far. */
+/** An event waiting in the outbox, with each sink's delivery of it so far. */
 export interface OutboxEntry {
   record: ChainedEvent;
-  /** Failed attempts so far (0: never tried). */
+  /**
+   * Each sink's delivery state, by the sink's description (a sink absent: not tried
+   * yet). Sinks are independent: each has its own backoff and failure, none waits
+   * for another. An entry from before per-sink states reads its `delivered` list as
+   * delivered states and has no other: every other sink tries it at once.
+   */
+  sinks: Record<string, SinkDelivery>;
+  /** Summary for older readers and counts: the most failed attempts of a sink still failing (0: none is). */
   attempts: number;
-  /** Not to be tried before this time (backoff after a transient failure); null: now. */
+  /** Summary: the earliest next try of a sink still failing; null: none is failing. */
   notBefore: string | null;
   lastError: string | null;
-  /** Sinks that accepted the event in an earlier attempt (a retry sends it only to the others). */
+  /** Summary: the sinks that have accepted the event. */
   delivered: string[];
 }
 
-/** What a transient failure leaves on an outbox entry. */
-export interface OutboxRetry {
-  attempts: number;
-  notBefore: string;
-  lastError: string;
-  /** Sinks that accepted the event so far. */
-  delivered?: readonly string[];
-}
+/** One sink's delivery of a queued event. */
+export type SinkDelivery =
+  /** Accepted (`at` null: noted by an elbscope that kept no time); SNS's message id is kept for the receipt. */
+  | { state: 'delivered'; at: string | null; messageId: string | null }
+  /** Failed transiently `attempts` times since `since`; tried again from `notBefore`. */
+  | { state: 'failing'; since: string; attempts: number; notBefore: string; lastError: string }
+  /** Refused for good: never tried again by itself (`elbscope redeliver` queues the event afresh). */
+  | { state: 'gave-up'; at: string; error: string };
+
+/**
+ * What a round of delivery leaves on an entry it does not close: each sink's state
+ * (merged over the stored ones sink by sink; the summary follows from them), or — as
+ * an earlier elbscope wrote it — the summary alone with the sinks that accepted.
+ */
+export type OutboxRetry =
+  | { sinks: Readonly<Record<string, SinkDelivery>> }
+  | { attempts: number; notBefore: string; lastError: string; delivered?: readonly string[] };
 
 /**
  * The sink names stored on an outbox entry. Anything that is not a list of strings
@@ -71,6 +88,8 @@ export interface StoredObservation {
   prevExpiresAt?: string | null;
   expiresAt?: string;
   hash?: string;
+  /** The keyed seal over its place and hash (absent: from before keys). Not part of the hash. */
+  seal?: string;
 }
 
 /**
@@ -82,12 +101,16 @@ export interface StoredObservation {
 export interface Store {
   /** Where the store lives, for messages. */
   readonly description: string;
+  /** The keyed seal its records are written and checked with (absent or null: none, records as before keys). */
+  readonly sealer?: Sealer | null;
+  /** Every pre-warm target of a load balancer as stored, with what its seal says (listPrewarms gives the trusted ones). */
+  auditPrewarms?(loadBalancer: string): Promise<{ target: PrewarmTarget; seal: SealStatus }[]>;
   /**
    * The state and its version. A stored state that does not parse is moved aside
    * (kept for a person) and replaced by a fresh one that continues the audit chain
    * from its last stored record; `recovered` names what was found and where it went.
    */
-  getState(loadBalancer: string): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord } | null>;
+  getState(loadBalancer: string): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null>;
   /** Write the state if its version is still `expectedVersion` (0: not stored yet). False on conflict. */
   putState(loadBalancer: string, state: LoadBalancerState, expectedVersion: number): Promise<boolean>;
   /** Append a chained event; idempotent on its sequence number and id. Also queues it in the outbox. */
@@ -104,6 +127,8 @@ export interface Store {
   listOutbox(): Promise<OutboxEntry[]>;
   /** Take the right to publish an event for `leaseMs`; false if someone else holds it. */
   claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean>;
+  /** claimOutbox, answering the entry as it was claimed (null: not claimed): each sink's state as the last publisher left it. */
+  claimOutboxEntry(id: string, claimant: string, now: Date, leaseMs: number): Promise<OutboxEntry | null>;
   releaseOutbox(id: string): Promise<void>;
   /**
    * The stored event at place `seq` of a load balancer's audit chain, with its
@@ -116,9 +141,13 @@ export interface Store {
   /** Take an entry out of the outbox without touching the event (it was delivered already). */
   discardOutbox(id: string): Promise<void>;
   markPublished(record: ChainedEvent, at: Date, messageId: string | null): Promise<void>;
-  /** Sinks that accepted the event so far, kept on its outbox entry while the claim is held (a crash before the next sink repeats none of them). */
-  noteDelivered(id: string, delivered: readonly string[]): Promise<void>;
-  /** A transient failure: keep the event queued, not to be tried before `retry.notBefore`; releases the claim. */
+  /**
+   * Sinks' delivery states so far, merged sink by sink onto the event's outbox entry
+   * while the claim is held: an acceptance is noted before the next sink is tried (a
+   * crash then repeats none that is noted).
+   */
+  noteSinks(id: string, sinks: Readonly<Record<string, SinkDelivery>>): Promise<void>;
+  /** A round of delivery that leaves sinks to try later: keep the event queued with each sink's state; releases the claim. */
   deferOutbox(id: string, retry: OutboxRetry): Promise<void>;
   /** A permanent failure: mark the stored event undeliverable with the error and take it out of the outbox. */
   markUndeliverable(record: ChainedEvent, at: Date, error: string): Promise<void>;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,11 @@ import { recordCycle } from '../../shared/cycle/record';
 import { verifyChain } from '../../shared/store/chain';
 import { LocalStore } from '../../shared/store/local';
 import { nodeSnapshot } from '../helpers/snapshots';
+import { LabElb } from '../../lab/elb';
+import { cloudWatchState, startCloudWatch, type RunningCloudWatch } from '../../lab/cloudwatch/server';
+import { runElbscope } from '../helpers/cli';
+import { startElbscope } from '../helpers/running-cli';
+import { openStore } from '../../cli/store';
 
 // A real full disk: a 512 KiB tmpfs (mounting needs root, which CI has). Cycles run
 // while the disk is full, then space comes back: the store recovers with no manual
@@ -78,3 +83,79 @@ describe.skipIf(!root)('A full disk under the local store', () => {
     expect(await store.listOutbox()).toEqual([]);
   });
 });
+
+describe.skipIf(!root)('A full disk under the store and the alert file of a running watch', () => {
+  const lab = new LabElb({ name: 'diskfull', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 1 } });
+  let dnsServer: string;
+  let ec2Url: string;
+  // CloudWatch as it answers for a quiet load balancer: no datapoints.
+  let cloudwatch: RunningCloudWatch;
+  beforeAll(async () => {
+    ({ dnsServer, ec2Url } = await lab.start());
+    cloudwatch = await startCloudWatch(cloudWatchState(() => []));
+  });
+  afterAll(async () => {
+    await lab.stop();
+    await cloudwatch.close();
+  });
+
+  it('keeps observing, says which part met ENOSPC, loses no alert and delivers each once when space returns; exit 0', async () => {
+    const dir = join(mnt, 'watched');
+    const alertFile = join(mnt, 'alerts.jsonl');
+    mkdirSync(dir);
+    const env = { AWS_ENDPOINT_URL_EC2: ec2Url, AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch.url };
+    const args = ['watch', '--lb', lab.dnsName, '--dns-server', dnsServer, '--allow-loopback-nodes', '--interval', '1s', '--confirm', '1/1', '--store', dir, '--alert-file', alertFile];
+    // The lab's baseline, recorded while there is space.
+    const first = await runElbscope([...args, '--cycles', '1'], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).not.toContain('ALERT');
+    // An alert queued and not yet delivered (its first publish failed for a while), as a watch stopped mid-outage leaves it;
+    // written through the store the CLI opens (its seal key and all).
+    const store = openStore({ store: dir }, { write: true, env: process.env });
+    const failing: AlertSink = { description: 'test', publish: async () => Promise.reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })) };
+    const seedDeps = { store, sink: failing, now: () => new Date(at(30)), claimant: 'seed' };
+    await recordCycle(config, [web(['10.0.0.1'])], at(0), seedDeps);
+    const [queued] = await recordCycle(config, [web(['10.0.0.1', '10.0.0.2'])], at(1), seedDeps);
+    expect(queued?.kind).toBe('scaled');
+    expect((await store.listOutbox()).map((e) => e.record.id)).toEqual([queued?.id]);
+
+    fill(mnt);
+    const watch = startElbscope(args, env);
+    const cycles = (out: string[]) => out.filter((l) => / {2}diskfull {2}nodes /.test(l)).length;
+    try {
+      // Full: the queued alert cannot be claimed, the cycle not committed; each said in a line naming the store, and the watch goes on.
+      await watch.until((out) => cycles(out) >= 2);
+      const named = watch.err.filter((l) => l.includes('ENOSPC'));
+      expect(named.length, watch.err.join('\n')).toBeGreaterThan(0);
+      for (const l of named) expect(l).toMatch(new RegExp(`^elbscope: .*local store ${dir.replaceAll('/', '\\/')}: \\S+ ${mnt.replaceAll('/', '\\/')}.*: ENOSPC, no space left on the device`));
+      // The load balancer scales while the disk is full.
+      lab.addNode('us-east-1a', true);
+      const full = cycles(watch.out);
+      await watch.until((out) => cycles(out) >= full + 2);
+      expect(watch.out.filter((l) => l.startsWith('ALERT'))).toEqual([]);
+      // Space comes back: the queued alert and the scaling are delivered, to the console and the file.
+      for (const f of readdirSync(mnt).filter((n) => n.startsWith('filler-'))) rmSync(join(mnt, f));
+      const alerted = () => (existsSync(alertFile) ? readFileSync(alertFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { event: { id: string; kind: string; loadBalancer: string } }).event) : []);
+      await watch.until(() => alerted().some((e) => e.id === queued?.id) && alerted().some((e) => e.loadBalancer === 'diskfull' && e.kind === 'scaled'));
+      const after = cycles(watch.out);
+      await watch.until((out) => cycles(out) >= after + 1);
+    } finally {
+      const code = await watch.stop();
+      const said = [...watch.out, ...watch.err].join('\n');
+      expect(said).not.toContain('internal error');
+      expect(code, said).toBe(0);
+    }
+    // Each alert once, in the file and on the console; the trail verifies; nothing left queued.
+    const ids = alerted(alertFile);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(watch.out.filter((l) => l.startsWith('ALERT')).length).toBe(ids.length);
+    expect(await store.listOutbox()).toEqual([]);
+    const verify = await runElbscope(['verify', '--store', dir]);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  }, 90_000);
+});
+
+/** The event ids an alert file holds, in order. */
+function alerted(file: string): string[] {
+  return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { event: { id: string } }).event.id);
+}

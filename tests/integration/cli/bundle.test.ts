@@ -32,7 +32,7 @@ describe('the CLI bundle (dist/cli, built by npm test before vitest runs)', () =
   it('loads no command before it knows which one runs: `elbscope --help` reads only the program and the catalog', () => {
     const inputs = inputsOf(meta, loadedWith(meta, 'dist/cli/main.js'));
     const own = inputs.filter((p) => !p.includes('node_modules'));
-    expect(own.sort()).toEqual(['cli/commands/catalog.ts', 'cli/io.ts', 'cli/main.ts', 'cli/program.ts', 'shared/errors.ts']);
+    expect(own.sort()).toEqual(['cli/commands/catalog.ts', 'cli/failures.ts', 'cli/io.ts', 'cli/main.ts', 'cli/program.ts', 'shared/errors.ts']);
     expect(inputs.filter((p) => p.includes('node_modules/') && !p.includes('node_modules/commander/'))).toEqual([]);
   });
 

@@ -94,7 +94,7 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
     const csv = await runElbscope(['report', '--lb', 'watch', '--store', store, '--format', 'csv']);
     expect(csv.stdout.split('\n')[0]).toBe('record,at,loadBalancer,kind,status,az,backend,from,to,value,summary');
     const json = await runElbscope(['report', '--lb', 'watch', '--store', store, '--format', 'json']);
-    expect(JSON.parse(json.stdout).chain).toEqual({ intact: true, records: 2, firstBreak: null, head: { seq: 2, hash: expect.stringMatching(/^[0-9a-f]{64}$/) }, observations: { verified: expect.any(Number), unchained: 0, expired: 0, uncommitted: 0, firstBreak: null }, prewarms: { vouched: 1, unvouched: 0, firstBreak: null }, receipts: { closed: 2, waiting: 0, firstBreak: null } });
+    expect(JSON.parse(json.stdout).chain).toEqual({ intact: true, records: 2, firstBreak: null, head: { seq: 2, hash: expect.stringMatching(/^[0-9a-f]{64}$/) }, observations: { verified: expect.any(Number), unchained: 0, expired: 0, uncommitted: 0, firstBreak: null }, prewarms: { vouched: 1, unvouched: 0, firstBreak: null }, receipts: { closed: 2, waiting: 0, firstBreak: null }, seals: { key: expect.stringMatching(/^key file /), sealed: expect.any(Number), beforeKeys: 0, unchecked: 0, unavailable: null, keyedSince: expect.any(String), firstBreak: null } });
     expect(JSON.parse(json.stdout).chain.observations.verified).toBeGreaterThanOrEqual(2);
     const out = join(store, 'report.html');
     const html = await runElbscope(['report', '--lb', 'watch', '--store', store, '--format', 'html', '--out', out]);

@@ -10,6 +10,7 @@ import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
 import { startSqsEndpoint, type QueuedMessage } from '../../../lab/sqs/server';
 import { cloudWatchState, startCloudWatch } from '../../../lab/cloudwatch/server';
 import { startStsEndpoint, type AssumeRoleCall } from '../../../lab/sts/server';
+import { labHmacKey, startKmsEndpoint, type KmsState } from '../../../lab/kms/server';
 import { METRIC } from '../../../shared/cycle/metrics';
 import { startDynalite } from '../../helpers/dynalite';
 import { childEnv } from '../../helpers/env';
@@ -93,6 +94,10 @@ describe('serverless package', () => {
     // CloudWatch says the lab's load balancer dropped 17 requests a minute ago.
     const cloudwatch = cloudWatchState((q) => (q.metricName === 'SpilloverCount' && q.dimensions.LoadBalancerName === 'pkg' ? [[q.end - 60_000, 17]] : []));
     const cw = await startCloudWatch(cloudwatch);
+    // The stack's seal key (SealKey: HMAC_256, GENERATE_VERIFY_MAC), held by the lab's KMS.
+    const sealKey = labHmacKey();
+    const kms: KmsState = { keys: [sealKey], calls: [], failNext: [] };
+    const kmsEndpoint = await startKmsEndpoint(kms);
     try {
       const roleArn = 'arn:aws:iam::210987654321:role/elbscope-reader';
       const config = { loadBalancers: [{ dnsName: lab.dnsName, roleArn }, { dnsName: 'gone-1.us-east-1.elb.amazonaws.com' }], dns: { servers: [started.dnsServer], timeoutMs: 300, tries: 1, allowLoopbackNodes: true }, detect: { confirm: { m: 1, n: 1 } } };
@@ -105,6 +110,8 @@ describe('serverless package', () => {
         AWS_ENDPOINT_URL_SNS: topic.url,
         AWS_ENDPOINT_URL_STS: sts.url,
         AWS_ENDPOINT_URL_CLOUDWATCH: cw.url,
+        ELBSCOPE_SEAL_KEY: sealKey.arn,
+        AWS_ENDPOINT_URL_KMS: kmsEndpoint.url,
       });
       expect(result).toMatchObject({ observed: 2, unresolved: ['gone-1.us-east-1.elb.amazonaws.com'], errors: 1 });
       // The ENIs came back through the bundled EC2 deserializer: every node placed in its AZ.
@@ -118,8 +125,11 @@ describe('serverless package', () => {
       // role's key (the lab's load balancer), one with the function's own ('gone', no role).
       expect(assumed.map((c) => c.roleArn)).toEqual([roleArn]);
       expect(lab.ec2.requests.map((r) => r.signedBy).sort()).toEqual(['ASIA210987654321', 'test']);
+      // The records are sealed through the bundled KMS client, within GenerateMac's contract.
+      expect(kms.calls.filter((c) => c.operation === 'GenerateMac' && c.error === null).length).toBeGreaterThanOrEqual(2);
+      expect(kms.calls.filter((c) => c.error !== null)).toEqual([]);
     } finally {
-      await Promise.all([lab.stop(), dynamo.stop(), topic.close(), sts.close(), cw.close()]);
+      await Promise.all([lab.stop(), dynamo.stop(), topic.close(), sts.close(), cw.close(), kmsEndpoint.close()]);
     }
   }, 120_000);
 
@@ -157,17 +167,20 @@ describe('serverless package', () => {
 
     const write = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
     const publish = ['kms:Decrypt', 'kms:GenerateDataKey', 'sns:Publish'];
-    expect(actionsOf('ReportRole')).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
-    expect(actionsOf('ObserveRole')).toEqual(['ec2:DescribeNetworkInterfaces', 'cloudwatch:GetMetricData', 'elasticloadbalancing:DescribeCapacityReservation', ...write, ...publish, 'sqs:SendMessage'].sort());
-    expect(actionsOf('TlsProbeRole')).toEqual([...write, ...publish, 'sqs:SendMessage'].sort());
+    const seal = ['kms:GenerateMac', 'kms:VerifyMac'];
+    expect(actionsOf('ReportRole')).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'kms:VerifyMac']);
+    expect(actionsOf('ObserveRole')).toEqual(['ec2:DescribeNetworkInterfaces', 'cloudwatch:GetMetricData', 'elasticloadbalancing:DescribeCapacityReservation', ...write, ...seal, ...publish, 'sqs:SendMessage'].sort());
+    expect(actionsOf('TlsProbeRole')).toEqual([...write, ...seal, ...publish, 'sqs:SendMessage'].sort());
     expect(actionsOf('DispatchRole')).toEqual(['sqs:SendMessage', 'sqs:SendMessage']);
-    expect(actionsOf('WorkerRole')).toEqual(['ec2:DescribeNetworkInterfaces', 'cloudwatch:GetMetricData', 'elasticloadbalancing:DescribeCapacityReservation', ...write, ...publish, 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'].sort());
+    expect(actionsOf('WorkerRole')).toEqual(['ec2:DescribeNetworkInterfaces', 'cloudwatch:GetMetricData', 'elasticloadbalancing:DescribeCapacityReservation', ...write, ...seal, ...publish, 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'].sort());
     // Each function writes its own log group only.
     expect(statementsOf('ReportRole').find((s: any) => [s.Action].flat().includes('logs:PutLogEvents'))?.Resource[0]['Fn::Sub']).toMatch(/log-group:\/aws\/lambda\/elbscope-test-report:\*:\*$/);
     const all = Object.values(fns).flatMap(statementsOf);
     const resourceOf = (prefix: string) => all.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith(prefix))).map((s: any) => s.Resource);
     for (const r of resourceOf('dynamodb:')) expect(r).toEqual({ 'Fn::GetAtt': ['StateTable', 'Arn'] });
     for (const r of resourceOf('sns:')) expect(r).toEqual({ Ref: 'AlertTopic' });
+    // The seal key's MAC calls, on the stack's SealKey alone.
+    for (const r of all.filter((s: any) => [s.Action].flat().some((a: string) => a.endsWith('Mac'))).map((s: any) => s.Resource)) expect(r).toEqual({ 'Fn::GetAtt': ['SealKey', 'Arn'] });
     for (const r of resourceOf('sqs:')) expect([{ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] }, { 'Fn::GetAtt': ['WorkQueue', 'Arn'] }]).toContainEqual(r);
     // Runaways are bounded: one copy of each scheduled function, ten workers, two reports.
     expect(Object.fromEntries(Object.keys(fns).map((fn) => [fn, template.Resources[fn]?.Properties.ReservedConcurrentExecutions]))).toEqual({ ObserveLambdaFunction: 1, TlsDashprobeLambdaFunction: 1, DispatchLambdaFunction: 1, WorkerLambdaFunction: 10, ReportLambdaFunction: 2 });
@@ -181,7 +194,7 @@ describe('serverless package', () => {
     const t: Template = JSON.parse(readFileSync(join(dir, 'out', 'cloudformation-template-update-stack.json'), 'utf8'));
     const actions = (role: string): string[] => (t.Resources[role]?.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement).flatMap((s: any) => [s.Action].flat());
     expect(actions('ObserveRole')).toEqual(expect.arrayContaining(['elasticloadbalancing:DescribeLoadBalancers', 'ec2:DescribeInstances', 'sts:AssumeRole']));
-    expect(actions('ReportRole').filter((a) => !a.startsWith('logs:'))).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    expect(actions('ReportRole').filter((a) => !a.startsWith('logs:'))).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'kms:VerifyMac']);
     const assume = (t.Resources.ObserveRole?.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement).find((s: any) => [s.Action].flat().includes('sts:AssumeRole'));
     expect(assume.Resource).toEqual(['arn:aws:iam::210987654321:role/elbscope-reader']);
     expect(Object.values(t.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties.ReservedConcurrentExecutions)).toEqual([undefined, undefined, undefined, undefined, undefined]);
@@ -195,7 +208,9 @@ describe('serverless package', () => {
     expect(table?.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
     expect(template.Resources.AlertTopic?.Properties.KmsMasterKeyId).toEqual({ Ref: 'AlertTopicKey' });
     const fn = template.Resources.ObserveLambdaFunction?.Properties;
-    expect(fn?.Environment.Variables).toMatchObject({ ELBSCOPE_TABLE: { Ref: 'StateTable' }, ELBSCOPE_TOPIC_ARN: { Ref: 'AlertTopic' } });
+    expect(fn?.Environment.Variables).toMatchObject({ ELBSCOPE_TABLE: { Ref: 'StateTable' }, ELBSCOPE_TOPIC_ARN: { Ref: 'AlertTopic' }, ELBSCOPE_SEAL_KEY: { 'Fn::GetAtt': ['SealKey', 'Arn'] } });
+    // The audit's seal key: an HMAC key, kept with the table it seals.
+    expect(template.Resources.SealKey).toMatchObject({ Type: 'AWS::KMS::Key', DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain', Properties: { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' } });
   });
 
   it('sends failed scheduled runs to a queue, and defines the dashboard', () => {

@@ -7,6 +7,7 @@ import { LabElb } from '../../../lab/elb';
 import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
 import { startSqsEndpoint, type QueuedMessage } from '../../../lab/sqs/server';
 import { startDynalite } from '../../helpers/dynalite';
+import { labHmacKey, startKmsEndpoint, type KmsState } from '../../../lab/kms/server';
 
 // Fan-out: the dispatcher puts batches of load balancers on the queue, the worker
 // observes each batch and reports the ones that failed (partial batch response).
@@ -20,6 +21,9 @@ let dynamo: Awaited<ReturnType<typeof startDynalite>>;
 let snsEndpoint: Awaited<ReturnType<typeof startSnsEndpoint>>;
 let config: Record<string, unknown>;
 
+const sealKey = labHmacKey();
+let kmsEndpoint: Awaited<ReturnType<typeof startKmsEndpoint>>;
+const setupSealKey = process.env.ELBSCOPE_SEAL_KEY;
 beforeAll(async () => {
   // The three lab load balancers share one DNS server and EC2 endpoint: the first lab's.
   const started = await labs[0]!.start();
@@ -30,12 +34,16 @@ beforeAll(async () => {
   }
   dynamo = await startDynalite();
   snsEndpoint = await startSnsEndpoint(sns);
-  Object.assign(process.env, { AWS_ENDPOINT_URL_EC2: started.ec2Url, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_SNS: snsEndpoint.url, ELBSCOPE_TABLE: dynamo.table, ELBSCOPE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:t', ELBSCOPE_QUEUE_URL: QUEUE });
+  // The stack's seal key (SealKey), held by the lab's KMS.
+  kmsEndpoint = await startKmsEndpoint({ keys: [sealKey], calls: [], failNext: [] } satisfies KmsState);
+  Object.assign(process.env, { AWS_ENDPOINT_URL_KMS: kmsEndpoint.url, ELBSCOPE_SEAL_KEY: sealKey.arn, AWS_ENDPOINT_URL_EC2: started.ec2Url, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_SNS: snsEndpoint.url, ELBSCOPE_TABLE: dynamo.table, ELBSCOPE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:t', ELBSCOPE_QUEUE_URL: QUEUE });
   config = { loadBalancers: labs.map((l) => ({ dnsName: l.dnsName })), dns: { servers: [started.dnsServer], timeoutMs: 500, tries: 1, allowLoopbackNodes: true }, fanout: { enabled: true, batchSize: 2 } };
   process.env.ELBSCOPE_CONFIG = JSON.stringify(config);
 });
 afterAll(async () => {
-  for (const k of ['ELBSCOPE_CONFIG', 'AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL_SQS', 'ELBSCOPE_TABLE', 'ELBSCOPE_TOPIC_ARN', 'ELBSCOPE_QUEUE_URL']) delete process.env[k];
+  for (const k of ['ELBSCOPE_CONFIG', 'AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL_SQS', 'AWS_ENDPOINT_URL_KMS', 'ELBSCOPE_TABLE', 'ELBSCOPE_TOPIC_ARN', 'ELBSCOPE_QUEUE_URL']) delete process.env[k];
+  process.env.ELBSCOPE_SEAL_KEY = setupSealKey;
+  await kmsEndpoint?.close();
   await Promise.all([labs[0]!.stop(), dynamo?.stop(), snsEndpoint?.close()]);
 });
 

@@ -5,6 +5,7 @@ import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
 import { emptyElbApi, startElbApi, type RunningElbApi } from '../../../lab/elb-api/server';
 import { cloudWatchState, startCloudWatch, type RunningCloudWatch } from '../../../lab/cloudwatch/server';
 import { startDynalite } from '../../helpers/dynalite';
+import { labHmacKey, startKmsEndpoint, type KmsState } from '../../../lab/kms/server';
 import { freePort } from '../../helpers/servers';
 
 // The Lambda handlers loaded as Lambda loads them (config from ELBSCOPE_CONFIG at
@@ -22,13 +23,21 @@ let snsEndpoint: Awaited<ReturnType<typeof startSnsEndpoint>>;
 // CloudWatch through the real SDK too, answering as for a load balancer with no surge queue (no datapoints).
 const cloudwatch = cloudWatchState(() => []);
 let cloudwatchEndpoint: RunningCloudWatch;
+const sealKey = labHmacKey();
+const kms: KmsState = { keys: [sealKey], calls: [], failNext: [] };
+let kmsEndpoint: Awaited<ReturnType<typeof startKmsEndpoint>>;
+const setupSealKey = process.env.ELBSCOPE_SEAL_KEY;
 beforeAll(async () => {
   const started = await lab.start();
   dnsServer = started.dnsServer;
   dynamo = await startDynalite();
   snsEndpoint = await startSnsEndpoint(sns);
   cloudwatchEndpoint = await startCloudWatch(cloudwatch);
+  // The stack's seal key (SealKey), held by the lab's KMS.
+  kmsEndpoint = await startKmsEndpoint(kms);
   Object.assign(process.env, {
+    AWS_ENDPOINT_URL_KMS: kmsEndpoint.url,
+    ELBSCOPE_SEAL_KEY: sealKey.arn,
     AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatchEndpoint.url,
     AWS_ENDPOINT_URL_EC2: started.ec2Url,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
@@ -38,8 +47,9 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  for (const k of ['ELBSCOPE_CONFIG', 'AWS_ENDPOINT_URL_CLOUDWATCH', 'AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SNS', 'ELBSCOPE_TABLE', 'ELBSCOPE_TOPIC_ARN']) delete process.env[k];
-  await Promise.all([lab.stop(), dynamo?.stop(), snsEndpoint?.close(), cloudwatchEndpoint?.close()]);
+  for (const k of ['ELBSCOPE_CONFIG', 'AWS_ENDPOINT_URL_CLOUDWATCH', 'AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL_KMS', 'ELBSCOPE_TABLE', 'ELBSCOPE_TOPIC_ARN']) delete process.env[k];
+  process.env.ELBSCOPE_SEAL_KEY = setupSealKey;
+  await Promise.all([lab.stop(), dynamo?.stop(), snsEndpoint?.close(), cloudwatchEndpoint?.close(), kmsEndpoint?.close()]);
 });
 
 async function load<T>(fn: 'observe' | 'tls-probe' | 'report', config: unknown): Promise<T> {

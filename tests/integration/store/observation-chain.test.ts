@@ -47,7 +47,7 @@ describe('The stored observations\' chain', () => {
     expect(r.stdout).toContain('web: observations intact: 6 verified');
     const md = await runElbscope(['report', '--lb', 'web', '--store', dir]);
     // No event yet (a node more each cycle is no confirmed scale-up at 2 of 3 until the third): the observations still verify.
-    expect(md.stdout).toMatch(/Audit chain: intact: \d+ records, every hash and link recomputed(, head #\d+ [0-9a-f]{64})?; observations 6 verified\./);
+    expect(md.stdout).toMatch(/Audit chain: intact: \d+ records, every hash and link recomputed(, head #\d+ [0-9a-f]{64})?; observations 6 verified(; seals: 0 verified with the key file \S+, 7 sealed without a key \(before keys\))?\./);
   });
 
   it.each([

@@ -40,3 +40,23 @@ describe('IAM: the ELB API only where an alias name or a Classic TLS backend nee
     expect(await roleActions({ loadBalancers: [{ dnsName: 'shop-1.us-east-1.elb.amazonaws.com' }] })).not.toContain('elasticloadbalancing:DescribeLoadBalancers');
   }, 30_000);
 });
+
+describe("IAM: the audit's seal key, only the MAC calls each function makes", () => {
+  /** A role's statements for a configuration. */
+  async function statements(role: string): Promise<{ Action: string | string[]; Resource: unknown }[]> {
+    const file = join(mkdtempSync(join(tmpdir(), 'elbscope-roles-')), 'config.json');
+    writeFileSync(file, JSON.stringify({ loadBalancers: [{ dnsName: 'shop-1.us-east-1.elb.amazonaws.com' }] }));
+    const script = `require('./deploy/roles.cjs').resources({ resolveVariable: async (v) => (v === 'self:service' ? 'elbscope' : v === 'sls:stage' ? 'test' : undefined) })
+      .then((r) => console.log(JSON.stringify(r[${JSON.stringify(role)}].Properties.Policies[0].PolicyDocument.Statement)))`;
+    const { stdout } = await run(process.execPath, ['-e', script], { env: { ...process.env, ELBSCOPE_CONFIG_FILE: file } });
+    return JSON.parse(stdout);
+  }
+  const kmsMac = (s: { Action: string | string[]; Resource: unknown }[]) => s.filter((x) => [x.Action].flat().some((a) => a.endsWith('Mac')));
+
+  it('grants GenerateMac and VerifyMac to the functions that record, VerifyMac alone to the report, nothing to the dispatcher: on the SealKey only', async () => {
+    const sealKey = { 'Fn::GetAtt': ['SealKey', 'Arn'] };
+    for (const role of ['ObserveRole', 'TlsProbeRole', 'WorkerRole']) expect(kmsMac(await statements(role)), role).toEqual([{ Effect: 'Allow', Action: ['kms:GenerateMac', 'kms:VerifyMac'], Resource: sealKey }]);
+    expect(kmsMac(await statements('ReportRole'))).toEqual([{ Effect: 'Allow', Action: ['kms:VerifyMac'], Resource: sealKey }]);
+    expect(kmsMac(await statements('DispatchRole'))).toEqual([]);
+  }, 60_000);
+});

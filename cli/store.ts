@@ -1,5 +1,5 @@
-import { mkdirSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { mkdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { requestHandlerWith } from '../shared/aws/deadlines';
 import { systemFailure, UsageError } from '../shared/errors';
@@ -67,9 +67,21 @@ function storeSeal(flags: { sealKey?: string; region?: string }, options: { writ
   if (flags.sealKey !== undefined && flags.sealKey.trim() === '') throw new UsageError('--seal-key: empty (give a key file, or a KMS key ARN or alias)');
   const key = flags.sealKey ?? (env.ELBSCOPE_SEAL_KEY || undefined) ?? options.sealKey ?? (dir !== null ? defaultKeyFile(env) : null);
   if (key !== null && dir !== null && !isKmsKey(key)) {
-    const within = relative(resolve(dir), resolve(key));
+    // Through symlinks too: a link outside the store to a key within it (or a store reached by a link) is still within.
+    const within = relative(realPath(dir), realPath(key));
     if (within === '' || (!within.startsWith('..') && !isAbsolute(within))) throw new UsageError(`seal key ${key}: it is inside the store ${dir}; keep it outside (whoever can write the store must not read the key)`);
   }
   const guard = async () => ((await (store() as { holdsSeals?: () => Promise<boolean> } | null)?.holdsSeals?.()) ? 'the store holds records sealed with a key: restore that key file (a new key would make every sealed record read as forged)' : null);
   return macPortFor(key, { create: options.write ? guard : false, ...(flags.region ? { region: flags.region } : {}), why: 'seal: no key configured (--seal-key, ELBSCOPE_SEAL_KEY or "store.sealKey"; a DynamoDB table is sealed with its stack\'s KMS key)' });
+}
+
+/** A path with every symlink resolved; one not there yet: its nearest existing folder's real path, then the rest. */
+function realPath(path: string): string {
+  const full = resolve(path);
+  try {
+    return realpathSync(full);
+  } catch {
+    const parent = dirname(full);
+    return parent === full ? full : join(realPath(parent), basename(full));
+  }
 }

@@ -51,8 +51,9 @@ module.exports.resources = async ({ resolveVariable }) => {
     { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: '*', Condition: { StringEquals: { 'kms:ViaService': sub('sns.${AWS::Region}.amazonaws.com') } } },
   ];
   // The audit's seal key (serverless.yml SealKey): a function that records seals and checks; the report only checks.
-  const seal = { Effect: 'Allow', Action: ['kms:GenerateMac', 'kms:VerifyMac'], Resource: SEAL_KEY };
-  const checkSeals = { Effect: 'Allow', Action: ['kms:VerifyMac'], Resource: SEAL_KEY };
+  // DescribeKey: the key's creation date, from when every record carries a seal (one later without is stripped or forged).
+  const seal = { Effect: 'Allow', Action: ['kms:GenerateMac', 'kms:VerifyMac', 'kms:DescribeKey'], Resource: SEAL_KEY };
+  const checkSeals = { Effect: 'Allow', Action: ['kms:VerifyMac', 'kms:DescribeKey'], Resource: SEAL_KEY };
   // The on-failure destination of the scheduled functions.
   const failures = { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: { 'Fn::GetAtt': ['FailedInvocations', 'Arn'] } };
   const work = { 'Fn::GetAtt': ['WorkQueue', 'Arn'] };

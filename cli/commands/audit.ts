@@ -148,7 +148,7 @@ export function verifyCommand(rawIo: CliIo, setExit: (code: number) => void, now
         if (state?.recovered) {
           // Not a break of the trail, but a record someone must look at: the state the rules ran on was lost or edited.
           broken++;
-          io.err(`elbscope: ${lb}: stored state at ${state.recovered.location} ${state.recovered.reason}; moved aside to ${state.recovered.movedTo} and rebuilt (the next cycle announces it)`);
+          io.err(`elbscope: ${lb}: stored state at ${state.recovered.location} ${state.recovered.reason}; ${state.recovered.movedTo ? `moved aside to ${state.recovered.movedTo} and rebuilt` : 'left in place (verify changes nothing; the next cycle moves it aside and rebuilds it)'} (the next cycle announces it)`);
         }
         if (flags.anchor) {
           const at = events.findIndex((e) => e.record.hash.startsWith(flags.anchor as string));

@@ -209,6 +209,8 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
       // A store that cannot be read at all (a missing table, a refused endpoint, no access) is said now, exit 1;
       // once the watch runs, a store failure is said each cycle and survived (watchLoop).
       await store.listLoadBalancers();
+      // A key that matches none of the store's seals is refused now (one line, exit 1): nothing is moved aside or sealed with it.
+      await store.checkKey?.();
       io.out(printable(`watching ${config.loadBalancers.map(loadBalancerKey).join(', ') || '(load balancers from discovery)'}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`));
       const current = discoveringConfig(config, discoveryClientsByRegion(ec2), deps.now, warn, discoveryRecorder(store));
       const served = flags.metricsListen ? await startMetrics(flags.metricsListen, io) : null;

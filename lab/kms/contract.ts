@@ -5,6 +5,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  *  [G] AWS KMS API Reference, GenerateMac: https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateMac.html
  *  [V] AWS KMS API Reference, VerifyMac: https://docs.aws.amazon.com/kms/latest/APIReference/API_VerifyMac.html
  *  [E] AWS KMS API Reference, Common Errors / each operation's Errors section.
+ *  [D] AWS KMS API Reference, DescribeKey: https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html
  *  [K] AWS KMS Developer Guide, HMAC keys: https://docs.aws.amazon.com/kms/latest/developerguide/hmac.html
  * Protocol: AWS JSON 1.1 — POST /, `X-Amz-Target: TrentService.<Operation>`, blobs as base64
  * strings; an error is HTTP 400 with `{"__type": "<Code>", "message": …}` (what the SDK reads).
@@ -21,6 +22,8 @@ export interface LabKmsKey {
   keyUsage: 'GENERATE_VERIFY_MAC' | 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY';
   secret: Buffer;
   enabled: boolean;
+  /** [D] KeyMetadata.CreationDate: "The date and time when the KMS key was created" (absent: when the lab made it). */
+  createdAt?: Date;
 }
 
 /** An answer refused: its HTTP status, the `__type` code, the message. */
@@ -110,4 +113,26 @@ export function verifyMacAnswer(request: MacRequest): { KeyId: string; MacValid:
 /** Whether a value is a refusal. */
 export function isRefusal(value: unknown): value is KmsRefusal {
   return typeof value === 'object' && value !== null && 'code' in value && 'status' in value;
+}
+
+/**
+ * [D] DescribeKey: "Provides detailed information about a KMS key", including "the key ARN, creation date …, the key
+ * state"; KeyId "Required: Yes", length 1 to 2048; NotFoundException (HTTP 400) when no key has that id, ARN or alias.
+ * A disabled key is described too (its KeyState says so: DescribeKey has no DisabledException).
+ * Timestamps in AWS JSON 1.1 are epoch seconds.
+ */
+export function describeKeyAnswer(body: unknown, keys: LabKmsKey[]): { KeyMetadata: Record<string, unknown> } | KmsRefusal {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return refuse('SerializationException', 'the request body is not a JSON object');
+  const b = body as Record<string, unknown>;
+  if (typeof b.KeyId !== 'string' || b.KeyId.length < 1 || b.KeyId.length > 2048) return validation("Value at 'keyId' failed to satisfy constraint: Member must have length between 1 and 2048");
+  const key = keyFor(keys, b.KeyId);
+  if (!key) return refuse('NotFoundException', `Key '${b.KeyId}' does not exist`);
+  const created = (key.createdAt ??= new Date());
+  return {
+    KeyMetadata: {
+      AWSAccountId: key.arn.split(':')[4], KeyId: key.keyId, Arn: key.arn, CreationDate: created.getTime() / 1000, Enabled: key.enabled,
+      KeyState: key.enabled ? 'Enabled' : 'Disabled', KeyUsage: key.keyUsage, KeySpec: key.keySpec, KeyManager: 'CUSTOMER', Origin: 'AWS_KMS',
+      ...(key.keyUsage === 'GENERATE_VERIFY_MAC' ? { MacAlgorithms: Object.entries(ALGORITHMS).filter(([, a]) => a.spec === key.keySpec).map(([name]) => name) } : {}),
+    },
+  };
 }

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeHttp } from '../ports';
 import { readBody } from '../http-body';
-import { checkMacRequest, hmacOf, isRefusal, verifyMacAnswer, type KmsRefusal, type LabKmsKey } from './contract';
+import { checkMacRequest, describeKeyAnswer, hmacOf, isRefusal, verifyMacAnswer, type KmsRefusal, type LabKmsKey } from './contract';
 
 /** What the lab's KMS holds and saw. */
 export interface KmsState {
@@ -21,7 +21,7 @@ export function labHmacKey(overrides: Partial<LabKmsKey> = {}): LabKmsKey {
 }
 
 /**
- * A local KMS endpoint (AWS JSON 1.1) serving GenerateMac and VerifyMac, held to
+ * A local KMS endpoint (AWS JSON 1.1) serving GenerateMac, VerifyMac and DescribeKey, held to
  * their documented contract (lab/kms/contract.ts). For `AWS_ENDPOINT_URL_KMS` or a
  * client's `endpoint`.
  */
@@ -36,7 +36,7 @@ export async function startKmsEndpoint(state: KmsState, host = '127.0.0.1'): Pro
     };
     const refuse = (r: KmsRefusal) => answer(r.status, { __type: r.code, message: r.message }, r.code);
     if (req.method !== 'POST' || !String(req.headers['content-type'] ?? '').startsWith('application/x-amz-json-1.1')) return refuse({ status: 400, code: 'UnknownOperationException', message: 'AWS JSON 1.1 POSTs only' });
-    if (operation !== 'GenerateMac' && operation !== 'VerifyMac') return refuse({ status: 400, code: 'UnknownOperationException', message: `${target || '(no X-Amz-Target)'} is not served here` });
+    if (operation !== 'GenerateMac' && operation !== 'VerifyMac' && operation !== 'DescribeKey') return refuse({ status: 400, code: 'UnknownOperationException', message: `${target || '(no X-Amz-Target)'} is not served here` });
     const failure = state.failNext.shift();
     if (failure) return refuse(failure);
     let body: unknown;
@@ -44,6 +44,10 @@ export async function startKmsEndpoint(state: KmsState, host = '127.0.0.1'): Pro
       body = JSON.parse(text);
     } catch {
       return refuse({ status: 400, code: 'SerializationException', message: 'the request body is not JSON' });
+    }
+    if (operation === 'DescribeKey') {
+      const described = describeKeyAnswer(body, state.keys);
+      return isRefusal(described) ? refuse(described) : answer(200, described, null);
     }
     const request = checkMacRequest(operation, body, state.keys);
     if (isRefusal(request)) return refuse(request);

@@ -1,4 +1,4 @@
-import { GenerateMacCommand, KMSClient, VerifyMacCommand } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, GenerateMacCommand, KMSClient, VerifyMacCommand } from '@aws-sdk/client-kms';
 import { describeError } from '../errors';
 import { keyFilePort, SealUnavailableError, type KeyFileOptions, type MacPort } from '../ledger/seal';
 import { requestHandlerWith } from './deadlines';
@@ -21,6 +21,7 @@ export function kmsClient(region?: string): KMSClient {
  */
 export function kmsMacPort(client: KMSClient, keyId: string): MacPort {
   let problem: string | null = null;
+  let created: Promise<string> | null = null;
   const failed = (call: string, err: unknown) => {
     problem = `seal: KMS ${call} with ${keyId} failed (${describeError(err)})`;
     return problem;
@@ -28,8 +29,20 @@ export function kmsMacPort(client: KMSClient, keyId: string): MacPort {
   return {
     description: `KMS key ${keyId}`,
     problem: () => problem,
-    // The functions are allowed GenerateMac/VerifyMac only (no DescribeKey): the key's creation time is not known.
-    since: async () => null,
+    // The key's start (DescribeKey's KeyMetadata.CreationDate, once per process): a record after it without a seal was
+    // stripped or forged, never "before keys". Not known (refused, unreachable): null, asked again next time.
+    since: () => {
+      created ??= client.send(new DescribeKeyCommand({ KeyId: keyId })).then((answer) => {
+        const at = answer.KeyMetadata?.CreationDate;
+        if (!(at instanceof Date) || !Number.isFinite(at.getTime())) throw new Error('the answer carries no KeyMetadata.CreationDate');
+        return at.toISOString();
+      });
+      return created.catch((err: unknown) => {
+        created = null;
+        failed('DescribeKey', err);
+        return null;
+      });
+    },
     async mac(data) {
       let answer;
       try {

@@ -1,6 +1,7 @@
 import { makeEvent, type ElbEvent } from '../detect/events';
 import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
 import { chainEvents } from '../store/chain';
+import type { StaleStateSetAside } from './ledger';
 import { SealUnavailableError } from './seal';
 import { StoreConflictError, type RecoveredRecord, type Store } from '../store/store';
 
@@ -54,10 +55,15 @@ export async function commitEvents(
     }
     await beforeCommit?.();
     if (await store.putState(lb, state, version)) {
-      onHead?.(head, state);
-      // Only when there is something to move; the state just written needs no re-read.
-      if (state.pending.length > 0) await drainPending(store, lb, { state, version: version + 1 });
-      return chained;
+      // The head told is the one the store holds after the drain: a stale state's is replaced there (drainPending).
+      const final = { state, chained };
+      try {
+        // Only when there is something to move; the state just written needs no re-read.
+        if (state.pending.length > 0) await drainPending(store, lb, { state, version: version + 1 }, final);
+      } finally {
+        onHead?.(final.state.chain, final.state);
+      }
+      return final.chained;
     }
   }
   throw new StoreConflictError(`${store.description}: the state of ${lb} kept changing under 8 attempts to write it`);
@@ -88,14 +94,80 @@ export class StateTooLargeError extends Error {
   override name = 'StateTooLargeError';
 }
 
-/** Move committed events from the state into the audit trail and outbox (idempotent; also recovers a crash). */
-export async function drainPending(store: Store, lb: string, known?: { state: LoadBalancerState; version: number }): Promise<void> {
+/**
+ * Move committed events from the state into the audit trail and outbox (idempotent; also recovers a crash).
+ * A state behind its own chain (rolled back) is replaced as it is found (replaceStale); `final` is then told
+ * the state written and the events re-chained.
+ */
+export async function drainPending(
+  store: Store,
+  lb: string,
+  known?: { state: LoadBalancerState; version: number },
+  final?: { state: LoadBalancerState; chained: ChainedEvent[] },
+): Promise<void> {
+  let next: { state: LoadBalancerState; version: number } | null = known ?? null;
   for (let attempt = 0; attempt < 8; attempt++) {
-    const current = attempt === 0 && known ? known : await store.getState(lb);
+    const current = next ?? (await store.getState(lb));
+    next = null;
     if (!current || current.state.pending.length === 0) return;
-    for (const record of current.state.pending) await store.appendEvent(record);
+    try {
+      for (const record of current.state.pending) await store.appendEvent(record);
+    } catch (err) {
+      const replaced = err instanceof StoreConflictError ? await replaceStale(store, lb, current) : undefined;
+      if (replaced === undefined) throw err;
+      if (replaced && final) Object.assign(final, { state: replaced.state, chained: replaced.state.pending });
+      next = replaced; // null: the state changed meanwhile; read it again
+      continue;
+    }
     const done = new Set(current.state.pending.map((e) => e.id));
     current.state.pending = current.state.pending.filter((e) => !done.has(e.id));
     if (await store.putState(lb, current.state, current.version)) return;
   }
+}
+
+/** A store that can move a stale state aside (the ledger: Ledger.setAsideStale). */
+interface SetsAsideStale {
+  setAsideStale(lb: string, version: number): Promise<StaleStateSetAside | null>;
+}
+
+/**
+ * A pending event's place holds another event: the state is behind the chain it
+ * wrote (an older copy written back — a rollback, or a restored backup). Committing
+ * on it forks the trail and every later drain fails on the same place, silencing
+ * every alert after it. It is moved aside (kept for a person), and a state that keeps
+ * its memory (the rules' facts are old, not false: changes since are decided again,
+ * a repeat rather than a silence) but continues the stored chains is written with its
+ * pending events re-chained after the stored head, announced by one critical event.
+ * Undefined: the conflict was not that (the error stands); null: the state changed
+ * meanwhile (read it again).
+ */
+async function replaceStale(store: Store, lb: string, current: { state: LoadBalancerState; version: number }): Promise<{ state: LoadBalancerState; version: number } | null | undefined> {
+  const pending = current.state.pending;
+  const held = await Promise.all(pending.map((e) => store.getEvent(lb, e.seq)));
+  const clash = pending.find((e, i) => held[i] !== null && held[i]?.record.id !== e.id);
+  if (!clash || !('setAsideStale' in store)) return undefined;
+  const aside = await (store as Store & SetsAsideStale).setAsideStale(lb, current.version);
+  if (!aside) return null;
+  const reason = `state behind its chain (rolled back?): its event #${clash.seq} is not the one stored there, the stored chain runs to #${aside.chain.seq}`;
+  // Those stored as themselves (a drain before the fork) stay where they are; the others move after the stored head.
+  const carried = pending.filter((e, i) => held[i]?.record.id !== e.id).map(({ seq: _s, prevHash: _p, hash: _h, seal: _x, ...event }) => event as ElbEvent);
+  const at = carried.reduce((t, e) => (e.at > t ? e.at : t), carried[0]?.at ?? new Date().toISOString());
+  const { chained, head } = chainEvents([staleStateEvent(lb, { location: aside.location, reason, movedTo: aside.movedTo }, aside.chain.seq, at), ...carried], aside.chain);
+  const sealer = store.sealer;
+  if (sealer) await Promise.all(chained.map(async (e) => (e.seal = await sealer.seal({ kind: 'event', lb: e.loadBalancer, id: String(e.seq), digest: e.hash }))));
+  const state: LoadBalancerState = { ...structuredClone(current.state), chain: head, pending: chained };
+  delete state.recovered;
+  if (aside.observationChain) state.observationChain = aside.observationChain;
+  else delete state.observationChain;
+  return (await store.putState(lb, state, 0)) ? { state, version: 1 } : null;
+}
+
+/** The event that says a stored state was behind its chain and was replaced (critical: it may have been rolled back on purpose). */
+function staleStateEvent(lb: string, recovered: RecoveredRecord, storedHead: number, at: string): ElbEvent {
+  return makeEvent({
+    kind: 'store-record-corrupt', status: 'event', severity: 'critical', loadBalancer: lb, az: null, backend: null, from: null, to: null, at,
+    scope: recovered.location,
+    summary: `${lb}: stored state could not be used (${recovered.reason}); moved aside to ${recovered.movedTo}, the chain continues after #${storedHead} and the rules keep the state's memory`,
+    details: { ...recovered },
+  });
 }

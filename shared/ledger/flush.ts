@@ -160,11 +160,19 @@ async function deliver(
   result.published.push(event.id);
 }
 
-/** The sinks that are to get the event now: never tried, or failing with their backoff run out. */
+/**
+ * The sinks that are to get the event now: never tried, or failing with their backoff
+ * run out. A backoff further off than the longest one elbscope sets (an edit of the
+ * store, or a wall clock that stepped back) counts as run out: a failing state is not
+ * sealed, and must not hold an alert back for longer than a backoff.
+ */
 function dueSinks(entry: OutboxEntry, sinks: readonly AlertSink[], now: Date): AlertSink[] {
   return sinks.filter((s) => {
     const state = entry.sinks[s.description];
-    return state === undefined || (state.state === 'failing' && Date.parse(state.notBefore) <= now.getTime());
+    if (state === undefined) return true;
+    if (state.state !== 'failing') return false;
+    const wait = Date.parse(state.notBefore) - now.getTime();
+    return wait <= 0 || wait > retryDelayMs(Number.MAX_SAFE_INTEGER);
   });
 }
 

@@ -8,7 +8,7 @@ import {
 } from '../store/store';
 import type { ReadRecord, RecordKey, Records } from './records';
 import { ObservationExpiry } from './expiry';
-import { Sealer, SealUnavailableError, type MacPort, type SealStatus, type StateSeal } from './seal';
+import { Sealer, SealUnavailableError, sha256, type MacPort, type SealStatus, type SealSubject, type StateSeal } from './seal';
 
 /**
  * The ledger: the state, the audit trail, receipts, the outbox with its claims,
@@ -27,7 +27,93 @@ export class Ledger implements Store {
 
   constructor(readonly records: Records, options: LedgerOptions = {}) {
     this.description = records.description;
-    this.sealer = options.seal ? new Sealer(options.seal) : null;
+    this.sealer = options.seal ? new Sealer(gated(options.seal, () => this.checkKey())) : null;
+  }
+
+  private keyMatched = false;
+
+  /**
+   * Refuse a key that matches none of the store's seals (SealUnavailableError, one line):
+   * with a wrong key every sealed record would read as forged, a state be moved aside and
+   * sealed anew with it. Checked once per process: each load balancer's state, then its
+   * events (newest first), receipts, observations and pre-warm targets, until one seal
+   * verifies (with the right key, the first). No seals at all, or a key that cannot be
+   * used now: nothing to refuse here.
+   */
+  async checkKey(): Promise<void> {
+    const sealer = this.sealer;
+    if (!sealer || this.keyMatched) return;
+    let seen = 0;
+    for (const lb of await this.listLoadBalancers()) {
+      for await (const { subject, seal } of this.sealedRecords(lb)) {
+        const status = await sealer.check(subject, seal);
+        if (status === 'sealed' || status === 'unknown') {
+          this.keyMatched = status === 'sealed';
+          return;
+        }
+        seen++;
+      }
+    }
+    this.keyMatched = seen === 0; // no seal yet: this key makes the first ones
+    if (seen > 0) throw new SealUnavailableError(`seal: the ${sealer.port.description} does not match this store's seals (wrong key?): none of the ${seen} seals checked verifies with it; nothing was judged and nothing written`);
+  }
+
+  /** A load balancer's records that carry a seal, each with what the seal is over (the state first, then the newest events). */
+  private async *sealedRecords(lb: string): AsyncGenerator<{ subject: SealSubject; seal: string }> {
+    const sealOf = (found: ReadRecord | null) => (found && OBJECT_SHAPE.test(found.value) && typeof found.value.seal === 'string' ? found.value : null);
+    const query = (kind: 'event' | 'receipt' | 'observation' | 'prewarm') => this.records.query(kind, lb, {}, () => undefined).catch(() => []);
+    const state = sealOf(await this.records.get(stateKey(lb)).catch(() => null));
+    if (state) yield { subject: { kind: 'state', lb, id: 'state', digest: String(state.digest ?? '') }, seal: state.seal as string };
+    for (const found of (await query('event')).reverse()) {
+      const v = sealOf(found);
+      if (v) yield { subject: { kind: 'event', lb: String(v.loadBalancer ?? lb), id: String(v.seq), digest: String(v.hash ?? '') }, seal: v.seal as string };
+    }
+    for (const found of await query('receipt')) {
+      const v = sealOf(found);
+      if (v) yield { subject: { kind: 'receipt', lb, id: found.id, digest: receiptHash(v) }, seal: v.seal as string };
+    }
+    for (const found of await query('observation')) {
+      const v = sealOf(found);
+      if (v) yield { subject: { kind: 'observation', lb: String(v.loadBalancer ?? lb), id: String(v.seq), digest: String(v.hash ?? '') }, seal: v.seal as string };
+    }
+    for (const found of await query('prewarm')) {
+      const v = sealOf(found);
+      if (v && PREWARM_SHAPE.test(v)) yield { subject: prewarmSubject(v), seal: v.seal as string };
+    }
+  }
+
+  /**
+   * The state as `verify` and the report read it: judged as getState judges it, but
+   * never moved aside nor rebuilt (a reader changes nothing). One that fails its
+   * digest or seal is given as a rebuild would make it, `recovered` naming it with
+   * `movedTo` empty (still in place: the next cycle moves it aside).
+   */
+  async readState(lb: string): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null> {
+    const key = stateKey(lb);
+    try {
+      const found = await this.records.get(key);
+      if (found === null) return null;
+      const state = stateOf(found);
+      const digest = (found.value as { digest?: unknown }).digest;
+      if (digest !== undefined && digest !== stateDigest(state)) throw new StoreRecordCorruptError(found.location, 'its content does not match the digest written with it (it was edited)');
+      const seal = await this.stateSeal(lb, state, found);
+      return { state, version: found.version, ...(state.recovered ? { recovered: state.recovered } : {}), ...(seal ? { seal } : {}) };
+    } catch (err) {
+      if (!(err instanceof StoreRecordCorruptError)) throw err;
+      await this.checkKey();
+      const state = await this.rebuiltState(lb, { location: err.location, reason: err.reason, movedTo: '' });
+      return { state, version: 0, recovered: state.recovered as RecoveredRecord };
+    }
+  }
+
+  /** A fresh state continuing the chains from their last stored records, saying what was lost. */
+  private async rebuiltState(lb: string, recovered: RecoveredRecord): Promise<LoadBalancerState> {
+    const state = emptyState();
+    state.chain = await this.chainHead(lb);
+    const observationHead = observationHeadOf(await this.listObservations(lb).catch(() => []));
+    if (observationHead) state.observationChain = observationHead;
+    state.recovered = recovered;
+    return state;
   }
 
   async getState(lb: string, attempt = 0): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null> {
@@ -42,15 +128,13 @@ export class Ledger implements Store {
       return { state, version: found.version, ...(state.recovered ? { recovered: state.recovered } : {}), ...(seal ? { seal } : {}) };
     } catch (err) {
       if (!(err instanceof StoreRecordCorruptError) || attempt > 0) throw err;
+      // Never moved aside and sealed anew with a wrong key (it would call every sound record forged).
+      await this.checkKey();
       // Kept for a person; a fresh state continues the chains from their last stored records, and is
       // written at once, saying what happened: whoever reads next (a cycle, or `verify`) finds it, and the
       // next commit announces it (store-record-corrupt) and clears the note.
       const movedTo = await this.records.quarantine(key, new Date());
-      const state = emptyState();
-      state.chain = await this.chainHead(lb);
-      const observationHead = observationHeadOf(await this.listObservations(lb).catch(() => []));
-      if (observationHead) state.observationChain = observationHead;
-      state.recovered = { location: err.location, reason: err.reason, movedTo };
+      const state = await this.rebuiltState(lb, { location: err.location, reason: err.reason, movedTo });
       // Sealed when the key can be used; else written unsealed (a `verify` without the key still moves the bad one
       // aside): the next keyed reader judges it as any state without a seal.
       if (!(await this.putState(lb, state, 0, true))) return this.getState(lb, attempt + 1); // another reader rebuilt it first
@@ -65,6 +149,20 @@ export class Ledger implements Store {
       if (EVENT_SHAPE.test(found.value)) return { seq: found.value.seq, hash: found.value.hash };
     }
     return emptyState().chain;
+  }
+
+  /**
+   * Move aside a state found behind its own audit chain (the place it writes next holds
+   * another event: a rolled-back copy), kept for a person, if it is still the one read at
+   * `version`. Answers where it was and went, and the stored heads (events, observations)
+   * its replacement continues from; null when it changed since (a racing writer: read again).
+   */
+  async setAsideStale(lb: string, version: number): Promise<StaleStateSetAside | null> {
+    const found = await this.records.get(stateKey(lb)).catch(() => null);
+    if (!found || found.version !== version) return null;
+    const movedTo = await this.records.quarantine(stateKey(lb), new Date());
+    const observationChain = observationHeadOf(await this.listObservations(lb).catch(() => []));
+    return { location: found.location, movedTo, chain: await this.chainHead(lb), ...(observationChain ? { observationChain } : {}) };
   }
 
   async putState(lb: string, state: LoadBalancerState, expectedVersion: number, unsealedIfNoKey = false): Promise<boolean> {
@@ -112,6 +210,13 @@ export class Ledger implements Store {
     if (observed && at) {
       const last = await this.records.get({ kind: 'observation', lb, id: `${at}.${observed.hash.slice(0, 12)}` }).catch(() => null);
       if (last && OBJECT_SHAPE.test(last.value) && last.value.seal !== undefined) return `the observation it names as its chain head (#${observed.seq}) is sealed`;
+    }
+    // Its times and heads are the forger's to write: once any record of the load balancer carries a seal, a keyed
+    // writer has sealed its state too. Read only for a state without a seal (rare: the first keyed cycle of an upgrade).
+    for (const kind of ['event', 'observation', 'receipt', 'prewarm'] as const) {
+      const stored = await this.records.query(kind, lb, {}, () => undefined).catch(() => []);
+      const sealed = stored.find((found) => OBJECT_SHAPE.test(found.value) && found.value.seal !== undefined);
+      if (sealed) return `a record of this load balancer is sealed (${sealed.location})`;
     }
     return null;
   }
@@ -216,7 +321,7 @@ export class Ledger implements Store {
     const entries: OutboxEntry[] = [];
     for (const item of found) {
       const entry = entryOf(item.value);
-      if (entry) entries.push(entry);
+      if (entry) entries.push(await this.trustedMarks(entry));
       else unreadable.push(item.id);
     }
     // The audit trail holds the event: an entry that does not read is queued again from there (the outbox copy is only a pointer to it).
@@ -246,7 +351,73 @@ export class Ledger implements Store {
     const until = Date.parse(String(value.claimUntil ?? ''));
     if (Number.isFinite(until) && until > now.getTime()) return null;
     const claimed = await this.records.putIfVersion(outboxKey(id), { ...value, claimant, claimUntil: new Date(now.getTime() + leaseMs).toISOString() }, version);
-    return claimed ? entry : null;
+    return claimed ? this.trustedMarks(entry) : null;
+  }
+
+  /**
+   * With a key, an entry as far as its marks can be trusted: a sink marked delivered
+   * or given up counts only when the mark's seal verifies (sinkMarkSubject), or when it
+   * is unsealed and from before keys (its event carries no seal and, when the key's
+   * start is known, is older than it: an earlier elbscope's `delivered` list keeps its
+   * meaning, so an upgrade re-sends nothing). Any other mark reads as not there — that
+   * sink is sent the alert again — and is named in `untrusted` for `verify`. A mark the
+   * key cannot check now is not trusted either, and not named (verify says the key cannot be used).
+   */
+  private async trustedMarks(entry: OutboxEntry): Promise<OutboxEntry> {
+    const sealer = this.sealer;
+    if (!sealer) return entry;
+    const { record } = entry;
+    const marks = Object.entries(entry.sinks).filter(([, mark]) => mark.state !== 'failing');
+    if (marks.length === 0) return entry;
+    // A name too long for a seal's message (the store's word only: an entry may be forged) is a mark no key sealed.
+    const fits = marks.map(([sink]) => Buffer.byteLength(sink) + Buffer.byteLength(record.loadBalancer) <= MAX_SEALED_NAME_BYTES);
+    const checked = await sealer.checkAll(marks.flatMap(([sink, mark], i) => (fits[i] ? [{ subject: sinkMarkSubject(record, sink, mark), seal: 'seal' in mark ? mark.seal : undefined }] : [])));
+    const statuses = fits.map((fit): SealStatus => (fit ? (checked.shift() as SealStatus) : 'bad'));
+    let beforeKeys: boolean | undefined;
+    const sinks = { ...entry.sinks };
+    const untrusted: { sink: string; reason: string }[] = [];
+    for (const [i, [sink, mark]] of marks.entries()) {
+      const status = statuses[i] as SealStatus;
+      if (status === 'sealed') continue;
+      if (status === 'none' && (beforeKeys ??= await this.fromBeforeKeys(record))) continue;
+      delete sinks[sink];
+      if (status === 'unknown') continue;
+      const why = status === 'bad' ? 'its seal does not verify' : 'it carries none, and its alert is from after keys';
+      const marked = mark.state === 'delivered' ? 'delivered' : 'given up';
+      untrusted.push({ sink, reason: `outbox entry ${record.id} marks ${sink} ${marked} without a seal that verifies with the ${sealer.port.description}: a forged delivery mark (${why}); that sink is sent the alert again` });
+    }
+    return { ...entry, sinks, delivered: deliveredNames(sinks), ...(untrusted.length > 0 ? { untrusted } : {}) };
+  }
+
+  /** Whether an alert is from before keys: its event in the audit trail carries no seal, and is older than the key's start when that is known. */
+  private async fromBeforeKeys(copy: ChainedEvent): Promise<boolean> {
+    const found = await this.records.get(eventKey(copy.loadBalancer, copy.seq)).catch(() => null);
+    if (!found || !EVENT_SHAPE.test(found.value) || found.value.id !== copy.id || found.value.seal !== undefined) return false;
+    const since = await this.sealer?.port.since();
+    return !since || found.value.at < since;
+  }
+
+  /**
+   * Sinks' marks as written: with a key, each delivered or given-up mark not sealed yet
+   * is sealed (one MAC per mark; the cache makes a second write of it free). When the key
+   * cannot be used the mark is written unsealed: it then reads as not delivered, and that
+   * sink is sent the alert again — a repeat, never a silenced alert.
+   */
+  private async sealMarks(value: Record<string, unknown>, id: string, sinks: Readonly<Record<string, SinkDelivery>>): Promise<Record<string, SinkDelivery>> {
+    const sealer = this.sealer;
+    const record = EVENT_SHAPE.test(value.record) ? value.record : null;
+    if (!sealer || !record || record.id !== id) return { ...sinks };
+    const out: Record<string, SinkDelivery> = {};
+    for (const [sink, mark] of Object.entries(sinks)) {
+      out[sink] = mark;
+      if (mark.state === 'failing' || mark.seal !== undefined) continue;
+      try {
+        out[sink] = { ...mark, seal: await sealer.seal(sinkMarkSubject(record, sink, mark)) };
+      } catch (err) {
+        if (!(err instanceof SealUnavailableError)) throw err;
+      }
+    }
+    return out;
   }
 
   async releaseOutbox(id: string): Promise<void> {
@@ -254,18 +425,18 @@ export class Ledger implements Store {
   }
 
   async deferOutbox(id: string, retry: OutboxRetry): Promise<void> {
-    await this.writeOutbox(id, (value) => {
+    await this.writeOutbox(id, async (value) => {
       if (!value) return null;
-      if ('sinks' in retry) return { ...withoutClaim(value), ...deliveryFields({ ...storedSinks(value), ...retry.sinks }) };
+      if ('sinks' in retry) return { ...withoutClaim(value), ...deliveryFields({ ...storedSinks(value), ...(await this.sealMarks(value, id, retry.sinks)) }) };
       // The summary alone (the fields an earlier elbscope wrote): the named sinks delivered, the backoff as given.
       const named = Object.fromEntries((retry.delivered ?? []).map((name): [string, SinkDelivery] => [name, { state: 'delivered', at: null, messageId: null }]));
-      const sinks = { ...storedSinks(value), ...named };
+      const sinks = { ...storedSinks(value), ...(await this.sealMarks(value, id, named)) };
       return { ...withoutClaim(value), ...deliveryFields(sinks), attempts: retry.attempts, notBefore: retry.notBefore, lastError: retry.lastError };
     });
   }
 
   async noteSinks(id: string, sinks: Readonly<Record<string, SinkDelivery>>): Promise<void> {
-    await this.writeOutbox(id, (value) => value && { ...value, ...deliveryFields({ ...storedSinks(value), ...sinks }) });
+    await this.writeOutbox(id, async (value) => value && { ...value, ...deliveryFields({ ...storedSinks(value), ...(await this.sealMarks(value, id, sinks)) }) });
   }
 
   /**
@@ -273,10 +444,10 @@ export class Ledger implements Store {
    * `next` answering null: nothing to write — an entry published meanwhile by another
    * writer is left gone), settling races by its version.
    */
-  private async writeOutbox(id: string, next: (value: Record<string, unknown> | null) => Record<string, unknown> | null): Promise<void> {
+  private async writeOutbox(id: string, next: (value: Record<string, unknown> | null) => Record<string, unknown> | null | Promise<Record<string, unknown> | null>): Promise<void> {
     for (let attempt = 0; attempt < 8; attempt++) {
       const found = await this.outboxRecord(id);
-      const value = next(found?.value ?? null);
+      const value = await next(found?.value ?? null);
       if (value === null || (await this.records.putIfVersion(outboxKey(id), value, found?.version ?? 0))) return;
     }
     throw new StoreConflictError(`${this.description}: outbox entry ${id} kept changing under 8 attempts to write it`);
@@ -399,7 +570,29 @@ export class Ledger implements Store {
   }
 }
 
+/** A stale state moved aside (Ledger.setAsideStale): where, and the stored heads to continue from. */
+export interface StaleStateSetAside {
+  location: string;
+  movedTo: string;
+  chain: { seq: number; hash: string };
+  observationChain?: { seq: number; hash: string; expiresAt: string };
+}
+
 /** What a ledger is built with. */
+/** A port whose first seals wait for `gate` (the key must match the store's seals before anything is sealed with it). */
+function gated(port: MacPort, gate: () => Promise<void>): MacPort {
+  return {
+    description: port.description,
+    problem: () => port.problem(),
+    since: () => port.since(),
+    verify: (data, mac) => port.verify(data, mac),
+    async mac(data) {
+      await gate();
+      return port.mac(data);
+    },
+  };
+}
+
 export interface LedgerOptions {
   /** The key the audit is sealed with (shared/ledger/seal.ts); none: records are written as before keys. */
   seal?: MacPort;
@@ -448,6 +641,9 @@ function entryOf(value: unknown): OutboxEntry | null {
   return { record: value.record, sinks, attempts, notBefore, lastError: typeof value.lastError === 'string' ? value.lastError : null, delivered: deliveredNames(sinks) };
 }
 
+/** The longest sink and load balancer names a delivery mark's seal is over together (a seal's message is at most 4 KB). */
+const MAX_SEALED_NAME_BYTES = 3072;
+
 /** The most sinks an outbox entry keeps states for (a few are configured; more is not a state elbscope wrote). */
 const MAX_SINK_STATES = 16;
 
@@ -470,19 +666,30 @@ function storedSinks(value: Record<string, unknown>): Record<string, SinkDeliver
   return sinks;
 }
 
-/** One sink's stored state, if it reads as one. */
+/** One sink's stored state, if it reads as one (a mark's seal kept as stored: whether it verifies is trustedMarks's to say). */
 function sinkDeliveryOf(value: unknown): SinkDelivery | null {
   if (!OBJECT_SHAPE.test(value)) return null;
   const text = (v: unknown): v is string => typeof v === 'string';
+  const seal = value.seal === undefined ? {} : { seal: text(value.seal) ? value.seal : '' };
   if (value.state === 'delivered' && (value.at === null || isTime(value.at)) && (value.messageId === null || text(value.messageId))) {
-    return { state: 'delivered', at: value.at, messageId: value.messageId };
+    return { state: 'delivered', at: value.at, messageId: value.messageId, ...seal };
   }
   const attempts = Number.isSafeInteger(value.attempts) ? (value.attempts as number) : 0;
   if (value.state === 'failing' && isTime(value.since) && attempts >= 1 && isTime(value.notBefore) && text(value.lastError)) {
     return { state: 'failing', since: value.since, attempts, notBefore: value.notBefore, lastError: value.lastError };
   }
-  if (value.state === 'gave-up' && isTime(value.at) && text(value.error)) return { state: 'gave-up', at: value.at, error: value.error };
+  if (value.state === 'gave-up' && isTime(value.at) && text(value.error)) return { state: 'gave-up', at: value.at, error: value.error, ...seal };
   return null;
+}
+
+/**
+ * What a sink's mark on an outbox entry is sealed over: the alert (its load balancer
+ * and event id), the sink, and the mark's content. A seal copied from another sink,
+ * another alert, or onto an edited mark does not verify.
+ */
+export function sinkMarkSubject(record: Pick<ChainedEvent, 'loadBalancer' | 'id'>, sink: string, mark: SinkDelivery): SealSubject {
+  const { seal: _sealed, ...content } = mark as SinkDelivery & { seal?: unknown };
+  return { kind: 'outbox-sink', lb: record.loadBalancer, id: record.id, part: sink, digest: sha256(canonicalJson(content)) };
 }
 
 function isTime(value: unknown): value is string {

@@ -45,8 +45,9 @@ export const MAX_MAC_MESSAGE_BYTES = 4096;
  * bytes (a state is up to 350 KB; KMS takes 4 KB), and kind, place and id bind
  * the seal to its record: a seal copied onto another record does not verify.
  */
-export function sealMessage(kind: 'state' | 'event' | 'observation' | 'receipt' | 'prewarm', lb: string, id: string, digest: string): string {
-  const message = JSON.stringify(['elbscope-seal/1', kind, lb, id, digest]);
+export function sealMessage(kind: 'state' | 'event' | 'observation' | 'receipt' | 'prewarm' | 'outbox-sink', lb: string, id: string, digest: string, part?: string): string {
+  // `part`: what within the record (an outbox entry's sink); absent, the message is as the other kinds always had it.
+  const message = JSON.stringify(part === undefined ? ['elbscope-seal/1', kind, lb, id, digest] : ['elbscope-seal/1', kind, lb, id, part, digest]);
   if (Buffer.byteLength(message) > MAX_MAC_MESSAGE_BYTES) throw new SealUnavailableError(`seal: the message for ${kind} ${id} would be over ${MAX_MAC_MESSAGE_BYTES} bytes`);
   return message;
 }
@@ -185,6 +186,7 @@ async function readKey(path: string): Promise<KeyFile | null> {
   let text: string;
   try {
     const info = await stat(path);
+    if (info.isDirectory()) throw new SealUnavailableError(`seal: key file ${path} is a directory (give the key file's path)`);
     // Like ssh with its keys: a key others can read is not a secret any more.
     if ((info.mode & 0o077) !== 0) throw new SealUnavailableError(`seal: key file ${path} may be read or written by others (mode ${(info.mode & 0o777).toString(8)}): chmod 600 ${path}`);
     text = await readFile(path, 'utf8');
@@ -240,6 +242,8 @@ export interface SealSubject {
   kind: Parameters<typeof sealMessage>[0];
   lb: string;
   id: string;
+  /** What within the record the seal is over (an outbox entry's sink by name); absent for whole records. */
+  part?: string;
   digest: string;
 }
 
@@ -253,7 +257,7 @@ export class Sealer {
 
   /** The seal of a record (throws SealUnavailableError when the key cannot be used). */
   seal(subject: SealSubject): Promise<string> {
-    return this.port.mac(sealMessage(subject.kind, subject.lb, subject.id, subject.digest));
+    return this.port.mac(messageOf(subject));
   }
 
   /** Check one record's seal (`seal` as stored: anything). */
@@ -264,9 +268,13 @@ export class Sealer {
   /** Check many records' seals, a bounded number of calls at once. */
   async checkAll(items: readonly { subject: SealSubject; seal: unknown }[]): Promise<SealStatus[]> {
     const out: SealStatus[] = items.map(({ seal }) => (seal === undefined || seal === null ? 'none' : typeof seal === 'string' && seal !== '' ? 'unknown' : 'bad'));
-    const asked = items.flatMap((item, i) => (out[i] === 'unknown' ? [{ i, data: sealMessage(item.subject.kind, item.subject.lb, item.subject.id, item.subject.digest), mac: item.seal as string }] : []));
+    const asked = items.flatMap((item, i) => (out[i] === 'unknown' ? [{ i, data: messageOf(item.subject), mac: item.seal as string }] : []));
     const answers = await verifyAll(this.port, asked);
     asked.forEach(({ i }, k) => (out[i] = answers[k] === 'unknown' ? 'unknown' : answers[k] ? 'sealed' : 'bad'));
     return out;
   }
+}
+
+function messageOf(subject: SealSubject): string {
+  return sealMessage(subject.kind, subject.lb, subject.id, subject.digest, subject.part);
 }

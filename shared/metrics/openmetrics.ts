@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry, openMetricsContentType, type OpenMetricsContentType } from 'prom-client';
 import type { LoadBalancerSnapshot } from '../cycle/snapshot';
@@ -97,7 +98,7 @@ export class OpenMetrics {
  * The metrics listener's limits, so no client (or crowd of them) can take the
  * process's file descriptors, memory or time; the numbers are in the README's
  * `--metrics-listen` section too:
- * - `maxConnections` 64: a scraper keeps one keep-alive connection (a Prometheus HA
+ * - `maxConnections` 64 at most, an eighth of the soft descriptor limit (metricsConnectionCap): a scraper keeps one keep-alive connection (a Prometheus HA
  *   pair, an agent and a curl are a handful); 64 is far below the common
  *   `ulimit -n 1024`, so DNS, backends and the store keep the rest. A connection past
  *   the cap is closed as soon as it is accepted (it never holds a descriptor).
@@ -121,9 +122,30 @@ export const METRICS_LIMITS = {
   maxRequestsPerSocket: 1_000,
 } as const;
 
-/** Serve `/metrics` (OpenMetrics text) on `host:port`, within METRICS_LIMITS; anything else is a 404. */
+/**
+ * The listener's connection cap under a soft descriptor limit `soft` (null: not known):
+ * min(64, max(4, floor(soft / 8))) — an eighth of the descriptors at most, so the store,
+ * DNS, sinks and AWS calls keep the other seven (under `ulimit -n 64`: 8 connections;
+ * under the common 1,024: the full 64). Not known: 64.
+ */
+export function metricsConnectionCap(soft: number | null): number {
+  if (soft === null || !Number.isFinite(soft)) return METRICS_LIMITS.maxConnections;
+  return Math.min(METRICS_LIMITS.maxConnections, Math.max(4, Math.floor(soft / 8)));
+}
+
+/** This process's soft RLIMIT_NOFILE: Linux's /proc/self/limits "Max open files" (null elsewhere, or "unlimited"). */
+export function softOpenFilesLimit(read: () => string = () => readFileSync('/proc/self/limits', 'utf8')): number | null {
+  try {
+    const soft = /^Max open files\s+(\d+)\s/m.exec(read())?.[1];
+    return soft === undefined ? null : Number(soft);
+  } catch {
+    return null;
+  }
+}
+
+/** Serve `/metrics` (OpenMetrics text) on `host:port`, within METRICS_LIMITS (the connection cap: metricsConnectionCap); anything else is a 404. */
 export async function serveMetrics(metrics: OpenMetrics, host: string, port: number): Promise<{ url: string; close: () => Promise<void> }> {
-  const limits = METRICS_LIMITS;
+  const limits = { ...METRICS_LIMITS, maxConnections: metricsConnectionCap(softOpenFilesLimit()) };
   const server: Server = createServer(
     {
       maxHeaderSize: limits.maxHeaderSize,

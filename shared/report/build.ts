@@ -75,12 +75,14 @@ export interface LoadBalancerAudit {
  */
 export async function auditLoadBalancer(store: Store, loadBalancer: string, now: Date, outbox?: OutboxEntry[]): Promise<LoadBalancerAudit> {
   let stateUnchecked: string | null = null;
+  // A key that matches none of the store's seals is said as such (one line), not as every record forged.
+  await store.checkKey?.();
   const [trail, audited, state, observations, queued] = await Promise.all([
     store.listTrail(loadBalancer),
     // Every target as stored (the cycles act on the trusted ones only): an edited or forged one is named.
     store.auditPrewarms ? store.auditPrewarms(loadBalancer) : store.listPrewarms(loadBalancer).then((ts) => ts.map((target) => ({ target, seal: 'none' as const }))),
     // A state that would be rebuilt, with no key to seal the new one: its seal is not checked (said), nothing is moved.
-    store.getState(loadBalancer).catch((err: unknown) => {
+    (store.readState ? store.readState(loadBalancer) : store.getState(loadBalancer)).catch((err: unknown) => {
       if (!(err instanceof SealUnavailableError)) throw err;
       stateUnchecked = err.message;
       return null;

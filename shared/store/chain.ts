@@ -268,12 +268,15 @@ export function verifyReceipts(loadBalancer: string, events: StoredEvent[], onTh
  */
 export function verifyOutbox(loadBalancer: string, events: StoredEvent[], outbox: OutboxEntry[], pending: readonly ChainedEvent[]): ChainBreak | null {
   const known = new Map([...pending, ...events.map((e) => e.record)].map((r) => [r.id, r]));
-  for (const { record: copy } of outbox) {
+  for (const { record: copy, untrusted } of outbox) {
     if (copy.loadBalancer !== loadBalancer) continue;
     const event = known.get(copy.id);
     const at = { loadBalancer, seq: copy.seq, id: copy.id, location: `outbox entry ${copy.id}` };
     if (!event) return { ...at, reason: `outbox entry ${copy.id} copies no event of the audit trail (forged)` };
     if (event.hash !== copy.hash || recordHash(copy) !== copy.hash) return { ...at, reason: `outbox entry ${copy.id} differs from event #${event.seq} it copies (edited)` };
+    // With a key: a sink marked delivered (or given up) without a seal that verifies (the ledger said why).
+    const forged = untrusted?.[0];
+    if (forged) return { ...at, reason: forged.reason };
   }
   return null;
 }

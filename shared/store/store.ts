@@ -43,16 +43,27 @@ export interface OutboxEntry {
   lastError: string | null;
   /** Summary: the sinks that have accepted the event. */
   delivered: string[];
+  /**
+   * With a key: the marks read as not there — a sink marked delivered or given up
+   * without a seal that verifies (edited, or written without the key), for `verify`
+   * to name. That sink is sent the alert again (a repeat beats a silenced alert).
+   */
+  untrusted?: { sink: string; reason: string }[];
 }
 
-/** One sink's delivery of a queued event. */
+/**
+ * One sink's delivery of a queued event. The marks that stop a sink being sent it
+ * (delivered, given up) carry, with a key, a keyed seal over the event, the sink and
+ * the mark (shared/ledger/ledger.ts sinkMarkSubject); one without a seal that
+ * verifies is not trusted. A failing state needs none: it only delays the sink.
+ */
 export type SinkDelivery =
   /** Accepted (`at` null: noted by an elbscope that kept no time); SNS's message id is kept for the receipt. */
-  | { state: 'delivered'; at: string | null; messageId: string | null }
+  | { state: 'delivered'; at: string | null; messageId: string | null; seal?: string }
   /** Failed transiently `attempts` times since `since`; tried again from `notBefore`. */
   | { state: 'failing'; since: string; attempts: number; notBefore: string; lastError: string }
   /** Refused for good: never tried again by itself (`elbscope redeliver` queues the event afresh). */
-  | { state: 'gave-up'; at: string; error: string };
+  | { state: 'gave-up'; at: string; error: string; seal?: string };
 
 /**
  * What a round of delivery leaves on an entry it does not close: each sink's state
@@ -111,6 +122,10 @@ export interface Store {
    * from its last stored record; `recovered` names what was found and where it went.
    */
   getState(loadBalancer: string): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null>;
+  /** The state as a reader sees it: never moved aside nor rebuilt (`recovered.movedTo` empty: still in place). */
+  readState?(loadBalancer: string): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null>;
+  /** Refuse (SealUnavailableError) a key that matches none of the store's seals: a wrong key. */
+  checkKey?(): Promise<void>;
   /** Write the state if its version is still `expectedVersion` (0: not stored yet). False on conflict. */
   putState(loadBalancer: string, state: LoadBalancerState, expectedVersion: number): Promise<boolean>;
   /** Append a chained event; idempotent on its sequence number and id. Also queues it in the outbox. */

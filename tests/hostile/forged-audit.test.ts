@@ -3,16 +3,16 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AlertSink } from '../../shared/alerts/sinks';
+import { allSinks, type AlertSink } from '../../shared/alerts/sinks';
 import { parseConfig } from '../../shared/config/load';
 import { recordCycle } from '../../shared/cycle/record';
 import type { ChainedEvent, LoadBalancerState } from '../../shared/detect/state';
 import type { PrewarmTarget } from '../../shared/detect/rules';
 import { receiptHash, type Ledger } from '../../shared/ledger/ledger';
 import type { RecordKey } from '../../shared/ledger/records';
-import { keyFilePort, type MacPort } from '../../shared/ledger/seal';
+import { keyFilePort, Sealer, sha256, type MacPort } from '../../shared/ledger/seal';
 import { auditLoadBalancer } from '../../shared/report/build';
-import { observationHash, prewarmHash, recordHash } from '../../shared/store/chain';
+import { canonicalJson, observationHash, prewarmHash, recordHash } from '../../shared/store/chain';
 import { DynamoDbStore } from '../../shared/store/dynamodb';
 import { LocalStore } from '../../shared/store/local';
 import type { StoredObservation } from '../../shared/store/store';
@@ -293,4 +293,177 @@ describe('Seals without the key, and records from before keys (a local directory
     // The pre-warm target from before keys, vouched for by the cycle that read it, is still acted on.
     expect((await keyed.listPrewarms(LB)).map((t) => t.id)).toEqual(['pw-1']);
   });
+});
+
+// An outbox entry's delivery marks: a sink marked delivered (or given up) is not sent
+// the alert. A forger without the key who marks SNS and the alert file delivered on a
+// queued alert must not silence it: a mark counts only when its keyed seal verifies.
+const SNS_SINK = 'SNS arn:aws:sns:us-east-1:123456789012:elbscope-alerts';
+const FILE_SINK = 'file /var/log/elbscope-alerts.jsonl';
+
+/** The console, SNS and the alert file as recorders (any of them down). */
+function threeSinks(down: string[] = []) {
+  const sinks = ['console', SNS_SINK, FILE_SINK].map((description): AlertSink & { got: ChainedEvent[] } => {
+    const got: ChainedEvent[] = [];
+    const publish = down.includes(description)
+      ? async () => Promise.reject(Object.assign(new Error(`${description} down`), { name: 'InternalError' }))
+      : async (e: ChainedEvent) => (got.push(e), { messageId: description === SNS_SINK ? `m-${e.seq}` : null });
+    return { description, got, publish };
+  });
+  return { sink: allSinks(sinks), got: (name: string) => sinks.find((s) => s.description === name)!.got.map((e) => e.seq) };
+}
+
+/** A sealed store whose alert #2 went to the console and is queued for SNS and the file (both down). */
+async function queuedForSnsAndFile(open: Opener, key: string) {
+  const store = open(keyFilePort(key, { create: true }));
+  await cycle(store, 0, NODES.slice(0, 1), recorder());
+  await cycle(store, 1, NODES.slice(0, 2), threeSinks().sink);
+  const first = threeSinks([SNS_SINK, FILE_SINK]);
+  await cycle(store, 2, NODES, first.sink);
+  expect(first.got('console')).toEqual([2]);
+  const [entry] = await store.listOutbox();
+  expect(entry?.record.seq).toBe(2);
+  expect(entry!.sinks.console?.state).toBe('delivered');
+  return { store, event: entry!.record };
+}
+
+/** The outbox entry of `id` as stored, edited by `edit` through the store's primitives (no key). */
+async function editOutbox(store: Ledger, id: string, edit: (value: Record<string, unknown> & { sinks: Record<string, Record<string, unknown>> }) => void) {
+  const key: RecordKey = { kind: 'outbox', lb: null, id };
+  const found = (await store.records.get(key))!;
+  const value = structuredClone(found.value) as Record<string, unknown> & { sinks: Record<string, Record<string, unknown>> };
+  edit(value);
+  expect(await store.records.putIfVersion(key, value, found.version)).toBe(true);
+}
+
+/** A delivery mark sealed as elbscope seals one, with `port`'s key. */
+async function sealedMark(port: MacPort, event: ChainedEvent, sink: string, mark: Record<string, unknown>) {
+  const digest = sha256(canonicalJson(mark));
+  return { ...mark, seal: await new Sealer(port).seal({ kind: 'outbox-sink', lb: event.loadBalancer, id: event.id, part: sink, digest }) };
+}
+
+const markForgeries: [string, (store: Ledger, event: ChainedEvent) => Promise<void>][] = [
+  ['SNS and the file marked delivered with no seal (and named in the `delivered` list)', async (store, event) => {
+    await editOutbox(store, event.id, (v) => {
+      v.sinks[SNS_SINK] = { state: 'delivered', at: at(2), messageId: 'forged' };
+      v.sinks[FILE_SINK] = { state: 'delivered', at: at(2), messageId: null };
+      // And a sink whose name is too long for any seal's message (4 KB): no check of it may stop the flush.
+      v.sinks['x'.repeat(5000)] = { state: 'delivered', at: at(2), messageId: null, seal: 'AAAA' };
+      v.delivered = ['console', SNS_SINK, FILE_SINK];
+    });
+  }],
+  ['only the `delivered` list of an earlier elbscope naming SNS and the file', async (store, event) => {
+    await editOutbox(store, event.id, (v) => {
+      delete v.sinks[SNS_SINK];
+      delete v.sinks[FILE_SINK];
+      v.delivered = ['console', SNS_SINK, FILE_SINK];
+    });
+  }],
+  ['SNS and the file marked delivered and sealed with another key', async (store, event) => {
+    const wrong = keyFilePort(newKey(), { create: true });
+    const sns = await sealedMark(wrong, event, SNS_SINK, { state: 'delivered', at: at(2), messageId: 'forged' });
+    const file = await sealedMark(wrong, event, FILE_SINK, { state: 'gave-up', at: at(2), error: 'forged' });
+    await editOutbox(store, event.id, (v) => {
+      v.sinks[SNS_SINK] = sns;
+      v.sinks[FILE_SINK] = file;
+      v.delivered = ['console', SNS_SINK];
+    });
+  }],
+  ['SNS and the file marked delivered with the console\'s seal copied', async (store, event) => {
+    await editOutbox(store, event.id, (v) => {
+      const seal = v.sinks.console!.seal;
+      v.sinks[SNS_SINK] = { ...v.sinks.console!, seal };
+      v.sinks[FILE_SINK] = { ...v.sinks.console!, seal };
+      v.delivered = ['console', SNS_SINK, FILE_SINK];
+    });
+  }],
+];
+
+describe.each(Object.keys(adapters))('A forged delivery mark on a queued alert (%s)', (adapter) => {
+  it.each(markForgeries)('%s: SNS and the file still get the alert once, and verify names the forged mark', async (_label, forge) => {
+    const open = await adapters[adapter]!();
+    const key = newKey();
+    const { store: seeding, event } = await queuedForSnsAndFile(open, key);
+    await forge(seeding, event);
+    const store = open(keyFilePort(key, { create: false }));
+    const result = await audit(store);
+    expect(result.firstBreak).toMatch(new RegExp(`^outbox entry ${event.id} marks (SNS|file) .* without a seal that verifies with the key file .*: a forged delivery mark`));
+    const sinks = threeSinks();
+    await cycle(store, 10, NODES, sinks.sink);
+    await cycle(store, 11, NODES, sinks.sink);
+    expect(sinks.got(SNS_SINK)).toEqual([2]);
+    expect(sinks.got(FILE_SINK)).toEqual([2]);
+    // The console's own sealed mark holds: it is not sent the alert again.
+    expect(sinks.got('console')).toEqual([]);
+    expect(await store.listOutbox()).toEqual([]);
+    expect((await audit(store)).firstBreak).toBeNull();
+  }, 30_000);
+
+  it('honest marks, sealed and read back by a restarted process, are trusted: no sink gets the alert again', async () => {
+    const open = await adapters[adapter]!();
+    const key = newKey();
+    const { event } = await queuedForSnsAndFile(open, key);
+    // A new process (its seal cache empty): the file comes back, SNS is still down.
+    const second = open(keyFilePort(key, { create: false }));
+    const fileBack = threeSinks([SNS_SINK]);
+    await cycle(second, 10, NODES, fileBack.sink);
+    expect(fileBack.got(FILE_SINK)).toEqual([2]);
+    expect((await second.listOutbox())[0]?.sinks[FILE_SINK]).toMatchObject({ state: 'delivered', seal: expect.any(String) });
+    // And another: SNS comes back; the console and the file have it already.
+    const third = open(keyFilePort(key, { create: false }));
+    expect((await audit(third)).firstBreak).toBeNull();
+    const all = threeSinks();
+    await cycle(third, 30, NODES, all.sink);
+    expect(all.got(SNS_SINK)).toEqual([2]);
+    expect(all.got('console')).toEqual([]);
+    expect(all.got(FILE_SINK)).toEqual([]);
+    expect((await third.listEvents(LB)).find((e) => e.record.id === event.id)?.publishedAt).not.toBeNull();
+  }, 30_000);
+
+  it('a failing state edited to wait for years holds SNS back no longer than the longest backoff', async () => {
+    const open = await adapters[adapter]!();
+    const key = newKey();
+    const { store: seeding, event } = await queuedForSnsAndFile(open, key);
+    await editOutbox(seeding, event.id, (v) => (v.sinks[SNS_SINK] = { ...v.sinks[SNS_SINK], notBefore: '9999-01-01T00:00:00.000Z' }));
+    const store = open(keyFilePort(key, { create: false }));
+    const sinks = threeSinks();
+    await cycle(store, 3, NODES, sinks.sink);
+    expect(sinks.got(SNS_SINK)).toEqual([2]);
+  }, 30_000);
+
+  it('an entry from before keys keeps its `delivered` list: the first keyed cycle sends the console nothing again', async () => {
+    const open = await adapters[adapter]!();
+    const before = open(); // an elbscope from before keys
+    await cycle(before, 0, NODES.slice(0, 1), recorder());
+    await cycle(before, 1, NODES.slice(0, 2), threeSinks().sink);
+    await cycle(before, 2, NODES, threeSinks([SNS_SINK, FILE_SINK]).sink);
+    const [entry] = await before.listOutbox();
+    // As the version before per-sink states wrote it: the names of the sinks that accepted.
+    await editOutbox(before, entry!.record.id, (v) => {
+      delete (v as Record<string, unknown>).sinks;
+      v.delivered = ['console'];
+    });
+    const keyed = open(keyFilePort(newKey(), { create: true, now: () => new Date(at(5)) }));
+    expect((await audit(keyed)).firstBreak).toBeNull();
+    const sinks = threeSinks();
+    await cycle(keyed, 10, NODES, sinks.sink);
+    expect(sinks.got('console')).toEqual([]);
+    expect(sinks.got(SNS_SINK)).toEqual([2]);
+    expect(sinks.got(FILE_SINK)).toEqual([2]);
+  }, 30_000);
+
+  it('without a key, marks are trusted as before (and verify checks no seal)', async () => {
+    const open = await adapters[adapter]!();
+    const store = open();
+    await cycle(store, 0, NODES.slice(0, 1), recorder());
+    await cycle(store, 1, NODES.slice(0, 2), threeSinks().sink);
+    await cycle(store, 2, NODES, threeSinks([SNS_SINK, FILE_SINK]).sink);
+    const [entry] = await store.listOutbox();
+    await editOutbox(store, entry!.record.id, (v) => (v.delivered = ['console', SNS_SINK]));
+    expect((await audit(store)).firstBreak).toBeNull();
+    const sinks = threeSinks();
+    await cycle(store, 10, NODES, sinks.sink);
+    expect(sinks.got(SNS_SINK)).toEqual([]);
+    expect(sinks.got(FILE_SINK)).toEqual([2]);
+  }, 30_000);
 });

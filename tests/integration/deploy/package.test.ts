@@ -167,8 +167,8 @@ describe('serverless package', () => {
 
     const write = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
     const publish = ['kms:Decrypt', 'kms:GenerateDataKey', 'sns:Publish'];
-    const seal = ['kms:GenerateMac', 'kms:VerifyMac'];
-    expect(actionsOf('ReportRole')).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'kms:VerifyMac']);
+    const seal = ['kms:DescribeKey', 'kms:GenerateMac', 'kms:VerifyMac'];
+    expect(actionsOf('ReportRole')).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'kms:DescribeKey', 'kms:VerifyMac']);
     expect(actionsOf('ObserveRole')).toEqual(['ec2:DescribeNetworkInterfaces', 'cloudwatch:GetMetricData', 'elasticloadbalancing:DescribeCapacityReservation', ...write, ...seal, ...publish, 'sqs:SendMessage'].sort());
     expect(actionsOf('TlsProbeRole')).toEqual([...write, ...seal, ...publish, 'sqs:SendMessage'].sort());
     expect(actionsOf('DispatchRole')).toEqual(['sqs:SendMessage', 'sqs:SendMessage']);
@@ -194,7 +194,7 @@ describe('serverless package', () => {
     const t: Template = JSON.parse(readFileSync(join(dir, 'out', 'cloudformation-template-update-stack.json'), 'utf8'));
     const actions = (role: string): string[] => (t.Resources[role]?.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement).flatMap((s: any) => [s.Action].flat());
     expect(actions('ObserveRole')).toEqual(expect.arrayContaining(['elasticloadbalancing:DescribeLoadBalancers', 'ec2:DescribeInstances', 'sts:AssumeRole']));
-    expect(actions('ReportRole').filter((a) => !a.startsWith('logs:'))).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'kms:VerifyMac']);
+    expect(actions('ReportRole').filter((a) => !a.startsWith('logs:'))).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'kms:VerifyMac', 'kms:DescribeKey']);
     const assume = (t.Resources.ObserveRole?.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement).find((s: any) => [s.Action].flat().includes('sts:AssumeRole'));
     expect(assume.Resource).toEqual(['arn:aws:iam::210987654321:role/elbscope-reader']);
     expect(Object.values(t.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties.ReservedConcurrentExecutions)).toEqual([undefined, undefined, undefined, undefined, undefined]);

@@ -56,7 +56,7 @@ describe('Local store: records that do not parse', () => {
     expect((await store.listEvents('web')).map((e) => e.record.kind)).toEqual(['scaled', 'store-record-corrupt', 'scaled']);
   });
 
-  it('an edited state.json (its digest not recomputed) is named by verify, moved aside, and announced once by the next cycle', async () => {
+  it('an edited state.json (its digest not recomputed) is named by verify (which changes nothing), moved aside and announced once by the next cycle', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-corrupt-'));
     const store = new LocalStore(dir);
     const { sent, sink } = recording();
@@ -71,7 +71,8 @@ describe('Local store: records that do not parse', () => {
 
     const verified = await runElbscope(['verify', '--store', dir]);
     expect(verified.code).toBe(1);
-    expect(verified.stderr).toContain(`elbscope: web: stored state at ${stateFile} its content does not match the digest written with it (it was edited); moved aside to ${stateFile}.corrupt-`);
+    expect(verified.stderr).toContain(`elbscope: web: stored state at ${stateFile} its content does not match the digest written with it (it was edited); left in place (verify changes nothing; the next cycle moves it aside and rebuilds it)`);
+    expect(readFileSync(stateFile, 'utf8')).toBe(JSON.stringify(state, null, 2));
     const events = await cycle(deps, 2, ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
     expect(events.map((e) => [e.kind, e.severity])).toEqual([['store-record-corrupt', 'critical']]);
     expect(events[0]?.summary).toContain('(its content does not match the digest written with it (it was edited))');

@@ -55,8 +55,8 @@ describe("IAM: the audit's seal key, only the MAC calls each function makes", ()
 
   it('grants GenerateMac and VerifyMac to the functions that record, VerifyMac alone to the report, nothing to the dispatcher: on the SealKey only', async () => {
     const sealKey = { 'Fn::GetAtt': ['SealKey', 'Arn'] };
-    for (const role of ['ObserveRole', 'TlsProbeRole', 'WorkerRole']) expect(kmsMac(await statements(role)), role).toEqual([{ Effect: 'Allow', Action: ['kms:GenerateMac', 'kms:VerifyMac'], Resource: sealKey }]);
-    expect(kmsMac(await statements('ReportRole'))).toEqual([{ Effect: 'Allow', Action: ['kms:VerifyMac'], Resource: sealKey }]);
+    for (const role of ['ObserveRole', 'TlsProbeRole', 'WorkerRole']) expect(kmsMac(await statements(role)), role).toEqual([{ Effect: 'Allow', Action: ['kms:GenerateMac', 'kms:VerifyMac', 'kms:DescribeKey'], Resource: sealKey }]);
+    expect(kmsMac(await statements('ReportRole'))).toEqual([{ Effect: 'Allow', Action: ['kms:VerifyMac', 'kms:DescribeKey'], Resource: sealKey }]);
     expect(kmsMac(await statements('DispatchRole'))).toEqual([]);
   }, 60_000);
 });

@@ -89,21 +89,25 @@ export class Ledger implements Store {
    * `movedTo` empty (still in place: the next cycle moves it aside).
    */
   async readState(lb: string): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null> {
-    const key = stateKey(lb);
     try {
-      const found = await this.records.get(key);
-      if (found === null) return null;
-      const state = stateOf(found);
-      const digest = (found.value as { digest?: unknown }).digest;
-      if (digest !== undefined && digest !== stateDigest(state)) throw new StoreRecordCorruptError(found.location, 'its content does not match the digest written with it (it was edited)');
-      const seal = await this.stateSeal(lb, state, found);
-      return { state, version: found.version, ...(state.recovered ? { recovered: state.recovered } : {}), ...(seal ? { seal } : {}) };
+      return await this.judgedState(lb);
     } catch (err) {
       if (!(err instanceof StoreRecordCorruptError)) throw err;
       await this.checkKey();
       const state = await this.rebuiltState(lb, { location: err.location, reason: err.reason, movedTo: '' });
       return { state, version: 0, recovered: state.recovered as RecoveredRecord };
     }
+  }
+
+  /** The stored state, its digest and seal judged; throws StoreRecordCorruptError when it fails either. */
+  private async judgedState(lb: string): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null> {
+    const found = await this.records.get(stateKey(lb));
+    if (found === null) return null;
+    const state = stateOf(found);
+    const digest = (found.value as { digest?: unknown }).digest;
+    if (digest !== undefined && digest !== stateDigest(state)) throw new StoreRecordCorruptError(found.location, 'its content does not match the digest written with it (it was edited)');
+    const seal = await this.stateSeal(lb, state, found);
+    return { state, version: found.version, ...(state.recovered ? { recovered: state.recovered } : {}), ...(seal ? { seal } : {}) };
   }
 
   /** A fresh state continuing the chains from their last stored records, saying what was lost. */
@@ -117,15 +121,8 @@ export class Ledger implements Store {
   }
 
   async getState(lb: string, attempt = 0): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null> {
-    const key = stateKey(lb);
     try {
-      const found = await this.records.get(key);
-      if (found === null) return null;
-      const state = stateOf(found);
-      const digest = (found.value as { digest?: unknown }).digest;
-      if (digest !== undefined && digest !== stateDigest(state)) throw new StoreRecordCorruptError(found.location, 'its content does not match the digest written with it (it was edited)');
-      const seal = await this.stateSeal(lb, state, found);
-      return { state, version: found.version, ...(state.recovered ? { recovered: state.recovered } : {}), ...(seal ? { seal } : {}) };
+      return await this.judgedState(lb);
     } catch (err) {
       if (!(err instanceof StoreRecordCorruptError) || attempt > 0) throw err;
       // Never moved aside and sealed anew with a wrong key (it would call every sound record forged).
@@ -133,10 +130,9 @@ export class Ledger implements Store {
       // Kept for a person; a fresh state continues the chains from their last stored records, and is
       // written at once, saying what happened: whoever reads next (a cycle, or `verify`) finds it, and the
       // next commit announces it (store-record-corrupt) and clears the note.
-      const movedTo = await this.records.quarantine(key, new Date());
+      const movedTo = await this.records.quarantine(stateKey(lb), new Date());
       const state = await this.rebuiltState(lb, { location: err.location, reason: err.reason, movedTo });
-      // Sealed when the key can be used; else written unsealed (a `verify` without the key still moves the bad one
-      // aside): the next keyed reader judges it as any state without a seal.
+      // Sealed when the key can be used; else written unsealed: the next keyed reader judges it as any state without a seal.
       if (!(await this.putState(lb, state, 0, true))) return this.getState(lb, attempt + 1); // another reader rebuilt it first
       return { state, version: 1, recovered: state.recovered };
     }

@@ -5,7 +5,7 @@ import { requestHandlerWith } from '../shared/aws/deadlines';
 import { systemFailure, UsageError } from '../shared/errors';
 import { DynamoDbStore } from '../shared/store/dynamodb';
 import { LocalStore } from '../shared/store/local';
-import type { Store } from '../shared/store/store';
+import type { Store } from '../shared/ledger/store';
 import { isKmsKey, macPortFor } from '../shared/aws/kms-seal';
 import { defaultKeyFile, type MacPort } from '../shared/ledger/seal';
 

@@ -5,8 +5,8 @@ import { snsSink } from '../shared/alerts/sinks';
 import { ec2ClientsByRegion } from '../shared/aws/clients';
 import { requestHandlerWith } from '../shared/aws/deadlines';
 import { snsClient } from '../shared/aws/sns';
-import { awsCycleDeps } from '../shared/aws/cycle-deps';
-import { discoveryClientsByRegion } from '../shared/aws/discovery-clients';
+import { awsCycleDeps } from '../shared/wiring/cycle-deps';
+import { discoveryClientsByRegion } from '../shared/wiring/discovery-clients';
 import { discoveringConfig } from '../shared/discovery/merge';
 import { discoveryRecorder } from '../shared/discovery/ledger';
 import { requireEnv } from '../shared/config/env';
@@ -17,7 +17,7 @@ import { emitCycleMetrics, emitDeliveryMetrics, METRIC_NAMESPACE } from '../shar
 import { recordCycle } from '../shared/cycle/record';
 import { snapshotConfigured } from '../shared/cycle/snapshot';
 import { isNote, nameResolved, wasSkipped } from '../shared/nodes/observation';
-import { cycleDeadlines } from '../shared/cycle/deadline';
+import { cycleDeadlines } from '../shared/deadline';
 import { DynamoDbStore } from '../shared/store/dynamodb';
 import { macPortFor } from '../shared/aws/kms-seal';
 

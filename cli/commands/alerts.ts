@@ -7,7 +7,7 @@ import { loadConfigFile } from '../../shared/config/load';
 import { snsTopicArnSchema } from '../../shared/config/schema';
 import { flushOutbox } from '../../shared/ledger/flush';
 import { UsageError } from '../../shared/errors';
-import type { Store } from '../../shared/store/store';
+import type { Store } from '../../shared/ledger/store';
 import { EXIT, lineIo, type CliIo } from '../io';
 import { cliSinks } from '../sinks';
 import { openStore } from '../store';

@@ -1,6 +1,6 @@
 import { summaryOf } from './catalog';
 import { Command, InvalidArgumentError } from 'commander';
-import { discoveryClientsByRegion } from '../../shared/aws/discovery-clients';
+import { discoveryClientsByRegion } from '../../shared/wiring/discovery-clients';
 import { discover } from '../../shared/discovery/discover';
 import { printable } from '../../shared/errors';
 import { alignRows } from '../format/nodes-table';

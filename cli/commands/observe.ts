@@ -1,7 +1,7 @@
 import { summaryOf } from './catalog';
 import { Command } from 'commander';
 import { ec2ClientsByRegion } from '../../shared/aws/clients';
-import { awsCycleDeps } from '../../shared/aws/cycle-deps';
+import { awsCycleDeps } from '../../shared/wiring/cycle-deps';
 import { loadConfigFile, loadConfigFromEnv, parseConfig } from '../../shared/config/load';
 import type { Config } from '../../shared/config/schema';
 import { identityOf } from '../../shared/config/identity';

@@ -5,7 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
 import { requireEnv } from '../../shared/config/env';
 import { loadConfigFromEnv } from '../../shared/config/load';
-import { discoveryClientsByRegion } from '../../shared/aws/discovery-clients';
+import { discoveryClientsByRegion } from '../../shared/wiring/discovery-clients';
 import { discoveringConfig } from '../../shared/discovery/merge';
 import { cycleTime } from '../../shared/cycle/time';
 import { requestHandlerWith } from '../../shared/aws/deadlines';

@@ -1,5 +1,5 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { guardQueryAnswers } from './answer';
+import { guardQueryAnswers } from '../answer';
 import { credentialsFor } from './credentials';
 import { AWS_DEADLINES, requestHandlerWith, type Deadlines } from './deadlines';
 import { perRegionAndRole } from './per-region';
@@ -9,7 +9,7 @@ import { perRegionAndRole } from './per-region';
  * honours `AWS_ENDPOINT_URL_EC2` / `AWS_ENDPOINT_URL` and retries throttling with
  * its standard retry strategy; elbscope caps the attempts and gives each one a
  * deadline (shared/aws/deadlines.ts), and refuses a 2xx answer that is not the
- * call's `<ActionResponse>` (shared/aws/answer.ts). A role ARN makes the client
+ * call's `<ActionResponse>` (shared/answer.ts). A role ARN makes the client
  * assume that role (cross-account).
  */
 export function ec2ClientsByRegion(maxAttempts = 4, deadlines: Deadlines = AWS_DEADLINES): (region: string, roleArn?: string) => EC2Client {

@@ -1,6 +1,6 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { DescribeLoadBalancerPoliciesCommand, DescribeLoadBalancersCommand, type ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
-import { apiList, apiString, guardQueryAnswers, quoted, theOneAsked } from '../aws/answer';
+import { apiList, apiString, guardQueryAnswers, quoted, theOneAsked } from '../answer';
 import { describeError } from '../errors';
 
 /**

@@ -1,6 +1,6 @@
 import type { Config, LoadBalancerConfig } from '../config/schema';
 import { configuredRegion, loadBalancerKey, loadBalancerName } from '../config/identity';
-import type { CapacityReading } from '../detect/state';
+import type { CapacityReading } from './reading';
 import { kindOf, type LoadBalancerKind } from '../nodes/kind';
 import { parseLoadBalancerDnsName } from '../nodes/lb-name';
 import { observedOwnName } from '../nodes/observe';

@@ -1,5 +1,5 @@
 import { DescribeCapacityReservationCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { apiList, guardQueryAnswers, quoted } from '../aws/answer';
+import { apiList, guardQueryAnswers, quoted } from '../answer';
 import { describeError } from '../errors';
 
 // What DescribeCapacityReservation answers, per the ELBv2 model (the SDK's

@@ -1,6 +1,6 @@
 import type { FlushResult } from '../ledger/flush';
 import type { LoadBalancerSnapshot } from './snapshot';
-import { failuresOf } from '../detect/sample';
+import { failuresOf } from './sample';
 import { wasSkipped } from '../nodes/observation';
 
 /**

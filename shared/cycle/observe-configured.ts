@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import { isPast } from './deadline';
+import { isPast } from '../deadline';
 import type { Config, LoadBalancerConfig } from '../config/schema';
 import { configuredRegion } from '../config/identity';
 import { parseLoadBalancerDnsName } from '../nodes/lb-name';

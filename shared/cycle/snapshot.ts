@@ -7,10 +7,10 @@ import { attributeReading, type ReadingAttribution } from '../backends/attribute
 import { probeBackend } from '../backends/probe';
 import { emptyReport, type BackendReport } from '../backends/report';
 import type { Observation } from '../nodes/observation';
-import { isPast } from './deadline';
+import { isPast } from '../deadline';
 import { observeConfigured, type CycleDeps } from './observe-configured';
 import { observeCapacity } from '../capacity/observe';
-import type { CapacityReading } from '../detect/state';
+import type { CapacityReading } from '../capacity/reading';
 import type { MetricPoints } from '../capacity/cloudwatch';
 
 /** One backend in a cycle: its status page, and whose pre-opened connections those are. */

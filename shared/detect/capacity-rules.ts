@@ -1,10 +1,11 @@
+import type { CapacityReading } from '../capacity/reading';
 import type { Reservation } from '../capacity/reservation';
 import { lcuOfNlbBytesPerMinute, ZERO_WHEN_NO_DATAPOINT, type MetricPoints } from '../capacity/cloudwatch';
 import type { LoadBalancerKind } from '../nodes/kind';
 import { confirmedValue, type Confirm } from './confirm';
 import type { Emit } from './events';
 import type { Fire } from './conditions';
-import type { CapacityDerived, CapacityEpisode, CapacityReading, CapacityState, CycleSample, LoadBalancerState, MinuteFigures, ReservationSample } from './state';
+import type { CapacityDerived, CapacityEpisode, CapacityState, CycleSample, LoadBalancerState, MinuteFigures, ReservationSample } from './state';
 
 // The capacity rules and where their meaning comes from (one AWS page each):
 // - Classic: https://docs.aws.amazon.com/elasticloadbalancing/latest/classic/elb-cloudwatch-metrics.html

@@ -1,4 +1,4 @@
-import { apiList } from '../aws/answer';
+import { apiList } from '../answer';
 import { describeError } from '../errors';
 import {
   DescribeTagsCommand as DescribeClassicTagsCommand,

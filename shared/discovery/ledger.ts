@@ -3,7 +3,7 @@ import type { LoadBalancerState } from '../detect/state';
 import { conditionKey, upgradeConditions } from '../detect/conditions';
 import type { DiscoveryScope } from './discover';
 import { commitEvents, storeRecordCorrupt } from '../ledger/commit';
-import type { Store } from '../store/store';
+import type { Store } from '../ledger/store';
 
 /**
  * The store key discovery's own events live under: they belong to no load balancer

@@ -1,9 +1,9 @@
 import { makeEvent, type ElbEvent } from '../detect/events';
 import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
-import { chainEvents } from '../store/chain';
+import { chainEvents } from './chain';
 import type { StaleStateSetAside } from './ledger';
 import { SealUnavailableError } from './seal';
-import { StoreConflictError, type RecoveredRecord, type Store } from '../store/store';
+import { StoreConflictError, type RecoveredRecord, type Store } from './store';
 
 // The commit and the drain: how decided events reach the audit trail and the
 // outbox, the same over every store (the rules of what is stored live in ledger.ts).

@@ -1,4 +1,4 @@
-import { OBJECT_SHAPE, StoreRecordCorruptError } from '../store/store';
+import { OBJECT_SHAPE, StoreRecordCorruptError } from './store';
 import type { Records } from './records';
 
 // When stored observations may go. Retention is judged by the wall clock AND by the

@@ -1,10 +1,10 @@
 import { classifyDeliveryError, retryDelayMs } from '../alerts/delivery';
 import { deliveryMembers, isHang, SinkBusyError } from '../alerts/sink-calls';
 import type { AlertSink } from '../alerts/sinks';
-import { isPast } from '../cycle/deadline';
+import { isPast } from '../deadline';
 import type { ChainedEvent } from '../detect/state';
-import { recordHash } from '../store/chain';
-import { StoreRecordCorruptError, type OutboxEntry, type SinkDelivery, type Store, type StoredEvent } from '../store/store';
+import { recordHash } from './chain';
+import { StoreRecordCorruptError, type OutboxEntry, type SinkDelivery, type Store, type StoredEvent } from './store';
 
 /** What publishing the outbox needs. */
 export interface FlushDeps {

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { PrewarmTarget } from '../detect/rules';
 import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
-import { canonicalJson, observationHeadOf, prewarmHash } from '../store/chain';
+import { canonicalJson, observationHeadOf, prewarmHash } from './chain';
 import {
   byEventTime, BARE_STATE_SHAPE, deliveredList, EVENT_SHAPE, OBJECT_SHAPE, OBSERVATION_SHAPE, PREWARM_SHAPE, StoreConflictError, StoreRecordCorruptError,
   type DeliveryError, type OutboxEntry, type OutboxRetry, type RecordShape, type SinkDelivery, type RecoveredRecord, type Store, type StoredEvent, type StoredObservation,
-} from '../store/store';
+} from './store';
 import type { ReadRecord, RecordKey, Records } from './records';
 import { ObservationExpiry } from './expiry';
 import { Sealer, SealUnavailableError, sha256, type MacPort, type SealStatus, type SealSubject, type StateSeal } from './seal';

@@ -1,5 +1,5 @@
-import type { ChainBreak } from '../store/chain';
-import type { StoredEvent, StoredObservation } from '../store/store';
+import type { ChainBreak } from './chain';
+import type { StoredEvent, StoredObservation } from './store';
 import type { PrewarmTarget } from '../detect/rules';
 import type { Sealer, SealStatus, SealSubject, StateSeal } from './seal';
 

@@ -5,7 +5,7 @@ import { Counter, Gauge, Registry, openMetricsContentType, type OpenMetricsConte
 import type { LoadBalancerSnapshot } from '../cycle/snapshot';
 import type { FlushResult } from '../ledger/flush';
 import { tlsRoundFailures, type BackendTls } from '../cycle/tls-round';
-import { failuresOf } from '../detect/sample';
+import { failuresOf } from '../cycle/sample';
 import { nameResolved, wasSkipped } from '../nodes/observation';
 
 /**

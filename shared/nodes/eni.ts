@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import pLimit from 'p-limit';
-import { apiList, guardQueryAnswers, quoted } from '../aws/answer';
+import { apiList, guardQueryAnswers, quoted } from '../answer';
 import { EC2Client, paginateDescribeNetworkInterfaces, type NetworkInterface } from '@aws-sdk/client-ec2';
 
 /** One requester-managed network interface of a load balancer node. */

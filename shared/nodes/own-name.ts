@@ -1,6 +1,6 @@
 import { DescribeLoadBalancersCommand as DescribeClassic, type ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { DescribeLoadBalancersCommand as DescribeV2, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { apiList, guardQueryAnswers, quoted, theOneAsked } from '../aws/answer';
+import { apiList, guardQueryAnswers, quoted, theOneAsked } from '../answer';
 import { describeError } from '../errors';
 import { parseLoadBalancerDnsName } from './lb-name';
 

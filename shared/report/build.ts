@@ -1,8 +1,8 @@
 import type { ChainedEvent, LoadBalancerState } from '../detect/state';
-import { prewarmHash, verifyChain, verifyObservations, verifyOutbox, verifyPrewarms, verifyReceipts, type ChainBreak, type ObservationCheck, type PrewarmCheck, type ReceiptCheck } from '../store/chain';
+import { prewarmHash, verifyChain, verifyObservations, verifyOutbox, verifyPrewarms, verifyReceipts, type ChainBreak, type ObservationCheck, type PrewarmCheck, type ReceiptCheck } from '../ledger/chain';
 import { auditSeals, type SealCheck } from '../ledger/seal-audit';
 import { SealUnavailableError } from '../ledger/seal';
-import { StoreRecordCorruptError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from '../store/store';
+import { StoreRecordCorruptError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from '../ledger/store';
 import type { PrewarmTarget } from '../detect/rules';
 import type { CompactSnapshot } from '../cycle/snapshot';
 

@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { Ledger, type LedgerOptions } from '../ledger/ledger';
 import { VERSIONED_KINDS, type CorruptRecord, type ReadRecord, type RecordKey, type RecordKind, type Records, type WriteOptions } from '../ledger/records';
-import { parseStored, StoreRecordCorruptError } from './store';
+import { parseStored, StoreRecordCorruptError } from '../ledger/store';
 import { withNamedFailures } from './failures';
 
 /**

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { Ledger, type LedgerOptions } from '../ledger/ledger';
 import { VERSIONED_KINDS, type CorruptRecord, type ReadRecord, type RecordKey, type RecordKind, type Records, type WriteOptions } from '../ledger/records';
-import { parseStored, StoreConflictError, StoreRecordCorruptError } from './store';
+import { parseStored, StoreConflictError, StoreRecordCorruptError } from '../ledger/store';
 import { withNamedFailures } from './failures';
 
 /**

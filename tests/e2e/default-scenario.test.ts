@@ -7,7 +7,7 @@ import { runLabSession } from '../../cli/commands/start';
 import { loadScenario } from '../../lab/scenario';
 import type { Lab } from '../../lab/lab';
 import { LocalStore } from '../../shared/store/local';
-import { verifyChain } from '../../shared/store/chain';
+import { verifyChain } from '../../shared/ledger/chain';
 import { scenarioEventProblems } from '../helpers/scenario-events';
 
 // The default scenario end to end, in stepped time: the lab's proxy nodes,

@@ -7,8 +7,8 @@ import type { BackendTls } from '../../shared/cycle/tls-round';
 import { Ledger } from '../../shared/ledger/ledger';
 import { flushOutbox } from '../../shared/ledger/flush';
 import type { Records } from '../../shared/ledger/records';
-import { verifyChain } from '../../shared/store/chain';
-import type { Store } from '../../shared/store/store';
+import { verifyChain } from '../../shared/ledger/chain';
+import type { Store } from '../../shared/ledger/store';
 import { InjectedCrash, type Crashable } from './faulty-store';
 import { nodeSnapshot } from './snapshots';
 

@@ -11,7 +11,7 @@ import type { BackendTls } from '../../shared/cycle/tls-round';
 import { auditLoadBalancer } from '../../shared/report/build';
 import { DynamoDbStore } from '../../shared/store/dynamodb';
 import { LocalStore } from '../../shared/store/local';
-import type { Store } from '../../shared/store/store';
+import type { Store } from '../../shared/ledger/store';
 import { startDynalite } from '../helpers/dynalite';
 import { nodeSnapshot } from '../helpers/snapshots';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertSink } from '../../shared/alerts/sinks';
 import { parseConfig } from '../../shared/config/load';
 import { recordCycle } from '../../shared/cycle/record';
-import { verifyChain } from '../../shared/store/chain';
+import { verifyChain } from '../../shared/ledger/chain';
 import { LocalStore } from '../../shared/store/local';
 import { nodeSnapshot } from '../helpers/snapshots';
 import { LabElb } from '../../lab/elb';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyZone, startDnsServer, type RunningDnsServer } from '../../lab/dns/server';
-import { toCycleSample } from '../../shared/detect/sample';
+import { toCycleSample } from '../../shared/cycle/sample';
 import { createDnsLookup } from '../../shared/nodes/dns';
 import { observeNodes } from '../../shared/nodes/observe';
 import type { Observation } from '../../shared/nodes/observation';

@@ -16,7 +16,7 @@ import { createReservationLookup, type Reservation } from '../../shared/capacity
 import { parseConfig } from '../../shared/config/load';
 import { probeConfiguredTls, tlsRoundErrors } from '../../shared/cycle/tls-round';
 import { detectTls, type RuleOptions } from '../../shared/detect/rules';
-import { toTlsSample } from '../../shared/detect/sample';
+import { toTlsSample } from '../../shared/cycle/sample';
 import { emptyState } from '../../shared/detect/state';
 import { OpenMetrics } from '../../shared/metrics/openmetrics';
 import type { DnsLookup } from '../../shared/nodes/dns';

@@ -13,7 +13,7 @@ import { recordCycle } from '../../shared/cycle/record';
 import type { ChainedEvent } from '../../shared/detect/state';
 import { keyFilePort, type MacPort } from '../../shared/ledger/seal';
 import { auditLoadBalancer } from '../../shared/report/build';
-import { prewarmHash, recordHash } from '../../shared/store/chain';
+import { prewarmHash, recordHash } from '../../shared/ledger/chain';
 import { LocalStore } from '../../shared/store/local';
 import { runCli } from '../../cli/program';
 import { nodeSnapshot } from '../helpers/snapshots';

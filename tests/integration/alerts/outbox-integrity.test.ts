@@ -8,7 +8,7 @@ import { commitEvents } from '../../../shared/ledger/commit';
 import { flushOutbox } from '../../../shared/ledger/flush';
 import { makeEvent } from '../../../shared/detect/events';
 import type { ChainedEvent } from '../../../shared/detect/state';
-import { recordHash } from '../../../shared/store/chain';
+import { recordHash } from '../../../shared/ledger/chain';
 import { LocalStore } from '../../../shared/store/local';
 import { runCli } from '../../../cli/program';
 

@@ -9,7 +9,7 @@ import { createBackendAuthLookup, normalizedPublicKey } from '../../../shared/ba
 import { parseConfig } from '../../../shared/config/load';
 import { probeConfiguredTls } from '../../../shared/cycle/tls-round';
 import { detectTls, type RuleOptions } from '../../../shared/detect/rules';
-import { toTlsSample } from '../../../shared/detect/sample';
+import { toTlsSample } from '../../../shared/cycle/sample';
 import { emptyState } from '../../../shared/detect/state';
 import { selfSignedCert } from '../../helpers/certs';
 

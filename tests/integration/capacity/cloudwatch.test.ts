@@ -10,7 +10,7 @@ import { snapshotConfigured } from '../../../shared/cycle/snapshot';
 import { createDnsLookup } from '../../../shared/nodes/dns';
 import { createEniLookup } from '../../../shared/nodes/eni';
 import { detectCycle, type RuleOptions } from '../../../shared/detect/rules';
-import { toCycleSample } from '../../../shared/detect/sample';
+import { toCycleSample } from '../../../shared/cycle/sample';
 import { emptyState } from '../../../shared/detect/state';
 
 // AWS's capacity signals through the real SDK to the lab's CloudWatch (held to

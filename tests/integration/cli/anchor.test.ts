@@ -7,7 +7,7 @@ import { alertAttributes, alertBody } from '../../../shared/alerts/format';
 import { commitEvents } from '../../../shared/ledger/commit';
 import { makeEvent } from '../../../shared/detect/events';
 import type { ChainedEvent } from '../../../shared/detect/state';
-import { recordHash } from '../../../shared/store/chain';
+import { recordHash } from '../../../shared/ledger/chain';
 import { LocalStore } from '../../../shared/store/local';
 import { runElbscope } from '../../helpers/cli';
 

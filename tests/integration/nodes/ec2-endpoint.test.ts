@@ -97,7 +97,7 @@ describe('ENI lookups against an EC2 endpoint that misbehaves: an error, never "
   it('an HTML proxy page, an empty 200 or another document', async () => {
     for (const body of ['<html><body>502 Bad Gateway (proxy)</body></html>', '', '<?xml version="1.0"?><Other><requestId>x</requestId></Other>']) {
       state.rawNext = [{ status: 200, body }];
-      // Refused by the clients' Query answer guard (shared/aws/answer.ts) before the SDK reads it as "no members".
+      // Refused by the clients' Query answer guard (shared/answer.ts) before the SDK reads it as "no members".
       expect(await lookup()).toMatch(/^not a DescribeNetworkInterfaces response: (its root element is "(html|Other)"|it is empty) \(HTTP 200, \d+ bytes\)$/);
     }
   });

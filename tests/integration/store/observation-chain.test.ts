@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../shared/config/load';
 import { recordCycle, type RecordDeps } from '../../../shared/cycle/record';
 import { checkObservations, readObservations } from '../../../shared/report/build';
-import { observationHash } from '../../../shared/store/chain';
+import { observationHash } from '../../../shared/ledger/chain';
 import { LocalStore } from '../../../shared/store/local';
 import { nodeSnapshot } from '../../helpers/snapshots';
 import { runElbscope } from '../../helpers/cli';

@@ -6,7 +6,7 @@ import { consoleSink } from '../../../shared/alerts/sinks';
 import { parseConfig } from '../../../shared/config/load';
 import { recordCycle } from '../../../shared/cycle/record';
 import { LocalStore } from '../../../shared/store/local';
-import type { Store } from '../../../shared/store/store';
+import type { Store } from '../../../shared/ledger/store';
 import { nodeSnapshot } from '../../helpers/snapshots';
 
 // A quiet cycle costs reads, not writes: the state is written only when what the

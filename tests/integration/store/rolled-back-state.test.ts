@@ -7,7 +7,7 @@ import { parseConfig } from '../../../shared/config/load';
 import { recordCycle, type ChainHeads } from '../../../shared/cycle/record';
 import type { Ledger } from '../../../shared/ledger/ledger';
 import { keyFilePort } from '../../../shared/ledger/seal';
-import { verifyChain } from '../../../shared/store/chain';
+import { verifyChain } from '../../../shared/ledger/chain';
 import { DynamoDbStore } from '../../../shared/store/dynamodb';
 import { LocalStore } from '../../../shared/store/local';
 import { startDynalite } from '../../helpers/dynalite';

@@ -8,10 +8,10 @@ import { flushOutbox } from '../../../shared/ledger/flush';
 import type { ChainedEvent } from '../../../shared/detect/state';
 import { emptyState } from '../../../shared/detect/state';
 import { makeEvent } from '../../../shared/detect/events';
-import { chainEvents } from '../../../shared/store/chain';
+import { chainEvents } from '../../../shared/ledger/chain';
 import { DynamoDbStore } from '../../../shared/store/dynamodb';
 import { LocalStore } from '../../../shared/store/local';
-import type { Store } from '../../../shared/store/store';
+import type { Store } from '../../../shared/ledger/store';
 import { startDynalite } from '../../helpers/dynalite';
 
 // One contract, two adapters: the local directory store, and DynamoDB through

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { alertBody, alertSubject, printableAscii, fitUtf8 } from '../../../shared/alerts/format';
 import { publishInput } from '../../../shared/alerts/sinks';
 import { EVENT_KINDS, makeEvent } from '../../../shared/detect/events';
-import { chainEvents } from '../../../shared/store/chain';
+import { chainEvents } from '../../../shared/ledger/chain';
 import { checkPublish } from '../../../lab/sns/publish-contract';
 
 const STANDARD = 'arn:aws:sns:us-east-1:123456789012:elbscope-alerts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../shared/config/load';
-import { cycleDeadlines } from '../../../shared/cycle/deadline';
+import { cycleDeadlines } from '../../../shared/deadline';
 import { recordCycle } from '../../../shared/cycle/record';
 import { flushOutbox } from '../../../shared/ledger/flush';
 import { snapshotConfigured } from '../../../shared/cycle/snapshot';

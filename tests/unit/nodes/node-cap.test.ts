@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DnsLookup } from '../../../shared/nodes/dns';
 import { MAX_NODES, observeNodes, ownEnis } from '../../../shared/nodes/observe';
 import type { ObservationError } from '../../../shared/nodes/observation';
-import { toCycleSample } from '../../../shared/detect/sample';
+import { toCycleSample } from '../../../shared/cycle/sample';
 import { identityOf } from '../../../shared/config/identity';
 
 // A DNS server that answers 2,000 addresses for all.<name> (no load balancer has

@@ -1,8 +1,8 @@
-import type { LoadBalancerSnapshot } from '../cycle/snapshot';
-import type { BackendTls } from '../cycle/tls-round';
+import type { LoadBalancerSnapshot } from './snapshot';
+import type { BackendTls } from './tls-round';
 import { isNote, nameResolved } from '../nodes/observation';
 import { parseLoadBalancerDnsName } from '../nodes/lb-name';
-import type { CycleSample, TlsSample } from './state';
+import type { CycleSample, TlsSample } from '../detect/state';
 
 /** Records one Route 53 answer holds at most: a full answer may hide more nodes, rotating. */
 const ROUTE53_ANSWER_LIMIT = 8;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toCycleSample } from '../../../shared/detect/sample';
+import { toCycleSample } from '../../../shared/cycle/sample';
 import type { LoadBalancerSnapshot } from '../../../shared/cycle/snapshot';
 import { nodeSnapshot } from '../../helpers/snapshots';
 

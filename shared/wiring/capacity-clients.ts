@@ -3,9 +3,9 @@ import { createMetricsLookup } from '../capacity/cloudwatch';
 import type { CapacityDeps } from '../capacity/observe';
 import { createReservationLookup } from '../capacity/reservation';
 import type { Config } from '../config/schema';
-import { perRegionAndRole } from './per-region';
-import { credentialsFor } from './credentials';
-import { requestHandlerWith } from './deadlines';
+import { perRegionAndRole } from '../aws/per-region';
+import { credentialsFor } from '../aws/credentials';
+import { requestHandlerWith } from '../aws/deadlines';
 import type { ElbApiClients } from '../nodes/own-name';
 
 /**

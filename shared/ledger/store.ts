@@ -1,7 +1,7 @@
 import { ElbscopeError } from '../errors';
 import type { ChainedEvent, LoadBalancerState } from '../detect/state';
 import type { PrewarmTarget } from '../detect/rules';
-import type { Sealer, SealStatus, StateSeal } from '../ledger/seal';
+import type { Sealer, SealStatus, StateSeal } from './seal';
 
 /** A stored event: the chained record, and when it was published (not part of the hash). */
 export interface StoredEvent {

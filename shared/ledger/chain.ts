@@ -3,7 +3,7 @@ import type { ElbEvent } from '../detect/events';
 import { GENESIS_HASH, type ChainedEvent, type LoadBalancerState } from '../detect/state';
 import type { OutboxEntry, StoredEvent, StoredObservation } from './store';
 import type { PrewarmTarget } from '../detect/rules';
-import { dueToExpire } from '../ledger/expiry';
+import { dueToExpire } from './expiry';
 
 /** JSON with object keys sorted at every level: one spelling per value, so hashes are stable. */
 export function canonicalJson(value: unknown): string {

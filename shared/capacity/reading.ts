@@ -1,0 +1,22 @@
+import type { LoadBalancerKind } from '../nodes/kind';
+import type { MetricPoints } from './cloudwatch';
+import type { Reservation } from './reservation';
+
+/** What AWS said of a load balancer's capacity in one cycle (absent parts were not asked this cycle). */
+export interface CapacityReading {
+  /**
+   * CloudWatch datapoints of the window read, per metric. A metric with `[]` had a
+   * well-formed, empty result (0 only for REPORTED_ONLY_WHEN_NON_ZERO); a metric
+   * missing here is unknown for the whole window.
+   */
+  metrics?: MetricPoints;
+  /**
+   * The window read: `[start, end)`, ISO; `trailingFrom`: the first minute of the
+   * trailing window re-read for late datapoints (absent: `start`).
+   */
+  window?: { start: string; end: string; trailingFrom?: string };
+  /** The kind the metrics were read for (which metric is reserved-LCU use); absent in readings from before it was kept. */
+  kind?: LoadBalancerKind;
+  /** The LCU reservation (ALB/NLB); null: the load balancer has none to have (a Classic ELB). */
+  reservation?: Reservation | null;
+}

@@ -49,7 +49,7 @@ export async function coldStart(): Promise<BenchResult & { importMs: Record<stri
     importMs,
     notes: [
       'the import includes the cold-start work the handler does at load: validating the configuration and building its clients',
-      "the AWS SDK is bundled tree-shaken (its ESM build, with deploy/esbuild-plugins.cjs so unused schemas are dropped) and zod is zod/mini: with the runtime's SDK instead, require('@aws-sdk/client-ec2') alone takes ~150 ms here and observe ~200 ms (see README, Packaging)",
+      "the AWS SDK is bundled tree-shaken (its ESM build, with deploy/esbuild-plugins.cjs so unused schemas are dropped) and zod is zod/mini: with the runtime's SDK instead, require('@aws-sdk/client-ec2') alone takes ~150 ms here and observe ~200 ms (see docs/deploy.md)",
     ],
   };
 }

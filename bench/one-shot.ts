@@ -116,7 +116,7 @@ export async function oneShot(rounds = 15): Promise<BenchResult> {
       ],
       notes: [
         'elbscope does more than the script: it also asks all.<name>, calls EC2 DescribeNetworkInterfaces (the lab endpoint) to place nodes in AZs, and reads the HTML status page for R per client; the script reads ?auto only',
-        'npx adds its own start-up (resolving the package, a second node process); run node_modules/.bin/elbscope or an `npm i -g` install to avoid it (README)',
+        'npx adds its own start-up (resolving the package, a second node process); run node_modules/.bin/elbscope or an `npm i -g` install to avoid it (docs/cli.md)',
       ],
     };
   } finally {

@@ -24,7 +24,7 @@ const step = async <T extends BenchResult | null>(name: string, fn: () => Promis
     r.rows.push(['machine load (1-min average, before → after)', `${before} → ${loadNow()}`]);
     results.push(r);
     process.stdout.write(`${renderResult(r)}\n`);
-  } else process.stdout.write(`## ${name}\n\nskipped: a baseline tool is not installed (see README, Benchmarks)\n\n`);
+  } else process.stdout.write(`## ${name}\n\nskipped: a baseline tool is not installed (see docs/performance.md)\n\n`);
   return r;
 };
 

@@ -98,7 +98,7 @@ export function experimentCommand(io: CliIo, setExit: (code: number) => void): C
         else {
           io.out(`request through ${host} (node ${ip}): ${r.status === null ? 'failed' : `HTTP ${r.status}`}`);
           // The backend's header and its certificate's subject are the backend's text: printable.
-          io.out(printable(`backend leg as the backend saw it: ${r.backendLeg ?? 'not reported (add an X-Backend-TLS header on the backend, see README)'}`));
+          io.out(printable(`backend leg as the backend saw it: ${r.backendLeg ?? 'not reported (add an X-Backend-TLS header on the backend, see docs/cli.md)'}`));
           io.out(printable(`backend ${flags.backend}: ${r.backend.error ?? `${r.backend.protocol} ${r.backend.cipher}; ${r.backend.selfSigned ? 'self-signed' : 'CA-signed'} ${r.backend.subject}; SHA-256 ${r.backend.fingerprint256}`}`));
           if (r.error) io.out(printable(`! ${r.error}`));
         }

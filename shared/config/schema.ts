@@ -133,7 +133,7 @@ const storeSchema = z.strictObject({
   /**
    * The key the audit is sealed with, kept outside the store: a key file's path (the CLI; default
    * `~/.config/elbscope/seal.key`, created on first use, mode 0600) or a KMS HMAC key (a key or alias
-   * ARN, `alias/NAME` or a key id; on Lambda the stack's own key when unset). See README, Store.
+   * ARN, `alias/NAME` or a key id; on Lambda the stack's own key when unset). See docs/ledger.md, Store.
    */
   sealKey: z.optional(nonEmpty()),
 });
@@ -149,7 +149,7 @@ const capacitySchema = z.strictObject({
       /**
        * Read every this many minutes (each read is billed per metric requested, not per
        * datapoint: 60 reads the last hour's 1-minute datapoints for a sixtieth of the
-       * cost, and events come up to an hour later; see README, Cost).
+       * cost, and events come up to an hour later; see docs/performance.md).
        */
       everyMinutes: z._default(intIn(1, 60), 1),
       /** A minute is first judged once it ended this long ago (ELB datapoints can arrive late). */
@@ -195,7 +195,7 @@ const discoverySchema = z.strictObject({
 /**
  * Fan-out on AWS: a scheduled dispatcher puts the load balancers on an SQS queue
  * in batches and workers observe them in parallel. Off: one scheduled function
- * observes them all (cheaper and simpler below ~1,000 load balancers; see README, Fan-out).
+ * observes them all (cheaper and simpler below ~1,000 load balancers; see docs/configuration.md, Many load balancers).
  */
 const fanoutSchema = z.strictObject({
   enabled: z._default(z.boolean(), false),

@@ -96,7 +96,7 @@ export class OpenMetrics {
 
 /**
  * The metrics listener's limits, so no client (or crowd of them) can take the
- * process's file descriptors, memory or time; the numbers are in the README's
+ * process's file descriptors, memory or time; the numbers are in docs/metrics.md's
  * `--metrics-listen` section too:
  * - `maxConnections` 64 at most, an eighth of the soft descriptor limit (metricsConnectionCap): a scraper keeps one keep-alive connection (a Prometheus HA
  *   pair, an agent and a curl are a handful); 64 is far below the common

@@ -7,6 +7,14 @@ import { runCli } from './program';
 const controller = new AbortController();
 process.once('SIGINT', () => controller.abort());
 process.once('SIGTERM', () => controller.abort());
+// A reader that went away (`elbscope report … | head`) is no error of ours: stop as `head` asked, quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    controller.abort();
+    process.exit(process.exitCode ?? 0);
+  });
+}
 runCli(process.argv.slice(2), {
   out: (text) => process.stdout.write(`${printableLines(text)}\n`),
   err: (text) => process.stderr.write(`${printableLines(text)}\n`),

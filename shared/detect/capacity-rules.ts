@@ -231,14 +231,16 @@ function detectMetrics(
   cap.samples = [...cap.samples, derived].slice(-Math.max(options.confirm.n, 1));
 
   const reserved = cap.confirmedReservation === null || cap.confirmedReservation === undefined ? undefined : cap.confirmedReservation.units;
-  const minuteActive = (kind: string, m: MinuteFigures): boolean | undefined => {
+  /** Whether a figure of `kind` is over its line (undefined: the figure, or the reservation, is unknown). */
+  const over = (kind: string, figure: number | null | undefined): boolean | undefined => {
+    if (figure === null || figure === undefined) return undefined;
     switch (kind) {
-      case 'spillover': return m.spillover === undefined ? undefined : m.spillover > 0;
-      case 'surge-queue': return m.surge === undefined ? undefined : m.surge > threshold;
-      case 'rejected-connections': return m.rejected === undefined ? undefined : m.rejected > 0;
-      default: return m.lcu === undefined || !reserved ? undefined : m.lcu > reserved;
+      case 'spillover': case 'rejected-connections': return figure > 0;
+      case 'surge-queue': return figure > threshold;
+      default: return reserved ? figure > reserved : undefined;
     }
   };
+  const minuteActive = (kind: string, m: MinuteFigures): boolean | undefined => over(kind, m[FIGURE_OF[kind] ?? 'lcu']);
   /**
    * M of N, and a resolve only once every minute kept (the trailing window) is known and
    * quiet: AWS documents no bound on how late a datapoint arrives, and a minute not yet
@@ -255,14 +257,7 @@ function detectMetrics(
   const useName = nlb ? 'reserved-LCU use (ProcessedBytes at 2.2 Mbps an LCU)' : 'PeakLCUs (per-minute Sum)';
   const flags: string[] = [];
 
-  const isActive = (kind: string, d: CapacityDerived): boolean | undefined => {
-    switch (kind) {
-      case 'spillover': return d.spillover === null ? undefined : d.spillover > 0;
-      case 'surge-queue': return d.surgeMax === null ? undefined : d.surgeMax > threshold;
-      case 'rejected-connections': return d.rejected === null ? undefined : d.rejected > 0;
-      default: return d.lcu === null || !reserved ? undefined : d.lcu > reserved;
-    }
-  };
+  const isActive = (kind: string, d: CapacityDerived): boolean | undefined => over(kind, d[FIELD_OF[kind] ?? 'lcu']);
   /**
    * Fire, repeat or resolve `kind` with its episode's figures: an open episode takes
    * this sample in first; a new one starts at the first active sample of the run that
@@ -344,9 +339,13 @@ function rewind(cap: CapacityState, end: string): void {
   cap.cursor = last === undefined ? null : new Date(Date.parse(last) + 60_000).toISOString();
 }
 
+/** Each metric condition's figure in a minute, and its field in a cycle's derived sample. */
+const FIGURE_OF: Record<string, Figure> = { spillover: 'spillover', 'surge-queue': 'surge', 'rejected-connections': 'rejected', 'lcu-above-reservation': 'lcu' };
+const FIELD_OF: Record<string, Field> = { spillover: 'spillover', 'surge-queue': 'surgeMax', 'rejected-connections': 'rejected', 'lcu-above-reservation': 'lcu' };
+
 /** The condition a figure feeds. */
 function conditionOf(figure: Figure): string {
-  return figure === 'spillover' ? 'spillover' : figure === 'surge' ? 'surge-queue' : figure === 'rejected' ? 'rejected-connections' : 'lcu-above-reservation';
+  return Object.keys(FIGURE_OF).find((kind) => FIGURE_OF[kind] === figure) as string;
 }
 
 /** A figure over a run with one minute's value now in place of `before` (unknown: nothing): a count adds the difference, a level peaks. */

@@ -9,11 +9,10 @@ import { recordCycle } from '../../shared/cycle/record';
 import { verifyChain } from '../../shared/ledger/chain';
 import { LocalStore } from '../../shared/store/local';
 import { nodeSnapshot } from '../helpers/snapshots';
-import { LabElb } from '../../lab/elb';
-import { cloudWatchState, startCloudWatch, type RunningCloudWatch } from '../../lab/cloudwatch/server';
 import { runElbscope } from '../helpers/cli';
 import { startElbscope } from '../helpers/running-cli';
 import { openStore } from '../../cli/store';
+import { useQuietLab } from '../helpers/lab-elb';
 
 // A real full disk: a 512 KiB tmpfs (mounting needs root, which CI has). Cycles run
 // while the disk is full, then space comes back: the store recovers with no manual
@@ -85,26 +84,15 @@ describe.skipIf(!root)('A full disk under the local store', () => {
 });
 
 describe.skipIf(!root)('A full disk under the store and the alert file of a running watch', () => {
-  const lab = new LabElb({ name: 'diskfull', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 1 } });
-  let dnsServer: string;
-  let ec2Url: string;
-  // CloudWatch as it answers for a quiet load balancer: no datapoints.
-  let cloudwatch: RunningCloudWatch;
-  beforeAll(async () => {
-    ({ dnsServer, ec2Url } = await lab.start());
-    cloudwatch = await startCloudWatch(cloudWatchState(() => []));
-  });
-  afterAll(async () => {
-    await lab.stop();
-    await cloudwatch.close();
-  });
+  const running = useQuietLab({ name: 'diskfull', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 1 } });
+  const { lab } = running;
 
   it('keeps observing, says which part met ENOSPC, loses no alert and delivers each once when space returns; exit 0', async () => {
     const dir = join(mnt, 'watched');
     const alertFile = join(mnt, 'alerts.jsonl');
     mkdirSync(dir);
-    const env = { AWS_ENDPOINT_URL_EC2: ec2Url, AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch.url };
-    const args = ['watch', '--lb', lab.dnsName, '--dns-server', dnsServer, '--allow-loopback-nodes', '--interval', '1s', '--confirm', '1/1', '--store', dir, '--alert-file', alertFile];
+    const env = running.env;
+    const args = ['watch', '--lb', lab.dnsName, '--dns-server', running.dnsServer, '--allow-loopback-nodes', '--interval', '1s', '--confirm', '1/1', '--store', dir, '--alert-file', alertFile];
     // The lab's baseline, recorded while there is space.
     const first = await runElbscope([...args, '--cycles', '1'], env);
     expect(first.code, first.stderr).toBe(0);

@@ -2,9 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LabElb } from '../../lab/elb';
-import { cloudWatchState, startCloudWatch, type RunningCloudWatch } from '../../lab/cloudwatch/server';
+import { describe, expect, it } from 'vitest';
+import { useQuietLab } from '../helpers/lab-elb';
 import { freeLoopbackPort } from '../../lab/ports';
 import { metricsConnectionCap, softOpenFilesLimit } from '../../shared/metrics/openmetrics';
 import { startElbscope } from '../helpers/running-cli';
@@ -15,18 +14,8 @@ import { startElbscope } from '../helpers/running-cli';
 // idle connections leave the watch recording every cycle.
 const ULIMIT = 64;
 const IDLE = 60;
-const lab = new LabElb({ name: 'lowfd', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 1 } });
-let dnsServer: string;
-let ec2Url: string;
-let cloudwatch: RunningCloudWatch;
-beforeAll(async () => {
-  ({ dnsServer, ec2Url } = await lab.start());
-  cloudwatch = await startCloudWatch(cloudWatchState(() => []));
-});
-afterAll(async () => {
-  await lab.stop();
-  await cloudwatch.close();
-});
+const running = useQuietLab({ name: 'lowfd', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 1 } });
+const { lab } = running;
 
 describe('the metrics listener cap follows the descriptor limit', () => {
   it('min(64, max(4, soft/8)); 64 when unknown; read from /proc/self/limits', () => {
@@ -40,8 +29,8 @@ describe('the metrics listener cap follows the descriptor limit', () => {
   it(`${IDLE} idle connections under ulimit -n ${ULIMIT}: cycles keep being recorded, no EMFILE`, async () => {
     const store = mkdtempSync(join(tmpdir(), 'elbscope-lowfd-'));
     const port = await freeLoopbackPort();
-    const args = ['watch', '--lb', lab.dnsName, '--dns-server', dnsServer, '--allow-loopback-nodes', '--interval', '1s', '--store', store, '--metrics-listen', `127.0.0.1:${port}`];
-    const watch = startElbscope(args, { AWS_ENDPOINT_URL_EC2: ec2Url, AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch.url }, { ulimitFiles: ULIMIT });
+    const args = ['watch', '--lb', lab.dnsName, '--dns-server', running.dnsServer, '--allow-loopback-nodes', '--interval', '1s', '--store', store, '--metrics-listen', `127.0.0.1:${port}`];
+    const watch = startElbscope(args, running.env, { ulimitFiles: ULIMIT });
     const { out, err, until } = watch;
     const cycles = (lines: string[]) => lines.filter((l) => / {2}lowfd {2}nodes /.test(l)).length;
     const sockets: Socket[] = [];

@@ -2,9 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LabElb } from '../../lab/elb';
-import { cloudWatchState, startCloudWatch, type RunningCloudWatch } from '../../lab/cloudwatch/server';
+import { describe, expect, it } from 'vitest';
+import { useQuietLab } from '../helpers/lab-elb';
 import { freeLoopbackPort } from '../../lab/ports';
 import { METRICS_LIMITS } from '../../shared/metrics/openmetrics';
 import { startElbscope } from '../helpers/running-cli';
@@ -16,26 +15,15 @@ import { startElbscope } from '../helpers/running-cli';
 // (its cycle lines keep coming), never meets EMFILE, and exits 0 when stopped.
 const FLOOD = 1_100;
 const ULIMIT = 1_024;
-const lab = new LabElb({ name: 'limits', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 1 } });
-let dnsServer: string;
-let ec2Url: string;
-// CloudWatch as it answers for a quiet load balancer: no datapoints.
-let cloudwatch: RunningCloudWatch;
-beforeAll(async () => {
-  ({ dnsServer, ec2Url } = await lab.start());
-  cloudwatch = await startCloudWatch(cloudWatchState(() => []));
-});
-afterAll(async () => {
-  await lab.stop();
-  await cloudwatch.close();
-});
+const running = useQuietLab({ name: 'limits', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 1 } });
+const { lab } = running;
 
 describe('watch --metrics-listen under a flood of idle connections', () => {
   it(`${FLOOD} idle connections under ulimit -n ${ULIMIT}: the watch keeps observing, no EMFILE, exit 0`, async () => {
     const store = mkdtempSync(join(tmpdir(), 'elbscope-limits-'));
     const port = await freeLoopbackPort();
-    const args = ['watch', '--lb', lab.dnsName, '--dns-server', dnsServer, '--allow-loopback-nodes', '--interval', '1s', '--store', store, '--metrics-listen', `127.0.0.1:${port}`];
-    const watch = startElbscope(args, { AWS_ENDPOINT_URL_EC2: ec2Url, AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch.url }, { ulimitFiles: ULIMIT });
+    const args = ['watch', '--lb', lab.dnsName, '--dns-server', running.dnsServer, '--allow-loopback-nodes', '--interval', '1s', '--store', store, '--metrics-listen', `127.0.0.1:${port}`];
+    const watch = startElbscope(args, running.env, { ulimitFiles: ULIMIT });
     const { out, err, until } = watch;
     const cycles = (lines: string[]) => lines.filter((l) => / {2}limits {2}nodes /.test(l)).length;
     const sockets: Socket[] = [];

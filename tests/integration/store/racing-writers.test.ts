@@ -90,11 +90,14 @@ describe.each([
   });
 
   it('the same when one of them dies after any of its writes and is restarted, the other carrying on', async () => {
-    // Writer a's writes in an uncrashed race size the crash points.
-    const size = await race(await open(), null);
-    expect(size.writes).toBeGreaterThan(10);
+    // Writer a's writes in uncrashed races size the crash points: the most of three, as a
+    // loaded machine can run a race nearly in turn (a then writes only its floor: an
+    // observation and a commit attempt a cycle), which would leave later points untried.
+    let most = 0;
+    for (let i = 0; i < 3; i++) most = Math.max(most, (await race(await open(), null)).writes);
+    expect(most).toBeGreaterThanOrEqual(2 * script.length);
     const found: string[] = [];
-    for (let n = 1; n <= size.writes; n++) {
+    for (let n = 1; n <= most; n++) {
       const recordsFor = await open();
       const run = await race(recordsFor, n);
       // How much writer a writes depends on how the race falls: a point past its writes this time is no crash point.

@@ -1,12 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
+const shared = {
+  setupFiles: ['tests/helpers/setup.ts'],
+  testTimeout: 30_000,
+  hookTimeout: 60_000,
+};
+
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
-    setupFiles: ['tests/helpers/setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
     // Real servers are started per file on ports the OS picks; two cores here.
     maxWorkers: 2,
+    projects: [
+      // `npm run test:fast`: what to run while editing (unit tests, hostile input, the ledger's rules in memory).
+      { test: { ...shared, name: 'fast', include: ['tests/unit/**/*.test.ts', 'tests/hostile/**/*.test.ts'] } },
+      // The rest: real servers (Apache, nginx, DNS, dynalite, the lab), the CLI as a process, packaging.
+      {
+        test: {
+          ...shared,
+          name: 'full',
+          include: ['tests/**/*.test.ts'],
+          exclude: ['tests/unit/**', 'tests/hostile/**'],
+        },
+      },
+    ],
   },
 });

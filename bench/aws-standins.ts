@@ -11,12 +11,17 @@ import { startDynalite } from '../tests/helpers/dynalite';
 const dynamo = await startDynalite('elbscope-bench');
 const sns: SnsState = { messages: [], failNext: [], refused: [] };
 const topic = await startSnsEndpoint(sns);
-// CloudWatch as for load balancers with no surge queue: the GetMetricData calls are made and answered, with no datapoints.
+// CloudWatch as for load balancers with no surge queue: the GetMetricData calls are made and answered, with no
+// datapoints.
 const cloudwatch = cloudWatchState(() => []);
 const metrics = await startCloudWatch(cloudwatch);
-process.stdout.write(`${JSON.stringify({ dynamodb: dynamo.endpoint, table: dynamo.table, sns: topic.url, cloudwatch: metrics.url })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ dynamodb: dynamo.endpoint, table: dynamo.table, sns: topic.url, cloudwatch: metrics.url })}\n`,
+);
 process.stdin.resume();
 process.stdin.on('end', () => {
-  process.stdout.write(`${JSON.stringify({ published: sns.messages.length, refused: sns.refused?.length ?? 0, metricCalls: cloudwatch.requests.length, metricRefused: cloudwatch.refused.length })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ published: sns.messages.length, refused: sns.refused?.length ?? 0, metricCalls: cloudwatch.requests.length, metricRefused: cloudwatch.refused.length })}\n`,
+  );
   void Promise.all([dynamo.stop(), topic.close(), metrics.close()]).then(() => process.exit(0));
 });

@@ -14,8 +14,15 @@ const run = promisify(execFile);
  */
 export async function coldStart(): Promise<BenchResult & { importMs: Record<string, number> }> {
   const out = await packageFunctions();
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_ENDPOINT_URL: 'http://127.0.0.1:9' };
-  const zips = readdirSync(out).filter((f) => f.endsWith('.zip')).sort();
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+  };
+  const zips = readdirSync(out)
+    .filter((f) => f.endsWith('.zip'))
+    .sort();
   const rows: [string, string][] = [];
   const importMs: Record<string, number> = {};
   const checks: BenchResult['checks'] = [];
@@ -25,22 +32,37 @@ export async function coldStart(): Promise<BenchResult & { importMs: Record<stri
     const handler = await unzipHandler(out, name);
     const times: number[] = [];
     for (let i = 0; i < 7; i++) {
-      const { stdout } = await run(process.execPath, ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(handler)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`], {
-        env: {
-          ...env,
-          AWS_REGION: 'us-east-1',
-          ELBSCOPE_CONFIG: JSON.stringify({ loadBalancers: [{ dnsName: 'test-738445577.us-east-1.elb.amazonaws.com' }] }),
-          ELBSCOPE_TABLE: 'bench',
-          ELBSCOPE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:bench',
-          ELBSCOPE_QUEUE_URL: 'http://127.0.0.1:9/123456789012/bench',
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      const { stdout } = await run(
+        process.execPath,
+        [
+          '-e',
+          `const t=process.hrtime.bigint();require(${JSON.stringify(handler)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`,
+        ],
+        {
+          env: {
+            ...env,
+            AWS_REGION: 'us-east-1',
+            ELBSCOPE_CONFIG: JSON.stringify({
+              loadBalancers: [{ dnsName: 'test-738445577.us-east-1.elb.amazonaws.com' }],
+            }),
+            ELBSCOPE_TABLE: 'bench',
+            ELBSCOPE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:bench',
+            ELBSCOPE_QUEUE_URL: 'http://127.0.0.1:9/123456789012/bench',
+            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          },
         },
-      });
+      );
       times.push(Number(stdout));
     }
     importMs[name] = median(times);
-    rows.push([`${name}: zip`, `${(size / 1024).toFixed(0)} KB`], [`${name}: import in a fresh process (median of 7)`, ms(importMs[name] as number)]);
-    checks.push({ target: `${name} zip < 250 KB (${(size / 1024).toFixed(0)} KB)`, ok: size < 250 * 1024 }, { target: `${name} import < 100 ms (${ms(importMs[name] as number)})`, ok: (importMs[name] as number) < 100 });
+    rows.push(
+      [`${name}: zip`, `${(size / 1024).toFixed(0)} KB`],
+      [`${name}: import in a fresh process (median of 7)`, ms(importMs[name] as number)],
+    );
+    checks.push(
+      { target: `${name} zip < 250 KB (${(size / 1024).toFixed(0)} KB)`, ok: size < 250 * 1024 },
+      { target: `${name} import < 100 ms (${ms(importMs[name] as number)})`, ok: (importMs[name] as number) < 100 },
+    );
   }
   return {
     title: '4. Cold start: artifact size and bundle import time',

@@ -69,12 +69,21 @@ async function cpuPerCycle(cycle: () => Promise<unknown>, labPid: number, cycles
 }
 
 async function measure(lab: LabInfo, at: Endpoints, runs: number, withCpu: boolean): Promise<Measured> {
-  const ec2 = new EC2Client({ region: 'us-east-1', endpoint: at.ec2Url, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  const ec2 = new EC2Client({
+    region: 'us-east-1',
+    endpoint: at.ec2Url,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
   try {
     const urls = at.statusPorts.map((port) => `http://127.0.0.1:${port}/server-status`);
     const config = parseConfig(
       {
-        loadBalancers: [{ dnsName: lab.dnsName, backends: lab.backends.map((b, i) => ({ name: b.name, statusUrl: urls[i], acceptFilterNone: true })) }],
+        loadBalancers: [
+          {
+            dnsName: lab.dnsName,
+            backends: lab.backends.map((b, i) => ({ name: b.name, statusUrl: urls[i], acceptFilterNone: true })),
+          },
+        ],
         dns: { servers: [at.dnsServer], timeoutMs: 1000, tries: 1, allowLoopbackNodes: true },
       },
       'bench',
@@ -94,7 +103,10 @@ async function measure(lab: LabInfo, at: Endpoints, runs: number, withCpu: boole
       ['DNS A query', await timeMedian(() => dns.resolve4(lab.dnsName), runs)],
       ['PTR query', await timeMedian(() => dns.reverse(ip), runs)],
       ['EC2 DescribeNetworkInterfaces', await timeMedian(() => enis({ descriptions: ['ELB bench'] }), runs)],
-      ['status page (one HTML page)', await timeMedian(() => probeBackend(urls[0] as string, { acceptFilterNone: true }), runs)],
+      [
+        'status page (one HTML page)',
+        await timeMedian(() => probeBackend(urls[0] as string, { acceptFilterNone: true }), runs),
+      ],
     ];
     return { cycleMs, manualMs, singles, slowest: Math.max(...singles.map(([, v]) => v)), cpu };
   } finally {
@@ -111,14 +123,24 @@ async function measure(lab: LabInfo, at: Endpoints, runs: number, withCpu: boole
  */
 export async function cycleVsManual(): Promise<BenchResult & { cycleMs: number }> {
   const options: LabOptions = {
-    name: 'bench', region: 'us-east-1',
+    name: 'bench',
+    region: 'us-east-1',
     nodesPerAz: { 'us-east-1a': 2, 'us-east-1b': 2, 'us-east-1c': 2 },
     backends: Array.from({ length: 6 }, (_, i) => ({ name: `b${i + 1}`, slots: 64 })),
-    idleTimeoutMs: 60_000, trafficWindowMs: 60_000,
+    idleTimeoutMs: 60_000,
+    trafficWindowMs: 60_000,
   };
-  const { info: lab, stop } = await startChild<LabInfo>('./lab-process.ts', [JSON.stringify(options), JSON.stringify(NETWORK)]);
+  const { info: lab, stop } = await startChild<LabInfo>('./lab-process.ts', [
+    JSON.stringify(options),
+    JSON.stringify(NETWORK),
+  ]);
   try {
-    const bare = await measure(lab, { dnsServer: lab.dnsServer, ec2Url: lab.ec2Url, statusPorts: lab.backends.map((b) => b.statusPort) }, 30, true);
+    const bare = await measure(
+      lab,
+      { dnsServer: lab.dnsServer, ec2Url: lab.ec2Url, statusPorts: lab.backends.map((b) => b.statusPort) },
+      30,
+      true,
+    );
     const net = await measure(lab, lab.delayed as Endpoints, 15, false);
     const speedup = (m: Measured) => m.manualMs / m.cycleMs;
     const ratio = (m: Measured) => m.cycleMs / m.slowest;
@@ -134,7 +156,10 @@ export async function cycleVsManual(): Promise<BenchResult & { cycleMs: number }
       ...(m.cpu
         ? ([
             [`${label}: CPU per cycle, monitor + lab`, `${ms(m.cpu.monitorMs)} + ${ms(m.cpu.labMs)}`],
-            [`${label}: fastest possible cycle on ${cores} cores (CPU / cores), / slowest single lookup`, `${ms(cpuFloor(m.cpu))}, ${(cpuFloor(m.cpu) / m.slowest).toFixed(2)}×`],
+            [
+              `${label}: fastest possible cycle on ${cores} cores (CPU / cores), / slowest single lookup`,
+              `${ms(cpuFloor(m.cpu))}, ${(cpuFloor(m.cpu) / m.slowest).toFixed(2)}×`,
+            ],
           ] as [string, string][])
         : []),
     ];
@@ -143,14 +168,26 @@ export async function cycleVsManual(): Promise<BenchResult & { cycleMs: number }
       cycleMs: bare.cycleMs,
       rows: [
         ['lab DNS server', lab.dnsImpl],
-        ['network round trips added (second half)', `DNS ${NETWORK.dnsMs} ms, status page ${NETWORK.statusMs} ms, EC2 API ${NETWORK.ec2Ms} ms`],
+        [
+          'network round trips added (second half)',
+          `DNS ${NETWORK.dnsMs} ms, status page ${NETWORK.statusMs} ms, EC2 API ${NETWORK.ec2Ms} ms`,
+        ],
         ...rows('loopback', bare),
         ...rows('network', net),
       ],
       checks: [
-        { target: `≥ 20× faster than the manual method, loopback (${speedup(bare).toFixed(1)}×)`, ok: speedup(bare) >= 20 },
-        { target: `within 1.5× of the slowest single lookup, loopback (${ratio(bare).toFixed(2)}×)`, ok: ratio(bare) <= 1.5 },
-        { target: `within 1.5× of the slowest single lookup, network (${ratio(net).toFixed(2)}×)`, ok: ratio(net) <= 1.5 },
+        {
+          target: `≥ 20× faster than the manual method, loopback (${speedup(bare).toFixed(1)}×)`,
+          ok: speedup(bare) >= 20,
+        },
+        {
+          target: `within 1.5× of the slowest single lookup, loopback (${ratio(bare).toFixed(2)}×)`,
+          ok: ratio(bare) <= 1.5,
+        },
+        {
+          target: `within 1.5× of the slowest single lookup, network (${ratio(net).toFixed(2)}×)`,
+          ok: ratio(net) <= 1.5,
+        },
       ],
       notes: [
         'the cycle also asks all.<name>, and reads client IPs from the HTML page; the manual script reads ?auto pages',

@@ -14,16 +14,27 @@ interface DriverOut {
 }
 
 /** Run the packaged handler in a process sized as Lambda sizes it; null when it died (out of memory). */
-function runHandler(handler: string, env: NodeJS.ProcessEnv, heap: { oldMb: number; semiMb: number }): Promise<DriverOut | { died: string }> {
+function runHandler(
+  handler: string,
+  env: NodeJS.ProcessEnv,
+  heap: { oldMb: number; semiMb: number },
+): Promise<DriverOut | { died: string }> {
   const out = join(mkdtempSync(join(tmpdir(), 'elbscope-handler-')), 'out.json');
   const driver = fileURLToPath(new URL('./handler-driver.mjs', import.meta.url));
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [`--max-old-space-size=${heap.oldMb}`, `--max-semi-space-size=${heap.semiMb}`, driver, handler, out, '2', '50'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [`--max-old-space-size=${heap.oldMb}`, `--max-semi-space-size=${heap.semiMb}`, driver, handler, out, '2', '50'],
+      { env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.on('exit', (code, signal) => {
       if (code === 0) resolve(JSON.parse(readFileSync(out, 'utf8')) as DriverOut);
-      else resolve({ died: `exit ${code ?? signal}: ${stderr.split('\n').find((l) => /heap|memory|Error/.test(l)) ?? stderr.slice(-200)}` });
+      else
+        resolve({
+          died: `exit ${code ?? signal}: ${stderr.split('\n').find((l) => /heap|memory|Error/.test(l)) ?? stderr.slice(-200)}`,
+        });
     });
   });
 }
@@ -37,8 +48,13 @@ function runHandler(handler: string, env: NodeJS.ProcessEnv, heap: { oldMb: numb
  */
 export async function handlerAtScale(lbs = 500, backendsPerLb = 6): Promise<BenchResult> {
   const handler = await unzipHandler(await packageFunctions(), 'observe');
-  const lab = await startChild<{ dnsServer: string; ec2Url: string; ports: number[] }>('./scale-lab.ts', [`${lbs},${backendsPerLb},50`]);
-  const aws = await startChild<{ dynamodb: string; table: string; sns: string; cloudwatch: string }>('./aws-standins.ts', []);
+  const lab = await startChild<{ dnsServer: string; ec2Url: string; ports: number[] }>('./scale-lab.ts', [
+    `${lbs},${backendsPerLb},50`,
+  ]);
+  const aws = await startChild<{ dynamodb: string; table: string; sns: string; cloudwatch: string }>(
+    './aws-standins.ts',
+    [],
+  );
   try {
     const { dnsServer, ec2Url, ports } = lab.info;
     const configFile = join(mkdtempSync(join(tmpdir(), 'elbscope-handler-config-')), 'config.json');
@@ -47,7 +63,11 @@ export async function handlerAtScale(lbs = 500, backendsPerLb = 6): Promise<Benc
       JSON.stringify({
         loadBalancers: Array.from({ length: lbs }, (_, i) => ({
           dnsName: `scale${i}-1.us-east-1.elb.amazonaws.com`,
-          backends: Array.from({ length: backendsPerLb }, (_, b) => ({ name: `b${b}`, statusUrl: `http://127.0.0.1:${ports[(i * backendsPerLb + b) % ports.length]}/lb${i}/b${b}/server-status`, acceptFilterNone: true })),
+          backends: Array.from({ length: backendsPerLb }, (_, b) => ({
+            name: `b${b}`,
+            statusUrl: `http://127.0.0.1:${ports[(i * backendsPerLb + b) % ports.length]}/lb${i}/b${b}/server-status`,
+            acceptFilterNone: true,
+          })),
         })),
         dns: { servers: [dnsServer], timeoutMs: 2000, tries: 2, allowLoopbackNodes: true },
       }),
@@ -78,8 +98,14 @@ export async function handlerAtScale(lbs = 500, backendsPerLb = 6): Promise<Benc
       };
     }
     const [first, second] = r.runs;
-    const row = (label: string, x: DriverOut['runs'][number] | undefined): [string, string] => [label, x ? `${ms(x.ms)}; ${x.observed} observed, ${x.skipped} skipped, ${x.unresolved} unresolved, ${x.errors} errors, ${x.events} events` : 'did not run'];
-    const complete = (x: DriverOut['runs'][number] | undefined) => x !== undefined && x.observed === lbs && x.skipped === 0 && x.unresolved === 0 && x.errors === 0;
+    const row = (label: string, x: DriverOut['runs'][number] | undefined): [string, string] => [
+      label,
+      x
+        ? `${ms(x.ms)}; ${x.observed} observed, ${x.skipped} skipped, ${x.unresolved} unresolved, ${x.errors} errors, ${x.events} events`
+        : 'did not run',
+    ];
+    const complete = (x: DriverOut['runs'][number] | undefined) =>
+      x !== undefined && x.observed === lbs && x.skipped === 0 && x.unresolved === 0 && x.errors === 0;
     return {
       title: `8. The packaged observe function: ${lbs} load balancers (${lbs * backendsPerLb} backends) in one invocation, heap ${LAMBDA_256_HEAP.label}`,
       rows: [
@@ -88,8 +114,14 @@ export async function handlerAtScale(lbs = 500, backendsPerLb = 6): Promise<Benc
         ['peak RSS of the process', `${r.peakRssMb.toFixed(0)} MB (V8 heap limit ${r.heapLimitMb.toFixed(0)} MB)`],
       ],
       checks: [
-        { target: `both invocations observe all ${lbs} load balancers with nothing skipped or failed`, ok: complete(first) && complete(second) },
-        { target: `within the function's 50 s timeout (${ms(Math.max(first?.ms ?? Infinity, second?.ms ?? Infinity))})`, ok: Math.max(first?.ms ?? Infinity, second?.ms ?? Infinity) < 50_000 },
+        {
+          target: `both invocations observe all ${lbs} load balancers with nothing skipped or failed`,
+          ok: complete(first) && complete(second),
+        },
+        {
+          target: `within the function's 50 s timeout (${ms(Math.max(first?.ms ?? Infinity, second?.ms ?? Infinity))})`,
+          ok: Math.max(first?.ms ?? Infinity, second?.ms ?? Infinity) < 50_000,
+        },
         { target: `peak RSS under the function's 256 MB (${r.peakRssMb.toFixed(0)} MB)`, ok: r.peakRssMb < 256 },
       ],
       notes: [

@@ -29,7 +29,12 @@ if (delays) {
   const ec2 = await delayTcp(Number(new URL(endpoints.ec2Url).port), delays.ec2Ms);
   const status = await Promise.all(lab.backends.map((b) => delayTcp(b.statusPort, delays.statusMs)));
   forwarders.push(dns, ec2, ...status);
-  delayed = { ...delays, dnsServer: dns.address, ec2Url: `http://${ec2.address}`, statusPorts: status.map((s) => s.port) };
+  delayed = {
+    ...delays,
+    dnsServer: dns.address,
+    ec2Url: `http://${ec2.address}`,
+    statusPorts: status.map((s) => s.port),
+  };
 }
 process.stdout.write(
   `${JSON.stringify({
@@ -39,7 +44,12 @@ process.stdout.write(
     dnsName: lab.elb.dnsName,
     nodes: lab.elb.nodes.map((n) => n.publicIp),
     listeners: lab.listeners.map((l) => ({ name: l.name, port: l.port })),
-    backends: lab.backends.map((b) => ({ name: b.options.name, statusPort: b.statusPort, trafficPort: b.trafficPort, tls: Boolean(b.options.tls) })),
+    backends: lab.backends.map((b) => ({
+      name: b.options.name,
+      statusPort: b.statusPort,
+      trafficPort: b.trafficPort,
+      tls: Boolean(b.options.tls),
+    })),
     delayed,
   })}\n`,
 );

@@ -41,7 +41,11 @@ export function loadNow(): string {
 export function machine(): string[] {
   const version = (cmd: string, args: string[]) => {
     try {
-      return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]?.trim() ?? '';
+      return (
+        execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+          .split('\n')[0]
+          ?.trim() ?? ''
+      );
     } catch {
       return 'not installed';
     }
@@ -59,7 +63,14 @@ export function machine(): string[] {
 }
 
 export function renderResult(r: BenchResult): string {
-  const lines = [`## ${r.title}`, '', '| measure | value |', '|---|---|', ...r.rows.map(([k, v]) => `| ${k} | ${v} |`), ''];
+  const lines = [
+    `## ${r.title}`,
+    '',
+    '| measure | value |',
+    '|---|---|',
+    ...r.rows.map(([k, v]) => `| ${k} | ${v} |`),
+    '',
+  ];
   for (const c of r.checks) lines.push(`- ${c.ok ? 'met' : 'MISSED'}: ${c.target}`);
   for (const n of r.notes ?? []) lines.push(`- note: ${n}`);
   return `${lines.join('\n')}\n`;
@@ -68,11 +79,25 @@ export function renderResult(r: BenchResult): string {
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** Start a script (TypeScript under tsx, or a plain JS file) in a child process and read the first JSON line it prints. */
-export async function startChild<T>(script: string, args: string[], typescript = true, nodeFlags: string[] = []): Promise<{ info: T; child: ChildProcess; stop: () => Promise<void> }> {
+/**
+ * Start a script (TypeScript under tsx, or a plain JS file) in a child process and read the first JSON line it prints.
+ */
+export async function startChild<T>(
+  script: string,
+  args: string[],
+  typescript = true,
+  nodeFlags: string[] = [],
+): Promise<{ info: T; child: ChildProcess; stop: () => Promise<void> }> {
   const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
-  const argv = [...nodeFlags, ...(typescript ? [tsx, fileURLToPath(new URL(script, import.meta.url))] : [script]), ...args];
-  const child = spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+  const argv = [
+    ...nodeFlags,
+    ...(typescript ? [tsx, fileURLToPath(new URL(script, import.meta.url))] : [script]),
+    ...args,
+  ];
+  const child = spawn(process.execPath, argv, {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
   const info = await new Promise<T>((resolve, reject) => {
     let buf = '';
     child.stdout?.on('data', (d) => {
@@ -80,7 +105,9 @@ export async function startChild<T>(script: string, args: string[], typescript =
       const nl = buf.indexOf('\n');
       if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)) as T);
     });
-    child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`${script} exited ${code} before it was ready`))));
+    child.once('exit', (code) =>
+      code === 0 ? undefined : reject(new Error(`${script} exited ${code} before it was ready`)),
+    );
   });
   return {
     info,

@@ -12,7 +12,11 @@ const bin = `${root}bin/elbscope.js`;
 const manual = fileURLToPath(new URL('./manual-cycle.sh', import.meta.url));
 
 /** One whole process: its wall time, and its peak RSS from GNU time (null when /usr/bin/time is missing). */
-async function timeProcess(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; rssMb: number | null }> {
+async function timeProcess(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ ms: number; rssMb: number | null }> {
   const gnuTime = existsSync('/usr/bin/time');
   const argv = gnuTime ? ['-f', '%M', command, ...args] : args;
   const t = performance.now();
@@ -35,7 +39,8 @@ async function paired(commands: Record<string, () => Promise<{ ms: number; rssMb
     }
   }
   const result: Record<string, { ms: number; rssMb: number | null }> = {};
-  for (const name of Object.keys(commands)) result[name] = { ms: median(times[name] ?? []), rssMb: rss[name] ? Math.max(...rss[name]) : null };
+  for (const name of Object.keys(commands))
+    result[name] = { ms: median(times[name] ?? []), rssMb: rss[name] ? Math.max(...rss[name]) : null };
   return result;
 }
 
@@ -48,10 +53,12 @@ async function paired(commands: Record<string, () => Promise<{ ms: number; rssMb
  */
 export async function oneShot(rounds = 15): Promise<BenchResult> {
   const options: LabOptions = {
-    name: 'oneshot', region: 'us-east-1',
+    name: 'oneshot',
+    region: 'us-east-1',
     nodesPerAz: { 'us-east-1a': 2, 'us-east-1b': 2, 'us-east-1c': 2 },
     backends: Array.from({ length: 6 }, (_, i) => ({ name: `b${i + 1}`, slots: 64 })),
-    idleTimeoutMs: 60_000, trafficWindowMs: 60_000,
+    idleTimeoutMs: 60_000,
+    trafficWindowMs: 60_000,
   };
   const { info: lab, stop } = await startChild<LabInfo>('./lab-process.ts', [JSON.stringify(options)]);
   try {
@@ -66,7 +73,16 @@ export async function oneShot(rounds = 15): Promise<BenchResult> {
     };
     const urls = lab.backends.map((b) => `http://127.0.0.1:${b.statusPort}/server-status`);
     const [host, port] = lab.dnsServer.split(':') as [string, string];
-    const observeArgs = ['observe', lab.dnsName, '--dns-server', lab.dnsServer, '--allow-loopback-nodes', ...urls.flatMap((u) => ['--backend', u]), '--accept-filter-none', '--json'];
+    const observeArgs = [
+      'observe',
+      lab.dnsName,
+      '--dns-server',
+      lab.dnsServer,
+      '--allow-loopback-nodes',
+      ...urls.flatMap((u) => ['--backend', u]),
+      '--accept-filter-none',
+      '--json',
+    ];
     // Check once that the command really observes (a fast failure would be a fake win).
     const { stdout } = await run(process.execPath, [bin, ...observeArgs], { env, cwd: root });
     const seen = JSON.parse(stdout) as { nodes: { state: string }[]; backends: { reading: number | null }[] };
@@ -86,11 +102,17 @@ export async function oneShot(rounds = 15): Promise<BenchResult> {
     const slow = await paired(
       {
         npx: () => timeProcess('npx', ['--no-install', 'elbscope', ...observeArgs], env),
-        tsx: () => timeProcess(process.execPath, [`${root}node_modules/tsx/dist/cli.mjs`, `${root}cli/main.ts`, ...observeArgs], env),
+        tsx: () =>
+          timeProcess(
+            process.execPath,
+            [`${root}node_modules/tsx/dist/cli.mjs`, `${root}cli/main.ts`, ...observeArgs],
+            env,
+          ),
       },
       5,
     );
-    const get = (r: Record<string, { ms: number; rssMb: number | null }>, k: string) => r[k] as { ms: number; rssMb: number | null };
+    const get = (r: Record<string, { ms: number; rssMb: number | null }>, k: string) =>
+      r[k] as { ms: number; rssMb: number | null };
     const speedup = get(m, 'manual').ms / get(m, 'observe').ms;
     const helpRatio = get(m, 'help').ms / get(m, 'nodeBare').ms;
     const rss = get(m, 'observe').rssMb;
@@ -99,12 +121,21 @@ export async function oneShot(rounds = 15): Promise<BenchResult> {
       title: `7. One command vs the manual method, as whole processes (3 AZs × 2 nodes, 6 backends; paired, median of ${rounds})`,
       rows: [
         ['manual script: dig, dig -x per node, curl ?auto per backend', ms(get(m, 'manual').ms)],
-        ['node bin/elbscope.js observe NAME --backend URL ×6 --json', `${ms(get(m, 'observe').ms)}, peak RSS ${mb(rss)}`],
+        [
+          'node bin/elbscope.js observe NAME --backend URL ×6 --json',
+          `${ms(get(m, 'observe').ms)}, peak RSS ${mb(rss)}`,
+        ],
         ['speed-up over the manual script', `${speedup.toFixed(2)}×`],
         ['node -e 0 (node alone)', ms(get(m, 'nodeBare').ms)],
-        ['elbscope --help', `${ms(get(m, 'help').ms)} (${helpRatio.toFixed(2)}× node alone), peak RSS ${mb(get(m, 'help').rssMb)}`],
+        [
+          'elbscope --help',
+          `${ms(get(m, 'help').ms)} (${helpRatio.toFixed(2)}× node alone), peak RSS ${mb(get(m, 'help').rssMb)}`,
+        ],
         ['the same observe through npx (median of 5)', ms(get(slow, 'npx').ms)],
-        ['the same observe from source through tsx, as before the bundle (median of 5)', `${ms(get(slow, 'tsx').ms)}, peak RSS ${mb(get(slow, 'tsx').rssMb)}`],
+        [
+          'the same observe from source through tsx, as before the bundle (median of 5)',
+          `${ms(get(slow, 'tsx').ms)}, peak RSS ${mb(get(slow, 'tsx').rssMb)}`,
+        ],
         ['what it observed', `${inService} nodes in service, ${read} of ${urls.length} backends read`],
       ],
       checks: [
@@ -112,7 +143,10 @@ export async function oneShot(rounds = 15): Promise<BenchResult> {
         { target: `aim: 1.5× faster than the manual script (${speedup.toFixed(2)}×)`, ok: speedup >= 1.5 },
         { target: `--help within 2× of node alone (${helpRatio.toFixed(2)}×)`, ok: helpRatio <= 2 },
         { target: `observe peak RSS under 90 MiB (${mb(rss)})`, ok: rss !== null && rss < 90 },
-        { target: `it observed everything (${inService}/6 nodes, ${read}/6 backends)`, ok: inService === 6 && read === 6 },
+        {
+          target: `it observed everything (${inService}/6 nodes, ${read}/6 backends)`,
+          ok: inService === 6 && read === 6,
+        },
       ],
       notes: [
         'elbscope does more than the script: it also asks all.<name>, calls EC2 DescribeNetworkInterfaces (the lab endpoint) to place nodes in AZs, and reads the HTML status page for R per client; the script reads ?auto only',

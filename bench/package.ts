@@ -13,8 +13,17 @@ let packaged: Promise<string> | null = null;
 export function packageFunctions(): Promise<string> {
   packaged ??= (async () => {
     const out = mkdtempSync(join(tmpdir(), 'elbscope-bench-package-'));
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', SLS_TELEMETRY_DISABLED: '1' };
-    await run(process.execPath, [join(root, 'node_modules/osls/bin/serverless.js'), 'package', '--package', out, '--stage', 'bench'], { cwd: root, env });
+    const env = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      SLS_TELEMETRY_DISABLED: '1',
+    };
+    await run(
+      process.execPath,
+      [join(root, 'node_modules/osls/bin/serverless.js'), 'package', '--package', out, '--stage', 'bench'],
+      { cwd: root, env },
+    );
     return out;
   })();
   return packaged;

@@ -16,9 +16,21 @@ export function parsers(): BenchResult {
   const HEAD = '<html><title>Apache Status</title><h1>Apache Server Status for x</h1>';
   const shapes: [string, (n: number) => string, (s: string) => unknown][] = [
     ['<pre> + spaces, unclosed', (n) => `${HEAD}<pre>${' '.repeat(n)}`, parseApacheHtml],
-    ['<tr  repeated', (n) => `${HEAD}<table><tr><th>Srv</th><th>Client</th></tr>${'<tr '.repeat(n / 4)}`, parseApacheHtml],
-    ['< repeated in a cell', (n) => `${HEAD}<table><tr><th>Srv</th><th>Client</th></tr><tr><td>0</td><td>${'<'.repeat(n)}</td></tr></table>`, parseApacheHtml],
-    ['nginx + newlines', (n) => `Active connections: 1\nReading: 0 Writing: 1 Waiting: 0${'\n'.repeat(n)}x`, parseNginxStatus],
+    [
+      '<tr  repeated',
+      (n) => `${HEAD}<table><tr><th>Srv</th><th>Client</th></tr>${'<tr '.repeat(n / 4)}`,
+      parseApacheHtml,
+    ],
+    [
+      '< repeated in a cell',
+      (n) => `${HEAD}<table><tr><th>Srv</th><th>Client</th></tr><tr><td>0</td><td>${'<'.repeat(n)}</td></tr></table>`,
+      parseApacheHtml,
+    ],
+    [
+      'nginx + newlines',
+      (n) => `Active connections: 1\nReading: 0 Writing: 1 Waiting: 0${'\n'.repeat(n)}x`,
+      parseNginxStatus,
+    ],
     ['?auto + colon-less junk', (n) => `${'junk '.repeat(n / 5)}\nScoreboard: R_\n`, parseApacheAuto],
   ];
   const sizes = [64 * 1024, 256 * 1024, 1024 * 1024];
@@ -37,7 +49,10 @@ export function parsers(): BenchResult {
     });
     rows.push([name, sizes.map((s, i) => `${s / 1024} KiB: ${ms(perMiB[i] as number)}/MiB`).join(', ')]);
     const growth = (perMiB[2] as number) / Math.max(perMiB[0] as number, 0.01);
-    checks.push({ target: `${name}: linear (time per MiB at 1 MiB within 4× of 64 KiB: ${growth.toFixed(2)}×)`, ok: growth < 4 });
+    checks.push({
+      target: `${name}: linear (time per MiB at 1 MiB within 4× of 64 KiB: ${growth.toFixed(2)}×)`,
+      ok: growth < 4,
+    });
   }
   return { title: '6. Status-page parsers on adversarial input: time per MiB against size', rows, checks };
 }

@@ -9,7 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { emptyZone, startDnsServer } from '../lab/dns/server';
 import { startEc2Endpoint, type Ec2State } from '../lab/ec2/server';
 
-const [lbs, backendsPerLb, servers] = (process.argv[2] ?? '500,6,50').split(',').map(Number) as [number, number, number];
+const [lbs, backendsPerLb, servers] = (process.argv[2] ?? '500,6,50').split(',').map(Number) as [
+  number,
+  number,
+  number,
+];
 const AZS = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
 const zone = emptyZone();
 const ec2: Ec2State = { enis: [], failNext: [], requests: [] };
@@ -20,7 +24,13 @@ for (let i = 0; i < lbs; i++) {
     const ip = `127.${10 + Math.floor(i / 250)}.${i % 250}.${n + 1}`;
     ips.push(ip);
     zone.ptr.set(ip, `ec2-${ip.replaceAll('.', '-')}.compute-1.amazonaws.com`);
-    ec2.enis.push({ eniId: `eni-${i}-${n}`, az: AZS[n % 3] as string, description: `ELB scale${i}`, privateIp: `10.${i % 250}.${Math.floor(i / 250)}.${n + 1}`, publicIp: ip });
+    ec2.enis.push({
+      eniId: `eni-${i}-${n}`,
+      az: AZS[n % 3] as string,
+      description: `ELB scale${i}`,
+      privateIp: `10.${i % 250}.${Math.floor(i / 250)}.${n + 1}`,
+      publicIp: ip,
+    });
   }
   zone.hosts.set(name, { a: ips });
   zone.hosts.set(`all.${name}`, { a: ips, maxAnswers: 100 });
@@ -28,7 +38,7 @@ for (let i = 0; i < lbs; i++) {
 const page = readFileSync(new URL('../tests/fixtures/status/apache-2.4-event.html', import.meta.url), 'utf8');
 const ports: number[] = [];
 for (let s = 0; s < servers; s++) {
-  const server = createServer((req, res) => {
+  const server = createServer((_req, res) => {
     res.setHeader('content-type', 'text/html');
     res.end(page);
   });

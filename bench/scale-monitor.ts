@@ -9,7 +9,11 @@ import { createDnsLookup } from '../shared/nodes/dns';
 import { createEniLookup } from '../shared/nodes/eni';
 
 const config = parseConfig(JSON.parse(readFileSync(process.argv[2] as string, 'utf8')), 'bench');
-const ec2 = new EC2Client({ region: 'us-east-1', endpoint: process.argv[3], credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
+const ec2 = new EC2Client({
+  region: 'us-east-1',
+  endpoint: process.argv[3],
+  credentials: { accessKeyId: 'b', secretAccessKey: 'b' },
+});
 const deps = { dns: createDnsLookup(config.dns), enisFor: () => createEniLookup(ec2), now: () => new Date() };
 const cycles: { wallMs: number; cpuMs: number }[] = [];
 let errors = 0;
@@ -21,10 +25,15 @@ for (let i = 0; i < 5; i++) {
   const snapshots = await snapshotConfigured(config, deps);
   const used = process.cpuUsage(cpu);
   cycles.push({ wallMs: performance.now() - t, cpuMs: (used.user + used.system) / 1000 });
-  errors = snapshots.reduce((n, s) => n + s.observation.errors.length + s.backends.filter((b) => b.report.error).length, 0);
+  errors = snapshots.reduce(
+    (n, s) => n + s.observation.errors.length + s.backends.filter((b) => b.report.error).length,
+    0,
+  );
   nodes = snapshots.reduce((n, s) => n + s.observation.nodes.filter((x) => x.state === 'in-service').length, 0);
   backends = snapshots.reduce((n, s) => n + s.backends.filter((b) => b.report.reading !== null).length, 0);
 }
 ec2.destroy();
-process.stdout.write(`${JSON.stringify({ cycles, peakRssMb: process.resourceUsage().maxRSS / 1024, errors, nodes, backends })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ cycles, peakRssMb: process.resourceUsage().maxRSS / 1024, errors, nodes, backends })}\n`,
+);
 process.exit(0);

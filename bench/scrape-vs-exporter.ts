@@ -21,15 +21,23 @@ export async function scrapeVsExporter(): Promise<BenchResult | null> {
   const child = spawn(exporter, [`--scrape_uri=${auto}`, `--telemetry.address=127.0.0.1:${port}`], { stdio: 'ignore' });
   try {
     await waitForPort(port);
-    const ours = await timeMedian(async () => {
-      const page = await fetchPage(auto);
-      if (!parseApacheAuto(page.body).ok) throw new Error('parse failed');
-    }, 200, 20);
-    const theirs = await timeMedian(async () => {
-      const r = await fetch(`http://127.0.0.1:${port}/metrics`);
-      const text = await r.text();
-      if (!text.includes('apache_up 1')) throw new Error('exporter did not scrape Apache');
-    }, 200, 20);
+    const ours = await timeMedian(
+      async () => {
+        const page = await fetchPage(auto);
+        if (!parseApacheAuto(page.body).ok) throw new Error('parse failed');
+      },
+      200,
+      20,
+    );
+    const theirs = await timeMedian(
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/metrics`);
+        const text = await r.text();
+        if (!text.includes('apache_up 1')) throw new Error('exporter did not scrape Apache');
+      },
+      200,
+      20,
+    );
     return {
       title: '2. Scrape-and-parse of one Apache status page vs prometheus-apache-exporter (same real Apache)',
       rows: [
@@ -37,8 +45,12 @@ export async function scrapeVsExporter(): Promise<BenchResult | null> {
         ['exporter: GET /metrics, which scrapes ?auto, parses, renders (median of 200)', ms(theirs)],
         ['ratio elbscope / exporter', `${(ours / theirs).toFixed(2)}×`],
       ],
-      checks: [{ target: `per-scrape latency at most the exporter's (${(ours / theirs).toFixed(2)}×)`, ok: ours <= theirs }],
-      notes: ["the exporter's figure includes one extra loopback hop (us → exporter → Apache), which is how Prometheus sees it"],
+      checks: [
+        { target: `per-scrape latency at most the exporter's (${(ours / theirs).toFixed(2)}×)`, ok: ours <= theirs },
+      ],
+      notes: [
+        "the exporter's figure includes one extra loopback hop (us → exporter → Apache), which is how Prometheus sees it",
+      ],
     };
   } finally {
     child.kill();

@@ -14,7 +14,15 @@ export function environmentFailureOf(err: unknown): EnvironmentError | null {
   const system = systemFailure('', err);
   if (system) return system;
   if (!(err instanceof Error)) return null;
-  if (err.name === 'CredentialsProviderError') return new EnvironmentError(`no AWS credentials were found (${describeError(err)}): set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`, err.name);
-  if ('$metadata' in err && !REQUEST_BUGS.has(err.name)) return new EnvironmentError(`AWS refused the request (${describeError(err)}): check the credentials, the region and the endpoint`, err.name);
+  if (err.name === 'CredentialsProviderError')
+    return new EnvironmentError(
+      `no AWS credentials were found (${describeError(err)}): set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
+      err.name,
+    );
+  if ('$metadata' in err && !REQUEST_BUGS.has(err.name))
+    return new EnvironmentError(
+      `AWS refused the request (${describeError(err)}): check the credentials, the region and the endpoint`,
+      err.name,
+    );
   return null;
 }

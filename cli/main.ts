@@ -15,11 +15,15 @@ for (const stream of [process.stdout, process.stderr]) {
     process.exit(process.exitCode ?? 0);
   });
 }
-runCli(process.argv.slice(2), {
-  out: (text) => process.stdout.write(`${printableLines(text)}\n`),
-  err: (text) => process.stderr.write(`${printableLines(text)}\n`),
-  env: process.env,
-}, controller.signal).then(
+runCli(
+  process.argv.slice(2),
+  {
+    out: (text) => process.stdout.write(`${printableLines(text)}\n`),
+    err: (text) => process.stderr.write(`${printableLines(text)}\n`),
+    env: process.env,
+  },
+  controller.signal,
+).then(
   (code) => {
     process.exitCode = code;
   },

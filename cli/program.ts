@@ -10,7 +10,11 @@ import { EXIT, type CliIo } from './io';
  * or configuration. Errors are printed as one line; only a bug is thrown (main.ts
  * makes it exit 70); nothing here calls process.exit, so tests call it in-process.
  */
-export async function runCli(argv: string[], io: CliIo, signal: AbortSignal = new AbortController().signal): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: CliIo,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<number> {
   let exitCode: number = EXIT.ok;
   const setExit = (code: number) => {
     exitCode = code;
@@ -24,11 +28,15 @@ export async function runCli(argv: string[], io: CliIo, signal: AbortSignal = ne
   // Only the command being run is loaded; the others are listed by name and summary.
   const wanted = commandNamed(argv);
   const commands = Promise.all(
-    CATALOG.map((entry) => (entry.name === wanted ? entry.load(ctx) : Promise.resolve(new Command(entry.name).description(entry.summary)))),
+    CATALOG.map((entry) =>
+      entry.name === wanted ? entry.load(ctx) : Promise.resolve(new Command(entry.name).description(entry.summary)),
+    ),
   );
   // Every command, nested ones too, reports errors through us (exit 2), never by exiting the process.
   const wire = (command: Command): Command => {
-    command.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    command
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
     for (const sub of command.commands) wire(sub);
     return command;
   };

@@ -10,7 +10,7 @@ import { isKmsKey, macPortFor } from '../shared/aws/kms-seal';
 import { defaultKeyFile, type MacPort } from '../shared/ledger/seal';
 
 /** The default local store: `.elbscope/` in the working directory. */
-export const DEFAULT_STORE_DIR = '.elbscope';
+const DEFAULT_STORE_DIR = '.elbscope';
 
 /**
  * The store a command reads and writes: a DynamoDB table when `--table` is given,
@@ -20,13 +20,23 @@ export const DEFAULT_STORE_DIR = '.elbscope';
  * two top folders without `recursive` (Node's recursive mkdir spins for ever on
  * paths such as `/proc/1/x`).
  */
-export function openStore(flags: { store?: string; table?: string; region?: string; sealKey?: string }, options: { write?: boolean; sealKey?: string; env?: NodeJS.ProcessEnv } = {}): Store {
-  if (flags.store !== undefined && flags.store.trim() === '') throw new UsageError('--store: empty (give a directory, or leave it out for .elbscope)');
+export function openStore(
+  flags: { store?: string; table?: string; region?: string; sealKey?: string },
+  options: { write?: boolean; sealKey?: string; env?: NodeJS.ProcessEnv } = {},
+): Store {
+  if (flags.store !== undefined && flags.store.trim() === '')
+    throw new UsageError('--store: empty (give a directory, or leave it out for .elbscope)');
   if (flags.table !== undefined && flags.table.trim() === '') throw new UsageError('--table: empty');
-  if (flags.store !== undefined && flags.table !== undefined) throw new UsageError('--table cannot be used with --store: give one store');
+  if (flags.store !== undefined && flags.table !== undefined)
+    throw new UsageError('--table cannot be used with --store: give one store');
   let opened: Store | null = null;
   const seal = storeSeal(flags, options, flags.table ? null : (flags.store ?? DEFAULT_STORE_DIR), () => opened);
-  if (flags.table) return (opened = new DynamoDbStore(new DynamoDBClient({ ...(flags.region ? { region: flags.region } : {}), requestHandler: requestHandlerWith() }), flags.table, { seal }));
+  if (flags.table)
+    return (opened = new DynamoDbStore(
+      new DynamoDBClient({ ...(flags.region ? { region: flags.region } : {}), requestHandler: requestHandlerWith() }),
+      flags.table,
+      { seal },
+    ));
   const dir = flags.store ?? DEFAULT_STORE_DIR;
   const flag = flags.store === undefined ? `store ${dir}` : `--store ${dir}`;
   const kind = statSync(dir, { throwIfNoEntry: false });
@@ -43,7 +53,8 @@ export function openStore(flags: { store?: string; table?: string; region?: stri
       }
     } catch (err) {
       if (err instanceof UsageError) throw err;
-      // Read-only, denied, full: the environment's (exit 1), named; a path that cannot be a directory is usage (exit 2).
+      // Read-only, denied, full: the environment's (exit 1), named; a path that cannot be a directory is usage (exit
+      // 2).
       const environment = systemFailure(`${flag}: cannot write there`, err);
       if (environment) throw environment;
       const code = (err as NodeJS.ErrnoException).code;
@@ -62,17 +73,37 @@ export function openStore(flags: { store?: string; table?: string; region?: stri
  * every one of them read as forged, so it says to restore the old one. `verify`
  * and other readers never create one: without it they say they cannot check.
  */
-function storeSeal(flags: { sealKey?: string; region?: string }, options: { write?: boolean; sealKey?: string; env?: NodeJS.ProcessEnv }, dir: string | null, store: () => Store | null): MacPort {
+function storeSeal(
+  flags: { sealKey?: string; region?: string },
+  options: { write?: boolean; sealKey?: string; env?: NodeJS.ProcessEnv },
+  dir: string | null,
+  store: () => Store | null,
+): MacPort {
   const env = options.env ?? process.env;
-  if (flags.sealKey !== undefined && flags.sealKey.trim() === '') throw new UsageError('--seal-key: empty (give a key file, or a KMS key ARN or alias)');
-  const key = flags.sealKey ?? (env.ELBSCOPE_SEAL_KEY || undefined) ?? options.sealKey ?? (dir !== null ? defaultKeyFile(env) : null);
+  if (flags.sealKey !== undefined && flags.sealKey.trim() === '')
+    throw new UsageError('--seal-key: empty (give a key file, or a KMS key ARN or alias)');
+  const key =
+    flags.sealKey ??
+    (env.ELBSCOPE_SEAL_KEY || undefined) ??
+    options.sealKey ??
+    (dir !== null ? defaultKeyFile(env) : null);
   if (key !== null && dir !== null && !isKmsKey(key)) {
     // Through symlinks too: a link outside the store to a key within it (or a store reached by a link) is still within.
     const within = relative(realPath(dir), realPath(key));
-    if (within === '' || (!within.startsWith('..') && !isAbsolute(within))) throw new UsageError(`seal key ${key}: it is inside the store ${dir}; keep it outside (whoever can write the store must not read the key)`);
+    if (within === '' || (!within.startsWith('..') && !isAbsolute(within)))
+      throw new UsageError(
+        `seal key ${key}: it is inside the store ${dir}; keep it outside (whoever can write the store must not read the key)`,
+      );
   }
-  const guard = async () => ((await (store() as { holdsSeals?: () => Promise<boolean> } | null)?.holdsSeals?.()) ? 'the store holds records sealed with a key: restore that key file (a new key would make every sealed record read as forged)' : null);
-  return macPortFor(key, { create: options.write ? guard : false, ...(flags.region ? { region: flags.region } : {}), why: 'seal: no key configured (--seal-key, ELBSCOPE_SEAL_KEY or "store.sealKey"; a DynamoDB table is sealed with its stack\'s KMS key)' });
+  const guard = async () =>
+    (await (store() as { holdsSeals?: () => Promise<boolean> } | null)?.holdsSeals?.())
+      ? 'the store holds records sealed with a key: restore that key file (a new key would make every sealed record read as forged)'
+      : null;
+  return macPortFor(key, {
+    create: options.write ? guard : false,
+    ...(flags.region ? { region: flags.region } : {}),
+    why: 'seal: no key configured (--seal-key, ELBSCOPE_SEAL_KEY or "store.sealKey"; a DynamoDB table is sealed with its stack\'s KMS key)',
+  });
 }
 
 /** A path with every symlink resolved; one not there yet: its nearest existing folder's real path, then the rest. */

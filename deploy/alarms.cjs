@@ -16,7 +16,13 @@ function scheduleSeconds(expression) {
 const alarmPeriod = (seconds) => Math.min(86400, Math.max(60, Math.ceil(seconds / 60) * 60));
 
 // Lambda function logical ids as the framework names them (`tls-probe` -> TlsDashprobe).
-const FUNCTIONS = { observe: 'ObserveLambdaFunction', 'tls-probe': 'TlsDashprobeLambdaFunction', dispatch: 'DispatchLambdaFunction', worker: 'WorkerLambdaFunction', report: 'ReportLambdaFunction' };
+const FUNCTIONS = {
+  observe: 'ObserveLambdaFunction',
+  'tls-probe': 'TlsDashprobeLambdaFunction',
+  dispatch: 'DispatchLambdaFunction',
+  worker: 'WorkerLambdaFunction',
+  report: 'ReportLambdaFunction',
+};
 
 module.exports.resources = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
@@ -24,10 +30,13 @@ module.exports.resources = async ({ resolveVariable }) => {
   const tlsEvery = alarmPeriod(scheduleSeconds(await resolveVariable('param:tlsSchedule')));
   const m = Number(await resolveVariable('param:alarmDatapoints'));
   const n = Number(await resolveVariable('param:alarmPeriods'));
-  if (!(m >= 1 && n >= m && n <= 100)) throw new Error(`alarmDatapoints ${m} / alarmPeriods ${n}: need 1 <= M <= N <= 100`);
+  if (!(m >= 1 && n >= m && n <= 100))
+    throw new Error(`alarmDatapoints ${m} / alarmPeriods ${n}: need 1 <= M <= N <= 100`);
   const defaultTimeout = Number(await resolveVariable('self:provider.timeout'));
   const functions = await resolveVariable('self:functions');
-  const timeouts = Object.fromEntries(Object.keys(FUNCTIONS).map((name) => [name, Number(functions[name]?.timeout ?? defaultTimeout)]));
+  const timeouts = Object.fromEntries(
+    Object.keys(FUNCTIONS).map((name) => [name, Number(functions[name]?.timeout ?? defaultTimeout)]),
+  );
 
   const c = config();
   const topic = c.alerts.snsTopicArn ?? { Ref: 'AlertTopic' };
@@ -42,45 +51,108 @@ module.exports.resources = async ({ resolveVariable }) => {
       ...props,
     },
   });
-  const own = (metric, dimensions, extra) => ({ Namespace: METRIC_NAMESPACE, MetricName: metric, Dimensions: dimensions, Statistic: 'Sum', ...extra });
+  const own = (metric, dimensions, extra) => ({
+    Namespace: METRIC_NAMESPACE,
+    MetricName: metric,
+    Dimensions: dimensions,
+    Statistic: 'Sum',
+    ...extra,
+  });
   const resources = {};
 
   // Heartbeat: no completed cycle for 3 schedule periods; no data at all is a breach (the monitor is not running).
-  resources.ElbscopeAlarmHeartbeat = alarm('heartbeat', 'elbscope completed no observation cycle for 3 schedule periods: nothing is being watched', {
-    ...own(METRIC.cycleCompleted, service, { Period: observeEvery }),
-    EvaluationPeriods: 3, DatapointsToAlarm: 3, Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching',
-  });
+  resources.ElbscopeAlarmHeartbeat = alarm(
+    'heartbeat',
+    'elbscope completed no observation cycle for 3 schedule periods: nothing is being watched',
+    {
+      ...own(METRIC.cycleCompleted, service, { Period: observeEvery }),
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    },
+  );
   // Observation failures per source, sustained: M of the last N periods.
   for (const source of OBSERVATION_SOURCES) {
-    resources[`ElbscopeAlarmObservationFailed${source}`] = alarm(`observation-failed-${source.toLowerCase()}`, `elbscope could not observe through ${source} in ${m} of the last ${n} periods`, {
-      ...own(METRIC.observationFailed, [...service, { Name: 'Source', Value: source }], { Period: source === 'TLS' ? tlsEvery : observeEvery }),
-      EvaluationPeriods: n, DatapointsToAlarm: m, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
-    });
+    resources[`ElbscopeAlarmObservationFailed${source}`] = alarm(
+      `observation-failed-${source.toLowerCase()}`,
+      `elbscope could not observe through ${source} in ${m} of the last ${n} periods`,
+      {
+        ...own(METRIC.observationFailed, [...service, { Name: 'Source', Value: source }], {
+          Period: source === 'TLS' ? tlsEvery : observeEvery,
+        }),
+        EvaluationPeriods: n,
+        DatapointsToAlarm: m,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      },
+    );
   }
   // Alerts a sink refused for good: one is enough.
-  resources.ElbscopeAlarmAlertsUndeliverable = alarm('alerts-undeliverable', 'elbscope marked an alert undeliverable (SNS refused it for good): elbscope events --undelivered', {
-    ...own(METRIC.alertsUndeliverable, service, { Period: observeEvery }),
-    EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
-  });
+  resources.ElbscopeAlarmAlertsUndeliverable = alarm(
+    'alerts-undeliverable',
+    'elbscope marked an alert undeliverable (SNS refused it for good): elbscope events --undelivered',
+    {
+      ...own(METRIC.alertsUndeliverable, service, { Period: observeEvery }),
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    },
+  );
   // Messages waiting in the failed-invocations queue and the worker dead-letter queue (SQS publishes every 5 minutes).
-  for (const [id, queue, what] of [['FailedInvocations', 'FailedInvocations', 'scheduled runs that failed after Lambda retried them'], ['WorkDeadLetters', 'WorkDeadLetters', 'fan-out batches the workers failed 3 times']]) {
-    resources[`ElbscopeAlarm${id}`] = alarm(`${id.replace(/[A-Z]/g, (ch, i) => (i ? '-' : '') + ch.toLowerCase())}`, `messages in the ${queue} queue: ${what}`, {
-      Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }], Statistic: 'Maximum', Period: 300,
-      EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
-    });
+  for (const [id, queue, what] of [
+    ['FailedInvocations', 'FailedInvocations', 'scheduled runs that failed after Lambda retried them'],
+    ['WorkDeadLetters', 'WorkDeadLetters', 'fan-out batches the workers failed 3 times'],
+  ]) {
+    resources[`ElbscopeAlarm${id}`] = alarm(
+      `${id.replace(/[A-Z]/g, (ch, i) => (i ? '-' : '') + ch.toLowerCase())}`,
+      `messages in the ${queue} queue: ${what}`,
+      {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      },
+    );
   }
   // Each function: errors, and runs close to its timeout (80 %).
   for (const [name, logicalId] of Object.entries(FUNCTIONS)) {
     const fn = [{ Name: 'FunctionName', Value: { Ref: logicalId } }];
     const tag = name.replace('-', '');
     resources[`ElbscopeAlarm${tag}Errors`] = alarm(`${name}-errors`, `the ${name} function failed`, {
-      Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: fn, Statistic: 'Sum', Period: 300,
-      EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: fn,
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
     });
-    resources[`ElbscopeAlarm${tag}NearTimeout`] = alarm(`${name}-near-timeout`, `a run of the ${name} function took over 80 % of its ${timeouts[name]} s timeout`, {
-      Namespace: 'AWS/Lambda', MetricName: 'Duration', Dimensions: fn, Statistic: 'Maximum', Period: 300,
-      EvaluationPeriods: 1, Threshold: Math.round(timeouts[name] * 1000 * 0.8), ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
-    });
+    resources[`ElbscopeAlarm${tag}NearTimeout`] = alarm(
+      `${name}-near-timeout`,
+      `a run of the ${name} function took over 80 % of its ${timeouts[name]} s timeout`,
+      {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Duration',
+        Dimensions: fn,
+        Statistic: 'Maximum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: Math.round(timeouts[name] * 1000 * 0.8),
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      },
+    );
   }
   return resources;
 };

@@ -6,15 +6,18 @@
 // limit is still the new-account 10 cannot reserve any (AWS keeps 10 unreserved).
 const LIMITS = { observe: 1, 'tls-probe': 1, dispatch: 1, report: 2 };
 
-const reserved = (fn) => async ({ resolveVariable }) => {
-  const mode = String(await resolveVariable('param:reservedConcurrency'));
-  if (mode === 'off') return null;
-  if (mode !== 'on') throw new Error(`elbscope: reservedConcurrency: "${mode}" is not on or off`);
-  if (fn !== 'worker') return LIMITS[fn];
-  const n = Number(await resolveVariable('param:workerConcurrency'));
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new Error(`elbscope: workerConcurrency: "${n}" is not a whole number from 1 to 1000`);
-  return n;
-};
+const reserved =
+  (fn) =>
+  async ({ resolveVariable }) => {
+    const mode = String(await resolveVariable('param:reservedConcurrency'));
+    if (mode === 'off') return null;
+    if (mode !== 'on') throw new Error(`elbscope: reservedConcurrency: "${mode}" is not on or off`);
+    if (fn !== 'worker') return LIMITS[fn];
+    const n = Number(await resolveVariable('param:workerConcurrency'));
+    if (!Number.isInteger(n) || n < 1 || n > 1000)
+      throw new Error(`elbscope: workerConcurrency: "${n}" is not a whole number from 1 to 1000`);
+    return n;
+  };
 
 module.exports.observe = reserved('observe');
 module.exports.tlsProbe = reserved('tls-probe');

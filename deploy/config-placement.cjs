@@ -28,7 +28,16 @@ const PACKAGED_FILE = 'elbscope.config.packaged.json';
 
 /** A function's environment as Lambda would measure it (CloudFormation references at their longest). */
 function environmentBytes(variables) {
-  const measured = Object.fromEntries(Object.entries(variables ?? {}).map(([name, value]) => [name, typeof value === 'string' ? value : typeof value === 'object' && value !== null ? 'x'.repeat(REFERENCE_BYTES) : String(value)]));
+  const measured = Object.fromEntries(
+    Object.entries(variables ?? {}).map(([name, value]) => [
+      name,
+      typeof value === 'string'
+        ? value
+        : typeof value === 'object' && value !== null
+          ? 'x'.repeat(REFERENCE_BYTES)
+          : String(value),
+    ]),
+  );
   return Buffer.byteLength(JSON.stringify(measured));
 }
 
@@ -48,7 +57,10 @@ class ConfigPlacement {
   /** Each function's environment as it will be compiled: the provider's, then its own. */
   environments() {
     const { service } = this.serverless;
-    return Object.entries(service.functions ?? {}).map(([name, fn]) => [name, { ...(service.provider.environment ?? {}), ...(fn.environment ?? {}) }]);
+    return Object.entries(service.functions ?? {}).map(([name, fn]) => [
+      name,
+      { ...(service.provider.environment ?? {}), ...(fn.environment ?? {}) },
+    ]);
   }
 
   /** Move the configuration into the package when some function's environment would be over the limit with it. */

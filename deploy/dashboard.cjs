@@ -20,8 +20,18 @@ module.exports.body = async ({ resolveVariable }) => {
     widgets: [
       widget(0, 'Nodes per AZ (provisioned: ENIs)', schema(['AZ', 'LoadBalancer'], METRIC.nodesProvisioned), 'Maximum'),
       widget(6, 'Nodes per AZ (advertised in DNS)', schema(['AZ', 'LoadBalancer'], METRIC.nodesAdvertised), 'Maximum'),
-      widget(12, 'Pre-opened connections (R) per backend', schema(['Backend', 'LoadBalancer'], METRIC.reading), 'Maximum'),
-      widget(18, 'elbscope itself: observation failures by source', schema(['Source'], METRIC.observationFailed), 'Sum'),
+      widget(
+        12,
+        'Pre-opened connections (R) per backend',
+        schema(['Backend', 'LoadBalancer'], METRIC.reading),
+        'Maximum',
+      ),
+      widget(
+        18,
+        'elbscope itself: observation failures by source',
+        schema(['Source'], METRIC.observationFailed),
+        'Sum',
+      ),
       widget(24, 'elbscope itself: completed cycles', schema([], METRIC.cycleCompleted), 'Sum'),
       widget(30, 'elbscope itself: alerts undeliverable', schema([], METRIC.alertsUndeliverable), 'Sum'),
     ],

@@ -11,9 +11,14 @@ module.exports.vpc = async ({ resolveVariable }) => {
   // null means "no value": serverless.yml falls back to null, i.e. no VPC.
   if (subnetIds.length === 0 && securityGroupIds.length === 0) return null;
   if (subnetIds.length === 0 || securityGroupIds.length === 0) {
-    throw new Error('elbscope: set both subnetIds and securityGroupIds params to attach the functions to a VPC, or neither');
+    throw new Error(
+      'elbscope: set both subnetIds and securityGroupIds params to attach the functions to a VPC, or neither',
+    );
   }
-  for (const id of subnetIds) if (!/^subnet-[0-9a-f]{8,17}$/.test(id)) throw new Error(`elbscope: subnetIds: "${id}" is not a subnet id`);
-  for (const id of securityGroupIds) if (!/^sg-[0-9a-f]{8,17}$/.test(id)) throw new Error(`elbscope: securityGroupIds: "${id}" is not a security group id`);
+  for (const id of subnetIds)
+    if (!/^subnet-[0-9a-f]{8,17}$/.test(id)) throw new Error(`elbscope: subnetIds: "${id}" is not a subnet id`);
+  for (const id of securityGroupIds)
+    if (!/^sg-[0-9a-f]{8,17}$/.test(id))
+      throw new Error(`elbscope: securityGroupIds: "${id}" is not a security group id`);
   return { subnetIds, securityGroupIds };
 };

@@ -28,8 +28,15 @@ import { macPortFor } from '../shared/aws/kms-seal';
  */
 export function stackStore(env: NodeJS.ProcessEnv, config?: Config): DynamoDbStore {
   const key = config?.store.sealKey ?? (env.ELBSCOPE_SEAL_KEY || null);
-  const seal = macPortFor(key, { create: false, why: 'seal: no key (ELBSCOPE_SEAL_KEY is not set: the stack sets it to its SealKey)' });
-  return new DynamoDbStore(new DynamoDBClient({ requestHandler: requestHandlerWith() }), requireEnv(env, 'ELBSCOPE_TABLE'), { seal });
+  const seal = macPortFor(key, {
+    create: false,
+    why: 'seal: no key (ELBSCOPE_SEAL_KEY is not set: the stack sets it to its SealKey)',
+  });
+  return new DynamoDbStore(
+    new DynamoDBClient({ requestHandler: requestHandlerWith() }),
+    requireEnv(env, 'ELBSCOPE_TABLE'),
+    { seal },
+  );
 }
 
 /** The SNS alert sink: the configured topic, else the stack's own (ELBSCOPE_TOPIC_ARN). */
@@ -50,7 +57,13 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
   const sink = stackSink(env, config);
   const ec2 = ec2ClientsByRegion();
   /** The listed load balancers, plus the discovered ones (refreshed every discovery.refreshMinutes). */
-  const currentConfig = discoveringConfig(config, discoveryClientsByRegion(ec2), () => new Date(), (m) => logger.warn(m), discoveryRecorder(store));
+  const currentConfig = discoveringConfig(
+    config,
+    discoveryClientsByRegion(ec2),
+    () => new Date(),
+    (m) => logger.warn(m),
+    discoveryRecorder(store),
+  );
   const deps = awsCycleDeps(config, ec2, env.AWS_REGION, { capacity: true });
 
   /**
@@ -69,19 +82,35 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
     }
     const heads: Record<string, string> = {};
     const observationHeads: Record<string, string> = {};
-    const events = await recordCycle(subset, snapshots, at, { store, sink, now: deps.now, claimant, warn: (m, d) => logger.warn(m, d ?? {}), onFlush: (r) => emitDeliveryMetrics(metrics, r), finishBy: deadlines?.finishBy, onHead: (lb, h) => {
-      heads[lb] = `#${h.seq} ${h.hash}`;
-      if (h.observations) observationHeads[lb] = `#${h.observations.seq} ${h.observations.hash}`;
-    } });
+    const events = await recordCycle(subset, snapshots, at, {
+      store,
+      sink,
+      now: deps.now,
+      claimant,
+      warn: (m, d) => logger.warn(m, d ?? {}),
+      onFlush: (r) => emitDeliveryMetrics(metrics, r),
+      finishBy: deadlines?.finishBy,
+      onHead: (lb, h) => {
+        heads[lb] = `#${h.seq} ${h.hash}`;
+        if (h.observations) observationHeads[lb] = `#${h.observations.seq} ${h.observations.hash}`;
+      },
+    });
     for (const e of events) logger.info('event', { event: e });
-    // The cycle's log line carries each chain's head, events' and observations': anchors kept outside the store (`elbscope verify --anchor`).
+    // The cycle's log line carries each chain's head, events' and observations': anchors kept outside the store
+    // (`elbscope verify --anchor`).
     logger.info('cycle', { cycle: at, chainHeads: heads, observationHeads });
     return {
       cycle: at,
       observed: snapshots.length,
-      unresolved: snapshots.filter((s) => !nameResolved(s.observation) && !wasSkipped(s.observation)).map((s) => s.observation.loadBalancer),
+      unresolved: snapshots
+        .filter((s) => !nameResolved(s.observation) && !wasSkipped(s.observation))
+        .map((s) => s.observation.loadBalancer),
       skipped: snapshots.filter((s) => wasSkipped(s.observation)).map((s) => s.observation.loadBalancer),
-      errors: snapshots.reduce((n, s) => n + s.observation.errors.filter((e) => !isNote(e)).length + s.backends.filter((b) => b.report.error).length, 0),
+      errors: snapshots.reduce(
+        (n, s) =>
+          n + s.observation.errors.filter((e) => !isNote(e)).length + s.backends.filter((b) => b.report.error).length,
+        0,
+      ),
       events: events.map((e) => e.summary),
       chainHeads: heads,
     };
@@ -90,7 +119,8 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
   /** `{"alertTest": true}`: one test alert through the stack's sink, and whether it was accepted. */
   async function alertTest(origin: string) {
     const results = await sendToEachSink([sink], alertTestEvent(deps.now(), origin));
-    for (const r of results) (r.accepted ? logger.info.bind(logger) : logger.error.bind(logger))('alert-test', { ...r });
+    for (const r of results)
+      (r.accepted ? logger.info.bind(logger) : logger.error.bind(logger))('alert-test', { ...r });
     return { alertTest: results, ok: results.every((r) => r.accepted) };
   }
 

@@ -67,9 +67,14 @@ export class LabBackend {
 
   async start(host = '127.0.0.1'): Promise<void> {
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
-    this.trafficServer = this.options.tls ? createHttpsServer({ cert: this.options.tls.cert, key: this.options.tls.key }, handler) : createHttpServer(handler);
+    this.trafficServer = this.options.tls
+      ? createHttpsServer({ cert: this.options.tls.cert, key: this.options.tls.key }, handler)
+      : createHttpServer(handler);
     this.statusServer = createHttpServer(handler);
-    for (const [server, port] of [[this.trafficServer, 'traffic'], [this.statusServer, 'status']] as const) {
+    for (const [server, port] of [
+      [this.trafficServer, 'traffic'],
+      [this.statusServer, 'status'],
+    ] as const) {
       server.keepAliveTimeout = this.options.idleTimeoutMs;
       server.headersTimeout = 0; // idleness is ours to enforce, as mod_reqtimeout does
       server.requestTimeout = 0;
@@ -84,7 +89,10 @@ export class LabBackend {
     }
     this.trafficPort = (this.trafficServer.address() as AddressInfo).port;
     this.statusPort = (this.statusServer.address() as AddressInfo).port;
-    this.sweep = this.clock.setInterval(() => this.closeIdle(), Math.max(50, Math.min(1000, this.options.idleTimeoutMs / 4)));
+    this.sweep = this.clock.setInterval(
+      () => this.closeIdle(),
+      Math.max(50, Math.min(1000, this.options.idleTimeoutMs / 4)),
+    );
   }
 
   async stop(): Promise<void> {
@@ -106,7 +114,8 @@ export class LabBackend {
   /** R connections per client IP right now (ground truth for tests). */
   readingByClient(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const c of this.connections) if (c.mode === 'R' && c.port === 'traffic') out[c.client] = (out[c.client] ?? 0) + 1;
+    for (const c of this.connections)
+      if (c.mode === 'R' && c.port === 'traffic') out[c.client] = (out[c.client] ?? 0) + 1;
     return out;
   }
 
@@ -122,7 +131,17 @@ export class LabBackend {
   }
 
   private track(socket: Socket, port: Connection['port']): void {
-    const c: Connection = { slot: this.nextSlot++ % 1_000_000, socket, client: (socket.remoteAddress ?? '?').replace(/^::ffff:/, ''), openedAt: this.clock.now(), mode: 'R', lastRequestAt: null, lastRequest: '', accesses: 0, port };
+    const c: Connection = {
+      slot: this.nextSlot++ % 1_000_000,
+      socket,
+      client: (socket.remoteAddress ?? '?').replace(/^::ffff:/, ''),
+      openedAt: this.clock.now(),
+      mode: 'R',
+      lastRequestAt: null,
+      lastRequest: '',
+      accesses: 0,
+      port,
+    };
     this.connections.add(c);
     (socket as Socket & { labConnection?: Connection }).labConnection = c;
     socket.once('close', () => {
@@ -147,7 +166,13 @@ export class LabBackend {
     const c = socket.labConnection;
     const now = this.clock.now();
     if (c) {
-      this.served.push({ path: req.url ?? '/', client: c.client, connectionAgeMs: now - c.openedAt, tls: (socket as TLSSocket).getProtocol?.() ?? null, at: now });
+      this.served.push({
+        path: req.url ?? '/',
+        client: c.client,
+        connectionAgeMs: now - c.openedAt,
+        tls: (socket as TLSSocket).getProtocol?.() ?? null,
+        at: now,
+      });
       if (this.served.length > 1000) this.served.shift();
       c.mode = 'W';
       c.lastRequestAt = now;
@@ -159,12 +184,16 @@ export class LabBackend {
     }
     const url = new URL(req.url ?? '/', 'http://lab');
     if (url.pathname === '/server-status') {
-      res.setHeader('content-type', url.searchParams.has('auto') ? 'text/plain; charset=ISO-8859-1' : 'text/html; charset=ISO-8859-1');
+      res.setHeader(
+        'content-type',
+        url.searchParams.has('auto') ? 'text/plain; charset=ISO-8859-1' : 'text/html; charset=ISO-8859-1',
+      );
       res.end(url.searchParams.has('auto') ? this.autoPage() : this.htmlPage());
       return;
     }
     const tlsSocket = socket as TLSSocket;
-    if (tlsSocket.encrypted) res.setHeader('x-backend-tls', `${tlsSocket.getProtocol()} ${tlsSocket.getCipher()?.name ?? ''}`.trim());
+    if (tlsSocket.encrypted)
+      res.setHeader('x-backend-tls', `${tlsSocket.getProtocol()} ${tlsSocket.getCipher()?.name ?? ''}`.trim());
     res.setHeader('content-type', 'text/plain');
     res.end(`${this.options.name} ${req.url}\n`);
   }

@@ -18,7 +18,7 @@ interface Minute {
 }
 
 /** Requests one node forwards per second before the rest waits in the surge queue (the lab's model). */
-export const DEFAULT_NODE_RPS = 20;
+const DEFAULT_NODE_RPS = 20;
 /** A Classic ELB's surge queue holds at most 1,024 requests (AWS). */
 const SURGE_MAX = 1024;
 /**
@@ -77,11 +77,17 @@ export class LabCapacity {
     this.synthetic = Math.max(0, this.synthetic + rps);
   }
 
-  /** Reserve `lcu` LCUs (ALB/NLB): every AZ pending, provisioned after `provisionAfterMs`, as ModifyCapacityReservation then AWS do. */
+  /**
+   * Reserve `lcu` LCUs (ALB/NLB): every AZ pending, provisioned after `provisionAfterMs`, as ModifyCapacityReservation
+   * then AWS do.
+   */
   reserve(lcu: number, provisionAfterMs: number): void {
     const azs = [...new Set(this.elb.nodes.map((n) => n.az))].sort();
     const perAz = Math.ceil(lcu / Math.max(azs.length, 1));
-    const zone = (state: 'pending' | 'provisioned') => Object.fromEntries(azs.map((az) => [az, { state, reason: null, effectiveUnits: state === 'provisioned' ? perAz : 0 }]));
+    const zone = (state: 'pending' | 'provisioned') =>
+      Object.fromEntries(
+        azs.map((az) => [az, { state, reason: null, effectiveUnits: state === 'provisioned' ? perAz : 0 }]),
+      );
     this.reservation = { capacityUnits: lcu, decreaseRequestsRemaining: 4, azs: zone('pending') };
     const t = this.clock.setTimeout(() => {
       this.timers.delete(t);
@@ -109,7 +115,16 @@ export class LabCapacity {
     }
     // The second that just ended belongs to the minute it started in.
     const start = Math.floor((this.clock.now() - 1000) / 60_000) * 60_000;
-    const m = this.minutes.get(start) ?? { requests: 0, spillover: 0, surgeMax: 0, lcuPeak: 0, lcuSum: 0, newConnections: 0, activeSum: 0, seconds: 0 };
+    const m = this.minutes.get(start) ?? {
+      requests: 0,
+      spillover: 0,
+      surgeMax: 0,
+      lcuPeak: 0,
+      lcuSum: 0,
+      newConnections: 0,
+      activeSum: 0,
+      seconds: 0,
+    };
     const lcu = offered / REQUESTS_PER_LCU;
     m.requests += offered;
     m.spillover += spill;
@@ -137,30 +152,51 @@ export class LabCapacity {
   };
 
   private isMine(q: MetricQuery): boolean {
-    if (this.elb.kind === 'classic') return q.namespace === 'AWS/ELB' && q.dimensions.LoadBalancerName === this.elb.options.name;
+    if (this.elb.kind === 'classic')
+      return q.namespace === 'AWS/ELB' && q.dimensions.LoadBalancerName === this.elb.options.name;
     const arn = this.elb.arn ?? '';
     const dimension = arn.slice(arn.indexOf(':loadbalancer/') + ':loadbalancer/'.length);
-    return q.namespace === (this.elb.kind === 'application' ? 'AWS/ApplicationELB' : 'AWS/NetworkELB') && q.dimensions.LoadBalancer === dimension;
+    return (
+      q.namespace === (this.elb.kind === 'application' ? 'AWS/ApplicationELB' : 'AWS/NetworkELB') &&
+      q.dimensions.LoadBalancer === dimension
+    );
   }
 
   private value(metric: string, m: Minute): number | null {
     switch (metric) {
-      case 'SurgeQueueLength': return m.surgeMax;
-      case 'SpilloverCount': return m.spillover;
-      case 'RequestCount': return m.requests;
-      case 'HealthyHostCount': return 1;
-      case 'UnHealthyHostCount': return 0;
-      case 'HTTPCode_ELB_5XX': case 'HTTPCode_ELB_5XX_Count': case 'TCP_ELB_Reset_Count': return m.spillover;
-      case 'RejectedConnectionCount': return 0;
-      case 'ActiveConnectionCount': return m.activeSum;
-      case 'ActiveFlowCount': return m.seconds === 0 ? 0 : m.activeSum / m.seconds;
-      case 'NewConnectionCount': case 'NewFlowCount': return m.newConnections;
-      case 'ConsumedLCUs': return round(m.lcuSum);
+      case 'SurgeQueueLength':
+        return m.surgeMax;
+      case 'SpilloverCount':
+        return m.spillover;
+      case 'RequestCount':
+        return m.requests;
+      case 'HealthyHostCount':
+        return 1;
+      case 'UnHealthyHostCount':
+        return 0;
+      case 'HTTPCode_ELB_5XX':
+      case 'HTTPCode_ELB_5XX_Count':
+      case 'TCP_ELB_Reset_Count':
+        return m.spillover;
+      case 'RejectedConnectionCount':
+        return 0;
+      case 'ActiveConnectionCount':
+        return m.activeSum;
+      case 'ActiveFlowCount':
+        return m.seconds === 0 ? 0 : m.activeSum / m.seconds;
+      case 'NewConnectionCount':
+      case 'NewFlowCount':
+        return m.newConnections;
+      case 'ConsumedLCUs':
+        return round(m.lcuSum);
       // An ALB's, published only while an LCU reservation is in place: one datapoint a minute (its per-minute Sum).
-      case 'PeakLCUs': return this.elb.kind === 'application' && this.reservation ? round(m.lcuPeak) : null;
+      case 'PeakLCUs':
+        return this.elb.kind === 'application' && this.reservation ? round(m.lcuPeak) : null;
       // An NLB's (no PeakLCUs): reported only when traffic flows, as every ELB metric.
-      case 'ProcessedBytes': return this.elb.kind === 'network' && m.requests > 0 ? m.requests * NLB_BYTES_PER_REQUEST : null;
-      default: return null;
+      case 'ProcessedBytes':
+        return this.elb.kind === 'network' && m.requests > 0 ? m.requests * NLB_BYTES_PER_REQUEST : null;
+      default:
+        return null;
     }
   }
 }

@@ -30,7 +30,7 @@ export interface LabElbOptions {
 /** The id part of the lab's ALB/NLB ARNs and ENI descriptions (hex, as AWS's). */
 const LAB_V2_ID = '50dc6c495c0c9188';
 /** The lab's account (the ARN of an ALB/NLB names one). */
-export const LAB_ACCOUNT = '123456789012';
+const LAB_ACCOUNT = '123456789012';
 
 /**
  * A simulated load balancer on loopback: a DNS server that answers its name,
@@ -59,7 +59,10 @@ export class LabElb {
 
   constructor(readonly options: LabElbOptions) {
     this.kind = options.kind ?? 'classic';
-    this.dnsName = this.kind === 'network' ? `${options.name}-${LAB_V2_ID}.elb.${options.region}.amazonaws.com` : `${options.name}-738445577.${options.region}.elb.amazonaws.com`;
+    this.dnsName =
+      this.kind === 'network'
+        ? `${options.name}-${LAB_V2_ID}.elb.${options.region}.amazonaws.com`
+        : `${options.name}-738445577.${options.region}.elb.amazonaws.com`;
     this.azs = Object.keys(options.nodesPerAz);
     for (const [az, n] of Object.entries(options.nodesPerAz)) for (let i = 0; i < n; i++) this.addNode(az, true);
   }
@@ -102,7 +105,8 @@ export class LabElb {
   /** Add a node to an AZ; `advertised: false` models a node whose ENI exists before DNS lists it. */
   addNode(az: string, advertised: boolean): LabNode {
     // An NLB has one static node (and IP) per AZ it is enabled in; it never scales out.
-    if (this.kind === 'network' && this.nodes.some((n) => n.az === az)) throw new Error(`lab NLB ${this.options.name}: ${az} has its node already (an NLB has one per AZ)`);
+    if (this.kind === 'network' && this.nodes.some((n) => n.az === az))
+      throw new Error(`lab NLB ${this.options.name}: ${az} has its node already (an NLB has one per AZ)`);
     if (!this.azs.includes(az)) this.azs.push(az);
     const azIndex = this.azs.indexOf(az);
     const n = ++this.serial;

@@ -17,11 +17,13 @@ export interface LabEndpoints {
   ec2Url: string;
   /** CloudWatch GetMetricData (`AWS_ENDPOINT_URL_CLOUDWATCH`), from the lab's own numbers. */
   cloudwatchUrl: string;
-  /** Both ELB APIs (`AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING(_V2)`): DescribeLoadBalancers, DescribeCapacityReservation. */
+  /**
+   * Both ELB APIs (`AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING(_V2)`): DescribeLoadBalancers, DescribeCapacityReservation.
+   */
   elbUrl: string;
 }
 
-export interface LabBackendSpec {
+interface LabBackendSpec {
   name: string;
   slots: number;
   /** Serve traffic over TLS with a self-signed certificate valid this many days. */
@@ -86,7 +88,9 @@ export class Lab {
   private cloudwatch: RunningCloudWatch | null = null;
   /** The lab's ELB API: its load balancer (and reservation), and every request it was asked. */
   readonly elbApiState = emptyElbApi();
-  /** What the lab's CloudWatch has served (every datapoint, by `namespace/metric/dimension`): ground truth for tests. */
+  /**
+   * What the lab's CloudWatch has served (every datapoint, by `namespace/metric/dimension`): ground truth for tests.
+   */
   readonly cloudwatchState = cloudWatchState((q) => this.capacity.source(q));
   private elbApi: RunningElbApi | null = null;
   /** Work started and not finished (proxies starting, traffic requests): the lab is not settled while any runs. */
@@ -96,7 +100,12 @@ export class Lab {
 
   constructor(readonly options: LabOptions) {
     this.clock = options.clock ?? wallClock;
-    this.elb = new LabElb({ name: options.name, kind: options.kind ?? 'classic', region: options.region, nodesPerAz: options.nodesPerAz });
+    this.elb = new LabElb({
+      name: options.name,
+      kind: options.kind ?? 'classic',
+      region: options.region,
+      nodesPerAz: options.nodesPerAz,
+    });
     // Pre-opening is a Classic ELB's behaviour (the field notes); ALBs and NLBs do not.
     this.preopen = this.elb.kind === 'classic';
     this.capacity = new LabCapacity(this.elb, this.clock, options.nodeRps);
@@ -131,7 +140,12 @@ export class Lab {
     if (this.busy > 0) return false;
     const proxies = [...this.proxies.values()];
     if (proxies.some((p) => p.connectingCount() > 0)) return false;
-    return this.backends.every((b) => b.trafficConnections() === proxies.reduce((n, p) => n + p.pooledFor(b.options.name), 0) + (this.slowClients.get(b.options.name)?.size ?? 0));
+    return this.backends.every(
+      (b) =>
+        b.trafficConnections() ===
+        proxies.reduce((n, p) => n + p.pooledFor(b.options.name), 0) +
+          (this.slowClients.get(b.options.name)?.size ?? 0),
+    );
   }
 
   /** Start DNS, EC2, CloudWatch, the ELB API, backends and a proxy per node; returns what a monitor needs. */
@@ -140,16 +154,34 @@ export class Lab {
     this.cloudwatch = await startCloudWatch(this.cloudwatchState);
     const api = this.elbApiState;
     if (this.elb.kind === 'classic') api.classic.push({ name: this.options.name, dnsName: this.elb.dnsName });
-    else api.v2.push({ arn: this.elb.arn as string, name: this.options.name, dnsName: this.elb.dnsName, type: this.elb.kind, reservation: () => this.capacity.reservation });
+    else
+      api.v2.push({
+        arn: this.elb.arn as string,
+        name: this.options.name,
+        dnsName: this.elb.dnsName,
+        type: this.elb.kind,
+        reservation: () => this.capacity.reservation,
+      });
     this.elbApi = await startElbApi(api);
     const endpoints: LabEndpoints = { dnsServer, ec2Url, cloudwatchUrl: this.cloudwatch.url, elbUrl: this.elbApi.url };
     for (const spec of this.options.backends) {
       const tls = spec.tlsDays ? await labCertificate(`${spec.name}.lab.internal`, spec.tlsDays) : undefined;
-      const backend = new LabBackend({ name: spec.name, slots: spec.slots, idleTimeoutMs: this.options.idleTimeoutMs, clock: this.clock, ...(tls ? { tls } : {}) });
+      const backend = new LabBackend({
+        name: spec.name,
+        slots: spec.slots,
+        idleTimeoutMs: this.options.idleTimeoutMs,
+        clock: this.clock,
+        ...(tls ? { tls } : {}),
+      });
       await backend.start();
       this.backends.push(backend);
     }
-    const target = (b: LabBackend) => ({ name: b.options.name, host: '127.0.0.1', port: b.trafficPort, tls: Boolean(b.options.tls) });
+    const target = (b: LabBackend) => ({
+      name: b.options.name,
+      host: '127.0.0.1',
+      port: b.trafficPort,
+      tls: Boolean(b.options.tls),
+    });
     const plain = this.backends.filter((b) => !b.options.tls);
     const secure = this.backends.filter((b) => b.options.tls);
     this.listeners = [
@@ -191,7 +223,9 @@ export class Lab {
       const node = this.elb.addNode(az, false); // ENI first, as AWS does; DNS follows
       this.later(a.checkMs, () => this.elb.advertise(node, true));
     } else if (this.requestTimes.filter((t) => t >= now - a.idleMs).length === 0) {
-      const az = [...azs].sort((x, y) => perAz(y) - (this.options.nodesPerAz[y] ?? 1) - (perAz(x) - (this.options.nodesPerAz[x] ?? 1)))[0];
+      const az = [...azs].sort(
+        (x, y) => perAz(y) - (this.options.nodesPerAz[y] ?? 1) - (perAz(x) - (this.options.nodesPerAz[x] ?? 1)),
+      )[0];
       if (!az || perAz(az) <= (this.options.nodesPerAz[az] ?? 1)) return;
       const node = this.elb.nodes.filter((n) => n.az === az).at(-1);
       if (!node) return;
@@ -214,7 +248,13 @@ export class Lab {
   }
 
   private async startProxy(node: LabNode): Promise<void> {
-    const proxy = new LabProxyNode(node.publicIp, node.privateIp, this.listeners, this.options.trafficWindowMs, this.clock);
+    const proxy = new LabProxyNode(
+      node.publicIp,
+      node.privateIp,
+      this.listeners,
+      this.options.trafficWindowMs,
+      this.clock,
+    );
     proxy.preopen = this.preopen;
     proxy.onRequest = () => {
       this.requestTimes.push(this.clock.now());
@@ -247,11 +287,17 @@ export class Lab {
       const node = nodes[i % nodes.length] as LabNode;
       const socket = connect({ host: '127.0.0.1', port: backend.trafficPort, localAddress: node.privateIp });
       sockets.push(socket);
-      // Counted once connected and until closed (by us, or by the backend's idle timeout), so the lab settles on the truth.
-      this.track(new Promise<void>((resolve) => {
-        socket.once('connect', () => (open.add(socket), resolve()));
-        socket.once('error', () => resolve());
-      }));
+      // Counted once connected and until closed (by us, or by the backend's idle timeout), so the lab settles on the
+      // truth.
+      this.track(
+        new Promise<void>((resolve) => {
+          socket.once('connect', () => {
+            open.add(socket);
+            resolve();
+          });
+          socket.once('error', () => resolve());
+        }),
+      );
       socket.once('close', () => open.delete(socket));
     }
     this.later(ms, () => {

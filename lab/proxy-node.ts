@@ -1,5 +1,5 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Socket, connect as netConnect } from 'node:net';
+import { type Socket, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { wallClock, type Clock, type ClockTimer } from '../shared/clock';
 
@@ -22,9 +22,17 @@ export interface ListenerSpec {
  * window: the field notes' measurements (0 → 1, 1 → 7, 2 → 7, 5 → 11, 8 → 14,
  * 10 → 16, 15 → 17), interpolated, so the lab behaves as a Classic ELB was seen to.
  */
-const PREOPEN_CURVE: [number, number][] = [[0, 1], [1, 7], [2, 7], [5, 11], [8, 14], [10, 16], [15, 17]];
+const PREOPEN_CURVE: [number, number][] = [
+  [0, 1],
+  [1, 7],
+  [2, 7],
+  [5, 11],
+  [8, 14],
+  [10, 16],
+  [15, 17],
+];
 
-export function preopenTarget(requests: number): number {
+function preopenTarget(requests: number): number {
   if (requests <= 0) return 1;
   for (let i = 1; i < PREOPEN_CURVE.length; i++) {
     const [x1, y1] = PREOPEN_CURVE[i] as [number, number];
@@ -62,14 +70,18 @@ export class LabProxyNode {
     private readonly clock: Clock = wallClock,
   ) {}
 
-  /** Connections whose connect is under way (not those waiting for their timer): the lab is not settled while any are. */
+  /**
+   * Connections whose connect is under way (not those waiting for their timer): the lab is not settled while any are.
+   */
   connectingCount(): number {
     return this.connecting;
   }
 
   pooledFor(backend: string): number {
     let n = 0;
-    for (const listener of this.listeners) for (const b of listener.backends) if (b.name === backend) n += this.pools.get(this.key(listener, b))?.length ?? 0;
+    for (const listener of this.listeners)
+      for (const b of listener.backends)
+        if (b.name === backend) n += this.pools.get(this.key(listener, b))?.length ?? 0;
     return n;
   }
 
@@ -90,7 +102,15 @@ export class LabProxyNode {
     this.stopped = true;
     this.timer?.cancel();
     for (const pool of this.pools.values()) for (const s of pool) s.destroy();
-    await Promise.all(this.servers.map((s) => new Promise((r) => { s.closeAllConnections(); s.close(r); })));
+    await Promise.all(
+      this.servers.map(
+        (s) =>
+          new Promise((r) => {
+            s.closeAllConnections();
+            s.close(r);
+          }),
+      ),
+    );
   }
 
   private key(listener: ListenerSpec, backend: BackendTarget): string {
@@ -114,7 +134,8 @@ export class LabProxyNode {
         const pool = this.pools.get(key) ?? [];
         this.pools.set(key, pool);
         // Beyond the target, idle connections are left for the backend's idle timeout to close, as an ELB does.
-        for (let missing = target - pool.length - (this.opening.get(key) ?? 0); missing > 0; missing--) this.openLater(key, backend);
+        for (let missing = target - pool.length - (this.opening.get(key) ?? 0); missing > 0; missing--)
+          this.openLater(key, backend);
       }
     }
   }
@@ -125,10 +146,13 @@ export class LabProxyNode {
    */
   private openLater(key: string, backend: BackendTarget): void {
     this.opening.set(key, (this.opening.get(key) ?? 0) + 1);
-    this.clock.setTimeout(() => {
-      this.opening.set(key, Math.max(0, (this.opening.get(key) ?? 1) - 1));
-      if (!this.stopped) this.open(key, backend, true).catch(() => undefined);
-    }, Math.random() * Math.min(500, this.windowMs / 20));
+    this.clock.setTimeout(
+      () => {
+        this.opening.set(key, Math.max(0, (this.opening.get(key) ?? 1) - 1));
+        if (!this.stopped) this.open(key, backend, true).catch(() => undefined);
+      },
+      Math.random() * Math.min(500, this.windowMs / 20),
+    );
   }
 
   private open(key: string, backend: BackendTarget, pooled: boolean): Promise<Socket> {
@@ -187,7 +211,14 @@ export class LabProxyNode {
     }
     socket.removeAllListeners('close');
     const upstream = request(
-      { host: backend.host, port: backend.port, method: req.method, path: req.url, headers: { ...req.headers, connection: 'close', 'x-forwarded-for': req.socket.remoteAddress ?? '' }, createConnection: () => socket as Socket },
+      {
+        host: backend.host,
+        port: backend.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, connection: 'close', 'x-forwarded-for': req.socket.remoteAddress ?? '' },
+        createConnection: () => socket as Socket,
+      },
       (response) => {
         res.writeHead(response.statusCode ?? 502, response.headers);
         response.pipe(res);

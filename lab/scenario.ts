@@ -6,17 +6,31 @@ import { ConfigError } from '../shared/errors';
 import { labCertificate } from './certs';
 import type { Lab, LabOptions } from './lab';
 
-const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'expected a duration such as 500ms, 30s or 2m').transform((v) => {
-  const n = Number.parseFloat(v);
-  return v.endsWith('ms') ? n : v.endsWith('m') ? n * 60_000 : n * 1000;
-});
+const duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?(ms|s|m)$/, 'expected a duration such as 500ms, 30s or 2m')
+  .transform((v) => {
+    const n = Number.parseFloat(v);
+    return v.endsWith('ms') ? n : v.endsWith('m') ? n * 60_000 : n * 1000;
+  });
 
 const step = z.discriminatedUnion('do', [
   z.strictObject({ at: duration, do: z.literal('note'), text: z.string() }),
-  z.strictObject({ at: duration, do: z.literal('traffic'), listener: z.enum(['http', 'https']).default('http'), rps: z.number().positive().max(500), for: duration }),
+  z.strictObject({
+    at: duration,
+    do: z.literal('traffic'),
+    listener: z.enum(['http', 'https']).default('http'),
+    rps: z.number().positive().max(500),
+    for: duration,
+  }),
   z.strictObject({ at: duration, do: z.literal('scale'), az: z.string(), nodes: z.number().int().min(0).max(20) }),
   z.strictObject({ at: duration, do: z.literal('replace'), az: z.string() }),
-  z.strictObject({ at: duration, do: z.literal('add-az'), az: z.string(), nodes: z.number().int().min(1).max(20).default(1) }),
+  z.strictObject({
+    at: duration,
+    do: z.literal('add-az'),
+    az: z.string(),
+    nodes: z.number().int().min(1).max(20).default(1),
+  }),
   z.strictObject({ at: duration, do: z.literal('remove-az'), az: z.string() }),
   z.strictObject({ at: duration, do: z.literal('preopen'), on: z.boolean() }),
   z.strictObject({ at: duration, do: z.literal('cert'), backend: z.string(), days: z.number().int().min(1).max(3650) }),
@@ -25,42 +39,96 @@ const step = z.discriminatedUnion('do', [
   /** An AZ's targets turn unhealthy (its node leaves DNS, as an NLB's does) or healthy again. */
   z.strictObject({ at: duration, do: z.literal('az-health'), az: z.string(), healthy: z.boolean() }),
   /** Clients that connect through the nodes to a backend and send nothing, for a while. */
-  z.strictObject({ at: duration, do: z.literal('slow-clients'), backend: z.string(), connections: z.number().int().min(1).max(256), for: duration }),
-  z.strictObject({ at: duration, do: z.literal('prewarm'), nodesPerAz: z.number().int().min(0).default(0), lcu: z.number().int().min(1).optional(), total: z.number().int().min(1).optional(), deadlineIn: duration.optional(), caseId: z.string().optional() }).refine((p) => p.nodesPerAz > 0 || p.lcu !== undefined, 'a pre-warm needs nodesPerAz or lcu'),
-  /** Load offered beyond the real traffic (requests/s), for a while: the surge queue fills, then spills (Classic). Whole requests: CloudWatch counts are whole, and elbscope refuses a fractional one. */
-  z.strictObject({ at: duration, do: z.literal('overload'), rps: z.number().int().positive().max(100_000), for: duration }),
+  z.strictObject({
+    at: duration,
+    do: z.literal('slow-clients'),
+    backend: z.string(),
+    connections: z.number().int().min(1).max(256),
+    for: duration,
+  }),
+  z
+    .strictObject({
+      at: duration,
+      do: z.literal('prewarm'),
+      nodesPerAz: z.number().int().min(0).default(0),
+      lcu: z.number().int().min(1).optional(),
+      total: z.number().int().min(1).optional(),
+      deadlineIn: duration.optional(),
+      caseId: z.string().optional(),
+    })
+    .refine((p) => p.nodesPerAz > 0 || p.lcu !== undefined, 'a pre-warm needs nodesPerAz or lcu'),
+  /**
+   * Load offered beyond the real traffic (requests/s), for a while: the surge queue fills, then spills (Classic). Whole
+   * requests: CloudWatch counts are whole, and elbscope refuses a fractional one.
+   */
+  z.strictObject({
+    at: duration,
+    do: z.literal('overload'),
+    rps: z.number().int().positive().max(100_000),
+    for: duration,
+  }),
   /** An LCU reservation (ALB/NLB): every AZ pending, then provisioned after a while. */
   z.strictObject({ at: duration, do: z.literal('reserve'), lcu: z.number().int().min(1), provisionAfter: duration }),
 ]);
 
-export const scenarioSchema = z.strictObject({
+const scenarioSchema = z.strictObject({
   name: z.string(),
   description: z.string().optional(),
-  loadBalancer: z.strictObject({
-    name: z.string().regex(/^[a-z0-9-]{1,32}$/),
-    /** The kind of load balancer the lab simulates; a network one has exactly one node per AZ. */
-    kind: z.enum(['classic', 'application', 'network']).default('classic'),
-    /** Requests a second one node forwards before the surge queue fills (the lab's capacity model). */
-    nodeRps: z.number().int().min(1).max(100_000).optional(),
-    region: z.string(),
-    nodesPerAz: z.record(z.string(), z.number().int().min(1).max(20)),
-  }).refine((lb) => lb.kind !== 'network' || Object.values(lb.nodesPerAz).every((n) => n === 1), { message: 'a network load balancer has exactly one node per AZ', path: ['nodesPerAz'] }),
-  backends: z.array(z.strictObject({ name: z.string(), slots: z.number().int().min(1).max(1024), tlsDays: z.number().int().min(1).optional() })).min(1),
+  loadBalancer: z
+    .strictObject({
+      name: z.string().regex(/^[a-z0-9-]{1,32}$/),
+      /** The kind of load balancer the lab simulates; a network one has exactly one node per AZ. */
+      kind: z.enum(['classic', 'application', 'network']).default('classic'),
+      /** Requests a second one node forwards before the surge queue fills (the lab's capacity model). */
+      nodeRps: z.number().int().min(1).max(100_000).optional(),
+      region: z.string(),
+      nodesPerAz: z.record(z.string(), z.number().int().min(1).max(20)),
+    })
+    .refine((lb) => lb.kind !== 'network' || Object.values(lb.nodesPerAz).every((n) => n === 1), {
+      message: 'a network load balancer has exactly one node per AZ',
+      path: ['nodesPerAz'],
+    }),
+  backends: z
+    .array(
+      z.strictObject({
+        name: z.string(),
+        slots: z.number().int().min(1).max(1024),
+        tlsDays: z.number().int().min(1).optional(),
+      }),
+    )
+    .min(1),
   idleTimeout: duration.default(20_000),
   trafficWindow: duration.default(60_000),
   /** Scale with traffic (see LabAutoscale); off when absent. */
-  autoscale: z.strictObject({ upRps: z.number().positive(), sustain: duration, idle: duration, maxPerAz: z.number().int().min(1).max(20) }).optional(),
+  autoscale: z
+    .strictObject({
+      upRps: z.number().positive(),
+      sustain: duration,
+      idle: duration,
+      maxPerAz: z.number().int().min(1).max(20),
+    })
+    .optional(),
   /** The monitor's cycle (watch interval) the scenario is written for. */
   cycle: duration.default(5_000),
   /** How long the scenario runs. */
   duration,
   steps: z.array(step),
   /** What the scenario should make elbscope report: kind, status and AZ or backend, for tests. */
-  expect: z.array(z.strictObject({ kind: z.string(), status: z.enum(['event', 'firing', 'resolved']), scope: z.string().nullable(), after: duration, before: duration })).default([]),
+  expect: z
+    .array(
+      z.strictObject({
+        kind: z.string(),
+        status: z.enum(['event', 'firing', 'resolved']),
+        scope: z.string().nullable(),
+        after: duration,
+        before: duration,
+      }),
+    )
+    .default([]),
 });
 
 export type Scenario = z.infer<typeof scenarioSchema>;
-export type ScenarioStep = z.infer<typeof step>;
+type ScenarioStep = z.infer<typeof step>;
 
 /** Read and validate a scenario file; a bad one is a ConfigError naming the field. */
 export function loadScenario(path: string): Scenario {
@@ -87,14 +155,28 @@ export function labOptionsOf(scenario: Scenario, speed: number): LabOptions {
     idleTimeoutMs: scenario.idleTimeout / speed,
     trafficWindowMs: scenario.trafficWindow / speed,
     ...(scenario.autoscale
-      ? { autoscale: { upRps: scenario.autoscale.upRps * speed, sustainMs: scenario.autoscale.sustain / speed, idleMs: scenario.autoscale.idle / speed, maxPerAz: scenario.autoscale.maxPerAz, checkMs: scenario.cycle / speed / 2 } }
+      ? {
+          autoscale: {
+            upRps: scenario.autoscale.upRps * speed,
+            sustainMs: scenario.autoscale.sustain / speed,
+            idleMs: scenario.autoscale.idle / speed,
+            maxPerAz: scenario.autoscale.maxPerAz,
+            checkMs: scenario.cycle / speed / 2,
+          },
+        }
       : {}),
   };
 }
 
 /** What a scenario step may need from the monitor side (recording a pre-warm target). */
 export interface ScenarioHooks {
-  prewarm?: (target: { nodesPerAz: number; lcu: number | null; total: number | null; deadline: string | null; caseId: string | null }) => Promise<void>;
+  prewarm?: (target: {
+    nodesPerAz: number;
+    lcu: number | null;
+    total: number | null;
+    deadline: string | null;
+    caseId: string | null;
+  }) => Promise<void>;
   log: (line: string) => void;
 }
 
@@ -102,7 +184,13 @@ export interface ScenarioHooks {
  * Run a scenario's steps against a started lab, `speed` times faster than
  * written. Resolves when the scenario's duration is over or `signal` aborts.
  */
-export async function runScenario(lab: Lab, scenario: Scenario, speed: number, hooks: ScenarioHooks, signal: AbortSignal): Promise<void> {
+export async function runScenario(
+  lab: Lab,
+  scenario: Scenario,
+  speed: number,
+  hooks: ScenarioHooks,
+  signal: AbortSignal,
+): Promise<void> {
   const clock = lab.clock;
   const started = clock.now();
   const traffic: Promise<void>[] = [];
@@ -117,13 +205,27 @@ export async function runScenario(lab: Lab, scenario: Scenario, speed: number, h
   );
   await new Promise<void>((resolve) => {
     const end = clock.setTimeout(resolve, scenario.duration / speed);
-    signal.addEventListener('abort', () => (end.cancel(), resolve()), { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        end.cancel();
+        resolve();
+      },
+      { once: true },
+    );
   });
   for (const t of timers) t.cancel();
   await Promise.all(traffic);
 }
 
-async function applyStep(lab: Lab, s: ScenarioStep, speed: number, hooks: ScenarioHooks, signal: AbortSignal, traffic: Promise<void>[]): Promise<string | null> {
+async function applyStep(
+  lab: Lab,
+  s: ScenarioStep,
+  speed: number,
+  hooks: ScenarioHooks,
+  signal: AbortSignal,
+  traffic: Promise<void>[],
+): Promise<string | null> {
   const elb = lab.elb;
   switch (s.do) {
     case 'note':
@@ -180,8 +282,15 @@ async function applyStep(lab: Lab, s: ScenarioStep, speed: number, hooks: Scenar
       elb.failDns(s.failing);
       return `DNS ${s.failing ? 'answers SERVFAIL for the name' : 'answers again'}`;
     case 'prewarm': {
-      const deadline = s.deadlineIn === undefined ? null : new Date(lab.clock.now() + s.deadlineIn / speed).toISOString();
-      await hooks.prewarm?.({ nodesPerAz: s.nodesPerAz, lcu: s.lcu ?? null, total: s.total ?? null, deadline, caseId: s.caseId ?? null });
+      const deadline =
+        s.deadlineIn === undefined ? null : new Date(lab.clock.now() + s.deadlineIn / speed).toISOString();
+      await hooks.prewarm?.({
+        nodesPerAz: s.nodesPerAz,
+        lcu: s.lcu ?? null,
+        total: s.total ?? null,
+        deadline,
+        caseId: s.caseId ?? null,
+      });
       return `pre-warm requested: ${[s.nodesPerAz > 0 ? `${s.nodesPerAz} per AZ` : '', s.lcu ? `${s.lcu} LCUs` : ''].filter(Boolean).join(', ')}${s.total ? `, ${s.total} in all` : ''}${deadline ? ` by ${deadline}` : ''}${s.caseId ? ` (case ${s.caseId})` : ''}`;
     }
   }
@@ -204,7 +313,9 @@ async function sendTraffic(lab: Lab, listener: string, rps: number, ms: number, 
 
 /** Resolves when `signal` aborts (a stepped clock stops moving then, so waits on it must end too). */
 function whenAborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+  return new Promise((resolve) =>
+    signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
 }
 
 function get(host: string, port: number, path: string): Promise<number> {

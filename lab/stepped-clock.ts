@@ -73,7 +73,9 @@ export class SteppedClock implements Clock {
 
   private nextDue(limit: number): Pending | null {
     let best: Pending | null = null;
-    for (const p of this.pending) if (!p.cancelled && p.due <= limit && (!best || p.due < best.due || (p.due === best.due && p.seq < best.seq))) best = p;
+    for (const p of this.pending)
+      if (!p.cancelled && p.due <= limit && (!best || p.due < best.due || (p.due === best.due && p.seq < best.seq)))
+        best = p;
     return best;
   }
 

@@ -32,7 +32,9 @@ function cliBuildOptions(into) {
     // `npm ci --omit=dev` they are missing, and only the lab commands need them.
     external: Object.keys(pkg.devDependencies ?? {}),
     // Bundled CommonJS packages call require(); ESM output has none of its own.
-    banner: { js: "import { createRequire as __elbscopeRequire } from 'node:module'; const require = __elbscopeRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __elbscopeRequire } from 'node:module'; const require = __elbscopeRequire(import.meta.url);",
+    },
     chunkNames: 'chunk-[hash]',
     legalComments: 'none',
     // Minified as the functions are: a third of the bytes to parse before the first query
@@ -55,7 +57,13 @@ function upToDate() {
   const builtAt = statSync(metaFile).mtimeMs;
   try {
     const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
-    const inputs = [...Object.keys(meta.inputs), 'package.json', 'package-lock.json', 'scripts/build-cli.mjs', 'deploy/esbuild-plugins.cjs'];
+    const inputs = [
+      ...Object.keys(meta.inputs),
+      'package.json',
+      'package-lock.json',
+      'scripts/build-cli.mjs',
+      'deploy/esbuild-plugins.cjs',
+    ];
     return inputs.every((input) => statSync(`${root}${input}`).mtimeMs <= builtAt);
   } catch {
     return false; // an input is gone, or the metafile is not ours: build
@@ -70,7 +78,10 @@ await mkdir(next, { recursive: true });
 const result = await build(cliBuildOptions(next));
 // `"type": "module"` is the package's, but say it here too: dist/cli may be copied alone.
 await writeFile(`${next}/package.json`, '{ "type": "module" }\n');
-await writeFile(`${next}/meta.json`, JSON.stringify(result.metafile).replaceAll(`${next.slice(root.length)}/`, 'dist/cli/'));
+await writeFile(
+  `${next}/meta.json`,
+  JSON.stringify(result.metafile).replaceAll(`${next.slice(root.length)}/`, 'dist/cli/'),
+);
 if (existsSync(outdir)) await rename(outdir, old);
 await rename(next, outdir);
 await rm(old, { recursive: true, force: true });

@@ -11,7 +11,8 @@ const closure = new Set();
 const visit = (output) => {
   if (closure.has(output)) return;
   closure.add(output);
-  for (const i of meta.outputs[output].imports) if (i.kind === 'import-statement' && meta.outputs[i.path]) visit(i.path);
+  for (const i of meta.outputs[output].imports)
+    if (i.kind === 'import-statement' && meta.outputs[i.path]) visit(i.path);
 };
 visit('dist/cli/main.js');
 visit(entry);

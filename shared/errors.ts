@@ -51,7 +51,14 @@ function describeWhole(err: unknown): string {
  * SDK error, a thrown value) as describeError says it.
  */
 export function errorLine(err: unknown): string {
-  if (err instanceof Error && err.name === 'Error' && !('$metadata' in err) && typeof err.message === 'string' && err.message !== '') return capLine(firstLine(err.message));
+  if (
+    err instanceof Error &&
+    err.name === 'Error' &&
+    !('$metadata' in err) &&
+    typeof err.message === 'string' &&
+    err.message !== ''
+  )
+    return capLine(firstLine(err.message));
   return describeError(err);
 }
 
@@ -67,7 +74,11 @@ function textOf(value: unknown, depth = 0): string {
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (value === null || value === undefined || typeof value !== 'object' || depth > 4) return '';
   try {
-    return Object.values(value).slice(0, 50).map((v) => textOf(v, depth + 1)).filter((t) => t !== '').join(' ');
+    return Object.values(value)
+      .slice(0, 50)
+      .map((v) => textOf(v, depth + 1))
+      .filter((t) => t !== '')
+      .join(' ');
   } catch {
     return ''; // a getter that throws: nothing to say
   }
@@ -102,7 +113,8 @@ export class EnvironmentError extends ElbscopeError {
 
 /** System error codes that are the machine's state, not elbscope's doing, with what to do about each. */
 const SYSTEM_FAILURES: Readonly<Record<string, string>> = {
-  EMFILE: 'too many open files in this process: raise its limit (ulimit -n) or lower what holds them (metrics connections, concurrency)',
+  EMFILE:
+    'too many open files in this process: raise its limit (ulimit -n) or lower what holds them (metrics connections, concurrency)',
   ENFILE: "the system's open-file table is full: close files elsewhere, or raise the system's limit (fs.file-max)",
   ENOSPC: 'no space left on the device: free some space there',
   EDQUOT: 'disk quota exceeded: free some space, or raise the quota',
@@ -110,7 +122,8 @@ const SYSTEM_FAILURES: Readonly<Record<string, string>> = {
   EPERM: 'operation not permitted: give this user access, or choose another place',
   EROFS: 'read-only file system: choose a writable place',
   EIO: 'I/O error from the device: check the disk',
-  ECONNREFUSED: 'the endpoint refused the connection: check the endpoint (AWS_ENDPOINT_URL_*) and that the service is up',
+  ECONNREFUSED:
+    'the endpoint refused the connection: check the endpoint (AWS_ENDPOINT_URL_*) and that the service is up',
   ECONNRESET: 'the endpoint closed the connection: check the endpoint and the network',
   ETIMEDOUT: 'the endpoint did not answer in time: check the network',
   EHOSTUNREACH: 'the endpoint is unreachable: check the network',
@@ -132,8 +145,16 @@ export function systemFailure(part: string, err: unknown, at?: string): Environm
   if (typeof code !== 'string' || !Object.hasOwn(SYSTEM_FAILURES, code)) return null;
   // A write through a file handle carries no path: `at` (the caller's file) says where.
   const file = typeof path === 'string' ? path : at;
-  const where = file !== undefined ? `${typeof syscall === 'string' ? `${syscall} ` : ''}${file}` : typeof address === 'string' ? `${address}${typeof port === 'number' ? `:${port}` : ''}` : (syscall ?? '');
-  return new EnvironmentError(printable(`${part ? `${part}: ` : ''}${where ? `${where}: ` : ''}${code}, ${SYSTEM_FAILURES[code]}`), code);
+  const where =
+    file !== undefined
+      ? `${typeof syscall === 'string' ? `${syscall} ` : ''}${file}`
+      : typeof address === 'string'
+        ? `${address}${typeof port === 'number' ? `:${port}` : ''}`
+        : (syscall ?? '');
+  return new EnvironmentError(
+    printable(`${part ? `${part}: ` : ''}${where ? `${where}: ` : ''}${code}, ${SYSTEM_FAILURES[code]}`),
+    code,
+  );
 }
 
 /**
@@ -170,5 +191,7 @@ export function printable(text: string): string {
  */
 export function printableLines(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(UNPRINTABLE, (c, at: number) => (c === '\n' || c === '\t' || (c === '\r' && text[at + 1] === '\n') ? c : escapeChar(c)));
+  return text.replace(UNPRINTABLE, (c, at: number) =>
+    c === '\n' || c === '\t' || (c === '\r' && text[at + 1] === '\n') ? c : escapeChar(c),
+  );
 }

@@ -1,8 +1,19 @@
 // Minimal types for the parts of dns2 (an in-process DNS server) that lab/ uses.
 declare module 'dns2' {
   import type { EventEmitter } from 'node:events';
-  interface Question { name: string; type: number; class: number }
-  interface Resource { name: string; type: number; class: number; ttl: number; address?: string; domain?: string }
+  interface Question {
+    name: string;
+    type: number;
+    class: number;
+  }
+  interface Resource {
+    name: string;
+    type: number;
+    class: number;
+    ttl: number;
+    address?: string;
+    domain?: string;
+  }
   class Packet {
     static TYPE: Record<'A' | 'AAAA' | 'PTR' | 'CNAME' | 'ANY', number>;
     static CLASS: { IN: number };

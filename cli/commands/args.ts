@@ -6,7 +6,8 @@ import { dnsNameSchema, dnsServerSchema, hostPortSchema, regionSchema } from '..
 export function intArg(min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    if (!/^\d+$/.test(value) || n < min || n > max)
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
     return n;
   };
 }
@@ -26,7 +27,8 @@ export function hostPortArg<T>(then: (value: string, previous: T) => T) {
 /** `--dns-server`: an IP address with an optional port (node:dns takes no host names). */
 export function dnsServerArg(value: string, previous: string[]): string[] {
   const parsed = dnsServerSchema.safeParse(value);
-  if (!parsed.success) throw new InvalidArgumentError(`"${value}": ${parsed.error.issues[0]?.message ?? 'not IP:PORT'}`);
+  if (!parsed.success)
+    throw new InvalidArgumentError(`"${value}": ${parsed.error.issues[0]?.message ?? 'not IP:PORT'}`);
   return [...previous, value];
 }
 
@@ -39,7 +41,8 @@ export function nonEmptyArg(flag: string) {
 }
 
 export function regionArg(value: string): string {
-  if (!regionSchema.safeParse(value).success) throw new InvalidArgumentError(`"${value}" is not an AWS region such as us-east-1`);
+  if (!regionSchema.safeParse(value).success)
+    throw new InvalidArgumentError(`"${value}" is not an AWS region such as us-east-1`);
   return value;
 }
 
@@ -51,7 +54,8 @@ export function statusUrlArg(value: string, previous: string[]): string[] {
   } catch {
     throw new InvalidArgumentError(`"${value}" is not a URL`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`"${value}" is not an http(s) URL`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidArgumentError(`"${value}" is not an http(s) URL`);
   return [...previous, value];
 }
 
@@ -64,6 +68,7 @@ export function collect(value: string, previous: string[]): string[] {
 export function listenArg(value: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value);
   const port = Number(m?.[3]);
-  if (!m || port < 1 || port > 65535) throw new InvalidArgumentError(`"${value}" is not HOST:PORT (such as 127.0.0.1:9464)`);
+  if (!m || port < 1 || port > 65535)
+    throw new InvalidArgumentError(`"${value}" is not HOST:PORT (such as 127.0.0.1:9464)`);
   return { host: (m[1] ?? m[2]) as string, port };
 }

@@ -29,17 +29,31 @@ interface ObserveFlags {
 
 /** `elbscope observe <dns-name>...`: one observation of each load balancer's nodes. */
 export function observeCommand(io: CliIo, setExit: (code: number) => void): Command {
-  return new Command('observe').description(summaryOf('observe'))
+  return new Command('observe')
+    .description(summaryOf('observe'))
     .argument('[dns-name...]', 'load balancer DNS names (default: the configured ones)', dnsNameArg, [])
-    .option('--dns-server <host:port>', 'DNS server IP[:port] to ask (repeatable; default: the system resolvers)', dnsServerArg, [])
+    .option(
+      '--dns-server <host:port>',
+      'DNS server IP[:port] to ask (repeatable; default: the system resolvers)',
+      dnsServerArg,
+      [],
+    )
     .option('--queries <n>', 'queries per name (answers hold 8 records and rotate)', intArg(1, 32))
     .option('--timeout <ms>', 'DNS timeout per try, in milliseconds', intArg(50, 30_000))
     .option('--no-eni', 'skip the EC2 ENI lookup (no Availability Zones)')
     .option('--region <region>', 'region for EC2 calls (default: from the DNS name)', regionArg)
     .option('--config <file>', 'configuration file (JSON)')
-    .option('--backend <status-url>', "a backend's Apache /server-status or nginx stub_status URL: its ..reading.. connections per node, in the same run (repeatable; one DNS name)", statusUrlArg, [])
+    .option(
+      '--backend <status-url>',
+      "a backend's Apache /server-status or nginx stub_status URL: its ..reading.. connections per node, in the same run (repeatable; one DNS name)",
+      statusUrlArg,
+      [],
+    )
     .option('--accept-filter-none', 'the backends run "AcceptFilter http none" (no deferred-accept caveat)')
-    .option('--allow-loopback-nodes', "take loopback addresses in DNS answers as nodes (the lab's are; no real node is)")
+    .option(
+      '--allow-loopback-nodes',
+      "take loopback addresses in DNS answers as nodes (the lab's are; no real node is)",
+    )
     .option('--json', 'print the observations as JSON')
     .action(async (names: string[], flags: ObserveFlags) => {
       const config = configFor(names, flags, io.env);
@@ -47,15 +61,32 @@ export function observeCommand(io: CliIo, setExit: (code: number) => void): Comm
       if (flags.backend.length > 0) {
         // The field notes' whole manual method (dig, dig -x, server-status) in one run.
         const snapshots = await snapshotConfigured(config, deps);
-        io.out(flags.json ? JSON.stringify(snapshots.length === 1 ? snapshotJson(snapshots[0] as LoadBalancerSnapshot) : snapshots.map(snapshotJson), null, 2) : snapshots.map(formatSnapshot).join('\n\n'));
-        const failed = reportUnresolved(snapshots.map((s) => s.observation), io);
-        for (const b of snapshots.flatMap((s) => s.backends)) if (b.report.error) io.err(printable(`elbscope: ${b.name}: ${b.report.error}`));
+        io.out(
+          flags.json
+            ? JSON.stringify(
+                snapshots.length === 1
+                  ? snapshotJson(snapshots[0] as LoadBalancerSnapshot)
+                  : snapshots.map(snapshotJson),
+                null,
+                2,
+              )
+            : snapshots.map(formatSnapshot).join('\n\n'),
+        );
+        const failed = reportUnresolved(
+          snapshots.map((s) => s.observation),
+          io,
+        );
+        for (const b of snapshots.flatMap((s) => s.backends))
+          if (b.report.error) io.err(printable(`elbscope: ${b.name}: ${b.report.error}`));
         setExit(failed || snapshots.some((s) => s.backends.some((b) => b.report.error)) ? EXIT.notObserved : EXIT.ok);
         return;
       }
       const observations = await observeConfigured(config, deps);
       if (flags.json) {
-        const withIdentity = observations.map((o, i) => ({ ...o, identity: identityOf(config.loadBalancers[i] as Config['loadBalancers'][number], o.kind, config.region) }));
+        const withIdentity = observations.map((o, i) => ({
+          ...o,
+          identity: identityOf(config.loadBalancers[i] as Config['loadBalancers'][number], o.kind, config.region),
+        }));
         io.out(JSON.stringify(withIdentity.length === 1 ? withIdentity[0] : withIdentity, null, 2));
       } else {
         io.out(observations.map(formatNodesTable).join('\n\n'));
@@ -76,7 +107,11 @@ function reportUnresolved(observations: Observation[], io: CliIo): boolean {
 
 /** One load balancer and its backends as `observe --backend --json` prints them. */
 function snapshotJson(s: LoadBalancerSnapshot) {
-  return { ...s.observation, identity: s.identity, backends: s.backends.map((b) => ({ ...backendJson(b.report), readingByNode: b.readingByNode })) };
+  return {
+    ...s.observation,
+    identity: s.identity,
+    backends: s.backends.map((b) => ({ ...backendJson(b.report), readingByNode: b.readingByNode })),
+  };
 }
 
 /** Nodes, then each backend's status, then whose pre-opened connections those are. */
@@ -84,7 +119,8 @@ function formatSnapshot(s: LoadBalancerSnapshot): string {
   const rows = [['BACKEND', 'NODE (CLIENT IP)', 'AZ', 'R']];
   for (const b of s.backends) {
     for (const n of b.readingByNode?.byNode ?? []) rows.push([b.name, n.clientIp, n.az ?? '-', String(n.reading)]);
-    if (b.readingByNode && b.readingByNode.fromOthers > 0) rows.push([b.name, 'not a node of this load balancer', '-', String(b.readingByNode.fromOthers)]);
+    if (b.readingByNode && b.readingByNode.fromOthers > 0)
+      rows.push([b.name, 'not a node of this load balancer', '-', String(b.readingByNode.fromOthers)]);
   }
   const parts = [formatNodesTable(s.observation), formatBackendsTable(s.backends.map((b) => b.report))];
   if (rows.length > 1) parts.push(alignRows(rows).join('\n'));
@@ -97,7 +133,10 @@ function configFor(names: string[], flags: ObserveFlags, env: NodeJS.ProcessEnv)
   else if (names.length === 0) base = loadConfigFromEnv(env);
   if (names.length === 0 && !base) throw new UsageError('observe: give at least one DNS name or --config FILE');
   // Whose backends they are must be unambiguous: the R per node is matched against that load balancer's nodes.
-  if (flags.backend.length > 0 && names.length !== 1) throw new UsageError('observe: --backend needs exactly one DNS name (several load balancers and their backends: --config FILE)');
+  if (flags.backend.length > 0 && names.length !== 1)
+    throw new UsageError(
+      'observe: --backend needs exactly one DNS name (several load balancers and their backends: --config FILE)',
+    );
   const dns = {
     ...(base?.dns ?? {}),
     ...(flags.dnsServer.length > 0 ? { servers: flags.dnsServer } : {}),
@@ -113,7 +152,14 @@ function configFor(names: string[], flags: ObserveFlags, env: NodeJS.ProcessEnv)
           ? names.map((dnsName) => ({
               dnsName,
               ...(flags.region ? { region: flags.region } : {}),
-              ...(flags.backend.length > 0 ? { backends: flags.backend.map((statusUrl) => ({ statusUrl, acceptFilterNone: flags.acceptFilterNone === true })) } : {}),
+              ...(flags.backend.length > 0
+                ? {
+                    backends: flags.backend.map((statusUrl) => ({
+                      statusUrl,
+                      acceptFilterNone: flags.acceptFilterNone === true,
+                    })),
+                  }
+                : {}),
             }))
           : base?.loadBalancers,
       dns,

@@ -56,7 +56,9 @@ export interface LabSessionOptions {
 }
 
 /** Run a scenario on the lab with elbscope watching it; returns the store directory and the report's path. */
-export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string; reportFile: string; startedAt: string }> {
+export async function runLabSession(
+  o: LabSessionOptions,
+): Promise<{ dir: string; reportFile: string; startedAt: string }> {
   const { scenario, io } = o;
   const clock = o.stepped ? new SteppedClock() : wallClock;
   const speed = o.stepped ? 1 : o.speed;
@@ -79,25 +81,49 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
     enisFor: () => createEniLookup(ec2),
     now,
     // AWS's own capacity signals, from the lab's CloudWatch and ELB API.
-    capacity: { metricsFor: () => createMetricsLookup(cloudwatch), reservationsFor: () => createReservationLookup(elbv2) },
+    capacity: {
+      metricsFor: () => createMetricsLookup(cloudwatch),
+      reservationsFor: () => createReservationLookup(elbv2),
+    },
     // A Classic lab ELB's back-end authentication policies (it has none: its ports check nothing).
     backendAuthFor: () => createBackendAuthLookup(elb),
   };
-  const record = { store, sink: consoleSink(io.out), now, claimant: `start-${process.pid}`, warn: (m: string) => io.err(`elbscope: ${printable(m)}`) };
+  const record = {
+    store,
+    sink: consoleSink(io.out),
+    now,
+    claimant: `start-${process.pid}`,
+    warn: (m: string) => io.err(`elbscope: ${printable(m)}`),
+  };
   io.out(describeLab(lab, endpoints).join('\n'));
   // Stepped: one second of lab time first, so the scenario starts from the lab at rest
   // (pre-opened connections open), as a wall-clock run reaches it while it starts.
   if (o.stepped) await clock.sleep(1000, o.signal);
   const startedAt = now().toISOString();
-  io.out(`store ${dir}; scenario "${scenario.name}" started at ${startedAt}, runs ${scenario.duration / speed / 1000}s; Ctrl-C stops early\n`);
+  io.out(
+    `store ${dir}; scenario "${scenario.name}" started at ${startedAt}, runs ${scenario.duration / speed / 1000}s; Ctrl-C stops early\n`,
+  );
   const stop = new AbortController();
   o.signal.addEventListener('abort', () => stop.abort(), { once: true });
   const served = o.metricsListen ? await startMetrics(o.metricsListen, io) : null;
   try {
-    const scenarioDone = runScenario(lab, scenario, speed, {
-      log: io.out,
-      prewarm: async ({ lcu, ...t }) => store.putPrewarm({ id: `pw-${randomUUID().slice(0, 8)}`, loadBalancer: scenario.loadBalancer.name, requestedAt: now().toISOString(), ...t, ...(lcu ? { lcu } : {}) }),
-    }, stop.signal).finally(() => stop.abort());
+    const scenarioDone = runScenario(
+      lab,
+      scenario,
+      speed,
+      {
+        log: io.out,
+        prewarm: async ({ lcu, ...t }) =>
+          store.putPrewarm({
+            id: `pw-${randomUUID().slice(0, 8)}`,
+            loadBalancer: scenario.loadBalancer.name,
+            requestedAt: now().toISOString(),
+            ...t,
+            ...(lcu ? { lcu } : {}),
+          }),
+      },
+      stop.signal,
+    ).finally(() => stop.abort());
     await watchLoop(config, deps, record, {
       clock,
       interval: scenario.cycle / speed,
@@ -105,12 +131,19 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
       signal: stop.signal,
       ...(served ? { metrics: served.metrics } : {}),
       print: (_config, snapshots, at, heads) => {
-        io.out(o.table ? snapshots.map((s) => formatNodesTable(s.observation)).join('\n') : formatCycleLine(snapshots, at, heads));
+        io.out(
+          o.table
+            ? snapshots.map((s) => formatNodesTable(s.observation)).join('\n')
+            : formatCycleLine(snapshots, at, heads),
+        );
         o.onCycle?.(lab, snapshots, at);
       },
     });
     await scenarioDone;
-    if (lab.unsettled > 0) io.err(`elbscope: the lab did not settle ${lab.unsettled} time(s) within 10 s; those cycles may have seen it mid-change`);
+    if (lab.unsettled > 0)
+      io.err(
+        `elbscope: the lab did not settle ${lab.unsettled} time(s) within 10 s; those cycles may have seen it mid-change`,
+      );
   } finally {
     await served?.close();
     ec2.destroy();
@@ -132,15 +165,41 @@ export async function runLabSession(o: LabSessionOptions): Promise<{ dir: string
  * each cycle and each alert; at the end (or Ctrl-C) the run's HTML report.
  */
 export function startCommand(io: CliIo, setExit: (code: number) => void, signal: AbortSignal): Command {
-  return new Command('start').description(summaryOf('start'))
+  return new Command('start')
+    .description(summaryOf('start'))
     .option(...SCENARIO_OPTION, scenarioArg, DEFAULT_SCENARIO)
     .option('--speed <n>', 'run the scenario (and the watch cycle) this many times faster', speedArg, 1)
     .option('--store <dir>', 'store directory (default: a new temporary one)')
     .option('--table', 'print the full node table every cycle instead of one line')
-    .option('--stepped', 'stepped time: each cycle as soon as the lab has settled, the same events in seconds (--speed ignored)')
-    .option('--metrics-listen <host:port>', 'serve OpenMetrics for Prometheus on http://HOST:PORT/metrics while it runs', listenArg)
-    .action(async (flags: { scenario: string; speed: number; store?: string; table?: boolean; stepped?: boolean; metricsListen?: { host: string; port: number } }) => {
-      await runLabSession({ scenario: loadScenario(flags.scenario), speed: flags.speed, store: flags.store, table: flags.table, io, signal, stepped: flags.stepped === true, ...(flags.metricsListen ? { metricsListen: flags.metricsListen } : {}) });
-      setExit(EXIT.ok);
-    });
+    .option(
+      '--stepped',
+      'stepped time: each cycle as soon as the lab has settled, the same events in seconds (--speed ignored)',
+    )
+    .option(
+      '--metrics-listen <host:port>',
+      'serve OpenMetrics for Prometheus on http://HOST:PORT/metrics while it runs',
+      listenArg,
+    )
+    .action(
+      async (flags: {
+        scenario: string;
+        speed: number;
+        store?: string;
+        table?: boolean;
+        stepped?: boolean;
+        metricsListen?: { host: string; port: number };
+      }) => {
+        await runLabSession({
+          scenario: loadScenario(flags.scenario),
+          speed: flags.speed,
+          store: flags.store,
+          table: flags.table,
+          io,
+          signal,
+          stepped: flags.stepped === true,
+          ...(flags.metricsListen ? { metricsListen: flags.metricsListen } : {}),
+        });
+        setExit(EXIT.ok);
+      },
+    );
 }

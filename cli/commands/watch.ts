@@ -51,7 +51,8 @@ function intervalArg(value: string): number {
 
 function confirmArg(value: string): { m: number; n: number } {
   const m = /^(\d+)\/(\d+)$/.exec(value);
-  if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw new InvalidArgumentError(`"${value}" is not M/N with 1 <= M <= N, such as 2/3`);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2]))
+    throw new InvalidArgumentError(`"${value}" is not M/N with 1 <= M <= N, such as 2/3`);
   return { m: Number(m[1]), n: Number(m[2]) };
 }
 
@@ -65,8 +66,15 @@ export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): Config {
   return parseConfig(
     {
       ...(base ?? {}),
-      loadBalancers: flags.lb.length > 0 ? flags.lb.map((dnsName) => ({ dnsName, ...(flags.region ? { region: flags.region } : {}), backends })) : base?.loadBalancers,
-      dns: { ...(base?.dns ?? {}), ...(flags.dnsServer.length ? { servers: flags.dnsServer } : {}), ...(flags.allowLoopbackNodes ? { allowLoopbackNodes: true } : {}) },
+      loadBalancers:
+        flags.lb.length > 0
+          ? flags.lb.map((dnsName) => ({ dnsName, ...(flags.region ? { region: flags.region } : {}), backends }))
+          : base?.loadBalancers,
+      dns: {
+        ...(base?.dns ?? {}),
+        ...(flags.dnsServer.length ? { servers: flags.dnsServer } : {}),
+        ...(flags.allowLoopbackNodes ? { allowLoopbackNodes: true } : {}),
+      },
       detect: { ...(base?.detect ?? {}), ...(flags.confirm ? { confirm: flags.confirm } : {}) },
       alerts: { ...(base?.alerts ?? {}), ...(flags.snsTopic ? { snsTopicArn: flags.snsTopic } : {}) },
     },
@@ -84,15 +92,26 @@ export function anchorText(head: { seq: number; hash: string }): string {
  * head once committed. Each line is printable: a name or an error text carrying a
  * newline, a control or a bidi character shows it escaped, never forges a line.
  */
-export function formatCycleLine(snapshots: LoadBalancerSnapshot[], at: string, heads?: ReadonlyMap<string, ChainHeads>): string {
+export function formatCycleLine(
+  snapshots: LoadBalancerSnapshot[],
+  at: string,
+  heads?: ReadonlyMap<string, ChainHeads>,
+): string {
   return snapshots
     .map((s) => {
       const name = s.name;
       const head = heads?.get(name);
-      const azs = Object.entries(s.observation.azs).map(([az, c]) => `${az} ${c.provisioned}/${c.advertised}`).join('  ') || (s.observation.nodes.length ? `${s.observation.nodes.length} nodes (AZ unknown)` : 'no nodes');
+      const azs =
+        Object.entries(s.observation.azs)
+          .map(([az, c]) => `${az} ${c.provisioned}/${c.advertised}`)
+          .join('  ') || (s.observation.nodes.length ? `${s.observation.nodes.length} nodes (AZ unknown)` : 'no nodes');
       const r = s.backends.map((b) => `${b.name} R=${b.report.error ? 'ERR' : (b.report.reading ?? '-')}`).join('  ');
-      const errs = s.observation.errors.length ? `  ! ${s.observation.errors.map((e) => `${e.source}: ${e.message}`).join('; ')}` : '';
-      return printable(`${at}  ${name}  nodes ${azs}${r ? `  |  ${r}` : ''}${head && head.seq > 0 ? `  |  chain ${anchorText(head)}` : ''}${head?.observations ? `  observations #${head.observations.seq} ${head.observations.hash.slice(0, 16)}` : ''}${errs}`);
+      const errs = s.observation.errors.length
+        ? `  ! ${s.observation.errors.map((e) => `${e.source}: ${e.message}`).join('; ')}`
+        : '';
+      return printable(
+        `${at}  ${name}  nodes ${azs}${r ? `  |  ${r}` : ''}${head && head.seq > 0 ? `  |  chain ${anchorText(head)}` : ''}${head?.observations ? `  observations #${head.observations.seq} ${head.observations.hash.slice(0, 16)}` : ''}${errs}`,
+      );
     })
     .join('\n');
 }
@@ -115,7 +134,12 @@ export async function watchLoop(
     tlsEveryMs: number;
     signal: AbortSignal;
     /** Told each cycle once it is recorded, with each load balancer's audit-chain head (its anchor). */
-    print: (config: Config, snapshots: LoadBalancerSnapshot[], at: string, heads: ReadonlyMap<string, ChainHeads>) => void;
+    print: (
+      config: Config,
+      snapshots: LoadBalancerSnapshot[],
+      at: string,
+      heads: ReadonlyMap<string, ChainHeads>,
+    ) => void;
     /** The configuration of each cycle, when discovery can change it. */
     current?: () => Promise<Config>;
     /** Whose time cycles start on (default: the wall clock; the lab's stepped clock in `start --stepped`). */
@@ -128,7 +152,13 @@ export async function watchLoop(
   const metrics = loop.metrics;
   if (metrics) {
     const told = record.onFlush;
-    record = { ...record, onFlush: (r) => (told?.(r), metrics.delivery(r)) };
+    record = {
+      ...record,
+      onFlush: (r) => {
+        told?.(r);
+        metrics.delivery(r);
+      },
+    };
   }
   let lastTls = Number.NEGATIVE_INFINITY;
   /** Run a step of the cycle; a survivable failure is said (naming the step and what met it), and the loop goes on. */
@@ -148,33 +178,54 @@ export async function watchLoop(
     const current = loop.current;
     if (current) await step('discovery', async () => (config = await current()));
     const hasTls = config.loadBalancers.some((lb) => lb.backends.some((b) => b.tls));
-    // Locally a late cycle only delays the next, so only starting is bounded (by the interval): what was observed is always committed.
-    const snapshots = await snapshotConfigured(config, { ...deps, startBy: cycleDeadlines(started, loop.interval).startBy });
+    // Locally a late cycle only delays the next, so only starting is bounded (by the interval): what was observed is
+    // always committed.
+    const snapshots = await snapshotConfigured(config, {
+      ...deps,
+      startBy: cycleDeadlines(started, loop.interval).startBy,
+    });
     // Measured on the wall clock: how long the cycle really took, whatever clock it starts on.
     metrics?.cycle(snapshots, performance.now() - startedWall);
     const heads = new Map<string, ChainHeads>();
-    await step(`cycle ${at} not all recorded or sent`, () => recordCycle(config, snapshots, at, { ...record, onHead: (lb, head) => (record.onHead?.(lb, head), heads.set(lb, head)) }));
+    await step(`cycle ${at} not all recorded or sent`, () =>
+      recordCycle(config, snapshots, at, {
+        ...record,
+        onHead: (lb, head) => {
+          record.onHead?.(lb, head);
+          heads.set(lb, head);
+        },
+      }),
+    );
     loop.print(config, snapshots, at, heads);
     if (hasTls && started - lastTls >= loop.tlsEveryMs) {
       lastTls = started;
       await step(`TLS round ${at}`, async () => {
         const results = await probeConfiguredTls(config, deps.now, deps.backendAuthFor);
         // The round's observation errors (a policy lookup that failed) are said, as a cycle's are on its line.
-        for (const e of tlsRoundErrors(results)) record.warn?.(`TLS round: ${e.loadBalancer} ${e.source}: ${e.message}`);
-        metrics?.tls(results, (dnsName) => loadBalancerKey(config.loadBalancers.find((lb) => lb.dnsName === dnsName) ?? { dnsName }));
+        for (const e of tlsRoundErrors(results))
+          record.warn?.(`TLS round: ${e.loadBalancer} ${e.source}: ${e.message}`);
+        metrics?.tls(results, (dnsName) =>
+          loadBalancerKey(config.loadBalancers.find((lb) => lb.dnsName === dnsName) ?? { dnsName }),
+        );
         await recordTls(config, results, at, record);
       });
     }
     // Cycles start every `interval`, however long one took.
-    if (loop.cycles === undefined || cycle < loop.cycles) await clock.sleep(Math.max(0, loop.interval - (clock.now() - started)), loop.signal);
+    if (loop.cycles === undefined || cycle < loop.cycles)
+      await clock.sleep(Math.max(0, loop.interval - (clock.now() - started)), loop.signal);
   }
 }
 
 /** Serve OpenMetrics on `--metrics-listen`; a port in use or an address not here is one line naming it. */
-export async function startMetrics(listen: { host: string; port: number }, io: CliIo): Promise<{ metrics: OpenMetrics; close: () => Promise<void> }> {
+export async function startMetrics(
+  listen: { host: string; port: number },
+  io: CliIo,
+): Promise<{ metrics: OpenMetrics; close: () => Promise<void> }> {
   const metrics = new OpenMetrics();
   const server = await serveMetrics(metrics, listen.host, listen.port).catch((err: NodeJS.ErrnoException) => {
-    throw new UsageError(`--metrics-listen ${listen.host}:${listen.port}: cannot listen there (${err.code ?? err.message})`);
+    throw new UsageError(
+      `--metrics-listen ${listen.host}:${listen.port}: cannot listen there (${err.code ?? err.message})`,
+    );
   });
   io.out(`metrics: ${server.url}`);
   return { metrics, close: server.close };
@@ -182,11 +233,15 @@ export async function startMetrics(listen: { host: string; port: number }, io: C
 
 /** `elbscope watch`: observe → detect → store → alert in a loop, the local twin of the scheduled Lambda. */
 export function watchCommand(io: CliIo, setExit: (code: number) => void, signal: AbortSignal): Command {
-  return new Command('watch').description(summaryOf('watch'))
+  return new Command('watch')
+    .description(summaryOf('watch'))
     .option('--config <file>', 'configuration file (JSON)')
     .option('--lb <dnsname>', 'load balancer DNS name (repeatable; instead of --config)', dnsNameArg, [])
     .option('--dns-server <host:port>', 'DNS server IP[:port] to ask (repeatable)', dnsServerArg, [])
-    .option('--allow-loopback-nodes', "take loopback addresses in DNS answers as nodes (the lab's are; no real node is)")
+    .option(
+      '--allow-loopback-nodes',
+      "take loopback addresses in DNS answers as nodes (the lab's are; no real node is)",
+    )
     .option('--region <region>', 'region for EC2 calls', regionArg)
     .option('--backend <status-url>', 'backend status page for every --lb (repeatable)', collect, [])
     .option('--sns-topic <arn>', 'also publish alerts to this SNS topic (AWS_ENDPOINT_URL_SNS applies)')
@@ -209,13 +264,32 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
       // A store that cannot be read at all (a missing table, a refused endpoint, no access) is said now, exit 1;
       // once the watch runs, a store failure is said each cycle and survived (watchLoop).
       await store.listLoadBalancers();
-      // A key that matches none of the store's seals is refused now (one line, exit 1): nothing is moved aside or sealed with it.
+      // A key that matches none of the store's seals is refused now (one line, exit 1): nothing is moved aside or
+      // sealed with it.
       await store.checkKey?.();
-      io.out(printable(`watching ${config.loadBalancers.map(loadBalancerKey).join(', ') || '(load balancers from discovery)'}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`));
-      const current = discoveringConfig(config, discoveryClientsByRegion(ec2), deps.now, warn, discoveryRecorder(store));
+      io.out(
+        printable(
+          `watching ${config.loadBalancers.map(loadBalancerKey).join(', ') || '(load balancers from discovery)'}; store: ${store.description}; alerts: ${record.sink.description}; confirm ${config.detect.confirm.m}/${config.detect.confirm.n}`,
+        ),
+      );
+      const current = discoveringConfig(
+        config,
+        discoveryClientsByRegion(ec2),
+        deps.now,
+        warn,
+        discoveryRecorder(store),
+      );
       const served = flags.metricsListen ? await startMetrics(flags.metricsListen, io) : null;
       try {
-        await watchLoop(config, deps, record, { interval: flags.interval, cycles: flags.cycles, tlsEveryMs: 3_600_000, signal, current, print: (_config, snapshots, at, heads) => io.out(formatCycleLine(snapshots, at, heads)), ...(served ? { metrics: served.metrics } : {}) });
+        await watchLoop(config, deps, record, {
+          interval: flags.interval,
+          cycles: flags.cycles,
+          tlsEveryMs: 3_600_000,
+          signal,
+          current,
+          print: (_config, snapshots, at, heads) => io.out(formatCycleLine(snapshots, at, heads)),
+          ...(served ? { metrics: served.metrics } : {}),
+        });
       } finally {
         await served?.close();
       }

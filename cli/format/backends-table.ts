@@ -8,9 +8,21 @@ const show = (v: unknown) => (v === null || v === undefined ? '-' : String(v));
 /** A backend report as `--json` prints it (the parser's working fields left out). */
 export function backendJson(r: BackendReport) {
   return {
-    url: r.url, server: r.server, mpm: r.mpm, serverVersion: r.serverVersion, reading: r.reading, busy: r.busy, idle: r.idle,
-    slots: r.slots, keepalive: r.keepalive, readingShare: r.readingShare, readingByClient: r.readingByClient,
-    readingAges: r.readingAges, states: r.states, trust: r.trust, error: r.error,
+    url: r.url,
+    server: r.server,
+    mpm: r.mpm,
+    serverVersion: r.serverVersion,
+    reading: r.reading,
+    busy: r.busy,
+    idle: r.idle,
+    slots: r.slots,
+    keepalive: r.keepalive,
+    readingShare: r.readingShare,
+    readingByClient: r.readingByClient,
+    readingAges: r.readingAges,
+    states: r.states,
+    trust: r.trust,
+    error: r.error,
   };
 }
 
@@ -18,8 +30,23 @@ export function backendJson(r: BackendReport) {
 export function formatBackendsTable(reports: BackendReport[]): string {
   const rows = [['URL', 'SERVER', 'MPM', 'R', 'BUSY', 'IDLE', 'SLOTS', 'K', 'R SHARE', 'R BY CLIENT']];
   for (const r of reports) {
-    const byClient = r.readingByClient ? Object.entries(r.readingByClient).map(([ip, n]) => `${ip}×${n}`).join(' ') || 'none' : '-';
-    rows.push([r.url, show(r.server), show(r.mpm), show(r.reading), show(r.busy), show(r.idle), show(r.slots), show(r.keepalive), r.readingShare === null ? '-' : `${Math.round(r.readingShare * 100)}%`, byClient]);
+    const byClient = r.readingByClient
+      ? Object.entries(r.readingByClient)
+          .map(([ip, n]) => `${ip}×${n}`)
+          .join(' ') || 'none'
+      : '-';
+    rows.push([
+      r.url,
+      show(r.server),
+      show(r.mpm),
+      show(r.reading),
+      show(r.busy),
+      show(r.idle),
+      show(r.slots),
+      show(r.keepalive),
+      r.readingShare === null ? '-' : `${Math.round(r.readingShare * 100)}%`,
+      byClient,
+    ]);
   }
   const lines = alignRows(rows);
   for (const r of reports) {
@@ -33,12 +60,24 @@ export function formatBackendsTable(reports: BackendReport[]): string {
 export function formatTlsTable(findings: TlsFinding[]): string {
   const rows = [['TARGET', 'PROTOCOL', 'CIPHER', 'SELF-SIGNED', 'VERIFIES', 'VALID TO', 'DAYS', 'SHA-256']];
   for (const f of findings) {
-    rows.push([f.target, show(f.protocol), show(f.cipher), show(f.selfSigned), show(f.authorized), show(f.validTo), show(f.daysLeft), show(f.fingerprint256)]);
+    rows.push([
+      f.target,
+      show(f.protocol),
+      show(f.cipher),
+      show(f.selfSigned),
+      show(f.authorized),
+      show(f.validTo),
+      show(f.daysLeft),
+      show(f.fingerprint256),
+    ]);
   }
   const lines = alignRows(rows);
   for (const f of findings) {
     if (f.error) lines.push(`! ${f.error}`);
-    if (f.subject) lines.push(`  ${f.target}: subject ${f.subject}; issuer ${f.issuer}${f.sans.length ? `; SANs ${f.sans.join(', ')}` : ''}`);
+    if (f.subject)
+      lines.push(
+        `  ${f.target}: subject ${f.subject}; issuer ${f.issuer}${f.sans.length ? `; SANs ${f.sans.join(', ')}` : ''}`,
+      );
     for (const x of f.findings) lines.push(`  ${f.target}: ${x}`);
   }
   return lines.map(printable).join('\n');

@@ -17,7 +17,14 @@ export function formatNodesTable(observation: Observation): string {
     const count = observation.azs[az];
     const counts = count ? `  provisioned ${count.provisioned}, advertised ${count.advertised}` : '';
     lines.push(`  ${az}${counts}`);
-    const rows = nodes.map((n) => [n.ip, n.hostname ?? '-', n.eniId ?? '-', n.sources.join(',') || '-', n.state, n.findings.join('; ')]);
+    const rows = nodes.map((n) => [
+      n.ip,
+      n.hostname ?? '-',
+      n.eniId ?? '-',
+      n.sources.join(',') || '-',
+      n.state,
+      n.findings.join('; '),
+    ]);
     lines.push(...alignRows(rows).map((r) => `    ${r}`));
   }
   for (const error of observation.errors) lines.push(`  ! ${error.source}: ${error.message}`);
@@ -25,10 +32,18 @@ export function formatNodesTable(observation: Observation): string {
   return lines.map(printable).join('\n');
 }
 
-/** Pad columns to equal width (last column left ragged); each cell printable (a name's newline or bidi character escaped). */
+/**
+ * Pad columns to equal width (last column left ragged); each cell printable (a name's newline or bidi character
+ * escaped).
+ */
 export function alignRows(cells: string[][]): string[] {
   const rows = cells.map((row) => row.map(printable));
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
+  for (const row of rows) for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
 }

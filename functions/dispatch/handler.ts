@@ -16,12 +16,20 @@ const logger = new Logger({ serviceName: 'elbscope' });
 const config = loadConfigFromEnv(process.env);
 const queueUrl = requireEnv(process.env, 'ELBSCOPE_QUEUE_URL');
 const sqs = new SQSClient({ requestHandler: requestHandlerWith() });
-const currentConfig = discoveringConfig(config, discoveryClientsByRegion(), () => new Date(), (m) => logger.warn(m));
+const currentConfig = discoveringConfig(
+  config,
+  discoveryClientsByRegion(),
+  () => new Date(),
+  (m) => logger.warn(m),
+);
 
 /** Scheduled (fan-out mode): one queue message per batch of load balancers, for the workers. */
 export const handler = middy(async (event: ScheduledEvent) => {
   const messages = planWork(await currentConfig(), cycleTime(event?.time, new Date()));
   const sent = await enqueueWork(sqs, queueUrl, messages);
-  logger.info('dispatched', { messages: sent, loadBalancers: messages.reduce((n, m) => n + m.loadBalancers.length, 0) });
+  logger.info('dispatched', {
+    messages: sent,
+    loadBalancers: messages.reduce((n, m) => n + m.loadBalancers.length, 0),
+  });
   return { cycle: messages[0]?.cycleAt ?? null, messages: sent };
 }).use(injectLambdaContext(logger));

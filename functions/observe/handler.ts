@@ -15,9 +15,15 @@ const runtime = cycleRuntime(process.env);
  * the stack's topic instead, and whether SNS accepted it.
  */
 export const handler = middy(async (event: ScheduledEvent | { alertTest?: unknown }, context: Context) => {
-  if ((event as { alertTest?: unknown } | null)?.alertTest === true) return runtime.alertTest(`the ${context.functionName} function (request ${context.awsRequestId})`);
+  if ((event as { alertTest?: unknown } | null)?.alertTest === true)
+    return runtime.alertTest(`the ${context.functionName} function (request ${context.awsRequestId})`);
   // The schedule's own time names the cycle, so a retried invocation records nothing twice.
-  return runtime.runCycle(cycleTime((event as ScheduledEvent | null)?.time, runtime.deps.now()), context.awsRequestId, undefined, context.getRemainingTimeInMillis());
+  return runtime.runCycle(
+    cycleTime((event as ScheduledEvent | null)?.time, runtime.deps.now()),
+    context.awsRequestId,
+    undefined,
+    context.getRemainingTimeInMillis(),
+  );
 })
   .use(injectLambdaContext(runtime.logger))
   .use(logMetrics(runtime.metrics));

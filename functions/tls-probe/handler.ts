@@ -21,9 +21,14 @@ const store = stackStore(process.env, config);
 const sink = stackSink(process.env, config);
 const elb = elbClientsByRegion();
 // Classic ELBs' back-end authentication policies, only when a possibly-Classic load balancer has TLS backends.
-const backendAuthFor = needsBackendAuth(config) ? (region: string, roleArn?: string) => createBackendAuthLookup(elb(region, roleArn).elb) : null;
+const backendAuthFor = needsBackendAuth(config)
+  ? (region: string, roleArn?: string) => createBackendAuthLookup(elb(region, roleArn).elb)
+  : null;
 
-/** Scheduled (hourly by default): one TLS handshake per configured target; cert-changed / cert-expiring / tls-failed events. */
+/**
+ * Scheduled (hourly by default): one TLS handshake per configured target; cert-changed / cert-expiring / tls-failed
+ * events.
+ */
 export const handler = middy(async (event: ScheduledEvent, context: Context) => {
   const now = () => new Date();
   const at = cycleTime(event?.time, now());
@@ -36,7 +41,14 @@ export const handler = middy(async (event: ScheduledEvent, context: Context) => 
   const errors = tlsRoundErrors(results);
   for (const e of errors) logger.warn('tls observation failed', { ...e });
   emitTlsMetrics(metrics, tlsRoundFailures(results));
-  const events = await recordTls(config, results, at, { store, sink, now, claimant: context.awsRequestId, warn: (m, d) => logger.warn(m, d ?? {}), onFlush: (r) => emitDeliveryMetrics(metrics, r) });
+  const events = await recordTls(config, results, at, {
+    store,
+    sink,
+    now,
+    claimant: context.awsRequestId,
+    warn: (m, d) => logger.warn(m, d ?? {}),
+    onFlush: (r) => emitDeliveryMetrics(metrics, r),
+  });
   return {
     probed: results.length,
     failed: results.filter((r) => r.finding.error !== null).map((r) => `${r.backend} (${r.finding.target})`),

@@ -13,7 +13,12 @@ export const handler = middy(async (event: SQSEvent, context: Context) =>
   processWork(
     event.Records.map((r) => ({ messageId: r.messageId, body: r.body })),
     async (work) => {
-      await runtime.runCycle(work.cycleAt, `${context.awsRequestId}`, configFor(await runtime.currentConfig(), work), context.getRemainingTimeInMillis());
+      await runtime.runCycle(
+        work.cycleAt,
+        `${context.awsRequestId}`,
+        configFor(await runtime.currentConfig(), work),
+        context.getRemainingTimeInMillis(),
+      );
     },
     (message, data) => runtime.logger.warn(message, data),
   ),

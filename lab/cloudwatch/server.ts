@@ -3,7 +3,12 @@ import { once } from 'node:events';
 import { closeHttp } from '../ports';
 import type { AddressInfo } from 'node:net';
 import { readBody } from '../http-body';
-import { checkGetMetricData, type CloudWatchRefusal, type GetMetricDataAnswer, type GetMetricDataRequest } from './contract';
+import {
+  checkGetMetricData,
+  type CloudWatchRefusal,
+  type GetMetricDataAnswer,
+  type GetMetricDataRequest,
+} from './contract';
 
 /** What a metric query asks the lab for: one metric's statistic per period over `[start, end)` (epoch ms). */
 export interface MetricQuery {
@@ -22,12 +27,13 @@ export type MetricSource = (query: MetricQuery) => [number, number][];
 /**
  * An answer to send instead of the right one (hostile-endpoint tests):
  * - `body`: sent as is, with `headers` (a Content-Length that lies, …);
- * - `stream`: written chunk by chunk as the client reads it, never whole in memory (an answer of millions of datapoints);
+ * - `stream`: written chunk by chunk as the client reads it, never whole in memory (an answer of millions of
+ * datapoints);
  *   it stops when the client lets go;
  * - `hang`: the request is accepted and never answered (`before-headers`), or answered with headers and a first
  *   byte of the body, then nothing (`mid-body`).
  */
-export type RawCloudWatchAnswer =
+type RawCloudWatchAnswer =
   | { status: number; body: string; headers?: Record<string, string> }
   | { status: number; stream: () => Iterable<string> }
   | { hang: 'before-headers' | 'mid-body' };
@@ -63,7 +69,17 @@ export interface RunningCloudWatch {
 
 /** A state serving `source`. */
 export function cloudWatchState(source: MetricSource): CloudWatchState {
-  return { source, failNext: [], rawNext: [], mangleNext: [], streamedBytes: 0, requests: [], signedBy: [], refused: [], served: new Map() };
+  return {
+    source,
+    failNext: [],
+    rawNext: [],
+    mangleNext: [],
+    streamedBytes: 0,
+    requests: [],
+    signedBy: [],
+    refused: [],
+    served: new Map(),
+  };
 }
 
 /**
@@ -75,12 +91,21 @@ export async function startCloudWatch(state: CloudWatchState, host = '127.0.0.1'
   const server = createServer(async (req, res) => {
     const text = await readBody(req);
     const reply = (status: number, body: unknown, error?: { code: string }) => {
-      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', ...(error ? { 'x-amzn-query-error': `${error.code};Sender` } : {}) });
+      res.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.0',
+        ...(error ? { 'x-amzn-query-error': `${error.code};Sender` } : {}),
+      });
       res.end(typeof body === 'string' ? body : JSON.stringify(body));
     };
-    const refuse = (r: { code: string; status: number; message: string }) => reply(r.status, { __type: `com.amazonaws.monitoring#${r.code}`, message: r.message }, r);
+    const refuse = (r: { code: string; status: number; message: string }) =>
+      reply(r.status, { __type: `com.amazonaws.monitoring#${r.code}`, message: r.message }, r);
     const target = String(req.headers['x-amz-target'] ?? '');
-    if (target !== 'GraniteServiceVersion20100801.GetMetricData') return refuse({ code: 'InvalidAction', status: 400, message: `The action ${target || '(none)'} is not valid for this endpoint.` });
+    if (target !== 'GraniteServiceVersion20100801.GetMetricData')
+      return refuse({
+        code: 'InvalidAction',
+        status: 400,
+        message: `The action ${target || '(none)'} is not valid for this endpoint.`,
+      });
     let request: GetMetricDataRequest;
     try {
       request = JSON.parse(text) as GetMetricDataRequest;
@@ -100,20 +125,45 @@ export async function startCloudWatch(state: CloudWatchState, host = '127.0.0.1'
     }
     const start = (request.StartTime as number) * 1000;
     const end = (request.EndTime as number) * 1000;
-    const results = (request.MetricDataQueries ?? []).filter((q) => q.ReturnData !== false && q.MetricStat).map((q) => {
-      const stat = q.MetricStat as NonNullable<typeof q.MetricStat>;
-      const metric = stat.Metric as NonNullable<typeof stat.Metric>;
-      const dimensions = Object.fromEntries((metric.Dimensions ?? []).map((d) => [d.Name as string, d.Value as string]));
-      let points = state.source({ namespace: metric.Namespace as string, metricName: metric.MetricName as string, dimensions, stat: stat.Stat as string, period: stat.Period as number, start, end })
-        .filter(([t]) => t >= start && t < end);
-      points = request.ScanBy === 'TimestampAscending' ? points.sort((a, b) => a[0] - b[0]) : points.sort((a, b) => b[0] - a[0]);
-      const key = `${metric.Namespace}/${metric.MetricName}/${Object.values(dimensions).join(',')}`;
-      const served = state.served.get(key) ?? new Map<number, number>();
-      for (const [t, v] of points) served.set(t, v);
-      state.served.set(key, served);
-      return { Id: q.Id, Label: metric.MetricName, Timestamps: points.map(([t]) => t / 1000), Values: points.map(([, v]) => v), StatusCode: 'Complete' };
-    });
-    const answer: GetMetricDataAnswer = { MetricDataResults: results as GetMetricDataAnswer['MetricDataResults'], Messages: [] };
+    const results = (request.MetricDataQueries ?? [])
+      .filter((q) => q.ReturnData !== false && q.MetricStat)
+      .map((q) => {
+        const stat = q.MetricStat as NonNullable<typeof q.MetricStat>;
+        const metric = stat.Metric as NonNullable<typeof stat.Metric>;
+        const dimensions = Object.fromEntries(
+          (metric.Dimensions ?? []).map((d) => [d.Name as string, d.Value as string]),
+        );
+        let points = state
+          .source({
+            namespace: metric.Namespace as string,
+            metricName: metric.MetricName as string,
+            dimensions,
+            stat: stat.Stat as string,
+            period: stat.Period as number,
+            start,
+            end,
+          })
+          .filter(([t]) => t >= start && t < end);
+        points =
+          request.ScanBy === 'TimestampAscending'
+            ? points.sort((a, b) => a[0] - b[0])
+            : points.sort((a, b) => b[0] - a[0]);
+        const key = `${metric.Namespace}/${metric.MetricName}/${Object.values(dimensions).join(',')}`;
+        const served = state.served.get(key) ?? new Map<number, number>();
+        for (const [t, v] of points) served.set(t, v);
+        state.served.set(key, served);
+        return {
+          Id: q.Id,
+          Label: metric.MetricName,
+          Timestamps: points.map(([t]) => t / 1000),
+          Values: points.map(([, v]) => v),
+          StatusCode: 'Complete',
+        };
+      });
+    const answer: GetMetricDataAnswer = {
+      MetricDataResults: results as GetMetricDataAnswer['MetricDataResults'],
+      Messages: [],
+    };
     const mangle = state.mangleNext.shift();
     reply(200, mangle ? mangle(structuredClone(answer), request) : answer);
   });

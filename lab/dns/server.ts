@@ -6,18 +6,24 @@ const { Packet } = dns2;
 const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3 } as const;
 
 /** What the server answers for one name. */
-export interface HostRecords {
+interface HostRecords {
   a?: string[];
   aaaa?: string[];
   /** Override the zone's records-per-answer (`all.<name>` answers hold every node). */
   maxAnswers?: number;
   /** Answer with an error, or not at all (`silent`: the client times out). */
   fail?: 'nxdomain' | 'servfail' | 'silent';
-  /** A CNAME to this name: every query is answered with the CNAME, then the target's records (as a recursive resolver does). */
+  /**
+   * A CNAME to this name: every query is answered with the CNAME, then the target's records (as a recursive resolver
+   * does).
+   */
   cname?: string;
   /** A Route 53 alias to this name: A/AAAA queries get the target's records under this name, and no CNAME shows. */
   alias?: string;
-  /** The CNAME query of this name alone fails (SERVFAIL, NXDOMAIN, or no answer) while A/AAAA answer: a server broken for one type. */
+  /**
+   * The CNAME query of this name alone fails (SERVFAIL, NXDOMAIN, or no answer) while A/AAAA answer: a server broken
+   * for one type.
+   */
   cnameFail?: 'servfail' | 'nxdomain' | 'silent';
 }
 
@@ -62,7 +68,16 @@ export async function startDnsServer(zone: DnsZone, host = '127.0.0.1'): Promise
       const question = request.questions[0];
       if (!question) return;
       const name = question.name.toLowerCase().replace(/\.$/, '');
-      const typeName = question.type === Packet.TYPE.A ? 'A' : question.type === Packet.TYPE.AAAA ? 'AAAA' : question.type === Packet.TYPE.PTR ? 'PTR' : question.type === Packet.TYPE.CNAME ? 'CNAME' : String(question.type);
+      const typeName =
+        question.type === Packet.TYPE.A
+          ? 'A'
+          : question.type === Packet.TYPE.AAAA
+            ? 'AAAA'
+            : question.type === Packet.TYPE.PTR
+              ? 'PTR'
+              : question.type === Packet.TYPE.CNAME
+                ? 'CNAME'
+                : String(question.type);
       queries[typeName] = (queries[typeName] ?? 0) + 1;
 
       if (question.type === Packet.TYPE.PTR) {
@@ -72,7 +87,14 @@ export async function startDnsServer(zone: DnsZone, host = '127.0.0.1'): Promise
         const target = ip ? zone.ptr.get(ip) : undefined;
         if (fail === 'servfail') response.header.rcode = RCODE.SERVFAIL;
         else if (target === undefined) response.header.rcode = RCODE.NXDOMAIN;
-        else response.answers.push({ name: question.name, type: Packet.TYPE.PTR, class: Packet.CLASS.IN, ttl: zone.ttl, domain: target });
+        else
+          response.answers.push({
+            name: question.name,
+            type: Packet.TYPE.PTR,
+            class: Packet.CLASS.IN,
+            ttl: zone.ttl,
+            domain: target,
+          });
         send(response);
         return;
       }
@@ -87,7 +109,13 @@ export async function startDnsServer(zone: DnsZone, host = '127.0.0.1'): Promise
       for (let hop = 0; hop < 8 && records && (records.cname || records.alias); hop++) {
         const next = (records.cname ?? records.alias) as string;
         if (records.cname) {
-          response.answers.push({ name: hop === 0 ? question.name : (response.answers.at(-1) as { domain: string }).domain, type: Packet.TYPE.CNAME, class: Packet.CLASS.IN, ttl: zone.ttl, domain: next });
+          response.answers.push({
+            name: hop === 0 ? question.name : (response.answers.at(-1) as { domain: string }).domain,
+            type: Packet.TYPE.CNAME,
+            class: Packet.CLASS.IN,
+            ttl: zone.ttl,
+            domain: next,
+          });
           if (question.type === Packet.TYPE.CNAME) break;
         }
         records = zone.hosts.get(next);
@@ -96,7 +124,12 @@ export async function startDnsServer(zone: DnsZone, host = '127.0.0.1'): Promise
         // A name that fails, fails for every type (SERVFAIL, NXDOMAIN or silence); one without a CNAME has NODATA.
         if (response.answers.length === 0) {
           if (records?.fail === 'silent') return;
-          response.header.rcode = !records || records.fail === 'nxdomain' ? RCODE.NXDOMAIN : records.fail === 'servfail' ? RCODE.SERVFAIL : RCODE.NOERROR;
+          response.header.rcode =
+            !records || records.fail === 'nxdomain'
+              ? RCODE.NXDOMAIN
+              : records.fail === 'servfail'
+                ? RCODE.SERVFAIL
+                : RCODE.NOERROR;
         }
         send(response);
         return;
@@ -107,14 +140,21 @@ export async function startDnsServer(zone: DnsZone, host = '127.0.0.1'): Promise
       else {
         const family = question.type === Packet.TYPE.A ? 'a' : question.type === Packet.TYPE.AAAA ? 'aaaa' : null;
         const all = family ? (records[family] ?? []) : [];
-        const owner = response.answers.length > 0 ? (response.answers.at(-1) as { domain: string }).domain : question.name;
+        const owner =
+          response.answers.length > 0 ? (response.answers.at(-1) as { domain: string }).domain : question.name;
         const key = `${owner}/${family}`;
         const max = records.maxAnswers ?? zone.maxAnswers;
         const start = rotation.get(key) ?? 0;
         rotation.set(key, start + max);
         for (let i = 0; i < Math.min(all.length, max); i++) {
           const address = all[(start + i) % all.length] as string;
-          response.answers.push({ name: owner, type: question.type, class: Packet.CLASS.IN, ttl: zone.ttl, address: family === 'aaaa' ? fullIpv6(address) : address });
+          response.answers.push({
+            name: owner,
+            type: question.type,
+            class: Packet.CLASS.IN,
+            ttl: zone.ttl,
+            address: family === 'aaaa' ? fullIpv6(address) : address,
+          });
         }
       }
       send(response);
@@ -134,7 +174,7 @@ export async function startDnsServer(zone: DnsZone, host = '127.0.0.1'): Promise
 }
 
 /** `4.3.2.1.in-addr.arpa` → `1.2.3.4`; nibble `ip6.arpa` names → the full IPv6 address. */
-export function ipFromReverseName(name: string): string | null {
+function ipFromReverseName(name: string): string | null {
   const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\.in-addr\.arpa$/.exec(name);
   if (v4) return [v4[4], v4[3], v4[2], v4[1]].join('.');
   const v6 = /^((?:[0-9a-f]\.){32})ip6\.arpa$/.exec(name);
@@ -148,12 +188,14 @@ export function ipFromReverseName(name: string): string | null {
 /** Eight groups, no `::` and no dotted tail (`::ffff:1.2.3.4`): the only IPv6 spelling dns2's encoder reads right. */
 function fullIpv6(ip: string): string {
   const bytes = addressBytes(ip);
-  if (!bytes || bytes.length !== 16) return ip;
-  return Array.from({ length: 8 }, (_, i) => (((bytes[2 * i] as number) << 8) | (bytes[2 * i + 1] as number)).toString(16)).join(':');
+  if (bytes?.length !== 16) return ip;
+  return Array.from({ length: 8 }, (_, i) =>
+    (((bytes[2 * i] as number) << 8) | (bytes[2 * i + 1] as number)).toString(16),
+  ).join(':');
 }
 
 /** One spelling per IPv6 address, so zone keys and reverse names compare equal. */
-export function normaliseIpv6(ip: string): string {
+function normaliseIpv6(ip: string): string {
   if (isIP(ip) !== 6) return ip;
   return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
 }

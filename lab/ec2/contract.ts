@@ -16,11 +16,38 @@ export interface Ec2Refusal {
 
 // [D] "Filter.N": the filters this call documents (a filter EC2 does not know is an error).
 const FILTERS = new Set([
-  'association.allocation-id', 'association.association-id', 'association.ip-owner-id', 'association.public-ip', 'association.public-dns-name',
-  'attachment.attachment-id', 'attachment.attach-time', 'attachment.delete-on-termination', 'attachment.device-index', 'attachment.instance-id',
-  'attachment.instance-owner-id', 'attachment.status', 'availability-zone', 'description', 'group-id', 'group-name', 'ipv6-addresses.ipv6-address',
-  'interface-type', 'mac-address', 'network-interface-id', 'owner-id', 'private-dns-name', 'private-ip-address', 'requester-id', 'requester-managed',
-  'source-dest-check', 'status', 'subnet-id', 'vpc-id', 'addresses.private-ip-address', 'addresses.primary', 'addresses.association.public-ip',
+  'association.allocation-id',
+  'association.association-id',
+  'association.ip-owner-id',
+  'association.public-ip',
+  'association.public-dns-name',
+  'attachment.attachment-id',
+  'attachment.attach-time',
+  'attachment.delete-on-termination',
+  'attachment.device-index',
+  'attachment.instance-id',
+  'attachment.instance-owner-id',
+  'attachment.status',
+  'availability-zone',
+  'description',
+  'group-id',
+  'group-name',
+  'ipv6-addresses.ipv6-address',
+  'interface-type',
+  'mac-address',
+  'network-interface-id',
+  'owner-id',
+  'private-dns-name',
+  'private-ip-address',
+  'requester-id',
+  'requester-managed',
+  'source-dest-check',
+  'status',
+  'subnet-id',
+  'vpc-id',
+  'addresses.private-ip-address',
+  'addresses.primary',
+  'addresses.association.public-ip',
   'addresses.association.owner-id',
 ]);
 
@@ -31,7 +58,7 @@ const FILTERS = new Set([
  * call; its message says per call, so the stricter reading is coded: 200 values
  * across all filters of one request.
  */
-export const MAX_FILTER_VALUES_PER_CALL = 200;
+const MAX_FILTER_VALUES_PER_CALL = 200;
 
 const invalidValue = (message: string): Ec2Refusal => ({ code: 'InvalidParameterValue', status: 400, message });
 
@@ -40,20 +67,35 @@ export function checkDescribeNetworkInterfaces(params: Record<string, string>): 
   if (params.MaxResults !== undefined) {
     // [D] MaxResults: "Valid Range: Minimum value of 5. Maximum value of 1000."
     const n = Number(params.MaxResults);
-    if (!/^\d+$/.test(params.MaxResults) || n < 5 || n > 1000) return invalidValue(`Value ( ${params.MaxResults} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`);
+    if (!/^\d+$/.test(params.MaxResults) || n < 5 || n > 1000)
+      return invalidValue(
+        `Value ( ${params.MaxResults} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`,
+      );
     // [D] "You cannot specify this parameter and the network interface IDs parameter in the same request."
-    if (Object.keys(params).some((k) => k.startsWith('NetworkInterfaceId.'))) return { code: 'InvalidParameterCombination', status: 400, message: 'The parameter NetworkInterfaceIds cannot be used with the parameter MaxResults' };
+    if (Object.keys(params).some((k) => k.startsWith('NetworkInterfaceId.')))
+      return {
+        code: 'InvalidParameterCombination',
+        status: 400,
+        message: 'The parameter NetworkInterfaceIds cannot be used with the parameter MaxResults',
+      };
   }
   let values = 0;
   for (const [key, name] of Object.entries(params)) {
     const m = /^Filter\.(\d+)\.Name$/.exec(key);
     if (!m) continue;
-    if (!FILTERS.has(name) && !name.startsWith('tag:') && name !== 'tag-key') return invalidValue(`The filter '${name}' is invalid`);
+    if (!FILTERS.has(name) && !name.startsWith('tag:') && name !== 'tag-key')
+      return invalidValue(`The filter '${name}' is invalid`);
     const own = Object.keys(params).filter((k) => k.startsWith(`Filter.${m[1]}.Value.`)).length;
     if (own === 0) return invalidValue(`The filter '${name}' has no values`);
     values += own;
   }
-  if (values > MAX_FILTER_VALUES_PER_CALL) return { code: 'FilterLimitExceeded', status: 400, message: `The maximum number of filter values specified on a single call is ${MAX_FILTER_VALUES_PER_CALL}` };
-  if (params.NextToken !== undefined && !/^\d+$/.test(params.NextToken)) return invalidValue(`Invalid value '${params.NextToken}' for nextToken`);
+  if (values > MAX_FILTER_VALUES_PER_CALL)
+    return {
+      code: 'FilterLimitExceeded',
+      status: 400,
+      message: `The maximum number of filter values specified on a single call is ${MAX_FILTER_VALUES_PER_CALL}`,
+    };
+  if (params.NextToken !== undefined && !/^\d+$/.test(params.NextToken))
+    return invalidValue(`Invalid value '${params.NextToken}' for nextToken`);
   return null;
 }

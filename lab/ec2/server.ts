@@ -23,7 +23,10 @@ export interface Ec2State {
   failNext: { code: string; status: number; message: string }[];
   /** Every request's Action and parameters, for assertions. */
   requests: Record<string, string>[];
-  /** Raw answers to send instead, one per request, before serving normally (hostile-endpoint tests: HTML, empty, endless tokens). */
+  /**
+   * Raw answers to send instead, one per request, before serving normally (hostile-endpoint tests: HTML, empty, endless
+   * tokens).
+   */
   rawNext?: { status: number; body: string }[];
   /** Requests refused by the DescribeNetworkInterfaces contract, with the refusal. */
   refused?: { request: Record<string, string>; refusal: Ec2Refusal }[];
@@ -52,7 +55,10 @@ export async function startEc2Endpoint(state: Ec2State, host = '127.0.0.1'): Pro
   const server = createServer(async (req, res) => {
     const params = Object.fromEntries(new URLSearchParams(await readBody(req)));
     // Which access key signed it: tests of cross-account roles read this.
-    state.requests.push({ ...params, signedBy: /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? '' });
+    state.requests.push({
+      ...params,
+      signedBy: /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? '',
+    });
     const reply = (status: number, xml: string) => {
       res.writeHead(status, { 'content-type': 'text/xml;charset=UTF-8' });
       res.end(xml);
@@ -62,7 +68,10 @@ export async function startEc2Endpoint(state: Ec2State, host = '127.0.0.1'): Pro
     const failure = state.failNext.shift();
     if (failure) return reply(failure.status, errorXml(failure.code, failure.message));
     if (params.Action !== 'DescribeNetworkInterfaces') {
-      return reply(400, errorXml('InvalidAction', `The action ${params.Action ?? '(none)'} is not valid for this web service.`));
+      return reply(
+        400,
+        errorXml('InvalidAction', `The action ${params.Action ?? '(none)'} is not valid for this web service.`),
+      );
     }
     // Held to EC2's documented contract (lab/ec2/contract.ts): what EC2 refuses fails here too.
     const refusal = checkDescribeNetworkInterfaces(params);
@@ -91,7 +100,6 @@ export async function startEc2Endpoint(state: Ec2State, host = '127.0.0.1'): Pro
   };
 }
 
-
 function readFilters(params: Record<string, string>): Map<string, string[]> {
   const filters = new Map<string, string[]>();
   for (const [key, name] of Object.entries(params)) {
@@ -105,7 +113,9 @@ function readFilters(params: Record<string, string>): Map<string, string[]> {
   return filters;
 }
 
-/** A description filter compiled once per request: exact values in a set, `prefix*` as prefixes, the rest as patterns. */
+/**
+ * A description filter compiled once per request: exact values in a set, `prefix*` as prefixes, the rest as patterns.
+ */
 function descriptionMatcher(patterns: string[]): (description: string) => boolean {
   const exact = new Set(patterns.filter((p) => !/[*?]/.test(p)));
   const prefixes = patterns.filter((p) => /^[^*?]*\*$/.test(p)).map((p) => p.slice(0, -1));
@@ -121,12 +131,17 @@ function matches(eni: LabEni, filters: Map<string, string[]>, description: ((d: 
 }
 
 function wildcard(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.');
   return new RegExp(`^${escaped}$`);
 }
 
 function eniXml(eni: LabEni): string {
-  const association = eni.publicIp ? `<association><publicIp>${eni.publicIp}</publicIp><ipOwnerId>amazon-elb</ipOwnerId></association>` : '';
+  const association = eni.publicIp
+    ? `<association><publicIp>${eni.publicIp}</publicIp><ipOwnerId>amazon-elb</ipOwnerId></association>`
+    : '';
   const ipv6 = (eni.ipv6 ?? []).map((a) => `<item><ipv6Address>${a}</ipv6Address></item>`).join('');
   return `<item><networkInterfaceId>${eni.eniId}</networkInterfaceId><availabilityZone>${eni.az}</availabilityZone><description>${escapeXml(eni.description)}</description><requesterId>amazon-elb</requesterId><requesterManaged>${eni.requesterManaged ?? true}</requesterManaged><status>in-use</status><privateIpAddress>${eni.privateIp}</privateIpAddress>${association}<ipv6AddressesSet>${ipv6}</ipv6AddressesSet><interfaceType>interface</interfaceType></item>`;
 }

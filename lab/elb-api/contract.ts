@@ -43,7 +43,10 @@ const validation = (message: string): ElbRefusal => ({ code: 'ValidationError', 
 function checkPageSize(params: Record<string, string>): ElbRefusal | null {
   if (params.PageSize === undefined) return null;
   const n = Number(params.PageSize);
-  if (!/^\d+$/.test(params.PageSize) || n < 1 || n > 400) return validation(`1 validation error detected: Value '${params.PageSize}' at 'pageSize' failed to satisfy constraint: Member must have value between 1 and 400`);
+  if (!/^\d+$/.test(params.PageSize) || n < 1 || n > 400)
+    return validation(
+      `1 validation error detected: Value '${params.PageSize}' at 'pageSize' failed to satisfy constraint: Member must have value between 1 and 400`,
+    );
   return null;
 }
 
@@ -52,7 +55,7 @@ function checkPageSize(params: Record<string, string>): ElbRefusal | null {
  * up to 20 load balancers in a single call"; neither reference bounds the names, so
  * the stricter reading is coded: 20 names per call too, on both APIs.
  */
-export const MAX_PER_CALL = 20;
+const MAX_PER_CALL = 20;
 
 /**
  * A Classic load balancer name: "must have a maximum of 32 characters, must contain
@@ -64,9 +67,13 @@ const CLASSIC_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/;
 /** Check a Classic DescribeLoadBalancers request; null when ELB would serve it. */
 export function checkClassicDescribeLoadBalancers(params: Record<string, string>): ElbRefusal | null {
   const names = members(params, 'LoadBalancerNames');
-  if (names.length > MAX_PER_CALL) return validation(`more than ${MAX_PER_CALL} load balancer names in one call (stricter reading of [C])`);
+  if (names.length > MAX_PER_CALL)
+    return validation(`more than ${MAX_PER_CALL} load balancer names in one call (stricter reading of [C])`);
   const bad = names.find((n) => !CLASSIC_NAME.test(n));
-  if (bad !== undefined) return validation(`Value '${bad}' at 'loadBalancerNames' failed to satisfy constraint: a load balancer name has 1-32 letters, digits or hyphens, and no hyphen at either end`);
+  if (bad !== undefined)
+    return validation(
+      `Value '${bad}' at 'loadBalancerNames' failed to satisfy constraint: a load balancer name has 1-32 letters, digits or hyphens, and no hyphen at either end`,
+    );
   return checkPageSize(params);
 }
 
@@ -75,10 +82,17 @@ export function checkV2DescribeLoadBalancers(params: Record<string, string>): El
   const arns = members(params, 'LoadBalancerArns');
   const names = members(params, 'Names');
   // AWS answers "ValidationError: Load balancer names and load balancer ARNs cannot be specified at the same time".
-  if (arns.length > 0 && names.length > 0) return validation('Load balancer names and load balancer ARNs cannot be specified at the same time');
+  if (arns.length > 0 && names.length > 0)
+    return validation('Load balancer names and load balancer ARNs cannot be specified at the same time');
   if (arns.length > MAX_PER_CALL) return validation(`[V] up to ${MAX_PER_CALL} load balancer ARNs in a single call`);
-  if (names.length > MAX_PER_CALL) return validation(`more than ${MAX_PER_CALL} load balancer names in one call (stricter reading of [V])`);
-  const badArn = arns.find((a) => !/^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer\/(app|net|gwy)\/[A-Za-z0-9-]{1,32}\/[0-9a-f]+$/.test(a));
+  if (names.length > MAX_PER_CALL)
+    return validation(`more than ${MAX_PER_CALL} load balancer names in one call (stricter reading of [V])`);
+  const badArn = arns.find(
+    (a) =>
+      !/^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer\/(app|net|gwy)\/[A-Za-z0-9-]{1,32}\/[0-9a-f]+$/.test(
+        a,
+      ),
+  );
   if (badArn !== undefined) return validation(`'${badArn}' is not a valid load balancer ARN`);
   return checkPageSize(params);
 }
@@ -90,16 +104,28 @@ export function checkV2DescribeLoadBalancers(params: Record<string, string>): El
  */
 export function checkDescribeLoadBalancerPolicies(params: Record<string, string>): ElbRefusal | null {
   const name = params.LoadBalancerName;
-  if (name !== undefined && !CLASSIC_NAME.test(name)) return validation(`Value '${name}' at 'loadBalancerName' failed to satisfy constraint: a load balancer name has 1-32 letters, digits or hyphens, and no hyphen at either end`);
+  if (name !== undefined && !CLASSIC_NAME.test(name))
+    return validation(
+      `Value '${name}' at 'loadBalancerName' failed to satisfy constraint: a load balancer name has 1-32 letters, digits or hyphens, and no hyphen at either end`,
+    );
   if (members(params, 'PolicyNames').some((p) => p.length === 0)) return validation('a policy name must not be empty');
   return null;
 }
 
-/** Check a v2 DescribeCapacityReservation request; null when ELB would serve it. [R] LoadBalancerArn: "Required: Yes". */
+/**
+ * Check a v2 DescribeCapacityReservation request; null when ELB would serve it. [R] LoadBalancerArn: "Required: Yes".
+ */
 export function checkDescribeCapacityReservation(params: Record<string, string>): ElbRefusal | null {
   const arn = params.LoadBalancerArn;
-  if (arn === undefined || arn === '') return { code: 'MissingParameter', status: 400, message: 'The request must contain the parameter LoadBalancerArn' };
-  // Only an ALB or NLB has an LCU reservation (Gateway Load Balancers are not sized in LCUs): the stricter reading refuses a gwy ARN.
-  if (!/^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer\/(app|net)\/[A-Za-z0-9-]{1,32}\/[0-9a-f]+$/.test(arn)) return validation(`'${arn}' is not a valid Application or Network Load Balancer ARN`);
+  if (arn === undefined || arn === '')
+    return { code: 'MissingParameter', status: 400, message: 'The request must contain the parameter LoadBalancerArn' };
+  // Only an ALB or NLB has an LCU reservation (Gateway Load Balancers are not sized in LCUs): the stricter reading
+  // refuses a gwy ARN.
+  if (
+    !/^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer\/(app|net)\/[A-Za-z0-9-]{1,32}\/[0-9a-f]+$/.test(
+      arn,
+    )
+  )
+    return validation(`'${arn}' is not a valid Application or Network Load Balancer ARN`);
   return null;
 }

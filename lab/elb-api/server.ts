@@ -4,10 +4,22 @@ import type { AddressInfo } from 'node:net';
 import { readBody } from '../http-body';
 import type { Reservation } from '../../shared/capacity/reservation';
 import { escapeXml } from '../xml';
-import { CLASSIC_VERSION, V2_VERSION, checkClassicDescribeLoadBalancers, checkDescribeCapacityReservation, checkDescribeLoadBalancerPolicies, checkV2DescribeLoadBalancers, members, type ElbRefusal } from './contract';
+import {
+  CLASSIC_VERSION,
+  V2_VERSION,
+  checkClassicDescribeLoadBalancers,
+  checkDescribeCapacityReservation,
+  checkDescribeLoadBalancerPolicies,
+  checkV2DescribeLoadBalancers,
+  members,
+  type ElbRefusal,
+} from './contract';
 
-/** A Classic ELB policy: its type and attributes (a BackendServerAuthenticationPolicyType names PublicKeyPolicyType ones). */
-export interface LabPolicy {
+/**
+ * A Classic ELB policy: its type and attributes (a BackendServerAuthenticationPolicyType names PublicKeyPolicyType
+ * ones).
+ */
+interface LabPolicy {
   name: string;
   type: string;
   attributes: [string, string][];
@@ -23,7 +35,7 @@ export interface LabClassicLb {
 }
 
 /** An ALB or NLB as the lab's ELB API knows it. */
-export interface LabV2Lb {
+interface LabV2Lb {
   arn: string;
   name: string;
   dnsName: string;
@@ -33,7 +45,11 @@ export interface LabV2Lb {
 }
 
 /** The calls the endpoint serves, by API: what a fault is keyed on. */
-export type ElbCall = 'classic:DescribeLoadBalancers' | 'classic:DescribeLoadBalancerPolicies' | 'v2:DescribeLoadBalancers' | 'v2:DescribeCapacityReservation';
+export type ElbCall =
+  | 'classic:DescribeLoadBalancers'
+  | 'classic:DescribeLoadBalancerPolicies'
+  | 'v2:DescribeLoadBalancers'
+  | 'v2:DescribeCapacityReservation';
 
 /**
  * One misbehaviour, for one request of a call that the contract let through
@@ -97,15 +113,27 @@ export async function startElbApi(state: ElbApiState, host = '127.0.0.1'): Promi
     const failure = state.failNext.shift();
     if (failure) return refuse(failure);
     const action = params.Action ?? '';
-    const served = version === CLASSIC_VERSION ? ['DescribeLoadBalancers', 'DescribeLoadBalancerPolicies'] : version === V2_VERSION ? ['DescribeLoadBalancers', 'DescribeCapacityReservation'] : [];
+    const served =
+      version === CLASSIC_VERSION
+        ? ['DescribeLoadBalancers', 'DescribeLoadBalancerPolicies']
+        : version === V2_VERSION
+          ? ['DescribeLoadBalancers', 'DescribeCapacityReservation']
+          : [];
     if (!served.includes(action)) {
-      return refuse({ code: 'InvalidAction', status: 400, message: `The action ${action || '(none)'} is not valid for version ${version || '(none)'}.` });
+      return refuse({
+        code: 'InvalidAction',
+        status: 400,
+        message: `The action ${action || '(none)'} is not valid for version ${version || '(none)'}.`,
+      });
     }
     const refusal =
-      action === 'DescribeCapacityReservation' ? checkDescribeCapacityReservation(params)
-      : version === V2_VERSION ? checkV2DescribeLoadBalancers(params)
-      : action === 'DescribeLoadBalancers' ? checkClassicDescribeLoadBalancers(params)
-      : checkDescribeLoadBalancerPolicies(params);
+      action === 'DescribeCapacityReservation'
+        ? checkDescribeCapacityReservation(params)
+        : version === V2_VERSION
+          ? checkV2DescribeLoadBalancers(params)
+          : action === 'DescribeLoadBalancers'
+            ? checkClassicDescribeLoadBalancers(params)
+            : checkDescribeLoadBalancerPolicies(params);
     if (refusal) {
       state.refused.push({ request: params, refusal });
       return refuse(refusal);
@@ -130,7 +158,10 @@ export async function startElbApi(state: ElbApiState, host = '127.0.0.1'): Promi
 function answer(state: ElbApiState, version: string, action: string, params: Record<string, string>): [number, string] {
   if (action === 'DescribeLoadBalancerPolicies') return describePolicies(state, params);
   if (action === 'DescribeCapacityReservation') return describeReservation(state, params);
-  const notFound = (message: string): [number, string] => [400, errorXml(version, { code: 'LoadBalancerNotFound', status: 400, message })];
+  const notFound = (message: string): [number, string] => [
+    400,
+    errorXml(version, { code: 'LoadBalancerNotFound', status: 400, message }),
+  ];
   if (version === CLASSIC_VERSION) {
     const names = members(params, 'LoadBalancerNames');
     const missing = names.find((n) => !state.classic.some((lb) => lb.name === n));
@@ -138,8 +169,16 @@ function answer(state: ElbApiState, version: string, action: string, params: Rec
     if (missing !== undefined) return notFound(`There is no ACTIVE Load Balancer named '${missing}'`);
     const found = names.length > 0 ? state.classic.filter((lb) => names.includes(lb.name)) : state.classic;
     // [C]'s sample response sends empty lists as empty elements (<SecurityGroups/>, <PolicyNames/>): so does the lab.
-    const items = found.map((lb) => `<member><LoadBalancerName>${escapeXml(lb.name)}</LoadBalancerName><DNSName>${escapeXml(lb.dnsName)}</DNSName><Scheme>internet-facing</Scheme><BackendServerDescriptions>${(lb.backendServers ?? []).map((b) => `<member><InstancePort>${b.instancePort}</InstancePort><PolicyNames>${b.policyNames.map((p) => `<member>${escapeXml(p)}</member>`).join('')}</PolicyNames></member>`).join('')}</BackendServerDescriptions></member>`).join('');
-    return [200, response(version, `<LoadBalancerDescriptions>${items}</LoadBalancerDescriptions><NextMarker></NextMarker>`)];
+    const items = found
+      .map(
+        (lb) =>
+          `<member><LoadBalancerName>${escapeXml(lb.name)}</LoadBalancerName><DNSName>${escapeXml(lb.dnsName)}</DNSName><Scheme>internet-facing</Scheme><BackendServerDescriptions>${(lb.backendServers ?? []).map((b) => `<member><InstancePort>${b.instancePort}</InstancePort><PolicyNames>${b.policyNames.map((p) => `<member>${escapeXml(p)}</member>`).join('')}</PolicyNames></member>`).join('')}</BackendServerDescriptions></member>`,
+      )
+      .join('');
+    return [
+      200,
+      response(version, `<LoadBalancerDescriptions>${items}</LoadBalancerDescriptions><NextMarker></NextMarker>`),
+    ];
   }
   const arns = members(params, 'LoadBalancerArns');
   const names = members(params, 'Names');
@@ -148,7 +187,12 @@ function answer(state: ElbApiState, version: string, action: string, params: Rec
   const found = wanted.length > 0 ? state.v2.filter((lb) => wanted.includes(lb[key])) : state.v2;
   // [V] LoadBalancerNotFound, 400 ("One or more load balancers not found").
   if (wanted.some((w) => !found.some((lb) => lb[key] === w))) return notFound('One or more load balancers not found');
-  const items = found.map((lb) => `<member><LoadBalancerArn>${escapeXml(lb.arn)}</LoadBalancerArn><LoadBalancerName>${escapeXml(lb.name)}</LoadBalancerName><DNSName>${escapeXml(lb.dnsName)}</DNSName><Type>${lb.type}</Type><Scheme>internet-facing</Scheme><State><Code>active</Code></State></member>`).join('');
+  const items = found
+    .map(
+      (lb) =>
+        `<member><LoadBalancerArn>${escapeXml(lb.arn)}</LoadBalancerArn><LoadBalancerName>${escapeXml(lb.name)}</LoadBalancerName><DNSName>${escapeXml(lb.dnsName)}</DNSName><Type>${lb.type}</Type><Scheme>internet-facing</Scheme><State><Code>active</Code></State></member>`,
+    )
+    .join('');
   return [200, response(version, `<LoadBalancers>${items}</LoadBalancers>`)];
 }
 
@@ -156,30 +200,75 @@ function response(version: string, result: string, action = 'DescribeLoadBalance
   return `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${NS[version]}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>lab</RequestId></ResponseMetadata></${action}Response>`;
 }
 
-/** [R] An ALB's or NLB's LCU reservation (none: no MinimumLoadBalancerCapacity, no zones); LoadBalancerNotFound for an unknown ARN. */
+/**
+ * [R] An ALB's or NLB's LCU reservation (none: no MinimumLoadBalancerCapacity, no zones); LoadBalancerNotFound for an
+ * unknown ARN.
+ */
 function describeReservation(state: ElbApiState, params: Record<string, string>): [number, string] {
   const lb = state.v2.find((v) => v.arn === params.LoadBalancerArn);
-  if (!lb) return [400, errorXml(V2_VERSION, { code: 'LoadBalancerNotFound', status: 400, message: 'One or more load balancers not found' })];
+  if (!lb)
+    return [
+      400,
+      errorXml(V2_VERSION, {
+        code: 'LoadBalancerNotFound',
+        status: 400,
+        message: 'One or more load balancers not found',
+      }),
+    ];
   const r = lb.reservation?.() ?? null;
-  const zones = Object.entries(r?.azs ?? {}).map(([az, z]) => `<member><AvailabilityZone>${escapeXml(az)}</AvailabilityZone><State><Code>${z.state}</Code>${z.reason ? `<Reason>${escapeXml(z.reason)}</Reason>` : ''}</State>${z.effectiveUnits === null ? '' : `<EffectiveCapacityUnits>${z.effectiveUnits}</EffectiveCapacityUnits>`}</member>`).join('');
-  const minimum = r?.capacityUnits === null || r?.capacityUnits === undefined ? '' : `<MinimumLoadBalancerCapacity><CapacityUnits>${r.capacityUnits}</CapacityUnits></MinimumLoadBalancerCapacity>`;
-  const decrease = r?.decreaseRequestsRemaining === null || r?.decreaseRequestsRemaining === undefined ? '' : `<DecreaseRequestsRemaining>${r.decreaseRequestsRemaining}</DecreaseRequestsRemaining>`;
-  return [200, response(V2_VERSION, `${decrease}${minimum}<CapacityReservationState>${zones}</CapacityReservationState>`, 'DescribeCapacityReservation')];
+  const zones = Object.entries(r?.azs ?? {})
+    .map(
+      ([az, z]) =>
+        `<member><AvailabilityZone>${escapeXml(az)}</AvailabilityZone><State><Code>${z.state}</Code>${z.reason ? `<Reason>${escapeXml(z.reason)}</Reason>` : ''}</State>${z.effectiveUnits === null ? '' : `<EffectiveCapacityUnits>${z.effectiveUnits}</EffectiveCapacityUnits>`}</member>`,
+    )
+    .join('');
+  const minimum =
+    r?.capacityUnits === null || r?.capacityUnits === undefined
+      ? ''
+      : `<MinimumLoadBalancerCapacity><CapacityUnits>${r.capacityUnits}</CapacityUnits></MinimumLoadBalancerCapacity>`;
+  const decrease =
+    r?.decreaseRequestsRemaining === null || r?.decreaseRequestsRemaining === undefined
+      ? ''
+      : `<DecreaseRequestsRemaining>${r.decreaseRequestsRemaining}</DecreaseRequestsRemaining>`;
+  return [
+    200,
+    response(
+      V2_VERSION,
+      `${decrease}${minimum}<CapacityReservationState>${zones}</CapacityReservationState>`,
+      'DescribeCapacityReservation',
+    ),
+  ];
 }
 
-/** [P] A Classic load balancer's policies (all, or the named ones): LoadBalancerNotFound / PolicyNotFound when one is not there. */
+/**
+ * [P] A Classic load balancer's policies (all, or the named ones): LoadBalancerNotFound / PolicyNotFound when one is
+ * not there.
+ */
 function describePolicies(state: ElbApiState, params: Record<string, string>): [number, string] {
   const name = params.LoadBalancerName;
   const lb = name === undefined ? null : state.classic.find((c) => c.name === name);
-  const fail = (code: string, message: string): [number, string] => [400, errorXml(CLASSIC_VERSION, { code, status: 400, message })];
-  if (name !== undefined && !lb) return fail('LoadBalancerNotFound', `There is no ACTIVE Load Balancer named '${name}'`);
+  const fail = (code: string, message: string): [number, string] => [
+    400,
+    errorXml(CLASSIC_VERSION, { code, status: 400, message }),
+  ];
+  if (name !== undefined && !lb)
+    return fail('LoadBalancerNotFound', `There is no ACTIVE Load Balancer named '${name}'`);
   const policies = lb?.policies ?? [];
   const wanted = members(params, 'PolicyNames');
   const missing = wanted.find((w) => !policies.some((p) => p.name === w));
-  if (missing !== undefined) return fail('PolicyNotFound', `There is no policy with name ${missing} for load balancer ${name ?? '(none)'}`);
+  if (missing !== undefined)
+    return fail('PolicyNotFound', `There is no policy with name ${missing} for load balancer ${name ?? '(none)'}`);
   const chosen = wanted.length > 0 ? policies.filter((p) => wanted.includes(p.name)) : policies;
-  const items = chosen.map((p) => `<member><PolicyName>${escapeXml(p.name)}</PolicyName><PolicyTypeName>${escapeXml(p.type)}</PolicyTypeName><PolicyAttributeDescriptions>${p.attributes.map(([k, v]) => `<member><AttributeName>${escapeXml(k)}</AttributeName><AttributeValue>${escapeXml(v)}</AttributeValue></member>`).join('')}</PolicyAttributeDescriptions></member>`).join('');
-  return [200, response(CLASSIC_VERSION, `<PolicyDescriptions>${items}</PolicyDescriptions>`, 'DescribeLoadBalancerPolicies')];
+  const items = chosen
+    .map(
+      (p) =>
+        `<member><PolicyName>${escapeXml(p.name)}</PolicyName><PolicyTypeName>${escapeXml(p.type)}</PolicyTypeName><PolicyAttributeDescriptions>${p.attributes.map(([k, v]) => `<member><AttributeName>${escapeXml(k)}</AttributeName><AttributeValue>${escapeXml(v)}</AttributeValue></member>`).join('')}</PolicyAttributeDescriptions></member>`,
+    )
+    .join('');
+  return [
+    200,
+    response(CLASSIC_VERSION, `<PolicyDescriptions>${items}</PolicyDescriptions>`, 'DescribeLoadBalancerPolicies'),
+  ];
 }
 
 function errorXml(version: string, r: ElbRefusal): string {

@@ -52,7 +52,13 @@ function blob(value: unknown): Buffer | null {
 
 /** The key a KeyId names: a key id, a key ARN, an alias name (`alias/x`) or an alias ARN. */
 function keyFor(keys: LabKmsKey[], keyId: string): LabKmsKey | undefined {
-  return keys.find((k) => k.keyId === keyId || k.arn === keyId || k.aliases.includes(keyId) || k.aliases.some((a) => keyId.endsWith(`:${a}`)));
+  return keys.find(
+    (k) =>
+      k.keyId === keyId ||
+      k.arn === keyId ||
+      k.aliases.includes(keyId) ||
+      k.aliases.some((a) => keyId.endsWith(`:${a}`)),
+  );
 }
 
 /** What a GenerateMac or VerifyMac request carries once it holds to the contract. */
@@ -64,33 +70,55 @@ export interface MacRequest {
 }
 
 /** Check a GenerateMac or VerifyMac request's body; the request, or the refusal KMS would answer. */
-export function checkMacRequest(operation: 'GenerateMac' | 'VerifyMac', body: unknown, keys: LabKmsKey[]): MacRequest | KmsRefusal {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return refuse('SerializationException', 'the request body is not a JSON object');
+export function checkMacRequest(
+  operation: 'GenerateMac' | 'VerifyMac',
+  body: unknown,
+  keys: LabKmsKey[],
+): MacRequest | KmsRefusal {
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    return refuse('SerializationException', 'the request body is not a JSON object');
   const b = body as Record<string, unknown>;
   // [G][V] KeyId: "Required: Yes", "Length Constraints: Minimum length of 1. Maximum length of 2048."
-  if (typeof b.KeyId !== 'string' || b.KeyId.length < 1 || b.KeyId.length > 2048) return validation("Value at 'keyId' failed to satisfy constraint: Member must have length between 1 and 2048");
-  // [G][V] Message: "Required: Yes"; "Specify a message of up to 4,096 bytes" ("Minimum length of 1. Maximum length of 4096.").
+  if (typeof b.KeyId !== 'string' || b.KeyId.length < 1 || b.KeyId.length > 2048)
+    return validation("Value at 'keyId' failed to satisfy constraint: Member must have length between 1 and 2048");
+  // [G][V] Message: "Required: Yes"; "Specify a message of up to 4,096 bytes" ("Minimum length of 1. Maximum length of
+  // 4096.").
   const message = blob(b.Message);
-  if (message === null || message.length < 1 || message.length > 4096) return validation("Value at 'message' failed to satisfy constraint: Member must have length between 1 and 4096");
+  if (message === null || message.length < 1 || message.length > 4096)
+    return validation("Value at 'message' failed to satisfy constraint: Member must have length between 1 and 4096");
   // [G][V] MacAlgorithm: "Required: Yes", one of the four values.
   const algorithm = typeof b.MacAlgorithm === 'string' ? ALGORITHMS[b.MacAlgorithm] : undefined;
-  if (!algorithm) return validation(`Value '${String(b.MacAlgorithm)}' at 'macAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [HMAC_SHA_384, HMAC_SHA_256, HMAC_SHA_224, HMAC_SHA_512]`);
+  if (!algorithm)
+    return validation(
+      `Value '${String(b.MacAlgorithm)}' at 'macAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [HMAC_SHA_384, HMAC_SHA_256, HMAC_SHA_224, HMAC_SHA_512]`,
+    );
   // [V] Mac: "Required: Yes", "Length Constraints: Minimum length of 1. Maximum length of 6144."
   let mac: Buffer | null = null;
   if (operation === 'VerifyMac') {
     mac = blob(b.Mac);
-    if (mac === null || mac.length < 1 || mac.length > 6144) return validation("Value at 'mac' failed to satisfy constraint: Member must have length between 1 and 6144");
+    if (mac === null || mac.length < 1 || mac.length > 6144)
+      return validation("Value at 'mac' failed to satisfy constraint: Member must have length between 1 and 6144");
   }
   // [E] NotFoundException: "The request was rejected because the specified entity or resource could not be found."
   const key = keyFor(keys, b.KeyId);
   if (!key) return refuse('NotFoundException', `Key '${b.KeyId}' does not exist`);
   // [E] DisabledException: "The request was rejected because the specified KMS key is not enabled."
   if (!key.enabled) return refuse('DisabledException', `${key.arn} is disabled.`);
-  // [E] InvalidKeyUsageException: "For generating and verifying message authentication codes (MACs), the KeyUsage must be
-  // GENERATE_VERIFY_MAC"; also when the algorithm "is incompatible with the type of key material in the KMS key (KeySpec)"
+  // [E] InvalidKeyUsageException: "For generating and verifying message authentication codes (MACs), the KeyUsage must
+  // be
+  // GENERATE_VERIFY_MAC"; also when the algorithm "is incompatible with the type of key material in the KMS key
+  // (KeySpec)"
   // ([K]: an HMAC_256 key supports HMAC_SHA_256 only).
-  if (key.keyUsage !== 'GENERATE_VERIFY_MAC') return refuse('InvalidKeyUsageException', `${key.arn} key usage is ${key.keyUsage} which is not valid for ${operation}.`);
-  if (algorithm.spec !== key.keySpec) return refuse('InvalidKeyUsageException', `Algorithm ${String(b.MacAlgorithm)} is incompatible with key spec ${key.keySpec}.`);
+  if (key.keyUsage !== 'GENERATE_VERIFY_MAC')
+    return refuse(
+      'InvalidKeyUsageException',
+      `${key.arn} key usage is ${key.keyUsage} which is not valid for ${operation}.`,
+    );
+  if (algorithm.spec !== key.keySpec)
+    return refuse(
+      'InvalidKeyUsageException',
+      `Algorithm ${String(b.MacAlgorithm)} is incompatible with key spec ${key.keySpec}.`,
+    );
   return { key, algorithm: b.MacAlgorithm as string, message, mac };
 }
 
@@ -103,10 +131,13 @@ export function hmacOf(request: MacRequest): Buffer {
  * [V] "If the HMAC is not verified, the VerifyMac operation fails with a KMSInvalidMacException exception":
  * a MAC that does not match is an error, never `MacValid: false`.
  */
-export function verifyMacAnswer(request: MacRequest): { KeyId: string; MacValid: true; MacAlgorithm: string } | KmsRefusal {
+export function verifyMacAnswer(
+  request: MacRequest,
+): { KeyId: string; MacValid: true; MacAlgorithm: string } | KmsRefusal {
   const want = hmacOf(request);
   const got = request.mac as Buffer;
-  if (got.length !== want.length || !timingSafeEqual(got, want)) return refuse('KMSInvalidMacException', 'The HMAC verification failed.');
+  if (got.length !== want.length || !timingSafeEqual(got, want))
+    return refuse('KMSInvalidMacException', 'The HMAC verification failed.');
   return { KeyId: request.key.arn, MacValid: true, MacAlgorithm: request.algorithm };
 }
 
@@ -121,18 +152,37 @@ export function isRefusal(value: unknown): value is KmsRefusal {
  * A disabled key is described too (its KeyState says so: DescribeKey has no DisabledException).
  * Timestamps in AWS JSON 1.1 are epoch seconds.
  */
-export function describeKeyAnswer(body: unknown, keys: LabKmsKey[]): { KeyMetadata: Record<string, unknown> } | KmsRefusal {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return refuse('SerializationException', 'the request body is not a JSON object');
+export function describeKeyAnswer(
+  body: unknown,
+  keys: LabKmsKey[],
+): { KeyMetadata: Record<string, unknown> } | KmsRefusal {
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    return refuse('SerializationException', 'the request body is not a JSON object');
   const b = body as Record<string, unknown>;
-  if (typeof b.KeyId !== 'string' || b.KeyId.length < 1 || b.KeyId.length > 2048) return validation("Value at 'keyId' failed to satisfy constraint: Member must have length between 1 and 2048");
+  if (typeof b.KeyId !== 'string' || b.KeyId.length < 1 || b.KeyId.length > 2048)
+    return validation("Value at 'keyId' failed to satisfy constraint: Member must have length between 1 and 2048");
   const key = keyFor(keys, b.KeyId);
   if (!key) return refuse('NotFoundException', `Key '${b.KeyId}' does not exist`);
   const created = (key.createdAt ??= new Date());
   return {
     KeyMetadata: {
-      AWSAccountId: key.arn.split(':')[4], KeyId: key.keyId, Arn: key.arn, CreationDate: created.getTime() / 1000, Enabled: key.enabled,
-      KeyState: key.enabled ? 'Enabled' : 'Disabled', KeyUsage: key.keyUsage, KeySpec: key.keySpec, KeyManager: 'CUSTOMER', Origin: 'AWS_KMS',
-      ...(key.keyUsage === 'GENERATE_VERIFY_MAC' ? { MacAlgorithms: Object.entries(ALGORITHMS).filter(([, a]) => a.spec === key.keySpec).map(([name]) => name) } : {}),
+      AWSAccountId: key.arn.split(':')[4],
+      KeyId: key.keyId,
+      Arn: key.arn,
+      CreationDate: created.getTime() / 1000,
+      Enabled: key.enabled,
+      KeyState: key.enabled ? 'Enabled' : 'Disabled',
+      KeyUsage: key.keyUsage,
+      KeySpec: key.keySpec,
+      KeyManager: 'CUSTOMER',
+      Origin: 'AWS_KMS',
+      ...(key.keyUsage === 'GENERATE_VERIFY_MAC'
+        ? {
+            MacAlgorithms: Object.entries(ALGORITHMS)
+              .filter(([, a]) => a.spec === key.keySpec)
+              .map(([name]) => name),
+          }
+        : {}),
     },
   };
 }

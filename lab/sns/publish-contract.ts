@@ -44,9 +44,9 @@ export interface TopicFacts {
 }
 
 /** [P] "must be UTF-8 encoded strings and at most 256 KB in size (262,144 bytes, not 262,144 characters)". */
-export const MAX_MESSAGE_BYTES = 262_144;
+const MAX_MESSAGE_BYTES = 262_144;
 /** [MA] raw delivery to SQS carries at most 10 attributes; stricter reading: refuse more at Publish. */
-export const MAX_ATTRIBUTES = 10;
+const MAX_ATTRIBUTES = 10;
 
 // [P] Subject: "must be ASCII text that begins with a letter, number, or punctuation
 // mark; must not include line breaks or control characters; and must be less than
@@ -80,20 +80,24 @@ function bytes(s: string): number {
  * accept it, else the refusal SNS would answer with.
  */
 export function checkPublish(req: PublishRequest, facts: TopicFacts = {}): SnsRefusal | null {
-  // [P] TopicArn: "If you don't specify a value for the TopicArn parameter, you must specify a value for the PhoneNumber or TargetArn parameters."
-  if (!req.TopicArn && !req.TargetArn && !req.PhoneNumber) return invalid('TopicArn or TargetArn', 'no value for required parameter');
+  // [P] TopicArn: "If you don't specify a value for the TopicArn parameter, you must specify a value for the
+  // PhoneNumber or TargetArn parameters."
+  if (!req.TopicArn && !req.TargetArn && !req.PhoneNumber)
+    return invalid('TopicArn or TargetArn', 'no value for required parameter');
   if (req.TargetArn || req.PhoneNumber) return invalid('TargetArn', 'the lab serves topics only');
   const topic = req.TopicArn as string;
   if (!TOPIC_ARN.test(topic)) return invalid('TopicArn');
   // [E] NotFound (404): "Indicates that the requested resource does not exist."
-  if (facts.topics && !facts.topics.has(topic)) return { code: 'NotFound', status: 404, message: 'Topic does not exist' };
+  if (facts.topics && !facts.topics.has(topic))
+    return { code: 'NotFound', status: 404, message: 'Topic does not exist' };
 
   // [P] Message is required; [MA] "the message body should not be empty or null".
   if (req.Message === undefined || req.Message === '') return invalid('Message', 'Empty message');
   // [P] "must be UTF-8 encoded strings": a lone surrogate has no UTF-8 encoding.
   if (!req.Message.isWellFormed()) return invalid('Message', 'not valid UTF-8');
   if (req.MessageStructure !== undefined) {
-    // [P] "If you set MessageStructure to json, the value of the Message parameter must: be a syntactically valid JSON object; and contain at least a top-level JSON key of "default" with a value that is a string."
+    // [P] "If you set MessageStructure to json, the value of the Message parameter must: be a syntactically valid JSON
+    // object; and contain at least a top-level JSON key of "default" with a value that is a string."
     if (req.MessageStructure !== 'json') return invalid('MessageStructure');
     let parsed: unknown;
     try {
@@ -101,7 +105,8 @@ export function checkPublish(req: PublishRequest, facts: TopicFacts = {}): SnsRe
     } catch {
       return invalid('Message', 'Message Structure - JSON message body failed to parse');
     }
-    if (typeof (parsed as { default?: unknown } | null)?.default !== 'string') return invalid('Message', "Message Structure - No default entry in JSON message body");
+    if (typeof (parsed as { default?: unknown } | null)?.default !== 'string')
+      return invalid('Message', 'Message Structure - No default entry in JSON message body');
   }
 
   if (req.Subject !== undefined && !SUBJECT.test(req.Subject)) return invalid('Subject');
@@ -109,26 +114,50 @@ export function checkPublish(req: PublishRequest, facts: TopicFacts = {}): SnsRe
   // [MA] attributes: "Name, type, and value must not be empty or null"; all parts count toward the size limit.
   let total = bytes(req.Message);
   const attributes = Object.entries(req.MessageAttributes ?? {});
-  if (attributes.length > MAX_ATTRIBUTES) return invalid('MessageAttributes', `Number of message attributes [${attributes.length}] exceeds the allowed maximum [${MAX_ATTRIBUTES}].`);
+  if (attributes.length > MAX_ATTRIBUTES)
+    return invalid(
+      'MessageAttributes',
+      `Number of message attributes [${attributes.length}] exceeds the allowed maximum [${MAX_ATTRIBUTES}].`,
+    );
   for (const [name, value] of attributes) {
-    // [MA] "must not start or end with a period (.), and it should not have periods in succession (..)"; "can't start with AWS. or Amazon. (or any casing variants)".
-    if (!ATTRIBUTE_NAME.test(name) || name.startsWith('.') || name.endsWith('.') || name.includes('..') || /^(aws|amazon)\./i.test(name)) {
+    // [MA] "must not start or end with a period (.), and it should not have periods in succession (..)"; "can't start
+    // with AWS. or Amazon. (or any casing variants)".
+    if (
+      !ATTRIBUTE_NAME.test(name) ||
+      name.startsWith('.') ||
+      name.endsWith('.') ||
+      name.includes('..') ||
+      /^(aws|amazon)\./i.test(name)
+    ) {
       return invalidValue(`The message attribute name '${name}' is invalid.`);
     }
     const type = value.DataType ?? '';
-    // [MA] "The supported message attribute data types are String, String.Array, Number, and Binary"; type up to 256 bytes.
-    if (!/^(String|String\.Array|Number|Binary)$/.test(type)) return invalidValue(`The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`);
+    // [MA] "The supported message attribute data types are String, String.Array, Number, and Binary"; type up to 256
+    // bytes.
+    if (!/^(String|String\.Array|Number|Binary)$/.test(type))
+      return invalidValue(
+        `The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`,
+      );
     if (type === 'Binary') {
       const binary = value.BinaryValue;
-      if (binary === undefined || binary.length === 0) return invalidValue(`The message attribute '${name}' must contain non-empty message attribute value for message attribute type 'Binary'.`);
+      if (binary === undefined || binary.length === 0)
+        return invalidValue(
+          `The message attribute '${name}' must contain non-empty message attribute value for message attribute type 'Binary'.`,
+        );
       total += bytes(name) + bytes(type) + (typeof binary === 'string' ? bytes(binary) : binary.length);
       continue;
     }
     const text = value.StringValue;
-    if (text === undefined || text === '') return invalidValue(`The message attribute '${name}' must contain non-empty message attribute value for message attribute type '${type}'.`);
-    // [MA] "For the String data type, the value attribute has the same restrictions on the content as the message body."
-    if (!text.isWellFormed()) return invalidValue(`The message attribute '${name}' has a value that is not valid UTF-8.`);
-    if (type === 'Number' && !Number.isFinite(Number(text))) return invalidValue(`The message attribute '${name}' with type 'Number' must contain a numeric value.`);
+    if (text === undefined || text === '')
+      return invalidValue(
+        `The message attribute '${name}' must contain non-empty message attribute value for message attribute type '${type}'.`,
+      );
+    // [MA] "For the String data type, the value attribute has the same restrictions on the content as the message
+    // body."
+    if (!text.isWellFormed())
+      return invalidValue(`The message attribute '${name}' has a value that is not valid UTF-8.`);
+    if (type === 'Number' && !Number.isFinite(Number(text)))
+      return invalidValue(`The message attribute '${name}' with type 'Number' must contain a numeric value.`);
     if (type === 'String.Array') {
       try {
         if (!Array.isArray(JSON.parse(text))) throw new Error('not an array');
@@ -138,22 +167,37 @@ export function checkPublish(req: PublishRequest, facts: TopicFacts = {}): SnsRe
     }
     total += bytes(name) + bytes(type) + bytes(text);
   }
-  if (total > MAX_MESSAGE_BYTES) return invalid('Message', `Message too long: ${total} bytes with attributes; the limit is ${MAX_MESSAGE_BYTES}`);
+  if (total > MAX_MESSAGE_BYTES)
+    return invalid('Message', `Message too long: ${total} bytes with attributes; the limit is ${MAX_MESSAGE_BYTES}`);
 
   const fifo = topic.endsWith('.fifo');
   if (fifo) {
     // [P] MessageGroupId: "This parameter applies only to FIFO … topics … required for FIFO topics".
-    if (req.MessageGroupId === undefined) return invalid('MessageGroupId', 'The request must contain the parameter MessageGroupId.');
+    if (req.MessageGroupId === undefined)
+      return invalid('MessageGroupId', 'The request must contain the parameter MessageGroupId.');
     if (!FIFO_ID.test(req.MessageGroupId)) return invalid('MessageGroupId');
-    // [P] "If you don't provide a MessageDeduplicationId and the topic doesn't have ContentBasedDeduplication set, the action fails with an error."
+    // [P] "If you don't provide a MessageDeduplicationId and the topic doesn't have ContentBasedDeduplication set, the
+    // action fails with an error."
     if (req.MessageDeduplicationId === undefined) {
-      if (!facts.contentBasedDeduplication?.has(topic)) return invalid('MessageDeduplicationId', 'The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly');
+      if (!facts.contentBasedDeduplication?.has(topic))
+        return invalid(
+          'MessageDeduplicationId',
+          'The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
+        );
     } else if (!FIFO_ID.test(req.MessageDeduplicationId)) return invalid('MessageDeduplicationId');
   } else {
     // [P] both ids "apply only to FIFO topics". SNS has since let standard topics carry a group id
     // (for SQS fair queues); stricter reading: a standard topic refuses both.
-    if (req.MessageDeduplicationId !== undefined) return invalid('MessageDeduplicationId', 'The request includes MessageDeduplicationId parameter that is not valid for this topic type');
-    if (req.MessageGroupId !== undefined) return invalid('MessageGroupId', 'The request includes MessageGroupId parameter that is not valid for this topic type');
+    if (req.MessageDeduplicationId !== undefined)
+      return invalid(
+        'MessageDeduplicationId',
+        'The request includes MessageDeduplicationId parameter that is not valid for this topic type',
+      );
+    if (req.MessageGroupId !== undefined)
+      return invalid(
+        'MessageGroupId',
+        'The request includes MessageGroupId parameter that is not valid for this topic type',
+      );
   }
   return null;
 }

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { checkPublish, publishFromQuery, type SnsRefusal, type TopicFacts } from './publish-contract';
 
 /** One message as the local SNS endpoint received it. */
-export interface ReceivedMessage {
+interface ReceivedMessage {
   topicArn: string;
   subject: string | null;
   message: string;
@@ -33,7 +33,10 @@ export interface SnsState extends TopicFacts {
   now?: () => number;
 }
 
-/** [P] "subsequent messages … with the same MessageDeduplicationId, are accepted successfully but aren't delivered" within 5 minutes. */
+/**
+ * [P] "subsequent messages … with the same MessageDeduplicationId, are accepted successfully but aren't delivered"
+ * within 5 minutes.
+ */
 const DEDUPLICATION_MS = 5 * 60_000;
 const XMLNS = 'http://sns.amazonaws.com/doc/2010-03-31/';
 
@@ -49,7 +52,10 @@ function errorXml(refusal: SnsRefusal, requestId: string): string {
  * Every request is held to SNS's documented Publish contract
  * (lab/sns/publish-contract.ts) and refused as SNS refuses it.
  */
-export async function startSnsEndpoint(state: SnsState, host = '127.0.0.1'): Promise<{ url: string; close(): Promise<void> }> {
+export async function startSnsEndpoint(
+  state: SnsState,
+  host = '127.0.0.1',
+): Promise<{ url: string; close(): Promise<void> }> {
   const seen = new Map<string, number>(); // topic + deduplication id -> accepted at
   const server = createServer(async (req, res) => {
     const params = new URLSearchParams(await readBody(req));
@@ -63,7 +69,12 @@ export async function startSnsEndpoint(state: SnsState, host = '127.0.0.1'): Pro
       state.onHang?.();
       return;
     }
-    if (params.get('Action') !== 'Publish') return refuse({ code: 'InvalidAction', status: 400, message: `The action ${params.get('Action') ?? '(none)'} is not valid for this endpoint.` });
+    if (params.get('Action') !== 'Publish')
+      return refuse({
+        code: 'InvalidAction',
+        status: 400,
+        message: `The action ${params.get('Action') ?? '(none)'} is not valid for this endpoint.`,
+      });
     const input = publishFromQuery(params);
     const refusal = checkPublish(input, state);
     if (refusal) {
@@ -81,13 +92,19 @@ export async function startSnsEndpoint(state: SnsState, host = '127.0.0.1'): Pro
         topicArn,
         subject: input.Subject ?? null,
         message: input.Message as string,
-        attributes: Object.fromEntries(Object.entries(input.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? ''])),
+        attributes: Object.fromEntries(
+          Object.entries(input.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? '']),
+        ),
         deduplicationId: input.MessageDeduplicationId ?? null,
         groupId: input.MessageGroupId ?? null,
         messageId,
       });
     }
-    res.writeHead(200).end(`<PublishResponse xmlns="${XMLNS}"><PublishResult><MessageId>${messageId}</MessageId></PublishResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></PublishResponse>`);
+    res
+      .writeHead(200)
+      .end(
+        `<PublishResponse xmlns="${XMLNS}"><PublishResult><MessageId>${messageId}</MessageId></PublishResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></PublishResponse>`,
+      );
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {

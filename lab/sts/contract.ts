@@ -19,13 +19,25 @@ const invalid = (message: string): StsRefusal => ({ code: 'ValidationError', sta
 
 /** Check an AssumeRole request (Query parameters); null when STS would take it. */
 export function checkAssumeRole(params: URLSearchParams): StsRefusal | null {
-  if (params.get('Action') !== 'AssumeRole') return { code: 'InvalidAction', status: 400, message: `Could not find operation ${params.get('Action') ?? '(none)'}` };
+  if (params.get('Action') !== 'AssumeRole')
+    return {
+      code: 'InvalidAction',
+      status: 400,
+      message: `Could not find operation ${params.get('Action') ?? '(none)'}`,
+    };
   const roleArn = params.get('RoleArn') ?? '';
-  if (roleArn.length < 20 || roleArn.length > 2048 || !ROLE_ARN.test(roleArn)) return invalid(`1 validation error detected: Value '${roleArn}' at 'roleArn' failed to satisfy constraint`);
+  if (roleArn.length < 20 || roleArn.length > 2048 || !ROLE_ARN.test(roleArn))
+    return invalid(`1 validation error detected: Value '${roleArn}' at 'roleArn' failed to satisfy constraint`);
   const session = params.get('RoleSessionName') ?? '';
-  if (!SESSION_NAME.test(session)) return invalid(`1 validation error detected: Value '${session}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+  if (!SESSION_NAME.test(session))
+    return invalid(
+      `1 validation error detected: Value '${session}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
+    );
   const duration = params.get('DurationSeconds');
   // [A] DurationSeconds: "Minimum value of 900. Maximum value of 43200."
-  if (duration !== null && (!/^\d+$/.test(duration) || Number(duration) < 900 || Number(duration) > 43_200)) return invalid(`1 validation error detected: Value '${duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
+  if (duration !== null && (!/^\d+$/.test(duration) || Number(duration) < 900 || Number(duration) > 43_200))
+    return invalid(
+      `1 validation error detected: Value '${duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`,
+    );
   return null;
 }

@@ -13,7 +13,7 @@ export interface AssumeRoleCall {
 }
 
 /** The access key id in a SigV4 Authorization header. */
-export function signingKeyId(authorization: string | undefined): string | null {
+function signingKeyId(authorization: string | undefined): string | null {
   return /Credential=([^/]+)\//.exec(authorization ?? '')?.[1] ?? null;
 }
 
@@ -22,22 +22,35 @@ export function signingKeyId(authorization: string | undefined): string | null {
  * the role's account (`ASIA<account>`), so a test can see which identity signed
  * a later call. For `AWS_ENDPOINT_URL_STS`.
  */
-export async function startStsEndpoint(calls: AssumeRoleCall[], host = '127.0.0.1'): Promise<{ url: string; close(): Promise<void> }> {
+export async function startStsEndpoint(
+  calls: AssumeRoleCall[],
+  host = '127.0.0.1',
+): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer(async (req, res) => {
     const params = new URLSearchParams(await readBody(req));
     // Held to AssumeRole's documented contract (lab/sts/contract.ts).
     const refusal = checkAssumeRole(params);
     if (refusal) {
-      res.writeHead(refusal.status, { 'content-type': 'text/xml' }).end(`<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${refusal.code}</Code><Message>${refusal.message.replace(/[<>&]/g, '?')}</Message></Error><RequestId>lab</RequestId></ErrorResponse>`);
+      res
+        .writeHead(refusal.status, { 'content-type': 'text/xml' })
+        .end(
+          `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${refusal.code}</Code><Message>${refusal.message.replace(/[<>&]/g, '?')}</Message></Error><RequestId>lab</RequestId></ErrorResponse>`,
+        );
       return;
     }
     const roleArn = params.get('RoleArn') ?? '';
-    calls.push({ roleArn, sessionName: params.get('RoleSessionName') ?? '', callerKeyId: signingKeyId(req.headers.authorization) });
+    calls.push({
+      roleArn,
+      sessionName: params.get('RoleSessionName') ?? '',
+      callerKeyId: signingKeyId(req.headers.authorization),
+    });
     const account = /::(\d{12}):/.exec(roleArn)?.[1] ?? '000000000000';
     const expiration = new Date(Date.now() + 3_600_000).toISOString();
-    res.writeHead(200, { 'content-type': 'text/xml' }).end(
-      `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIA${account}</AccessKeyId><SecretAccessKey>lab-secret</SecretAccessKey><SessionToken>lab-token</SessionToken><Expiration>${expiration}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROALAB:elbscope</AssumedRoleId><Arn>${roleArn}/elbscope</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>lab</RequestId></ResponseMetadata></AssumeRoleResponse>`,
-    );
+    res
+      .writeHead(200, { 'content-type': 'text/xml' })
+      .end(
+        `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIA${account}</AccessKeyId><SecretAccessKey>lab-secret</SecretAccessKey><SessionToken>lab-token</SessionToken><Expiration>${expiration}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROALAB:elbscope</AssumedRoleId><Arn>${roleArn}/elbscope</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>lab</RequestId></ResponseMetadata></AssumeRoleResponse>`,
+      );
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return { url: `http://${host}:${(server.address() as AddressInfo).port}`, close: () => closeHttp(server) };

@@ -52,7 +52,13 @@ export async function sendToEachSink(sinks: AlertSink[], event: ChainedEvent): P
       results.push({ sink: sink.description, accepted: true, messageId, error: null, permanent: null });
     } catch (err) {
       const failure = classifyDeliveryError(err, sink.description);
-      results.push({ sink: sink.description, accepted: false, messageId: null, error: failure.reason, permanent: failure.permanent });
+      results.push({
+        sink: sink.description,
+        accepted: false,
+        messageId: null,
+        error: failure.reason,
+        permanent: failure.permanent,
+      });
     }
   }
   return results;

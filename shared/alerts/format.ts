@@ -41,7 +41,15 @@ export function printableAscii(text: string): string {
     const code = ch.codePointAt(0) as number;
     let piece: string;
     if (code >= 0x21 && code <= 0x7e) piece = ch;
-    else if (code === 0x20 || code < 0x20 || code === 0x7f || (code >= 0x80 && code <= 0x9f) || ch === '\u2028' || ch === '\u2029') piece = ' ';
+    else if (
+      code === 0x20 ||
+      code < 0x20 ||
+      code === 0x7f ||
+      (code >= 0x80 && code <= 0x9f) ||
+      ch === '\u2028' ||
+      ch === '\u2029'
+    )
+      piece = ' ';
     else piece = ASCII_SPELLING.get(ch) ?? '?';
     if (piece === ' ') {
       space = out.length > 0;
@@ -60,28 +68,33 @@ export function printableAscii(text: string): string {
  * `...`), as the Publish reference requires; the body keeps the UTF-8 summary.
  */
 export function alertSubject(event: ChainedEvent): string {
-  const prefix = event.status === 'resolved' ? 'elbscope: resolved: ' : event.details.repeat ? 'elbscope: still: ' : 'elbscope: ';
+  const prefix =
+    event.status === 'resolved' ? 'elbscope: resolved: ' : event.details.repeat ? 'elbscope: still: ' : 'elbscope: ';
   const clean = printableAscii(`${prefix}${event.summary}`);
-  return clean.length <= SNS_LIMITS.subjectChars ? clean : `${clean.slice(0, SNS_LIMITS.subjectChars - 3).trimEnd()}...`;
+  return clean.length <= SNS_LIMITS.subjectChars
+    ? clean
+    : `${clean.slice(0, SNS_LIMITS.subjectChars - 3).trimEnd()}...`;
 }
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffe\uffff]/g;
 
 /** Text as well-formed UTF-8 with no control characters but newline and tab (SQS raw delivery refuses the rest). */
-export function bodyText(text: string): string {
+function bodyText(text: string): string {
   return text.toWellFormed().replace(CONTROL, '?');
 }
 
 /** JSON whose strings carry no raw control characters: JSON.stringify leaves U+007F–U+009F as they are. */
 function controlFreeJson(value: unknown, indent?: number): string {
-  return JSON.stringify(value, null, indent).toWellFormed().replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value, null, indent)
+    .toWellFormed()
+    .replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 const utf8 = new TextEncoder();
 
 /** UTF-8 byte length. */
-export function utf8Bytes(text: string): number {
+function utf8Bytes(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
@@ -105,7 +118,9 @@ function readableLines(event: ChainedEvent): string[] {
     ...(event.from !== null || event.to !== null ? [`change:        ${event.from ?? '-'} → ${event.to ?? '-'}`] : []),
     `when:          ${event.at}`,
     `severity:      ${event.severity}`,
-    test ? `event id:      ${event.id} (a test: not part of any audit trail)` : `event id:      ${event.id} (audit record #${event.seq})`,
+    test
+      ? `event id:      ${event.id} (a test: not part of any audit trail)`
+      : `event id:      ${event.id} (audit record #${event.seq})`,
     // The chain's head as of this event, kept outside the store by whoever receives the alert:
     // `elbscope verify --anchor HASH` proves the trail up to it was not rewritten.
     ...(test ? [] : [`audit anchor:  #${event.seq} ${event.hash}`]),
@@ -164,7 +179,8 @@ export function alertAttributes(event: ChainedEvent): Record<string, StringAttri
 /** Bytes the attributes take from the message size limit: "all parts … including name, type, and value". */
 export function attributeBytes(attrs: Record<string, StringAttribute>): number {
   let n = 0;
-  for (const [name, { DataType, StringValue }] of Object.entries(attrs)) n += utf8Bytes(name) + utf8Bytes(DataType) + utf8Bytes(StringValue);
+  for (const [name, { DataType, StringValue }] of Object.entries(attrs))
+    n += utf8Bytes(name) + utf8Bytes(DataType) + utf8Bytes(StringValue);
   return n;
 }
 
@@ -177,5 +193,7 @@ const FIFO_ID = /^[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]{1,128}$/;
  * load balancer keeps one ordered group whatever its name holds.
  */
 export function fifoGroupId(loadBalancer: string): string {
-  return FIFO_ID.test(loadBalancer) ? loadBalancer : `lb-${createHash('sha256').update(loadBalancer).digest('hex').slice(0, 40)}`;
+  return FIFO_ID.test(loadBalancer)
+    ? loadBalancer
+    : `lb-${createHash('sha256').update(loadBalancer).digest('hex').slice(0, 40)}`;
 }

@@ -8,13 +8,13 @@ import type { AlertSink } from './sinks';
  * hanging Publish sooner; this bounds a sink without deadlines of its own (a file on
  * a hung mount, any later sink), so it never holds the others for longer.
  */
-export const SINK_DEADLINE_MS = 30_000;
+const SINK_DEADLINE_MS = 30_000;
 
 /**
  * Waits out a call's deadline: resolves once `ms` have passed. Ends early (either
  * way) when `signal` aborts: the call settled first. Tests inject their own.
  */
-export type DeadlineTimer = (ms: number, signal: AbortSignal) => Promise<void>;
+type DeadlineTimer = (ms: number, signal: AbortSignal) => Promise<void>;
 
 /** A sink call's deadline, and what waits it out (default: SINK_DEADLINE_MS on the process's timers). */
 export interface SinkCallOptions {
@@ -22,8 +22,11 @@ export interface SinkCallOptions {
   timer?: DeadlineTimer;
 }
 
-/** A sink call that did not settle by its deadline: a transient failure of that sink (the call may still complete later). */
-export class SinkTimeoutError extends Error {
+/**
+ * A sink call that did not settle by its deadline: a transient failure of that sink (the call may still complete
+ * later).
+ */
+class SinkTimeoutError extends Error {
   override name = 'SinkTimeout';
 }
 
@@ -32,7 +35,10 @@ export class SinkBusyError extends Error {
   override name = 'SinkBusy';
 }
 
-/** Whether a sink failure says it hangs (past its deadline, or still busy with an earlier call): not to be called again in this flush. */
+/**
+ * Whether a sink failure says it hangs (past its deadline, or still busy with an earlier call): not to be called again
+ * in this flush.
+ */
 export function isHang(err: unknown): boolean {
   return err instanceof SinkTimeoutError || err instanceof SinkBusyError;
 }
@@ -66,7 +72,10 @@ export function guardedSink(sink: AlertSink, options: SinkCallOptions = {}): Ale
         late.delete(event.id);
         return accepted;
       }
-      if (hanging) throw new SinkBusyError(`not called: its call for event ${hanging.eventId} has not settled since its ${seconds(deadlineMs)} deadline passed`);
+      if (hanging)
+        throw new SinkBusyError(
+          `not called: its call for event ${hanging.eventId} has not settled since its ${seconds(deadlineMs)} deadline passed`,
+        );
       const abort = new AbortController();
       const settled = new AbortController();
       const call = sink.publish(event, { signal: abort.signal });
@@ -81,15 +90,17 @@ export function guardedSink(sink: AlertSink, options: SinkCallOptions = {}): Ale
       const held = { eventId: event.id };
       hanging = held;
       abort.abort(new SinkTimeoutError(`no answer within ${seconds(deadlineMs)}`));
-      call.then(
-        (result) => {
-          if (late.size >= MAX_LATE) late.delete(late.keys().next().value as string);
-          late.set(event.id, result);
-        },
-        () => undefined,
-      ).finally(() => {
-        if (hanging === held) hanging = null;
-      });
+      call
+        .then(
+          (result) => {
+            if (late.size >= MAX_LATE) late.delete(late.keys().next().value as string);
+            late.set(event.id, result);
+          },
+          () => undefined,
+        )
+        .finally(() => {
+          if (hanging === held) hanging = null;
+        });
       throw new SinkTimeoutError(`no answer within ${seconds(deadlineMs)}; the call was abandoned`);
     },
   };

@@ -6,7 +6,7 @@ import { guardedSink, type SinkCallOptions } from './sink-calls';
 import { alertAttributes, alertBody, alertSubject, attributeBytes, fifoGroupId, SNS_LIMITS } from './format';
 
 /** What a sink call is given besides the event. */
-export interface PublishOptions {
+interface PublishOptions {
   /** Aborted when the call's deadline passes: a sink that can stop its work (an HTTP request) does. */
   signal?: AbortSignal;
 }
@@ -31,7 +31,9 @@ export function publishInput(topicArn: string, event: ChainedEvent) {
     Message: alertBody(event, SNS_LIMITS.messageBytes - attributeBytes(attributes)),
     MessageAttributes: attributes,
     // FIFO: the event id deduplicates a republish within SNS's 5-minute window; one ordered group per load balancer.
-    ...(topicArn.endsWith('.fifo') ? { MessageDeduplicationId: event.id, MessageGroupId: fifoGroupId(event.loadBalancer) } : {}),
+    ...(topicArn.endsWith('.fifo')
+      ? { MessageDeduplicationId: event.id, MessageGroupId: fifoGroupId(event.loadBalancer) }
+      : {}),
   };
 }
 
@@ -40,9 +42,15 @@ export function snsSink(sns: SNSClient, topicArn: string): AlertSink {
   return {
     description: `SNS ${topicArn}`,
     async publish(event, options) {
-      const out = await sns.send(new PublishCommand(publishInput(topicArn, event)), options?.signal ? { abortSignal: options.signal } : {});
+      const out = await sns.send(
+        new PublishCommand(publishInput(topicArn, event)),
+        options?.signal ? { abortSignal: options.signal } : {},
+      );
       // SNS always answers with a MessageId: without one the answer was not SNS's (a proxy page), so not a delivery.
-      if (!out.MessageId) throw new Error(`Publish: HTTP ${out.$metadata?.httpStatusCode ?? '?'} answer has no MessageId: not an SNS Publish response`);
+      if (!out.MessageId)
+        throw new Error(
+          `Publish: HTTP ${out.$metadata?.httpStatusCode ?? '?'} answer has no MessageId: not an SNS Publish response`,
+        );
       return { messageId: out.MessageId };
     },
   };
@@ -72,9 +80,14 @@ export function fileSink(path: string): AlertSink {
   return {
     description: `file ${path}`,
     async publish(event) {
-      const file = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o666);
+      const file = await open(
+        path,
+        constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK,
+        0o666,
+      );
       try {
-        if ((await file.stat()).isFile() && (await tailHolds(path, `"id":${JSON.stringify(event.id)}`))) return { messageId: null };
+        if ((await file.stat()).isFile() && (await tailHolds(path, `"id":${JSON.stringify(event.id)}`)))
+          return { messageId: null };
         await file.appendFile(`${JSON.stringify({ subject: alertSubject(event), event })}\n`);
       } finally {
         await file.close();
@@ -85,7 +98,7 @@ export function fileSink(path: string): AlertSink {
 }
 
 /** How much of an alert file's end the file sink reads to find a line it appended already. */
-export const FILE_TAIL_BYTES = 64 * 1024;
+const FILE_TAIL_BYTES = 64 * 1024;
 
 /** Whether the last FILE_TAIL_BYTES of `path` hold `needle` (no file: no). */
 async function tailHolds(path: string, needle: string): Promise<boolean> {
@@ -144,7 +157,13 @@ export function allSinks(sinks: AlertSink[], options: SinkCallOptions = {}): Ale
           failed ??= { sink: sink.description, err };
         }
       }
-      if (failed) throw new SinkError(failed.sink, failed.err, `${failed.sink}: ${failed.err instanceof Error ? failed.err.message : String(failed.err)}`, accepted);
+      if (failed)
+        throw new SinkError(
+          failed.sink,
+          failed.err,
+          `${failed.sink}: ${failed.err instanceof Error ? failed.err.message : String(failed.err)}`,
+          accepted,
+        );
       return { messageId };
     },
   };

@@ -17,7 +17,7 @@ import type { HttpHandlerOptions } from '@smithy/types';
 export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
 /** An answer larger than the bound: refused before (Content-Length) or while reading it. */
-export class AnswerTooLargeError extends Error {
+class AnswerTooLargeError extends Error {
   override name = 'AnswerTooLarge';
 }
 
@@ -55,10 +55,17 @@ export class BoundedHttpHandler extends NodeHttpHandler {
     const announced = Number(response.headers['content-length'] ?? NaN);
     if (Number.isFinite(announced) && announced > max) {
       body.destroy();
-      throw new AnswerTooLargeError(`the answer announces ${announced} bytes (Content-Length), more than MAX_ANSWER_BYTES (${mib(max)}); not read`);
+      throw new AnswerTooLargeError(
+        `the answer announces ${announced} bytes (Content-Length), more than MAX_ANSWER_BYTES (${mib(max)}); not read`,
+      );
     }
     const timeoutMs = (args[1] as HttpHandlerOptions | undefined)?.requestTimeout ?? this.#requestTimeoutMs;
-    response.body = capped(body, max, timeoutMs ? Math.max(1, timeoutMs - (performance.now() - startedAt)) : undefined, timeoutMs ?? 0);
+    response.body = capped(
+      body,
+      max,
+      timeoutMs ? Math.max(1, timeoutMs - (performance.now() - startedAt)) : undefined,
+      timeoutMs ?? 0,
+    );
     return out;
   }
 }
@@ -69,11 +76,17 @@ function capped(body: Readable, max: number, remainingMs: number | undefined, ti
   const guard = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       seen += chunk.length;
-      if (seen > max) done(new AnswerTooLargeError(`the answer is larger than MAX_ANSWER_BYTES (${mib(max)}); stopped reading at ${seen} bytes`));
+      if (seen > max)
+        done(
+          new AnswerTooLargeError(
+            `the answer is larger than MAX_ANSWER_BYTES (${mib(max)}); stopped reading at ${seen} bytes`,
+          ),
+        );
       else done(null, chunk);
     },
   });
-  // pipeline: an error on either side (too large, timeout, the server cutting it) destroys both, so the socket is let go.
+  // pipeline: an error on either side (too large, timeout, the server cutting it) destroys both, so the socket is let
+  // go.
   pipeline(body, guard, () => {});
   if (remainingMs !== undefined) {
     // unref: a body nobody reads must not keep a finished CLI command alive until the deadline.

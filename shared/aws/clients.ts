@@ -12,9 +12,18 @@ import { perRegionAndRole } from './per-region';
  * call's `<ActionResponse>` (shared/answer.ts). A role ARN makes the client
  * assume that role (cross-account).
  */
-export function ec2ClientsByRegion(maxAttempts = 4, deadlines: Deadlines = AWS_DEADLINES): (region: string, roleArn?: string) => EC2Client {
+export function ec2ClientsByRegion(
+  maxAttempts = 4,
+  deadlines: Deadlines = AWS_DEADLINES,
+): (region: string, roleArn?: string) => EC2Client {
   return perRegionAndRole((region, roleArn) => {
-    const client = new EC2Client({ region, maxAttempts, retryMode: 'standard', credentials: credentialsFor(roleArn, region), requestHandler: requestHandlerWith(deadlines) });
+    const client = new EC2Client({
+      region,
+      maxAttempts,
+      retryMode: 'standard',
+      credentials: credentialsFor(roleArn, region),
+      requestHandler: requestHandlerWith(deadlines),
+    });
     return guardQueryAnswers(client, 'ec2');
   });
 }

@@ -5,7 +5,12 @@ import { perRegionAndRole } from './per-region';
 
 /** One provider per role and region (made on first use). */
 const providerFor = perRegionAndRole((region, roleArn) =>
-  shared(fromTemporaryCredentials({ params: { RoleArn: roleArn as string, RoleSessionName: 'elbscope', DurationSeconds: 3600 }, clientConfig: { region, requestHandler: requestHandlerWith() } })),
+  shared(
+    fromTemporaryCredentials({
+      params: { RoleArn: roleArn as string, RoleSessionName: 'elbscope', DurationSeconds: 3600 },
+      clientConfig: { region, requestHandler: requestHandlerWith() },
+    }),
+  ),
 );
 
 /**

@@ -22,7 +22,14 @@ export interface Deadlines {
  * `throwOnRequestTimeout`: without it the SDK's node handler only logs a warning
  * when `requestTimeout` passes, and goes on waiting.
  */
-export function requestHandlerWith(deadlines: Deadlines = AWS_DEADLINES, maxAnswerBytes = MAX_ANSWER_BYTES): BoundedHttpHandler {
-  const options = { connectionTimeout: deadlines.connectionTimeoutMs, requestTimeout: deadlines.requestTimeoutMs, throwOnRequestTimeout: true };
+export function requestHandlerWith(
+  deadlines: Deadlines = AWS_DEADLINES,
+  maxAnswerBytes = MAX_ANSWER_BYTES,
+): BoundedHttpHandler {
+  const options = {
+    connectionTimeout: deadlines.connectionTimeoutMs,
+    requestTimeout: deadlines.requestTimeoutMs,
+    throwOnRequestTimeout: true,
+  };
   return new BoundedHttpHandler(options, maxAnswerBytes);
 }

@@ -12,12 +12,31 @@ import { AWS_DEADLINES, requestHandlerWith, type Deadlines } from './deadlines';
  * has elbscope's deadline; a 2xx answer that is not the call's `<ActionResponse>`
  * is refused: shared/answer.ts).
  */
-export function elbClientsByRegion(maxAttempts = 4, deadlines: Deadlines = AWS_DEADLINES): (region: string, roleArn?: string) => ElbApiClients {
+export function elbClientsByRegion(
+  maxAttempts = 4,
+  deadlines: Deadlines = AWS_DEADLINES,
+): (region: string, roleArn?: string) => ElbApiClients {
   return perRegionAndRole((region, roleArn) => {
     const credentials = credentialsFor(roleArn, region);
     return {
-      elb: guardQueryAnswers(new ElasticLoadBalancingClient({ region, credentials, maxAttempts, requestHandler: requestHandlerWith(deadlines) }), 'query'),
-      elbv2: guardQueryAnswers(new ElasticLoadBalancingV2Client({ region, credentials, maxAttempts, requestHandler: requestHandlerWith(deadlines) }), 'query'),
+      elb: guardQueryAnswers(
+        new ElasticLoadBalancingClient({
+          region,
+          credentials,
+          maxAttempts,
+          requestHandler: requestHandlerWith(deadlines),
+        }),
+        'query',
+      ),
+      elbv2: guardQueryAnswers(
+        new ElasticLoadBalancingV2Client({
+          region,
+          credentials,
+          maxAttempts,
+          requestHandler: requestHandlerWith(deadlines),
+        }),
+        'query',
+      ),
     };
   });
 }

@@ -1,4 +1,10 @@
-import { DescribeKeyCommand, GenerateMacCommand, KMSClient, VerifyMacCommand } from '@aws-sdk/client-kms';
+import {
+  DescribeKeyCommand,
+  GenerateMacCommand,
+  type GenerateMacCommandOutput,
+  KMSClient,
+  VerifyMacCommand,
+} from '@aws-sdk/client-kms';
 import { describeError } from '../errors';
 import { keyFilePort, SealUnavailableError, type KeyFileOptions, type MacPort } from '../ledger/seal';
 import { requestHandlerWith } from './deadlines';
@@ -34,7 +40,8 @@ export function kmsMacPort(client: KMSClient, keyId: string): MacPort {
     since: () => {
       created ??= client.send(new DescribeKeyCommand({ KeyId: keyId })).then((answer) => {
         const at = answer.KeyMetadata?.CreationDate;
-        if (!(at instanceof Date) || !Number.isFinite(at.getTime())) throw new Error('the answer carries no KeyMetadata.CreationDate');
+        if (!(at instanceof Date) || !Number.isFinite(at.getTime()))
+          throw new Error('the answer carries no KeyMetadata.CreationDate');
         return at.toISOString();
       });
       return created.catch((err: unknown) => {
@@ -44,16 +51,24 @@ export function kmsMacPort(client: KMSClient, keyId: string): MacPort {
       });
     },
     async mac(data) {
-      let answer;
+      let answer: GenerateMacCommandOutput;
       try {
-        answer = await client.send(new GenerateMacCommand({ KeyId: keyId, MacAlgorithm: ALGORITHM, Message: Buffer.from(data, 'utf8') }));
+        answer = await client.send(
+          new GenerateMacCommand({ KeyId: keyId, MacAlgorithm: ALGORITHM, Message: Buffer.from(data, 'utf8') }),
+        );
       } catch (err) {
         throw new SealUnavailableError(failed('GenerateMac', err));
       }
       // GenerateMac returns "the standard, raw HMAC defined in RFC 2104": 32 bytes for HMAC_SHA_256.
       const mac = answer.Mac;
-      if (!(mac instanceof Uint8Array) || mac.length !== MAC_BYTES || (answer.MacAlgorithm !== undefined && answer.MacAlgorithm !== ALGORITHM)) {
-        throw new SealUnavailableError(failed('GenerateMac', new Error(`the answer carries no ${MAC_BYTES}-byte ${ALGORITHM} Mac`)));
+      if (
+        !(mac instanceof Uint8Array) ||
+        mac.length !== MAC_BYTES ||
+        (answer.MacAlgorithm !== undefined && answer.MacAlgorithm !== ALGORITHM)
+      ) {
+        throw new SealUnavailableError(
+          failed('GenerateMac', new Error(`the answer carries no ${MAC_BYTES}-byte ${ALGORITHM} Mac`)),
+        );
       }
       problem = null;
       return Buffer.from(mac).toString('base64');
@@ -63,8 +78,16 @@ export function kmsMacPort(client: KMSClient, keyId: string): MacPort {
       // Not a MAC this key could have made: no call needed to say so.
       if (bytes.length !== MAC_BYTES || bytes.toString('base64') !== mac) return false;
       try {
-        const answer = await client.send(new VerifyMacCommand({ KeyId: keyId, MacAlgorithm: ALGORITHM, Message: Buffer.from(data, 'utf8'), Mac: bytes }));
-        // "If the HMAC is not verified, the VerifyMac operation fails with a KMSInvalidMacException": MacValid true is the only yes.
+        const answer = await client.send(
+          new VerifyMacCommand({
+            KeyId: keyId,
+            MacAlgorithm: ALGORITHM,
+            Message: Buffer.from(data, 'utf8'),
+            Mac: bytes,
+          }),
+        );
+        // "If the HMAC is not verified, the VerifyMac operation fails with a KMSInvalidMacException": MacValid true is
+        // the only yes.
         // (A success does not clear `problem`: checks run side by side, and the audit names the failure it met.)
         if (answer.MacValid === true) return true;
         failed('VerifyMac', new Error('the answer has no MacValid true and no error'));
@@ -79,7 +102,8 @@ export function kmsMacPort(client: KMSClient, keyId: string): MacPort {
 }
 
 /** A KMS key as a person names it: a key ARN or alias ARN, `alias/NAME`, or a key id. */
-const KMS_KEY = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[\w/-]+|alias\/[\w/-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
+const KMS_KEY =
+  /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[\w/-]+|alias\/[\w/-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
 
 /** Whether a configured seal key names a KMS key (else it is a key file's path). */
 export function isKmsKey(key: string): boolean {
@@ -92,13 +116,17 @@ export function isKmsKey(key: string): boolean {
  * seals nothing and checks nothing (`why`), so the audit says it cannot check seals
  * rather than pass them.
  */
-export function macPortFor(key: string | null, options: { create: KeyFileOptions['create']; region?: string; why?: string }): MacPort {
-  if (key === null) return noKey(options.why ?? 'seal: no key configured (ELBSCOPE_SEAL_KEY, --seal-key, or "store.sealKey")');
+export function macPortFor(
+  key: string | null,
+  options: { create: KeyFileOptions['create']; region?: string; why?: string },
+): MacPort {
+  if (key === null)
+    return noKey(options.why ?? 'seal: no key configured (ELBSCOPE_SEAL_KEY, --seal-key, or "store.sealKey")');
   return isKmsKey(key) ? kmsMacPort(kmsClient(options.region), key) : keyFilePort(key, { create: options.create });
 }
 
 /** A port without a key: every seal fails, every check is unknown. */
-export function noKey(why: string): MacPort {
+function noKey(why: string): MacPort {
   return {
     description: 'seal key (none configured)',
     problem: () => why,

@@ -2,7 +2,7 @@ import type { Parsed } from './apache-status';
 import { looksLikeHtml } from './apache-status';
 
 /** One worker slot of Apache's ExtendedStatus table. */
-export interface ApacheSlot {
+interface ApacheSlot {
   srv: string;
   mode: string;
   /** "SS": seconds since the most recent request began (for an `R` slot: the connection's age). */
@@ -41,7 +41,10 @@ function stripTags(html: string): string {
 /** A cell's text: tags dropped, entities decoded, whitespace collapsed. */
 function text(html: string): string {
   // Most cells are plain ("R", "127.2.1.4"): skip the work for them.
-  const plain = html.indexOf('<') < 0 && html.indexOf('&') < 0 ? html : stripTags(html).replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, e: string) => ENTITIES[e] ?? '');
+  const plain =
+    html.indexOf('<') < 0 && html.indexOf('&') < 0
+      ? html
+      : stripTags(html).replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, e: string) => ENTITIES[e] ?? '');
   return plain.replace(/\s+/g, ' ').trim();
 }
 
@@ -104,7 +107,9 @@ export function parseApacheHtml(html: string): Parsed<ApacheHtml> {
   const rows = afterTags(table.split(/<\/table>/i)[0] ?? '', 'tr');
   const header = afterTags(rows.shift() ?? '', 'th').map(text);
   const col = (name: string) => header.indexOf(name);
-  const [iSrv, iMode, iSs, iClient, iVhost, iReq] = ['Srv', 'M', 'SS', 'Client', 'VHost', 'Request'].map(col) as number[];
+  const [iSrv, iMode, iSs, iClient, iVhost, iReq] = ['Srv', 'M', 'SS', 'Client', 'VHost', 'Request'].map(
+    col,
+  ) as number[];
   const slots: ApacheSlot[] = [];
   for (const row of rows) {
     // Only the six columns read are decoded (a table has 15).

@@ -8,7 +8,7 @@
 
 /** Every scoreboard state Apache writes (the `?auto` key and the HTML legend). */
 export const SCOREBOARD_STATES = ['_', 'S', 'R', 'W', 'K', 'D', 'C', 'L', 'G', 'I', '.'] as const;
-export type ScoreboardState = (typeof SCOREBOARD_STATES)[number];
+type ScoreboardState = (typeof SCOREBOARD_STATES)[number];
 export type ScoreboardCounts = Record<ScoreboardState, number>;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -75,7 +75,8 @@ export function parseApacheAuto(text: string): Parsed<ApacheAuto> {
     return { ok: false, error: 'no Scoreboard line: truncated, or not Apache mod_status ?auto output' };
   }
   // A body cut inside the scoreboard line has no line end after it.
-  if (scoreboardLine === lines.length - 1) return { ok: false, error: 'truncated: the Scoreboard line is not terminated' };
+  if (scoreboardLine === lines.length - 1)
+    return { ok: false, error: 'truncated: the Scoreboard line is not terminated' };
   const scoreboard = fields.Scoreboard;
   if (scoreboard === '') return { ok: false, error: 'empty Scoreboard' };
   const { counts, unknown } = countScoreboard(scoreboard);

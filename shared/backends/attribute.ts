@@ -2,7 +2,7 @@ import { compareNatural, compareText } from '../compare';
 import type { ObservedNode } from '../nodes/observation';
 
 /** Pre-opened connections on one backend held by one load balancer node. */
-export interface NodeReading {
+interface NodeReading {
   eniId: string | null;
   az: string | null;
   /** The client IP the backend saw: the node's private IP (or its only IP). */
@@ -21,7 +21,10 @@ export interface ReadingAttribution {
  * node's private IP (the ENI's), so that is matched first, then the node IP itself
  * (internal load balancers). Null when the backend could not say per client.
  */
-export function attributeReading(readingByClient: Record<string, number> | null, nodes: ObservedNode[]): ReadingAttribution | null {
+export function attributeReading(
+  readingByClient: Record<string, number> | null,
+  nodes: ObservedNode[],
+): ReadingAttribution | null {
   if (!readingByClient) return null;
   const byAddress = new Map<string, ObservedNode>();
   for (const node of nodes) {

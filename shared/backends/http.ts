@@ -33,7 +33,10 @@ export class PageError extends Error {
 
 /** A non-200 answer inside readResponse, carrying its status to the PageError. */
 class StatusError extends Error {
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
     super(message);
   }
 }
@@ -59,17 +62,26 @@ export function fetchPage(url: string, limits: FetchLimits = DEFAULT_FETCH_LIMIT
       reject(new PageError(`${url}: ${message}`, status));
     };
     const send = url.startsWith('https:') ? httpsRequest : httpRequest;
-    const req = send(url, { method: 'GET', agent: false, ...(limits.verifyTls === false ? { rejectUnauthorized: false } : {}), headers: { 'user-agent': 'elbscope', accept: 'text/plain, text/html;q=0.9', connection: 'close' } }, (res) => {
-      readResponse(url, res, limits).then(
-        (page) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          resolve(page);
-        },
-        (err: Error) => fail(err.message, err instanceof StatusError ? err.status : null),
-      );
-    });
+    const req = send(
+      url,
+      {
+        method: 'GET',
+        agent: false,
+        ...(limits.verifyTls === false ? { rejectUnauthorized: false } : {}),
+        headers: { 'user-agent': 'elbscope', accept: 'text/plain, text/html;q=0.9', connection: 'close' },
+      },
+      (res) => {
+        readResponse(url, res, limits).then(
+          (page) => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            resolve(page);
+          },
+          (err: Error) => fail(err.message, err instanceof StatusError ? err.status : null),
+        );
+      },
+    );
     const timer = setTimeout(() => fail(`no answer within ${limits.timeoutMs} ms`), limits.timeoutMs);
     req.on('error', (err) => fail(networkFailure(err)));
     req.end();
@@ -124,7 +136,12 @@ function readResponse(url: string, res: IncomingMessage, limits: FetchLimits): P
 
 function networkFailure(err: unknown): string {
   const code = (err as { code?: string })?.code;
-  if (code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN' || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'CERT_HAS_EXPIRED') {
+  if (
+    code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
+    code === 'SELF_SIGNED_CERT_IN_CHAIN' ||
+    code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' ||
+    code === 'CERT_HAS_EXPIRED'
+  ) {
     return `TLS certificate not trusted (${code}); set "statusTlsVerify": false for this backend to read it anyway`;
   }
   if (code === 'ECONNREFUSED') return 'connection refused';

@@ -26,20 +26,45 @@ export function parseNginxStatus(text: string): Parsed<NginxStatus> {
   let totals: string[] | undefined;
   for (const raw of text.split('\n')) {
     const line = raw.trim();
-    if (active === undefined && line.startsWith('Active connections:')) active = line.slice('Active connections:'.length).trim();
-    else if (rww === undefined && line.startsWith('Reading:')) rww = /^Reading:\s*(\S+)\s+Writing:\s*(\S+)\s+Waiting:\s*(\S+)$/.exec(line)?.slice(1);
+    if (active === undefined && line.startsWith('Active connections:'))
+      active = line.slice('Active connections:'.length).trim();
+    else if (rww === undefined && line.startsWith('Reading:'))
+      rww = /^Reading:\s*(\S+)\s+Writing:\s*(\S+)\s+Waiting:\s*(\S+)$/.exec(line)?.slice(1);
     else if (totals === undefined && /^\d+\s+\d+\s+\d+$/.test(line)) totals = line.split(/\s+/);
   }
-  if (active === undefined || rww === undefined) return { ok: false, error: 'not nginx stub_status output (no "Active connections" or "Reading/Writing/Waiting" line)' };
+  if (active === undefined || rww === undefined)
+    return {
+      ok: false,
+      error: 'not nginx stub_status output (no "Active connections" or "Reading/Writing/Waiting" line)',
+    };
   const [reading, writing, waiting] = rww.map(wholeNumber);
   const activeCount = wholeNumber(active);
-  if (activeCount === null || reading === null || writing === null || waiting === null || reading === undefined || writing === undefined || waiting === undefined) {
-    return { ok: false, error: `not a count in nginx stub_status: "Active connections: ${active.slice(0, 40)}", "Reading: ${rww.join(' ').slice(0, 60)}" (whole numbers up to 15 digits)` };
+  if (
+    activeCount === null ||
+    reading === null ||
+    writing === null ||
+    waiting === null ||
+    reading === undefined ||
+    writing === undefined ||
+    waiting === undefined
+  ) {
+    return {
+      ok: false,
+      error: `not a count in nginx stub_status: "Active connections: ${active.slice(0, 40)}", "Reading: ${rww.join(' ').slice(0, 60)}" (whole numbers up to 15 digits)`,
+    };
   }
   const [accepts, handled, requests] = (totals ?? []).map(wholeNumber);
   return {
     ok: true,
-    value: { active: activeCount, accepts: accepts ?? null, handled: handled ?? null, requests: requests ?? null, reading, writing, waiting },
+    value: {
+      active: activeCount,
+      accepts: accepts ?? null,
+      handled: handled ?? null,
+      requests: requests ?? null,
+      reading,
+      writing,
+      waiting,
+    },
   };
 }
 

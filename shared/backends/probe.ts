@@ -57,8 +57,16 @@ export async function probeBackend(url: string, options: ProbeOptions = {}): Pro
     html = parseApacheHtml(first.body);
     if (html.ok && html.value.scoreboard) return apacheReport(report, fromHtml(html.value), html, htmlUrl, options);
     const plain = parseApacheAuto(first.body);
-    if (plain.ok) return apacheReport(report, plain.value, { ok: false, error: 'the page is ?auto text, with no per-slot table' }, htmlUrl, options);
-    if (url === htmlUrl && !html.ok) return { ...report, error: `${url}: not an Apache or nginx status page (${plain.error})` };
+    if (plain.ok)
+      return apacheReport(
+        report,
+        plain.value,
+        { ok: false, error: 'the page is ?auto text, with no per-slot table' },
+        htmlUrl,
+        options,
+      );
+    if (url === htmlUrl && !html.ok)
+      return { ...report, error: `${url}: not an Apache or nginx status page (${plain.error})` };
   } else if (firstStatus === null || firstStatus < 400 || firstStatus > 499) {
     // A network failure (refused, timeout, cap): asking again at ?auto would only fail the same way, slower.
     return { ...report, error: firstError };
@@ -67,7 +75,10 @@ export async function probeBackend(url: string, options: ProbeOptions = {}): Pro
   try {
     autoPage = await fetchPage(autoUrl, limits);
   } catch (err) {
-    return { ...report, error: url === htmlUrl && firstError ? firstError : err instanceof Error ? err.message : describeError(err) };
+    return {
+      ...report,
+      error: url === htmlUrl && firstError ? firstError : err instanceof Error ? err.message : describeError(err),
+    };
   }
   await yieldForLargePage(autoPage.body);
   const auto = parseApacheAuto(autoPage.body);
@@ -79,7 +90,17 @@ export async function probeBackend(url: string, options: ProbeOptions = {}): Pro
 function fromHtml(page: ApacheHtml): ApacheAuto {
   const scoreboard = page.scoreboard ?? '';
   const { counts, unknown } = countScoreboard(scoreboard);
-  return { host: null, serverVersion: page.serverVersion, mpm: page.mpm, scoreboard, counts, unknownStates: unknown, busyWorkers: null, idleWorkers: null, fields: {} };
+  return {
+    host: null,
+    serverVersion: page.serverVersion,
+    mpm: page.mpm,
+    scoreboard,
+    counts,
+    unknownStates: unknown,
+    busyWorkers: null,
+    idleWorkers: null,
+    fields: {},
+  };
 }
 
 function withAuto(url: URL, auto: boolean): string {
@@ -108,7 +129,8 @@ function apacheReport(
   const ownStates: Partial<Record<string, number>> = Object.create(null);
   if (html.ok && html.value.extendedStatus) {
     for (const slot of html.value.slots) {
-      if (!NOT_BUSY.has(slot.mode) && slot.mode !== 'R' && slot.request.startsWith(`GET ${statusPath}`)) ownStates[slot.mode] = (ownStates[slot.mode] ?? 0) + 1;
+      if (!NOT_BUSY.has(slot.mode) && slot.mode !== 'R' && slot.request.startsWith(`GET ${statusPath}`))
+        ownStates[slot.mode] = (ownStates[slot.mode] ?? 0) + 1;
     }
   } else if (counts.W > 0) ownStates.W = 1;
   const states = { ...counts };
@@ -123,7 +145,8 @@ function apacheReport(
   if (/Apache\/2\.[4-9]/.test(auto.serverVersion ?? '') || auto.mpm) trust.push(CAVEATS.reqtimeout);
   if (auto.mpm === null) trust.push(CAVEATS.noMpm);
   if (auto.mpm === 'event') trust.push(CAVEATS.eventMpm);
-  if (auto.unknownStates > 0) trust.push(`the scoreboard has ${auto.unknownStates} characters that are not Apache states`);
+  if (auto.unknownStates > 0)
+    trust.push(`the scoreboard has ${auto.unknownStates} characters that are not Apache states`);
 
   let readingByClient: Record<string, number> | null = null;
   let readingAges: number[] | null = null;
@@ -137,7 +160,9 @@ function apacheReport(
     for (const slot of reading) readingByClient[slot.client] = (readingByClient[slot.client] ?? 0) + 1;
     readingAges = reading.flatMap((s) => (s.secondsSince === null ? [] : [s.secondsSince]));
     if (reading.length !== counts.R) {
-      trust.push(`R differs between the scoreboard (${counts.R}) and the per-slot table (${reading.length}): they were read at different moments`);
+      trust.push(
+        `R differs between the scoreboard (${counts.R}) and the per-slot table (${reading.length}): they were read at different moments`,
+      );
     }
   }
   return {

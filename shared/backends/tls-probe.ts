@@ -19,7 +19,10 @@ export interface TlsFinding {
   daysLeft: number | null;
   /** `AB:CD:…`, as `openssl x509 -fingerprint -sha256` prints it. */
   fingerprint256: string | null;
-  /** The certificate's public key, base64 DER SubjectPublicKeyInfo (what a Classic back-end authentication policy lists). */
+  /**
+   * The certificate's public key, base64 DER SubjectPublicKeyInfo (what a Classic back-end authentication policy
+   * lists).
+   */
   publicKey: string | null;
   /** Problems found: expired, not yet valid, pin mismatch, self-signed. */
   findings: string[];
@@ -60,9 +63,22 @@ function dn(fields: Record<string, string | string[]> | undefined): string | nul
  */
 export function probeTls(target: string, options: TlsProbeOptions = {}): Promise<TlsFinding> {
   const finding: TlsFinding = {
-    target, protocol: null, cipher: null, subject: null, issuer: null, sans: [], selfSigned: null,
-    authorized: null, authorizationError: null, validFrom: null, validTo: null, daysLeft: null,
-    fingerprint256: null, publicKey: null, findings: [], error: null,
+    target,
+    protocol: null,
+    cipher: null,
+    subject: null,
+    issuer: null,
+    sans: [],
+    selfSigned: null,
+    authorized: null,
+    authorizationError: null,
+    validFrom: null,
+    validTo: null,
+    daysLeft: null,
+    fingerprint256: null,
+    publicKey: null,
+    findings: [],
+    error: null,
   };
   const parsed = parseTarget(target);
   if (!parsed) return Promise.resolve({ ...finding, error: `${target}: not HOST:PORT` });
@@ -85,12 +101,19 @@ export function probeTls(target: string, options: TlsProbeOptions = {}): Promise
       rejectUnauthorized: false,
       ...(options.ca ? { ca: options.ca } : {}),
     });
-    socket.setTimeout(timeoutMs, () => done({ ...finding, error: `${target}: no TLS handshake within ${timeoutMs} ms` }, socket));
-    socket.once('error', (err: NodeJS.ErrnoException) => done({ ...finding, error: `${target}: ${handshakeFailure(err)}` }, socket));
+    socket.setTimeout(timeoutMs, () =>
+      done({ ...finding, error: `${target}: no TLS handshake within ${timeoutMs} ms` }, socket),
+    );
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      done({ ...finding, error: `${target}: ${handshakeFailure(err)}` }, socket),
+    );
     socket.once('secureConnect', () => {
       const cert = socket.getPeerCertificate(true) as DetailedPeerCertificate;
       if (!cert || Object.keys(cert).length === 0) {
-        done({ ...finding, protocol: socket.getProtocol(), error: `${target}: the server sent no certificate` }, socket);
+        done(
+          { ...finding, protocol: socket.getProtocol(), error: `${target}: the server sent no certificate` },
+          socket,
+        );
         return;
       }
       const result: TlsFinding = {
@@ -112,14 +135,19 @@ export function probeTls(target: string, options: TlsProbeOptions = {}): Promise
       result.selfSigned =
         result.authorizationError === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
         issuerCert === cert ||
-        (result.subject === result.issuer && (issuerCert === undefined || issuerCert.fingerprint256 === cert.fingerprint256));
+        (result.subject === result.issuer &&
+          (issuerCert === undefined || issuerCert.fingerprint256 === cert.fingerprint256));
       const msLeft = new Date(cert.valid_to).getTime() - now().getTime();
       result.daysLeft = Math.floor(msLeft / 86_400_000);
       if (msLeft < 0) result.findings.push(`certificate expired on ${result.validTo}`);
-      if (new Date(cert.valid_from).getTime() > now().getTime()) result.findings.push(`certificate not valid before ${result.validFrom}`);
-      if (result.selfSigned) result.findings.push('self-signed certificate (an ELB accepts it; the backend leg is still encrypted)');
+      if (new Date(cert.valid_from).getTime() > now().getTime())
+        result.findings.push(`certificate not valid before ${result.validFrom}`);
+      if (result.selfSigned)
+        result.findings.push('self-signed certificate (an ELB accepts it; the backend leg is still encrypted)');
       if (options.pinSha256 && options.pinSha256.toUpperCase() !== cert.fingerprint256.toUpperCase()) {
-        result.findings.push(`fingerprint ${cert.fingerprint256} does not match the pinned ${options.pinSha256.toUpperCase()}`);
+        result.findings.push(
+          `fingerprint ${cert.fingerprint256} does not match the pinned ${options.pinSha256.toUpperCase()}`,
+        );
       }
       done(result, socket);
     });

@@ -1,6 +1,12 @@
 import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { describeError, MAX_ERROR_CHARS } from '../errors';
-import { BrokenMetricAnswerError, MAX_METRIC_PAGES, MetricAnswerReader, type AskedQuery, type QueryOutcome } from './metric-answers';
+import {
+  BrokenMetricAnswerError,
+  MAX_METRIC_PAGES,
+  MetricAnswerReader,
+  type AskedQuery,
+  type QueryOutcome,
+} from './metric-answers';
 import { parseLoadBalancerArn } from '../nodes/lb-name';
 import type { LoadBalancerKind } from '../nodes/kind';
 
@@ -8,7 +14,9 @@ import type { LoadBalancerKind } from '../nodes/kind';
 export interface MetricSpec {
   name: string;
   stat: 'Maximum' | 'Minimum' | 'Sum' | 'Average';
-  /** One of the few the events need (`capacity.cloudwatch.metrics: "essential"` reads only these: a third of the cost). */
+  /**
+   * One of the few the events need (`capacity.cloudwatch.metrics: "essential"` reads only these: a third of the cost).
+   */
   essential?: true;
 }
 
@@ -77,7 +85,7 @@ export const REPORTED_ONLY_WHEN_NON_ZERO = ['SurgeQueueLength', 'SpilloverCount'
  * use (0) — a reservation nobody sends traffic through is the idlest there is — while a metric missing from the
  * points (no result, a failed or broken read) stays unknown.
  */
-export const ABSENT_WITHOUT_TRAFFIC = ['PeakLCUs', 'ProcessedBytes'] as const;
+const ABSENT_WITHOUT_TRAFFIC = ['PeakLCUs', 'ProcessedBytes'] as const;
 
 /** Metrics whose minute with no datapoint, in a well-formed result, is 0 (see the two lists above). */
 export const ZERO_WHEN_NO_DATAPOINT: readonly string[] = [...REPORTED_ONLY_WHEN_NON_ZERO, ...ABSENT_WITHOUT_TRAFFIC];
@@ -110,10 +118,10 @@ export interface MetricTarget {
 export type MetricPoints = Record<string, [string, number][]>;
 
 /** Metrics one GetMetricData call may carry ("as many as 500 MetricDataQuery structures"). */
-export const MAX_QUERIES_PER_CALL = 500;
+const MAX_QUERIES_PER_CALL = 500;
 
 /** 1-minute datapoints: what a 1-minute schedule reads, each once (ELB metrics are published per minute). */
-export const PERIOD_SECONDS = 60;
+const PERIOD_SECONDS = 60;
 
 /**
  * The window a cycle asks for: minutes that ended at least `settleMinutes` ago
@@ -131,7 +139,10 @@ export function metricWindow(at: Date, lookbackMinutes: number, settleMinutes: n
 }
 
 /** Reads a region's (and account's) load balancers' metrics; per target its points, or the error that stopped it. */
-export type MetricsLookup = (targets: MetricTarget[], window: { start: Date; end: Date }) => Promise<Map<string, MetricPoints | Error>>;
+export type MetricsLookup = (
+  targets: MetricTarget[],
+  window: { start: Date; end: Date },
+) => Promise<Map<string, MetricPoints | Error>>;
 
 /**
  * A MetricsLookup over GetMetricData: every target's metrics in as few calls as
@@ -159,11 +170,21 @@ export function createMetricsLookup(cloudwatch: CloudWatchClient, set: 'all' | '
         const id = `m${queries.length}`;
         queries.push({
           key: target.key,
-          asked: { id, metric: m.name, stat: m.stat, periodSeconds: PERIOD_SECONDS, label: `${m.name} of ${target.name}` },
+          asked: {
+            id,
+            metric: m.name,
+            stat: m.stat,
+            periodSeconds: PERIOD_SECONDS,
+            label: `${m.name} of ${target.name}`,
+          },
           query: {
             Id: id,
             ReturnData: true,
-            MetricStat: { Metric: { Namespace: namespace, MetricName: m.name, Dimensions: [dimension] }, Period: PERIOD_SECONDS, Stat: m.stat },
+            MetricStat: {
+              Metric: { Namespace: namespace, MetricName: m.name, Dimensions: [dimension] },
+              Period: PERIOD_SECONDS,
+              Stat: m.stat,
+            },
           },
         });
       }
@@ -175,7 +196,11 @@ export function createMetricsLookup(cloudwatch: CloudWatchClient, set: 'all' | '
         outcomes = await readCall(cloudwatch, batch, window);
       } catch (err) {
         const why =
-          err instanceof BrokenMetricAnswerError ? `the answer is broken: ${err.message}` : err instanceof Error && !('$metadata' in err) ? err.message : describeError(err);
+          err instanceof BrokenMetricAnswerError
+            ? `the answer is broken: ${err.message}`
+            : err instanceof Error && !('$metadata' in err)
+              ? err.message
+              : describeError(err);
         const error = new Error(oneLine(`CloudWatch GetMetricData: ${why}`));
         for (const q of batch) out.set(q.key, error);
         continue;
@@ -184,8 +209,18 @@ export function createMetricsLookup(cloudwatch: CloudWatchClient, set: 'all' | '
         const outcome = outcomes.get(q.asked.id) as QueryOutcome;
         const points = out.get(q.key);
         if (!points || points instanceof Error) continue;
-        if ('refused' in outcome) out.set(q.key, new Error(oneLine(`CloudWatch GetMetricData: ${q.asked.label} (${q.asked.id}): ${outcome.refused}`)));
-        else out.set(q.key, Object.assign(points, { [q.asked.metric]: outcome.points.map(([t, v]) => [new Date(t).toISOString(), v] as [string, number]) }));
+        if ('refused' in outcome)
+          out.set(
+            q.key,
+            new Error(oneLine(`CloudWatch GetMetricData: ${q.asked.label} (${q.asked.id}): ${outcome.refused}`)),
+          );
+        else
+          out.set(
+            q.key,
+            Object.assign(points, {
+              [q.asked.metric]: outcome.points.map(([t, v]) => [new Date(t).toISOString(), v] as [string, number]),
+            }),
+          );
       }
     }
     return out;
@@ -198,15 +233,25 @@ async function readCall(
   batch: { query: MetricDataQuery; asked: AskedQuery }[],
   window: { start: Date; end: Date },
 ): Promise<Map<string, QueryOutcome>> {
-  const reader = new MetricAnswerReader(batch.map((q) => q.asked), window);
+  const reader = new MetricAnswerReader(
+    batch.map((q) => q.asked),
+    window,
+  );
   const queries = batch.map((q) => q.query);
   let token: string | undefined;
   let pages = 0;
   const tokens = new Set<string>();
   do {
-    if (pages === MAX_METRIC_PAGES) throw new Error(`still paging after ${MAX_METRIC_PAGES} pages (MAX_METRIC_PAGES); stopped`);
+    if (pages === MAX_METRIC_PAGES)
+      throw new Error(`still paging after ${MAX_METRIC_PAGES} pages (MAX_METRIC_PAGES); stopped`);
     const page = await cloudwatch.send(
-      new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: window.start, EndTime: window.end, ScanBy: 'TimestampAscending', ...(token ? { NextToken: token } : {}) }),
+      new GetMetricDataCommand({
+        MetricDataQueries: queries,
+        StartTime: window.start,
+        EndTime: window.end,
+        ScanBy: 'TimestampAscending',
+        ...(token ? { NextToken: token } : {}),
+      }),
     );
     pages++;
     token = reader.page(page);
@@ -227,6 +272,9 @@ function oneLine(text: string): string {
 function dimensionOf(target: MetricTarget): { Name: string; Value: string } | Error {
   if (target.kind === 'classic') return { Name: 'LoadBalancerName', Value: target.name };
   const arn = target.arn ? parseLoadBalancerArn(target.arn) : null;
-  if (!arn) return new Error(`CloudWatch: an ${target.kind === 'application' ? 'ALB' : 'NLB'}'s metrics are named by its ARN; set "arn" for ${target.key}`);
+  if (!arn)
+    return new Error(
+      `CloudWatch: an ${target.kind === 'application' ? 'ALB' : 'NLB'}'s metrics are named by its ARN; set "arn" for ${target.key}`,
+    );
   return { Name: 'LoadBalancer', Value: `${arn.type}/${arn.name}/${arn.id}` };
 }

@@ -22,7 +22,10 @@ export interface AskedQuery {
   label: string;
 }
 
-/** A query's outcome: its datapoints `[epoch ms, value]` (oldest first; [] = reported none), or CloudWatch's refusal of it. */
+/**
+ * A query's outcome: its datapoints `[epoch ms, value]` (oldest first; [] = reported none), or CloudWatch's refusal of
+ * it.
+ */
 export type QueryOutcome = { points: [number, number][] } | { refused: string };
 
 /**
@@ -49,8 +52,8 @@ export class BrokenMetricAnswerError extends Error {
 const broken = (message: string) => new BrokenMetricAnswerError(message);
 
 /** Text from the answer, safe to put in an error line: no markup, no control characters, short. */
-export function quoted(value: unknown, max = 40): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+function quoted(value: unknown, max = 40): string {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   const safe = text.slice(0, max).replace(/[^\w .:/+@=-]/g, '?');
   return `"${safe}${text.length > max ? '…' : ''}"`;
 }
@@ -77,8 +80,9 @@ export class MetricAnswerReader {
   /** Check one page and keep its datapoints; its NextToken (undefined: the last page). */
   page(answer: { MetricDataResults?: unknown; NextToken?: unknown }): string | undefined {
     const results = answer.MetricDataResults;
-    if (!Array.isArray(results)) throw broken('the answer has no MetricDataResults list: not that API\'s response');
-    if (answer.NextToken !== undefined && typeof answer.NextToken !== 'string') throw broken(`a NextToken that is not a string: ${quoted(answer.NextToken)}`);
+    if (!Array.isArray(results)) throw broken("the answer has no MetricDataResults list: not that API's response");
+    if (answer.NextToken !== undefined && typeof answer.NextToken !== 'string')
+      throw broken(`a NextToken that is not a string: ${quoted(answer.NextToken)}`);
     const token = answer.NextToken === '' ? undefined : answer.NextToken;
     const onThisPage = new Set<string>();
     for (const result of results as unknown[]) {
@@ -90,7 +94,8 @@ export class MetricAnswerReader {
       // One result per query Id on a page: two could not be told apart (a count would be doubled).
       if (onThisPage.has(q.id)) throw broken(`${name}: two results under one Id on one page`);
       onThisPage.add(q.id);
-      if (typeof r.StatusCode !== 'string' || !STATUS_CODES.has(r.StatusCode)) throw broken(`${name}: a StatusCode that is not one: ${quoted(r.StatusCode)}`);
+      if (typeof r.StatusCode !== 'string' || !STATUS_CODES.has(r.StatusCode))
+        throw broken(`${name}: a StatusCode that is not one: ${quoted(r.StatusCode)}`);
       // [R] "PartialData means that an incomplete set of data points were returned. You can use the NextToken
       // value that was returned and repeat your request": without one, the rest can never be read.
       if (r.StatusCode === 'PartialData' && token === undefined) {
@@ -100,7 +105,9 @@ export class MetricAnswerReader {
       this.#got.set(q.id, got);
       got.status = r.StatusCode;
       if (r.StatusCode === 'Forbidden' || r.StatusCode === 'InternalError') {
-        const message = Array.isArray(r.Messages) ? (r.Messages[0] as { Value?: unknown } | undefined)?.Value : undefined;
+        const message = Array.isArray(r.Messages)
+          ? (r.Messages[0] as { Value?: unknown } | undefined)?.Value
+          : undefined;
         got.refused = `${r.StatusCode}${typeof message === 'string' && message !== '' ? ` ${quoted(message, 200)}` : ''}`;
         continue;
       }
@@ -117,7 +124,10 @@ export class MetricAnswerReader {
       // A query with no result at all is missing, never "no datapoints" (which reads as 0).
       if (!got) throw broken(`${q.label} (${q.id}): no result for it in the answer`);
       if (got.status === 'PartialData') throw broken(`${q.label} (${q.id}): still PartialData when the pages ended`);
-      out.set(q.id, got.refused !== undefined ? { refused: got.refused } : { points: [...got.points].sort((a, b) => a[0] - b[0]) });
+      out.set(
+        q.id,
+        got.refused !== undefined ? { refused: got.refused } : { points: [...got.points].sort((a, b) => a[0] - b[0]) },
+      );
     }
     return out;
   }
@@ -131,7 +141,8 @@ export class MetricAnswerReader {
     // [S] Period: "The granularity, in seconds, of the returned data points": one per period at most.
     const periodMs = q.periodSeconds * 1000;
     const periods = Math.ceil((this.#end - this.#start) / periodMs);
-    if (times.length > periods) throw broken(`${name}: ${times.length} datapoints, more than the ${periods} periods of the window asked`);
+    if (times.length > periods)
+      throw broken(`${name}: ${times.length} datapoints, more than the ${periods} periods of the window asked`);
     const onThisPage = new Set<number>();
     for (let i = 0; i < times.length; i++) {
       const time = times[i] as unknown;
@@ -140,31 +151,42 @@ export class MetricAnswerReader {
       if (!Number.isFinite(t)) throw broken(`${name}: a timestamp that is not one: ${quoted(time)}`);
       const at = new Date(t).toISOString();
       if (t < this.#start || t >= this.#end) {
-        throw broken(`${name}: a datapoint at ${at}, outside the window asked [${new Date(this.#start).toISOString()}, ${new Date(this.#end).toISOString()})`);
+        throw broken(
+          `${name}: a datapoint at ${at}, outside the window asked [${new Date(this.#start).toISOString()}, ${new Date(this.#end).toISOString()})`,
+        );
       }
-      if ((t - this.#start) % periodMs !== 0) throw broken(`${name}: a datapoint at ${at}, not on a ${q.periodSeconds} s period boundary`);
+      if ((t - this.#start) % periodMs !== 0)
+        throw broken(`${name}: a datapoint at ${at}, not on a ${q.periodSeconds} s period boundary`);
       if (onThisPage.has(t)) throw broken(`${name}: two datapoints at ${at}`);
       onThisPage.add(t);
       checkValue(q, name, at, value);
       const before = kept.get(t);
       // The same datapoint on two pages is kept once; two different values for one period cannot both be true.
-      if (before !== undefined && before !== value) throw broken(`${name}: two values at ${at} (${before} and ${value as number})`);
+      if (before !== undefined && before !== value)
+        throw broken(`${name}: two values at ${at} (${before} and ${value as number})`);
       kept.set(t, value as number);
     }
   }
 }
 
-/** [E] A datapoint of an ELB metric: a finite number, not negative, exact (below 2^53); a Sum of a whole count is whole. */
+/**
+ * [E] A datapoint of an ELB metric: a finite number, not negative, exact (below 2^53); a Sum of a whole count is whole.
+ */
 function checkValue(q: AskedQuery, name: string, at: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw broken(`${name}: a value that is not a finite number at ${at}: ${quoted(typeof value === 'number' ? String(value) : value)}`);
+    throw broken(
+      `${name}: a value that is not a finite number at ${at}: ${quoted(typeof value === 'number' ? String(value) : value)}`,
+    );
   }
   if (value < 0) throw broken(`${name}: a negative value at ${at}: ${value} (ELB metrics are counts, bytes or LCUs)`);
   // No ELB metric reaches 2^53 in a period; beyond it a double is not an exact count.
-  if (value > Number.MAX_SAFE_INTEGER) throw broken(`${name}: a value beyond any count at ${at}: ${value} (above 2^53, not exact)`);
-  if (q.stat === 'Sum' && WHOLE_COUNT.test(q.metric) && !Number.isInteger(value)) throw broken(`${name}: a Sum of a count that is not a whole number at ${at}: ${value}`);
+  if (value > Number.MAX_SAFE_INTEGER)
+    throw broken(`${name}: a value beyond any count at ${at}: ${value} (above 2^53, not exact)`);
+  if (q.stat === 'Sum' && WHOLE_COUNT.test(q.metric) && !Number.isInteger(value))
+    throw broken(`${name}: a Sum of a count that is not a whole number at ${at}: ${value}`);
   // "The maximum size of the surge queue is 1,024 requests" (Classic ELB CloudWatch metrics, SurgeQueueLength).
-  if (q.metric === 'SurgeQueueLength' && value > SURGE_QUEUE_LIMIT) throw broken(`${name}: ${value} queued at ${at}, beyond the surge queue's ${SURGE_QUEUE_LIMIT}`);
+  if (q.metric === 'SurgeQueueLength' && value > SURGE_QUEUE_LIMIT)
+    throw broken(`${name}: ${value} queued at ${at}, beyond the surge queue's ${SURGE_QUEUE_LIMIT}`);
 }
 
 /** A Classic ELB's surge queue holds at most this many requests (AWS). */

@@ -30,21 +30,35 @@ const CATCH_UP_MINUTES = 8;
  * ALB/NLB, each only on the minutes the configuration says. Never throws: a failed
  * call is an `errors` entry of each load balancer it was for.
  */
-export async function observeCapacity(config: Config, observations: Observation[], at: Date, deps: CapacityDeps): Promise<CapacityObservation[]> {
+export async function observeCapacity(
+  config: Config,
+  observations: Observation[],
+  at: Date,
+  deps: CapacityDeps,
+): Promise<CapacityObservation[]> {
   const minute = Math.floor(at.getTime() / 60_000);
   const { cloudwatch, reservationEveryMinutes } = config.capacity;
   const readMetrics = deps.metricsFor !== null && cloudwatch.enabled && minute % cloudwatch.everyMinutes === 0;
-  const readReservations = deps.reservationsFor !== null && reservationEveryMinutes > 0 && minute % reservationEveryMinutes === 0;
+  const readReservations =
+    deps.reservationsFor !== null && reservationEveryMinutes > 0 && minute % reservationEveryMinutes === 0;
   const results: CapacityObservation[] = observations.map(() => ({ reading: undefined, errors: [] }));
   if (!readMetrics && !readReservations) return results;
 
   // Back far enough that the observations stored for reports (at least every observationEveryMinutes) chart every
   // minute, and over the trailing window: datapoints that arrived late since are read (GetMetricData is billed per
   // metric asked, not per datapoint: the longer window costs nothing more).
-  const lookback = Math.max(cloudwatch.everyMinutes + cloudwatch.settleMinutes + Math.max(CATCH_UP_MINUTES, config.store.observationEveryMinutes), cloudwatch.trailingMinutes);
+  const lookback = Math.max(
+    cloudwatch.everyMinutes +
+      cloudwatch.settleMinutes +
+      Math.max(CATCH_UP_MINUTES, config.store.observationEveryMinutes),
+    cloudwatch.trailingMinutes,
+  );
   const window = metricWindow(at, lookback, cloudwatch.settleMinutes);
   const trailingFrom = new Date(window.end.getTime() - cloudwatch.trailingMinutes * 60_000).toISOString();
-  const groups = new Map<string, { region: string; roleArn?: string; members: { index: number; target: MetricTarget }[] }>();
+  const groups = new Map<
+    string,
+    { region: string; roleArn?: string; members: { index: number; target: MetricTarget }[] }
+  >();
   const reservationJobs: Promise<void>[] = [];
   config.loadBalancers.forEach((lb, index) => {
     const observation = observations[index];
@@ -55,25 +69,40 @@ export async function observeCapacity(config: Config, observations: Observation[
     const own = lb.name || lb.arn ? null : observedOwnName(observation);
     const region = configuredRegion(lb) ?? own?.region ?? configuredRegion(lb, config.region);
     if (!kind || !region) {
-      result.errors.push({ source: 'cloudwatch', code: 'no-kind', message: `${lb.dnsName}: ${!region ? 'no region' : 'the kind (Classic, ALB, NLB) is not known yet'}, so AWS's capacity signals were not read` });
+      result.errors.push({
+        source: 'cloudwatch',
+        code: 'no-kind',
+        message: `${lb.dnsName}: ${!region ? 'no region' : 'the kind (Classic, ALB, NLB) is not known yet'}, so AWS's capacity signals were not read`,
+      });
       return;
     }
     result.reading = {};
     if (readMetrics) {
       const key = `${region}|${lb.roleArn ?? ''}`;
       const group = groups.get(key) ?? { region, ...(lb.roleArn ? { roleArn: lb.roleArn } : {}), members: [] };
-      group.members.push({ index, target: { key: `${index}`, kind, name: own?.name ?? loadBalancerName(lb), arn: lb.arn } });
+      group.members.push({
+        index,
+        target: { key: `${index}`, kind, name: own?.name ?? loadBalancerName(lb), arn: lb.arn },
+      });
       groups.set(key, group);
     }
     if (readReservations) {
       if (kind === 'classic') result.reading.reservation = null;
-      else if (!lb.arn) result.errors.push({ source: 'reservation', message: `${loadBalancerKey(lb)}: an ${kind === 'application' ? 'ALB' : 'NLB'}'s LCU reservation is read by its ARN; set "arn"` });
+      else if (!lb.arn)
+        result.errors.push({
+          source: 'reservation',
+          message: `${loadBalancerKey(lb)}: an ${kind === 'application' ? 'ALB' : 'NLB'}'s LCU reservation is read by its ARN; set "arn"`,
+        });
       else {
         const lookup = (deps.reservationsFor as NonNullable<CapacityDeps['reservationsFor']>)(region, lb.roleArn);
         reservationJobs.push(
           lookup(lb.arn).then(
             (r) => void ((result.reading as CapacityReading).reservation = r),
-            (err: unknown) => void result.errors.push({ source: 'reservation', message: err instanceof Error ? err.message : String(err) }),
+            (err: unknown) =>
+              void result.errors.push({
+                source: 'reservation',
+                message: err instanceof Error ? err.message : String(err),
+              }),
           ),
         );
       }
@@ -81,19 +110,34 @@ export async function observeCapacity(config: Config, observations: Observation[
   });
 
   const metricJobs = [...groups.values()].map(async (group) => {
-    const found = await (deps.metricsFor as NonNullable<CapacityDeps['metricsFor']>)(group.region, group.roleArn)(group.members.map((m) => m.target), window).catch((err: unknown) => err as Error);
+    const found = await (deps.metricsFor as NonNullable<CapacityDeps['metricsFor']>)(group.region, group.roleArn)(
+      group.members.map((m) => m.target),
+      window,
+    ).catch((err: unknown) => err as Error);
     for (const { index, target } of group.members) {
       const result = results[index] as CapacityObservation;
       const points = found instanceof Error ? found : found.get(target.key);
-      if (points === undefined || points instanceof Error) result.errors.push({ source: 'cloudwatch', message: (points ?? new Error('CloudWatch: no answer for this load balancer')).message });
-      else Object.assign(result.reading as CapacityReading, { metrics: points, kind: target.kind, window: { start: window.start.toISOString(), end: window.end.toISOString(), trailingFrom } });
+      if (points === undefined || points instanceof Error)
+        result.errors.push({
+          source: 'cloudwatch',
+          message: (points ?? new Error('CloudWatch: no answer for this load balancer')).message,
+        });
+      else
+        Object.assign(result.reading as CapacityReading, {
+          metrics: points,
+          kind: target.kind,
+          window: { start: window.start.toISOString(), end: window.end.toISOString(), trailingFrom },
+        });
     }
   });
   await Promise.all([...metricJobs, ...reservationJobs]);
   return results;
 }
 
-/** The kind to read metrics for: what the observation found, else what the configuration says (its ARN, an NLB-shaped name). */
+/**
+ * The kind to read metrics for: what the observation found, else what the configuration says (its ARN, an NLB-shaped
+ * name).
+ */
 function kindFor(lb: LoadBalancerConfig, observation: Observation): LoadBalancerKind | null {
   return observation.kind ?? kindOf({ enis: null, arn: lb.arn, dnsName: parseLoadBalancerDnsName(lb.dnsName) });
 }

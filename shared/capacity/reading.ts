@@ -15,7 +15,9 @@ export interface CapacityReading {
    * trailing window re-read for late datapoints (absent: `start`).
    */
   window?: { start: string; end: string; trailingFrom?: string };
-  /** The kind the metrics were read for (which metric is reserved-LCU use); absent in readings from before it was kept. */
+  /**
+   * The kind the metrics were read for (which metric is reserved-LCU use); absent in readings from before it was kept.
+   */
   kind?: LoadBalancerKind;
   /** The LCU reservation (ALB/NLB); null: the load balancer has none to have (a Classic ELB). */
   reservation?: Reservation | null;

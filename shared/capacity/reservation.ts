@@ -1,4 +1,8 @@
-import { DescribeCapacityReservationCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeCapacityReservationCommand,
+  type DescribeCapacityReservationCommandOutput,
+  type ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { apiList, guardQueryAnswers, quoted } from '../answer';
 import { describeError } from '../errors';
 
@@ -8,8 +12,8 @@ import { describeError } from '../errors';
 // Every member is optional in the model; the checks below are what the members mean.
 
 /** The states AWS gives an AZ's share of an LCU reservation (CapacityReservationStateEnum). */
-export const RESERVATION_STATES = ['pending', 'provisioned', 'rebalancing', 'failed'] as const;
-export type ReservationState = (typeof RESERVATION_STATES)[number];
+const RESERVATION_STATES = ['pending', 'provisioned', 'rebalancing', 'failed'] as const;
+type ReservationState = (typeof RESERVATION_STATES)[number];
 
 /** An ALB's or NLB's LCU capacity reservation as DescribeCapacityReservation gives it. */
 export interface Reservation {
@@ -41,7 +45,7 @@ export function createReservationLookup(elbv2: ElasticLoadBalancingV2Client): Re
   // Whoever built the client: its 2xx answers must be DescribeCapacityReservationResponse documents.
   guardQueryAnswers(elbv2, 'query');
   return async (arn) => {
-    let out;
+    let out: DescribeCapacityReservationCommandOutput;
     try {
       out = await elbv2.send(new DescribeCapacityReservationCommand({ LoadBalancerArn: arn }));
     } catch (err) {
@@ -49,10 +53,12 @@ export function createReservationLookup(elbv2: ElasticLoadBalancingV2Client): Re
     }
     const call = `DescribeCapacityReservation (${arn})`;
     const fail = (what: string) => new Error(`${call}: ${what}`);
-    // DecreaseRequestsRemaining ("the amount of daily capacity decreases remaining") and CapacityUnits are integers, never negative.
+    // DecreaseRequestsRemaining ("the amount of daily capacity decreases remaining") and CapacityUnits are integers,
+    // never negative.
     const count = (v: unknown, what: string): number | null => {
       if (v === undefined) return null;
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw fail(`${what} is not a count: ${quoted(v)}`);
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+        throw fail(`${what} is not a count: ${quoted(v)}`);
       return v;
     };
     // LastModifiedTime: "the last time the capacity reservation was modified", a timestamp.
@@ -60,19 +66,28 @@ export function createReservationLookup(elbv2: ElasticLoadBalancingV2Client): Re
     if (modified !== undefined && !(modified instanceof Date && Number.isFinite(modified.getTime()))) {
       throw fail(`LastModifiedTime is not a time: ${quoted(modified)}`);
     }
-    // MinimumLoadBalancerCapacity: "the requested minimum capacity reservation": present means a reservation, of CapacityUnits.
+    // MinimumLoadBalancerCapacity: "the requested minimum capacity reservation": present means a reservation, of
+    // CapacityUnits.
     const minimum = out.MinimumLoadBalancerCapacity;
-    if (minimum !== undefined && (typeof minimum !== 'object' || minimum === null || minimum.CapacityUnits === undefined)) {
+    if (
+      minimum !== undefined &&
+      (typeof minimum !== 'object' || minimum === null || minimum.CapacityUnits === undefined)
+    ) {
       throw fail('MinimumLoadBalancerCapacity has no CapacityUnits');
     }
     const azs: Reservation['azs'] = Object.create(null);
-    const zones = out.CapacityReservationState === undefined ? [] : apiList(out.CapacityReservationState, call, 'CapacityReservationState');
+    const zones =
+      out.CapacityReservationState === undefined
+        ? []
+        : apiList(out.CapacityReservationState, call, 'CapacityReservationState');
     for (const zone of zones) {
       const az: unknown = zone?.AvailabilityZone;
-      if (typeof az !== 'string' || !AZ_NAME.test(az)) throw fail(`an availability zone that is not one: ${quoted(az)}`);
+      if (typeof az !== 'string' || !AZ_NAME.test(az))
+        throw fail(`an availability zone that is not one: ${quoted(az)}`);
       if (az in azs) throw fail(`${az} is listed twice in CapacityReservationState`);
       const state: unknown = zone.State?.Code;
-      if (!RESERVATION_STATES.includes(state as ReservationState)) throw fail(`${az}: a state AWS does not define: ${quoted(state)}`);
+      if (!RESERVATION_STATES.includes(state as ReservationState))
+        throw fail(`${az}: a state AWS does not define: ${quoted(state)}`);
       const reason: unknown = zone.State?.Reason;
       if (reason !== undefined && typeof reason !== 'string') throw fail(`${az}: its state's Reason is not text`);
       // EffectiveCapacityUnits: "the number of effective capacity units", a double, never negative.
@@ -80,14 +95,27 @@ export function createReservationLookup(elbv2: ElasticLoadBalancingV2Client): Re
       if (effective !== undefined && !(typeof effective === 'number' && Number.isFinite(effective) && effective >= 0)) {
         throw fail(`${az} EffectiveCapacityUnits is not a number of units: ${quoted(effective)}`);
       }
-      azs[az] = { state: state as ReservationState, reason: reason === undefined || reason === '' ? null : plainText(reason), effectiveUnits: (effective as number | undefined) ?? null };
+      azs[az] = {
+        state: state as ReservationState,
+        reason: reason === undefined || reason === '' ? null : plainText(reason),
+        effectiveUnits: (effective as number | undefined) ?? null,
+      };
     }
-    return { capacityUnits: count(minimum?.CapacityUnits, 'CapacityUnits'), decreaseRequestsRemaining: count(out.DecreaseRequestsRemaining, 'DecreaseRequestsRemaining'), azs };
+    return {
+      capacityUnits: count(minimum?.CapacityUnits, 'CapacityUnits'),
+      decreaseRequestsRemaining: count(out.DecreaseRequestsRemaining, 'DecreaseRequestsRemaining'),
+      azs,
+    };
   };
 }
 
 /** AWS's text for an alert: one line, no control characters or markup, at most MAX_REASON_CHARS. */
 function plainText(s: string): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/</g, '‹').replace(/>/g, '›').trim().slice(0, MAX_REASON_CHARS);
+  return s
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/</g, '‹')
+    .replace(/>/g, '›')
+    .trim()
+    .slice(0, MAX_REASON_CHARS);
 }

@@ -28,7 +28,12 @@ export interface LoadBalancerIdentity {
 
 /** The load balancer's own name: `name`, else the one in its ARN or DNS name, else the DNS name itself. */
 export function loadBalancerName(lb: IdentitySource): string {
-  return lb.name ?? (lb.arn ? parseLoadBalancerArn(lb.arn)?.name : undefined) ?? parseLoadBalancerDnsName(lb.dnsName)?.name ?? lb.dnsName.toLowerCase().replace(/\.$/, '');
+  return (
+    lb.name ??
+    (lb.arn ? parseLoadBalancerArn(lb.arn)?.name : undefined) ??
+    parseLoadBalancerDnsName(lb.dnsName)?.name ??
+    lb.dnsName.toLowerCase().replace(/\.$/, '')
+  );
 }
 
 /** The key its state, events and reports are filed under: `key` as set, else its name (see `withKeys`). */
@@ -36,15 +41,27 @@ export function loadBalancerKey(lb: IdentitySource): string {
   return lb.key ?? loadBalancerName(lb);
 }
 
-/** The region its calls go to as the configuration alone says (no AWS_REGION: keys must not depend on where they run). */
+/**
+ * The region its calls go to as the configuration alone says (no AWS_REGION: keys must not depend on where they run).
+ */
 export function configuredRegion(lb: IdentitySource, defaultRegion?: string): string | null {
-  return lb.region ?? (lb.arn ? parseLoadBalancerArn(lb.arn)?.region : undefined) ?? parseLoadBalancerDnsName(lb.dnsName)?.region ?? defaultRegion ?? null;
+  return (
+    lb.region ??
+    (lb.arn ? parseLoadBalancerArn(lb.arn)?.region : undefined) ??
+    parseLoadBalancerDnsName(lb.dnsName)?.region ??
+    defaultRegion ??
+    null
+  );
 }
 
 /** The account named by its role (another account) or its ARN; null for the monitor's own. */
-export function accountOf(lb: IdentitySource): string | null {
+function accountOf(lb: IdentitySource): string | null {
   const fromRole = lb.roleArn ? /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(lb.roleArn)?.[1] : undefined;
-  return fromRole ?? (lb.arn ? /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:(\d{12}):/.exec(lb.arn)?.[1] : undefined) ?? null;
+  return (
+    fromRole ??
+    (lb.arn ? /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:(\d{12}):/.exec(lb.arn)?.[1] : undefined) ??
+    null
+  );
 }
 
 /**
@@ -56,7 +73,9 @@ export function accountOf(lb: IdentitySource): string | null {
 export function qualifiedKey(lb: IdentitySource, defaultRegion?: string): string {
   const arn = lb.arn ? parseLoadBalancerArn(lb.arn) : null;
   const account = lb.roleArn ? accountOf(lb) : null;
-  return [loadBalancerName(lb), configuredRegion(lb, defaultRegion), account, arn?.type].filter((p) => p !== null && p !== undefined).join('.');
+  return [loadBalancerName(lb), configuredRegion(lb, defaultRegion), account, arn?.type]
+    .filter((p) => p !== null && p !== undefined)
+    .join('.');
 }
 
 /**
@@ -66,13 +85,32 @@ export function qualifiedKey(lb: IdentitySource, defaultRegion?: string): string
  */
 export function withKeys<T extends IdentitySource>(loadBalancers: T[], defaultRegion?: string): T[] {
   const count = new Map<string, number>();
-  for (const lb of loadBalancers) if (lb.key === undefined) count.set(loadBalancerName(lb), (count.get(loadBalancerName(lb)) ?? 0) + 1);
-  return loadBalancers.map((lb) => (lb.key !== undefined ? lb : { ...lb, key: (count.get(loadBalancerName(lb)) ?? 0) > 1 ? qualifiedKey(lb, defaultRegion) : loadBalancerName(lb) }));
+  for (const lb of loadBalancers)
+    if (lb.key === undefined) count.set(loadBalancerName(lb), (count.get(loadBalancerName(lb)) ?? 0) + 1);
+  return loadBalancers.map((lb) =>
+    lb.key !== undefined
+      ? lb
+      : {
+          ...lb,
+          key: (count.get(loadBalancerName(lb)) ?? 0) > 1 ? qualifiedKey(lb, defaultRegion) : loadBalancerName(lb),
+        },
+  );
 }
 
 /** Its identity, with the kind the observation found (null until one did). */
-export function identityOf(lb: IdentitySource, kind: LoadBalancerKind | null | undefined, defaultRegion?: string): LoadBalancerIdentity {
-  return { key: loadBalancerKey(lb), account: accountOf(lb), region: configuredRegion(lb, defaultRegion), name: loadBalancerName(lb), arn: lb.arn ?? null, kind: kind ?? null };
+export function identityOf(
+  lb: IdentitySource,
+  kind: LoadBalancerKind | null | undefined,
+  defaultRegion?: string,
+): LoadBalancerIdentity {
+  return {
+    key: loadBalancerKey(lb),
+    account: accountOf(lb),
+    region: configuredRegion(lb, defaultRegion),
+    name: loadBalancerName(lb),
+    arn: lb.arn ?? null,
+    kind: kind ?? null,
+  };
 }
 
 /**
@@ -82,5 +120,7 @@ export function identityOf(lb: IdentitySource, kind: LoadBalancerKind | null | u
  * `elasticloadbalancing:DescribeLoadBalancers`.
  */
 export function needsOwnNames(loadBalancers: IdentitySource[]): boolean {
-  return loadBalancers.some((lb) => !parseLoadBalancerDnsName(lb.dnsName)?.name && (lb.name !== undefined || lb.arn !== undefined));
+  return loadBalancers.some(
+    (lb) => !parseLoadBalancerDnsName(lb.dnsName)?.name && (lb.name !== undefined || lb.arn !== undefined),
+  );
 }

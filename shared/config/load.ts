@@ -21,15 +21,19 @@ export function parseConfig(value: unknown, origin: ConfigOrigin): Config {
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
   const [first] = issues;
   if (!first) return 'invalid';
-  const path = first.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  const path = first.path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
   let message = first.message;
-  if (first.code === 'unrecognized_keys') message = `unknown key(s) ${first.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  if (first.code === 'unrecognized_keys')
+    message = `unknown key(s) ${first.keys.map((k) => JSON.stringify(k)).join(', ')}`;
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
   return `${path === '' ? '' : `${path}: `}${message}${more}`;
 }
 
 /** A configuration file is JSON of a few kilobytes; anything over this is not one. */
-export const MAX_CONFIG_BYTES = 1_048_576;
+const MAX_CONFIG_BYTES = 1_048_576;
 
 /**
  * Read and validate a JSON configuration file. Only a regular file up to 1 MiB is
@@ -40,7 +44,8 @@ export function loadConfigFile(path: string): Config {
   try {
     const kind = statSync(path);
     if (!kind.isFile()) throw new ConfigError(`config ${path}: not a regular file`);
-    if (kind.size > MAX_CONFIG_BYTES) throw new ConfigError(`config ${path}: larger than 1 MiB (${kind.size} bytes): not an elbscope configuration`);
+    if (kind.size > MAX_CONFIG_BYTES)
+      throw new ConfigError(`config ${path}: larger than 1 MiB (${kind.size} bytes): not an elbscope configuration`);
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;
@@ -64,7 +69,8 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv): Config {
   }
   const file = env.ELBSCOPE_CONFIG_FILE;
   const root = env.LAMBDA_TASK_ROOT;
-  if (file !== undefined && file.trim() !== '') return loadConfigFile(root && !isAbsolute(file) ? join(root, file) : file);
+  if (file !== undefined && file.trim() !== '')
+    return loadConfigFile(root && !isAbsolute(file) ? join(root, file) : file);
   throw new ConfigError('no configuration: set ELBSCOPE_CONFIG (JSON) or ELBSCOPE_CONFIG_FILE (path)');
 }
 

@@ -39,16 +39,23 @@ export const hostPortSchema = z.string().check(
  * its reason, rather than by the resolver in the middle of a cycle.
  */
 export const dnsServerSchema = hostPortSchema.check(
-  z.refine((v) => isIP(v.startsWith('[') ? v.slice(1, v.indexOf(']')) : v.replace(/:\d+$/, '')) !== 0, 'a DNS server must be an IP address (with an optional :port), not a host name'),
+  z.refine(
+    (v) => isIP(v.startsWith('[') ? v.slice(1, v.indexOf(']')) : v.replace(/:\d+$/, '')) !== 0,
+    'a DNS server must be an IP address (with an optional :port), not a host name',
+  ),
 );
 
-export const regionSchema = z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1'));
+export const regionSchema = z
+  .string()
+  .check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1'));
 
 export const dnsNameSchema = z.string().check(z.refine(isHostName, 'not a valid DNS name'));
 
-const roleArnSchema = z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'not an IAM role ARN'));
+const roleArnSchema = z
+  .string()
+  .check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'not an IAM role ARN'));
 
-export const backendSchema = z
+const backendSchema = z
   .strictObject({
     /** How reports and alerts name the backend (an instance id, a host name); default: the status URL's host. */
     name: z.optional(nonEmpty()),
@@ -59,7 +66,11 @@ export const backendSchema = z
         target: hostPortSchema,
         servername: z.optional(nonEmpty()),
         /** Expected SHA-256 fingerprint, `AB:CD:…` as openssl prints it. */
-        pinSha256: z.optional(z.string().check(z.regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, 'expected 32 hex bytes separated by colons'))),
+        pinSha256: z.optional(
+          z
+            .string()
+            .check(z.regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, 'expected 32 hex bytes separated by colons')),
+        ),
       }),
     ),
     /** The backend runs "AcceptFilter http none", so idle connections show at once (no deferred-accept caveat). */
@@ -67,13 +78,24 @@ export const backendSchema = z
     /** An https status page with a self-signed certificate: false reads it without verifying (that request only). */
     statusTlsVerify: z._default(z.boolean(), true),
   })
-  .check(z.refine((b) => b.statusUrl !== undefined || b.tls !== undefined, 'a backend needs "statusUrl", "tls" or both'));
+  .check(
+    z.refine((b) => b.statusUrl !== undefined || b.tls !== undefined, 'a backend needs "statusUrl", "tls" or both'),
+  );
 
-export const loadBalancerSchema = z.strictObject({
+const loadBalancerSchema = z.strictObject({
   dnsName: dnsNameSchema,
   /** Classic load balancer name, when it cannot be derived from the DNS name. */
   name: z.optional(z.string().check(z.regex(/^[A-Za-z0-9-]{1,32}$/, 'expected 1-32 letters, digits or hyphens'))),
-  arn: z.optional(z.string().check(z.refine((v) => parseLoadBalancerArn(v) !== null, 'not an ALB/NLB ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app|net/NAME/ID)'))),
+  arn: z.optional(
+    z
+      .string()
+      .check(
+        z.refine(
+          (v) => parseLoadBalancerArn(v) !== null,
+          'not an ALB/NLB ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app|net/NAME/ID)',
+        ),
+      ),
+  ),
   region: z.optional(regionSchema),
   /** Role to assume for this load balancer's EC2 calls (another account). */
   roleArn: z.optional(roleArnSchema),
@@ -82,11 +104,13 @@ export const loadBalancerSchema = z.strictObject({
    * (and the account of its role, and `app`/`net`) when another listed load
    * balancer has the same name. Set it to keep a key when the list changes.
    */
-  key: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,127}$/, 'expected 1-128 letters, digits, dots or hyphens'))),
+  key: z.optional(
+    z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,127}$/, 'expected 1-128 letters, digits, dots or hyphens')),
+  ),
   backends: z._default(z.array(backendSchema), []),
 });
 
-export const dnsSchema = z.strictObject({
+const dnsSchema = z.strictObject({
   servers: z._default(z.array(dnsServerSchema), []),
   timeoutMs: z._default(intIn(50, 30_000), 2_000),
   tries: z._default(intIn(1, 5), 2),
@@ -101,10 +125,15 @@ export const dnsSchema = z.strictObject({
   allowLoopbackNodes: z._default(z.boolean(), false),
 });
 
-const confirmSchema = z.strictObject({ m: intIn(1, 60), n: intIn(1, 60) }).check(z.refine((c) => c.m <= c.n, 'm must not exceed n'));
+const confirmSchema = z
+  .strictObject({ m: intIn(1, 60), n: intIn(1, 60) })
+  .check(z.refine((c) => c.m <= c.n, 'm must not exceed n'));
 
-export const detectSchema = z.strictObject({
-  /** A change is an event once it held in M of the last N cycles. 2 of 3 at a 1-minute schedule: quiet, and prompt (2-3 minutes). */
+const detectSchema = z.strictObject({
+  /**
+   * A change is an event once it held in M of the last N cycles. 2 of 3 at a 1-minute schedule: quiet, and prompt (2-3
+   * minutes).
+   */
   confirm: z._default(confirmSchema, { m: 2, n: 3 }),
   /** The same for the (hourly) TLS probe rounds: a failed handshake or a new certificate is reported at once. */
   tlsConfirm: z._default(confirmSchema, { m: 1, n: 1 }),
@@ -160,7 +189,9 @@ const capacitySchema = z.strictObject({
        * per metric requested, not per datapoint.
        */
       trailingMinutes: z._default(intIn(1, 180), 15),
-      /** `all` (charts and events) or `essential` (only what the events need: 1-2 metrics a kind, a third of the cost). */
+      /**
+       * `all` (charts and events) or `essential` (only what the events need: 1-2 metrics a kind, a third of the cost).
+       */
       metrics: z._default(z.enum(['all', 'essential']), 'all'),
     }),
     { enabled: true, everyMinutes: 1, settleMinutes: 2, trailingMinutes: 15, metrics: 'all' },
@@ -204,7 +235,9 @@ const fanoutSchema = z.strictObject({
 });
 
 /** An SNS topic ARN (standard, or FIFO ending `.fifo`). */
-export const snsTopicArnSchema = z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'not an SNS topic ARN'));
+export const snsTopicArnSchema = z
+  .string()
+  .check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'not an SNS topic ARN'));
 
 const alertsSchema = z.strictObject({
   /** SNS topic for alerts; on Lambda the stack's own topic is used when unset. */
@@ -237,7 +270,11 @@ export const configSchema = z
     z.overwrite((config) => ({ ...config, loadBalancers: withKeys(config.loadBalancers, config.region) })),
     z.superRefine((config, ctx) => {
       if (config.loadBalancers.length === 0 && !config.discovery) {
-        ctx.addIssue({ code: 'custom', path: ['loadBalancers'], message: 'at least one load balancer is required (or "discovery")' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['loadBalancers'],
+          message: 'at least one load balancer is required (or "discovery")',
+        });
       }
       const seen = new Map<string, number>();
       config.loadBalancers.forEach((lb, i) => {
@@ -245,9 +282,10 @@ export const configSchema = z
         const other = seen.get(key);
         if (other !== undefined) {
           const otherDns = config.loadBalancers[other]?.dnsName ?? '';
-          const message = otherDns.toLowerCase() === lb.dnsName.toLowerCase()
-            ? `${lb.dnsName} is listed twice (also loadBalancers[${other}]); list it once`
-            : `${lb.dnsName} and loadBalancers[${other}] (${otherDns}) would both be filed as "${key}"; set "region", "arn" or a distinct "key"`;
+          const message =
+            otherDns.toLowerCase() === lb.dnsName.toLowerCase()
+              ? `${lb.dnsName} is listed twice (also loadBalancers[${other}]); list it once`
+              : `${lb.dnsName} and loadBalancers[${other}] (${otherDns}) would both be filed as "${key}"; set "region", "arn" or a distinct "key"`;
           ctx.addIssue({ code: 'custom', path: ['loadBalancers', i], message });
         }
         seen.set(key, i);
@@ -258,4 +296,3 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type LoadBalancerConfig = z.infer<typeof loadBalancerSchema>;
 export type BackendConfig = z.infer<typeof backendSchema>;
-export type DnsConfig = z.infer<typeof dnsSchema>;

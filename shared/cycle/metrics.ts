@@ -17,7 +17,10 @@ export const METRIC = {
   reading: 'Reading',
   /** 1 per completed cycle (observe, worker batch, or TLS round): the heartbeat. */
   cycleCompleted: 'CycleCompleted',
-  /** Per source (dimension `Source`): load balancers (DNS, ENI) or targets (StatusPage, TLS) that could not be observed this cycle; 0 when all were. */
+  /**
+   * Per source (dimension `Source`): load balancers (DNS, ENI) or targets (StatusPage, TLS) that could not be observed
+   * this cycle; 0 when all were.
+   */
   observationFailed: 'ObservationFailed',
   /** Per load balancer and backend: 1 when its status page could not be read (emitted only then). */
   backendScrapeFailed: 'BackendScrapeFailed',
@@ -30,9 +33,12 @@ export const METRIC = {
 } as const;
 
 export const METRIC_NAMESPACE = 'elbscope';
-/** Values of the `Source` dimension of ObservationFailed. */
+/**
+ * Values of the `Source` dimension of ObservationFailed.
+ * @public deploy/metric-names.cjs reads it (through tsx) to make one alarm per source.
+ */
 export const OBSERVATION_SOURCES = ['DNS', 'ENI', 'StatusPage', 'TLS'] as const;
-export type ObservationSource = (typeof OBSERVATION_SOURCES)[number];
+type ObservationSource = (typeof OBSERVATION_SOURCES)[number];
 
 /** The part of Powertools Metrics elbscope uses; a port so tests can record the calls. */
 export interface MetricsPort {
@@ -68,8 +74,10 @@ export function emitCycleMetrics(metrics: MetricsPort, snapshots: LoadBalancerSn
       put(metrics, METRIC.nodesAdvertised, count.advertised, { LoadBalancer: lb, AZ: az });
     }
     for (const backend of snapshot.backends) {
-      if (backend.report.error) put(metrics, METRIC.backendScrapeFailed, 1, { LoadBalancer: lb, Backend: backend.name });
-      else if (backend.report.reading !== null) put(metrics, METRIC.reading, backend.report.reading, { LoadBalancer: lb, Backend: backend.name });
+      if (backend.report.error)
+        put(metrics, METRIC.backendScrapeFailed, 1, { LoadBalancer: lb, Backend: backend.name });
+      else if (backend.report.reading !== null)
+        put(metrics, METRIC.reading, backend.report.reading, { LoadBalancer: lb, Backend: backend.name });
     }
     // The rules' own reading of what failed (a name that did not resolve, ENIs that could not be read).
     const failures = failuresOf(snapshot);

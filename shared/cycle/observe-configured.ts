@@ -34,7 +34,7 @@ export interface CycleDeps {
 }
 
 /** The region a load balancer's EC2 calls go to, or null when nothing says. */
-export function regionOf(lb: LoadBalancerConfig, config: Pick<Config, 'region'>, fallback?: string): string | null {
+function regionOf(lb: LoadBalancerConfig, config: Pick<Config, 'region'>, fallback?: string): string | null {
   // The configuration's answer first (what store keys use), then AWS_REGION.
   return configuredRegion(lb, config.region) ?? fallback ?? null;
 }
@@ -74,8 +74,9 @@ export async function observeConfigured(config: Config, deps: CycleDeps): Promis
   );
 
   // Those nothing names before their CNAMEs are followed: one batch per region after the last of them resolved.
-  const late = lateBatches(enisOn ? config.loadBalancers.filter((lb) => !descriptionsFor(lb)).length : 0, (region, roleArn, descriptions) =>
-    prefetchEnis(enisFor(region, roleArn), descriptions).then(prefetchedEniLookup),
+  const late = lateBatches(
+    enisOn ? config.loadBalancers.filter((lb) => !descriptionsFor(lb)).length : 0,
+    (region, roleArn, descriptions) => prefetchEnis(enisFor(region, roleArn), descriptions).then(prefetchedEniLookup),
   );
 
   const dns = limitDns(deps.dns, config.dns.concurrency);
@@ -101,18 +102,25 @@ export async function observeConfigured(config: Config, deps: CycleDeps): Promis
       }
       if (resolved === null) return skippedObservation(lb.dnsName, deps.now(), deps.startBy as number);
       // A late one's ENIs are asked in the region its CNAMEs' end names, when the configuration names none.
-      const region = isLate ? (configuredRegion(lb) ?? parseLoadBalancerDnsName(resolved.ownDnsName ?? '')?.region ?? regions[i]) : regions[i];
+      const region = isLate
+        ? (configuredRegion(lb) ?? parseLoadBalancerDnsName(resolved.ownDnsName ?? '')?.region ?? regions[i])
+        : regions[i];
       let enis: EniLookup | null = null;
       if (isLate) {
         const descriptions = descriptionsFor(lb, resolved.ownDnsName);
         // No batch for a load balancer nothing names (a CNAME to no load balancer): findEnis reports that itself.
-        enis = late.arrive(region && descriptions ? { region, roleArn: lb.roleArn, descriptions } : null) ?? (region ? prefetchedEniLookup([]) : null);
+        enis =
+          late.arrive(region && descriptions ? { region, roleArn: lb.roleArn, descriptions } : null) ??
+          (region ? prefetchedEniLookup([]) : null);
       } else if (enisOn && region) enis = prefetched.get(batchKey(i)) ?? prefetchedEniLookup([]);
       const observation = await placeNodes(lb, resolved, await findEnis(lb, enis, resolved.ownDnsName), dns, options);
       if (enisOn && !region) {
         // Replace the generic "ENI lookup is off" with the real reason.
         observation.errors = observation.errors.filter((e) => e.source !== 'eni');
-        observation.errors.push({ source: 'config', message: `${lb.dnsName}: no region (set "region" or AWS_REGION), so ENIs were not looked up` });
+        observation.errors.push({
+          source: 'config',
+          message: `${lb.dnsName}: no region (set "region" or AWS_REGION), so ENIs were not looked up`,
+        });
       }
       return observation;
     }),
@@ -125,8 +133,14 @@ export async function observeConfigured(config: Config, deps: CycleDeps): Promis
  * nothing names it); when the last one arrived, one batch per region and role is
  * asked, and each gets a lookup that waits for its region's.
  */
-function lateBatches(expected: number, fetch: (region: string, roleArn: string | undefined, descriptions: string[]) => Promise<EniLookup>) {
-  const groups = new Map<string, { region: string; roleArn?: string; descriptions: string[]; lookup?: Promise<EniLookup> }>();
+function lateBatches(
+  expected: number,
+  fetch: (region: string, roleArn: string | undefined, descriptions: string[]) => Promise<EniLookup>,
+) {
+  const groups = new Map<
+    string,
+    { region: string; roleArn?: string; descriptions: string[]; lookup?: Promise<EniLookup> }
+  >();
   let waiting = expected;
   let release: () => void = () => undefined;
   const allArrived = new Promise<void>((resolve) => (release = resolve));
@@ -136,7 +150,11 @@ function lateBatches(expected: number, fetch: (region: string, roleArn: string |
       let group: { lookup?: Promise<EniLookup> } | null = null;
       if (entry) {
         const key = `${entry.region}|${entry.roleArn ?? ''}`;
-        const found = groups.get(key) ?? { region: entry.region, ...(entry.roleArn ? { roleArn: entry.roleArn } : {}), descriptions: [] };
+        const found = groups.get(key) ?? {
+          region: entry.region,
+          ...(entry.roleArn ? { roleArn: entry.roleArn } : {}),
+          descriptions: [],
+        };
         found.descriptions.push(...entry.descriptions);
         groups.set(key, found);
         group = found;

@@ -20,7 +20,10 @@ import type { BackendTls } from './tls-round';
 export interface RecordDeps extends FlushDeps {
   /** Told what each outbox flush did (for metrics: published, retried, undeliverable). */
   onFlush?: (result: FlushResult) => void;
-  /** Each load balancer's audit-chain head after its commit this cycle, and its observations' (the anchors a log line carries). */
+  /**
+   * Each load balancer's audit-chain head after its commit this cycle, and its observations' (the anchors a log line
+   * carries).
+   */
   onHead?: (loadBalancer: string, head: ChainHeads) => void;
 }
 
@@ -32,19 +35,28 @@ export interface ChainHeads {
 }
 
 /** The rule options from the configuration. */
-export function ruleOptions(config: Config): RuleOptions {
+function ruleOptions(config: Config): RuleOptions {
   return {
     confirm: config.detect.confirm,
     tlsConfirm: config.detect.tlsConfirm,
     repeatAfterMs: config.detect.repeatAfterMinutes * 60_000,
     pressureShare: config.detect.pressureShare,
     certWarningDays: config.backendProbe.certWarningDays,
-    capacity: { surgeQueueShare: config.capacity.surgeQueueShare, idleDays: config.capacity.idleDays, idleShare: config.capacity.idleShare },
+    capacity: {
+      surgeQueueShare: config.capacity.surgeQueueShare,
+      idleDays: config.capacity.idleDays,
+      idleShare: config.capacity.idleShare,
+    },
   };
 }
 
 /** Record one observation cycle: observations, events, then publish what is in the outbox. */
-export async function recordCycle(config: Config, snapshots: LoadBalancerSnapshot[], cycleAt: string, deps: RecordDeps): Promise<ChainedEvent[]> {
+export async function recordCycle(
+  config: Config,
+  snapshots: LoadBalancerSnapshot[],
+  cycleAt: string,
+  deps: RecordDeps,
+): Promise<ChainedEvent[]> {
   const options = ruleOptions(config);
   // Load balancers have their own state items: record them side by side, a bounded number at once.
   const limit = pLimit(config.concurrency);
@@ -55,14 +67,18 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
         // Not observed (the cycle ran out of time): nothing to decide on; the next cycle observes it.
         if (wasSkipped(snapshot.observation)) return [];
         if (isPast(deps.finishBy, deps.now)) {
-          deps.warn?.(`${lb}: not recorded: the cycle's time ran out before its commit; the next cycle observes it again`);
+          deps.warn?.(
+            `${lb}: not recorded: the cycle's time ran out before its commit; the next cycle observes it again`,
+          );
           return [];
         }
         try {
           return await recordOne(lb, snapshot);
         } catch (err) {
           // One load balancer's store trouble (a full disk, a record that does not parse) never stops another's.
-          deps.warn?.(`${lb}: not recorded: ${describeError(err)}; the next cycle tries again`, { error: describeError(err) });
+          deps.warn?.(`${lb}: not recorded: ${describeError(err)}; the next cycle tries again`, {
+            error: describeError(err),
+          });
           return [];
         }
       }),
@@ -81,7 +97,10 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
     // (they change every minute; the window a stored observation carries covers the minutes between stores).
     const metrics = compact.capacity?.metrics ?? {};
     const distress = REPORTED_ONLY_WHEN_NON_ZERO.map((m) => metrics[m] ?? null);
-    const key = createHash('sha256').update(JSON.stringify({ ...compact, capacity: distress })).digest('hex').slice(0, 16);
+    const key = createHash('sha256')
+      .update(JSON.stringify({ ...compact, capacity: distress }))
+      .digest('hex')
+      .slice(0, 16);
     let observation: StoredObservation | null = null;
     let steppedBackFrom: string | null = null;
     const events = await commitEvents(
@@ -101,19 +120,30 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
         if (!last || last.key !== key || since >= config.store.observationEveryMinutes * 60_000 || since < 0) {
           state.observed = { key, at: cycleAt };
           // Chained, the head kept in the state: a stored observation changed, removed or inserted shows in `verify`.
-          const chained = chainObservation(state.observationChain, { loadBalancer: lb, at: cycleAt, snapshot: compact }, config.store.observationTtlDays);
+          const chained = chainObservation(
+            state.observationChain,
+            { loadBalancer: lb, at: cycleAt, snapshot: compact },
+            config.store.observationTtlDays,
+          );
           state.observationChain = chained.head;
           observation = chained.record;
         }
         const { account, region, name, arn } = snapshot.identity;
         state.identity = { account, region, name, arn };
         // Pre-warm targets are written outside any commit: the first cycle that reads one vouches for its content.
-        for (const target of prewarms) if (target.loadBalancer === lb) (state.prewarmDigests ??= {})[target.id] ??= prewarmHash(target);
+        for (const target of prewarms)
+          if (target.loadBalancer === lb) (state.prewarmDigests ??= {})[target.id] ??= prewarmHash(target);
         return [...corrupt, ...detectCycle(state, sample, lb, options, prewarms)];
       },
       {
         unchanged: (before, after) => sameDecisionInputs(before, after, options.pressureShare),
-        onHead: (head, state) => deps.onHead?.(lb, { ...head, ...(state.observationChain ? { observations: { seq: state.observationChain.seq, hash: state.observationChain.hash } } : {}) }),
+        onHead: (head, state) =>
+          deps.onHead?.(lb, {
+            ...head,
+            ...(state.observationChain
+              ? { observations: { seq: state.observationChain.seq, hash: state.observationChain.hash } }
+              : {}),
+          }),
         // Before the commit: a crash between leaves a record one past the head, which the retried cycle rewrites.
         beforeCommit: async () => {
           if (observation) await deps.store.putObservation(observation, config.store.observationTtlDays);
@@ -134,7 +164,12 @@ export async function recordCycle(config: Config, snapshots: LoadBalancerSnapsho
  * stepped back (or ran ahead when that cycle was named) — recorded, not skipped,
  * since skipping would freeze the monitor until the clock caught up again.
  */
-export function cycleStanding(last: string | null, recorded: readonly { at: string }[], cycleAt: string, now: Date): 'next' | 'replay' | 'clock-stepped-back' {
+function cycleStanding(
+  last: string | null,
+  recorded: readonly { at: string }[],
+  cycleAt: string,
+  now: Date,
+): 'next' | 'replay' | 'clock-stepped-back' {
   if (last === null || cycleAt > last) return 'next';
   if (cycleAt === last || recorded.some((s) => s.at === cycleAt)) return 'replay';
   return Date.parse(last) > now.getTime() ? 'clock-stepped-back' : 'replay';
@@ -155,18 +190,38 @@ function warnSteppedBack(deps: RecordDeps, lb: string, what: 'cycle' | 'TLS roun
  * pre-open yes/no, pressure yes/no). Then the state need not be written; a retry
  * of such a cycle decides the same nothing again.
  */
-export function sameDecisionInputs(before: LoadBalancerState, after: LoadBalancerState, pressureShare: number): boolean {
+function sameDecisionInputs(before: LoadBalancerState, after: LoadBalancerState, pressureShare: number): boolean {
   const view = (s: CycleSample) =>
     JSON.stringify([
       s.perAz,
       Object.keys(s.failures).sort(),
       s.dnsAbsentAzs === null ? null : (s.dnsAbsentAzs ?? []),
       s.capacityFlags ?? [],
-      Object.entries(s.backends).sort().map(([b, v]) => [b, v.reading === null ? null : v.reading > 0, v.share === null ? null : v.share > pressureShare]),
+      Object.entries(s.backends)
+        .sort()
+        .map(([b, v]) => [
+          b,
+          v.reading === null ? null : v.reading > 0,
+          v.share === null ? null : v.share > pressureShare,
+        ]),
     ]);
   const views = after.samples.map(view);
   if (views.some((v) => v !== views[0]) || before.samples.length !== after.samples.length) return false;
-  const facts = (s: LoadBalancerState) => JSON.stringify([s.nodes, s.preopen, s.certs, s.firstSign, s.conditions, s.prewarm, s.chain, s.observed ?? null, s.kind ?? null, s.identity ?? null, capacityFacts(s), s.prewarmDigests ?? null]);
+  const facts = (s: LoadBalancerState) =>
+    JSON.stringify([
+      s.nodes,
+      s.preopen,
+      s.certs,
+      s.firstSign,
+      s.conditions,
+      s.prewarm,
+      s.chain,
+      s.observed ?? null,
+      s.kind ?? null,
+      s.identity ?? null,
+      capacityFacts(s),
+      s.prewarmDigests ?? null,
+    ]);
   return facts(before) === facts(after);
 }
 
@@ -181,15 +236,31 @@ export function sameDecisionInputs(before: LoadBalancerState, after: LoadBalance
  */
 function capacityFacts(s: LoadBalancerState): unknown {
   const c = s.capacity;
-  return c ? [c.reservation, c.reservationSamples ?? null, c.confirmedReservation ?? null, c.reservedSince, c.peakSinceReserved, c.usageHours ?? null, c.episodes ?? null] : null;
+  return c
+    ? [
+        c.reservation,
+        c.reservationSamples ?? null,
+        c.confirmedReservation ?? null,
+        c.reservedSince,
+        c.peakSinceReserved,
+        c.usageHours ?? null,
+        c.episodes ?? null,
+      ]
+    : null;
 }
 
 /** What a stored observation keeps for reports (a few hundred bytes, not the whole snapshot). */
-export function compactSnapshot(snapshot: LoadBalancerSnapshot): CompactSnapshot {
+function compactSnapshot(snapshot: LoadBalancerSnapshot): CompactSnapshot {
   return {
     observation: {
       azs: snapshot.observation.azs,
-      nodes: snapshot.observation.nodes.map((n) => ({ ip: n.ip, hostname: n.hostname, az: n.az, eniId: n.eniId, state: n.state })),
+      nodes: snapshot.observation.nodes.map((n) => ({
+        ip: n.ip,
+        hostname: n.hostname,
+        az: n.az,
+        eniId: n.eniId,
+        state: n.state,
+      })),
       errors: snapshot.observation.errors,
     },
     backends: snapshot.backends.map((b) => ({ name: b.name, reading: b.report.reading, error: b.report.error })),
@@ -197,18 +268,35 @@ export function compactSnapshot(snapshot: LoadBalancerSnapshot): CompactSnapshot
   };
 }
 
-/** The capacity metrics a report charts: distress (Classic), LCUs (ALB/NLB) and an NLB's ProcessedBytes (its reserved-LCU use). */
-export const CHARTED_METRICS = ['SurgeQueueLength', 'SpilloverCount', 'RejectedConnectionCount', 'PeakLCUs', 'ConsumedLCUs', 'ProcessedBytes'] as const;
+/**
+ * The capacity metrics a report charts: distress (Classic), LCUs (ALB/NLB) and an NLB's ProcessedBytes (its
+ * reserved-LCU use).
+ */
+const CHARTED_METRICS = [
+  'SurgeQueueLength',
+  'SpilloverCount',
+  'RejectedConnectionCount',
+  'PeakLCUs',
+  'ConsumedLCUs',
+  'ProcessedBytes',
+] as const;
 
 function chartedCapacity(snapshot: LoadBalancerSnapshot): Pick<CompactSnapshot, 'capacity'> {
   const metrics = snapshot.capacity?.metrics;
   if (!metrics) return {};
-  const charted = Object.fromEntries(CHARTED_METRICS.filter((m) => metrics[m] !== undefined).map((m) => [m, metrics[m] as [string, number][]]));
+  const charted = Object.fromEntries(
+    CHARTED_METRICS.filter((m) => metrics[m] !== undefined).map((m) => [m, metrics[m] as [string, number][]]),
+  );
   return { capacity: { metrics: charted, reservedLcu: snapshot.capacity?.reservation?.capacityUnits ?? null } };
 }
 
 /** Record one TLS probe round, grouped by load balancer, then publish. */
-export async function recordTls(config: Config, results: BackendTls[], at: string, deps: RecordDeps): Promise<ChainedEvent[]> {
+export async function recordTls(
+  config: Config,
+  results: BackendTls[],
+  at: string,
+  deps: RecordDeps,
+): Promise<ChainedEvent[]> {
   const options = ruleOptions(config);
   const all: ChainedEvent[] = [];
   for (const lbConfig of config.loadBalancers) {
@@ -231,11 +319,12 @@ export async function recordTls(config: Config, results: BackendTls[], at: strin
       if (steppedBackFrom !== null) warnSteppedBack(deps, lb, 'TLS round', at, steppedBackFrom);
     } catch (err) {
       // As in recordCycle: one load balancer's store trouble never stops another's.
-      deps.warn?.(`${lb}: TLS round not recorded: ${describeError(err)}; the next round tries again`, { error: describeError(err) });
+      deps.warn?.(`${lb}: TLS round not recorded: ${describeError(err)}; the next round tries again`, {
+        error: describeError(err),
+      });
     }
   }
   const flushed = await flushOutbox(deps); // not inside `onFlush?.(…)`: that skips its argument when unset
   deps.onFlush?.(flushed);
   return all;
 }
-

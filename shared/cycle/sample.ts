@@ -59,8 +59,16 @@ export function toCycleSample(snapshot: LoadBalancerSnapshot, at: string): Cycle
   // Without `all.` (an error of its own: a CNAME, unverified, failed) DNS shows only the name's answers, 8
   // records at most: from a full one, an AZ missing may only be rotated out, so whether it left DNS is unknown.
   const allUnread = observation.errors.some((e) => e.source === 'all' && !isNote(e));
-  const partialDns = allUnread && observation.nodes.filter((n) => n.sources.includes('dns')).length >= ROUTE53_ANSWER_LIMIT;
-  const dnsAbsentAzs = partialDns ? null : perAz !== null && !eniOff ? Object.entries(observation.azs).filter(([, c]) => c.provisioned > 0 && c.advertised === 0).map(([az]) => az).sort() : [];
+  const partialDns =
+    allUnread && observation.nodes.filter((n) => n.sources.includes('dns')).length >= ROUTE53_ANSWER_LIMIT;
+  const dnsAbsentAzs = partialDns
+    ? null
+    : perAz !== null && !eniOff
+      ? Object.entries(observation.azs)
+          .filter(([, c]) => c.provisioned > 0 && c.advertised === 0)
+          .map(([az]) => az)
+          .sort()
+      : [];
   const nlb = parseLoadBalancerDnsName(observation.loadBalancer)?.shape === 'network';
 
   const backends: CycleSample['backends'] = {};
@@ -68,15 +76,34 @@ export function toCycleSample(snapshot: LoadBalancerSnapshot, at: string): Cycle
     const visible = b.report.server === 'apache' && b.report.error === null;
     backends[b.name] = { reading: visible ? b.report.reading : null, share: visible ? b.report.readingShare : null };
   }
-  return { at, perAz, failures, backends, dnsAbsentAzs, nlb: nlb || observation.kind === 'network', ...(observation.kind ? { kind: observation.kind } : {}), ...(snapshot.capacity ? { capacity: structuredClone(snapshot.capacity) } : {}) };
+  return {
+    at,
+    perAz,
+    failures,
+    backends,
+    dnsAbsentAzs,
+    nlb: nlb || observation.kind === 'network',
+    ...(observation.kind ? { kind: observation.kind } : {}),
+    ...(snapshot.capacity ? { capacity: structuredClone(snapshot.capacity) } : {}),
+  };
 }
 
-/** Reduce one TLS round of a load balancer to what the TLS rules compare (with the round's observation errors: `failures`). */
+/**
+ * Reduce one TLS round of a load balancer to what the TLS rules compare (with the round's observation errors:
+ * `failures`).
+ */
 export function toTlsSample(results: BackendTls[], at: string): TlsSample {
   const backends: TlsSample['backends'] = {};
   const failures: Record<string, string> = {};
   for (const { backend, finding, authKeys, authError } of results) {
-    backends[backend] = { fingerprint: finding.fingerprint256, daysLeft: finding.daysLeft, validTo: finding.validTo, error: finding.error, publicKey: finding.publicKey, ...(authKeys !== undefined ? { authKeys } : {}) };
+    backends[backend] = {
+      fingerprint: finding.fingerprint256,
+      daysLeft: finding.daysLeft,
+      validTo: finding.validTo,
+      error: finding.error,
+      publicKey: finding.publicKey,
+      ...(authKeys !== undefined ? { authKeys } : {}),
+    };
     if (authError !== undefined) failures['backend-auth'] = authError;
   }
   return { at, backends, ...(Object.keys(failures).length > 0 ? { failures } : {}) };

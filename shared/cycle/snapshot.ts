@@ -14,7 +14,7 @@ import type { CapacityReading } from '../capacity/reading';
 import type { MetricPoints } from '../capacity/cloudwatch';
 
 /** One backend in a cycle: its status page, and whose pre-opened connections those are. */
-export interface BackendSnapshot {
+interface BackendSnapshot {
   name: string;
   report: BackendReport;
   /** R per node of this load balancer (null when the page has no per-client table). */
@@ -39,13 +39,16 @@ export interface LoadBalancerSnapshot {
 
 /** The part of a snapshot that is stored for reports. */
 export interface CompactSnapshot {
-  observation: Pick<Observation, 'azs' | 'errors'> & { nodes: Pick<Observation['nodes'][number], 'ip' | 'hostname' | 'az' | 'eniId' | 'state'>[] };
+  observation: Pick<Observation, 'azs' | 'errors'> & {
+    nodes: Pick<Observation['nodes'][number], 'ip' | 'hostname' | 'az' | 'eniId' | 'state'>[];
+  };
   backends: { name: string; reading: number | null; error: string | null }[];
-  /** CloudWatch datapoints of the cycle's window for the metrics a report charts, and the LCUs reserved (absent: none read). */
+  /**
+   * CloudWatch datapoints of the cycle's window for the metrics a report charts, and the LCUs reserved (absent: none
+   * read).
+   */
   capacity?: { metrics: MetricPoints; reservedLcu: number | null };
 }
-
-
 
 /**
  * One cycle: every load balancer's nodes and, in the same cycle, every backend's
@@ -57,7 +60,9 @@ export async function snapshotConfigured(config: Config, deps: CycleDeps): Promi
   const observed = observeConfigured(config, deps);
   // AWS's capacity signals once the nodes are seen (their kind says which metrics exist), beside the status pages.
   const capacityDeps = deps.capacity;
-  const capacity = capacityDeps ? observed.then((o) => observeCapacity(config, o, deps.now(), capacityDeps)) : Promise.resolve(null);
+  const capacity = capacityDeps
+    ? observed.then((o) => observeCapacity(config, o, deps.now(), capacityDeps))
+    : Promise.resolve(null);
   const [observations, reports, readings] = await Promise.all([
     observed,
     Promise.all(config.loadBalancers.map((lb) => probeBackends(lb.backends, config, fetchLimit, perHost, deps))),
@@ -81,7 +86,11 @@ export async function snapshotConfigured(config: Config, deps: CycleDeps): Promi
  * name of the customer's (no "name" or "arn") the name and region of the load balancer
  * its CNAMEs led to (what its ENIs and metrics were asked by). The key stays the configured one.
  */
-function identityFrom(lb: LoadBalancerConfig, observation: Observation, defaultRegion: string | undefined): LoadBalancerIdentity {
+function identityFrom(
+  lb: LoadBalancerConfig,
+  observation: Observation,
+  defaultRegion: string | undefined,
+): LoadBalancerIdentity {
   const identity = identityOf(lb, observation.kind, defaultRegion);
   const own = lb.name || lb.arn ? null : observedOwnName(observation);
   if (!own?.name) return identity;
@@ -89,13 +98,22 @@ function identityFrom(lb: LoadBalancerConfig, observation: Observation, defaultR
 }
 
 /** A load balancer's capacity reading for its snapshot; its errors join the observation's (named, never zeros). */
-function withCapacity(observation: Observation, read: Awaited<ReturnType<typeof observeCapacity>>[number] | undefined): { capacity?: CapacityReading } {
+function withCapacity(
+  observation: Observation,
+  read: Awaited<ReturnType<typeof observeCapacity>>[number] | undefined,
+): { capacity?: CapacityReading } {
   if (!read) return {};
   observation.errors.push(...read.errors);
   return read.reading ? { capacity: read.reading } : {};
 }
 
-function probeBackends(backends: BackendConfig[], config: Config, limit: LimitFunction, perHost: Map<string, LimitFunction>, deps: Pick<CycleDeps, 'now' | 'startBy'>) {
+function probeBackends(
+  backends: BackendConfig[],
+  config: Config,
+  limit: LimitFunction,
+  perHost: Map<string, LimitFunction>,
+  deps: Pick<CycleDeps, 'now' | 'startBy'>,
+) {
   const { timeoutMs, maxBytes } = config.backendProbe;
   return Promise.all(
     backends
@@ -109,9 +127,21 @@ function probeBackends(backends: BackendConfig[], config: Config, limit: LimitFu
         return run(() =>
           limit(async () => {
             if (isPast(deps.startBy, deps.now)) {
-              return { name: backendName(b), report: { ...emptyReport(b.statusUrl as string), error: `skipped: the cycle ran out of time (start by ${new Date(deps.startBy as number).toISOString()})` } };
+              return {
+                name: backendName(b),
+                report: {
+                  ...emptyReport(b.statusUrl as string),
+                  error: `skipped: the cycle ran out of time (start by ${new Date(deps.startBy as number).toISOString()})`,
+                },
+              };
             }
-            return { name: backendName(b), report: await probeBackend(b.statusUrl as string, { limits: { timeoutMs, maxBytes, verifyTls: b.statusTlsVerify }, acceptFilterNone: b.acceptFilterNone }) };
+            return {
+              name: backendName(b),
+              report: await probeBackend(b.statusUrl as string, {
+                limits: { timeoutMs, maxBytes, verifyTls: b.statusTlsVerify },
+                acceptFilterNone: b.acceptFilterNone,
+              }),
+            };
           }),
         );
       }),

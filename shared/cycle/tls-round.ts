@@ -30,7 +30,7 @@ export interface BackendTls {
 }
 
 /** The TLS round's own observation source: the Classic back-end authentication lookup. */
-export const BACKEND_AUTH_SOURCE = 'backend-auth';
+const BACKEND_AUTH_SOURCE = 'backend-auth';
 
 /** One observation error of a TLS round: the load balancer, its source, one line. */
 export interface TlsRoundError {
@@ -39,11 +39,14 @@ export interface TlsRoundError {
   message: string;
 }
 
-/** A round's observation errors, one per load balancer and source (each backend's result repeats its load balancer's). */
+/**
+ * A round's observation errors, one per load balancer and source (each backend's result repeats its load balancer's).
+ */
 export function tlsRoundErrors(results: BackendTls[]): TlsRoundError[] {
   const errors = new Map<string, TlsRoundError>();
   for (const r of results) {
-    if (r.authError !== undefined) errors.set(r.loadBalancer, { loadBalancer: r.loadBalancer, source: BACKEND_AUTH_SOURCE, message: r.authError });
+    if (r.authError !== undefined)
+      errors.set(r.loadBalancer, { loadBalancer: r.loadBalancer, source: BACKEND_AUTH_SOURCE, message: r.authError });
   }
   return [...errors.values()];
 }
@@ -58,7 +61,11 @@ export function tlsRoundFailures(results: BackendTls[]): number {
  * balancer that may be a Classic ELB, also read its back-end authentication
  * policies (once per load balancer and round) through `authFor`.
  */
-export async function probeConfiguredTls(config: Config, now: () => Date, authFor?: ((region: string, roleArn?: string) => BackendAuthLookup) | null): Promise<BackendTls[]> {
+export async function probeConfiguredTls(
+  config: Config,
+  now: () => Date,
+  authFor?: ((region: string, roleArn?: string) => BackendAuthLookup) | null,
+): Promise<BackendTls[]> {
   const limit = pLimit(config.backendProbe.concurrency);
   const { timeoutMs, certWarningDays } = config.backendProbe;
   const jobs = config.loadBalancers.flatMap((lb) => {
@@ -68,7 +75,12 @@ export async function probeConfiguredTls(config: Config, now: () => Date, authFo
     return withTls.map((b) => {
       const tls = b.tls as NonNullable<typeof b.tls>;
       return limit(async () => {
-        const finding = await probeTls(tls.target, { servername: tls.servername, pinSha256: tls.pinSha256, timeoutMs, now });
+        const finding = await probeTls(tls.target, {
+          servername: tls.servername,
+          pinSha256: tls.pinSha256,
+          timeoutMs,
+          now,
+        });
         if (finding.daysLeft !== null && finding.daysLeft >= 0 && finding.daysLeft <= certWarningDays) {
           finding.findings.push(`certificate expires in ${finding.daysLeft} days (${finding.validTo})`);
         }
@@ -81,9 +93,13 @@ export async function probeConfiguredTls(config: Config, now: () => Date, authFo
         } else if (known === NOT_CLASSIC) {
           // Not an error (an ALB configured by a Classic-shaped name answers so every round), but never a silent skip.
           const named = loadBalancerName(lb);
-          finding.findings.push(`back-end authentication not checked: DescribeLoadBalancers (Classic) knows no load balancer named "${named}" (an ALB has no such policies; a Classic ELB should be found)`);
+          finding.findings.push(
+            `back-end authentication not checked: DescribeLoadBalancers (Classic) knows no load balancer named "${named}" (an ALB has no such policies; a Classic ELB should be found)`,
+          );
         } else if (known === UNNAMED) {
-          finding.findings.push(`back-end authentication not checked: nothing names ${lb.dnsName} to the ELB API (a name of your own, read without DNS here); set "name" if it is a Classic ELB`);
+          finding.findings.push(
+            `back-end authentication not checked: nothing names ${lb.dnsName} to the ELB API (a name of your own, read without DNS here); set "name" if it is a Classic ELB`,
+          );
         } else if (known) {
           const port = parseTarget(tls.target)?.port;
           result.authKeys = port !== undefined && known.has(port) ? (known.get(port) as string[]) : null;
@@ -108,7 +124,11 @@ const UNNAMED = Symbol('no name to ask by');
  * ask by (said, never a silent skip); undefined when it is known not to be Classic;
  * or the lookup's error. Never throws.
  */
-async function classicAuth(lb: LoadBalancerConfig, config: Config, authFor: (region: string, roleArn?: string) => BackendAuthLookup): Promise<BackendAuth | Error | typeof NOT_CLASSIC | typeof UNNAMED | undefined> {
+async function classicAuth(
+  lb: LoadBalancerConfig,
+  config: Config,
+  authFor: (region: string, roleArn?: string) => BackendAuthLookup,
+): Promise<BackendAuth | Error | typeof NOT_CLASSIC | typeof UNNAMED | undefined> {
   const region = configuredRegion(lb, config.region);
   if (!lb.arn && parseLoadBalancerDnsName(lb.dnsName)?.shape !== 'network' && !possiblyClassic(lb)) return UNNAMED;
   if (!possiblyClassic(lb) || !region) return undefined;

@@ -5,7 +5,15 @@ import type { LoadBalancerKind } from '../nodes/kind';
 import { confirmedValue, type Confirm } from './confirm';
 import type { Emit } from './events';
 import type { Fire } from './conditions';
-import type { CapacityDerived, CapacityEpisode, CapacityState, CycleSample, LoadBalancerState, MinuteFigures, ReservationSample } from './state';
+import type {
+  CapacityDerived,
+  CapacityEpisode,
+  CapacityState,
+  CycleSample,
+  LoadBalancerState,
+  MinuteFigures,
+  ReservationSample,
+} from './state';
 
 // The capacity rules and where their meaning comes from (one AWS page each):
 // - Classic: https://docs.aws.amazon.com/elasticloadbalancing/latest/classic/elb-cloudwatch-metrics.html
@@ -50,7 +58,7 @@ export interface CapacityRuleOptions {
 }
 
 /** A Classic ELB's surge queue holds at most 1,024 requests; beyond it, requests spill over (are dropped). */
-export const SURGE_QUEUE_MAX = 1024;
+const SURGE_QUEUE_MAX = 1024;
 
 /**
  * `reservation-idle` needs usage data in at least this share of the idle period's
@@ -70,7 +78,13 @@ type Condition = (kind: string, active: boolean | undefined, fire: Fire) => void
 
 type Figure = keyof MinuteFigures;
 /** How a metric condition announces itself, with its episode's figure (see above). */
-type Announce = (status: 'firing' | 'resolved', figure: number | null, episode: CapacityEpisode | null, repeat: boolean, since: string) => void;
+type Announce = (
+  status: 'firing' | 'resolved',
+  figure: number | null,
+  episode: CapacityEpisode | null,
+  repeat: boolean,
+  since: string,
+) => void;
 type Field = 'spillover' | 'surgeMax' | 'rejected' | 'lcu';
 
 /** Per figure: the sample field it goes to, and whether a run of minutes adds up (a count) or peaks (a level). */
@@ -82,8 +96,17 @@ const FIGURES: { figure: Figure; field: Field; count: boolean }[] = [
 ];
 
 /** The state of a load balancer whose capacity was never read. */
-export function emptyCapacity(): CapacityState {
-  return { cursor: null, samples: [], minutes: {}, reservation: null, reservationSamples: [], confirmedReservation: null, reservedSince: null, peakSinceReserved: null };
+function emptyCapacity(): CapacityState {
+  return {
+    cursor: null,
+    samples: [],
+    minutes: {},
+    reservation: null,
+    reservationSamples: [],
+    confirmedReservation: null,
+    reservedSince: null,
+    peakSinceReserved: null,
+  };
 }
 
 /**
@@ -91,7 +114,7 @@ export function emptyCapacity(): CapacityState {
  * samples' `peakLcu` (PeakLCUs' Maximum, or an NLB's never-published PeakLCUs) is
  * dropped as unknown, and its last reservation read becomes the confirmed baseline.
  */
-export function upgradeCapacity(cap: CapacityState): void {
+function upgradeCapacity(cap: CapacityState): void {
   cap.minutes ??= {};
   cap.samples = cap.samples.map((s) => {
     if ('lcu' in s) return s;
@@ -112,23 +135,39 @@ export function upgradeCapacity(cap: CapacityState): void {
  * reservation's `reservation-provisioned` / `-failed` / `-rebalancing` (M of N over
  * its reads) and `-idle`.
  */
-export function detectCapacity(state: LoadBalancerState, sample: CycleSample, lb: string, options: CapacityRuleOptions, emit: Emit, condition: Condition): void {
+export function detectCapacity(
+  state: LoadBalancerState,
+  sample: CycleSample,
+  lb: string,
+  options: CapacityRuleOptions,
+  emit: Emit,
+  condition: Condition,
+): void {
   const reading = sample.capacity;
   if (!reading) return;
   const cap = (state.capacity ??= emptyCapacity());
   upgradeCapacity(cap);
   const at = sample.at;
   const kind = reading.kind ?? sample.kind ?? state.kind ?? undefined;
-  if (reading.reservation !== undefined && reading.reservation !== null) detectReservation(cap, reading.reservation, lb, at, options, emit, condition);
-  if (reading.metrics && reading.window) detectMetrics(cap, sample, reading.metrics, reading.window, kind, lb, options, emit, condition);
+  if (reading.reservation !== undefined && reading.reservation !== null)
+    detectReservation(cap, reading.reservation, lb, at, options, emit, condition);
+  if (reading.metrics && reading.window)
+    detectMetrics(cap, sample, reading.metrics, reading.window, kind, lb, options, emit, condition);
   detectIdle(cap, lb, at, kind, options, emit, condition);
 }
 
-/** Which metric gives reserved-LCU use, and how: an ALB's PeakLCUs (per-minute Sum) as is, an NLB's ProcessedBytes converted. */
-function lcuSource(kind: LoadBalancerKind | undefined, metrics: MetricPoints): { metric: string; convert: (v: number) => number } | null {
+/**
+ * Which metric gives reserved-LCU use, and how: an ALB's PeakLCUs (per-minute Sum) as is, an NLB's ProcessedBytes
+ * converted.
+ */
+function lcuSource(
+  kind: LoadBalancerKind | undefined,
+  metrics: MetricPoints,
+): { metric: string; convert: (v: number) => number } | null {
   const nlb = kind === 'network' || (kind === undefined && metrics.ProcessedBytes !== undefined);
   if (nlb) return { metric: 'ProcessedBytes', convert: lcuOfNlbBytesPerMinute };
-  if (kind === 'application' || (kind === undefined && metrics.PeakLCUs !== undefined)) return { metric: 'PeakLCUs', convert: (v) => v };
+  if (kind === 'application' || (kind === undefined && metrics.PeakLCUs !== undefined))
+    return { metric: 'PeakLCUs', convert: (v) => v };
   return null;
 }
 
@@ -138,7 +177,11 @@ function lcuSource(kind: LoadBalancerKind | undefined, metrics: MetricPoints): {
  * only for a metric in ZERO_WHEN_NO_DATAPOINT (`implied`: such zeros, as
  * `minute|figure`). Two datapoints for one minute (a repeated one) count once: the larger.
  */
-function readMinutes(metrics: MetricPoints, window: { start: string; end: string }, kind: LoadBalancerKind | undefined): { read: Map<string, MinuteFigures>; implied: Set<string> } {
+function readMinutes(
+  metrics: MetricPoints,
+  window: { start: string; end: string },
+  kind: LoadBalancerKind | undefined,
+): { read: Map<string, MinuteFigures>; implied: Set<string> } {
   const end = Date.parse(window.end);
   const start = Math.max(Date.parse(window.start), end - MAX_WINDOW_MINUTES * 60_000);
   const out = new Map<string, MinuteFigures>();
@@ -173,8 +216,15 @@ function readMinutes(metrics: MetricPoints, window: { start: string; end: string
 }
 
 function detectMetrics(
-  cap: CapacityState, sample: CycleSample, metrics: MetricPoints, readWindow: NonNullable<CapacityReading['window']>, kind: LoadBalancerKind | undefined,
-  lb: string, options: CapacityRuleOptions, emit: Emit, condition: Condition,
+  cap: CapacityState,
+  sample: CycleSample,
+  metrics: MetricPoints,
+  readWindow: NonNullable<CapacityReading['window']>,
+  kind: LoadBalancerKind | undefined,
+  lb: string,
+  options: CapacityRuleOptions,
+  emit: Emit,
+  condition: Condition,
 ): void {
   const reading = sample.capacity as CapacityReading;
   const at = sample.at;
@@ -213,7 +263,15 @@ function detectMetrics(
 
   // The new minutes: one sample.
   const from = cap.cursor !== null && cap.cursor > readWindow.start ? cap.cursor : readWindow.start;
-  const derived: CapacityDerived = { at, from, to: readWindow.end, spillover: null, surgeMax: null, rejected: null, lcu: null };
+  const derived: CapacityDerived = {
+    at,
+    from,
+    to: readWindow.end,
+    spillover: null,
+    surgeMax: null,
+    rejected: null,
+    lcu: null,
+  };
   for (const [minute, figures] of read) {
     if (minute < from) continue;
     minutes[minute] = figures;
@@ -225,19 +283,29 @@ function detectMetrics(
   }
   // Only the trailing window is remembered (bounded whatever the window says).
   const keepFrom = readWindow.trailingFrom ?? readWindow.start;
-  const kept = Object.keys(minutes).filter((m) => m >= keepFrom).sort().slice(-MAX_MINUTES_KEPT);
+  const kept = Object.keys(minutes)
+    .filter((m) => m >= keepFrom)
+    .sort()
+    .slice(-MAX_MINUTES_KEPT);
   cap.minutes = Object.fromEntries(kept.map((m) => [m, minutes[m] as MinuteFigures]));
   cap.cursor = readWindow.end;
   cap.samples = [...cap.samples, derived].slice(-Math.max(options.confirm.n, 1));
 
-  const reserved = cap.confirmedReservation === null || cap.confirmedReservation === undefined ? undefined : cap.confirmedReservation.units;
+  const reserved =
+    cap.confirmedReservation === null || cap.confirmedReservation === undefined
+      ? undefined
+      : cap.confirmedReservation.units;
   /** Whether a figure of `kind` is over its line (undefined: the figure, or the reservation, is unknown). */
   const over = (kind: string, figure: number | null | undefined): boolean | undefined => {
     if (figure === null || figure === undefined) return undefined;
     switch (kind) {
-      case 'spillover': case 'rejected-connections': return figure > 0;
-      case 'surge-queue': return figure > threshold;
-      default: return reserved ? figure > reserved : undefined;
+      case 'spillover':
+      case 'rejected-connections':
+        return figure > 0;
+      case 'surge-queue':
+        return figure > threshold;
+      default:
+        return reserved ? figure > reserved : undefined;
     }
   };
   const minuteActive = (kind: string, m: MinuteFigures): boolean | undefined => over(kind, m[FIGURE_OF[kind] ?? 'lcu']);
@@ -250,7 +318,9 @@ function detectMetrics(
    */
   const confirmed = (kind: string): boolean | undefined => {
     const value = confirmedValue(cap.samples, (d: CapacityDerived) => isActive(kind, d), options.confirm);
-    return value === false && !Object.values(cap.minutes ?? {}).every((m) => minuteActive(kind, m) === false) ? undefined : value;
+    return value === false && !Object.values(cap.minutes ?? {}).every((m) => minuteActive(kind, m) === false)
+      ? undefined
+      : value;
   };
   const threshold = options.surgeQueueShare * SURGE_QUEUE_MAX;
   const nlb = lcuSource(kind, metrics)?.metric === 'ProcessedBytes';
@@ -271,7 +341,9 @@ function detectMetrics(
     }
     condition(kind, active, (status, repeat, since) => {
       // A repeat or resolve with no episode kept (a state from before episodes): the run in the last N samples.
-      const episode = (status === 'firing' && !repeat ? undefined : episodes[kind]) ?? episodeOf(cap.samples, field, count, (d) => isActive(kind, d));
+      const episode =
+        (status === 'firing' && !repeat ? undefined : episodes[kind]) ??
+        episodeOf(cap.samples, field, count, (d) => isActive(kind, d));
       if (status === 'resolved' || !episode) delete episodes[kind];
       else episodes[kind] = episode;
       announce(status, episode?.figure ?? derived[field], episode, repeat, since);
@@ -282,10 +354,18 @@ function detectMetrics(
   judge('spillover', confirmed('spillover'), 'spillover', true, (s, figure, episode, repeat, since) =>
     emit('spillover', s, s === 'firing' ? 'critical' : 'info', {
       to: figure,
-      summary: s === 'firing'
-        ? `${lb}: ${figure} requests dropped (SpilloverCount)${span(episode)}: the surge queue is full`
-        : `${lb}: no more requests dropped (SpilloverCount 0); ${figure} dropped${span(episode)}`,
-      details: { spillover: figure, from: episode?.from ?? derived.from, to: episode?.to ?? derived.to, latest: derived.spillover, since, repeat },
+      summary:
+        s === 'firing'
+          ? `${lb}: ${figure} requests dropped (SpilloverCount)${span(episode)}: the surge queue is full`
+          : `${lb}: no more requests dropped (SpilloverCount 0); ${figure} dropped${span(episode)}`,
+      details: {
+        spillover: figure,
+        from: episode?.from ?? derived.from,
+        to: episode?.to ?? derived.to,
+        latest: derived.spillover,
+        since,
+        repeat,
+      },
     }),
   );
   if (derived.spillover) flags.push('spillover');
@@ -293,22 +373,44 @@ function detectMetrics(
   judge('surge-queue', confirmed('surge-queue'), 'surgeMax', false, (s, figure, episode, repeat, since) =>
     emit('surge-queue', s, s === 'firing' ? 'warning' : 'info', {
       to: figure,
-      summary: s === 'firing'
-        ? `${lb}: surge queue at ${figure} of ${SURGE_QUEUE_MAX} (over ${Math.round(options.surgeQueueShare * 100)}%)${span(episode)}`
-        : `${lb}: surge queue back under ${Math.round(threshold)} (now ${derived.surgeMax}; peak ${figure}${span(episode)})`,
-      details: { surgeQueueLength: figure, latest: derived.surgeMax, threshold, from: episode?.from ?? derived.from, to: episode?.to ?? derived.to, since, repeat },
+      summary:
+        s === 'firing'
+          ? `${lb}: surge queue at ${figure} of ${SURGE_QUEUE_MAX} (over ${Math.round(options.surgeQueueShare * 100)}%)${span(episode)}`
+          : `${lb}: surge queue back under ${Math.round(threshold)} (now ${derived.surgeMax}; peak ${figure}${span(episode)})`,
+      details: {
+        surgeQueueLength: figure,
+        latest: derived.surgeMax,
+        threshold,
+        from: episode?.from ?? derived.from,
+        to: episode?.to ?? derived.to,
+        since,
+        repeat,
+      },
     }),
   );
   if ((derived.surgeMax ?? 0) > threshold) flags.push('surge');
 
-  judge('rejected-connections', confirmed('rejected-connections'), 'rejected', true, (s, figure, episode, repeat, since) =>
-    emit('rejected-connections', s, s === 'firing' ? 'warning' : 'info', {
-      to: figure,
-      summary: s === 'firing'
-        ? `${lb}: ${figure} connections rejected (RejectedConnectionCount)${span(episode)}: the ALB reached its connection limit`
-        : `${lb}: no more connections rejected; ${figure} rejected${span(episode)}`,
-      details: { rejected: figure, from: episode?.from ?? derived.from, to: episode?.to ?? derived.to, latest: derived.rejected, since, repeat },
-    }),
+  judge(
+    'rejected-connections',
+    confirmed('rejected-connections'),
+    'rejected',
+    true,
+    (s, figure, episode, repeat, since) =>
+      emit('rejected-connections', s, s === 'firing' ? 'warning' : 'info', {
+        to: figure,
+        summary:
+          s === 'firing'
+            ? `${lb}: ${figure} connections rejected (RejectedConnectionCount)${span(episode)}: the ALB reached its connection limit`
+            : `${lb}: no more connections rejected; ${figure} rejected${span(episode)}`,
+        details: {
+          rejected: figure,
+          from: episode?.from ?? derived.from,
+          to: episode?.to ?? derived.to,
+          latest: derived.rejected,
+          since,
+          repeat,
+        },
+      }),
   );
   if (derived.rejected) flags.push('rejected');
 
@@ -317,12 +419,19 @@ function detectMetrics(
   judge('lcu-above-reservation', above, 'lcu', false, (s, figure, episode, repeat, since) =>
     emit('lcu-above-reservation', s, s === 'firing' ? 'warning' : 'info', {
       to: roundLcu(figure),
-      summary: s === 'firing'
-        ? `${lb}: ${useName} reached ${roundLcu(figure)}, above the ${reserved} LCUs reserved${span(episode)}`
-        : `${lb}: ${useName} back within the ${reserved ?? 0} LCUs reserved (now ${roundLcu(derived.lcu)}; peak ${roundLcu(figure)}${span(episode)})`,
+      summary:
+        s === 'firing'
+          ? `${lb}: ${useName} reached ${roundLcu(figure)}, above the ${reserved} LCUs reserved${span(episode)}`
+          : `${lb}: ${useName} back within the ${reserved ?? 0} LCUs reserved (now ${roundLcu(derived.lcu)}; peak ${roundLcu(figure)}${span(episode)})`,
       details: {
-        lcu: roundLcu(figure), latest: roundLcu(derived.lcu), metric: nlb ? 'ProcessedBytes' : 'PeakLCUs', reserved: reserved ?? null,
-        from: episode?.from ?? derived.from, to: episode?.to ?? derived.to, since, repeat,
+        lcu: roundLcu(figure),
+        latest: roundLcu(derived.lcu),
+        metric: nlb ? 'ProcessedBytes' : 'PeakLCUs',
+        reserved: reserved ?? null,
+        from: episode?.from ?? derived.from,
+        to: episode?.to ?? derived.to,
+        since,
+        repeat,
       },
     }),
   );
@@ -340,15 +449,28 @@ function rewind(cap: CapacityState, end: string): void {
 }
 
 /** Each metric condition's figure in a minute, and its field in a cycle's derived sample. */
-const FIGURE_OF: Record<string, Figure> = { spillover: 'spillover', 'surge-queue': 'surge', 'rejected-connections': 'rejected', 'lcu-above-reservation': 'lcu' };
-const FIELD_OF: Record<string, Field> = { spillover: 'spillover', 'surge-queue': 'surgeMax', 'rejected-connections': 'rejected', 'lcu-above-reservation': 'lcu' };
+const FIGURE_OF: Record<string, Figure> = {
+  spillover: 'spillover',
+  'surge-queue': 'surge',
+  'rejected-connections': 'rejected',
+  'lcu-above-reservation': 'lcu',
+};
+const FIELD_OF: Record<string, Field> = {
+  spillover: 'spillover',
+  'surge-queue': 'surgeMax',
+  'rejected-connections': 'rejected',
+  'lcu-above-reservation': 'lcu',
+};
 
 /** The condition a figure feeds. */
 function conditionOf(figure: Figure): string {
   return Object.keys(FIGURE_OF).find((kind) => FIGURE_OF[kind] === figure) as string;
 }
 
-/** A figure over a run with one minute's value now in place of `before` (unknown: nothing): a count adds the difference, a level peaks. */
+/**
+ * A figure over a run with one minute's value now in place of `before` (unknown: nothing): a count adds the difference,
+ * a level peaks.
+ */
 function merge(acc: number | null, now: number | null, before: number | undefined, count: boolean): number | null {
   if (now === null) return acc;
   if (count) return (acc ?? 0) + now - (before ?? 0);
@@ -356,12 +478,19 @@ function merge(acc: number | null, now: number | null, before: number | undefine
 }
 
 /** A new episode: from the first active sample of the confirming run (the last N) to the newest. */
-function episodeOf(samples: CapacityDerived[], field: Field, count: boolean, active: (d: CapacityDerived) => boolean | undefined): CapacityEpisode | null {
+function episodeOf(
+  samples: CapacityDerived[],
+  field: Field,
+  count: boolean,
+  active: (d: CapacityDerived) => boolean | undefined,
+): CapacityEpisode | null {
   const first = samples.findIndex((d) => active(d) === true);
   if (first < 0) return null;
   const run = samples.slice(first);
   const figure = run.reduce<number | null>((acc, d) => merge(acc, d[field], undefined, count), null);
-  return figure === null ? null : { from: (run[0] as CapacityDerived).from, to: (run.at(-1) as CapacityDerived).to, figure };
+  return figure === null
+    ? null
+    : { from: (run[0] as CapacityDerived).from, to: (run.at(-1) as CapacityDerived).to, figure };
 }
 
 /** A minute's reserved-LCU use since the confirmed reservation: its peak, and the hours with usage data. */
@@ -399,16 +528,27 @@ function isProvisioned(s: ReservationSample): boolean {
  * has an AZ so. A state seen once among others confirms nothing and raises nothing; a strict alternation
  * (A B A B) confirms each side in turn at 2 of 3, as it does for every rule (M > N/2 holds only a majority).
  */
-function detectReservation(cap: CapacityState, r: Reservation, lb: string, at: string, options: CapacityRuleOptions, emit: Emit, condition: Condition): void {
+function detectReservation(
+  cap: CapacityState,
+  r: Reservation,
+  lb: string,
+  at: string,
+  options: CapacityRuleOptions,
+  emit: Emit,
+  condition: Condition,
+): void {
   cap.reservation = r;
-  const samples = (cap.reservationSamples = [...(cap.reservationSamples ?? []), sampleOf(r)].slice(-Math.max(options.confirm.n, 1)));
+  const samples = (cap.reservationSamples = [...(cap.reservationSamples ?? []), sampleOf(r)].slice(
+    -Math.max(options.confirm.n, 1),
+  ));
   const zones = Object.entries(r.azs);
   const held = confirmedValue(samples, (s) => s, options.confirm, sameSample);
   if (held !== undefined) {
     const before = cap.confirmedReservation ?? null;
     if (before !== null && isProvisioned(held) && !sameSample(before, held)) {
       emit('reservation-provisioned', 'event', 'info', {
-        to: held.units, from: before.units,
+        to: held.units,
+        from: before.units,
         summary: `${lb}: LCU reservation of ${held.units} provisioned in every AZ (${zones.map(([az]) => az).join(', ')})`,
         details: { capacityUnits: held.units, azs: r.azs },
       });
@@ -426,21 +566,31 @@ function detectReservation(cap: CapacityState, r: Reservation, lb: string, at: s
     cap.confirmedReservation = held;
   }
   const failed = zones.filter(([, z]) => z.state === 'failed');
-  condition('reservation-failed', confirmedValue(samples, (s) => s.states.includes('failed'), options.confirm), (status, repeat, since) =>
-    emit('reservation-failed', status, status === 'firing' ? 'critical' : 'info', {
-      to: r.capacityUnits,
-      summary: status === 'firing'
-        ? `${lb}: LCU reservation failed in ${failed.map(([az, z]) => `${az}${z.reason ? ` (${z.reason})` : ''}`).join(', ')}`
-        : `${lb}: LCU reservation no longer failed`,
-      details: { azs: r.azs, since, repeat },
-    }),
+  condition(
+    'reservation-failed',
+    confirmedValue(samples, (s) => s.states.includes('failed'), options.confirm),
+    (status, repeat, since) =>
+      emit('reservation-failed', status, status === 'firing' ? 'critical' : 'info', {
+        to: r.capacityUnits,
+        summary:
+          status === 'firing'
+            ? `${lb}: LCU reservation failed in ${failed.map(([az, z]) => `${az}${z.reason ? ` (${z.reason})` : ''}`).join(', ')}`
+            : `${lb}: LCU reservation no longer failed`,
+        details: { azs: r.azs, since, repeat },
+      }),
   );
   const rebalancing = zones.filter(([, z]) => z.state === 'rebalancing').map(([az]) => az);
-  condition('reservation-rebalancing', confirmedValue(samples, (s) => s.states.includes('rebalancing'), options.confirm), (status, repeat, since) =>
-    emit('reservation-rebalancing', status, status === 'firing' ? 'warning' : 'info', {
-      summary: status === 'firing' ? `${lb}: LCU reservation rebalancing in ${rebalancing.join(', ')}` : `${lb}: LCU reservation rebalanced`,
-      details: { azs: r.azs, since, repeat },
-    }),
+  condition(
+    'reservation-rebalancing',
+    confirmedValue(samples, (s) => s.states.includes('rebalancing'), options.confirm),
+    (status, repeat, since) =>
+      emit('reservation-rebalancing', status, status === 'firing' ? 'warning' : 'info', {
+        summary:
+          status === 'firing'
+            ? `${lb}: LCU reservation rebalancing in ${rebalancing.join(', ')}`
+            : `${lb}: LCU reservation rebalanced`,
+        details: { azs: r.azs, since, repeat },
+      }),
   );
 }
 
@@ -450,28 +600,47 @@ function detectReservation(cap: CapacityState, r: Reservation, lb: string, at: s
  * the period's hours: billed capacity unused. Use at or over the share, or no
  * reservation, resolves it; too little usage data holds it (missing is not zero).
  */
-function detectIdle(cap: CapacityState, lb: string, at: string, kind: LoadBalancerKind | undefined, options: CapacityRuleOptions, emit: Emit, condition: Condition): void {
+function detectIdle(
+  cap: CapacityState,
+  lb: string,
+  at: string,
+  kind: LoadBalancerKind | undefined,
+  options: CapacityRuleOptions,
+  emit: Emit,
+  condition: Condition,
+): void {
   const confirmed = cap.confirmedReservation ?? null;
   const reserved = confirmed?.units ?? null;
   const hours = cap.usageHours?.count ?? 0;
   const needed = Math.ceil(IDLE_COVERAGE_SHARE * options.idleDays * 24);
   const peak = cap.peakSinceReserved;
   let idle: boolean | undefined;
-  if (confirmed === null) idle = undefined; // nothing confirmed yet
+  if (confirmed === null)
+    idle = undefined; // nothing confirmed yet
   else if (!reserved) idle = false;
   else if (peak !== null && peak >= options.idleShare * reserved) idle = false;
-  else if (cap.reservedSince === null || Date.parse(at) - Date.parse(cap.reservedSince) < options.idleDays * 86_400_000) idle = false;
+  else if (cap.reservedSince === null || Date.parse(at) - Date.parse(cap.reservedSince) < options.idleDays * 86_400_000)
+    idle = false;
   else if (hours < needed || peak === null) idle = undefined;
   else idle = true;
   const use = kind === 'network' ? 'reserved-LCU use (ProcessedBytes)' : 'PeakLCUs (per-minute Sum)';
   condition('reservation-idle', idle, (status, repeat, since) =>
     emit('reservation-idle', status, status === 'firing' ? 'warning' : 'info', {
-      to: roundLcu(peak), from: reserved,
-      summary: status === 'firing'
-        ? `${lb}: ${reserved} LCUs reserved since ${cap.reservedSince} while ${use} stayed at most ${roundLcu(peak)} ` +
-          `(under ${Math.round(options.idleShare * 100)}%) over ${hours} hours of usage data: billed until cancelled`
-        : `${lb}: LCU reservation in use (or changed, or cancelled)`,
-      details: { reserved, reservedSince: cap.reservedSince, peakSinceReserved: roundLcu(peak), usageHours: hours, since, repeat },
+      to: roundLcu(peak),
+      from: reserved,
+      summary:
+        status === 'firing'
+          ? `${lb}: ${reserved} LCUs reserved since ${cap.reservedSince} while ${use} stayed at most ${roundLcu(peak)} ` +
+            `(under ${Math.round(options.idleShare * 100)}%) over ${hours} hours of usage data: billed until cancelled`
+          : `${lb}: LCU reservation in use (or changed, or cancelled)`,
+      details: {
+        reserved,
+        reservedSince: cap.reservedSince,
+        peakSinceReserved: roundLcu(peak),
+        usageHours: hours,
+        since,
+        repeat,
+      },
     }),
   );
 }

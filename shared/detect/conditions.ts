@@ -14,7 +14,9 @@ export function conditionKey(kind: string, scope: string | null): string {
 
 /** The scopes of `kind`'s firing conditions. */
 export function firingScopes(state: LoadBalancerState, kind: string): (string | null)[] {
-  return Object.values(state.conditions).filter((c) => c.kind === kind).map((c) => c.scope ?? null);
+  return Object.values(state.conditions)
+    .filter((c) => c.kind === kind)
+    .map((c) => c.scope ?? null);
 }
 
 /** How a condition announces itself: firing (first or repeated, since when), or resolved. */
@@ -25,7 +27,15 @@ export type Fire = (status: 'firing' | 'resolved', repeat: boolean, since: strin
  * confirmed truth (undefined: not confirmed either way, nothing changes); a firing
  * condition is announced again every `repeatAfterMs`.
  */
-export function updateCondition(state: LoadBalancerState, kind: string, scope: string | null, active: boolean | undefined, at: string, repeatAfterMs: number, fire: Fire): void {
+export function updateCondition(
+  state: LoadBalancerState,
+  kind: string,
+  scope: string | null,
+  active: boolean | undefined,
+  at: string,
+  repeatAfterMs: number,
+  fire: Fire,
+): void {
   const key = conditionKey(kind, scope);
   const firing = state.conditions[key];
   if (active === true && !firing) {
@@ -54,7 +64,12 @@ export function upgradeConditions(state: LoadBalancerState): void {
     delete state.conditions[key];
     if (first < 0 || last === first) continue; // not a condition key of any version: nothing can fire it again
     const scopeText = key.slice(first + 1, last);
-    const upgraded: FiringCondition = { kind: key.slice(last + 1), scope: scopeText === '-' ? null : scopeText, since: condition.since, lastNotified: condition.lastNotified };
+    const upgraded: FiringCondition = {
+      kind: key.slice(last + 1),
+      scope: scopeText === '-' ? null : scopeText,
+      since: condition.since,
+      lastNotified: condition.lastNotified,
+    };
     state.conditions[conditionKey(upgraded.kind as string, upgraded.scope ?? null)] = upgraded;
   }
 }

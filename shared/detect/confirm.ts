@@ -9,7 +9,12 @@ export interface Confirm {
  * else undefined. A sample whose value is undefined is INSUFFICIENT_DATA: it
  * counts for no value, and when the latest sample is one, nothing is confirmed.
  */
-export function confirmedValue<S, T>(samples: S[], read: (s: S) => T | undefined, confirm: Confirm, same: (a: T, b: T) => boolean = Object.is): T | undefined {
+export function confirmedValue<S, T>(
+  samples: S[],
+  read: (s: S) => T | undefined,
+  confirm: Confirm,
+  same: (a: T, b: T) => boolean = Object.is,
+): T | undefined {
   const latest = samples.at(-1);
   if (latest === undefined) return undefined;
   const candidate = read(latest);

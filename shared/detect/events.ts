@@ -22,7 +22,8 @@ export const EVENT_KINDS = [
   'tls-failed',
   'observation-failed',
   'recovered',
-  // AWS's own capacity signals (CloudWatch): a Classic ELB dropping requests / queueing them; an ALB refusing connections.
+  // AWS's own capacity signals (CloudWatch): a Classic ELB dropping requests / queueing them; an ALB refusing
+  // connections.
   'spillover',
   'surge-queue',
   'rejected-connections',
@@ -39,9 +40,9 @@ export const EVENT_KINDS = [
   // Sent by `elbscope alert-test` (and the observe function's alertTest request) only; never decided or chained.
   'alert-test',
 ] as const;
-export type EventKind = (typeof EVENT_KINDS)[number];
+type EventKind = (typeof EVENT_KINDS)[number];
 
-export type Severity = 'info' | 'warning' | 'critical';
+type Severity = 'info' | 'warning' | 'critical';
 
 /**
  * `event`: a one-off change (scaled, node-replaced, …). `firing` / `resolved`: a
@@ -49,7 +50,7 @@ export type Severity = 'info' | 'warning' | 'critical';
  * observation-failed) and its end; a condition still firing is re-announced
  * after the repeat interval with `repeat: true` in its details.
  */
-export type EventStatus = 'event' | 'firing' | 'resolved';
+type EventStatus = 'event' | 'firing' | 'resolved';
 
 /** A change that held: what gets stored, published and reported. */
 export interface ElbEvent {
@@ -73,7 +74,7 @@ export interface ElbEvent {
 }
 
 /** The stable fingerprint of an event's subject. */
-export function fingerprintOf(loadBalancer: string, scope: string | null, kind: EventKind): string {
+function fingerprintOf(loadBalancer: string, scope: string | null, kind: EventKind): string {
   // recovered pairs with the observation-failed it ends.
   return `${loadBalancer}|${scope ?? '-'}|${kind === 'recovered' ? 'observation-failed' : kind}`;
 }
@@ -82,9 +83,23 @@ export function fingerprintOf(loadBalancer: string, scope: string | null, kind: 
 export function makeEvent(fields: Omit<ElbEvent, 'id' | 'fingerprint'> & { scope?: string | null }): ElbEvent {
   const { scope, ...rest } = fields;
   const fingerprint = fingerprintOf(rest.loadBalancer, scope ?? rest.az ?? rest.backend, rest.kind);
-  const id = createHash('sha256').update(`${fingerprint}|${rest.kind}|${rest.status}|${rest.at}`).digest('hex').slice(0, 24);
+  const id = createHash('sha256')
+    .update(`${fingerprint}|${rest.kind}|${rest.status}|${rest.at}`)
+    .digest('hex')
+    .slice(0, 24);
   return { id, fingerprint, ...rest };
 }
 
-/** How a rule announces an event: kind, status, severity and its fields (the emitter adds the load balancer and time). */
-export type Emit = (kind: EventKind, status: ElbEvent['status'], severity: Severity, fields: Partial<Pick<ElbEvent, 'az' | 'backend' | 'from' | 'to'>> & { scope?: string; summary: string; details?: Record<string, unknown> }) => void;
+/**
+ * How a rule announces an event: kind, status, severity and its fields (the emitter adds the load balancer and time).
+ */
+export type Emit = (
+  kind: EventKind,
+  status: ElbEvent['status'],
+  severity: Severity,
+  fields: Partial<Pick<ElbEvent, 'az' | 'backend' | 'from' | 'to'>> & {
+    scope?: string;
+    summary: string;
+    details?: Record<string, unknown>;
+  },
+) => void;

@@ -1,7 +1,6 @@
 import type { LoadBalancerKind } from '../nodes/kind';
 import type { LoadBalancerIdentity } from '../config/identity';
 import type { ElbEvent } from './events';
-import type { MetricPoints } from '../capacity/cloudwatch';
 import type { CapacityReading } from '../capacity/reading';
 import type { Reservation } from '../capacity/reservation';
 
@@ -28,20 +27,29 @@ export interface MinuteFigures {
   lcu?: number;
 }
 
-/** One DescribeCapacityReservation read, as the reservation rules confirm it: the units and the AZs' states (sorted, once each). */
+/**
+ * One DescribeCapacityReservation read, as the reservation rules confirm it: the units and the AZs' states (sorted,
+ * once each).
+ */
 export interface ReservationSample {
   units: number | null;
   states: string[];
 }
 
-/** A metric condition's episode while it fires: its minutes `[from, to)` and the figure over them (a count's total, or a peak). */
+/**
+ * A metric condition's episode while it fires: its minutes `[from, to)` and the figure over them (a count's total, or a
+ * peak).
+ */
 export interface CapacityEpisode {
   from: string;
   to: string;
   figure: number;
 }
 
-/** The capacity rules' memory: the metrics cursor and minutes, recent derived samples, the reservation and its confirmations. */
+/**
+ * The capacity rules' memory: the metrics cursor and minutes, recent derived samples, the reservation and its
+ * confirmations.
+ */
 export interface CapacityState {
   /** End of the last window judged: minutes before it were counted once already (late ones replace, never add). */
   cursor: string | null;
@@ -53,7 +61,9 @@ export interface CapacityState {
   /** The last N reservation reads, and the one that last held M of N (null: none yet, the next is the baseline). */
   reservationSamples?: ReservationSample[];
   confirmedReservation?: ReservationSample | null;
-  /** Since when the confirmed reservation (its CapacityUnits) has been in place, and its highest reserved-LCU use since. */
+  /**
+   * Since when the confirmed reservation (its CapacityUnits) has been in place, and its highest reserved-LCU use since.
+   */
   reservedSince: string | null;
   peakSinceReserved: number | null;
   /** Hours since the reservation that had usage data (the last of them, ISO hour): reservation-idle needs them. */
@@ -93,17 +103,23 @@ export interface CycleSample {
 export interface TlsSample {
   at: string;
   /** Per backend: fingerprint and days left, or the handshake error. */
-  backends: Record<string, {
-    fingerprint: string | null;
-    daysLeft: number | null;
-    validTo: string | null;
-    error: string | null;
-    /** The certificate's public key (base64 SPKI DER); absent in samples from before it was kept. */
-    publicKey?: string | null;
-    /** Classic back-end authentication for its port: accepted keys, null for no policy, absent when unknown. */
-    authKeys?: string[] | null;
-  }>;
-  /** The round's own observation sources that failed (`backend-auth`) → one line; absent: none failed (or a sample from before). */
+  backends: Record<
+    string,
+    {
+      fingerprint: string | null;
+      daysLeft: number | null;
+      validTo: string | null;
+      error: string | null;
+      /** The certificate's public key (base64 SPKI DER); absent in samples from before it was kept. */
+      publicKey?: string | null;
+      /** Classic back-end authentication for its port: accepted keys, null for no policy, absent when unknown. */
+      authKeys?: string[] | null;
+    }
+  >;
+  /**
+   * The round's own observation sources that failed (`backend-auth`) → one line; absent: none failed (or a sample from
+   * before).
+   */
   failures?: Record<string, string>;
 }
 
@@ -142,13 +158,20 @@ export interface LoadBalancerState {
   observed?: { key: string; at: string } | null;
   /** The kind the last cycle with evidence said (the TLS rules, which see no ENIs, go by it). */
   kind?: LoadBalancerKind | null;
-  /** Pre-warm target id → its digest when a cycle first read it: a target changed or removed later shows in `verify`. */
+  /**
+   * Pre-warm target id → its digest when a cycle first read it: a target changed or removed later shows in `verify`.
+   */
   prewarmDigests?: Record<string, string>;
-  /** The head of the stored observations' chain: the last committed one's sequence, hash and expiry (absent: none yet). */
+  /**
+   * The head of the stored observations' chain: the last committed one's sequence, hash and expiry (absent: none yet).
+   */
   observationChain?: { seq: number; hash: string; expiresAt: string };
   /** CloudWatch and LCU-reservation memory (absent until first read). */
   capacity?: CapacityState;
-  /** Set when the stored state did not read (or was edited) and this one was rebuilt: until the next commit announces it. */
+  /**
+   * Set when the stored state did not read (or was edited) and this one was rebuilt: until the next commit announces
+   * it.
+   */
   recovered?: { location: string; reason: string; movedTo: string };
   /** Whose state this is, as the last cycle's configuration said: for reports and audits. */
   identity?: Pick<LoadBalancerIdentity, 'account' | 'region' | 'name' | 'arn'>;
@@ -159,7 +182,10 @@ export interface ChainedEvent extends ElbEvent {
   seq: number;
   prevHash: string;
   hash: string;
-  /** The keyed seal over its place and hash (shared/ledger/seal.ts); absent on events from before keys. Not part of the hash. */
+  /**
+   * The keyed seal over its place and hash (shared/ledger/seal.ts); absent on events from before keys. Not part of the
+   * hash.
+   */
   seal?: string;
 }
 

@@ -2,13 +2,13 @@ import { apiList } from '../answer';
 import { describeError } from '../errors';
 import {
   DescribeTagsCommand as DescribeClassicTagsCommand,
-  ElasticLoadBalancingClient,
+  type ElasticLoadBalancingClient,
   paginateDescribeLoadBalancers as paginateClassic,
 } from '@aws-sdk/client-elastic-load-balancing';
 import {
   DescribeTagsCommand,
   DescribeTargetHealthCommand,
-  ElasticLoadBalancingV2Client,
+  type ElasticLoadBalancingV2Client,
   paginateDescribeLoadBalancers,
   paginateDescribeTargetGroups,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -27,41 +27,68 @@ type DiscoveryOptions = NonNullable<Config['discovery']>;
 
 /** Tag matching: every wanted tag present, with its value or any value for "*". */
 function tagsMatch(tags: { Key?: string; Value?: string }[] | undefined, wanted: Record<string, string>): boolean {
-  return Object.entries(wanted).every(([k, v]) => (tags ?? []).some((t) => t.Key === k && (v === '*' || t.Value === v)));
+  return Object.entries(wanted).every(([k, v]) =>
+    (tags ?? []).some((t) => t.Key === k && (v === '*' || t.Value === v)),
+  );
 }
 
-const chunks = <T>(items: T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
+const chunks = <T>(items: T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
 
 /**
  * Find the load balancers of one region (and account) that carry the wanted
  * tags, Classic and v2, with their registered backends: instances' private IPs
  * (or IP targets) turned into status URLs and TLS targets by the templates.
  */
-export async function discoverRegion(clients: DiscoveryClients, region: string, options: DiscoveryOptions, roleArn?: string): Promise<LoadBalancerConfig[]> {
+async function discoverRegion(
+  clients: DiscoveryClients,
+  region: string,
+  options: DiscoveryOptions,
+  roleArn?: string,
+): Promise<LoadBalancerConfig[]> {
   const found: LoadBalancerConfig[] = [];
 
   // Classic: every page, then tags 20 names at a time.
   const classic: { name: string; dnsName: string; instances: string[] }[] = [];
   for await (const page of paginateClassic({ client: clients.elb, pageSize: 400 }, {})) {
-    for (const d of apiList(page.LoadBalancerDescriptions, 'DescribeLoadBalancers (Classic)', 'LoadBalancerDescriptions')) {
-      if (d.LoadBalancerName && d.DNSName) classic.push({ name: d.LoadBalancerName, dnsName: d.DNSName, instances: (d.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : [])) });
+    for (const d of apiList(
+      page.LoadBalancerDescriptions,
+      'DescribeLoadBalancers (Classic)',
+      'LoadBalancerDescriptions',
+    )) {
+      if (d.LoadBalancerName && d.DNSName)
+        classic.push({
+          name: d.LoadBalancerName,
+          dnsName: d.DNSName,
+          instances: (d.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : [])),
+        });
     }
   }
   const classicTagged = new Set<string>();
-  for (const names of chunks(classic.map((c) => c.name), 20)) {
+  for (const names of chunks(
+    classic.map((c) => c.name),
+    20,
+  )) {
     const out = await clients.elb.send(new DescribeClassicTagsCommand({ LoadBalancerNames: names }));
-    for (const d of apiList(out.TagDescriptions, 'DescribeTags (Classic)', 'TagDescriptions')) if (d.LoadBalancerName && tagsMatch(d.Tags, options.tags)) classicTagged.add(d.LoadBalancerName);
+    for (const d of apiList(out.TagDescriptions, 'DescribeTags (Classic)', 'TagDescriptions'))
+      if (d.LoadBalancerName && tagsMatch(d.Tags, options.tags)) classicTagged.add(d.LoadBalancerName);
   }
 
   // v2 (ALB, NLB): every page, tags 20 ARNs at a time, targets per target group.
   const v2: { arn: string; name: string; dnsName: string }[] = [];
   for await (const page of paginateDescribeLoadBalancers({ client: clients.elbv2, pageSize: 400 }, {})) {
-    for (const lb of apiList(page.LoadBalancers, 'DescribeLoadBalancers', 'LoadBalancers')) if (lb.LoadBalancerArn && lb.DNSName && lb.LoadBalancerName && lb.Type !== 'gateway') v2.push({ arn: lb.LoadBalancerArn, name: lb.LoadBalancerName, dnsName: lb.DNSName });
+    for (const lb of apiList(page.LoadBalancers, 'DescribeLoadBalancers', 'LoadBalancers'))
+      if (lb.LoadBalancerArn && lb.DNSName && lb.LoadBalancerName && lb.Type !== 'gateway')
+        v2.push({ arn: lb.LoadBalancerArn, name: lb.LoadBalancerName, dnsName: lb.DNSName });
   }
   const v2Tagged = new Set<string>();
-  for (const arns of chunks(v2.map((l) => l.arn), 20)) {
+  for (const arns of chunks(
+    v2.map((l) => l.arn),
+    20,
+  )) {
     const out = await clients.elbv2.send(new DescribeTagsCommand({ ResourceArns: arns }));
-    for (const d of apiList(out.TagDescriptions, 'DescribeTags', 'TagDescriptions')) if (d.ResourceArn && tagsMatch(d.Tags, options.tags)) v2Tagged.add(d.ResourceArn);
+    for (const d of apiList(out.TagDescriptions, 'DescribeTags', 'TagDescriptions'))
+      if (d.ResourceArn && tagsMatch(d.Tags, options.tags)) v2Tagged.add(d.ResourceArn);
   }
 
   // Backends: instance ids (Classic registrations, instance targets) → private IPs in one DescribeInstances per 200.
@@ -69,10 +96,13 @@ export async function discoverRegion(clients: DiscoveryClients, region: string, 
   for (const lb of v2.filter((l) => v2Tagged.has(l.arn))) {
     const targets = { instances: [] as string[], ips: [] as string[] };
     const groups = [];
-    for await (const page of paginateDescribeTargetGroups({ client: clients.elbv2 }, { LoadBalancerArn: lb.arn })) groups.push(...apiList(page.TargetGroups, 'DescribeTargetGroups', 'TargetGroups'));
+    for await (const page of paginateDescribeTargetGroups({ client: clients.elbv2 }, { LoadBalancerArn: lb.arn }))
+      groups.push(...apiList(page.TargetGroups, 'DescribeTargetGroups', 'TargetGroups'));
     for (const group of groups) {
       if (!group.TargetGroupArn || group.TargetType === 'lambda' || group.TargetType === 'alb') continue;
-      const health = await clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: group.TargetGroupArn }));
+      const health = await clients.elbv2.send(
+        new DescribeTargetHealthCommand({ TargetGroupArn: group.TargetGroupArn }),
+      );
       for (const t of apiList(health.TargetHealthDescriptions, 'DescribeTargetHealth', 'TargetHealthDescriptions')) {
         const id = t.Target?.Id;
         if (!id) continue;
@@ -82,11 +112,18 @@ export async function discoverRegion(clients: DiscoveryClients, region: string, 
     }
     v2Targets.set(lb.arn, targets);
   }
-  const instanceIds = [...new Set([...classic.filter((c) => classicTagged.has(c.name)).flatMap((c) => c.instances), ...[...v2Targets.values()].flatMap((t) => t.instances)])];
+  const instanceIds = [
+    ...new Set([
+      ...classic.filter((c) => classicTagged.has(c.name)).flatMap((c) => c.instances),
+      ...[...v2Targets.values()].flatMap((t) => t.instances),
+    ]),
+  ];
   const privateIp = new Map<string, string>();
   for (const ids of chunks(instanceIds, 200)) {
     for await (const page of paginateDescribeInstances({ client: clients.ec2 }, { InstanceIds: ids })) {
-      for (const r of apiList(page.Reservations, 'DescribeInstances', 'Reservations')) for (const i of r.Instances ?? []) if (i.InstanceId && i.PrivateIpAddress) privateIp.set(i.InstanceId, i.PrivateIpAddress);
+      for (const r of apiList(page.Reservations, 'DescribeInstances', 'Reservations'))
+        for (const i of r.Instances ?? [])
+          if (i.InstanceId && i.PrivateIpAddress) privateIp.set(i.InstanceId, i.PrivateIpAddress);
     }
   }
 
@@ -100,15 +137,29 @@ export async function discoverRegion(clients: DiscoveryClients, region: string, 
   const withTemplates = Boolean(options.statusUrlTemplate || options.tlsTargetTemplate);
   for (const c of classic.filter((x) => classicTagged.has(x.name))) {
     found.push({
-      dnsName: c.dnsName, name: c.name, region, ...(roleArn ? { roleArn } : {}),
-      backends: withTemplates ? c.instances.flatMap((id) => (privateIp.has(id) ? [backend(id, privateIp.get(id) as string)] : [])) : [],
+      dnsName: c.dnsName,
+      name: c.name,
+      region,
+      ...(roleArn ? { roleArn } : {}),
+      backends: withTemplates
+        ? c.instances.flatMap((id) => (privateIp.has(id) ? [backend(id, privateIp.get(id) as string)] : []))
+        : [],
     });
   }
   for (const lb of v2.filter((l) => v2Tagged.has(l.arn))) {
     const t = v2Targets.get(lb.arn) ?? { instances: [], ips: [] };
     found.push({
-      dnsName: lb.dnsName, name: lb.name, arn: lb.arn, region, ...(roleArn ? { roleArn } : {}),
-      backends: withTemplates ? [...t.instances.flatMap((id) => (privateIp.has(id) ? [backend(id, privateIp.get(id) as string)] : [])), ...t.ips.map((ip) => backend(ip, ip))] : [],
+      dnsName: lb.dnsName,
+      name: lb.name,
+      arn: lb.arn,
+      region,
+      ...(roleArn ? { roleArn } : {}),
+      backends: withTemplates
+        ? [
+            ...t.instances.flatMap((id) => (privateIp.has(id) ? [backend(id, privateIp.get(id) as string)] : [])),
+            ...t.ips.map((ip) => backend(ip, ip)),
+          ]
+        : [],
     });
   }
   return found;
@@ -130,17 +181,33 @@ export interface DiscoveryScope {
  * account, what was found or why not, so a caller can keep a failing region's last
  * good list instead of dropping its load balancers.
  */
-export async function discover(options: DiscoveryOptions, clientsFor: (region: string, roleArn?: string) => DiscoveryClients): Promise<{ loadBalancers: LoadBalancerConfig[]; errors: string[]; scopes: DiscoveryScope[] }> {
+export async function discover(
+  options: DiscoveryOptions,
+  clientsFor: (region: string, roleArn?: string) => DiscoveryClients,
+): Promise<{ loadBalancers: LoadBalancerConfig[]; errors: string[]; scopes: DiscoveryScope[] }> {
   const accounts = options.accounts.length > 0 ? options.accounts.map((a) => a.roleArn) : [undefined];
   const scopes = await Promise.all(
     accounts.flatMap((roleArn) =>
       options.regions.map(async (region): Promise<DiscoveryScope> => {
         const key = `${region}${roleArn ? ` as ${roleArn}` : ''}`;
         try {
-          return { key, region, ...(roleArn ? { roleArn } : {}), loadBalancers: await discoverRegion(clientsFor(region, roleArn), region, options, roleArn), error: null };
+          return {
+            key,
+            region,
+            ...(roleArn ? { roleArn } : {}),
+            loadBalancers: await discoverRegion(clientsFor(region, roleArn), region, options, roleArn),
+            error: null,
+          };
         } catch (err) {
-          // describeError: an SDK error's message can be an object (markup in the answer's <Message>), never split as a string.
-          return { key, region, ...(roleArn ? { roleArn } : {}), loadBalancers: null, error: `discovery in ${key}: ${describeError(err)}` };
+          // describeError: an SDK error's message can be an object (markup in the answer's <Message>), never split as a
+          // string.
+          return {
+            key,
+            region,
+            ...(roleArn ? { roleArn } : {}),
+            loadBalancers: null,
+            error: `discovery in ${key}: ${describeError(err)}`,
+          };
         }
       }),
     ),
@@ -154,5 +221,7 @@ export async function discover(options: DiscoveryOptions, clientsFor: (region: s
 
 /** Discovered load balancers in a stable order: by region, then name. */
 export function sortDiscovered(loadBalancers: LoadBalancerConfig[]): LoadBalancerConfig[] {
-  return loadBalancers.sort((a, b) => compareText(a.region ?? '', b.region ?? '') || compareText(a.name ?? '', b.name ?? ''));
+  return loadBalancers.sort(
+    (a, b) => compareText(a.region ?? '', b.region ?? '') || compareText(a.name ?? '', b.name ?? ''),
+  );
 }

@@ -17,31 +17,73 @@ export const DISCOVERY_LEDGER = 'elbscope-discovery';
  * warning), resolved on the first that answers again. The state's conditions
  * remember which are firing.
  */
-export function discoveryEvents(state: LoadBalancerState, scopes: DiscoveryScope[], at: string, kept: ReadonlyMap<string, number>): ElbEvent[] {
+function discoveryEvents(
+  state: LoadBalancerState,
+  scopes: DiscoveryScope[],
+  at: string,
+  kept: ReadonlyMap<string, number>,
+): ElbEvent[] {
   const events: ElbEvent[] = [];
   upgradeConditions(state);
   for (const scope of scopes) {
     const key = conditionKey('discovery-failed', scope.key);
     const firing = state.conditions[key];
-    const base = { kind: 'discovery-failed' as const, loadBalancer: DISCOVERY_LEDGER, az: null, backend: null, from: null, to: null, at, scope: scope.key };
+    const base = {
+      kind: 'discovery-failed' as const,
+      loadBalancer: DISCOVERY_LEDGER,
+      az: null,
+      backend: null,
+      from: null,
+      to: null,
+      at,
+      scope: scope.key,
+    };
     if (scope.error && !firing) {
       state.conditions[key] = { kind: 'discovery-failed', scope: scope.key, since: at, lastNotified: at };
       const n = kept.get(scope.key) ?? 0;
-      events.push(makeEvent({ ...base, status: 'firing', severity: 'warning', summary: `${scope.error}; ${n > 0 ? `its ${n} load balancer(s) stay watched from the last good answer` : 'nothing of it is watched yet'}`, details: { region: scope.region, roleArn: scope.roleArn ?? null, error: scope.error, keptLoadBalancers: n } }));
+      events.push(
+        makeEvent({
+          ...base,
+          status: 'firing',
+          severity: 'warning',
+          summary: `${scope.error}; ${n > 0 ? `its ${n} load balancer(s) stay watched from the last good answer` : 'nothing of it is watched yet'}`,
+          details: { region: scope.region, roleArn: scope.roleArn ?? null, error: scope.error, keptLoadBalancers: n },
+        }),
+      );
     } else if (!scope.error && firing) {
       delete state.conditions[key];
-      events.push(makeEvent({ ...base, status: 'resolved', severity: 'info', summary: `discovery in ${scope.key} works again`, details: { region: scope.region, roleArn: scope.roleArn ?? null, failingSince: firing.since } }));
+      events.push(
+        makeEvent({
+          ...base,
+          status: 'resolved',
+          severity: 'info',
+          summary: `discovery in ${scope.key} works again`,
+          details: { region: scope.region, roleArn: scope.roleArn ?? null, failingSince: firing.since },
+        }),
+      );
     }
   }
   return events;
 }
 
-/** The `onRefresh` of discoveringConfig that commits discovery's events to the store (the cycle's flush publishes them). */
-export function discoveryRecorder(store: Store): (scopes: DiscoveryScope[], at: string, kept: ReadonlyMap<string, number>) => Promise<void> {
+/**
+ * The `onRefresh` of discoveringConfig that commits discovery's events to the store (the cycle's flush publishes them).
+ */
+export function discoveryRecorder(
+  store: Store,
+): (scopes: DiscoveryScope[], at: string, kept: ReadonlyMap<string, number>) => Promise<void> {
   return async (scopes, at, kept) => {
     // Nothing failing and nothing ever recorded: no ledger to start (one read per refresh).
     if (scopes.every((s) => !s.error) && !(await store.getState(DISCOVERY_LEDGER))) return;
     // A rebuilt state (its stored one did not read) is announced here too, as for a load balancer.
-    await commitEvents(store, DISCOVERY_LEDGER, (state, recovered) => [...(recovered ? [storeRecordCorrupt(DISCOVERY_LEDGER, recovered, at)] : []), ...discoveryEvents(state, scopes, at, kept)], { unchanged: (before, after) => JSON.stringify(before.conditions) === JSON.stringify(after.conditions) });
+    await commitEvents(
+      store,
+      DISCOVERY_LEDGER,
+      (state, recovered) => [
+        ...(recovered ? [storeRecordCorrupt(DISCOVERY_LEDGER, recovered, at)] : []),
+        ...discoveryEvents(state, scopes, at, kept),
+      ],
+      { unchanged: (before, after) => JSON.stringify(before.conditions) === JSON.stringify(after.conditions) },
+    );
   };
 }

@@ -19,7 +19,9 @@ export function withDiscovered(config: Config, discovered: LoadBalancerConfig[])
     const lb = { ...found, key: found.key ?? qualifiedKey(found, config.region) };
     const other = keys.get(lb.key);
     if (other) {
-      errors.push(`discovered ${lb.dnsName} would be filed as "${lb.key}" like ${other.dnsName}: list one of them in the configuration with a distinct "key"`);
+      errors.push(
+        `discovered ${lb.dnsName} would be filed as "${lb.key}" like ${other.dnsName}: list one of them in the configuration with a distinct "key"`,
+      );
       continue;
     }
     keys.set(lb.key, lb);
@@ -58,12 +60,18 @@ export function discoveringConfig(
         continue;
       }
       const kept = lastGood.get(scope.key);
-      warn(kept ? `${scope.error}; its ${kept.loadBalancers.length} load balancer(s) found at ${kept.at} stay watched` : `${scope.error}; nothing found there yet, so nothing of it is watched`);
+      warn(
+        kept
+          ? `${scope.error}; its ${kept.loadBalancers.length} load balancer(s) found at ${kept.at} stay watched`
+          : `${scope.error}; nothing found there yet, so nothing of it is watched`,
+      );
     }
     if (onRefresh) {
       const kept = new Map([...lastGood].map(([key, g]) => [key, g.loadBalancers.length]));
       // Its events are worth having, never worth a cycle: a failure to record them is said and the cycle goes on.
-      await onRefresh(found.scopes, now().toISOString(), kept).catch((err: unknown) => warn(`discovery events not recorded: ${err instanceof Error ? err.message : String(err)}`));
+      await onRefresh(found.scopes, now().toISOString(), kept).catch((err: unknown) =>
+        warn(`discovery events not recorded: ${err instanceof Error ? err.message : String(err)}`),
+      );
     }
     const merged = withDiscovered(config, sortDiscovered([...lastGood.values()].flatMap((g) => g.loadBalancers)));
     for (const e of merged.errors) warn(e);

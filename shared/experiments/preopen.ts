@@ -38,7 +38,11 @@ export async function preopenExperiment(o: PreopenOptions): Promise<PreopenRow[]
   o.progress?.(0, o.requests.length, null);
   for (const n of o.requests) {
     const deadline = Date.now() + o.resetMs;
-    for (let r = await read(); atRest !== null && r.reading !== null && r.reading > atRest && Date.now() < deadline; r = await read()) {
+    for (
+      let r = await read();
+      atRest !== null && r.reading !== null && r.reading > atRest && Date.now() < deadline;
+      r = await read()
+    ) {
       await o.sleep(Math.min(1000, o.resetMs / 10));
     }
     let error: string | null = null;

@@ -47,7 +47,12 @@ export async function reuseExperiment(o: ReuseOptions): Promise<ReuseRow[]> {
       if (!after.ok) throw new Error(after.error);
       const slot = after.value.slots.find((s) => s.request.includes(path));
       if (!slot) {
-        rows.push({ waitMs, connectionAgeSeconds: null, preopened: null, error: `no slot shows ${path} (did the request reach this backend?)` });
+        rows.push({
+          waitMs,
+          connectionAgeSeconds: null,
+          preopened: null,
+          error: `no slot shows ${path} (did the request reach this backend?)`,
+        });
         continue;
       }
       const age = ages.get(slot.srv);

@@ -18,13 +18,29 @@ export interface TlsExperimentResult {
  * connection (an `X-Backend-TLS` response header) and a handshake with the
  * backend answer the second.
  */
-export async function tlsExperiment(o: { ip: string; port: number; host: string; backend: string; servername?: string }): Promise<TlsExperimentResult> {
+export async function tlsExperiment(o: {
+  ip: string;
+  port: number;
+  host: string;
+  backend: string;
+  servername?: string;
+}): Promise<TlsExperimentResult> {
   const backend = await probeTls(o.backend, { servername: o.servername });
   try {
     const res = await getVia(o.ip, o.port, o.host, '/elbscope-tls');
     const leg = res.headers['x-backend-tls'];
-    return { status: res.status, backendLeg: typeof leg === 'string' ? leg : null, backend, error: res.status >= 400 ? `HTTP ${res.status} through the load balancer` : null };
+    return {
+      status: res.status,
+      backendLeg: typeof leg === 'string' ? leg : null,
+      backend,
+      error: res.status >= 400 ? `HTTP ${res.status} through the load balancer` : null,
+    };
   } catch (err) {
-    return { status: null, backendLeg: null, backend, error: `request through the load balancer failed: ${(err as Error).message}` };
+    return {
+      status: null,
+      backendLeg: null,
+      backend,
+      error: `request through the load balancer failed: ${(err as Error).message}`,
+    };
   }
 }

@@ -18,7 +18,8 @@ const workSchema = z.strictObject({
 export function planWork(config: Config, cycleAt: string): WorkMessage[] {
   const names = config.loadBalancers.map(loadBalancerKey);
   const messages: WorkMessage[] = [];
-  for (let i = 0; i < names.length; i += config.fanout.batchSize) messages.push({ cycleAt, loadBalancers: names.slice(i, i + config.fanout.batchSize) });
+  for (let i = 0; i < names.length; i += config.fanout.batchSize)
+    messages.push({ cycleAt, loadBalancers: names.slice(i, i + config.fanout.batchSize) });
   return messages;
 }
 
@@ -31,15 +32,21 @@ export function parseWork(body: string): { ok: true; value: WorkMessage } | { ok
     return { ok: false, error: 'work message: not JSON' };
   }
   const parsed = workSchema.safeParse(value);
-  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: `work message: ${formatIssues(parsed.error.issues)}` };
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, error: `work message: ${formatIssues(parsed.error.issues)}` };
 }
 
-/** The configuration narrowed to a message's load balancers; unknown names are an error (a stale message after a config change). */
+/**
+ * The configuration narrowed to a message's load balancers; unknown names are an error (a stale message after a config
+ * change).
+ */
 export function configFor(config: Config, work: WorkMessage): Config {
   const wanted = new Set(work.loadBalancers);
   const loadBalancers = config.loadBalancers.filter((lb) => wanted.has(loadBalancerKey(lb)));
   const known = new Set(loadBalancers.map(loadBalancerKey));
   const unknown = work.loadBalancers.filter((n) => !known.has(n));
-  if (unknown.length > 0) throw new Error(`work message names load balancers not in the configuration: ${unknown.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`work message names load balancers not in the configuration: ${unknown.join(', ')}`);
   return { ...config, loadBalancers };
 }

@@ -25,7 +25,10 @@ export function recordHash(record: Omit<ChainedEvent, 'hash'> & { hash?: string 
 }
 
 /** Append events to a chain whose head is `head`; returns the chained events and the new head. */
-export function chainEvents(events: ElbEvent[], head: { seq: number; hash: string }): { chained: ChainedEvent[]; head: { seq: number; hash: string } } {
+export function chainEvents(
+  events: ElbEvent[],
+  head: { seq: number; hash: string },
+): { chained: ChainedEvent[]; head: { seq: number; hash: string } } {
   const chained: ChainedEvent[] = [];
   let { seq, hash } = head;
   for (const event of events) {
@@ -61,19 +64,40 @@ export function verifyChain(
   let expectedSeq = 1;
   for (const { record, location } of records) {
     const at = { loadBalancer, seq: record.seq, id: record.id ?? null, location };
-    if (record.seq !== expectedSeq) return { ...at, reason: `sequence ${record.seq} where ${expectedSeq} was expected (a record is missing or was inserted)` };
-    if (record.prevHash !== prev) return { ...at, reason: 'its prevHash does not match the previous record (a record before it was changed or removed)' };
-    if (recordHash(record) !== record.hash) return { ...at, reason: 'its content does not match its hash (the record was changed)' };
+    if (record.seq !== expectedSeq)
+      return {
+        ...at,
+        reason: `sequence ${record.seq} where ${expectedSeq} was expected (a record is missing or was inserted)`,
+      };
+    if (record.prevHash !== prev)
+      return {
+        ...at,
+        reason: 'its prevHash does not match the previous record (a record before it was changed or removed)',
+      };
+    if (recordHash(record) !== record.hash)
+      return { ...at, reason: 'its content does not match its hash (the record was changed)' };
     prev = record.hash;
     expectedSeq++;
   }
   if (head && head.seq !== expectedSeq - 1) {
     const last = records.at(-1);
-    return { loadBalancer, seq: expectedSeq, id: null, location: last?.location ?? '(none)', reason: `the chain ends at ${expectedSeq - 1} but the state says ${head.seq} (records were removed from the end)` };
+    return {
+      loadBalancer,
+      seq: expectedSeq,
+      id: null,
+      location: last?.location ?? '(none)',
+      reason: `the chain ends at ${expectedSeq - 1} but the state says ${head.seq} (records were removed from the end)`,
+    };
   }
   if (head && head.seq > 0 && head.hash !== prev) {
     const last = records.at(-1);
-    return { loadBalancer, seq: head.seq, id: last?.record.id ?? null, location: last?.location ?? '(none)', reason: 'the last record does not match the chain head kept in the state' };
+    return {
+      loadBalancer,
+      seq: head.seq,
+      id: last?.record.id ?? null,
+      location: last?.location ?? '(none)',
+      reason: 'the last record does not match the chain head kept in the state',
+    };
   }
   return null;
 }
@@ -89,9 +113,19 @@ export function observationHash(o: StoredObservation): string {
  * the previous record's hash and expiry, its own expiry (`ttlDays` after it), its
  * hash; and the new head. A retried cycle chains it at the same place again.
  */
-export function chainObservation(head: LoadBalancerState['observationChain'], observation: Omit<StoredObservation, 'seq' | 'prevHash' | 'prevExpiresAt' | 'expiresAt' | 'hash'>, ttlDays: number): { record: StoredObservation; head: NonNullable<LoadBalancerState['observationChain']> } {
+export function chainObservation(
+  head: LoadBalancerState['observationChain'],
+  observation: Omit<StoredObservation, 'seq' | 'prevHash' | 'prevExpiresAt' | 'expiresAt' | 'hash'>,
+  ttlDays: number,
+): { record: StoredObservation; head: NonNullable<LoadBalancerState['observationChain']> } {
   const expiresAt = new Date(Date.parse(observation.at) + ttlDays * 86_400_000).toISOString();
-  const unhashed: StoredObservation = { ...observation, seq: (head?.seq ?? 0) + 1, prevHash: head?.hash ?? GENESIS_HASH, prevExpiresAt: head?.expiresAt ?? null, expiresAt };
+  const unhashed: StoredObservation = {
+    ...observation,
+    seq: (head?.seq ?? 0) + 1,
+    prevHash: head?.hash ?? GENESIS_HASH,
+    prevExpiresAt: head?.expiresAt ?? null,
+    expiresAt,
+  };
   const hash = observationHash(unhashed);
   return { record: { ...unhashed, hash }, head: { seq: unhashed.seq as number, hash, expiresAt } };
 }
@@ -126,23 +160,43 @@ type Located = { record: StoredObservation; location: string };
  * (its predecessor is on it, one place before); any other is named as inserted.
  * `offChain`, when given, gets the hashes of the uncommitted ones (reports leave them out).
  */
-export function verifyObservations(loadBalancer: string, observations: Located[], head: LoadBalancerState['observationChain'] | null, now: Date, offChain?: Set<string>): ObservationCheck {
+export function verifyObservations(
+  loadBalancer: string,
+  observations: Located[],
+  head: LoadBalancerState['observationChain'] | null,
+  now: Date,
+  offChain?: Set<string>,
+): ObservationCheck {
   const check: ObservationCheck = { verified: 0, unchained: 0, expired: 0, uncommitted: 0, firstBreak: null };
   const chained = observations.filter((o) => typeof o.record.seq === 'number' && typeof o.record.hash === 'string');
   check.unchained = observations.length - chained.length;
   const headSeq = head?.seq ?? 0;
-  const fail = (o: Located | undefined, seq: number, reason: string) => ({ ...check, firstBreak: { loadBalancer, seq, id: null, location: o?.location ?? '(none)', reason } });
+  const fail = (o: Located | undefined, seq: number, reason: string) => ({
+    ...check,
+    firstBreak: { loadBalancer, seq, id: null, location: o?.location ?? '(none)', reason },
+  });
   // Every record's content must hash to its hash (a copy or an edit that kept the hash does not).
-  for (const o of chained) if (observationHash(o.record) !== o.record.hash) return fail(o, o.record.seq as number, `observation #${o.record.seq as number}'s content does not match its hash (it was changed, or forged)`);
+  for (const o of chained)
+    if (observationHash(o.record) !== o.record.hash)
+      return fail(
+        o,
+        o.record.seq as number,
+        `observation #${o.record.seq as number}'s content does not match its hash (it was changed, or forged)`,
+      );
   const byHash = new Map(chained.map((o) => [o.record.hash as string, o]));
   const onChain = new Map<string, StoredObservation>();
   if (head && headSeq > 0) {
     let cur = byHash.get(head.hash);
     if (!cur) {
       // Every committed observation expired: the head says when the last one was due to.
-      if (Date.parse(head.expiresAt) <= now.getTime() && !chained.some((o) => (o.record.seq as number) <= headSeq)) return { ...check, expired: headSeq, uncommitted: setOffChain(chained, offChain) };
+      if (Date.parse(head.expiresAt) <= now.getTime() && !chained.some((o) => (o.record.seq as number) <= headSeq))
+        return { ...check, expired: headSeq, uncommitted: setOffChain(chained, offChain) };
       const last = Math.max(0, ...chained.map((o) => o.record.seq as number).filter((n) => n <= headSeq));
-      return fail(chained.find((o) => o.record.seq === last), headSeq, `the chain's head is observation #${headSeq} but the last stored is #${last} (observations were removed from the end)`);
+      return fail(
+        chained.find((o) => o.record.seq === last),
+        headSeq,
+        `the chain's head is observation #${headSeq} but the last stored is #${last} (observations were removed from the end)`,
+      );
     }
     for (;;) {
       const r = cur.record;
@@ -150,17 +204,20 @@ export function verifyObservations(loadBalancer: string, observations: Located[]
       onChain.set(r.hash as string, r);
       check.verified++;
       if (seq === 1 || r.prevHash === GENESIS_HASH) {
-        if (seq !== 1 || r.prevHash !== GENESIS_HASH) return fail(cur, seq, 'the first observation does not start the chain');
+        if (seq !== 1 || r.prevHash !== GENESIS_HASH)
+          return fail(cur, seq, 'the first observation does not start the chain');
         break;
       }
       const prev = byHash.get(r.prevHash as string);
       if (!prev || (prev.record.seq as number) !== seq - 1) {
-        // Missing predecessors: expired, or removed (judged as expiry judged them: a clock behind the ledger is no removal).
+        // Missing predecessors: expired, or removed (judged as expiry judged them: a clock behind the ledger is no
+        // removal).
         if (r.prevExpiresAt && dueToExpire(r.prevExpiresAt, [...onChain.values()].reverse(), now.getTime())) {
           check.expired = seq - 1;
           break;
         }
-        if (!chained.some((o) => (o.record.seq as number) < seq)) return fail(cur, seq, `observations #1-#${seq - 1} are missing and were not due to expire (removed)`);
+        if (!chained.some((o) => (o.record.seq as number) < seq))
+          return fail(cur, seq, `observations #1-#${seq - 1} are missing and were not due to expire (removed)`);
         return fail(cur, seq, `observation #${seq - 1} is missing (removed), or they were reordered`);
       }
       cur = prev;
@@ -171,7 +228,12 @@ export function verifyObservations(loadBalancer: string, observations: Located[]
     const r = o.record;
     const prev = r.prevHash === GENESIS_HASH ? { seq: 0 } : onChain.get(r.prevHash as string);
     const forks = prev !== undefined && r.seq === (prev.seq as number) + 1;
-    if (!forks) return fail(o, r.seq as number, `observation #${r.seq as number} is not on the chain that ends at the head #${headSeq} and does not fork from it (inserted)`);
+    if (!forks)
+      return fail(
+        o,
+        r.seq as number,
+        `observation #${r.seq as number} is not on the chain that ends at the head #${headSeq} and does not fork from it (inserted)`,
+      );
   }
   check.uncommitted = setOffChain(extra, offChain);
   return check;
@@ -190,7 +252,14 @@ function setOffChain(off: Located[], offChain?: Set<string>): number {
  */
 export function observationHeadOf(observations: StoredObservation[]): LoadBalancerState['observationChain'] {
   let head: StoredObservation | null = null;
-  for (const o of observations) if (typeof o.seq === 'number' && typeof o.hash === 'string' && typeof o.expiresAt === 'string' && (head === null || o.seq > (head.seq as number))) head = o;
+  for (const o of observations)
+    if (
+      typeof o.seq === 'number' &&
+      typeof o.hash === 'string' &&
+      typeof o.expiresAt === 'string' &&
+      (head === null || o.seq > (head.seq as number))
+    )
+      head = o;
   return head ? { seq: head.seq as number, hash: head.hash as string, expiresAt: head.expiresAt as string } : undefined;
 }
 
@@ -215,18 +284,44 @@ export interface PrewarmCheck {
  * target that no longer matches its digest was changed; a digest whose target is
  * gone means it was removed.
  */
-export function verifyPrewarms(loadBalancer: string, targets: PrewarmTarget[], digests: Record<string, string> | undefined): PrewarmCheck {
+export function verifyPrewarms(
+  loadBalancer: string,
+  targets: PrewarmTarget[],
+  digests: Record<string, string> | undefined,
+): PrewarmCheck {
   const check: PrewarmCheck = { vouched: 0, unvouched: 0, firstBreak: null };
   const known = digests ?? {};
   for (const t of targets) {
     const digest = known[t.id];
     if (digest === undefined) check.unvouched++;
-    else if (digest !== prewarmHash(t)) return { ...check, firstBreak: { loadBalancer, seq: 0, id: t.id, location: `pre-warm target ${t.id}`, reason: `pre-warm target ${t.id} does not match what the cycle that first read it recorded (it was changed)` } };
+    else if (digest !== prewarmHash(t))
+      return {
+        ...check,
+        firstBreak: {
+          loadBalancer,
+          seq: 0,
+          id: t.id,
+          location: `pre-warm target ${t.id}`,
+          reason: `pre-warm target ${t.id} does not match what the cycle that first read it recorded (it was changed)`,
+        },
+      };
     else check.vouched++;
   }
   const present = new Set(targets.map((t) => t.id));
-  const gone = Object.keys(known).filter((id) => !present.has(id)).sort();
-  if (gone.length > 0) return { ...check, firstBreak: { loadBalancer, seq: 0, id: gone[0] as string, location: `pre-warm target ${gone[0]}`, reason: `pre-warm target ${gone.join(', ')} was read by a cycle and is no longer stored (removed)` } };
+  const gone = Object.keys(known)
+    .filter((id) => !present.has(id))
+    .sort();
+  if (gone.length > 0)
+    return {
+      ...check,
+      firstBreak: {
+        loadBalancer,
+        seq: 0,
+        id: gone[0] as string,
+        location: `pre-warm target ${gone[0]}`,
+        reason: `pre-warm target ${gone.join(', ')} was read by a cycle and is no longer stored (removed)`,
+      },
+    };
   return check;
 }
 
@@ -247,16 +342,47 @@ export interface ReceiptCheck {
  * (or was lost); a receipt for no stored event was inserted (or its event removed).
  * Receipts from before seals are counted as they read.
  */
-export function verifyReceipts(loadBalancer: string, events: StoredEvent[], onTheirWay: ReadonlySet<string>, strayReceipts: readonly { eventId: string; location: string }[] = []): ReceiptCheck {
+export function verifyReceipts(
+  loadBalancer: string,
+  events: StoredEvent[],
+  onTheirWay: ReadonlySet<string>,
+  strayReceipts: readonly { eventId: string; location: string }[] = [],
+): ReceiptCheck {
   const check: ReceiptCheck = { closed: 0, waiting: 0, firstBreak: null };
   const stray = strayReceipts[0];
-  if (stray) return { ...check, firstBreak: { loadBalancer, seq: 0, id: stray.eventId, location: stray.location, reason: `a receipt for ${stray.eventId}, which is no stored event (inserted, or its event removed)` } };
+  if (stray)
+    return {
+      ...check,
+      firstBreak: {
+        loadBalancer,
+        seq: 0,
+        id: stray.eventId,
+        location: stray.location,
+        reason: `a receipt for ${stray.eventId}, which is no stored event (inserted, or its event removed)`,
+      },
+    };
   for (const e of events) {
     const at = { loadBalancer, seq: e.record.seq, id: e.record.id };
-    if (e.receipt?.unsound) return { ...check, firstBreak: { ...at, location: e.receipt.location, reason: `the receipt of record #${e.record.seq} ${e.receipt.unsound}` } };
+    if (e.receipt?.unsound)
+      return {
+        ...check,
+        firstBreak: {
+          ...at,
+          location: e.receipt.location,
+          reason: `the receipt of record #${e.record.seq} ${e.receipt.unsound}`,
+        },
+      };
     if (e.publishedAt !== null || e.deliveryError !== null) check.closed++;
     else if (onTheirWay.has(e.record.id)) check.waiting++;
-    else return { ...check, firstBreak: { ...at, location: e.location, reason: `record #${e.record.seq} has no receipt and is not in the outbox: its receipt was removed, or the alert was lost` } };
+    else
+      return {
+        ...check,
+        firstBreak: {
+          ...at,
+          location: e.location,
+          reason: `record #${e.record.seq} has no receipt and is not in the outbox: its receipt was removed, or the alert was lost`,
+        },
+      };
   }
   return check;
 }
@@ -266,14 +392,20 @@ export function verifyReceipts(loadBalancer: string, events: StoredEvent[], onTh
  * of one committed and not yet drained): a forged entry, or an edited copy, is named
  * (the flush never publishes either as written; this says so in `verify`).
  */
-export function verifyOutbox(loadBalancer: string, events: StoredEvent[], outbox: OutboxEntry[], pending: readonly ChainedEvent[]): ChainBreak | null {
+export function verifyOutbox(
+  loadBalancer: string,
+  events: StoredEvent[],
+  outbox: OutboxEntry[],
+  pending: readonly ChainedEvent[],
+): ChainBreak | null {
   const known = new Map([...pending, ...events.map((e) => e.record)].map((r) => [r.id, r]));
   for (const { record: copy, untrusted } of outbox) {
     if (copy.loadBalancer !== loadBalancer) continue;
     const event = known.get(copy.id);
     const at = { loadBalancer, seq: copy.seq, id: copy.id, location: `outbox entry ${copy.id}` };
     if (!event) return { ...at, reason: `outbox entry ${copy.id} copies no event of the audit trail (forged)` };
-    if (event.hash !== copy.hash || recordHash(copy) !== copy.hash) return { ...at, reason: `outbox entry ${copy.id} differs from event #${event.seq} it copies (edited)` };
+    if (event.hash !== copy.hash || recordHash(copy) !== copy.hash)
+      return { ...at, reason: `outbox entry ${copy.id} differs from event #${event.seq} it copies (edited)` };
     // With a key: a sink marked delivered (or given up) without a seal that verifies (the ledger said why).
     const forged = untrusted?.[0];
     if (forged) return { ...at, reason: forged.reason };

@@ -17,7 +17,10 @@ import { StoreConflictError, type RecoveredRecord, type Store } from './store';
 export async function commitEvents(
   store: Store,
   lb: string,
-  /** The events of this commit; `recovered` when the stored state did not parse and was rebuilt (see storeRecordCorrupt). */
+  /**
+   * The events of this commit; `recovered` when the stored state did not parse and was rebuilt (see
+   * storeRecordCorrupt).
+   */
   decide: (state: LoadBalancerState, recovered?: RecoveredRecord) => ElbEvent[],
   options: {
     /** Whether the decision left nothing worth writing (saves a write per quiet cycle). */
@@ -32,26 +35,42 @@ export async function commitEvents(
   for (let attempt = 0; attempt < 8; attempt++) {
     const current = await store.getState(lb);
     // A state whose seal cannot be checked now (the key is unreachable) is not decided on: the next cycle tries again.
-    if (current?.seal !== undefined && typeof current.seal === 'object') throw new SealUnavailableError(current.seal.unchecked);
+    if (current?.seal !== undefined && typeof current.seal === 'object')
+      throw new SealUnavailableError(current.seal.unchecked);
     const state = current?.state ?? emptyState();
     const before = structuredClone(state);
     const events = decide(state, current?.recovered);
     // Announced (by the decision) once: the note goes with this commit.
     delete state.recovered;
-    if (current && !current.recovered && events.length === 0 && state.pending.length === 0 && unchanged(before, state)) {
+    if (
+      current &&
+      !current.recovered &&
+      events.length === 0 &&
+      state.pending.length === 0 &&
+      unchanged(before, state)
+    ) {
       onHead?.(current.state.chain, current.state);
       return [];
     }
     const { chained, head } = chainEvents(events, state.chain);
-    // Each event sealed over its place and hash (one MAC each, at once): the trail can then not be rewritten without the key.
+    // Each event sealed over its place and hash (one MAC each, at once): the trail can then not be rewritten without
+    // the key.
     const sealer = store.sealer;
-    if (sealer) await Promise.all(chained.map(async (e) => (e.seal = await sealer.seal({ kind: 'event', lb: e.loadBalancer, id: String(e.seq), digest: e.hash }))));
+    if (sealer)
+      await Promise.all(
+        chained.map(
+          async (e) =>
+            (e.seal = await sealer.seal({ kind: 'event', lb: e.loadBalancer, id: String(e.seq), digest: e.hash })),
+        ),
+      );
     state.chain = head;
     state.pending = [...state.pending, ...chained];
     const version = current?.version ?? 0;
     const bytes = Buffer.byteLength(JSON.stringify(state));
     if (bytes > MAX_STATE_BYTES) {
-      throw new StateTooLargeError(`the state of ${lb} would be ${Math.round(bytes / 1024)} KB, over the ${MAX_STATE_BYTES / 1024} KB elbscope keeps under DynamoDB's 400 KB item limit (samples × nodes: lower detect.confirm.n); not recorded`);
+      throw new StateTooLargeError(
+        `the state of ${lb} would be ${Math.round(bytes / 1024)} KB, over the ${MAX_STATE_BYTES / 1024} KB elbscope keeps under DynamoDB's 400 KB item limit (samples × nodes: lower detect.confirm.n); not recorded`,
+      );
     }
     await beforeCommit?.();
     if (await store.putState(lb, state, version)) {
@@ -75,7 +94,15 @@ export async function commitEvents(
  */
 export function storeRecordCorrupt(lb: string, recovered: RecoveredRecord, at: string): ElbEvent {
   return makeEvent({
-    kind: 'store-record-corrupt', status: 'event', severity: 'critical', loadBalancer: lb, az: null, backend: null, from: null, to: null, at,
+    kind: 'store-record-corrupt',
+    status: 'event',
+    severity: 'critical',
+    loadBalancer: lb,
+    az: null,
+    backend: null,
+    from: null,
+    to: null,
+    at,
     scope: recovered.location,
     summary: `${lb}: stored state could not be used (${recovered.reason}); moved aside to ${recovered.movedTo}, the rules start again from a baseline`,
     details: { ...recovered },
@@ -87,10 +114,10 @@ export function storeRecordCorrupt(lb: string, recovered: RecoveredRecord, at: s
  * items over 400 KB, and the same cap everywhere keeps the CLI and the functions
  * alike. With at most 500 nodes an observation, it holds ~40 samples of 500 nodes.
  */
-export const MAX_STATE_BYTES = 350 * 1024;
+const MAX_STATE_BYTES = 350 * 1024;
 
 /** A state that would not fit: named, the load balancer not recorded, the others carry on. */
-export class StateTooLargeError extends Error {
+class StateTooLargeError extends Error {
   override name = 'StateTooLargeError';
 }
 
@@ -99,7 +126,7 @@ export class StateTooLargeError extends Error {
  * A state behind its own chain (rolled back) is replaced as it is found (replaceStale); `final` is then told
  * the state written and the events re-chained.
  */
-export async function drainPending(
+async function drainPending(
   store: Store,
   lb: string,
   known?: { state: LoadBalancerState; version: number },
@@ -141,7 +168,11 @@ interface SetsAsideStale {
  * Undefined: the conflict was not that (the error stands); null: the state changed
  * meanwhile (read it again).
  */
-async function replaceStale(store: Store, lb: string, current: { state: LoadBalancerState; version: number }): Promise<{ state: LoadBalancerState; version: number } | null | undefined> {
+async function replaceStale(
+  store: Store,
+  lb: string,
+  current: { state: LoadBalancerState; version: number },
+): Promise<{ state: LoadBalancerState; version: number } | null | undefined> {
   const pending = current.state.pending;
   const held = await Promise.all(pending.map((e) => store.getEvent(lb, e.seq)));
   const clash = pending.find((e, i) => held[i] !== null && held[i]?.record.id !== e.id);
@@ -150,11 +181,26 @@ async function replaceStale(store: Store, lb: string, current: { state: LoadBala
   if (!aside) return null;
   const reason = `state behind its chain (rolled back?): its event #${clash.seq} is not the one stored there, the stored chain runs to #${aside.chain.seq}`;
   // Those stored as themselves (a drain before the fork) stay where they are; the others move after the stored head.
-  const carried = pending.filter((e, i) => held[i]?.record.id !== e.id).map(({ seq: _s, prevHash: _p, hash: _h, seal: _x, ...event }) => event as ElbEvent);
+  const carried = pending
+    .filter((e, i) => held[i]?.record.id !== e.id)
+    .map(({ seq: _s, prevHash: _p, hash: _h, seal: _x, ...event }) => event as ElbEvent);
+  // biome-ignore lint/complexity/useMathMinMax: ISO timestamps are strings; Math.max would make them NaN.
   const at = carried.reduce((t, e) => (e.at > t ? e.at : t), carried[0]?.at ?? new Date().toISOString());
-  const { chained, head } = chainEvents([staleStateEvent(lb, { location: aside.location, reason, movedTo: aside.movedTo }, aside.chain.seq, at), ...carried], aside.chain);
+  const { chained, head } = chainEvents(
+    [
+      staleStateEvent(lb, { location: aside.location, reason, movedTo: aside.movedTo }, aside.chain.seq, at),
+      ...carried,
+    ],
+    aside.chain,
+  );
   const sealer = store.sealer;
-  if (sealer) await Promise.all(chained.map(async (e) => (e.seal = await sealer.seal({ kind: 'event', lb: e.loadBalancer, id: String(e.seq), digest: e.hash }))));
+  if (sealer)
+    await Promise.all(
+      chained.map(
+        async (e) =>
+          (e.seal = await sealer.seal({ kind: 'event', lb: e.loadBalancer, id: String(e.seq), digest: e.hash })),
+      ),
+    );
   const state: LoadBalancerState = { ...structuredClone(current.state), chain: head, pending: chained };
   delete state.recovered;
   if (aside.observationChain) state.observationChain = aside.observationChain;
@@ -162,10 +208,21 @@ async function replaceStale(store: Store, lb: string, current: { state: LoadBala
   return (await store.putState(lb, state, 0)) ? { state, version: 1 } : null;
 }
 
-/** The event that says a stored state was behind its chain and was replaced (critical: it may have been rolled back on purpose). */
+/**
+ * The event that says a stored state was behind its chain and was replaced (critical: it may have been rolled back on
+ * purpose).
+ */
 function staleStateEvent(lb: string, recovered: RecoveredRecord, storedHead: number, at: string): ElbEvent {
   return makeEvent({
-    kind: 'store-record-corrupt', status: 'event', severity: 'critical', loadBalancer: lb, az: null, backend: null, from: null, to: null, at,
+    kind: 'store-record-corrupt',
+    status: 'event',
+    severity: 'critical',
+    loadBalancer: lb,
+    az: null,
+    backend: null,
+    from: null,
+    to: null,
+    at,
     scope: recovered.location,
     summary: `${lb}: stored state could not be used (${recovered.reason}); moved aside to ${recovered.movedTo}, the chain continues after #${storedHead} and the rules keep the state's memory`,
     details: { ...recovered },

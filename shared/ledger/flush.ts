@@ -14,7 +14,9 @@ export interface FlushDeps {
   now: () => Date;
   /** Who is publishing (a request id, a process id), for outbox claims. */
   claimant: string;
-  /** How long a claim on an outbox event lasts: longer than one round of its sinks may take (each call has a deadline). */
+  /**
+   * How long a claim on an outbox event lasts: longer than one round of its sinks may take (each call has a deadline).
+   */
   leaseMs?: number;
   warn?: (message: string, data?: Record<string, unknown>) => void;
   /**
@@ -117,7 +119,8 @@ async function deliver(
     let messageId: string | null;
     try {
       const hungOn = hung.get(name);
-      if (hungOn !== undefined) throw new SinkBusyError(`not called: it did not answer for alert ${hungOn} earlier in this flush`);
+      if (hungOn !== undefined)
+        throw new SinkBusyError(`not called: it did not answer for alert ${hungOn} earlier in this flush`);
       ({ messageId } = await sink.publish(event));
     } catch (err) {
       if (isHang(err) && !hung.has(name)) hung.set(name, event.id);
@@ -126,15 +129,23 @@ async function deliver(
       if (failure.permanent) {
         states[name] = { state: 'gave-up', at: now.toISOString(), error: failure.reason };
         result.undeliverable.push({ id: event.id, error: failure.reason });
-        const others = sinks.some((s) => s !== sink && !settled(states[s.description])) ? '; the other sinks still get it' : '';
-        deps.warn?.(`alert ${event.id} (${event.summary}) is undeliverable: ${failure.reason}; it stays in the audit trail (elbscope events --undelivered) and is not retried until \`elbscope redeliver --id ${event.id}\`${others}`, { error: failure.reason, code: failure.code });
+        const others = sinks.some((s) => s !== sink && !settled(states[s.description]))
+          ? '; the other sinks still get it'
+          : '';
+        deps.warn?.(
+          `alert ${event.id} (${event.summary}) is undeliverable: ${failure.reason}; it stays in the audit trail (elbscope events --undelivered) and is not retried until \`elbscope redeliver --id ${event.id}\`${others}`,
+          { error: failure.reason, code: failure.code },
+        );
       } else {
         const attempts = (before?.state === 'failing' ? before.attempts : 0) + 1;
         const notBefore = new Date(now.getTime() + retryDelayMs(attempts)).toISOString();
         const since = before?.state === 'failing' ? before.since : now.toISOString();
         states[name] = { state: 'failing', since, attempts, notBefore, lastError: failure.reason };
         result.failed.push({ id: event.id, error: failure.reason, attempts, notBefore });
-        deps.warn?.(`publishing ${event.id} failed (attempt ${attempts}): ${failure.reason}; retried after ${notBefore}`, { error: failure.reason, code: failure.code });
+        deps.warn?.(
+          `publishing ${event.id} failed (attempt ${attempts}): ${failure.reason}; retried after ${notBefore}`,
+          { error: failure.reason, code: failure.code },
+        );
       }
       continue;
     }
@@ -176,7 +187,10 @@ function dueSinks(entry: OutboxEntry, sinks: readonly AlertSink[], now: Date): A
   });
 }
 
-/** Whether every sink is done with the entry (a crash after the last note, or a sink no longer configured): only its receipt is left. */
+/**
+ * Whether every sink is done with the entry (a crash after the last note, or a sink no longer configured): only its
+ * receipt is left.
+ */
 function allSettled(entry: OutboxEntry, sinks: readonly AlertSink[]): boolean {
   return sinks.every((s) => settled(entry.sinks[s.description]));
 }
@@ -209,11 +223,17 @@ async function chainedEventOf(deps: FlushDeps, entry: OutboxEntry): Promise<Stor
   });
   const sound = stored !== null && stored.record.id === copy.id && recordHash(stored.record) === stored.record.hash;
   if (!sound) {
-    deps.warn?.(`outbox entry ${copy.id} has no sound event behind it at #${copy.seq} of ${copy.loadBalancer}'s audit trail (forged, or the event was changed or removed): not published; \`elbscope verify\` names the break`, { eventId: copy.id });
+    deps.warn?.(
+      `outbox entry ${copy.id} has no sound event behind it at #${copy.seq} of ${copy.loadBalancer}'s audit trail (forged, or the event was changed or removed): not published; \`elbscope verify\` names the break`,
+      { eventId: copy.id },
+    );
     return null;
   }
   if (copy.hash !== stored.record.hash || recordHash(copy) !== copy.hash) {
-    deps.warn?.(`outbox entry ${copy.id} differs from its chained event (it was edited): the chained event is what is published`, { eventId: copy.id });
+    deps.warn?.(
+      `outbox entry ${copy.id} differs from its chained event (it was edited): the chained event is what is published`,
+      { eventId: copy.id },
+    );
   }
   return stored;
 }

@@ -3,12 +3,36 @@ import type { PrewarmTarget } from '../detect/rules';
 import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
 import { canonicalJson, observationHeadOf, prewarmHash } from './chain';
 import {
-  byEventTime, BARE_STATE_SHAPE, deliveredList, EVENT_SHAPE, OBJECT_SHAPE, OBSERVATION_SHAPE, PREWARM_SHAPE, StoreConflictError, StoreRecordCorruptError,
-  type DeliveryError, type OutboxEntry, type OutboxRetry, type RecordShape, type SinkDelivery, type RecoveredRecord, type Store, type StoredEvent, type StoredObservation,
+  byEventTime,
+  BARE_STATE_SHAPE,
+  deliveredList,
+  EVENT_SHAPE,
+  OBJECT_SHAPE,
+  OBSERVATION_SHAPE,
+  PREWARM_SHAPE,
+  StoreConflictError,
+  StoreRecordCorruptError,
+  type DeliveryError,
+  type OutboxEntry,
+  type OutboxRetry,
+  type RecordShape,
+  type SinkDelivery,
+  type RecoveredRecord,
+  type Store,
+  type StoredEvent,
+  type StoredObservation,
 } from './store';
 import type { ReadRecord, RecordKey, Records } from './records';
 import { ObservationExpiry } from './expiry';
-import { Sealer, SealUnavailableError, sha256, type MacPort, type SealStatus, type SealSubject, type StateSeal } from './seal';
+import {
+  Sealer,
+  SealUnavailableError,
+  sha256,
+  type MacPort,
+  type SealStatus,
+  type SealSubject,
+  type StateSeal,
+} from './seal';
 
 /**
  * The ledger: the state, the audit trail, receipts, the outbox with its claims,
@@ -25,7 +49,10 @@ export class Ledger implements Store {
    */
   readonly sealer: Sealer | null;
 
-  constructor(readonly records: Records, options: LedgerOptions = {}) {
+  constructor(
+    readonly records: Records,
+    options: LedgerOptions = {},
+  ) {
     this.description = records.description;
     this.sealer = options.seal ? new Sealer(gated(options.seal, () => this.checkKey())) : null;
   }
@@ -55,18 +82,34 @@ export class Ledger implements Store {
       }
     }
     this.keyMatched = seen === 0; // no seal yet: this key makes the first ones
-    if (seen > 0) throw new SealUnavailableError(`seal: the ${sealer.port.description} does not match this store's seals (wrong key?): none of the ${seen} seals checked verifies with it; nothing was judged and nothing written`);
+    if (seen > 0)
+      throw new SealUnavailableError(
+        `seal: the ${sealer.port.description} does not match this store's seals (wrong key?): none of the ${seen} seals checked verifies with it; nothing was judged and nothing written`,
+      );
   }
 
-  /** A load balancer's records that carry a seal, each with what the seal is over (the state first, then the newest events). */
+  /**
+   * A load balancer's records that carry a seal, each with what the seal is over (the state first, then the newest
+   * events).
+   */
   private async *sealedRecords(lb: string): AsyncGenerator<{ subject: SealSubject; seal: string }> {
-    const sealOf = (found: ReadRecord | null) => (found && OBJECT_SHAPE.test(found.value) && typeof found.value.seal === 'string' ? found.value : null);
-    const query = (kind: 'event' | 'receipt' | 'observation' | 'prewarm') => this.records.query(kind, lb, {}, () => undefined).catch(() => []);
+    const sealOf = (found: ReadRecord | null) =>
+      found && OBJECT_SHAPE.test(found.value) && typeof found.value.seal === 'string' ? found.value : null;
+    const query = (kind: 'event' | 'receipt' | 'observation' | 'prewarm') =>
+      this.records.query(kind, lb, {}, () => undefined).catch(() => []);
     const state = sealOf(await this.records.get(stateKey(lb)).catch(() => null));
-    if (state) yield { subject: { kind: 'state', lb, id: 'state', digest: String(state.digest ?? '') }, seal: state.seal as string };
+    if (state)
+      yield {
+        subject: { kind: 'state', lb, id: 'state', digest: String(state.digest ?? '') },
+        seal: state.seal as string,
+      };
     for (const found of (await query('event')).reverse()) {
       const v = sealOf(found);
-      if (v) yield { subject: { kind: 'event', lb: String(v.loadBalancer ?? lb), id: String(v.seq), digest: String(v.hash ?? '') }, seal: v.seal as string };
+      if (v)
+        yield {
+          subject: { kind: 'event', lb: String(v.loadBalancer ?? lb), id: String(v.seq), digest: String(v.hash ?? '') },
+          seal: v.seal as string,
+        };
     }
     for (const found of await query('receipt')) {
       const v = sealOf(found);
@@ -74,7 +117,16 @@ export class Ledger implements Store {
     }
     for (const found of await query('observation')) {
       const v = sealOf(found);
-      if (v) yield { subject: { kind: 'observation', lb: String(v.loadBalancer ?? lb), id: String(v.seq), digest: String(v.hash ?? '') }, seal: v.seal as string };
+      if (v)
+        yield {
+          subject: {
+            kind: 'observation',
+            lb: String(v.loadBalancer ?? lb),
+            id: String(v.seq),
+            digest: String(v.hash ?? ''),
+          },
+          seal: v.seal as string,
+        };
     }
     for (const found of await query('prewarm')) {
       const v = sealOf(found);
@@ -88,7 +140,9 @@ export class Ledger implements Store {
    * digest or seal is given as a rebuild would make it, `recovered` naming it with
    * `movedTo` empty (still in place: the next cycle moves it aside).
    */
-  async readState(lb: string): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null> {
+  async readState(
+    lb: string,
+  ): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null> {
     try {
       return await this.judgedState(lb);
     } catch (err) {
@@ -100,14 +154,25 @@ export class Ledger implements Store {
   }
 
   /** The stored state, its digest and seal judged; throws StoreRecordCorruptError when it fails either. */
-  private async judgedState(lb: string): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null> {
+  private async judgedState(
+    lb: string,
+  ): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null> {
     const found = await this.records.get(stateKey(lb));
     if (found === null) return null;
     const state = stateOf(found);
     const digest = (found.value as { digest?: unknown }).digest;
-    if (digest !== undefined && digest !== stateDigest(state)) throw new StoreRecordCorruptError(found.location, 'its content does not match the digest written with it (it was edited)');
+    if (digest !== undefined && digest !== stateDigest(state))
+      throw new StoreRecordCorruptError(
+        found.location,
+        'its content does not match the digest written with it (it was edited)',
+      );
     const seal = await this.stateSeal(lb, state, found);
-    return { state, version: found.version, ...(state.recovered ? { recovered: state.recovered } : {}), ...(seal ? { seal } : {}) };
+    return {
+      state,
+      version: found.version,
+      ...(state.recovered ? { recovered: state.recovered } : {}),
+      ...(seal ? { seal } : {}),
+    };
   }
 
   /** A fresh state continuing the chains from their last stored records, saying what was lost. */
@@ -120,7 +185,10 @@ export class Ledger implements Store {
     return state;
   }
 
-  async getState(lb: string, attempt = 0): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null> {
+  async getState(
+    lb: string,
+    attempt = 0,
+  ): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null> {
     try {
       return await this.judgedState(lb);
     } catch (err) {
@@ -132,13 +200,17 @@ export class Ledger implements Store {
       // next commit announces it (store-record-corrupt) and clears the note.
       const movedTo = await this.records.quarantine(stateKey(lb), new Date());
       const state = await this.rebuiltState(lb, { location: err.location, reason: err.reason, movedTo });
-      // Sealed when the key can be used; else written unsealed: the next keyed reader judges it as any state without a seal.
+      // Sealed when the key can be used; else written unsealed: the next keyed reader judges it as any state without a
+      // seal.
       if (!(await this.putState(lb, state, 0, true))) return this.getState(lb, attempt + 1); // another reader rebuilt it first
       return { state, version: 1, recovered: state.recovered };
     }
   }
 
-  /** The last sound stored event's place in the chain (the genesis when there is none); a corrupt one is verify's to name. */
+  /**
+   * The last sound stored event's place in the chain (the genesis when there is none); a corrupt one is verify's to
+   * name.
+   */
   private async chainHead(lb: string): Promise<{ seq: number; hash: string }> {
     const stored = await this.records.query('event', lb, {}, () => undefined);
     for (const found of stored.reverse()) {
@@ -158,10 +230,20 @@ export class Ledger implements Store {
     if (!found || found.version !== version) return null;
     const movedTo = await this.records.quarantine(stateKey(lb), new Date());
     const observationChain = observationHeadOf(await this.listObservations(lb).catch(() => []));
-    return { location: found.location, movedTo, chain: await this.chainHead(lb), ...(observationChain ? { observationChain } : {}) };
+    return {
+      location: found.location,
+      movedTo,
+      chain: await this.chainHead(lb),
+      ...(observationChain ? { observationChain } : {}),
+    };
   }
 
-  async putState(lb: string, state: LoadBalancerState, expectedVersion: number, unsealedIfNoKey = false): Promise<boolean> {
+  async putState(
+    lb: string,
+    state: LoadBalancerState,
+    expectedVersion: number,
+    unsealedIfNoKey = false,
+  ): Promise<boolean> {
     const digest = stateDigest(state);
     let seal = {};
     if (this.sealer) {
@@ -184,31 +266,54 @@ export class Ledger implements Store {
   private async stateSeal(lb: string, state: LoadBalancerState, found: ReadRecord): Promise<StateSeal | null> {
     if (!this.sealer) return null;
     const value = found.value as { digest?: unknown; seal?: unknown };
-    const status = await this.sealer.check({ kind: 'state', lb, id: 'state', digest: String(value.digest ?? '') }, value.seal);
+    const status = await this.sealer.check(
+      { kind: 'state', lb, id: 'state', digest: String(value.digest ?? '') },
+      value.seal,
+    );
     if (status === 'sealed') return 'sealed';
-    if (status === 'unknown') return { unchecked: this.sealer.port.problem() ?? `seal: ${this.sealer.port.description} cannot be used` };
-    if (status === 'bad') throw new StoreRecordCorruptError(found.location, `its seal does not verify with the ${this.sealer.port.description} (it was edited, or forged)`);
+    if (status === 'unknown')
+      return { unchecked: this.sealer.port.problem() ?? `seal: ${this.sealer.port.description} cannot be used` };
+    if (status === 'bad')
+      throw new StoreRecordCorruptError(
+        found.location,
+        `its seal does not verify with the ${this.sealer.port.description} (it was edited, or forged)`,
+      );
     const after = await this.afterKeys(lb, state);
-    if (after) throw new StoreRecordCorruptError(found.location, `it carries no seal, but ${after}: its seal was removed (edited, or forged)`);
+    if (after)
+      throw new StoreRecordCorruptError(
+        found.location,
+        `it carries no seal, but ${after}: its seal was removed (edited, or forged)`,
+      );
     return 'before-keys';
   }
 
   /** Why a state without a seal cannot be from before keys (null: it can). */
   private async afterKeys(lb: string, state: LoadBalancerState): Promise<string | null> {
     const since = await this.sealer?.port.since();
-    const times = [state.lastCycleAt, state.lastTlsAt, state.observed?.at ?? null].filter((t): t is string => typeof t === 'string');
+    const times = [state.lastCycleAt, state.lastTlsAt, state.observed?.at ?? null].filter(
+      (t): t is string => typeof t === 'string',
+    );
     const late = since ? times.find((t) => t >= since) : undefined;
     if (since && late) return `it was written after the key began (${late} ≥ ${since})`;
     const head = state.chain.seq > 0 ? await this.records.get(eventKey(lb, state.chain.seq)).catch(() => null) : null;
-    if (head && OBJECT_SHAPE.test(head.value) && (head.value.seal !== undefined || (since && typeof head.value.at === 'string' && head.value.at >= since))) return `the event it names as its chain head (#${state.chain.seq}) is from after keys`;
+    if (
+      head &&
+      OBJECT_SHAPE.test(head.value) &&
+      (head.value.seal !== undefined || (since && typeof head.value.at === 'string' && head.value.at >= since))
+    )
+      return `the event it names as its chain head (#${state.chain.seq}) is from after keys`;
     const observed = state.observationChain;
     const at = state.observed?.at;
     if (observed && at) {
-      const last = await this.records.get({ kind: 'observation', lb, id: `${at}.${observed.hash.slice(0, 12)}` }).catch(() => null);
-      if (last && OBJECT_SHAPE.test(last.value) && last.value.seal !== undefined) return `the observation it names as its chain head (#${observed.seq}) is sealed`;
+      const last = await this.records
+        .get({ kind: 'observation', lb, id: `${at}.${observed.hash.slice(0, 12)}` })
+        .catch(() => null);
+      if (last && OBJECT_SHAPE.test(last.value) && last.value.seal !== undefined)
+        return `the observation it names as its chain head (#${observed.seq}) is sealed`;
     }
     // Its times and heads are the forger's to write: once any record of the load balancer carries a seal, a keyed
-    // writer has sealed its state too. Read only for a state without a seal (rare: the first keyed cycle of an upgrade).
+    // writer has sealed its state too. Read only for a state without a seal (rare: the first keyed cycle of an
+    // upgrade).
     for (const kind of ['event', 'observation', 'receipt', 'prewarm'] as const) {
       const stored = await this.records.query(kind, lb, {}, () => undefined).catch(() => []);
       const sealed = stored.find((found) => OBJECT_SHAPE.test(found.value) && found.value.seal !== undefined);
@@ -217,7 +322,10 @@ export class Ledger implements Store {
     return null;
   }
 
-  /** Whether any load balancer's state carries a seal: the store was sealed with a key (a missing key is then not to be made anew). */
+  /**
+   * Whether any load balancer's state carries a seal: the store was sealed with a key (a missing key is then not to be
+   * made anew).
+   */
   async holdsSeals(): Promise<boolean> {
     for (const lb of await this.listLoadBalancers()) {
       const found = await this.records.get(stateKey(lb)).catch(() => null);
@@ -231,7 +339,10 @@ export class Ledger implements Store {
     if (!(await this.records.putIfAbsent(key, record))) {
       const existing = await this.records.get(key);
       const stored = existing && shaped(existing, EVENT_SHAPE);
-      if (stored?.id !== record.id) throw new StoreConflictError(`${existing?.location ?? key.id}: sequence ${record.seq} already holds event ${String(stored?.id)}, not ${record.id}`);
+      if (stored?.id !== record.id)
+        throw new StoreConflictError(
+          `${existing?.location ?? key.id}: sequence ${record.seq} already holds event ${String(stored?.id)}, not ${record.id}`,
+        );
       // Appended before (a crash may have come between this write and the outbox's): queue it all the same,
       // unless it was published or marked undeliverable since (a receipt is only ever written after the event).
       if (closes(await this.receiptOf(record, existing?.legacy ?? {}), this.sealer !== null)) return;
@@ -271,10 +382,21 @@ export class Ledger implements Store {
     const sealer = this.sealer;
     if (!sealer) return;
     const asked = items.flatMap(({ record, receipt }) => (receipt ? [{ record, receipt }] : []));
-    const statuses = await sealer.checkAll(asked.map(({ record, receipt }) => ({ subject: { kind: 'receipt' as const, lb: record.loadBalancer, id: record.id, digest: receipt.sealOf?.digest ?? '' }, seal: receipt.sealOf?.seal })));
+    const statuses = await sealer.checkAll(
+      asked.map(({ record, receipt }) => ({
+        subject: {
+          kind: 'receipt' as const,
+          lb: record.loadBalancer,
+          id: record.id,
+          digest: receipt.sealOf?.digest ?? '',
+        },
+        seal: receipt.sealOf?.seal,
+      })),
+    );
     asked.forEach(({ receipt }, i) => {
       receipt.seal = statuses[i] as SealStatus;
-      if (receipt.seal === 'bad') receipt.unsound ??= `its seal does not verify with the ${sealer.port.description} (edited, or forged)`;
+      if (receipt.seal === 'bad')
+        receipt.unsound ??= `its seal does not verify with the ${sealer.port.description} (edited, or forged)`;
     });
   }
 
@@ -288,7 +410,9 @@ export class Ledger implements Store {
     return out;
   }
 
-  async listTrail(lb: string): Promise<{ events: StoredEvent[]; strayReceipts: { eventId: string; location: string }[] }> {
+  async listTrail(
+    lb: string,
+  ): Promise<{ events: StoredEvent[]; strayReceipts: { eventId: string; location: string }[] }> {
     const unreadable = new Map<string, Receipt>();
     const kept: { id: string; location: string }[] = [];
     const read = await this.records.query('receipt', lb, {}, (bad) => {
@@ -301,7 +425,11 @@ export class Ledger implements Store {
     for (const found of await this.records.query('event', lb)) {
       const record = shaped(found, EVENT_SHAPE);
       const receipt = receipts.get(record.id);
-      trail.push({ record, found, receipt: receipt ? receiptFrom(receipt, record) : (unreadable.get(record.id) ?? legacyReceipt(found.legacy)) });
+      trail.push({
+        record,
+        found,
+        receipt: receipt ? receiptFrom(receipt, record) : (unreadable.get(record.id) ?? legacyReceipt(found.legacy)),
+      });
     }
     await this.judgeReceipts(trail);
     // As read, for the audit: what each receipt says, and (with a key) whether its seal holds.
@@ -320,7 +448,8 @@ export class Ledger implements Store {
       if (entry) entries.push(await this.trustedMarks(entry));
       else unreadable.push(item.id);
     }
-    // The audit trail holds the event: an entry that does not read is queued again from there (the outbox copy is only a pointer to it).
+    // The audit trail holds the event: an entry that does not read is queued again from there (the outbox copy is only
+    // a pointer to it).
     const trail = unreadable.length > 0 ? await this.listEvents() : [];
     for (const id of unreadable) {
       await this.records.quarantine(outboxKey(id), new Date());
@@ -346,7 +475,11 @@ export class Ledger implements Store {
     // A claim that does not read (a time that is not one) holds nothing.
     const until = Date.parse(String(value.claimUntil ?? ''));
     if (Number.isFinite(until) && until > now.getTime()) return null;
-    const claimed = await this.records.putIfVersion(outboxKey(id), { ...value, claimant, claimUntil: new Date(now.getTime() + leaseMs).toISOString() }, version);
+    const claimed = await this.records.putIfVersion(
+      outboxKey(id),
+      { ...value, claimant, claimUntil: new Date(now.getTime() + leaseMs).toISOString() },
+      version,
+    );
     return claimed ? this.trustedMarks(entry) : null;
   }
 
@@ -366,8 +499,14 @@ export class Ledger implements Store {
     const marks = Object.entries(entry.sinks).filter(([, mark]) => mark.state !== 'failing');
     if (marks.length === 0) return entry;
     // A name too long for a seal's message (the store's word only: an entry may be forged) is a mark no key sealed.
-    const fits = marks.map(([sink]) => Buffer.byteLength(sink) + Buffer.byteLength(record.loadBalancer) <= MAX_SEALED_NAME_BYTES);
-    const checked = await sealer.checkAll(marks.flatMap(([sink, mark], i) => (fits[i] ? [{ subject: sinkMarkSubject(record, sink, mark), seal: 'seal' in mark ? mark.seal : undefined }] : [])));
+    const fits = marks.map(
+      ([sink]) => Buffer.byteLength(sink) + Buffer.byteLength(record.loadBalancer) <= MAX_SEALED_NAME_BYTES,
+    );
+    const checked = await sealer.checkAll(
+      marks.flatMap(([sink, mark], i) =>
+        fits[i] ? [{ subject: sinkMarkSubject(record, sink, mark), seal: 'seal' in mark ? mark.seal : undefined }] : [],
+      ),
+    );
     const statuses = fits.map((fit): SealStatus => (fit ? (checked.shift() as SealStatus) : 'bad'));
     let beforeKeys: boolean | undefined;
     const sinks = { ...entry.sinks };
@@ -380,15 +519,22 @@ export class Ledger implements Store {
       if (status === 'unknown') continue;
       const why = status === 'bad' ? 'its seal does not verify' : 'it carries none, and its alert is from after keys';
       const marked = mark.state === 'delivered' ? 'delivered' : 'given up';
-      untrusted.push({ sink, reason: `outbox entry ${record.id} marks ${sink} ${marked} without a seal that verifies with the ${sealer.port.description}: a forged delivery mark (${why}); that sink is sent the alert again` });
+      untrusted.push({
+        sink,
+        reason: `outbox entry ${record.id} marks ${sink} ${marked} without a seal that verifies with the ${sealer.port.description}: a forged delivery mark (${why}); that sink is sent the alert again`,
+      });
     }
     return { ...entry, sinks, delivered: deliveredNames(sinks), ...(untrusted.length > 0 ? { untrusted } : {}) };
   }
 
-  /** Whether an alert is from before keys: its event in the audit trail carries no seal, and is older than the key's start when that is known. */
+  /**
+   * Whether an alert is from before keys: its event in the audit trail carries no seal, and is older than the key's
+   * start when that is known.
+   */
   private async fromBeforeKeys(copy: ChainedEvent): Promise<boolean> {
     const found = await this.records.get(eventKey(copy.loadBalancer, copy.seq)).catch(() => null);
-    if (!found || !EVENT_SHAPE.test(found.value) || found.value.id !== copy.id || found.value.seal !== undefined) return false;
+    if (!found || !EVENT_SHAPE.test(found.value) || found.value.id !== copy.id || found.value.seal !== undefined)
+      return false;
     const since = await this.sealer?.port.since();
     return !since || found.value.at < since;
   }
@@ -399,7 +545,11 @@ export class Ledger implements Store {
    * cannot be used the mark is written unsealed: it then reads as not delivered, and that
    * sink is sent the alert again — a repeat, never a silenced alert.
    */
-  private async sealMarks(value: Record<string, unknown>, id: string, sinks: Readonly<Record<string, SinkDelivery>>): Promise<Record<string, SinkDelivery>> {
+  private async sealMarks(
+    value: Record<string, unknown>,
+    id: string,
+    sinks: Readonly<Record<string, SinkDelivery>>,
+  ): Promise<Record<string, SinkDelivery>> {
     const sealer = this.sealer;
     const record = EVENT_SHAPE.test(value.record) ? value.record : null;
     if (!sealer || !record || record.id !== id) return { ...sinks };
@@ -423,16 +573,38 @@ export class Ledger implements Store {
   async deferOutbox(id: string, retry: OutboxRetry): Promise<void> {
     await this.writeOutbox(id, async (value) => {
       if (!value) return null;
-      if ('sinks' in retry) return { ...withoutClaim(value), ...deliveryFields({ ...storedSinks(value), ...(await this.sealMarks(value, id, retry.sinks)) }) };
+      if ('sinks' in retry)
+        return {
+          ...withoutClaim(value),
+          ...deliveryFields({ ...storedSinks(value), ...(await this.sealMarks(value, id, retry.sinks)) }),
+        };
       // The summary alone (the fields an earlier elbscope wrote): the named sinks delivered, the backoff as given.
-      const named = Object.fromEntries((retry.delivered ?? []).map((name): [string, SinkDelivery] => [name, { state: 'delivered', at: null, messageId: null }]));
+      const named = Object.fromEntries(
+        (retry.delivered ?? []).map((name): [string, SinkDelivery] => [
+          name,
+          { state: 'delivered', at: null, messageId: null },
+        ]),
+      );
       const sinks = { ...storedSinks(value), ...(await this.sealMarks(value, id, named)) };
-      return { ...withoutClaim(value), ...deliveryFields(sinks), attempts: retry.attempts, notBefore: retry.notBefore, lastError: retry.lastError };
+      return {
+        ...withoutClaim(value),
+        ...deliveryFields(sinks),
+        attempts: retry.attempts,
+        notBefore: retry.notBefore,
+        lastError: retry.lastError,
+      };
     });
   }
 
   async noteSinks(id: string, sinks: Readonly<Record<string, SinkDelivery>>): Promise<void> {
-    await this.writeOutbox(id, async (value) => value && { ...value, ...deliveryFields({ ...storedSinks(value), ...(await this.sealMarks(value, id, sinks)) }) });
+    await this.writeOutbox(
+      id,
+      async (value) =>
+        value && {
+          ...value,
+          ...deliveryFields({ ...storedSinks(value), ...(await this.sealMarks(value, id, sinks)) }),
+        },
+    );
   }
 
   /**
@@ -440,7 +612,12 @@ export class Ledger implements Store {
    * `next` answering null: nothing to write — an entry published meanwhile by another
    * writer is left gone), settling races by its version.
    */
-  private async writeOutbox(id: string, next: (value: Record<string, unknown> | null) => Record<string, unknown> | null | Promise<Record<string, unknown> | null>): Promise<void> {
+  private async writeOutbox(
+    id: string,
+    next: (
+      value: Record<string, unknown> | null,
+    ) => Record<string, unknown> | null | Promise<Record<string, unknown> | null>,
+  ): Promise<void> {
     for (let attempt = 0; attempt < 8; attempt++) {
       const found = await this.outboxRecord(id);
       const value = await next(found?.value ?? null);
@@ -449,7 +626,10 @@ export class Ledger implements Store {
     throw new StoreConflictError(`${this.description}: outbox entry ${id} kept changing under 8 attempts to write it`);
   }
 
-  /** An outbox entry's stored value and version (null: not queued; one that does not read counts as a value with nothing in it). */
+  /**
+   * An outbox entry's stored value and version (null: not queued; one that does not read counts as a value with nothing
+   * in it).
+   */
   private async outboxRecord(id: string): Promise<{ value: Record<string, unknown>; version: number } | null> {
     const found = await this.records.get(outboxKey(id)).catch((err: unknown) => {
       if (err instanceof StoreRecordCorruptError) return { value: {}, version: 0 };
@@ -470,10 +650,17 @@ export class Ledger implements Store {
   }
 
   async markUndeliverable(record: ChainedEvent, at: Date, error: string): Promise<void> {
-    await this.closeOutbox(record, { publishedAt: null, messageId: null, deliveryError: { at: at.toISOString(), error } });
+    await this.closeOutbox(record, {
+      publishedAt: null,
+      messageId: null,
+      deliveryError: { at: at.toISOString(), error },
+    });
   }
 
-  /** Write the event's receipt, then take it out of the outbox (a crash between leaves it queued; the receipt stops a second publish). */
+  /**
+   * Write the event's receipt, then take it out of the outbox (a crash between leaves it queued; the receipt stops a
+   * second publish).
+   */
   private async closeOutbox(record: ChainedEvent, receipt: Receipt): Promise<void> {
     // The alert went out (or never can): its receipt is written even when the key cannot seal it now, saying
     // so — it then closes nothing, and `verify` names it — rather than leave the event queued for a second publish.
@@ -483,14 +670,21 @@ export class Ledger implements Store {
 
   async requeue(record: ChainedEvent): Promise<void> {
     const found = await this.records.get(eventKey(record.loadBalancer, record.seq));
-    if (!found || shaped(found, EVENT_SHAPE).id !== record.id) throw new StoreConflictError(`${found?.location ?? this.description}: event ${record.id} is not stored there`);
+    if (!found || shaped(found, EVENT_SHAPE).id !== record.id)
+      throw new StoreConflictError(`${found?.location ?? this.description}: event ${record.id} is not stored there`);
     const receipt = await this.receiptOf(record, found.legacy);
-    if (receipt?.publishedAt && (!this.sealer || receipt.seal === 'sealed')) throw new StoreConflictError(`${receipt.location}: event ${record.id} was published already`);
-    // Queued first (afresh: no backoff, delivered list or claim), mark cleared second: a crash between leaves it queued (and still marked), never lost.
+    if (receipt?.publishedAt && (!this.sealer || receipt.seal === 'sealed'))
+      throw new StoreConflictError(`${receipt.location}: event ${record.id} was published already`);
+    // Queued first (afresh: no backoff, delivered list or claim), mark cleared second: a crash between leaves it queued
+    // (and still marked), never lost.
     await this.writeOutbox(record.id, () => ({ ...freshEntry(record) }));
     await this.records.delete(receiptKey(record));
     // A mark an earlier elbscope kept beside the event stays there: a cleared receipt overrides it.
-    if (legacyReceipt(found.legacy)) await this.records.put(receiptKey(record), await this.sealReceipt(record, { publishedAt: null, messageId: null, deliveryError: null }, false));
+    if (legacyReceipt(found.legacy))
+      await this.records.put(
+        receiptKey(record),
+        await this.sealReceipt(record, { publishedAt: null, messageId: null, deliveryError: null }, false),
+      );
   }
 
   async putObservation(observation: StoredObservation, ttlDays: number): Promise<void> {
@@ -500,13 +694,24 @@ export class Ledger implements Store {
     const id = observation.hash ? `${observation.at}.${observation.hash.slice(0, 12)}` : observation.at;
     // Sealed over its place and hash: the chain's links then bind every record before it to the key.
     if (this.sealer && observation.hash && typeof observation.seq === 'number') {
-      observation = { ...observation, seal: await this.sealer.seal({ kind: 'observation', lb: observation.loadBalancer, id: String(observation.seq), digest: observation.hash }) };
+      observation = {
+        ...observation,
+        seal: await this.sealer.seal({
+          kind: 'observation',
+          lb: observation.loadBalancer,
+          id: String(observation.seq),
+          digest: observation.hash,
+        }),
+      };
     }
-    // Expiry goes by the wall clock and by the ledger's own time (shared/ledger/expiry.ts): a clock that jumps takes nothing.
+    // Expiry goes by the wall clock and by the ledger's own time (shared/ledger/expiry.ts): a clock that jumps takes
+    // nothing.
     const expiry = (this.observationExpiry ??= new ObservationExpiry(this.records));
     const lb = observation.loadBalancer;
     const retentionMs = ttlDays * 86_400_000;
-    const expiresAt = this.records.expiresOnItsOwn ? await expiry.keepUntil(lb, atMs, retentionMs) : Math.floor(atMs / 1000) + ttlDays * 86_400;
+    const expiresAt = this.records.expiresOnItsOwn
+      ? await expiry.keepUntil(lb, atMs, retentionMs)
+      : Math.floor(atMs / 1000) + ttlDays * 86_400;
     await this.records.put({ kind: 'observation', lb, id }, observation, { expiresAt });
     if (!this.records.expiresOnItsOwn) await expiry.prune(lb, atMs, retentionMs);
   }
@@ -524,7 +729,10 @@ export class Ledger implements Store {
     const key: RecordKey = { kind: 'prewarm', lb: target.loadBalancer, id: target.id };
     const { seal: _old, ...content } = target as PrewarmTarget & { seal?: unknown };
     const sealed = this.sealer ? { ...content, seal: await this.sealer.seal(prewarmSubject(content)) } : content;
-    if (!(await this.records.putIfAbsent(key, sealed))) throw new StoreConflictError(`${this.description}: pre-warm target ${target.id} of ${target.loadBalancer} exists already`);
+    if (!(await this.records.putIfAbsent(key, sealed)))
+      throw new StoreConflictError(
+        `${this.description}: pre-warm target ${target.id} of ${target.loadBalancer} exists already`,
+      );
   }
 
   /**
@@ -538,19 +746,28 @@ export class Ledger implements Store {
     for (const name of lb ? [lb] : await this.listLoadBalancers()) {
       const audited = await this.auditPrewarms(name);
       const unsealed = audited.filter((a) => a.seal === 'none');
-      // Vouched for by a state whose own seal holds (or that is from before keys): never by one the key could not check.
+      // Vouched for by a state whose own seal holds (or that is from before keys): never by one the key could not
+      // check.
       const vouching = this.sealer && unsealed.length > 0 ? await this.getState(name).catch(() => null) : null;
       const digests = vouching && typeof vouching.seal !== 'object' ? (vouching.state.prewarmDigests ?? {}) : {};
-      for (const { target, seal } of audited) if (!this.sealer || seal === 'sealed' || (seal === 'none' && digests[target.id] === prewarmHash(target))) out.push(target);
+      for (const { target, seal } of audited)
+        if (!this.sealer || seal === 'sealed' || (seal === 'none' && digests[target.id] === prewarmHash(target)))
+          out.push(target);
     }
     return out.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
   }
 
   /** Every pre-warm target of a load balancer as stored, with what its seal says (no key: every one 'none'). */
   async auditPrewarms(lb: string): Promise<{ target: PrewarmTarget; seal: SealStatus }[]> {
-    const targets = (await this.records.query('prewarm', lb)).map((found) => shaped(found, PREWARM_SHAPE) as PrewarmTarget & { seal?: unknown });
-    const seals = this.sealer ? await this.sealer.checkAll(targets.map((t) => ({ subject: prewarmSubject(t), seal: t.seal }))) : targets.map((): SealStatus => 'none');
-    return targets.map((target, i) => ({ target, seal: seals[i] as SealStatus })).sort((a, b) => a.target.requestedAt.localeCompare(b.target.requestedAt));
+    const targets = (await this.records.query('prewarm', lb)).map(
+      (found) => shaped(found, PREWARM_SHAPE) as PrewarmTarget & { seal?: unknown },
+    );
+    const seals = this.sealer
+      ? await this.sealer.checkAll(targets.map((t) => ({ subject: prewarmSubject(t), seal: t.seal })))
+      : targets.map((): SealStatus => 'none');
+    return targets
+      .map((target, i) => ({ target, seal: seals[i] as SealStatus }))
+      .sort((a, b) => a.target.requestedAt.localeCompare(b.target.requestedAt));
   }
 
   /** A receipt as written: with a key, sealed; when `orNote` and the key cannot be used, unsealed with the reason. */
@@ -558,7 +775,15 @@ export class Ledger implements Store {
     const body = receiptBody(record, receipt);
     if (!this.sealer) return body;
     try {
-      return { ...body, seal: await this.sealer.seal({ kind: 'receipt', lb: record.loadBalancer, id: record.id, digest: receiptHash(body) }) };
+      return {
+        ...body,
+        seal: await this.sealer.seal({
+          kind: 'receipt',
+          lb: record.loadBalancer,
+          id: record.id,
+          digest: receiptHash(body),
+        }),
+      };
     } catch (err) {
       if (!orNote || !(err instanceof SealUnavailableError)) throw err;
       return { ...body, sealError: err.message };
@@ -575,7 +800,9 @@ export interface StaleStateSetAside {
 }
 
 /** What a ledger is built with. */
-/** A port whose first seals wait for `gate` (the key must match the store's seals before anything is sealed with it). */
+/**
+ * A port whose first seals wait for `gate` (the key must match the store's seals before anything is sealed with it).
+ */
 function gated(port: MacPort, gate: () => Promise<void>): MacPort {
   return {
     description: port.description,
@@ -596,12 +823,21 @@ export interface LedgerOptions {
 
 /** What a pre-warm target's seal is over: its place and content. */
 function prewarmSubject(target: PrewarmTarget & { seal?: unknown }) {
-  return { kind: 'prewarm' as const, lb: target.loadBalancer, id: target.id, digest: prewarmHash(target as PrewarmTarget) };
+  return {
+    kind: 'prewarm' as const,
+    lb: target.loadBalancer,
+    id: target.id,
+    digest: prewarmHash(target as PrewarmTarget),
+  };
 }
 
 const stateKey = (lb: string): RecordKey => ({ kind: 'state', lb, id: 'state' });
 const eventKey = (lb: string, seq: number): RecordKey => ({ kind: 'event', lb, id: String(seq) });
-const receiptKey = (record: Pick<ChainedEvent, 'loadBalancer' | 'id'>): RecordKey => ({ kind: 'receipt', lb: record.loadBalancer, id: record.id });
+const receiptKey = (record: Pick<ChainedEvent, 'loadBalancer' | 'id'>): RecordKey => ({
+  kind: 'receipt',
+  lb: record.loadBalancer,
+  id: record.id,
+});
 const outboxKey = (id: string): RecordKey => ({ kind: 'outbox', lb: null, id });
 
 /** A record's value, if it has the shape; else StoreRecordCorruptError naming where it lives. */
@@ -626,7 +862,9 @@ function stateOf(found: ReadRecord): LoadBalancerState {
   return shaped(found, BARE_STATE_SHAPE);
 }
 
-/** An outbox entry as stored: the event and what delivery did so far (an entry from before versions is the bare event). */
+/**
+ * An outbox entry as stored: the event and what delivery did so far (an entry from before versions is the bare event).
+ */
 function entryOf(value: unknown): OutboxEntry | null {
   if (EVENT_SHAPE.test(value)) return freshEntry(value);
   if (!OBJECT_SHAPE.test(value) || !EVENT_SHAPE.test(value.record)) return null;
@@ -634,10 +872,19 @@ function entryOf(value: unknown): OutboxEntry | null {
   const attempts = Number.isSafeInteger(value.attempts) ? (value.attempts as number) : 0;
   const notBefore = isTime(value.notBefore) ? value.notBefore : null;
   const sinks = storedSinks(value);
-  return { record: value.record, sinks, attempts, notBefore, lastError: typeof value.lastError === 'string' ? value.lastError : null, delivered: deliveredNames(sinks) };
+  return {
+    record: value.record,
+    sinks,
+    attempts,
+    notBefore,
+    lastError: typeof value.lastError === 'string' ? value.lastError : null,
+    delivered: deliveredNames(sinks),
+  };
 }
 
-/** The longest sink and load balancer names a delivery mark's seal is over together (a seal's message is at most 4 KB). */
+/**
+ * The longest sink and load balancer names a delivery mark's seal is over together (a seal's message is at most 4 KB).
+ */
 const MAX_SEALED_NAME_BYTES = 3072;
 
 /** The most sinks an outbox entry keeps states for (a few are configured; more is not a state elbscope wrote). */
@@ -652,29 +899,47 @@ const MAX_SINK_STATES = 16;
  */
 function storedSinks(value: Record<string, unknown>): Record<string, SinkDelivery> {
   const read: [string, SinkDelivery][] = [];
-  for (const [name, state] of Object.entries(OBJECT_SHAPE.test(value.sinks) ? value.sinks : {}).slice(0, MAX_SINK_STATES)) {
+  for (const [name, state] of Object.entries(OBJECT_SHAPE.test(value.sinks) ? value.sinks : {}).slice(
+    0,
+    MAX_SINK_STATES,
+  )) {
     const delivery = sinkDeliveryOf(state);
     if (delivery) read.push([name, delivery]);
   }
   const sinks = Object.fromEntries(read);
   // The list an earlier elbscope keeps (and notes into, should one run beside this one): a sink it names has the event.
-  for (const name of deliveredList(value.delivered)) if (sinks[name]?.state !== 'delivered') sinks[name] = { state: 'delivered', at: null, messageId: null };
+  for (const name of deliveredList(value.delivered))
+    if (sinks[name]?.state !== 'delivered') sinks[name] = { state: 'delivered', at: null, messageId: null };
   return sinks;
 }
 
-/** One sink's stored state, if it reads as one (a mark's seal kept as stored: whether it verifies is trustedMarks's to say). */
+/**
+ * One sink's stored state, if it reads as one (a mark's seal kept as stored: whether it verifies is trustedMarks's to
+ * say).
+ */
 function sinkDeliveryOf(value: unknown): SinkDelivery | null {
   if (!OBJECT_SHAPE.test(value)) return null;
   const text = (v: unknown): v is string => typeof v === 'string';
   const seal = value.seal === undefined ? {} : { seal: text(value.seal) ? value.seal : '' };
-  if (value.state === 'delivered' && (value.at === null || isTime(value.at)) && (value.messageId === null || text(value.messageId))) {
+  if (
+    value.state === 'delivered' &&
+    (value.at === null || isTime(value.at)) &&
+    (value.messageId === null || text(value.messageId))
+  ) {
     return { state: 'delivered', at: value.at, messageId: value.messageId, ...seal };
   }
   const attempts = Number.isSafeInteger(value.attempts) ? (value.attempts as number) : 0;
-  if (value.state === 'failing' && isTime(value.since) && attempts >= 1 && isTime(value.notBefore) && text(value.lastError)) {
+  if (
+    value.state === 'failing' &&
+    isTime(value.since) &&
+    attempts >= 1 &&
+    isTime(value.notBefore) &&
+    text(value.lastError)
+  ) {
     return { state: 'failing', since: value.since, attempts, notBefore: value.notBefore, lastError: value.lastError };
   }
-  if (value.state === 'gave-up' && isTime(value.at) && text(value.error)) return { state: 'gave-up', at: value.at, error: value.error, ...seal };
+  if (value.state === 'gave-up' && isTime(value.at) && text(value.error))
+    return { state: 'gave-up', at: value.at, error: value.error, ...seal };
   return null;
 }
 
@@ -683,9 +948,19 @@ function sinkDeliveryOf(value: unknown): SinkDelivery | null {
  * and event id), the sink, and the mark's content. A seal copied from another sink,
  * another alert, or onto an edited mark does not verify.
  */
-export function sinkMarkSubject(record: Pick<ChainedEvent, 'loadBalancer' | 'id'>, sink: string, mark: SinkDelivery): SealSubject {
+function sinkMarkSubject(
+  record: Pick<ChainedEvent, 'loadBalancer' | 'id'>,
+  sink: string,
+  mark: SinkDelivery,
+): SealSubject {
   const { seal: _sealed, ...content } = mark as SinkDelivery & { seal?: unknown };
-  return { kind: 'outbox-sink', lb: record.loadBalancer, id: record.id, part: sink, digest: sha256(canonicalJson(content)) };
+  return {
+    kind: 'outbox-sink',
+    lb: record.loadBalancer,
+    id: record.id,
+    part: sink,
+    digest: sha256(canonicalJson(content)),
+  };
 }
 
 function isTime(value: unknown): value is string {
@@ -693,7 +968,9 @@ function isTime(value: unknown): value is string {
 }
 
 function deliveredNames(sinks: Record<string, SinkDelivery>): string[] {
-  return Object.entries(sinks).filter(([, s]) => s.state === 'delivered').map(([name]) => name);
+  return Object.entries(sinks)
+    .filter(([, s]) => s.state === 'delivered')
+    .map(([name]) => name);
 }
 
 /**
@@ -703,7 +980,10 @@ function deliveredNames(sinks: Record<string, SinkDelivery>): string[] {
  */
 function deliveryFields(sinks: Record<string, SinkDelivery>): Record<string, unknown> {
   const failing = Object.values(sinks).flatMap((s) => (s.state === 'failing' ? [s] : []));
-  const first = failing.reduce<(typeof failing)[number] | null>((a, b) => (a && Date.parse(a.notBefore) <= Date.parse(b.notBefore) ? a : b), null);
+  const first = failing.reduce<(typeof failing)[number] | null>(
+    (a, b) => (a && Date.parse(a.notBefore) <= Date.parse(b.notBefore) ? a : b),
+    null,
+  );
   const gaveUp = Object.values(sinks).find((s) => s.state === 'gave-up');
   return {
     sinks,
@@ -745,7 +1025,14 @@ export interface Receipt {
  * longer hashes (`verify` names it).
  */
 function receiptBody(record: ChainedEvent, receipt: Receipt): Record<string, unknown> {
-  const body = { eventId: record.id, seq: record.seq, eventHash: record.hash, publishedAt: receipt.publishedAt, messageId: receipt.messageId, deliveryError: receipt.deliveryError };
+  const body = {
+    eventId: record.id,
+    seq: record.seq,
+    eventHash: record.hash,
+    publishedAt: receipt.publishedAt,
+    messageId: receipt.messageId,
+    deliveryError: receipt.deliveryError,
+  };
   return { ...body, hash: receiptHash(body) };
 }
 
@@ -766,24 +1053,44 @@ function receiptFrom(found: ReadRecord, record: ChainedEvent): Receipt {
   const value = found.value;
   const publishedAt = typeof value.publishedAt === 'string' ? value.publishedAt : null;
   const error = value.deliveryError as { at?: unknown; error?: unknown } | null | undefined;
-  const deliveryError = error && typeof error.at === 'string' ? { at: error.at, error: String(error.error ?? '') } : null;
-  if (!publishedAt && !deliveryError && value.hash === undefined) return unreadableReceipt(location, 'says neither when it was published nor why it cannot be');
+  const deliveryError =
+    error && typeof error.at === 'string' ? { at: error.at, error: String(error.error ?? '') } : null;
+  if (!publishedAt && !deliveryError && value.hash === undefined)
+    return unreadableReceipt(location, 'says neither when it was published nor why it cannot be');
   const unsound = receiptFault(value, record);
   const sealOf = { digest: receiptHash(value), seal: value.seal };
-  return { publishedAt, messageId: typeof value.messageId === 'string' ? value.messageId : null, deliveryError, location, sealOf, ...(unsound ? { unsound } : {}) };
+  return {
+    publishedAt,
+    messageId: typeof value.messageId === 'string' ? value.messageId : null,
+    deliveryError,
+    location,
+    sealOf,
+    ...(unsound ? { unsound } : {}),
+  };
 }
 
 /** Why a receipt does not belong to its event, or null (receipts from before seals are not judged). */
 function receiptFault(value: Record<string, unknown>, record: ChainedEvent): string | null {
   if (value.hash === undefined && value.eventId === undefined) return null;
   if (value.hash !== receiptHash(value)) return 'its content does not hash to its seal (edited)';
-  if (value.eventId !== record.id || value.seq !== record.seq || value.eventHash !== record.hash) return `it closes another event (${String(value.eventId)} #${String(value.seq)})`;
+  if (value.eventId !== record.id || value.seq !== record.seq || value.eventHash !== record.hash)
+    return `it closes another event (${String(value.eventId)} #${String(value.seq)})`;
   return null;
 }
 
-/** A receipt that does not read: it closes its event all the same (a second publish is worse than a question), and says why. */
+/**
+ * A receipt that does not read: it closes its event all the same (a second publish is worse than a question), and says
+ * why.
+ */
 function unreadableReceipt(location: string, reason: string): Receipt {
-  return { publishedAt: null, messageId: null, deliveryError: null, location, unsound: `does not read (${reason})`, unreadable: true };
+  return {
+    publishedAt: null,
+    messageId: null,
+    deliveryError: null,
+    location,
+    unsound: `does not read (${reason})`,
+    unreadable: true,
+  };
 }
 
 /**
@@ -793,8 +1100,11 @@ function unreadableReceipt(location: string, reason: string): Receipt {
  * a second alert is better than one a forger silenced.
  */
 function closes(receipt: Receipt | null, keyed: boolean): boolean {
-  if (keyed) return receipt !== null && trusted(receipt) && (receipt.publishedAt !== null || receipt.deliveryError !== null);
-  return receipt !== null && (receipt.publishedAt !== null || receipt.deliveryError !== null || receipt.unreadable === true);
+  if (keyed)
+    return receipt !== null && trusted(receipt) && (receipt.publishedAt !== null || receipt.deliveryError !== null);
+  return (
+    receipt !== null && (receipt.publishedAt !== null || receipt.deliveryError !== null || receipt.unreadable === true)
+  );
 }
 
 /** A receipt whose seal verifies and that belongs to its event. */
@@ -804,8 +1114,18 @@ function trusted(receipt: Receipt): boolean {
 
 /** The receipt an earlier elbscope kept on a DynamoDB event item. */
 function legacyReceipt(legacy: Record<string, unknown>): Receipt | null {
-  if (typeof legacy.publishedAt === 'string') return { publishedAt: legacy.publishedAt, messageId: typeof legacy.messageId === 'string' ? legacy.messageId : null, deliveryError: null };
-  if (typeof legacy.undeliverableAt === 'string') return { publishedAt: null, messageId: null, deliveryError: { at: legacy.undeliverableAt, error: String(legacy.deliveryError ?? '') } };
+  if (typeof legacy.publishedAt === 'string')
+    return {
+      publishedAt: legacy.publishedAt,
+      messageId: typeof legacy.messageId === 'string' ? legacy.messageId : null,
+      deliveryError: null,
+    };
+  if (typeof legacy.undeliverableAt === 'string')
+    return {
+      publishedAt: null,
+      messageId: null,
+      deliveryError: { at: legacy.undeliverableAt, error: String(legacy.deliveryError ?? '') },
+    };
   return null;
 }
 
@@ -814,10 +1134,36 @@ function legacyReceipt(legacy: Record<string, unknown>): Receipt | null {
  * a receipt that is not trusted says nothing — the event reads as not published,
  * and is published. For the audit the receipt is given as it reads, with its seal.
  */
-function storedEvent(record: ChainedEvent, found: ReadRecord, receipt: Receipt | null, forDelivery: boolean): StoredEvent {
-  if (forDelivery && receipt && !trusted(receipt)) receipt = { publishedAt: null, messageId: null, deliveryError: null, ...(receipt.location ? { location: receipt.location } : {}), ...(receipt.unsound ? { unsound: receipt.unsound } : {}), ...(receipt.seal ? { seal: receipt.seal } : {}) };
+function storedEvent(
+  record: ChainedEvent,
+  found: ReadRecord,
+  receipt: Receipt | null,
+  forDelivery: boolean,
+): StoredEvent {
+  if (forDelivery && receipt && !trusted(receipt))
+    receipt = {
+      publishedAt: null,
+      messageId: null,
+      deliveryError: null,
+      ...(receipt.location ? { location: receipt.location } : {}),
+      ...(receipt.unsound ? { unsound: receipt.unsound } : {}),
+      ...(receipt.seal ? { seal: receipt.seal } : {}),
+    };
   const where = receipt?.location
-    ? { receipt: { location: receipt.location, ...(receipt.unsound ? { unsound: receipt.unsound } : {}), ...(receipt.unreadable ? { unreadable: true as const } : {}), ...(receipt.seal ? { seal: receipt.seal } : {}) } }
+    ? {
+        receipt: {
+          location: receipt.location,
+          ...(receipt.unsound ? { unsound: receipt.unsound } : {}),
+          ...(receipt.unreadable ? { unreadable: true as const } : {}),
+          ...(receipt.seal ? { seal: receipt.seal } : {}),
+        },
+      }
     : {};
-  return { record, location: found.location, publishedAt: receipt?.publishedAt ?? null, deliveryError: receipt?.deliveryError ?? null, ...where };
+  return {
+    record,
+    location: found.location,
+    publishedAt: receipt?.publishedAt ?? null,
+    deliveryError: receipt?.deliveryError ?? null,
+    ...where,
+  };
 }

@@ -73,8 +73,15 @@ export interface Records {
    * and `to` bound the ids (inclusive). `corrupt` gets each record that is not JSON
    * (the others are still returned); without it such a record throws.
    */
-  query(kind: RecordKind, lb: string | null, range?: { from?: string; to?: string }, corrupt?: (bad: CorruptRecord) => void): Promise<ReadRecord[]>;
-  /** Delete the record (if `expectedVersion` is given, only while it has that version); false when the condition failed. */
+  query(
+    kind: RecordKind,
+    lb: string | null,
+    range?: { from?: string; to?: string },
+    corrupt?: (bad: CorruptRecord) => void,
+  ): Promise<ReadRecord[]>;
+  /**
+   * Delete the record (if `expectedVersion` is given, only while it has that version); false when the condition failed.
+   */
   delete(key: RecordKey, expectedVersion?: number): Promise<boolean>;
   /**
    * Move a record aside, kept for a person (a state that does not parse): copied to
@@ -88,7 +95,10 @@ export interface Records {
    * TTL, on AWS's clock); else the ledger judges expiry and calls `expire`.
    */
   readonly expiresOnItsOwn: boolean;
-  /** A load balancer's record ids of one kind, in id order, without reading the records (`newest`: only the last that many). */
+  /**
+   * A load balancer's record ids of one kind, in id order, without reading the records (`newest`: only the last that
+   * many).
+   */
   ids(kind: RecordKind, lb: string, options?: { newest?: number }): Promise<string[]>;
   /** Remove these records of a load balancer: the ledger judged them expired (the local directory's pruning). */
   expire(kind: RecordKind, lb: string, ids: readonly string[]): Promise<void>;

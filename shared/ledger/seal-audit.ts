@@ -24,7 +24,10 @@ export interface SealedRecords {
   events: StoredEvent[];
   observations: StoredObservation[] | null;
   prewarms: { target: PrewarmTarget; seal: SealStatus }[];
-  /** The state's seal as getState judged it (absent: no state); a state that failed it was moved aside and is named as recovered. */
+  /**
+   * The state's seal as getState judged it (absent: no state); a state that failed it was moved aside and is named as
+   * recovered.
+   */
   state: StateSeal | undefined;
   /** The state's pre-warm digests: an unsealed target a cycle vouched for is not a forgery. */
   prewarmDigests: Record<string, string> | undefined;
@@ -61,9 +64,21 @@ export async function auditSeals(lb: string, sealer: Sealer, records: SealedReco
   };
   for (const e of records.events) {
     const r = e.record;
-    add({ at: r.at, seq: r.seq, id: r.id, location: e.location, what: `record #${r.seq}` }, { kind: 'event', lb: r.loadBalancer, id: String(r.seq), digest: r.hash }, r.seal);
+    add(
+      { at: r.at, seq: r.seq, id: r.id, location: e.location, what: `record #${r.seq}` },
+      { kind: 'event', lb: r.loadBalancer, id: String(r.seq), digest: r.hash },
+      r.seal,
+    );
     // A receipt whose seal does not verify is named by the receipts' check already (its `unsound`).
-    if (e.receipt && e.receipt.seal !== 'bad') items.push({ at: r.at, seq: r.seq, id: r.id, location: e.receipt.location, what: `the receipt of record #${r.seq}`, status: e.receipt.seal ?? 'none' });
+    if (e.receipt && e.receipt.seal !== 'bad')
+      items.push({
+        at: r.at,
+        seq: r.seq,
+        id: r.id,
+        location: e.receipt.location,
+        what: `the receipt of record #${r.seq}`,
+        status: e.receipt.seal ?? 'none',
+      });
   }
   let unchained = 0;
   for (const o of records.observations ?? []) {
@@ -71,20 +86,40 @@ export async function auditSeals(lb: string, sealer: Sealer, records: SealedReco
       unchained++; // from before the chain, and so before keys
       continue;
     }
-    add({ at: o.at, seq: o.seq, id: null, location: `observation of ${o.at}`, what: `observation #${o.seq}` }, { kind: 'observation', lb: o.loadBalancer, id: String(o.seq), digest: o.hash }, o.seal);
+    add(
+      { at: o.at, seq: o.seq, id: null, location: `observation of ${o.at}`, what: `observation #${o.seq}` },
+      { kind: 'observation', lb: o.loadBalancer, id: String(o.seq), digest: o.hash },
+      o.seal,
+    );
   }
   for (const { target, seal } of records.prewarms) {
     const vouched = records.prewarmDigests?.[target.id] === records.prewarmHash(target);
-    items.push({ at: target.requestedAt, seq: 0, id: target.id, location: `pre-warm target ${target.id}`, what: `pre-warm target ${target.id}`, status: seal, vouched });
+    items.push({
+      at: target.requestedAt,
+      seq: 0,
+      id: target.id,
+      location: `pre-warm target ${target.id}`,
+      what: `pre-warm target ${target.id}`,
+      status: seal,
+      vouched,
+    });
   }
   const statuses = await sealer.checkAll(subjects.map(({ subject, seal }) => ({ subject, seal })));
-  subjects.forEach(({ item }, i) => (item.status = statuses[i] as SealStatus));
+  for (const [i, { item }] of subjects.entries()) item.status = statuses[i] as SealStatus;
 
   const since = await sealer.port.since();
   // Any record carrying a seal (sound or not) was written in the keyed era: nothing after it may lack one.
   const sealedTimes = [...items.filter((i) => i.status !== 'none').map((i) => i.at), ...(since ? [since] : [])].sort();
   const keyedSince = sealedTimes[0] ?? null;
-  const check: SealCheck = { key: sealer.port.description, sealed: 0, beforeKeys: unchained, unchecked: 0, unavailable: null, keyedSince, firstBreak: null };
+  const check: SealCheck = {
+    key: sealer.port.description,
+    sealed: 0,
+    beforeKeys: unchained,
+    unchecked: 0,
+    unavailable: null,
+    keyedSince,
+    firstBreak: null,
+  };
   const state = records.state;
   if (state === 'sealed') check.sealed++;
   else if (state === 'before-keys') check.beforeKeys++;
@@ -98,12 +133,17 @@ export async function auditSeals(lb: string, sealer: Sealer, records: SealedReco
     else if (item.vouched || keyedSince === null || item.at < keyedSince) check.beforeKeys++;
     else breaks.push(item);
   }
-  if (check.unchecked > 0) check.unavailable = (typeof state === 'object' ? state.unchecked : null) ?? sealer.port.problem() ?? `${sealer.port.description} cannot be used`;
+  if (check.unchecked > 0)
+    check.unavailable =
+      (typeof state === 'object' ? state.unchecked : null) ??
+      sealer.port.problem() ??
+      `${sealer.port.description} cannot be used`;
   const first = breaks.sort((a, b) => a.at.localeCompare(b.at) || a.seq - b.seq)[0];
   if (first) {
-    const reason = first.status === 'bad'
-      ? `${first.what}'s seal does not verify with the ${sealer.port.description} (it was edited, or forged)`
-      : `${first.what} carries no seal, but every record since ${keyedSince} is sealed: its seal was removed, or it was written without the key (forged)`;
+    const reason =
+      first.status === 'bad'
+        ? `${first.what}'s seal does not verify with the ${sealer.port.description} (it was edited, or forged)`
+        : `${first.what} carries no seal, but every record since ${keyedSince} is sealed: its seal was removed, or it was written without the key (forged)`;
     check.firstBreak = { loadBalancer: lb, seq: first.seq, id: first.id, location: first.location, reason };
   }
   return check;

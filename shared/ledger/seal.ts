@@ -37,7 +37,7 @@ export class SealUnavailableError extends EnvironmentError {
 }
 
 /** Bytes KMS takes in one GenerateMac/VerifyMac message ("Specify a message of up to 4,096 bytes"). */
-export const MAX_MAC_MESSAGE_BYTES = 4096;
+const MAX_MAC_MESSAGE_BYTES = 4096;
 
 /**
  * What a seal covers: the record's kind, its load balancer, its id there, and a
@@ -45,10 +45,19 @@ export const MAX_MAC_MESSAGE_BYTES = 4096;
  * bytes (a state is up to 350 KB; KMS takes 4 KB), and kind, place and id bind
  * the seal to its record: a seal copied onto another record does not verify.
  */
-export function sealMessage(kind: 'state' | 'event' | 'observation' | 'receipt' | 'prewarm' | 'outbox-sink', lb: string, id: string, digest: string, part?: string): string {
+function sealMessage(
+  kind: 'state' | 'event' | 'observation' | 'receipt' | 'prewarm' | 'outbox-sink',
+  lb: string,
+  id: string,
+  digest: string,
+  part?: string,
+): string {
   // `part`: what within the record (an outbox entry's sink); absent, the message is as the other kinds always had it.
-  const message = JSON.stringify(part === undefined ? ['elbscope-seal/1', kind, lb, id, digest] : ['elbscope-seal/1', kind, lb, id, part, digest]);
-  if (Buffer.byteLength(message) > MAX_MAC_MESSAGE_BYTES) throw new SealUnavailableError(`seal: the message for ${kind} ${id} would be over ${MAX_MAC_MESSAGE_BYTES} bytes`);
+  const message = JSON.stringify(
+    part === undefined ? ['elbscope-seal/1', kind, lb, id, digest] : ['elbscope-seal/1', kind, lb, id, part, digest],
+  );
+  if (Buffer.byteLength(message) > MAX_MAC_MESSAGE_BYTES)
+    throw new SealUnavailableError(`seal: the message for ${kind} ${id} would be over ${MAX_MAC_MESSAGE_BYTES} bytes`);
   return message;
 }
 
@@ -62,7 +71,7 @@ export function sha256(text: string): string {
  * record this process sealed, read back the next cycle, is checked without a call.
  * Only successes are remembered; at most `max` messages (the oldest go first).
  */
-export function cachedMacs(port: MacPort, max = 4096): MacPort {
+function cachedMacs(port: MacPort, max = 4096): MacPort {
   const known = new Map<string, string>();
   const remember = (data: string, mac: string) => {
     known.delete(data);
@@ -90,7 +99,11 @@ export function cachedMacs(port: MacPort, max = 4096): MacPort {
 }
 
 /** Verify many seals, a bounded number at once (KMS: one call each; the local key: none). */
-export async function verifyAll(port: MacPort, items: readonly { data: string; mac: string }[], concurrency = 8): Promise<(boolean | 'unknown')[]> {
+async function verifyAll(
+  port: MacPort,
+  items: readonly { data: string; mac: string }[],
+  concurrency = 8,
+): Promise<(boolean | 'unknown')[]> {
   const out = new Array<boolean | 'unknown'>(items.length);
   let next = 0;
   const worker = async () => {
@@ -141,7 +154,10 @@ export function keyFilePort(path: string, options: KeyFileOptions): MacPort {
   const load = (mayCreate: boolean): Promise<KeyFile> => {
     loaded ??= readKey(path).then(async (found) => {
       if (found) return found;
-      if (!mayCreate || options.create === false) throw new SealUnavailableError(`seal: no key file at ${path} (it is created by the first cycle that writes; restore it if it was removed)`);
+      if (!mayCreate || options.create === false)
+        throw new SealUnavailableError(
+          `seal: no key file at ${path} (it is created by the first cycle that writes; restore it if it was removed)`,
+        );
       const refusal = typeof options.create === 'function' ? await options.create() : null;
       if (refusal) throw new SealUnavailableError(`seal: no key file at ${path}, and ${refusal}`);
       return createKey(path, (options.now ?? (() => new Date()))());
@@ -181,27 +197,44 @@ export function keyFilePort(path: string, options: KeyFileOptions): MacPort {
   };
 }
 
-/** The key file at `path`, or null when there is none; a file that is not one (or others may read) is an error naming it. */
+/**
+ * The key file at `path`, or null when there is none; a file that is not one (or others may read) is an error naming
+ * it.
+ */
 async function readKey(path: string): Promise<KeyFile | null> {
   let text: string;
   try {
     const info = await stat(path);
-    if (info.isDirectory()) throw new SealUnavailableError(`seal: key file ${path} is a directory (give the key file's path)`);
+    if (info.isDirectory())
+      throw new SealUnavailableError(`seal: key file ${path} is a directory (give the key file's path)`);
     // Like ssh with its keys: a key others can read is not a secret any more.
-    if ((info.mode & 0o077) !== 0) throw new SealUnavailableError(`seal: key file ${path} may be read or written by others (mode ${(info.mode & 0o777).toString(8)}): chmod 600 ${path}`);
+    if ((info.mode & 0o077) !== 0)
+      throw new SealUnavailableError(
+        `seal: key file ${path} may be read or written by others (mode ${(info.mode & 0o777).toString(8)}): chmod 600 ${path}`,
+      );
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     if (err instanceof SealUnavailableError) throw err;
-    throw new SealUnavailableError(`seal: key file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new SealUnavailableError(
+      `seal: key file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
   }
   try {
     const value = JSON.parse(text) as { elbscope?: unknown; key?: unknown; createdAt?: unknown };
     const key = typeof value.key === 'string' ? Buffer.from(value.key, 'base64') : Buffer.alloc(0);
-    if (value.elbscope !== 'seal key' || key.length !== 32 || typeof value.createdAt !== 'string' || !Number.isFinite(Date.parse(value.createdAt))) throw new Error('fields');
+    if (
+      value.elbscope !== 'seal key' ||
+      key.length !== 32 ||
+      typeof value.createdAt !== 'string' ||
+      !Number.isFinite(Date.parse(value.createdAt))
+    )
+      throw new Error('fields');
     return { key, createdAt: value.createdAt };
   } catch {
-    throw new SealUnavailableError(`seal: key file ${path} is not an elbscope seal key (JSON with "elbscope": "seal key", "createdAt" and a 32-byte "key")`);
+    throw new SealUnavailableError(
+      `seal: key file ${path} is not an elbscope seal key (JSON with "elbscope": "seal key", "createdAt" and a 32-byte "key")`,
+    );
   }
 }
 
@@ -224,7 +257,9 @@ async function createKey(path: string, now: Date): Promise<KeyFile> {
       if (err.code !== 'EEXIST') throw err;
     });
   } catch (err) {
-    throw new SealUnavailableError(`seal: key file ${path} cannot be created (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new SealUnavailableError(
+      `seal: key file ${path} cannot be created (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
   } finally {
     await unlink(temp).catch(() => undefined);
   }
@@ -267,10 +302,15 @@ export class Sealer {
 
   /** Check many records' seals, a bounded number of calls at once. */
   async checkAll(items: readonly { subject: SealSubject; seal: unknown }[]): Promise<SealStatus[]> {
-    const out: SealStatus[] = items.map(({ seal }) => (seal === undefined || seal === null ? 'none' : typeof seal === 'string' && seal !== '' ? 'unknown' : 'bad'));
-    const asked = items.flatMap((item, i) => (out[i] === 'unknown' ? [{ i, data: messageOf(item.subject), mac: item.seal as string }] : []));
+    const out: SealStatus[] = items.map(({ seal }) =>
+      seal === undefined || seal === null ? 'none' : typeof seal === 'string' && seal !== '' ? 'unknown' : 'bad',
+    );
+    const asked = items.flatMap((item, i) =>
+      out[i] === 'unknown' ? [{ i, data: messageOf(item.subject), mac: item.seal as string }] : [],
+    );
     const answers = await verifyAll(this.port, asked);
-    asked.forEach(({ i }, k) => (out[i] = answers[k] === 'unknown' ? 'unknown' : answers[k] ? 'sealed' : 'bad'));
+    for (const [k, { i }] of asked.entries())
+      out[i] = answers[k] === 'unknown' ? 'unknown' : answers[k] ? 'sealed' : 'bad';
     return out;
   }
 }

@@ -114,16 +114,22 @@ export interface Store {
   readonly description: string;
   /** The keyed seal its records are written and checked with (absent or null: none, records as before keys). */
   readonly sealer?: Sealer | null;
-  /** Every pre-warm target of a load balancer as stored, with what its seal says (listPrewarms gives the trusted ones). */
+  /**
+   * Every pre-warm target of a load balancer as stored, with what its seal says (listPrewarms gives the trusted ones).
+   */
   auditPrewarms?(loadBalancer: string): Promise<{ target: PrewarmTarget; seal: SealStatus }[]>;
   /**
    * The state and its version. A stored state that does not parse is moved aside
    * (kept for a person) and replaced by a fresh one that continues the audit chain
    * from its last stored record; `recovered` names what was found and where it went.
    */
-  getState(loadBalancer: string): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null>;
+  getState(
+    loadBalancer: string,
+  ): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null>;
   /** The state as a reader sees it: never moved aside nor rebuilt (`recovered.movedTo` empty: still in place). */
-  readState?(loadBalancer: string): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null>;
+  readState?(
+    loadBalancer: string,
+  ): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null>;
   /** Refuse (SealUnavailableError) a key that matches none of the store's seals: a wrong key. */
   checkKey?(): Promise<void>;
   /** Write the state if its version is still `expectedVersion` (0: not stored yet). False on conflict. */
@@ -136,13 +142,18 @@ export interface Store {
    * event (where they live, by the event id they are kept under): what `verify` and
    * reports audit, from one read.
    */
-  listTrail(loadBalancer: string): Promise<{ events: StoredEvent[]; strayReceipts: { eventId: string; location: string }[] }>;
+  listTrail(
+    loadBalancer: string,
+  ): Promise<{ events: StoredEvent[]; strayReceipts: { eventId: string; location: string }[] }>;
   listLoadBalancers(): Promise<string[]>;
   /** Events not yet published, oldest first. */
   listOutbox(): Promise<OutboxEntry[]>;
   /** Take the right to publish an event for `leaseMs`; false if someone else holds it. */
   claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean>;
-  /** claimOutbox, answering the entry as it was claimed (null: not claimed): each sink's state as the last publisher left it. */
+  /**
+   * claimOutbox, answering the entry as it was claimed (null: not claimed): each sink's state as the last publisher
+   * left it.
+   */
   claimOutboxEntry(id: string, claimant: string, now: Date, leaseMs: number): Promise<OutboxEntry | null>;
   releaseOutbox(id: string): Promise<void>;
   /**
@@ -162,7 +173,10 @@ export interface Store {
    * crash then repeats none that is noted).
    */
   noteSinks(id: string, sinks: Readonly<Record<string, SinkDelivery>>): Promise<void>;
-  /** A round of delivery that leaves sinks to try later: keep the event queued with each sink's state; releases the claim. */
+  /**
+   * A round of delivery that leaves sinks to try later: keep the event queued with each sink's state; releases the
+   * claim.
+   */
   deferOutbox(id: string, retry: OutboxRetry): Promise<void>;
   /** A permanent failure: mark the stored event undeliverable with the error and take it out of the outbox. */
   markUndeliverable(record: ChainedEvent, at: Date, error: string): Promise<void>;
@@ -184,7 +198,10 @@ export interface RecoveredRecord {
 /** A stored record that does not parse, named (file path or table key); one line for a person. */
 export class StoreRecordCorruptError extends ElbscopeError {
   override name = 'StoreRecordCorruptError';
-  constructor(readonly location: string, readonly reason: string) {
+  constructor(
+    readonly location: string,
+    readonly reason: string,
+  ) {
     super(`${location}: stored record does not parse (${reason})`);
   }
 }
@@ -200,7 +217,10 @@ export function parseStored<T>(text: string, location: string, shape?: RecordSha
     if (text.trim() === '') throw new Error('empty: a write that did not finish');
     value = JSON.parse(text);
   } catch (err) {
-    throw new StoreRecordCorruptError(location, err instanceof Error ? err.message.split('\n')[0] ?? 'not JSON' : 'not JSON');
+    throw new StoreRecordCorruptError(
+      location,
+      err instanceof Error ? (err.message.split('\n')[0] ?? 'not JSON') : 'not JSON',
+    );
   }
   if (shape && !shape.test(value)) throw new StoreRecordCorruptError(location, `not ${shape.what}`);
   return value as T;
@@ -218,23 +238,41 @@ const strings = (v: Record<string, unknown>, keys: string[]) => keys.every((k) =
 /** An event record of the audit chain. */
 export const EVENT_SHAPE: RecordShape<ChainedEvent> = {
   what: 'an event record (id, seq, hash, kind, at, summary)',
-  test: (v): v is ChainedEvent => isObject(v) && Number.isSafeInteger(v.seq) && strings(v, ['id', 'hash', 'prevHash', 'kind', 'status', 'loadBalancer', 'at', 'summary', 'fingerprint']) && isObject(v.details),
+  test: (v): v is ChainedEvent =>
+    isObject(v) &&
+    Number.isSafeInteger(v.seq) &&
+    strings(v, ['id', 'hash', 'prevHash', 'kind', 'status', 'loadBalancer', 'at', 'summary', 'fingerprint']) &&
+    isObject(v.details),
 };
 
 /** The rules' state (its record keeps the version apart). */
-export const BARE_STATE_SHAPE: RecordShape<LoadBalancerState> = { what: 'a state (samples, chain, pending)', test: (v): v is LoadBalancerState => isState(v) };
+export const BARE_STATE_SHAPE: RecordShape<LoadBalancerState> = {
+  what: 'a state (samples, chain, pending)',
+  test: (v): v is LoadBalancerState => isState(v),
+};
 
 function isState(s: unknown): s is LoadBalancerState {
   return (
-    isObject(s) && Array.isArray(s.samples) && Array.isArray(s.tlsSamples) && Array.isArray(s.pending) && isObject(s.chain) && Number.isSafeInteger(s.chain.seq) && typeof s.chain.hash === 'string' &&
-    ['preopen', 'certs', 'firstSign', 'conditions', 'prewarm'].every((k) => isObject(s[k])) && (s.nodes === null || isObject(s.nodes))
+    isObject(s) &&
+    Array.isArray(s.samples) &&
+    Array.isArray(s.tlsSamples) &&
+    Array.isArray(s.pending) &&
+    isObject(s.chain) &&
+    Number.isSafeInteger(s.chain.seq) &&
+    typeof s.chain.hash === 'string' &&
+    ['preopen', 'certs', 'firstSign', 'conditions', 'prewarm'].every((k) => isObject(s[k])) &&
+    (s.nodes === null || isObject(s.nodes))
   );
 }
 
 /** A pre-warm target. */
 export const PREWARM_SHAPE: RecordShape<PrewarmTarget> = {
   what: 'a pre-warm target (id, loadBalancer, nodesPerAz, requestedAt; lcu a whole number when set)',
-  test: (v): v is PrewarmTarget => isObject(v) && strings(v, ['id', 'loadBalancer', 'requestedAt']) && Number.isSafeInteger(v.nodesPerAz) && (v.lcu === undefined || v.lcu === null || (Number.isSafeInteger(v.lcu) && (v.lcu as number) > 0)),
+  test: (v): v is PrewarmTarget =>
+    isObject(v) &&
+    strings(v, ['id', 'loadBalancer', 'requestedAt']) &&
+    Number.isSafeInteger(v.nodesPerAz) &&
+    (v.lcu === undefined || v.lcu === null || (Number.isSafeInteger(v.lcu) && (v.lcu as number) > 0)),
 };
 
 /** A stored observation (the compact snapshot reports draw). */
@@ -243,14 +281,19 @@ export const OBSERVATION_SHAPE: RecordShape<StoredObservation> = {
   test: (v): v is StoredObservation => {
     if (!isObject(v) || !strings(v, ['at', 'loadBalancer']) || !isObject(v.snapshot)) return false;
     const { observation, backends } = v.snapshot;
-    return isObject(observation) && isObject(observation.azs) && Array.isArray(observation.nodes) && Array.isArray(backends);
+    return (
+      isObject(observation) && isObject(observation.azs) && Array.isArray(observation.nodes) && Array.isArray(backends)
+    );
   },
 };
 
 /** Any JSON object (receipts, backoff records: their fields are read with defaults). */
 export const OBJECT_SHAPE: RecordShape<Record<string, unknown>> = { what: 'a JSON object', test: isObject };
 
-/** A store write whose condition did not hold: a conflict that did not settle after retries, or a record that exists already. */
+/**
+ * A store write whose condition did not hold: a conflict that did not settle after retries, or a record that exists
+ * already.
+ */
 export class StoreConflictError extends Error {
   override name = 'StoreConflictError';
 }

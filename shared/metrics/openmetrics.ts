@@ -32,19 +32,73 @@ export class OpenMetrics {
   constructor() {
     this.registry.setContentType(openMetricsContentType);
     const registers = [this.registry];
-    this.nodes = new Gauge({ name: 'elbscope_nodes', help: 'Load balancer nodes per Availability Zone: provisioned (ENIs) and advertised (in DNS).', labelNames: ['load_balancer', 'az', 'state'], registers });
-    this.reading = new Gauge({ name: 'elbscope_backend_reading_connections', help: "A backend's connections with no request yet (Apache R): pre-opened by a Classic ELB, or slow clients.", labelNames: ['load_balancer', 'backend'], registers });
-    this.busy = new Gauge({ name: 'elbscope_backend_busy_workers', help: "A backend's busy worker slots, R included.", labelNames: ['load_balancer', 'backend'], registers });
-    this.idle = new Gauge({ name: 'elbscope_backend_idle_workers', help: "A backend's idle worker slots.", labelNames: ['load_balancer', 'backend'], registers });
-    this.slots = new Gauge({ name: 'elbscope_backend_worker_slots', help: "A backend's worker slots (Apache's scoreboard).", labelNames: ['load_balancer', 'backend'], registers });
-    this.certDays = new Gauge({ name: 'elbscope_certificate_days_left', help: "Days until a backend's TLS certificate expires (negative: expired).", labelNames: ['load_balancer', 'backend'], registers });
-    this.up = new Gauge({ name: 'elbscope_up', help: '1 when the last cycle saw the load balancer (its name resolved), 0 when it did not.', labelNames: ['load_balancer'], registers });
-    this.cycleSeconds = new Gauge({ name: 'elbscope_cycle_duration_seconds', help: 'How long the last observation cycle took.', registers });
-    this.aws = new Gauge({ name: 'elbscope_aws_metric', help: "The latest CloudWatch datapoint elbscope read of a load balancer's metric (SurgeQueueLength, SpilloverCount, PeakLCUs, …).", labelNames: ['load_balancer', 'metric'], registers });
-    this.failures = new Counter({ name: 'elbscope_observation_failures', help: 'Observations that failed, by source (dns, eni, backend, cloudwatch, reservation, tls).', labelNames: ['source'], registers });
+    this.nodes = new Gauge({
+      name: 'elbscope_nodes',
+      help: 'Load balancer nodes per Availability Zone: provisioned (ENIs) and advertised (in DNS).',
+      labelNames: ['load_balancer', 'az', 'state'],
+      registers,
+    });
+    this.reading = new Gauge({
+      name: 'elbscope_backend_reading_connections',
+      help: "A backend's connections with no request yet (Apache R): pre-opened by a Classic ELB, or slow clients.",
+      labelNames: ['load_balancer', 'backend'],
+      registers,
+    });
+    this.busy = new Gauge({
+      name: 'elbscope_backend_busy_workers',
+      help: "A backend's busy worker slots, R included.",
+      labelNames: ['load_balancer', 'backend'],
+      registers,
+    });
+    this.idle = new Gauge({
+      name: 'elbscope_backend_idle_workers',
+      help: "A backend's idle worker slots.",
+      labelNames: ['load_balancer', 'backend'],
+      registers,
+    });
+    this.slots = new Gauge({
+      name: 'elbscope_backend_worker_slots',
+      help: "A backend's worker slots (Apache's scoreboard).",
+      labelNames: ['load_balancer', 'backend'],
+      registers,
+    });
+    this.certDays = new Gauge({
+      name: 'elbscope_certificate_days_left',
+      help: "Days until a backend's TLS certificate expires (negative: expired).",
+      labelNames: ['load_balancer', 'backend'],
+      registers,
+    });
+    this.up = new Gauge({
+      name: 'elbscope_up',
+      help: '1 when the last cycle saw the load balancer (its name resolved), 0 when it did not.',
+      labelNames: ['load_balancer'],
+      registers,
+    });
+    this.cycleSeconds = new Gauge({
+      name: 'elbscope_cycle_duration_seconds',
+      help: 'How long the last observation cycle took.',
+      registers,
+    });
+    this.aws = new Gauge({
+      name: 'elbscope_aws_metric',
+      help: "The latest CloudWatch datapoint elbscope read of a load balancer's metric (SurgeQueueLength, SpilloverCount, PeakLCUs, …).",
+      labelNames: ['load_balancer', 'metric'],
+      registers,
+    });
+    this.failures = new Counter({
+      name: 'elbscope_observation_failures',
+      help: 'Observations that failed, by source (dns, eni, backend, cloudwatch, reservation, tls).',
+      labelNames: ['source'],
+      registers,
+    });
     this.sent = new Counter({ name: 'elbscope_alerts_sent', help: 'Alerts published.', registers });
-    this.undeliverable = new Counter({ name: 'elbscope_alerts_undeliverable', help: 'Alerts a sink refused for good.', registers });
-    for (const source of ['dns', 'eni', 'backend', 'cloudwatch', 'reservation', 'tls']) this.failures.inc({ source }, 0);
+    this.undeliverable = new Counter({
+      name: 'elbscope_alerts_undeliverable',
+      help: 'Alerts a sink refused for good.',
+      registers,
+    });
+    for (const source of ['dns', 'eni', 'backend', 'cloudwatch', 'reservation', 'tls'])
+      this.failures.inc({ source }, 0);
     this.sent.inc(0);
     this.undeliverable.inc(0);
   }
@@ -74,14 +128,19 @@ export class OpenMetrics {
       }
       // The rules' own reading of what failed, so the page and the alerts agree.
       const failures = failuresOf(s);
-      for (const source of Object.keys(failures)) this.failures.inc({ source: source.startsWith('backend:') ? 'backend' : source });
+      for (const source of Object.keys(failures))
+        this.failures.inc({ source: source.startsWith('backend:') ? 'backend' : source });
     }
   }
 
-  /** A TLS round: days left per backend certificate, the handshakes that failed, and the policy lookups that did (source tls). */
+  /**
+   * A TLS round: days left per backend certificate, the handshakes that failed, and the policy lookups that did (source
+   * tls).
+   */
   tls(results: BackendTls[], keyOf: (dnsName: string) => string): void {
     for (const r of results) {
-      if (r.finding.daysLeft !== null) this.certDays.set({ load_balancer: keyOf(r.loadBalancer), backend: r.backend }, r.finding.daysLeft);
+      if (r.finding.daysLeft !== null)
+        this.certDays.set({ load_balancer: keyOf(r.loadBalancer), backend: r.backend }, r.finding.daysLeft);
     }
     const failed = tlsRoundFailures(results);
     if (failed > 0) this.failures.inc({ source: 'tls' }, failed);
@@ -98,7 +157,8 @@ export class OpenMetrics {
  * The metrics listener's limits, so no client (or crowd of them) can take the
  * process's file descriptors, memory or time; the numbers are in docs/metrics.md's
  * `--metrics-listen` section too:
- * - `maxConnections` 64 at most, an eighth of the soft descriptor limit (metricsConnectionCap): a scraper keeps one keep-alive connection (a Prometheus HA
+ * - `maxConnections` 64 at most, an eighth of the soft descriptor limit (metricsConnectionCap): a scraper keeps one
+ * keep-alive connection (a Prometheus HA
  *   pair, an agent and a curl are a handful); 64 is far below the common
  *   `ulimit -n 1024`, so DNS, backends and the store keep the rest. A connection past
  *   the cap is closed as soon as it is accepted (it never holds a descriptor).
@@ -134,7 +194,9 @@ export function metricsConnectionCap(soft: number | null): number {
 }
 
 /** This process's soft RLIMIT_NOFILE: Linux's /proc/self/limits "Max open files" (null elsewhere, or "unlimited"). */
-export function softOpenFilesLimit(read: () => string = () => readFileSync('/proc/self/limits', 'utf8')): number | null {
+export function softOpenFilesLimit(
+  read: () => string = () => readFileSync('/proc/self/limits', 'utf8'),
+): number | null {
   try {
     const soft = /^Max open files\s+(\d+)\s/m.exec(read())?.[1];
     return soft === undefined ? null : Number(soft);
@@ -143,8 +205,15 @@ export function softOpenFilesLimit(read: () => string = () => readFileSync('/pro
   }
 }
 
-/** Serve `/metrics` (OpenMetrics text) on `host:port`, within METRICS_LIMITS (the connection cap: metricsConnectionCap); anything else is a 404. */
-export async function serveMetrics(metrics: OpenMetrics, host: string, port: number): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * Serve `/metrics` (OpenMetrics text) on `host:port`, within METRICS_LIMITS (the connection cap: metricsConnectionCap);
+ * anything else is a 404.
+ */
+export async function serveMetrics(
+  metrics: OpenMetrics,
+  host: string,
+  port: number,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const limits = { ...METRICS_LIMITS, maxConnections: metricsConnectionCap(softOpenFilesLimit()) };
   const server: Server = createServer(
     {
@@ -179,6 +248,10 @@ export async function serveMetrics(metrics: OpenMetrics, host: string, port: num
   return {
     url: `http://${shown}:${address.port}/metrics`,
     // Open connections (a scraper's keep-alive, idle ones) would hold close() until their timeouts: dropped.
-    close: () => new Promise((resolve) => (server.close(() => resolve()), server.closeAllConnections())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

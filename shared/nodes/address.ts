@@ -20,7 +20,7 @@ import { isIP } from 'node:net';
  * private-use ranges, shared address space 100.64.0.0/10, 198.19.0.0/16 (the upper half of
  * benchmarking 198.18.0.0/15), and IPv6 unique-local fc00::/7 (private IPv6 subnets).
  */
-export interface AddressClass {
+interface AddressClass {
   /** The block, in CIDR notation. */
   prefix: string;
   /** What the registry calls it. */
@@ -60,11 +60,21 @@ const IPV6: AddressClass[] = [
   { prefix: '::1/128', name: 'loopback', rfc: 'RFC 4291', use: 'loopback' },
   { prefix: '::ffff:0:0/96', name: 'IPv4-mapped', rfc: 'RFC 4291', use: 'never' },
   { prefix: '::/96', name: 'IPv4-compatible (deprecated)', rfc: 'RFC 4291', use: 'never' },
-  { prefix: '64:ff9b::/96', name: 'IPv4-IPv6 translation (a DNS64 resolver\'s synthesis)', rfc: 'RFC 6052', use: 'never' },
+  {
+    prefix: '64:ff9b::/96',
+    name: "IPv4-IPv6 translation (a DNS64 resolver's synthesis)",
+    rfc: 'RFC 6052',
+    use: 'never',
+  },
   { prefix: '64:ff9b:1::/48', name: 'local-use IPv4-IPv6 translation', rfc: 'RFC 8215', use: 'never' },
   { prefix: '100::/64', name: 'discard-only', rfc: 'RFC 6666', use: 'never' },
   { prefix: '2001:db8::/32', name: 'documentation', rfc: 'RFC 3849', use: 'never' },
-  { prefix: '2001::/23', name: 'IETF protocol assignments (Teredo, benchmarking, ORCHID, AMT, AS112)', rfc: 'RFC 2928', use: 'never' },
+  {
+    prefix: '2001::/23',
+    name: 'IETF protocol assignments (Teredo, benchmarking, ORCHID, AMT, AS112)',
+    rfc: 'RFC 2928',
+    use: 'never',
+  },
   { prefix: '2002::/16', name: '6to4', rfc: 'RFC 3056', use: 'never' },
   { prefix: '2620:4f:8000::/48', name: 'direct delegation AS112 service', rfc: 'RFC 7534', use: 'never' },
   { prefix: '3fff::/20', name: 'documentation', rfc: 'RFC 9637', use: 'never' },
@@ -99,7 +109,7 @@ const BLOCKS6 = compile(IPV6);
  * global unicast 2000::/3 and unique-local fc00::/7 are the ones a node may have.
  * Throws on a string that is not an IP address.
  */
-export function addressClass(ip: string): AddressClass | null {
+function addressClass(ip: string): AddressClass | null {
   const bytes = addressBytes(ip);
   if (!bytes) throw new Error(`${JSON.stringify(ip.slice(0, 64))} is not an IP address`);
   for (const block of bytes.length === 4 ? BLOCKS4 : BLOCKS6) if (inBlock(bytes, block)) return block.cls;
@@ -118,7 +128,7 @@ export function notANodeAddress(ip: string, allowLoopback: boolean): string | nu
   const cls = addressClass(ip);
   if (cls === null || cls.use === 'node' || (cls.use === 'loopback' && allowLoopback)) return null;
   const where = cls.prefix === '::/0' ? 'outside the unicast blocks 2000::/3 and fc00::/7' : `in ${cls.prefix}`;
-  const why = cls.use === 'loopback' ? ' (the lab\'s nodes do: set dns.allowLoopbackNodes to watch one)' : '';
+  const why = cls.use === 'loopback' ? " (the lab's nodes do: set dns.allowLoopbackNodes to watch one)" : '';
   return `${where} (${cls.name}, ${cls.rfc}): no load balancer node has such an address${why}`;
 }
 
@@ -148,7 +158,8 @@ export function addressBytes(ip: string): Uint8Array | null {
   const [head, tail] = text.split('::') as [string, string | undefined];
   const left = head === '' ? [] : head.split(':');
   const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  const groups =
+    tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
   const bytes = new Uint8Array(16);
   groups.forEach((g, i) => {
     const n = parseInt(g, 16);

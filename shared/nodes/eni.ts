@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import pLimit from 'p-limit';
 import { apiList, guardQueryAnswers, quoted } from '../answer';
-import { EC2Client, paginateDescribeNetworkInterfaces, type NetworkInterface } from '@aws-sdk/client-ec2';
+import { type EC2Client, paginateDescribeNetworkInterfaces, type NetworkInterface } from '@aws-sdk/client-ec2';
 
 /** One requester-managed network interface of a load balancer node. */
 export interface LoadBalancerEni {
@@ -15,7 +15,7 @@ export interface LoadBalancerEni {
 }
 
 /** Which load balancer's interfaces to find. */
-export interface EniQuery {
+interface EniQuery {
   /** `ELB ...` description patterns; `*` is EC2's filter wildcard. */
   descriptions: string[];
 }
@@ -28,7 +28,11 @@ export type EniLookup = (query: EniQuery) => Promise<LoadBalancerEni[]>;
  * type and id; `classic-or-app` is what a Classic/ALB-shaped DNS name says (an
  * NLB's DNS name has its own shape); a bare name matches Classic, ALB and NLB alike.
  */
-export function eniDescriptions(target: { name: string; type?: 'app' | 'net' | 'classic' | 'classic-or-app'; id?: string }): string[] {
+export function eniDescriptions(target: {
+  name: string;
+  type?: 'app' | 'net' | 'classic' | 'classic-or-app';
+  id?: string;
+}): string[] {
   if (target.type === 'classic') return [`ELB ${target.name}`];
   if (target.type === 'classic-or-app') return [`ELB ${target.name}`, `ELB app/${target.name}/*`];
   if (target.type !== undefined) return [`ELB ${target.type}/${target.name}/${target.id ?? '*'}`];
@@ -54,7 +58,8 @@ export function loadBalancerNameOf(description: string): string | null {
  * managed by the `amazon-elb` requester).
  */
 export function createEniLookup(ec2: EC2Client, pageSize = 1000): EniLookup {
-  // Whoever built the client (the CLI's lab, a test): its 2xx answers must be DescribeNetworkInterfacesResponse documents.
+  // Whoever built the client (the CLI's lab, a test): its 2xx answers must be DescribeNetworkInterfacesResponse
+  // documents.
   guardQueryAnswers(ec2, 'ec2');
   return async ({ descriptions }) => {
     const found: LoadBalancerEni[] = [];
@@ -72,21 +77,34 @@ export function createEniLookup(ec2: EC2Client, pageSize = 1000): EniLookup {
     for await (const page of pages) {
       pageNo++;
       // An endpoint that hands back a token it gave before, or never stops giving new ones, would page for ever.
-      if (page.NextToken !== undefined && tokens.has(page.NextToken)) throw new Error(`DescribeNetworkInterfaces (${descriptions[0]}…): NextToken repeated after ${tokens.size} pages; stopped`);
+      if (page.NextToken !== undefined && tokens.has(page.NextToken))
+        throw new Error(
+          `DescribeNetworkInterfaces (${descriptions[0]}…): NextToken repeated after ${tokens.size} pages; stopped`,
+        );
       if (page.NextToken !== undefined) tokens.add(page.NextToken);
-      if (tokens.size >= MAX_ENI_PAGES) throw new Error(`DescribeNetworkInterfaces (${descriptions[0]}…): still paging after ${MAX_ENI_PAGES} pages of ${pageSize}; stopped`);
+      if (tokens.size >= MAX_ENI_PAGES)
+        throw new Error(
+          `DescribeNetworkInterfaces (${descriptions[0]}…): still paging after ${MAX_ENI_PAGES} pages of ${pageSize}; stopped`,
+        );
       // EC2 always sends <networkInterfaceSet/>: without it the answer is not EC2's, never "zero ENIs".
-      const interfaces = apiList(page.NetworkInterfaces, `DescribeNetworkInterfaces (${descriptions[0]}…)`, 'networkInterfaceSet');
+      const interfaces = apiList(
+        page.NetworkInterfaces,
+        `DescribeNetworkInterfaces (${descriptions[0]}…)`,
+        'networkInterfaceSet',
+      );
       // MaxResults: "The maximum number of items to return for this request" (5-1000): a page of more is not EC2's.
-      if (interfaces.length > pageSize) throw new Error(`DescribeNetworkInterfaces (${descriptions[0]}…): page ${pageNo} holds ${interfaces.length} interfaces, more than the ${pageSize} asked (MaxResults); stopped`);
-      interfaces.forEach((ni, i) => found.push(toEni(ni, `#${i + 1} on page ${pageNo}`)));
+      if (interfaces.length > pageSize)
+        throw new Error(
+          `DescribeNetworkInterfaces (${descriptions[0]}…): page ${pageNo} holds ${interfaces.length} interfaces, more than the ${pageSize} asked (MaxResults); stopped`,
+        );
+      for (const [i, ni] of interfaces.entries()) found.push(toEni(ni, `#${i + 1} on page ${pageNo}`));
     }
     return found;
   };
 }
 
 /** Pages one lookup may take: 50 × 1,000 interfaces for 199 descriptions is far beyond any real account. */
-export const MAX_ENI_PAGES = 50;
+const MAX_ENI_PAGES = 50;
 
 /**
  * An Availability Zone name as EC2 writes one (`us-east-1a`, a Local Zone's
@@ -110,20 +128,26 @@ function toEni(ni: NetworkInterface, where: string): LoadBalancerEni {
   // EC2 API Reference, NetworkInterface: every interface EC2 describes has its networkInterfaceId and availabilityZone.
   if (typeof ni.NetworkInterfaceId !== 'string' || !ENI_ID.test(ni.NetworkInterfaceId)) {
     const missing = ni.NetworkInterfaceId === undefined || ni.NetworkInterfaceId === '';
-    throw fail(`${where} (private IP ${quoted(ni.PrivateIpAddress)}) has ${missing ? 'no networkInterfaceId' : `a networkInterfaceId that is not one: ${quoted(ni.NetworkInterfaceId)}`}`);
+    throw fail(
+      `${where} (private IP ${quoted(ni.PrivateIpAddress)}) has ${missing ? 'no networkInterfaceId' : `a networkInterfaceId that is not one: ${quoted(ni.NetworkInterfaceId)}`}`,
+    );
   }
   const id = ni.NetworkInterfaceId;
   const az: unknown = ni.AvailabilityZone;
   // "" is also what the SDK makes of an entity it does not know (`<availabilityZone>&az;</availabilityZone>`).
   if (az === undefined || az === '') throw fail(`${id} has no availability zone; EC2 always sends one`);
-  if (typeof az !== 'string' || !AZ_NAME.test(az)) throw fail(`${id} has an availability zone that is not one: ${quoted(az)}`);
+  if (typeof az !== 'string' || !AZ_NAME.test(az))
+    throw fail(`${id} has an availability zone that is not one: ${quoted(az)}`);
   // The lookup filters on the description: an interface without one is not an answer to it.
   if (typeof ni.Description !== 'string') {
-    throw fail(`${id} has ${ni.Description === undefined ? 'no description' : 'a description that is not text'}; the lookup asked by description`);
+    throw fail(
+      `${id} has ${ni.Description === undefined ? 'no description' : 'a description that is not text'}; the lookup asked by description`,
+    );
   }
   const ip = (value: unknown, family: 4 | 6, what: string): string | null => {
     if (value === undefined) return null;
-    if (typeof value !== 'string' || isIP(value) !== family) throw fail(`${id} has a ${what} that is not an IPv${family} address: ${quoted(value)}`);
+    if (typeof value !== 'string' || isIP(value) !== family)
+      throw fail(`${id} has a ${what} that is not an IPv${family} address: ${quoted(value)}`);
     return value;
   };
   return {
@@ -132,7 +156,9 @@ function toEni(ni: NetworkInterface, where: string): LoadBalancerEni {
     description: ni.Description,
     privateIp: ip(ni.PrivateIpAddress, 4, 'private IP'),
     publicIp: ip(ni.Association?.PublicIp, 4, 'public IP'),
-    ipv6: (ni.Ipv6Addresses ?? []).flatMap((a) => (a.Ipv6Address !== undefined ? [ip(a.Ipv6Address, 6, 'IPv6 address') as string] : [])),
+    ipv6: (ni.Ipv6Addresses ?? []).flatMap((a) =>
+      a.Ipv6Address !== undefined ? [ip(a.Ipv6Address, 6, 'IPv6 address') as string] : [],
+    ),
   };
 }
 
@@ -146,7 +172,12 @@ export function matchesDescription(pattern: string, description: string): boolea
   if (star === pattern.length - 1 && !pattern.includes('?')) return description.startsWith(pattern.slice(0, -1));
   let re = patternCache.get(pattern);
   if (!re) {
-    re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`);
+    re = new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replaceAll('*', '.*')
+        .replaceAll('?', '.')}$`,
+    );
     if (patternCache.size > 10_000) patternCache.clear();
     patternCache.set(pattern, re);
   }
@@ -159,10 +190,10 @@ export function matchesDescription(pattern: string, description: string): boolea
  * filter values specified on a single call is 200"), counted across filters, and
  * each call also carries `requester-managed=true`: 199 descriptions.
  */
-export const MAX_FILTER_VALUES = 199;
+const MAX_FILTER_VALUES = 199;
 
 /** DescribeNetworkInterfaces calls one region's batch makes at once; the SDK retries throttling. */
-export const ENI_CALLS_AT_ONCE = 4;
+const ENI_CALLS_AT_ONCE = 4;
 
 /**
  * Look up the ENIs of many load balancers of one region with as few
@@ -178,7 +209,7 @@ export async function prefetchEnis(lookup: EniLookup, descriptions: string[]): P
   try {
     const found = (await Promise.all(batches.map((batch) => limit(() => lookup({ descriptions: batch }))))).flat();
     const seen = new Set<string>();
-    return found.filter((e) => (seen.has(e.eniId) ? false : (seen.add(e.eniId), true)));
+    return found.filter((e) => !seen.has(e.eniId) && Boolean(seen.add(e.eniId)));
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));
   }

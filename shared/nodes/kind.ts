@@ -10,8 +10,16 @@ export type LoadBalancerKind = 'classic' | 'application' | 'network';
  * configured ARN, the DNS name's shape (only an NLB's is its own). Null when
  * nothing says (a Classic/ALB-shaped name with no ENIs read).
  */
-export function kindOf(evidence: { enis: LoadBalancerEni[] | null; arn?: string | undefined; dnsName: LoadBalancerName | null }): LoadBalancerKind | null {
-  const fromEnis = new Set((evidence.enis ?? []).flatMap((e) => (loadBalancerNameOf(e.description) === null ? [] : [kindOfDescription(e.description)])));
+export function kindOf(evidence: {
+  enis: LoadBalancerEni[] | null;
+  arn?: string | undefined;
+  dnsName: LoadBalancerName | null;
+}): LoadBalancerKind | null {
+  const fromEnis = new Set(
+    (evidence.enis ?? []).flatMap((e) =>
+      loadBalancerNameOf(e.description) === null ? [] : [kindOfDescription(e.description)],
+    ),
+  );
   if (fromEnis.size === 1) return [...fromEnis][0] as LoadBalancerKind;
   const arn = evidence.arn ? parseLoadBalancerArn(evidence.arn) : null;
   if (arn) return arn.type === 'app' ? 'application' : 'network';

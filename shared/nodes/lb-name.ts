@@ -29,7 +29,10 @@ const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 export function isHostName(name: string): boolean {
   const bare = name.endsWith('.') ? name.slice(0, -1) : name;
   if (bare.length === 0 || bare.length > 253) return false;
-  return bare.toLowerCase().split('.').every((label) => LABEL.test(label));
+  return bare
+    .toLowerCase()
+    .split('.')
+    .every((label) => LABEL.test(label));
 }
 
 // The name part is one label: a load balancer name holds letters, digits and hyphens only, never a dot
@@ -90,7 +93,8 @@ export interface LoadBalancerArn {
   id: string;
 }
 
-const ARN = /^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):\d{12}:loadbalancer\/(app|net)\/([A-Za-z0-9-]{1,32})\/([0-9a-f]+)$/;
+const ARN =
+  /^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):\d{12}:loadbalancer\/(app|net)\/([A-Za-z0-9-]{1,32})\/([0-9a-f]+)$/;
 
 /** Parse an Elastic Load Balancing v2 ARN, or return null when it is not one. */
 export function parseLoadBalancerArn(arn: string): LoadBalancerArn | null {

@@ -10,7 +10,7 @@ export type NodeSource = 'dns' | 'all' | 'eni';
  * - `not-in-dns`: an ENI exists but DNS does not advertise it (warming up, or draining);
  * - `unmapped`: the ENIs could not be read, so nothing can be said.
  */
-export type NodeState = 'in-service' | 'no-eni' | 'not-in-dns' | 'unmapped';
+type NodeState = 'in-service' | 'no-eni' | 'not-in-dns' | 'unmapped';
 
 /** One load balancer node as observed. */
 export interface ObservedNode {
@@ -39,7 +39,7 @@ export interface AzCount {
 }
 
 /** What part of an observation failed; `cycle`: not observed at all, the cycle ran out of time. */
-export type ErrorSource = 'dns' | 'all' | 'ptr' | 'eni' | 'config' | 'cycle' | 'cloudwatch' | 'reservation';
+type ErrorSource = 'dns' | 'all' | 'ptr' | 'eni' | 'config' | 'cycle' | 'cloudwatch' | 'reservation';
 
 /** A named failure: the observation is incomplete there, never silently zero. */
 export interface ObservationError {
@@ -67,9 +67,14 @@ export interface Observation {
   nodes: ObservedNode[];
   azs: Record<string, AzCount>;
   errors: ObservationError[];
-  /** The CNAMEs followed from `loadBalancer` to the load balancer's own DNS name (present only when there were some). */
+  /**
+   * The CNAMEs followed from `loadBalancer` to the load balancer's own DNS name (present only when there were some).
+   */
   cnames?: string[];
-  /** The load balancer's own DNS name, found through the ELB API because `loadBalancer` is an alias of it (present only then). */
+  /**
+   * The load balancer's own DNS name, found through the ELB API because `loadBalancer` is an alias of it (present only
+   * then).
+   */
   aliasOf?: string;
   /** Classic, ALB or NLB, from the ENIs' descriptions, the ARN or the DNS name's shape; absent when nothing says. */
   kind?: LoadBalancerKind;
@@ -82,7 +87,12 @@ export function skippedObservation(dnsName: string, at: Date, startBy: number): 
     observedAt: at.toISOString(),
     nodes: [],
     azs: {},
-    errors: [{ source: 'cycle', message: `skipped: the cycle had to start its last load balancer by ${new Date(startBy).toISOString()}; the next cycle observes it` }],
+    errors: [
+      {
+        source: 'cycle',
+        message: `skipped: the cycle had to start its last load balancer by ${new Date(startBy).toISOString()}; the next cycle observes it`,
+      },
+    ],
   };
 }
 

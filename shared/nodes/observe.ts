@@ -9,13 +9,7 @@ import type { OwnNameLookup } from './own-name';
 import { eniDescriptions, type EniLookup, type LoadBalancerEni } from './eni';
 import { isHostName, parseLoadBalancerArn, parseLoadBalancerDnsName, type LoadBalancerName } from './lb-name';
 import { notANodeAddress } from './address';
-import type {
-  AzCount,
-  NodeSource,
-  Observation,
-  ObservationError,
-  ObservedNode,
-} from './observation';
+import type { AzCount, NodeSource, Observation, ObservationError, ObservedNode } from './observation';
 
 /** The load balancer to observe, as configured. */
 export interface NodeTarget {
@@ -103,12 +97,18 @@ export interface FoundEnis {
  * Route 53 alias shows no CNAME), the ELB API is asked, and failing that it is said:
  * only the name's own answers are seen.
  */
-export async function resolveNames(target: NodeTarget, dns: DnsLookup, options: NodeObserverOptions, ownName?: OwnNameLookup | null): Promise<ResolvedNames> {
+export async function resolveNames(
+  target: NodeTarget,
+  dns: DnsLookup,
+  options: NodeObserverOptions,
+  ownName?: OwnNameLookup | null,
+): Promise<ResolvedNames> {
   const parsed = parseLoadBalancerDnsName(target.dnsName);
   const dnsName = parsed?.dnsName ?? target.dnsName;
   const errors: ObservationError[] = [];
   const askName = (name: string, families: (4 | 6)[]) => resolveNodeIps(name, families, dns, options, []);
-  const askAll = (elb: LoadBalancerName | null) => resolveNodeIps(null, [], dns, options, elb?.name ? allNamesOf(elb) : []);
+  const askAll = (elb: LoadBalancerName | null) =>
+    resolveNodeIps(null, [], dns, options, elb?.name ? allNamesOf(elb) : []);
   // Started now for a load balancer's own name; used only if its CNAME query says it has none.
   const early = parsed?.name ? { name: askName(dnsName, familiesOf(parsed)), all: askAll(parsed) } : null;
   const walk = await followCnames(dnsName, dns, options.queries);
@@ -123,26 +123,50 @@ export async function resolveNames(target: NodeTarget, dns: DnsLookup, options: 
       elb = own.elb;
       aliasOf = own.elb.dnsName;
     } else {
-      const via = chain.length > 0 ? `its CNAMEs (${chain.join(' -> ')}) lead to none` : 'has no CNAME to one (a Route 53 alias?)';
-      errors.push({ source: 'all', code: 'no-elb-name', message: clip(`${dnsName} is not a load balancer's DNS name and ${via}${own.why ? `, and ${own.why}` : ''}: all.<name> cannot be asked, so only the name's own answers (8 addresses at most) are seen and nodes beyond them show as not-in-dns; set "name" or "arn" (found through the ELB API), or configure the load balancer's own DNS name`) });
+      const via =
+        chain.length > 0
+          ? `its CNAMEs (${chain.join(' -> ')}) lead to none`
+          : 'has no CNAME to one (a Route 53 alias?)';
+      errors.push({
+        source: 'all',
+        code: 'no-elb-name',
+        message: clip(
+          `${dnsName} is not a load balancer's DNS name and ${via}${own.why ? `, and ${own.why}` : ''}: all.<name> cannot be asked, so only the name's own answers (8 addresses at most) are seen and nodes beyond them show as not-in-dns; set "name" or "arn" (found through the ELB API), or configure the load balancer's own DNS name`,
+        ),
+      });
     }
   }
   // The early answers stand only for a name with no CNAME; one with CNAMEs (never an AWS name) is asked where they end.
   const fromAll = early && chain.length === 0 ? early.all : askAll(elb);
   let fromName: Promise<Asked> | null = null;
-  if (!walk.failure || walk.unanswered) fromName = early && chain.length === 0 ? early.name : askName(walk.end, familiesOf(end));
+  if (!walk.failure || walk.unanswered)
+    fromName = early && chain.length === 0 ? early.name : askName(walk.end, familiesOf(end));
   const [name, all] = await Promise.all([fromName, fromAll]);
   if (!walk.failure) errors.push(...(name as Asked).errors);
   else if (!name || name.seen.size === 0) {
     // Whose addresses an answer holds is unknown: none is taken, and that is the name's failure (never zero nodes).
     // When the name's own queries failed as well, theirs is the line a person reads (SERVFAIL, timeout, NXDOMAIN).
-    errors.push(...(name && name.errors.length > 0 ? name.errors : [{ source: 'dns' as const, message: clip(walk.failure) }]));
-  } else errors.push({ source: 'dns', message: clip(`${walk.failure} (${name.seen.size} address${name.seen.size === 1 ? '' : 'es'} not taken)`) });
+    errors.push(
+      ...(name && name.errors.length > 0 ? name.errors : [{ source: 'dns' as const, message: clip(walk.failure) }]),
+    );
+  } else
+    errors.push({
+      source: 'dns',
+      message: clip(`${walk.failure} (${name.seen.size} address${name.seen.size === 1 ? '' : 'es'} not taken)`),
+    });
   errors.push(...all.errors);
   const seen: SeenIps = new Map(walk.failure ? [] : (name as Asked).seen);
   for (const [ip, sources] of all.seen) seen.set(ip, new Set([...(seen.get(ip) ?? []), ...sources]));
   const own = elb && !parsed?.name ? { ownDnsName: elb.dnsName } : {};
-  return { dnsName, parsed, seen, errors, ...(chain.length > 0 ? { cnames: chain } : {}), ...(aliasOf ? { aliasOf } : {}), ...own };
+  return {
+    dnsName,
+    parsed,
+    seen,
+    errors,
+    ...(chain.length > 0 ? { cnames: chain } : {}),
+    ...(aliasOf ? { aliasOf } : {}),
+    ...own,
+  };
 }
 
 /** What a set of queries saw, and what failed. */
@@ -156,20 +180,28 @@ interface Asked {
  * where its CNAMEs end, or what the ELB API said it is an alias of. Null for a load
  * balancer's own DNS name, and when nothing led to one.
  */
-export function observedOwnName(observation: Pick<Observation, 'loadBalancer' | 'cnames' | 'aliasOf'>): LoadBalancerName | null {
+export function observedOwnName(
+  observation: Pick<Observation, 'loadBalancer' | 'cnames' | 'aliasOf'>,
+): LoadBalancerName | null {
   if (parseLoadBalancerDnsName(observation.loadBalancer)?.name) return null;
   const parsed = parseLoadBalancerDnsName(observation.aliasOf ?? observation.cnames?.at(-1) ?? '');
   return parsed?.name ? parsed : null;
 }
 
 /** The load balancer's own DNS name from the ELB API, or why there is none (undefined: nothing to ask with). */
-async function ownDnsName(target: NodeTarget, ownName: OwnNameLookup | null | undefined): Promise<{ elb: LoadBalancerName | null; why?: string }> {
+async function ownDnsName(
+  target: NodeTarget,
+  ownName: OwnNameLookup | null | undefined,
+): Promise<{ elb: LoadBalancerName | null; why?: string }> {
   if (!ownName || (!target.name && !target.arn)) return { elb: null };
   try {
     return { elb: parseLoadBalancerDnsName(await ownName({ name: target.name, arn: target.arn })) };
   } catch (err) {
     // The lookup's own errors are one line naming the call already.
-    return { elb: null, why: `the ELB API gave no DNS name for it (${err instanceof Error ? err.message : describeError(err)})` };
+    return {
+      elb: null,
+      why: `the ELB API gave no DNS name for it (${err instanceof Error ? err.message : describeError(err)})`,
+    };
   }
 }
 
@@ -189,7 +221,10 @@ function familiesOf(parsed: LoadBalancerName | null): (4 | 6)[] {
  * dualstack or IPv6 name AAAA of `all.ipv6.<own name>` (the bare name answers A only).
  */
 function allNamesOf(elb: LoadBalancerName): { qname: string; family: 4 | 6 }[] {
-  return familiesOf(elb).map((family) => ({ qname: family === 4 ? `all.${elb.ownDnsName}` : `all.ipv6.${elb.ownDnsName}`, family }));
+  return familiesOf(elb).map((family) => ({
+    qname: family === 4 ? `all.${elb.ownDnsName}` : `all.ipv6.${elb.ownDnsName}`,
+    family,
+  }));
 }
 
 /** CNAME hops followed at most (resolvers bound chains too). */
@@ -198,10 +233,15 @@ const MAX_CNAME_HOPS = 8;
 /** The longest error line a DNS answer can make (a name is up to 253 characters). */
 const MAX_MESSAGE = 500;
 
-const clip = (message: string): string => (message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message);
+const clip = (message: string): string =>
+  message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message;
 
 /** What a CNAME query said: no CNAME (NODATA), no such name, one target, or nothing usable. */
-type CnameAnswer = { kind: 'none' } | { kind: 'nxdomain' } | { kind: 'target'; target: string } | { kind: 'failed'; why: string };
+type CnameAnswer =
+  | { kind: 'none' }
+  | { kind: 'nxdomain' }
+  | { kind: 'target'; target: string }
+  | { kind: 'failed'; why: string };
 
 /**
  * Ask a name's CNAME; a failure is asked again (`tries` in all, the rest at once),
@@ -220,9 +260,17 @@ async function askCname(name: string, dns: DnsLookup, tries: number): Promise<Cn
       return { kind: 'failed', why: describeDnsFailure(name, 'CNAME', err) };
     }
     const list = Array.isArray(targets) ? targets : [];
-    if (list.length !== 1) return { kind: 'failed', why: `${name} CNAME: malformed answer (${list.length} targets; a name has one CNAME at most)` };
+    if (list.length !== 1)
+      return {
+        kind: 'failed',
+        why: `${name} CNAME: malformed answer (${list.length} targets; a name has one CNAME at most)`,
+      };
     const target = list[0];
-    if (typeof target !== 'string' || !isHostName(target)) return { kind: 'failed', why: `${name} CNAME: the target ${JSON.stringify(String(target).slice(0, 80))} is not a host name` };
+    if (typeof target !== 'string' || !isHostName(target))
+      return {
+        kind: 'failed',
+        why: `${name} CNAME: the target ${JSON.stringify(String(target).slice(0, 80))} is not a host name`,
+      };
     return { kind: 'target', target: target.toLowerCase().replace(/\.$/, '') };
   };
   const first = await once();
@@ -237,18 +285,37 @@ async function askCname(name: string, dns: DnsLookup, tries: number): Promise<Cn
  * MAX_CNAME_HOPS is a `failure` (whose addresses an answer holds is then unknown).
  * NXDOMAIN ends the walk: the A queries say it themselves.
  */
-async function followCnames(name: string, dns: DnsLookup, tries: number): Promise<{ chain: string[]; end: string; failure?: string; unanswered?: true }> {
+async function followCnames(
+  name: string,
+  dns: DnsLookup,
+  tries: number,
+): Promise<{ chain: string[]; end: string; failure?: string; unanswered?: true }> {
   const chain: string[] = [];
   let current = name;
   for (;;) {
     const answer = await askCname(current, dns, tries);
     if (answer.kind === 'none' || answer.kind === 'nxdomain') return { chain, end: current };
-    if (answer.kind === 'failed') return { chain, end: current, unanswered: true, failure: `${answer.why}: whether ${current} is an alias of another name is unknown, so no answer of it is taken as nodes` };
+    if (answer.kind === 'failed')
+      return {
+        chain,
+        end: current,
+        unanswered: true,
+        failure: `${answer.why}: whether ${current} is an alias of another name is unknown, so no answer of it is taken as nodes`,
+      };
     if (answer.target === name || chain.includes(answer.target)) {
-      return { chain, end: current, failure: `${name}: its CNAMEs loop (${[name, ...chain, answer.target].join(' -> ')}): no address is taken as a node` };
+      return {
+        chain,
+        end: current,
+        failure: `${name}: its CNAMEs loop (${[name, ...chain, answer.target].join(' -> ')}): no address is taken as a node`,
+      };
     }
     chain.push(answer.target);
-    if (chain.length > MAX_CNAME_HOPS) return { chain, end: current, failure: `${name}: more than ${MAX_CNAME_HOPS} CNAMEs (${chain.slice(0, 3).join(' -> ')} …): no address is taken as a node` };
+    if (chain.length > MAX_CNAME_HOPS)
+      return {
+        chain,
+        end: current,
+        failure: `${name}: more than ${MAX_CNAME_HOPS} CNAMEs (${chain.slice(0, 3).join(' -> ')} …): no address is taken as a node`,
+      };
     current = answer.target;
   }
 }
@@ -282,12 +349,19 @@ export async function placeNodes(
   // wrong set), so it cannot place nodes. Counting from it would read every AZ as emptied.
   const advertised = nodes.filter((n) => n.state !== 'not-in-dns');
   if (enis !== null && advertised.length > 0 && advertised.every((n) => n.state === 'no-eni')) {
-    errors.push({ source: 'eni', message: `DescribeNetworkInterfaces: none of the ${advertised.length} advertised addresses is on one of the ${enis.length} ENIs found: the answer contradicts DNS (or "name"/"arn" names another load balancer), so no node is placed in an AZ` });
+    errors.push({
+      source: 'eni',
+      message: `DescribeNetworkInterfaces: none of the ${advertised.length} advertised addresses is on one of the ${enis.length} ENIs found: the answer contradicts DNS (or "name"/"arn" names another load balancer), so no node is placed in an AZ`,
+    });
   }
   if (nodes.length > MAX_NODES) {
     // No load balancer has this many nodes: a hostile or broken answer. The state and
     // reports stay bounded (DynamoDB items end at 400 KB); the rest is named, not kept.
-    errors.push({ source: 'dns', code: 'too-many-nodes', message: `${dnsName}: ${nodes.length} node addresses (DNS and ENIs) is more than a load balancer has; only the first ${MAX_NODES} are kept, and none is counted` });
+    errors.push({
+      source: 'dns',
+      code: 'too-many-nodes',
+      message: `${dnsName}: ${nodes.length} node addresses (DNS and ENIs) is more than a load balancer has; only the first ${MAX_NODES} are kept, and none is counted`,
+    });
     nodes = nodes.slice(0, MAX_NODES);
   }
   // A name of the customer's speaks through the load balancer name it led to.
@@ -298,7 +372,16 @@ export async function placeNodes(
   await addPtrNames(nodes, dns, regionHint, options.ptrConcurrency ?? 16, errors, kind === 'network');
   for (const node of nodes) node.region ??= regionHint;
 
-  return { loadBalancer: dnsName, observedAt: resolved.observedAt, nodes, azs: countAzs(nodes, enis), errors, ...(resolved.cnames ? { cnames: resolved.cnames } : {}), ...(resolved.aliasOf ? { aliasOf: resolved.aliasOf } : {}), ...(kind ? { kind } : {}) };
+  return {
+    loadBalancer: dnsName,
+    observedAt: resolved.observedAt,
+    nodes,
+    azs: countAzs(nodes, enis),
+    errors,
+    ...(resolved.cnames ? { cnames: resolved.cnames } : {}),
+    ...(resolved.aliasOf ? { aliasOf: resolved.aliasOf } : {}),
+    ...(kind ? { kind } : {}),
+  };
 }
 
 /** Each advertised IP and the queries (name, `all.`) that gave it. */
@@ -366,7 +449,8 @@ async function resolveNodeIps(
       entry.ips.add(ip);
       refused.set(key, entry);
     }
-    for (const bad of invalid) record(failures, source, kind, `${qname} ${rrtype}: ignored invalid address ${JSON.stringify(bad.slice(0, 64))}`);
+    for (const bad of invalid)
+      record(failures, source, kind, `${qname} ${rrtype}: ignored invalid address ${JSON.stringify(bad.slice(0, 64))}`);
     return valid.length >= ANSWER_LIMIT;
   };
   /**
@@ -381,14 +465,18 @@ async function resolveNodeIps(
       return;
     }
     let message: string | null = null;
-    if (cname.kind === 'target') message = `${qname} is a CNAME to ${cname.target}: all.<name> answers with the load balancer's own nodes, and these addresses are another name's (another load balancer's?), so none is taken as a node`;
-    else if (cname.kind === 'failed') message = `${cname.why}: whether ${qname} is an alias of another name (another load balancer) is unknown, so its addresses are not taken as nodes`;
-    else if ('ips' in answer && Array.isArray(answer.ips) && answer.ips.length > 0) message = `${qname}: NXDOMAIN to the CNAME query, addresses to the ${family === 4 ? 'A' : 'AAAA'} query: an inconsistent answer, so none is taken as a node`;
+    if (cname.kind === 'target')
+      message = `${qname} is a CNAME to ${cname.target}: all.<name> answers with the load balancer's own nodes, and these addresses are another name's (another load balancer's?), so none is taken as a node`;
+    else if (cname.kind === 'failed')
+      message = `${cname.why}: whether ${qname} is an alias of another name (another load balancer) is unknown, so its addresses are not taken as nodes`;
+    else if ('ips' in answer && Array.isArray(answer.ips) && answer.ips.length > 0)
+      message = `${qname}: NXDOMAIN to the CNAME query, addresses to the ${family === 4 ? 'A' : 'AAAA'} query: an inconsistent answer, so none is taken as a node`;
     if (message) errors.push({ source: 'all', message: clip(message) });
   };
   // Ask once; only a full answer (8 records: there may be more, rotating) or a
   // failure is asked again, up to `queries` times in all.
-  const askName = async (qname: string, family: 4 | 6): Promise<boolean> => take('dns', qname, family, await query('dns', qname, family));
+  const askName = async (qname: string, family: 4 | 6): Promise<boolean> =>
+    take('dns', qname, family, await query('dns', qname, family));
   await Promise.all([
     ...(name === null ? [] : families).map(async (family) => {
       if ((await askName(name as string, family)) && queries > 1) {
@@ -407,15 +495,30 @@ async function resolveNodeIps(
   for (const { source, where, problem, ips } of refused.values()) {
     const list = [...ips];
     const shown = list.slice(0, 3).join(', ') + (list.length > 3 ? ` and ${list.length - 3} more` : '');
-    errors.push({ source, message: clip(`${where}: ${shown} ${list.length === 1 ? 'is' : 'are'} ${problem}; not taken as ${list.length === 1 ? 'a node' : 'nodes'}`) });
+    errors.push({
+      source,
+      message: clip(
+        `${where}: ${shown} ${list.length === 1 ? 'is' : 'are'} ${problem}; not taken as ${list.length === 1 ? 'a node' : 'nodes'}`,
+      ),
+    });
   }
-  if (name !== null && ![...seen.values()].some((s) => s.has('dns')) && failures.size === 0 && ![...refused.values()].some((r) => r.source === 'dns')) {
+  if (
+    name !== null &&
+    ![...seen.values()].some((s) => s.has('dns')) &&
+    failures.size === 0 &&
+    ![...refused.values()].some((r) => r.source === 'dns')
+  ) {
     errors.push({ source: 'dns', message: clip(`${name}: the name exists but has no A or AAAA records`) });
   }
   return { seen, errors };
 }
 
-function record(failures: Map<string, { source: 'dns' | 'all'; count: number; asked: string }>, source: 'dns' | 'all', kind: string, message: string) {
+function record(
+  failures: Map<string, { source: 'dns' | 'all'; count: number; asked: string }>,
+  source: 'dns' | 'all',
+  kind: string,
+  message: string,
+) {
   const entry = failures.get(message);
   if (entry) entry.count++;
   else failures.set(message, { source, count: 1, asked: kind });
@@ -428,7 +531,11 @@ async function lookupEnis(
   ownDnsName?: string,
 ): Promise<LoadBalancerEni[] | null> {
   if (!enis) {
-    errors.push({ source: 'eni', code: 'eni-off', message: 'ENI lookup is off: nodes are not placed in Availability Zones' });
+    errors.push({
+      source: 'eni',
+      code: 'eni-off',
+      message: 'ENI lookup is off: nodes are not placed in Availability Zones',
+    });
     return null;
   }
   const descriptions = descriptionsFor(target, ownDnsName);
@@ -456,7 +563,11 @@ async function lookupEnis(
  * whose ENIs carry the advertised IPs (public or private) is this one; when none
  * or more than one does, the evidence is ambiguous and both are named.
  */
-export function ownEnis(found: LoadBalancerEni[] | null, seen: SeenIps, errors: ObservationError[]): LoadBalancerEni[] | null {
+export function ownEnis(
+  found: LoadBalancerEni[] | null,
+  seen: SeenIps,
+  errors: ObservationError[],
+): LoadBalancerEni[] | null {
   if (found === null) return null;
   const byDescription = new Map<string, LoadBalancerEni[]>();
   for (const eni of found) {
@@ -465,9 +576,14 @@ export function ownEnis(found: LoadBalancerEni[] | null, seen: SeenIps, errors: 
     else byDescription.set(eni.description, [eni]);
   }
   if (byDescription.size <= 1) return found;
-  const carrying = [...byDescription].filter(([, list]) => list.some((e) => [e.publicIp, e.privateIp, ...e.ipv6].some((ip) => ip !== null && seen.has(ip))));
+  const carrying = [...byDescription].filter(([, list]) =>
+    list.some((e) => [e.publicIp, e.privateIp, ...e.ipv6].some((ip) => ip !== null && seen.has(ip))),
+  );
   if (carrying.length === 1) return (carrying[0] as [string, LoadBalancerEni[]])[1];
-  const names = [...byDescription.keys()].sort(compareText).map((d) => `"${d}"`).join(', ');
+  const names = [...byDescription.keys()]
+    .sort(compareText)
+    .map((d) => `"${d}"`)
+    .join(', ');
   errors.push({
     source: 'eni',
     message: `ENIs of more than one load balancer match (${names}) and ${carrying.length === 0 ? 'none carries' : 'more than one carries'} an advertised IP, so which is this one is ambiguous; set "arn" (ALB/NLB) or check the DNS name`,
@@ -510,7 +626,12 @@ function buildNodes(seen: SeenIps, enis: LoadBalancerEni[] | null): ObservedNode
   return nodes.sort(compareNodes);
 }
 
-function makeNode(ip: string, eni: LoadBalancerEni | null, sources: NodeSource[], state: ObservedNode['state']): ObservedNode {
+function makeNode(
+  ip: string,
+  eni: LoadBalancerEni | null,
+  sources: NodeSource[],
+  state: ObservedNode['state'],
+): ObservedNode {
   const order: NodeSource[] = ['dns', 'all', 'eni'];
   const all = eni ? [...sources, 'eni' as const] : sources;
   return {

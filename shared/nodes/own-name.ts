@@ -1,11 +1,17 @@
-import { DescribeLoadBalancersCommand as DescribeClassic, type ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
-import { DescribeLoadBalancersCommand as DescribeV2, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeLoadBalancersCommand as DescribeClassic,
+  type ElasticLoadBalancingClient,
+} from '@aws-sdk/client-elastic-load-balancing';
+import {
+  DescribeLoadBalancersCommand as DescribeV2,
+  type ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { apiList, guardQueryAnswers, quoted, theOneAsked } from '../answer';
 import { describeError } from '../errors';
 import { parseLoadBalancerDnsName } from './lb-name';
 
 /** What names a load balancer to the ELB APIs: its ARN (ALB/NLB) or its name. */
-export interface OwnNameQuery {
+interface OwnNameQuery {
   name?: string | undefined;
   arn?: string | undefined;
 }
@@ -41,26 +47,54 @@ export function createOwnNameLookup(clients: ElbApiClients): OwnNameLookup {
     if (arn) {
       const call = `DescribeLoadBalancers (${arn})`;
       const out = await clients.elbv2.send(new DescribeV2({ LoadBalancerArns: [arn] })).catch(rethrow(call));
-      const [lb] = theOneAsked(apiList(out.LoadBalancers, call, 'LoadBalancers'), (d) => d.LoadBalancerArn, arn, call, 'LoadBalancerArn');
+      const [lb] = theOneAsked(
+        apiList(out.LoadBalancers, call, 'LoadBalancers'),
+        (d) => d.LoadBalancerArn,
+        arn,
+        call,
+        'LoadBalancerArn',
+      );
       return checked(lb?.DNSName, arn);
     }
-    if (!name) throw new Error('neither a name nor an ARN to ask the ELB APIs for the load balancer\'s DNS name; set "name" or "arn"');
+    if (!name)
+      throw new Error(
+        'neither a name nor an ARN to ask the ELB APIs for the load balancer\'s DNS name; set "name" or "arn"',
+      );
     const classicCall = `DescribeLoadBalancers (Classic, ${name})`;
     const v2Call = `DescribeLoadBalancers (${name})`;
     const [classic, v2] = await Promise.all([
-      clients.elb.send(new DescribeClassic({ LoadBalancerNames: [name] })).then(
-        (out) => theOneAsked(apiList(out.LoadBalancerDescriptions, classicCall, 'LoadBalancerDescriptions'), (d) => d.LoadBalancerName, name, classicCall, 'LoadBalancerName')
-          .map((d) => d.DNSName),
-        notFoundIsNone(classicCall),
-      ),
-      clients.elbv2.send(new DescribeV2({ Names: [name] })).then(
-        (out) => theOneAsked(apiList(out.LoadBalancers, v2Call, 'LoadBalancers'), (d) => d.LoadBalancerName, name, v2Call, 'LoadBalancerName').map((d) => d.DNSName),
-        notFoundIsNone(v2Call),
-      ),
+      clients.elb
+        .send(new DescribeClassic({ LoadBalancerNames: [name] }))
+        .then(
+          (out) =>
+            theOneAsked(
+              apiList(out.LoadBalancerDescriptions, classicCall, 'LoadBalancerDescriptions'),
+              (d) => d.LoadBalancerName,
+              name,
+              classicCall,
+              'LoadBalancerName',
+            ).map((d) => d.DNSName),
+          notFoundIsNone(classicCall),
+        ),
+      clients.elbv2
+        .send(new DescribeV2({ Names: [name] }))
+        .then(
+          (out) =>
+            theOneAsked(
+              apiList(out.LoadBalancers, v2Call, 'LoadBalancers'),
+              (d) => d.LoadBalancerName,
+              name,
+              v2Call,
+              'LoadBalancerName',
+            ).map((d) => d.DNSName),
+          notFoundIsNone(v2Call),
+        ),
     ]);
     const found = [...classic, ...v2];
-    if (found.length === 0) throw new Error(`no Classic, application or network load balancer is named "${name}" in this region and account`);
-    if (classic.length > 0 && v2.length > 0) throw new Error(`both a Classic ELB and an ALB/NLB are named "${name}"; set "arn" to pick the ALB/NLB`);
+    if (found.length === 0)
+      throw new Error(`no Classic, application or network load balancer is named "${name}" in this region and account`);
+    if (classic.length > 0 && v2.length > 0)
+      throw new Error(`both a Classic ELB and an ALB/NLB are named "${name}"; set "arn" to pick the ALB/NLB`);
     return checked(found[0], name);
   };
 }
@@ -68,7 +102,11 @@ export function createOwnNameLookup(clients: ElbApiClients): OwnNameLookup {
 /** `LoadBalancerNotFound` is an answer (none of that kind), anything else a failure. */
 function notFoundIsNone(call: string): (err: unknown) => (string | undefined)[] {
   return (err) => {
-    if ((err as { name?: string }).name === 'LoadBalancerNotFoundException' || (err as { name?: string }).name === 'AccessPointNotFoundException') return [];
+    if (
+      (err as { name?: string }).name === 'LoadBalancerNotFoundException' ||
+      (err as { name?: string }).name === 'AccessPointNotFoundException'
+    )
+      return [];
     throw new Error(`${call}: ${describeError(err)}`);
   };
 }
@@ -79,10 +117,16 @@ function rethrow(call: string): (err: unknown) => never {
   };
 }
 
-/** The answer's DNS name, only when it is a load balancer's own (an API answer is input too; [C]/[V]: DNSName, "the DNS name of the load balancer"). */
+/**
+ * The answer's DNS name, only when it is a load balancer's own (an API answer is input too; [C]/[V]: DNSName, "the DNS
+ * name of the load balancer").
+ */
 function checked(dnsName: unknown, asked: string): string {
   const parsed = typeof dnsName === 'string' && dnsName !== '' ? parseLoadBalancerDnsName(dnsName) : null;
-  if (!parsed?.name) throw new Error(`DescribeLoadBalancers (${asked}): the answer's DNSName ${quoted(dnsName, 80)} is not a load balancer DNS name`);
+  if (!parsed?.name)
+    throw new Error(
+      `DescribeLoadBalancers (${asked}): the answer's DNSName ${quoted(dnsName, 80)} is not a load balancer DNS name`,
+    );
   return parsed.dnsName;
 }
 

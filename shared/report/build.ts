@@ -1,8 +1,25 @@
 import type { ChainedEvent, LoadBalancerState } from '../detect/state';
-import { prewarmHash, verifyChain, verifyObservations, verifyOutbox, verifyPrewarms, verifyReceipts, type ChainBreak, type ObservationCheck, type PrewarmCheck, type ReceiptCheck } from '../ledger/chain';
+import {
+  prewarmHash,
+  verifyChain,
+  verifyObservations,
+  verifyOutbox,
+  verifyPrewarms,
+  verifyReceipts,
+  type ChainBreak,
+  type ObservationCheck,
+  type PrewarmCheck,
+  type ReceiptCheck,
+} from '../ledger/chain';
 import { auditSeals, type SealCheck } from '../ledger/seal-audit';
 import { SealUnavailableError } from '../ledger/seal';
-import { StoreRecordCorruptError, type OutboxEntry, type Store, type StoredEvent, type StoredObservation } from '../ledger/store';
+import {
+  StoreRecordCorruptError,
+  type OutboxEntry,
+  type Store,
+  type StoredEvent,
+  type StoredObservation,
+} from '../ledger/store';
 import type { PrewarmTarget } from '../detect/rules';
 import type { CompactSnapshot } from '../cycle/snapshot';
 
@@ -14,13 +31,23 @@ export interface ReportData {
   from: string | null;
   to: string | null;
   generatedAt: string;
-  events: (Pick<ChainedEvent, 'seq' | 'id' | 'at' | 'kind' | 'status' | 'severity' | 'az' | 'backend' | 'from' | 'to' | 'summary'> & { published: string | null; deliveryError: string | null })[];
+  events: (Pick<
+    ChainedEvent,
+    'seq' | 'id' | 'at' | 'kind' | 'status' | 'severity' | 'az' | 'backend' | 'from' | 'to' | 'summary'
+  > & { published: string | null; deliveryError: string | null })[];
   /** Alerts of the window a sink refused for good (`elbscope events --undelivered`). */
   undelivered: number;
   /** Nodes per AZ at each stored observation. */
   nodesPerAz: { at: string; azs: Record<string, { provisioned: number; advertised: number }> }[];
   /** Every node IP seen, with its EC2 host name and when it was seen first and last. */
-  nodes: { ip: string; hostname: string | null; az: string | null; eniId: string | null; firstSeen: string; lastSeen: string }[];
+  nodes: {
+    ip: string;
+    hostname: string | null;
+    az: string | null;
+    eniId: string | null;
+    firstSeen: string;
+    lastSeen: string;
+  }[];
   /**
    * AWS's capacity signals (CloudWatch) per metric, each datapoint once: `[minute, value]`,
    * oldest first. A metric read with no datapoint in a minute was 0 there (AWS reports
@@ -31,11 +58,34 @@ export interface ReportData {
   reservedLcu: { at: string; lcu: number | null }[];
   /** R per backend at each stored observation (null: the page could not be read). */
   reading: { at: string; backends: Record<string, number | null> }[];
-  prewarms: { id: string; caseId: string | null; requestedAt: string; nodesPerAz: number; lcu: number | null; total: number | null; deadline: string | null; outcome: 'complete' | 'overdue' | 'pending'; completedAt: string | null; durationMs: number | null }[];
+  prewarms: {
+    id: string;
+    caseId: string | null;
+    requestedAt: string;
+    nodesPerAz: number;
+    lcu: number | null;
+    total: number | null;
+    deadline: string | null;
+    outcome: 'complete' | 'overdue' | 'pending';
+    completedAt: string | null;
+    durationMs: number | null;
+  }[];
   /** TLS findings: the TLS events of the window. */
   tls: ReportData['events'];
-  /** The audit chain: verified or not, and its head (the hash an alert of the last event carries); and the stored observations' chain. */
-  chain: { intact: boolean; records: number; firstBreak: ChainBreak | null; head: { seq: number; hash: string } | null; observations?: ObservationCheck; prewarms?: PrewarmCheck; receipts?: ReceiptCheck; seals?: SealCheck };
+  /**
+   * The audit chain: verified or not, and its head (the hash an alert of the last event carries); and the stored
+   * observations' chain.
+   */
+  chain: {
+    intact: boolean;
+    records: number;
+    firstBreak: ChainBreak | null;
+    head: { seq: number; hash: string } | null;
+    observations?: ObservationCheck;
+    prewarms?: PrewarmCheck;
+    receipts?: ReceiptCheck;
+    seals?: SealCheck;
+  };
   /** Stored observations further apart than this mean cycles were missed: charts leave a gap there. */
   gapAfterMs: number;
 }
@@ -73,14 +123,21 @@ export interface LoadBalancerAudit {
  * `outbox` may be read once for several load balancers. A trail whose event records
  * do not parse is a StoreRecordCorruptError naming the record.
  */
-export async function auditLoadBalancer(store: Store, loadBalancer: string, now: Date, outbox?: OutboxEntry[]): Promise<LoadBalancerAudit> {
+export async function auditLoadBalancer(
+  store: Store,
+  loadBalancer: string,
+  now: Date,
+  outbox?: OutboxEntry[],
+): Promise<LoadBalancerAudit> {
   let stateUnchecked: string | null = null;
   // A key that matches none of the store's seals is said as such (one line), not as every record forged.
   await store.checkKey?.();
   const [trail, audited, state, observations, queued] = await Promise.all([
     store.listTrail(loadBalancer),
     // Every target as stored (the cycles act on the trusted ones only): an edited or forged one is named.
-    store.auditPrewarms ? store.auditPrewarms(loadBalancer) : store.listPrewarms(loadBalancer).then((ts) => ts.map((target) => ({ target, seal: 'none' as const }))),
+    store.auditPrewarms
+      ? store.auditPrewarms(loadBalancer)
+      : store.listPrewarms(loadBalancer).then((ts) => ts.map((target) => ({ target, seal: 'none' as const }))),
     // A state that would be rebuilt, with no key to seal the new one: its seal is not checked (said), nothing is moved.
     (store.readState ? store.readState(loadBalancer) : store.getState(loadBalancer)).catch((err: unknown) => {
       if (!(err instanceof SealUnavailableError)) throw err;
@@ -93,33 +150,98 @@ export async function auditLoadBalancer(store: Store, loadBalancer: string, now:
   const prewarms = audited.map((a) => a.target);
   const { events, strayReceipts } = trail;
   const offChain = new Set<string>();
-  const observationCheck = checkObservations(loadBalancer, observations, state?.state.observationChain ?? null, now, offChain);
+  const observationCheck = checkObservations(
+    loadBalancer,
+    observations,
+    state?.state.observationChain ?? null,
+    now,
+    offChain,
+  );
   const prewarmCheck = verifyPrewarms(loadBalancer, prewarms, state?.state.prewarmDigests);
   const receiptCheck = verifyReceipts(loadBalancer, events, onTheirWay(queued, state?.state ?? null), strayReceipts);
   const chain = verifyChain(loadBalancer, events, state?.state.chain ?? null);
   const outboxBreak = verifyOutbox(loadBalancer, events, queued, state?.state.pending ?? []);
   const sealCheck = store.sealer
     ? await auditSeals(loadBalancer, store.sealer, {
-      events, observations: Array.isArray(observations) ? observations : null, prewarms: audited, prewarmDigests: state?.state.prewarmDigests, prewarmHash,
-      state: stateUnchecked !== null ? { unchecked: stateUnchecked } : state?.seal,
-    })
+        events,
+        observations: Array.isArray(observations) ? observations : null,
+        prewarms: audited,
+        prewarmDigests: state?.state.prewarmDigests,
+        prewarmHash,
+        state: stateUnchecked !== null ? { unchecked: stateUnchecked } : state?.seal,
+      })
     : undefined;
-  const firstBreak = chain ?? observationCheck.firstBreak ?? prewarmCheck.firstBreak ?? receiptCheck.firstBreak ?? outboxBreak ?? sealCheck?.firstBreak ?? null;
-  return { events, state, prewarms, observations, offChain, chain, observationCheck, prewarmCheck, receiptCheck, outbox: outboxBreak, ...(sealCheck ? { sealCheck } : {}), firstBreak };
+  const firstBreak =
+    chain ??
+    observationCheck.firstBreak ??
+    prewarmCheck.firstBreak ??
+    receiptCheck.firstBreak ??
+    outboxBreak ??
+    sealCheck?.firstBreak ??
+    null;
+  return {
+    events,
+    state,
+    prewarms,
+    observations,
+    offChain,
+    chain,
+    observationCheck,
+    prewarmCheck,
+    receiptCheck,
+    outbox: outboxBreak,
+    ...(sealCheck ? { sealCheck } : {}),
+    firstBreak,
+  };
 }
 
 /** Gather a report from the store: events, stored observations, pre-warm targets, and the chain check. */
-export async function buildReport(store: Store, loadBalancer: string, window: { from?: string; to?: string }, now: Date, options: { observationEveryMinutes?: number } = {}): Promise<ReportData> {
+export async function buildReport(
+  store: Store,
+  loadBalancer: string,
+  window: { from?: string; to?: string },
+  now: Date,
+  options: { observationEveryMinutes?: number } = {},
+): Promise<ReportData> {
   const inWindow = (at: string) => (!window.from || at >= window.from) && (!window.to || at <= window.to);
   const audit = await auditLoadBalancer(store, loadBalancer, now);
-  const { events: stored, prewarms, state, observations: all, offChain, observationCheck, prewarmCheck, receiptCheck, sealCheck, firstBreak } = audit;
+  const {
+    events: stored,
+    prewarms,
+    state,
+    observations: all,
+    offChain,
+    observationCheck,
+    prewarmCheck,
+    receiptCheck,
+    sealCheck,
+    firstBreak,
+  } = audit;
   // Every observation is read once, to verify the chain; the window's are those, less any a commit never took
   // (a crash, a lost race). (When one does not parse, the window's are read on their own, as before the chain:
   // a bad record outside the window still leaves a report.)
-  const observations = (Array.isArray(all) ? all.filter((o) => inWindow(o.at)) : await store.listObservations(loadBalancer, window.from, window.to)).filter((o) => !offChain.has(o.hash ?? ''));
+  const observations = (
+    Array.isArray(all)
+      ? all.filter((o) => inWindow(o.at))
+      : await store.listObservations(loadBalancer, window.from, window.to)
+  ).filter((o) => !offChain.has(o.hash ?? ''));
   const events = stored
     .filter((e) => inWindow(e.record.at))
-    .map(({ record: r, publishedAt, deliveryError }) => ({ seq: r.seq, id: r.id, at: r.at, kind: r.kind, status: r.status, severity: r.severity, az: r.az, backend: r.backend, from: r.from, to: r.to, summary: r.summary, published: publishedAt, deliveryError: deliveryError?.error ?? null }));
+    .map(({ record: r, publishedAt, deliveryError }) => ({
+      seq: r.seq,
+      id: r.id,
+      at: r.at,
+      kind: r.kind,
+      status: r.status,
+      severity: r.severity,
+      az: r.az,
+      backend: r.backend,
+      from: r.from,
+      to: r.to,
+      summary: r.summary,
+      published: publishedAt,
+      deliveryError: deliveryError?.error ?? null,
+    }));
 
   const nodesPerAz: ReportData['nodesPerAz'] = [];
   const reading: ReportData['reading'] = [];
@@ -158,15 +280,25 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
     events,
     undelivered: events.filter((e) => e.deliveryError !== null).length,
     nodesPerAz,
-    nodes: [...nodes.values()].sort((a, b) => (a.az ?? '').localeCompare(b.az ?? '') || a.firstSeen.localeCompare(b.firstSeen)),
+    nodes: [...nodes.values()].sort(
+      (a, b) => (a.az ?? '').localeCompare(b.az ?? '') || a.firstSeen.localeCompare(b.firstSeen),
+    ),
     reading,
-    aws: Object.fromEntries([...aws].map(([metric, series]) => [metric, [...series].sort((a, b) => (a[0] < b[0] ? -1 : 1))])),
+    aws: Object.fromEntries(
+      [...aws].map(([metric, series]) => [metric, [...series].sort((a, b) => (a[0] < b[0] ? -1 : 1))]),
+    ),
     reservedLcu,
     prewarms: prewarms.map((t) => {
       const done = allEvents.find((e) => e.kind === 'prewarm-complete' && e.details.targetId === t.id);
       const overdue = allEvents.some((e) => e.kind === 'prewarm-overdue' && e.details.targetId === t.id);
       return {
-        id: t.id, caseId: t.caseId, requestedAt: t.requestedAt, nodesPerAz: t.nodesPerAz, lcu: t.lcu ?? null, total: t.total, deadline: t.deadline,
+        id: t.id,
+        caseId: t.caseId,
+        requestedAt: t.requestedAt,
+        nodesPerAz: t.nodesPerAz,
+        lcu: t.lcu ?? null,
+        total: t.total,
+        deadline: t.deadline,
         outcome: done ? 'complete' : overdue ? 'overdue' : 'pending',
         completedAt: done?.at ?? null,
         durationMs: (done?.details.durationMs as number | undefined) ?? null,
@@ -174,14 +306,29 @@ export async function buildReport(store: Store, loadBalancer: string, window: { 
     }),
     tls: events.filter((e) => TLS_KINDS.has(e.kind)),
     // Seals the key could not check leave the audit unproven: never "intact".
-    chain: { intact: firstBreak === null && !sealCheck?.unchecked, records: stored.length, firstBreak, observations: observationCheck, prewarms: prewarmCheck, receipts: receiptCheck, ...(sealCheck ? { seals: sealCheck } : {}), head: state?.state.chain && state.state.chain.seq > 0 ? { seq: state.state.chain.seq, hash: state.state.chain.hash } : null },
+    chain: {
+      intact: firstBreak === null && !sealCheck?.unchecked,
+      records: stored.length,
+      firstBreak,
+      observations: observationCheck,
+      prewarms: prewarmCheck,
+      receipts: receiptCheck,
+      ...(sealCheck ? { seals: sealCheck } : {}),
+      head:
+        state?.state.chain && state.state.chain.seq > 0
+          ? { seq: state.state.chain.seq, hash: state.state.chain.hash }
+          : null,
+    },
     // Observations are stored at least every observationEveryMinutes (15): half as long again without one is a gap.
     gapAfterMs: (options.observationEveryMinutes ?? 15) * 1.5 * 60_000,
   };
 }
 
 /** Every stored observation of a load balancer, or the record that does not parse. */
-export async function readObservations(store: Store, loadBalancer: string): Promise<StoredObservation[] | StoreRecordCorruptError> {
+export async function readObservations(
+  store: Store,
+  loadBalancer: string,
+): Promise<StoredObservation[] | StoreRecordCorruptError> {
   try {
     return await store.listObservations(loadBalancer);
   } catch (err) {
@@ -191,16 +338,46 @@ export async function readObservations(store: Store, loadBalancer: string): Prom
 }
 
 /** Check a load balancer's stored observations against their chain (a record that does not parse is a break, named). */
-export function checkObservations(loadBalancer: string, all: StoredObservation[] | StoreRecordCorruptError, head: NonNullable<Parameters<typeof verifyObservations>[2]> | null, now: Date, offChain?: Set<string>): ObservationCheck {
+export function checkObservations(
+  loadBalancer: string,
+  all: StoredObservation[] | StoreRecordCorruptError,
+  head: NonNullable<Parameters<typeof verifyObservations>[2]> | null,
+  now: Date,
+  offChain?: Set<string>,
+): ObservationCheck {
   if (all instanceof StoreRecordCorruptError) {
-    return { verified: 0, unchained: 0, expired: 0, uncommitted: 0, firstBreak: { loadBalancer, seq: 0, id: null, location: all.location, reason: `stored observation does not parse (${all.reason})` } };
+    return {
+      verified: 0,
+      unchained: 0,
+      expired: 0,
+      uncommitted: 0,
+      firstBreak: {
+        loadBalancer,
+        seq: 0,
+        id: null,
+        location: all.location,
+        reason: `stored observation does not parse (${all.reason})`,
+      },
+    };
   }
-  return verifyObservations(loadBalancer, all.map((record) => ({ record, location: `observation of ${record.at}` })), head, now, offChain);
+  return verifyObservations(
+    loadBalancer,
+    all.map((record) => ({ record, location: `observation of ${record.at}` })),
+    head,
+    now,
+    offChain,
+  );
 }
 
 /** "12 verified (3 expired, 1 from before the chain)" */
 export function observationsLine(c: ObservationCheck): string {
-  const extra = [c.expired ? `${c.expired} expired` : '', c.unchained ? `${c.unchained} from before the chain, not verifiable` : '', c.uncommitted ? `${c.uncommitted} written for a commit that did not happen (a crash, or a writer that lost a race), not counted` : ''].filter(Boolean);
+  const extra = [
+    c.expired ? `${c.expired} expired` : '',
+    c.unchained ? `${c.unchained} from before the chain, not verifiable` : '',
+    c.uncommitted
+      ? `${c.uncommitted} written for a commit that did not happen (a crash, or a writer that lost a race), not counted`
+      : '',
+  ].filter(Boolean);
   return `${c.verified} verified${extra.length ? ` (${extra.join(', ')})` : ''}`;
 }
 

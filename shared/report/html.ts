@@ -4,17 +4,34 @@ import { summarize } from './summary';
 import { chainLine, identityLine, sentCell, seriesNames, undeliveredLine } from './text';
 
 /** Text as inert HTML (names, summaries and host names are untrusted input). */
-export const escapeHtml = (s: unknown) => String(s ?? '-').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+const escapeHtml = (s: unknown) =>
+  String(s ?? '-').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 
-/** A chart's series: a name and `[epoch seconds, value | null]` points (null: a gap), and its y scale when not the chart's first. */
+/**
+ * A chart's series: a name and `[epoch seconds, value | null]` points (null: a gap), and its y scale when not the
+ * chart's first.
+ */
 interface Series {
   name: string;
   points: [number, number | null][];
   scale?: string;
 }
 
-/** Which y scale an AWS metric is drawn on: requests queued, requests or connections refused, LCUs, bytes (an NLB's ProcessedBytes). */
-const METRIC_SCALE: Record<string, string> = { SurgeQueueLength: 'queue', SpilloverCount: 'refused', RejectedConnectionCount: 'refused', PeakLCUs: 'lcu', ConsumedLCUs: 'lcu', ProcessedBytes: 'bytes' };
+/**
+ * Which y scale an AWS metric is drawn on: requests queued, requests or connections refused, LCUs, bytes (an NLB's
+ * ProcessedBytes).
+ */
+const METRIC_SCALE: Record<string, string> = {
+  SurgeQueueLength: 'queue',
+  SpilloverCount: 'refused',
+  RejectedConnectionCount: 'refused',
+  PeakLCUs: 'lcu',
+  ConsumedLCUs: 'lcu',
+  ProcessedBytes: 'bytes',
+};
 
 /**
  * Points with a gap (null) wherever consecutive observations are further apart
@@ -44,15 +61,50 @@ const seconds = (iso: string) => Date.parse(iso) / 1000;
  */
 export function renderHtml(r: ReportData): string {
   const { azs, backends } = seriesNames(r);
-  const nodes: Series[] = azs.map((az) => ({ name: az, points: withGaps(r.nodesPerAz.map((s) => [seconds(s.at), s.azs[az]?.provisioned ?? null]), r.gapAfterMs) }));
-  const reading: Series[] = backends.map((b) => ({ name: b, points: withGaps(r.reading.map((s) => [seconds(s.at), s.backends[b] ?? null]), r.gapAfterMs) }));
+  const nodes: Series[] = azs.map((az) => ({
+    name: az,
+    points: withGaps(
+      r.nodesPerAz.map((s) => [seconds(s.at), s.azs[az]?.provisioned ?? null]),
+      r.gapAfterMs,
+    ),
+  }));
+  const reading: Series[] = backends.map((b) => ({
+    name: b,
+    points: withGaps(
+      r.reading.map((s) => [seconds(s.at), s.backends[b] ?? null]),
+      r.gapAfterMs,
+    ),
+  }));
   // CloudWatch datapoints are per minute: a missing minute is one AWS did not report (0 for the distress metrics).
-  const aws: Series[] = Object.entries(r.aws).filter(([, points]) => points.length > 0).map(([metric, points]) => ({ name: metric, scale: METRIC_SCALE[metric] ?? 'y', points: withGaps(points.map(([t, v]) => [seconds(t), v]), Math.max(r.gapAfterMs, 120_000)) }));
+  const aws: Series[] = Object.entries(r.aws)
+    .filter(([, points]) => points.length > 0)
+    .map(([metric, points]) => ({
+      name: metric,
+      scale: METRIC_SCALE[metric] ?? 'y',
+      points: withGaps(
+        points.map(([t, v]) => [seconds(t), v]),
+        Math.max(r.gapAfterMs, 120_000),
+      ),
+    }));
   const times = [...nodes, ...reading, ...aws].flatMap((s) => s.points.map((p) => p[0]));
   const window = [r.from ? seconds(r.from) : Math.min(...times), r.to ? seconds(r.to) : Math.max(...times)];
-  const events = r.events.map((e) => ({ seq: e.seq, t: seconds(e.at), kind: e.kind, status: e.status, severity: e.severity, label: e.summary }));
-  const data = JSON.stringify({ window: times.length > 0 || (r.from && r.to) ? window : null, nodes, reading, aws, events }).replaceAll('<', '\\u003c');
-  const rows = (id: string | null, cells: unknown[]) => `<tr${id ? ` id="${id}"` : ''}>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;
+  const events = r.events.map((e) => ({
+    seq: e.seq,
+    t: seconds(e.at),
+    kind: e.kind,
+    status: e.status,
+    severity: e.severity,
+    label: e.summary,
+  }));
+  const data = JSON.stringify({
+    window: times.length > 0 || (r.from && r.to) ? window : null,
+    nodes,
+    reading,
+    aws,
+    events,
+  }).replaceAll('<', '\\u003c');
+  const rows = (id: string | null, cells: unknown[]) =>
+    `<tr${id ? ` id="${id}"` : ''}>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>elbscope report: ${escapeHtml(r.loadBalancer)}</title>
 <script>window.__elbscopeErrors = []; window.addEventListener('error', function (e) { window.__elbscopeErrors.push(String(e.message)); document.documentElement.setAttribute('data-errors', JSON.stringify(window.__elbscopeErrors)); });</script>
@@ -81,7 +133,9 @@ th{background:#f6f7f7}tr:target{background:#fff3c4}
 ${r.undelivered > 0 ? `<p id="undelivered" class="broken">${escapeHtml(undeliveredLine(r))}</p>` : ''}
 </header>
 <h2>Summary</h2>
-<ul id="summary">${summarize(r).map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>
+<ul id="summary">${summarize(r)
+    .map((line) => `<li>${escapeHtml(line)}</li>`)
+    .join('')}</ul>
 <h2>Nodes per AZ (provisioned ENIs)</h2><div id="chart-nodes" class="chart-box"></div>
 <h2>AWS capacity signals (CloudWatch: surge queue, spillover, LCUs)</h2><div id="chart-aws" class="chart-box"></div>
 <h2>Pre-opened connections (R) per backend</h2><div id="chart-reading" class="chart-box"></div>

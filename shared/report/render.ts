@@ -35,7 +35,12 @@ export function markdownText(v: unknown): string {
 const cell = (v: unknown) => (v === null || v === undefined ? '-' : markdownText(v));
 
 /** A markdown time-series table: a row per sample, a column per name; `empty` when no sample names any. */
-function seriesTable<S extends { at: string }>(names: string[], samples: S[], value: (sample: S, name: string) => string, empty: string): string[] {
+function seriesTable<S extends { at: string }>(
+  names: string[],
+  samples: S[],
+  value: (sample: S, name: string) => string,
+  empty: string,
+): string[] {
   if (names.length === 0) return [empty];
   return [
     `| time (UTC) | ${names.map(markdownText).join(' | ')} |`,
@@ -62,18 +67,29 @@ function renderMarkdown(r: ReportData): string {
     '',
     '| # | time (UTC) | event | AZ / backend | change | summary | alert sent |',
     '|---|---|---|---|---|---|---|',
-    ...r.events.map((e) => `| ${e.seq} | ${e.at} | ${e.kind}${e.status === 'event' ? '' : ` (${e.status})`} | ${cell(e.az ?? e.backend)} | ${cell(e.from)} → ${cell(e.to)} | ${cell(e.summary)} | ${cell(sentCell(e))} |`),
+    ...r.events.map(
+      (e) =>
+        `| ${e.seq} | ${e.at} | ${e.kind}${e.status === 'event' ? '' : ` (${e.status})`} | ${cell(e.az ?? e.backend)} | ${cell(e.from)} → ${cell(e.to)} | ${cell(e.summary)} | ${cell(sentCell(e))} |`,
+    ),
     ...(r.events.length === 0 ? ['| | | no events in this window | | | | |'] : []),
     '',
     '## Nodes per AZ (provisioned / advertised)',
     '',
-    ...seriesTable(azs, r.nodesPerAz, (s, az) => (s.azs[az] ? `${s.azs[az].provisioned} / ${s.azs[az].advertised}` : '-'), 'No observation placed nodes in an AZ in this window.'),
+    ...seriesTable(
+      azs,
+      r.nodesPerAz,
+      (s, az) => (s.azs[az] ? `${s.azs[az].provisioned} / ${s.azs[az].advertised}` : '-'),
+      'No observation placed nodes in an AZ in this window.',
+    ),
     '',
     '## Node IPs and EC2 host names seen',
     '',
     '| IP | EC2 host name | AZ | ENI | first seen | last seen |',
     '|---|---|---|---|---|---|',
-    ...r.nodes.map((n) => `| ${cell(n.ip)} | ${cell(n.hostname)} | ${cell(n.az)} | ${cell(n.eniId)} | ${n.firstSeen} | ${n.lastSeen} |`),
+    ...r.nodes.map(
+      (n) =>
+        `| ${cell(n.ip)} | ${cell(n.hostname)} | ${cell(n.az)} | ${cell(n.eniId)} | ${n.firstSeen} | ${n.lastSeen} |`,
+    ),
     '',
     '## Pre-opened connections (R) per backend',
     '',
@@ -87,7 +103,10 @@ function renderMarkdown(r: ReportData): string {
     '',
     '| requested (UTC) | case | target nodes/AZ | target LCUs | total | deadline | outcome | completed | took |',
     '|---|---|---|---|---|---|---|---|---|',
-    ...r.prewarms.map((p) => `| ${p.requestedAt} | ${cell(p.caseId)} | ${p.nodesPerAz} | ${cell(p.lcu)} | ${cell(p.total)} | ${cell(p.deadline)} | ${p.outcome} | ${cell(p.completedAt)} | ${minutes(p.durationMs)} |`),
+    ...r.prewarms.map(
+      (p) =>
+        `| ${p.requestedAt} | ${cell(p.caseId)} | ${p.nodesPerAz} | ${cell(p.lcu)} | ${cell(p.total)} | ${cell(p.deadline)} | ${p.outcome} | ${cell(p.completedAt)} | ${minutes(p.durationMs)} |`,
+    ),
     '',
     '## TLS findings',
     '',
@@ -100,7 +119,12 @@ function renderMarkdown(r: ReportData): string {
 /** Per metric: datapoints, the highest, the total (for counts), and the minute of the highest. */
 function awsTable(r: ReportData): string[] {
   const metrics = Object.entries(r.aws).filter(([, points]) => points.length > 0);
-  if (metrics.length === 0) return [Object.keys(r.aws).length === 0 ? 'No CloudWatch metrics were read in this window.' : 'CloudWatch reported no datapoint in this window (these metrics are reported only when non-zero).'];
+  if (metrics.length === 0)
+    return [
+      Object.keys(r.aws).length === 0
+        ? 'No CloudWatch metrics were read in this window.'
+        : 'CloudWatch reported no datapoint in this window (these metrics are reported only when non-zero).',
+    ];
   const reserved = [...new Set(r.reservedLcu.map((x) => x.lcu).filter((x) => x !== null))];
   return [
     '| metric | datapoints | highest | at (UTC) | total |',
@@ -128,15 +152,76 @@ export function csvField(v: unknown): string {
 }
 
 function renderCsv(r: ReportData): string {
-  const rows: unknown[][] = [['record', 'at', 'loadBalancer', 'kind', 'status', 'az', 'backend', 'from', 'to', 'value', 'summary']];
-  for (const e of r.events) rows.push(['event', e.at, r.loadBalancer, e.kind, e.status, e.az, e.backend, e.from, e.to, e.seq, e.summary]);
-  for (const e of r.events) if (e.deliveryError !== null) rows.push(['undeliverable', e.at, r.loadBalancer, e.kind, e.status, e.az, e.backend, '', '', e.seq, e.deliveryError]);
-  for (const s of r.nodesPerAz) for (const [az, c] of Object.entries(s.azs)) rows.push(['nodes', s.at, r.loadBalancer, 'provisioned', '', az, '', '', '', c.provisioned, `advertised ${c.advertised}`]);
-  for (const s of r.reading) for (const [b, v] of Object.entries(s.backends)) rows.push(['reading', s.at, r.loadBalancer, 'reading', '', '', b, '', '', v, '']);
-  for (const n of r.nodes) rows.push(['node', n.firstSeen, r.loadBalancer, 'node', '', n.az, '', '', n.lastSeen, n.ip, n.hostname]);
-  for (const [metric, points] of Object.entries(r.aws)) for (const [t, v] of points) rows.push(['aws', t, r.loadBalancer, metric, '', '', '', '', '', v, '']);
-  for (const p of r.prewarms) rows.push(['prewarm', p.requestedAt, r.loadBalancer, p.outcome, '', '', '', p.nodesPerAz, p.total, p.durationMs, p.caseId]);
-  rows.push(['chain', r.generatedAt, r.loadBalancer, r.chain.intact ? 'intact' : r.chain.firstBreak ? 'broken' : 'not checked', '', '', '', '', '', r.chain.records, r.chain.intact ? '' : (r.chain.firstBreak?.reason ?? `seals cannot be checked: ${r.chain.seals?.unavailable ?? ''}`)]);
+  const rows: unknown[][] = [
+    ['record', 'at', 'loadBalancer', 'kind', 'status', 'az', 'backend', 'from', 'to', 'value', 'summary'],
+  ];
+  for (const e of r.events)
+    rows.push(['event', e.at, r.loadBalancer, e.kind, e.status, e.az, e.backend, e.from, e.to, e.seq, e.summary]);
+  for (const e of r.events)
+    if (e.deliveryError !== null)
+      rows.push([
+        'undeliverable',
+        e.at,
+        r.loadBalancer,
+        e.kind,
+        e.status,
+        e.az,
+        e.backend,
+        '',
+        '',
+        e.seq,
+        e.deliveryError,
+      ]);
+  for (const s of r.nodesPerAz)
+    for (const [az, c] of Object.entries(s.azs))
+      rows.push([
+        'nodes',
+        s.at,
+        r.loadBalancer,
+        'provisioned',
+        '',
+        az,
+        '',
+        '',
+        '',
+        c.provisioned,
+        `advertised ${c.advertised}`,
+      ]);
+  for (const s of r.reading)
+    for (const [b, v] of Object.entries(s.backends))
+      rows.push(['reading', s.at, r.loadBalancer, 'reading', '', '', b, '', '', v, '']);
+  for (const n of r.nodes)
+    rows.push(['node', n.firstSeen, r.loadBalancer, 'node', '', n.az, '', '', n.lastSeen, n.ip, n.hostname]);
+  for (const [metric, points] of Object.entries(r.aws))
+    for (const [t, v] of points) rows.push(['aws', t, r.loadBalancer, metric, '', '', '', '', '', v, '']);
+  for (const p of r.prewarms)
+    rows.push([
+      'prewarm',
+      p.requestedAt,
+      r.loadBalancer,
+      p.outcome,
+      '',
+      '',
+      '',
+      p.nodesPerAz,
+      p.total,
+      p.durationMs,
+      p.caseId,
+    ]);
+  rows.push([
+    'chain',
+    r.generatedAt,
+    r.loadBalancer,
+    r.chain.intact ? 'intact' : r.chain.firstBreak ? 'broken' : 'not checked',
+    '',
+    '',
+    '',
+    '',
+    '',
+    r.chain.records,
+    r.chain.intact
+      ? ''
+      : (r.chain.firstBreak?.reason ?? `seals cannot be checked: ${r.chain.seals?.unavailable ?? ''}`),
+  ]);
   return `${rows.map((row) => row.map(csvField).join(',')).join('\n')}\n`;
 }
-

@@ -16,7 +16,11 @@ const requestSchema = z.strictObject({
 });
 
 /** Validate a report request (the report function's event); one-line error naming the field. */
-export function parseReportRequest(event: unknown): { ok: true; value: { loadBalancer: string; from?: string; to?: string; format: ReportFormat } } | { ok: false; error: string } {
+export function parseReportRequest(
+  event: unknown,
+):
+  | { ok: true; value: { loadBalancer: string; from?: string; to?: string; format: ReportFormat } }
+  | { ok: false; error: string } {
   const result = requestSchema.safeParse(event);
   if (!result.success) return { ok: false, error: `report request: ${formatIssues(result.error.issues)}` };
   return { ok: true, value: result.data };

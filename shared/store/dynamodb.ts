@@ -1,7 +1,15 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { Ledger, type LedgerOptions } from '../ledger/ledger';
-import { VERSIONED_KINDS, type CorruptRecord, type ReadRecord, type RecordKey, type RecordKind, type Records, type WriteOptions } from '../ledger/records';
+import {
+  VERSIONED_KINDS,
+  type CorruptRecord,
+  type ReadRecord,
+  type RecordKey,
+  type RecordKind,
+  type Records,
+  type WriteOptions,
+} from '../ledger/records';
 import { parseStored, StoreRecordCorruptError } from '../ledger/store';
 import { withNamedFailures } from './failures';
 
@@ -25,18 +33,26 @@ export class DynamoDbRecords implements Records {
   readonly description: string;
   private readonly doc: DynamoDBDocumentClient;
 
-  constructor(client: DynamoDBClient, readonly table: string) {
+  constructor(
+    client: DynamoDBClient,
+    readonly table: string,
+  ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     this.description = `DynamoDB table ${table}`;
   }
 
   private key(key: RecordKey): { pk: string; sk: string } {
     if (key.kind === 'outbox') return { pk: 'OUTBOX', sk: key.id };
-    return { pk: `LB#${key.lb ?? ''}`, sk: key.kind === 'state' ? 'STATE' : `${SK_PREFIX[key.kind]}${skId(key.kind, key.id)}` };
+    return {
+      pk: `LB#${key.lb ?? ''}`,
+      sk: key.kind === 'state' ? 'STATE' : `${SK_PREFIX[key.kind]}${skId(key.kind, key.id)}`,
+    };
   }
 
   async get(key: RecordKey): Promise<ReadRecord | null> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: this.key(key), ConsistentRead: true }));
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: this.key(key), ConsistentRead: true }),
+    );
     return Item ? this.read(key.kind, Item) : null;
   }
 
@@ -44,12 +60,20 @@ export class DynamoDbRecords implements Records {
     const { pk, sk, data, record, version, expiresAt: _expiresAt, id: _id, ...legacy } = item;
     const location = `${this.table} ${String(pk)} ${String(sk)}`;
     const value = parseStored<unknown>(String(data ?? record ?? ''), location);
-    return { id: idOfKey(kind, String(sk)), value, version: VERSIONED_KINDS.has(kind) ? (typeof version === 'number' ? version : 0) : 1, location, legacy };
+    return {
+      id: idOfKey(kind, String(sk)),
+      value,
+      version: VERSIONED_KINDS.has(kind) ? (typeof version === 'number' ? version : 0) : 1,
+      location,
+      legacy,
+    };
   }
 
   async putIfVersion(key: RecordKey, value: unknown, expectedVersion: number): Promise<boolean> {
-    // Listed before its first state: a crash between leaves a listed load balancer with no state yet, never an unlisted one.
-    if (key.kind === 'state' && expectedVersion === 0) await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: 'LBS', sk: key.lb ?? '' } }));
+    // Listed before its first state: a crash between leaves a listed load balancer with no state yet, never an unlisted
+    // one.
+    if (key.kind === 'state' && expectedVersion === 0)
+      await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: 'LBS', sk: key.lb ?? '' } }));
     return this.conditional(
       new PutCommand({
         TableName: this.table,
@@ -63,11 +87,22 @@ export class DynamoDbRecords implements Records {
   }
 
   async putIfAbsent(key: RecordKey, value: unknown, options: WriteOptions = {}): Promise<boolean> {
-    return this.conditional(new PutCommand({ TableName: this.table, Item: { ...this.key(key), data: JSON.stringify(value), expiresAt: options.expiresAt }, ConditionExpression: 'attribute_not_exists(pk)' }));
+    return this.conditional(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...this.key(key), data: JSON.stringify(value), expiresAt: options.expiresAt },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
   }
 
   async put(key: RecordKey, value: unknown, options: WriteOptions = {}): Promise<void> {
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...this.key(key), data: JSON.stringify(value), expiresAt: options.expiresAt } }));
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...this.key(key), data: JSON.stringify(value), expiresAt: options.expiresAt },
+      }),
+    );
   }
 
   /** A conditional write: false when its condition failed. */
@@ -81,18 +116,33 @@ export class DynamoDbRecords implements Records {
     }
   }
 
-  async query(kind: RecordKind, lb: string | null, range: { from?: string; to?: string } = {}, corrupt?: (bad: CorruptRecord) => void): Promise<ReadRecord[]> {
+  async query(
+    kind: RecordKind,
+    lb: string | null,
+    range: { from?: string; to?: string } = {},
+    corrupt?: (bad: CorruptRecord) => void,
+  ): Promise<ReadRecord[]> {
     const { pk, sk } = this.key({ kind, lb, id: '' });
     const prefix = kind === 'state' || kind === 'outbox' ? '' : SK_PREFIX[kind];
     const input =
       kind === 'outbox' || kind === 'state'
-        ? { KeyConditionExpression: kind === 'state' ? 'pk = :pk AND sk = :sk' : 'pk = :pk', ExpressionAttributeValues: kind === 'state' ? { ':pk': pk, ':sk': sk } : { ':pk': pk } }
+        ? {
+            KeyConditionExpression: kind === 'state' ? 'pk = :pk AND sk = :sk' : 'pk = :pk',
+            ExpressionAttributeValues: kind === 'state' ? { ':pk': pk, ':sk': sk } : { ':pk': pk },
+          }
         : {
             KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-            ExpressionAttributeValues: { ':pk': pk, ':from': `${prefix}${range.from === undefined ? '' : skId(kind, range.from)}`, ':to': `${prefix}${range.to === undefined ? '~' : skId(kind, range.to)}` },
+            ExpressionAttributeValues: {
+              ':pk': pk,
+              ':from': `${prefix}${range.from === undefined ? '' : skId(kind, range.from)}`,
+              ':to': `${prefix}${range.to === undefined ? '~' : skId(kind, range.to)}`,
+            },
           };
     const out: ReadRecord[] = [];
-    for await (const page of paginateQuery({ client: this.doc }, { TableName: this.table, ConsistentRead: true, ...input })) {
+    for await (const page of paginateQuery(
+      { client: this.doc },
+      { TableName: this.table, ConsistentRead: true, ...input },
+    )) {
       for (const item of page.Items ?? []) {
         try {
           out.push(this.read(kind, item));
@@ -110,7 +160,11 @@ export class DynamoDbRecords implements Records {
       new DeleteCommand({
         TableName: this.table,
         Key: this.key(key),
-        ...(expectedVersion === undefined ? {} : expectedVersion === 0 ? { ConditionExpression: 'attribute_not_exists(version)' } : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
+        ...(expectedVersion === undefined
+          ? {}
+          : expectedVersion === 0
+            ? { ConditionExpression: 'attribute_not_exists(version)' }
+            : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
       }),
     );
   }
@@ -126,7 +180,15 @@ export class DynamoDbRecords implements Records {
 
   async loadBalancers(): Promise<string[]> {
     const out: string[] = [];
-    for await (const page of paginateQuery({ client: this.doc }, { TableName: this.table, ConsistentRead: true, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'LBS' } })) {
+    for await (const page of paginateQuery(
+      { client: this.doc },
+      {
+        TableName: this.table,
+        ConsistentRead: true,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'LBS' },
+      },
+    )) {
       for (const item of page.Items ?? []) out.push(String(item.sk));
     }
     return out;
@@ -139,9 +201,13 @@ export class DynamoDbRecords implements Records {
     const { pk } = this.key({ kind, lb, id: '' });
     const prefix = kind === 'state' || kind === 'outbox' ? '' : SK_PREFIX[kind];
     const out: string[] = [];
-    // Keys only (`newest`: read from the end, as far as asked); a Query is billed by the items' size all the same, so the ledger asks for few.
+    // Keys only (`newest`: read from the end, as far as asked); a Query is billed by the items' size all the same, so
+    // the ledger asks for few.
     const input = {
-      TableName: this.table, ConsistentRead: true, ProjectionExpression: 'sk', KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      TableName: this.table,
+      ConsistentRead: true,
+      ProjectionExpression: 'sk',
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
       ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
       ...(options.newest === undefined ? {} : { ScanIndexForward: false, Limit: options.newest }),
     };
@@ -160,13 +226,22 @@ export class DynamoDbRecords implements Records {
 
 /** The store as the functions use it: the ledger over a DynamoDB table. */
 export class DynamoDbStore extends Ledger {
-  constructor(client: DynamoDBClient, readonly table: string, options: LedgerOptions = {}) {
+  constructor(
+    client: DynamoDBClient,
+    readonly table: string,
+    options: LedgerOptions = {},
+  ) {
     // A missing table, a refused endpoint, denied access: one named error of this store (shared/store/failures.ts).
     super(withNamedFailures(new DynamoDbRecords(client, table)), options);
   }
 }
 
-const SK_PREFIX: Record<Exclude<RecordKind, 'state' | 'outbox'>, string> = { event: 'EVENT#', receipt: 'RECEIPT#', observation: 'OBS#', prewarm: 'PREWARM#' };
+const SK_PREFIX: Record<Exclude<RecordKind, 'state' | 'outbox'>, string> = {
+  event: 'EVENT#',
+  receipt: 'RECEIPT#',
+  observation: 'OBS#',
+  prewarm: 'PREWARM#',
+};
 
 /** An id as a sort key: sequence numbers padded (keys sort as numbers). */
 const skId = (kind: RecordKind, id: string) => (kind === 'event' ? id.padStart(10, '0') : id);

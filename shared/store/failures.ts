@@ -10,7 +10,8 @@ import type { RecordKey, Records } from '../ledger/records';
  * here: it says elbscope sent a malformed request, which is a bug.
  */
 const DYNAMODB_FAILURES: Readonly<Record<string, string>> = {
-  ResourceNotFound: 'not found: create it (the stack creates it on deploy), or check --table and the region (--region, AWS_REGION)',
+  ResourceNotFound:
+    'not found: create it (the stack creates it on deploy), or check --table and the region (--region, AWS_REGION)',
   AccessDenied: 'access denied: check the credentials and that their policy allows this table',
   UnrecognizedClient: 'the credentials are not recognized: check AWS_PROFILE or the access key',
   InvalidSignature: 'the request signature was refused: check the secret key and the clock',
@@ -23,7 +24,8 @@ const DYNAMODB_FAILURES: Readonly<Record<string, string>> = {
   LimitExceeded: "an account limit was reached: see the table's quotas",
   InternalServerError: 'DynamoDB failed (a 5xx): tried again on the next write',
   ServiceUnavailable: 'DynamoDB is unavailable (a 503): tried again on the next write',
-  CredentialsProviderError: 'no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
+  CredentialsProviderError:
+    'no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
   TimeoutError: 'DynamoDB did not answer in time: check the endpoint and the network',
 };
 
@@ -46,7 +48,10 @@ export function storeFailure(part: string, err: unknown, at?: string): unknown {
   // Any other answer of the service's own failing (a 5xx): the environment's, tried again later.
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   if ((err as { $fault?: string }).$fault === 'server' || (status !== undefined && status >= 500)) {
-    return new EnvironmentError(printable(`${part}: the service failed (${describeError(err)}): tried again on the next write`), name);
+    return new EnvironmentError(
+      printable(`${part}: the service failed (${describeError(err)}): tried again on the next write`),
+      name,
+    );
   }
   return err;
 }
@@ -61,7 +66,10 @@ async function trueMkdirFailure(err: unknown): Promise<unknown> {
   const { code, syscall, path } = (err ?? {}) as NodeJS.ErrnoException;
   if (code !== 'ENOENT' || syscall !== 'mkdir' || typeof path !== 'string') return err;
   for (let dir = path, level = 0; level < 4 && dirname(dir) !== dir; dir = dirname(dir), level++) {
-    const found = await mkdir(dir).then(() => null, (e: unknown) => e);
+    const found = await mkdir(dir).then(
+      () => null,
+      (e: unknown) => e,
+    );
     const again = (found as NodeJS.ErrnoException | null)?.code;
     if (found !== null && again !== 'ENOENT' && again !== 'EEXIST') return found;
     if (found === null || again === 'EEXIST') break;
@@ -80,7 +88,9 @@ export function withNamedFailures<R extends Records & { locate?(key: RecordKey):
   /** The record a call is about, when its first argument is a key (a write's error may name no file). */
   const placeOf = (args: unknown[]): string | undefined => {
     const key = args[0] as Partial<RecordKey> | undefined;
-    return typeof key === 'object' && key !== null && typeof key.kind === 'string' && typeof key.id === 'string' ? records.locate?.(key as RecordKey) : undefined;
+    return typeof key === 'object' && key !== null && typeof key.kind === 'string' && typeof key.id === 'string'
+      ? records.locate?.(key as RecordKey)
+      : undefined;
   };
   return new Proxy(records, {
     get(target, property, receiver) {
@@ -89,7 +99,11 @@ export function withNamedFailures<R extends Records & { locate?(key: RecordKey):
       return (...args: unknown[]) => {
         try {
           const out: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
-          return out instanceof Promise ? out.catch(async (err: unknown) => Promise.reject(storeFailure(part, await trueMkdirFailure(err), placeOf(args)))) : out;
+          return out instanceof Promise
+            ? out.catch(async (err: unknown) =>
+                Promise.reject(storeFailure(part, await trueMkdirFailure(err), placeOf(args))),
+              )
+            : out;
         } catch (err) {
           throw storeFailure(part, err, placeOf(args));
         }

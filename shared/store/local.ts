@@ -2,7 +2,15 @@ import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'n
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { Ledger, type LedgerOptions } from '../ledger/ledger';
-import { VERSIONED_KINDS, type CorruptRecord, type ReadRecord, type RecordKey, type RecordKind, type Records, type WriteOptions } from '../ledger/records';
+import {
+  VERSIONED_KINDS,
+  type CorruptRecord,
+  type ReadRecord,
+  type RecordKey,
+  type RecordKind,
+  type Records,
+  type WriteOptions,
+} from '../ledger/records';
 import { parseStored, StoreConflictError, StoreRecordCorruptError } from '../ledger/store';
 import { withNamedFailures } from './failures';
 
@@ -37,7 +45,9 @@ export class LocalRecords implements Records {
   private file(key: RecordKey): string {
     if (key.kind === 'outbox') return join(this.dir, 'outbox', `${key.id}.json`);
     const lbDir = join(this.dir, 'loadbalancers', safeName(key.lb ?? ''));
-    return key.kind === 'state' ? join(lbDir, 'state.json') : join(lbDir, KIND_DIRS[key.kind], `${fileId(key.kind, key.id)}.json`);
+    return key.kind === 'state'
+      ? join(lbDir, 'state.json')
+      : join(lbDir, KIND_DIRS[key.kind], `${fileId(key.kind, key.id)}.json`);
   }
 
   async get(key: RecordKey): Promise<ReadRecord | null> {
@@ -84,11 +94,18 @@ export class LocalRecords implements Records {
     await writeAtomic(file, encode(key.kind, value, 1));
   }
 
-  async query(kind: RecordKind, lb: string | null, range: { from?: string; to?: string } = {}, corrupt?: (bad: CorruptRecord) => void): Promise<ReadRecord[]> {
+  async query(
+    kind: RecordKind,
+    lb: string | null,
+    range: { from?: string; to?: string } = {},
+    corrupt?: (bad: CorruptRecord) => void,
+  ): Promise<ReadRecord[]> {
     const dir = dirname(this.file({ kind, lb, id: '0' }));
     const from = range.from === undefined ? undefined : `${fileId(kind, range.from)}.json`;
     const to = range.to === undefined ? undefined : `${fileId(kind, range.to)}.json`;
-    const files = (await readdirOptional(dir)).filter((f) => f.endsWith('.json') && (!from || f >= from) && (!to || f <= to)).sort();
+    const files = (await readdirOptional(dir))
+      .filter((f) => f.endsWith('.json') && (!from || f >= from) && (!to || f <= to))
+      .sort();
     const out: ReadRecord[] = [];
     for (const f of files) {
       const text = await readOptional(join(dir, f));
@@ -109,7 +126,8 @@ export class LocalRecords implements Records {
     const remove = async () => {
       await rm(file, { force: true });
       // Sidecars an earlier elbscope kept beside outbox entries (backoff, claim): they go with it.
-      if (key.kind === 'outbox') for (const ext of ['retry', 'claim']) await rm(file.replace(/\.json$/, `.${ext}`), { force: true });
+      if (key.kind === 'outbox')
+        for (const ext of ['retry', 'claim']) await rm(file.replace(/\.json$/, `.${ext}`), { force: true });
       return true;
     };
     if (expectedVersion === undefined) return remove();
@@ -133,7 +151,9 @@ export class LocalRecords implements Records {
   async ids(kind: RecordKind, lb: string, options: { newest?: number } = {}): Promise<string[]> {
     const dir = dirname(this.file({ kind, lb, id: '0' }));
     const names = (await readdirOptional(dir)).filter((f) => f.endsWith('.json')).sort();
-    return (options.newest === undefined ? names : names.slice(-options.newest)).map((f) => idOfFile(kind, f.slice(0, -'.json'.length)));
+    return (options.newest === undefined ? names : names.slice(-options.newest)).map((f) =>
+      idOfFile(kind, f.slice(0, -'.json'.length)),
+    );
   }
 
   async expire(kind: RecordKind, lb: string, ids: readonly string[]): Promise<void> {
@@ -143,13 +163,21 @@ export class LocalRecords implements Records {
 
 /** The store as the CLI uses it: the ledger over a local directory. */
 export class LocalStore extends Ledger {
-  constructor(readonly dir: string, options: LedgerOptions = {}) {
+  constructor(
+    readonly dir: string,
+    options: LedgerOptions = {},
+  ) {
     // A full disk, too many open files, denied access: one named error of this store (shared/store/failures.ts).
     super(withNamedFailures(new LocalRecords(dir)), options);
   }
 }
 
-const KIND_DIRS: Record<Exclude<RecordKind, 'state' | 'outbox'>, string> = { event: 'events', receipt: 'published', observation: 'observations', prewarm: 'prewarm' };
+const KIND_DIRS: Record<Exclude<RecordKind, 'state' | 'outbox'>, string> = {
+  event: 'events',
+  receipt: 'published',
+  observation: 'observations',
+  prewarm: 'prewarm',
+};
 
 /** An id as a file name: sequence numbers padded (names sort as numbers), times without colons. */
 function fileId(kind: RecordKind, id: string): string {
@@ -172,7 +200,8 @@ function encode(kind: RecordKind, value: unknown, version: number): string {
 /** A file's text as a record (versioned kinds: the `version` field taken out of the value; none: 0). */
 function readRecord(key: RecordKey, text: string, location: string): ReadRecord {
   const parsed = parseStored<unknown>(text, location);
-  if (!VERSIONED_KINDS.has(key.kind) || typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { id: key.id, value: parsed, version: 1, location, legacy: {} };
+  if (!VERSIONED_KINDS.has(key.kind) || typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return { id: key.id, value: parsed, version: 1, location, legacy: {} };
   const { version, ...value } = parsed as Record<string, unknown>;
   return { id: key.id, value, version: Number.isSafeInteger(version) ? (version as number) : 0, location, legacy: {} };
 }
@@ -247,7 +276,8 @@ async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = await readOptional(lock);
       if (holder !== null && !holderAlive(holder)) await breakLock(lock, holder);
-      else if (attempt >= LOCK_WAIT_ATTEMPTS) throw new StoreConflictError(`${lock}: held by process ${holder?.split(' ')[0] ?? '?'} for too long`);
+      else if (attempt >= LOCK_WAIT_ATTEMPTS)
+        throw new StoreConflictError(`${lock}: held by process ${holder?.split(' ')[0] ?? '?'} for too long`);
       else await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -259,7 +289,10 @@ async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Whether a lock's holder (`pid nonce`) is a live process on this machine; content that names none is a holder killed mid-write. */
+/**
+ * Whether a lock's holder (`pid nonce`) is a live process on this machine; content that names none is a holder killed
+ * mid-write.
+ */
 function holderAlive(holder: string): boolean {
   const pid = Number(holder.split(' ')[0]);
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;

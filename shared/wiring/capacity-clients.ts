@@ -14,9 +14,22 @@ import type { ElbApiClients } from '../nodes/own-name';
  * only when the configuration reads it.
  */
 export function capacityDeps(config: Config, elb: (region: string, roleArn?: string) => ElbApiClients): CapacityDeps {
-  const client = perRegionAndRole((region, roleArn) => new CloudWatchClient({ region, credentials: credentialsFor(roleArn, region), maxAttempts: 3, requestHandler: requestHandlerWith() }));
+  const client = perRegionAndRole(
+    (region, roleArn) =>
+      new CloudWatchClient({
+        region,
+        credentials: credentialsFor(roleArn, region),
+        maxAttempts: 3,
+        requestHandler: requestHandlerWith(),
+      }),
+  );
   return {
-    metricsFor: config.capacity.cloudwatch.enabled ? (region, roleArn) => createMetricsLookup(client(region, roleArn), config.capacity.cloudwatch.metrics) : null,
-    reservationsFor: config.capacity.reservationEveryMinutes > 0 ? (region, roleArn) => createReservationLookup(elb(region, roleArn).elbv2) : null,
+    metricsFor: config.capacity.cloudwatch.enabled
+      ? (region, roleArn) => createMetricsLookup(client(region, roleArn), config.capacity.cloudwatch.metrics)
+      : null,
+    reservationsFor:
+      config.capacity.reservationEveryMinutes > 0
+        ? (region, roleArn) => createReservationLookup(elb(region, roleArn).elbv2)
+        : null,
   };
 }

@@ -19,17 +19,26 @@ import { needsBackendAuth } from '../cycle/tls-round';
  * authentication policies of a Classic ELB with TLS backends. One wiring for the
  * functions and the CLI.
  */
-export function awsCycleDeps(config: Config, ec2: (region: string, roleArn?: string) => EC2Client, defaultRegion?: string, options: { capacity?: boolean } = {}): CycleDeps {
+export function awsCycleDeps(
+  config: Config,
+  ec2: (region: string, roleArn?: string) => EC2Client,
+  defaultRegion?: string,
+  options: { capacity?: boolean } = {},
+): CycleDeps {
   const elb = elbClientsByRegion();
   return {
     dns: createDnsLookup(config.dns),
     enisFor: config.eni.enabled ? (region, roleArn) => createEniLookup(ec2(region, roleArn)) : null,
     // Asked once per load balancer and process (a DNS name never changes); only when an alias needs it.
-    ownNameFor: needsOwnNames(config.loadBalancers) ? perRegionAndRole((region, roleArn) => rememberingOwnNames(createOwnNameLookup(elb(region, roleArn)))) : null,
+    ownNameFor: needsOwnNames(config.loadBalancers)
+      ? perRegionAndRole((region, roleArn) => rememberingOwnNames(createOwnNameLookup(elb(region, roleArn))))
+      : null,
     // CloudWatch metrics and LCU reservations beside the nodes (the watching commands; not a one-shot observe).
     ...(options.capacity ? { capacity: capacityDeps(config, elb) } : {}),
     // Classic back-end authentication policies, read each TLS round (a policy can change any time).
-    backendAuthFor: needsBackendAuth(config) ? (region, roleArn) => createBackendAuthLookup(elb(region, roleArn).elb) : null,
+    backendAuthFor: needsBackendAuth(config)
+      ? (region, roleArn) => createBackendAuthLookup(elb(region, roleArn).elb)
+      : null,
     now: () => new Date(),
     defaultRegion,
   };

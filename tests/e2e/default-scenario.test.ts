@@ -25,7 +25,13 @@ describe('The default lab scenario', () => {
     const lines: string[] = [];
     let served: Map<string, Map<number, number>> = new Map();
     const elbApi: { state?: Lab['elbApiState'] } = {};
-    const truth: { at: string; nodes: Record<string, number>; reading: Record<string, number>; seen: Record<string, number | null>; seenAzs: Record<string, number> }[] = [];
+    const truth: {
+      at: string;
+      nodes: Record<string, number>;
+      reading: Record<string, number>;
+      seen: Record<string, number | null>;
+      seenAzs: Record<string, number>;
+    }[] = [];
     const { startedAt, reportFile } = await runLabSession({
       scenario,
       speed: SPEED,
@@ -54,25 +60,36 @@ describe('The default lab scenario', () => {
 
     // The spillover alert's count is what the lab's CloudWatch served for those minutes (SpilloverCount, Sum).
     const spill = events.find((e) => e.kind === 'spillover' && e.status === 'firing')!;
-    const spilled = [...(served.get('AWS/ELB/SpilloverCount/lab') ?? new Map<number, number>())].filter(([t]) => t >= Date.parse(spill.details.from as string) && t < Date.parse(spill.details.to as string));
+    const spilled = [...(served.get('AWS/ELB/SpilloverCount/lab') ?? new Map<number, number>())].filter(
+      ([t]) => t >= Date.parse(spill.details.from as string) && t < Date.parse(spill.details.to as string),
+    );
     expect(spilled.length).toBeGreaterThan(0);
     expect(spill.details.spillover).toBe(spilled.reduce((a, [, v]) => a + v, 0));
     expect(events.find((e) => e.kind === 'surge-queue' && e.status === 'firing')?.details.surgeQueueLength).toBe(1024);
 
     // The TLS rounds read the Classic ELB's back-end authentication (it has none), within the ELB API's contract.
-    expect(elbApi.state?.requests.some((r) => r.Action === 'DescribeLoadBalancers' && r['LoadBalancerNames.member.1'] === 'lab')).toBe(true);
+    expect(
+      elbApi.state?.requests.some(
+        (r) => r.Action === 'DescribeLoadBalancers' && r['LoadBalancerNames.member.1'] === 'lab',
+      ),
+    ).toBe(true);
     expect(elbApi.state?.refused).toEqual([]);
 
     // Ground truth: whenever what is compared was at rest in the lab (unchanged since the cycle
     // before), elbscope saw what the lab held. Nodes and R are judged apart: pre-opened
     // connections come and go on their own timers, so cycles with both at rest are few.
-    const still = (pick: (t: (typeof truth)[number]) => unknown) => truth.filter((t, i) => i > 0 && JSON.stringify(pick(truth[i - 1]!)) === JSON.stringify(pick(t)));
+    const still = (pick: (t: (typeof truth)[number]) => unknown) =>
+      truth.filter((t, i) => i > 0 && JSON.stringify(pick(truth[i - 1]!)) === JSON.stringify(pick(t)));
     const steadyNodes = still((t) => t.nodes);
     const steadyR = still((t) => t.reading);
     expect(steadyNodes.length).toBeGreaterThan(truth.length / 2);
     expect(steadyR.length).toBeGreaterThanOrEqual(6);
-    const agreeAzs = steadyNodes.filter((t) => JSON.stringify(t.seenAzs) === JSON.stringify(t.nodes) || Object.keys(t.seenAzs).length === 0);
-    const agreeR = steadyR.filter((t) => Object.entries(t.reading).every(([b, r]) => t.seen[b] === Math.min(r, b === 'b1' ? 16 : r)));
+    const agreeAzs = steadyNodes.filter(
+      (t) => JSON.stringify(t.seenAzs) === JSON.stringify(t.nodes) || Object.keys(t.seenAzs).length === 0,
+    );
+    const agreeR = steadyR.filter((t) =>
+      Object.entries(t.reading).every(([b, r]) => t.seen[b] === Math.min(r, b === 'b1' ? 16 : r)),
+    );
     expect(agreeAzs.length / steadyNodes.length).toBe(1);
     expect(agreeR.length / steadyR.length).toBe(1);
 

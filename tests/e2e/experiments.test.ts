@@ -8,7 +8,17 @@ import { runElbscope } from '../helpers/cli';
 // Real time, not the stepped clock: the experiments run in the CLI's own process
 // against a real load balancer's timing (connection ages, waits between requests),
 // so the lab must keep real time too. Their assertions are ranges, not timings.
-const lab = new Lab({ name: 'exp', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1 }, backends: [{ name: 'web', slots: 64 }, { name: 'secure', slots: 64, tlsDays: 365 }], idleTimeoutMs: 3000, trafficWindowMs: 2000 });
+const lab = new Lab({
+  name: 'exp',
+  region: 'us-east-1',
+  nodesPerAz: { 'us-east-1a': 1 },
+  backends: [
+    { name: 'web', slots: 64 },
+    { name: 'secure', slots: 64, tlsDays: 365 },
+  ],
+  idleTimeoutMs: 3000,
+  trafficWindowMs: 2000,
+});
 let dnsServer: string;
 beforeAll(async () => {
   ({ dnsServer } = await lab.start());
@@ -16,9 +26,31 @@ beforeAll(async () => {
 afterAll(() => lab.stop());
 
 describe('elbscope experiment', () => {
-  it('preopen reproduces the shape of the field notes\' table: 1 at rest, +5-7 with traffic, up to ~17', async () => {
+  it("preopen reproduces the shape of the field notes' table: 1 at rest, +5-7 with traffic, up to ~17", async () => {
     const web = lab.backend('web');
-    const r = await runElbscope(['experiment', 'preopen', '--lb', lab.elb.dnsName, '--dns-server', dnsServer, '--port', String(lab.listenerPort('http')), '--status', `http://127.0.0.1:${web.statusPort}/server-status`, '--requests', '0,1,5,15', '--settle', '300ms', '--reset', '15s', '--json'], {}, 120_000);
+    const r = await runElbscope(
+      [
+        'experiment',
+        'preopen',
+        '--lb',
+        lab.elb.dnsName,
+        '--dns-server',
+        dnsServer,
+        '--port',
+        String(lab.listenerPort('http')),
+        '--status',
+        `http://127.0.0.1:${web.statusPort}/server-status`,
+        '--requests',
+        '0,1,5,15',
+        '--settle',
+        '300ms',
+        '--reset',
+        '15s',
+        '--json',
+      ],
+      {},
+      120_000,
+    );
     expect(r.code, r.stderr).toBe(0);
     const rows = JSON.parse(r.stdout).rows as { requests: number; reading: number }[];
     const reading = Object.fromEntries(rows.map((x) => [x.requests, x.reading]));
@@ -33,7 +65,25 @@ describe('elbscope experiment', () => {
 
   it('reuse shows the marked request arrived over a connection opened before it', async () => {
     const web = lab.backend('web');
-    const r = await runElbscope(['experiment', 'reuse', '--lb', lab.elb.dnsName, '--dns-server', dnsServer, '--port', String(lab.listenerPort('http')), '--status', `http://127.0.0.1:${web.statusPort}/server-status`, '--wait', '1,2', '--json'], {}, 60_000);
+    const r = await runElbscope(
+      [
+        'experiment',
+        'reuse',
+        '--lb',
+        lab.elb.dnsName,
+        '--dns-server',
+        dnsServer,
+        '--port',
+        String(lab.listenerPort('http')),
+        '--status',
+        `http://127.0.0.1:${web.statusPort}/server-status`,
+        '--wait',
+        '1,2',
+        '--json',
+      ],
+      {},
+      60_000,
+    );
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const rows = JSON.parse(r.stdout).rows as { waitMs: number; connectionAgeSeconds: number; preopened: boolean }[];
     for (const row of rows) {
@@ -44,7 +94,19 @@ describe('elbscope experiment', () => {
 
   it('tls: the request through the load balancer reaches the self-signed backend over TLS', async () => {
     const secure = lab.backend('secure');
-    const r = await runElbscope(['experiment', 'tls', '--lb', lab.elb.dnsName, '--dns-server', dnsServer, '--port', String(lab.listenerPort('https')), '--backend', `127.0.0.1:${secure.trafficPort}`, '--json']);
+    const r = await runElbscope([
+      'experiment',
+      'tls',
+      '--lb',
+      lab.elb.dnsName,
+      '--dns-server',
+      dnsServer,
+      '--port',
+      String(lab.listenerPort('https')),
+      '--backend',
+      `127.0.0.1:${secure.trafficPort}`,
+      '--json',
+    ]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);
     expect(result.status).toBe(200);
@@ -54,7 +116,16 @@ describe('elbscope experiment', () => {
   });
 
   it('names an unresolvable load balancer in one line (exit 2)', async () => {
-    const r = await runElbscope(['experiment', 'tls', '--lb', 'nope-1.us-east-1.elb.amazonaws.com', '--dns-server', dnsServer, '--backend', '127.0.0.1:1']);
+    const r = await runElbscope([
+      'experiment',
+      'tls',
+      '--lb',
+      'nope-1.us-east-1.elb.amazonaws.com',
+      '--dns-server',
+      dnsServer,
+      '--backend',
+      '127.0.0.1:1',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('elbscope: --lb nope-1.us-east-1.elb.amazonaws.com: does not resolve (ENOTFOUND)');
   });

@@ -42,7 +42,9 @@ describe('The nlb lab scenario', () => {
         readBytes.push(...(s.capacity?.metrics?.ProcessedBytes ?? []));
         seen.push({
           ...(s.observation.kind ? { kind: s.observation.kind } : {}),
-          dnsAbsent: Object.entries(s.observation.azs).filter(([, c]) => c.provisioned > 0 && c.advertised === 0).map(([az]) => az),
+          dnsAbsent: Object.entries(s.observation.azs)
+            .filter(([, c]) => c.provisioned > 0 && c.advertised === 0)
+            .map(([az]) => az),
           readingB1: s.backends.find((b) => b.name === 'b1')?.report.reading ?? null,
           truthB1: lab.backend('b1').reading(),
         });
@@ -50,19 +52,37 @@ describe('The nlb lab scenario', () => {
     });
 
     const events = (await new LocalStore(store).listEvents('lab')).map((e) => e.record);
-    expect(scenarioEventProblems(scenario, events, startedAt), lines.filter((l) => l.startsWith('ALERT') || l.startsWith('[lab')).join('\n')).toEqual([]);
+    expect(
+      scenarioEventProblems(scenario, events, startedAt),
+      lines.filter((l) => l.startsWith('ALERT') || l.startsWith('[lab')).join('\n'),
+    ).toEqual([]);
     expect(events.find((e) => e.kind === 'az-out-of-dns' && e.status === 'firing')?.severity).toBe('critical');
     expect(events.find((e) => e.kind === 'slow-clients' && e.status === 'firing')?.severity).toBe('warning');
     // The LCU reservation as the lab's ELB API served it, and the pre-warm target in LCUs it completed.
-    expect(events.find((e) => e.kind === 'reservation-provisioned')?.details).toMatchObject({ capacityUnits: 10, azs: { 'us-east-1a': { state: 'provisioned' }, 'us-east-1b': { state: 'provisioned' }, 'us-east-1c': { state: 'provisioned' } } });
-    expect(events.find((e) => e.kind === 'prewarm-complete')?.details).toMatchObject({ caseId: '9012', target: { lcu: 10 }, reservation: { capacityUnits: 10 } });
+    expect(events.find((e) => e.kind === 'reservation-provisioned')?.details).toMatchObject({
+      capacityUnits: 10,
+      azs: {
+        'us-east-1a': { state: 'provisioned' },
+        'us-east-1b': { state: 'provisioned' },
+        'us-east-1c': { state: 'provisioned' },
+      },
+    });
+    expect(events.find((e) => e.kind === 'prewarm-complete')?.details).toMatchObject({
+      caseId: '9012',
+      target: { lcu: 10 },
+      reservation: { capacityUnits: 10 },
+    });
 
-    // An NLB's reserved-LCU use is its ProcessedBytes (AWS's NLB reservation guide), asked as a Sum; PeakLCUs, an ALB's, is never asked.
-    const asked = (cloudwatch?.requests ?? []).flatMap((r) => (r.MetricDataQueries ?? []).map((q) => `${q.MetricStat?.Metric?.MetricName}:${q.MetricStat?.Stat}`));
+    // An NLB's reserved-LCU use is its ProcessedBytes (AWS's NLB reservation guide), asked as a Sum; PeakLCUs, an
+    // ALB's, is never asked.
+    const asked = (cloudwatch?.requests ?? []).flatMap((r) =>
+      (r.MetricDataQueries ?? []).map((q) => `${q.MetricStat?.Metric?.MetricName}:${q.MetricStat?.Stat}`),
+    );
     expect(asked).toContain('ProcessedBytes:Sum');
     expect(asked.filter((q) => q.startsWith('PeakLCUs'))).toEqual([]);
     // What elbscope read is what the lab served: 11,000 bytes a request (25 requests a second are one 2.2 Mbps LCU).
-    const served = cloudwatch?.served.get('AWS/NetworkELB/ProcessedBytes/net/lab/50dc6c495c0c9188') ?? new Map<number, number>();
+    const served =
+      cloudwatch?.served.get('AWS/NetworkELB/ProcessedBytes/net/lab/50dc6c495c0c9188') ?? new Map<number, number>();
     expect(served.size).toBeGreaterThan(0);
     expect([...served.values()].every((v) => v > 0 && v % NLB_BYTES_PER_REQUEST === 0)).toBe(true);
     const lastRead = new Map(readBytes.map(([t, v]) => [Date.parse(t), v]));
@@ -81,6 +101,8 @@ describe('The nlb lab scenario', () => {
     expect(page).toMatch(/^elbscope_backend_reading_connections\{load_balancer="lab",backend="b1"\} \d+$/m);
 
     // The report names the kind and the ARN.
-    expect(readFileSync(reportFile, 'utf8')).toContain('lab (Network Load Balancer), region us-east-1, account 123456789012, arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/lab/50dc6c495c0c9188');
+    expect(readFileSync(reportFile, 'utf8')).toContain(
+      'lab (Network Load Balancer), region us-east-1, account 123456789012, arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/lab/50dc6c495c0c9188',
+    );
   }, 120_000);
 });

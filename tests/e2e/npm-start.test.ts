@@ -13,15 +13,21 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 describe('npm start', () => {
   it('runs the lab scenario with elbscope watching, exits 0 and writes the HTML report', async () => {
     const store = mkdtempSync(join(tmpdir(), 'elbscope-npm-start-'));
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('npm', ['start', '--', '--speed', '10', '--store', store], { cwd: root, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (err += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-      child.on('close', (c) => (clearTimeout(timer), resolve({ code: c, stdout: out, stderr: err })));
-    });
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve) => {
+        const child = spawn('npm', ['start', '--', '--speed', '10', '--store', store], {
+          cwd: root,
+          env: childEnv(),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => (err += d));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+        child.on('close', (c) => (clearTimeout(timer), resolve({ code: c, stdout: out, stderr: err })));
+      },
+    );
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/^load balancer {2}lab-738445577\.us-east-1\.elb\.amazonaws\.com$/m);
     expect(stdout).toContain('ALERT');

@@ -19,7 +19,14 @@ describe('Traffic-driven scaling in the lab', () => {
   it('reports the scale-ups during the traffic and the scale-downs after it, each once', async () => {
     const scenario = loadScenario(scenarioFile);
     const store = mkdtempSync(join(tmpdir(), 'elbscope-surge-'));
-    const { startedAt } = await runLabSession({ scenario, speed: SPEED, stepped: true, store, io: { out: () => undefined, err: () => undefined, env: {} }, signal: new AbortController().signal });
+    const { startedAt } = await runLabSession({
+      scenario,
+      speed: SPEED,
+      stepped: true,
+      store,
+      io: { out: () => undefined, err: () => undefined, env: {} },
+      signal: new AbortController().signal,
+    });
     const t0 = Date.parse(startedAt);
     const scaled = (await new LocalStore(store).listEvents('surge'))
       .map((e) => e.record)

@@ -21,10 +21,27 @@ export function selfSignedCert(cn: string, days = 365): TestCert {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-cert-'));
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', String(days),
-    '-subj', `/CN=${cn}/O=elbscope tests`, '-addext', `subjectAltName=DNS:${cn},IP:127.0.0.1`,
-  ], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      String(days),
+      '-subj',
+      `/CN=${cn}/O=elbscope tests`,
+      '-addext',
+      `subjectAltName=DNS:${cn},IP:127.0.0.1`,
+    ],
+    { stdio: 'pipe' },
+  );
   return { cert, key, fingerprint256: fingerprintOf(cert) };
 }
 
@@ -39,15 +56,47 @@ export function expiredCert(cn: string): TestCert {
   writeFileSync(
     join(dir, 'ca.cnf'),
     [
-      '[ ca ]', 'default_ca = ca_default', '[ ca_default ]', `dir = ${dir}`, `database = ${dir}/index.txt`,
-      `new_certs_dir = ${dir}`, `serial = ${dir}/serial`, 'default_md = sha256', 'policy = any', 'copy_extensions = copy',
-      'unique_subject = no', '[ any ]', 'commonName = supplied',
+      '[ ca ]',
+      'default_ca = ca_default',
+      '[ ca_default ]',
+      `dir = ${dir}`,
+      `database = ${dir}/index.txt`,
+      `new_certs_dir = ${dir}`,
+      `serial = ${dir}/serial`,
+      'default_md = sha256',
+      'policy = any',
+      'copy_extensions = copy',
+      'unique_subject = no',
+      '[ any ]',
+      'commonName = supplied',
     ].join('\n'),
   );
-  execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${cn}`], { stdio: 'pipe' });
-  execFileSync('openssl', [
-    'ca', '-batch', '-config', join(dir, 'ca.cnf'), '-selfsign', '-keyfile', key, '-in', csr, '-out', cert,
-    '-startdate', '20200101000000Z', '-enddate', '20200201000000Z', '-notext',
-  ], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${cn}`],
+    { stdio: 'pipe' },
+  );
+  execFileSync(
+    'openssl',
+    [
+      'ca',
+      '-batch',
+      '-config',
+      join(dir, 'ca.cnf'),
+      '-selfsign',
+      '-keyfile',
+      key,
+      '-in',
+      csr,
+      '-out',
+      cert,
+      '-startdate',
+      '20200101000000Z',
+      '-enddate',
+      '20200201000000Z',
+      '-notext',
+    ],
+    { stdio: 'pipe' },
+  );
   return { cert, key, fingerprint256: fingerprintOf(cert) };
 }

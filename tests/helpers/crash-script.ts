@@ -17,13 +17,16 @@ import { nodeSnapshot } from './snapshots';
 // shared by the in-process crash test and the child process that is killed for real.
 
 const DNS = 'web-1.us-east-1.elb.amazonaws.com';
-export const config = parseConfig({
-  loadBalancers: [{ dnsName: DNS, backends: [{ name: 'b1', tls: { target: '127.0.0.1:1' } }] }],
-  detect: { confirm: { m: 1, n: 1 } },
-  capacity: { cloudwatch: { enabled: false }, reservationEveryMinutes: 0 },
-}, 'test');
+const config = parseConfig(
+  {
+    loadBalancers: [{ dnsName: DNS, backends: [{ name: 'b1', tls: { target: '127.0.0.1:1' } }] }],
+    detect: { confirm: { m: 1, n: 1 } },
+    capacity: { cloudwatch: { enabled: false }, reservationEveryMinutes: 0 },
+  },
+  'test',
+);
 const T0 = Date.parse('2026-11-25T10:00:00Z');
-export const at = (m: number) => new Date(T0 + m * 60_000);
+const at = (m: number) => new Date(T0 + m * 60_000);
 
 const dnsFailure = (): LoadBalancerSnapshot => {
   const s = nodeSnapshot(DNS, []);
@@ -31,10 +34,33 @@ const dnsFailure = (): LoadBalancerSnapshot => {
   s.observation.errors = [{ source: 'dns', message: `${DNS}: NXDOMAIN (the name does not exist)` }];
   return s;
 };
-const tls = (error: string | null): BackendTls[] => [{ loadBalancer: DNS, backend: 'b1', finding: { target: '127.0.0.1:1', protocol: null, cipher: null, subject: null, issuer: null, sans: [], selfSigned: null, authorized: null, authorizationError: null, validFrom: null, validTo: '2027-11-25T00:00:00.000Z', daysLeft: error ? null : 365, fingerprint256: error ? null : 'AB:CD', publicKey: null, findings: [], error } }];
+const tls = (error: string | null): BackendTls[] => [
+  {
+    loadBalancer: DNS,
+    backend: 'b1',
+    finding: {
+      target: '127.0.0.1:1',
+      protocol: null,
+      cipher: null,
+      subject: null,
+      issuer: null,
+      sans: [],
+      selfSigned: null,
+      authorized: null,
+      authorizationError: null,
+      validFrom: null,
+      validTo: '2027-11-25T00:00:00.000Z',
+      daysLeft: error ? null : 365,
+      fingerprint256: error ? null : 'AB:CD',
+      publicKey: null,
+      findings: [],
+      error,
+    },
+  },
+];
 
 /** The script: each step one invocation at its minute. */
-export const STEPS: { minute: number; run: (deps: RecordDeps) => Promise<unknown> }[] = [
+const STEPS: { minute: number; run: (deps: RecordDeps) => Promise<unknown> }[] = [
   { minute: 1, run: (d) => recordCycle(config, [nodeSnapshot(DNS, ['10.0.0.1'])], at(1).toISOString(), d) },
   { minute: 2, run: (d) => recordCycle(config, [nodeSnapshot(DNS, ['10.0.0.1', '10.0.0.2'])], at(2).toISOString(), d) },
   { minute: 3, run: (d) => recordCycle(config, [nodeSnapshot(DNS, ['10.0.0.1', '10.0.0.3'])], at(3).toISOString(), d) },
@@ -46,9 +72,19 @@ export const STEPS: { minute: number; run: (deps: RecordDeps) => Promise<unknown
 ];
 
 /** The events the script must store, in order (kind/status and AZ or backend). */
-export const EXPECTED_EVENTS = ['scaled/event us-east-1a', 'node-replaced/event us-east-1a', 'observation-failed/firing -', 'recovered/event -', 'tls-failed/firing b1', 'tls-failed/resolved b1'];
+export const EXPECTED_EVENTS = [
+  'scaled/event us-east-1a',
+  'node-replaced/event us-east-1a',
+  'observation-failed/firing -',
+  'recovered/event -',
+  'tls-failed/firing b1',
+  'tls-failed/resolved b1',
+];
 
-/** What each of the script's sinks got: the console's lines (event ids), SNS's publishes (event ids); the alert file is read back. */
+/**
+ * What each of the script's sinks got: the console's lines (event ids), SNS's publishes (event ids); the alert file is
+ * read back.
+ */
 export interface Delivered {
   console: string[];
   sns: string[];
@@ -59,9 +95,21 @@ export interface Delivered {
  * the alert file, then "SNS" — the console and SNS record into `delivered`; `hooks`
  * may keep each durably first, or kill the process instead.
  */
-export function scriptSink(alertFile: string, delivered: Delivered, hooks: { onConsole?: (id: string) => void; onPublish?: (id: string) => void } = {}): AlertSink {
-  const console: AlertSink = { description: 'console', publish: async (event) => (hooks.onConsole?.(event.id), delivered.console.push(event.id), { messageId: null }) };
-  const sns: AlertSink = { description: 'sns', publish: async (event) => (hooks.onPublish?.(event.id), delivered.sns.push(event.id), { messageId: `m-${delivered.sns.length}` }) };
+function scriptSink(
+  alertFile: string,
+  delivered: Delivered,
+  hooks: { onConsole?: (id: string) => void; onPublish?: (id: string) => void } = {},
+): AlertSink {
+  const console: AlertSink = {
+    description: 'console',
+    publish: async (event) => (hooks.onConsole?.(event.id), delivered.console.push(event.id), { messageId: null }),
+  };
+  const sns: AlertSink = {
+    description: 'sns',
+    publish: async (event) => (
+      hooks.onPublish?.(event.id), delivered.sns.push(event.id), { messageId: `m-${delivered.sns.length}` }
+    ),
+  };
   return allSinks([console, fileSink(alertFile), sns]);
 }
 
@@ -73,11 +121,14 @@ export function filed(alertFile: string): string[] {
   } catch {
     return [];
   }
-  return text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { event: { id: string } }).event.id);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { event: { id: string } }).event.id);
 }
 
 /** The deps of one invocation on `store` at `clock()`. */
-export function scriptDeps(store: Store, sink: AlertSink, clock: () => Date, claimant: string): RecordDeps {
+function scriptDeps(store: Store, sink: AlertSink, clock: () => Date, claimant: string): RecordDeps {
   return { store, sink, now: clock, claimant, leaseMs: 60_000, warn: () => undefined };
 }
 
@@ -93,7 +144,15 @@ export async function runScript(
   open: (crashAfter: number | null) => Crashable,
   crashAfter: number | null,
   alertFile: string,
-  options: { from?: number; restarted?: boolean; delivered?: Delivered; steps?: number; onStep?: (index: number) => void; onConsole?: (id: string) => void; onPublish?: (id: string) => void } = {},
+  options: {
+    from?: number;
+    restarted?: boolean;
+    delivered?: Delivered;
+    steps?: number;
+    onStep?: (index: number) => void;
+    onConsole?: (id: string) => void;
+    onPublish?: (id: string) => void;
+  } = {},
 ): Promise<{ delivered: Delivered; writes: number; crashes: number }> {
   const delivered = options.delivered ?? { console: [], sns: [] };
   const sink = scriptSink(alertFile, delivered, options);
@@ -134,7 +193,10 @@ export async function outcome(records: Records) {
   const events = await store.listEvents(lb);
   const state = await store.getState(lb);
   return {
-    events: events.map((e) => `${e.record.seq} ${e.record.kind}/${e.record.status} ${e.record.az ?? e.record.backend ?? '-'} ${e.record.at}`),
+    events: events.map(
+      (e) =>
+        `${e.record.seq} ${e.record.kind}/${e.record.status} ${e.record.az ?? e.record.backend ?? '-'} ${e.record.at}`,
+    ),
     ids: events.map((e) => e.record.id),
     unpublished: events.filter((e) => e.publishedAt === null).map((e) => e.record.id),
     outbox: (await store.listOutbox()).length,
@@ -142,18 +204,32 @@ export async function outcome(records: Records) {
   };
 }
 
-/** What went wrong in a crashed run, against the uncrashed run's outcome (empty: nothing): per sink, each event exactly once. */
-export function problemsOf(label: string, run: { delivered: Delivered; crashes: number; filed: string[] }, got: Awaited<ReturnType<typeof outcome>>, expected: Awaited<ReturnType<typeof outcome>>): string[] {
+/**
+ * What went wrong in a crashed run, against the uncrashed run's outcome (empty: nothing): per sink, each event exactly
+ * once.
+ */
+export function problemsOf(
+  label: string,
+  run: { delivered: Delivered; crashes: number; filed: string[] },
+  got: Awaited<ReturnType<typeof outcome>>,
+  expected: Awaited<ReturnType<typeof outcome>>,
+): string[] {
   const problems: string[] = [];
   if (run.crashes !== 1) problems.push(`${label}: ${run.crashes} crashes`);
-  if (JSON.stringify(got.events) !== JSON.stringify(expected.events)) problems.push(`${label}: events ${JSON.stringify(got.events)}`);
-  for (const [sink, ids] of [['the console', run.delivered.console], ['the alert file', run.filed], ['SNS', run.delivered.sns]] as const) {
+  if (JSON.stringify(got.events) !== JSON.stringify(expected.events))
+    problems.push(`${label}: events ${JSON.stringify(got.events)}`);
+  for (const [sink, ids] of [
+    ['the console', run.delivered.console],
+    ['the alert file', run.filed],
+    ['SNS', run.delivered.sns],
+  ] as const) {
     const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
     if (twice.length > 0) problems.push(`${label}: ${sink} got ${twice.join(', ')} twice`);
     const missing = got.ids.filter((id) => !ids.includes(id));
     if (missing.length > 0) problems.push(`${label}: ${sink} never got ${missing.join(', ')}`);
   }
-  if (got.unpublished.length > 0 || got.outbox > 0) problems.push(`${label}: ${got.unpublished.length} without a receipt, ${got.outbox} left in the outbox`);
+  if (got.unpublished.length > 0 || got.outbox > 0)
+    problems.push(`${label}: ${got.unpublished.length} without a receipt, ${got.outbox} left in the outbox`);
   if (got.chain) problems.push(`${label}: chain broken: ${got.chain.reason}`);
   return problems;
 }

@@ -3,7 +3,9 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-s
 import dynalite from 'dynalite';
 
 /** dynalite (the DynamoDB API on loopback, in memory) with elbscope's table created, as serverless.yml defines it. */
-export async function startDynalite(table = 'elbscope-test'): Promise<{ client: DynamoDBClient; endpoint: string; table: string; stop(): Promise<void> }> {
+export async function startDynalite(
+  table = 'elbscope-test',
+): Promise<{ client: DynamoDBClient; endpoint: string; table: string; stop(): Promise<void> }> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -40,7 +42,8 @@ export async function createTable(client: DynamoDBClient, table: string): Promis
       ],
     }),
   );
-  // dynalite turns it ACTIVE on its next tick (createTableMs 0): ask until it says so (the SDK's waiter sleeps 1 s between asks).
+  // dynalite turns it ACTIVE on its next tick (createTableMs 0): ask until it says so (the SDK's waiter sleeps 1 s
+  // between asks).
   for (let i = 0; i < 500; i++) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
     if (Table?.TableStatus === 'ACTIVE') return;

@@ -6,7 +6,7 @@ export class InjectedCrash extends Error {
 }
 
 /** The primitives that write (a conditional write that finds its condition false was still sent). */
-export const WRITES = ['putIfVersion', 'putIfAbsent', 'put', 'delete', 'quarantine', 'expire'] as const;
+const WRITES = ['putIfVersion', 'putIfAbsent', 'put', 'delete', 'quarantine', 'expire'] as const;
 
 /** A store's records as the crash tests drive them: the records, the writes done so far, whether they died. */
 export interface Crashable {
@@ -22,7 +22,11 @@ export interface Crashable {
  * leave things; a child process passes a `die` that kills itself for real.
  * `crashAfter` null: never.
  */
-export function faultyRecords(inner: Records, crashAfter: number | null, die?: (write: number, primitive: string) => void): Crashable {
+export function faultyRecords(
+  inner: Records,
+  crashAfter: number | null,
+  die?: (write: number, primitive: string) => void,
+): Crashable {
   let writes = 0;
   let dead = false;
   const records = new Proxy(inner, {

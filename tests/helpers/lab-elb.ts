@@ -8,7 +8,11 @@ import { cloudWatchState, startCloudWatch, type RunningCloudWatch } from '../../
  * its tests and stopped after, with an SDK EC2 client aimed at it. Read `ec2` and
  * `dnsServer` inside tests (they are set once the lab has started).
  */
-export function useLabElb(options: ConstructorParameters<typeof LabElb>[0]): { lab: LabElb; ec2: EC2Client; dnsServer: string } {
+export function useLabElb(options: ConstructorParameters<typeof LabElb>[0]): {
+  lab: LabElb;
+  ec2: EC2Client;
+  dnsServer: string;
+} {
   const lab = new LabElb(options);
   const running = { lab, ec2: undefined as unknown as EC2Client, dnsServer: '' };
   beforeAll(async () => {
@@ -28,7 +32,11 @@ export function useLabElb(options: ConstructorParameters<typeof LabElb>[0]): { l
  * datapoints), for tests that run `elbscope watch` against them: `env` aims the CLI's
  * SDK at both. Read `dnsServer` and `env` inside tests (set once both have started).
  */
-export function useQuietLab(options: ConstructorParameters<typeof LabElb>[0]): { lab: LabElb; dnsServer: string; env: Record<string, string> } {
+export function useQuietLab(options: ConstructorParameters<typeof LabElb>[0]): {
+  lab: LabElb;
+  dnsServer: string;
+  env: Record<string, string>;
+} {
   const lab = new LabElb(options);
   const running = { lab, dnsServer: '', env: {} as Record<string, string> };
   let cloudwatch: RunningCloudWatch | undefined;

@@ -7,7 +7,10 @@ export interface RunningCli {
   child: ChildProcess;
   out: string[];
   err: string[];
-  /** Resolves once `test(out, err)` holds; rejects if the child exits or says `internal error` first (with what it said). */
+  /**
+   * Resolves once `test(out, err)` holds; rejects if the child exits or says `internal error` first (with what it
+   * said).
+   */
   until(test: (out: string[], err: string[]) => boolean): Promise<void>;
   /** Ctrl-C (then, if it lingers after a bug, SIGKILL), and its exit code. */
   stop(): Promise<number | null>;
@@ -17,13 +20,20 @@ export interface RunningCli {
  * Start the real `elbscope` executable with `args`; `ulimit` (a descriptor limit)
  * runs it under `sh -c 'ulimit -n N && exec …'`, as a user's shell would.
  */
-export function startElbscope(args: string[], env: Record<string, string> = {}, options: { ulimitFiles?: number } = {}): RunningCli {
+export function startElbscope(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { ulimitFiles?: number } = {},
+): RunningCli {
   const argv = [process.execPath, BIN, ...args];
   const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
   const child =
     options.ulimitFiles === undefined
       ? spawn(argv[0] as string, argv.slice(1), { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('sh', ['-c', `ulimit -n ${options.ulimitFiles} && exec ${quoted}`], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+      : spawn('sh', ['-c', `ulimit -n ${options.ulimitFiles} && exec ${quoted}`], {
+          env: childEnv(env),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
   const out: string[] = [];
   const err: string[] = [];
   const waiters = new Set<() => void>();
@@ -59,7 +69,11 @@ export function startElbscope(args: string[], env: Record<string, string> = {}, 
           } else if (exitCode !== undefined || err.some((l) => l.startsWith('elbscope: internal error'))) {
             // Exited, or met a bug (its process may linger on open handles): the output expected will not come.
             waiters.delete(check);
-            reject(new Error(`elbscope ${exitCode === undefined ? 'met an internal error' : `exited (${exitCode})`} before the expected output:\n${out.join('\n')}\n${err.join('\n')}`));
+            reject(
+              new Error(
+                `elbscope ${exitCode === undefined ? 'met an internal error' : `exited (${exitCode})`} before the expected output:\n${out.join('\n')}\n${err.join('\n')}`,
+              ),
+            );
           }
         };
         waiters.add(check);

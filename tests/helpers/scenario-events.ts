@@ -11,7 +11,10 @@ export function scenarioEventProblems(scenario: Scenario, events: ChainedEvent[]
   const problems: string[] = [];
   const matched = new Set<string>();
   for (const x of scenario.expect) {
-    const hits = events.filter((e) => e.kind === x.kind && e.status === x.status && (x.scope === null || e.fingerprint.split('|')[1] === x.scope));
+    const hits = events.filter(
+      (e) =>
+        e.kind === x.kind && e.status === x.status && (x.scope === null || e.fingerprint.split('|')[1] === x.scope),
+    );
     const label = `${x.kind}/${x.status}/${x.scope}`;
     if (hits.length !== 1) {
       problems.push(`${label}: ${hits.length} events (${hits.map((h) => h.at).join(', ')})`);
@@ -20,8 +23,11 @@ export function scenarioEventProblems(scenario: Scenario, events: ChainedEvent[]
     const hit = hits[0] as ChainedEvent;
     matched.add(hit.id);
     const offset = Date.parse(hit.at) - t0;
-    if (offset < x.after || offset > x.before) problems.push(`${label}: at +${offset} ms, expected ${x.after}-${x.before} ms`);
+    if (offset < x.after || offset > x.before)
+      problems.push(`${label}: at +${offset} ms, expected ${x.after}-${x.before} ms`);
   }
-  for (const e of events) if (!matched.has(e.id)) problems.push(`unexpected: ${e.kind}/${e.status} ${e.summary} at +${Date.parse(e.at) - t0} ms`);
+  for (const e of events)
+    if (!matched.has(e.id))
+      problems.push(`unexpected: ${e.kind}/${e.status} ${e.summary} at +${Date.parse(e.at) - t0} ms`);
   return problems;
 }

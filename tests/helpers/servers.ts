@@ -74,8 +74,22 @@ export async function startApache(binary: string, options: ApacheOptions): Promi
   const asRoot = process.getuid?.() === 0;
   const mpm = {
     prefork: ['StartServers 2', 'MinSpareServers 2', 'MaxSpareServers 4', 'ServerLimit 16', 'MaxRequestWorkers 16'],
-    worker: ['StartServers 1', 'ServerLimit 2', 'ThreadsPerChild 8', 'MaxRequestWorkers 16', 'MinSpareThreads 4', 'MaxSpareThreads 16'],
-    event: ['StartServers 1', 'ServerLimit 2', 'ThreadsPerChild 8', 'MaxRequestWorkers 16', 'MinSpareThreads 4', 'MaxSpareThreads 16'],
+    worker: [
+      'StartServers 1',
+      'ServerLimit 2',
+      'ThreadsPerChild 8',
+      'MaxRequestWorkers 16',
+      'MinSpareThreads 4',
+      'MaxSpareThreads 16',
+    ],
+    event: [
+      'StartServers 1',
+      'ServerLimit 2',
+      'ThreadsPerChild 8',
+      'MaxRequestWorkers 16',
+      'MinSpareThreads 4',
+      'MaxSpareThreads 16',
+    ],
   }[options.mpm];
   const lines = [
     `ServerRoot ${'/usr/lib/apache2'}`,
@@ -180,11 +194,15 @@ export async function startNginx(binary: string): Promise<RunningServer> {
 /** Open `n` TCP connections that send nothing, as an ELB's pre-opened ones do. */
 export async function openIdleConnections(port: number, n: number, localAddress = '127.0.0.1'): Promise<Socket[]> {
   return Promise.all(
-    Array.from({ length: n }, () => new Promise<Socket>((resolve, reject) => {
-      const s = new Socket();
-      s.once('error', reject);
-      s.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(s));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Socket>((resolve, reject) => {
+          const s = new Socket();
+          s.once('error', reject);
+          s.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(s));
+        }),
+    ),
   );
 }
 

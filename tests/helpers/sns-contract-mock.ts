@@ -18,12 +18,19 @@ const MODELED = {
   AuthorizationError: AuthorizationErrorException,
 } as const;
 
-/** The error the SDK raises for an SNS refusal: the modeled exception where there is one, as its deserializer builds it. */
-export function snsError(refusal: SnsRefusal): SNSServiceException {
+/**
+ * The error the SDK raises for an SNS refusal: the modeled exception where there is one, as its deserializer builds it.
+ */
+function snsError(refusal: SnsRefusal): SNSServiceException {
   const $metadata = { httpStatusCode: refusal.status, requestId: randomUUID(), attempts: 1, totalRetryDelay: 0 };
   const Modeled = MODELED[refusal.code as keyof typeof MODELED];
   if (Modeled) return new Modeled({ message: refusal.message, $metadata });
-  return new SNSServiceException({ name: refusal.code, $fault: refusal.status >= 500 ? 'server' : 'client', message: refusal.message, $metadata });
+  return new SNSServiceException({
+    name: refusal.code,
+    $fault: refusal.status >= 500 ? 'server' : 'client',
+    message: refusal.message,
+    $metadata,
+  });
 }
 
 /**
@@ -32,7 +39,10 @@ export function snsError(refusal: SnsRefusal): SNSServiceException {
  * refuse is rejected with the SDK's own exception. `failNext` refusals are
  * answered first, one per call. Returns the accepted requests.
  */
-export function enforcePublishContract(mock: AwsStub<any, any, any>, options: { failNext?: SnsRefusal[]; facts?: TopicFacts } = {}): PublishCommandInput[] {
+export function enforcePublishContract(
+  mock: AwsStub<any, any, any>,
+  options: { failNext?: SnsRefusal[]; facts?: TopicFacts } = {},
+): PublishCommandInput[] {
   const accepted: PublishCommandInput[] = [];
   mock.on(PublishCommand).callsFake((input: PublishCommandInput) => {
     const refusal = options.failNext?.shift() ?? checkPublish(input, options.facts);

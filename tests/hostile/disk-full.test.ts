@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +40,10 @@ afterAll(() => {
 });
 
 const web = (ips: string[]) => nodeSnapshot('web-1.us-east-1.elb.amazonaws.com', ips);
-const config = parseConfig({ loadBalancers: [{ dnsName: 'web-1.us-east-1.elb.amazonaws.com' }], detect: { confirm: { m: 1, n: 1 } } }, 'test');
+const config = parseConfig(
+  { loadBalancers: [{ dnsName: 'web-1.us-east-1.elb.amazonaws.com' }], detect: { confirm: { m: 1, n: 1 } } },
+  'test',
+);
 const at = (m: number) => new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString();
 
 function fill(dir: string): void {
@@ -60,7 +72,10 @@ describe.skipIf(!root)('A full disk under the local store', () => {
     fill(mnt);
     // Cycles with changes while the disk is full: nothing may throw past recordCycle's own errors.
     const during: string[] = [];
-    for (const [m, ips] of [[1, ['10.0.0.1', '10.0.0.2']], [2, ['10.0.0.1', '10.0.0.2', '10.0.0.3']]] as const) {
+    for (const [m, ips] of [
+      [1, ['10.0.0.1', '10.0.0.2']],
+      [2, ['10.0.0.1', '10.0.0.2', '10.0.0.3']],
+    ] as const) {
       await recordCycle(config, [web([...ips])], at(m), deps).catch((e: Error) => during.push(e.message));
     }
     expect(warnings.length + during.length).toBeGreaterThan(0); // the disk was really full
@@ -70,8 +85,10 @@ describe.skipIf(!root)('A full disk under the local store', () => {
     await recordCycle(config, [web(['10.0.0.1', '10.0.0.2', '10.0.0.3'])], at(4), deps);
 
     // Every file on disk parses (no half-written record), no temp file is left.
-    const files = (d: string): string[] => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? files(join(d, n)) : [join(d, n)]));
-    for (const f of files(dir).filter((f) => f.endsWith('.json'))) expect(() => JSON.parse(readFileSync(f, 'utf8')), f).not.toThrow();
+    const files = (d: string): string[] =>
+      readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? files(join(d, n)) : [join(d, n)]));
+    for (const f of files(dir).filter((f) => f.endsWith('.json')))
+      expect(() => JSON.parse(readFileSync(f, 'utf8')), f).not.toThrow();
     expect(files(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     const [events, state] = await Promise.all([store.listEvents('web'), store.getState('web')]);
     expect(verifyChain('web', events, state?.state.chain ?? null)).toBeNull();
@@ -84,7 +101,11 @@ describe.skipIf(!root)('A full disk under the local store', () => {
 });
 
 describe.skipIf(!root)('A full disk under the store and the alert file of a running watch', () => {
-  const running = useQuietLab({ name: 'diskfull', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 1 } });
+  const running = useQuietLab({
+    name: 'diskfull',
+    region: 'us-east-1',
+    nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 1 },
+  });
   const { lab } = running;
 
   it('keeps observing, says which part met ENOSPC, loses no alert and delivers each once when space returns; exit 0', async () => {
@@ -92,15 +113,34 @@ describe.skipIf(!root)('A full disk under the store and the alert file of a runn
     const alertFile = join(mnt, 'alerts.jsonl');
     mkdirSync(dir);
     const env = running.env;
-    const args = ['watch', '--lb', lab.dnsName, '--dns-server', running.dnsServer, '--allow-loopback-nodes', '--interval', '1s', '--confirm', '1/1', '--store', dir, '--alert-file', alertFile];
+    const args = [
+      'watch',
+      '--lb',
+      lab.dnsName,
+      '--dns-server',
+      running.dnsServer,
+      '--allow-loopback-nodes',
+      '--interval',
+      '1s',
+      '--confirm',
+      '1/1',
+      '--store',
+      dir,
+      '--alert-file',
+      alertFile,
+    ];
     // The lab's baseline, recorded while there is space.
     const first = await runElbscope([...args, '--cycles', '1'], env);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).not.toContain('ALERT');
-    // An alert queued and not yet delivered (its first publish failed for a while), as a watch stopped mid-outage leaves it;
+    // An alert queued and not yet delivered (its first publish failed for a while), as a watch stopped mid-outage
+    // leaves it;
     // written through the store the CLI opens (its seal key and all).
     const store = openStore({ store: dir }, { write: true, env: process.env });
-    const failing: AlertSink = { description: 'test', publish: async () => Promise.reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })) };
+    const failing: AlertSink = {
+      description: 'test',
+      publish: async () => Promise.reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })),
+    };
     const seedDeps = { store, sink: failing, now: () => new Date(at(30)), claimant: 'seed' };
     await recordCycle(config, [web(['10.0.0.1'])], at(0), seedDeps);
     const [queued] = await recordCycle(config, [web(['10.0.0.1', '10.0.0.2'])], at(1), seedDeps);
@@ -111,11 +151,17 @@ describe.skipIf(!root)('A full disk under the store and the alert file of a runn
     const watch = startElbscope(args, env);
     const cycles = (out: string[]) => out.filter((l) => / {2}diskfull {2}nodes /.test(l)).length;
     try {
-      // Full: the queued alert cannot be claimed, the cycle not committed; each said in a line naming the store, and the watch goes on.
+      // Full: the queued alert cannot be claimed, the cycle not committed; each said in a line naming the store, and
+      // the watch goes on.
       await watch.until((out) => cycles(out) >= 2);
       const named = watch.err.filter((l) => l.includes('ENOSPC'));
       expect(named.length, watch.err.join('\n')).toBeGreaterThan(0);
-      for (const l of named) expect(l).toMatch(new RegExp(`^elbscope: .*local store ${dir.replaceAll('/', '\\/')}: \\S+ ${mnt.replaceAll('/', '\\/')}.*: ENOSPC, no space left on the device`));
+      for (const l of named)
+        expect(l).toMatch(
+          new RegExp(
+            `^elbscope: .*local store ${dir.replaceAll('/', '\\/')}: \\S+ ${mnt.replaceAll('/', '\\/')}.*: ENOSPC, no space left on the device`,
+          ),
+        );
       // The load balancer scales while the disk is full.
       lab.addNode('us-east-1a', true);
       const full = cycles(watch.out);
@@ -123,8 +169,19 @@ describe.skipIf(!root)('A full disk under the store and the alert file of a runn
       expect(watch.out.filter((l) => l.startsWith('ALERT'))).toEqual([]);
       // Space comes back: the queued alert and the scaling are delivered, to the console and the file.
       for (const f of readdirSync(mnt).filter((n) => n.startsWith('filler-'))) rmSync(join(mnt, f));
-      const alerted = () => (existsSync(alertFile) ? readFileSync(alertFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { event: { id: string; kind: string; loadBalancer: string } }).event) : []);
-      await watch.until(() => alerted().some((e) => e.id === queued?.id) && alerted().some((e) => e.loadBalancer === 'diskfull' && e.kind === 'scaled'));
+      const alerted = () =>
+        existsSync(alertFile)
+          ? readFileSync(alertFile, 'utf8')
+              .trim()
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => (JSON.parse(l) as { event: { id: string; kind: string; loadBalancer: string } }).event)
+          : [];
+      await watch.until(
+        () =>
+          alerted().some((e) => e.id === queued?.id) &&
+          alerted().some((e) => e.loadBalancer === 'diskfull' && e.kind === 'scaled'),
+      );
       const after = cycles(watch.out);
       await watch.until((out) => cycles(out) >= after + 1);
     } finally {
@@ -145,5 +202,9 @@ describe.skipIf(!root)('A full disk under the store and the alert file of a runn
 
 /** The event ids an alert file holds, in order. */
 function alerted(file: string): string[] {
-  return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { event: { id: string } }).event.id);
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { event: { id: string } }).event.id);
 }

@@ -28,16 +28,30 @@ import { nodeSnapshot } from '../helpers/snapshots';
 
 const DNS = 'web-1.us-east-1.elb.amazonaws.com';
 const LB = 'web';
-const config = parseConfig({ loadBalancers: [{ dnsName: DNS }], detect: { confirm: { m: 1, n: 1 } }, capacity: { cloudwatch: { enabled: false }, reservationEveryMinutes: 0 } }, 'test');
+const config = parseConfig(
+  {
+    loadBalancers: [{ dnsName: DNS }],
+    detect: { confirm: { m: 1, n: 1 } },
+    capacity: { cloudwatch: { enabled: false }, reservationEveryMinutes: 0 },
+  },
+  'test',
+);
 const at = (m: number) => new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString();
 const NODES = ['10.0.0.1', '10.0.0.2', '10.0.0.3'];
 
 /** A sink that records what it was given, or one that is down. */
 function recorder(): AlertSink & { got: ChainedEvent[] } {
   const got: ChainedEvent[] = [];
-  return { description: 'recorder', got, publish: async (e: ChainedEvent) => (got.push(e), { messageId: `m-${e.seq}` }) };
+  return {
+    description: 'recorder',
+    got,
+    publish: async (e: ChainedEvent) => (got.push(e), { messageId: `m-${e.seq}` }),
+  };
 }
-const down: AlertSink = { description: 'down', publish: async () => Promise.reject(Object.assign(new Error('down'), { name: 'InternalError' })) };
+const down: AlertSink = {
+  description: 'down',
+  publish: async () => Promise.reject(Object.assign(new Error('down'), { name: 'InternalError' })),
+};
 
 let dynamo: Awaited<ReturnType<typeof startDynalite>>;
 beforeAll(async () => {
@@ -63,7 +77,12 @@ const newKey = () => join(mkdtempSync(join(tmpdir(), 'elbscope-key-')), 'seal.ke
 
 /** One cycle over `ips` at minute `m`. */
 async function cycle(store: Ledger, m: number, ips: string[], sink: AlertSink) {
-  return recordCycle(config, [nodeSnapshot(DNS, ips)], at(m), { store, sink, now: () => new Date(at(m)), claimant: 't' });
+  return recordCycle(config, [nodeSnapshot(DNS, ips)], at(m), {
+    store,
+    sink,
+    now: () => new Date(at(m)),
+    claimant: 't',
+  });
 }
 
 /**
@@ -73,11 +92,22 @@ async function cycle(store: Ledger, m: number, ips: string[], sink: AlertSink) {
 async function seeded(open: Opener, key: string) {
   const store = open(keyFilePort(key, { create: true }));
   await cycle(store, 0, NODES.slice(0, 1), recorder());
-  await store.putPrewarm({ id: 'pw-1', loadBalancer: LB, nodesPerAz: 5, total: null, deadline: null, caseId: '42', requestedAt: at(0) });
+  await store.putPrewarm({
+    id: 'pw-1',
+    loadBalancer: LB,
+    nodesPerAz: 5,
+    total: null,
+    deadline: null,
+    caseId: '42',
+    requestedAt: at(0),
+  });
   await cycle(store, 1, NODES.slice(0, 2), recorder());
   await cycle(store, 2, NODES, down);
   const events = (await store.listEvents(LB)).map((e) => e.record);
-  expect(events.map((e) => [e.seq, e.kind])).toEqual([[1, 'scaled'], [2, 'scaled']]);
+  expect(events.map((e) => [e.seq, e.kind])).toEqual([
+    [1, 'scaled'],
+    [2, 'scaled'],
+  ]);
   expect((await store.listOutbox()).map((e) => e.record.seq)).toEqual([2]);
   return { store, events };
 }
@@ -108,76 +138,160 @@ async function rewriteEvents(store: Ledger, edit: (events: ChainedEvent[]) => vo
 /** What the audit of `web` says: its first break, a rebuilt state, and whether seals could be checked. */
 async function audit(store: Ledger) {
   const a = await auditLoadBalancer(store, LB, new Date(at(30)));
-  return { firstBreak: a.firstBreak?.reason ?? null, recovered: a.state?.recovered?.reason ?? null, seals: a.sealCheck };
+  return {
+    firstBreak: a.firstBreak?.reason ?? null,
+    recovered: a.state?.recovered?.reason ?? null,
+    seals: a.sealCheck,
+  };
 }
 
 /** Forgeries of the sealed store, each with what `verify` must name. */
 const forgeries: [string, (s: { store: Ledger; events: ChainedEvent[] }) => Promise<void>, RegExp][] = [
-  ['a receipt with no seal beside the queued alert', async ({ store, events }) => {
-    await store.records.put({ kind: 'receipt', lb: LB, id: events[1]!.id }, { publishedAt: at(3), messageId: 'x' });
-  }, /the receipt of record #2 carries no seal/],
-  ['a receipt for the queued alert sealed by the public scheme', async ({ store, events }) => {
-    const e = events[1]!;
-    const body = { eventId: e.id, seq: e.seq, eventHash: e.hash, publishedAt: at(3), messageId: 'x', deliveryError: null };
-    await store.records.put({ kind: 'receipt', lb: LB, id: e.id }, { ...body, hash: receiptHash(body) });
-  }, /the receipt of record #2 carries no seal/],
-  ['a receipt for the queued alert with the seal of another receipt', async ({ store, events }) => {
-    const sealed = (await store.records.get({ kind: 'receipt', lb: LB, id: events[0]!.id }))!.value as Record<string, unknown>;
-    const e = events[1]!;
-    const body = { eventId: e.id, seq: e.seq, eventHash: e.hash, publishedAt: at(3), messageId: 'x', deliveryError: null };
-    await store.records.put({ kind: 'receipt', lb: LB, id: e.id }, { ...body, hash: receiptHash(body), seal: sealed.seal });
-  }, /the receipt of record #2 its seal does not verify/],
-  ['a published receipt edited (its hash recomputed, its seal kept)', async ({ store, events }) => {
-    const key: RecordKey = { kind: 'receipt', lb: LB, id: events[0]!.id };
-    const value = (await store.records.get(key))!.value as Record<string, unknown>;
-    const edited = { ...value, publishedAt: at(9) };
-    await store.records.put(key, { ...edited, hash: receiptHash(edited) });
-  }, /the receipt of record #1 its seal does not verify/],
-  ['a false alert put in the state\'s pending list, its digest recomputed', async ({ store, events }) => {
-    const last = events[1]!;
-    const fake = { ...last, id: 'f0f0f0f0f0f0f0f0f0f0f0f0', seq: 3, prevHash: last.hash, summary: 'web: all nodes lost', seal: last.seal };
-    await rewriteState(store, (s) => {
-      s.pending = [{ ...fake, hash: recordHash(fake) }];
-      s.chain = { seq: 3, hash: recordHash(fake) };
-    });
-  }, /seal does not verify/],
-  ['the state with its seal removed and its digest recomputed', async ({ store }) => {
-    await rewriteState(store, (s, v) => {
-      s.prewarm = { 'pw-1': 'complete' };
-      delete v.seal;
-    });
-  }, /carries no seal, but the event it names as its chain head \(#2\) is from after keys/],
-  ['a pre-warm target edited to what is reached, and its digest in the state', async ({ store }) => {
-    const key: RecordKey = { kind: 'prewarm', lb: LB, id: 'pw-1' };
-    const target = { ...((await store.records.get(key))!.value as PrewarmTarget), nodesPerAz: 1 };
-    await store.records.put(key, target);
-    await rewriteState(store, (s) => (s.prewarmDigests = { 'pw-1': prewarmHash(target) }));
-  }, /seal does not verify/],
-  ['a pre-warm target written into the store', async ({ store }) => {
-    await store.records.put({ kind: 'prewarm', lb: LB, id: 'pw-9' }, { id: 'pw-9', loadBalancer: LB, nodesPerAz: 1, total: null, deadline: null, caseId: '43', requestedAt: at(2) });
-  }, /pre-warm target pw-9 carries no seal/],
-  ['the event chain rewritten from its first record (hashes, links and the head recomputed)', async ({ store }) => {
-    await rewriteEvents(store, (events) => (events[0]!.summary = 'web us-east-1a scaled 1 → 2 nodes (nothing to see)'));
-  }, /seal does not verify/],
-  ['an event with its seal removed', async ({ store }) => {
-    const key: RecordKey = { kind: 'event', lb: LB, id: '1' };
-    const { seal: _gone, ...bare } = (await store.records.get(key))!.value as ChainedEvent;
-    await store.records.put(key, bare);
-  }, /record #1 carries no seal, but every record since/],
-  ['the observation chain rewritten (hashes, links, seals dropped, the head recomputed)', async ({ store }) => {
-    const stored = await store.records.query('observation', LB);
-    let head: { seq: number; hash: string; expiresAt: string } | null = null;
-    for (const found of stored) {
-      const { seal: _gone, ...o } = structuredClone(found.value) as StoredObservation;
-      if (o.seq === 1) (o.snapshot as { observation: { azs: Record<string, unknown> } }).observation.azs = { 'us-east-1a': { provisioned: 9, advertised: 9 } };
-      o.prevHash = head?.hash ?? '0'.repeat(64);
-      o.hash = observationHash(o);
-      head = { seq: o.seq as number, hash: o.hash, expiresAt: o.expiresAt as string };
-      await store.records.delete({ kind: 'observation', lb: LB, id: found.id });
-      await store.records.put({ kind: 'observation', lb: LB, id: `${o.at}.${o.hash.slice(0, 12)}` }, o);
-    }
-    await rewriteState(store, (s) => (s.observationChain = head!));
-  }, /seal does not verify/],
+  [
+    'a receipt with no seal beside the queued alert',
+    async ({ store, events }) => {
+      await store.records.put({ kind: 'receipt', lb: LB, id: events[1]!.id }, { publishedAt: at(3), messageId: 'x' });
+    },
+    /the receipt of record #2 carries no seal/,
+  ],
+  [
+    'a receipt for the queued alert sealed by the public scheme',
+    async ({ store, events }) => {
+      const e = events[1]!;
+      const body = {
+        eventId: e.id,
+        seq: e.seq,
+        eventHash: e.hash,
+        publishedAt: at(3),
+        messageId: 'x',
+        deliveryError: null,
+      };
+      await store.records.put({ kind: 'receipt', lb: LB, id: e.id }, { ...body, hash: receiptHash(body) });
+    },
+    /the receipt of record #2 carries no seal/,
+  ],
+  [
+    'a receipt for the queued alert with the seal of another receipt',
+    async ({ store, events }) => {
+      const sealed = (await store.records.get({ kind: 'receipt', lb: LB, id: events[0]!.id }))!.value as Record<
+        string,
+        unknown
+      >;
+      const e = events[1]!;
+      const body = {
+        eventId: e.id,
+        seq: e.seq,
+        eventHash: e.hash,
+        publishedAt: at(3),
+        messageId: 'x',
+        deliveryError: null,
+      };
+      await store.records.put(
+        { kind: 'receipt', lb: LB, id: e.id },
+        { ...body, hash: receiptHash(body), seal: sealed.seal },
+      );
+    },
+    /the receipt of record #2 its seal does not verify/,
+  ],
+  [
+    'a published receipt edited (its hash recomputed, its seal kept)',
+    async ({ store, events }) => {
+      const key: RecordKey = { kind: 'receipt', lb: LB, id: events[0]!.id };
+      const value = (await store.records.get(key))!.value as Record<string, unknown>;
+      const edited = { ...value, publishedAt: at(9) };
+      await store.records.put(key, { ...edited, hash: receiptHash(edited) });
+    },
+    /the receipt of record #1 its seal does not verify/,
+  ],
+  [
+    "a false alert put in the state's pending list, its digest recomputed",
+    async ({ store, events }) => {
+      const last = events[1]!;
+      const fake = {
+        ...last,
+        id: 'f0f0f0f0f0f0f0f0f0f0f0f0',
+        seq: 3,
+        prevHash: last.hash,
+        summary: 'web: all nodes lost',
+        seal: last.seal,
+      };
+      await rewriteState(store, (s) => {
+        s.pending = [{ ...fake, hash: recordHash(fake) }];
+        s.chain = { seq: 3, hash: recordHash(fake) };
+      });
+    },
+    /seal does not verify/,
+  ],
+  [
+    'the state with its seal removed and its digest recomputed',
+    async ({ store }) => {
+      await rewriteState(store, (s, v) => {
+        s.prewarm = { 'pw-1': 'complete' };
+        delete v.seal;
+      });
+    },
+    /carries no seal, but the event it names as its chain head \(#2\) is from after keys/,
+  ],
+  [
+    'a pre-warm target edited to what is reached, and its digest in the state',
+    async ({ store }) => {
+      const key: RecordKey = { kind: 'prewarm', lb: LB, id: 'pw-1' };
+      const target = { ...((await store.records.get(key))!.value as PrewarmTarget), nodesPerAz: 1 };
+      await store.records.put(key, target);
+      await rewriteState(store, (s) => (s.prewarmDigests = { 'pw-1': prewarmHash(target) }));
+    },
+    /seal does not verify/,
+  ],
+  [
+    'a pre-warm target written into the store',
+    async ({ store }) => {
+      await store.records.put(
+        { kind: 'prewarm', lb: LB, id: 'pw-9' },
+        { id: 'pw-9', loadBalancer: LB, nodesPerAz: 1, total: null, deadline: null, caseId: '43', requestedAt: at(2) },
+      );
+    },
+    /pre-warm target pw-9 carries no seal/,
+  ],
+  [
+    'the event chain rewritten from its first record (hashes, links and the head recomputed)',
+    async ({ store }) => {
+      await rewriteEvents(
+        store,
+        (events) => (events[0]!.summary = 'web us-east-1a scaled 1 → 2 nodes (nothing to see)'),
+      );
+    },
+    /seal does not verify/,
+  ],
+  [
+    'an event with its seal removed',
+    async ({ store }) => {
+      const key: RecordKey = { kind: 'event', lb: LB, id: '1' };
+      const { seal: _gone, ...bare } = (await store.records.get(key))!.value as ChainedEvent;
+      await store.records.put(key, bare);
+    },
+    /record #1 carries no seal, but every record since/,
+  ],
+  [
+    'the observation chain rewritten (hashes, links, seals dropped, the head recomputed)',
+    async ({ store }) => {
+      const stored = await store.records.query('observation', LB);
+      let head: { seq: number; hash: string; expiresAt: string } | null = null;
+      for (const found of stored) {
+        const { seal: _gone, ...o } = structuredClone(found.value) as StoredObservation;
+        if (o.seq === 1)
+          (o.snapshot as { observation: { azs: Record<string, unknown> } }).observation.azs = {
+            'us-east-1a': { provisioned: 9, advertised: 9 },
+          };
+        o.prevHash = head?.hash ?? '0'.repeat(64);
+        o.hash = observationHash(o);
+        head = { seq: o.seq as number, hash: o.hash, expiresAt: o.expiresAt as string };
+        await store.records.delete({ kind: 'observation', lb: LB, id: found.id });
+        await store.records.put({ kind: 'observation', lb: LB, id: `${o.at}.${o.hash.slice(0, 12)}` }, o);
+      }
+      await rewriteState(store, (s) => (s.observationChain = head!));
+    },
+    /seal does not verify/,
+  ],
 ];
 
 describe.each(Object.keys(adapters))('A forger without the key (%s)', (adapter) => {
@@ -192,29 +306,41 @@ describe.each(Object.keys(adapters))('A forger without the key (%s)', (adapter) 
     expect(result.seals!.sealed).toBeGreaterThan(6);
   });
 
-  it.each(forgeries)('%s: verify names it, and the queued alert is still published', async (_label, forge, named) => {
-    const open = await adapters[adapter]!();
-    const key = newKey();
-    const seed = await seeded(open, key);
-    await forge(seed);
-    const store = open(keyFilePort(key, { create: false }));
-    const result = await audit(store);
-    expect(`${result.recovered ?? ''} | ${result.firstBreak ?? ''}`).toMatch(named);
-    // The next cycle (3 nodes still: no new event) publishes the alert that was queued, and nothing forged.
-    const sink = recorder();
-    const decided = await cycle(store, 3, NODES, sink);
-    expect(sink.got.map((e) => e.seq)).toContain(2);
-    expect(sink.got.map((e) => e.summary)).not.toContain('web: all nodes lost');
-    expect(decided.map((e) => e.kind)).not.toContain('prewarm-complete');
-    expect((await store.listEvents(LB)).map((e) => e.record.kind)).not.toContain('prewarm-complete');
-  }, 30_000);
+  it.each(forgeries)(
+    '%s: verify names it, and the queued alert is still published',
+    async (_label, forge, named) => {
+      const open = await adapters[adapter]!();
+      const key = newKey();
+      const seed = await seeded(open, key);
+      await forge(seed);
+      const store = open(keyFilePort(key, { create: false }));
+      const result = await audit(store);
+      expect(`${result.recovered ?? ''} | ${result.firstBreak ?? ''}`).toMatch(named);
+      // The next cycle (3 nodes still: no new event) publishes the alert that was queued, and nothing forged.
+      const sink = recorder();
+      const decided = await cycle(store, 3, NODES, sink);
+      expect(sink.got.map((e) => e.seq)).toContain(2);
+      expect(sink.got.map((e) => e.summary)).not.toContain('web: all nodes lost');
+      expect(decided.map((e) => e.kind)).not.toContain('prewarm-complete');
+      expect((await store.listEvents(LB)).map((e) => e.record.kind)).not.toContain('prewarm-complete');
+    },
+    30_000,
+  );
 
   it('a forged pre-warm target is never acted on, however the state is edited', async () => {
     const open = await adapters[adapter]!();
     const key = newKey();
     const seed = await seeded(open, key);
     // Reached by the 3 nodes there are: a false "pre-warm complete" if the cycle believed it.
-    const forged = { id: 'pw-9', loadBalancer: LB, nodesPerAz: 1, total: null, deadline: null, caseId: '43', requestedAt: at(0) };
+    const forged = {
+      id: 'pw-9',
+      loadBalancer: LB,
+      nodesPerAz: 1,
+      total: null,
+      deadline: null,
+      caseId: '43',
+      requestedAt: at(0),
+    };
     await seed.store.records.put({ kind: 'prewarm', lb: LB, id: 'pw-9' }, forged);
     const store = open(keyFilePort(key, { create: false }));
     expect((await store.listPrewarms(LB)).map((t) => t.id)).toEqual(['pw-1']);
@@ -227,14 +353,21 @@ describe('Seals without the key, and records from before keys (a local directory
   async function verify(dir: string, key: string) {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runCli(['verify', '--store', dir, '--seal-key', key], { out: (t) => out.push(t), err: (t) => err.push(t), env: {} });
+    const code = await runCli(['verify', '--store', dir, '--seal-key', key], {
+      out: (t) => out.push(t),
+      err: (t) => err.push(t),
+      env: {},
+    });
     return { code, out: out.join('\n'), err: err.join('\n') };
   }
 
   it('verify names a forged receipt in one line (exit 1), and says intact with every seal verified otherwise', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-forged-cli-'));
     const key = newKey();
-    const { store, events } = await seeded(() => new LocalStore(dir, { seal: keyFilePort(key, { create: true }) }), key);
+    const { store, events } = await seeded(
+      () => new LocalStore(dir, { seal: keyFilePort(key, { create: true }) }),
+      key,
+    );
     const clean = await verify(dir, key);
     expect(clean.code, clean.err).toBe(0);
     expect(clean.out).toContain('web: intact, 2 records');
@@ -242,7 +375,9 @@ describe('Seals without the key, and records from before keys (a local directory
     await store.records.put({ kind: 'receipt', lb: LB, id: events[1]!.id }, { publishedAt: at(3), messageId: 'x' });
     const forged = await verify(dir, key);
     expect(forged.code).toBe(1);
-    expect(forged.err).toMatch(/^elbscope: web: the receipt of record #2 carries no seal, but every record since 2026-11-25T10:00:00.000Z is sealed: its seal was removed, or it was written without the key \(forged\) \(.*published.*\.json\)$/m);
+    expect(forged.err).toMatch(
+      /^elbscope: web: the receipt of record #2 carries no seal, but every record since 2026-11-25T10:00:00.000Z is sealed: its seal was removed, or it was written without the key \(forged\) \(.*published.*\.json\)$/m,
+    );
   });
 
   it('with the key file removed, verify says it cannot check the seals (exit 1) and never says intact', async () => {
@@ -252,24 +387,53 @@ describe('Seals without the key, and records from before keys (a local directory
     rmSync(key);
     const r = await verify(dir, key);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(new RegExp(`^elbscope: web: cannot check seals: seal: no key file at ${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*; \\d+ sealed records not checked$`, 'm'));
+    expect(r.err).toMatch(
+      new RegExp(
+        `^elbscope: web: cannot check seals: seal: no key file at ${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*; \\d+ sealed records not checked$`,
+        'm',
+      ),
+    );
     expect(r.out).not.toMatch(/intact/);
     expect(r.out).toContain('web: hashes and links hold (seals not checked), 2 records');
     // Nor does the report.
     const out: string[] = [];
-    await runCli(['report', '--lb', LB, '--store', dir, '--seal-key', key], { out: (t) => out.push(t), err: () => undefined, env: {} });
-    expect(out.join('\n')).toMatch(/Audit chain: NOT CHECKED: \d+ sealed records cannot be checked \(seal: no key file at /);
+    await runCli(['report', '--lb', LB, '--store', dir, '--seal-key', key], {
+      out: (t) => out.push(t),
+      err: () => undefined,
+      env: {},
+    });
+    expect(out.join('\n')).toMatch(
+      /Audit chain: NOT CHECKED: \d+ sealed records cannot be checked \(seal: no key file at /,
+    );
     // A writer does not make a new key over a sealed store (every seal would then read as forged).
-    const writer = new LocalStore(dir, { seal: keyFilePort(key, { create: async () => ((await writer.holdsSeals()) ? 'the store holds sealed records' : null) }) });
+    const writer = new LocalStore(dir, {
+      seal: keyFilePort(key, {
+        create: async () => ((await writer.holdsSeals()) ? 'the store holds sealed records' : null),
+      }),
+    });
     const warnings: string[] = [];
-    await recordCycle(config, [nodeSnapshot(DNS, NODES)], at(5), { store: writer, sink: recorder(), now: () => new Date(at(5)), claimant: 't', warn: (m) => warnings.push(m) });
-    expect(warnings.join('\n')).toMatch(/^web: not recorded: seal: no key file at .* \(it is created by the first cycle that writes; restore it if it was removed\); the next cycle tries again$/);
+    await recordCycle(config, [nodeSnapshot(DNS, NODES)], at(5), {
+      store: writer,
+      sink: recorder(),
+      now: () => new Date(at(5)),
+      claimant: 't',
+      warn: (m) => warnings.push(m),
+    });
+    expect(warnings.join('\n')).toMatch(
+      /^web: not recorded: seal: no key file at .* \(it is created by the first cycle that writes; restore it if it was removed\); the next cycle tries again$/,
+    );
     expect(existsSync(key)).toBe(false);
     // Nor does the CLI: a writing command says to restore the key, in one line (exit 1).
     const err: string[] = [];
-    const code = await runCli(['prewarm', '--store', dir, '--seal-key', key, '--lb', LB, '--nodes-per-az', '4'], { out: () => undefined, err: (t) => err.push(t), env: {} });
+    const code = await runCli(['prewarm', '--store', dir, '--seal-key', key, '--lb', LB, '--nodes-per-az', '4'], {
+      out: () => undefined,
+      err: (t) => err.push(t),
+      env: {},
+    });
     expect(code).toBe(1);
-    expect(err).toEqual([`elbscope: seal: no key file at ${key}, and the store holds records sealed with a key: restore that key file (a new key would make every sealed record read as forged)`]);
+    expect(err).toEqual([
+      `elbscope: seal: no key file at ${key}, and the store holds records sealed with a key: restore that key file (a new key would make every sealed record read as forged)`,
+    ]);
     expect(existsSync(key)).toBe(false);
   });
 
@@ -277,7 +441,15 @@ describe('Seals without the key, and records from before keys (a local directory
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-before-keys-'));
     const before = new LocalStore(dir); // an elbscope from before keys
     await cycle(before, 0, NODES.slice(0, 1), recorder());
-    await before.putPrewarm({ id: 'pw-1', loadBalancer: LB, nodesPerAz: 5, total: null, deadline: null, caseId: null, requestedAt: at(0) });
+    await before.putPrewarm({
+      id: 'pw-1',
+      loadBalancer: LB,
+      nodesPerAz: 5,
+      total: null,
+      deadline: null,
+      caseId: null,
+      requestedAt: at(0),
+    });
     await cycle(before, 1, NODES.slice(0, 2), recorder());
     const key = newKey();
     const r = await verify(dir, key);
@@ -289,7 +461,9 @@ describe('Seals without the key, and records from before keys (a local directory
     expect(decided.map((e) => e.kind)).toEqual(['scaled']);
     const after = await verify(dir, key);
     expect(after.code, after.err).toBe(0);
-    expect(after.out).toMatch(/web: seals: [1-9]\d* verified with the key file .*, \d+ sealed without a key \(before keys\)/);
+    expect(after.out).toMatch(
+      /web: seals: [1-9]\d* verified with the key file .*, \d+ sealed without a key \(before keys\)/,
+    );
     // The pre-warm target from before keys, vouched for by the cycle that read it, is still acted on.
     expect((await keyed.listPrewarms(LB)).map((t) => t.id)).toEqual(['pw-1']);
   });
@@ -310,7 +484,10 @@ function threeSinks(down: string[] = []) {
       : async (e: ChainedEvent) => (got.push(e), { messageId: description === SNS_SINK ? `m-${e.seq}` : null });
     return { description, got, publish };
   });
-  return { sink: allSinks(sinks), got: (name: string) => sinks.find((s) => s.description === name)!.got.map((e) => e.seq) };
+  return {
+    sink: allSinks(sinks),
+    got: (name: string) => sinks.find((s) => s.description === name)!.got.map((e) => e.seq),
+  };
 }
 
 /** A sealed store whose alert #2 went to the console and is queued for SNS and the file (both down). */
@@ -328,10 +505,16 @@ async function queuedForSnsAndFile(open: Opener, key: string) {
 }
 
 /** The outbox entry of `id` as stored, edited by `edit` through the store's primitives (no key). */
-async function editOutbox(store: Ledger, id: string, edit: (value: Record<string, unknown> & { sinks: Record<string, Record<string, unknown>> }) => void) {
+async function editOutbox(
+  store: Ledger,
+  id: string,
+  edit: (value: Record<string, unknown> & { sinks: Record<string, Record<string, unknown>> }) => void,
+) {
   const key: RecordKey = { kind: 'outbox', lb: null, id };
   const found = (await store.records.get(key))!;
-  const value = structuredClone(found.value) as Record<string, unknown> & { sinks: Record<string, Record<string, unknown>> };
+  const value = structuredClone(found.value) as Record<string, unknown> & {
+    sinks: Record<string, Record<string, unknown>>;
+  };
   edit(value);
   expect(await store.records.putIfVersion(key, value, found.version)).toBe(true);
 }
@@ -339,65 +522,94 @@ async function editOutbox(store: Ledger, id: string, edit: (value: Record<string
 /** A delivery mark sealed as elbscope seals one, with `port`'s key. */
 async function sealedMark(port: MacPort, event: ChainedEvent, sink: string, mark: Record<string, unknown>) {
   const digest = sha256(canonicalJson(mark));
-  return { ...mark, seal: await new Sealer(port).seal({ kind: 'outbox-sink', lb: event.loadBalancer, id: event.id, part: sink, digest }) };
+  return {
+    ...mark,
+    seal: await new Sealer(port).seal({
+      kind: 'outbox-sink',
+      lb: event.loadBalancer,
+      id: event.id,
+      part: sink,
+      digest,
+    }),
+  };
 }
 
 const markForgeries: [string, (store: Ledger, event: ChainedEvent) => Promise<void>][] = [
-  ['SNS and the file marked delivered with no seal (and named in the `delivered` list)', async (store, event) => {
-    await editOutbox(store, event.id, (v) => {
-      v.sinks[SNS_SINK] = { state: 'delivered', at: at(2), messageId: 'forged' };
-      v.sinks[FILE_SINK] = { state: 'delivered', at: at(2), messageId: null };
-      // And a sink whose name is too long for any seal's message (4 KB): no check of it may stop the flush.
-      v.sinks['x'.repeat(5000)] = { state: 'delivered', at: at(2), messageId: null, seal: 'AAAA' };
-      v.delivered = ['console', SNS_SINK, FILE_SINK];
-    });
-  }],
-  ['only the `delivered` list of an earlier elbscope naming SNS and the file', async (store, event) => {
-    await editOutbox(store, event.id, (v) => {
-      delete v.sinks[SNS_SINK];
-      delete v.sinks[FILE_SINK];
-      v.delivered = ['console', SNS_SINK, FILE_SINK];
-    });
-  }],
-  ['SNS and the file marked delivered and sealed with another key', async (store, event) => {
-    const wrong = keyFilePort(newKey(), { create: true });
-    const sns = await sealedMark(wrong, event, SNS_SINK, { state: 'delivered', at: at(2), messageId: 'forged' });
-    const file = await sealedMark(wrong, event, FILE_SINK, { state: 'gave-up', at: at(2), error: 'forged' });
-    await editOutbox(store, event.id, (v) => {
-      v.sinks[SNS_SINK] = sns;
-      v.sinks[FILE_SINK] = file;
-      v.delivered = ['console', SNS_SINK];
-    });
-  }],
-  ['SNS and the file marked delivered with the console\'s seal copied', async (store, event) => {
-    await editOutbox(store, event.id, (v) => {
-      const seal = v.sinks.console!.seal;
-      v.sinks[SNS_SINK] = { ...v.sinks.console!, seal };
-      v.sinks[FILE_SINK] = { ...v.sinks.console!, seal };
-      v.delivered = ['console', SNS_SINK, FILE_SINK];
-    });
-  }],
+  [
+    'SNS and the file marked delivered with no seal (and named in the `delivered` list)',
+    async (store, event) => {
+      await editOutbox(store, event.id, (v) => {
+        v.sinks[SNS_SINK] = { state: 'delivered', at: at(2), messageId: 'forged' };
+        v.sinks[FILE_SINK] = { state: 'delivered', at: at(2), messageId: null };
+        // And a sink whose name is too long for any seal's message (4 KB): no check of it may stop the flush.
+        v.sinks['x'.repeat(5000)] = { state: 'delivered', at: at(2), messageId: null, seal: 'AAAA' };
+        v.delivered = ['console', SNS_SINK, FILE_SINK];
+      });
+    },
+  ],
+  [
+    'only the `delivered` list of an earlier elbscope naming SNS and the file',
+    async (store, event) => {
+      await editOutbox(store, event.id, (v) => {
+        delete v.sinks[SNS_SINK];
+        delete v.sinks[FILE_SINK];
+        v.delivered = ['console', SNS_SINK, FILE_SINK];
+      });
+    },
+  ],
+  [
+    'SNS and the file marked delivered and sealed with another key',
+    async (store, event) => {
+      const wrong = keyFilePort(newKey(), { create: true });
+      const sns = await sealedMark(wrong, event, SNS_SINK, { state: 'delivered', at: at(2), messageId: 'forged' });
+      const file = await sealedMark(wrong, event, FILE_SINK, { state: 'gave-up', at: at(2), error: 'forged' });
+      await editOutbox(store, event.id, (v) => {
+        v.sinks[SNS_SINK] = sns;
+        v.sinks[FILE_SINK] = file;
+        v.delivered = ['console', SNS_SINK];
+      });
+    },
+  ],
+  [
+    "SNS and the file marked delivered with the console's seal copied",
+    async (store, event) => {
+      await editOutbox(store, event.id, (v) => {
+        const seal = v.sinks.console!.seal;
+        v.sinks[SNS_SINK] = { ...v.sinks.console!, seal };
+        v.sinks[FILE_SINK] = { ...v.sinks.console!, seal };
+        v.delivered = ['console', SNS_SINK, FILE_SINK];
+      });
+    },
+  ],
 ];
 
 describe.each(Object.keys(adapters))('A forged delivery mark on a queued alert (%s)', (adapter) => {
-  it.each(markForgeries)('%s: SNS and the file still get the alert once, and verify names the forged mark', async (_label, forge) => {
-    const open = await adapters[adapter]!();
-    const key = newKey();
-    const { store: seeding, event } = await queuedForSnsAndFile(open, key);
-    await forge(seeding, event);
-    const store = open(keyFilePort(key, { create: false }));
-    const result = await audit(store);
-    expect(result.firstBreak).toMatch(new RegExp(`^outbox entry ${event.id} marks (SNS|file) .* without a seal that verifies with the key file .*: a forged delivery mark`));
-    const sinks = threeSinks();
-    await cycle(store, 10, NODES, sinks.sink);
-    await cycle(store, 11, NODES, sinks.sink);
-    expect(sinks.got(SNS_SINK)).toEqual([2]);
-    expect(sinks.got(FILE_SINK)).toEqual([2]);
-    // The console's own sealed mark holds: it is not sent the alert again.
-    expect(sinks.got('console')).toEqual([]);
-    expect(await store.listOutbox()).toEqual([]);
-    expect((await audit(store)).firstBreak).toBeNull();
-  }, 30_000);
+  it.each(markForgeries)(
+    '%s: SNS and the file still get the alert once, and verify names the forged mark',
+    async (_label, forge) => {
+      const open = await adapters[adapter]!();
+      const key = newKey();
+      const { store: seeding, event } = await queuedForSnsAndFile(open, key);
+      await forge(seeding, event);
+      const store = open(keyFilePort(key, { create: false }));
+      const result = await audit(store);
+      expect(result.firstBreak).toMatch(
+        new RegExp(
+          `^outbox entry ${event.id} marks (SNS|file) .* without a seal that verifies with the key file .*: a forged delivery mark`,
+        ),
+      );
+      const sinks = threeSinks();
+      await cycle(store, 10, NODES, sinks.sink);
+      await cycle(store, 11, NODES, sinks.sink);
+      expect(sinks.got(SNS_SINK)).toEqual([2]);
+      expect(sinks.got(FILE_SINK)).toEqual([2]);
+      // The console's own sealed mark holds: it is not sent the alert again.
+      expect(sinks.got('console')).toEqual([]);
+      expect(await store.listOutbox()).toEqual([]);
+      expect((await audit(store)).firstBreak).toBeNull();
+    },
+    30_000,
+  );
 
   it('honest marks, sealed and read back by a restarted process, are trusted: no sink gets the alert again', async () => {
     const open = await adapters[adapter]!();
@@ -408,7 +620,10 @@ describe.each(Object.keys(adapters))('A forged delivery mark on a queued alert (
     const fileBack = threeSinks([SNS_SINK]);
     await cycle(second, 10, NODES, fileBack.sink);
     expect(fileBack.got(FILE_SINK)).toEqual([2]);
-    expect((await second.listOutbox())[0]?.sinks[FILE_SINK]).toMatchObject({ state: 'delivered', seal: expect.any(String) });
+    expect((await second.listOutbox())[0]?.sinks[FILE_SINK]).toMatchObject({
+      state: 'delivered',
+      seal: expect.any(String),
+    });
     // And another: SNS comes back; the console and the file have it already.
     const third = open(keyFilePort(key, { create: false }));
     expect((await audit(third)).firstBreak).toBeNull();
@@ -424,7 +639,11 @@ describe.each(Object.keys(adapters))('A forged delivery mark on a queued alert (
     const open = await adapters[adapter]!();
     const key = newKey();
     const { store: seeding, event } = await queuedForSnsAndFile(open, key);
-    await editOutbox(seeding, event.id, (v) => (v.sinks[SNS_SINK] = { ...v.sinks[SNS_SINK], notBefore: '9999-01-01T00:00:00.000Z' }));
+    await editOutbox(
+      seeding,
+      event.id,
+      (v) => (v.sinks[SNS_SINK] = { ...v.sinks[SNS_SINK], notBefore: '9999-01-01T00:00:00.000Z' }),
+    );
     const store = open(keyFilePort(key, { create: false }));
     const sinks = threeSinks();
     await cycle(store, 3, NODES, sinks.sink);

@@ -20,16 +20,36 @@ const { lab } = running;
 describe('the metrics listener cap follows the descriptor limit', () => {
   it('min(64, max(4, soft/8)); 64 when unknown; read from /proc/self/limits', () => {
     expect([null, 16, 64, 200, 1024, 1_048_576].map(metricsConnectionCap)).toEqual([64, 4, 8, 25, 64, 64]);
-    const limits = 'Limit                     Soft Limit           Hard Limit           Units     \nMax open files            64                   4096                 files     \n';
+    const limits =
+      'Limit                     Soft Limit           Hard Limit           Units     \nMax open files            64                   4096                 files     \n';
     expect(softOpenFilesLimit(() => limits)).toBe(64);
-    expect(softOpenFilesLimit(() => 'Max open files            unlimited            unlimited            files\n')).toBeNull();
-    expect(softOpenFilesLimit(() => { throw new Error('no /proc'); })).toBeNull();
+    expect(
+      softOpenFilesLimit(() => 'Max open files            unlimited            unlimited            files\n'),
+    ).toBeNull();
+    expect(
+      softOpenFilesLimit(() => {
+        throw new Error('no /proc');
+      }),
+    ).toBeNull();
   });
 
   it(`${IDLE} idle connections under ulimit -n ${ULIMIT}: cycles keep being recorded, no EMFILE`, async () => {
     const store = mkdtempSync(join(tmpdir(), 'elbscope-lowfd-'));
     const port = await freeLoopbackPort();
-    const args = ['watch', '--lb', lab.dnsName, '--dns-server', running.dnsServer, '--allow-loopback-nodes', '--interval', '1s', '--store', store, '--metrics-listen', `127.0.0.1:${port}`];
+    const args = [
+      'watch',
+      '--lb',
+      lab.dnsName,
+      '--dns-server',
+      running.dnsServer,
+      '--allow-loopback-nodes',
+      '--interval',
+      '1s',
+      '--store',
+      store,
+      '--metrics-listen',
+      `127.0.0.1:${port}`,
+    ];
     const watch = startElbscope(args, running.env, { ulimitFiles: ULIMIT });
     const { out, err, until } = watch;
     const cycles = (lines: string[]) => lines.filter((l) => / {2}lowfd {2}nodes /.test(l)).length;
@@ -37,14 +57,16 @@ describe('the metrics listener cap follows the descriptor limit', () => {
     try {
       await until((lines) => cycles(lines) >= 1 && lines.some((l) => l.startsWith('metrics: ')));
       await Promise.all(
-        Array.from({ length: IDLE }, () =>
-          new Promise<void>((resolve) => {
-            const s = connect(port, '127.0.0.1');
-            sockets.push(s);
-            s.once('connect', () => resolve());
-            s.once('close', () => resolve());
-            s.on('error', () => undefined);
-          }),
+        Array.from(
+          { length: IDLE },
+          () =>
+            new Promise<void>((resolve) => {
+              const s = connect(port, '127.0.0.1');
+              sockets.push(s);
+              s.once('connect', () => resolve());
+              s.once('close', () => resolve());
+              s.on('error', () => undefined);
+            }),
         ),
       );
       const before = cycles(out);

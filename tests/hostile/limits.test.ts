@@ -22,7 +22,20 @@ describe('watch --metrics-listen under a flood of idle connections', () => {
   it(`${FLOOD} idle connections under ulimit -n ${ULIMIT}: the watch keeps observing, no EMFILE, exit 0`, async () => {
     const store = mkdtempSync(join(tmpdir(), 'elbscope-limits-'));
     const port = await freeLoopbackPort();
-    const args = ['watch', '--lb', lab.dnsName, '--dns-server', running.dnsServer, '--allow-loopback-nodes', '--interval', '1s', '--store', store, '--metrics-listen', `127.0.0.1:${port}`];
+    const args = [
+      'watch',
+      '--lb',
+      lab.dnsName,
+      '--dns-server',
+      running.dnsServer,
+      '--allow-loopback-nodes',
+      '--interval',
+      '1s',
+      '--store',
+      store,
+      '--metrics-listen',
+      `127.0.0.1:${port}`,
+    ];
     const watch = startElbscope(args, running.env, { ulimitFiles: ULIMIT });
     const { out, err, until } = watch;
     const cycles = (lines: string[]) => lines.filter((l) => / {2}limits {2}nodes /.test(l)).length;
@@ -32,17 +45,19 @@ describe('watch --metrics-listen under a flood of idle connections', () => {
       // The flood: every connection opened and left idle (no request, never closed by us).
       let open = 0;
       await Promise.all(
-        Array.from({ length: FLOOD }, () =>
-          new Promise<void>((resolve) => {
-            const s = connect(port, '127.0.0.1');
-            sockets.push(s);
-            s.once('connect', () => {
-              open++;
-              resolve();
-            });
-            s.once('close', () => resolve());
-            s.on('error', () => undefined);
-          }),
+        Array.from(
+          { length: FLOOD },
+          () =>
+            new Promise<void>((resolve) => {
+              const s = connect(port, '127.0.0.1');
+              sockets.push(s);
+              s.once('connect', () => {
+                open++;
+                resolve();
+              });
+              s.once('close', () => resolve());
+              s.on('error', () => undefined);
+            }),
         ),
       );
       expect(open).toBeGreaterThan(METRICS_LIMITS.maxConnections); // the flood really reached the listener

@@ -39,8 +39,13 @@ beforeAll(async () => {
   ec2 = await startEc2Endpoint(ec2State);
   silent = await startSilentServer(); // EC2 in us-west-2, and SNS
   pages = createServer((req, res) => {
-    if (req.url?.startsWith('/hostile')) return res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><title>Apache Status</title><h1>Apache Server Status for x</h1><pre>${' '.repeat(1_000_000)}`);
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('x\nServerVersion: Apache/2.4.71\nServerMPM: prefork\nScoreboard: RR__W___\n');
+    if (req.url?.startsWith('/hostile'))
+      return res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(`<html><title>Apache Status</title><h1>Apache Server Status for x</h1><pre>${' '.repeat(1_000_000)}`);
+    res
+      .writeHead(200, { 'content-type': 'text/plain' })
+      .end('x\nServerVersion: Apache/2.4.71\nServerMPM: prefork\nScoreboard: RR__W___\n');
   });
   await new Promise<void>((r) => pages.listen(0, '127.0.0.1', r));
   silentUrl = silent.url;
@@ -55,16 +60,26 @@ describe('One cycle, three troubles', () => {
     const config = parseConfig(
       {
         loadBalancers: [
-          { dnsName: 'hostile-1.us-east-1.elb.amazonaws.com', backends: [{ name: 'h', statusUrl: `${pagesUrl}/hostile/server-status` }] },
+          {
+            dnsName: 'hostile-1.us-east-1.elb.amazonaws.com',
+            backends: [{ name: 'h', statusUrl: `${pagesUrl}/hostile/server-status` }],
+          },
           { dnsName: 'stuck-1.us-west-2.elb.amazonaws.com' },
-          { dnsName: 'healthy-1.us-east-1.elb.amazonaws.com', backends: [{ name: 'g', statusUrl: `${pagesUrl}/ok/server-status?auto` }] },
+          {
+            dnsName: 'healthy-1.us-east-1.elb.amazonaws.com',
+            backends: [{ name: 'g', statusUrl: `${pagesUrl}/ok/server-status?auto` }],
+          },
         ],
         dns: { queries: 1 },
         detect: { confirm: { m: 1, n: 1 } },
       },
       'test',
     );
-    const ips: Record<string, string[]> = { hostile: ['52.94.2.1'], stuck: ['52.94.2.5'], healthy: ['52.94.2.11', '52.94.2.12'] };
+    const ips: Record<string, string[]> = {
+      hostile: ['52.94.2.1'],
+      stuck: ['52.94.2.5'],
+      healthy: ['52.94.2.11', '52.94.2.12'],
+    };
     const dns: DnsLookup = {
       resolve4: async (name) => (name.startsWith('all.') ? [] : (ips[name.split('-')[0] as string] ?? [])),
       resolve6: async () => [],
@@ -75,17 +90,31 @@ describe('One cycle, three troubles', () => {
     const enisFor = (region: string) => {
       const endpoint = region === 'us-west-2' ? silentUrl : ec2.url;
       let c = clients.get(region);
-      if (!c) clients.set(region, (c = new EC2Client({ region, endpoint, maxAttempts: 2, requestHandler: requestHandlerWith(DEADLINES) })));
+      if (!c)
+        clients.set(
+          region,
+          (c = new EC2Client({ region, endpoint, maxAttempts: 2, requestHandler: requestHandlerWith(DEADLINES) })),
+        );
       return createEniLookup(c);
     };
     const snapshots = await snapshotConfigured(config, { dns, enisFor, now: () => new Date() });
     const [hostile, stuck, healthy] = snapshots;
     // The page parsed in linear time and has no scoreboard: ?auto is asked, and answers HTML again: one named error.
-    expect(hostile?.backends[0]?.report.error).toMatch(/\/hostile\/server-status\?auto: got an HTML page, not mod_status \?auto text$/);
+    expect(hostile?.backends[0]?.report.error).toMatch(
+      /\/hostile\/server-status\?auto: got an HTML page, not mod_status \?auto text$/,
+    );
     expect(hostile?.backends[0]?.report.reading ?? null).toBeNull();
-    expect(stuck?.observation.errors).toEqual([expect.objectContaining({ source: 'eni', message: expect.stringMatching(/exceeded the configured 300 ms requestTimeout/) })]);
+    expect(stuck?.observation.errors).toEqual([
+      expect.objectContaining({
+        source: 'eni',
+        message: expect.stringMatching(/exceeded the configured 300 ms requestTimeout/),
+      }),
+    ]);
     expect(healthy?.observation.errors).toEqual([]);
-    expect(healthy?.observation.azs).toEqual({ 'us-east-1a': { provisioned: 1, advertised: 1 }, 'us-east-1b': { provisioned: 1, advertised: 1 } });
+    expect(healthy?.observation.azs).toEqual({
+      'us-east-1a': { provisioned: 1, advertised: 1 },
+      'us-east-1b': { provisioned: 1, advertised: 1 },
+    });
     expect(healthy?.backends[0]?.report).toMatchObject({ error: null, reading: 2 });
 
     // Recorded; the stuck SNS endpoint is one bounded, transient failure per alert: they stay queued.
@@ -96,12 +125,21 @@ describe('One cycle, three troubles', () => {
     const client = snsClient(topic, DEADLINES);
     const failures: string[] = [];
     try {
-      await recordCycle(config, snapshots, '2026-11-25T10:00:00.000Z', { store, sink: snsSink(client, topic), now: () => new Date('2026-11-25T10:00:30Z'), claimant: 't', onFlush: (r) => failures.push(...r.failed.map((f) => f.error)) });
+      await recordCycle(config, snapshots, '2026-11-25T10:00:00.000Z', {
+        store,
+        sink: snsSink(client, topic),
+        now: () => new Date('2026-11-25T10:00:30Z'),
+        claimant: 't',
+        onFlush: (r) => failures.push(...r.failed.map((f) => f.error)),
+      });
     } finally {
       client.destroy();
       process.env.AWS_ENDPOINT_URL_SNS = saved;
     }
-    expect((await store.getState('healthy'))?.state.nodes).toEqual({ 'us-east-1a': ['52.94.2.11'], 'us-east-1b': ['52.94.2.12'] });
+    expect((await store.getState('healthy'))?.state.nodes).toEqual({
+      'us-east-1a': ['52.94.2.11'],
+      'us-east-1b': ['52.94.2.12'],
+    });
     const queued = await store.listOutbox();
     expect(queued.length).toBeGreaterThan(0); // the stuck load balancer's observation-failed, at least
     expect(failures).toHaveLength(queued.length);

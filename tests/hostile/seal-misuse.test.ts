@@ -23,14 +23,25 @@ import { nodeSnapshot } from '../helpers/snapshots';
 
 const DNS = 'web-1.us-east-1.elb.amazonaws.com';
 const LB = 'web';
-const config = parseConfig({ loadBalancers: [{ dnsName: DNS }], detect: { confirm: { m: 1, n: 1 } }, capacity: { cloudwatch: { enabled: false }, reservationEveryMinutes: 0 } }, 'test');
+const config = parseConfig(
+  {
+    loadBalancers: [{ dnsName: DNS }],
+    detect: { confirm: { m: 1, n: 1 } },
+    capacity: { cloudwatch: { enabled: false }, reservationEveryMinutes: 0 },
+  },
+  'test',
+);
 const at = (m: number) => new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString();
 const NODES = ['10.0.0.1', '10.0.0.2', '10.0.0.3'];
 const newKey = () => join(mkdtempSync(join(tmpdir(), 'elbscope-key-')), 'seal.key');
 
 function recorder(): AlertSink & { got: ChainedEvent[] } {
   const got: ChainedEvent[] = [];
-  return { description: 'recorder', got, publish: async (e: ChainedEvent) => (got.push(e), { messageId: `m-${e.seq}` }) };
+  return {
+    description: 'recorder',
+    got,
+    publish: async (e: ChainedEvent) => (got.push(e), { messageId: `m-${e.seq}` }),
+  };
 }
 
 /** Every file of a directory tree with its content: what "the store did not change" means. */
@@ -47,7 +58,17 @@ async function sealedStore(port: () => MacPort) {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-misuse-'));
   const open = () => new LocalStore(dir, { seal: port() });
   const sink = recorder();
-  for (const [m, n] of [[0, 1], [1, 2], [2, 3]] as const) await recordCycle(config, [nodeSnapshot(DNS, NODES.slice(0, n))], at(m), { store: open(), sink, now: () => new Date(at(m)), claimant: 't' });
+  for (const [m, n] of [
+    [0, 1],
+    [1, 2],
+    [2, 3],
+  ] as const)
+    await recordCycle(config, [nodeSnapshot(DNS, NODES.slice(0, n))], at(m), {
+      store: open(),
+      sink,
+      now: () => new Date(at(m)),
+      claimant: 't',
+    });
   return { dir, open, sink };
 }
 
@@ -75,8 +96,16 @@ describe('A wrong key', () => {
     // A writer given the wrong key refuses to write.
     const writer = new LocalStore(dir, { seal: keyFilePort(wrong, { create: false }) });
     const warnings: string[] = [];
-    await recordCycle(config, [nodeSnapshot(DNS, NODES)], at(3), { store: writer, sink: recorder(), now: () => new Date(at(3)), claimant: 't', warn: (m) => warnings.push(m) });
-    expect(warnings.join('\n')).toMatch(/^web: not recorded: seal: the key file .* does not match this store's seals \(wrong key\?\)/m);
+    await recordCycle(config, [nodeSnapshot(DNS, NODES)], at(3), {
+      store: writer,
+      sink: recorder(),
+      now: () => new Date(at(3)),
+      claimant: 't',
+      warn: (m) => warnings.push(m),
+    });
+    expect(warnings.join('\n')).toMatch(
+      /^web: not recorded: seal: the key file .* does not match this store's seals \(wrong key\?\)/m,
+    );
     await expect(writer.checkKey()).rejects.toThrow(/wrong key\?/);
     expect(snapshot(dir)).toEqual(before);
     // The right key: nothing was damaged.
@@ -91,7 +120,11 @@ describe('A wrong key', () => {
     const { dir, open } = await sealedStore(() => keyFilePort(key, { create: true, now: () => new Date(at(0)) }));
     const store = open();
     const found = (await store.records.get({ kind: 'state', lb: LB, id: 'state' }))!;
-    await store.records.putIfVersion({ kind: 'state', lb: LB, id: 'state' }, { ...(found.value as object), seal: Buffer.alloc(32, 7).toString('base64') }, found.version);
+    await store.records.putIfVersion(
+      { kind: 'state', lb: LB, id: 'state' },
+      { ...(found.value as object), seal: Buffer.alloc(32, 7).toString('base64') },
+      found.version,
+    );
     const before = snapshot(dir);
     const audit = await auditLoadBalancer(open(), LB, new Date(at(30)));
     expect(audit.state?.recovered?.reason).toMatch(/its seal does not verify/);
@@ -105,17 +138,32 @@ describe('A forged state without a seal', () => {
   // key made before. Whatever the port knows of the key's start (a key file: createdAt; here also none).
   for (const [name, port] of [
     ['a key file', (key: string) => keyFilePort(key, { create: true, now: () => new Date(at(0)) })],
-    ['a key whose start is not known', (key: string): MacPort => ({ ...keyFilePort(key, { create: true }), since: async () => null })],
+    [
+      'a key whose start is not known',
+      (key: string): MacPort => ({ ...keyFilePort(key, { create: true }), since: async () => null }),
+    ],
   ] as const) {
     it(`is not trusted once a record is sealed: a forged target never brings "pre-warm complete" (${name})`, async () => {
       const key = newKey();
       const { open, sink } = await sealedStore(() => port(key));
       const r = open().records;
-      const target = { id: 'pw-9', loadBalancer: LB, nodesPerAz: 1, total: null, deadline: null, caseId: '999', requestedAt: at(3) };
+      const target = {
+        id: 'pw-9',
+        loadBalancer: LB,
+        nodesPerAz: 1,
+        total: null,
+        deadline: null,
+        caseId: '999',
+        requestedAt: at(3),
+      };
       await r.put({ kind: 'prewarm', lb: LB, id: 'pw-9' }, target);
       const sk = { kind: 'state', lb: LB, id: 'state' } as const;
       const found = (await r.get(sk))!;
-      const value = structuredClone(found.value) as { seal?: string; digest: string; state: Record<string, unknown> & { observed?: { at: string }; prewarmDigests?: Record<string, string> } };
+      const value = structuredClone(found.value) as {
+        seal?: string;
+        digest: string;
+        state: Record<string, unknown> & { observed?: { at: string }; prewarmDigests?: Record<string, string> };
+      };
       delete value.seal;
       // Dated before the key, vouching for the forged target.
       value.state.lastCycleAt = '2026-11-24T00:00:00.000Z';
@@ -131,7 +179,11 @@ describe('A forged state without a seal', () => {
       await r.put(headKey, head);
       chain.hash = head.hash;
       const observed = value.state.observationChain as { hash: string };
-      const obsKey = { kind: 'observation', lb: LB, id: `${value.state.observed!.at}.${observed.hash.slice(0, 12)}` } as const;
+      const obsKey = {
+        kind: 'observation',
+        lb: LB,
+        id: `${value.state.observed!.at}.${observed.hash.slice(0, 12)}`,
+      } as const;
       const obs = await r.get(obsKey);
       if (obs) {
         const o = structuredClone(obs.value) as { seal?: string };
@@ -145,7 +197,12 @@ describe('A forged state without a seal', () => {
       const store = open();
       expect((await store.listPrewarms(LB)).map((t) => t.id)).not.toContain('pw-9');
       sink.got.length = 0;
-      await recordCycle(config, [nodeSnapshot(DNS, NODES)], at(4), { store, sink, now: () => new Date(at(4)), claimant: 't' });
+      await recordCycle(config, [nodeSnapshot(DNS, NODES)], at(4), {
+        store,
+        sink,
+        now: () => new Date(at(4)),
+        claimant: 't',
+      });
       expect(sink.got.map((e) => e.kind)).not.toContain('prewarm-complete');
     });
   }
@@ -165,10 +222,15 @@ describe('A key file in the wrong place', () => {
     await keyFilePort(join(store, 'seal.key'), { create: true }).mac('make the file');
     symlinkSync(join(store, 'seal.key'), join(base, 'link.key'));
     symlinkSync(store, join(base, 'storelink'));
-    for (const [dir, key] of [[store, join(base, 'link.key')], [join(base, 'storelink'), join(store, 'seal.key')]]) {
+    for (const [dir, key] of [
+      [store, join(base, 'link.key')],
+      [join(base, 'storelink'), join(store, 'seal.key')],
+    ]) {
       const r = await run(['verify', '--store', dir!, '--seal-key', key!]);
       expect(r.code, r.err.join('\n')).toBe(2);
-      expect(r.err).toEqual([`elbscope: seal key ${key}: it is inside the store ${dir}; keep it outside (whoever can write the store must not read the key)`]);
+      expect(r.err).toEqual([
+        `elbscope: seal key ${key}: it is inside the store ${dir}; keep it outside (whoever can write the store must not read the key)`,
+      ]);
     }
   });
 
@@ -202,14 +264,19 @@ describe('A KMS key knows its start (DescribeKey)', () => {
       expect(answer.KeyMetadata?.CreationDate?.toISOString()).toBe(key.createdAt!.toISOString());
       expect(answer.KeyMetadata?.KeySpec).toBe('HMAC_256');
     }
-    const refused = await client.send(new DescribeKeyCommand({ KeyId: 'alias/none' })).then(() => null, (err: { name?: string; $metadata?: { httpStatusCode?: number } }) => [err.name, err.$metadata?.httpStatusCode]);
+    const refused = await client.send(new DescribeKeyCommand({ KeyId: 'alias/none' })).then(
+      () => null,
+      (err: { name?: string; $metadata?: { httpStatusCode?: number } }) => [err.name, err.$metadata?.httpStatusCode],
+    );
     expect(refused).toEqual(['NotFoundException', 400]);
   });
 
   it('every seal stripped and the trail rewritten: verify names the first record after the key without a seal', async () => {
     const { open } = await sealedStore(() => kmsMacPort(kmsClient('us-east-1'), key.arn));
     const r = open().records;
-    const events = (await r.query('event', LB)).map((f) => structuredClone(f.value) as ChainedEvent & { seal?: string });
+    const events = (await r.query('event', LB)).map(
+      (f) => structuredClone(f.value) as ChainedEvent & { seal?: string },
+    );
     let prev = '0'.repeat(64);
     for (const e of events) {
       delete e.seal;
@@ -233,7 +300,11 @@ describe('A KMS key knows its start (DescribeKey)', () => {
     }
     const sk = { kind: 'state', lb: LB, id: 'state' } as const;
     const st = (await r.get(sk))!;
-    const v = structuredClone(st.value) as { seal?: string; digest: string; state: { chain: { seq: number; hash: string } } };
+    const v = structuredClone(st.value) as {
+      seal?: string;
+      digest: string;
+      state: { chain: { seq: number; hash: string } };
+    };
     delete v.seal;
     v.state.chain = { seq: events.at(-1)!.seq, hash: prev };
     v.digest = createHash('sha256').update(JSON.stringify(v.state)).digest('hex');

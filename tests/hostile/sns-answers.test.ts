@@ -15,8 +15,16 @@ import { LocalStore } from '../../shared/store/local';
 // once (permanent) — never dropped, never retried for ever every cycle.
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:elbscope-alerts';
 const cases: [string, { code: string; status: number; message: string }, 'undeliverable' | 'retried'][] = [
-  ['InvalidParameter (400)', { code: 'InvalidParameter', status: 400, message: 'Invalid parameter: Subject' }, 'undeliverable'],
-  ['ParameterValueInvalid (400)', { code: 'ParameterValueInvalid', status: 400, message: 'bad attribute' }, 'undeliverable'],
+  [
+    'InvalidParameter (400)',
+    { code: 'InvalidParameter', status: 400, message: 'Invalid parameter: Subject' },
+    'undeliverable',
+  ],
+  [
+    'ParameterValueInvalid (400)',
+    { code: 'ParameterValueInvalid', status: 400, message: 'bad attribute' },
+    'undeliverable',
+  ],
   ['AuthorizationError (403)', { code: 'AuthorizationError', status: 403, message: 'not authorized' }, 'undeliverable'],
   ['NotFound (404)', { code: 'NotFound', status: 404, message: 'Topic does not exist' }, 'undeliverable'],
   ['KMSAccessDenied (400)', { code: 'KMSAccessDenied', status: 400, message: 'key' }, 'undeliverable'],
@@ -42,23 +50,41 @@ afterAll(async () => {
 });
 
 describe(`Hostile SNS answers (${cases.length} cases)`, () => {
-  it.each(cases)('%s: %s', async (_label, failure, outcome) => {
-    sns.failNext = Array.from({ length: 5 }, () => failure); // on every SDK attempt
-    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-hostile-sns-')));
-    await commitEvents(store, 'web', () => [makeEvent({ kind: 'scaled', status: 'event', severity: 'info', loadBalancer: 'web', az: 'us-east-1a', backend: null, from: 1, to: 2, at: '2026-11-25T10:00:00.000Z', summary: 'web scaled', details: {} })]);
-    const client = snsClient(TOPIC, { connectionTimeoutMs: 1000, requestTimeoutMs: 1000 });
-    const deps = { store, sink: snsSink(client, TOPIC), now: () => new Date('2026-11-25T10:00:30Z'), claimant: 't' };
-    const first = await flushOutbox(deps);
-    const second = await flushOutbox(deps); // the next cycle, at once
-    client.destroy();
-    sns.failNext = [];
-    const [stored] = await store.listEvents('web');
-    if (outcome === 'undeliverable') {
-      expect([first.undeliverable.length, second.undeliverable.length, second.failed.length]).toEqual([1, 0, 0]);
-      expect(stored?.deliveryError?.error).toContain(failure.message);
-    } else {
-      expect([first.failed.length, second.waiting.length, stored?.deliveryError]).toEqual([1, 1, null]); // backing off, still queued
-    }
-    expect(stored?.publishedAt).toBeNull();
-  }, 20_000);
+  it.each(cases)(
+    '%s: %s',
+    async (_label, failure, outcome) => {
+      sns.failNext = Array.from({ length: 5 }, () => failure); // on every SDK attempt
+      const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-hostile-sns-')));
+      await commitEvents(store, 'web', () => [
+        makeEvent({
+          kind: 'scaled',
+          status: 'event',
+          severity: 'info',
+          loadBalancer: 'web',
+          az: 'us-east-1a',
+          backend: null,
+          from: 1,
+          to: 2,
+          at: '2026-11-25T10:00:00.000Z',
+          summary: 'web scaled',
+          details: {},
+        }),
+      ]);
+      const client = snsClient(TOPIC, { connectionTimeoutMs: 1000, requestTimeoutMs: 1000 });
+      const deps = { store, sink: snsSink(client, TOPIC), now: () => new Date('2026-11-25T10:00:30Z'), claimant: 't' };
+      const first = await flushOutbox(deps);
+      const second = await flushOutbox(deps); // the next cycle, at once
+      client.destroy();
+      sns.failNext = [];
+      const [stored] = await store.listEvents('web');
+      if (outcome === 'undeliverable') {
+        expect([first.undeliverable.length, second.undeliverable.length, second.failed.length]).toEqual([1, 0, 0]);
+        expect(stored?.deliveryError?.error).toContain(failure.message);
+      } else {
+        expect([first.failed.length, second.waiting.length, stored?.deliveryError]).toEqual([1, 1, null]); // backing off, still queued
+      }
+      expect(stored?.publishedAt).toBeNull();
+    },
+    20_000,
+  );
 });

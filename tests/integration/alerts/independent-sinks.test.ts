@@ -35,7 +35,21 @@ const T0 = Date.parse('2026-11-25T10:03:00Z');
 const AZS = ['us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1d'];
 /** Four alerts, as the tester's run had. */
 const scaleUps = () =>
-  AZS.map((az, i) => makeEvent({ kind: 'scaled', status: 'event', severity: 'info', loadBalancer: 'web', az, backend: null, from: 1, to: 3, at: `2026-11-25T10:02:0${i}.000Z`, summary: `web ${az} scaled 1 → 3 nodes`, details: { direction: 'up' } }));
+  AZS.map((az, i) =>
+    makeEvent({
+      kind: 'scaled',
+      status: 'event',
+      severity: 'info',
+      loadBalancer: 'web',
+      az,
+      backend: null,
+      from: 1,
+      to: 3,
+      at: `2026-11-25T10:02:0${i}.000Z`,
+      summary: `web ${az} scaled 1 → 3 nodes`,
+      details: { direction: 'up' },
+    }),
+  );
 
 const sns: SnsState = { messages: [], failNext: [], refused: [] };
 let endpoint: Awaited<ReturnType<typeof startSnsEndpoint>>;
@@ -43,7 +57,12 @@ let client: SNSClient;
 beforeAll(async () => {
   endpoint = await startSnsEndpoint(sns);
   // One attempt per publish (the SDK's own retries would take several of failNext's answers), the wiring's deadlines.
-  client = new SNSClient({ region: 'us-east-1', endpoint: endpoint.url, maxAttempts: 1, requestHandler: requestHandlerWith() });
+  client = new SNSClient({
+    region: 'us-east-1',
+    endpoint: endpoint.url,
+    maxAttempts: 1,
+    requestHandler: requestHandlerWith(),
+  });
 });
 afterAll(async () => {
   client.destroy();
@@ -71,13 +90,16 @@ function testDeadlines() {
         signal.addEventListener('abort', done, { once: true });
       }),
     /** After the current call has set its deadline (a sink may report its hang from inside the call). */
-    expire: () => setImmediate(() => [...pending].forEach((done) => done())),
+    expire: () =>
+      setImmediate(() => {
+        for (const done of [...pending]) done();
+      }),
   };
 }
 
 /** `inner` behind a gate: its calls wait (hang) until `release()`; each call is counted, and `onHang` told. */
 function gated(inner: AlertSink, onHang: () => void) {
-  let open = () => undefined as void;
+  let open: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => (open = resolve));
   let holding = true;
   let held: Promise<unknown> = Promise.resolve();
@@ -112,7 +134,10 @@ type Name = 'console' | 'file' | 'sns';
 /** The order `watch` lists its sinks in, and the reverse: which comes first never matters. */
 const WATCH_ORDER: readonly Name[] = ['console', 'file', 'sns'];
 const REVERSED: readonly Name[] = ['sns', 'file', 'console'];
-const ORDERS = [['console, file, SNS', WATCH_ORDER], ['SNS, file, console', REVERSED]] as const;
+const ORDERS = [
+  ['console, file, SNS', WATCH_ORDER],
+  ['SNS, file, console', REVERSED],
+] as const;
 
 interface Rig {
   store: Store;
@@ -134,7 +159,17 @@ interface Rig {
  * --sns-topic T` (the console, the file, SNS through the lab's endpoint); `swap` may
  * replace any of them (given the real one) by a failing or hanging stand-in.
  */
-async function rig(options: { alertFile?: string; order?: readonly Name[]; swap?: (real: { console: AlertSink; file: AlertSink; sns: AlertSink }, deadlines: ReturnType<typeof testDeadlines>) => Partial<Record<'console' | 'file' | 'sns', AlertSink>>; store?: Store } = {}): Promise<Rig> {
+async function rig(
+  options: {
+    alertFile?: string;
+    order?: readonly Name[];
+    swap?: (
+      real: { console: AlertSink; file: AlertSink; sns: AlertSink },
+      deadlines: ReturnType<typeof testDeadlines>,
+    ) => Partial<Record<'console' | 'file' | 'sns', AlertSink>>;
+    store?: Store;
+  } = {},
+): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-independent-'));
   const store = options.store ?? new LocalStore(dir);
   const alertFile = options.alertFile ?? join(dir, 'alerts.jsonl');
@@ -151,7 +186,17 @@ async function rig(options: { alertFile?: string; order?: readonly Name[]; swap?
   };
   const chosen = { ...real, ...options.swap?.(real, deadlines) };
   let now = T0;
-  const deps: FlushDeps = { store, sink: allSinks((options.order ?? WATCH_ORDER).map((n) => chosen[n]), { timer: deadlines.timer }), now: () => new Date(now), claimant: 'test', leaseMs: 60_000, warn: () => undefined };
+  const deps: FlushDeps = {
+    store,
+    sink: allSinks(
+      (options.order ?? WATCH_ORDER).map((n) => chosen[n]),
+      { timer: deadlines.timer },
+    ),
+    now: () => new Date(now),
+    claimant: 'test',
+    leaseMs: 60_000,
+    warn: () => undefined,
+  };
   const events = await commitEvents(store, 'web', scaleUps);
   const byAt = new Map(events.map((e) => [e.at, e.id]));
   return {
@@ -175,7 +220,10 @@ function fileIds(path: string): string[] {
   // A device (/dev/full reads as endless zeros) or a FIFO holds nothing to read back.
   if (!existsSync(path) || !statSync(path).isFile()) return [];
   const text = readFileSync(path, 'utf8');
-  return text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { event: { id: string } }).event.id);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { event: { id: string } }).event.id);
 }
 
 /** Flush, moving the clock past every backoff (15 minutes at most), until nothing is queued; at most `rounds` times. */
@@ -199,25 +247,38 @@ async function allPublished(r: Rig): Promise<void> {
 }
 
 describe('Done when: one failing sink holds back no other', () => {
-  it.each(ORDERS)('the alert file on a full device (/dev/full, ENOSPC) and SNS accepting (sinks %s): SNS gets every alert in the same cycle, and no second time', async (_o, order) => {
-    const r = await rig({ alertFile: '/dev/full', order });
-    const first = await r.flush();
-    expect(r.got().sns).toEqual(r.events.map((e) => e.id)); // all four, in order, in this one flush
-    expect(r.got().console).toEqual(r.events.map((e) => e.id));
-    expect(first.failed.map((f) => f.error)).toEqual(Array(4).fill('file /dev/full: ENOSPC: no space left on device, write'));
-    const entry = (await r.store.listOutbox())[0];
-    expect(sorted(entry?.delivered ?? [])).toEqual(sorted(['console', `SNS ${TOPIC}`]));
-    expect(entry?.sinks['file /dev/full']).toEqual({ state: 'failing', since: '2026-11-25T10:03:00.000Z', attempts: 1, notBefore: '2026-11-25T10:04:00.000Z', lastError: 'file /dev/full: ENOSPC: no space left on device, write' });
-    // The file goes on failing, on its own backoff; SNS and the console are not sent anything again.
-    for (let i = 0; i < 5; i++) {
-      r.advance(15 * 60_000);
-      const later = await r.flush();
-      expect(later.failed.every((f) => f.error.startsWith('file /dev/full:'))).toBe(true);
-    }
-    expect(r.got().sns).toEqual(r.events.map((e) => e.id));
-    expect(r.got().console).toEqual(r.events.map((e) => e.id));
-    expect((await r.store.listOutbox()).map((e) => e.sinks['file /dev/full'])).toEqual(Array(4).fill(expect.objectContaining({ state: 'failing', attempts: 6 })));
-  });
+  it.each(ORDERS)(
+    'the alert file on a full device (/dev/full, ENOSPC) and SNS accepting (sinks %s): SNS gets every alert in the same cycle, and no second time',
+    async (_o, order) => {
+      const r = await rig({ alertFile: '/dev/full', order });
+      const first = await r.flush();
+      expect(r.got().sns).toEqual(r.events.map((e) => e.id)); // all four, in order, in this one flush
+      expect(r.got().console).toEqual(r.events.map((e) => e.id));
+      expect(first.failed.map((f) => f.error)).toEqual(
+        Array(4).fill('file /dev/full: ENOSPC: no space left on device, write'),
+      );
+      const entry = (await r.store.listOutbox())[0];
+      expect(sorted(entry?.delivered ?? [])).toEqual(sorted(['console', `SNS ${TOPIC}`]));
+      expect(entry?.sinks['file /dev/full']).toEqual({
+        state: 'failing',
+        since: '2026-11-25T10:03:00.000Z',
+        attempts: 1,
+        notBefore: '2026-11-25T10:04:00.000Z',
+        lastError: 'file /dev/full: ENOSPC: no space left on device, write',
+      });
+      // The file goes on failing, on its own backoff; SNS and the console are not sent anything again.
+      for (let i = 0; i < 5; i++) {
+        r.advance(15 * 60_000);
+        const later = await r.flush();
+        expect(later.failed.every((f) => f.error.startsWith('file /dev/full:'))).toBe(true);
+      }
+      expect(r.got().sns).toEqual(r.events.map((e) => e.id));
+      expect(r.got().console).toEqual(r.events.map((e) => e.id));
+      expect((await r.store.listOutbox()).map((e) => e.sinks['file /dev/full'])).toEqual(
+        Array(4).fill(expect.objectContaining({ state: 'failing', attempts: 6 })),
+      );
+    },
+  );
 
   it('the alert file full for a while (a link to /dev/full, then space again): SNS at once, the file gets each alert once when space returns', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-full-'));
@@ -228,47 +289,73 @@ describe('Done when: one failing sink holds back no other', () => {
     expect(sorted(r.got().sns)).toEqual(once(r));
     rmSync(alertFile); // space again: the file sink creates a plain file
     await drain(r);
-    expect(r.got()).toEqual({ console: r.events.map((e) => e.id), file: r.events.map((e) => e.id), sns: r.events.map((e) => e.id) });
+    expect(r.got()).toEqual({
+      console: r.events.map((e) => e.id),
+      file: r.events.map((e) => e.id),
+      sns: r.events.map((e) => e.id),
+    });
     await allPublished(r);
   });
 
-  it.each(ORDERS)('SNS refusing (throttled, then 5xx) and the file fine (sinks %s): the file gets every alert at once and exactly once; SNS, recovered, each once', async (_o, order) => {
-    const r = await rig({ order });
-    sns.failNext.push(...Array.from({ length: 6 }, (_, i) => (i % 2 ? { code: 'InternalError', status: 500, message: 'Service Unavailable' } : { code: 'Throttling', status: 400, message: 'Rate exceeded' })));
-    const first = await r.flush();
-    expect(r.got().file).toEqual(r.events.map((e) => e.id));
-    expect(r.got().sns).toEqual([]);
-    expect(first.failed).toHaveLength(4);
-    expect(first.published).toEqual([]);
-    r.advance(60_000);
-    await r.flush(); // two more refusals: two alerts wait again, two go
-    expect(r.got().sns).toHaveLength(2);
-    await drain(r);
-    expect(r.got()).toEqual({ console: r.events.map((e) => e.id), file: r.events.map((e) => e.id), sns: expect.arrayContaining(r.events.map((e) => e.id)) });
-    expect(r.got().sns).toHaveLength(4);
-    await allPublished(r);
-  });
+  it.each(ORDERS)(
+    'SNS refusing (throttled, then 5xx) and the file fine (sinks %s): the file gets every alert at once and exactly once; SNS, recovered, each once',
+    async (_o, order) => {
+      const r = await rig({ order });
+      sns.failNext.push(
+        ...Array.from({ length: 6 }, (_, i) =>
+          i % 2
+            ? { code: 'InternalError', status: 500, message: 'Service Unavailable' }
+            : { code: 'Throttling', status: 400, message: 'Rate exceeded' },
+        ),
+      );
+      const first = await r.flush();
+      expect(r.got().file).toEqual(r.events.map((e) => e.id));
+      expect(r.got().sns).toEqual([]);
+      expect(first.failed).toHaveLength(4);
+      expect(first.published).toEqual([]);
+      r.advance(60_000);
+      await r.flush(); // two more refusals: two alerts wait again, two go
+      expect(r.got().sns).toHaveLength(2);
+      await drain(r);
+      expect(r.got()).toEqual({
+        console: r.events.map((e) => e.id),
+        file: r.events.map((e) => e.id),
+        sns: expect.arrayContaining(r.events.map((e) => e.id)),
+      });
+      expect(r.got().sns).toHaveLength(4);
+      await allPublished(r);
+    },
+  );
 
-  it.each(ORDERS)('SNS refusing for good (AuthorizationError; sinks %s): the file and the console get every alert once; the alerts are undeliverable, and redeliver sends them to SNS once', async (_o, order) => {
-    const r = await rig({ order });
-    const denied = { code: 'AuthorizationError', status: 403, message: 'User is not authorized to perform: SNS:Publish' };
-    sns.failNext.push(denied, denied, denied, denied);
-    const first = await r.flush();
-    expect(first.undeliverable).toHaveLength(4);
-    expect(r.got()).toEqual({ console: r.events.map((e) => e.id), file: r.events.map((e) => e.id), sns: [] });
-    const stored = await r.store.listEvents('web');
-    expect(stored.map((e) => e.deliveryError?.error)).toEqual(Array(4).fill(`SNS ${TOPIC}: AuthorizationErrorException: User is not authorized to perform: SNS:Publish`));
-    expect(await r.store.listOutbox()).toEqual([]);
-    r.advance(60 * 60_000);
-    expect(await r.flush()).toEqual({ published: [], failed: [], undeliverable: [], waiting: [], rejected: [] }); // never retried by itself
-    // The permission fixed: `elbscope redeliver` queues each again; SNS gets it once, the file keeps its one line.
-    for (const e of r.events) await r.store.requeue(e);
-    await r.flush(); // an explicit resend goes to every sink: the console prints it again, the file finds its line
+  it.each(ORDERS)(
+    'SNS refusing for good (AuthorizationError; sinks %s): the file and the console get every alert once; the alerts are undeliverable, and redeliver sends them to SNS once',
+    async (_o, order) => {
+      const r = await rig({ order });
+      const denied = {
+        code: 'AuthorizationError',
+        status: 403,
+        message: 'User is not authorized to perform: SNS:Publish',
+      };
+      sns.failNext.push(denied, denied, denied, denied);
+      const first = await r.flush();
+      expect(first.undeliverable).toHaveLength(4);
+      expect(r.got()).toEqual({ console: r.events.map((e) => e.id), file: r.events.map((e) => e.id), sns: [] });
+      const stored = await r.store.listEvents('web');
+      expect(stored.map((e) => e.deliveryError?.error)).toEqual(
+        Array(4).fill(`SNS ${TOPIC}: AuthorizationErrorException: User is not authorized to perform: SNS:Publish`),
+      );
+      expect(await r.store.listOutbox()).toEqual([]);
+      r.advance(60 * 60_000);
+      expect(await r.flush()).toEqual({ published: [], failed: [], undeliverable: [], waiting: [], rejected: [] }); // never retried by itself
+      // The permission fixed: `elbscope redeliver` queues each again; SNS gets it once, the file keeps its one line.
+      for (const e of r.events) await r.store.requeue(e);
+      await r.flush(); // an explicit resend goes to every sink: the console prints it again, the file finds its line
 
-    expect(r.got().sns).toEqual(r.events.map((e) => e.id));
-    expect(r.got().file).toEqual(r.events.map((e) => e.id));
-    await allPublished(r);
-  });
+      expect(r.got().sns).toEqual(r.events.map((e) => e.id));
+      expect(r.got().file).toEqual(r.events.map((e) => e.id));
+      await allPublished(r);
+    },
+  );
 });
 
 type Mode = 'failing for good' | 'failing for a while' | 'hanging, then answering' | 'hanging for good';
@@ -287,7 +374,13 @@ async function faulty(name: Name, mode: Mode, order: readonly Name[]) {
   }
   if (!hanging && name === 'sns') {
     const failures = mode === 'failing for good' ? 1_000 : 4;
-    sns.failNext.push(...Array.from({ length: failures }, () => ({ code: 'InternalError', status: 500, message: 'Service Unavailable' })));
+    sns.failNext.push(
+      ...Array.from({ length: failures }, () => ({
+        code: 'InternalError',
+        status: 500,
+        message: 'Service Unavailable',
+      })),
+    );
     if (mode === 'failing for a while') recover = async () => void (sns.failNext.length = 0);
   }
   const r = await rig({
@@ -308,14 +401,17 @@ async function faulty(name: Name, mode: Mode, order: readonly Name[]) {
     sns.hangNext = mode === 'hanging for good' ? 1_000 : 1;
     sns.onHang = r.deadlines.expire;
   }
-  if (hanging && gate && mode === 'hanging, then answering') recover = async () => (gate as ReturnType<typeof gated>).release();
+  if (hanging && gate && mode === 'hanging, then answering')
+    recover = async () => (gate as ReturnType<typeof gated>).release();
   return { r, recover, gate: gate as ReturnType<typeof gated> | null };
 }
 
 const NAMES: Name[] = ['console', 'file', 'sns'];
 const MODES: Mode[] = ['failing for good', 'failing for a while', 'hanging, then answering', 'hanging for good'];
 
-describe.each(NAMES.flatMap((name) => MODES.flatMap((mode) => ORDERS.map(([o, order]) => [name, mode, o, order] as const))))('Every pairing: %s %s, the others fine (sinks %s)', (name, mode, _o, order) => {
+describe.each(
+  NAMES.flatMap((name) => MODES.flatMap((mode) => ORDERS.map(([o, order]) => [name, mode, o, order] as const))),
+)('Every pairing: %s %s, the others fine (sinks %s)', (name, mode, _o, order) => {
   it('the others get every alert in the first cycle, once; it is retried on its own schedule and, recovered, gets each once', async () => {
     const { r, recover, gate } = await faulty(name, mode, order);
     const others = NAMES.filter((n) => n !== name);
@@ -325,13 +421,20 @@ describe.each(NAMES.flatMap((name) => MODES.flatMap((mode) => ORDERS.map(([o, or
     expect(first.failed).toHaveLength(4); // one failure per alert, all of this sink
     expect(first.published).toEqual([]);
     if (mode.startsWith('hanging')) {
-      // It hung on the first alert; the others were not offered to it in this flush (nor is a second call made while one hangs).
+      // It hung on the first alert; the others were not offered to it in this flush (nor is a second call made while
+      // one hangs).
       expect(first.failed.filter((f) => /SinkTimeout/.test(f.error))).toHaveLength(1);
       expect(first.failed.filter((f) => /SinkBusy/.test(f.error))).toHaveLength(3);
       if (gate) expect(gate.calls).toHaveLength(1);
     }
     // Its own schedule: the others' states are settled; its state counts its attempts.
-    const states = async () => (await r.store.listOutbox()).map((e) => Object.values(e.sinks).map((s) => s.state).sort().join(','));
+    const states = async () =>
+      (await r.store.listOutbox()).map((e) =>
+        Object.values(e.sinks)
+          .map((s) => s.state)
+          .sort()
+          .join(','),
+      );
     expect(await states()).toEqual(Array(4).fill('delivered,delivered,failing'));
     expect((await r.flush()).waiting).toHaveLength(4); // within its backoff: waiting, nothing sent
 
@@ -362,7 +465,9 @@ describe('Sinks that cannot block, and entries from before per-sink states', () 
     const r = await rig({ alertFile: fifo });
     const first = await r.flush();
     expect(r.got().sns).toEqual(r.events.map((e) => e.id));
-    expect(first.failed.map((f) => f.error)).toEqual(Array(4).fill(expect.stringMatching(new RegExp(`^file ${fifo}: ENXIO`))));
+    expect(first.failed.map((f) => f.error)).toEqual(
+      Array(4).fill(expect.stringMatching(new RegExp(`^file ${fifo}: ENXIO`))),
+    );
   });
 
   it("reads an outbox entry the previous elbscope wrote (delivered: ['console'], waiting for the file): SNS gets it at once, the console not again", async () => {
@@ -372,36 +477,56 @@ describe('Sinks that cannot block, and entries from before per-sink states', () 
       const file = join(dir, 'outbox', `${e.id}.json`);
       const { sinks: _none, ...stored } = JSON.parse(readFileSync(file, 'utf8'));
       // As the previous version left it after three ENOSPC failures of the file, SNS never tried.
-      writeFileSync(file, JSON.stringify({ ...stored, attempts: 3, notBefore: '2026-11-25T10:11:00.000Z', lastError: 'file /dev/full: ENOSPC: no space left on device, write', delivered: ['console'] }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          ...stored,
+          attempts: 3,
+          notBefore: '2026-11-25T10:11:00.000Z',
+          lastError: 'file /dev/full: ENOSPC: no space left on device, write',
+          delivered: ['console'],
+        }),
+      );
     }
-    expect((await r.store.listOutbox()).map((e) => e.sinks)).toEqual(Array(4).fill({ console: { state: 'delivered', at: null, messageId: null } }));
+    expect((await r.store.listOutbox()).map((e) => e.sinks)).toEqual(
+      Array(4).fill({ console: { state: 'delivered', at: null, messageId: null } }),
+    );
     await r.flush();
     expect(r.got()).toEqual({ console: [], file: [], sns: r.events.map((e) => e.id) });
     expect((await r.store.listOutbox()).map((e) => e.delivered)).toEqual(Array(4).fill(['console', `SNS ${TOPIC}`]));
   });
 
-  it('the default deadline runs on the process\'s timers: a sink that never answers fails by it, the others deliver', async () => {
+  it("the default deadline runs on the process's timers: a sink that never answers fails by it, the others deliver", async () => {
     const r = await rig();
     const never: AlertSink = { description: 'never', publish: () => new Promise(() => undefined) };
     const lines: string[] = [];
     const deps = { ...r.deps, sink: allSinks([never, consoleSink((l) => lines.push(l))], { deadlineMs: 1 }) };
     const result = await flushOutbox(deps);
     expect(lines).toHaveLength(4);
-    expect(result.failed.map((f) => f.error)).toEqual(['never: SinkTimeout: no answer within 1 ms; the call was abandoned', ...Array(3).fill(expect.stringMatching(/^never: SinkBusy: not called/))]);
+    expect(result.failed.map((f) => f.error)).toEqual([
+      'never: SinkTimeout: no answer within 1 ms; the call was abandoned',
+      ...Array(3).fill(expect.stringMatching(/^never: SinkBusy: not called/)),
+    ]);
   });
 
-  it('SNS refused for good while the file is full: the alert waits for the file alone, then is marked undeliverable with SNS\'s reason', async () => {
+  it("SNS refused for good while the file is full: the alert waits for the file alone, then is marked undeliverable with SNS's reason", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-both-'));
     const alertFile = join(dir, 'alerts.jsonl');
     symlinkSync('/dev/full', alertFile);
     const r = await rig({ alertFile });
     const warnings: string[] = [];
     r.deps.warn = (m) => warnings.push(m);
-    const denied = { code: 'AuthorizationError', status: 403, message: 'User is not authorized to perform: SNS:Publish' };
+    const denied = {
+      code: 'AuthorizationError',
+      status: 403,
+      message: 'User is not authorized to perform: SNS:Publish',
+    };
     sns.failNext.push(denied, denied, denied, denied);
     const first = await r.flush();
     expect(first.undeliverable).toHaveLength(4); // counted (and said) when SNS gives up, not when the event closes
-    expect(warnings.filter((w) => w.includes('is undeliverable') && w.endsWith('; the other sinks still get it'))).toHaveLength(4);
+    expect(
+      warnings.filter((w) => w.includes('is undeliverable') && w.endsWith('; the other sinks still get it')),
+    ).toHaveLength(4);
     expect((await r.store.listOutbox()).map((e) => e.sinks[`SNS ${TOPIC}`]?.state)).toEqual(Array(4).fill('gave-up'));
     expect((await r.store.listEvents('web')).map((e) => e.deliveryError)).toEqual(Array(4).fill(null)); // still on its way to the file
     rmSync(alertFile);
@@ -410,10 +535,12 @@ describe('Sinks that cannot block, and entries from before per-sink states', () 
     expect(second.undeliverable).toEqual([]);
     expect(r.got()).toEqual({ console: r.events.map((e) => e.id), file: r.events.map((e) => e.id), sns: [] });
     expect(await r.store.listOutbox()).toEqual([]);
-    expect((await r.store.listEvents('web')).map((e) => e.deliveryError?.error)).toEqual(Array(4).fill(`SNS ${TOPIC}: AuthorizationErrorException: User is not authorized to perform: SNS:Publish`));
+    expect((await r.store.listEvents('web')).map((e) => e.deliveryError?.error)).toEqual(
+      Array(4).fill(`SNS ${TOPIC}: AuthorizationErrorException: User is not authorized to perform: SNS:Publish`),
+    );
   });
 
-  it('a publisher goes on from each sink\'s state as it claimed the entry, not as it listed it (another delivered in between)', async () => {
+  it("a publisher goes on from each sink's state as it claimed the entry, not as it listed it (another delivered in between)", async () => {
     const r = await rig({ alertFile: '/dev/full' });
     let raced = false;
     // Writer b flushes the whole outbox between writer a's listing and a's first claim.
@@ -438,7 +565,9 @@ describe('Sinks that cannot block, and entries from before per-sink states', () 
 
   it('an abandoned call that is accepted after its deadline counts as that delivery: not sent again', async () => {
     let gate: ReturnType<typeof gated> | null = null;
-    const r = await rig({ swap: (real, deadlines) => ((gate = gated(real.file, deadlines.expire)), { file: gate.sink }) });
+    const r = await rig({
+      swap: (real, deadlines) => ((gate = gated(real.file, deadlines.expire)), { file: gate.sink }),
+    });
     const g = gate as unknown as ReturnType<typeof gated>;
     await r.flush();
     expect(r.got().file).toEqual([]);
@@ -457,12 +586,15 @@ afterAll(async () => dynamo?.stop());
 
 describe.each([
   ['a local directory', async () => new LocalRecords(mkdtempSync(join(tmpdir(), 'elbscope-sink-states-')))],
-  ['DynamoDB (dynalite)', async () => {
-    dynamo ??= await startDynalite();
-    const table = `sinks-${Math.random().toString(36).slice(2)}`;
-    await createTable(dynamo.client, table);
-    return new DynamoDbRecords(dynamo.client, table);
-  }],
+  [
+    'DynamoDB (dynalite)',
+    async () => {
+      dynamo ??= await startDynalite();
+      const table = `sinks-${Math.random().toString(36).slice(2)}`;
+      await createTable(dynamo.client, table);
+      return new DynamoDbRecords(dynamo.client, table);
+    },
+  ],
 ] as const)('Per-sink states in the store: %s', (_name, open) => {
   it('keeps each sink its own state across claims, and closes the event once every sink is done', async () => {
     const store = new Ledger(await open());
@@ -471,11 +603,25 @@ describe.each([
     const [entry] = await store.listOutbox();
     expect(entry?.sinks).toEqual({
       console: { state: 'delivered', at: '2026-11-25T10:03:00.000Z', messageId: null },
-      'file /dev/full': { state: 'failing', since: '2026-11-25T10:03:00.000Z', attempts: 1, notBefore: '2026-11-25T10:04:00.000Z', lastError: 'file /dev/full: ENOSPC: no space left on device, write' },
-      [`SNS ${TOPIC}`]: { state: 'delivered', at: '2026-11-25T10:03:00.000Z', messageId: expect.stringMatching(/^[0-9a-f-]{36}$/) },
+      'file /dev/full': {
+        state: 'failing',
+        since: '2026-11-25T10:03:00.000Z',
+        attempts: 1,
+        notBefore: '2026-11-25T10:04:00.000Z',
+        lastError: 'file /dev/full: ENOSPC: no space left on device, write',
+      },
+      [`SNS ${TOPIC}`]: {
+        state: 'delivered',
+        at: '2026-11-25T10:03:00.000Z',
+        messageId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      },
     });
     // The summary an older elbscope reads: the sinks delivered, the failing one's backoff.
-    expect(entry).toMatchObject({ attempts: 1, notBefore: '2026-11-25T10:04:00.000Z', delivered: ['console', `SNS ${TOPIC}`] });
+    expect(entry).toMatchObject({
+      attempts: 1,
+      notBefore: '2026-11-25T10:04:00.000Z',
+      delivered: ['console', `SNS ${TOPIC}`],
+    });
     // A sink no longer configured (the alert file dropped) leaves only the receipt to write, with SNS's message id.
     await flushOutbox({ ...r.deps, sink: allSinks([consoleSink(() => undefined), snsSink(client, TOPIC)]) });
     expect(await store.listOutbox()).toEqual([]);
@@ -485,7 +631,7 @@ describe.each([
   });
 });
 
-describe('`elbscope watch --alert-file /dev/full --sns-topic T` (the tester\'s run, the built CLI against the lab)', () => {
+describe("`elbscope watch --alert-file /dev/full --sns-topic T` (the tester's run, the built CLI against the lab)", () => {
   const lab = new LabElb({ name: 'fullfile', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1b': 1 } });
   let env: Record<string, string>;
   let dnsServer: string;
@@ -493,25 +639,57 @@ describe('`elbscope watch --alert-file /dev/full --sns-topic T` (the tester\'s r
     const started = await lab.start();
     dnsServer = started.dnsServer;
     // No CloudWatch here: its calls go to a closed loopback port and fail as an observation error.
-    env = { AWS_ENDPOINT_URL_EC2: started.ec2Url, AWS_ENDPOINT_URL_SNS: endpoint.url, AWS_ENDPOINT_URL_CLOUDWATCH: 'http://127.0.0.1:9' };
+    env = {
+      AWS_ENDPOINT_URL_EC2: started.ec2Url,
+      AWS_ENDPOINT_URL_SNS: endpoint.url,
+      AWS_ENDPOINT_URL_CLOUDWATCH: 'http://127.0.0.1:9',
+    };
   });
   afterAll(async () => lab.stop());
 
   it('SNS gets the scale-up in the cycle it is decided while the file fails; the file gets it once when it works, SNS not again', async () => {
     const store = mkdtempSync(join(tmpdir(), 'elbscope-watch-full-'));
     const watch = (alertFile: string, cycles: number) =>
-      runElbscope(['watch', '--lb', lab.dnsName, '--dns-server', dnsServer, '--allow-loopback-nodes', '--cycles', String(cycles), '--interval', '1s', '--store', store, '--confirm', '1/1', '--sns-topic', TOPIC, '--alert-file', alertFile], env);
+      runElbscope(
+        [
+          'watch',
+          '--lb',
+          lab.dnsName,
+          '--dns-server',
+          dnsServer,
+          '--allow-loopback-nodes',
+          '--cycles',
+          String(cycles),
+          '--interval',
+          '1s',
+          '--store',
+          store,
+          '--confirm',
+          '1/1',
+          '--sns-topic',
+          TOPIC,
+          '--alert-file',
+          alertFile,
+        ],
+        env,
+      );
     expect((await watch('/dev/full', 1)).code).toBe(0); // the baseline
     lab.addNode('us-east-1b', true);
     const full = await watch('/dev/full', 1);
     expect(full.code, full.stderr).toBe(0);
-    expect(sns.messages.filter((m) => m.subject === 'elbscope: fullfile us-east-1b scaled 1 -> 2 nodes')).toHaveLength(1);
+    expect(sns.messages.filter((m) => m.subject === 'elbscope: fullfile us-east-1b scaled 1 -> 2 nodes')).toHaveLength(
+      1,
+    );
     expect(full.stderr).toMatch(/file \/dev\/full: ENOSPC/);
     const alertFile = join(store, 'alerts.jsonl');
     const fixed = await watch(alertFile, 1);
     expect(fixed.code, fixed.stderr).toBe(0);
     // Every alert the store holds (the scale-up, and what else the runs decided), once each in the file and on SNS.
-    const events = JSON.parse((await runElbscope(['events', '--store', store, '--json'])).stdout) as { id: string; kind: string; published: string | null }[];
+    const events = JSON.parse((await runElbscope(['events', '--store', store, '--json'])).stdout) as {
+      id: string;
+      kind: string;
+      published: string | null;
+    }[];
     expect(events.filter((e) => e.kind === 'scaled')).toHaveLength(1);
     expect(sorted(fileIds(alertFile))).toEqual(sorted(events.map((e) => e.id)));
     expect(sorted(sns.messages.map((m) => m.attributes.eventId ?? '?'))).toEqual(sorted(events.map((e) => e.id)));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AlertSink } from '../../../shared/alerts/sinks';
-import { type RecordDeps } from '../../../shared/cycle/record';
+import type { RecordDeps } from '../../../shared/cycle/record';
 import { commitEvents } from '../../../shared/ledger/commit';
 import { flushOutbox } from '../../../shared/ledger/flush';
 import { makeEvent } from '../../../shared/detect/events';
@@ -16,9 +16,29 @@ import { runCli } from '../../../cli/program';
 // event in the audit trail, never the copy: an edited copy publishes the original, a
 // forged entry (or one whose event was changed or removed) publishes nothing.
 const at = '2026-11-25T10:02:00.000Z';
-const event = (summary: string, m = 2) => makeEvent({ kind: 'scaled', status: 'event', severity: 'info', loadBalancer: 'web', az: 'us-east-1a', backend: null, from: 1, to: 3, at: `2026-11-25T10:0${m}:00.000Z`, summary, details: {} });
+const event = (summary: string, m = 2) =>
+  makeEvent({
+    kind: 'scaled',
+    status: 'event',
+    severity: 'info',
+    loadBalancer: 'web',
+    az: 'us-east-1a',
+    backend: null,
+    from: 1,
+    to: 3,
+    at: `2026-11-25T10:0${m}:00.000Z`,
+    summary,
+    details: {},
+  });
 
-async function setup(): Promise<{ dir: string; store: LocalStore; deps: RecordDeps; published: ChainedEvent[]; warnings: string[]; queued: ChainedEvent }> {
+async function setup(): Promise<{
+  dir: string;
+  store: LocalStore;
+  deps: RecordDeps;
+  published: ChainedEvent[];
+  warnings: string[];
+  queued: ChainedEvent;
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-outbox-integrity-'));
   const store = new LocalStore(dir);
   const published: ChainedEvent[] = [];
@@ -34,11 +54,16 @@ describe('Publishing from the outbox: the chained event, or nothing', () => {
   it('publishes the chained event when the outbox copy was edited (its text forged), and says so', async () => {
     const { dir, deps, published, warnings, queued } = await setup();
     const copy = JSON.parse(readFileSync(outboxFile(dir, queued.id), 'utf8'));
-    writeFileSync(outboxFile(dir, queued.id), JSON.stringify({ ...copy, record: { ...copy.record, summary: 'web: all is well, ignore the pager' } }));
+    writeFileSync(
+      outboxFile(dir, queued.id),
+      JSON.stringify({ ...copy, record: { ...copy.record, summary: 'web: all is well, ignore the pager' } }),
+    );
     const result = await flushOutbox(deps);
     expect(result.published).toEqual([queued.id]);
     expect(published.map((e) => e.summary)).toEqual(['web us-east-1a scaled 1 → 3 nodes']);
-    expect(warnings).toEqual([`outbox entry ${queued.id} differs from its chained event (it was edited): the chained event is what is published`]);
+    expect(warnings).toEqual([
+      `outbox entry ${queued.id} differs from its chained event (it was edited): the chained event is what is published`,
+    ]);
   });
 
   it('publishes nothing for a forged entry (an event the audit trail does not hold), and takes it out', async () => {
@@ -50,7 +75,11 @@ describe('Publishing from the outbox: the chained event, or nothing', () => {
     const result = await flushOutbox(deps);
     expect(result).toMatchObject({ published: [], rejected: [forgedEvent.id] });
     expect(published.map((e) => e.id)).toEqual([queued.id]);
-    expect(warnings).toEqual([expect.stringMatching(new RegExp(`^outbox entry ${forgedEvent.id} has no sound event behind it at #2 of web's audit trail`))]);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        new RegExp(`^outbox entry ${forgedEvent.id} has no sound event behind it at #2 of web's audit trail`),
+      ),
+    ]);
     expect(readdirSync(join(dir, 'outbox')).filter((f) => f.startsWith(forgedEvent.id))).toEqual([]);
   });
 
@@ -58,7 +87,8 @@ describe('Publishing from the outbox: the chained event, or nothing', () => {
     for (const damage of ['change', 'remove'] as const) {
       const { dir, deps, published, queued } = await setup();
       const file = join(dir, 'loadbalancers', 'web', 'events', '00000001.json');
-      if (damage === 'change') writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), summary: 'edited' }));
+      if (damage === 'change')
+        writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), summary: 'edited' }));
       else rmSync(file);
       const result = await flushOutbox(deps);
       expect(result.rejected, damage).toEqual([queued.id]);
@@ -75,13 +105,22 @@ describe('Publishing from the outbox: the chained event, or nothing', () => {
     const edited = await setup();
     expect((await verify(edited.dir)).code).toBe(0);
     const copy = JSON.parse(readFileSync(outboxFile(edited.dir, edited.queued.id), 'utf8'));
-    writeFileSync(outboxFile(edited.dir, edited.queued.id), JSON.stringify({ ...copy, record: { ...copy.record, summary: 'web: all is well' } }));
-    expect(await verify(edited.dir)).toEqual({ code: 1, err: `elbscope: web: outbox entry ${edited.queued.id} differs from event #1 it copies (edited)` });
+    writeFileSync(
+      outboxFile(edited.dir, edited.queued.id),
+      JSON.stringify({ ...copy, record: { ...copy.record, summary: 'web: all is well' } }),
+    );
+    expect(await verify(edited.dir)).toEqual({
+      code: 1,
+      err: `elbscope: web: outbox entry ${edited.queued.id} differs from event #1 it copies (edited)`,
+    });
 
     const forged = await setup();
     const fake = { ...event('web: scaled 1 → 40 nodes', 3), seq: 2, prevHash: forged.queued.hash };
     const fakeEvent = { ...fake, hash: recordHash(fake) };
     writeFileSync(outboxFile(forged.dir, fakeEvent.id), JSON.stringify(fakeEvent));
-    expect(await verify(forged.dir)).toEqual({ code: 1, err: `elbscope: web: outbox entry ${fakeEvent.id} copies no event of the audit trail (forged)` });
+    expect(await verify(forged.dir)).toEqual({
+      code: 1,
+      err: `elbscope: web: outbox entry ${fakeEvent.id} copies no event of the audit trail (forged)`,
+    });
   });
 });

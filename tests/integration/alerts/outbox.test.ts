@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { allSinks, consoleSink, fileSink, snsSink } from '../../../shared/alerts/sinks';
 import { snsClient } from '../../../shared/aws/sns';
-import { type RecordDeps } from '../../../shared/cycle/record';
+import type { RecordDeps } from '../../../shared/cycle/record';
 import { commitEvents } from '../../../shared/ledger/commit';
 import { flushOutbox } from '../../../shared/ledger/flush';
 import { makeEvent } from '../../../shared/detect/events';
@@ -17,7 +17,19 @@ import { enforcePublishContract } from '../../helpers/sns-contract-mock';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:elbscope-alerts';
 const scaled = (lb: string) =>
-  makeEvent({ kind: 'scaled', status: 'event', severity: 'info', loadBalancer: lb, az: 'us-east-1a', backend: null, from: 1, to: 3, at: '2026-11-25T10:02:00.000Z', summary: `${lb} us-east-1a scaled 1 → 3 nodes`, details: { direction: 'up' } });
+  makeEvent({
+    kind: 'scaled',
+    status: 'event',
+    severity: 'info',
+    loadBalancer: lb,
+    az: 'us-east-1a',
+    backend: null,
+    from: 1,
+    to: 3,
+    at: '2026-11-25T10:02:00.000Z',
+    summary: `${lb} us-east-1a scaled 1 → 3 nodes`,
+    details: { direction: 'up' },
+  });
 
 function localStore() {
   return new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-outbox-')));
@@ -36,31 +48,64 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
   afterAll(() => snsMock.restore()); // the mock patches every SNSClient; the next block uses a real one
 
   it('retries a transiently failed publish after a backoff: exactly one accepted publish per event', async () => {
-    const accepted = enforcePublishContract(snsMock, { failNext: [{ code: 'InternalError', status: 500, message: 'Service Unavailable' }] });
+    const accepted = enforcePublishContract(snsMock, {
+      failNext: [{ code: 'InternalError', status: 500, message: 'Service Unavailable' }],
+    });
     const store = localStore();
     const t = clock('2026-11-25T10:02:30Z');
     const deps: RecordDeps = { store, sink: snsSink(sns, TOPIC), now: t.now, claimant: 'test' };
     const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
     const id = event?.id as string;
 
-    expect(await flushOutbox(deps)).toEqual({ published: [], undeliverable: [], waiting: [], rejected: [], failed: [{ id, error: `SNS ${TOPIC}: InternalError: Service Unavailable`, attempts: 1, notBefore: '2026-11-25T10:03:30.000Z' }] });
+    expect(await flushOutbox(deps)).toEqual({
+      published: [],
+      undeliverable: [],
+      waiting: [],
+      rejected: [],
+      failed: [
+        {
+          id,
+          error: `SNS ${TOPIC}: InternalError: Service Unavailable`,
+          attempts: 1,
+          notBefore: '2026-11-25T10:03:30.000Z',
+        },
+      ],
+    });
     expect(await flushOutbox(deps)).toMatchObject({ published: [], waiting: [id] }); // backing off: not tried again yet
     t.advance(60_000);
     expect(await flushOutbox(deps)).toMatchObject({ published: [id], failed: [] });
-    expect(await flushOutbox(deps)).toEqual({ published: [], failed: [], undeliverable: [], waiting: [], rejected: [] });
+    expect(await flushOutbox(deps)).toEqual({
+      published: [],
+      failed: [],
+      undeliverable: [],
+      waiting: [],
+      rejected: [],
+    });
 
     expect(snsMock.commandCalls(PublishCommand)).toHaveLength(2); // one failure, one success, nothing after
-    expect(accepted).toEqual([expect.objectContaining({ TopicArn: TOPIC, Subject: 'elbscope: test us-east-1a scaled 1 -> 3 nodes' })]);
+    expect(accepted).toEqual([
+      expect.objectContaining({ TopicArn: TOPIC, Subject: 'elbscope: test us-east-1a scaled 1 -> 3 nodes' }),
+    ]);
     expect((await store.listEvents('test'))[0]?.publishedAt).toBe('2026-11-25T10:03:30.000Z');
   });
 
   it('a retry after an SNS failure sends the event to SNS only: the console and file copies are not written again', async () => {
-    const accepted = enforcePublishContract(snsMock, { failNext: [{ code: 'InternalError', status: 500, message: 'Service Unavailable' }, { code: 'Throttled', status: 429, message: 'Rate exceeded' }] });
+    const accepted = enforcePublishContract(snsMock, {
+      failNext: [
+        { code: 'InternalError', status: 500, message: 'Service Unavailable' },
+        { code: 'Throttled', status: 429, message: 'Rate exceeded' },
+      ],
+    });
     const store = localStore();
     const t = clock('2026-11-25T10:02:30Z');
     const consoleLines: string[] = [];
     const alertFile = join(mkdtempSync(join(tmpdir(), 'elbscope-alert-file-')), 'alerts.jsonl');
-    const deps: RecordDeps = { store, sink: allSinks([consoleSink((l) => consoleLines.push(l)), fileSink(alertFile), snsSink(sns, TOPIC)]), now: t.now, claimant: 'test' };
+    const deps: RecordDeps = {
+      store,
+      sink: allSinks([consoleSink((l) => consoleLines.push(l)), fileSink(alertFile), snsSink(sns, TOPIC)]),
+      now: t.now,
+      claimant: 'test',
+    };
     const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
     const id = event?.id as string;
 
@@ -98,25 +143,59 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
   });
 
   it('marks a permanently refused alert undeliverable at once, with its reason, and never retries it', async () => {
-    enforcePublishContract(snsMock, { failNext: [{ code: 'AuthorizationError', status: 403, message: 'User is not authorized to perform: SNS:Publish' }] });
+    enforcePublishContract(snsMock, {
+      failNext: [
+        { code: 'AuthorizationError', status: 403, message: 'User is not authorized to perform: SNS:Publish' },
+      ],
+    });
     const store = localStore();
     const warnings: string[] = [];
-    const deps: RecordDeps = { store, sink: snsSink(sns, TOPIC), now: () => new Date('2026-11-25T10:02:30Z'), claimant: 'test', warn: (m) => warnings.push(m) };
+    const deps: RecordDeps = {
+      store,
+      sink: snsSink(sns, TOPIC),
+      now: () => new Date('2026-11-25T10:02:30Z'),
+      claimant: 'test',
+      warn: (m) => warnings.push(m),
+    };
     const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
     const reason = `SNS ${TOPIC}: AuthorizationErrorException: User is not authorized to perform: SNS:Publish`;
-    expect(await flushOutbox(deps)).toEqual({ published: [], failed: [], waiting: [], rejected: [], undeliverable: [{ id: event?.id, error: reason }] });
-    expect(await flushOutbox(deps)).toEqual({ published: [], failed: [], waiting: [], rejected: [], undeliverable: [] });
+    expect(await flushOutbox(deps)).toEqual({
+      published: [],
+      failed: [],
+      waiting: [],
+      rejected: [],
+      undeliverable: [{ id: event?.id, error: reason }],
+    });
+    expect(await flushOutbox(deps)).toEqual({
+      published: [],
+      failed: [],
+      waiting: [],
+      rejected: [],
+      undeliverable: [],
+    });
     expect(snsMock.commandCalls(PublishCommand)).toHaveLength(1);
     expect(warnings).toHaveLength(1); // logged once
-    expect(await store.listEvents('test')).toEqual([expect.objectContaining({ publishedAt: null, deliveryError: { at: '2026-11-25T10:02:30.000Z', error: reason } })]);
+    expect(await store.listEvents('test')).toEqual([
+      expect.objectContaining({ publishedAt: null, deliveryError: { at: '2026-11-25T10:02:30.000Z', error: reason } }),
+    ]);
   });
 
   it('does not count an answer without a MessageId (a proxy page) as a delivery: transient, retried', async () => {
     snsMock.on(PublishCommand).resolves({});
     const store = localStore();
     await commitEvents(store, 'test', () => [scaled('test')]);
-    const r = await flushOutbox({ store, sink: snsSink(sns, TOPIC), now: () => new Date('2026-11-25T10:02:30Z'), claimant: 'x' });
-    expect(r.failed).toEqual([expect.objectContaining({ attempts: 1, error: `SNS ${TOPIC}: Error: Publish: HTTP ? answer has no MessageId: not an SNS Publish response` })]);
+    const r = await flushOutbox({
+      store,
+      sink: snsSink(sns, TOPIC),
+      now: () => new Date('2026-11-25T10:02:30Z'),
+      claimant: 'x',
+    });
+    expect(r.failed).toEqual([
+      expect.objectContaining({
+        attempts: 1,
+        error: `SNS ${TOPIC}: Error: Publish: HTTP ? answer has no MessageId: not an SNS Publish response`,
+      }),
+    ]);
     expect((await store.listEvents('test'))[0]?.publishedAt).toBeNull();
   });
 
@@ -150,7 +229,10 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
     const r = await flushOutbox({ store, sink: snsSink(sns, `${TOPIC}.fifo`), now: () => new Date(), claimant: 'x' });
     expect(r.undeliverable).toEqual([]);
     expect(accepted[0]).toMatchObject({ MessageDeduplicationId: a?.id, MessageGroupId: 'test' });
-    expect(accepted[1]).toMatchObject({ MessageDeduplicationId: b?.id, MessageGroupId: expect.stringMatching(/^lb-[0-9a-f]{40}$/) });
+    expect(accepted[1]).toMatchObject({
+      MessageDeduplicationId: b?.id,
+      MessageGroupId: expect.stringMatching(/^lb-[0-9a-f]{40}$/),
+    });
   });
 });
 
@@ -183,30 +265,74 @@ describe('SNS through the real SDK to a local endpoint enforcing the Publish con
     expect(state.messages).toHaveLength(1); // the SDK retried the throttled call once
     const [m] = state.messages;
     expect(m?.subject).toBe('elbscope: test us-east-1a scaled 1 -> 3 nodes');
-    expect(m?.attributes).toEqual({ loadBalancer: 'test', kind: 'scaled', severity: 'info', status: 'event', eventId: event?.id, az: 'us-east-1a', chainHead: `${event?.seq}:${event?.hash}` });
+    expect(m?.attributes).toEqual({
+      loadBalancer: 'test',
+      kind: 'scaled',
+      severity: 'info',
+      status: 'event',
+      eventId: event?.id,
+      az: 'us-east-1a',
+      chainHead: `${event?.seq}:${event?.hash}`,
+    });
     expect(m?.message).toMatch(/^test us-east-1a scaled 1 → 3 nodes\n/);
-    expect(JSON.parse(m?.message.split('--- event (JSON) ---\n')[1] ?? '')).toMatchObject({ id: event?.id, seq: 1, kind: 'scaled', from: 1, to: 3 });
+    expect(JSON.parse(m?.message.split('--- event (JSON) ---\n')[1] ?? '')).toMatchObject({
+      id: event?.id,
+      seq: 1,
+      kind: 'scaled',
+      from: 1,
+      to: 3,
+    });
     expect((await store.listEvents('test'))[0]?.publishedAt).not.toBeNull();
     sns.destroy();
   });
 
   it('refuses what SNS refuses: the endpoint answers 400 InvalidParameter naming the parameter, and the SDK raises it', async () => {
     const sns = new SNSClient({ region: 'us-east-1', maxAttempts: 1 });
-    const publish = (input: Record<string, unknown>) => sns.send(new PublishCommand({ TopicArn: TOPIC, Message: 'm', ...input })).then(() => 'accepted', (e: any) => `${e.name} ${e.$metadata?.httpStatusCode}: ${e.message}`);
-    expect(await publish({ Subject: 'elbscope: a → b' })).toBe('InvalidParameterException 400: Invalid parameter: Subject');
-    expect(await publish({ Subject: 'x'.repeat(100) })).toBe('InvalidParameterException 400: Invalid parameter: Subject');
-    expect(await publish({ Subject: ' leading space' })).toBe('InvalidParameterException 400: Invalid parameter: Subject');
+    const publish = (input: Record<string, unknown>) =>
+      sns.send(new PublishCommand({ TopicArn: TOPIC, Message: 'm', ...input })).then(
+        () => 'accepted',
+        (e: any) => `${e.name} ${e.$metadata?.httpStatusCode}: ${e.message}`,
+      );
+    expect(await publish({ Subject: 'elbscope: a → b' })).toBe(
+      'InvalidParameterException 400: Invalid parameter: Subject',
+    );
+    expect(await publish({ Subject: 'x'.repeat(100) })).toBe(
+      'InvalidParameterException 400: Invalid parameter: Subject',
+    );
+    expect(await publish({ Subject: ' leading space' })).toBe(
+      'InvalidParameterException 400: Invalid parameter: Subject',
+    );
     expect(await publish({ Subject: 'two\nlines' })).toBe('InvalidParameterException 400: Invalid parameter: Subject');
     expect(await publish({ Subject: 'x'.repeat(99) })).toBe('accepted');
     expect(await publish({ Message: 'é'.repeat(131_072) })).toBe('accepted'); // 262,144 bytes exactly
-    expect(await publish({ Message: `${'é'.repeat(131_072)}x` })).toMatch(/^InvalidParameterException 400: Invalid parameter: Message Reason: Message too long/);
-    expect(await publish({ MessageAttributes: { az: { DataType: 'String', StringValue: '' } } })).toMatch(/^InvalidParameterValueException 400: .*non-empty/);
-    expect(await publish({ MessageAttributes: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`a${i}`, { DataType: 'String', StringValue: 'v' }])) })).toMatch(/^InvalidParameterException 400: Invalid parameter: MessageAttributes/);
-    expect(await publish({ MessageAttributes: { 'AWS.x': { DataType: 'String', StringValue: 'v' } } })).toMatch(/^InvalidParameterValueException 400: The message attribute name 'AWS.x' is invalid/);
-    expect(await publish({ MessageDeduplicationId: 'abc' })).toMatch(/^InvalidParameterException 400: Invalid parameter: MessageDeduplicationId/);
-    expect(await publish({ TopicArn: `${TOPIC}.fifo`, MessageDeduplicationId: 'abc' })).toMatch(/^InvalidParameterException 400: Invalid parameter: MessageGroupId/);
-    expect(await publish({ TopicArn: `${TOPIC}.fifo`, MessageGroupId: 'g' })).toMatch(/^InvalidParameterException 400: Invalid parameter: MessageDeduplicationId/);
-    expect(await publish({ TopicArn: `${TOPIC}.fifo`, MessageGroupId: 'g', MessageDeduplicationId: 'ü' })).toMatch(/^InvalidParameterException 400: Invalid parameter: MessageDeduplicationId/);
+    expect(await publish({ Message: `${'é'.repeat(131_072)}x` })).toMatch(
+      /^InvalidParameterException 400: Invalid parameter: Message Reason: Message too long/,
+    );
+    expect(await publish({ MessageAttributes: { az: { DataType: 'String', StringValue: '' } } })).toMatch(
+      /^InvalidParameterValueException 400: .*non-empty/,
+    );
+    expect(
+      await publish({
+        MessageAttributes: Object.fromEntries(
+          Array.from({ length: 11 }, (_, i) => [`a${i}`, { DataType: 'String', StringValue: 'v' }]),
+        ),
+      }),
+    ).toMatch(/^InvalidParameterException 400: Invalid parameter: MessageAttributes/);
+    expect(await publish({ MessageAttributes: { 'AWS.x': { DataType: 'String', StringValue: 'v' } } })).toMatch(
+      /^InvalidParameterValueException 400: The message attribute name 'AWS.x' is invalid/,
+    );
+    expect(await publish({ MessageDeduplicationId: 'abc' })).toMatch(
+      /^InvalidParameterException 400: Invalid parameter: MessageDeduplicationId/,
+    );
+    expect(await publish({ TopicArn: `${TOPIC}.fifo`, MessageDeduplicationId: 'abc' })).toMatch(
+      /^InvalidParameterException 400: Invalid parameter: MessageGroupId/,
+    );
+    expect(await publish({ TopicArn: `${TOPIC}.fifo`, MessageGroupId: 'g' })).toMatch(
+      /^InvalidParameterException 400: Invalid parameter: MessageDeduplicationId/,
+    );
+    expect(await publish({ TopicArn: `${TOPIC}.fifo`, MessageGroupId: 'g', MessageDeduplicationId: 'ü' })).toMatch(
+      /^InvalidParameterException 400: Invalid parameter: MessageDeduplicationId/,
+    );
     state.topics = new Set([TOPIC]);
     expect(await publish({ TopicArn: `${TOPIC}-gone` })).toBe('NotFoundException 404: Topic does not exist');
     expect(state.messages.map((m) => m.message.length)).toEqual([1, 131_072]);
@@ -221,9 +347,19 @@ describe('SNS through the real SDK to a local endpoint enforcing the Publish con
       const client = snsClient(TOPIC, { connectionTimeoutMs: 500, requestTimeoutMs: 300 });
       const store = localStore();
       await commitEvents(store, 'test', () => [scaled('test')]);
-      const r = await flushOutbox({ store, sink: snsSink(client, TOPIC), now: () => new Date('2026-11-25T10:02:30Z'), claimant: 'x' });
+      const r = await flushOutbox({
+        store,
+        sink: snsSink(client, TOPIC),
+        now: () => new Date('2026-11-25T10:02:30Z'),
+        claimant: 'x',
+      });
       expect(r.published).toEqual([]);
-      expect(r.failed).toEqual([expect.objectContaining({ attempts: 1, error: expect.stringMatching(/^SNS arn:\S+: ETIMEDOUT: .*exceeded the configured 300 ms requestTimeout/) })]);
+      expect(r.failed).toEqual([
+        expect.objectContaining({
+          attempts: 1,
+          error: expect.stringMatching(/^SNS arn:\S+: ETIMEDOUT: .*exceeded the configured 300 ms requestTimeout/),
+        }),
+      ]);
       expect((await store.listOutbox()).map((e) => e.attempts)).toEqual([1]);
       client.destroy();
     } finally {
@@ -234,7 +370,15 @@ describe('SNS through the real SDK to a local endpoint enforcing the Publish con
 
   it('delivers a FIFO duplicate (same deduplication id within 5 minutes) once, as SNS does', async () => {
     const sns = new SNSClient({ region: 'us-east-1' });
-    const send = () => sns.send(new PublishCommand({ TopicArn: `${TOPIC}.fifo`, Message: 'm', MessageGroupId: 'g', MessageDeduplicationId: 'd1' }));
+    const send = () =>
+      sns.send(
+        new PublishCommand({
+          TopicArn: `${TOPIC}.fifo`,
+          Message: 'm',
+          MessageGroupId: 'g',
+          MessageDeduplicationId: 'd1',
+        }),
+      );
     await send();
     await send();
     expect(state.messages).toHaveLength(1);

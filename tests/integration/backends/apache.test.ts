@@ -25,7 +25,10 @@ describe.skipIf(!apache).each(['prefork', 'event'] as const)('Apache 2.4 %s with
   let sockets: Socket[] = [];
   beforeAll(async () => {
     server = await startApache(apache as string, { mpm, acceptFilter: 'none' });
-    sockets = [...(await openIdleConnections(server.port, 5, '127.0.0.2')), ...(await openIdleConnections(server.port, 2, '127.0.0.3'))];
+    sockets = [
+      ...(await openIdleConnections(server.port, 5, '127.0.0.2')),
+      ...(await openIdleConnections(server.port, 2, '127.0.0.3')),
+    ];
   });
   afterAll(async () => {
     for (const s of sockets) s.destroy();
@@ -36,7 +39,13 @@ describe.skipIf(!apache).each(['prefork', 'event'] as const)('Apache 2.4 %s with
     const report = await probeUntil(`http://127.0.0.1:${server.port}/server-status?auto`, 7, 15_000);
 
     expect(report.error).toBeNull();
-    expect(report).toMatchObject({ server: 'apache', mpm, reading: 7, readingByClient: { '127.0.0.2': 5, '127.0.0.3': 2 }, slots: 16 });
+    expect(report).toMatchObject({
+      server: 'apache',
+      mpm,
+      reading: 7,
+      readingByClient: { '127.0.0.2': 5, '127.0.0.3': 2 },
+      slots: 16,
+    });
     expect(report.readingShare).toBe(0.438); // 7 of 16 slots, to 3 places
     // R slots are the only busy ones: the scraper's own W is not load.
     expect(report.busy).toBe(7);
@@ -48,7 +57,12 @@ describe.skipIf(!apache).each(['prefork', 'event'] as const)('Apache 2.4 %s with
 
   it('gives the same report from the HTML URL', async () => {
     const report = await probeUntil(`http://127.0.0.1:${server.port}/server-status`, 7, 5_000);
-    expect(report).toMatchObject({ server: 'apache', reading: 7, readingByClient: { '127.0.0.2': 5, '127.0.0.3': 2 }, error: null });
+    expect(report).toMatchObject({
+      server: 'apache',
+      reading: 7,
+      readingByClient: { '127.0.0.2': 5, '127.0.0.3': 2 },
+      error: null,
+    });
   });
 
   it('sees the count drop when the load balancer closes connections', async () => {

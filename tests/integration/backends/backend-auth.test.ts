@@ -19,10 +19,20 @@ import { selfSignedCert } from '../../helpers/certs';
 const certA = selfSignedCert('backend-a.lab.internal');
 const certB = selfSignedCert('backend-b.lab.internal');
 const pem = (file: string) => readFileSync(file, 'utf8');
-const spki = (file: string) => new X509Certificate(pem(file)).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
-const certBody = (file: string) => pem(file).replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
+const spki = (file: string) =>
+  new X509Certificate(pem(file)).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+const certBody = (file: string) =>
+  pem(file)
+    .replace(/-----[A-Z ]+-----/g, '')
+    .replace(/\s+/g, '');
 
-const options: RuleOptions = { confirm: { m: 2, n: 3 }, tlsConfirm: { m: 1, n: 1 }, repeatAfterMs: 3_600_000, pressureShare: 0.5, certWarningDays: 21 };
+const options: RuleOptions = {
+  confirm: { m: 2, n: 3 },
+  tlsConfirm: { m: 1, n: 1 },
+  repeatAfterMs: 3_600_000,
+  pressureShare: 0.5,
+  certWarningDays: 21,
+};
 const api = emptyElbApi();
 let endpoint: RunningElbApi;
 let backend: Server;
@@ -50,19 +60,30 @@ afterAll(async () => {
   await endpoint.close();
 });
 
-describe('Classic back-end authentication: the backend\'s public key against the policy', () => {
+describe("Classic back-end authentication: the backend's public key against the policy", () => {
   const elb = () => new ElasticLoadBalancingClient({ region: 'us-east-1', endpoint: endpoint.url, maxAttempts: 1 });
-  const config = () => parseConfig({ loadBalancers: [{ dnsName: web.dnsName, backends: [{ name: 'b', tls: { target: `127.0.0.1:${port}` } }] }] }, 'test');
+  const config = () =>
+    parseConfig(
+      { loadBalancers: [{ dnsName: web.dnsName, backends: [{ name: 'b', tls: { target: `127.0.0.1:${port}` } }] }] },
+      'test',
+    );
   const state = emptyState();
   state.kind = 'classic';
   let minute = 0;
   const round = async (now = new Date()) => {
-    const results = await probeConfiguredTls(config(), () => now, () => createBackendAuthLookup(elb()));
+    const results = await probeConfiguredTls(
+      config(),
+      () => now,
+      () => createBackendAuthLookup(elb()),
+    );
     const at = new Date(Date.parse('2026-11-27T10:00:00Z') + ++minute * 60_000).toISOString();
-    return { results, events: detectTls(state, toTlsSample(results, at), 'web', options).map((e) => [e.kind, e.status, e.severity]) };
+    return {
+      results,
+      events: detectTls(state, toTlsSample(results, at), 'web', options).map((e) => [e.kind, e.status, e.severity]),
+    };
   };
 
-  it('reads the policy\'s keys for the backend\'s port; the key it serves is accepted: no event', async () => {
+  it("reads the policy's keys for the backend's port; the key it serves is accepted: no event", async () => {
     const { results, events } = await round();
     expect(results[0]?.authKeys).toEqual([spki(certA.cert)]);
     expect(results[0]?.finding.publicKey).toBe(spki(certA.cert));
@@ -72,11 +93,18 @@ describe('Classic back-end authentication: the backend\'s public key against the
 
   it('a new certificate with a key the policy does not list: backend-key-rejected, critical (and cert-changed)', async () => {
     backend.setSecureContext({ cert: pem(certB.cert), key: pem(certB.key) });
-    expect((await round()).events).toEqual([['backend-key-rejected', 'firing', 'critical'], ['cert-changed', 'event', 'warning']]);
+    expect((await round()).events).toEqual([
+      ['backend-key-rejected', 'firing', 'critical'],
+      ['cert-changed', 'event', 'warning'],
+    ]);
   });
 
-  it('resolves once the policy lists the new key (given as a whole certificate, as AWS\'s own example does)', async () => {
-    web.policies?.push({ name: 'key-b', type: 'PublicKeyPolicyType', attributes: [['PublicKey', certBody(certB.cert)]] });
+  it("resolves once the policy lists the new key (given as a whole certificate, as AWS's own example does)", async () => {
+    web.policies?.push({
+      name: 'key-b',
+      type: 'PublicKeyPolicyType',
+      attributes: [['PublicKey', certBody(certB.cert)]],
+    });
     web.policies![0]!.attributes.push(['PublicKeyPolicyName', 'key-b']);
     expect((await round()).events).toEqual([['backend-key-rejected', 'resolved', 'info']]);
   });
@@ -89,17 +117,35 @@ describe('Classic back-end authentication: the backend\'s public key against the
     state.conditions = {};
     const without = emptyState();
     without.kind = 'classic';
-    const results = await probeConfiguredTls(config(), () => later, () => createBackendAuthLookup(elb()));
+    const results = await probeConfiguredTls(
+      config(),
+      () => later,
+      () => createBackendAuthLookup(elb()),
+    );
     expect(results[0]?.authKeys).toBeNull();
     const events = detectTls(without, toTlsSample(results, '2026-11-27T11:00:00.000Z'), 'web', options);
-    expect(events.map((e) => [e.kind, e.severity, e.summary])).toEqual([['cert-expiring', 'warning', expect.stringMatching(/; the Classic ELB has no back-end authentication policy for this port, so it does not check backend certificates$/)]]);
+    expect(events.map((e) => [e.kind, e.severity, e.summary])).toEqual([
+      [
+        'cert-expiring',
+        'warning',
+        expect.stringMatching(
+          /; the Classic ELB has no back-end authentication policy for this port, so it does not check backend certificates$/,
+        ),
+      ],
+    ]);
   });
 
   it('a policy lookup that fails is said in the findings and decides nothing (never read as "no policy")', async () => {
     api.failNext.push({ code: 'Throttling', status: 400, message: 'Rate exceeded' });
-    const results = await probeConfiguredTls(config(), () => new Date(), () => createBackendAuthLookup(elb()));
+    const results = await probeConfiguredTls(
+      config(),
+      () => new Date(),
+      () => createBackendAuthLookup(elb()),
+    );
     expect(results[0]?.authKeys).toBeUndefined();
-    expect(results[0]?.finding.findings).toContain('back-end authentication policy not read: DescribeLoadBalancers (Classic, web): Throttling: Rate exceeded');
+    expect(results[0]?.finding.findings).toContain(
+      'back-end authentication policy not read: DescribeLoadBalancers (Classic, web): Throttling: Rate exceeded',
+    );
   });
 });
 
@@ -109,6 +155,8 @@ describe('Function: normalizedPublicKey', () => {
     expect(normalizedPublicKey(key, 'web')).toBe(key);
     expect(normalizedPublicKey(certBody(certA.cert), 'web')).toBe(key);
     expect(normalizedPublicKey(pem(certA.cert), 'web')).toBe(key);
-    expect(() => normalizedPublicKey('bm90IGEga2V5', 'web')).toThrow('web: a PublicKeyPolicyType PublicKey is neither a public key nor a certificate');
+    expect(() => normalizedPublicKey('bm90IGEga2V5', 'web')).toThrow(
+      'web: a PublicKeyPolicyType PublicKey is neither a public key nor a certificate',
+    );
   });
 });

@@ -24,7 +24,15 @@ describe.skipIf(!nginx)('nginx stub_status', () => {
       await new Promise((r) => setTimeout(r, 100));
       report = await probeBackend(`http://127.0.0.1:${server.port}/nginx_status`);
     }
-    expect(report).toMatchObject({ server: 'nginx', reading: 0, idle: 4, busy: 0, slots: null, readingByClient: null, error: null });
+    expect(report).toMatchObject({
+      server: 'nginx',
+      reading: 0,
+      idle: 4,
+      busy: 0,
+      slots: null,
+      readingByClient: null,
+      error: null,
+    });
     expect(report.trust).toEqual([CAVEATS.nginxWaiting]);
   });
 

@@ -43,14 +43,18 @@ describe.skipIf(!apache)('Function: probeTls against Apache mod_ssl', () => {
 
   it('does not turn verification off for anything else in the process', async () => {
     await probeTls(`127.0.0.1:${tls.port}`);
-    await expect(request(`https://127.0.0.1:${tls.port}/`)).rejects.toMatchObject({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    await expect(request(`https://127.0.0.1:${tls.port}/`)).rejects.toMatchObject({
+      code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+    });
   });
 
   it('checks a pinned fingerprint', async () => {
     const ok = await probeTls(`127.0.0.1:${tls.port}`, { pinSha256: cert.fingerprint256.toLowerCase() });
     expect(ok.findings.some((x) => x.includes('pinned'))).toBe(false);
     const changed = await probeTls(`127.0.0.1:${tls.port}`, { pinSha256: old.fingerprint256 });
-    expect(changed.findings).toContain(`fingerprint ${cert.fingerprint256} does not match the pinned ${old.fingerprint256}`);
+    expect(changed.findings).toContain(
+      `fingerprint ${cert.fingerprint256} does not match the pinned ${old.fingerprint256}`,
+    );
   });
 
   it('flags an expired certificate as a finding, not a crash', async () => {
@@ -63,7 +67,9 @@ describe.skipIf(!apache)('Function: probeTls against Apache mod_ssl', () => {
   it('reads an https status page with a self-signed certificate only when told not to verify it', async () => {
     const url = `https://127.0.0.1:${tls.port}/server-status`;
     const refused = await probeBackend(url);
-    expect(refused.error).toBe(`${url}: TLS certificate not trusted (DEPTH_ZERO_SELF_SIGNED_CERT); set "statusTlsVerify": false for this backend to read it anyway`);
+    expect(refused.error).toBe(
+      `${url}: TLS certificate not trusted (DEPTH_ZERO_SELF_SIGNED_CERT); set "statusTlsVerify": false for this backend to read it anyway`,
+    );
     const read = await probeBackend(url, { limits: { timeoutMs: 5000, maxBytes: 1_048_576, verifyTls: false } });
     expect(read).toMatchObject({ server: 'apache', error: null });
   });

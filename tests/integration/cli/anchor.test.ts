@@ -17,21 +17,42 @@ import { runElbscope } from '../../helpers/cli';
 // to such an anchor was not rewritten — even a rewrite that recomputes every hash.
 describe('Command: elbscope verify --anchor', () => {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-anchor-'));
-  const event = (m: number, summary: string) => makeEvent({ kind: 'scaled', status: 'event', severity: 'info', loadBalancer: 'web', az: 'us-east-1a', backend: null, from: m, to: m + 1, at: `2026-11-25T10:0${m}:00.000Z`, summary, details: {} });
-  const eventsFile = (seq: number) => join(dir, 'loadbalancers', 'web', 'events', `${String(seq).padStart(8, '0')}.json`);
-  let chained: ChainedEvent[] = [];
+  const event = (m: number, summary: string) =>
+    makeEvent({
+      kind: 'scaled',
+      status: 'event',
+      severity: 'info',
+      loadBalancer: 'web',
+      az: 'us-east-1a',
+      backend: null,
+      from: m,
+      to: m + 1,
+      at: `2026-11-25T10:0${m}:00.000Z`,
+      summary,
+      details: {},
+    });
+  const eventsFile = (seq: number) =>
+    join(dir, 'loadbalancers', 'web', 'events', `${String(seq).padStart(8, '0')}.json`);
+  const chained: ChainedEvent[] = [];
 
   it('finds the anchor an alert carries and proves the trail up to it', async () => {
     const store = new LocalStore(dir);
-    for (let m = 1; m <= 3; m++) chained.push(...(await commitEvents(store, 'web', () => [event(m, `web us-east-1a scaled ${m} → ${m + 1} nodes`)])));
+    for (let m = 1; m <= 3; m++)
+      chained.push(
+        ...(await commitEvents(store, 'web', () => [event(m, `web us-east-1a scaled ${m} → ${m + 1} nodes`)])),
+      );
     const last = chained[2]!;
     // What a person receiving the alert of #3 keeps: its body's anchor line, or the chainHead attribute.
-    const line = alertBody(last).split('\n').find((l) => l.startsWith('audit anchor:'));
+    const line = alertBody(last)
+      .split('\n')
+      .find((l) => l.startsWith('audit anchor:'));
     expect(line).toBe(`audit anchor:  #3 ${last.hash}`);
     expect(alertAttributes(last).chainHead?.StringValue).toBe(`3:${last.hash}`);
     const r = await runElbscope(['verify', '--store', dir, '--anchor', line!.replace('audit anchor:', '').trim()]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`web: anchor #3 ${last.hash} found; the 3 records up to it recompute to it from the first: not rewritten`);
+    expect(r.stdout).toContain(
+      `web: anchor #3 ${last.hash} found; the 3 records up to it recompute to it from the first: not rewritten`,
+    );
     const short = await runElbscope(['verify', '--store', dir, '--anchor', last.hash.slice(0, 16)]);
     expect(short.code).toBe(0);
   });
@@ -41,7 +62,11 @@ describe('Command: elbscope verify --anchor', () => {
     const rewritten: ChainedEvent[] = [];
     let prev = chained[0]!.hash;
     for (const original of chained.slice(1)) {
-      const changed = { ...original, summary: original.seq === 2 ? 'web us-east-1a scaled 2 → 9 nodes' : original.summary, prevHash: prev };
+      const changed = {
+        ...original,
+        summary: original.seq === 2 ? 'web us-east-1a scaled 2 → 9 nodes' : original.summary,
+        prevHash: prev,
+      };
       const hash = recordHash(changed);
       rewritten.push({ ...changed, hash });
       prev = hash;
@@ -63,7 +88,9 @@ describe('Command: elbscope verify --anchor', () => {
     expect(plain.code, plain.stderr).toBe(0); // consistent with itself: without an anchor a full rewrite passes
     const anchored = await runElbscope(['verify', '--store', dir, '--anchor', `#3 ${chained[2]!.hash}`]);
     expect(anchored.code).toBe(1);
-    expect(anchored.stderr.trim()).toBe(`elbscope: anchor ${chained[2]!.hash} is in no audit or observations chain of local store ${dir}: the trail it was taken from was rewritten or cut, or the anchor is from another store`);
+    expect(anchored.stderr.trim()).toBe(
+      `elbscope: anchor ${chained[2]!.hash} is in no audit or observations chain of local store ${dir}: the trail it was taken from was rewritten or cut, or the anchor is from another store`,
+    );
     // An anchor from before the rewrite still holds: the trail up to #1 is the one it was taken from.
     const first = await runElbscope(['verify', '--store', dir, '--anchor', `1:${chained[0]!.hash}`]);
     expect(first.code).toBe(0);

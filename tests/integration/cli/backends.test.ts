@@ -13,7 +13,10 @@ describe.skipIf(!apache)('Commands: elbscope backends / tls', () => {
   const sockets: Socket[] = [];
   beforeAll(async () => {
     cert = selfSignedCert('cli.test');
-    [plain, tls] = await Promise.all([startApache(apache as string, { mpm: 'event' }), startApache(apache as string, { mpm: 'prefork', tls: cert })]);
+    [plain, tls] = await Promise.all([
+      startApache(apache as string, { mpm: 'event' }),
+      startApache(apache as string, { mpm: 'prefork', tls: cert }),
+    ]);
     sockets.push(...(await openIdleConnections(plain.port, 2, '127.0.0.5')));
     await new Promise((r) => setTimeout(r, 300));
   });
@@ -28,11 +31,35 @@ describe.skipIf(!apache)('Commands: elbscope backends / tls', () => {
     expect(r.code).toBe(1); // one backend could not be read
     const { backends } = JSON.parse(r.stdout);
     expect(backends).toHaveLength(2);
-    for (const key of ['url', 'server', 'mpm', 'reading', 'busy', 'idle', 'slots', 'keepalive', 'readingByClient', 'trust', 'error']) {
+    for (const key of [
+      'url',
+      'server',
+      'mpm',
+      'reading',
+      'busy',
+      'idle',
+      'slots',
+      'keepalive',
+      'readingByClient',
+      'trust',
+      'error',
+    ]) {
       expect(backends[0]).toHaveProperty(key);
     }
-    expect(backends[0]).toMatchObject({ server: 'apache', mpm: 'event', reading: 2, readingByClient: { '127.0.0.5': 2 }, slots: 16, error: null });
-    expect(backends[1]).toMatchObject({ url: closed, server: null, reading: null, error: `${closed}: connection refused` });
+    expect(backends[0]).toMatchObject({
+      server: 'apache',
+      mpm: 'event',
+      reading: 2,
+      readingByClient: { '127.0.0.5': 2 },
+      slots: 16,
+      error: null,
+    });
+    expect(backends[1]).toMatchObject({
+      url: closed,
+      server: null,
+      reading: null,
+      error: `${closed}: connection refused`,
+    });
   });
 
   it('backends prints a table with the caveats', async () => {
@@ -48,16 +75,35 @@ describe.skipIf(!apache)('Commands: elbscope backends / tls', () => {
     const r = await runElbscope(['tls', `127.0.0.1:${tls.port}`, '--servername', 'cli.test', '--json']);
     expect(r.code).toBe(0);
     const { targets } = JSON.parse(r.stdout);
-    for (const key of ['target', 'protocol', 'cipher', 'subject', 'issuer', 'selfSigned', 'authorized', 'validTo', 'daysLeft', 'fingerprint256', 'error']) {
+    for (const key of [
+      'target',
+      'protocol',
+      'cipher',
+      'subject',
+      'issuer',
+      'selfSigned',
+      'authorized',
+      'validTo',
+      'daysLeft',
+      'fingerprint256',
+      'error',
+    ]) {
       expect(targets[0]).toHaveProperty(key);
     }
-    expect(targets[0]).toMatchObject({ selfSigned: true, authorized: false, fingerprint256: cert.fingerprint256, error: null });
+    expect(targets[0]).toMatchObject({
+      selfSigned: true,
+      authorized: false,
+      fingerprint256: cert.fingerprint256,
+      error: null,
+    });
   });
 
   it('tls exits 1 naming a plain-HTTP port, and 2 for a malformed target', async () => {
     const r = await runElbscope(['tls', `127.0.0.1:${plain.port}`]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`! 127.0.0.1:${plain.port}: not TLS: the port answered in plain text (HTTP on a TLS port?)`);
+    expect(r.stdout).toContain(
+      `! 127.0.0.1:${plain.port}: not TLS: the port answered in plain text (HTTP on a TLS port?)`,
+    );
     const bad = await runElbscope(['tls', 'a b']);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toMatch(/"a b" is not HOST:PORT/);

@@ -23,14 +23,23 @@ async function storeWith(key: string, state: Partial<LoadBalancerState>): Promis
 }
 
 const emptyStore = () => mkdtempSync(join(tmpdir(), 'elbscope-prewarm-kind-'));
-const targets = async (dir: string, key: string) => (await new LocalStore(dir).listPrewarms(key)).map((t) => [t.nodesPerAz, t.lcu ?? null]);
+const targets = async (dir: string, key: string) =>
+  (await new LocalStore(dir).listPrewarms(key)).map((t) => [t.nodesPerAz, t.lcu ?? null]);
 
-describe('Command: prewarm, by the load balancer\'s kind', () => {
+describe("Command: prewarm, by the load balancer's kind", () => {
   it('refuses --nodes-per-az on an NLB in one line pointing to --lcu, whatever says NLB, and records nothing', async () => {
     const cases: [string, string[], RegExp][] = [
-      ['an NLB-shaped DNS name', ['--lb', NLB_DNS], /--lb edge-0a1b2c3d4e5f6789\.elb\.us-east-1\.amazonaws\.com has an NLB's DNS name shape/],
+      [
+        'an NLB-shaped DNS name',
+        ['--lb', NLB_DNS],
+        /--lb edge-0a1b2c3d4e5f6789\.elb\.us-east-1\.amazonaws\.com has an NLB's DNS name shape/,
+      ],
       ['an NLB ARN', ['--lb', NLB_ARN], /is an NLB's ARN/],
-      ['a qualified key ending in net', ['--lb', 'edge.us-east-1.net'], /its key edge\.us-east-1\.net carries its ARN's type, net/],
+      [
+        'a qualified key ending in net',
+        ['--lb', 'edge.us-east-1.net'],
+        /its key edge\.us-east-1\.net carries its ARN's type, net/,
+      ],
     ];
     for (const [what, lb, evidence] of cases) {
       const dir = emptyStore();
@@ -39,19 +48,45 @@ describe('Command: prewarm, by the load balancer\'s kind', () => {
       expect(r.stderr.trim().split('\n'), what).toHaveLength(1);
       expect(r.stderr, what).toMatch(/^elbscope: prewarm: \S+ is a Network Load Balancer \(/);
       expect(r.stderr, what).toMatch(evidence);
-      expect(r.stderr, what).toMatch(/it has one node per AZ, so --nodes-per-az can never be reached; pre-warm an NLB by its LCU reservation: --lcu N$/m);
+      expect(r.stderr, what).toMatch(
+        /it has one node per AZ, so --nodes-per-az can never be reached; pre-warm an NLB by its LCU reservation: --lcu N$/m,
+      );
       expect(await new LocalStore(dir).listPrewarms(), what).toEqual([]);
     }
   });
 
   it('refuses it by the stored state: the kind a cycle observed, or the configured ARN', async () => {
     const observed = await storeWith('edge', { kind: 'network' });
-    const byKind = await runElbscope(['prewarm', '--lb', 'edge', '--nodes-per-az', '2', '--total', '6', '--store', observed]);
+    const byKind = await runElbscope([
+      'prewarm',
+      '--lb',
+      'edge',
+      '--nodes-per-az',
+      '2',
+      '--total',
+      '6',
+      '--store',
+      observed,
+    ]);
     expect(byKind.code).toBe(2);
-    expect(byKind.stderr.trim()).toBe('elbscope: prewarm: edge is a Network Load Balancer (the last cycle observed an NLB): it has one node per AZ, so --nodes-per-az and --total can never be reached; pre-warm an NLB by its LCU reservation: --lcu N');
+    expect(byKind.stderr.trim()).toBe(
+      'elbscope: prewarm: edge is a Network Load Balancer (the last cycle observed an NLB): it has one node per AZ, so --nodes-per-az and --total can never be reached; pre-warm an NLB by its LCU reservation: --lcu N',
+    );
 
-    const configured = await storeWith('edge', { identity: { account: null, region: 'us-east-1', name: 'edge', arn: NLB_ARN } });
-    const byArn = await runElbscope(['prewarm', '--lb', 'edge', '--nodes-per-az', '2', '--lcu', '5', '--store', configured]);
+    const configured = await storeWith('edge', {
+      identity: { account: null, region: 'us-east-1', name: 'edge', arn: NLB_ARN },
+    });
+    const byArn = await runElbscope([
+      'prewarm',
+      '--lb',
+      'edge',
+      '--nodes-per-az',
+      '2',
+      '--lcu',
+      '5',
+      '--store',
+      configured,
+    ]);
     expect(byArn.code).toBe(2);
     expect(byArn.stderr).toContain(`edge is a Network Load Balancer (its configured ARN ${NLB_ARN} is an NLB's)`);
     expect(await targets(configured, 'edge')).toEqual([]);
@@ -59,7 +94,9 @@ describe('Command: prewarm, by the load balancer\'s kind', () => {
     // An LCU target is what an NLB's pre-warm is: accepted, and nothing to warn about.
     const lcu = await runElbscope(['prewarm', '--lb', 'edge', '--lcu', '5', '--store', configured]);
     expect(lcu.code).toBe(0);
-    expect(lcu.stdout.trim()).toMatch(/^pre-warm target pw-\S+ recorded for edge: 5 LCUs reserved and provisioned in every AZ$/);
+    expect(lcu.stdout.trim()).toMatch(
+      /^pre-warm target pw-\S+ recorded for edge: 5 LCUs reserved and provisioned in every AZ$/,
+    );
     expect(await targets(configured, 'edge')).toEqual([[0, 5]]);
   });
 
@@ -67,7 +104,9 @@ describe('Command: prewarm, by the load balancer\'s kind', () => {
     const dir = await storeWith('web', { kind: 'classic' });
     const lcu = await runElbscope(['prewarm', '--lb', 'web', '--lcu', '5', '--store', dir]);
     expect(lcu.code).toBe(2);
-    expect(lcu.stderr.trim()).toBe('elbscope: prewarm: web is a Classic ELB (the last cycle observed a Classic ELB): it has no LCU reservation, so --lcu can never be reached; give --nodes-per-az N');
+    expect(lcu.stderr.trim()).toBe(
+      'elbscope: prewarm: web is a Classic ELB (the last cycle observed a Classic ELB): it has no LCU reservation, so --lcu can never be reached; give --nodes-per-az N',
+    );
     const nodes = await runElbscope(['prewarm', '--lb', 'web', '--nodes-per-az', '3', '--store', dir]);
     expect(nodes.code).toBe(0);
     expect(nodes.stdout.trim()).toMatch(/^pre-warm target pw-\S+ recorded for web: 3 nodes per AZ$/);
@@ -83,14 +122,27 @@ describe('Command: prewarm, by the load balancer\'s kind', () => {
     );
     expect(await targets(dir, 'shop')).toEqual([[2, 4]]);
     // A Classic/ALB DNS name rules an NLB out (an NLB's name has its own shape): no note for nodes.
-    const classicName = await runElbscope(['prewarm', '--lb', 'shop-1234.us-east-1.elb.amazonaws.com', '--nodes-per-az', '2', '--store', emptyStore()]);
+    const classicName = await runElbscope([
+      'prewarm',
+      '--lb',
+      'shop-1234.us-east-1.elb.amazonaws.com',
+      '--nodes-per-az',
+      '2',
+      '--store',
+      emptyStore(),
+    ]);
     expect(classicName.code).toBe(0);
-    expect(classicName.stdout.trim()).toMatch(/recorded for shop-1234\.us-east-1\.elb\.amazonaws\.com: 2 nodes per AZ$/);
+    expect(classicName.stdout.trim()).toMatch(
+      /recorded for shop-1234\.us-east-1\.elb\.amazonaws\.com: 2 nodes per AZ$/,
+    );
   });
 
-  it('files a target given by ARN under the key its cycles read: the stored key of that name and region, else the ARN\'s name', async () => {
+  it("files a target given by ARN under the key its cycles read: the stored key of that name and region, else the ARN's name", async () => {
     const ALB_ARN = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188';
-    const dir = await storeWith('web.us-east-1', { kind: 'application', identity: { account: null, region: 'us-east-1', name: 'web', arn: ALB_ARN } });
+    const dir = await storeWith('web.us-east-1', {
+      kind: 'application',
+      identity: { account: null, region: 'us-east-1', name: 'web', arn: ALB_ARN },
+    });
     const known = await runElbscope(['prewarm', '--lb', ALB_ARN, '--lcu', '5', '--store', dir]);
     expect(known.code, known.stderr).toBe(0);
     expect(known.stdout).toMatch(/ recorded for web\.us-east-1: 5 LCUs/);

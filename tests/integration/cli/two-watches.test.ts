@@ -23,7 +23,11 @@ beforeAll(async () => {
   dnsServer = started.dnsServer;
   snsEndpoint = await startSnsEndpoint(sns);
   // No CloudWatch here: its calls go to a closed loopback port and fail as an observation error, the same for both.
-  env = { AWS_ENDPOINT_URL_EC2: started.ec2Url, AWS_ENDPOINT_URL_SNS: snsEndpoint.url, AWS_ENDPOINT_URL_CLOUDWATCH: 'http://127.0.0.1:9' };
+  env = {
+    AWS_ENDPOINT_URL_EC2: started.ec2Url,
+    AWS_ENDPOINT_URL_SNS: snsEndpoint.url,
+    AWS_ENDPOINT_URL_CLOUDWATCH: 'http://127.0.0.1:9',
+  };
 });
 afterAll(async () => {
   await lab.stop();
@@ -31,7 +35,29 @@ afterAll(async () => {
 });
 
 const watch = (cycles: number) =>
-  runElbscope(['watch', '--lb', lab.dnsName, '--dns-server', dnsServer, '--allow-loopback-nodes', '--cycles', String(cycles), '--interval', '1s', '--store', store, '--confirm', '2/3', '--sns-topic', TOPIC, '--alert-file', alertFile], env);
+  runElbscope(
+    [
+      'watch',
+      '--lb',
+      lab.dnsName,
+      '--dns-server',
+      dnsServer,
+      '--allow-loopback-nodes',
+      '--cycles',
+      String(cycles),
+      '--interval',
+      '1s',
+      '--store',
+      store,
+      '--confirm',
+      '2/3',
+      '--sns-topic',
+      TOPIC,
+      '--alert-file',
+      alertFile,
+    ],
+    env,
+  );
 
 describe('Two watch processes on one store directory', () => {
   it('decide, chain and publish a scale-up once between them, and the trail verifies', async () => {
@@ -40,11 +66,17 @@ describe('Two watch processes on one store directory', () => {
     const [a, b] = await Promise.all([watch(3), watch(3)]);
     expect([a.code, b.code], `${a.stderr}\n${b.stderr}`).toEqual([0, 0]);
 
-    const scaled = (text: string) => text.split('\n').filter((l) => l.includes('us-east-1b scaled 1 -> 2 nodes') && l.includes('ALERT')).length;
+    const scaled = (text: string) =>
+      text.split('\n').filter((l) => l.includes('us-east-1b scaled 1 -> 2 nodes') && l.includes('ALERT')).length;
     expect(scaled(a.stdout) + scaled(b.stdout), `${a.stdout}\n${b.stdout}`).toBe(1);
     expect(sns.messages.filter((m) => m.subject === 'elbscope: twice us-east-1b scaled 1 -> 2 nodes')).toHaveLength(1);
     expect(sns.refused).toEqual([]);
-    const filed = existsSync(alertFile) ? readFileSync(alertFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: { kind: string } }) : [];
+    const filed = existsSync(alertFile)
+      ? readFileSync(alertFile, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { event: { kind: string } })
+      : [];
     expect(filed.filter((f) => f.event.kind === 'scaled')).toHaveLength(1);
 
     const events = await runElbscope(['events', '--store', store, '--json']);

@@ -25,7 +25,11 @@ beforeAll(async () => {
   dnsServer = started.dnsServer;
   snsEndpoint = await startSnsEndpoint(sns);
   cloudwatchEndpoint = await startCloudWatch(cloudwatch);
-  env = { AWS_ENDPOINT_URL_EC2: started.ec2Url, AWS_ENDPOINT_URL_SNS: snsEndpoint.url, AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatchEndpoint.url };
+  env = {
+    AWS_ENDPOINT_URL_EC2: started.ec2Url,
+    AWS_ENDPOINT_URL_SNS: snsEndpoint.url,
+    AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatchEndpoint.url,
+  };
 });
 afterAll(async () => {
   await lab.stop();
@@ -35,7 +39,29 @@ afterAll(async () => {
 
 const alertFile = join(store, 'alerts.jsonl');
 const watch = (cycles: number) =>
-  runElbscope(['watch', '--lb', lab.dnsName, '--dns-server', dnsServer, '--allow-loopback-nodes', '--cycles', String(cycles), '--interval', '1s', '--store', store, '--confirm', '2/3', '--sns-topic', TOPIC, '--alert-file', alertFile], env);
+  runElbscope(
+    [
+      'watch',
+      '--lb',
+      lab.dnsName,
+      '--dns-server',
+      dnsServer,
+      '--allow-loopback-nodes',
+      '--cycles',
+      String(cycles),
+      '--interval',
+      '1s',
+      '--store',
+      store,
+      '--confirm',
+      '2/3',
+      '--sns-topic',
+      TOPIC,
+      '--alert-file',
+      alertFile,
+    ],
+    env,
+  );
 
 describe('Commands: watch, events, verify, report, prewarm', () => {
   it('records a baseline quietly, then one scaled event and one alert when an AZ scales', async () => {
@@ -44,7 +70,19 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
     expect(first.stdout).toContain('nodes us-east-1a 1/1  us-east-1b 1/1');
     expect(first.stdout).not.toContain('ALERT');
 
-    const pre = await runElbscope(['prewarm', '--lb', 'watch', '--nodes-per-az', '1', '--total', '3', '--case', '1234', '--store', store]);
+    const pre = await runElbscope([
+      'prewarm',
+      '--lb',
+      'watch',
+      '--nodes-per-az',
+      '1',
+      '--total',
+      '3',
+      '--case',
+      '1234',
+      '--store',
+      store,
+    ]);
     expect(pre.code).toBe(0);
 
     lab.addNode('us-east-1b', true);
@@ -54,17 +92,32 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
     expect(second.stdout).toContain('elbscope: watch us-east-1b scaled 1 -> 2 nodes');
     // Each cycle's line carries the audit chain's head after its commit: an anchor for `verify --anchor`.
     // …and its stored observations' head (`verify --anchor` takes either).
-    expect(second.stdout).toMatch(/^\S+ {2}watch {2}nodes us-east-1a 1\/1 {2}us-east-1b 2\/2 {2}\| {2}chain #2 [0-9a-f]{64} {2}observations #\d+ [0-9a-f]{16}$/m);
+    expect(second.stdout).toMatch(
+      /^\S+ {2}watch {2}nodes us-east-1a 1\/1 {2}us-east-1b 2\/2 {2}\| {2}chain #2 [0-9a-f]{64} {2}observations #\d+ [0-9a-f]{16}$/m,
+    );
     expect(second.stdout).toMatch(/elbscope: watch pre-warm \(case 1234\) complete after \d+ min/);
 
-    expect(sns.messages.map((m) => m.subject)).toEqual(['elbscope: watch us-east-1b scaled 1 -> 2 nodes', expect.stringMatching(/pre-warm \(case 1234\) complete/)]);
+    expect(sns.messages.map((m) => m.subject)).toEqual([
+      'elbscope: watch us-east-1b scaled 1 -> 2 nodes',
+      expect.stringMatching(/pre-warm \(case 1234\) complete/),
+    ]);
     expect(sns.messages[0]?.attributes).toMatchObject({ loadBalancer: 'watch', kind: 'scaled', az: 'us-east-1b' });
     expect(sns.refused).toEqual([]); // the endpoint holds every Publish to SNS's documented contract
     // Every cycle asked CloudWatch for the Classic ELB's metrics, each request within GetMetricData's contract.
     expect(cloudwatch.requests.length).toBeGreaterThanOrEqual(5);
-    expect(cloudwatch.requests[0]?.MetricDataQueries?.map((q) => q.MetricStat?.Metric?.MetricName)).toEqual(['SurgeQueueLength', 'SpilloverCount', 'HealthyHostCount', 'UnHealthyHostCount', 'RequestCount', 'HTTPCode_ELB_5XX']);
+    expect(cloudwatch.requests[0]?.MetricDataQueries?.map((q) => q.MetricStat?.Metric?.MetricName)).toEqual([
+      'SurgeQueueLength',
+      'SpilloverCount',
+      'HealthyHostCount',
+      'UnHealthyHostCount',
+      'RequestCount',
+      'HTTPCode_ELB_5XX',
+    ]);
     expect(cloudwatch.refused).toEqual([]);
-    const filed = readFileSync(alertFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const filed = readFileSync(alertFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(filed.map((a: { subject: string; event: { kind: string } }) => [a.subject, a.event.kind])).toEqual([
       ['elbscope: watch us-east-1b scaled 1 -> 2 nodes', 'scaled'],
       [expect.stringMatching(/pre-warm \(case 1234\) complete/), 'prewarm-complete'],
@@ -76,8 +129,17 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
     expect(r.code).toBe(0);
     const events = JSON.parse(r.stdout);
     expect(events.map((e: { kind: string }) => e.kind)).toEqual(['scaled', 'prewarm-complete']);
-    expect(events[0]).toMatchObject({ kind: 'scaled', loadBalancer: 'watch', az: 'us-east-1b', backend: null, from: 1, to: 2, published: expect.any(String) });
-    for (const key of ['id', 'kind', 'loadBalancer', 'az', 'backend', 'from', 'to', 'at', 'published']) expect(events[0]).toHaveProperty(key);
+    expect(events[0]).toMatchObject({
+      kind: 'scaled',
+      loadBalancer: 'watch',
+      az: 'us-east-1b',
+      backend: null,
+      from: 1,
+      to: 2,
+      published: expect.any(String),
+    });
+    for (const key of ['id', 'kind', 'loadBalancer', 'az', 'backend', 'from', 'to', 'at', 'published'])
+      expect(events[0]).toHaveProperty(key);
   });
 
   it('report renders every format', async () => {
@@ -85,16 +147,37 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
     expect(md.code).toBe(0);
     expect(md.stdout).toContain('# elbscope report: watch');
     // Whose report: the kind from the ENIs, the region from the DNS name, as the last cycle recorded them.
-    expect(md.stdout).toContain("Load balancer: watch (Classic Load Balancer), region us-east-1, account the monitor's own.");
+    expect(md.stdout).toContain(
+      "Load balancer: watch (Classic Load Balancer), region us-east-1, account the monitor's own.",
+    );
     expect(md.stdout).toContain('Audit chain: intact: 2 records');
     expect(md.stdout).toMatch(/\| 1 \| .* \| scaled \| us-east-1b \| 1 → 2 \|/);
     expect(md.stdout).toContain('| 127.1.1.3 | ec2-127-1-1-3.compute-1.amazonaws.com | us-east-1b |');
     expect(md.stdout).toMatch(/\| 1234 \| 1 \| - \| 3 \| - \| complete \|/);
-    expect(md.stdout).toContain("## AWS capacity signals (CloudWatch, 1-minute datapoints)\n\nCloudWatch reported no datapoint in this window");
+    expect(md.stdout).toContain(
+      '## AWS capacity signals (CloudWatch, 1-minute datapoints)\n\nCloudWatch reported no datapoint in this window',
+    );
     const csv = await runElbscope(['report', '--lb', 'watch', '--store', store, '--format', 'csv']);
     expect(csv.stdout.split('\n')[0]).toBe('record,at,loadBalancer,kind,status,az,backend,from,to,value,summary');
     const json = await runElbscope(['report', '--lb', 'watch', '--store', store, '--format', 'json']);
-    expect(JSON.parse(json.stdout).chain).toEqual({ intact: true, records: 2, firstBreak: null, head: { seq: 2, hash: expect.stringMatching(/^[0-9a-f]{64}$/) }, observations: { verified: expect.any(Number), unchained: 0, expired: 0, uncommitted: 0, firstBreak: null }, prewarms: { vouched: 1, unvouched: 0, firstBreak: null }, receipts: { closed: 2, waiting: 0, firstBreak: null }, seals: { key: expect.stringMatching(/^key file /), sealed: expect.any(Number), beforeKeys: 0, unchecked: 0, unavailable: null, keyedSince: expect.any(String), firstBreak: null } });
+    expect(JSON.parse(json.stdout).chain).toEqual({
+      intact: true,
+      records: 2,
+      firstBreak: null,
+      head: { seq: 2, hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      observations: { verified: expect.any(Number), unchained: 0, expired: 0, uncommitted: 0, firstBreak: null },
+      prewarms: { vouched: 1, unvouched: 0, firstBreak: null },
+      receipts: { closed: 2, waiting: 0, firstBreak: null },
+      seals: {
+        key: expect.stringMatching(/^key file /),
+        sealed: expect.any(Number),
+        beforeKeys: 0,
+        unchecked: 0,
+        unavailable: null,
+        keyedSince: expect.any(String),
+        firstBreak: null,
+      },
+    });
     expect(JSON.parse(json.stdout).chain.observations.verified).toBeGreaterThanOrEqual(2);
     const out = join(store, 'report.html');
     const html = await runElbscope(['report', '--lb', 'watch', '--store', store, '--format', 'html', '--out', out]);
@@ -110,7 +193,11 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('"to": 2', '"to": 5'));
     const r = await runElbscope(['verify', '--store', store]);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toMatch(new RegExp(`^elbscope: watch: audit chain broken at record #1 \\([0-9a-f]+\\), ${file.replaceAll('/', '\\/')}: its content does not match its hash`));
+    expect(r.stderr.trim()).toMatch(
+      new RegExp(
+        `^elbscope: watch: audit chain broken at record #1 \\([0-9a-f]+\\), ${file.replaceAll('/', '\\/')}: its content does not match its hash`,
+      ),
+    );
   });
 
   it('rejects bad usage with one line', async () => {
@@ -119,7 +206,10 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
       [['watch'], /no configuration/],
       [['report', '--lb', 'nope', '--store', store], /--lb nope: no such load balancer/],
       [['report', '--lb', 'watch', '--store', store, '--format', 'docx'], /argument 'docx' is invalid/],
-      [['prewarm', '--lb', 'watch', '--nodes-per-az', '2', '--deadline', 'tomorrow', '--store', store], /"tomorrow" is not an ISO date-time/],
+      [
+        ['prewarm', '--lb', 'watch', '--nodes-per-az', '2', '--deadline', 'tomorrow', '--store', store],
+        /"tomorrow" is not an ISO date-time/,
+      ],
       [['prewarm', '--lb', 'watch', '--store', store], /prewarm: give --nodes-per-az N .*, --lcu N .*, or both/],
     ];
     for (const [args, reason] of cases) {

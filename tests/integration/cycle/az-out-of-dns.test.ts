@@ -19,14 +19,29 @@ describe('az-out-of-dns end to end', () => {
   const { lab } = running;
 
   it('fires once while every node of the AZ is out of DNS, and resolves once when one returns', async () => {
-    const config = parseConfig({ loadBalancers: [{ dnsName: lab.dnsName }], dns: { servers: [running.dnsServer], timeoutMs: 1000, tries: 1, allowLoopbackNodes: true } }, 'test');
+    const config = parseConfig(
+      {
+        loadBalancers: [{ dnsName: lab.dnsName }],
+        dns: { servers: [running.dnsServer], timeoutMs: 1000, tries: 1, allowLoopbackNodes: true },
+      },
+      'test',
+    );
     const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-azdns-')));
     const alerts: string[] = [];
-    const deps = { dns: createDnsLookup(config.dns), enisFor: () => createEniLookup(running.ec2), now: () => new Date() };
+    const deps = {
+      dns: createDnsLookup(config.dns),
+      enisFor: () => createEniLookup(running.ec2),
+      now: () => new Date(),
+    };
     const record = { store, sink: consoleSink((l) => alerts.push(l)), now: () => new Date(), claimant: 't' };
     const cycle = async (m: number) => {
       const at = new Date(Date.UTC(2026, 10, 27, 10, m)).toISOString();
-      return (await recordCycle(config, await snapshotConfigured(config, deps), at, record)).map((e) => [e.kind, e.status, e.az, e.severity]);
+      return (await recordCycle(config, await snapshotConfigured(config, deps), at, record)).map((e) => [
+        e.kind,
+        e.status,
+        e.az,
+        e.severity,
+      ]);
     };
     const b = lab.nodes.filter((n) => n.az === 'us-east-1b');
     const seen: unknown[][] = [];

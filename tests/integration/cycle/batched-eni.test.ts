@@ -22,12 +22,25 @@ beforeAll(async () => {
   names.forEach((name, i) => {
     const ips = [1, 2].map((n) => `127.3.${i % 250}.${n}`);
     zone.hosts.set(`${name}-1.us-east-1.elb.amazonaws.com`, { a: ips });
-    ips.forEach((ip, n) => ec2State.enis.push({ eniId: `eni-${name}-${n}`, az: AZS[(i + n) % 3] as string, description: `ELB ${name}`, privateIp: `10.${i % 250}.0.${n}`, publicIp: ip }));
+    for (const [n, ip] of ips.entries())
+      ec2State.enis.push({
+        eniId: `eni-${name}-${n}`,
+        az: AZS[(i + n) % 3] as string,
+        description: `ELB ${name}`,
+        privateIp: `10.${i % 250}.0.${n}`,
+        publicIp: ip,
+      });
   });
   // An ALB whose name is a prefix of another's must not take its neighbour's ENIs.
   for (const [j, name] of ['web', 'web-2', 'webapp'].entries()) {
     zone.hosts.set(`${name}-99.us-east-1.elb.amazonaws.com`, { a: [`127.4.${j}.1`] });
-    ec2State.enis.push({ eniId: `eni-alb-${name}`, az: 'us-east-1a', description: `ELB app/${name}/0123456789abcdef`, privateIp: `10.99.${j}.1`, publicIp: `127.4.${j}.1` });
+    ec2State.enis.push({
+      eniId: `eni-alb-${name}`,
+      az: 'us-east-1a',
+      description: `ELB app/${name}/0123456789abcdef`,
+      privateIp: `10.99.${j}.1`,
+      publicIp: `127.4.${j}.1`,
+    });
   }
   dns = await startDnsServer(zone);
   endpoint = await startEc2Endpoint(ec2State);
@@ -35,17 +48,24 @@ beforeAll(async () => {
 afterAll(async () => Promise.all([dns.close(), endpoint.close()]));
 
 describe('Batched ENI lookups', () => {
-  it('maps every node to its own load balancer and AZ with one call per 199 descriptions, within EC2\'s 200 filter values a call', async () => {
+  it("maps every node to its own load balancer and AZ with one call per 199 descriptions, within EC2's 200 filter values a call", async () => {
     const config = parseConfig(
       {
-        loadBalancers: [...names.map((n) => ({ dnsName: `${n}-1.us-east-1.elb.amazonaws.com` })), ...['web', 'web-2', 'webapp'].map((n) => ({ dnsName: `${n}-99.us-east-1.elb.amazonaws.com` }))],
+        loadBalancers: [
+          ...names.map((n) => ({ dnsName: `${n}-1.us-east-1.elb.amazonaws.com` })),
+          ...['web', 'web-2', 'webapp'].map((n) => ({ dnsName: `${n}-99.us-east-1.elb.amazonaws.com` })),
+        ],
         dns: { servers: [dns.address], queries: 1, timeoutMs: 2000, allowLoopbackNodes: true },
         concurrency: 64,
       },
       'test',
     );
     const ec2 = new EC2Client({ region: 'us-east-1', endpoint: endpoint.url });
-    const observations = await observeConfigured(config, { dns: createDnsLookup(config.dns), enisFor: () => createEniLookup(ec2), now: () => new Date() });
+    const observations = await observeConfigured(config, {
+      dns: createDnsLookup(config.dns),
+      enisFor: () => createEniLookup(ec2),
+      now: () => new Date(),
+    });
     ec2.destroy();
 
     // 253 Classic/ALB-shaped names × 2 patterns each (such a name cannot be an NLB's) = 506
@@ -57,7 +77,9 @@ describe('Batched ENI lookups', () => {
       const o = observations[i];
       expect(o?.errors).toEqual([]);
       expect(o?.nodes.map((n) => [n.eniId, n.az, n.state])).toEqual(
-        [0, 1].map((n) => [`eni-${name}-${n}`, AZS[(i + n) % 3], 'in-service']).sort((a, b) => String(a[1]).localeCompare(String(b[1]))),
+        [0, 1]
+          .map((n) => [`eni-${name}-${n}`, AZS[(i + n) % 3], 'in-service'])
+          .sort((a, b) => String(a[1]).localeCompare(String(b[1]))),
       );
     });
     for (const [j, name] of ['web', 'web-2', 'webapp'].entries()) {

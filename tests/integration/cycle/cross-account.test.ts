@@ -30,17 +30,37 @@ afterAll(async () => {
 });
 
 describe('Cross-account roles', () => {
-  it('assumes the configured role for that load balancer\'s EC2 calls, and only for it', async () => {
-    const config = parseConfig({ loadBalancers: [{ dnsName: lab.dnsName, roleArn: ROLE }], dns: { servers: [dnsServer], queries: 1, allowLoopbackNodes: true } }, 'test');
+  it("assumes the configured role for that load balancer's EC2 calls, and only for it", async () => {
+    const config = parseConfig(
+      {
+        loadBalancers: [{ dnsName: lab.dnsName, roleArn: ROLE }],
+        dns: { servers: [dnsServer], queries: 1, allowLoopbackNodes: true },
+      },
+      'test',
+    );
     const ec2 = ec2ClientsByRegion();
-    const [o] = await observeConfigured(config, { dns: createDnsLookup(config.dns), enisFor: (region, roleArn) => createEniLookup(ec2(region, roleArn)), now: () => new Date() });
+    const [o] = await observeConfigured(config, {
+      dns: createDnsLookup(config.dns),
+      enisFor: (region, roleArn) => createEniLookup(ec2(region, roleArn)),
+      now: () => new Date(),
+    });
     expect(o?.errors).toEqual([]);
     expect(o?.azs).toEqual({ 'us-east-1a': { provisioned: 1, advertised: 1 } });
     expect(calls).toEqual([{ roleArn: ROLE, sessionName: 'elbscope', callerKeyId: 'test' }]);
     expect(lab.ec2.requests.map((r) => r.signedBy)).toEqual(['ASIA210987654321']);
 
-    const own = parseConfig({ loadBalancers: [{ dnsName: lab.dnsName }], dns: { servers: [dnsServer], queries: 1, allowLoopbackNodes: true } }, 'test');
-    await observeConfigured(own, { dns: createDnsLookup(own.dns), enisFor: (region, roleArn) => createEniLookup(ec2(region, roleArn)), now: () => new Date() });
+    const own = parseConfig(
+      {
+        loadBalancers: [{ dnsName: lab.dnsName }],
+        dns: { servers: [dnsServer], queries: 1, allowLoopbackNodes: true },
+      },
+      'test',
+    );
+    await observeConfigured(own, {
+      dns: createDnsLookup(own.dns),
+      enisFor: (region, roleArn) => createEniLookup(ec2(region, roleArn)),
+      now: () => new Date(),
+    });
     expect(lab.ec2.requests.map((r) => r.signedBy)).toEqual(['ASIA210987654321', 'test']);
     expect(calls).toHaveLength(1);
   });
@@ -50,12 +70,22 @@ describe('The lab STS endpoint holds AssumeRole to its documented contract', () 
   it('refuses a session name, duration or role ARN STS would refuse, through the real SDK', async () => {
     const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
     const client = new STSClient({ region: 'us-east-1', maxAttempts: 1 });
-    const assume = (input: { RoleArn: string; RoleSessionName: string; DurationSeconds?: number }) => client.send(new AssumeRoleCommand(input)).then(() => 'ok', (e: Error) => `${e.name}: ${e.message}`);
+    const assume = (input: { RoleArn: string; RoleSessionName: string; DurationSeconds?: number }) =>
+      client.send(new AssumeRoleCommand(input)).then(
+        () => 'ok',
+        (e: Error) => `${e.name}: ${e.message}`,
+      );
     expect(await assume({ RoleArn: ROLE, RoleSessionName: 'elbscope' })).toBe('ok');
     expect(await assume({ RoleArn: ROLE, RoleSessionName: 'x' })).toMatch(/^ValidationError: .*roleSessionName/);
-    expect(await assume({ RoleArn: ROLE, RoleSessionName: 'elb scope' })).toMatch(/^ValidationError: .*roleSessionName/);
-    expect(await assume({ RoleArn: ROLE, RoleSessionName: 'elbscope', DurationSeconds: 600 })).toMatch(/^ValidationError: .*durationSeconds/);
-    expect(await assume({ RoleArn: 'arn:aws:iam::1:role/x', RoleSessionName: 'elbscope' })).toMatch(/^ValidationError: .*roleArn/);
+    expect(await assume({ RoleArn: ROLE, RoleSessionName: 'elb scope' })).toMatch(
+      /^ValidationError: .*roleSessionName/,
+    );
+    expect(await assume({ RoleArn: ROLE, RoleSessionName: 'elbscope', DurationSeconds: 600 })).toMatch(
+      /^ValidationError: .*durationSeconds/,
+    );
+    expect(await assume({ RoleArn: 'arn:aws:iam::1:role/x', RoleSessionName: 'elbscope' })).toMatch(
+      /^ValidationError: .*roleArn/,
+    );
     client.destroy();
   });
 });

@@ -28,7 +28,10 @@ describe.skipIf(!apache || !nginx)('Function: snapshotConfigured', () => {
     ec2 = new EC2Client({ region: 'us-east-1', endpoint: ec2Url });
     [backend, web] = await Promise.all([startApache(apache as string, { mpm: 'event' }), startNginx(nginx as string)]);
     const [a, b] = lab.nodes;
-    sockets.push(...(await openIdleConnections(backend.port, 3, a?.privateIp)), ...(await openIdleConnections(backend.port, 1, b?.privateIp)));
+    sockets.push(
+      ...(await openIdleConnections(backend.port, 3, a?.privateIp)),
+      ...(await openIdleConnections(backend.port, 1, b?.privateIp)),
+    );
     sockets.push(...(await openIdleConnections(backend.port, 1, '127.0.0.9'))); // not a node of this load balancer
   });
   afterAll(async () => {
@@ -44,7 +47,11 @@ describe.skipIf(!apache || !nginx)('Function: snapshotConfigured', () => {
           {
             dnsName: lab.dnsName,
             backends: [
-              { name: 'i-apache', statusUrl: `http://127.0.0.1:${backend.port}/server-status?auto`, acceptFilterNone: true },
+              {
+                name: 'i-apache',
+                statusUrl: `http://127.0.0.1:${backend.port}/server-status?auto`,
+                acceptFilterNone: true,
+              },
               { name: 'i-nginx', statusUrl: `http://127.0.0.1:${web.port}/nginx_status` },
             ],
           },
@@ -61,7 +68,10 @@ describe.skipIf(!apache || !nginx)('Function: snapshotConfigured', () => {
       [snapshot] = await snapshotConfigured(config, deps);
     }
 
-    expect(snapshot?.observation.azs).toEqual({ 'us-east-1a': { provisioned: 1, advertised: 1 }, 'us-east-1b': { provisioned: 1, advertised: 1 } });
+    expect(snapshot?.observation.azs).toEqual({
+      'us-east-1a': { provisioned: 1, advertised: 1 },
+      'us-east-1b': { provisioned: 1, advertised: 1 },
+    });
     const [apacheSnap, nginxSnap] = snapshot?.backends ?? [];
     expect(apacheSnap?.report).toMatchObject({ server: 'apache', reading: 5, error: null });
     const [a, b] = lab.nodes;

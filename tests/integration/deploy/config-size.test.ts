@@ -26,24 +26,48 @@ const ENV_LIMIT = 4000;
 
 function serviceCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-service-'));
-  for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'elbscope.config.example.json', 'deploy', 'functions', 'shared', 'types']) {
+  for (const entry of [
+    'serverless.yml',
+    'package.json',
+    'tsconfig.json',
+    'elbscope.config.example.json',
+    'deploy',
+    'functions',
+    'shared',
+    'types',
+  ]) {
     cpSync(join(root, entry), join(dir, entry), { recursive: true });
   }
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
   return dir;
 }
 
-async function packageService(service: string, out: string, configFile: string): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, [join(service, 'node_modules/osls/bin/serverless.js'), 'package', '--package', out, '--stage', 'test'], {
-    cwd: service,
-    env: childEnv({ SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', ELBSCOPE_CONFIG_FILE: configFile }),
-    timeout: 240_000,
-  });
+async function packageService(
+  service: string,
+  out: string,
+  configFile: string,
+): Promise<{ stdout: string; stderr: string }> {
+  return run(
+    process.execPath,
+    [join(service, 'node_modules/osls/bin/serverless.js'), 'package', '--package', out, '--stage', 'test'],
+    {
+      cwd: service,
+      env: childEnv({ SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', ELBSCOPE_CONFIG_FILE: configFile }),
+      timeout: 240_000,
+    },
+  );
 }
 
-/** A function's environment as Lambda counts it, the stricter way: the JSON of the map, a value CloudFormation fills in as 512 bytes. */
+/**
+ * A function's environment as Lambda counts it, the stricter way: the JSON of the map, a value CloudFormation fills in
+ * as 512 bytes.
+ */
 const environmentBytes = (variables: Record<string, unknown>) =>
-  Buffer.byteLength(JSON.stringify(Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : 'x'.repeat(512)]))));
+  Buffer.byteLength(
+    JSON.stringify(
+      Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : 'x'.repeat(512)])),
+    ),
+  );
 
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
 const functionsOf = (t: Template) => Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
@@ -58,7 +82,13 @@ beforeAll(async () => {
   started = await lab.start();
   service = serviceCopy();
   // 200 load balancers: the lab's, and 199 its DNS server does not know (each a failed observation, quickly).
-  const names = [lab.dnsName, ...Array.from({ length: 199 }, (_, i) => `elbscope-fleet-${String(i).padStart(3, '0')}-1234567890.us-east-1.elb.amazonaws.com`)];
+  const names = [
+    lab.dnsName,
+    ...Array.from(
+      { length: 199 },
+      (_, i) => `elbscope-fleet-${String(i).padStart(3, '0')}-1234567890.us-east-1.elb.amazonaws.com`,
+    ),
+  ];
   config = {
     loadBalancers: names.map((dnsName) => ({ dnsName })),
     dns: { servers: [started.dnsServer], timeoutMs: 500, tries: 1, allowLoopbackNodes: true },
@@ -73,10 +103,16 @@ beforeAll(async () => {
 afterAll(() => lab.stop());
 
 describe('serverless package with a configuration too large for the environment (200 load balancers)', () => {
-  it('keeps every function\'s environment under 4 KB, the configuration in a file of each package that ELBSCOPE_CONFIG_FILE names', async () => {
+  it("keeps every function's environment under 4 KB, the configuration in a file of each package that ELBSCOPE_CONFIG_FILE names", async () => {
     const template: Template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
     const fns = functionsOf(template);
-    expect(fns.map(([id]) => id).sort()).toEqual(['DispatchLambdaFunction', 'ObserveLambdaFunction', 'ReportLambdaFunction', 'TlsDashprobeLambdaFunction', 'WorkerLambdaFunction']);
+    expect(fns.map(([id]) => id).sort()).toEqual([
+      'DispatchLambdaFunction',
+      'ObserveLambdaFunction',
+      'ReportLambdaFunction',
+      'TlsDashprobeLambdaFunction',
+      'WorkerLambdaFunction',
+    ]);
     for (const [, fn] of fns) {
       const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
       expect(variables.ELBSCOPE_CONFIG).toBeUndefined();
@@ -84,7 +120,9 @@ describe('serverless package with a configuration too large for the environment 
       expect(environmentBytes(variables)).toBeLessThan(ENV_LIMIT);
     }
     for (const name of ['observe', 'tls-probe', 'report', 'dispatch', 'worker']) {
-      const { stdout } = await run('unzip', ['-p', join(out, `${name}.zip`), PACKAGED], { maxBuffer: 16 * 1024 * 1024 });
+      const { stdout } = await run('unzip', ['-p', join(out, `${name}.zip`), PACKAGED], {
+        maxBuffer: 16 * 1024 * 1024,
+      });
       expect(JSON.parse(stdout)).toEqual(config);
     }
     // Written only while packaging: the service directory is left as it was.
@@ -98,8 +136,13 @@ describe('serverless package with a configuration too large for the environment 
     const sns: SnsState = { messages: [], failNext: [] };
     const topic = await startSnsEndpoint(sns);
     try {
-      const template: Template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
-      const observe = template.Resources.ObserveLambdaFunction?.Properties.Environment.Variables as Record<string, unknown>;
+      const template: Template = JSON.parse(
+        readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'),
+      );
+      const observe = template.Resources.ObserveLambdaFunction?.Properties.Environment.Variables as Record<
+        string,
+        unknown
+      >;
       const invoke = `require(${JSON.stringify(join(dir, 'functions/observe/handler.js'))}).handler({ time: '2026-11-25T10:00:00Z' }, { awsRequestId: 'r', functionName: 'observe', getRemainingTimeInMillis: () => 50000 }).then((r) => process.stdout.write('RESULT ' + JSON.stringify(r) + '\\n'))`;
       // Lambda runs the code from LAMBDA_TASK_ROOT; the working directory here is elsewhere.
       const { stdout } = await run(process.execPath, ['-e', invoke], {
@@ -118,7 +161,12 @@ describe('serverless package with a configuration too large for the environment 
       }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
         throw new Error(`${err.message}\n${err.stderr ?? ''}`.slice(0, 4000));
       });
-      const result = JSON.parse(stdout.split('\n').find((l) => l.startsWith('RESULT '))?.slice(7) ?? 'null');
+      const result = JSON.parse(
+        stdout
+          .split('\n')
+          .find((l) => l.startsWith('RESULT '))
+          ?.slice(7) ?? 'null',
+      );
       expect(result).toMatchObject({ observed: 200 });
       expect(result.unresolved).toHaveLength(199);
       expect(result.unresolved).not.toContain(lab.dnsName);
@@ -131,13 +179,18 @@ describe('serverless package with a configuration too large for the environment 
     const other = serviceCopy();
     // Another variable of 4,100 bytes: no placement of the configuration can make this environment fit.
     const yml = readFileSync(join(other, 'serverless.yml'), 'utf8');
-    writeFileSync(join(other, 'serverless.yml'), yml.replace(/(\n  environment:\n)/, `$1    ELBSCOPE_EXTRA: '${'x'.repeat(4100)}'\n`));
+    writeFileSync(
+      join(other, 'serverless.yml'),
+      yml.replace(/(\n {2}environment:\n)/, `$1    ELBSCOPE_EXTRA: '${'x'.repeat(4100)}'\n`),
+    );
     writeFileSync(join(other, 'fleet.config.json'), JSON.stringify(config));
     const failed = await packageService(other, join(other, 'out'), join(other, 'fleet.config.json')).then(
       () => null,
       (err: { stdout: string; stderr: string }) => err,
     );
     expect(failed).not.toBeNull();
-    expect(`${failed?.stdout}${failed?.stderr}`).toMatch(/ObserveLambdaFunction: its environment would be \d+ bytes .*over Lambda's limit \("The total size of all environment variables doesn't exceed 4 KB", Lambda quotas.*AWS would refuse the deploy/);
+    expect(`${failed?.stdout}${failed?.stderr}`).toMatch(
+      /ObserveLambdaFunction: its environment would be \d+ bytes .*over Lambda's limit \("The total size of all environment variables doesn't exceed 4 KB", Lambda quotas.*AWS would refuse the deploy/,
+    );
   }, 300_000);
 });

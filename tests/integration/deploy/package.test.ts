@@ -22,14 +22,23 @@ const serverless = join(root, 'node_modules/osls/bin/serverless.js');
 const run = promisify(execFile);
 
 function packageTo(dir: string, extraEnv: Record<string, string> = {}, params: string[] = []) {
-  return run(process.execPath, [serverless, 'package', '--package', dir, '--stage', 'test', ...params.map((p) => `--param=${p}`)], {
-    cwd: root,
-    env: childEnv({ SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', ...extraEnv }),
-    timeout: 240_000,
-  });
+  return run(
+    process.execPath,
+    [serverless, 'package', '--package', dir, '--stage', 'test', ...params.map((p) => `--param=${p}`)],
+    {
+      cwd: root,
+      env: childEnv({ SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', ...extraEnv }),
+      timeout: 240_000,
+    },
+  );
 }
 
-type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string }> };
+type Template = {
+  Resources: Record<
+    string,
+    { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string }
+  >;
+};
 let template: Template;
 let packageDir: string;
 
@@ -43,7 +52,10 @@ beforeAll(async () => {
  * Unzip a packaged function into a directory of its own (no node_modules in reach)
  * and invoke its handler once in a fresh node process with a scheduled event.
  */
-async function runBundle(name: string, env: Record<string, string>): Promise<{ result: any; logs: Record<string, any>[] }> {
+async function runBundle(
+  name: string,
+  env: Record<string, string>,
+): Promise<{ result: any; logs: Record<string, any>[] }> {
   const dir = mkdtempSync(join(tmpdir(), `elbscope-bundle-${name}-`));
   await run('unzip', ['-q', join(packageDir, `${name}.zip`), '-d', dir]);
   const invoke = `require('./functions/${name}/handler.js').handler({ time: '2026-11-25T10:00:00Z' }, { awsRequestId: 'r', functionName: '${name}', getRemainingTimeInMillis: () => 50000 }).then((r) => process.stdout.write('RESULT ' + JSON.stringify(r) + '\\n'))`;
@@ -92,7 +104,9 @@ describe('serverless package', () => {
     const topic = await startSnsEndpoint(sns);
     const sts = await startStsEndpoint(assumed);
     // CloudWatch says the lab's load balancer dropped 17 requests a minute ago.
-    const cloudwatch = cloudWatchState((q) => (q.metricName === 'SpilloverCount' && q.dimensions.LoadBalancerName === 'pkg' ? [[q.end - 60_000, 17]] : []));
+    const cloudwatch = cloudWatchState((q) =>
+      q.metricName === 'SpilloverCount' && q.dimensions.LoadBalancerName === 'pkg' ? [[q.end - 60_000, 17]] : [],
+    );
     const cw = await startCloudWatch(cloudwatch);
     // The stack's seal key (SealKey: HMAC_256, GENERATE_VERIFY_MAC), held by the lab's KMS.
     const sealKey = labHmacKey();
@@ -100,7 +114,11 @@ describe('serverless package', () => {
     const kmsEndpoint = await startKmsEndpoint(kms);
     try {
       const roleArn = 'arn:aws:iam::210987654321:role/elbscope-reader';
-      const config = { loadBalancers: [{ dnsName: lab.dnsName, roleArn }, { dnsName: 'gone-1.us-east-1.elb.amazonaws.com' }], dns: { servers: [started.dnsServer], timeoutMs: 300, tries: 1, allowLoopbackNodes: true }, detect: { confirm: { m: 1, n: 1 } } };
+      const config = {
+        loadBalancers: [{ dnsName: lab.dnsName, roleArn }, { dnsName: 'gone-1.us-east-1.elb.amazonaws.com' }],
+        dns: { servers: [started.dnsServer], timeoutMs: 300, tries: 1, allowLoopbackNodes: true },
+        detect: { confirm: { m: 1, n: 1 } },
+      };
       const { result, logs } = await runBundle('observe', {
         ELBSCOPE_CONFIG: JSON.stringify(config),
         ELBSCOPE_TABLE: dynamo.table,
@@ -116,8 +134,16 @@ describe('serverless package', () => {
       expect(result).toMatchObject({ observed: 2, unresolved: ['gone-1.us-east-1.elb.amazonaws.com'], errors: 1 });
       // The ENIs came back through the bundled EC2 deserializer: every node placed in its AZ.
       const observation = logs.find((r) => r.message === 'observation' && r.observation?.loadBalancer === lab.dnsName);
-      expect(observation?.observation.azs).toEqual({ 'us-east-1a': { provisioned: 2, advertised: 2 }, 'us-east-1b': { provisioned: 1, advertised: 1 } });
-      expect(sns.messages.map((m) => m.subject).sort()).toEqual([expect.stringContaining('gone dns observation failing'), expect.stringMatching(/^elbscope: pkg: 17 requests dropped \(SpilloverCount\) in \d\d:\d\d-\d\d:\d\d UTC: the surge queue is full$/)]);
+      expect(observation?.observation.azs).toEqual({
+        'us-east-1a': { provisioned: 2, advertised: 2 },
+        'us-east-1b': { provisioned: 1, advertised: 1 },
+      });
+      expect(sns.messages.map((m) => m.subject).sort()).toEqual([
+        expect.stringContaining('gone dns observation failing'),
+        expect.stringMatching(
+          /^elbscope: pkg: 17 requests dropped \(SpilloverCount\) in \d\d:\d\d-\d\d:\d\d UTC: the surge queue is full$/,
+        ),
+      ]);
       // The bundled CloudWatch client, within GetMetricData's contract, signed with the assumed role's key.
       expect(cloudwatch.refused).toEqual([]);
       expect(cloudwatch.signedBy).toEqual(['ASIA210987654321']);
@@ -126,7 +152,9 @@ describe('serverless package', () => {
       expect(assumed.map((c) => c.roleArn)).toEqual([roleArn]);
       expect(lab.ec2.requests.map((r) => r.signedBy).sort()).toEqual(['ASIA210987654321', 'test']);
       // The records are sealed through the bundled KMS client, within GenerateMac's contract.
-      expect(kms.calls.filter((c) => c.operation === 'GenerateMac' && c.error === null).length).toBeGreaterThanOrEqual(2);
+      expect(kms.calls.filter((c) => c.operation === 'GenerateMac' && c.error === null).length).toBeGreaterThanOrEqual(
+        2,
+      );
       expect(kms.calls.filter((c) => c.error !== null)).toEqual([]);
     } finally {
       await Promise.all([lab.stop(), dynamo.stop(), topic.close(), sts.close(), cw.close(), kmsEndpoint.close()]);
@@ -138,8 +166,15 @@ describe('serverless package', () => {
     const endpoint = await startSqsEndpoint(queued);
     try {
       const queueUrl = `${endpoint.url}/123456789012/elbscope-work`;
-      const config = { loadBalancers: ['pa', 'pb', 'pc'].map((n) => ({ dnsName: `${n}-1.us-east-1.elb.amazonaws.com` })), fanout: { enabled: true, batchSize: 2 } };
-      const { result } = await runBundle('dispatch', { ELBSCOPE_CONFIG: JSON.stringify(config), ELBSCOPE_QUEUE_URL: queueUrl, AWS_ENDPOINT_URL_SQS: endpoint.url });
+      const config = {
+        loadBalancers: ['pa', 'pb', 'pc'].map((n) => ({ dnsName: `${n}-1.us-east-1.elb.amazonaws.com` })),
+        fanout: { enabled: true, batchSize: 2 },
+      };
+      const { result } = await runBundle('dispatch', {
+        ELBSCOPE_CONFIG: JSON.stringify(config),
+        ELBSCOPE_QUEUE_URL: queueUrl,
+        AWS_ENDPOINT_URL_SQS: endpoint.url,
+      });
       expect(result).toEqual({ cycle: '2026-11-25T10:00:00.000Z', messages: 2 });
       expect(queued.map((m) => JSON.parse(m.body).loadBalancers)).toEqual([['pa', 'pb'], ['pc']]);
     } finally {
@@ -149,7 +184,10 @@ describe('serverless package', () => {
 
   it('attaches the functions to a VPC when subnetIds and securityGroupIds are given', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-vpc-'));
-    await packageTo(dir, {}, ['subnetIds=subnet-0123456789abcdef0,subnet-0123456789abcdef1', 'securityGroupIds=sg-0123456789abcdef0']);
+    await packageTo(dir, {}, [
+      'subnetIds=subnet-0123456789abcdef0,subnet-0123456789abcdef1',
+      'securityGroupIds=sg-0123456789abcdef0',
+    ]);
     const t: Template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
     expect(t.Resources.ObserveLambdaFunction?.Properties.VpcConfig).toEqual({
       SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
@@ -158,118 +196,313 @@ describe('serverless package', () => {
   }, 240_000);
 
   it('gives each function its own IAM role with only what it calls: no "*" action, report read-only, no discovery or cross-account grants unless configured', () => {
-    const statementsOf = (role: string): any[] => (template.Resources[role]?.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement);
-    const actionsOf = (role: string): string[] => statementsOf(role).flatMap((s: any) => [s.Action].flat()).filter((a: string) => !a.startsWith('logs:')).sort();
-    const fns = { ObserveLambdaFunction: 'ObserveRole', TlsDashprobeLambdaFunction: 'TlsProbeRole', DispatchLambdaFunction: 'DispatchRole', WorkerLambdaFunction: 'WorkerRole', ReportLambdaFunction: 'ReportRole' };
-    for (const [fn, role] of Object.entries(fns)) expect(template.Resources[fn]?.Properties.Role).toEqual({ 'Fn::GetAtt': [role, 'Arn'] });
+    const statementsOf = (role: string): any[] =>
+      (template.Resources[role]?.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement);
+    const actionsOf = (role: string): string[] =>
+      statementsOf(role)
+        .flatMap((s: any) => [s.Action].flat())
+        .filter((a: string) => !a.startsWith('logs:'))
+        .sort();
+    const fns = {
+      ObserveLambdaFunction: 'ObserveRole',
+      TlsDashprobeLambdaFunction: 'TlsProbeRole',
+      DispatchLambdaFunction: 'DispatchRole',
+      WorkerLambdaFunction: 'WorkerRole',
+      ReportLambdaFunction: 'ReportRole',
+    };
+    for (const [fn, role] of Object.entries(fns))
+      expect(template.Resources[fn]?.Properties.Role).toEqual({ 'Fn::GetAtt': [role, 'Arn'] });
     expect(template.Resources.IamRoleLambdaExecution).toBeUndefined(); // no shared role
-    for (const role of Object.values(fns)) for (const a of statementsOf(role).flatMap((s: any) => [s.Action].flat())) expect(a).not.toMatch(/\*/);
+    for (const role of Object.values(fns))
+      for (const a of statementsOf(role).flatMap((s: any) => [s.Action].flat())) expect(a).not.toMatch(/\*/);
 
-    const write = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
+    const write = [
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ];
     const publish = ['kms:Decrypt', 'kms:GenerateDataKey', 'sns:Publish'];
     const seal = ['kms:DescribeKey', 'kms:GenerateMac', 'kms:VerifyMac'];
     expect(actionsOf('ReportRole')).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'kms:DescribeKey', 'kms:VerifyMac']);
-    expect(actionsOf('ObserveRole')).toEqual(['ec2:DescribeNetworkInterfaces', 'cloudwatch:GetMetricData', 'elasticloadbalancing:DescribeCapacityReservation', ...write, ...seal, ...publish, 'sqs:SendMessage'].sort());
+    expect(actionsOf('ObserveRole')).toEqual(
+      [
+        'ec2:DescribeNetworkInterfaces',
+        'cloudwatch:GetMetricData',
+        'elasticloadbalancing:DescribeCapacityReservation',
+        ...write,
+        ...seal,
+        ...publish,
+        'sqs:SendMessage',
+      ].sort(),
+    );
     expect(actionsOf('TlsProbeRole')).toEqual([...write, ...seal, ...publish, 'sqs:SendMessage'].sort());
     expect(actionsOf('DispatchRole')).toEqual(['sqs:SendMessage', 'sqs:SendMessage']);
-    expect(actionsOf('WorkerRole')).toEqual(['ec2:DescribeNetworkInterfaces', 'cloudwatch:GetMetricData', 'elasticloadbalancing:DescribeCapacityReservation', ...write, ...seal, ...publish, 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'].sort());
+    expect(actionsOf('WorkerRole')).toEqual(
+      [
+        'ec2:DescribeNetworkInterfaces',
+        'cloudwatch:GetMetricData',
+        'elasticloadbalancing:DescribeCapacityReservation',
+        ...write,
+        ...seal,
+        ...publish,
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:ReceiveMessage',
+      ].sort(),
+    );
     // Each function writes its own log group only.
-    expect(statementsOf('ReportRole').find((s: any) => [s.Action].flat().includes('logs:PutLogEvents'))?.Resource[0]['Fn::Sub']).toMatch(/log-group:\/aws\/lambda\/elbscope-test-report:\*:\*$/);
+    expect(
+      statementsOf('ReportRole').find((s: any) => [s.Action].flat().includes('logs:PutLogEvents'))?.Resource[0][
+        'Fn::Sub'
+      ],
+    ).toMatch(/log-group:\/aws\/lambda\/elbscope-test-report:\*:\*$/);
     const all = Object.values(fns).flatMap(statementsOf);
-    const resourceOf = (prefix: string) => all.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith(prefix))).map((s: any) => s.Resource);
+    const resourceOf = (prefix: string) =>
+      all.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith(prefix))).map((s: any) => s.Resource);
     for (const r of resourceOf('dynamodb:')) expect(r).toEqual({ 'Fn::GetAtt': ['StateTable', 'Arn'] });
     for (const r of resourceOf('sns:')) expect(r).toEqual({ Ref: 'AlertTopic' });
     // The seal key's MAC calls, on the stack's SealKey alone.
-    for (const r of all.filter((s: any) => [s.Action].flat().some((a: string) => a.endsWith('Mac'))).map((s: any) => s.Resource)) expect(r).toEqual({ 'Fn::GetAtt': ['SealKey', 'Arn'] });
-    for (const r of resourceOf('sqs:')) expect([{ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] }, { 'Fn::GetAtt': ['WorkQueue', 'Arn'] }]).toContainEqual(r);
+    for (const r of all
+      .filter((s: any) => [s.Action].flat().some((a: string) => a.endsWith('Mac')))
+      .map((s: any) => s.Resource))
+      expect(r).toEqual({ 'Fn::GetAtt': ['SealKey', 'Arn'] });
+    for (const r of resourceOf('sqs:'))
+      expect([{ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] }, { 'Fn::GetAtt': ['WorkQueue', 'Arn'] }]).toContainEqual(
+        r,
+      );
     // Runaways are bounded: one copy of each scheduled function, ten workers, two reports.
-    expect(Object.fromEntries(Object.keys(fns).map((fn) => [fn, template.Resources[fn]?.Properties.ReservedConcurrentExecutions]))).toEqual({ ObserveLambdaFunction: 1, TlsDashprobeLambdaFunction: 1, DispatchLambdaFunction: 1, WorkerLambdaFunction: 10, ReportLambdaFunction: 2 });
+    expect(
+      Object.fromEntries(
+        Object.keys(fns).map((fn) => [fn, template.Resources[fn]?.Properties.ReservedConcurrentExecutions]),
+      ),
+    ).toEqual({
+      ObserveLambdaFunction: 1,
+      TlsDashprobeLambdaFunction: 1,
+      DispatchLambdaFunction: 1,
+      WorkerLambdaFunction: 10,
+      ReportLambdaFunction: 2,
+    });
   });
 
   it('grants discovery and cross-account calls only when the configuration asks for them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-iam-'));
     const file = join(dir, 'config.json');
-    writeFileSync(file, JSON.stringify({ loadBalancers: [{ dnsName: 'test-738445577.us-east-1.elb.amazonaws.com', roleArn: 'arn:aws:iam::210987654321:role/elbscope-reader' }], discovery: { regions: ['us-east-1'], tags: { elbscope: 'watch' } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        loadBalancers: [
+          {
+            dnsName: 'test-738445577.us-east-1.elb.amazonaws.com',
+            roleArn: 'arn:aws:iam::210987654321:role/elbscope-reader',
+          },
+        ],
+        discovery: { regions: ['us-east-1'], tags: { elbscope: 'watch' } },
+      }),
+    );
     await packageTo(join(dir, 'out'), { ELBSCOPE_CONFIG_FILE: file }, ['reservedConcurrency=off']);
     const t: Template = JSON.parse(readFileSync(join(dir, 'out', 'cloudformation-template-update-stack.json'), 'utf8'));
-    const actions = (role: string): string[] => (t.Resources[role]?.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement).flatMap((s: any) => [s.Action].flat());
-    expect(actions('ObserveRole')).toEqual(expect.arrayContaining(['elasticloadbalancing:DescribeLoadBalancers', 'ec2:DescribeInstances', 'sts:AssumeRole']));
-    expect(actions('ReportRole').filter((a) => !a.startsWith('logs:'))).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'kms:VerifyMac', 'kms:DescribeKey']);
-    const assume = (t.Resources.ObserveRole?.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement).find((s: any) => [s.Action].flat().includes('sts:AssumeRole'));
+    const actions = (role: string): string[] =>
+      (t.Resources[role]?.Properties.Policies ?? [])
+        .flatMap((p: any) => p.PolicyDocument.Statement)
+        .flatMap((s: any) => [s.Action].flat());
+    expect(actions('ObserveRole')).toEqual(
+      expect.arrayContaining(['elasticloadbalancing:DescribeLoadBalancers', 'ec2:DescribeInstances', 'sts:AssumeRole']),
+    );
+    expect(actions('ReportRole').filter((a) => !a.startsWith('logs:'))).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'kms:VerifyMac',
+      'kms:DescribeKey',
+    ]);
+    const assume = (t.Resources.ObserveRole?.Properties.Policies ?? [])
+      .flatMap((p: any) => p.PolicyDocument.Statement)
+      .find((s: any) => [s.Action].flat().includes('sts:AssumeRole'));
     expect(assume.Resource).toEqual(['arn:aws:iam::210987654321:role/elbscope-reader']);
-    expect(Object.values(t.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties.ReservedConcurrentExecutions)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(
+      Object.values(t.Resources)
+        .filter((r) => r.Type === 'AWS::Lambda::Function')
+        .map((r) => r.Properties.ReservedConcurrentExecutions),
+    ).toEqual([undefined, undefined, undefined, undefined, undefined]);
   }, 240_000);
 
   it('defines the table (on demand, TTL on observations, point-in-time recovery) and a KMS-encrypted topic', () => {
     const table = template.Resources.StateTable?.Properties;
     expect(template.Resources.StateTable).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' }); // the audit trail outlives the stack
     expect(table?.DeletionProtectionEnabled).toBe(true);
-    expect(table).toMatchObject({ BillingMode: 'PAY_PER_REQUEST', TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true }, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
-    expect(table?.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
+    expect(table).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    expect(table?.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
     expect(template.Resources.AlertTopic?.Properties.KmsMasterKeyId).toEqual({ Ref: 'AlertTopicKey' });
     const fn = template.Resources.ObserveLambdaFunction?.Properties;
-    expect(fn?.Environment.Variables).toMatchObject({ ELBSCOPE_TABLE: { Ref: 'StateTable' }, ELBSCOPE_TOPIC_ARN: { Ref: 'AlertTopic' }, ELBSCOPE_SEAL_KEY: { 'Fn::GetAtt': ['SealKey', 'Arn'] } });
+    expect(fn?.Environment.Variables).toMatchObject({
+      ELBSCOPE_TABLE: { Ref: 'StateTable' },
+      ELBSCOPE_TOPIC_ARN: { Ref: 'AlertTopic' },
+      ELBSCOPE_SEAL_KEY: { 'Fn::GetAtt': ['SealKey', 'Arn'] },
+    });
     // The audit's seal key: an HMAC key, kept with the table it seals.
-    expect(template.Resources.SealKey).toMatchObject({ Type: 'AWS::KMS::Key', DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain', Properties: { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' } });
+    expect(template.Resources.SealKey).toMatchObject({
+      Type: 'AWS::KMS::Key',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' },
+    });
   });
 
   it('sends failed scheduled runs to a queue, and defines the dashboard', () => {
     const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
     expect(configs).toHaveLength(3); // observe, tls-probe, dispatch
-    for (const c of configs) expect(c.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] });
+    for (const c of configs)
+      expect(c.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] });
     const body = JSON.parse(template.Resources.Dashboard?.Properties.DashboardBody);
     expect(body.widgets.map((w: any) => w.properties.title)).toEqual([
-      'Nodes per AZ (provisioned: ENIs)', 'Nodes per AZ (advertised in DNS)', 'Pre-opened connections (R) per backend',
-      'elbscope itself: observation failures by source', 'elbscope itself: completed cycles', 'elbscope itself: alerts undeliverable',
+      'Nodes per AZ (provisioned: ENIs)',
+      'Nodes per AZ (advertised in DNS)',
+      'Pre-opened connections (R) per backend',
+      'elbscope itself: observation failures by source',
+      'elbscope itself: completed cycles',
+      'elbscope itself: alerts undeliverable',
     ]);
     expect(body.widgets[0].properties.metrics[0][0].expression).toContain('MetricName="NodesProvisioned"');
   });
 
   it('monitors the monitor: alarms on its own metrics (the names the code emits), the queues and the functions, routed to the alert topic', () => {
-    const alarms: Record<string, Record<string, any>> = Object.fromEntries(ofType('AWS::CloudWatch::Alarm').map(([, r]) => [r.Properties.AlarmName, r.Properties]));
+    const alarms: Record<string, Record<string, any>> = Object.fromEntries(
+      ofType('AWS::CloudWatch::Alarm').map(([, r]) => [r.Properties.AlarmName, r.Properties]),
+    );
     const names = Object.keys(alarms).sort();
-    expect(names).toEqual([
-      'elbscope-test-alerts-undeliverable',
-      ...['dispatch', 'observe', 'report', 'tls-probe', 'worker'].flatMap((f) => [`elbscope-test-${f}-errors`, `elbscope-test-${f}-near-timeout`]),
-      'elbscope-test-failed-invocations', 'elbscope-test-heartbeat',
-      'elbscope-test-observation-failed-dns', 'elbscope-test-observation-failed-eni', 'elbscope-test-observation-failed-statuspage', 'elbscope-test-observation-failed-tls',
-      'elbscope-test-work-dead-letters',
-    ].sort());
-    for (const a of Object.values(alarms)) expect([a.AlarmActions, a.OKActions]).toEqual([[{ Ref: 'AlertTopic' }], [{ Ref: 'AlertTopic' }]]);
+    expect(names).toEqual(
+      [
+        'elbscope-test-alerts-undeliverable',
+        ...['dispatch', 'observe', 'report', 'tls-probe', 'worker'].flatMap((f) => [
+          `elbscope-test-${f}-errors`,
+          `elbscope-test-${f}-near-timeout`,
+        ]),
+        'elbscope-test-failed-invocations',
+        'elbscope-test-heartbeat',
+        'elbscope-test-observation-failed-dns',
+        'elbscope-test-observation-failed-eni',
+        'elbscope-test-observation-failed-statuspage',
+        'elbscope-test-observation-failed-tls',
+        'elbscope-test-work-dead-letters',
+      ].sort(),
+    );
+    for (const a of Object.values(alarms))
+      expect([a.AlarmActions, a.OKActions]).toEqual([[{ Ref: 'AlertTopic' }], [{ Ref: 'AlertTopic' }]]);
     const service = { Name: 'service', Value: 'elbscope' };
     // Heartbeat: no completed cycle in 3 one-minute periods, missing data breaching.
-    expect(alarms['elbscope-test-heartbeat']).toMatchObject({ Namespace: 'elbscope', MetricName: METRIC.cycleCompleted, Dimensions: [service], Period: 60, EvaluationPeriods: 3, DatapointsToAlarm: 3, Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
-    expect(alarms['elbscope-test-observation-failed-eni']).toMatchObject({ MetricName: METRIC.observationFailed, Dimensions: [service, { Name: 'Source', Value: 'ENI' }], Period: 60, EvaluationPeriods: 5, DatapointsToAlarm: 3 });
+    expect(alarms['elbscope-test-heartbeat']).toMatchObject({
+      Namespace: 'elbscope',
+      MetricName: METRIC.cycleCompleted,
+      Dimensions: [service],
+      Period: 60,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    expect(alarms['elbscope-test-observation-failed-eni']).toMatchObject({
+      MetricName: METRIC.observationFailed,
+      Dimensions: [service, { Name: 'Source', Value: 'ENI' }],
+      Period: 60,
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 3,
+    });
     expect(alarms['elbscope-test-observation-failed-tls']).toMatchObject({ Period: 3600 }); // the TLS round runs hourly
-    expect(alarms['elbscope-test-alerts-undeliverable']).toMatchObject({ MetricName: METRIC.alertsUndeliverable, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
-    expect(alarms['elbscope-test-failed-invocations']).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['FailedInvocations', 'QueueName'] } }] });
-    expect(alarms['elbscope-test-work-dead-letters']?.Dimensions[0].Value).toEqual({ 'Fn::GetAtt': ['WorkDeadLetters', 'QueueName'] });
-    expect(alarms['elbscope-test-observe-near-timeout']).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Duration', Statistic: 'Maximum', Threshold: 40_000, Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'ObserveLambdaFunction' } }] });
+    expect(alarms['elbscope-test-alerts-undeliverable']).toMatchObject({
+      MetricName: METRIC.alertsUndeliverable,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(alarms['elbscope-test-failed-invocations']).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['FailedInvocations', 'QueueName'] } }],
+    });
+    expect(alarms['elbscope-test-work-dead-letters']?.Dimensions[0].Value).toEqual({
+      'Fn::GetAtt': ['WorkDeadLetters', 'QueueName'],
+    });
+    expect(alarms['elbscope-test-observe-near-timeout']).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Duration',
+      Statistic: 'Maximum',
+      Threshold: 40_000,
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'ObserveLambdaFunction' } }],
+    });
     expect(alarms['elbscope-test-dispatch-near-timeout']?.Threshold).toBe(24_000); // its own 30 s timeout
-    expect(alarms['elbscope-test-tls-probe-errors']?.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: 'TlsDashprobeLambdaFunction' } }]);
+    expect(alarms['elbscope-test-tls-probe-errors']?.Dimensions).toEqual([
+      { Name: 'FunctionName', Value: { Ref: 'TlsDashprobeLambdaFunction' } },
+    ]);
     // Every alarm's metric is one the code names (shared/cycle/metrics.ts) or AWS's own.
     const ours = new Set<string>(Object.values(METRIC));
     for (const a of Object.values(alarms)) if (a.Namespace === 'elbscope') expect(ours).toContain(a.MetricName);
     // CloudWatch can publish to the topic: a key of the stack's own that lets it, and a topic policy for its alarms.
     const key = template.Resources.AlertTopicKey?.Properties;
     expect(key?.EnableKeyRotation).toBe(true);
-    expect(key?.KeyPolicy.Statement).toContainEqual(expect.objectContaining({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }));
-    expect(template.Resources.AlertTopicPolicy?.Properties.PolicyDocument.Statement).toEqual([expect.objectContaining({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Resource: { Ref: 'AlertTopic' } })]);
+    expect(key?.KeyPolicy.Statement).toContainEqual(
+      expect.objectContaining({
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      }),
+    );
+    expect(template.Resources.AlertTopicPolicy?.Properties.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: 'AlertTopic' },
+      }),
+    ]);
   });
 
   it('runs the single scheduled function by default, and the dispatcher and workers when the config turns fan-out on', async () => {
-    const schedules = (t: Template) => Object.fromEntries(Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule').map(([id, r]) => [id, r.Properties.State]));
-    expect(schedules(template)).toMatchObject({ ObserveEventsRuleSchedule1: 'ENABLED', DispatchEventsRuleSchedule1: 'DISABLED' });
-    const mapping = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::EventSourceMapping')?.Properties;
-    expect(mapping).toMatchObject({ EventSourceArn: { 'Fn::GetAtt': ['WorkQueue', 'Arn'] }, FunctionResponseTypes: ['ReportBatchItemFailures'] });
-    expect(template.Resources.WorkQueue?.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': ['WorkDeadLetters', 'Arn'] }, maxReceiveCount: 3 });
+    const schedules = (t: Template) =>
+      Object.fromEntries(
+        Object.entries(t.Resources)
+          .filter(([, r]) => r.Type === 'AWS::Events::Rule')
+          .map(([id, r]) => [id, r.Properties.State]),
+      );
+    expect(schedules(template)).toMatchObject({
+      ObserveEventsRuleSchedule1: 'ENABLED',
+      DispatchEventsRuleSchedule1: 'DISABLED',
+    });
+    const mapping = Object.values(template.Resources).find(
+      (r) => r.Type === 'AWS::Lambda::EventSourceMapping',
+    )?.Properties;
+    expect(mapping).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['WorkQueue', 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(template.Resources.WorkQueue?.Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['WorkDeadLetters', 'Arn'] },
+      maxReceiveCount: 3,
+    });
 
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-fanout-'));
     const file = join(dir, 'config.json');
-    writeFileSync(file, JSON.stringify({ loadBalancers: [{ dnsName: 'test-738445577.us-east-1.elb.amazonaws.com' }], fanout: { enabled: true } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        loadBalancers: [{ dnsName: 'test-738445577.us-east-1.elb.amazonaws.com' }],
+        fanout: { enabled: true },
+      }),
+    );
     await packageTo(join(dir, 'out'), { ELBSCOPE_CONFIG_FILE: file });
-    const fanout: Template = JSON.parse(readFileSync(join(dir, 'out', 'cloudformation-template-update-stack.json'), 'utf8'));
-    expect(schedules(fanout)).toMatchObject({ ObserveEventsRuleSchedule1: 'DISABLED', DispatchEventsRuleSchedule1: 'ENABLED' });
+    const fanout: Template = JSON.parse(
+      readFileSync(join(dir, 'out', 'cloudformation-template-update-stack.json'), 'utf8'),
+    );
+    expect(schedules(fanout)).toMatchObject({
+      ObserveEventsRuleSchedule1: 'DISABLED',
+      DispatchEventsRuleSchedule1: 'ENABLED',
+    });
   }, 240_000);
 
   it('refuses to package a bad configuration, naming the key', async () => {

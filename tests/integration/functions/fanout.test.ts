@@ -11,9 +11,28 @@ import { labHmacKey, startKmsEndpoint, type KmsState } from '../../../lab/kms/se
 
 // Fan-out: the dispatcher puts batches of load balancers on the queue, the worker
 // observes each batch and reports the ones that failed (partial batch response).
-const labs = ['fa', 'fb', 'fc'].map((name) => new LabElb({ name, region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1 } }));
-const context = { awsRequestId: 'req-f', functionName: 'x', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:x', memoryLimitInMB: '256', functionVersion: '$LATEST', getRemainingTimeInMillis: () => 50_000 } as unknown as Context;
-const scheduled: ScheduledEvent = { id: 'e', version: '0', account: '123456789012', region: 'us-east-1', resources: [], 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2026-11-25T12:00:00Z', detail: {} };
+const labs = ['fa', 'fb', 'fc'].map(
+  (name) => new LabElb({ name, region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1 } }),
+);
+const context = {
+  awsRequestId: 'req-f',
+  functionName: 'x',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:x',
+  memoryLimitInMB: '256',
+  functionVersion: '$LATEST',
+  getRemainingTimeInMillis: () => 50_000,
+} as unknown as Context;
+const scheduled: ScheduledEvent = {
+  id: 'e',
+  version: '0',
+  account: '123456789012',
+  region: 'us-east-1',
+  resources: [],
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  time: '2026-11-25T12:00:00Z',
+  detail: {},
+};
 // A loopback queue URL even where SQS is mocked: the SQS client sends to the queue URL's host.
 const QUEUE = 'http://127.0.0.1:9/123456789012/elbscope-work';
 const sns: SnsState = { messages: [], failNext: [], refused: [] };
@@ -36,12 +55,36 @@ beforeAll(async () => {
   snsEndpoint = await startSnsEndpoint(sns);
   // The stack's seal key (SealKey), held by the lab's KMS.
   kmsEndpoint = await startKmsEndpoint({ keys: [sealKey], calls: [], failNext: [] } satisfies KmsState);
-  Object.assign(process.env, { AWS_ENDPOINT_URL_KMS: kmsEndpoint.url, ELBSCOPE_SEAL_KEY: sealKey.arn, AWS_ENDPOINT_URL_EC2: started.ec2Url, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_SNS: snsEndpoint.url, ELBSCOPE_TABLE: dynamo.table, ELBSCOPE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:t', ELBSCOPE_QUEUE_URL: QUEUE });
-  config = { loadBalancers: labs.map((l) => ({ dnsName: l.dnsName })), dns: { servers: [started.dnsServer], timeoutMs: 500, tries: 1, allowLoopbackNodes: true }, fanout: { enabled: true, batchSize: 2 } };
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_KMS: kmsEndpoint.url,
+    ELBSCOPE_SEAL_KEY: sealKey.arn,
+    AWS_ENDPOINT_URL_EC2: started.ec2Url,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SNS: snsEndpoint.url,
+    ELBSCOPE_TABLE: dynamo.table,
+    ELBSCOPE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:t',
+    ELBSCOPE_QUEUE_URL: QUEUE,
+  });
+  config = {
+    loadBalancers: labs.map((l) => ({ dnsName: l.dnsName })),
+    dns: { servers: [started.dnsServer], timeoutMs: 500, tries: 1, allowLoopbackNodes: true },
+    fanout: { enabled: true, batchSize: 2 },
+  };
   process.env.ELBSCOPE_CONFIG = JSON.stringify(config);
 });
 afterAll(async () => {
-  for (const k of ['ELBSCOPE_CONFIG', 'AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL_SQS', 'AWS_ENDPOINT_URL_KMS', 'ELBSCOPE_TABLE', 'ELBSCOPE_TOPIC_ARN', 'ELBSCOPE_QUEUE_URL']) delete process.env[k];
+  for (const k of [
+    'ELBSCOPE_CONFIG',
+    'AWS_ENDPOINT_URL_EC2',
+    'AWS_ENDPOINT_URL_DYNAMODB',
+    'AWS_ENDPOINT_URL_SNS',
+    'AWS_ENDPOINT_URL_SQS',
+    'AWS_ENDPOINT_URL_KMS',
+    'ELBSCOPE_TABLE',
+    'ELBSCOPE_TOPIC_ARN',
+    'ELBSCOPE_QUEUE_URL',
+  ])
+    delete process.env[k];
   process.env.ELBSCOPE_SEAL_KEY = setupSealKey;
   await kmsEndpoint?.close();
   await Promise.all([labs[0]!.stop(), dynamo?.stop(), snsEndpoint?.close()]);
@@ -54,18 +97,31 @@ async function load<E>(fn: string): Promise<Handler<E>> {
 }
 const quiet = <T>(fn: () => Promise<T>) => {
   const spies = [process.stdout, process.stderr].map((s) => vi.spyOn(s, 'write').mockImplementation(() => true));
-  return fn().finally(() => spies.forEach((s) => s.mockRestore()));
+  return fn().finally(() => {
+    for (const s of spies) s.mockRestore();
+  });
 };
 
 describe('Fan-out: dispatcher and worker', () => {
   it('round trip with SQS mocked: batches of 2, every load balancer observed, a bad message reported alone', async () => {
     const sqsMock = mockClient(SQSClient);
     // The mock holds SendMessageBatch to SQS's documented contract, as the lab's endpoint does.
-    sqsMock.on(SendMessageBatchCommand).callsFake((input: { QueueUrl: string; Entries: { Id: string; MessageBody: string }[] }) => {
-      const refusal = checkSendMessageBatch(input);
-      if (refusal) throw new SQSServiceException({ name: refusal.code, $fault: 'client', message: refusal.message, $metadata: { httpStatusCode: refusal.status } });
-      return { Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `m-${e.Id}`, MD5OfMessageBody: 'x' })), Failed: [] };
-    });
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .callsFake((input: { QueueUrl: string; Entries: { Id: string; MessageBody: string }[] }) => {
+        const refusal = checkSendMessageBatch(input);
+        if (refusal)
+          throw new SQSServiceException({
+            name: refusal.code,
+            $fault: 'client',
+            message: refusal.message,
+            $metadata: { httpStatusCode: refusal.status },
+          });
+        return {
+          Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `m-${e.Id}`, MD5OfMessageBody: 'x' })),
+          Failed: [],
+        };
+      });
     const dispatch = await load<ScheduledEvent>('dispatch');
     const dispatched = await quiet(() => dispatch(scheduled, context));
     sqsMock.restore();
@@ -79,14 +135,26 @@ describe('Fan-out: dispatcher and worker', () => {
       { messageId: 'm-bad', body: '{"cycleAt": "2026-11-25T12:00:00Z"}' },
       { messageId: 'm-stale', body: JSON.stringify({ cycleAt: '2026-11-25T12:00:00Z', loadBalancers: ['gone'] }) },
     ];
-    const event = { Records: records.map((r) => ({ ...r, receiptHandle: 'h', attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn', awsRegion: 'us-east-1' })) } as unknown as SQSEvent;
+    const event = {
+      Records: records.map((r) => ({
+        ...r,
+        receiptHandle: 'h',
+        attributes: {},
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn',
+        awsRegion: 'us-east-1',
+      })),
+    } as unknown as SQSEvent;
     const result = await quiet(() => worker(event, context));
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-bad' }, { itemIdentifier: 'm-stale' }] });
 
     // Every load balancer's first cycle is stored: its state exists with the dispatched cycle time.
     const { DynamoDbStore } = await import('../../../shared/store/dynamodb');
     const store = new DynamoDbStore(dynamo.client, dynamo.table);
-    for (const name of ['fa', 'fb', 'fc']) expect((await store.getState(name))?.state.lastCycleAt).toBe('2026-11-25T12:00:00.000Z');
+    for (const name of ['fa', 'fb', 'fc'])
+      expect((await store.getState(name))?.state.lastCycleAt).toBe('2026-11-25T12:00:00.000Z');
   });
 
   it('dispatches through the real SDK to a local SQS endpoint (AWS_ENDPOINT_URL_SQS)', async () => {

@@ -14,8 +14,25 @@ import { freePort } from '../../helpers/servers';
 const lab = new LabElb({ name: 'fn', region: 'us-east-1', nodesPerAz: { 'us-east-1a': 1, 'us-east-1c': 2 } });
 const sns: SnsState = { messages: [], failNext: [], refused: [] };
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:elbscope-test';
-const context = { functionName: 'elbscope-test-observe', awsRequestId: 'req-1', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:x', memoryLimitInMB: '256', functionVersion: '$LATEST', getRemainingTimeInMillis: () => 50_000 } as unknown as Context;
-const scheduled = (time: string): ScheduledEvent => ({ id: 'e', version: '0', account: '123456789012', region: 'us-east-1', resources: [], 'detail-type': 'Scheduled Event', source: 'aws.events', time, detail: {} });
+const context = {
+  functionName: 'elbscope-test-observe',
+  awsRequestId: 'req-1',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:x',
+  memoryLimitInMB: '256',
+  functionVersion: '$LATEST',
+  getRemainingTimeInMillis: () => 50_000,
+} as unknown as Context;
+const scheduled = (time: string): ScheduledEvent => ({
+  id: 'e',
+  version: '0',
+  account: '123456789012',
+  region: 'us-east-1',
+  resources: [],
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  time,
+  detail: {},
+});
 
 let dnsServer: string;
 let dynamo: Awaited<ReturnType<typeof startDynalite>>;
@@ -47,9 +64,25 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  for (const k of ['ELBSCOPE_CONFIG', 'AWS_ENDPOINT_URL_CLOUDWATCH', 'AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL_KMS', 'ELBSCOPE_TABLE', 'ELBSCOPE_TOPIC_ARN']) delete process.env[k];
+  for (const k of [
+    'ELBSCOPE_CONFIG',
+    'AWS_ENDPOINT_URL_CLOUDWATCH',
+    'AWS_ENDPOINT_URL_EC2',
+    'AWS_ENDPOINT_URL_DYNAMODB',
+    'AWS_ENDPOINT_URL_SNS',
+    'AWS_ENDPOINT_URL_KMS',
+    'ELBSCOPE_TABLE',
+    'ELBSCOPE_TOPIC_ARN',
+  ])
+    delete process.env[k];
   process.env.ELBSCOPE_SEAL_KEY = setupSealKey;
-  await Promise.all([lab.stop(), dynamo?.stop(), snsEndpoint?.close(), cloudwatchEndpoint?.close(), kmsEndpoint?.close()]);
+  await Promise.all([
+    lab.stop(),
+    dynamo?.stop(),
+    snsEndpoint?.close(),
+    cloudwatchEndpoint?.close(),
+    kmsEndpoint?.close(),
+  ]);
 });
 
 async function load<T>(fn: 'observe' | 'tls-probe' | 'report', config: unknown): Promise<T> {
@@ -61,30 +94,61 @@ async function load<T>(fn: 'observe' | 'tls-probe' | 'report', config: unknown):
 /** Run with stdout/stderr captured (Powertools logs and EMF metrics go there). */
 async function captured<T>(fn: () => Promise<T>): Promise<{ result: T; lines: Record<string, any>[] }> {
   const logged: string[] = [];
-  const spies = [process.stdout, process.stderr].map((stream) => vi.spyOn(stream, 'write').mockImplementation((chunk) => (logged.push(String(chunk)), true)));
+  const spies = [process.stdout, process.stderr].map((stream) =>
+    vi.spyOn(stream, 'write').mockImplementation((chunk) => (logged.push(String(chunk)), true)),
+  );
   try {
     const result = await fn();
-    return { result, lines: logged.join('').trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) };
+    return {
+      result,
+      lines: logged
+        .join('')
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l)),
+    };
   } finally {
     for (const spy of spies) spy.mockRestore();
   }
 }
 
 type Handler = (event: unknown, context: Context) => Promise<any>;
-const config = () => ({ loadBalancers: [{ dnsName: lab.dnsName }, { dnsName: 'gone-1.us-east-1.elb.amazonaws.com' }], dns: { servers: [dnsServer], timeoutMs: 300, tries: 1, allowLoopbackNodes: true }, detect: { confirm: { m: 1, n: 1 } } });
+const config = () => ({
+  loadBalancers: [{ dnsName: lab.dnsName }, { dnsName: 'gone-1.us-east-1.elb.amazonaws.com' }],
+  dns: { servers: [dnsServer], timeoutMs: 300, tries: 1, allowLoopbackNodes: true },
+  detect: { confirm: { m: 1, n: 1 } },
+});
 
 describe('Lambda: observe', () => {
   it('observes, logs, emits metrics, stores, and alerts once per event even when retried', async () => {
     const handler = await load<Handler>('observe', config());
     const first = await captured(() => handler(scheduled('2026-11-25T10:00:00Z'), context));
-    expect(first.result).toMatchObject({ cycle: '2026-11-25T10:00:00.000Z', observed: 2, unresolved: ['gone-1.us-east-1.elb.amazonaws.com'], events: [expect.stringContaining('gone dns observation failing')] });
-    // The cycle's log line carries each audit chain's head (here 'gone' has its first event; 'fn' its baseline, no record yet).
-    expect(first.lines.find((r) => r.message === 'cycle')?.chainHeads).toEqual({ gone: expect.stringMatching(/^#1 [0-9a-f]{64}$/), fn: expect.stringMatching(/^#0 0{64}$/) });
+    expect(first.result).toMatchObject({
+      cycle: '2026-11-25T10:00:00.000Z',
+      observed: 2,
+      unresolved: ['gone-1.us-east-1.elb.amazonaws.com'],
+      events: [expect.stringContaining('gone dns observation failing')],
+    });
+    // The cycle's log line carries each audit chain's head (here 'gone' has its first event; 'fn' its baseline, no
+    // record yet).
+    expect(first.lines.find((r) => r.message === 'cycle')?.chainHeads).toEqual({
+      gone: expect.stringMatching(/^#1 [0-9a-f]{64}$/),
+      fn: expect.stringMatching(/^#0 0{64}$/),
+    });
     // …and each stored observations' chain head, the other anchor `verify --anchor` takes.
-    expect(first.lines.find((r) => r.message === 'cycle')?.observationHeads).toEqual({ gone: expect.stringMatching(/^#1 [0-9a-f]{64}$/), fn: expect.stringMatching(/^#1 [0-9a-f]{64}$/) });
-    const observation = first.lines.find((r) => r.message === 'observation' && r.observation?.loadBalancer === lab.dnsName);
+    expect(first.lines.find((r) => r.message === 'cycle')?.observationHeads).toEqual({
+      gone: expect.stringMatching(/^#1 [0-9a-f]{64}$/),
+      fn: expect.stringMatching(/^#1 [0-9a-f]{64}$/),
+    });
+    const observation = first.lines.find(
+      (r) => r.message === 'observation' && r.observation?.loadBalancer === lab.dnsName,
+    );
     expect(observation).toMatchObject({ level: 'INFO', function_request_id: 'req-1' });
-    expect(observation?.observation.azs).toEqual({ 'us-east-1a': { provisioned: 1, advertised: 1 }, 'us-east-1c': { provisioned: 2, advertised: 2 } });
+    expect(observation?.observation.azs).toEqual({
+      'us-east-1a': { provisioned: 1, advertised: 1 },
+      'us-east-1c': { provisioned: 2, advertised: 2 },
+    });
     const emf = first.lines.filter((r) => r._aws?.CloudWatchMetrics);
     expect(emf).toContainEqual(expect.objectContaining({ LoadBalancer: 'fn', AZ: 'us-east-1c', NodesProvisioned: 2 }));
     // The monitor's own health, for the stack's alarms: a completed cycle, failures by source, deliveries.
@@ -100,8 +164,12 @@ describe('Lambda: observe', () => {
     // Lambda retries the same scheduled event: nothing is decided or sent twice.
     const retry = await captured(() => handler(scheduled('2026-11-25T10:01:00Z'), context));
     expect(retry.result.events).toEqual([]);
-    // Exactly one accepted `scaled` publish, by an endpoint holding Publish to SNS's documented contract; the retry sends none.
-    expect(sns.messages.map((m) => m.subject)).toEqual([expect.stringContaining('gone dns observation failing'), 'elbscope: fn us-east-1a scaled 1 -> 2 nodes']);
+    // Exactly one accepted `scaled` publish, by an endpoint holding Publish to SNS's documented contract; the retry
+    // sends none.
+    expect(sns.messages.map((m) => m.subject)).toEqual([
+      expect.stringContaining('gone dns observation failing'),
+      'elbscope: fn us-east-1a scaled 1 -> 2 nodes',
+    ]);
     expect(sns.refused).toEqual([]);
   });
 
@@ -109,12 +177,22 @@ describe('Lambda: observe', () => {
     const handler = await load<Handler>('observe', config());
     const before = sns.messages.length;
     const ok = await captured(() => handler({ alertTest: true }, context));
-    expect(ok.result).toMatchObject({ ok: true, alertTest: [{ sink: `SNS ${TOPIC}`, accepted: true, messageId: expect.any(String), error: null }] });
-    expect(sns.messages.slice(before).map((m) => m.subject)).toEqual([expect.stringMatching(/^elbscope: alert test from the elbscope-test-observe function \(request req-1\) at /)]);
+    expect(ok.result).toMatchObject({
+      ok: true,
+      alertTest: [{ sink: `SNS ${TOPIC}`, accepted: true, messageId: expect.any(String), error: null }],
+    });
+    expect(sns.messages.slice(before).map((m) => m.subject)).toEqual([
+      expect.stringMatching(/^elbscope: alert test from the elbscope-test-observe function \(request req-1\) at /),
+    ]);
     sns.topics = new Set(['arn:aws:sns:us-east-1:123456789012:some-other-topic']);
     try {
       const refused = await captured(() => handler({ alertTest: true }, context));
-      expect(refused.result).toMatchObject({ ok: false, alertTest: [{ accepted: false, permanent: true, error: `SNS ${TOPIC}: NotFoundException: Topic does not exist` }] });
+      expect(refused.result).toMatchObject({
+        ok: false,
+        alertTest: [
+          { accepted: false, permanent: true, error: `SNS ${TOPIC}: NotFoundException: Topic does not exist` },
+        ],
+      });
     } finally {
       delete sns.topics;
     }
@@ -129,7 +207,9 @@ describe('Lambda: observe', () => {
       const cycle = await captured(() => handler(scheduled('2026-11-25T10:05:00Z'), context));
       expect(cycle.result.events).toEqual(['fn us-east-1c scaled 2 → 3 nodes']);
       expect(sns.refused!.length - refusedBefore).toBe(1);
-      expect(cycle.lines.filter((r) => r._aws?.CloudWatchMetrics)).toContainEqual(expect.objectContaining({ AlertsUndeliverable: 1 }));
+      expect(cycle.lines.filter((r) => r._aws?.CloudWatchMetrics)).toContainEqual(
+        expect.objectContaining({ AlertsUndeliverable: 1 }),
+      );
       const warned = cycle.lines.filter((r) => r.level === 'WARN' && /undeliverable/.test(r.message));
       expect(warned).toHaveLength(1);
       expect(warned[0]).toMatchObject({ code: 'NotFound' });
@@ -138,25 +218,39 @@ describe('Lambda: observe', () => {
       expect(sns.refused!.length - refusedBefore).toBe(1); // not retried
       expect(next.lines.filter((r) => r.level === 'WARN' && /undeliverable/.test(r.message))).toEqual([]); // logged once
       const { DynamoDbStore } = await import('../../../shared/store/dynamodb');
-      const stored = (await new DynamoDbStore(dynamo.client, dynamo.table).listEvents('fn')).find((e) => e.record.summary === 'fn us-east-1c scaled 2 → 3 nodes');
-      expect(stored).toMatchObject({ publishedAt: null, deliveryError: { at: expect.any(String), error: `SNS ${TOPIC}: NotFoundException: Topic does not exist` } });
+      const stored = (await new DynamoDbStore(dynamo.client, dynamo.table).listEvents('fn')).find(
+        (e) => e.record.summary === 'fn us-east-1c scaled 2 → 3 nodes',
+      );
+      expect(stored).toMatchObject({
+        publishedAt: null,
+        deliveryError: { at: expect.any(String), error: `SNS ${TOPIC}: NotFoundException: Topic does not exist` },
+      });
     } finally {
       delete sns.topics;
     }
   });
 
-  it('skips what it cannot start before its deadline, from the run\'s remaining time, and says so', async () => {
+  it("skips what it cannot start before its deadline, from the run's remaining time, and says so", async () => {
     const handler = await load<Handler>('observe', config());
     // The handler asks first (as middy calls it) and finds no time left; middy's own early-timeout guard asks next.
     let asked = 0;
     const late = { ...context, getRemainingTimeInMillis: () => (asked++ === 0 ? 0 : 30_000) } as unknown as Context;
     const { result, lines } = await captured(() => handler(scheduled('2026-11-25T10:09:00Z'), late));
-    expect(result).toMatchObject({ observed: 2, skipped: [lab.dnsName, 'gone-1.us-east-1.elb.amazonaws.com'], unresolved: [], events: [] });
-    expect(lines.filter((r) => r._aws?.CloudWatchMetrics)).toContainEqual(expect.objectContaining({ LoadBalancersSkipped: 2 }));
+    expect(result).toMatchObject({
+      observed: 2,
+      skipped: [lab.dnsName, 'gone-1.us-east-1.elb.amazonaws.com'],
+      unresolved: [],
+      events: [],
+    });
+    expect(lines.filter((r) => r._aws?.CloudWatchMetrics)).toContainEqual(
+      expect.objectContaining({ LoadBalancersSkipped: 2 }),
+    );
   });
 
   it('fails at cold start with a one-line configuration error', async () => {
-    await expect(load('observe', { loadBalancers: [{ dnsName: lab.dnsName, typo: 1 }] })).rejects.toThrow(/^ELBSCOPE_CONFIG: loadBalancers\[0\]: unknown key\(s\) "typo"$/);
+    await expect(load('observe', { loadBalancers: [{ dnsName: lab.dnsName, typo: 1 }] })).rejects.toThrow(
+      /^ELBSCOPE_CONFIG: loadBalancers\[0\]: unknown key\(s\) "typo"$/,
+    );
   });
 });
 
@@ -177,23 +271,39 @@ describe('Lambda: tls-probe', () => {
 
   it('probes each configured TLS target and records tls-failed once', async () => {
     const closed = `127.0.0.1:${await freePort()}`;
-    const handler = await load<Handler>('tls-probe', { loadBalancers: [{ dnsName: lab.dnsName, backends: [{ name: 'i-0abc', tls: { target: closed } }] }] });
+    const handler = await load<Handler>('tls-probe', {
+      loadBalancers: [{ dnsName: lab.dnsName, backends: [{ name: 'i-0abc', tls: { target: closed } }] }],
+    });
     const { result } = await captured(() => handler(scheduled('2026-11-25T11:00:00Z'), context));
-    expect(result).toEqual({ probed: 1, failed: [`i-0abc (${closed})`], errors: [], events: [`fn i-0abc: TLS failed: ${closed}: connection refused`] });
+    expect(result).toEqual({
+      probed: 1,
+      failed: [`i-0abc (${closed})`],
+      errors: [],
+      events: [`fn i-0abc: TLS failed: ${closed}: connection refused`],
+    });
     expect(elbApi.requests.map((r) => r.Action)).toEqual(['DescribeLoadBalancers']);
   });
 
   it('a round that cannot read the policies says so: errors[], the failure metric, observation-failed backend-auth', async () => {
     const closed = `127.0.0.1:${await freePort()}`;
     const other = 'fnauth-1.us-east-1.elb.amazonaws.com'; // its own audit chain: `fn`'s stays as the report test below reads it
-    const handler = await load<Handler>('tls-probe', { loadBalancers: [{ dnsName: other, backends: [{ name: 'i-0abc', tls: { target: closed } }] }] });
-    elbApi.failNext.push({ code: 'AccessDenied', status: 403, message: 'not authorized to perform: elasticloadbalancing:DescribeLoadBalancers' });
+    const handler = await load<Handler>('tls-probe', {
+      loadBalancers: [{ dnsName: other, backends: [{ name: 'i-0abc', tls: { target: closed } }] }],
+    });
+    elbApi.failNext.push({
+      code: 'AccessDenied',
+      status: 403,
+      message: 'not authorized to perform: elasticloadbalancing:DescribeLoadBalancers',
+    });
     const { result, lines } = await captured(() => handler(scheduled('2026-11-25T12:00:00Z'), context));
-    const error = 'DescribeLoadBalancers (Classic, fnauth): AccessDenied: not authorized to perform: elasticloadbalancing:DescribeLoadBalancers';
+    const error =
+      'DescribeLoadBalancers (Classic, fnauth): AccessDenied: not authorized to perform: elasticloadbalancing:DescribeLoadBalancers';
     expect(result.errors).toEqual([`${other} backend-auth: ${error}`]);
     expect(result.events).toContain(`fnauth backend-auth observation failing: ${error}`);
     // One handshake that failed and one load balancer whose policies were not read.
-    expect(lines.filter((r) => r._aws?.CloudWatchMetrics && r.Source === 'TLS')).toContainEqual(expect.objectContaining({ ObservationFailed: 2 }));
+    expect(lines.filter((r) => r._aws?.CloudWatchMetrics && r.Source === 'TLS')).toContainEqual(
+      expect.objectContaining({ ObservationFailed: 2 }),
+    );
   });
 });
 
@@ -204,8 +314,10 @@ describe('Lambda: report', () => {
     expect(result.body).toContain('# elbscope report: fn');
     expect(result.body).toContain('scaled 1 → 2 nodes');
     expect(result.body).toContain('Audit chain: intact: 3 records');
-    expect(result.body).toMatch(/\| fn us-east-1c scaled 2 → 3 nodes \| UNDELIVERABLE: SNS arn:aws:sns:us-east-1:123456789012:elbscope-test: NotFoundException: Topic does not exist \|/);
-    expect(result.body).toContain('Alerts: 1 of this window\'s events could not be delivered');
+    expect(result.body).toMatch(
+      /\| fn us-east-1c scaled 2 → 3 nodes \| UNDELIVERABLE: SNS arn:aws:sns:us-east-1:123456789012:elbscope-test: NotFoundException: Topic does not exist \|/,
+    );
+    expect(result.body).toContain("Alerts: 1 of this window's events could not be delivered");
     const bad = await captured(() => handler({ loadBalancer: 'fn', format: 'pdf' }, context));
     expect(bad.result.error).toMatch(/^report request: format: /);
   });

@@ -36,7 +36,10 @@ beforeAll(async () => {
   zone.hosts.set('empty-1.us-east-1.elb.amazonaws.com', {});
   // PTR lookups that fail, not that find nothing: SERVFAIL, and no answer at all.
   zone.hosts.set('ptrfail-1.us-east-1.elb.amazonaws.com', { a: ['52.94.2.30', '52.94.2.31', '52.94.2.32'] });
-  zone.ptrFail = new Map([['52.94.2.30', 'servfail'], ['52.94.2.31', 'silent']]);
+  zone.ptrFail = new Map([
+    ['52.94.2.30', 'servfail'],
+    ['52.94.2.31', 'silent'],
+  ]);
   server = await startDnsServer(zone);
 });
 afterAll(async () => server.close());
@@ -54,7 +57,12 @@ describe('Function: observeNodes against a real DNS server', () => {
     // One answer alone would not have held them all:
     expect(bigIps.length).toBeGreaterThan(zone.maxAnswers);
     expect(o.nodes.find((n) => n.ip === '52.95.100.200')?.sources).toEqual(['all']);
-    expect(o.nodes.find((n) => n.ip === '52.95.100.1')).toMatchObject({ sources: ['dns', 'all'], hostname: 'ec2-52-95-100-1.compute-1.amazonaws.com', region: 'us-east-1', findings: [] });
+    expect(o.nodes.find((n) => n.ip === '52.95.100.1')).toMatchObject({
+      sources: ['dns', 'all'],
+      hostname: 'ec2-52-95-100-1.compute-1.amazonaws.com',
+      region: 'us-east-1',
+      findings: [],
+    });
   });
 
   it('sees only 8 of 11 with a single query (why elbscope queries more than once)', async () => {
@@ -64,8 +72,17 @@ describe('Function: observeNodes against a real DNS server', () => {
 
   it('tells a PTR lookup that failed (SERVFAIL, timeout: an error) from a missing PTR record (a finding)', async () => {
     const o = await observe('ptrfail-1.us-east-1.elb.amazonaws.com', 1);
-    expect(o.nodes.map((n) => [n.ip, n.findings])).toEqual([['52.94.2.30', []], ['52.94.2.31', []], ['52.94.2.32', ['no PTR record']]]);
-    expect(o.errors.filter((e) => e.source === 'ptr').map((e) => e.message).sort()).toEqual([
+    expect(o.nodes.map((n) => [n.ip, n.findings])).toEqual([
+      ['52.94.2.30', []],
+      ['52.94.2.31', []],
+      ['52.94.2.32', ['no PTR record']],
+    ]);
+    expect(
+      o.errors
+        .filter((e) => e.source === 'ptr')
+        .map((e) => e.message)
+        .sort(),
+    ).toEqual([
       '52.94.2.30 PTR: SERVFAIL from the DNS server',
       '52.94.2.31 PTR: no answer from the DNS server (timed out)',
     ]);
@@ -73,20 +90,29 @@ describe('Function: observeNodes against a real DNS server', () => {
 
   it('resolves A and AAAA of a dualstack name, regions from the PTR name', async () => {
     const o = await observe(DUAL, 1);
-    expect(o.nodes.map((n) => [n.ip, n.family])).toEqual([['52.94.2.10', 4], ['2600:1f18::10', 6]]);
-    expect(o.nodes[0]).toMatchObject({ hostname: 'ec2-52-94-2-10.us-west-2.compute.amazonaws.com', region: 'us-west-2' });
+    expect(o.nodes.map((n) => [n.ip, n.family])).toEqual([
+      ['52.94.2.10', 4],
+      ['2600:1f18::10', 6],
+    ]);
+    expect(o.nodes[0]).toMatchObject({
+      hostname: 'ec2-52-94-2-10.us-west-2.compute.amazonaws.com',
+      region: 'us-west-2',
+    });
     expect(o.nodes[1]?.findings).toContain('no PTR record');
   });
 
   it.each([
     [`dualstack.${WIDE}`, [...wide4, ...wide6]],
     [`ipv6.${WIDE}`, wide6],
-  ])('asks all. (A) and all.ipv6. (AAAA) of the own name of %s, so one query sees every node of each family', async (name, expected) => {
-    const o = await observe(name, 1);
-    expect(o.errors.filter((e) => e.code !== 'eni-off')).toEqual([]);
-    expect(new Set(o.nodes.map((n) => n.ip))).toEqual(new Set(expected));
-    expect(o.nodes.filter((n) => n.sources.includes('dns'))).toHaveLength(name.startsWith('ipv6.') ? 8 : 16);
-  });
+  ])(
+    'asks all. (A) and all.ipv6. (AAAA) of the own name of %s, so one query sees every node of each family',
+    async (name, expected) => {
+      const o = await observe(name, 1);
+      expect(o.errors.filter((e) => e.code !== 'eni-off')).toEqual([]);
+      expect(new Set(o.nodes.map((n) => n.ip))).toEqual(new Set(expected));
+      expect(o.nodes.filter((n) => n.sources.includes('dns'))).toHaveLength(name.startsWith('ipv6.') ? 8 : 16);
+    },
+  );
 
   it('flags a PTR that embeds another IP, a non-EC2 PTR and a missing PTR', async () => {
     const o = await observe(ODD, 1);
@@ -100,14 +126,25 @@ describe('Function: observeNodes against a real DNS server', () => {
 
   it.each([
     ['nx-1.us-east-1.elb.amazonaws.com', 'nx-1.us-east-1.elb.amazonaws.com: NXDOMAIN (the name does not exist)'],
-    ['servfail-1.us-east-1.elb.amazonaws.com', 'servfail-1.us-east-1.elb.amazonaws.com A: SERVFAIL from the DNS server'],
-    ['silent-1.us-east-1.elb.amazonaws.com', 'silent-1.us-east-1.elb.amazonaws.com A: no answer from the DNS server (timed out)'],
-    ['empty-1.us-east-1.elb.amazonaws.com', 'empty-1.us-east-1.elb.amazonaws.com: the name exists but has no A or AAAA records'],
+    [
+      'servfail-1.us-east-1.elb.amazonaws.com',
+      'servfail-1.us-east-1.elb.amazonaws.com A: SERVFAIL from the DNS server',
+    ],
+    [
+      'silent-1.us-east-1.elb.amazonaws.com',
+      'silent-1.us-east-1.elb.amazonaws.com A: no answer from the DNS server (timed out)',
+    ],
+    [
+      'empty-1.us-east-1.elb.amazonaws.com',
+      'empty-1.us-east-1.elb.amazonaws.com: the name exists but has no A or AAAA records',
+    ],
   ])('names the failure for %s, with no nodes and no invented zero', async (name, message) => {
     const o = await observe(name, 2);
     expect(o.nodes).toEqual([]);
     expect(o.azs).toEqual({});
-    expect(o.errors.filter((e) => e.source === 'dns').map((e) => e.message.replace(/ \(\d+ of \d+ queries\)$/, ''))).toContain(message);
+    expect(
+      o.errors.filter((e) => e.source === 'dns').map((e) => e.message.replace(/ \(\d+ of \d+ queries\)$/, '')),
+    ).toContain(message);
   });
 
   it('reports a DNS server that is not there', async () => {

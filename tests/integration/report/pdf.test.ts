@@ -14,7 +14,22 @@ const chromium = requireBinary(['chromium', 'chromium-browser']);
 
 describe.skipIf(!chromium)('Command: elbscope report --format pdf', () => {
   const store = mkdtempSync(join(tmpdir(), 'elbscope-pdf-'));
-  const seed = () => commitEvents(new LocalStore(store), 'web', () => [makeEvent({ kind: 'scaled', status: 'event', severity: 'info', loadBalancer: 'web', az: 'us-east-1a', backend: null, from: 1, to: 3, at: '2026-11-25T10:02:00.000Z', summary: 'web us-east-1a scaled 1 → 3 nodes', details: {} })]);
+  const seed = () =>
+    commitEvents(new LocalStore(store), 'web', () => [
+      makeEvent({
+        kind: 'scaled',
+        status: 'event',
+        severity: 'info',
+        loadBalancer: 'web',
+        az: 'us-east-1a',
+        backend: null,
+        from: 1,
+        to: 3,
+        at: '2026-11-25T10:02:00.000Z',
+        summary: 'web us-east-1a scaled 1 → 3 nodes',
+        details: {},
+      }),
+    ]);
 
   it('writes an A4 PDF of the report', async () => {
     await seed();
@@ -34,9 +49,14 @@ describe.skipIf(!chromium)('Command: elbscope report --format pdf', () => {
 
   it('says in one line what to do when Chromium is not installed, and asks for --out', async () => {
     // A PATH of an empty directory: no browser to find (the CLI itself is started by path).
-    const none = await runElbscope(['report', '--lb', 'web', '--store', store, '--format', 'pdf', '--out', join(store, 'x.pdf')], { PATH: mkdtempSync(join(tmpdir(), 'elbscope-nopath-')) });
+    const none = await runElbscope(
+      ['report', '--lb', 'web', '--store', store, '--format', 'pdf', '--out', join(store, 'x.pdf')],
+      { PATH: mkdtempSync(join(tmpdir(), 'elbscope-nopath-')) },
+    );
     expect(none.code).toBe(2);
-    expect(none.stderr.trim()).toBe('elbscope: report --format pdf needs Chromium: install it (apt-get install chromium) or set ELBSCOPE_CHROMIUM to its path, or use --format html');
+    expect(none.stderr.trim()).toBe(
+      'elbscope: report --format pdf needs Chromium: install it (apt-get install chromium) or set ELBSCOPE_CHROMIUM to its path, or use --format html',
+    );
     const noOut = await runElbscope(['report', '--lb', 'web', '--store', store, '--format', 'pdf']);
     expect(noOut.code).toBe(2);
     expect(noOut.stderr.trim()).toBe('elbscope: --format pdf writes a file: give --out FILE.pdf');

@@ -17,9 +17,27 @@ import { runElbscope } from '../../helpers/cli';
 // moved aside, the rules start again from a baseline with the audit chain
 // continued, the event says so, other load balancers carry on; no manual repair.
 const at = (m: number) => new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString();
-const config = parseConfig({ loadBalancers: [{ dnsName: 'web-1.us-east-1.elb.amazonaws.com' }, { dnsName: 'api-1.us-east-1.elb.amazonaws.com' }], detect: { confirm: { m: 1, n: 1 } } }, 'test');
-const cycle = (deps: { store: Store; sink: AlertSink; now: () => Date; claimant: string; warn?: (m: string) => void }, m: number, webNodes: string[]) =>
-  recordCycle(config, [nodeSnapshot('web-1.us-east-1.elb.amazonaws.com', webNodes), nodeSnapshot('api-1.us-east-1.elb.amazonaws.com', ['10.9.0.1'])], at(m), deps);
+const config = parseConfig(
+  {
+    loadBalancers: [{ dnsName: 'web-1.us-east-1.elb.amazonaws.com' }, { dnsName: 'api-1.us-east-1.elb.amazonaws.com' }],
+    detect: { confirm: { m: 1, n: 1 } },
+  },
+  'test',
+);
+const cycle = (
+  deps: { store: Store; sink: AlertSink; now: () => Date; claimant: string; warn?: (m: string) => void },
+  m: number,
+  webNodes: string[],
+) =>
+  recordCycle(
+    config,
+    [
+      nodeSnapshot('web-1.us-east-1.elb.amazonaws.com', webNodes),
+      nodeSnapshot('api-1.us-east-1.elb.amazonaws.com', ['10.9.0.1']),
+    ],
+    at(m),
+    deps,
+  );
 
 function recording() {
   const sent: string[] = [];
@@ -46,14 +64,24 @@ describe('Local store: records that do not parse', () => {
 
     const events = await cycle(deps, 2, ['10.0.0.1', '10.0.0.2']);
     expect(events.map((e) => [e.kind, e.severity, e.seq])).toEqual([['store-record-corrupt', 'critical', 2]]);
-    expect(events[0]?.summary).toMatch(new RegExp(`^web: stored state could not be used \\(empty: a write that did not finish\\); moved aside to ${stateFile.replaceAll('/', '\\/')}\\.corrupt-`));
-    expect(readdirSync(join(dir, 'loadbalancers', 'web')).filter((f) => f.startsWith('state.json.corrupt-'))).toHaveLength(1);
+    expect(events[0]?.summary).toMatch(
+      new RegExp(
+        `^web: stored state could not be used \\(empty: a write that did not finish\\); moved aside to ${stateFile.replaceAll('/', '\\/')}\\.corrupt-`,
+      ),
+    );
+    expect(
+      readdirSync(join(dir, 'loadbalancers', 'web')).filter((f) => f.startsWith('state.json.corrupt-')),
+    ).toHaveLength(1);
     expect(sent).toEqual(['scaled', 'store-record-corrupt']);
     const [stored, state] = await Promise.all([store.listEvents('web'), store.getState('web')]);
     expect(verifyChain('web', stored, state?.state.chain ?? null)).toBeNull();
     // The rules took a new baseline: the next change is reported as usual.
     await cycle(deps, 3, ['10.0.0.1']);
-    expect((await store.listEvents('web')).map((e) => e.record.kind)).toEqual(['scaled', 'store-record-corrupt', 'scaled']);
+    expect((await store.listEvents('web')).map((e) => e.record.kind)).toEqual([
+      'scaled',
+      'store-record-corrupt',
+      'scaled',
+    ]);
   });
 
   it('an edited state.json (its digest not recomputed) is named by verify (which changes nothing), moved aside and announced once by the next cycle', async () => {
@@ -71,7 +99,9 @@ describe('Local store: records that do not parse', () => {
 
     const verified = await runElbscope(['verify', '--store', dir]);
     expect(verified.code).toBe(1);
-    expect(verified.stderr).toContain(`elbscope: web: stored state at ${stateFile} its content does not match the digest written with it (it was edited); left in place (verify changes nothing; the next cycle moves it aside and rebuilds it)`);
+    expect(verified.stderr).toContain(
+      `elbscope: web: stored state at ${stateFile} its content does not match the digest written with it (it was edited); left in place (verify changes nothing; the next cycle moves it aside and rebuilds it)`,
+    );
     expect(readFileSync(stateFile, 'utf8')).toBe(JSON.stringify(state, null, 2));
     const events = await cycle(deps, 2, ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
     expect(events.map((e) => [e.kind, e.severity])).toEqual([['store-record-corrupt', 'critical']]);
@@ -83,7 +113,10 @@ describe('Local store: records that do not parse', () => {
   it('a cut-off outbox file is rebuilt from the audit trail and published once; a corrupt prewarm file stops only its load balancer, named', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-corrupt-'));
     const store = new LocalStore(dir);
-    const failing: AlertSink = { description: 'down', publish: async () => Promise.reject(Object.assign(new Error('down'), { name: 'InternalError' })) };
+    const failing: AlertSink = {
+      description: 'down',
+      publish: async () => Promise.reject(Object.assign(new Error('down'), { name: 'InternalError' })),
+    };
     await cycle({ store, sink: failing, now: () => new Date(at(30)), claimant: 't' }, 0, ['10.0.0.1']);
     await cycle({ store, sink: failing, now: () => new Date(at(30)), claimant: 't' }, 1, ['10.0.0.1', '10.0.0.2']);
     const [outboxFile] = readdirSync(join(dir, 'outbox')).filter((f) => f.endsWith('.json'));
@@ -96,11 +129,22 @@ describe('Local store: records that do not parse', () => {
     await import('node:fs').then((fs) => fs.mkdirSync(prewarmDir));
     writeFileSync(join(prewarmDir, 'pw-1.json'), 'not json');
     const warnings: string[] = [];
-    const events = await cycle({ store, sink, now: () => new Date(at(30)), claimant: 't', warn: (m) => warnings.push(m) }, 2, ['10.0.0.1']);
-    // web carried on (scaled back to 1) while api could not be recorded; the rebuilt alert and the new one each went once.
+    const events = await cycle(
+      { store, sink, now: () => new Date(at(30)), claimant: 't', warn: (m) => warnings.push(m) },
+      2,
+      ['10.0.0.1'],
+    );
+    // web carried on (scaled back to 1) while api could not be recorded; the rebuilt alert and the new one each went
+    // once.
     expect(events.map((e) => [e.loadBalancer, e.from, e.to])).toEqual([['web', 2, 1]]);
     expect(sent).toEqual(['scaled', 'scaled']);
-    expect(warnings).toEqual([expect.stringMatching(new RegExp(`^api: not recorded: StoreRecordCorruptError: ${prewarmDir.replaceAll('/', '\\/')}\\/pw-1.json: stored record does not parse`))]);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^api: not recorded: StoreRecordCorruptError: ${prewarmDir.replaceAll('/', '\\/')}\\/pw-1.json: stored record does not parse`,
+        ),
+      ),
+    ]);
   });
 
   it('events and verify name an event file that does not parse, in one line', async () => {
@@ -112,10 +156,15 @@ describe('Local store: records that do not parse', () => {
     const file = join(dir, 'loadbalancers', 'web', 'events', '00000001.json');
     writeFileSync(file, readFileSync(file, 'utf8').slice(0, 40));
     const events = await runElbscope(['events', '--store', dir]);
-    expect([events.code, events.stderr.trim()]).toEqual([2, expect.stringMatching(new RegExp(`^elbscope: ${file.replaceAll('/', '\\/')}: stored record does not parse \\(`))]);
+    expect([events.code, events.stderr.trim()]).toEqual([
+      2,
+      expect.stringMatching(new RegExp(`^elbscope: ${file.replaceAll('/', '\\/')}: stored record does not parse \\(`)),
+    ]);
     const verify = await runElbscope(['verify', '--store', dir]);
     expect(verify.code).toBe(1);
-    expect(verify.stderr.trim()).toMatch(new RegExp(`^elbscope: web: audit chain broken at ${file.replaceAll('/', '\\/')}: stored record does not parse`));
+    expect(verify.stderr.trim()).toMatch(
+      new RegExp(`^elbscope: web: audit chain broken at ${file.replaceAll('/', '\\/')}: stored record does not parse`),
+    );
     expect(verify.stdout).toContain('api: intact');
   });
 });
@@ -128,11 +177,25 @@ describe('DynamoDB store: a state item that does not parse', () => {
     await cycle(deps, 0, ['10.0.0.1']);
     await cycle(deps, 1, ['10.0.0.1', '10.0.0.2']);
     const { UpdateItemCommand, QueryCommand } = await import('@aws-sdk/client-dynamodb');
-    await dynamo.client.send(new UpdateItemCommand({ TableName: dynamo.table, Key: { pk: { S: 'LB#web' }, sk: { S: 'STATE' } }, UpdateExpression: 'SET #d = :d', ExpressionAttributeNames: { '#d': 'data' }, ExpressionAttributeValues: { ':d': { S: '{"samples": [' } } }));
+    await dynamo.client.send(
+      new UpdateItemCommand({
+        TableName: dynamo.table,
+        Key: { pk: { S: 'LB#web' }, sk: { S: 'STATE' } },
+        UpdateExpression: 'SET #d = :d',
+        ExpressionAttributeNames: { '#d': 'data' },
+        ExpressionAttributeValues: { ':d': { S: '{"samples": [' } },
+      }),
+    );
     const events = await cycle(deps, 2, ['10.0.0.1', '10.0.0.2']);
     expect(events.map((e) => [e.kind, e.seq])).toEqual([['store-record-corrupt', 2]]);
     expect(sent).toEqual(['scaled', 'store-record-corrupt']);
-    const kept = await dynamo.client.send(new QueryCommand({ TableName: dynamo.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :c)', ExpressionAttributeValues: { ':pk': { S: 'LB#web' }, ':c': { S: 'CORRUPT#' } } }));
+    const kept = await dynamo.client.send(
+      new QueryCommand({
+        TableName: dynamo.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :c)',
+        ExpressionAttributeValues: { ':pk': { S: 'LB#web' }, ':c': { S: 'CORRUPT#' } },
+      }),
+    );
     expect(kept.Items?.map((i) => i.data?.S)).toEqual(['{"samples": [']);
     const [stored, state] = await Promise.all([store.listEvents('web'), store.getState('web')]);
     expect(verifyChain('web', stored, state?.state.chain ?? null)).toBeNull();
@@ -142,15 +205,36 @@ describe('DynamoDB store: a state item that does not parse', () => {
 describe('A state that would not fit in a DynamoDB item', () => {
   it('is refused with its size named; that load balancer is not recorded, the other is', async () => {
     const store = new DynamoDbStore(dynamo.client, dynamo.table);
-    const wide = parseConfig({ loadBalancers: [{ dnsName: 'big-1.us-east-1.elb.amazonaws.com' }, { dnsName: 'small-1.us-east-1.elb.amazonaws.com' }], detect: { confirm: { m: 60, n: 60 } } }, 'test');
+    const wide = parseConfig(
+      {
+        loadBalancers: [
+          { dnsName: 'big-1.us-east-1.elb.amazonaws.com' },
+          { dnsName: 'small-1.us-east-1.elb.amazonaws.com' },
+        ],
+        detect: { confirm: { m: 60, n: 60 } },
+      },
+      'test',
+    );
     const many = Array.from({ length: 500 }, (_, i) => `10.${i >> 8}.${i & 255}.1`);
     const warnings: string[] = [];
     const { sink } = recording();
     for (let m = 0; m < 60; m++) {
       const ips = many.map((ip) => ip.replace(/\.1$/, `.${(m % 200) + 2}`)); // every cycle different: every sample kept
-      await recordCycle(wide, [nodeSnapshot('big-1.us-east-1.elb.amazonaws.com', ips), nodeSnapshot('small-1.us-east-1.elb.amazonaws.com', [`10.9.0.${(m % 200) + 1}`])], new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString(), { store, sink, now: () => new Date(), claimant: 't', warn: (w) => warnings.push(w) });
+      await recordCycle(
+        wide,
+        [
+          nodeSnapshot('big-1.us-east-1.elb.amazonaws.com', ips),
+          nodeSnapshot('small-1.us-east-1.elb.amazonaws.com', [`10.9.0.${(m % 200) + 1}`]),
+        ],
+        new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString(),
+        { store, sink, now: () => new Date(), claimant: 't', warn: (w) => warnings.push(w) },
+      );
     }
-    expect(warnings.some((w) => /^big: not recorded: StateTooLargeError: the state of big would be \d+ KB, over the 350 KB/.test(w))).toBe(true);
+    expect(
+      warnings.some((w) =>
+        /^big: not recorded: StateTooLargeError: the state of big would be \d+ KB, over the 350 KB/.test(w),
+      ),
+    ).toBe(true);
     expect(warnings.filter((w) => w.startsWith('small'))).toEqual([]);
     expect((await store.getState('small'))?.state.samples).toHaveLength(60);
   }, 60_000);

@@ -30,8 +30,16 @@ beforeAll(async () => {
   // The child bundled once; beside node_modules, so its packages resolve.
   child = join(process.cwd(), 'node_modules', '.cache', 'elbscope-tests', 'crash-child.mjs');
   await build({
-    entryPoints: [join(process.cwd(), 'tests', 'helpers', 'crash-child.ts')], bundle: true, platform: 'node', format: 'esm', mainFields: ['module', 'main'], outfile: child, logLevel: 'error',
-    banner: { js: "import { createRequire as __require } from 'node:module'; const require = __require(import.meta.url);" },
+    entryPoints: [join(process.cwd(), 'tests', 'helpers', 'crash-child.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    outfile: child,
+    logLevel: 'error',
+    banner: {
+      js: "import { createRequire as __require } from 'node:module'; const require = __require(import.meta.url);",
+    },
   });
 });
 afterAll(async () => dynamo?.stop());
@@ -45,7 +53,9 @@ const dynamodb: Fresh = async () => {
   return { records: new DynamoDbRecords(dynamo.client, table) };
 };
 
-/** The uncrashed run's outcome and write count (the crash points), for the script's first `steps` steps (all: absent). */
+/**
+ * The uncrashed run's outcome and write count (the crash points), for the script's first `steps` steps (all: absent).
+ */
 async function reference(fresh: Fresh, steps?: number) {
   const { records } = await fresh();
   const alertFile = join(mkdtempSync(join(tmpdir(), 'elbscope-alerts-')), 'alerts.jsonl');
@@ -54,24 +64,51 @@ async function reference(fresh: Fresh, steps?: number) {
   const kinds = expected.events.map((e) => e.replace(/^\d+ /, '').replace(/ \S+$/, ''));
   if (steps) expect(kinds).toEqual(EXPECTED_EVENTS.slice(0, kinds.length));
   else expect(kinds).toEqual(EXPECTED_EVENTS);
-  for (const got of [clean.delivered.console, filed(alertFile), clean.delivered.sns]) expect([...got].sort()).toEqual([...expected.ids].sort());
+  for (const got of [clean.delivered.console, filed(alertFile), clean.delivered.sns])
+    expect([...got].sort()).toEqual([...expected.ids].sort());
   expect(clean.writes).toBeGreaterThan(steps ? 10 : 20);
   return { expected, writes: clean.writes };
 }
 
-/** Run the child on a local store in `dir`, killed after file operation `kill.after` or at SNS publish `kill.atPublish` (neither: never); where it died, what SNS got, its counts. */
-function childRun(dir: string, alertFile: string, kill: { after?: number; atPublish?: number }, steps?: number): Promise<{ step: number; delivered: Delivered; killed: boolean; ops: number; publishes: number }> {
+/**
+ * Run the child on a local store in `dir`, killed after file operation `kill.after` or at SNS publish `kill.atPublish`
+ * (neither: never); where it died, what SNS got, its counts.
+ */
+function childRun(
+  dir: string,
+  alertFile: string,
+  kill: { after?: number; atPublish?: number },
+  steps?: number,
+): Promise<{ step: number; delivered: Delivered; killed: boolean; ops: number; publishes: number }> {
   const logs = mkdtempSync(join(tmpdir(), 'elbscope-crash-child-'));
-  const [stepLog, consoleLog, publishLog] = ['steps', 'console', 'published'].map((f) => join(logs, f)) as [string, string, string];
+  const [stepLog, consoleLog, publishLog] = ['steps', 'console', 'published'].map((f) => join(logs, f)) as [
+    string,
+    string,
+    string,
+  ];
   for (const f of [stepLog, consoleLog, publishLog]) writeFileSync(f, '');
-  const arg = JSON.stringify({ dir, alertFile, killAfter: kill.after ?? null, killAtPublish: kill.atPublish ?? null, steps, stepLog, consoleLog, publishLog });
+  const arg = JSON.stringify({
+    dir,
+    alertFile,
+    killAfter: kill.after ?? null,
+    killAtPublish: kill.atPublish ?? null,
+    steps,
+    stepLog,
+    consoleLog,
+    publishLog,
+  });
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [child, arg], { timeout: 60_000 }, (err, stdout, stderr) => {
       const killed = (err as { signal?: string } | null)?.signal === 'SIGKILL';
       if (err && !killed) return reject(new Error(`crash child (${JSON.stringify(kill)}): ${stderr || err.message}`));
       const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
       const counts = killed ? { ops: 0, publishes: 0 } : (JSON.parse(stdout) as { ops: number; publishes: number });
-      resolve({ step: Number(lines(stepLog).at(-1) ?? 0), delivered: { console: lines(consoleLog), sns: lines(publishLog) }, killed, ...counts });
+      resolve({
+        step: Number(lines(stepLog).at(-1) ?? 0),
+        delivered: { console: lines(consoleLog), sns: lines(publishLog) },
+        killed,
+        ...counts,
+      });
     });
   });
 }
@@ -89,7 +126,9 @@ describe.each([
       const alertFile = join(mkdtempSync(join(tmpdir(), 'elbscope-alerts-')), 'alerts.jsonl');
       const open = (k: number | null): Crashable => faultyRecords(records, k);
       const run = await runScript(open, n, alertFile);
-      problems.push(...problemsOf(`crash after write ${n}`, { ...run, filed: filed(alertFile) }, await outcome(records), expected));
+      problems.push(
+        ...problemsOf(`crash after write ${n}`, { ...run, filed: filed(alertFile) }, await outcome(records), expected),
+      );
     }
     expect(problems).toEqual([]);
   }, 240_000);
@@ -111,10 +150,18 @@ describe('Killing a process that writes a local store and publishes (SIGKILL, a 
   it('stores the same events, delivers each exactly once per sink (console, alert file, SNS), leaves no outbox, and verifies, wherever the kill falls', async () => {
     const { expected } = await reference(local, KILL_STEPS);
     expect(expected.ids.length).toBe(3);
-    const count = await childRun(mkdtempSync(join(tmpdir(), 'elbscope-kill-')), join(mkdtempSync(join(tmpdir(), 'elbscope-alerts-')), 'alerts.jsonl'), {}, KILL_STEPS);
+    const count = await childRun(
+      mkdtempSync(join(tmpdir(), 'elbscope-kill-')),
+      join(mkdtempSync(join(tmpdir(), 'elbscope-alerts-')), 'alerts.jsonl'),
+      {},
+      KILL_STEPS,
+    );
     expect(count.ops).toBeGreaterThan(40);
     expect(count.publishes).toBe(expected.ids.length);
-    const kills: { after?: number; atPublish?: number }[] = [...Array.from({ length: count.ops }, (_, i) => ({ after: i + 1 })), ...Array.from({ length: count.publishes }, (_, i) => ({ atPublish: i + 1 }))];
+    const kills: { after?: number; atPublish?: number }[] = [
+      ...Array.from({ length: count.ops }, (_, i) => ({ after: i + 1 })),
+      ...Array.from({ length: count.publishes }, (_, i) => ({ atPublish: i + 1 })),
+    ];
     const problems: string[] = [];
     let windows = 0;
     for (const kill of kills) {
@@ -128,16 +175,34 @@ describe('Killing a process that writes a local store and publishes (SIGKILL, a 
       }
       const records = new LocalRecords(dir);
       // The one window no store closes: the console printed the event, and the kill came before the outbox
-      // entry's note of it was written (inside that write). The restart prints it again — once; nothing else may repeat.
+      // entry's note of it was written (inside that write). The restart prints it again — once; nothing else may
+      // repeat.
       const printed = died.delivered.console.at(-1);
-      const unnoted = kill.after !== undefined && printed !== undefined && (await new Ledger(records).listOutbox()).some((e) => e.record.id === printed && !e.delivered.includes('console'));
+      const unnoted =
+        kill.after !== undefined &&
+        printed !== undefined &&
+        (await new Ledger(records).listOutbox()).some(
+          (e) => e.record.id === printed && !e.delivered.includes('console'),
+        );
       // Restarted: the step the kill fell in, again, half a minute later; then to the end.
-      const run = await runScript((k) => faultyRecords(records, k), null, alertFile, { from: died.step, restarted: true, delivered: died.delivered, steps: KILL_STEPS });
+      const run = await runScript((k) => faultyRecords(records, k), null, alertFile, {
+        from: died.step,
+        restarted: true,
+        delivered: died.delivered,
+        steps: KILL_STEPS,
+      });
       if (unnoted) {
         windows++;
         run.delivered.console.splice(run.delivered.console.lastIndexOf(printed as string), 1);
       }
-      problems.push(...problemsOf(label, { delivered: run.delivered, crashes: run.crashes + 1, filed: filed(alertFile) }, await outcome(records), expected));
+      problems.push(
+        ...problemsOf(
+          label,
+          { delivered: run.delivered, crashes: run.crashes + 1, filed: filed(alertFile) },
+          await outcome(records),
+          expected,
+        ),
+      );
     }
     expect(problems).toEqual([]);
     // Those windows are the kills inside the note's write (its lock taken, not yet renamed): a few of all the points.

@@ -20,24 +20,54 @@ const T0 = Date.parse('2026-11-25T10:00:00Z');
 
 async function recorded(ttlDays = 30, stepMinutes = 1, cycles = 6): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-obs-chain-'));
-  const config = parseConfig({ loadBalancers: [{ dnsName: DNS }], store: { observationTtlDays: ttlDays }, capacity: { cloudwatch: { enabled: false }, reservationEveryMinutes: 0 } }, 'test');
+  const config = parseConfig(
+    {
+      loadBalancers: [{ dnsName: DNS }],
+      store: { observationTtlDays: ttlDays },
+      capacity: { cloudwatch: { enabled: false }, reservationEveryMinutes: 0 },
+    },
+    'test',
+  );
   const store = new LocalStore(dir);
   for (let i = 0; i < cycles; i++) {
     const at = new Date(T0 + i * stepMinutes * 60_000);
-    const deps: RecordDeps = { store, sink: { description: 'none', publish: async () => ({ messageId: null }) }, now: () => at, claimant: 't' };
+    const deps: RecordDeps = {
+      store,
+      sink: { description: 'none', publish: async () => ({ messageId: null }) },
+      now: () => at,
+      claimant: 't',
+    };
     // A node more each cycle: what the observation shows changes, so each is stored.
-    await recordCycle(config, [nodeSnapshot(DNS, Array.from({ length: 1 + i }, (_, n) => `10.0.0.${n + 1}`))], at.toISOString(), deps);
+    await recordCycle(
+      config,
+      [
+        nodeSnapshot(
+          DNS,
+          Array.from({ length: 1 + i }, (_, n) => `10.0.0.${n + 1}`),
+        ),
+      ],
+      at.toISOString(),
+      deps,
+    );
   }
   return dir;
 }
 const obsDir = (dir: string) => join(dir, 'loadbalancers', 'web', 'observations');
-const files = (dir: string) => readdirSync(obsDir(dir)).filter((f) => f.endsWith('.json')).sort();
+const files = (dir: string) =>
+  readdirSync(obsDir(dir))
+    .filter((f) => f.endsWith('.json'))
+    .sort();
 const check = async (dir: string, now = new Date(T0 + 3_600_000)) => {
   const store = new LocalStore(dir);
-  return checkObservations('web', await readObservations(store, 'web'), (await store.getState('web'))?.state.observationChain ?? null, now);
+  return checkObservations(
+    'web',
+    await readObservations(store, 'web'),
+    (await store.getState('web'))?.state.observationChain ?? null,
+    now,
+  );
 };
 
-describe('The stored observations\' chain', () => {
+describe("The stored observations' chain", () => {
   it('verifies every stored observation, and verify and the report say so', async () => {
     const dir = await recorded();
     expect(files(dir)).toHaveLength(6);
@@ -46,33 +76,71 @@ describe('The stored observations\' chain', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('web: observations intact: 6 verified');
     const md = await runElbscope(['report', '--lb', 'web', '--store', dir]);
-    // No event yet (a node more each cycle is no confirmed scale-up at 2 of 3 until the third): the observations still verify.
-    expect(md.stdout).toMatch(/Audit chain: intact: \d+ records, every hash and link recomputed(, head #\d+ [0-9a-f]{64})?; observations 6 verified(; seals: 0 verified with the key file \S+, 7 sealed without a key \(before keys\))?\./);
+    // No event yet (a node more each cycle is no confirmed scale-up at 2 of 3 until the third): the observations still
+    // verify.
+    expect(md.stdout).toMatch(
+      /Audit chain: intact: \d+ records, every hash and link recomputed(, head #\d+ [0-9a-f]{64})?; observations 6 verified(; seals: 0 verified with the key file \S+, 7 sealed without a key \(before keys\))?\./,
+    );
   });
 
   it.each([
-    ['a node IP changed in one', (dir: string) => {
-      const f = join(obsDir(dir), files(dir)[2]!);
-      writeFileSync(f, readFileSync(f, 'utf8').replace('10.0.0.2', '10.0.0.99'));
-    }, /observation #3's content does not match its hash \(it was changed/],
-    ['one in the middle removed', (dir: string) => rmSync(join(obsDir(dir), files(dir)[2]!)), /observation #3 is missing \(removed\), or they were reordered/],
-    ['the last removed', (dir: string) => rmSync(join(obsDir(dir), files(dir)[5]!)), /the chain's head is observation #6 but the last stored is #5 \(observations were removed from the end\)/],
-    ['the first removed (not due to expire)', (dir: string) => rmSync(join(obsDir(dir), files(dir)[0]!)), /observations #1-#1 are missing and were not due to expire \(removed\)/],
-    ['two swapped', (dir: string) => {
-      const [a, b] = [join(obsDir(dir), files(dir)[1]!), join(obsDir(dir), files(dir)[2]!)];
-      const [ta, tb] = [readFileSync(a, 'utf8'), readFileSync(b, 'utf8')];
-      writeFileSync(a, tb.replace(/"at": "[^"]+"/, `"at": "${JSON.parse(ta).at}"`));
-      writeFileSync(b, ta.replace(/"at": "[^"]+"/, `"at": "${JSON.parse(tb).at}"`));
-    }, /observation #\d's content does not match its hash/],
-    ['a forged one inserted after the head', (dir: string) => {
-      const last = JSON.parse(readFileSync(join(obsDir(dir), files(dir)[5]!), 'utf8'));
-      for (const seq of [7, 8]) writeFileSync(join(obsDir(dir), `2026-11-25T11-0${seq}-00.000Z.json`), JSON.stringify({ ...last, at: `2026-11-25T11:0${seq}:00.000Z`, seq }));
-    }, /observation #\d's content does not match its hash \(it was changed, or forged\)/],
-    ['a sound one inserted that forks from nowhere', (dir: string) => {
-      const last = JSON.parse(readFileSync(join(obsDir(dir), files(dir)[5]!), 'utf8'));
-      const forged = { ...last, at: '2026-11-25T11:00:00.000Z', seq: 9, prevHash: 'f'.repeat(64) };
-      writeFileSync(join(obsDir(dir), '2026-11-25T11-00-00.000Z.json'), JSON.stringify({ ...forged, hash: observationHash(forged) }));
-    }, /observation #9 is not on the chain that ends at the head #6 and does not fork from it \(inserted\)/],
+    [
+      'a node IP changed in one',
+      (dir: string) => {
+        const f = join(obsDir(dir), files(dir)[2]!);
+        writeFileSync(f, readFileSync(f, 'utf8').replace('10.0.0.2', '10.0.0.99'));
+      },
+      /observation #3's content does not match its hash \(it was changed/,
+    ],
+    [
+      'one in the middle removed',
+      (dir: string) => rmSync(join(obsDir(dir), files(dir)[2]!)),
+      /observation #3 is missing \(removed\), or they were reordered/,
+    ],
+    [
+      'the last removed',
+      (dir: string) => rmSync(join(obsDir(dir), files(dir)[5]!)),
+      /the chain's head is observation #6 but the last stored is #5 \(observations were removed from the end\)/,
+    ],
+    [
+      'the first removed (not due to expire)',
+      (dir: string) => rmSync(join(obsDir(dir), files(dir)[0]!)),
+      /observations #1-#1 are missing and were not due to expire \(removed\)/,
+    ],
+    [
+      'two swapped',
+      (dir: string) => {
+        const [a, b] = [join(obsDir(dir), files(dir)[1]!), join(obsDir(dir), files(dir)[2]!)];
+        const [ta, tb] = [readFileSync(a, 'utf8'), readFileSync(b, 'utf8')];
+        writeFileSync(a, tb.replace(/"at": "[^"]+"/, `"at": "${JSON.parse(ta).at}"`));
+        writeFileSync(b, ta.replace(/"at": "[^"]+"/, `"at": "${JSON.parse(tb).at}"`));
+      },
+      /observation #\d's content does not match its hash/,
+    ],
+    [
+      'a forged one inserted after the head',
+      (dir: string) => {
+        const last = JSON.parse(readFileSync(join(obsDir(dir), files(dir)[5]!), 'utf8'));
+        for (const seq of [7, 8])
+          writeFileSync(
+            join(obsDir(dir), `2026-11-25T11-0${seq}-00.000Z.json`),
+            JSON.stringify({ ...last, at: `2026-11-25T11:0${seq}:00.000Z`, seq }),
+          );
+      },
+      /observation #\d's content does not match its hash \(it was changed, or forged\)/,
+    ],
+    [
+      'a sound one inserted that forks from nowhere',
+      (dir: string) => {
+        const last = JSON.parse(readFileSync(join(obsDir(dir), files(dir)[5]!), 'utf8'));
+        const forged = { ...last, at: '2026-11-25T11:00:00.000Z', seq: 9, prevHash: 'f'.repeat(64) };
+        writeFileSync(
+          join(obsDir(dir), '2026-11-25T11-00-00.000Z.json'),
+          JSON.stringify({ ...forged, hash: observationHash(forged) }),
+        );
+      },
+      /observation #9 is not on the chain that ends at the head #6 and does not fork from it \(inserted\)/,
+    ],
   ])('names the break when %s, in verify (exit 1) and the report', async (_label, damage, reason) => {
     const dir = await recorded();
     const copy = mkdtempSync(join(tmpdir(), 'elbscope-obs-damaged-'));
@@ -99,9 +167,17 @@ describe('The stored observations\' chain', () => {
   it('goes on from the stored observations when the state did not parse and was rebuilt', async () => {
     const dir = await recorded();
     writeFileSync(join(dir, 'loadbalancers', 'web', 'state.json'), '{"version": 3, "state": {');
-    const config = parseConfig({ loadBalancers: [{ dnsName: DNS }], capacity: { cloudwatch: { enabled: false }, reservationEveryMinutes: 0 } }, 'test');
+    const config = parseConfig(
+      { loadBalancers: [{ dnsName: DNS }], capacity: { cloudwatch: { enabled: false }, reservationEveryMinutes: 0 } },
+      'test',
+    );
     const at = new Date(T0 + 30 * 60_000);
-    await recordCycle(config, [nodeSnapshot(DNS, ['10.0.0.1'])], at.toISOString(), { store: new LocalStore(dir), sink: { description: 'none', publish: async () => ({ messageId: null }) }, now: () => at, claimant: 't' });
+    await recordCycle(config, [nodeSnapshot(DNS, ['10.0.0.1'])], at.toISOString(), {
+      store: new LocalStore(dir),
+      sink: { description: 'none', publish: async () => ({ messageId: null }) },
+      now: () => at,
+      claimant: 't',
+    });
     expect(await check(dir)).toEqual({ verified: 7, unchained: 0, expired: 0, uncommitted: 0, firstBreak: null });
   });
 
@@ -109,29 +185,68 @@ describe('The stored observations\' chain', () => {
     const dir = await recorded();
     // As the crashed cycle wrote it: chained after the head, its commit never came.
     const last = JSON.parse(readFileSync(join(obsDir(dir), files(dir)[5]!), 'utf8'));
-    const orphan = { ...last, at: '2026-11-25T10:06:00.000Z', seq: 7, prevHash: last.hash, prevExpiresAt: last.expiresAt };
-    writeFileSync(join(obsDir(dir), '2026-11-25T10-06-00.000Z.json'), JSON.stringify({ ...orphan, hash: observationHash(orphan) }));
+    const orphan = {
+      ...last,
+      at: '2026-11-25T10:06:00.000Z',
+      seq: 7,
+      prevHash: last.hash,
+      prevExpiresAt: last.expiresAt,
+    };
+    writeFileSync(
+      join(obsDir(dir), '2026-11-25T10-06-00.000Z.json'),
+      JSON.stringify({ ...orphan, hash: observationHash(orphan) }),
+    );
     // As a second writer that lost the race at #4 wrote it: forking from #3, at its own time.
     const third = JSON.parse(readFileSync(join(obsDir(dir), files(dir)[2]!), 'utf8'));
-    const lost = { ...third, at: '2026-11-25T10:02:30.000Z', seq: 4, prevHash: third.hash, prevExpiresAt: third.expiresAt };
-    writeFileSync(join(obsDir(dir), '2026-11-25T10-02-30.000Z.json'), JSON.stringify({ ...lost, hash: observationHash(lost) }));
+    const lost = {
+      ...third,
+      at: '2026-11-25T10:02:30.000Z',
+      seq: 4,
+      prevHash: third.hash,
+      prevExpiresAt: third.expiresAt,
+    };
+    writeFileSync(
+      join(obsDir(dir), '2026-11-25T10-02-30.000Z.json'),
+      JSON.stringify({ ...lost, hash: observationHash(lost) }),
+    );
     expect(await check(dir)).toMatchObject({ verified: 6, uncommitted: 2, firstBreak: null });
     const r = await runElbscope(['verify', '--store', dir]);
     expect(r.code).toBe(0);
-    const json = JSON.parse((await runElbscope(['report', '--lb', 'web', '--store', dir, '--format', 'json'])).stdout) as { nodesPerAz: { at: string }[] };
+    const json = JSON.parse(
+      (await runElbscope(['report', '--lb', 'web', '--store', dir, '--format', 'json'])).stdout,
+    ) as { nodesPerAz: { at: string }[] };
     expect(json.nodesPerAz.map((row) => row.at)).not.toContain('2026-11-25T10:02:30.000Z');
     expect(json.nodesPerAz.map((row) => row.at)).not.toContain('2026-11-25T10:06:00.000Z');
     expect(json.nodesPerAz.length).toBeGreaterThan(0);
   });
 
-  it("anchors: the head a cycle carries proves the observations up to it; a rewrite of the whole chain, which plain verify passes, loses the anchor", async () => {
+  it('anchors: the head a cycle carries proves the observations up to it; a rewrite of the whole chain, which plain verify passes, loses the anchor', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-obs-anchor-'));
-    const config = parseConfig({ loadBalancers: [{ dnsName: DNS }], capacity: { cloudwatch: { enabled: false }, reservationEveryMinutes: 0 } }, 'test');
+    const config = parseConfig(
+      { loadBalancers: [{ dnsName: DNS }], capacity: { cloudwatch: { enabled: false }, reservationEveryMinutes: 0 } },
+      'test',
+    );
     const heads: { seq: number; hash: string }[] = [];
     for (let i = 0; i < 6; i++) {
       const at = new Date(T0 + i * 60_000);
-      const deps: RecordDeps = { store: new LocalStore(dir), sink: { description: 'none', publish: async () => ({ messageId: null }) }, now: () => at, claimant: 't', onHead: (_lb, h) => h.observations && heads.push(h.observations) };
-      await recordCycle(config, [nodeSnapshot(DNS, Array.from({ length: 1 + i }, (_, n) => `10.0.0.${n + 1}`))], at.toISOString(), deps);
+      const deps: RecordDeps = {
+        store: new LocalStore(dir),
+        sink: { description: 'none', publish: async () => ({ messageId: null }) },
+        now: () => at,
+        claimant: 't',
+        onHead: (_lb, h) => h.observations && heads.push(h.observations),
+      };
+      await recordCycle(
+        config,
+        [
+          nodeSnapshot(
+            DNS,
+            Array.from({ length: 1 + i }, (_, n) => `10.0.0.${n + 1}`),
+          ),
+        ],
+        at.toISOString(),
+        deps,
+      );
     }
     // What the fourth cycle's line carried (`observations #4 <hash>`) is the fourth stored observation.
     const anchor = heads[3]!;
@@ -139,7 +254,9 @@ describe('The stored observations\' chain', () => {
     expect(JSON.parse(readFileSync(join(obsDir(dir), files(dir)[3]!), 'utf8')).hash).toBe(anchor.hash);
     const proved = await runElbscope(['verify', '--store', dir, '--anchor', anchor.hash.slice(0, 16)]);
     expect(proved.code).toBe(0);
-    expect(proved.stdout).toContain(`web: observation anchor #4 ${anchor.hash} found; the 4 observations up to it recompute to it: not rewritten`);
+    expect(proved.stdout).toContain(
+      `web: observation anchor #4 ${anchor.hash} found; the 4 observations up to it recompute to it: not rewritten`,
+    );
 
     // Rewrite #2 and re-hash #2 to #6 and the state's head, as an editor who knows the scheme would.
     let prevHash: string | undefined;

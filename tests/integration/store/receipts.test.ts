@@ -14,14 +14,30 @@ import { runCli } from '../../../cli/program';
 // so `verify` names one that was edited, moved onto another event, or removed —
 // and an edited or unreadable receipt still stops a second publish.
 const at = (m: number) => `2026-11-25T10:0${m}:00.000Z`;
-const event = (m: number) => makeEvent({ kind: 'scaled', status: 'event', severity: 'info', loadBalancer: 'web', az: 'us-east-1a', backend: null, from: m, to: m + 1, at: at(m), summary: `web us-east-1a scaled ${m} → ${m + 1} nodes`, details: {} });
+const event = (m: number) =>
+  makeEvent({
+    kind: 'scaled',
+    status: 'event',
+    severity: 'info',
+    loadBalancer: 'web',
+    az: 'us-east-1a',
+    backend: null,
+    from: m,
+    to: m + 1,
+    at: at(m),
+    summary: `web us-east-1a scaled ${m} → ${m + 1} nodes`,
+    details: {},
+  });
 
 /** A store with three events: #1 and #2 published, #3 waiting in the outbox (its sink down). */
 async function seeded(): Promise<{ dir: string; events: ChainedEvent[]; receipt: (e: ChainedEvent) => string }> {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-receipts-'));
   const store = new LocalStore(dir);
   const ok: AlertSink = { description: 'ok', publish: async () => ({ messageId: 'm' }) };
-  const down: AlertSink = { description: 'down', publish: async () => Promise.reject(Object.assign(new Error('down'), { name: 'InternalError' })) };
+  const down: AlertSink = {
+    description: 'down',
+    publish: async () => Promise.reject(Object.assign(new Error('down'), { name: 'InternalError' })),
+  };
   const events: ChainedEvent[] = [];
   for (const m of [1, 2, 3]) {
     events.push(...(await commitEvents(store, 'web', () => [event(m)])));
@@ -47,10 +63,34 @@ describe('Receipts in the audit', () => {
 
   it('names an edited receipt, a receipt moved onto another event, a removed one, and one for no event', async () => {
     const cases: [string, (s: Awaited<ReturnType<typeof seeded>>) => void, RegExp][] = [
-      ['edited', ({ events, receipt }) => writeFileSync(receipt(events[0]!), readFileSync(receipt(events[0]!), 'utf8').replace(/"publishedAt": "[^"]+"/, '"publishedAt": "2026-11-25T09:00:00.000Z"')), /the receipt of record #1 its content does not hash to its seal \(edited\)/],
-      ['moved', ({ events, receipt }) => cpSync(receipt(events[1]!), receipt(events[0]!)), /the receipt of record #1 it closes another event \(\w+ #2\)/],
-      ['removed', ({ events, receipt }) => rmSync(receipt(events[1]!)), /record #2 has no receipt and is not in the outbox: its receipt was removed, or the alert was lost/],
-      ['inserted for no event', ({ dir, events, receipt }) => cpSync(receipt(events[0]!), join(dir, 'loadbalancers', 'web', 'published', 'ffffffffffffffffffffffff.json')), /a receipt for ffffffffffffffffffffffff, which is no stored event \(inserted, or its event removed\)/],
+      [
+        'edited',
+        ({ events, receipt }) =>
+          writeFileSync(
+            receipt(events[0]!),
+            readFileSync(receipt(events[0]!), 'utf8').replace(
+              /"publishedAt": "[^"]+"/,
+              '"publishedAt": "2026-11-25T09:00:00.000Z"',
+            ),
+          ),
+        /the receipt of record #1 its content does not hash to its seal \(edited\)/,
+      ],
+      [
+        'moved',
+        ({ events, receipt }) => cpSync(receipt(events[1]!), receipt(events[0]!)),
+        /the receipt of record #1 it closes another event \(\w+ #2\)/,
+      ],
+      [
+        'removed',
+        ({ events, receipt }) => rmSync(receipt(events[1]!)),
+        /record #2 has no receipt and is not in the outbox: its receipt was removed, or the alert was lost/,
+      ],
+      [
+        'inserted for no event',
+        ({ dir, events, receipt }) =>
+          cpSync(receipt(events[0]!), join(dir, 'loadbalancers', 'web', 'published', 'ffffffffffffffffffffffff.json')),
+        /a receipt for ffffffffffffffffffffffff, which is no stored event \(inserted, or its event removed\)/,
+      ],
     ];
     for (const [label, damage, reason] of cases) {
       const seed = await seeded();
@@ -58,7 +98,10 @@ describe('Receipts in the audit', () => {
       const r = await verify(seed.dir);
       expect(r.code, label).toBe(1);
       expect(r.err, label).toMatch(reason);
-      expect(r.err.split('\n').filter((l) => l.startsWith('elbscope: ')), label).toHaveLength(1);
+      expect(
+        r.err.split('\n').filter((l) => l.startsWith('elbscope: ')),
+        label,
+      ).toHaveLength(1);
     }
   });
 
@@ -70,9 +113,17 @@ describe('Receipts in the audit', () => {
       // Queue #1 again behind the store's back, as a re-drain racing a publisher can.
       writeFileSync(join(dir, 'outbox', `${events[0]!.id}.json`), JSON.stringify(events[0]));
       const published: string[] = [];
-      await flushOutbox({ store, sink: { description: 'rec', publish: async (e) => (published.push(e.id), { messageId: null }) }, now: () => new Date(at(9)), claimant: 'u' });
+      await flushOutbox({
+        store,
+        sink: { description: 'rec', publish: async (e) => (published.push(e.id), { messageId: null }) },
+        now: () => new Date(at(9)),
+        claimant: 'u',
+      });
       expect(published, text).toEqual([events[2]!.id]); // #3, waiting; never #1 again
-      expect(readdirSync(join(dir, 'outbox')).filter((f) => f.endsWith('.json')), text).toEqual([]);
+      expect(
+        readdirSync(join(dir, 'outbox')).filter((f) => f.endsWith('.json')),
+        text,
+      ).toEqual([]);
     }
   });
 });

@@ -25,9 +25,19 @@ async function rolledBack(store: Ledger, lb: string) {
   const sent: string[] = [];
   const warned: string[] = [];
   const heads: ChainHeads[] = [];
-  const sink: AlertSink = { description: 'test', publish: async (e) => (sent.push(`${e.kind}#${e.seq}`), { messageId: null }) };
+  const sink: AlertSink = {
+    description: 'test',
+    publish: async (e) => (sent.push(`${e.kind}#${e.seq}`), { messageId: null }),
+  };
   const cycle = (m: number, nodes: string[]) =>
-    recordCycle(config, [nodeSnapshot(dns(lb), nodes)], at(m), { store, sink, now: () => new Date(at(m)), claimant: 't', warn: (w) => warned.push(w), onHead: (_lb, h) => heads.push(h) });
+    recordCycle(config, [nodeSnapshot(dns(lb), nodes)], at(m), {
+      store,
+      sink,
+      now: () => new Date(at(m)),
+      claimant: 't',
+      warn: (w) => warned.push(w),
+      onHead: (_lb, h) => heads.push(h),
+    });
   const key = { kind: 'state', lb, id: 'state' } as const;
 
   await cycle(0, ['10.0.0.1']);
@@ -40,7 +50,10 @@ async function rolledBack(store: Ledger, lb: string) {
 
   const events = await cycle(4, ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
   expect(warned).toEqual([]);
-  expect(events.map((e) => [e.kind, e.seq])).toEqual([['store-record-corrupt', 2], ['scaled', 3]]);
+  expect(events.map((e) => [e.kind, e.seq])).toEqual([
+    ['store-record-corrupt', 2],
+    ['scaled', 3],
+  ]);
   expect(events[0]?.summary).toContain('state behind its chain (rolled back?)');
   expect(sent).toEqual(['scaled#1', 'store-record-corrupt#2', 'scaled#3']);
   const state = await store.getState(lb);
@@ -64,8 +77,13 @@ describe('a state rolled back behind its chain', () => {
   it('local store (sealed): moved aside, the chain continues, the change alerted', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-rollback-'));
     const keyPath = join(mkdtempSync(join(tmpdir(), 'elbscope-key-')), 'seal.key');
-    await rolledBack(new LocalStore(dir, { seal: keyFilePort(keyPath, { create: true, now: () => new Date(at(0)) }) }), 'web');
-    expect(readdirSync(join(dir, 'loadbalancers', 'web')).filter((f) => f.startsWith('state.json.corrupt-'))).toHaveLength(1);
+    await rolledBack(
+      new LocalStore(dir, { seal: keyFilePort(keyPath, { create: true, now: () => new Date(at(0)) }) }),
+      'web',
+    );
+    expect(
+      readdirSync(join(dir, 'loadbalancers', 'web')).filter((f) => f.startsWith('state.json.corrupt-')),
+    ).toHaveLength(1);
   });
 
   it('DynamoDB store: the same', async () => {

@@ -24,12 +24,15 @@ afterAll(() => dynamo?.stop());
 
 const localDirs = new Map<Store, string>();
 const adapters: [string, () => Store][] = [
-  ['LocalStore', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'elbscope-store-'));
-    const store = new LocalStore(dir);
-    localDirs.set(store, dir);
-    return store;
-  }],
+  [
+    'LocalStore',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'elbscope-store-'));
+      const store = new LocalStore(dir);
+      localDirs.set(store, dir);
+      return store;
+    },
+  ],
   ['DynamoDbStore', () => new DynamoDbStore(dynamo.client, dynamo.table)],
 ];
 
@@ -37,11 +40,29 @@ const adapters: [string, () => Store][] = [
 async function queueBehindTheStoresBack(store: Store, record: ChainedEvent): Promise<void> {
   const dir = localDirs.get(store);
   if (dir) writeFileSync(join(dir, 'outbox', `${record.id}.json`), JSON.stringify(record));
-  else await DynamoDBDocumentClient.from(dynamo.client).send(new PutCommand({ TableName: dynamo.table, Item: { pk: 'OUTBOX', sk: record.id, record: JSON.stringify(record) } }));
+  else
+    await DynamoDBDocumentClient.from(dynamo.client).send(
+      new PutCommand({
+        TableName: dynamo.table,
+        Item: { pk: 'OUTBOX', sk: record.id, record: JSON.stringify(record) },
+      }),
+    );
 }
 
 const event = (lb: string, minute: number, kind: 'scaled' | 'az-added' = 'scaled') =>
-  makeEvent({ kind, status: 'event', severity: 'info', loadBalancer: lb, az: 'us-east-1a', backend: null, from: 1, to: 2, at: new Date(Date.UTC(2026, 10, 25, 10, minute)).toISOString(), summary: `${lb} scaled`, details: {} });
+  makeEvent({
+    kind,
+    status: 'event',
+    severity: 'info',
+    loadBalancer: lb,
+    az: 'us-east-1a',
+    backend: null,
+    from: 1,
+    to: 2,
+    at: new Date(Date.UTC(2026, 10, 25, 10, minute)).toISOString(),
+    summary: `${lb} scaled`,
+    details: {},
+  });
 
 describe.each(adapters)('%s', (_name, make) => {
   let store: Store;
@@ -68,7 +89,10 @@ describe.each(adapters)('%s', (_name, make) => {
   it('lets exactly one of two racing writers win', async () => {
     lb = fresh();
     await store.putState(lb, emptyState(), 0);
-    const results = await Promise.all([store.putState(lb, { ...emptyState(), lastCycleAt: 'a' }, 1), store.putState(lb, { ...emptyState(), lastCycleAt: 'b' }, 1)]);
+    const results = await Promise.all([
+      store.putState(lb, { ...emptyState(), lastCycleAt: 'a' }, 1),
+      store.putState(lb, { ...emptyState(), lastCycleAt: 'b' }, 1),
+    ]);
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 
@@ -78,8 +102,12 @@ describe.each(adapters)('%s', (_name, make) => {
     for (const r of chained) await store.appendEvent(r);
     for (const r of chained) await store.appendEvent(r); // a retry
     const listed = await store.listEvents(lb);
-    expect(listed.map((e) => [e.record.seq, e.record.id, e.publishedAt])).toEqual(chained.map((r) => [r.seq, r.id, null]));
-    expect((await store.listOutbox()).filter((e) => e.record.loadBalancer === lb).map((e) => e.record.id)).toEqual(chained.map((r) => r.id));
+    expect(listed.map((e) => [e.record.seq, e.record.id, e.publishedAt])).toEqual(
+      chained.map((r) => [r.seq, r.id, null]),
+    );
+    expect((await store.listOutbox()).filter((e) => e.record.loadBalancer === lb).map((e) => e.record.id)).toEqual(
+      chained.map((r) => r.id),
+    );
 
     const other = chainEvents([event(lb, 9)], { seq: 0, hash: '0'.repeat(64) }).chained[0];
     await expect(store.appendEvent({ ...other!, seq: 1 })).rejects.toThrow(/already holds event/);
@@ -100,10 +128,15 @@ describe.each(adapters)('%s', (_name, make) => {
     lb = fresh();
     const { chained } = chainEvents([event(lb, 1), event(lb, 2, 'az-added')], { seq: 0, hash: '0'.repeat(64) });
     for (const r of chained) await store.appendEvent(r);
-    const [a, b] = chained as [typeof chained[0], typeof chained[0]];
+    const [a, b] = chained as [(typeof chained)[0], (typeof chained)[0]];
     const now = new Date('2026-11-25T10:05:00Z');
     expect(await store.claimOutbox(a.id, 'w', now, 60_000)).toBe(true);
-    await store.deferOutbox(a.id, { attempts: 2, notBefore: '2026-11-25T10:07:00.000Z', lastError: 'SNS x: ThrottledException: Rate exceeded', delivered: ['console'] });
+    await store.deferOutbox(a.id, {
+      attempts: 2,
+      notBefore: '2026-11-25T10:07:00.000Z',
+      lastError: 'SNS x: ThrottledException: Rate exceeded',
+      delivered: ['console'],
+    });
     const mine = (await store.listOutbox()).filter((e) => e.record.loadBalancer === lb);
     expect(mine.map((e) => [e.record.id, e.attempts, e.notBefore, e.lastError, e.delivered])).toEqual([
       [a.id, 2, '2026-11-25T10:07:00.000Z', 'SNS x: ThrottledException: Rate exceeded', ['console']],
@@ -123,13 +156,16 @@ describe.each(adapters)('%s', (_name, make) => {
 
     // redeliver: queued again, the mark cleared; once published it cannot be re-queued.
     await store.requeue(b);
-    expect((await store.listOutbox()).find((e) => e.record.id === b.id)).toMatchObject({ attempts: 0, notBefore: null });
+    expect((await store.listOutbox()).find((e) => e.record.id === b.id)).toMatchObject({
+      attempts: 0,
+      notBefore: null,
+    });
     expect((await store.listEvents(lb))[1]?.deliveryError).toBeNull();
     await store.markPublished(b, now, 'm-1');
     await expect(store.requeue(b)).rejects.toThrow(/published already/);
   });
 
-  it("a re-drain of a queued event keeps its claim and its retry count (a second writer cannot take it)", async () => {
+  it('a re-drain of a queued event keeps its claim and its retry count (a second writer cannot take it)', async () => {
     lb = fresh();
     const [record] = chainEvents([event(lb, 1)], { seq: 0, hash: '0'.repeat(64) }).chained as [ChainedEvent];
     await store.appendEvent(record);
@@ -137,9 +173,16 @@ describe.each(adapters)('%s', (_name, make) => {
     expect(await store.claimOutbox(record.id, 'writer-a', now, 60_000)).toBe(true);
     await store.appendEvent(record); // writer b drains the same pending event
     expect(await store.claimOutbox(record.id, 'writer-b', now, 60_000)).toBe(false);
-    await store.deferOutbox(record.id, { attempts: 3, notBefore: '2026-11-25T10:09:00.000Z', lastError: 'SNS: Throttled' });
+    await store.deferOutbox(record.id, {
+      attempts: 3,
+      notBefore: '2026-11-25T10:09:00.000Z',
+      lastError: 'SNS: Throttled',
+    });
     await store.appendEvent(record);
-    expect((await store.listOutbox()).find((e) => e.record.id === record.id)).toMatchObject({ attempts: 3, notBefore: '2026-11-25T10:09:00.000Z' });
+    expect((await store.listOutbox()).find((e) => e.record.id === record.id)).toMatchObject({
+      attempts: 3,
+      notBefore: '2026-11-25T10:09:00.000Z',
+    });
   });
 
   it('drops, unpublished, a copy queued again after the event was published', async () => {
@@ -147,7 +190,10 @@ describe.each(adapters)('%s', (_name, make) => {
     const [record] = chainEvents([event(lb, 1)], { seq: 0, hash: '0'.repeat(64) }).chained as [ChainedEvent];
     await store.appendEvent(record);
     const published: string[] = [];
-    const sink = { description: 'counting', publish: async (e: ChainedEvent) => (published.push(e.id), { messageId: `m-${published.length}` }) };
+    const sink = {
+      description: 'counting',
+      publish: async (e: ChainedEvent) => (published.push(e.id), { messageId: `m-${published.length}` }),
+    };
     const deps = { store, sink, now: () => new Date('2026-11-25T10:05:00Z'), claimant: 'a' };
     await flushOutbox(deps, new Set([record.id]));
     await queueBehindTheStoresBack(store, record); // a re-drain that read "not published" just before
@@ -166,18 +212,33 @@ describe.each(adapters)('%s', (_name, make) => {
     await store.markUndeliverable(record, now, 'SNS x: NotFound: Topic does not exist');
     await queueBehindTheStoresBack(store, record); // requeue's first step; the mark is cleared after it
     const published: string[] = [];
-    const sink = { description: 'counting', publish: async (e: ChainedEvent) => (published.push(e.id), { messageId: 'm-1' }) };
+    const sink = {
+      description: 'counting',
+      publish: async (e: ChainedEvent) => (published.push(e.id), { messageId: 'm-1' }),
+    };
     await flushOutbox({ store, sink, now: () => now, claimant: 'w' }, new Set([record.id]));
     expect(published).toEqual([record.id]);
   });
 
   it('keeps observations in time order within a window, and pre-warm targets', async () => {
     lb = fresh();
-    const snap = (m: number) => ({ observation: { azs: { 'us-east-1a': { provisioned: m, advertised: m } }, nodes: [], errors: [] }, backends: [] });
-    for (const m of [1, 2, 3]) await store.putObservation({ loadBalancer: lb, at: `2026-11-25T10:0${m}:00.000Z`, snapshot: snap(m) }, 30);
+    const snap = (m: number) => ({
+      observation: { azs: { 'us-east-1a': { provisioned: m, advertised: m } }, nodes: [], errors: [] },
+      backends: [],
+    });
+    for (const m of [1, 2, 3])
+      await store.putObservation({ loadBalancer: lb, at: `2026-11-25T10:0${m}:00.000Z`, snapshot: snap(m) }, 30);
     const window = await store.listObservations(lb, '2026-11-25T10:02:00.000Z', '2026-11-25T10:03:00.000Z');
     expect(window.map((o) => o.snapshot)).toEqual([snap(2), snap(3)]);
-    await store.putPrewarm({ id: 'pw-1', loadBalancer: lb, nodesPerAz: 3, total: null, deadline: null, caseId: '1234', requestedAt: '2026-11-25T10:00:00.000Z' });
+    await store.putPrewarm({
+      id: 'pw-1',
+      loadBalancer: lb,
+      nodesPerAz: 3,
+      total: null,
+      deadline: null,
+      caseId: '1234',
+      requestedAt: '2026-11-25T10:00:00.000Z',
+    });
     expect(await store.listPrewarms(lb)).toEqual([expect.objectContaining({ id: 'pw-1', caseId: '1234' })]);
   });
 });
@@ -200,12 +261,37 @@ describe('DynamoDB stand-in (dynalite) enforces what DynamoDB does', () => {
   // ConditionExpression that fails is ConditionalCheckFailedException (HTTP 400).
   it('refuses an item over 400 KB with ValidationException, and a failed condition with ConditionalCheckFailedException', async () => {
     const store = new DynamoDbStore(dynamo.client, dynamo.table);
-    await expect(store.putObservation({ loadBalancer: 'big', at: '2026-11-25T10:00:00.000Z', snapshot: { pad: 'x'.repeat(410_000) } }, 30)).rejects.toThrow(/Item size has exceeded the maximum allowed size/);
+    await expect(
+      store.putObservation(
+        { loadBalancer: 'big', at: '2026-11-25T10:00:00.000Z', snapshot: { pad: 'x'.repeat(410_000) } },
+        30,
+      ),
+    ).rejects.toThrow(/Item size has exceeded the maximum allowed size/);
     const doc = DynamoDBDocumentClient.from(dynamo.client);
-    const putIfAbsent = (data: string) => doc.send(new PutCommand({ TableName: dynamo.table, Item: { pk: 'LB#big', sk: 'PREWARM#pw-x', data }, ConditionExpression: 'attribute_not_exists(pk)' }));
+    const putIfAbsent = (data: string) =>
+      doc.send(
+        new PutCommand({
+          TableName: dynamo.table,
+          Item: { pk: 'LB#big', sk: 'PREWARM#pw-x', data },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
     await putIfAbsent('{}');
-    await expect(putIfAbsent('{"again": true}')).rejects.toMatchObject({ name: 'ConditionalCheckFailedException', $metadata: { httpStatusCode: 400 } });
+    await expect(putIfAbsent('{"again": true}')).rejects.toMatchObject({
+      name: 'ConditionalCheckFailedException',
+      $metadata: { httpStatusCode: 400 },
+    });
     // The ledger turns the refused condition into its own typed conflict, naming the target.
-    await expect(store.putPrewarm({ id: 'pw-x', loadBalancer: 'big', nodesPerAz: 2, total: null, deadline: null, caseId: null, requestedAt: '2026-11-25T10:00:00.000Z' })).rejects.toThrow(/pre-warm target pw-x of big exists already/);
+    await expect(
+      store.putPrewarm({
+        id: 'pw-x',
+        loadBalancer: 'big',
+        nodesPerAz: 2,
+        total: null,
+        deadline: null,
+        caseId: null,
+        requestedAt: '2026-11-25T10:00:00.000Z',
+      }),
+    ).rejects.toThrow(/pre-warm target pw-x of big exists already/);
   });
 });

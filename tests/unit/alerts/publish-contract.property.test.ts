@@ -12,7 +12,29 @@ const FIFO = `${STANDARD}.fifo`;
 // Names as hostile as a tag or a status page can make them: unicode (astral, RTL,
 // lone surrogates), control characters and line breaks, `|`, up to 250 characters.
 const hostileChar = fc.oneof(
-  fc.constantFrom('|', '→', '…', '\n', '\r', '\t', '\u0000', '\u001b', '\u007f', '\u0085', '\u2028', '\ud83d\ude00', '\ud800', '\udfff', 'é', 'ß', '\u202e', ' ', '"', '<', '&'),
+  fc.constantFrom(
+    '|',
+    '→',
+    '…',
+    '\n',
+    '\r',
+    '\t',
+    '\u0000',
+    '\u001b',
+    '\u007f',
+    '\u0085',
+    '\u2028',
+    '\ud83d\ude00',
+    '\ud800',
+    '\udfff',
+    'é',
+    'ß',
+    '\u202e',
+    ' ',
+    '"',
+    '<',
+    '&',
+  ),
   fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
   fc.string({ minLength: 1, maxLength: 1 }),
 );
@@ -40,8 +62,23 @@ type ArbEvent = typeof arbEvent extends fc.Arbitrary<infer T> ? T : never;
 
 function build(e: ArbEvent) {
   const summary = `${e.loadBalancer} ${e.az ?? e.backend ?? ''} ${e.kind} ${e.from ?? '-'} → ${e.to ?? '-'}`;
-  const details: Record<string, unknown> = { repeat: e.repeat, nodes: Array.from({ length: e.detailsSize }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`) };
-  const event = makeEvent({ kind: e.kind, status: e.status, severity: e.severity, loadBalancer: e.loadBalancer, az: e.az, backend: e.backend, from: e.from, to: e.to, at: '2026-11-25T10:02:00.000Z', summary, details });
+  const details: Record<string, unknown> = {
+    repeat: e.repeat,
+    nodes: Array.from({ length: e.detailsSize }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`),
+  };
+  const event = makeEvent({
+    kind: e.kind,
+    status: e.status,
+    severity: e.severity,
+    loadBalancer: e.loadBalancer,
+    az: e.az,
+    backend: e.backend,
+    from: e.from,
+    to: e.to,
+    at: '2026-11-25T10:02:00.000Z',
+    summary,
+    details,
+  });
   return chainEvents([event], { seq: 0, hash: '0'.repeat(64) }).chained[0]!;
 }
 
@@ -66,17 +103,44 @@ describe('Alerts within SNS Publish’s documented contract (property)', () => {
   });
 
   it('shortens a huge event with a note instead of letting SNS refuse it, keeping the parseable JSON of everything but the details', () => {
-    const record = build({ kind: 'scaled', status: 'event', severity: 'info', loadBalancer: 'big', az: 'us-east-1a', backend: null, from: 1, to: 8000, repeat: false, detailsSize: 30_000 });
+    const record = build({
+      kind: 'scaled',
+      status: 'event',
+      severity: 'info',
+      loadBalancer: 'big',
+      az: 'us-east-1a',
+      backend: null,
+      from: 1,
+      to: 8000,
+      repeat: false,
+      detailsSize: 30_000,
+    });
     const full = JSON.stringify(record, null, 2);
     expect(Buffer.byteLength(full)).toBeGreaterThan(262_144);
     const body = alertBody(record);
     expect(Buffer.byteLength(body)).toBeLessThanOrEqual(262_144);
     expect(body).toContain(`the full record is event ${record.id}`);
-    expect(JSON.parse(body.split('--- event (JSON) ---\n')[1] ?? '')).toMatchObject({ id: record.id, kind: 'scaled', to: 8000, details: { omitted: true } });
+    expect(JSON.parse(body.split('--- event (JSON) ---\n')[1] ?? '')).toMatchObject({
+      id: record.id,
+      kind: 'scaled',
+      to: 8000,
+      details: { omitted: true },
+    });
   });
 
   it('spells elbscope’s own symbols in ASCII and cuts long subjects with ...', () => {
-    const record = build({ kind: 'scaled', status: 'resolved', severity: 'info', loadBalancer: 'a'.repeat(120), az: 'us-east-1a', backend: null, from: 1, to: 3, repeat: false, detailsSize: 0 });
+    const record = build({
+      kind: 'scaled',
+      status: 'resolved',
+      severity: 'info',
+      loadBalancer: 'a'.repeat(120),
+      az: 'us-east-1a',
+      backend: null,
+      from: 1,
+      to: 3,
+      repeat: false,
+      detailsSize: 0,
+    });
     expect(printableAscii('web 1 → 3 … “ok” ü\n\tx')).toBe('web 1 -> 3 ... "ok" ? x');
     const subject = alertSubject(record);
     expect(subject).toMatch(/^elbscope: resolved: a+\.\.\.$/);

@@ -55,7 +55,12 @@ function folderOf(path: string): string | null {
   return parts.length > 1 ? parts[0]! : '(root)';
 }
 
-interface Edge { from: string; to: string; file: string; specifier: string }
+interface Edge {
+  from: string;
+  to: string;
+  file: string;
+  specifier: string;
+}
 
 /** shared/'s folder-to-folder imports, and every relative import that leaves shared/. */
 function importGraph(): { edges: Edge[]; leaving: string[] } {
@@ -129,7 +134,9 @@ describe('Architecture: imports of shared/', () => {
   it('has no loop among the folders of shared/', () => {
     const found = loops(edges);
     const members = new Set(found.flat());
-    const inLoops = edges.filter((e) => members.has(e.from) && members.has(e.to) && found.some((c) => c.includes(e.from) && c.includes(e.to)));
+    const inLoops = edges.filter(
+      (e) => members.has(e.from) && members.has(e.to) && found.some((c) => c.includes(e.from) && c.includes(e.to)),
+    );
     expect({ loops: found, imports: show(inLoops) }).toEqual({ loops: [], imports: [] });
   });
 
@@ -147,9 +154,24 @@ describe('Architecture: imports of shared/', () => {
   });
 
   it('finds a loop when there is one (the check can fail)', () => {
-    expect(loops([{ from: 'nodes', to: 'aws' }, { from: 'aws', to: 'cycle' }, { from: 'cycle', to: 'nodes' }, { from: 'cycle', to: 'config' }])).toEqual([['aws', 'cycle', 'nodes']]);
-    expect(loops([{ from: 'cycle', to: 'nodes' }, { from: 'nodes', to: '(root)' }])).toEqual([]);
-    expect(specifiers("import type {\n  A,\n} from '../cycle/snapshot';\nexport { b } from './b';\nimport './side';\nconst m = await import('../lab/x');"))
-      .toEqual(['../cycle/snapshot', './b', './side', '../lab/x']);
+    expect(
+      loops([
+        { from: 'nodes', to: 'aws' },
+        { from: 'aws', to: 'cycle' },
+        { from: 'cycle', to: 'nodes' },
+        { from: 'cycle', to: 'config' },
+      ]),
+    ).toEqual([['aws', 'cycle', 'nodes']]);
+    expect(
+      loops([
+        { from: 'cycle', to: 'nodes' },
+        { from: 'nodes', to: '(root)' },
+      ]),
+    ).toEqual([]);
+    expect(
+      specifiers(
+        "import type {\n  A,\n} from '../cycle/snapshot';\nexport { b } from './b';\nimport './side';\nconst m = await import('../lab/x');",
+      ),
+    ).toEqual(['../cycle/snapshot', './b', './side', '../lab/x']);
   });
 });

@@ -44,14 +44,22 @@ describe('Function: parseApacheAuto', () => {
   });
 
   it('does not crash on empty or unit-suffixed values', () => {
-    const parsed = parseApacheAuto('host\nTotal kBytes: 3.9M\nBusyWorkers:\nIdleWorkers: lots\nno colon here\nScoreboard: R_\n');
-    expect(parsed).toMatchObject({ ok: true, value: { busyWorkers: null, idleWorkers: null, fields: { 'Total kBytes': '3.9M' } } });
+    const parsed = parseApacheAuto(
+      'host\nTotal kBytes: 3.9M\nBusyWorkers:\nIdleWorkers: lots\nno colon here\nScoreboard: R_\n',
+    );
+    expect(parsed).toMatchObject({
+      ok: true,
+      value: { busyWorkers: null, idleWorkers: null, fields: { 'Total kBytes': '3.9M' } },
+    });
   });
 
   it.each([
     ['', 'empty status page'],
     [fixture('apache-2.4-404.html'), 'got an HTML page, not mod_status ?auto text'],
-    [fixture('apache-2.4-event-truncated.auto.txt'), 'no Scoreboard line: truncated, or not Apache mod_status ?auto output'],
+    [
+      fixture('apache-2.4-event-truncated.auto.txt'),
+      'no Scoreboard line: truncated, or not Apache mod_status ?auto output',
+    ],
     [fixture('apache-2.4-worker-cut-scoreboard.auto.txt'), 'truncated: the Scoreboard line is not terminated'],
     [fixture('nginx.stub_status.txt'), 'no Scoreboard line: truncated, or not Apache mod_status ?auto output'],
   ])('names what is wrong with a bad page (%#)', (text, error) => {
@@ -68,7 +76,12 @@ describe('Function: parseApacheAuto', () => {
         }
       }),
     );
-    fc.assert(fc.property(fc.array(fc.constantFrom('Scoreboard: ', 'R', '_', '\n', ':', 'BusyWorkers: ', '3.9M', 'x'), { maxLength: 60 }), (parts) => void parseApacheAuto(parts.join(''))));
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom('Scoreboard: ', 'R', '_', '\n', ':', 'BusyWorkers: ', '3.9M', 'x'), { maxLength: 60 }),
+        (parts) => void parseApacheAuto(parts.join('')),
+      ),
+    );
   });
 });
 
@@ -92,14 +105,28 @@ describe('Function: parseApacheHtml', () => {
   });
 
   it('rejects an error page and plain text', () => {
-    expect(parseApacheHtml(fixture('apache-2.4-404.html'))).toEqual({ ok: false, error: 'not an Apache server-status HTML page' });
+    expect(parseApacheHtml(fixture('apache-2.4-404.html'))).toEqual({
+      ok: false,
+      error: 'not an Apache server-status HTML page',
+    });
     expect(parseApacheHtml(fixture('apache-2.4-event.auto.txt')).ok).toBe(false);
   });
 
   it('never throws (fuzz)', () => {
     const html = fixture('apache-2.4-event.html');
-    fc.assert(fc.property(fc.nat(html.length), fc.string({ maxLength: 50 }), (cut, noise) => void parseApacheHtml(html.slice(0, cut) + noise)));
-    fc.assert(fc.property(fc.string({ maxLength: 1000 }), (s) => void parseApacheHtml(`<html><h1>Apache Server Status</h1><table><tr><th>Srv</th><th>Client</th>${s}`)));
+    fc.assert(
+      fc.property(
+        fc.nat(html.length),
+        fc.string({ maxLength: 50 }),
+        (cut, noise) => void parseApacheHtml(html.slice(0, cut) + noise),
+      ),
+    );
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 1000 }),
+        (s) => void parseApacheHtml(`<html><h1>Apache Server Status</h1><table><tr><th>Srv</th><th>Client</th>${s}`),
+      ),
+    );
   });
 });
 
@@ -113,7 +140,10 @@ describe('Function: parseNginxStatus', () => {
 
   it('rejects Apache output and HTML', () => {
     expect(parseNginxStatus(fixture('apache-2.4-event.auto.txt')).ok).toBe(false);
-    expect(parseNginxStatus(fixture('apache-2.4-404.html'))).toEqual({ ok: false, error: 'got an HTML page, not nginx stub_status text' });
+    expect(parseNginxStatus(fixture('apache-2.4-404.html'))).toEqual({
+      ok: false,
+      error: 'got an HTML page, not nginx stub_status text',
+    });
   });
 
   it('never throws (fuzz)', () => {

@@ -30,7 +30,13 @@ describe('Function: parseConfig', () => {
       store: { observationTtlDays: 30, observationEveryMinutes: 15 },
       fanout: { enabled: false, batchSize: 25 },
       alerts: {},
-      capacity: { cloudwatch: { enabled: true, everyMinutes: 1, settleMinutes: 2, trailingMinutes: 15, metrics: 'all' }, reservationEveryMinutes: 5, surgeQueueShare: 0.5, idleDays: 7, idleShare: 0.2 },
+      capacity: {
+        cloudwatch: { enabled: true, everyMinutes: 1, settleMinutes: 2, trailingMinutes: 15, metrics: 'all' },
+        reservationEveryMinutes: 5,
+        surgeQueueShare: 0.5,
+        idleDays: 7,
+        idleShare: 0.2,
+      },
     });
   });
 
@@ -43,17 +49,47 @@ describe('Function: parseConfig', () => {
     [{ loadBalancers: [{ dnsName: LB, nmae: 'x' }] }, 'test: loadBalancers[0]: unknown key(s) "nmae"'],
     [{ loadBalancers: [{ dnsName: 'bad..name' }] }, 'test: loadBalancers[0].dnsName: not a valid DNS name'],
     [{ loadBalancers: [{ dnsName: LB, arn: 'arn:nope' }] }, 'test: loadBalancers[0].arn: not an ALB/NLB ARN'],
-    [{ loadBalancers: [{ dnsName: LB }], dns: { servers: ['127.0.0.1:99999'] } }, 'test: dns.servers[0]: port must be 1-65535'],
+    [
+      { loadBalancers: [{ dnsName: LB }], dns: { servers: ['127.0.0.1:99999'] } },
+      'test: dns.servers[0]: port must be 1-65535',
+    ],
     [{ loadBalancers: [{ dnsName: LB }], dns: { queries: 0 } }, 'test: dns.queries: Too small'],
-    [{ loadBalancers: [{ dnsName: LB, backends: [{ statusUrl: 'ftp://x/' }] }] }, 'test: loadBalancers[0].backends[0].statusUrl'],
-    [{ loadBalancers: [{ dnsName: LB, backends: [{ name: 'i-1' }] }] }, 'test: loadBalancers[0].backends[0]: a backend needs "statusUrl", "tls" or both'],
-    [{ loadBalancers: [{ dnsName: LB }, { dnsName: LB.toUpperCase() }] }, `test: loadBalancers[1]: ${LB.toUpperCase()} is listed twice (also loadBalancers[0]); list it once`],
-    [{ loadBalancers: [{ dnsName: LB }, { dnsName: 'test-99.us-east-1.elb.amazonaws.com' }] }, 'test: loadBalancers[1]: test-99.us-east-1.elb.amazonaws.com and loadBalancers[0] (test-738445577.us-east-1.elb.amazonaws.com) would both be filed as "test.us-east-1"; set "region", "arn" or a distinct "key"'],
-    [{ loadBalancers: [{ dnsName: LB, key: 'web' }, { dnsName: 'web-1.eu-west-1.elb.amazonaws.com' }] }, 'test: loadBalancers[1]: web-1.eu-west-1.elb.amazonaws.com and loadBalancers[0] (test-738445577.us-east-1.elb.amazonaws.com) would both be filed as "web"; set "region", "arn" or a distinct "key"'],
-    [{ loadBalancers: [{ dnsName: LB, key: 'a/b' }] }, 'test: loadBalancers[0].key: expected 1-128 letters, digits, dots or hyphens'],
-    [{ loadBalancers: [{ dnsName: LB }], detect: { confirm: { m: 3, n: 2 } } }, 'test: detect.confirm: m must not exceed n'],
-    [{ loadBalancers: [{ dnsName: LB }], alerts: { snsTopicArn: 'topic' } }, 'test: alerts.snsTopicArn: not an SNS topic ARN'],
-    [{ loadBalancers: [{ dnsName: LB, backends: [{ tls: { target: 'h:1', pinSha256: 'AB' } }] }] }, 'test: loadBalancers[0].backends[0].tls.pinSha256: expected 32 hex bytes'],
+    [
+      { loadBalancers: [{ dnsName: LB, backends: [{ statusUrl: 'ftp://x/' }] }] },
+      'test: loadBalancers[0].backends[0].statusUrl',
+    ],
+    [
+      { loadBalancers: [{ dnsName: LB, backends: [{ name: 'i-1' }] }] },
+      'test: loadBalancers[0].backends[0]: a backend needs "statusUrl", "tls" or both',
+    ],
+    [
+      { loadBalancers: [{ dnsName: LB }, { dnsName: LB.toUpperCase() }] },
+      `test: loadBalancers[1]: ${LB.toUpperCase()} is listed twice (also loadBalancers[0]); list it once`,
+    ],
+    [
+      { loadBalancers: [{ dnsName: LB }, { dnsName: 'test-99.us-east-1.elb.amazonaws.com' }] },
+      'test: loadBalancers[1]: test-99.us-east-1.elb.amazonaws.com and loadBalancers[0] (test-738445577.us-east-1.elb.amazonaws.com) would both be filed as "test.us-east-1"; set "region", "arn" or a distinct "key"',
+    ],
+    [
+      { loadBalancers: [{ dnsName: LB, key: 'web' }, { dnsName: 'web-1.eu-west-1.elb.amazonaws.com' }] },
+      'test: loadBalancers[1]: web-1.eu-west-1.elb.amazonaws.com and loadBalancers[0] (test-738445577.us-east-1.elb.amazonaws.com) would both be filed as "web"; set "region", "arn" or a distinct "key"',
+    ],
+    [
+      { loadBalancers: [{ dnsName: LB, key: 'a/b' }] },
+      'test: loadBalancers[0].key: expected 1-128 letters, digits, dots or hyphens',
+    ],
+    [
+      { loadBalancers: [{ dnsName: LB }], detect: { confirm: { m: 3, n: 2 } } },
+      'test: detect.confirm: m must not exceed n',
+    ],
+    [
+      { loadBalancers: [{ dnsName: LB }], alerts: { snsTopicArn: 'topic' } },
+      'test: alerts.snsTopicArn: not an SNS topic ARN',
+    ],
+    [
+      { loadBalancers: [{ dnsName: LB, backends: [{ tls: { target: 'h:1', pinSha256: 'AB' } }] }] },
+      'test: loadBalancers[0].backends[0].tls.pinSha256: expected 32 hex bytes',
+    ],
   ])('names what is wrong in %j', (value, expected) => {
     const message = messageOf(() => parseConfig(value, 'test'));
     expect(message.startsWith(expected)).toBe(true);
@@ -61,7 +97,9 @@ describe('Function: parseConfig', () => {
   });
 
   it('says how many more problems there are', () => {
-    expect(messageOf(() => parseConfig({ loadBalancers: [{ dnsName: 'x..y' }], concurrency: 0 }, 'test'))).toMatch(/\(and 1 more problem\)$/);
+    expect(messageOf(() => parseConfig({ loadBalancers: [{ dnsName: 'x..y' }], concurrency: 0 }, 'test'))).toMatch(
+      /\(and 1 more problem\)$/,
+    );
   });
 });
 
@@ -84,12 +122,20 @@ describe('Function: loadConfigFile / loadConfigFromEnv', () => {
   });
 
   it('names a missing file', () => {
-    expect(messageOf(() => loadConfigFile(join(dir, 'missing.json')))).toBe(`config ${join(dir, 'missing.json')}: cannot read (ENOENT)`);
+    expect(messageOf(() => loadConfigFile(join(dir, 'missing.json')))).toBe(
+      `config ${join(dir, 'missing.json')}: cannot read (ENOENT)`,
+    );
   });
 
   it('prefers inline ELBSCOPE_CONFIG and explains when nothing is set', () => {
-    expect(loadConfigFromEnv({ ELBSCOPE_CONFIG: JSON.stringify({ loadBalancers: [{ dnsName: LB }] }) }).loadBalancers).toHaveLength(1);
-    expect(messageOf(() => loadConfigFromEnv({}))).toBe('no configuration: set ELBSCOPE_CONFIG (JSON) or ELBSCOPE_CONFIG_FILE (path)');
-    expect(messageOf(() => loadConfigFromEnv({ ELBSCOPE_CONFIG: '{"loadBalancers":[],"x":1}' }))).toMatch(/^ELBSCOPE_CONFIG: /);
+    expect(
+      loadConfigFromEnv({ ELBSCOPE_CONFIG: JSON.stringify({ loadBalancers: [{ dnsName: LB }] }) }).loadBalancers,
+    ).toHaveLength(1);
+    expect(messageOf(() => loadConfigFromEnv({}))).toBe(
+      'no configuration: set ELBSCOPE_CONFIG (JSON) or ELBSCOPE_CONFIG_FILE (path)',
+    );
+    expect(messageOf(() => loadConfigFromEnv({ ELBSCOPE_CONFIG: '{"loadBalancers":[],"x":1}' }))).toMatch(
+      /^ELBSCOPE_CONFIG: /,
+    );
   });
 });

@@ -32,11 +32,21 @@ describe('Cycle deadlines', () => {
       reverse: async () => ['ec2-52-94-2-1.compute-1.amazonaws.com'],
       resolveCname: async () => Promise.reject(Object.assign(new Error('no data'), { code: 'ENODATA' })),
     };
-    const config = parseConfig({ loadBalancers: ['a', 'b', 'c'].map((n) => ({ dnsName: `${n}-1.us-east-1.elb.amazonaws.com` })), concurrency: 1, dns: { queries: 1 }, eni: { enabled: false } }, 'test');
+    const config = parseConfig(
+      {
+        loadBalancers: ['a', 'b', 'c'].map((n) => ({ dnsName: `${n}-1.us-east-1.elb.amazonaws.com` })),
+        concurrency: 1,
+        dns: { queries: 1 },
+        eni: { enabled: false },
+      },
+      'test',
+    );
     const { startBy, finishBy } = cycleDeadlines(t, 50_000); // start by +28.8 s
     const snapshots = await snapshotConfigured(config, { dns, enisFor: null, now, startBy });
     expect(snapshots.map((s) => s.observation.errors.filter((e) => e.source === 'cycle').length)).toEqual([0, 0, 1]);
-    expect(snapshots[2]?.observation.errors[0]?.message).toMatch(/^skipped: the cycle had to start its last load balancer by 2026-11-25T10:00:28.800Z; the next cycle observes it$/);
+    expect(snapshots[2]?.observation.errors[0]?.message).toMatch(
+      /^skipped: the cycle had to start its last load balancer by 2026-11-25T10:00:28.800Z; the next cycle observes it$/,
+    );
 
     const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-deadline-')));
     const published: string[] = [];
@@ -45,7 +55,24 @@ describe('Cycle deadlines', () => {
     expect(await store.listLoadBalancers()).toEqual(['a', 'b']); // c was not observed: nothing recorded for it
 
     // Past finishBy: a queued alert is left queued and unclaimed, for the next cycle.
-    await store.appendEvent({ ...makeEvent({ kind: 'scaled', status: 'event', severity: 'info', loadBalancer: 'a', az: 'x', backend: null, from: 1, to: 2, at: now().toISOString(), summary: 's', details: {} }), seq: 99, prevHash: '0', hash: '1' });
+    await store.appendEvent({
+      ...makeEvent({
+        kind: 'scaled',
+        status: 'event',
+        severity: 'info',
+        loadBalancer: 'a',
+        az: 'x',
+        backend: null,
+        from: 1,
+        to: 2,
+        at: now().toISOString(),
+        summary: 's',
+        details: {},
+      }),
+      seq: 99,
+      prevHash: '0',
+      hash: '1',
+    });
     t = finishBy;
     const flushed = await flushOutbox({ store, sink, now, claimant: 'x', finishBy });
     expect([flushed.published, flushed.waiting.length, published]).toEqual([[], 1, []]);

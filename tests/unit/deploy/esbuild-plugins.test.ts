@@ -14,7 +14,8 @@ const { inlineSchemaKeys, sdkSchemaKeys } = require('../../../deploy/esbuild-plu
 };
 
 /** The schema module of an SDK client the functions bundle. */
-const schemaModule = (pkg: string, sub = '') => join(require.resolve(`${pkg}/package.json`), '..', 'dist-es', sub, 'schemas', 'schemas_0.js');
+const schemaModule = (pkg: string, sub = '') =>
+  join(require.resolve(`${pkg}/package.json`), '..', 'dist-es', sub, 'schemas', 'schemas_0.js');
 
 /**
  * A schema graph as one string: thunks (`() => X$`) are followed, shared or
@@ -31,7 +32,9 @@ function canonical(value: unknown, seen = new Map<object, number>()): string {
   if (id !== undefined) return `#${id}`;
   seen.set(value, seen.size);
   if (Array.isArray(value)) return `[${value.map((v) => canonical(v, seen)).join(',')}]`;
-  return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v, seen)}`).join(',')}}`;
+  return `{${Object.entries(value)
+    .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v, seen)}`)
+    .join(',')}}`;
 }
 
 /** Where two strings first differ, with a little context; null when equal (a readable failure for huge graphs). */
@@ -44,7 +47,16 @@ function firstDifference(a: string, b: string): string | null {
 
 /** Bundle one schema module on its own (with or without the plugin) and import it. */
 async function loadSchemas(path: string, plugins: Plugin[]): Promise<Record<string, unknown>> {
-  const out = await build({ entryPoints: [path], bundle: true, format: 'esm', platform: 'node', mainFields: ['module', 'main'], write: false, plugins, logLevel: 'silent' });
+  const out = await build({
+    entryPoints: [path],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    mainFields: ['module', 'main'],
+    write: false,
+    plugins,
+    logLevel: 'silent',
+  });
   const file = join(mkdtempSync(join(tmpdir(), 'elbscope-schemas-')), 'schemas.mjs');
   writeFileSync(file, out.outputFiles[0]?.text ?? '');
   return import(pathToFileURL(file).href);
@@ -78,16 +90,26 @@ describe('inlineSchemaKeys (the SDK schema rewrite behind tree-shaking)', () => 
     { pkg: '@aws-sdk/client-elastic-load-balancing-v2', sub: '' },
     { pkg: '@aws-sdk/nested-clients', sub: 'submodules/sts' },
   ];
-  it.each(clients)('changes no schema value of $pkg $sub', async ({ pkg, sub }) => {
-    const path = schemaModule(pkg, sub);
-    const { replaced } = inlineSchemaKeys(await readFile(path, 'utf8'));
-    const [original, rewritten] = await Promise.all([loadSchemas(path, []), loadSchemas(path, [sdkSchemaKeys])]);
-    const names = Object.keys(original).filter((k) => k.endsWith('$')).sort();
-    expect(Object.keys(rewritten).filter((k) => k.endsWith('$')).sort()).toEqual(names);
-    expect(names.length).toBeGreaterThan(10);
-    const graph = (m: Record<string, unknown>) => canonical(names.map((n) => m[n]));
-    expect(firstDifference(graph(rewritten), graph(original))).toBeNull();
-    // The plugin found keys to rewrite: an SDK layout change cannot make it a silent no-op.
-    if (pkg === '@aws-sdk/client-ec2') expect(replaced).toBeGreaterThan(100);
-  }, 60_000);
+  it.each(clients)(
+    'changes no schema value of $pkg $sub',
+    async ({ pkg, sub }) => {
+      const path = schemaModule(pkg, sub);
+      const { replaced } = inlineSchemaKeys(await readFile(path, 'utf8'));
+      const [original, rewritten] = await Promise.all([loadSchemas(path, []), loadSchemas(path, [sdkSchemaKeys])]);
+      const names = Object.keys(original)
+        .filter((k) => k.endsWith('$'))
+        .sort();
+      expect(
+        Object.keys(rewritten)
+          .filter((k) => k.endsWith('$'))
+          .sort(),
+      ).toEqual(names);
+      expect(names.length).toBeGreaterThan(10);
+      const graph = (m: Record<string, unknown>) => canonical(names.map((n) => m[n]));
+      expect(firstDifference(graph(rewritten), graph(original))).toBeNull();
+      // The plugin found keys to rewrite: an SDK layout change cannot make it a silent no-op.
+      if (pkg === '@aws-sdk/client-ec2') expect(replaced).toBeGreaterThan(100);
+    },
+    60_000,
+  );
 });

@@ -1,7 +1,14 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DescribeNetworkInterfacesCommand, EC2Client, EC2ServiceException } from '@aws-sdk/client-ec2';
-import { createEniLookup, eniDescriptions, loadBalancerNameOf, matchesDescription, prefetchedEniLookup, type LoadBalancerEni } from '../../../shared/nodes/eni';
+import {
+  createEniLookup,
+  eniDescriptions,
+  loadBalancerNameOf,
+  matchesDescription,
+  prefetchedEniLookup,
+  type LoadBalancerEni,
+} from '../../../shared/nodes/eni';
 import { observeNodes } from '../../../shared/nodes/observe';
 import type { DnsLookup } from '../../../shared/nodes/dns';
 import { albPage, classicPage1, classicPage2, internalNlbPage } from '../../fixtures/ec2/network-interfaces';
@@ -45,7 +52,9 @@ describe('Function: createEniLookup', () => {
 
   it('keeps the IPv6 addresses of a dualstack ALB', async () => {
     ec2Mock.on(DescribeNetworkInterfacesCommand).resolves(albPage);
-    const enis = await createEniLookup(client)({ descriptions: eniDescriptions({ name: 'my-alb', type: 'app', id: '50dc6c495c0c9188' }) });
+    const enis = await createEniLookup(client)({
+      descriptions: eniDescriptions({ name: 'my-alb', type: 'app', id: '50dc6c495c0c9188' }),
+    });
     expect(enis[0]?.ipv6).toEqual(['2600:1f18:1::10']);
   });
 });
@@ -90,7 +99,14 @@ describe('Function: loadBalancerNameOf', () => {
 });
 
 describe('Function: prefetchedEniLookup', () => {
-  const eni = (eniId: string, description: string): LoadBalancerEni => ({ eniId, az: 'us-east-1a', description, privateIp: '10.0.0.1', publicIp: null, ipv6: [] });
+  const eni = (eniId: string, description: string): LoadBalancerEni => ({
+    eniId,
+    az: 'us-east-1a',
+    description,
+    privateIp: '10.0.0.1',
+    publicIp: null,
+    ipv6: [],
+  });
   const region = [
     eni('eni-1', 'ELB web'),
     eni('eni-2', 'ELB app/web/0123456789abcdef'),
@@ -102,18 +118,28 @@ describe('Function: prefetchedEniLookup', () => {
 
   it("hands each load balancer exactly its own ENIs, never a longer name's", async () => {
     const lookup = prefetchedEniLookup(region);
-    expect((await lookup({ descriptions: ['ELB web', 'ELB app/web/*'] })).map((e) => e.eniId)).toEqual(['eni-1', 'eni-2']);
+    expect((await lookup({ descriptions: ['ELB web', 'ELB app/web/*'] })).map((e) => e.eniId)).toEqual([
+      'eni-1',
+      'eni-2',
+    ]);
     expect((await lookup({ descriptions: ['ELB net/web/fedcba9876543210'] })).map((e) => e.eniId)).toEqual(['eni-5']);
     expect((await lookup({ descriptions: ['ELB net/web/0000000000000000'] })).map((e) => e.eniId)).toEqual([]);
-    expect((await lookup({ descriptions: ['ELB web-2', 'ELB app/web-2/*', 'ELB net/web-2/*'] })).map((e) => e.eniId)).toEqual(['eni-3', 'eni-4']);
+    expect(
+      (await lookup({ descriptions: ['ELB web-2', 'ELB app/web-2/*', 'ELB net/web-2/*'] })).map((e) => e.eniId),
+    ).toEqual(['eni-3', 'eni-4']);
   });
 
   it('still answers a pattern with a wildcard in the name (not one elbscope makes) by matching every ENI', async () => {
-    expect((await prefetchedEniLookup(region)({ descriptions: ['ELB app/web*/*'] })).map((e) => e.eniId)).toEqual(['eni-2', 'eni-4']);
+    expect((await prefetchedEniLookup(region)({ descriptions: ['ELB app/web*/*'] })).map((e) => e.eniId)).toEqual([
+      'eni-2',
+      'eni-4',
+    ]);
   });
 
   it("replays the batch's failure to every load balancer", async () => {
-    await expect(prefetchedEniLookup(new Error('throttled'))({ descriptions: ['ELB web'] })).rejects.toThrow('throttled');
+    await expect(prefetchedEniLookup(new Error('throttled'))({ descriptions: ['ELB web'] })).rejects.toThrow(
+      'throttled',
+    );
   });
 });
 
@@ -122,13 +148,29 @@ describe('Function: observeNodes with EC2', () => {
 
   it('places Classic nodes in AZs and counts provisioned vs advertised', async () => {
     ec2Mock.on(DescribeNetworkInterfacesCommand).resolvesOnce(classicPage1).resolvesOnce(classicPage2);
-    const dns = fixedDns({ 'test-738445577.us-east-1.elb.amazonaws.com': ['50.19.115.50', '54.204.235.46', '52.94.0.9'] });
+    const dns = fixedDns({
+      'test-738445577.us-east-1.elb.amazonaws.com': ['50.19.115.50', '54.204.235.46', '52.94.0.9'],
+    });
 
-    const o = await observeNodes({ dnsName: 'test-738445577.us-east-1.elb.amazonaws.com' }, { dns, enis: createEniLookup(client), now }, { queries: 2 });
+    const o = await observeNodes(
+      { dnsName: 'test-738445577.us-east-1.elb.amazonaws.com' },
+      { dns, enis: createEniLookup(client), now },
+      { queries: 2 },
+    );
 
-    expect(o.azs).toEqual({ 'us-east-1a': { provisioned: 1, advertised: 1 }, 'us-east-1b': { provisioned: 2, advertised: 1 } });
+    expect(o.azs).toEqual({
+      'us-east-1a': { provisioned: 1, advertised: 1 },
+      'us-east-1b': { provisioned: 2, advertised: 1 },
+    });
     const byIp = Object.fromEntries(o.nodes.map((n) => [n.ip, n]));
-    expect(byIp['50.19.115.50']).toMatchObject({ az: 'us-east-1a', eniId: 'eni-0aaa000000000001', privateIp: '172.31.16.10', state: 'in-service', sources: ['dns', 'eni'], region: 'us-east-1' });
+    expect(byIp['50.19.115.50']).toMatchObject({
+      az: 'us-east-1a',
+      eniId: 'eni-0aaa000000000001',
+      privateIp: '172.31.16.10',
+      state: 'in-service',
+      sources: ['dns', 'eni'],
+      region: 'us-east-1',
+    });
     expect(byIp['54.204.235.47']).toMatchObject({ state: 'not-in-dns', sources: ['eni'] });
     expect(byIp['52.94.0.9']).toMatchObject({ state: 'no-eni', az: null, sources: ['dns'] });
     expect(o.kind).toBe('classic');
@@ -141,8 +183,13 @@ describe('Function: observeNodes with EC2', () => {
 
     const o = await observeNodes({ dnsName: name }, { dns, enis: createEniLookup(client), now }, { queries: 1 });
 
-    expect(ec2Mock.commandCalls(DescribeNetworkInterfacesCommand)[0]?.args[0].input.Filters?.[0]?.Values).toEqual(['ELB net/my-nlb/*']);
-    expect(o.azs).toEqual({ 'eu-west-1a': { provisioned: 1, advertised: 1 }, 'eu-west-1b': { provisioned: 1, advertised: 1 } });
+    expect(ec2Mock.commandCalls(DescribeNetworkInterfacesCommand)[0]?.args[0].input.Filters?.[0]?.Values).toEqual([
+      'ELB net/my-nlb/*',
+    ]);
+    expect(o.azs).toEqual({
+      'eu-west-1a': { provisioned: 1, advertised: 1 },
+      'eu-west-1b': { provisioned: 1, advertised: 1 },
+    });
     expect(o.kind).toBe('network');
   });
 
@@ -156,17 +203,30 @@ describe('Function: observeNodes with EC2', () => {
     expect(o.nodes).toHaveLength(4);
     expect(o.nodes.filter((n) => n.family === 6).map((n) => n.az)).toEqual(['us-east-1a', 'us-east-1c']);
     expect(o.kind).toBe('application'); // the ENIs say ELB app/…, though the DNS name could be a Classic's
-    expect(o.azs).toEqual({ 'us-east-1a': { provisioned: 1, advertised: 1 }, 'us-east-1c': { provisioned: 1, advertised: 1 } });
+    expect(o.azs).toEqual({
+      'us-east-1a': { provisioned: 1, advertised: 1 },
+      'us-east-1c': { provisioned: 1, advertised: 1 },
+    });
   });
 
   it.each([
-    ['UnauthorizedOperation', 'You are not authorized to perform this operation.', /DescribeNetworkInterfaces \(ELB test\): UnauthorizedOperation: You are not authorized/],
+    [
+      'UnauthorizedOperation',
+      'You are not authorized to perform this operation.',
+      /DescribeNetworkInterfaces \(ELB test\): UnauthorizedOperation: You are not authorized/,
+    ],
     ['RequestLimitExceeded', 'Request limit exceeded.', /RequestLimitExceeded: Request limit exceeded\./],
   ])('reports %s as a one-line eni error and keeps the DNS nodes (state unmapped)', async (code, message, expected) => {
-    ec2Mock.on(DescribeNetworkInterfacesCommand).rejects(new EC2ServiceException({ name: code, $fault: 'client', $metadata: {}, message }));
+    ec2Mock
+      .on(DescribeNetworkInterfacesCommand)
+      .rejects(new EC2ServiceException({ name: code, $fault: 'client', $metadata: {}, message }));
     const dns = fixedDns({ 'test-738445577.us-east-1.elb.amazonaws.com': ['50.19.115.50'] });
 
-    const o = await observeNodes({ dnsName: 'test-738445577.us-east-1.elb.amazonaws.com' }, { dns, enis: createEniLookup(client), now }, { queries: 1 });
+    const o = await observeNodes(
+      { dnsName: 'test-738445577.us-east-1.elb.amazonaws.com' },
+      { dns, enis: createEniLookup(client), now },
+      { queries: 1 },
+    );
 
     expect(o.errors).toEqual([{ source: 'eni', message: expect.stringMatching(expected) }]);
     expect(o.errors[0]?.message).not.toContain('\n');
@@ -175,10 +235,19 @@ describe('Function: observeNodes with EC2', () => {
   });
 
   it('takes the Classic ENIs when a Classic and an ALB share the name and only the Classic ones carry the advertised IP', async () => {
-    ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({ NetworkInterfaces: [...(classicPage2.NetworkInterfaces ?? []), ...(albPage.NetworkInterfaces ?? []).map((n) => ({ ...n, Description: 'ELB app/test/50dc6c495c0c9188' }))] });
+    ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({
+      NetworkInterfaces: [
+        ...(classicPage2.NetworkInterfaces ?? []),
+        ...(albPage.NetworkInterfaces ?? []).map((n) => ({ ...n, Description: 'ELB app/test/50dc6c495c0c9188' })),
+      ],
+    });
     const dns = fixedDns({ 'test-738445577.us-east-1.elb.amazonaws.com': ['54.204.235.47'] });
 
-    const o = await observeNodes({ dnsName: 'test-738445577.us-east-1.elb.amazonaws.com' }, { dns, enis: createEniLookup(client), now }, { queries: 1 });
+    const o = await observeNodes(
+      { dnsName: 'test-738445577.us-east-1.elb.amazonaws.com' },
+      { dns, enis: createEniLookup(client), now },
+      { queries: 1 },
+    );
 
     expect(o.errors).toEqual([]);
     expect(o.kind).toBe('classic');
@@ -187,12 +256,20 @@ describe('Function: observeNodes with EC2', () => {
   });
 
   it('asks for a name when the DNS name is not AWS-shaped', async () => {
-    const o = await observeNodes({ dnsName: 'lb.example.com' }, { dns: fixedDns({ 'lb.example.com': ['52.94.2.1'] }), enis: createEniLookup(client), now }, { queries: 1 });
+    const o = await observeNodes(
+      { dnsName: 'lb.example.com' },
+      { dns: fixedDns({ 'lb.example.com': ['52.94.2.1'] }), enis: createEniLookup(client), now },
+      { queries: 1 },
+    );
     expect(ec2Mock.commandCalls(DescribeNetworkInterfacesCommand)).toHaveLength(0);
     expect(o.errors).toEqual([
       { source: 'config', message: expect.stringContaining('set "name" or "arn"') },
       // No CNAME leads to a load balancer's name: all. cannot be asked, and that is said.
-      { source: 'all', code: 'no-elb-name', message: expect.stringContaining('lb.example.com is not a load balancer\'s DNS name and has no CNAME to one') },
+      {
+        source: 'all',
+        code: 'no-elb-name',
+        message: expect.stringContaining("lb.example.com is not a load balancer's DNS name and has no CNAME to one"),
+      },
     ]);
   });
 });

@@ -6,11 +6,33 @@ const at = (m: number) => new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString();
 const FORMULA = "=cmd|'/c calc'!A1.x.com";
 const report: ReportData = {
   loadBalancer: 'web<script>alert(1)</script>',
-  identity: { account: '<b>1</b>', region: 'us-east-1', name: 'web<script>alert(1)</script>', arn: '<img src=x onerror=alert(1)>', kind: 'application' },
+  identity: {
+    account: '<b>1</b>',
+    region: 'us-east-1',
+    name: 'web<script>alert(1)</script>',
+    arn: '<img src=x onerror=alert(1)>',
+    kind: 'application',
+  },
   from: null,
   to: null,
   generatedAt: at(9),
-  events: [{ seq: 1, id: 'a', at: at(1), kind: 'scaled', status: 'event', severity: 'info', az: 'us-east-1a', backend: null, from: 1, to: 2, summary: 'x <img src=x onerror=alert(1)> | [link](http://evil) *b*\nsecond line', published: at(1), deliveryError: null }],
+  events: [
+    {
+      seq: 1,
+      id: 'a',
+      at: at(1),
+      kind: 'scaled',
+      status: 'event',
+      severity: 'info',
+      az: 'us-east-1a',
+      backend: null,
+      from: 1,
+      to: 2,
+      summary: 'x <img src=x onerror=alert(1)> | [link](http://evil) *b*\nsecond line',
+      published: at(1),
+      deliveryError: null,
+    },
+  ],
   undelivered: 0,
   nodesPerAz: [{ at: at(1), azs: { 'us-east-1a': { provisioned: 2, advertised: 2 } } }],
   nodes: [{ ip: '192.0.2.1', hostname: FORMULA, az: 'us-east-1a', eniId: '-1+1', firstSeen: at(1), lastSeen: at(2) }],
@@ -28,7 +50,13 @@ describe('Reports carry untrusted names inertly', () => {
     const csv = renderReport(report, 'csv');
     expect(csv).toContain(`"'=cmd|'/c calc'!A1.x.com"`);
     expect(csv).not.toMatch(/(^|,)=cmd/m);
-    expect([csvField('@SUM(A1)'), csvField('+1'), csvField('\tx'), csvField(-3), csvField('plain')]).toEqual([`"'@SUM(A1)"`, `"'+1"`, `"'\tx"`, '-3', 'plain']);
+    expect([csvField('@SUM(A1)'), csvField('+1'), csvField('\tx'), csvField(-3), csvField('plain')]).toEqual([
+      `"'@SUM(A1)"`,
+      `"'+1"`,
+      `"'\tx"`,
+      '-3',
+      'plain',
+    ]);
   });
 
   it('Markdown: no raw HTML, no links or emphasis, no broken table rows', () => {

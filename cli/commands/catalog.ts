@@ -94,6 +94,12 @@ export const CATALOG: CatalogEntry[] = [
     load: async (c) => (await import('./experiment')).experimentCommand(c.io, c.setExit),
   },
   {
+    name: 'doctor',
+    summary:
+      'before a deploy, check without side effects what the functions will need: credentials, role permissions, names, ENIs, CloudWatch, the SNS topic, the seal key',
+    load: async (c) => (await import('./doctor')).doctorCommand(c.io, c.setExit),
+  },
+  {
     name: 'discover',
     summary: 'find load balancers by tag (Classic and v2) in regions and accounts, with their backends',
     load: async (c) => (await import('./discover')).discoverCommand(c.io, c.setExit),

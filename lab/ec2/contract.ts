@@ -4,6 +4,7 @@
  *  [D] Amazon EC2 API Reference, DescribeNetworkInterfaces:
  *      https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeNetworkInterfaces.html
  *  [E] Amazon EC2 API Reference, "Error codes for the Amazon EC2 API".
+ *  [R] the DryRun request parameter every EC2 action takes (DescribeNetworkInterfaces' "DryRun", Type: Boolean).
  * Where AWS's behaviour is uncertain, the stricter reading is coded and says so.
  */
 
@@ -79,6 +80,9 @@ export function checkDescribeNetworkInterfaces(params: Record<string, string>): 
         message: 'The parameter NetworkInterfaceIds cannot be used with the parameter MaxResults',
       };
   }
+  // [R] DryRun: "Type: Boolean": the Query API writes one as true or false, nothing else.
+  if (params.DryRun !== undefined && params.DryRun !== 'true' && params.DryRun !== 'false')
+    return invalidValue(`Value (${params.DryRun}) for parameter dryRun is invalid. Expected: 'true' or 'false'.`);
   let values = 0;
   for (const [key, name] of Object.entries(params)) {
     const m = /^Filter\.(\d+)\.Name$/.exec(key);

@@ -36,6 +36,8 @@ export interface Ec2State {
    * put in its place), so a malformed answer is still about the ENIs the lab has.
    */
   mangleNext?: ((xml: string) => string)[];
+  /** Actions the caller may not call (`DescribeNetworkInterfaces`): UnauthorizedOperation, with or without DryRun. */
+  unauthorized?: Set<string>;
 }
 
 export interface RunningEc2Endpoint {
@@ -79,6 +81,16 @@ export async function startEc2Endpoint(state: Ec2State, host = '127.0.0.1'): Pro
       state.refused?.push({ request: params, refusal });
       return reply(refusal.status, errorXml(refusal.code, refusal.message));
     }
+    // [R] DryRun: "Checks whether you have the required permissions for the action, without actually making the
+    // request, and provides an error response. If you have the required permissions, the error response is
+    // DryRunOperation. Otherwise, it is UnauthorizedOperation." [E] UnauthorizedOperation: "You are not authorized to
+    // perform this operation" (403, as for a call without DryRun); DryRunOperation: "The user has the required
+    // permissions, so the request would have succeeded, but the DryRun parameter was used" (EC2 answers it with
+    // 412 Precondition Failed).
+    if (state.unauthorized?.has(params.Action))
+      return reply(403, errorXml('UnauthorizedOperation', 'You are not authorized to perform this operation.'));
+    if (params.DryRun === 'true')
+      return reply(412, errorXml('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.'));
     const filters = readFilters(params);
     const patterns = filters.get('description');
     const description = patterns ? descriptionMatcher(patterns) : null;

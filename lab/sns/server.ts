@@ -3,7 +3,8 @@ import { createServer } from 'node:http';
 import { closeHttp } from '../ports';
 import { readBody } from '../http-body';
 import type { AddressInfo } from 'node:net';
-import { checkPublish, publishFromQuery, type SnsRefusal, type TopicFacts } from './publish-contract';
+import { checkPublish, publishFromQuery, type SnsRefusal } from './publish-contract';
+import { checkGetTopicAttributes, topicAttributesXml, type TopicAccess } from './topic-attributes';
 
 /** One message as the local SNS endpoint received it. */
 interface ReceivedMessage {
@@ -16,7 +17,7 @@ interface ReceivedMessage {
   messageId: string;
 }
 
-export interface SnsState extends TopicFacts {
+export interface SnsState extends TopicAccess {
   /** Messages accepted and delivered (a FIFO duplicate is accepted but not delivered, as SNS does). */
   messages: ReceivedMessage[];
   /** Error codes to answer with, one per request, before serving normally. */
@@ -68,6 +69,12 @@ export async function startSnsEndpoint(
       state.hangNext = (state.hangNext ?? 0) - 1;
       state.onHang?.();
       return;
+    }
+    if (params.get('Action') === 'GetTopicAttributes') {
+      // Held to its documented contract (lab/sns/topic-attributes.ts).
+      const refusal = checkGetTopicAttributes(params, state);
+      if (refusal) return refuse(refusal);
+      return res.writeHead(200).end(topicAttributesXml(params.get('TopicArn') as string, requestId));
     }
     if (params.get('Action') !== 'Publish')
       return refuse({

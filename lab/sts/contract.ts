@@ -2,6 +2,9 @@
  * The documented contract of STS AssumeRole, as the lab's STS endpoint enforces it:
  *  [A] AWS STS API Reference, AssumeRole:
  *      https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+ * and of GetCallerIdentity:
+ *  [G] AWS STS API Reference, GetCallerIdentity:
+ *      https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
  */
 
 export interface StsRefusal {
@@ -40,4 +43,16 @@ export function checkAssumeRole(params: URLSearchParams): StsRefusal | null {
       `1 validation error detected: Value '${duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`,
     );
   return null;
+}
+
+/**
+ * Check a GetCallerIdentity request; null when STS would take it. [G] "Request Parameters: For information about
+ * the parameters that are common to all actions, see Common Parameters": it has none of its own, so anything
+ * beyond Action and Version is refused (the stricter reading: AWS does not say it ignores them).
+ */
+export function checkGetCallerIdentity(params: URLSearchParams): StsRefusal | null {
+  const extra = [...params.keys()].find((k) => k !== 'Action' && k !== 'Version');
+  return extra === undefined
+    ? null
+    : { code: 'InvalidParameterValue', status: 400, message: `GetCallerIdentity takes no parameter ${extra}` };
 }

@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
  */
 const LAYERS: readonly (readonly string[])[] = [
   ['wiring'],
-  ['aws', 'store', 'report', 'metrics', 'fanout', 'experiments'],
+  ['doctor'],
+  ['aws', 'store', 'report', 'metrics', 'fanout', 'experiments', 'deploy'],
   ['cycle', 'discovery'],
   ['ledger'],
   ['alerts'],

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { regionsByKey } from '../shared/alerts/chat';
 import { snsSink } from '../shared/alerts/sinks';
 import { ec2ClientsByRegion } from '../shared/aws/clients';
 import { requestHandlerWith } from '../shared/aws/deadlines';
@@ -42,7 +43,7 @@ export function stackStore(env: NodeJS.ProcessEnv, config?: Config): DynamoDbSto
 /** The SNS alert sink: the configured topic, else the stack's own (ELBSCOPE_TOPIC_ARN). */
 export function stackSink(env: NodeJS.ProcessEnv, config: Config) {
   const topic = config.alerts.snsTopicArn ?? requireEnv(env, 'ELBSCOPE_TOPIC_ARN');
-  return snsSink(snsClient(topic), topic);
+  return snsSink(snsClient(topic), topic, { regionOf: regionsByKey(config.loadBalancers, config.region) });
 }
 
 /**

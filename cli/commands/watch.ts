@@ -19,6 +19,7 @@ import { environmentFailureOf } from '../failures';
 import { StoreConflictError } from '../../shared/ledger/store';
 import { EXIT, type CliIo } from '../io';
 import { cliSinks } from '../sinks';
+import { regionsByKey } from '../../shared/alerts/chat';
 import { openStore } from '../store';
 import { collect, dnsNameArg, intArg, listenArg, regionArg, dnsServerArg } from './args';
 import { OpenMetrics, serveMetrics } from '../../shared/metrics/openmetrics';
@@ -255,7 +256,11 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
     .action(async (flags: WatchFlags) => {
       const config = watchConfig(flags, io.env);
       const store = openStore(flags, { write: true, sealKey: config.store.sealKey, env: io.env });
-      const { sinks, close } = cliSinks(io, { snsTopicArn: config.alerts.snsTopicArn, alertFile: flags.alertFile });
+      const { sinks, close } = cliSinks(io, {
+        snsTopicArn: config.alerts.snsTopicArn,
+        alertFile: flags.alertFile,
+        regionOf: regionsByKey(config.loadBalancers, config.region),
+      });
       const ec2 = ec2ClientsByRegion();
       const deps = awsCycleDeps(config, ec2, io.env.AWS_REGION, { capacity: true });
       // Every warning is one line: a name or an answer's text in it is escaped (printable).

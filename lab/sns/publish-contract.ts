@@ -9,6 +9,7 @@
  *       https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
  *  [MA] Amazon SNS Developer Guide, "Amazon SNS message attributes":
  *       https://docs.aws.amazon.com/sns/latest/dg/sns-message-attributes.html
+ *  [J]  Publish, Message, "JSON-specific constraints" (MessageStructure json), as the API reference lists them.
  *  [E]  Publish, "Errors": InvalidParameter / InvalidParameterValue (400),
  *       NotFound (404), AuthorizationError (403), KMS* (400), Throttled (429),
  *       InternalError (500).
@@ -96,17 +97,8 @@ export function checkPublish(req: PublishRequest, facts: TopicFacts = {}): SnsRe
   // [P] "must be UTF-8 encoded strings": a lone surrogate has no UTF-8 encoding.
   if (!req.Message.isWellFormed()) return invalid('Message', 'not valid UTF-8');
   if (req.MessageStructure !== undefined) {
-    // [P] "If you set MessageStructure to json, the value of the Message parameter must: be a syntactically valid JSON
-    // object; and contain at least a top-level JSON key of "default" with a value that is a string."
-    if (req.MessageStructure !== 'json') return invalid('MessageStructure');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(req.Message);
-    } catch {
-      return invalid('Message', 'Message Structure - JSON message body failed to parse');
-    }
-    if (typeof (parsed as { default?: unknown } | null)?.default !== 'string')
-      return invalid('Message', 'Message Structure - No default entry in JSON message body');
+    const refusal = checkMessageStructure(req.MessageStructure, req.Message);
+    if (refusal) return refusal;
   }
 
   if (req.Subject !== undefined && !SUBJECT.test(req.Subject)) return invalid('Subject');
@@ -198,6 +190,101 @@ export function checkPublish(req: PublishRequest, facts: TopicFacts = {}): SnsRe
         'MessageGroupId',
         'The request includes MessageGroupId parameter that is not valid for this topic type',
       );
+  }
+  return null;
+}
+
+/**
+ * The protocols a `MessageStructure: json` key can name: Subscribe's protocols (http, https, email, email-json, sms,
+ * sqs, application, lambda, firehose) and the mobile push platforms an `application` endpoint reads its own key from.
+ */
+const MESSAGE_PROTOCOLS: ReadonlySet<string> = new Set([
+  'default',
+  'http',
+  'https',
+  'email',
+  'email-json',
+  'sms',
+  'sqs',
+  'application',
+  'lambda',
+  'firehose',
+  'APNS',
+  'APNS_SANDBOX',
+  'APNS_VOIP',
+  'APNS_VOIP_SANDBOX',
+  'MACOS',
+  'MACOS_SANDBOX',
+  'GCM',
+  'ADM',
+  'BAIDU',
+  'MPNS',
+  'WNS',
+]);
+
+/**
+ * The top-level keys of a JSON object text, in order, duplicates kept (JSON.parse keeps the last of a duplicate and
+ * says nothing). Assumes `text` parsed as an object; one linear pass.
+ */
+function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) keys.push(JSON.parse(text.slice(i, j + 1)) as string);
+      expectKey = false;
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      expectKey = c === '{' && depth === 1;
+    } else if (c === '}' || c === ']') depth--;
+    else if (c === ',' && depth === 1) expectKey = true;
+  }
+  return keys;
+}
+
+/**
+ * [P] [J] `MessageStructure`: only `json`, and then the Message must be a JSON object with a string `default`, every
+ * protocol's value a string, no key twice. Where [J] has SNS ignore a key (a non-string value: "Non-string values will
+ * cause the key to be ignored"; a key no protocol reads: "Keys that do not correspond to supported transport
+ * protocols are ignored"), the message it stood for is lost without an error: stricter reading, refused here, so a
+ * typo in a protocol's key fails a test instead of silencing a channel.
+ */
+function checkMessageStructure(structure: string, message: string): SnsRefusal | null {
+  // [P] "Valid value: json".
+  if (structure !== 'json') return invalid('MessageStructure');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    return invalid('Message', 'Message Structure - JSON message body failed to parse');
+  }
+  // [P] "be a syntactically valid JSON object".
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    return invalid('Message', 'Message Structure - JSON message body failed to parse');
+  // [P] "contain at least a top-level JSON key of "default" with a value that is a string".
+  if (typeof (parsed as { default?: unknown }).default !== 'string')
+    return invalid('Message', 'Message Structure - No default entry in JSON message body');
+  // [J] "Duplicate keys are not allowed."
+  const keys = topLevelKeys(message);
+  const seen = new Set<string>();
+  for (const key of keys) {
+    if (seen.has(key)) return invalid('Message', `Message Structure - duplicate key ${JSON.stringify(key)}`);
+    seen.add(key);
+  }
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!MESSAGE_PROTOCOLS.has(key))
+      return invalid('Message', `Message Structure - ${JSON.stringify(key)} is not a transport protocol`);
+    // [J] "Keys in the JSON object that correspond to supported transport protocols must have simple JSON string
+    // values." ("Values have a minimum length of 0": an empty string is allowed.)
+    if (typeof value !== 'string')
+      return invalid('Message', `Message Structure - the value of ${JSON.stringify(key)} is not a string`);
+    // [P] "messages must be UTF-8 encoded strings": a value's escapes may spell a lone surrogate.
+    if (!value.isWellFormed()) return invalid('Message', `Message Structure - ${JSON.stringify(key)} is not UTF-8`);
   }
   return null;
 }

@@ -10,7 +10,10 @@ import { checkGetTopicAttributes, topicAttributesXml, type TopicAccess } from '.
 interface ReceivedMessage {
   topicArn: string;
   subject: string | null;
+  /** The Publish `Message` as sent (with `MessageStructure: json`, the JSON of a message per protocol). */
   message: string;
+  /** With `MessageStructure: json`: the message per protocol key, as the contract accepted it; else null. */
+  structure: Record<string, string> | null;
   attributes: Record<string, string>;
   deduplicationId: string | null;
   groupId: string | null;
@@ -32,6 +35,14 @@ export interface SnsState extends TopicAccess {
   refused?: { request: Record<string, string>; refusal: SnsRefusal }[];
   /** Clock for FIFO deduplication windows (default: the wall clock). */
   now?: () => number;
+}
+
+/**
+ * What a subscriber of `protocol` (email, https, sqs, …) is sent: its own key of a `MessageStructure: json` message,
+ * else `default` (Publish: "default" is what protocols without a key of their own get), else the message itself.
+ */
+export function deliveredTo(message: ReceivedMessage, protocol: string): string {
+  return message.structure ? (message.structure[protocol] ?? (message.structure.default as string)) : message.message;
 }
 
 /**
@@ -99,6 +110,8 @@ export async function startSnsEndpoint(
         topicArn,
         subject: input.Subject ?? null,
         message: input.Message as string,
+        structure:
+          input.MessageStructure === 'json' ? (JSON.parse(input.Message as string) as Record<string, string>) : null,
         attributes: Object.fromEntries(
           Object.entries(input.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? '']),
         ),

@@ -3,7 +3,8 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { ChainedEvent } from '../detect/state';
 import { guardedSink, type SinkCallOptions } from './sink-calls';
-import { alertAttributes, alertBody, alertSubject, attributeBytes, fifoGroupId, SNS_LIMITS } from './format';
+import { alertAttributes, alertSubject, attributeBytes, fifoGroupId, SNS_LIMITS } from './format';
+import { structuredMessage } from './structure';
 
 /** What a sink call is given besides the event. */
 interface PublishOptions {
@@ -21,14 +22,25 @@ export interface AlertSink {
   readonly members?: readonly AlertSink[];
 }
 
-/** The Publish request elbscope sends for an event: within SNS's documented contract whatever the event holds. */
-export function publishInput(topicArn: string, event: ChainedEvent) {
+/** What an SNS sink knows beyond the event: the region of a load balancer by its key (chat keywords), where known. */
+export interface SnsSinkContext {
+  regionOf?: (loadBalancer: string) => string | null;
+}
+
+/**
+ * The Publish request elbscope sends for an event: within SNS's documented contract whatever the event holds, a
+ * message per protocol (shared/alerts/structure.ts: plain text for e-mail, a custom notification for chat).
+ */
+export function publishInput(topicArn: string, event: ChainedEvent, context: SnsSinkContext = {}) {
   const attributes = alertAttributes(event);
   return {
     TopicArn: topicArn,
     Subject: alertSubject(event),
-    // The attributes count toward the 256 KB; the body gets what is left.
-    Message: alertBody(event, SNS_LIMITS.messageBytes - attributeBytes(attributes)),
+    MessageStructure: 'json',
+    // The attributes count toward the 256 KB; the messages get what is left.
+    Message: structuredMessage(event, SNS_LIMITS.messageBytes - attributeBytes(attributes), {
+      region: context.regionOf?.(event.loadBalancer) ?? null,
+    }),
     MessageAttributes: attributes,
     // FIFO: the event id deduplicates a republish within SNS's 5-minute window; one ordered group per load balancer.
     ...(topicArn.endsWith('.fifo')
@@ -38,12 +50,12 @@ export function publishInput(topicArn: string, event: ChainedEvent) {
 }
 
 /** SNS Publish to a topic (standard or FIFO). */
-export function snsSink(sns: SNSClient, topicArn: string): AlertSink {
+export function snsSink(sns: SNSClient, topicArn: string, context: SnsSinkContext = {}): AlertSink {
   return {
     description: `SNS ${topicArn}`,
     async publish(event, options) {
       const out = await sns.send(
-        new PublishCommand(publishInput(topicArn, event)),
+        new PublishCommand(publishInput(topicArn, event, context)),
         options?.signal ? { abortSignal: options.signal } : {},
       );
       // SNS always answers with a MessageId: without one the answer was not SNS's (a proxy page), so not a delivery.

@@ -648,7 +648,9 @@ describe("watch: the TLS round's observation errors are said and counted", () =>
       ),
     ]);
     expect(
-      (await metrics.registry.metrics()).match(/^elbscope_observation_failures_total\{source="tls"\} (\d+)$/m)?.[1],
+      (await metrics.page('openmetrics')).body.match(
+        /^elbscope_observation_failures_total\{source="tls"\} (\d+)$/m,
+      )?.[1],
     ).toBe('1');
     const trail = await store.listTrail('web');
     expect(JSON.stringify(trail)).toContain(

@@ -11,7 +11,7 @@ import { commitEvents } from '../../../shared/ledger/commit';
 import { flushOutbox } from '../../../shared/ledger/flush';
 import { makeEvent } from '../../../shared/detect/events';
 import { LocalStore } from '../../../shared/store/local';
-import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
+import { deliveredTo, startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
 import { startSilentServer } from '../../helpers/servers';
 import { enforcePublishContract } from '../../helpers/sns-contract-mock';
 
@@ -274,8 +274,10 @@ describe('SNS through the real SDK to a local endpoint enforcing the Publish con
       az: 'us-east-1a',
       chainHead: `${event?.seq}:${event?.hash}`,
     });
-    expect(m?.message).toMatch(/^test us-east-1a scaled 1 → 3 nodes\n/);
-    expect(JSON.parse(m?.message.split('--- event (JSON) ---\n')[1] ?? '')).toMatchObject({
+    // MessageStructure json: an e-mail subscriber gets the readable text, then the event's JSON.
+    const email = deliveredTo(m!, 'email');
+    expect(email).toMatch(/^test us-east-1a scaled 1 → 3 nodes\n/);
+    expect(JSON.parse(email.split('--- event (JSON) ---\n')[1] ?? '')).toMatchObject({
       id: event?.id,
       seq: 1,
       kind: 'scaled',

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabElb } from '../../../lab/elb';
-import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
+import { deliveredTo, startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
+import { checkCustomNotification } from '../../../lab/sns/chat-contract';
 import { cloudWatchState, startCloudWatch, type RunningCloudWatch } from '../../../lab/cloudwatch/server';
 import { runElbscope } from '../../helpers/cli';
 
@@ -103,6 +104,21 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
     ]);
     expect(sns.messages[0]?.attributes).toMatchObject({ loadBalancer: 'watch', kind: 'scaled', az: 'us-east-1b' });
     expect(sns.refused).toEqual([]); // the endpoint holds every Publish to SNS's documented contract
+    // One Publish, a message per protocol: plain text for e-mail, a custom notification for chat (https).
+    const scaleUp = sns.messages[0]!;
+    expect(Object.keys(scaleUp.structure ?? {}).sort()).toEqual(['default', 'email', 'https', 'sms']);
+    expect(deliveredTo(scaleUp, 'email')).toMatch(/^watch us-east-1b scaled 1 → 2 nodes\n\nwhat: {10}scaled\n/);
+    expect(deliveredTo(scaleUp, 'email')).toBe(deliveredTo(scaleUp, 'sqs')); // default: what every other protocol gets
+    const chat = deliveredTo(scaleUp, 'https');
+    expect(checkCustomNotification(chat)).toBeNull();
+    const card = JSON.parse(chat);
+    expect(card.content.title).toBe('🔵 watch us-east-1b scaled 1 → 2 nodes');
+    expect(card.content.description).toContain('Change: 1 → 2');
+    expect(card.content.description).toMatch(/Since the first sign: \d+ (s|min)/);
+    expect(card.content.nextSteps[0]).toMatch(
+      /^For the case, the report: `elbscope report --lb watch --from \S+ --to \S+/,
+    );
+    expect(card.content.keywords).toEqual(['scaled', 'us-east-1', 'info']);
     // Every cycle asked CloudWatch for the Classic ELB's metrics, each request within GetMetricData's contract.
     expect(cloudwatch.requests.length).toBeGreaterThanOrEqual(5);
     expect(cloudwatch.requests[0]?.MetricDataQueries?.map((q) => q.MetricStat?.Metric?.MetricName)).toEqual([

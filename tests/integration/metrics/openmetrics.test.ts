@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +11,17 @@ import { createMetricsLookup } from '../../../shared/capacity/cloudwatch';
 import type { LoadBalancerSnapshot } from '../../../shared/cycle/snapshot';
 import { createDnsLookup } from '../../../shared/nodes/dns';
 import { createEniLookup } from '../../../shared/nodes/eni';
-import { OpenMetrics, serveMetrics } from '../../../shared/metrics/openmetrics';
+import { AWS_METRIC_UNITS, negotiateFormat, OpenMetrics, serveMetrics } from '../../../shared/metrics/openmetrics';
+import { METRICS } from '../../../shared/capacity/cloudwatch';
 import { LocalStore } from '../../../shared/store/local';
 import { runElbscope } from '../../helpers/cli';
+import { requireBinary } from '../../helpers/servers';
+
+// Prometheus's own checker (Debian package `prometheus`, installed by .ci/run): in CI a missing one fails the test.
+const promtool = requireBinary(['promtool']);
+/** What Prometheus's scraper sends (scrape.go, acceptHeader with OpenMetrics enabled). */
+const PROMETHEUS_ACCEPT =
+  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
 // `--metrics-listen`: the lab watched for a cycle, /metrics scraped over HTTP, and
 // every sample on the page checked against the snapshot of that same cycle.
@@ -86,12 +95,34 @@ describe('OpenMetrics on --metrics-listen', () => {
           print: (_c, snapshots) => (seen = snapshots),
         },
       );
-      const res = await fetch(server.url);
+      // Prometheus asks for OpenMetrics: it gets it, ending with `# EOF`.
+      const res = await fetch(server.url, { headers: { accept: PROMETHEUS_ACCEPT } });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+      expect(res.headers.get('vary')).toBe('Accept');
       const text = await res.text();
-      expect(text.trimEnd().endsWith('# EOF')).toBe(true);
+      expect(text.endsWith('\n# EOF\n')).toBe(true);
       const page = samples(text);
+
+      // A plain scrape (curl, an agent that does not ask) gets the text format 0.0.4, the same samples, and
+      // Prometheus's own checker finds nothing in it.
+      const plainPage = async () => {
+        const plain = await fetch(server.url);
+        expect(plain.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+        return plain.text();
+      };
+      const plainText = await plainPage();
+      expect(plainText).not.toContain('# EOF');
+      expect(samples(plainText)).toEqual(page);
+      const check = (input: string) => {
+        const r = spawnSync(promtool as string, ['check', 'metrics'], { input, encoding: 'utf8', timeout: 30_000 });
+        return { status: r.status, findings: `${r.stdout}${r.stderr}` };
+      };
+      if (promtool) {
+        expect(check(plainText)).toEqual({ status: 0, findings: '' });
+        // …where the OpenMetrics page read as text has counters (`x` declared, `x_total` sampled) wanting help.
+        expect(check(text).findings).toContain('elbscope_alerts_sent_total no help text');
+      }
       const [s] = seen;
       expect(s?.observation.azs).toEqual({
         'us-east-1a': { provisioned: 2, advertised: 2 },
@@ -134,10 +165,41 @@ describe('OpenMetrics on --metrics-listen', () => {
       );
       expect(queried.length).toBeGreaterThan(6);
       for (const name of queried) expect(families, name).toContain(name);
+      // One unit per family: with every CloudWatch metric elbscope reads on the page, each is in the family of its
+      // unit, the CloudWatch name kept as the label, and the page still passes promtool.
+      const everyMetric = Object.fromEntries(
+        Object.values(METRICS).flatMap((k) => k.metrics.map((m): [string, [string, number][]] => [m.name, [['t', 7]]])),
+      );
+      metrics.cycle([{ ...seen[0]!, capacity: { metrics: everyMetric } }], 5);
+      const withAws = await plainPage();
+      const aws = [...samples(withAws).keys()].filter((k) => k.startsWith('elbscope_aws_'));
+      expect(aws).toHaveLength(Object.keys(everyMetric).length);
+      for (const key of aws) {
+        const [, unit, metric] = /^elbscope_aws_([a-z]+)\{load_balancer="prom",metric="(\w+)"\}$/.exec(key) ?? [];
+        expect(AWS_METRIC_UNITS[metric ?? ''], key).toBe(unit);
+      }
+      if (promtool) expect(check(withAws)).toEqual({ status: 0, findings: '' });
       expect((await fetch(server.url.replace('/metrics', '/other'))).status).toBe(404);
     } finally {
       await server.close();
     }
+  });
+
+  it('negotiates as client_golang does: OpenMetrics only when the Accept header prefers it, else the text format', () => {
+    expect(negotiateFormat(undefined)).toBe('text');
+    expect(negotiateFormat('*/*')).toBe('text');
+    expect(negotiateFormat(PROMETHEUS_ACCEPT)).toBe('openmetrics');
+    expect(negotiateFormat('application/openmetrics-text')).toBe('openmetrics');
+    expect(negotiateFormat('text/plain;version=0.0.4;q=0.9, application/openmetrics-text;q=0.5')).toBe('text');
+    expect(negotiateFormat('text/plain;q=0.5, application/openmetrics-text;version=1.0.0;q=0.9')).toBe('openmetrics');
+    expect(negotiateFormat('application/openmetrics-text;q=0')).toBe('text');
+    expect(negotiateFormat('application/openmetrics-text;version=2.0.0')).toBe('text');
+    expect(negotiateFormat('application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily')).toBe('text');
+  });
+
+  it('gives every CloudWatch metric elbscope reads a unit, so none is left off the page', () => {
+    const read = Object.values(METRICS).flatMap((k) => k.metrics.map((m) => m.name));
+    for (const name of read) expect(AWS_METRIC_UNITS[name], name).toBeDefined();
   });
 
   it('refuses a listen address that is not HOST:PORT, and one it cannot bind, in one line', async () => {

@@ -5,6 +5,7 @@ import { publishInput } from '../../../shared/alerts/sinks';
 import { EVENT_KINDS, makeEvent } from '../../../shared/detect/events';
 import { chainEvents } from '../../../shared/ledger/chain';
 import { checkPublish } from '../../../lab/sns/publish-contract';
+import { checkCustomNotification } from '../../../lab/sns/chat-contract';
 
 const STANDARD = 'arn:aws:sns:us-east-1:123456789012:elbscope-alerts';
 const FIFO = `${STANDARD}.fifo`;
@@ -91,11 +92,19 @@ describe('Alerts within SNS Publish’s documented contract (property)', () => {
         expect(checkPublish(input)).toBeNull();
         // The subject: printable ASCII, starting with a letter, under 100 characters.
         expect(input.Subject).toMatch(/^[A-Za-z][ -~]{0,98}$/);
-        // The body: well-formed, no control characters but newline and tab, the JSON kept or the shortening said.
-        expect(input.Message.isWellFormed()).toBe(true);
+        // A message per protocol: e-mail and default the readable body (well-formed, no control characters but
+        // newline and tab, the JSON kept or the shortening said), chat a custom notification it renders.
+        expect(input.MessageStructure).toBe('json');
+        const parts = JSON.parse(input.Message) as Record<string, string>;
+        expect(Object.keys(parts).sort()).toEqual(['default', 'email', 'https', 'sms']);
+        expect(parts.email).toBe(parts.default);
+        const body = parts.default as string;
+        expect(body.isWellFormed()).toBe(true);
         // eslint-disable-next-line no-control-regex
-        expect(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(input.Message)).toBe(false);
-        expect(input.Message.includes('--- event (JSON) ---') || input.Message.includes('shortened to fit')).toBe(true);
+        expect(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(body)).toBe(false);
+        expect(body.includes('--- event (JSON) ---') || body.includes('shortened to fit')).toBe(true);
+        expect(parts.sms).toBe(input.Subject);
+        expect(checkCustomNotification(parts.https as string)).toBeNull();
         expect(Object.keys(input.MessageAttributes).length).toBeLessThanOrEqual(10);
       }),
       { numRuns: 300 },

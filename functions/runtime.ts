@@ -14,9 +14,8 @@ import { requireEnv } from '../shared/config/env';
 import { loadConfigFromEnv } from '../shared/config/load';
 import type { Config } from '../shared/config/schema';
 import { alertTestEvent, sendToEachSink } from '../shared/alerts/alert-test';
-import { emitCycleMetrics, emitDeliveryMetrics, METRIC_NAMESPACE } from '../shared/cycle/metrics';
-import { recordCycle } from '../shared/cycle/record';
-import { snapshotConfigured } from '../shared/cycle/snapshot';
+import { cloudWatchCycleMetrics, METRIC_NAMESPACE } from '../shared/cycle/metrics';
+import { runCycle as runConfigured } from '../shared/cycle/run';
 import { isNote, nameResolved, wasSkipped } from '../shared/nodes/observation';
 import { cycleDeadlines } from '../shared/deadline';
 import { DynamoDbStore } from '../shared/store/dynamodb';
@@ -67,39 +66,42 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
   );
   const deps = awsCycleDeps(config, ec2, env.AWS_REGION, { capacity: true });
 
+  const cycleMetrics = cloudWatchCycleMetrics(metrics);
+
   /**
    * One cycle over `subset` (default: every configured and discovered load
-   * balancer): observe, log, metrics, record, within `remainingMs` (the Lambda
-   * run's remaining time): what is not started in time is skipped and said so.
+   * balancer) by the cycle runner, within `remainingMs` (the Lambda run's remaining
+   * time: what is not started in time is skipped and said so); then its log lines.
+   * What could not be recorded is thrown, so the invocation fails and is retried.
    */
   async function runCycle(at: string, claimant: string, subset?: Config, remainingMs?: number) {
     subset ??= await currentConfig();
-    const deadlines = remainingMs === undefined ? undefined : cycleDeadlines(deps.now().getTime(), remainingMs);
-    const snapshots = await snapshotConfigured(subset, { ...deps, startBy: deadlines?.startBy });
-    emitCycleMetrics(metrics, snapshots);
-    for (const { observation, backends } of snapshots) {
+    const run = await runConfigured(
+      subset,
+      at,
+      deps,
+      {
+        record: { store, sink, now: deps.now, claimant, warn: (m, d) => logger.warn(m, d ?? {}) },
+        metrics: cycleMetrics,
+      },
+      remainingMs === undefined ? {} : cycleDeadlines(deps.now().getTime(), remainingMs),
+    );
+    for (const { observation, backends } of run.snapshots) {
       const failed = observation.errors.some((e) => !isNote(e)) || backends.some((b) => b.report.error);
       (failed ? logger.warn.bind(logger) : logger.info.bind(logger))('observation', { observation, backends });
     }
+    if (run.unrecorded !== undefined) throw run.unrecorded;
+    for (const e of run.events) logger.info('event', { event: e });
     const heads: Record<string, string> = {};
     const observationHeads: Record<string, string> = {};
-    const events = await recordCycle(subset, snapshots, at, {
-      store,
-      sink,
-      now: deps.now,
-      claimant,
-      warn: (m, d) => logger.warn(m, d ?? {}),
-      onFlush: (r) => emitDeliveryMetrics(metrics, r),
-      finishBy: deadlines?.finishBy,
-      onHead: (lb, h) => {
-        heads[lb] = `#${h.seq} ${h.hash}`;
-        if (h.observations) observationHeads[lb] = `#${h.observations.seq} ${h.observations.hash}`;
-      },
-    });
-    for (const e of events) logger.info('event', { event: e });
+    for (const [lb, h] of run.heads) {
+      heads[lb] = `#${h.seq} ${h.hash}`;
+      if (h.observations) observationHeads[lb] = `#${h.observations.seq} ${h.observations.hash}`;
+    }
     // The cycle's log line carries each chain's head, events' and observations': anchors kept outside the store
-    // (`elbscope verify --anchor`).
+    // (`elbscope verify --anchor`), in full.
     logger.info('cycle', { cycle: at, chainHeads: heads, observationHeads });
+    const { snapshots } = run;
     return {
       cycle: at,
       observed: snapshots.length,
@@ -112,7 +114,7 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
           n + s.observation.errors.filter((e) => !isNote(e)).length + s.backends.filter((b) => b.report.error).length,
         0,
       ),
-      events: events.map((e) => e.summary),
+      events: run.events.map((e) => e.summary),
       chainHeads: heads,
     };
   }

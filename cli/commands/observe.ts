@@ -2,16 +2,13 @@ import { summaryOf } from './catalog';
 import { Command } from 'commander';
 import { ec2ClientsByRegion } from '../../shared/aws/clients';
 import { awsCycleDeps } from '../../shared/wiring/cycle-deps';
-import { loadConfigFile, loadConfigFromEnv, parseConfig } from '../../shared/config/load';
-import type { Config } from '../../shared/config/schema';
-import { identityOf } from '../../shared/config/identity';
-import { observeConfigured } from '../../shared/cycle/observe-configured';
 import { snapshotConfigured, type LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 import { nameResolved, type Observation } from '../../shared/nodes/observation';
 import { printable, UsageError } from '../../shared/errors';
 import { backendJson, formatBackendsTable } from '../format/backends-table';
 import { alignRows, formatNodesTable } from '../format/nodes-table';
 import { EXIT, type CliIo } from '../io';
+import { configFromFlags } from './flags-to-config';
 import { dnsNameArg, intArg, regionArg, dnsServerArg, statusUrlArg } from './args';
 
 interface ObserveFlags {
@@ -56,42 +53,44 @@ export function observeCommand(io: CliIo, setExit: (code: number) => void): Comm
     )
     .option('--json', 'print the observations as JSON')
     .action(async (names: string[], flags: ObserveFlags) => {
-      const config = configFor(names, flags, io.env);
+      const config = configFromFlags(
+        { ...flags, lb: names },
+        io.env,
+        'observe: give at least one DNS name or --config FILE',
+      );
+      // Whose backends they are must be unambiguous: the R per node is matched against that load balancer's nodes.
+      if (flags.backend.length > 0 && names.length !== 1)
+        throw new UsageError(
+          'observe: --backend needs exactly one DNS name (several load balancers and their backends: --config FILE)',
+        );
       const deps = awsCycleDeps(config, ec2ClientsByRegion(), io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION);
-      if (flags.backend.length > 0) {
-        // The field notes' whole manual method (dig, dig -x, server-status) in one run.
-        const snapshots = await snapshotConfigured(config, deps);
-        io.out(
-          flags.json
-            ? JSON.stringify(
-                snapshots.length === 1
-                  ? snapshotJson(snapshots[0] as LoadBalancerSnapshot)
-                  : snapshots.map(snapshotJson),
-                null,
-                2,
-              )
-            : snapshots.map(formatSnapshot).join('\n\n'),
-        );
-        const failed = reportUnresolved(
-          snapshots.map((s) => s.observation),
-          io,
-        );
-        for (const b of snapshots.flatMap((s) => s.backends))
-          if (b.report.error) io.err(printable(`elbscope: ${b.name}: ${b.report.error}`));
-        setExit(failed || snapshots.some((s) => s.backends.some((b) => b.report.error)) ? EXIT.notObserved : EXIT.ok);
-        return;
-      }
-      const observations = await observeConfigured(config, deps);
+      // Each snapshot carries its load balancer's key and identity: what is printed is never paired by position.
+      // Without --backend, nodes only: a configuration file's status pages are not read.
+      const withBackends = flags.backend.length > 0;
+      const snapshots = await snapshotConfigured(
+        withBackends
+          ? config
+          : { ...config, loadBalancers: config.loadBalancers.map((lb) => ({ ...lb, backends: [] })) },
+        deps,
+      );
       if (flags.json) {
-        const withIdentity = observations.map((o, i) => ({
-          ...o,
-          identity: identityOf(config.loadBalancers[i] as Config['loadBalancers'][number], o.kind, config.region),
-        }));
-        io.out(JSON.stringify(withIdentity.length === 1 ? withIdentity[0] : withIdentity, null, 2));
+        const json = snapshots.map((s) => observationJson(s, withBackends));
+        io.out(JSON.stringify(json.length === 1 ? json[0] : json, null, 2));
       } else {
-        io.out(observations.map(formatNodesTable).join('\n\n'));
+        io.out(
+          withBackends
+            ? snapshots.map(formatSnapshot).join('\n\n')
+            : snapshots.map((s) => formatNodesTable(s.observation)).join('\n\n'),
+        );
       }
-      setExit(reportUnresolved(observations, io) ? EXIT.notObserved : EXIT.ok);
+      const failed = reportUnresolved(
+        snapshots.map((s) => s.observation),
+        io,
+      );
+      // The field notes' whole manual method (dig, dig -x, server-status) in one run.
+      for (const b of snapshots.flatMap((s) => s.backends))
+        if (b.report.error) io.err(printable(`elbscope: ${b.name}: ${b.report.error}`));
+      setExit(failed || snapshots.some((s) => s.backends.some((b) => b.report.error)) ? EXIT.notObserved : EXIT.ok);
     });
 }
 
@@ -105,12 +104,17 @@ function reportUnresolved(observations: Observation[], io: CliIo): boolean {
   return unresolved.length > 0;
 }
 
-/** One load balancer and its backends as `observe --backend --json` prints them. */
-function snapshotJson(s: LoadBalancerSnapshot) {
+/**
+ * One load balancer as `observe --json` prints it: its observation and its identity (the snapshot's own, never the
+ * configuration's at the same position); with `--backend`, its backends too.
+ */
+export function observationJson(s: LoadBalancerSnapshot, withBackends: boolean) {
   return {
     ...s.observation,
     identity: s.identity,
-    backends: s.backends.map((b) => ({ ...backendJson(b.report), readingByNode: b.readingByNode })),
+    ...(withBackends
+      ? { backends: s.backends.map((b) => ({ ...backendJson(b.report), readingByNode: b.readingByNode })) }
+      : {}),
   };
 }
 
@@ -125,46 +129,4 @@ function formatSnapshot(s: LoadBalancerSnapshot): string {
   const parts = [formatNodesTable(s.observation), formatBackendsTable(s.backends.map((b) => b.report))];
   if (rows.length > 1) parts.push(alignRows(rows).join('\n'));
   return parts.join('\n\n');
-}
-
-function configFor(names: string[], flags: ObserveFlags, env: NodeJS.ProcessEnv): Config {
-  let base: Config | null = null;
-  if (flags.config) base = loadConfigFile(flags.config);
-  else if (names.length === 0) base = loadConfigFromEnv(env);
-  if (names.length === 0 && !base) throw new UsageError('observe: give at least one DNS name or --config FILE');
-  // Whose backends they are must be unambiguous: the R per node is matched against that load balancer's nodes.
-  if (flags.backend.length > 0 && names.length !== 1)
-    throw new UsageError(
-      'observe: --backend needs exactly one DNS name (several load balancers and their backends: --config FILE)',
-    );
-  const dns = {
-    ...(base?.dns ?? {}),
-    ...(flags.dnsServer.length > 0 ? { servers: flags.dnsServer } : {}),
-    ...(flags.queries !== undefined ? { queries: flags.queries } : {}),
-    ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
-    ...(flags.allowLoopbackNodes ? { allowLoopbackNodes: true } : {}),
-  };
-  return parseConfig(
-    {
-      ...(base ?? {}),
-      loadBalancers:
-        names.length > 0
-          ? names.map((dnsName) => ({
-              dnsName,
-              ...(flags.region ? { region: flags.region } : {}),
-              ...(flags.backend.length > 0
-                ? {
-                    backends: flags.backend.map((statusUrl) => ({
-                      statusUrl,
-                      acceptFilterNone: flags.acceptFilterNone === true,
-                    })),
-                  }
-                : {}),
-            }))
-          : base?.loadBalancers,
-      dns,
-      eni: { enabled: flags.eni && (base?.eni.enabled ?? true) },
-    },
-    'command line',
-  );
 }

@@ -27,7 +27,8 @@ import type { LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 import { formatNodesTable } from '../format/nodes-table';
 import { EXIT, type CliIo } from '../io';
 import { DEFAULT_SCENARIO, SCENARIO_OPTION, describeLab, scenarioArg, speedArg, startLab } from './lab';
-import { formatCycleLine, startMetrics, watchLoop } from './watch';
+import { startMetrics, watchLoop } from './watch';
+import { formatCycleLine } from '../format/cycle-line';
 import { listenArg } from './args';
 
 /**

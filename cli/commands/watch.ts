@@ -3,14 +3,14 @@ import { Command, InvalidArgumentError } from 'commander';
 import { allSinks } from '../../shared/alerts/sinks';
 import { ec2ClientsByRegion } from '../../shared/aws/clients';
 import { awsCycleDeps } from '../../shared/wiring/cycle-deps';
-import { loadConfigFile, loadConfigFromEnv, parseConfig } from '../../shared/config/load';
 import type { Config } from '../../shared/config/schema';
 import { loadBalancerKey } from '../../shared/config/identity';
-import { recordCycle, recordTls, type ChainHeads, type RecordDeps } from '../../shared/cycle/record';
+import type { ChainHeads } from '../../shared/cycle/record';
 import type { CycleDeps } from '../../shared/cycle/observe-configured';
 import { cycleDeadlines } from '../../shared/deadline';
-import { snapshotConfigured, type LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
-import { probeConfiguredTls, tlsRoundErrors } from '../../shared/cycle/tls-round';
+import type { LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
+import { runCycle, type CycleMetrics, type RunDeps } from '../../shared/cycle/run';
+import { runTlsRound } from '../../shared/cycle/run-tls';
 import { discoveryClientsByRegion } from '../../shared/wiring/discovery-clients';
 import { discoveringConfig } from '../../shared/discovery/merge';
 import { discoveryRecorder } from '../../shared/discovery/ledger';
@@ -24,6 +24,8 @@ import { openStore } from '../store';
 import { collect, dnsNameArg, intArg, listenArg, regionArg, dnsServerArg } from './args';
 import { OpenMetrics, serveMetrics } from '../../shared/metrics/openmetrics';
 import { durationArg } from './duration';
+import { configFromFlags } from './flags-to-config';
+import { formatCycleLine } from '../format/cycle-line';
 import { wallClock, type Clock } from '../../shared/clock';
 
 interface WatchFlags {
@@ -57,78 +59,18 @@ function confirmArg(value: string): { m: number; n: number } {
   return { m: Number(m[1]), n: Number(m[2]) };
 }
 
-/** The configuration `watch` runs with: a file, the environment, or flags alone. */
-export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): Config {
-  let base: Config | null = null;
-  if (flags.config) base = loadConfigFile(flags.config);
-  else if (flags.lb.length === 0) base = loadConfigFromEnv(env);
-  if (!base && flags.lb.length === 0) throw new UsageError('watch: give --config FILE or at least one --lb DNSNAME');
-  const backends = flags.backend.map((statusUrl) => ({ statusUrl }));
-  return parseConfig(
-    {
-      ...(base ?? {}),
-      loadBalancers:
-        flags.lb.length > 0
-          ? flags.lb.map((dnsName) => ({ dnsName, ...(flags.region ? { region: flags.region } : {}), backends }))
-          : base?.loadBalancers,
-      dns: {
-        ...(base?.dns ?? {}),
-        ...(flags.dnsServer.length ? { servers: flags.dnsServer } : {}),
-        ...(flags.allowLoopbackNodes ? { allowLoopbackNodes: true } : {}),
-      },
-      detect: { ...(base?.detect ?? {}), ...(flags.confirm ? { confirm: flags.confirm } : {}) },
-      alerts: { ...(base?.alerts ?? {}), ...(flags.snsTopic ? { snsTopicArn: flags.snsTopic } : {}) },
-    },
-    'command line',
-  );
-}
-
-/** An audit-chain head as a log line shows it: `#seq` and the full hash (what `verify --anchor` takes). */
-export function anchorText(head: { seq: number; hash: string }): string {
-  return `#${head.seq} ${head.hash}`;
-}
-
 /**
- * One line per load balancer: nodes per AZ, R per backend, and its audit chain's
- * head once committed. Each line is printable: a name or an error text carrying a
- * newline, a control or a bidi character shows it escaped, never forges a line.
- */
-export function formatCycleLine(
-  snapshots: LoadBalancerSnapshot[],
-  at: string,
-  heads?: ReadonlyMap<string, ChainHeads>,
-): string {
-  return snapshots
-    .map((s) => {
-      const name = s.name;
-      const head = heads?.get(name);
-      const azs =
-        Object.entries(s.observation.azs)
-          .map(([az, c]) => `${az} ${c.provisioned}/${c.advertised}`)
-          .join('  ') || (s.observation.nodes.length ? `${s.observation.nodes.length} nodes (AZ unknown)` : 'no nodes');
-      const r = s.backends.map((b) => `${b.name} R=${b.report.error ? 'ERR' : (b.report.reading ?? '-')}`).join('  ');
-      const errs = s.observation.errors.length
-        ? `  ! ${s.observation.errors.map((e) => `${e.source}: ${e.message}`).join('; ')}`
-        : '';
-      return printable(
-        `${at}  ${name}  nodes ${azs}${r ? `  |  ${r}` : ''}${head && head.seq > 0 ? `  |  chain ${anchorText(head)}` : ''}${head?.observations ? `  observations #${head.observations.seq} ${head.observations.hash.slice(0, 16)}` : ''}${errs}`,
-      );
-    })
-    .join('\n');
-}
-
-/**
- * The cycle loop shared by `watch` and `start`: snapshot, print, record (detect,
- * store, alert); TLS targets every `tlsEveryMs`. Stops after `cycles`, or between
- * cycles when `signal` aborts. A failure of the environment in a cycle (a full
- * disk, too many open files, a store that refuses: see cli/failures.ts) is said in
- * one line and the loop goes on: what was not stored or sent, the next cycle
- * observes and sends again. Only a bug ends it.
+ * The cycle loop shared by `watch` and `start`: the cycle runner (observe, record,
+ * flush, metrics), then print; the TLS round every `tlsEveryMs`. Stops after
+ * `cycles`, or between cycles when `signal` aborts. A failure of the environment in
+ * a cycle (a full disk, too many open files, a store that refuses: see
+ * cli/failures.ts) is said in one line and the loop goes on: what was not stored or
+ * sent, the next cycle observes and sends again. Only a bug ends it.
  */
 export async function watchLoop(
   config: Config,
   deps: CycleDeps,
-  record: RecordDeps,
+  record: RunDeps['record'],
   loop: {
     interval: number;
     cycles?: number;
@@ -146,70 +88,44 @@ export async function watchLoop(
     /** Whose time cycles start on (default: the wall clock; the lab's stepped clock in `start --stepped`). */
     clock?: Clock;
     /** OpenMetrics for `--metrics-listen`: updated after every cycle and TLS round. */
-    metrics?: OpenMetrics;
+    metrics?: CycleMetrics;
   },
 ): Promise<void> {
   const clock = loop.clock ?? wallClock;
-  const metrics = loop.metrics;
-  if (metrics) {
-    const told = record.onFlush;
-    record = {
-      ...record,
-      onFlush: (r) => {
-        told?.(r);
-        metrics.delivery(r);
-      },
-    };
-  }
+  const run = { record, metrics: loop.metrics };
   let lastTls = Number.NEGATIVE_INFINITY;
-  /** Run a step of the cycle; a survivable failure is said (naming the step and what met it), and the loop goes on. */
-  const step = async (what: string, run: () => Promise<unknown>): Promise<void> => {
-    try {
-      await run();
-    } catch (err) {
-      const named = survivable(err);
-      if (!named) throw err;
-      record.warn?.(`${what}: ${describeError(named)}; the next cycle tries again`, { error: describeError(named) });
-    }
+  /** A survivable failure is said (naming the step and what met it), and the loop goes on; anything else ends it. */
+  const survive = (what: string, err: unknown): void => {
+    const named = survivable(err);
+    if (!named) throw err;
+    record.warn?.(`${what}: ${describeError(named)}; the next cycle tries again`, { error: describeError(named) });
   };
   for (let cycle = 1; !loop.signal.aborted && (loop.cycles === undefined || cycle <= loop.cycles); cycle++) {
     const started = clock.now();
-    const startedWall = performance.now();
     const at = new Date(started).toISOString();
-    const current = loop.current;
-    if (current) await step('discovery', async () => (config = await current()));
-    const hasTls = config.loadBalancers.some((lb) => lb.backends.some((b) => b.tls));
+    if (loop.current) {
+      try {
+        config = await loop.current();
+      } catch (err) {
+        survive('discovery', err);
+      }
+    }
     // Locally a late cycle only delays the next, so only starting is bounded (by the interval): what was observed is
     // always committed.
-    const snapshots = await snapshotConfigured(config, {
-      ...deps,
-      startBy: cycleDeadlines(started, loop.interval).startBy,
-    });
-    // Measured on the wall clock: how long the cycle really took, whatever clock it starts on.
-    metrics?.cycle(snapshots, performance.now() - startedWall);
-    const heads = new Map<string, ChainHeads>();
-    await step(`cycle ${at} not all recorded or sent`, () =>
-      recordCycle(config, snapshots, at, {
-        ...record,
-        onHead: (lb, head) => {
-          record.onHead?.(lb, head);
-          heads.set(lb, head);
-        },
-      }),
-    );
-    loop.print(config, snapshots, at, heads);
+    const done = await runCycle(config, at, deps, run, { startBy: cycleDeadlines(started, loop.interval).startBy });
+    if (done.unrecorded !== undefined) survive(`cycle ${at} not all recorded or sent`, done.unrecorded);
+    loop.print(config, done.snapshots, at, done.heads);
+    const hasTls = config.loadBalancers.some((lb) => lb.backends.some((b) => b.tls));
     if (hasTls && started - lastTls >= loop.tlsEveryMs) {
       lastTls = started;
-      await step(`TLS round ${at}`, async () => {
-        const results = await probeConfiguredTls(config, deps.now, deps.backendAuthFor);
+      try {
+        const round = await runTlsRound(config, at, deps, run);
         // The round's observation errors (a policy lookup that failed) are said, as a cycle's are on its line.
-        for (const e of tlsRoundErrors(results))
-          record.warn?.(`TLS round: ${e.loadBalancer} ${e.source}: ${e.message}`);
-        metrics?.tls(results, (dnsName) =>
-          loadBalancerKey(config.loadBalancers.find((lb) => lb.dnsName === dnsName) ?? { dnsName }),
-        );
-        await recordTls(config, results, at, record);
-      });
+        for (const e of round.errors) record.warn?.(`TLS round: ${e.loadBalancer} ${e.source}: ${e.message}`);
+        if (round.unrecorded !== undefined) throw round.unrecorded;
+      } catch (err) {
+        survive(`TLS round ${at}`, err);
+      }
     }
     // Cycles start every `interval`, however long one took.
     if (loop.cycles === undefined || cycle < loop.cycles)
@@ -254,7 +170,7 @@ export function watchCommand(io: CliIo, setExit: (code: number) => void, signal:
     .option('--alert-file <path>', 'also append every alert to this file, one JSON line each')
     .option('--metrics-listen <host:port>', 'serve OpenMetrics for Prometheus on http://HOST:PORT/metrics', listenArg)
     .action(async (flags: WatchFlags) => {
-      const config = watchConfig(flags, io.env);
+      const config = configFromFlags(flags, io.env, 'watch: give --config FILE or at least one --lb DNSNAME');
       const store = openStore(flags, { write: true, sealKey: config.store.sealKey, env: io.env });
       const { sinks, close } = cliSinks(io, {
         snsTopicArn: config.alerts.snsTopicArn,

@@ -2,6 +2,8 @@ import type { FlushResult } from '../ledger/flush';
 import type { LoadBalancerSnapshot } from './snapshot';
 import { failuresOf } from './sample';
 import { wasSkipped } from '../nodes/observation';
+import type { CycleMetrics } from './run';
+import { tlsRoundFailures } from './tls-round';
 
 /**
  * Every CloudWatch metric elbscope emits (namespace `elbscope`, embedded metric
@@ -60,7 +62,7 @@ function put(metrics: MetricsPort, name: string, value: number, dimensions: Reco
  * could not be read). A value that could not be observed is not emitted as a
  * number (no silent zero); its failure is counted instead.
  */
-export function emitCycleMetrics(metrics: MetricsPort, snapshots: LoadBalancerSnapshot[]): void {
+function emitCycleMetrics(metrics: MetricsPort, snapshots: LoadBalancerSnapshot[]): void {
   const failed: Record<'DNS' | 'ENI' | 'StatusPage', number> = { DNS: 0, ENI: 0, StatusPage: 0 };
   let skipped = 0;
   for (const snapshot of snapshots) {
@@ -91,13 +93,22 @@ export function emitCycleMetrics(metrics: MetricsPort, snapshots: LoadBalancerSn
 }
 
 /** The TLS round's health: targets whose handshake failed (0 when none did). */
-export function emitTlsMetrics(metrics: MetricsPort, failedTargets: number): void {
+function emitTlsMetrics(metrics: MetricsPort, failedTargets: number): void {
   put(metrics, METRIC.observationFailed, failedTargets, { Source: 'TLS' satisfies ObservationSource });
 }
 
 /** What an outbox flush did, as counts (0s included, so alarms see data). */
-export function emitDeliveryMetrics(metrics: MetricsPort, result: FlushResult): void {
+function emitDeliveryMetrics(metrics: MetricsPort, result: FlushResult): void {
   put(metrics, METRIC.alertsPublished, result.published.length);
   put(metrics, METRIC.alertsDeliveryFailed, result.failed.length);
   put(metrics, METRIC.alertsUndeliverable, result.undeliverable.length);
+}
+
+/** The functions' CycleMetrics: the cycle's, the TLS round's and each flush's figures as CloudWatch metrics. */
+export function cloudWatchCycleMetrics(metrics: MetricsPort): CycleMetrics {
+  return {
+    cycle: (snapshots) => emitCycleMetrics(metrics, snapshots),
+    tls: (results) => emitTlsMetrics(metrics, tlsRoundFailures(results)),
+    delivery: (result) => emitDeliveryMetrics(metrics, result),
+  };
 }

@@ -10,8 +10,7 @@ import { snsSink } from '../../shared/alerts/sinks';
 import { requestHandlerWith } from '../../shared/aws/deadlines';
 import { snsClient } from '../../shared/aws/sns';
 import { parseConfig } from '../../shared/config/load';
-import { recordCycle } from '../../shared/cycle/record';
-import { snapshotConfigured } from '../../shared/cycle/snapshot';
+import { type CycleRun, runCycle } from '../../shared/cycle/run';
 import type { DnsLookup } from '../../shared/nodes/dns';
 import { createEniLookup } from '../../shared/nodes/eni';
 import { LocalStore } from '../../shared/store/local';
@@ -97,7 +96,33 @@ describe('One cycle, three troubles', () => {
         );
       return createEniLookup(c);
     };
-    const snapshots = await snapshotConfigured(config, { dns, enisFor, now: () => new Date() });
+    // The cycle runner, as the observe function and `watch` run it: observe, record, flush to SNS.
+    // Recorded; the stuck SNS endpoint is one bounded, transient failure per alert: they stay queued.
+    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-one-cycle-')));
+    const saved = process.env.AWS_ENDPOINT_URL_SNS;
+    process.env.AWS_ENDPOINT_URL_SNS = silentUrl;
+    const topic = 'arn:aws:sns:us-east-1:123456789012:elbscope-alerts';
+    const client = snsClient(topic, DEADLINES);
+    let run: CycleRun;
+    try {
+      run = await runCycle(
+        config,
+        '2026-11-25T10:00:00.000Z',
+        { dns, enisFor, now: () => new Date() },
+        {
+          record: {
+            store,
+            sink: snsSink(client, topic),
+            now: () => new Date('2026-11-25T10:00:30Z'),
+            claimant: 't',
+          },
+        },
+      );
+    } finally {
+      client.destroy();
+      process.env.AWS_ENDPOINT_URL_SNS = saved;
+    }
+    const { snapshots } = run;
     const [hostile, stuck, healthy] = snapshots;
     // The page parsed in linear time and has no scoreboard: ?auto is asked, and answers HTML again: one named error.
     expect(hostile?.backends[0]?.report.error).toMatch(
@@ -117,25 +142,8 @@ describe('One cycle, three troubles', () => {
     });
     expect(healthy?.backends[0]?.report).toMatchObject({ error: null, reading: 2 });
 
-    // Recorded; the stuck SNS endpoint is one bounded, transient failure per alert: they stay queued.
-    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-one-cycle-')));
-    const saved = process.env.AWS_ENDPOINT_URL_SNS;
-    process.env.AWS_ENDPOINT_URL_SNS = silentUrl;
-    const topic = 'arn:aws:sns:us-east-1:123456789012:elbscope-alerts';
-    const client = snsClient(topic, DEADLINES);
-    const failures: string[] = [];
-    try {
-      await recordCycle(config, snapshots, '2026-11-25T10:00:00.000Z', {
-        store,
-        sink: snsSink(client, topic),
-        now: () => new Date('2026-11-25T10:00:30Z'),
-        claimant: 't',
-        onFlush: (r) => failures.push(...r.failed.map((f) => f.error)),
-      });
-    } finally {
-      client.destroy();
-      process.env.AWS_ENDPOINT_URL_SNS = saved;
-    }
+    expect(run.unrecorded).toBeUndefined();
+    const failures = (run.flushed?.failed ?? []).map((f) => f.error);
     expect((await store.getState('healthy'))?.state.nodes).toEqual({
       'us-east-1a': ['52.94.2.11'],
       'us-east-1b': ['52.94.2.12'],

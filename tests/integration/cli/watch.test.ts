@@ -91,11 +91,16 @@ describe('Commands: watch, events, verify, report, prewarm', () => {
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('ALERT');
     expect(second.stdout).toContain('elbscope: watch us-east-1b scaled 1 -> 2 nodes');
-    // Each cycle's line carries the audit chain's head after its commit: an anchor for `verify --anchor`.
+    // Each cycle's line carries the audit chain's head after its commit, short (16 hex): an anchor for `verify --anchor`.
     // …and its stored observations' head (`verify --anchor` takes either).
     expect(second.stdout).toMatch(
-      /^\S+ {2}watch {2}nodes us-east-1a 1\/1 {2}us-east-1b 2\/2 {2}\| {2}chain #2 [0-9a-f]{64} {2}observations #\d+ [0-9a-f]{16}$/m,
+      /^\S+ {2}watch {2}nodes us-east-1a 1\/1 {2}us-east-1b 2\/2 {2}\| {2}chain #2 [0-9a-f]{16} {2}observations #\d+ [0-9a-f]{16}$/m,
     );
+    // The short hash is still an anchor: `verify --anchor` proves the trail up to it.
+    const anchor = /chain (#2 [0-9a-f]{16}) /.exec(second.stdout)?.[1] as string;
+    const proved = await runElbscope(['verify', '--store', store, '--anchor', anchor]);
+    expect(proved.stderr).toBe('');
+    expect(proved.code).toBe(0);
     expect(second.stdout).toMatch(/elbscope: watch pre-warm \(case 1234\) complete after \d+ min/);
 
     expect(sns.messages.map((m) => m.subject)).toEqual([

@@ -21,6 +21,7 @@ module.exports.resources = async ({ resolveVariable }) => {
     table: { 'Fn::GetAtt': ['StateTable', 'Arn'] },
     topic: { Ref: 'AlertTopic' },
     sealKey: { 'Fn::GetAtt': ['SealKey', 'Arn'] },
+    keyById: (id) => sub(`arn:\${AWS::Partition}:kms:\${AWS::Region}:\${AWS::AccountId}:key/${id}`),
     failures: { 'Fn::GetAtt': ['FailedInvocations', 'Arn'] },
     work: { 'Fn::GetAtt': ['WorkQueue', 'Arn'] },
     logStreams: (fn) => ({ streams: sub(`${group(fn)}:*`), events: sub(`${group(fn)}:*:*`) }),

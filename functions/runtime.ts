@@ -19,7 +19,7 @@ import { runCycle as runConfigured } from '../shared/cycle/run';
 import { isNote, nameResolved, wasSkipped } from '../shared/nodes/observation';
 import { cycleDeadlines } from '../shared/deadline';
 import { DynamoDbStore } from '../shared/store/dynamodb';
-import { macPortFor } from '../shared/aws/kms-seal';
+import { isKmsKey, macPortFor } from '../shared/aws/kms-seal';
 
 /**
  * The stack's DynamoDB table (ELBSCOPE_TABLE) as the store, sealed with the stack's
@@ -27,7 +27,9 @@ import { macPortFor } from '../shared/aws/kms-seal';
  * either nothing can be recorded, and a report says it cannot check seals.
  */
 export function stackStore(env: NodeJS.ProcessEnv, config?: Config): DynamoDbStore {
-  const key = config?.store.sealKey ?? (env.ELBSCOPE_SEAL_KEY || null);
+  // A key file's path means nothing on Lambda (docs/ledger.md): only a KMS key of the configuration's replaces the stack's.
+  const configured = config?.store.sealKey;
+  const key = configured && isKmsKey(configured) ? configured : env.ELBSCOPE_SEAL_KEY || null;
   const seal = macPortFor(key, {
     create: false,
     why: 'seal: no key (ELBSCOPE_SEAL_KEY is not set: the stack sets it to its SealKey)',

@@ -26,7 +26,10 @@ export interface PolicyRefs {
   table: PolicyResource;
   /** The stack's own topic (used when the configuration names none). */
   topic: PolicyResource;
+  /** The stack's own seal key (used when the configuration names none). */
   sealKey: PolicyResource;
+  /** A KMS key named by its bare id in the configuration, as an ARN in the stack's account and region. */
+  keyById: (id: string) => PolicyResource;
   /** The scheduled functions' on-failure queue, and the fan-out work queue. */
   failures: PolicyResource;
   work: PolicyResource;
@@ -108,8 +111,10 @@ export function functionStatements(c: Config, refs: PolicyRefs): Record<Function
   // The audit's seal key (serverless.yml SealKey): a function that records seals and checks; the report only checks.
   // DescribeKey: the key's creation date, from when every record carries a seal (one later without is stripped or
   // forged).
-  const seal = allow(['kms:GenerateMac', 'kms:VerifyMac', 'kms:DescribeKey'], refs.sealKey);
-  const checkSeals = allow(['kms:VerifyMac', 'kms:DescribeKey'], refs.sealKey);
+  // A key of the configuration's own (`store.sealKey`) is the one the functions use, so it is the one granted.
+  const sealGrant = (actions: string[]) => sealKeyStatement(allow, actions, c.store.sealKey, refs);
+  const seal = sealGrant(['kms:GenerateMac', 'kms:VerifyMac', 'kms:DescribeKey']);
+  const checkSeals = sealGrant(['kms:VerifyMac', 'kms:DescribeKey']);
   // The on-failure destination of the scheduled functions.
   const failures = allow(['sqs:SendMessage'], refs.failures);
   const statements: Record<FunctionName, PolicyStatement[]> = {
@@ -138,4 +143,28 @@ export function functionStatements(c: Config, refs: PolicyRefs): Record<Function
     FunctionName,
     PolicyStatement[]
   >;
+}
+
+/**
+ * The statement granting `actions` on the seal key the functions will use: the configuration's
+ * `store.sealKey` when it names a KMS key, else the stack's own. An alias names no key ARN before
+ * the deploy: KMS authorizes a call against the key's ARN, not the alias's, so the grant is on any
+ * key that carries that alias (the `kms:ResourceAliases` condition, "control access to KMS keys
+ * based on the aliases that are associated with the KMS key", AWS KMS Developer Guide).
+ */
+function sealKeyStatement(
+  allow: (Action: string[], Resource: PolicyResource | PolicyResource[]) => PolicyStatement,
+  actions: string[],
+  configured: string | undefined,
+  refs: PolicyRefs,
+): PolicyStatement {
+  if (!configured) return allow(actions, refs.sealKey);
+  if (/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\//.test(configured)) return allow(actions, configured);
+  const alias = /^(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:)?(alias\/[\w/-]+)$/.exec(configured)?.[1];
+  if (alias)
+    return { ...allow(actions, '*'), Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': alias } } };
+  if (/^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/.test(configured))
+    return allow(actions, refs.keyById(configured));
+  // A key file's path: the functions cannot use one (docs/ledger.md); the stack's key is what they fall back to.
+  return allow(actions, refs.sealKey);
 }

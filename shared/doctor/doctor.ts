@@ -35,6 +35,7 @@ const REFS: PolicyRefs = {
   table: STACK('StateTable'),
   topic: STACK('AlertTopic'),
   sealKey: STACK('SealKey'),
+  keyById: (id) => STACK(`KMS key ${id}`),
   failures: STACK('FailedInvocations'),
   work: STACK('WorkQueue'),
   logStreams: (fn) => ({ streams: STACK(`${fn} log group`), events: STACK(`${fn} log group`) }),

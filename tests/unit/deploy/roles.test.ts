@@ -106,3 +106,34 @@ describe("IAM: the audit's seal key, only the MAC calls each function makes", ()
     expect(kmsMac(await statements('DispatchRole'))).toEqual([]);
   }, 60_000);
 });
+
+describe('IAM: the seal key granted is the one the functions will use', () => {
+  /** The observe and report roles' KMS statements (actions, resource, condition) for a configuration. */
+  async function sealGrants(store: unknown) {
+    const file = join(mkdtempSync(join(tmpdir(), 'elbscope-roles-')), 'config.json');
+    writeFileSync(file, JSON.stringify({ loadBalancers: [{ dnsName: 'shop-1.us-east-1.elb.amazonaws.com' }], store }));
+    const script = `require('./deploy/roles.cjs').resources({ resolveVariable: async (v) => (v === 'self:service' ? 'elbscope' : v === 'sls:stage' ? 'test' : undefined) })
+      .then((r) => console.log(JSON.stringify(['ObserveRole', 'ReportRole'].map((role) => r[role].Properties.Policies[0].PolicyDocument.Statement.filter((s) => s.Action.includes('kms:VerifyMac'))))))`;
+    const { stdout } = await run(process.execPath, ['-e', script], {
+      env: { ...process.env, ELBSCOPE_CONFIG_FILE: file },
+    });
+    return JSON.parse(stdout) as { Resource: unknown; Condition?: unknown }[][];
+  }
+
+  it("the stack's SealKey when the configuration names none; the configured key ARN, alias or id otherwise", async () => {
+    for (const grants of await sealGrants({}))
+      expect(grants).toEqual([expect.objectContaining({ Resource: { 'Fn::GetAtt': ['SealKey', 'Arn'] } })]);
+    const arn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    for (const grants of await sealGrants({ sealKey: arn }))
+      expect(grants).toEqual([expect.objectContaining({ Resource: arn })]);
+    for (const grants of await sealGrants({ sealKey: 'alias/audit' }))
+      expect(grants).toEqual([
+        expect.objectContaining({
+          Resource: '*',
+          Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/audit' } },
+        }),
+      ]);
+    const [observe] = await sealGrants({ sealKey: '1234abcd-12ab-34cd-56ef-1234567890ab' });
+    expect(JSON.stringify(observe)).toContain('key/1234abcd-12ab-34cd-56ef-1234567890ab');
+  }, 60_000);
+});

@@ -18,7 +18,7 @@ import { recordCycle } from '../shared/cycle/record';
 import { snapshotConfigured } from '../shared/cycle/snapshot';
 import { isNote, nameResolved, wasSkipped } from '../shared/nodes/observation';
 import { cycleDeadlines } from '../shared/deadline';
-import { DynamoDbStore } from '../shared/store/dynamodb';
+import { dynamoDbStore } from '../shared/store/dynamodb';
 import { macPortFor } from '../shared/aws/kms-seal';
 
 /**
@@ -26,13 +26,13 @@ import { macPortFor } from '../shared/aws/kms-seal';
  * KMS HMAC key (ELBSCOPE_SEAL_KEY), or the configuration's `store.sealKey`. Without
  * either nothing can be recorded, and a report says it cannot check seals.
  */
-export function stackStore(env: NodeJS.ProcessEnv, config?: Config): DynamoDbStore {
+export function stackStore(env: NodeJS.ProcessEnv, config?: Config): ReturnType<typeof dynamoDbStore> {
   const key = config?.store.sealKey ?? (env.ELBSCOPE_SEAL_KEY || null);
   const seal = macPortFor(key, {
     create: false,
     why: 'seal: no key (ELBSCOPE_SEAL_KEY is not set: the stack sets it to its SealKey)',
   });
-  return new DynamoDbStore(
+  return dynamoDbStore(
     new DynamoDBClient({ requestHandler: requestHandlerWith() }),
     requireEnv(env, 'ELBSCOPE_TABLE'),
     { seal },

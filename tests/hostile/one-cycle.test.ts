@@ -14,7 +14,7 @@ import { recordCycle } from '../../shared/cycle/record';
 import { snapshotConfigured } from '../../shared/cycle/snapshot';
 import type { DnsLookup } from '../../shared/nodes/dns';
 import { createEniLookup } from '../../shared/nodes/eni';
-import { LocalStore } from '../../shared/store/local';
+import { localStore } from '../../shared/store/local';
 import { startSilentServer } from '../helpers/servers';
 
 // One cycle over three load balancers, each facing something different: `hostile`
@@ -118,7 +118,7 @@ describe('One cycle, three troubles', () => {
     expect(healthy?.backends[0]?.report).toMatchObject({ error: null, reading: 2 });
 
     // Recorded; the stuck SNS endpoint is one bounded, transient failure per alert: they stay queued.
-    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-one-cycle-')));
+    const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-one-cycle-')));
     const saved = process.env.AWS_ENDPOINT_URL_SNS;
     process.env.AWS_ENDPOINT_URL_SNS = silentUrl;
     const topic = 'arn:aws:sns:us-east-1:123456789012:elbscope-alerts';
@@ -140,7 +140,7 @@ describe('One cycle, three troubles', () => {
       'us-east-1a': ['52.94.2.11'],
       'us-east-1b': ['52.94.2.12'],
     });
-    const queued = await store.listOutbox();
+    const queued = await store.outbox({ op: 'list' });
     expect(queued.length).toBeGreaterThan(0); // the stuck load balancer's observation-failed, at least
     expect(failures).toHaveLength(queued.length);
     for (const f of failures) expect(f).toMatch(/exceeded the configured 300 ms requestTimeout/);

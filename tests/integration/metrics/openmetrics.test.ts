@@ -11,7 +11,7 @@ import type { LoadBalancerSnapshot } from '../../../shared/cycle/snapshot';
 import { createDnsLookup } from '../../../shared/nodes/dns';
 import { createEniLookup } from '../../../shared/nodes/eni';
 import { OpenMetrics, serveMetrics } from '../../../shared/metrics/openmetrics';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
 import { runElbscope } from '../../helpers/cli';
 
 // `--metrics-listen`: the lab watched for a cycle, /metrics scraped over HTTP, and
@@ -61,7 +61,7 @@ describe('OpenMetrics on --metrics-listen', () => {
     const server = await serveMetrics(metrics, '127.0.0.1', 0);
     try {
       let seen: LoadBalancerSnapshot[] = [];
-      const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-prom-')));
+      const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-prom-')));
       const deps = {
         dns: createDnsLookup(config.dns),
         enisFor: () => createEniLookup(ec2),

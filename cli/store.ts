@@ -3,8 +3,8 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { requestHandlerWith } from '../shared/aws/deadlines';
 import { systemFailure, UsageError } from '../shared/errors';
-import { DynamoDbStore } from '../shared/store/dynamodb';
-import { LocalStore } from '../shared/store/local';
+import { dynamoDbStore } from '../shared/store/dynamodb';
+import { localStore } from '../shared/store/local';
 import type { Store } from '../shared/ledger/store';
 import { isKmsKey, macPortFor } from '../shared/aws/kms-seal';
 import { defaultKeyFile, type MacPort } from '../shared/ledger/seal';
@@ -32,7 +32,7 @@ export function openStore(
   let opened: Store | null = null;
   const seal = storeSeal(flags, options, flags.table ? null : (flags.store ?? DEFAULT_STORE_DIR), () => opened);
   if (flags.table)
-    return (opened = new DynamoDbStore(
+    return (opened = dynamoDbStore(
       new DynamoDBClient({ ...(flags.region ? { region: flags.region } : {}), requestHandler: requestHandlerWith() }),
       flags.table,
       { seal },
@@ -61,7 +61,7 @@ export function openStore(
       throw new UsageError(`${flag}: cannot write there (${code ?? String(err)})`);
     }
   }
-  return (opened = new LocalStore(dir, { seal }));
+  return (opened = localStore(dir, { seal }));
 }
 
 /**

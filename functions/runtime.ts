@@ -18,7 +18,7 @@ import { cloudWatchCycleMetrics, METRIC_NAMESPACE } from '../shared/cycle/metric
 import { runCycle as runConfigured } from '../shared/cycle/run';
 import { isNote, nameResolved, wasSkipped } from '../shared/nodes/observation';
 import { cycleDeadlines } from '../shared/deadline';
-import { DynamoDbStore } from '../shared/store/dynamodb';
+import { dynamoDbStore } from '../shared/store/dynamodb';
 import { isKmsKey, macPortFor } from '../shared/aws/kms-seal';
 
 /**
@@ -26,7 +26,7 @@ import { isKmsKey, macPortFor } from '../shared/aws/kms-seal';
  * KMS HMAC key (ELBSCOPE_SEAL_KEY), or the configuration's `store.sealKey`. Without
  * either nothing can be recorded, and a report says it cannot check seals.
  */
-export function stackStore(env: NodeJS.ProcessEnv, config?: Config): DynamoDbStore {
+export function stackStore(env: NodeJS.ProcessEnv, config?: Config): ReturnType<typeof dynamoDbStore> {
   // A key file's path means nothing on Lambda (docs/ledger.md): only a KMS key of the configuration's replaces the stack's.
   const configured = config?.store.sealKey;
   const key = configured && isKmsKey(configured) ? configured : env.ELBSCOPE_SEAL_KEY || null;
@@ -34,7 +34,7 @@ export function stackStore(env: NodeJS.ProcessEnv, config?: Config): DynamoDbSto
     create: false,
     why: 'seal: no key (ELBSCOPE_SEAL_KEY is not set: the stack sets it to its SealKey)',
   });
-  return new DynamoDbStore(
+  return dynamoDbStore(
     new DynamoDBClient({ requestHandler: requestHandlerWith() }),
     requireEnv(env, 'ELBSCOPE_TABLE'),
     { seal },

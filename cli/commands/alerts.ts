@@ -7,7 +7,7 @@ import { loadConfigFile } from '../../shared/config/load';
 import { snsTopicArnSchema } from '../../shared/config/schema';
 import { flushOutbox } from '../../shared/ledger/flush';
 import { UsageError } from '../../shared/errors';
-import type { Store } from '../../shared/ledger/store';
+import { type Store, listEvents } from '../../shared/ledger/store';
 import { EXIT, lineIo, type CliIo } from '../io';
 import { cliSinks } from '../sinks';
 import { openStore } from '../store';
@@ -42,7 +42,7 @@ function topicOf(flags: SinkFlags): string | undefined {
 
 /** Alerts in the store that are not delivered: refused for good, or waiting for a retry. */
 async function undeliveredIn(store: Store): Promise<{ undeliverable: number; retrying: number }> {
-  const [events, outbox] = await Promise.all([store.listEvents(), store.listOutbox()]);
+  const [events, outbox] = await Promise.all([listEvents(store), store.outbox({ op: 'list' })]);
   return {
     undeliverable: events.filter((e) => e.deliveryError !== null).length,
     retrying: outbox.filter((e) => e.attempts > 0).length,
@@ -99,12 +99,12 @@ export function redeliverCommand(rawIo: CliIo, setExit: (code: number) => void, 
     .requiredOption('--id <event-id>', 'the event id (elbscope events --undelivered)')
     .action(async (flags: SinkFlags & { id: string }) => {
       const store = openStore(flags, { write: true });
-      const stored = (await store.listEvents()).find((e) => e.record.id === flags.id);
+      const stored = (await listEvents(store)).find((e) => e.record.id === flags.id);
       if (!stored) throw new UsageError(`--id ${flags.id}: no such event in ${store.description}`);
       if (stored.publishedAt)
         throw new UsageError(`--id ${flags.id}: published at ${stored.publishedAt}; nothing to redeliver`);
       const snsTopicArn = topicOf(flags);
-      await store.requeue(stored.record);
+      await store.outbox({ op: 'requeue', record: stored.record });
       if (!snsTopicArn) {
         io.out(
           `${flags.id} queued again in ${store.description}: the next cycle of the monitor using this store publishes it (give --sns-topic to publish it now)`,

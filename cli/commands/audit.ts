@@ -14,7 +14,7 @@ import {
   receiptsLine,
   type LoadBalancerAudit,
 } from '../../shared/report/build';
-import { byEventTime, StoreRecordCorruptError, type StoredObservation } from '../../shared/ledger/store';
+import { byEventTime, StoreRecordCorruptError, type StoredObservation, listEvents } from '../../shared/ledger/store';
 import { sealsLine } from '../../shared/ledger/seal-audit';
 import { printable, systemFailure, UsageError } from '../../shared/errors';
 import { parseLoadBalancerArn, parseLoadBalancerDnsName } from '../../shared/nodes/lb-name';
@@ -107,7 +107,7 @@ export function eventsCommand(io: CliIo, setExit: (code: number) => void): Comma
       }) => {
         const store = openStore(flags, { env: io.env });
         const lb = flags.lb ? await knownLoadBalancer(store, flags.lb) : undefined;
-        const events = (await store.listEvents(lb))
+        const events = (await listEvents(store, lb))
           .filter((e) => !flags.undelivered || e.deliveryError !== null)
           .sort(byEventTime);
         if (flags.json) {
@@ -230,7 +230,7 @@ export function verifyCommand(
       let broken = 0;
       let anchored = false;
       const lbs = await store.listLoadBalancers();
-      const outbox = await store.listOutbox();
+      const outbox = await store.outbox({ op: 'list' });
       for (const lb of lbs) {
         let audit: LoadBalancerAudit;
         try {
@@ -481,7 +481,7 @@ export function prewarmCommand(io: CliIo, setExit: (code: number) => void, now: 
           requestedAt,
           ...(flags.lcu ? { lcu: flags.lcu } : {}),
         };
-        await store.putPrewarm(target);
+        await store.prewarms({ op: 'put', target });
         const what = [
           flags.nodesPerAz ? `${flags.nodesPerAz} nodes per AZ` : '',
           flags.lcu ? `${flags.lcu} LCUs reserved and provisioned in every AZ` : '',

@@ -16,7 +16,7 @@ import { createDnsLookup } from '../../shared/nodes/dns';
 import { createEniLookup } from '../../shared/nodes/eni';
 import { buildReport } from '../../shared/report/build';
 import { renderReport } from '../../shared/report/render';
-import { LocalStore } from '../../shared/store/local';
+import { localStore } from '../../shared/store/local';
 import { defaultKeyFile, keyFilePort } from '../../shared/ledger/seal';
 import { loadScenario, runScenario, type Scenario } from '../../lab/scenario';
 import type { Lab } from '../../lab/lab';
@@ -75,7 +75,7 @@ export async function runLabSession(
   const dir = o.store ?? (await mkdtemp(join(tmpdir(), 'elbscope-lab-')));
   // Sealed with the same key as every other command's store (ELBSCOPE_SEAL_KEY, else ~/.config/elbscope/seal.key).
   const key = io.env.ELBSCOPE_SEAL_KEY || defaultKeyFile(io.env);
-  const store = new LocalStore(dir, key ? { seal: keyFilePort(key, { create: true }) } : {});
+  const store = localStore(dir, key ? { seal: keyFilePort(key, { create: true }) } : {});
   const now = () => new Date(clock.now());
   const deps = {
     dns: createDnsLookup(config.dns),
@@ -115,12 +115,15 @@ export async function runLabSession(
       {
         log: io.out,
         prewarm: async ({ lcu, ...t }) =>
-          store.putPrewarm({
-            id: `pw-${randomUUID().slice(0, 8)}`,
-            loadBalancer: scenario.loadBalancer.name,
-            requestedAt: now().toISOString(),
-            ...t,
-            ...(lcu ? { lcu } : {}),
+          store.prewarms({
+            op: 'put',
+            target: {
+              id: `pw-${randomUUID().slice(0, 8)}`,
+              loadBalancer: scenario.loadBalancer.name,
+              requestedAt: now().toISOString(),
+              ...t,
+              ...(lcu ? { lcu } : {}),
+            },
           }),
       },
       stop.signal,

@@ -90,7 +90,7 @@ export async function recordCycle(
 
   /** One load balancer: pre-warm targets, the commit (state and events), the stored observation. */
   async function recordOne(lb: string, snapshot: LoadBalancerSnapshot): Promise<ChainedEvent[]> {
-    const prewarms = await deps.store.listPrewarms(lb);
+    const prewarms = await deps.store.prewarms({ op: 'list', lb });
     const sample = toCycleSample(snapshot, cycleAt);
     const compact = compactSnapshot(snapshot);
     // What the nodes, the pages and AWS's distress metrics show decides whether to store; LCUs ride along
@@ -146,7 +146,8 @@ export async function recordCycle(
           }),
         // Before the commit: a crash between leaves a record one past the head, which the retried cycle rewrites.
         beforeCommit: async () => {
-          if (observation) await deps.store.putObservation(observation, config.store.observationTtlDays);
+          if (observation)
+            await deps.store.observations({ op: 'put', observation, ttlDays: config.store.observationTtlDays });
         },
       },
     );

@@ -64,7 +64,7 @@ export async function flushOutbox(deps: FlushDeps, only?: ReadonlySet<string>): 
   // A sink that did not answer (its deadline passed, or an earlier call still hangs) is not called again in
   // this flush: by sink, the alert it hung on. Otherwise each queued alert would wait out the deadline again.
   const hung = new Map<string, string>();
-  for (const listed of await deps.store.listOutbox()) {
+  for (const listed of await deps.store.outbox({ op: 'list' })) {
     const id = listed.record.id;
     if (only && !only.has(id)) continue;
     if (isPast(deps.finishBy, deps.now)) {
@@ -75,20 +75,26 @@ export async function flushOutbox(deps: FlushDeps, only?: ReadonlySet<string>): 
       result.waiting.push(id);
       continue;
     }
-    const entry = await deps.store.claimOutboxEntry(id, deps.claimant, deps.now(), deps.leaseMs ?? 120_000);
+    const entry = await deps.store.outbox({
+      op: 'claim',
+      id,
+      claimant: deps.claimant,
+      now: deps.now(),
+      leaseMs: deps.leaseMs ?? 120_000,
+    });
     if (!entry) continue;
     // What is published is the chained event in the audit trail, never the outbox's copy of it.
     const stored = await chainedEventOf(deps, entry);
     if (stored === null) {
       // No sound event behind it (a forged entry, or its event changed or removed): never an alert.
-      await deps.store.discardOutbox(id);
+      await deps.store.outbox({ op: 'discard', id });
       result.rejected.push(id);
       continue;
     }
     // Queued again by a re-drain while another writer published it: drop the copy, never publish twice
     // (a receipt that does not read closes it too: a second publish is worse than a question `verify` asks).
     if (stored.publishedAt || stored.receipt?.unreadable) {
-      await deps.store.discardOutbox(id);
+      await deps.store.outbox({ op: 'discard', id });
       continue;
     }
     await deliver(deps, stored.record, entry, sinks, hung, result);
@@ -152,10 +158,10 @@ async function deliver(
     states[name] = { state: 'delivered', at: deps.now().toISOString(), messageId };
     // Outside the sink's try: a store failure here is no failure of the sink, and ends the round (no sink is called
     // whose acceptance could not be noted); the claim runs out and the next publisher goes on from the notes.
-    if (i < due.length - 1) await deps.store.noteSinks(event.id, states);
+    if (i < due.length - 1) await deps.store.outbox({ op: 'note', id: event.id, sinks: states });
   }
   if (sinks.some((s) => !settled(states[s.description]))) {
-    await deps.store.deferOutbox(event.id, { sinks: states });
+    await deps.store.outbox({ op: 'defer', id: event.id, retry: { sinks: states } });
     return;
   }
   // Outside the sinks' try: a store failure here is not a delivery failure (it must not send anything again).
@@ -164,10 +170,10 @@ async function deliver(
     return state?.state === 'gave-up' ? [state.error] : [];
   });
   if (refused.length > 0) {
-    await deps.store.markUndeliverable(event, deps.now(), refused.join('; '));
+    await deps.store.outbox({ op: 'undeliverable', record: event, at: deps.now(), error: refused.join('; ') });
     return;
   }
-  await deps.store.markPublished(event, deps.now(), messageIdOf(states, sinks));
+  await deps.store.outbox({ op: 'published', record: event, at: deps.now(), messageId: messageIdOf(states, sinks) });
   result.published.push(event.id);
 }
 

@@ -4,8 +4,6 @@ import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect
 import { canonicalJson, observationHeadOf, prewarmHash } from './chain';
 import {
   byEventTime,
-  BARE_STATE_SHAPE,
-  deliveredList,
   EVENT_SHAPE,
   OBJECT_SHAPE,
   OBSERVATION_SHAPE,
@@ -13,16 +11,28 @@ import {
   StoreConflictError,
   StoreRecordCorruptError,
   type DeliveryError,
+  type OutboxAnswer,
   type OutboxEntry,
+  type OutboxOp,
   type OutboxRetry,
+  type ObservationAnswer,
+  type ObservationOp,
+  type PrewarmAnswer,
+  type PrewarmOp,
+  type StateMode,
+  type StateRead,
   type RecordShape,
   type SinkDelivery,
   type RecoveredRecord,
   type Store,
   type StoredEvent,
   type StoredObservation,
+  type Trail,
+  listEvents,
 } from './store';
-import type { ReadRecord, RecordKey, Records } from './records';
+import type { ReadRecord, Records } from './records';
+import { eventKey, observationKey, outboxKey, prewarmKey, receiptKey, stateKey } from './keys';
+import { legacyDelivered, legacyReceipt, outboxFields, stateOf, upgradedRecords } from './upgrade';
 import { ObservationExpiry } from './expiry';
 import {
   Sealer,
@@ -49,10 +59,11 @@ export class Ledger implements Store {
    */
   readonly sealer: Sealer | null;
 
-  constructor(
-    readonly records: Records,
-    options: LedgerOptions = {},
-  ) {
+  /** The adapter's records as the ledger reads them: earlier formats upgraded (shared/ledger/upgrade.ts). */
+  readonly records: Records;
+
+  constructor(records: Records, options: LedgerOptions = {}) {
+    this.records = upgradedRecords(records);
     this.description = records.description;
     this.sealer = options.seal ? new Sealer(gated(options.seal, () => this.checkKey())) : null;
   }
@@ -140,9 +151,7 @@ export class Ledger implements Store {
    * digest or seal is given as a rebuild would make it, `recovered` naming it with
    * `movedTo` empty (still in place: the next cycle moves it aside).
    */
-  async readState(
-    lb: string,
-  ): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null> {
+  private async readState(lb: string): Promise<StateRead | null> {
     try {
       return await this.judgedState(lb);
     } catch (err) {
@@ -154,9 +163,7 @@ export class Ledger implements Store {
   }
 
   /** The stored state, its digest and seal judged; throws StoreRecordCorruptError when it fails either. */
-  private async judgedState(
-    lb: string,
-  ): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null> {
+  private async judgedState(lb: string): Promise<StateRead | null> {
     const found = await this.records.get(stateKey(lb));
     if (found === null) return null;
     const state = stateOf(found);
@@ -185,10 +192,16 @@ export class Ledger implements Store {
     return state;
   }
 
-  async getState(
-    lb: string,
-    attempt = 0,
-  ): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null> {
+  /**
+   * The state and its version. 'repair' (what a cycle reads): a stored state that does not parse, or fails its digest
+   * or seal, is moved aside (kept for a person) and replaced by a fresh one that continues the chains from their last
+   * stored records. 'read' (verify, reports): judged alike, but never moved aside nor rebuilt (readState).
+   */
+  async getState(lb: string, mode: StateMode = 'repair'): Promise<StateRead | null> {
+    return mode === 'read' ? this.readState(lb) : this.repairedState(lb, 0);
+  }
+
+  private async repairedState(lb: string, attempt: number): Promise<StateRead | null> {
     try {
       return await this.judgedState(lb);
     } catch (err) {
@@ -202,7 +215,7 @@ export class Ledger implements Store {
       const state = await this.rebuiltState(lb, { location: err.location, reason: err.reason, movedTo });
       // Sealed when the key can be used; else written unsealed: the next keyed reader judges it as any state without a
       // seal.
-      if (!(await this.putState(lb, state, 0, true))) return this.getState(lb, attempt + 1); // another reader rebuilt it first
+      if (!(await this.putState(lb, state, 0, true))) return this.repairedState(lb, attempt + 1); // another reader rebuilt it first
       return { state, version: 1, recovered: state.recovered };
     }
   }
@@ -305,9 +318,7 @@ export class Ledger implements Store {
     const observed = state.observationChain;
     const at = state.observed?.at;
     if (observed && at) {
-      const last = await this.records
-        .get({ kind: 'observation', lb, id: `${at}.${observed.hash.slice(0, 12)}` })
-        .catch(() => null);
+      const last = await this.records.get(observationKey(lb, at, observed.hash)).catch(() => null);
       if (last && OBJECT_SHAPE.test(last.value) && last.value.seal !== undefined)
         return `the observation it names as its chain head (#${observed.seq}) is sealed`;
     }
@@ -404,15 +415,7 @@ export class Ledger implements Store {
     return this.records.loadBalancers();
   }
 
-  async listEvents(lb?: string): Promise<StoredEvent[]> {
-    const out: StoredEvent[] = [];
-    for (const name of lb ? [lb] : await this.listLoadBalancers()) out.push(...(await this.listTrail(name)).events);
-    return out;
-  }
-
-  async listTrail(
-    lb: string,
-  ): Promise<{ events: StoredEvent[]; strayReceipts: { eventId: string; location: string }[] }> {
+  async listTrail(lb: string): Promise<Trail> {
     const unreadable = new Map<string, Receipt>();
     const kept: { id: string; location: string }[] = [];
     const read = await this.records.query('receipt', lb, {}, (bad) => {
@@ -439,7 +442,52 @@ export class Ledger implements Store {
     return { events, strayReceipts };
   }
 
-  async listOutbox(): Promise<OutboxEntry[]> {
+  /** The outbox: list it, claim an entry, note sinks, defer, release, discard, close it (published, undeliverable), requeue. */
+  async outbox<O extends OutboxOp>(op: O): Promise<OutboxAnswer<O>> {
+    const answer = await this.outboxOp(op);
+    return answer as OutboxAnswer<O>;
+  }
+
+  private async outboxOp(op: OutboxOp): Promise<unknown> {
+    switch (op.op) {
+      case 'list':
+        return this.listOutbox();
+      case 'claim':
+        return this.claimOutboxEntry(op.id, op.claimant, op.now, op.leaseMs);
+      case 'note':
+        return this.writeOutbox(
+          op.id,
+          async (value) =>
+            value && {
+              ...value,
+              ...deliveryFields({ ...storedSinks(value), ...(await this.sealMarks(value, op.id, op.sinks)) }),
+            },
+        );
+      case 'defer':
+        return this.deferOutbox(op.id, op.retry);
+      case 'release':
+        return this.writeOutbox(op.id, (value) => value && withoutClaim(value));
+      case 'discard':
+        await this.records.delete(outboxKey(op.id));
+        return undefined;
+      case 'published':
+        return this.closeOutbox(op.record, {
+          publishedAt: op.at.toISOString(),
+          messageId: op.messageId,
+          deliveryError: null,
+        });
+      case 'undeliverable':
+        return this.closeOutbox(op.record, {
+          publishedAt: null,
+          messageId: null,
+          deliveryError: { at: op.at.toISOString(), error: op.error },
+        });
+      case 'requeue':
+        return this.requeue(op.record);
+    }
+  }
+
+  private async listOutbox(): Promise<OutboxEntry[]> {
     const unreadable: string[] = [];
     const found = await this.records.query('outbox', null, {}, (bad) => unreadable.push(bad.id));
     const entries: OutboxEntry[] = [];
@@ -450,7 +498,7 @@ export class Ledger implements Store {
     }
     // The audit trail holds the event: an entry that does not read is queued again from there (the outbox copy is only
     // a pointer to it).
-    const trail = unreadable.length > 0 ? await this.listEvents() : [];
+    const trail = unreadable.length > 0 ? await listEvents(this) : [];
     for (const id of unreadable) {
       await this.records.quarantine(outboxKey(id), new Date());
       const stored = trail.find((e) => e.record.id === id);
@@ -461,11 +509,12 @@ export class Ledger implements Store {
     return entries.sort(byEventTime);
   }
 
-  async claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean> {
-    return (await this.claimOutboxEntry(id, claimant, now, leaseMs)) !== null;
-  }
-
-  async claimOutboxEntry(id: string, claimant: string, now: Date, leaseMs: number): Promise<OutboxEntry | null> {
+  private async claimOutboxEntry(
+    id: string,
+    claimant: string,
+    now: Date,
+    leaseMs: number,
+  ): Promise<OutboxEntry | null> {
     const found = await this.outboxRecord(id);
     if (!found) return null;
     const { value, version } = found;
@@ -566,11 +615,7 @@ export class Ledger implements Store {
     return out;
   }
 
-  async releaseOutbox(id: string): Promise<void> {
-    await this.writeOutbox(id, (value) => value && withoutClaim(value));
-  }
-
-  async deferOutbox(id: string, retry: OutboxRetry): Promise<void> {
+  private async deferOutbox(id: string, retry: OutboxRetry): Promise<void> {
     await this.writeOutbox(id, async (value) => {
       if (!value) return null;
       if ('sinks' in retry)
@@ -594,17 +639,6 @@ export class Ledger implements Store {
         lastError: retry.lastError,
       };
     });
-  }
-
-  async noteSinks(id: string, sinks: Readonly<Record<string, SinkDelivery>>): Promise<void> {
-    await this.writeOutbox(
-      id,
-      async (value) =>
-        value && {
-          ...value,
-          ...deliveryFields({ ...storedSinks(value), ...(await this.sealMarks(value, id, sinks)) }),
-        },
-    );
   }
 
   /**
@@ -636,25 +670,7 @@ export class Ledger implements Store {
       throw err;
     });
     if (!found) return null;
-    const value = OBJECT_SHAPE.test(found.value) ? found.value : {};
-    // An entry from before versions was the bare event: its fields become the entry's.
-    return { value: EVENT_SHAPE.test(value) ? { ...freshEntry(value) } : value, version: found.version };
-  }
-
-  async discardOutbox(id: string): Promise<void> {
-    await this.records.delete(outboxKey(id));
-  }
-
-  async markPublished(record: ChainedEvent, at: Date, messageId: string | null): Promise<void> {
-    await this.closeOutbox(record, { publishedAt: at.toISOString(), messageId, deliveryError: null });
-  }
-
-  async markUndeliverable(record: ChainedEvent, at: Date, error: string): Promise<void> {
-    await this.closeOutbox(record, {
-      publishedAt: null,
-      messageId: null,
-      deliveryError: { at: at.toISOString(), error },
-    });
+    return { value: outboxFields(OBJECT_SHAPE.test(found.value) ? found.value : {}), version: found.version };
   }
 
   /**
@@ -665,10 +681,10 @@ export class Ledger implements Store {
     // The alert went out (or never can): its receipt is written even when the key cannot seal it now, saying
     // so — it then closes nothing, and `verify` names it — rather than leave the event queued for a second publish.
     await this.records.put(receiptKey(record), await this.sealReceipt(record, receipt, true));
-    await this.discardOutbox(record.id);
+    await this.records.delete(outboxKey(record.id));
   }
 
-  async requeue(record: ChainedEvent): Promise<void> {
+  private async requeue(record: ChainedEvent): Promise<void> {
     const found = await this.records.get(eventKey(record.loadBalancer, record.seq));
     if (!found || shaped(found, EVENT_SHAPE).id !== record.id)
       throw new StoreConflictError(`${found?.location ?? this.description}: event ${record.id} is not stored there`);
@@ -687,11 +703,19 @@ export class Ledger implements Store {
       );
   }
 
-  async putObservation(observation: StoredObservation, ttlDays: number): Promise<void> {
+  /** Observations: store one (its expiry judged here), or list a load balancer's, oldest first, between two times. */
+  async observations<O extends ObservationOp>(op: O): Promise<ObservationAnswer<O>> {
+    const answer =
+      op.op === 'put'
+        ? await this.putObservation(op.observation, op.ttlDays)
+        : await this.listObservations(op.lb, op.from, op.to);
+    return answer as ObservationAnswer<O>;
+  }
+
+  private async putObservation(observation: StoredObservation, ttlDays: number): Promise<void> {
     const atMs = Date.parse(observation.at);
     // Keyed by time and content: two writers' attempts at one cycle time never overwrite each other
     // (the one whose commit lost stays beside the chain as uncommitted; verify counts it so).
-    const id = observation.hash ? `${observation.at}.${observation.hash.slice(0, 12)}` : observation.at;
     // Sealed over its place and hash: the chain's links then bind every record before it to the key.
     if (this.sealer && observation.hash && typeof observation.seq === 'number') {
       observation = {
@@ -712,21 +736,32 @@ export class Ledger implements Store {
     const expiresAt = this.records.expiresOnItsOwn
       ? await expiry.keepUntil(lb, atMs, retentionMs)
       : Math.floor(atMs / 1000) + ttlDays * 86_400;
-    await this.records.put({ kind: 'observation', lb, id }, observation, { expiresAt });
+    await this.records.put(observationKey(lb, observation.at, observation.hash), observation, { expiresAt });
     if (!this.records.expiresOnItsOwn) await expiry.prune(lb, atMs, retentionMs);
   }
 
   /** When stored observations go (created on first use). */
   private observationExpiry?: ObservationExpiry;
 
-  async listObservations(lb: string, from?: string, to?: string): Promise<StoredObservation[]> {
+  private async listObservations(lb: string, from?: string, to?: string): Promise<StoredObservation[]> {
     // Ids are the time, then `.` and a hash: `~` after `to` takes every record of that time.
     const range = { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to: `${to}~` }) };
     return (await this.records.query('observation', lb, range)).map((found) => shaped(found, OBSERVATION_SHAPE));
   }
 
-  async putPrewarm(target: PrewarmTarget): Promise<void> {
-    const key: RecordKey = { kind: 'prewarm', lb: target.loadBalancer, id: target.id };
+  /** Pre-warm targets: store one (once), list the trusted ones, or audit them all with what their seals say. */
+  async prewarms<O extends PrewarmOp>(op: O): Promise<PrewarmAnswer<O>> {
+    const answer =
+      op.op === 'put'
+        ? await this.putPrewarm(op.target)
+        : op.op === 'list'
+          ? await this.listPrewarms(op.lb)
+          : await this.auditPrewarms(op.lb);
+    return answer as PrewarmAnswer<O>;
+  }
+
+  private async putPrewarm(target: PrewarmTarget): Promise<void> {
+    const key = prewarmKey(target.loadBalancer, target.id);
     const { seal: _old, ...content } = target as PrewarmTarget & { seal?: unknown };
     const sealed = this.sealer ? { ...content, seal: await this.sealer.seal(prewarmSubject(content)) } : content;
     if (!(await this.records.putIfAbsent(key, sealed)))
@@ -741,7 +776,7 @@ export class Ledger implements Store {
    * digest in the state); a target someone wrote into the store is never acted on
    * (no false "pre-warm complete"). `auditPrewarms` lists them all.
    */
-  async listPrewarms(lb?: string): Promise<PrewarmTarget[]> {
+  private async listPrewarms(lb?: string): Promise<PrewarmTarget[]> {
     const out: PrewarmTarget[] = [];
     for (const name of lb ? [lb] : await this.listLoadBalancers()) {
       const audited = await this.auditPrewarms(name);
@@ -758,7 +793,7 @@ export class Ledger implements Store {
   }
 
   /** Every pre-warm target of a load balancer as stored, with what its seal says (no key: every one 'none'). */
-  async auditPrewarms(lb: string): Promise<{ target: PrewarmTarget; seal: SealStatus }[]> {
+  private async auditPrewarms(lb: string): Promise<{ target: PrewarmTarget; seal: SealStatus }[]> {
     const targets = (await this.records.query('prewarm', lb)).map(
       (found) => shaped(found, PREWARM_SHAPE) as PrewarmTarget & { seal?: unknown },
     );
@@ -831,15 +866,6 @@ function prewarmSubject(target: PrewarmTarget & { seal?: unknown }) {
   };
 }
 
-const stateKey = (lb: string): RecordKey => ({ kind: 'state', lb, id: 'state' });
-const eventKey = (lb: string, seq: number): RecordKey => ({ kind: 'event', lb, id: String(seq) });
-const receiptKey = (record: Pick<ChainedEvent, 'loadBalancer' | 'id'>): RecordKey => ({
-  kind: 'receipt',
-  lb: record.loadBalancer,
-  id: record.id,
-});
-const outboxKey = (id: string): RecordKey => ({ kind: 'outbox', lb: null, id });
-
 /** A record's value, if it has the shape; else StoreRecordCorruptError naming where it lives. */
 function shaped<T>(found: ReadRecord, shape: RecordShape<T>): T {
   if (!shape.test(found.value)) throw new StoreRecordCorruptError(found.location, `not ${shape.what}`);
@@ -855,19 +881,11 @@ function stateDigest(state: LoadBalancerState): string {
   return createHash('sha256').update(JSON.stringify(state)).digest('hex');
 }
 
-/** The rules' state in a state record: `{ state }`, or (DynamoDB, before the ledger) the bare state. */
-function stateOf(found: ReadRecord): LoadBalancerState {
-  const value = found.value as { state?: unknown } | null;
-  if (value !== null && typeof value === 'object' && BARE_STATE_SHAPE.test(value.state)) return value.state;
-  return shaped(found, BARE_STATE_SHAPE);
-}
-
-/**
- * An outbox entry as stored: the event and what delivery did so far (an entry from before versions is the bare event).
- */
-function entryOf(value: unknown): OutboxEntry | null {
-  if (EVENT_SHAPE.test(value)) return freshEntry(value);
-  if (!OBJECT_SHAPE.test(value) || !EVENT_SHAPE.test(value.record)) return null;
+/** An outbox entry as stored: the event and what delivery did so far (null: it does not read). */
+function entryOf(stored: unknown): OutboxEntry | null {
+  if (!OBJECT_SHAPE.test(stored)) return null;
+  const value = outboxFields(stored);
+  if (!EVENT_SHAPE.test(value.record)) return null;
   // Backoff fields that do not read are only a backoff: tried again now.
   const attempts = Number.isSafeInteger(value.attempts) ? (value.attempts as number) : 0;
   const notBefore = isTime(value.notBefore) ? value.notBefore : null;
@@ -908,7 +926,7 @@ function storedSinks(value: Record<string, unknown>): Record<string, SinkDeliver
   }
   const sinks = Object.fromEntries(read);
   // The list an earlier elbscope keeps (and notes into, should one run beside this one): a sink it names has the event.
-  for (const name of deliveredList(value.delivered))
+  for (const name of legacyDelivered(value))
     if (sinks[name]?.state !== 'delivered') sinks[name] = { state: 'delivered', at: null, messageId: null };
   return sinks;
 }
@@ -1110,23 +1128,6 @@ function closes(receipt: Receipt | null, keyed: boolean): boolean {
 /** A receipt whose seal verifies and that belongs to its event. */
 function trusted(receipt: Receipt): boolean {
   return receipt.seal === 'sealed' && receipt.unsound === undefined;
-}
-
-/** The receipt an earlier elbscope kept on a DynamoDB event item. */
-function legacyReceipt(legacy: Record<string, unknown>): Receipt | null {
-  if (typeof legacy.publishedAt === 'string')
-    return {
-      publishedAt: legacy.publishedAt,
-      messageId: typeof legacy.messageId === 'string' ? legacy.messageId : null,
-      deliveryError: null,
-    };
-  if (typeof legacy.undeliverableAt === 'string')
-    return {
-      publishedAt: null,
-      messageId: null,
-      deliveryError: { at: legacy.undeliverableAt, error: String(legacy.deliveryError ?? '') },
-    };
-  return null;
 }
 
 /**

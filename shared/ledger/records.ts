@@ -1,8 +1,11 @@
 /**
  * The primitives the ledger is written over: a keyed record store with
- * conditional writes. Each adapter (a local directory, a DynamoDB table)
- * implements only these; the rules — commit, audit trail, outbox, claims,
- * receipts — are written once, in ledger.ts, commit.ts and flush.ts.
+ * conditional writes. Each adapter (a local directory, a DynamoDB table, memory)
+ * implements only these, and is handed to the ledger by a factory (localStore,
+ * dynamoDbStore, memoryStore); the rules — commit, audit trail, outbox, claims,
+ * receipts — are written once, in ledger.ts, commit.ts and flush.ts. Ids are the
+ * ledger's (keys.ts): an adapter stores them as given and orders them as strings;
+ * formats an earlier elbscope stored are read in one place (upgrade.ts).
  */
 
 /** What a record is, which names where it lives. */
@@ -28,6 +31,7 @@ export interface RecordKey {
 /** A record as read: its id, its JSON value, its version, where it lives (for messages). */
 export interface ReadRecord {
   id: string;
+  /** Undefined: the record holds no value where this version keeps it (an earlier elbscope's item: see `legacy`). */
   value: unknown;
   version: number;
   location: string;
@@ -68,8 +72,8 @@ export interface Records {
   /** Create or replace the record. */
   put(key: RecordKey, value: unknown, options?: WriteOptions): Promise<void>;
   /**
-   * A load balancer's records of one kind, in id order (ids are compared as the
-   * adapter stores them: sequence numbers zero-padded, times as written); `from`
+   * A load balancer's records of one kind, in id order (ids compared as strings, as
+   * the ledger made them: keys.ts pads the ones that sort by number); `from`
    * and `to` bound the ids (inclusive). `corrupt` gets each record that is not JSON
    * (the others are still returned); without it such a record throws.
    */

@@ -106,56 +106,33 @@ export interface StoredObservation {
 /**
  * The state and audit store as the cycles, the CLI and reports use it, implemented
  * once by the ledger (shared/ledger/ledger.ts) over an adapter's primitives (a local
- * directory for the CLI, DynamoDB on Lambda). Writes that race are settled by
- * versions: `putState` succeeds only if the stored version is still `expectedVersion`.
+ * directory for the CLI, DynamoDB on Lambda), built by a factory (localStore,
+ * dynamoDbStore, memoryStore). Ten methods: the state (read, write), the audit trail
+ * (append, one event, a load balancer's trail), and three families that take a
+ * discriminated operation — the outbox, observations, pre-warm targets. Writes that
+ * race are settled by versions: `putState` succeeds only if the stored version is
+ * still `expectedVersion`.
  */
 export interface Store {
   /** Where the store lives, for messages. */
   readonly description: string;
-  /** The keyed seal its records are written and checked with (absent or null: none, records as before keys). */
-  readonly sealer?: Sealer | null;
-  /**
-   * Every pre-warm target of a load balancer as stored, with what its seal says (listPrewarms gives the trusted ones).
-   */
-  auditPrewarms?(loadBalancer: string): Promise<{ target: PrewarmTarget; seal: SealStatus }[]>;
-  /**
-   * The state and its version. A stored state that does not parse is moved aside
-   * (kept for a person) and replaced by a fresh one that continues the audit chain
-   * from its last stored record; `recovered` names what was found and where it went.
-   */
-  getState(
-    loadBalancer: string,
-  ): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null>;
-  /** The state as a reader sees it: never moved aside nor rebuilt (`recovered.movedTo` empty: still in place). */
-  readState?(
-    loadBalancer: string,
-  ): Promise<{ state: LoadBalancerState; version: number; recovered?: RecoveredRecord; seal?: StateSeal } | null>;
+  /** The keyed seal its records are written and checked with (null: none, records as before keys). */
+  readonly sealer: Sealer | null;
+  /** Every load balancer that has records. */
+  listLoadBalancers(): Promise<string[]>;
   /** Refuse (SealUnavailableError) a key that matches none of the store's seals: a wrong key. */
-  checkKey?(): Promise<void>;
+  checkKey(): Promise<void>;
+  /**
+   * The state and its version. 'repair' (a cycle): a stored state that does not parse is moved aside (kept for a
+   * person) and replaced by a fresh one that continues the audit chain from its last stored record; `recovered` names
+   * what was found and where it went. 'read' (verify, reports): never moved aside nor rebuilt (`recovered.movedTo`
+   * empty: still in place).
+   */
+  getState(loadBalancer: string, mode?: StateMode): Promise<StateRead | null>;
   /** Write the state if its version is still `expectedVersion` (0: not stored yet). False on conflict. */
   putState(loadBalancer: string, state: LoadBalancerState, expectedVersion: number): Promise<boolean>;
   /** Append a chained event; idempotent on its sequence number and id. Also queues it in the outbox. */
   appendEvent(record: ChainedEvent): Promise<void>;
-  listEvents(loadBalancer?: string): Promise<StoredEvent[]>;
-  /**
-   * A load balancer's events with their receipts, and the receipts kept for no stored
-   * event (where they live, by the event id they are kept under): what `verify` and
-   * reports audit, from one read.
-   */
-  listTrail(
-    loadBalancer: string,
-  ): Promise<{ events: StoredEvent[]; strayReceipts: { eventId: string; location: string }[] }>;
-  listLoadBalancers(): Promise<string[]>;
-  /** Events not yet published, oldest first. */
-  listOutbox(): Promise<OutboxEntry[]>;
-  /** Take the right to publish an event for `leaseMs`; false if someone else holds it. */
-  claimOutbox(id: string, claimant: string, now: Date, leaseMs: number): Promise<boolean>;
-  /**
-   * claimOutbox, answering the entry as it was claimed (null: not claimed): each sink's state as the last publisher
-   * left it.
-   */
-  claimOutboxEntry(id: string, claimant: string, now: Date, leaseMs: number): Promise<OutboxEntry | null>;
-  releaseOutbox(id: string): Promise<void>;
   /**
    * The stored event at place `seq` of a load balancer's audit chain, with its
    * receipt (null: none there). Asked after a claim: an outbox entry is published
@@ -164,28 +141,105 @@ export interface Store {
    * does not count: a `redeliver` queues the event while the mark is still there).
    */
   getEvent(loadBalancer: string, seq: number): Promise<StoredEvent | null>;
-  /** Take an entry out of the outbox without touching the event (it was delivered already). */
-  discardOutbox(id: string): Promise<void>;
-  markPublished(record: ChainedEvent, at: Date, messageId: string | null): Promise<void>;
   /**
-   * Sinks' delivery states so far, merged sink by sink onto the event's outbox entry
-   * while the claim is held: an acceptance is noted before the next sink is tried (a
-   * crash then repeats none that is noted).
+   * A load balancer's events with their receipts, and the receipts kept for no stored
+   * event (where they live, by the event id they are kept under): what `verify` and
+   * reports audit, from one read.
    */
-  noteSinks(id: string, sinks: Readonly<Record<string, SinkDelivery>>): Promise<void>;
+  listTrail(loadBalancer: string): Promise<Trail>;
+  /** The outbox (OutboxOp): list, claim, note, defer, release, discard, published, undeliverable, requeue. */
+  outbox<O extends OutboxOp>(op: O): Promise<OutboxAnswer<O>>;
+  /** Observations (ObservationOp): put one, list a load balancer's. */
+  observations<O extends ObservationOp>(op: O): Promise<ObservationAnswer<O>>;
+  /** Pre-warm targets (PrewarmOp): put one, list the trusted ones, audit them all. */
+  prewarms<O extends PrewarmOp>(op: O): Promise<PrewarmAnswer<O>>;
+}
+
+/** How a state is read: by a cycle, repaired when it does not hold; by a reader, as it is. */
+export type StateMode = 'repair' | 'read';
+
+/** A stored state as read: the state, its version, what was recovered, what its seal says. */
+export interface StateRead {
+  state: LoadBalancerState;
+  version: number;
+  recovered?: RecoveredRecord;
+  seal?: StateSeal;
+}
+
+/** A load balancer's audit trail: its events with their receipts, and receipts kept for no stored event. */
+export interface Trail {
+  events: StoredEvent[];
+  strayReceipts: { eventId: string; location: string }[];
+}
+
+/** What can be done to the outbox. */
+export type OutboxOp =
+  /** Events not yet published, oldest first. */
+  | { op: 'list' }
   /**
-   * A round of delivery that leaves sinks to try later: keep the event queued with each sink's state; releases the
-   * claim.
+   * Take the right to publish an event for `leaseMs`, answering the entry as it was claimed (null: someone else holds
+   * it, or it is gone): each sink's state as the last publisher left it.
    */
-  deferOutbox(id: string, retry: OutboxRetry): Promise<void>;
+  | { op: 'claim'; id: string; claimant: string; now: Date; leaseMs: number }
+  /**
+   * Sinks' delivery states so far, merged sink by sink onto the entry while the claim is held: an acceptance is noted
+   * before the next sink is tried (a crash then repeats none that is noted).
+   */
+  | { op: 'note'; id: string; sinks: Readonly<Record<string, SinkDelivery>> }
+  /** A round of delivery that leaves sinks to try later: keep the event queued with each sink's state; releases the claim. */
+  | { op: 'defer'; id: string; retry: OutboxRetry }
+  /** Give up the claim, nothing else changed. */
+  | { op: 'release'; id: string }
+  /** Take an entry out without touching the event (it was delivered already, or has no sound event). */
+  | { op: 'discard'; id: string }
+  /** Every sink accepted: write the event's receipt, then take it out of the outbox. */
+  | { op: 'published'; record: ChainedEvent; at: Date; messageId: string | null }
   /** A permanent failure: mark the stored event undeliverable with the error and take it out of the outbox. */
-  markUndeliverable(record: ChainedEvent, at: Date, error: string): Promise<void>;
+  | { op: 'undeliverable'; record: ChainedEvent; at: Date; error: string }
   /** Queue a stored event again, now (`elbscope redeliver`): clears an undeliverable mark and any backoff. */
-  requeue(record: ChainedEvent): Promise<void>;
-  putObservation(observation: StoredObservation, ttlDays: number): Promise<void>;
-  listObservations(loadBalancer: string, from?: string, to?: string): Promise<StoredObservation[]>;
-  putPrewarm(target: PrewarmTarget): Promise<void>;
-  listPrewarms(loadBalancer?: string): Promise<PrewarmTarget[]>;
+  | { op: 'requeue'; record: ChainedEvent };
+
+/** What each outbox operation answers. */
+export type OutboxAnswer<O extends OutboxOp> = O extends { op: 'list' }
+  ? OutboxEntry[]
+  : O extends { op: 'claim' }
+    ? OutboxEntry | null
+    : undefined;
+
+/** What can be done to observations. */
+export type ObservationOp =
+  /** Store a cycle's observation, kept `ttlDays` (expiry: shared/ledger/expiry.ts). */
+  | { op: 'put'; observation: StoredObservation; ttlDays: number }
+  /** A load balancer's observations, oldest first, between two times (inclusive). */
+  | { op: 'list'; lb: string; from?: string; to?: string };
+
+/** What each observation operation answers. */
+export type ObservationAnswer<O extends ObservationOp> = O extends { op: 'list' } ? StoredObservation[] : undefined;
+
+/** What can be done to pre-warm targets. */
+export type PrewarmOp =
+  /** Store a target (once: a second with its id is a StoreConflictError). */
+  | { op: 'put'; target: PrewarmTarget }
+  /** The targets the cycles act on (with a key: the trusted ones), of one load balancer or all, oldest first. */
+  | { op: 'list'; lb?: string }
+  /** Every target of a load balancer as stored, with what its seal says. */
+  | { op: 'audit'; lb: string };
+
+/** What each pre-warm operation answers. */
+export type PrewarmAnswer<O extends PrewarmOp> = O extends { op: 'list' }
+  ? PrewarmTarget[]
+  : O extends { op: 'audit' }
+    ? { target: PrewarmTarget; seal: SealStatus }[]
+    : undefined;
+
+/** Every stored event, of one load balancer or of all (each load balancer's trail in turn). */
+export async function listEvents(
+  store: Pick<Store, 'listLoadBalancers' | 'listTrail'>,
+  lb?: string,
+): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
+  for (const name of lb ? [lb] : await store.listLoadBalancers()) out.push(...(await store.listTrail(name)).events);
+  return out;
 }
 
 /** A stored record that did not parse: where it was, why, and where it was moved. */

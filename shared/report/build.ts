@@ -131,21 +131,19 @@ export async function auditLoadBalancer(
 ): Promise<LoadBalancerAudit> {
   let stateUnchecked: string | null = null;
   // A key that matches none of the store's seals is said as such (one line), not as every record forged.
-  await store.checkKey?.();
+  await store.checkKey();
   const [trail, audited, state, observations, queued] = await Promise.all([
     store.listTrail(loadBalancer),
     // Every target as stored (the cycles act on the trusted ones only): an edited or forged one is named.
-    store.auditPrewarms
-      ? store.auditPrewarms(loadBalancer)
-      : store.listPrewarms(loadBalancer).then((ts) => ts.map((target) => ({ target, seal: 'none' as const }))),
+    store.prewarms({ op: 'audit', lb: loadBalancer }),
     // A state that would be rebuilt, with no key to seal the new one: its seal is not checked (said), nothing is moved.
-    (store.readState ? store.readState(loadBalancer) : store.getState(loadBalancer)).catch((err: unknown) => {
+    store.getState(loadBalancer, 'read').catch((err: unknown) => {
       if (!(err instanceof SealUnavailableError)) throw err;
       stateUnchecked = err.message;
       return null;
     }),
     readObservations(store, loadBalancer),
-    outbox ?? store.listOutbox(),
+    outbox ?? store.outbox({ op: 'list' }),
   ]);
   const prewarms = audited.map((a) => a.target);
   const { events, strayReceipts } = trail;
@@ -223,7 +221,7 @@ export async function buildReport(
   const observations = (
     Array.isArray(all)
       ? all.filter((o) => inWindow(o.at))
-      : await store.listObservations(loadBalancer, window.from, window.to)
+      : await store.observations({ op: 'list', lb: loadBalancer, from: window.from, to: window.to })
   ).filter((o) => !offChain.has(o.hash ?? ''));
   const events = stored
     .filter((e) => inWindow(e.record.at))
@@ -330,7 +328,7 @@ export async function readObservations(
   loadBalancer: string,
 ): Promise<StoredObservation[] | StoreRecordCorruptError> {
   try {
-    return await store.listObservations(loadBalancer);
+    return await store.observations({ op: 'list', lb: loadBalancer });
   } catch (err) {
     if (!(err instanceof StoreRecordCorruptError)) throw err;
     return err;

@@ -25,9 +25,9 @@ import { withNamedFailures } from './failures';
  *   LBS       <lb>             index of load balancers
  *   OUTBOX    <id>             events not yet published, versioned (claims, backoff)
  *
- * Items an earlier elbscope wrote are read as they are: events and outbox entries
- * kept their value in `record`, and event items their receipt in `publishedAt`,
- * `messageId`, `undeliverableAt`, `deliveryError` (handed to the ledger as `legacy`).
+ * Items an earlier elbscope wrote are handed over as they are: an item without `data`
+ * has no value, and every attribute but the key, `data`, `version` and `expiresAt`
+ * goes to the ledger as `legacy` (its upgrade reads them: shared/ledger/upgrade.ts).
  */
 export class DynamoDbRecords implements Records {
   readonly description: string;
@@ -45,7 +45,7 @@ export class DynamoDbRecords implements Records {
     if (key.kind === 'outbox') return { pk: 'OUTBOX', sk: key.id };
     return {
       pk: `LB#${key.lb ?? ''}`,
-      sk: key.kind === 'state' ? 'STATE' : `${SK_PREFIX[key.kind]}${skId(key.kind, key.id)}`,
+      sk: key.kind === 'state' ? 'STATE' : `${SK_PREFIX[key.kind]}${key.id}`,
     };
   }
 
@@ -57,9 +57,10 @@ export class DynamoDbRecords implements Records {
   }
 
   private read(kind: RecordKind, item: Record<string, unknown>): ReadRecord {
-    const { pk, sk, data, record, version, expiresAt: _expiresAt, id: _id, ...legacy } = item;
+    const { pk, sk, data, version, expiresAt: _expiresAt, id: _id, ...legacy } = item;
     const location = `${this.table} ${String(pk)} ${String(sk)}`;
-    const value = parseStored<unknown>(String(data ?? record ?? ''), location);
+    // An item without `data` is an earlier elbscope's: its attributes go to the ledger's upgrade as they are.
+    const value = data === undefined ? undefined : parseStored<unknown>(String(data), location);
     return {
       id: idOfKey(kind, String(sk)),
       value,
@@ -134,8 +135,8 @@ export class DynamoDbRecords implements Records {
             KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
             ExpressionAttributeValues: {
               ':pk': pk,
-              ':from': `${prefix}${range.from === undefined ? '' : skId(kind, range.from)}`,
-              ':to': `${prefix}${range.to === undefined ? '~' : skId(kind, range.to)}`,
+              ':from': `${prefix}${range.from === undefined ? '' : range.from}`,
+              ':to': `${prefix}${range.to === undefined ? '~' : range.to}`,
             },
           };
     const out: ReadRecord[] = [];
@@ -225,15 +226,9 @@ export class DynamoDbRecords implements Records {
 }
 
 /** The store as the functions use it: the ledger over a DynamoDB table. */
-export class DynamoDbStore extends Ledger {
-  constructor(
-    client: DynamoDBClient,
-    readonly table: string,
-    options: LedgerOptions = {},
-  ) {
-    // A missing table, a refused endpoint, denied access: one named error of this store (shared/store/failures.ts).
-    super(withNamedFailures(new DynamoDbRecords(client, table)), options);
-  }
+export function dynamoDbStore(client: DynamoDBClient, table: string, options: LedgerOptions = {}): Ledger {
+  // A missing table, a refused endpoint, denied access: one named error of this store (shared/store/failures.ts).
+  return new Ledger(withNamedFailures(new DynamoDbRecords(client, table)), options);
 }
 
 const SK_PREFIX: Record<Exclude<RecordKind, 'state' | 'outbox'>, string> = {
@@ -243,13 +238,9 @@ const SK_PREFIX: Record<Exclude<RecordKind, 'state' | 'outbox'>, string> = {
   prewarm: 'PREWARM#',
 };
 
-/** An id as a sort key: sequence numbers padded (keys sort as numbers). */
-const skId = (kind: RecordKind, id: string) => (kind === 'event' ? id.padStart(10, '0') : id);
-
-/** A sort key back to its record's id. */
+/** A sort key back to its record's id (the ledger's, as given: shared/ledger/keys.ts pads the ones that must sort). */
 function idOfKey(kind: RecordKind, sk: string): string {
   if (kind === 'outbox') return sk;
   if (kind === 'state') return 'STATE';
-  const id = sk.slice(SK_PREFIX[kind].length);
-  return kind === 'event' ? String(Number(id)) : id;
+  return sk.slice(SK_PREFIX[kind].length);
 }

@@ -18,11 +18,14 @@ import { withNamedFailures } from './failures';
  * The store's records as a directory of human-readable JSON files (the CLI's default):
  *
  *   loadbalancers/<lb>/state.json             rules' state, versioned
- *   loadbalancers/<lb>/events/00000001.json   the audit trail, one file per event, never rewritten
+ *   loadbalancers/<lb>/events/<seq>.json      the audit trail, one file per event, never rewritten
  *   loadbalancers/<lb>/published/<id>.json    each event's receipt: published, or why it cannot be
  *   loadbalancers/<lb>/observations/<at>.json raw observations (pruned after the TTL)
  *   loadbalancers/<lb>/prewarm/<id>.json      pre-warm targets
  *   outbox/<id>.json                          events not yet published, versioned (claims, backoff)
+ *
+ * Ids are the ledger's, as given (shared/ledger/keys.ts: padded where they must sort);
+ * a file's name is its id, with the colons of a time made dashes.
  *
  * A versioned record is a JSON object with its `version` beside the value's own
  * fields. Conditional writes run under a lock file naming its holder's process, so
@@ -162,14 +165,9 @@ export class LocalRecords implements Records {
 }
 
 /** The store as the CLI uses it: the ledger over a local directory. */
-export class LocalStore extends Ledger {
-  constructor(
-    readonly dir: string,
-    options: LedgerOptions = {},
-  ) {
-    // A full disk, too many open files, denied access: one named error of this store (shared/store/failures.ts).
-    super(withNamedFailures(new LocalRecords(dir)), options);
-  }
+export function localStore(dir: string, options: LedgerOptions = {}): Ledger {
+  // A full disk, too many open files, denied access: one named error of this store (shared/store/failures.ts).
+  return new Ledger(withNamedFailures(new LocalRecords(dir)), options);
 }
 
 const KIND_DIRS: Record<Exclude<RecordKind, 'state' | 'outbox'>, string> = {
@@ -179,15 +177,13 @@ const KIND_DIRS: Record<Exclude<RecordKind, 'state' | 'outbox'>, string> = {
   prewarm: 'prewarm',
 };
 
-/** An id as a file name: sequence numbers padded (names sort as numbers), times without colons. */
+/** An id as a file name: times without colons (names keep the ids' order). */
 function fileId(kind: RecordKind, id: string): string {
-  if (kind === 'event') return id.padStart(8, '0');
   return kind === 'observation' ? id.replaceAll(':', '-') : id;
 }
 
 /** A file name back to its id. */
 function idOfFile(kind: RecordKind, name: string): string {
-  if (kind === 'event') return String(Number(name));
   return kind === 'observation' ? name.replace(/T(\d\d)-(\d\d)-(\d\d)/, 'T$1:$2:$3') : name;
 }
 

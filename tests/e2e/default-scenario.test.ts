@@ -6,9 +6,10 @@ import { DEFAULT_SCENARIO } from '../../cli/commands/lab';
 import { runLabSession } from '../../cli/commands/start';
 import { loadScenario } from '../../lab/scenario';
 import type { Lab } from '../../lab/lab';
-import { LocalStore } from '../../shared/store/local';
+import { localStore } from '../../shared/store/local';
 import { verifyChain } from '../../shared/ledger/chain';
 import { scenarioEventProblems } from '../helpers/scenario-events';
+import { listEvents } from '../../shared/ledger/store';
 
 // The default scenario end to end, in stepped time: the lab's proxy nodes,
 // backends, DNS and EC2 on loopback, elbscope watching through its production
@@ -54,7 +55,7 @@ describe('The default lab scenario', () => {
       },
     });
 
-    const events = (await new LocalStore(store).listEvents('lab')).map((e) => e.record);
+    const events = (await listEvents(localStore(store), 'lab')).map((e) => e.record);
     const problems = scenarioEventProblems(scenario, events, startedAt);
     expect(problems, lines.filter((l) => l.startsWith('ALERT') || l.startsWith('[lab')).join('\n')).toEqual([]);
 
@@ -94,8 +95,8 @@ describe('The default lab scenario', () => {
     expect(agreeR.length / steadyR.length).toBe(1);
 
     // The run's audit trail verifies, and its report was written.
-    const stored = await new LocalStore(store).listEvents('lab');
-    const state = await new LocalStore(store).getState('lab');
+    const stored = await listEvents(localStore(store), 'lab');
+    const state = await localStore(store).getState('lab');
     expect(verifyChain('lab', stored, state?.state.chain ?? null)).toBeNull();
     expect(readFileSync(reportFile, 'utf8')).toContain('elbscope report: lab');
   }, 120_000);

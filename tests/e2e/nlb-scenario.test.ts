@@ -5,10 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { builtInScenario } from '../../cli/commands/lab';
 import { runLabSession } from '../../cli/commands/start';
 import { loadScenario } from '../../lab/scenario';
-import { LocalStore } from '../../shared/store/local';
+import { localStore } from '../../shared/store/local';
 import { scenarioEventProblems } from '../helpers/scenario-events';
 import { NLB_BYTES_PER_REQUEST } from '../../lab/capacity';
 import type { Lab } from '../../lab/lab';
+import { listEvents } from '../../shared/ledger/store';
 
 // The built-in `nlb` scenario (`elbscope start --scenario nlb`) end to end, in
 // stepped time: the lab as a Network Load Balancer (NLB-shaped DNS name, `ELB net/…`
@@ -51,7 +52,7 @@ describe('The nlb lab scenario', () => {
       },
     });
 
-    const events = (await new LocalStore(store).listEvents('lab')).map((e) => e.record);
+    const events = (await listEvents(localStore(store), 'lab')).map((e) => e.record);
     expect(
       scenarioEventProblems(scenario, events, startedAt),
       lines.filter((l) => l.startsWith('ALERT') || l.startsWith('[lab')).join('\n'),

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runLabSession } from '../../cli/commands/start';
 import { loadScenario } from '../../lab/scenario';
-import { LocalStore } from '../../shared/store/local';
+import { localStore } from '../../shared/store/local';
+import { listEvents } from '../../shared/ledger/store';
 
 // The lab scaling as AWS does, from traffic: sustained requests add a node to each
 // AZ in turn (ENI first, then DNS), and when traffic stops they go again. elbscope
@@ -28,7 +29,7 @@ describe('Traffic-driven scaling in the lab', () => {
       signal: new AbortController().signal,
     });
     const t0 = Date.parse(startedAt);
-    const scaled = (await new LocalStore(store).listEvents('surge'))
+    const scaled = (await listEvents(localStore(store), 'surge'))
       .map((e) => e.record)
       .filter((e) => ['scaled', 'node-replaced', 'az-added', 'az-removed'].includes(e.kind))
       .map((e) => ({ az: e.az, from: e.from, to: e.to, at: (Date.parse(e.at) - t0) * SPEED }));

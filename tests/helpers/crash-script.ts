@@ -8,7 +8,7 @@ import { Ledger } from '../../shared/ledger/ledger';
 import { flushOutbox } from '../../shared/ledger/flush';
 import type { Records } from '../../shared/ledger/records';
 import { verifyChain } from '../../shared/ledger/chain';
-import type { Store } from '../../shared/ledger/store';
+import { type Store, listEvents } from '../../shared/ledger/store';
 import { InjectedCrash, type Crashable } from './faulty-store';
 import { nodeSnapshot } from './snapshots';
 
@@ -190,7 +190,7 @@ export async function runScript(
 export async function outcome(records: Records) {
   const store = new Ledger(records);
   const lb = 'web';
-  const events = await store.listEvents(lb);
+  const events = await listEvents(store, lb);
   const state = await store.getState(lb);
   return {
     events: events.map(
@@ -199,7 +199,7 @@ export async function outcome(records: Records) {
     ),
     ids: events.map((e) => e.record.id),
     unpublished: events.filter((e) => e.publishedAt === null).map((e) => e.record.id),
-    outbox: (await store.listOutbox()).length,
+    outbox: (await store.outbox({ op: 'list' })).length,
     chain: verifyChain(lb, events, state?.state.chain ?? null),
   };
 }

@@ -11,7 +11,7 @@ import { snapshotConfigured } from '../../shared/cycle/snapshot';
 import { createDnsLookup } from '../../shared/nodes/dns';
 import { createEniLookup } from '../../shared/nodes/eni';
 import { describeError } from '../../shared/errors';
-import { LocalStore } from '../../shared/store/local';
+import { localStore } from '../../shared/store/local';
 import { useLabElb } from '../helpers/lab-elb';
 
 // EC2 answers a broken proxy, a misconfigured endpoint or an attacker could send,
@@ -239,7 +239,7 @@ describe("A watch fed an EC2 answer that is not EC2's after a good baseline", ()
       },
       'test',
     );
-    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-noaz-')));
+    const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-noaz-')));
     const deps = {
       dns: createDnsLookup(config.dns),
       enisFor: () => createEniLookup(running.ec2),

@@ -9,8 +9,8 @@ import { parseConfig } from '../../shared/config/load';
 import { recordCycle, recordTls } from '../../shared/cycle/record';
 import type { BackendTls } from '../../shared/cycle/tls-round';
 import { auditLoadBalancer } from '../../shared/report/build';
-import { DynamoDbStore } from '../../shared/store/dynamodb';
-import { LocalStore } from '../../shared/store/local';
+import { dynamoDbStore } from '../../shared/store/dynamodb';
+import { localStore } from '../../shared/store/local';
 import type { Store } from '../../shared/ledger/store';
 import { startDynalite } from '../helpers/dynalite';
 import { nodeSnapshot } from '../helpers/snapshots';
@@ -48,7 +48,7 @@ const adapters: [string, () => Adapter][] = [
     () => {
       const dir = mkdtempSync(join(tmpdir(), 'elbscope-clock-'));
       return {
-        store: new LocalStore(dir),
+        store: localStore(dir),
         prunes: true,
         count: async (lb) =>
           readdirSync(join(dir, 'loadbalancers', lb, 'observations')).filter((f) => f.endsWith('.json')).length,
@@ -70,7 +70,7 @@ const adapters: [string, () => Adapter][] = [
   [
     'DynamoDB (dynalite)',
     () => ({
-      store: new DynamoDbStore(dynamo.client, dynamo.table),
+      store: dynamoDbStore(dynamo.client, dynamo.table),
       prunes: false,
       count: async (lb) => (await observationItems(lb)).length,
       verify: async () => null,
@@ -160,7 +160,7 @@ describe.each(adapters)('Clock jumps, %s', (_name, make) => {
     await cycles(adapter.store, `${lb}-1.us-east-1.elb.amazonaws.com`, steps(T0 + 17 * STEP, 4));
     expect(await adapter.count(lb)).toBe(21);
     expect(await intact(adapter, lb, T0 + 21 * STEP)).toMatchObject({ verified: 21, expired: 0 });
-    expect(await adapter.store.listObservations(lb)).toHaveLength(21);
+    expect(await adapter.store.observations({ op: 'list', lb })).toHaveLength(21);
     // DynamoDB's TTL runs on AWS's clock: an observation stamped 40 days early is not handed to it as already due.
     if (!adapter.prunes) {
       const early = (await observationItems(lb)).filter(
@@ -182,7 +182,7 @@ describe.each(adapters)('Clock jumps, %s', (_name, make) => {
     const early = every2h(T0 - 40 * DAY + 32 * 3_600_000, 4);
     await cycles(adapter.store, dnsName, early, [], config);
     await cycles(adapter.store, dnsName, every2h(T0 + 40 * 3_600_000, 4), [], config);
-    const stamps = new Set((await adapter.store.listObservations(lb)).map((o) => Date.parse(o.at)));
+    const stamps = new Set((await adapter.store.observations({ op: 'list', lb })).map((o) => Date.parse(o.at)));
     expect(early.filter((t) => !stamps.has(t))).toEqual([]);
     await intact(adapter, lb, T0 + 47 * 3_600_000);
   });
@@ -218,7 +218,7 @@ describe.each(adapters)('Clock jumps, %s', (_name, make) => {
 
     await cycles(adapter.store, jumped.dnsName, steps(T0 + 40 * DAY, 3), [], jumped.config);
     const kept = async (lb: string) =>
-      (await adapter.store.listObservations(lb)).filter((o) => Date.parse(o.at) < T0 + 8 * DAY).length;
+      (await adapter.store.observations({ op: 'list', lb })).filter((o) => Date.parse(o.at) < T0 + 8 * DAY).length;
     expect(await kept('jumped')).toBe(await kept('steady'));
     const after = await intact(adapter, 'jumped', T0 + 40 * DAY + 3 * STEP);
     expect(after.verified + after.expired).toBe(11);
@@ -227,7 +227,7 @@ describe.each(adapters)('Clock jumps, %s', (_name, make) => {
 
 describe('A cycle time at or before the last recorded one', () => {
   it('is a replay (nothing decided or recorded again) unless the last recorded cycle is ahead of this clock: then the clock stepped back, and it is recorded and said so', async () => {
-    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-replay-')));
+    const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-replay-')));
     const dnsName = 'rep-1.us-east-1.elb.amazonaws.com';
     const config = configFor(dnsName);
     const warnings: string[] = [];
@@ -275,7 +275,7 @@ describe('A cycle time at or before the last recorded one', () => {
 
 describe('A TLS round after the clock stepped back', () => {
   it('is recorded and said so; its replay is not', async () => {
-    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-tls-clock-')));
+    const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-tls-clock-')));
     const dnsName = 'tls-1.us-east-1.elb.amazonaws.com';
     const config = parseConfig(
       {
@@ -335,7 +335,7 @@ describe('A TLS round after the clock stepped back', () => {
 describe('verify and a clock that jumped', () => {
   it('still names observations removed after a jump forward: one record stamped ahead does not make removal look like expiry', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-clock-removed-'));
-    const store = new LocalStore(dir);
+    const store = localStore(dir);
     const dnsName = 'cut-1.us-east-1.elb.amazonaws.com';
     const config = configFor(dnsName);
     const run = async (t: number) =>
@@ -360,7 +360,7 @@ describe('verify and a clock that jumped', () => {
 
   it('counts observations pruned when they were due as expired, not removed, when the clock now reads 40 days earlier', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-clock-behind-'));
-    const store = new LocalStore(dir);
+    const store = localStore(dir);
     const dnsName = 'late-1.us-east-1.elb.amazonaws.com';
     const config = configFor(dnsName, { observationTtlDays: 1 });
     for (let d = 0; d < 6; d++) {

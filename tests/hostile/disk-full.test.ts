@@ -16,12 +16,13 @@ import type { AlertSink } from '../../shared/alerts/sinks';
 import { parseConfig } from '../../shared/config/load';
 import { recordCycle } from '../../shared/cycle/record';
 import { verifyChain } from '../../shared/ledger/chain';
-import { LocalStore } from '../../shared/store/local';
+import { localStore } from '../../shared/store/local';
 import { nodeSnapshot } from '../helpers/snapshots';
 import { runElbscope } from '../helpers/cli';
 import { startElbscope } from '../helpers/running-cli';
 import { openStore } from '../../cli/store';
 import { useQuietLab } from '../helpers/lab-elb';
+import { listEvents } from '../../shared/ledger/store';
 
 // A real full disk: a 512 KiB tmpfs (mounting needs root, which CI has). Cycles run
 // while the disk is full, then space comes back: the store recovers with no manual
@@ -63,7 +64,7 @@ function fill(dir: string): void {
 describe.skipIf(!root)('A full disk under the local store', () => {
   it('recovers with no manual repair once space comes back: every record parses, the chain verifies, no alert lost', async () => {
     const dir = join(mnt, 'store');
-    const store = new LocalStore(dir);
+    const store = localStore(dir);
     const sent: string[] = [];
     const sink: AlertSink = { description: 'test', publish: async (e) => (sent.push(e.id), { messageId: null }) };
     const warnings: string[] = [];
@@ -90,13 +91,13 @@ describe.skipIf(!root)('A full disk under the local store', () => {
     for (const f of files(dir).filter((f) => f.endsWith('.json')))
       expect(() => JSON.parse(readFileSync(f, 'utf8')), f).not.toThrow();
     expect(files(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-    const [events, state] = await Promise.all([store.listEvents('web'), store.getState('web')]);
+    const [events, state] = await Promise.all([listEvents(store, 'web'), store.getState('web')]);
     expect(verifyChain('web', events, state?.state.chain ?? null)).toBeNull();
     // The node count reached 3 and was reported; every event in the trail was published.
     expect(events.at(-1)?.record.to).toBe(3);
     for (const e of events) expect(sent).toContain(e.record.id);
     expect(new Set(sent).size).toBe(sent.length); // and none twice
-    expect(await store.listOutbox()).toEqual([]);
+    expect(await store.outbox({ op: 'list' })).toEqual([]);
   });
 });
 
@@ -145,7 +146,7 @@ describe.skipIf(!root)('A full disk under the store and the alert file of a runn
     await recordCycle(config, [web(['10.0.0.1'])], at(0), seedDeps);
     const [queued] = await recordCycle(config, [web(['10.0.0.1', '10.0.0.2'])], at(1), seedDeps);
     expect(queued?.kind).toBe('scaled');
-    expect((await store.listOutbox()).map((e) => e.record.id)).toEqual([queued?.id]);
+    expect((await store.outbox({ op: 'list' })).map((e) => e.record.id)).toEqual([queued?.id]);
 
     fill(mnt);
     const watch = startElbscope(args, env);
@@ -194,7 +195,7 @@ describe.skipIf(!root)('A full disk under the store and the alert file of a runn
     const ids = alerted(alertFile);
     expect(new Set(ids).size).toBe(ids.length);
     expect(watch.out.filter((l) => l.startsWith('ALERT')).length).toBe(ids.length);
-    expect(await store.listOutbox()).toEqual([]);
+    expect(await store.outbox({ op: 'list' })).toEqual([]);
     const verify = await runElbscope(['verify', '--store', dir]);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   }, 90_000);

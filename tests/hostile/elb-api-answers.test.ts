@@ -27,7 +27,7 @@ import { toTlsSample } from '../../shared/cycle/sample';
 import { emptyState } from '../../shared/detect/state';
 import { OpenMetrics } from '../../shared/metrics/openmetrics';
 import type { DnsLookup } from '../../shared/nodes/dns';
-import { LocalStore } from '../../shared/store/local';
+import { localStore } from '../../shared/store/local';
 import { errorLine } from '../../shared/errors';
 import { createOwnNameLookup } from '../../shared/nodes/own-name';
 import { selfSignedCert } from '../helpers/certs';
@@ -626,7 +626,7 @@ describe("watch: the TLS round's observation errors are said and counted", () =>
       backendAuthFor: () => createBackendAuthLookup(clients().elb),
     };
     const warnings: string[] = [];
-    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-tls-round-')));
+    const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-tls-round-')));
     const metrics = new OpenMetrics();
     fault('classic:DescribeLoadBalancers', html);
     await watchLoop(

@@ -13,12 +13,13 @@ import type { RecordKey } from '../../shared/ledger/records';
 import { keyFilePort, Sealer, sha256, type MacPort } from '../../shared/ledger/seal';
 import { auditLoadBalancer } from '../../shared/report/build';
 import { canonicalJson, observationHash, prewarmHash, recordHash } from '../../shared/ledger/chain';
-import { DynamoDbStore } from '../../shared/store/dynamodb';
-import { LocalStore } from '../../shared/store/local';
-import type { StoredObservation } from '../../shared/ledger/store';
+import { dynamoDbStore } from '../../shared/store/dynamodb';
+import { localStore } from '../../shared/store/local';
+import { type StoredObservation, listEvents } from '../../shared/ledger/store';
 import { runCli } from '../../cli/program';
 import { createTable, startDynalite } from '../helpers/dynalite';
 import { nodeSnapshot } from '../helpers/snapshots';
+import { eventKey } from '../../shared/ledger/keys';
 
 // The audit is sealed with a key kept outside the store. Whoever can write the
 // store (a bucket, a table) but has no key — and knows the public scheme: SHA-256
@@ -64,12 +65,12 @@ type Opener = (seal?: MacPort) => Ledger;
 const adapters: Record<string, () => Promise<Opener>> = {
   'a local directory': async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-forged-'));
-    return (seal) => new LocalStore(dir, seal ? { seal } : {});
+    return (seal) => localStore(dir, seal ? { seal } : {});
   },
   'DynamoDB (dynalite)': async () => {
     const table = `forged-${Math.random().toString(36).slice(2)}`;
     await createTable(dynamo.client, table);
-    return (seal) => new DynamoDbStore(dynamo.client, table, seal ? { seal } : {});
+    return (seal) => dynamoDbStore(dynamo.client, table, seal ? { seal } : {});
   },
 };
 
@@ -92,23 +93,26 @@ async function cycle(store: Ledger, m: number, ips: string[], sink: AlertSink) {
 async function seeded(open: Opener, key: string) {
   const store = open(keyFilePort(key, { create: true }));
   await cycle(store, 0, NODES.slice(0, 1), recorder());
-  await store.putPrewarm({
-    id: 'pw-1',
-    loadBalancer: LB,
-    nodesPerAz: 5,
-    total: null,
-    deadline: null,
-    caseId: '42',
-    requestedAt: at(0),
+  await store.prewarms({
+    op: 'put',
+    target: {
+      id: 'pw-1',
+      loadBalancer: LB,
+      nodesPerAz: 5,
+      total: null,
+      deadline: null,
+      caseId: '42',
+      requestedAt: at(0),
+    },
   });
   await cycle(store, 1, NODES.slice(0, 2), recorder());
   await cycle(store, 2, NODES, down);
-  const events = (await store.listEvents(LB)).map((e) => e.record);
+  const events = (await listEvents(store, LB)).map((e) => e.record);
   expect(events.map((e) => [e.seq, e.kind])).toEqual([
     [1, 'scaled'],
     [2, 'scaled'],
   ]);
-  expect((await store.listOutbox()).map((e) => e.record.seq)).toEqual([2]);
+  expect((await store.outbox({ op: 'list' })).map((e) => e.record.seq)).toEqual([2]);
   return { store, events };
 }
 
@@ -129,7 +133,7 @@ async function rewriteEvents(store: Ledger, edit: (events: ChainedEvent[]) => vo
     e.prevHash = prev;
     e.hash = recordHash(e);
     prev = e.hash;
-    await store.records.put({ kind: 'event', lb: LB, id: String(e.seq) }, e);
+    await store.records.put(eventKey(LB, e.seq), e);
   }
   // The state's chain head, and its digest, recomputed to match (its seal cannot be).
   await rewriteState(store, (s) => (s.chain = { seq: events.at(-1)!.seq, hash: prev }));
@@ -265,7 +269,7 @@ const forgeries: [string, (s: { store: Ledger; events: ChainedEvent[] }) => Prom
   [
     'an event with its seal removed',
     async ({ store }) => {
-      const key: RecordKey = { kind: 'event', lb: LB, id: '1' };
+      const key: RecordKey = eventKey(LB, 1);
       const { seal: _gone, ...bare } = (await store.records.get(key))!.value as ChainedEvent;
       await store.records.put(key, bare);
     },
@@ -322,7 +326,7 @@ describe.each(Object.keys(adapters))('A forger without the key (%s)', (adapter) 
       expect(sink.got.map((e) => e.seq)).toContain(2);
       expect(sink.got.map((e) => e.summary)).not.toContain('web: all nodes lost');
       expect(decided.map((e) => e.kind)).not.toContain('prewarm-complete');
-      expect((await store.listEvents(LB)).map((e) => e.record.kind)).not.toContain('prewarm-complete');
+      expect((await listEvents(store, LB)).map((e) => e.record.kind)).not.toContain('prewarm-complete');
     },
     30_000,
   );
@@ -343,7 +347,7 @@ describe.each(Object.keys(adapters))('A forger without the key (%s)', (adapter) 
     };
     await seed.store.records.put({ kind: 'prewarm', lb: LB, id: 'pw-9' }, forged);
     const store = open(keyFilePort(key, { create: false }));
-    expect((await store.listPrewarms(LB)).map((t) => t.id)).toEqual(['pw-1']);
+    expect((await store.prewarms({ op: 'list', lb: LB })).map((t) => t.id)).toEqual(['pw-1']);
     const decided = [...(await cycle(store, 3, NODES, recorder())), ...(await cycle(store, 4, NODES, recorder()))];
     expect(decided.map((e) => e.kind)).not.toContain('prewarm-complete');
   }, 30_000);
@@ -364,10 +368,7 @@ describe('Seals without the key, and records from before keys (a local directory
   it('verify names a forged receipt in one line (exit 1), and says intact with every seal verified otherwise', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-forged-cli-'));
     const key = newKey();
-    const { store, events } = await seeded(
-      () => new LocalStore(dir, { seal: keyFilePort(key, { create: true }) }),
-      key,
-    );
+    const { store, events } = await seeded(() => localStore(dir, { seal: keyFilePort(key, { create: true }) }), key);
     const clean = await verify(dir, key);
     expect(clean.code, clean.err).toBe(0);
     expect(clean.out).toContain('web: intact, 2 records');
@@ -383,7 +384,7 @@ describe('Seals without the key, and records from before keys (a local directory
   it('with the key file removed, verify says it cannot check the seals (exit 1) and never says intact', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-forged-cli-'));
     const key = newKey();
-    await seeded(() => new LocalStore(dir, { seal: keyFilePort(key, { create: true }) }), key);
+    await seeded(() => localStore(dir, { seal: keyFilePort(key, { create: true }) }), key);
     rmSync(key);
     const r = await verify(dir, key);
     expect(r.code).toBe(1);
@@ -406,7 +407,7 @@ describe('Seals without the key, and records from before keys (a local directory
       /Audit chain: NOT CHECKED: \d+ sealed records cannot be checked \(seal: no key file at /,
     );
     // A writer does not make a new key over a sealed store (every seal would then read as forged).
-    const writer = new LocalStore(dir, {
+    const writer = localStore(dir, {
       seal: keyFilePort(key, {
         create: async () => ((await writer.holdsSeals()) ? 'the store holds sealed records' : null),
       }),
@@ -439,16 +440,19 @@ describe('Seals without the key, and records from before keys (a local directory
 
   it('records from before keys are read and named as such, and the first keyed cycle goes on from them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-before-keys-'));
-    const before = new LocalStore(dir); // an elbscope from before keys
+    const before = localStore(dir); // an elbscope from before keys
     await cycle(before, 0, NODES.slice(0, 1), recorder());
-    await before.putPrewarm({
-      id: 'pw-1',
-      loadBalancer: LB,
-      nodesPerAz: 5,
-      total: null,
-      deadline: null,
-      caseId: null,
-      requestedAt: at(0),
+    await before.prewarms({
+      op: 'put',
+      target: {
+        id: 'pw-1',
+        loadBalancer: LB,
+        nodesPerAz: 5,
+        total: null,
+        deadline: null,
+        caseId: null,
+        requestedAt: at(0),
+      },
     });
     await cycle(before, 1, NODES.slice(0, 2), recorder());
     const key = newKey();
@@ -456,7 +460,7 @@ describe('Seals without the key, and records from before keys (a local directory
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/web: seals: 0 verified with the key file .*, \d+ sealed without a key \(before keys\)/);
     // The first keyed cycle reads the state as from before keys (no "could not be used"), and seals from there on.
-    const keyed = new LocalStore(dir, { seal: keyFilePort(key, { create: true }) });
+    const keyed = localStore(dir, { seal: keyFilePort(key, { create: true }) });
     const decided = await cycle(keyed, 2, NODES, recorder());
     expect(decided.map((e) => e.kind)).toEqual(['scaled']);
     const after = await verify(dir, key);
@@ -465,7 +469,7 @@ describe('Seals without the key, and records from before keys (a local directory
       /web: seals: [1-9]\d* verified with the key file .*, \d+ sealed without a key \(before keys\)/,
     );
     // The pre-warm target from before keys, vouched for by the cycle that read it, is still acted on.
-    expect((await keyed.listPrewarms(LB)).map((t) => t.id)).toEqual(['pw-1']);
+    expect((await keyed.prewarms({ op: 'list', lb: LB })).map((t) => t.id)).toEqual(['pw-1']);
   });
 });
 
@@ -498,7 +502,7 @@ async function queuedForSnsAndFile(open: Opener, key: string) {
   const first = threeSinks([SNS_SINK, FILE_SINK]);
   await cycle(store, 2, NODES, first.sink);
   expect(first.got('console')).toEqual([2]);
-  const [entry] = await store.listOutbox();
+  const [entry] = await store.outbox({ op: 'list' });
   expect(entry?.record.seq).toBe(2);
   expect(entry!.sinks.console?.state).toBe('delivered');
   return { store, event: entry!.record };
@@ -605,7 +609,7 @@ describe.each(Object.keys(adapters))('A forged delivery mark on a queued alert (
       expect(sinks.got(FILE_SINK)).toEqual([2]);
       // The console's own sealed mark holds: it is not sent the alert again.
       expect(sinks.got('console')).toEqual([]);
-      expect(await store.listOutbox()).toEqual([]);
+      expect(await store.outbox({ op: 'list' })).toEqual([]);
       expect((await audit(store)).firstBreak).toBeNull();
     },
     30_000,
@@ -620,7 +624,7 @@ describe.each(Object.keys(adapters))('A forged delivery mark on a queued alert (
     const fileBack = threeSinks([SNS_SINK]);
     await cycle(second, 10, NODES, fileBack.sink);
     expect(fileBack.got(FILE_SINK)).toEqual([2]);
-    expect((await second.listOutbox())[0]?.sinks[FILE_SINK]).toMatchObject({
+    expect((await second.outbox({ op: 'list' }))[0]?.sinks[FILE_SINK]).toMatchObject({
       state: 'delivered',
       seal: expect.any(String),
     });
@@ -632,7 +636,7 @@ describe.each(Object.keys(adapters))('A forged delivery mark on a queued alert (
     expect(all.got(SNS_SINK)).toEqual([2]);
     expect(all.got('console')).toEqual([]);
     expect(all.got(FILE_SINK)).toEqual([]);
-    expect((await third.listEvents(LB)).find((e) => e.record.id === event.id)?.publishedAt).not.toBeNull();
+    expect((await listEvents(third, LB)).find((e) => e.record.id === event.id)?.publishedAt).not.toBeNull();
   }, 30_000);
 
   it('a failing state edited to wait for years holds SNS back no longer than the longest backoff', async () => {
@@ -656,7 +660,7 @@ describe.each(Object.keys(adapters))('A forged delivery mark on a queued alert (
     await cycle(before, 0, NODES.slice(0, 1), recorder());
     await cycle(before, 1, NODES.slice(0, 2), threeSinks().sink);
     await cycle(before, 2, NODES, threeSinks([SNS_SINK, FILE_SINK]).sink);
-    const [entry] = await before.listOutbox();
+    const [entry] = await before.outbox({ op: 'list' });
     // As the version before per-sink states wrote it: the names of the sinks that accepted.
     await editOutbox(before, entry!.record.id, (v) => {
       delete (v as Record<string, unknown>).sinks;
@@ -677,7 +681,7 @@ describe.each(Object.keys(adapters))('A forged delivery mark on a queued alert (
     await cycle(store, 0, NODES.slice(0, 1), recorder());
     await cycle(store, 1, NODES.slice(0, 2), threeSinks().sink);
     await cycle(store, 2, NODES, threeSinks([SNS_SINK, FILE_SINK]).sink);
-    const [entry] = await store.listOutbox();
+    const [entry] = await store.outbox({ op: 'list' });
     await editOutbox(store, entry!.record.id, (v) => (v.delivered = ['console', SNS_SINK]));
     expect((await audit(store)).firstBreak).toBeNull();
     const sinks = threeSinks();

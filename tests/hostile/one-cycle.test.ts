@@ -13,7 +13,7 @@ import { parseConfig } from '../../shared/config/load';
 import { type CycleRun, runCycle } from '../../shared/cycle/run';
 import type { DnsLookup } from '../../shared/nodes/dns';
 import { createEniLookup } from '../../shared/nodes/eni';
-import { LocalStore } from '../../shared/store/local';
+import { localStore } from '../../shared/store/local';
 import { startSilentServer } from '../helpers/servers';
 
 // One cycle over three load balancers, each facing something different: `hostile`
@@ -98,7 +98,7 @@ describe('One cycle, three troubles', () => {
     };
     // The cycle runner, as the observe function and `watch` run it: observe, record, flush to SNS.
     // Recorded; the stuck SNS endpoint is one bounded, transient failure per alert: they stay queued.
-    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-one-cycle-')));
+    const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-one-cycle-')));
     const saved = process.env.AWS_ENDPOINT_URL_SNS;
     process.env.AWS_ENDPOINT_URL_SNS = silentUrl;
     const topic = 'arn:aws:sns:us-east-1:123456789012:elbscope-alerts';
@@ -148,7 +148,7 @@ describe('One cycle, three troubles', () => {
       'us-east-1a': ['52.94.2.11'],
       'us-east-1b': ['52.94.2.12'],
     });
-    const queued = await store.listOutbox();
+    const queued = await store.outbox({ op: 'list' });
     expect(queued.length).toBeGreaterThan(0); // the stuck load balancer's observation-failed, at least
     expect(failures).toHaveLength(queued.length);
     for (const f of failures) expect(f).toMatch(/exceeded the configured 300 ms requestTimeout/);

@@ -14,9 +14,10 @@ import type { ChainedEvent } from '../../shared/detect/state';
 import { keyFilePort, type MacPort } from '../../shared/ledger/seal';
 import { auditLoadBalancer } from '../../shared/report/build';
 import { prewarmHash, recordHash } from '../../shared/ledger/chain';
-import { LocalStore } from '../../shared/store/local';
+import { localStore } from '../../shared/store/local';
 import { runCli } from '../../cli/program';
 import { nodeSnapshot } from '../helpers/snapshots';
+import { eventKey } from '../../shared/ledger/keys';
 
 // A seal key used wrongly — the wrong key, a state forged without a seal, a key
 // inside the store by a symlink — never damages the store nor fools a cycle.
@@ -56,7 +57,7 @@ function snapshot(dir: string): Record<string, string> {
 /** A local store of three keyed cycles (each adds a node). */
 async function sealedStore(port: () => MacPort) {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-misuse-'));
-  const open = () => new LocalStore(dir, { seal: port() });
+  const open = () => localStore(dir, { seal: port() });
   const sink = recorder();
   for (const [m, n] of [
     [0, 1],
@@ -94,7 +95,7 @@ describe('A wrong key', () => {
     expect(report.code).toBe(1);
     expect(report.err.join('\n')).toMatch(/wrong key\?/);
     // A writer given the wrong key refuses to write.
-    const writer = new LocalStore(dir, { seal: keyFilePort(wrong, { create: false }) });
+    const writer = localStore(dir, { seal: keyFilePort(wrong, { create: false }) });
     const warnings: string[] = [];
     await recordCycle(config, [nodeSnapshot(DNS, NODES)], at(3), {
       store: writer,
@@ -171,7 +172,7 @@ describe('A forged state without a seal', () => {
       value.state.prewarmDigests = { ...(value.state.prewarmDigests ?? {}), 'pw-9': prewarmHash(target) };
       // The heads it names: their seals stripped too (the event's time moved before the key, its hash recomputed).
       const chain = value.state.chain as { seq: number; hash: string };
-      const headKey = { kind: 'event', lb: LB, id: String(chain.seq) } as const;
+      const headKey = eventKey(LB, chain.seq);
       const head = structuredClone((await r.get(headKey))!.value) as ChainedEvent & { seal?: string };
       delete head.seal;
       head.at = '2026-11-24T00:00:00.000Z';
@@ -195,7 +196,7 @@ describe('A forged state without a seal', () => {
       value.digest = createHash('sha256').update(JSON.stringify(value.state)).digest('hex');
       await r.putIfVersion(sk, value, found.version);
       const store = open();
-      expect((await store.listPrewarms(LB)).map((t) => t.id)).not.toContain('pw-9');
+      expect((await store.prewarms({ op: 'list', lb: LB })).map((t) => t.id)).not.toContain('pw-9');
       sink.got.length = 0;
       await recordCycle(config, [nodeSnapshot(DNS, NODES)], at(4), {
         store,
@@ -284,7 +285,7 @@ describe('A KMS key knows its start (DescribeKey)', () => {
       e.prevHash = prev;
       e.hash = recordHash(e);
       prev = e.hash;
-      await r.put({ kind: 'event', lb: LB, id: String(e.seq) }, e);
+      await r.put(eventKey(LB, e.seq), e);
     }
     for (const f of await r.query('receipt', LB)) {
       const v = structuredClone(f.value) as Record<string, unknown>;

@@ -8,7 +8,8 @@ import { snsClient } from '../../shared/aws/sns';
 import { commitEvents } from '../../shared/ledger/commit';
 import { flushOutbox } from '../../shared/ledger/flush';
 import { makeEvent } from '../../shared/detect/events';
-import { LocalStore } from '../../shared/store/local';
+import { localStore } from '../../shared/store/local';
+import { listEvents } from '../../shared/ledger/store';
 
 // What SNS (or something in its place) may answer a Publish with, through the real
 // SDK: each is published, retried with backoff (transient) or marked undeliverable
@@ -54,7 +55,7 @@ describe(`Hostile SNS answers (${cases.length} cases)`, () => {
     '%s: %s',
     async (_label, failure, outcome) => {
       sns.failNext = Array.from({ length: 5 }, () => failure); // on every SDK attempt
-      const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-hostile-sns-')));
+      const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-hostile-sns-')));
       await commitEvents(store, 'web', () => [
         makeEvent({
           kind: 'scaled',
@@ -76,7 +77,7 @@ describe(`Hostile SNS answers (${cases.length} cases)`, () => {
       const second = await flushOutbox(deps); // the next cycle, at once
       client.destroy();
       sns.failNext = [];
-      const [stored] = await store.listEvents('web');
+      const [stored] = await listEvents(store, 'web');
       if (outcome === 'undeliverable') {
         expect([first.undeliverable.length, second.undeliverable.length, second.failed.length]).toEqual([1, 0, 0]);
         expect(stored?.deliveryError?.error).toContain(failure.message);

@@ -5,9 +5,10 @@ import { describe, expect, it } from 'vitest';
 import type { AlertSink } from '../../shared/alerts/sinks';
 import { parseConfig } from '../../shared/config/load';
 import { recordCycle } from '../../shared/cycle/record';
-import { LocalStore } from '../../shared/store/local';
+import { localStore } from '../../shared/store/local';
 import { runCli } from '../../cli/program';
 import { nodeSnapshot } from '../helpers/snapshots';
+import { listEvents } from '../../shared/ledger/store';
 
 // Every kind of stored file, with every shape a full disk, a crash or an edit
 // leaves: a cycle still runs (the other load balancer is recorded, the damaged
@@ -37,7 +38,7 @@ const down: AlertSink = {
 
 async function seeded(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-hostile-store-'));
-  const store = new LocalStore(dir);
+  const store = localStore(dir);
   await recordCycle(
     config,
     [
@@ -60,21 +61,24 @@ async function seeded(): Promise<string> {
     now: () => new Date(at(1)),
     claimant: 't',
   });
-  await store.putPrewarm({
-    id: 'pw-1',
-    loadBalancer: 'web',
-    nodesPerAz: 9,
-    total: null,
-    deadline: null,
-    caseId: null,
-    requestedAt: at(0),
+  await store.prewarms({
+    op: 'put',
+    target: {
+      id: 'pw-1',
+      loadBalancer: 'web',
+      nodesPerAz: 9,
+      total: null,
+      deadline: null,
+      caseId: null,
+      requestedAt: at(0),
+    },
   });
   return dir;
 }
 
 const files: Record<string, (dir: string) => string> = {
   state: (d) => join(d, 'loadbalancers', 'web', 'state.json'),
-  event: (d) => join(d, 'loadbalancers', 'web', 'events', '00000001.json'),
+  event: (d) => join(d, 'loadbalancers', 'web', 'events', '0000000001.json'),
   outbox: (d) => join(d, 'outbox', readdirSync(join(d, 'outbox')).find((f) => f.endsWith('.json')) as string),
   receipt: (d) =>
     join(
@@ -106,7 +110,7 @@ describe(`Hostile store records (${cases.length} cases)`, () => {
       const target = file(dir);
       writeFileSync(target, text);
       const warnings: string[] = [];
-      const store = new LocalStore(dir);
+      const store = localStore(dir);
       await recordCycle(
         config,
         [
@@ -117,7 +121,7 @@ describe(`Hostile store records (${cases.length} cases)`, () => {
         { store, sink, now: () => new Date(at(2)), claimant: 't', warn: (m) => warnings.push(m) },
       );
       // The other load balancer is recorded whatever happened to web's files.
-      expect((await store.listEvents('api')).map((e) => e.record.kind)).toEqual(['scaled']);
+      expect((await listEvents(store, 'api')).map((e) => e.record.kind)).toEqual(['scaled']);
       for (const w of warnings) expect(w).not.toMatch(/\n/);
       for (const args of [
         ['events', '--store', dir],

@@ -13,8 +13,8 @@ import { flushOutbox, type FlushDeps, type FlushResult } from '../../../shared/l
 import { Ledger } from '../../../shared/ledger/ledger';
 import { verifyChain } from '../../../shared/ledger/chain';
 import { DynamoDbRecords } from '../../../shared/store/dynamodb';
-import { LocalRecords, LocalStore } from '../../../shared/store/local';
-import type { Store } from '../../../shared/ledger/store';
+import { LocalRecords, localStore } from '../../../shared/store/local';
+import { type Store, listEvents } from '../../../shared/ledger/store';
 import { LabElb } from '../../../lab/elb';
 import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
 import { runElbscope } from '../../helpers/cli';
@@ -171,7 +171,7 @@ async function rig(
   } = {},
 ): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-independent-'));
-  const store = options.store ?? new LocalStore(dir);
+  const store = options.store ?? localStore(dir);
   const alertFile = options.alertFile ?? join(dir, 'alerts.jsonl');
   const lines: string[] = [];
   const consoleBroken = { value: false };
@@ -228,7 +228,7 @@ function fileIds(path: string): string[] {
 
 /** Flush, moving the clock past every backoff (15 minutes at most), until nothing is queued; at most `rounds` times. */
 async function drain(r: Rig, rounds = 8): Promise<void> {
-  for (let i = 0; i < rounds && (await r.store.listOutbox()).length > 0; i++) {
+  for (let i = 0; i < rounds && (await r.store.outbox({ op: 'list' })).length > 0; i++) {
     r.advance(15 * 60_000);
     await r.flush();
   }
@@ -240,8 +240,8 @@ const sorted = (ids: string[]) => [...ids].sort();
 
 /** The trail is whole and every alert has its receipt (published), nothing queued. */
 async function allPublished(r: Rig): Promise<void> {
-  expect(await r.store.listOutbox()).toEqual([]);
-  const stored = await r.store.listEvents('web');
+  expect(await r.store.outbox({ op: 'list' })).toEqual([]);
+  const stored = await listEvents(r.store, 'web');
   expect(stored.map((e) => e.publishedAt !== null)).toEqual([true, true, true, true]);
   expect(verifyChain('web', stored, (await r.store.getState('web'))?.state.chain ?? null)).toBeNull();
 }
@@ -257,7 +257,7 @@ describe('Done when: one failing sink holds back no other', () => {
       expect(first.failed.map((f) => f.error)).toEqual(
         Array(4).fill('file /dev/full: ENOSPC: no space left on device, write'),
       );
-      const entry = (await r.store.listOutbox())[0];
+      const entry = (await r.store.outbox({ op: 'list' }))[0];
       expect(sorted(entry?.delivered ?? [])).toEqual(sorted(['console', `SNS ${TOPIC}`]));
       expect(entry?.sinks['file /dev/full']).toEqual({
         state: 'failing',
@@ -274,7 +274,7 @@ describe('Done when: one failing sink holds back no other', () => {
       }
       expect(r.got().sns).toEqual(r.events.map((e) => e.id));
       expect(r.got().console).toEqual(r.events.map((e) => e.id));
-      expect((await r.store.listOutbox()).map((e) => e.sinks['file /dev/full'])).toEqual(
+      expect((await r.store.outbox({ op: 'list' })).map((e) => e.sinks['file /dev/full'])).toEqual(
         Array(4).fill(expect.objectContaining({ state: 'failing', attempts: 6 })),
       );
     },
@@ -340,15 +340,15 @@ describe('Done when: one failing sink holds back no other', () => {
       const first = await r.flush();
       expect(first.undeliverable).toHaveLength(4);
       expect(r.got()).toEqual({ console: r.events.map((e) => e.id), file: r.events.map((e) => e.id), sns: [] });
-      const stored = await r.store.listEvents('web');
+      const stored = await listEvents(r.store, 'web');
       expect(stored.map((e) => e.deliveryError?.error)).toEqual(
         Array(4).fill(`SNS ${TOPIC}: AuthorizationErrorException: User is not authorized to perform: SNS:Publish`),
       );
-      expect(await r.store.listOutbox()).toEqual([]);
+      expect(await r.store.outbox({ op: 'list' })).toEqual([]);
       r.advance(60 * 60_000);
       expect(await r.flush()).toEqual({ published: [], failed: [], undeliverable: [], waiting: [], rejected: [] }); // never retried by itself
       // The permission fixed: `elbscope redeliver` queues each again; SNS gets it once, the file keeps its one line.
-      for (const e of r.events) await r.store.requeue(e);
+      for (const e of r.events) await r.store.outbox({ op: 'requeue', record: e });
       await r.flush(); // an explicit resend goes to every sink: the console prints it again, the file finds its line
 
       expect(r.got().sns).toEqual(r.events.map((e) => e.id));
@@ -429,7 +429,7 @@ describe.each(
     }
     // Its own schedule: the others' states are settled; its state counts its attempts.
     const states = async () =>
-      (await r.store.listOutbox()).map((e) =>
+      (await r.store.outbox({ op: 'list' })).map((e) =>
         Object.values(e.sinks)
           .map((s) => s.state)
           .sort()
@@ -472,7 +472,7 @@ describe('Sinks that cannot block, and entries from before per-sink states', () 
 
   it("reads an outbox entry the previous elbscope wrote (delivered: ['console'], waiting for the file): SNS gets it at once, the console not again", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-legacy-'));
-    const r = await rig({ store: new LocalStore(dir), alertFile: '/dev/full' });
+    const r = await rig({ store: localStore(dir), alertFile: '/dev/full' });
     for (const e of r.events) {
       const file = join(dir, 'outbox', `${e.id}.json`);
       const { sinks: _none, ...stored } = JSON.parse(readFileSync(file, 'utf8'));
@@ -488,12 +488,14 @@ describe('Sinks that cannot block, and entries from before per-sink states', () 
         }),
       );
     }
-    expect((await r.store.listOutbox()).map((e) => e.sinks)).toEqual(
+    expect((await r.store.outbox({ op: 'list' })).map((e) => e.sinks)).toEqual(
       Array(4).fill({ console: { state: 'delivered', at: null, messageId: null } }),
     );
     await r.flush();
     expect(r.got()).toEqual({ console: [], file: [], sns: r.events.map((e) => e.id) });
-    expect((await r.store.listOutbox()).map((e) => e.delivered)).toEqual(Array(4).fill(['console', `SNS ${TOPIC}`]));
+    expect((await r.store.outbox({ op: 'list' })).map((e) => e.delivered)).toEqual(
+      Array(4).fill(['console', `SNS ${TOPIC}`]),
+    );
   });
 
   it("the default deadline runs on the process's timers: a sink that never answers fails by it, the others deliver", async () => {
@@ -527,15 +529,17 @@ describe('Sinks that cannot block, and entries from before per-sink states', () 
     expect(
       warnings.filter((w) => w.includes('is undeliverable') && w.endsWith('; the other sinks still get it')),
     ).toHaveLength(4);
-    expect((await r.store.listOutbox()).map((e) => e.sinks[`SNS ${TOPIC}`]?.state)).toEqual(Array(4).fill('gave-up'));
-    expect((await r.store.listEvents('web')).map((e) => e.deliveryError)).toEqual(Array(4).fill(null)); // still on its way to the file
+    expect((await r.store.outbox({ op: 'list' })).map((e) => e.sinks[`SNS ${TOPIC}`]?.state)).toEqual(
+      Array(4).fill('gave-up'),
+    );
+    expect((await listEvents(r.store, 'web')).map((e) => e.deliveryError)).toEqual(Array(4).fill(null)); // still on its way to the file
     rmSync(alertFile);
     r.advance(60_000);
     const second = await r.flush();
     expect(second.undeliverable).toEqual([]);
     expect(r.got()).toEqual({ console: r.events.map((e) => e.id), file: r.events.map((e) => e.id), sns: [] });
-    expect(await r.store.listOutbox()).toEqual([]);
-    expect((await r.store.listEvents('web')).map((e) => e.deliveryError?.error)).toEqual(
+    expect(await r.store.outbox({ op: 'list' })).toEqual([]);
+    expect((await listEvents(r.store, 'web')).map((e) => e.deliveryError?.error)).toEqual(
       Array(4).fill(`SNS ${TOPIC}: AuthorizationErrorException: User is not authorized to perform: SNS:Publish`),
     );
   });
@@ -548,9 +552,9 @@ describe('Sinks that cannot block, and entries from before per-sink states', () 
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver);
         if (typeof value !== 'function') return value;
-        if (prop !== 'claimOutboxEntry') return value.bind(target);
+        if (prop !== 'outbox') return value.bind(target);
         return async (...args: unknown[]) => {
-          if (!raced) {
+          if (!raced && (args[0] as { op: string }).op === 'claim') {
             raced = true;
             await flushOutbox({ ...r.deps, claimant: 'b' });
           }
@@ -600,7 +604,7 @@ describe.each([
     const store = new Ledger(await open());
     const r = await rig({ store, alertFile: '/dev/full' });
     await r.flush();
-    const [entry] = await store.listOutbox();
+    const [entry] = await store.outbox({ op: 'list' });
     expect(entry?.sinks).toEqual({
       console: { state: 'delivered', at: '2026-11-25T10:03:00.000Z', messageId: null },
       'file /dev/full': {
@@ -624,8 +628,8 @@ describe.each([
     });
     // A sink no longer configured (the alert file dropped) leaves only the receipt to write, with SNS's message id.
     await flushOutbox({ ...r.deps, sink: allSinks([consoleSink(() => undefined), snsSink(client, TOPIC)]) });
-    expect(await store.listOutbox()).toEqual([]);
-    const stored = await store.listEvents('web');
+    expect(await store.outbox({ op: 'list' })).toEqual([]);
+    const stored = await listEvents(store, 'web');
     expect(stored.map((e) => e.publishedAt)).toEqual(Array(4).fill('2026-11-25T10:03:00.000Z'));
     expect(sns.messages).toHaveLength(4);
   });

@@ -9,7 +9,7 @@ import { flushOutbox } from '../../../shared/ledger/flush';
 import { makeEvent } from '../../../shared/detect/events';
 import type { ChainedEvent } from '../../../shared/detect/state';
 import { recordHash } from '../../../shared/ledger/chain';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
 import { runCli } from '../../../cli/program';
 
 // The outbox holds copies of chained events; what goes out as an alert is the chained
@@ -33,14 +33,14 @@ const event = (summary: string, m = 2) =>
 
 async function setup(): Promise<{
   dir: string;
-  store: LocalStore;
+  store: ReturnType<typeof localStore>;
   deps: RecordDeps;
   published: ChainedEvent[];
   warnings: string[];
   queued: ChainedEvent;
 }> {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-outbox-integrity-'));
-  const store = new LocalStore(dir);
+  const store = localStore(dir);
   const published: ChainedEvent[] = [];
   const warnings: string[] = [];
   const sink: AlertSink = { description: 'recording', publish: async (e) => (published.push(e), { messageId: 'm' }) };
@@ -86,7 +86,7 @@ describe('Publishing from the outbox: the chained event, or nothing', () => {
   it('publishes nothing when the event itself was changed or removed from the trail (verify names the break)', async () => {
     for (const damage of ['change', 'remove'] as const) {
       const { dir, deps, published, queued } = await setup();
-      const file = join(dir, 'loadbalancers', 'web', 'events', '00000001.json');
+      const file = join(dir, 'loadbalancers', 'web', 'events', '0000000001.json');
       if (damage === 'change')
         writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), summary: 'edited' }));
       else rmSync(file);

@@ -10,10 +10,11 @@ import type { RecordDeps } from '../../../shared/cycle/record';
 import { commitEvents } from '../../../shared/ledger/commit';
 import { flushOutbox } from '../../../shared/ledger/flush';
 import { makeEvent } from '../../../shared/detect/events';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
 import { deliveredTo, startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
 import { startSilentServer } from '../../helpers/servers';
 import { enforcePublishContract } from '../../helpers/sns-contract-mock';
+import { listEvents } from '../../../shared/ledger/store';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:elbscope-alerts';
 const scaled = (lb: string) =>
@@ -31,8 +32,8 @@ const scaled = (lb: string) =>
     details: { direction: 'up' },
   });
 
-function localStore() {
-  return new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-outbox-')));
+function freshStore() {
+  return localStore(mkdtempSync(join(tmpdir(), 'elbscope-outbox-')));
 }
 
 /** A clock the test moves. */
@@ -51,7 +52,7 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
     const accepted = enforcePublishContract(snsMock, {
       failNext: [{ code: 'InternalError', status: 500, message: 'Service Unavailable' }],
     });
-    const store = localStore();
+    const store = freshStore();
     const t = clock('2026-11-25T10:02:30Z');
     const deps: RecordDeps = { store, sink: snsSink(sns, TOPIC), now: t.now, claimant: 'test' };
     const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
@@ -86,7 +87,7 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
     expect(accepted).toEqual([
       expect.objectContaining({ TopicArn: TOPIC, Subject: 'elbscope: test us-east-1a scaled 1 -> 3 nodes' }),
     ]);
-    expect((await store.listEvents('test'))[0]?.publishedAt).toBe('2026-11-25T10:03:30.000Z');
+    expect((await listEvents(store, 'test'))[0]?.publishedAt).toBe('2026-11-25T10:03:30.000Z');
   });
 
   it('a retry after an SNS failure sends the event to SNS only: the console and file copies are not written again', async () => {
@@ -96,7 +97,7 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
         { code: 'Throttled', status: 429, message: 'Rate exceeded' },
       ],
     });
-    const store = localStore();
+    const store = freshStore();
     const t = clock('2026-11-25T10:02:30Z');
     const consoleLines: string[] = [];
     const alertFile = join(mkdtempSync(join(tmpdir(), 'elbscope-alert-file-')), 'alerts.jsonl');
@@ -110,7 +111,7 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
     const id = event?.id as string;
 
     expect((await flushOutbox(deps)).failed.map((f) => f.id)).toEqual([id]);
-    expect((await store.listOutbox())[0]?.delivered).toEqual(['console', `file ${alertFile}`]);
+    expect((await store.outbox({ op: 'list' }))[0]?.delivered).toEqual(['console', `file ${alertFile}`]);
     t.advance(60_000);
     expect((await flushOutbox(deps)).failed.map((f) => f.id)).toEqual([id]); // SNS fails again
     t.advance(120_000);
@@ -125,7 +126,7 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
   it('backs off 1, 2, 4 … minutes, at most 15, and never drops the event', async () => {
     const failNext = Array.from({ length: 7 }, () => ({ code: 'Throttled', status: 429, message: 'Rate exceeded' }));
     enforcePublishContract(snsMock, { failNext });
-    const store = localStore();
+    const store = freshStore();
     const t = clock('2026-11-25T10:00:00Z');
     const deps: RecordDeps = { store, sink: snsSink(sns, TOPIC), now: t.now, claimant: 'test' };
     await commitEvents(store, 'test', () => [scaled('test')]);
@@ -148,7 +149,7 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
         { code: 'AuthorizationError', status: 403, message: 'User is not authorized to perform: SNS:Publish' },
       ],
     });
-    const store = localStore();
+    const store = freshStore();
     const warnings: string[] = [];
     const deps: RecordDeps = {
       store,
@@ -175,14 +176,14 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
     });
     expect(snsMock.commandCalls(PublishCommand)).toHaveLength(1);
     expect(warnings).toHaveLength(1); // logged once
-    expect(await store.listEvents('test')).toEqual([
+    expect(await listEvents(store, 'test')).toEqual([
       expect.objectContaining({ publishedAt: null, deliveryError: { at: '2026-11-25T10:02:30.000Z', error: reason } }),
     ]);
   });
 
   it('does not count an answer without a MessageId (a proxy page) as a delivery: transient, retried', async () => {
     snsMock.on(PublishCommand).resolves({});
-    const store = localStore();
+    const store = freshStore();
     await commitEvents(store, 'test', () => [scaled('test')]);
     const r = await flushOutbox({
       store,
@@ -196,12 +197,12 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
         error: `SNS ${TOPIC}: Error: Publish: HTTP ? answer has no MessageId: not an SNS Publish response`,
       }),
     ]);
-    expect((await store.listEvents('test'))[0]?.publishedAt).toBeNull();
+    expect((await listEvents(store, 'test'))[0]?.publishedAt).toBeNull();
   });
 
   it('publishes on the next cycle, once, after a crash between storing and publishing', async () => {
     const accepted = enforcePublishContract(snsMock);
-    const store = localStore();
+    const store = freshStore();
     const cycleAt = '2026-11-25T10:02:00.000Z';
     // Decides as recordCycle does: a cycle already recorded decides nothing.
     const decide = (state: { lastCycleAt: string | null }) => {
@@ -222,7 +223,7 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
 
   it('gives FIFO topics a deduplication id and an ordered group, also for a load balancer name no group id may hold', async () => {
     const accepted = enforcePublishContract(snsMock);
-    const store = localStore();
+    const store = freshStore();
     const odd = 'shop – façade';
     const [a] = await commitEvents(store, 'test', () => [scaled('test')]);
     const [b] = await commitEvents(store, odd, () => [scaled(odd)]);
@@ -255,7 +256,7 @@ describe('SNS through the real SDK to a local endpoint enforcing the Publish con
 
   it('publishes an ASCII subject, the readable UTF-8 body with the event JSON, and filterable attributes', async () => {
     const sns = new SNSClient({ region: 'us-east-1' });
-    const store = localStore();
+    const store = freshStore();
     state.failNext.push({ code: 'Throttling', status: 400, message: 'Rate exceeded' });
     const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
     const flushed = await flushOutbox({ store, sink: snsSink(sns, TOPIC), now: () => new Date(), claimant: 'x' });
@@ -284,7 +285,7 @@ describe('SNS through the real SDK to a local endpoint enforcing the Publish con
       from: 1,
       to: 3,
     });
-    expect((await store.listEvents('test'))[0]?.publishedAt).not.toBeNull();
+    expect((await listEvents(store, 'test'))[0]?.publishedAt).not.toBeNull();
     sns.destroy();
   });
 
@@ -347,7 +348,7 @@ describe('SNS through the real SDK to a local endpoint enforcing the Publish con
     process.env.AWS_ENDPOINT_URL_SNS = silent.url;
     try {
       const client = snsClient(TOPIC, { connectionTimeoutMs: 500, requestTimeoutMs: 300 });
-      const store = localStore();
+      const store = freshStore();
       await commitEvents(store, 'test', () => [scaled('test')]);
       const r = await flushOutbox({
         store,
@@ -362,7 +363,7 @@ describe('SNS through the real SDK to a local endpoint enforcing the Publish con
           error: expect.stringMatching(/^SNS arn:\S+: ETIMEDOUT: .*exceeded the configured 300 ms requestTimeout/),
         }),
       ]);
-      expect((await store.listOutbox()).map((e) => e.attempts)).toEqual([1]);
+      expect((await store.outbox({ op: 'list' })).map((e) => e.attempts)).toEqual([1]);
       client.destroy();
     } finally {
       process.env.AWS_ENDPOINT_URL_SNS = saved;

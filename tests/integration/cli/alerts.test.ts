@@ -7,9 +7,10 @@ import { snsClient } from '../../../shared/aws/sns';
 import { commitEvents } from '../../../shared/ledger/commit';
 import { flushOutbox } from '../../../shared/ledger/flush';
 import { makeEvent } from '../../../shared/detect/events';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
 import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
 import { runElbscope } from '../../helpers/cli';
+import { listEvents } from '../../../shared/ledger/store';
 
 // alert-test, events --undelivered and redeliver as a user runs them, against a
 // local SNS endpoint that holds Publish to its documented contract and knows one topic.
@@ -25,7 +26,7 @@ beforeAll(async () => {
   endpoint = await startSnsEndpoint(sns);
   env = { AWS_ENDPOINT_URL_SNS: endpoint.url };
   // A cycle that decided one event while the configured topic had been deleted.
-  const store = new LocalStore(dir);
+  const store = localStore(dir);
   const [event] = await commitEvents(store, 'web', () => [
     makeEvent({
       kind: 'scaled',
@@ -131,7 +132,8 @@ describe('Commands: alert-test, events --undelivered, redeliver', () => {
   });
 
   it('redeliver without a topic queues the alert for the monitor that owns the store', async () => {
-    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-alerts-')));
+    const storeDir = mkdtempSync(join(tmpdir(), 'elbscope-alerts-'));
+    const store = localStore(storeDir);
     const [event] = await commitEvents(store, 'api', () => [
       makeEvent({
         kind: 'az-added',
@@ -147,17 +149,18 @@ describe('Commands: alert-test, events --undelivered, redeliver', () => {
         details: {},
       }),
     ]);
-    await store.markUndeliverable(
-      event!,
-      new Date('2026-11-25T10:03:30Z'),
-      'SNS x: AuthorizationErrorException: denied',
-    );
-    const r = await runElbscope(['redeliver', '--id', event!.id, '--store', store.dir]);
+    await store.outbox({
+      op: 'undeliverable',
+      record: event!,
+      at: new Date('2026-11-25T10:03:30Z'),
+      error: 'SNS x: AuthorizationErrorException: denied',
+    });
+    const r = await runElbscope(['redeliver', '--id', event!.id, '--store', storeDir]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(
-      `${event!.id} queued again in local store ${store.dir}: the next cycle of the monitor using this store publishes it (give --sns-topic to publish it now)`,
+      `${event!.id} queued again in local store ${storeDir}: the next cycle of the monitor using this store publishes it (give --sns-topic to publish it now)`,
     );
-    expect((await store.listOutbox()).map((e) => e.record.id)).toEqual([event!.id]);
-    expect((await store.listEvents('api'))[0]?.deliveryError).toBeNull();
+    expect((await store.outbox({ op: 'list' })).map((e) => e.record.id)).toEqual([event!.id]);
+    expect((await listEvents(store, 'api'))[0]?.deliveryError).toBeNull();
   });
 });

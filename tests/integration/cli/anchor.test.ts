@@ -8,7 +8,7 @@ import { commitEvents } from '../../../shared/ledger/commit';
 import { makeEvent } from '../../../shared/detect/events';
 import type { ChainedEvent } from '../../../shared/detect/state';
 import { recordHash } from '../../../shared/ledger/chain';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
 import { runElbscope } from '../../helpers/cli';
 
 // An audit chain is only as trustworthy as something outside the store that pins
@@ -32,11 +32,11 @@ describe('Command: elbscope verify --anchor', () => {
       details: {},
     });
   const eventsFile = (seq: number) =>
-    join(dir, 'loadbalancers', 'web', 'events', `${String(seq).padStart(8, '0')}.json`);
+    join(dir, 'loadbalancers', 'web', 'events', `${String(seq).padStart(10, '0')}.json`);
   const chained: ChainedEvent[] = [];
 
   it('finds the anchor an alert carries and proves the trail up to it', async () => {
-    const store = new LocalStore(dir);
+    const store = localStore(dir);
     for (let m = 1; m <= 3; m++)
       chained.push(
         ...(await commitEvents(store, 'web', () => [event(m, `web us-east-1a scaled ${m} → ${m + 1} nodes`)])),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commitEvents } from '../../../shared/ledger/commit';
 import { makeEvent } from '../../../shared/detect/events';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
 import { runElbscope } from '../../helpers/cli';
 
 // Two load balancers named "web" in two regions, filed apart (`web.us-east-1`,
@@ -12,7 +12,7 @@ import { runElbscope } from '../../helpers/cli';
 describe('Same-named load balancers in a store: --lb', () => {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-keys-'));
   const record = async (key: string, region: string) => {
-    const store = new LocalStore(dir);
+    const store = localStore(dir);
     await commitEvents(store, key, () => [
       makeEvent({
         kind: 'scaled',
@@ -68,12 +68,12 @@ describe('Same-named load balancers in a store: --lb', () => {
     ]);
     expect(pre.code).toBe(0);
     expect(pre.stdout).toMatch(/^pre-warm target pw-\S+ recorded for web\.us-east-1: 2 nodes per AZ/);
-    expect((await new LocalStore(dir).listPrewarms('web.us-east-1')).map((t) => t.nodesPerAz)).toEqual([2]);
+    expect((await localStore(dir).prewarms({ op: 'list', lb: 'web.us-east-1' })).map((t) => t.nodesPerAz)).toEqual([2]);
   });
 
   it('takes a bare name whose one key is qualified', async () => {
     const solo = mkdtempSync(join(tmpdir(), 'elbscope-keys-solo-'));
-    const store = new LocalStore(solo);
+    const store = localStore(solo);
     await commitEvents(store, 'shop.ap-south-1', () => [
       makeEvent({
         kind: 'scaled',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emptyState, type LoadBalancerState } from '../../../shared/detect/state';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
 import { runElbscope } from '../../helpers/cli';
 
 // `elbscope prewarm` and the load balancer's kind, as a user types it: an NLB has
@@ -18,13 +18,13 @@ const NLB_ARN = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalance
 /** A store holding one load balancer's state (as a cycle would have left it), under `key`. */
 async function storeWith(key: string, state: Partial<LoadBalancerState>): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-prewarm-kind-'));
-  expect(await new LocalStore(dir).putState(key, { ...emptyState(), ...state }, 0)).toBe(true);
+  expect(await localStore(dir).putState(key, { ...emptyState(), ...state }, 0)).toBe(true);
   return dir;
 }
 
 const emptyStore = () => mkdtempSync(join(tmpdir(), 'elbscope-prewarm-kind-'));
 const targets = async (dir: string, key: string) =>
-  (await new LocalStore(dir).listPrewarms(key)).map((t) => [t.nodesPerAz, t.lcu ?? null]);
+  (await localStore(dir).prewarms({ op: 'list', lb: key })).map((t) => [t.nodesPerAz, t.lcu ?? null]);
 
 describe("Command: prewarm, by the load balancer's kind", () => {
   it('refuses --nodes-per-az on an NLB in one line pointing to --lcu, whatever says NLB, and records nothing', async () => {
@@ -51,7 +51,7 @@ describe("Command: prewarm, by the load balancer's kind", () => {
       expect(r.stderr, what).toMatch(
         /it has one node per AZ, so --nodes-per-az can never be reached; pre-warm an NLB by its LCU reservation: --lcu N$/m,
       );
-      expect(await new LocalStore(dir).listPrewarms(), what).toEqual([]);
+      expect(await localStore(dir).prewarms({ op: 'list' }), what).toEqual([]);
     }
   });
 

@@ -8,7 +8,7 @@ import { recordCycle } from '../../../shared/cycle/record';
 import { snapshotConfigured } from '../../../shared/cycle/snapshot';
 import { createDnsLookup } from '../../../shared/nodes/dns';
 import { createEniLookup } from '../../../shared/nodes/eni';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
 import { useLabElb } from '../../helpers/lab-elb';
 
 // An AZ's nodes leave DNS while its ENIs stay (what an NLB does when the AZ has no
@@ -26,7 +26,7 @@ describe('az-out-of-dns end to end', () => {
       },
       'test',
     );
-    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-azdns-')));
+    const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-azdns-')));
     const alerts: string[] = [];
     const deps = {
       dns: createDnsLookup(config.dns),

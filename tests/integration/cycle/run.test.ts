@@ -7,7 +7,7 @@ import { parseConfig } from '../../../shared/config/load';
 import { type CycleMetrics, runCycle } from '../../../shared/cycle/run';
 import type { Store } from '../../../shared/ledger/store';
 import type { DnsLookup } from '../../../shared/nodes/dns';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
 
 // The cycle runner, with no lab: a DNS lookup in the test (two names, one resolving, one not), ENI lookups off, the
 // local store. What the runner did comes back as data: nothing of the caller's is called.
@@ -46,7 +46,7 @@ function keptMetrics() {
 
 describe('The cycle runner', () => {
   it('observes, records, flushes and tells the metrics, returning each snapshot, event and chain head', async () => {
-    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-run-')));
+    const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-run-')));
     const alerts: string[] = [];
     const { told, metrics } = keptMetrics();
     const run = await runCycle(
@@ -71,7 +71,7 @@ describe('The cycle runner', () => {
 
   it('returns a failure to record with what it observed (never throws it, never half-says it)', async () => {
     const refused = Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
-    const real = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-run-')));
+    const real = localStore(mkdtempSync(join(tmpdir(), 'elbscope-run-')));
     // Every store call refuses (whatever the port's methods are named): each commit and the flush.
     const store = new Proxy(real, {
       get: (target, key) =>

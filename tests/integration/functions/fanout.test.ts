@@ -151,8 +151,8 @@ describe('Fan-out: dispatcher and worker', () => {
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-bad' }, { itemIdentifier: 'm-stale' }] });
 
     // Every load balancer's first cycle is stored: its state exists with the dispatched cycle time.
-    const { DynamoDbStore } = await import('../../../shared/store/dynamodb');
-    const store = new DynamoDbStore(dynamo.client, dynamo.table);
+    const { dynamoDbStore } = await import('../../../shared/store/dynamodb');
+    const store = dynamoDbStore(dynamo.client, dynamo.table);
     for (const name of ['fa', 'fb', 'fc'])
       expect((await store.getState(name))?.state.lastCycleAt).toBe('2026-11-25T12:00:00.000Z');
   });

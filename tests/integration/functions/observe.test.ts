@@ -7,6 +7,7 @@ import { cloudWatchState, startCloudWatch, type RunningCloudWatch } from '../../
 import { startDynalite } from '../../helpers/dynalite';
 import { labHmacKey, startKmsEndpoint, type KmsState } from '../../../lab/kms/server';
 import { freePort } from '../../helpers/servers';
+import { listEvents } from '../../../shared/ledger/store';
 
 // The Lambda handlers loaded as Lambda loads them (config from ELBSCOPE_CONFIG at
 // import), every AWS call through the real SDK to loopback: the lab's EC2
@@ -217,8 +218,8 @@ describe('Lambda: observe', () => {
       const next = await captured(() => handler(scheduled('2026-11-25T10:06:00Z'), context));
       expect(sns.refused!.length - refusedBefore).toBe(1); // not retried
       expect(next.lines.filter((r) => r.level === 'WARN' && /undeliverable/.test(r.message))).toEqual([]); // logged once
-      const { DynamoDbStore } = await import('../../../shared/store/dynamodb');
-      const stored = (await new DynamoDbStore(dynamo.client, dynamo.table).listEvents('fn')).find(
+      const { dynamoDbStore } = await import('../../../shared/store/dynamodb');
+      const stored = (await listEvents(dynamoDbStore(dynamo.client, dynamo.table), 'fn')).find(
         (e) => e.record.summary === 'fn us-east-1c scaled 2 → 3 nodes',
       );
       expect(stored).toMatchObject({

@@ -13,7 +13,7 @@ import { createDnsLookup } from '../../../shared/nodes/dns';
 import { createEniLookup } from '../../../shared/nodes/eni';
 import { AWS_METRIC_UNITS, negotiateFormat, OpenMetrics, serveMetrics } from '../../../shared/metrics/openmetrics';
 import { METRICS } from '../../../shared/capacity/cloudwatch';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
 import { runElbscope } from '../../helpers/cli';
 import { requireBinary } from '../../helpers/servers';
 
@@ -70,7 +70,7 @@ describe('OpenMetrics on --metrics-listen', () => {
     const server = await serveMetrics(metrics, '127.0.0.1', 0);
     try {
       let seen: LoadBalancerSnapshot[] = [];
-      const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-prom-')));
+      const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-prom-')));
       const deps = {
         dns: createDnsLookup(config.dns),
         enisFor: () => createEniLookup(ec2),

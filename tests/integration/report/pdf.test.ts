@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commitEvents } from '../../../shared/ledger/commit';
 import { makeEvent } from '../../../shared/detect/events';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
 import { runElbscope } from '../../helpers/cli';
 import { requireBinary } from '../../helpers/servers';
 
@@ -15,7 +15,7 @@ const chromium = requireBinary(['chromium', 'chromium-browser']);
 describe.skipIf(!chromium)('Command: elbscope report --format pdf', () => {
   const store = mkdtempSync(join(tmpdir(), 'elbscope-pdf-'));
   const seed = () =>
-    commitEvents(new LocalStore(store), 'web', () => [
+    commitEvents(localStore(store), 'web', () => [
       makeEvent({
         kind: 'scaled',
         status: 'event',

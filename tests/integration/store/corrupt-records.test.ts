@@ -6,9 +6,9 @@ import type { AlertSink } from '../../../shared/alerts/sinks';
 import { parseConfig } from '../../../shared/config/load';
 import { recordCycle } from '../../../shared/cycle/record';
 import { verifyChain } from '../../../shared/ledger/chain';
-import { DynamoDbStore } from '../../../shared/store/dynamodb';
-import { LocalStore } from '../../../shared/store/local';
-import type { Store } from '../../../shared/ledger/store';
+import { dynamoDbStore } from '../../../shared/store/dynamodb';
+import { localStore } from '../../../shared/store/local';
+import { type Store, listEvents } from '../../../shared/ledger/store';
 import { startDynalite } from '../../helpers/dynalite';
 import { nodeSnapshot } from '../../helpers/snapshots';
 import { runElbscope } from '../../helpers/cli';
@@ -54,7 +54,7 @@ afterAll(() => dynamo?.stop());
 describe('Local store: records that do not parse', () => {
   it('an empty state.json (a full disk) is moved aside; the chain continues; one critical event; the other load balancer carries on', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-corrupt-'));
-    const store = new LocalStore(dir);
+    const store = localStore(dir);
     const { sent, sink } = recording();
     const deps = { store, sink, now: () => new Date(at(30)), claimant: 't' };
     await cycle(deps, 0, ['10.0.0.1']);
@@ -73,11 +73,11 @@ describe('Local store: records that do not parse', () => {
       readdirSync(join(dir, 'loadbalancers', 'web')).filter((f) => f.startsWith('state.json.corrupt-')),
     ).toHaveLength(1);
     expect(sent).toEqual(['scaled', 'store-record-corrupt']);
-    const [stored, state] = await Promise.all([store.listEvents('web'), store.getState('web')]);
+    const [stored, state] = await Promise.all([listEvents(store, 'web'), store.getState('web')]);
     expect(verifyChain('web', stored, state?.state.chain ?? null)).toBeNull();
     // The rules took a new baseline: the next change is reported as usual.
     await cycle(deps, 3, ['10.0.0.1']);
-    expect((await store.listEvents('web')).map((e) => e.record.kind)).toEqual([
+    expect((await listEvents(store, 'web')).map((e) => e.record.kind)).toEqual([
       'scaled',
       'store-record-corrupt',
       'scaled',
@@ -86,7 +86,7 @@ describe('Local store: records that do not parse', () => {
 
   it('an edited state.json (its digest not recomputed) is named by verify (which changes nothing), moved aside and announced once by the next cycle', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-corrupt-'));
-    const store = new LocalStore(dir);
+    const store = localStore(dir);
     const { sent, sink } = recording();
     const deps = { store, sink, now: () => new Date(at(30)), claimant: 't' };
     await cycle(deps, 0, ['10.0.0.1']);
@@ -112,7 +112,7 @@ describe('Local store: records that do not parse', () => {
 
   it('a cut-off outbox file is rebuilt from the audit trail and published once; a corrupt prewarm file stops only its load balancer, named', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-corrupt-'));
-    const store = new LocalStore(dir);
+    const store = localStore(dir);
     const failing: AlertSink = {
       description: 'down',
       publish: async () => Promise.reject(Object.assign(new Error('down'), { name: 'InternalError' })),
@@ -149,11 +149,11 @@ describe('Local store: records that do not parse', () => {
 
   it('events and verify name an event file that does not parse, in one line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-corrupt-'));
-    const store = new LocalStore(dir);
+    const store = localStore(dir);
     const { sink } = recording();
     await cycle({ store, sink, now: () => new Date(at(30)), claimant: 't' }, 0, ['10.0.0.1']);
     await cycle({ store, sink, now: () => new Date(at(30)), claimant: 't' }, 1, ['10.0.0.1', '10.0.0.2']);
-    const file = join(dir, 'loadbalancers', 'web', 'events', '00000001.json');
+    const file = join(dir, 'loadbalancers', 'web', 'events', '0000000001.json');
     writeFileSync(file, readFileSync(file, 'utf8').slice(0, 40));
     const events = await runElbscope(['events', '--store', dir]);
     expect([events.code, events.stderr.trim()]).toEqual([
@@ -171,7 +171,7 @@ describe('Local store: records that do not parse', () => {
 
 describe('DynamoDB store: a state item that does not parse', () => {
   it('is kept beside it, replaced by a fresh state continuing the chain, with one critical event', async () => {
-    const store = new DynamoDbStore(dynamo.client, dynamo.table);
+    const store = dynamoDbStore(dynamo.client, dynamo.table);
     const { sent, sink } = recording();
     const deps = { store, sink, now: () => new Date(at(30)), claimant: 't' };
     await cycle(deps, 0, ['10.0.0.1']);
@@ -197,14 +197,14 @@ describe('DynamoDB store: a state item that does not parse', () => {
       }),
     );
     expect(kept.Items?.map((i) => i.data?.S)).toEqual(['{"samples": [']);
-    const [stored, state] = await Promise.all([store.listEvents('web'), store.getState('web')]);
+    const [stored, state] = await Promise.all([listEvents(store, 'web'), store.getState('web')]);
     expect(verifyChain('web', stored, state?.state.chain ?? null)).toBeNull();
   });
 });
 
 describe('A state that would not fit in a DynamoDB item', () => {
   it('is refused with its size named; that load balancer is not recorded, the other is', async () => {
-    const store = new DynamoDbStore(dynamo.client, dynamo.table);
+    const store = dynamoDbStore(dynamo.client, dynamo.table);
     const wide = parseConfig(
       {
         loadBalancers: [

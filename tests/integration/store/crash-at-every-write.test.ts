@@ -181,7 +181,7 @@ describe('Killing a process that writes a local store and publishes (SIGKILL, a 
       const unnoted =
         kill.after !== undefined &&
         printed !== undefined &&
-        (await new Ledger(records).listOutbox()).some(
+        (await new Ledger(records).outbox({ op: 'list' })).some(
           (e) => e.record.id === printed && !e.delivered.includes('console'),
         );
       // Restarted: the step the kill fell in, again, half a minute later; then to the end.

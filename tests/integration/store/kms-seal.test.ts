@@ -7,7 +7,7 @@ import { recordCycle } from '../../../shared/cycle/record';
 import type { ChainedEvent } from '../../../shared/detect/state';
 import { SealUnavailableError } from '../../../shared/ledger/seal';
 import { auditLoadBalancer } from '../../../shared/report/build';
-import { DynamoDbStore } from '../../../shared/store/dynamodb';
+import { dynamoDbStore } from '../../../shared/store/dynamodb';
 import { labHmacKey, startKmsEndpoint, type KmsState } from '../../../lab/kms/server';
 import { createTable, startDynalite } from '../../helpers/dynalite';
 import { nodeSnapshot } from '../../helpers/snapshots';
@@ -152,7 +152,7 @@ describe('A DynamoDB store sealed with the KMS key', () => {
   it('verifies with the key; a forged receipt is named and does not stop the queued alert; a warm process makes no call for what it sealed', async () => {
     const table = `kms-${Math.random().toString(36).slice(2)}`;
     await createTable(dynamo.client, table);
-    const open = () => new DynamoDbStore(dynamo.client, table, { seal: kmsMacPort(kmsClient('us-east-1'), key.arn) });
+    const open = () => dynamoDbStore(dynamo.client, table, { seal: kmsMacPort(kmsClient('us-east-1'), key.arn) });
     const store = open();
     const cycle = (m: number, ips: string[], sink: AlertSink) =>
       recordCycle(config, [nodeSnapshot(DNS, ips)], at(m), { store, sink, now: () => new Date(at(m)), claimant: 't' });
@@ -168,7 +168,7 @@ describe('A DynamoDB store sealed with the KMS key', () => {
     expect(clean.sealCheck).toMatchObject({ key: `KMS key ${key.arn}`, beforeKeys: 0, unchecked: 0 });
     expect(clean.sealCheck!.sealed).toBeGreaterThanOrEqual(4);
 
-    const queued = (await store.listOutbox())[0]!.record;
+    const queued = (await store.outbox({ op: 'list' }))[0]!.record;
     await store.records.put({ kind: 'receipt', lb: 'web', id: queued.id }, { publishedAt: at(3), messageId: 'x' });
     const forged = await auditLoadBalancer(open(), 'web', new Date(at(30)));
     expect(forged.firstBreak?.reason).toMatch(

@@ -7,7 +7,7 @@ import { parseConfig } from '../../../shared/config/load';
 import { recordCycle, type RecordDeps } from '../../../shared/cycle/record';
 import { checkObservations, readObservations } from '../../../shared/report/build';
 import { observationHash } from '../../../shared/ledger/chain';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
 import { nodeSnapshot } from '../../helpers/snapshots';
 import { runElbscope } from '../../helpers/cli';
 
@@ -28,7 +28,7 @@ async function recorded(ttlDays = 30, stepMinutes = 1, cycles = 6): Promise<stri
     },
     'test',
   );
-  const store = new LocalStore(dir);
+  const store = localStore(dir);
   for (let i = 0; i < cycles; i++) {
     const at = new Date(T0 + i * stepMinutes * 60_000);
     const deps: RecordDeps = {
@@ -58,7 +58,7 @@ const files = (dir: string) =>
     .filter((f) => f.endsWith('.json'))
     .sort();
 const check = async (dir: string, now = new Date(T0 + 3_600_000)) => {
-  const store = new LocalStore(dir);
+  const store = localStore(dir);
   return checkObservations(
     'web',
     await readObservations(store, 'web'),
@@ -173,7 +173,7 @@ describe("The stored observations' chain", () => {
     );
     const at = new Date(T0 + 30 * 60_000);
     await recordCycle(config, [nodeSnapshot(DNS, ['10.0.0.1'])], at.toISOString(), {
-      store: new LocalStore(dir),
+      store: localStore(dir),
       sink: { description: 'none', publish: async () => ({ messageId: null }) },
       now: () => at,
       claimant: 't',
@@ -230,7 +230,7 @@ describe("The stored observations' chain", () => {
     for (let i = 0; i < 6; i++) {
       const at = new Date(T0 + i * 60_000);
       const deps: RecordDeps = {
-        store: new LocalStore(dir),
+        store: localStore(dir),
         sink: { description: 'none', publish: async () => ({ messageId: null }) },
         now: () => at,
         claimant: 't',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../shared/config/load';
 import { recordCycle } from '../../../shared/cycle/record';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
 import { nodeSnapshot } from '../../helpers/snapshots';
 import { runElbscope } from '../../helpers/cli';
 
@@ -28,8 +28,8 @@ const target = (id: string) => ({
 
 async function withTarget(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-prewarm-digest-'));
-  const store = new LocalStore(dir);
-  await store.putPrewarm(target('pw-1'));
+  const store = localStore(dir);
+  await store.prewarms({ op: 'put', target: target('pw-1') });
   const at = new Date('2026-11-25T10:00:00Z');
   await recordCycle(config, [nodeSnapshot(DNS, ['10.0.0.1'])], at.toISOString(), {
     store,
@@ -37,7 +37,7 @@ async function withTarget(): Promise<string> {
     now: () => at,
     claimant: 't',
   });
-  await store.putPrewarm(target('pw-2')); // after the last cycle: not vouched for yet
+  await store.prewarms({ op: 'put', target: target('pw-2') }); // after the last cycle: not vouched for yet
   return dir;
 }
 const file = (dir: string, id: string) => join(dir, 'loadbalancers', 'web', 'prewarm', `${id}.json`);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { consoleSink } from '../../../shared/alerts/sinks';
 import { parseConfig } from '../../../shared/config/load';
 import { recordCycle } from '../../../shared/cycle/record';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
 import type { Store } from '../../../shared/ledger/store';
 import { nodeSnapshot } from '../../helpers/snapshots';
 
@@ -16,13 +16,16 @@ function counting(store: Store) {
   const counts = { putState: 0, putObservation: 0 };
   const wrapped: Store = Object.create(store);
   wrapped.putState = async (...args) => (counts.putState++, store.putState(...args));
-  wrapped.putObservation = async (...args) => (counts.putObservation++, store.putObservation(...args));
+  wrapped.observations = async (op) => {
+    if (op.op === 'put') counts.putObservation++;
+    return store.observations(op);
+  };
   return { wrapped, counts };
 }
 
 describe('Quiet cycles', () => {
   it('write nothing once the window is full, and write again when something changes', async () => {
-    const { wrapped, counts } = counting(new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-quiet-'))));
+    const { wrapped, counts } = counting(localStore(mkdtempSync(join(tmpdir(), 'elbscope-quiet-'))));
     const config = parseConfig({ loadBalancers: [{ dnsName: 'test-1.us-east-1.elb.amazonaws.com' }] }, 'test');
     const deps = { store: wrapped, sink: consoleSink(() => undefined), now: () => new Date(), claimant: 't' };
     const at = (m: number) => new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString();
@@ -58,7 +61,7 @@ describe('Quiet cycles', () => {
 
 describe('Snapshots carry their load balancer', () => {
   it('are recorded under their own names whatever their order beside the configuration', async () => {
-    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-identity-')));
+    const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-identity-')));
     const a = 'alpha-1.us-east-1.elb.amazonaws.com';
     const b = 'beta-1.us-east-1.elb.amazonaws.com';
     const config = parseConfig(

@@ -13,7 +13,7 @@ import { Ledger } from '../../../shared/ledger/ledger';
 import type { Records } from '../../../shared/ledger/records';
 import { DynamoDbRecords } from '../../../shared/store/dynamodb';
 import { LocalRecords } from '../../../shared/store/local';
-import type { Store } from '../../../shared/ledger/store';
+import { type Store, listEvents } from '../../../shared/ledger/store';
 import { createTable, startDynalite } from '../../helpers/dynalite';
 import { faultyRecords, InjectedCrash } from '../../helpers/faulty-store';
 import { nodeSnapshot } from '../../helpers/snapshots';
@@ -209,7 +209,7 @@ async function race(
  * What is wrong with the store after a race (empty: nothing): the events, each published once, the chain, the outbox.
  */
 async function problems(store: Store, published: string[]): Promise<string[]> {
-  const events = await store.listEvents('web');
+  const events = await listEvents(store, 'web');
   const found: string[] = [];
   const kinds = events.map((e) => `${e.record.kind} ${e.record.az}`);
   if (
@@ -232,6 +232,6 @@ async function problems(store: Store, published: string[]): Promise<string[]> {
   );
   if (observations.firstBreak) found.push(`observations: ${observations.firstBreak.reason}`);
   if (observations.verified < script.length) found.push(`observations: ${observations.verified} verified`);
-  if ((await store.listOutbox()).length > 0) found.push('left in the outbox');
+  if ((await store.outbox({ op: 'list' })).length > 0) found.push('left in the outbox');
   return found;
 }

@@ -7,7 +7,7 @@ import { makeEvent } from '../../../shared/detect/events';
 import type { ChainedEvent } from '../../../shared/detect/state';
 import { commitEvents } from '../../../shared/ledger/commit';
 import { flushOutbox } from '../../../shared/ledger/flush';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
 import { runCli } from '../../../cli/program';
 
 // A receipt says an alert went out (or why it cannot): it is sealed to its event,
@@ -32,7 +32,7 @@ const event = (m: number) =>
 /** A store with three events: #1 and #2 published, #3 waiting in the outbox (its sink down). */
 async function seeded(): Promise<{ dir: string; events: ChainedEvent[]; receipt: (e: ChainedEvent) => string }> {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-receipts-'));
-  const store = new LocalStore(dir);
+  const store = localStore(dir);
   const ok: AlertSink = { description: 'ok', publish: async () => ({ messageId: 'm' }) };
   const down: AlertSink = {
     description: 'down',
@@ -109,7 +109,7 @@ describe('Receipts in the audit', () => {
     for (const text of ['{"publishedAt": "2026-11-25T09:00:00.000Z", "hash": "forged"}', '{"cut']) {
       const { dir, events, receipt } = await seeded();
       writeFileSync(receipt(events[0]!), text);
-      const store = new LocalStore(dir);
+      const store = localStore(dir);
       // Queue #1 again behind the store's back, as a re-drain racing a publisher can.
       writeFileSync(join(dir, 'outbox', `${events[0]!.id}.json`), JSON.stringify(events[0]));
       const published: string[] = [];

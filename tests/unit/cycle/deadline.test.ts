@@ -6,7 +6,7 @@ import { flushOutbox } from '../../../shared/ledger/flush';
 import { snapshotConfigured } from '../../../shared/cycle/snapshot';
 import { makeEvent } from '../../../shared/detect/events';
 import type { DnsLookup } from '../../../shared/nodes/dns';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +48,7 @@ describe('Cycle deadlines', () => {
       /^skipped: the cycle had to start its last load balancer by 2026-11-25T10:00:28.800Z; the next cycle observes it$/,
     );
 
-    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-deadline-')));
+    const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-deadline-')));
     const published: string[] = [];
     const sink: AlertSink = { description: 'test', publish: async (e) => (published.push(e.id), { messageId: null }) };
     await recordCycle(config, snapshots, '2026-11-25T10:00:00.000Z', { store, sink, now, claimant: 'x', finishBy });
@@ -76,6 +76,14 @@ describe('Cycle deadlines', () => {
     t = finishBy;
     const flushed = await flushOutbox({ store, sink, now, claimant: 'x', finishBy });
     expect([flushed.published, flushed.waiting.length, published]).toEqual([[], 1, []]);
-    expect(await store.claimOutbox(flushed.waiting[0] as string, 'next', now(), 60_000)).toBe(true); // nobody holds it
+    expect(
+      (await store.outbox({
+        op: 'claim',
+        id: flushed.waiting[0] as string,
+        claimant: 'next',
+        now: now(),
+        leaseMs: 60_000,
+      })) !== null,
+    ).toBe(true); // nobody holds it
   });
 });

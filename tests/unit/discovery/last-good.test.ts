@@ -15,7 +15,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DISCOVERY_LEDGER, discoveryRecorder } from '../../../shared/discovery/ledger';
-import { LocalStore } from '../../../shared/store/local';
+import { localStore } from '../../../shared/store/local';
+import { listEvents } from '../../../shared/ledger/store';
 
 /** One region's clients, each instance mocked on its own: one Classic ELB tagged for elbscope. */
 function region(name: string, lb: string) {
@@ -115,7 +116,7 @@ describe('Function: discoveringConfig', () => {
   it('records discovery-failed once when a region starts failing and resolves it once when it answers, in the store and its outbox', async () => {
     const east = region('us-east-1', 'shop');
     const west = region('us-west-2', 'api');
-    const store = new LocalStore(mkdtempSync(join(tmpdir(), 'elbscope-discovery-')));
+    const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-discovery-')));
     const config = parseConfig(
       {
         loadBalancers: [],
@@ -141,7 +142,7 @@ describe('Function: discoveringConfig', () => {
     west.answer();
     t += 15 * 60_000;
     await current();
-    const events = (await store.listEvents(DISCOVERY_LEDGER)).map((e) => [
+    const events = (await listEvents(store, DISCOVERY_LEDGER)).map((e) => [
       e.record.kind,
       e.record.status,
       e.record.severity,
@@ -156,18 +157,21 @@ describe('Function: discoveringConfig', () => {
       ],
       ['discovery-failed', 'resolved', 'info', 'discovery in us-west-2 works again'],
     ]);
-    expect((await store.listOutbox()).map((e) => e.record.kind)).toEqual(['discovery-failed', 'discovery-failed']);
+    expect((await store.outbox({ op: 'list' })).map((e) => e.record.kind)).toEqual([
+      'discovery-failed',
+      'discovery-failed',
+    ]);
   });
 
   it("announces its own ledger's state rebuilt when it did not read (store-record-corrupt), like a load balancer's", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-discovery-'));
-    const store = new LocalStore(dir);
+    const store = localStore(dir);
     const record = discoveryRecorder(store);
     const scope = { key: 'us-west-2', region: 'us-west-2', loadBalancers: [] };
     await record([{ ...scope, error: 'Throttling: Rate exceeded' }], '2026-11-27T10:00:00.000Z', new Map());
     writeFileSync(join(dir, 'loadbalancers', DISCOVERY_LEDGER, 'state.json'), '{"version": 2, "sta');
     await record([{ ...scope, error: null }], '2026-11-27T10:15:00.000Z', new Map());
-    expect((await store.listEvents(DISCOVERY_LEDGER)).map((e) => [e.record.kind, e.record.severity])).toEqual([
+    expect((await listEvents(store, DISCOVERY_LEDGER)).map((e) => [e.record.kind, e.record.severity])).toEqual([
       ['discovery-failed', 'warning'],
       ['store-record-corrupt', 'critical'],
     ]);

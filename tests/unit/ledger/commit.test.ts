@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { verifyChain } from '../../../shared/ledger/chain';
+import { commitEvents } from '../../../shared/ledger/commit';
+import { eventKey, stateKey } from '../../../shared/ledger/keys';
+import type { Records } from '../../../shared/ledger/records';
+import { listEvents } from '../../../shared/ledger/store';
+import { MemoryRecords, memoryStore } from '../../../shared/store/memory';
+import { scaled } from './fixtures';
+
+// The commit's rules, over records in memory: the state (with its pending events) is
+// the commit point; the audit trail and the outbox follow from it, and a crash between
+// is finished by the next commit; a state that does not hold is moved aside and the
+// chains continue; a state behind its own chain (rolled back) is replaced, announced.
+
+/** Records whose writes of one kind fail while `failing` holds (a crash or an outage between two writes). */
+function failingWrites(records: Records, kind: 'event' | 'outbox') {
+  const gate = { failing: true };
+  const wrapped: Records = Object.create(records);
+  wrapped.putIfAbsent = async (key, value, options) => {
+    if (gate.failing && key.kind === kind) throw new Error(`${kind} write failed`);
+    return records.putIfAbsent(key, value, options);
+  };
+  return { records: wrapped, gate };
+}
+
+describe('The commit (in memory)', () => {
+  it('writes the state first, then the trail and the outbox, in chain order', async () => {
+    const store = memoryStore();
+    const chained = await commitEvents(store, 'web', () => [scaled('web', 2), scaled('web', 3)]);
+    expect(chained.map((e) => e.seq)).toEqual([1, 2]);
+    const state = await store.getState('web');
+    expect(state?.state.chain).toEqual({ seq: 2, hash: chained[1]?.hash });
+    expect(state?.state.pending).toEqual([]); // drained
+    const trail = await listEvents(store, 'web');
+    expect(verifyChain('web', trail, state?.state.chain ?? null)).toBeNull();
+    expect((await store.outbox({ op: 'list' })).map((e) => e.record.seq)).toEqual([1, 2]);
+    // The next commit continues the chain.
+    const next = await commitEvents(store, 'web', () => [scaled('web', 4)]);
+    expect(next.map((e) => [e.seq, e.prevHash])).toEqual([[3, chained[1]?.hash]]);
+  });
+
+  it('a crash after the state keeps the events pending; the next commit appends them, nothing lost or doubled', async () => {
+    const memory = new MemoryRecords();
+    const { records, gate } = failingWrites(memory, 'event');
+    const store = memoryStore(records);
+    await expect(commitEvents(store, 'web', () => [scaled('web', 2)])).rejects.toThrow(/event write failed/);
+    expect((await store.getState('web'))?.state.pending.map((e) => e.seq)).toEqual([1]); // committed
+    expect(await listEvents(store, 'web')).toEqual([]);
+    gate.failing = false;
+    await commitEvents(store, 'web', () => [scaled('web', 3)]);
+    expect((await listEvents(store, 'web')).map((e) => e.record.seq)).toEqual([1, 2]);
+    expect((await store.outbox({ op: 'list' })).map((e) => e.record.seq)).toEqual([1, 2]);
+    expect((await store.getState('web'))?.state.pending).toEqual([]);
+  });
+
+  it('an event appended before a crash that came before its outbox write is queued on the next drain', async () => {
+    const { records, gate } = failingWrites(new MemoryRecords(), 'outbox');
+    const store = memoryStore(records);
+    await expect(commitEvents(store, 'web', () => [scaled('web', 2)])).rejects.toThrow(/outbox write failed/);
+    expect((await listEvents(store, 'web')).map((e) => e.record.seq)).toEqual([1]);
+    gate.failing = false;
+    await commitEvents(store, 'web', () => []);
+    expect((await store.outbox({ op: 'list' })).map((e) => e.record.seq)).toEqual([1]);
+  });
+
+  it('a quiet decision writes nothing', async () => {
+    const memory = new MemoryRecords();
+    const store = memoryStore(memory);
+    await commitEvents(store, 'web', () => [scaled('web', 2)]);
+    const before = (await memory.get(stateKey('web')))?.version;
+    await commitEvents(store, 'web', () => [], { unchanged: () => true });
+    expect((await memory.get(stateKey('web')))?.version).toBe(before);
+  });
+
+  it('a state that does not parse is moved aside; the fresh one continues the chain, and says so once', async () => {
+    const memory = new MemoryRecords();
+    const store = memoryStore(memory);
+    const [first] = await commitEvents(store, 'web', () => [scaled('web', 2)]);
+    memory.raw(stateKey('web'), '{"version": 3, "sta');
+    const read = await store.getState('web', 'read');
+    expect(read?.recovered?.movedTo).toBe(''); // a reader moves nothing
+    expect(memory.quarantined.size).toBe(0);
+    const seen: (string | undefined)[] = [];
+    const chained = await commitEvents(store, 'web', (_state, recovered) => {
+      seen.push(recovered?.reason);
+      return [scaled('web', 3)];
+    });
+    expect(seen).toEqual([expect.stringMatching(/Unterminated|JSON|Expected/)]);
+    expect(memory.quarantined.size).toBe(1);
+    expect(chained.map((e) => [e.seq, e.prevHash])).toEqual([[2, first?.hash]]);
+    expect((await store.getState('web'))?.recovered).toBeUndefined(); // announced with that commit, then cleared
+  });
+
+  it('a state edited without its digest is moved aside as one that does not parse', async () => {
+    const memory = new MemoryRecords();
+    const store = memoryStore(memory);
+    await commitEvents(store, 'web', () => [scaled('web', 2)]);
+    const found = await memory.get(stateKey('web'));
+    const value = found?.value as { state: { samples: unknown[] } };
+    value.state.samples = [{ forged: true }];
+    memory.raw(stateKey('web'), JSON.stringify(value), { version: found?.version ?? 0 });
+    const state = await store.getState('web');
+    expect(state?.recovered?.reason).toMatch(/does not match the digest/);
+    expect(state?.state.chain.seq).toBe(1);
+  });
+
+  it('a state behind its own chain (rolled back) is replaced: one critical event, its events re-chained after the stored head', async () => {
+    const memory = new MemoryRecords();
+    const store = memoryStore(memory);
+    await commitEvents(store, 'web', () => []);
+    const old = await memory.get(stateKey('web'));
+    await commitEvents(store, 'web', () => [scaled('web', 2)]); // #1
+    const now = await memory.get(stateKey('web'));
+    expect(await memory.putIfVersion(stateKey('web'), old?.value, now?.version ?? 0)).toBe(true); // the rollback
+    const chained = await commitEvents(store, 'web', () => [scaled('web', 3)]);
+    expect(chained.map((e) => [e.kind, e.seq])).toEqual([
+      ['store-record-corrupt', 2],
+      ['scaled', 3],
+    ]);
+    const trail = await listEvents(store, 'web');
+    expect(trail.map((e) => e.record.seq)).toEqual([1, 2, 3]);
+    expect(verifyChain('web', trail, (await store.getState('web'))?.state.chain ?? null)).toBeNull();
+    expect(memory.quarantined.size).toBe(1);
+  });
+
+  it('an event id is its place padded by the ledger: every store orders the trail alike', async () => {
+    const memory = new MemoryRecords();
+    const store = memoryStore(memory);
+    await commitEvents(store, 'web', () => Array.from({ length: 11 }, (_, i) => scaled('web', i + 2)));
+    expect(await memory.ids('event', 'web', { newest: 2 })).toEqual(['0000000010', '0000000011']);
+    expect(eventKey('web', 11).id).toBe('0000000011');
+    expect((await listEvents(store, 'web')).map((e) => e.record.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  });
+});

@@ -64,7 +64,8 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
     (m) => logger.warn(m),
     discoveryRecorder(store),
   );
-  const deps = awsCycleDeps(config, ec2, env.AWS_REGION, { capacity: true });
+  // issue 24: the deployed stage names the capacity alarms (elbscope-<stage>-…).
+  const deps = awsCycleDeps(config, ec2, env.AWS_REGION, { capacity: true, stage: env.ELBSCOPE_STAGE });
 
   /**
    * One cycle over `subset` (default: every configured and discovered load

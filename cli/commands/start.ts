@@ -10,6 +10,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { createBackendAuthLookup } from '../../shared/backends/auth-policy';
 import { createMetricsLookup } from '../../shared/capacity/cloudwatch';
+import { createAlarmApi } from '../../shared/capacity/alarm-api';
 import { createReservationLookup } from '../../shared/capacity/reservation';
 import { consoleSink } from '../../shared/alerts/sinks';
 import { createDnsLookup } from '../../shared/nodes/dns';
@@ -84,6 +85,8 @@ export async function runLabSession(
     capacity: {
       metricsFor: () => createMetricsLookup(cloudwatch),
       reservationsFor: () => createReservationLookup(elbv2),
+      // The spillover arrives through an alarm the lab's CloudWatch evaluates (capacity.mode "alarms").
+      alarmsFor: () => createAlarmApi(cloudwatch),
     },
     // A Classic lab ELB's back-end authentication policies (it has none: its ports check nothing).
     backendAuthFor: () => createBackendAuthLookup(elb),

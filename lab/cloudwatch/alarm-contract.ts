@@ -68,17 +68,17 @@ export interface TagResourceRequest {
 }
 
 /** [P] AlarmName: "Length Constraints: Minimum length of 1. Maximum length of 255." */
-export const MAX_ALARM_NAME = 255;
+const MAX_ALARM_NAME = 255;
 /**
  * [Q] "Alarms: 5,000 per Region per account" is the figure this lab holds to (AWS has since raised the default
  * quota; the lower, older figure is the stricter reading, and the one elbscope must stay under).
  */
 export const MAX_ALARMS_PER_ACCOUNT_REGION = 5000;
 /** [D] MaxRecords: "The maximum number of alarm descriptions to retrieve." Valid Range: 1-100 (default 50). */
-export const MAX_RECORDS = 100;
+const MAX_RECORDS = 100;
 const DEFAULT_RECORDS = 50;
 /** [X] "You can delete up to 100 alarms in one operation." */
-export const MAX_DELETE = 100;
+const MAX_DELETE = 100;
 /** [T] Tags: up to 50 per resource; a Key 1-128 characters, a Value 0-256. */
 const MAX_TAGS = 50;
 
@@ -102,7 +102,7 @@ const MISSING_DATA = new Set(['breaching', 'notBreaching', 'ignore', 'missing'])
 /** [P] Statistic: "SampleCount | Average | Sum | Minimum | Maximum". */
 const STATISTICS = new Set(['SampleCount', 'Average', 'Sum', 'Minimum', 'Maximum']);
 /** [D] StateValue: "OK | ALARM | INSUFFICIENT_DATA". */
-export const STATES = new Set(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
+const STATES = new Set(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
 /** [P] Period: "Valid values are 10, 20, 30, and any multiple of 60." */
 const SUB_MINUTE_PERIODS = new Set([10, 20, 30]);
 /**
@@ -120,7 +120,7 @@ const whole = (v: unknown, min: number): v is number => typeof v === 'number' &&
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** An alarm name within [P]'s rules, or the refusal. */
-export function checkAlarmName(name: unknown, what = 'AlarmName'): AlarmRefusal | null {
+function checkAlarmName(name: unknown, what = 'AlarmName'): AlarmRefusal | null {
   if (typeof name !== 'string' || name.length === 0) return missing(`The parameter ${what} is required.`);
   if (name.length > MAX_ALARM_NAME)
     return bad(`The parameter ${what} must be ${MAX_ALARM_NAME} characters or fewer (${name.length}).`);

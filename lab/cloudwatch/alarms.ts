@@ -19,6 +19,8 @@ export interface LabAlarm {
   stateUpdatedAt: number;
   /** The last minute boundary it was evaluated at (epoch ms). */
   evaluatedAt: number;
+  /** Every state it entered, and when (tests: when an alarm fired). */
+  history: { state: LabAlarm['state']; at: number }[];
 }
 
 /** A whole-minute evaluation cadence: CloudWatch evaluates a standard-resolution alarm once a minute. */
@@ -74,6 +76,7 @@ export class LabAlarms {
         stateReason: 'Unchecked: Initial alarm creation',
         stateUpdatedAt: now,
         evaluatedAt: Math.floor(now / MINUTE) * MINUTE,
+        history: [{ state: 'INSUFFICIENT_DATA', at: now }],
       });
       return null;
     }
@@ -103,7 +106,7 @@ export class LabAlarms {
   ): { page: LabAlarm[]; next: number | null } {
     const matching = this.all()
       .filter((a) => a.account === account && a.region === region)
-      .filter((a) => req.AlarmTypes === undefined || req.AlarmTypes.includes('MetricAlarm'))
+      .filter(() => req.AlarmTypes === undefined || req.AlarmTypes.includes('MetricAlarm'))
       .filter(
         (a) => req.AlarmNamePrefix === undefined || (a.request.AlarmName as string).startsWith(req.AlarmNamePrefix),
       )
@@ -172,6 +175,7 @@ export class LabAlarms {
     if (next === a.state) return;
     a.state = next;
     a.stateUpdatedAt = at;
+    a.history.push({ state: next, at });
     a.stateReason =
       next === 'ALARM'
         ? `Threshold Crossed: ${breaching} out of the last ${n} datapoints [${seen.join(', ')}] were ${r.ComparisonOperator} ${r.Threshold}.`

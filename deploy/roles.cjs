@@ -86,6 +86,22 @@ module.exports.resources = async ({ resolveVariable }) => {
     ...(c.capacity.cloudwatch.enabled
       ? [{ Effect: 'Allow', Action: ['cloudwatch:GetMetricData'], Resource: '*' }]
       : []),
+    // capacity.mode "alarms": the alarms elbscope keeps, only those named elbscope-* (any region and account the
+    // function's own role reaches; another account's role needs the same statement there: docs/deploy.md).
+    ...(c.capacity.cloudwatch.enabled && c.capacity.mode === 'alarms'
+      ? [
+          {
+            Effect: 'Allow',
+            Action: [
+              'cloudwatch:DescribeAlarms',
+              'cloudwatch:PutMetricAlarm',
+              'cloudwatch:DeleteAlarms',
+              'cloudwatch:TagResource',
+            ],
+            Resource: sub('arn:${AWS::Partition}:cloudwatch:*:*:alarm:elbscope-*'),
+          },
+        ]
+      : []),
     ...(c.capacity.reservationEveryMinutes > 0
       ? [{ Effect: 'Allow', Action: ['elasticloadbalancing:DescribeCapacityReservation'], Resource: '*' }]
       : []),

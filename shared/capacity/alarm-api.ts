@@ -17,6 +17,8 @@ export interface DescribedAlarm {
   state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
   /** When its state last changed (epoch ms). */
   stateUpdatedAt: number;
+  /** When its configuration was last put (epoch ms; null: not said). */
+  configuredAt: number | null;
   /** The configuration, in DesiredAlarm's terms, for the comparison. */
   config: Omit<DesiredAlarm, 'name' | 'key' | 'signal' | 'tags'> | null;
 }
@@ -159,6 +161,11 @@ function described(a: Record<string, unknown>, prefix: string): DescribedAlarm {
     description: typeof a.AlarmDescription === 'string' ? a.AlarmDescription : '',
     state: a.StateValue as DescribedAlarm['state'],
     stateUpdatedAt: updated.getTime(),
+    configuredAt:
+      a.AlarmConfigurationUpdatedTimestamp instanceof Date &&
+      Number.isFinite(a.AlarmConfigurationUpdatedTimestamp.getTime())
+        ? a.AlarmConfigurationUpdatedTimestamp.getTime()
+        : null,
     config,
   };
 }

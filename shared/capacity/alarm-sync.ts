@@ -131,7 +131,7 @@ export async function syncAlarmGroups(
           out.alarms[a.signal] = { state, since: got ? new Date(got.stateUpdatedAt).toISOString() : null };
           // An alarm put again keeps its state (PutMetricAlarm on an existing alarm leaves it), but its line may
           // have moved: read the figures once.
-          if (state !== 'OK' || (got && got.stateUpdatedAt >= activeSince) || report.put.includes(a.name))
+          if (state !== 'OK' || report.put.includes(a.name) || (got && recentChange(got, activeSince)))
             out.active = true;
         }
         states.set(member.target.key, out);
@@ -140,3 +140,16 @@ export async function syncAlarmGroups(
   );
   return { states, reports };
 }
+
+/**
+ * A change to OK recent enough that the rules may still need minutes to resolve what it ended. The first evaluation of
+ * a new alarm (INSUFFICIENT_DATA to OK within a minute of being put: CloudWatch evaluates each minute) ended nothing:
+ * reading 20 minutes of figures after every creation would cost more than the alarm itself.
+ */
+function recentChange(a: DescribedAlarm, since: number): boolean {
+  if (a.stateUpdatedAt < since) return false;
+  return !(a.state === 'OK' && a.configuredAt !== null && a.stateUpdatedAt - a.configuredAt <= FIRST_EVALUATION_MS);
+}
+
+/** CloudWatch evaluates a one-minute alarm at the next minute: its first state comes within a minute of the put. */
+const FIRST_EVALUATION_MS = 60_000;

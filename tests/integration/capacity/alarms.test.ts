@@ -124,8 +124,8 @@ describe('capacity alarms (capacity.mode "alarms")', () => {
     });
     expect(state.alarms.all()[1]?.request.Threshold).toBe(512); // surgeQueueShare 0.5 of 1,024
 
-    // Quiet: after the first evaluation's change has aged past the active window, no GetMetricData and no put.
-    now += 25 * MINUTE;
+    // Quiet: the first evaluation (INSUFFICIENT_DATA to OK) ended nothing, so no GetMetricData, and no put.
+    now += 3 * MINUTE;
     const quiet = await cycle([classic('web')]);
     expect([quiet.put, quiet.gets, quiet.actions]).toEqual([[], 0, ['DescribeAlarms']]);
     expect(quiet.out[0]?.reading?.alarms?.spillover?.state).toBe('OK');

@@ -1,5 +1,6 @@
 import type { BenchResult } from './lib';
 import { type METRICS, metricsOf } from '../shared/capacity/cloudwatch';
+import type { MeasuredCalls } from './alarm-calls';
 
 /**
  * Benchmark 5: monthly cost per load balancer at a 1-minute schedule, from the
@@ -16,7 +17,42 @@ const PRICE = {
   snsPublish: 0.5 / 1e6,
   /** CloudWatch GetMetricData: $0.01 per 1,000 metrics requested (not per datapoint returned). */
   cloudwatchMetric: 0.01 / 1000,
+  /** A standard-resolution alarm: $0.10 per alarm metric per month. */
+  alarmMetricMonth: 0.1,
+  /**
+   * Other CloudWatch API requests (DescribeAlarms, PutMetricAlarm): the first million a month are free, then $0.01 per
+   * 1,000; priced here without the free tier (the stricter reading: other tools may use it up).
+   */
+  apiRequest: 0.01 / 1000,
 };
+
+/** Minutes in a month of 30 days. */
+const MONTH_MINUTES = 60 * 24 * 30;
+
+/**
+ * Load balancers a region and account's DescribeAlarms is shared by, for pricing one (one call a cycle lists them
+ * all): the bench assumes 10. Alone in its region and account, a load balancer bears all 43,200 calls a month.
+ */
+const LBS_PER_REGION_ACCOUNT = 10;
+
+/**
+ * CloudWatch's part per load balancer and month in each mode, from the calls measured (bench/alarm-calls.ts: a day of
+ * one-minute cycles with one spillover, scaled to 30 days, so 30 spillovers a month): alarms kept × $0.10, the alarm
+ * API's requests (DescribeAlarms shared by LBS_PER_REGION_ACCOUNT load balancers; no free tier counted), metrics
+ * requested through GetMetricData.
+ */
+export function measuredCapacityCost(m: MeasuredCalls): {
+  alarms: number;
+  requests: number;
+  metrics: number;
+  total: number;
+} {
+  const scale = MONTH_MINUTES / (m.hours * 60);
+  const alarms = m.alarms * PRICE.alarmMetricMonth;
+  const requests = ((m.describeAlarms / LBS_PER_REGION_ACCOUNT) * scale + m.putMetricAlarm) * PRICE.apiRequest;
+  const metrics = m.metricsRequested * scale * PRICE.cloudwatchMetric;
+  return { alarms, requests, metrics, total: alarms + requests + metrics };
+}
 
 /**
  * CloudWatch's part per load balancer and month: metrics per read × reads. DescribeCapacityReservation is free (ELB
@@ -37,7 +73,11 @@ const SETTINGS = [1, 2, 5, 10, 15, 30, 60].flatMap((every) =>
   (['all', 'essential'] as const).map((set) => ({ every, set })),
 );
 
-export function cost(measuredCycleMs: number, options = { memoryMb: 256, apiLatencyMs: 100 }): BenchResult {
+export function cost(
+  measuredCycleMs: number,
+  options = { memoryMb: 256, apiLatencyMs: 100 },
+  measured?: { alarms: MeasuredCalls; polling: MeasuredCalls },
+): BenchResult {
   const invocations = 60 * 24 * 30; // one a minute
   const rows: [string, string][] = [];
   const checks: BenchResult['checks'] = [];
@@ -80,6 +120,27 @@ export function cost(measuredCycleMs: number, options = { memoryMb: 256, apiLate
     checks.push({
       target: `< $0.05 per load balancer per month with CloudWatch every minute, ${kind} ($${total.toFixed(4)}, over by $${Math.max(0, total - 0.05).toFixed(4)}; under with ${under ? `everyMinutes ${under.every}, metrics "${under.set}"` : 'no setting'})`,
       ok: total < 0.05,
+    });
+  }
+  // capacity.mode "alarms" beside every-minute polling, from the calls measured against the lab's CloudWatch (one
+  // Classic ELB, one spillover in the run; DescribeAlarms is one call per region and account, priced here as the
+  // load balancer's alone, the most it can cost it).
+  if (measured) {
+    for (const [mode, m] of Object.entries(measured)) {
+      const c = measuredCapacityCost(m);
+      rows.push([
+        `CloudWatch, classic, mode "${mode}" (measured over ${m.hours} h)`,
+        `${m.alarms} alarms $${c.alarms.toFixed(4)} + ${m.describeAlarms + m.putMetricAlarm} alarm API calls $${c.requests.toFixed(4)} + ${m.metricsRequested} metrics requested $${c.metrics.toFixed(4)} = **$${c.total.toFixed(4)}** per load balancer per month; spillover read ${m.detectedAfterMinutes ?? 'never'} min after its minute ended`,
+      ]);
+    }
+    const a = measuredCapacityCost(measured.alarms).total;
+    checks.push({
+      target: `≤ $0.40 per load balancer per month with alarms ($${a.toFixed(4)}; polling every minute $${measuredCapacityCost(measured.polling).total.toFixed(4)})`,
+      ok: a <= 0.4,
+    });
+    checks.push({
+      target: `spillover read within 2 minutes of its datapoint with alarms (${measured.alarms.detectedAfterMinutes} min after its minute ended)`,
+      ok: measured.alarms.detectedAfterMinutes !== null && measured.alarms.detectedAfterMinutes <= 2,
     });
   }
   return {

@@ -6,6 +6,7 @@ import { scrapeVsExporter } from './scrape-vs-exporter';
 import { scale } from './scale';
 import { coldStart } from './cold-start';
 import { cost } from './cost';
+import { measureCalls } from './alarm-calls';
 import { parsers } from './parsers';
 import { oneShot } from './one-shot';
 import { handlerAtScale } from './handler-at-scale';
@@ -32,7 +33,9 @@ const one = await step('cycle vs manual', cycleVsManual);
 await step('scrape vs exporter', scrapeVsExporter);
 await step('scale', () => scale());
 await step('cold start', coldStart);
-await step('cost', async () => cost(one.cycleMs));
+await step('cost', async () =>
+  cost(one.cycleMs, undefined, { alarms: await measureCalls('alarms'), polling: await measureCalls('polling') }),
+);
 await step('parsers', async () => parsers());
 await step('one shot', () => oneShot());
 await step('packaged handler at scale', () => handlerAtScale());

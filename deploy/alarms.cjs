@@ -123,13 +123,43 @@ module.exports.resources = async ({ resolveVariable }) => {
       },
     );
   }
-  // Each function: errors, and runs close to its timeout (80 %).
+  // The work queue's oldest message: batches not picked up (workers throttled or failing) for 5 minutes, while the
+  // queue keeps them a day. SQS publishes every 5 minutes.
+  resources.ElbscopeAlarmWorkQueueAge = alarm(
+    'work-queue-age',
+    'the oldest fan-out batch in the work queue waited over 5 minutes: workers are throttled, failing or capped',
+    {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['WorkQueue', 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 300,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    },
+  );
+  // Each function: errors, throttles, and runs close to its timeout (80 %).
   for (const [name, logicalId] of Object.entries(FUNCTIONS)) {
     const fn = [{ Name: 'FunctionName', Value: { Ref: logicalId } }];
     const tag = name.replace('-', '');
     resources[`ElbscopeAlarm${tag}Errors`] = alarm(`${name}-errors`, `the ${name} function failed`, {
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
+      Dimensions: fn,
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    // A throttled scheduled run is retried by Lambda, then dropped (maximumEventAge); a throttled worker batch goes
+    // back to the queue: either way a cycle did not run when it should have.
+    resources[`ElbscopeAlarm${tag}Throttles`] = alarm(`${name}-throttles`, `the ${name} function was throttled`, {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Throttles',
       Dimensions: fn,
       Statistic: 'Sum',
       Period: 300,

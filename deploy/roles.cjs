@@ -20,6 +20,7 @@ module.exports.resources = async ({ resolveVariable }) => {
   const statements = functionStatements(config(), {
     table: { 'Fn::GetAtt': ['StateTable', 'Arn'] },
     topic: { Ref: 'AlertTopic' },
+    alarms: sub('arn:${AWS::Partition}:cloudwatch:*:*:alarm:elbscope-*'),
     sealKey: { 'Fn::GetAtt': ['SealKey', 'Arn'] },
     keyById: (id) => sub(`arn:\${AWS::Partition}:kms:\${AWS::Region}:\${AWS::AccountId}:key/${id}`),
     failures: { 'Fn::GetAtt': ['FailedInvocations', 'Arn'] },

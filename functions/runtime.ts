@@ -66,7 +66,8 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
     (m) => logger.warn(m),
     discoveryRecorder(store),
   );
-  const deps = awsCycleDeps(config, ec2, env.AWS_REGION, { capacity: true });
+  // The deployed stage names the capacity alarms (elbscope-<stage>-…).
+  const deps = awsCycleDeps(config, ec2, env.AWS_REGION, { capacity: true, stage: env.ELBSCOPE_STAGE });
 
   const cycleMetrics = cloudWatchCycleMetrics(metrics);
 

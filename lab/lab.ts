@@ -91,7 +91,10 @@ export class Lab {
   /**
    * What the lab's CloudWatch has served (every datapoint, by `namespace/metric/dimension`): ground truth for tests.
    */
-  readonly cloudwatchState = cloudWatchState((q) => this.capacity.source(q));
+  readonly cloudwatchState = cloudWatchState(
+    (q) => this.capacity.source(q),
+    () => this.clock.now(),
+  );
   private elbApi: RunningElbApi | null = null;
   /** Work started and not finished (proxies starting, traffic requests): the lab is not settled while any runs. */
   private busy = 0;

@@ -10,6 +10,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { createBackendAuthLookup } from '../../shared/backends/auth-policy';
 import { createMetricsLookup } from '../../shared/capacity/cloudwatch';
+import { createAlarmApi } from '../../shared/capacity/alarm-api';
 import { createReservationLookup } from '../../shared/capacity/reservation';
 import { consoleSink } from '../../shared/alerts/sinks';
 import { createDnsLookup } from '../../shared/nodes/dns';
@@ -52,6 +53,8 @@ export interface LabSessionOptions {
   stepped?: boolean;
   /** Serve OpenMetrics here while the session runs (`--metrics-listen`). */
   metricsListen?: { host: string; port: number };
+  /** Configuration to lay over the lab's own (lab.monitorConfig's `extra`), e.g. a capacity mode; tests only. */
+  monitor?: Record<string, unknown>;
   /** Called after every cycle with the lab, for ground-truth checks in tests. */
   onCycle?: (lab: Lab, snapshots: LoadBalancerSnapshot[], at: string) => void;
 }
@@ -71,7 +74,7 @@ export async function runLabSession(
   const cloudwatch = new CloudWatchClient({ region, endpoint: endpoints.cloudwatchUrl, credentials });
   const elbv2 = new ElasticLoadBalancingV2Client({ region, endpoint: endpoints.elbUrl, credentials });
   const elb = new ElasticLoadBalancingClient({ region, endpoint: endpoints.elbUrl, credentials });
-  const config = lab.monitorConfig(endpoints.dnsServer);
+  const config = lab.monitorConfig(endpoints.dnsServer, o.monitor);
   const dir = o.store ?? (await mkdtemp(join(tmpdir(), 'elbscope-lab-')));
   // Sealed with the same key as every other command's store (ELBSCOPE_SEAL_KEY, else ~/.config/elbscope/seal.key).
   const key = io.env.ELBSCOPE_SEAL_KEY || defaultKeyFile(io.env);
@@ -85,6 +88,8 @@ export async function runLabSession(
     capacity: {
       metricsFor: () => createMetricsLookup(cloudwatch),
       reservationsFor: () => createReservationLookup(elbv2),
+      // The spillover arrives through an alarm the lab's CloudWatch evaluates (capacity.mode "alarms").
+      alarmsFor: () => createAlarmApi(cloudwatch),
     },
     // A Classic lab ELB's back-end authentication policies (it has none: its ports check nothing).
     backendAuthFor: () => createBackendAuthLookup(elb),

@@ -3,6 +3,15 @@ import { once } from 'node:events';
 import { closeHttp } from '../ports';
 import type { AddressInfo } from 'node:net';
 import { readBody } from '../http-body';
+import { LabAlarms, describedAlarm } from './alarms';
+import {
+  checkDeleteAlarms,
+  checkDescribeAlarms,
+  checkPutMetricAlarm,
+  checkTagResource,
+  type AlarmRefusal,
+  type DescribeAlarmsRequest,
+} from './alarm-contract';
 import {
   checkGetMetricData,
   type CloudWatchRefusal,
@@ -59,6 +68,12 @@ export interface CloudWatchState {
   refused: { request: GetMetricDataRequest; refusal: CloudWatchRefusal }[];
   /** Every datapoint served, per `namespace/metric/dimension value`, for tests to compare with. */
   served: Map<string, Map<number, number>>;
+  /** The alarms (PutMetricAlarm, DescribeAlarms, DeleteAlarms, TagResource), per account and region. */
+  alarms: LabAlarms;
+  /** Every alarm call: its action, request, the account and region it was signed for, and the refusal if any. */
+  alarmCalls: { action: string; request: unknown; account: string; region: string; refusal?: AlarmRefusal }[];
+  /** Failures to answer alarm calls with, one per call, before serving normally (an outage of the alarm API). */
+  alarmFailNext: { code: string; status: number; message: string }[];
 }
 
 export interface RunningCloudWatch {
@@ -67,9 +82,12 @@ export interface RunningCloudWatch {
   close(): Promise<void>;
 }
 
-/** A state serving `source`. */
-export function cloudWatchState(source: MetricSource): CloudWatchState {
+/** A state serving `source`; its alarms are evaluated on `now` (the lab's clock). */
+export function cloudWatchState(source: MetricSource, now: () => number = Date.now): CloudWatchState {
   return {
+    alarms: new LabAlarms(source, now),
+    alarmCalls: [],
+    alarmFailNext: [],
     source,
     failNext: [],
     rawNext: [],
@@ -82,10 +100,17 @@ export function cloudWatchState(source: MetricSource): CloudWatchState {
   };
 }
 
+/** The alarm calls served, by the X-Amz-Target operation name. */
+const ALARM_ACTIONS = new Set(['PutMetricAlarm', 'DescribeAlarms', 'DeleteAlarms', 'TagResource']);
+/** The account a request is for: an assumed role's key names it (lab/sts: `ASIA<account>`); else the lab's own. */
+const LAB_ACCOUNT = '123456789012';
+
 /**
- * A local CloudWatch endpoint for GetMetricData in the AWS JSON 1.0 protocol the
- * SDK speaks (`X-Amz-Target: GraniteServiceVersion20100801.GetMetricData`), held to
- * the documented contract (lab/cloudwatch/contract.ts), answering from `source`.
+ * A local CloudWatch endpoint in the protocol @aws-sdk/client-cloudwatch speaks: AWS JSON 1.0
+ * (`X-Amz-Target: GraniteServiceVersion20100801.<Operation>`, errors named by `x-amzn-query-error`, the SDK's
+ * awsQueryCompatible mode). It serves GetMetricData (lab/cloudwatch/contract.ts) answering from `source`, and
+ * PutMetricAlarm, DescribeAlarms, DeleteAlarms and TagResource (lab/cloudwatch/alarm-contract.ts) over alarms it
+ * evaluates on the state's clock (lab/cloudwatch/alarms.ts), each account (by signing key) and region apart.
  */
 export async function startCloudWatch(state: CloudWatchState, host = '127.0.0.1'): Promise<RunningCloudWatch> {
   const server = createServer(async (req, res) => {
@@ -100,6 +125,29 @@ export async function startCloudWatch(state: CloudWatchState, host = '127.0.0.1'
     const refuse = (r: { code: string; status: number; message: string }) =>
       reply(r.status, { __type: `com.amazonaws.monitoring#${r.code}`, message: r.message }, r);
     const target = String(req.headers['x-amz-target'] ?? '');
+    const action = target.startsWith('GraniteServiceVersion20100801.') ? target.slice(30) : '';
+    if (ALARM_ACTIONS.has(action)) {
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return refuse({ code: 'SerializationException', status: 400, message: 'The request body is not JSON.' });
+      }
+      const authorization = String(req.headers.authorization ?? '');
+      const key = /Credential=([^/]+)\//.exec(authorization)?.[1] ?? '';
+      const account = /^ASIA(\d{12})$/.exec(key)?.[1] ?? LAB_ACCOUNT;
+      const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(authorization)?.[1] ?? 'us-east-1';
+      const call: CloudWatchState['alarmCalls'][number] = { action, request: body, account, region };
+      state.alarmCalls.push(call);
+      const failure = state.alarmFailNext.shift();
+      if (failure) return refuse(failure);
+      const answer = serveAlarmCall(state, action, body as Record<string, unknown>, account, region);
+      if ('refusal' in answer) {
+        call.refusal = answer.refusal;
+        return refuse(answer.refusal);
+      }
+      return reply(200, answer.body);
+    }
     if (target !== 'GraniteServiceVersion20100801.GetMetricData')
       return refuse({
         code: 'InvalidAction',
@@ -170,6 +218,94 @@ export async function startCloudWatch(state: CloudWatchState, host = '127.0.0.1'
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return { url: `http://${host}:${port}`, close: () => closeHttp(server) };
+}
+
+/** NextToken of a DescribeAlarms page: the offset, bound to the filters it was made for. */
+function pageToken(req: DescribeAlarmsRequest, offset: number): string {
+  const { NextToken: _t, MaxRecords: _m, ...filters } = req;
+  return Buffer.from(JSON.stringify({ offset, filters })).toString('base64url');
+}
+
+function offsetOf(req: DescribeAlarmsRequest): number | null {
+  if (req.NextToken === undefined) return 0;
+  try {
+    const { offset } = JSON.parse(Buffer.from(req.NextToken, 'base64url').toString()) as { offset: unknown };
+    return typeof offset === 'number' && pageToken(req, offset) === req.NextToken ? offset : null;
+  } catch {
+    return null;
+  }
+}
+
+/** One alarm call, checked and served: the answer's body, or the refusal. */
+function serveAlarmCall(
+  state: CloudWatchState,
+  action: string,
+  req: Record<string, unknown>,
+  account: string,
+  region: string,
+): { body: unknown } | { refusal: AlarmRefusal } {
+  switch (action) {
+    case 'PutMetricAlarm': {
+      const refusal = checkPutMetricAlarm(req) ?? state.alarms.put(account, region, req);
+      return refusal ? { refusal } : { body: {} };
+    }
+    case 'DescribeAlarms': {
+      const r = req as DescribeAlarmsRequest;
+      const refusal = checkDescribeAlarms(r);
+      if (refusal) return { refusal };
+      // [D] NextToken: "The token returned by a previous call to indicate that there is more data available"; one not
+      // handed out for these filters is InvalidNextToken (400).
+      const offset = offsetOf(r);
+      if (offset === null)
+        return { refusal: { code: 'InvalidNextToken', status: 400, message: 'The NextToken is not valid.' } };
+      const { page, next } = state.alarms.describe(account, region, r, offset);
+      return {
+        body: {
+          MetricAlarms: page.map(describedAlarm),
+          CompositeAlarms: [],
+          ...(next !== null ? { NextToken: pageToken(r, next) } : {}),
+        },
+      };
+    }
+    case 'DeleteAlarms': {
+      const refusal = checkDeleteAlarms(req);
+      if (refusal) return { refusal };
+      const notFound = state.alarms.delete(account, region, req.AlarmNames as string[]);
+      // [X] "the alarms you specify with correct names are still deleted"; the names not found are ResourceNotFound
+      // (404), the stricter reading of "If you specify any incorrect alarm names".
+      return notFound.length > 0
+        ? {
+            refusal: {
+              code: 'ResourceNotFound',
+              status: 404,
+              message: `${notFound.length} of the alarms named were not found: ${notFound.slice(0, 3).join(', ')}`,
+            },
+          }
+        : { body: {} };
+    }
+    default: {
+      const refusal = checkTagResource(req);
+      if (refusal) return { refusal };
+      const alarm = state.alarms.byArn(req.ResourceARN as string);
+      if (!alarm || alarm.account !== account || alarm.region !== region)
+        return {
+          refusal: {
+            code: 'ResourceNotFoundException',
+            status: 404,
+            message: `No resource ${String(req.ResourceARN)} in this account and region.`,
+          },
+        };
+      const merged = new Map(alarm.tags);
+      for (const t of req.Tags as { Key: string; Value: string }[]) merged.set(t.Key, t.Value);
+      // [T] at most 50 tags on a resource, those it had included.
+      if (merged.size > 50)
+        return {
+          refusal: { code: 'InvalidParameterValue', status: 400, message: 'A resource holds at most 50 tags.' },
+        };
+      alarm.tags = merged;
+      return { body: {} };
+    }
+  }
 }
 
 /** Send a raw answer: as is, streamed as the client reads, or never (a hang). */

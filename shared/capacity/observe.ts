@@ -7,11 +7,20 @@ import { observedOwnName } from '../nodes/observe';
 import type { Observation, ObservationError } from '../nodes/observation';
 import { metricWindow, type MetricTarget, type MetricsLookup } from './cloudwatch';
 import type { ReservationLookup } from './reservation';
+import type { AlarmApi } from './alarm-api';
+import { syncAndReadAlarms, type AlarmCycle } from './alarm-cycle';
 
 /** The AWS clients the capacity signals need, per region and role; null: not read. */
 export interface CapacityDeps {
   metricsFor: ((region: string, roleArn?: string) => MetricsLookup) | null;
   reservationsFor: ((region: string, roleArn?: string) => ReservationLookup) | null;
+  /**
+   * CloudWatch's alarm calls per region and role, for `capacity.mode: "alarms"`; absent or null: the metrics are
+   * polled every `cloudwatch.everyMinutes` whatever the mode says (a caller without alarm clients).
+   */
+  alarmsFor?: ((region: string, roleArn?: string) => AlarmApi) | null;
+  /** The stage in the alarms' names (the deployed stage, ELBSCOPE_STAGE); default `capacity.alarms.stage`. */
+  stage?: string | undefined;
 }
 
 /** One load balancer's capacity reading of a cycle, and what failed (never a zero in its place). */
@@ -38,7 +47,11 @@ export async function observeCapacity(
 ): Promise<CapacityObservation[]> {
   const minute = Math.floor(at.getTime() / 60_000);
   const { cloudwatch, reservationEveryMinutes } = config.capacity;
-  const readMetrics = deps.metricsFor !== null && cloudwatch.enabled && minute % cloudwatch.everyMinutes === 0;
+  const metricsOn = deps.metricsFor !== null && cloudwatch.enabled;
+  // Alarms: CloudWatch evaluates every minute; elbscope reads the figures when an alarm says so, and hourly for charts.
+  const alarmMode = metricsOn && config.capacity.mode === 'alarms' && Boolean(deps.alarmsFor);
+  const chartRead = alarmMode && minute % config.capacity.alarms.chartEveryMinutes === 0;
+  const readMetrics = metricsOn && (alarmMode || minute % cloudwatch.everyMinutes === 0);
   const readReservations =
     deps.reservationsFor !== null && reservationEveryMinutes > 0 && minute % reservationEveryMinutes === 0;
   const results: CapacityObservation[] = observations.map(() => ({ reading: undefined, errors: [] }));
@@ -46,15 +59,21 @@ export async function observeCapacity(
 
   // Back far enough that the observations stored for reports (at least every observationEveryMinutes) chart every
   // minute, and over the trailing window: datapoints that arrived late since are read (GetMetricData is billed per
-  // metric asked, not per datapoint: the longer window costs nothing more).
-  const lookback = Math.max(
-    cloudwatch.everyMinutes +
-      cloudwatch.settleMinutes +
-      Math.max(CATCH_UP_MINUTES, config.store.observationEveryMinutes),
-    cloudwatch.trailingMinutes,
-  );
-  const window = metricWindow(at, lookback, cloudwatch.settleMinutes);
+  // metric asked, not per datapoint: the longer window costs nothing more). With alarms, a read covers the minutes
+  // since the last chart read; no settle time: an alarm in ALARM has seen its datapoint, and a late one is in the
+  // trailing window of the next read.
+  const lookback = alarmMode
+    ? Math.max(config.capacity.alarms.chartEveryMinutes, cloudwatch.trailingMinutes)
+    : Math.max(
+        cloudwatch.everyMinutes +
+          cloudwatch.settleMinutes +
+          Math.max(CATCH_UP_MINUTES, config.store.observationEveryMinutes),
+        cloudwatch.trailingMinutes,
+      );
+  const window = metricWindow(at, lookback, alarmMode ? 0 : cloudwatch.settleMinutes);
   const trailingFrom = new Date(window.end.getTime() - cloudwatch.trailingMinutes * 60_000).toISOString();
+  // The alarms' sync and states, one DescribeAlarms per region and account (shared/capacity/alarm-cycle.ts).
+  const alarmCycle: AlarmCycle | null = alarmMode ? syncAndReadAlarms(config, deps, at) : null;
   const groups = new Map<
     string,
     { region: string; roleArn?: string; members: { index: number; target: MetricTarget }[] }
@@ -77,6 +96,18 @@ export async function observeCapacity(
       return;
     }
     result.reading = {};
+    alarmCycle?.watch(
+      index,
+      {
+        key: loadBalancerKey(lb),
+        kind,
+        name: own?.name ?? loadBalancerName(lb),
+        arn: lb.arn,
+        targetGroups: lb.targetGroups,
+      },
+      region,
+      lb.roleArn,
+    );
     if (readMetrics) {
       const key = `${region}|${lb.roleArn ?? ''}`;
       const group = groups.get(key) ?? { region, ...(lb.roleArn ? { roleArn: lb.roleArn } : {}), members: [] };
@@ -88,6 +119,7 @@ export async function observeCapacity(
     }
     if (readReservations) {
       if (kind === 'classic') result.reading.reservation = null;
+      else if (alarmMode && !lb.arn) alarmCycle?.reserved(index, undefined);
       else if (!lb.arn)
         result.errors.push({
           source: 'reservation',
@@ -97,7 +129,10 @@ export async function observeCapacity(
         const lookup = (deps.reservationsFor as NonNullable<CapacityDeps['reservationsFor']>)(region, lb.roleArn);
         reservationJobs.push(
           lookup(lb.arn).then(
-            (r) => void ((result.reading as CapacityReading).reservation = r),
+            (r) => {
+              (result.reading as CapacityReading).reservation = r;
+              alarmCycle?.reserved(index, r.capacityUnits);
+            },
             (err: unknown) =>
               void result.errors.push({
                 source: 'reservation',
@@ -109,7 +144,11 @@ export async function observeCapacity(
     }
   });
 
+  // With alarms: the reservations first (the LCU alarm's line), then the alarms, then only the figures they ask for.
+  const readNow = alarmCycle ? await alarmCycle.settle(reservationJobs, results, chartRead) : null;
   const metricJobs = [...groups.values()].map(async (group) => {
+    if (readNow) group.members = group.members.filter((m) => readNow.has(m.index));
+    if (group.members.length === 0) return;
     const found = await (deps.metricsFor as NonNullable<CapacityDeps['metricsFor']>)(group.region, group.roleArn)(
       group.members.map((m) => m.target),
       window,

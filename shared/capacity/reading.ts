@@ -19,6 +19,11 @@ export interface CapacityReading {
    * The kind the metrics were read for (which metric is reserved-LCU use); absent in readings from before it was kept.
    */
   kind?: LoadBalancerKind;
+  /**
+   * Its CloudWatch alarms' states this cycle, per signal (capacity.mode "alarms"): what made elbscope read the
+   * figures, kept with the observation for the audit.
+   */
+  alarms?: Record<string, { state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' | 'unknown'; since: string | null }>;
   /** The LCU reservation (ALB/NLB); null: the load balancer has none to have (a Classic ELB). */
   reservation?: Reservation | null;
 }

@@ -108,6 +108,21 @@ const loadBalancerSchema = z.strictObject({
     z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,127}$/, 'expected 1-128 letters, digits, dots or hyphens')),
   ),
   backends: z._default(z.array(backendSchema), []),
+  /** Its target groups' ARNs (ALB/NLB): each gets a target-health alarm (capacity.mode "alarms"); discovery fills it. */
+  targetGroups: z.optional(
+    z
+      .array(
+        z
+          .string()
+          .check(
+            z.regex(
+              /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/,
+              'not a target group ARN',
+            ),
+          ),
+      )
+      .check(z.maxLength(100)),
+  ),
 });
 
 const dnsSchema = z.strictObject({
@@ -172,6 +187,25 @@ const storeSchema = z.strictObject({
  * GetMetricData per region and account per read) and ALB/NLB LCU reservations.
  */
 const capacitySchema = z.strictObject({
+  /**
+   * How the capacity signals are learnt: `alarms` (CloudWatch alarms per load balancer, their states read with one
+   * DescribeAlarms per region and account a cycle, the figures read on a change and every
+   * `alarms.chartEveryMinutes` for the report's charts; about a tenth of the price) or `polling` (GetMetricData every
+   * `cloudwatch.everyMinutes`). See docs/performance.md for the price of each.
+   */
+  mode: z._default(z.enum(['alarms', 'polling']), 'alarms'),
+  alarms: z._default(
+    z.strictObject({
+      /** The `<stage>` of the alarms' names, `elbscope-<stage>-<key>-<signal>` (on AWS the deployed stage wins). */
+      stage: z._default(
+        z.string().check(z.regex(/^[A-Za-z0-9-]{1,32}$/, 'expected 1-32 letters, digits or hyphens')),
+        'local',
+      ),
+      /** Every metric read this often for the report's charts (a window of that many one-minute points). */
+      chartEveryMinutes: z._default(intIn(5, 1440), 60),
+    }),
+    { stage: 'local', chartEveryMinutes: 60 },
+  ),
   cloudwatch: z._default(
     z.strictObject({
       enabled: z._default(z.boolean(), true),

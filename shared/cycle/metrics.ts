@@ -20,8 +20,8 @@ export const METRIC = {
   /** 1 per completed cycle (observe, worker batch, or TLS round): the heartbeat. */
   cycleCompleted: 'CycleCompleted',
   /**
-   * Per source (dimension `Source`): load balancers (DNS, ENI) or targets (StatusPage, TLS) that could not be observed
-   * this cycle; 0 when all were.
+   * Per source (dimension `Source`): load balancers (DNS, ENI, CloudWatch: metrics or alarms, Reservation) or targets
+   * (StatusPage, TLS) that could not be observed this cycle; 0 when all were.
    */
   observationFailed: 'ObservationFailed',
   /** Per load balancer and backend: 1 when its status page could not be read (emitted only then). */
@@ -39,7 +39,7 @@ export const METRIC_NAMESPACE = 'elbscope';
  * Values of the `Source` dimension of ObservationFailed.
  * @public deploy/metric-names.cjs reads it (through tsx) to make one alarm per source.
  */
-export const OBSERVATION_SOURCES = ['DNS', 'ENI', 'StatusPage', 'TLS'] as const;
+export const OBSERVATION_SOURCES = ['DNS', 'ENI', 'StatusPage', 'TLS', 'CloudWatch', 'Reservation'] as const;
 type ObservationSource = (typeof OBSERVATION_SOURCES)[number];
 
 /** The part of Powertools Metrics elbscope uses; a port so tests can record the calls. */
@@ -63,7 +63,13 @@ function put(metrics: MetricsPort, name: string, value: number, dimensions: Reco
  * number (no silent zero); its failure is counted instead.
  */
 function emitCycleMetrics(metrics: MetricsPort, snapshots: LoadBalancerSnapshot[]): void {
-  const failed: Record<'DNS' | 'ENI' | 'StatusPage', number> = { DNS: 0, ENI: 0, StatusPage: 0 };
+  const failed: Record<Exclude<ObservationSource, 'TLS'>, number> = {
+    DNS: 0,
+    ENI: 0,
+    StatusPage: 0,
+    CloudWatch: 0,
+    Reservation: 0,
+  };
   let skipped = 0;
   for (const snapshot of snapshots) {
     if (wasSkipped(snapshot.observation)) {
@@ -85,6 +91,9 @@ function emitCycleMetrics(metrics: MetricsPort, snapshots: LoadBalancerSnapshot[
     const failures = failuresOf(snapshot);
     if (failures.dns) failed.DNS++;
     if (failures.eni) failed.ENI++;
+    // AWS's capacity signals (GetMetricData, the alarm calls, DescribeCapacityReservation): the stack alarms on them too.
+    if (failures.cloudwatch) failed.CloudWatch++;
+    if (failures.reservation) failed.Reservation++;
     failed.StatusPage += snapshot.backends.filter((b) => b.report.error).length;
   }
   for (const [source, n] of Object.entries(failed)) put(metrics, METRIC.observationFailed, n, { Source: source });

@@ -26,6 +26,8 @@ export interface PolicyRefs {
   table: PolicyResource;
   /** The stack's own topic (used when the configuration names none). */
   topic: PolicyResource;
+  /** The capacity alarms elbscope keeps (`…:cloudwatch:*:*:alarm:elbscope-*`). */
+  alarms: PolicyResource;
   /** The stack's own seal key (used when the configuration names none). */
   sealKey: PolicyResource;
   /** A KMS key named by its bare id in the configuration, as an ARN in the stack's account and region. */
@@ -90,6 +92,21 @@ export function functionStatements(c: Config, refs: PolicyRefs): Record<Function
   // (CloudWatch GetMetricData and elbv2 Describe* authorize on '*' only), so '*' is their only resource.
   const capacity = [
     ...(c.capacity.cloudwatch.enabled ? [allow(['cloudwatch:GetMetricData'], '*')] : []),
+    // capacity.mode "alarms": the alarms elbscope keeps, only those named elbscope-* (any region and account the
+    // function's own role reaches; another account's role needs the same statement there: docs/deploy.md).
+    ...(c.capacity.cloudwatch.enabled && c.capacity.mode === 'alarms'
+      ? [
+          allow(
+            [
+              'cloudwatch:DescribeAlarms',
+              'cloudwatch:PutMetricAlarm',
+              'cloudwatch:DeleteAlarms',
+              'cloudwatch:TagResource',
+            ],
+            refs.alarms,
+          ),
+        ]
+      : []),
     ...(c.capacity.reservationEveryMinutes > 0
       ? [allow(['elasticloadbalancing:DescribeCapacityReservation'], '*')]
       : []),

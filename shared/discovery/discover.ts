@@ -92,13 +92,16 @@ async function discoverRegion(
   }
 
   // Backends: instance ids (Classic registrations, instance targets) → private IPs in one DescribeInstances per 200.
-  const v2Targets = new Map<string, { instances: string[]; ips: string[] }>();
+  const v2Targets = new Map<string, { instances: string[]; ips: string[]; groups: string[] }>();
   for (const lb of v2.filter((l) => v2Tagged.has(l.arn))) {
-    const targets = { instances: [] as string[], ips: [] as string[] };
+    const targets = { instances: [] as string[], ips: [] as string[], groups: [] as string[] };
     const groups = [];
     for await (const page of paginateDescribeTargetGroups({ client: clients.elbv2 }, { LoadBalancerArn: lb.arn }))
       groups.push(...apiList(page.TargetGroups, 'DescribeTargetGroups', 'TargetGroups'));
     for (const group of groups) {
+      // Every target group gets a target-health alarm (capacity.mode "alarms"); at most 100, as the schema holds.
+      if (group.TargetGroupArn && TARGET_GROUP_ARN.test(group.TargetGroupArn) && targets.groups.length < 100)
+        targets.groups.push(group.TargetGroupArn);
       if (!group.TargetGroupArn || group.TargetType === 'lambda' || group.TargetType === 'alb') continue;
       const health = await clients.elbv2.send(
         new DescribeTargetHealthCommand({ TargetGroupArn: group.TargetGroupArn }),
@@ -147,13 +150,14 @@ async function discoverRegion(
     });
   }
   for (const lb of v2.filter((l) => v2Tagged.has(l.arn))) {
-    const t = v2Targets.get(lb.arn) ?? { instances: [], ips: [] };
+    const t = v2Targets.get(lb.arn) ?? { instances: [], ips: [], groups: [] };
     found.push({
       dnsName: lb.dnsName,
       name: lb.name,
       arn: lb.arn,
       region,
       ...(roleArn ? { roleArn } : {}),
+      ...(t.groups.length > 0 ? { targetGroups: t.groups } : {}),
       backends: withTemplates
         ? [
             ...t.instances.flatMap((id) => (privateIp.has(id) ? [backend(id, privateIp.get(id) as string)] : [])),
@@ -164,6 +168,10 @@ async function discoverRegion(
   }
   return found;
 }
+
+/** A target group ARN as the configuration takes one (shared/config/schema.ts). */
+const TARGET_GROUP_ARN =
+  /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/;
 
 /** One region of one account: what discovery found there, or why it could not say. */
 export interface DiscoveryScope {

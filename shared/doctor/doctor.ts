@@ -34,6 +34,7 @@ const STACK = (logicalId: string) => ({ stack: logicalId });
 const REFS: PolicyRefs = {
   table: STACK('StateTable'),
   topic: STACK('AlertTopic'),
+  alarms: 'arn:aws:cloudwatch:*:*:alarm:elbscope-*',
   sealKey: STACK('SealKey'),
   keyById: (id) => STACK(`KMS key ${id}`),
   failures: STACK('FailedInvocations'),

@@ -23,7 +23,7 @@ export function awsCycleDeps(
   config: Config,
   ec2: (region: string, roleArn?: string) => EC2Client,
   defaultRegion?: string,
-  options: { capacity?: boolean } = {},
+  options: { capacity?: boolean; stage?: string | undefined } = {},
 ): CycleDeps {
   const elb = elbClientsByRegion();
   return {
@@ -34,7 +34,7 @@ export function awsCycleDeps(
       ? perRegionAndRole((region, roleArn) => rememberingOwnNames(createOwnNameLookup(elb(region, roleArn))))
       : null,
     // CloudWatch metrics and LCU reservations beside the nodes (the watching commands; not a one-shot observe).
-    ...(options.capacity ? { capacity: capacityDeps(config, elb) } : {}),
+    ...(options.capacity ? { capacity: capacityDeps(config, elb, options.stage) } : {}),
     // Classic back-end authentication policies, read each TLS round (a policy can change any time).
     backendAuthFor: needsBackendAuth(config)
       ? (region, roleArn) => createBackendAuthLookup(elb(region, roleArn).elb)

@@ -26,6 +26,7 @@ describe('The default lab scenario', () => {
     const lines: string[] = [];
     let served: Map<string, Map<number, number>> = new Map();
     const elbApi: { state?: Lab['elbApiState'] } = {};
+    let cloudwatch: Lab['cloudwatchState'] | undefined;
     const truth: {
       at: string;
       nodes: Record<string, number>;
@@ -42,6 +43,7 @@ describe('The default lab scenario', () => {
       signal: new AbortController().signal,
       onCycle: (lab, snapshots, at) => {
         served = lab.cloudwatchState.served;
+        cloudwatch = lab.cloudwatchState;
         elbApi.state = lab.elbApiState;
         const [s] = snapshots;
         if (!s) return;
@@ -67,6 +69,30 @@ describe('The default lab scenario', () => {
     expect(spilled.length).toBeGreaterThan(0);
     expect(spill.details.spillover).toBe(spilled.reduce((a, [, v]) => a + v, 0));
     expect(events.find((e) => e.kind === 'surge-queue' && e.status === 'firing')?.details.surgeQueueLength).toBe(1024);
+
+    // The spillover came through a CloudWatch alarm (capacity.mode "alarms", the default): elbscope keeps one, tagged,
+    // missing data not breaching; the lab's CloudWatch evaluated it to ALARM on its clock, and the event fired within
+    // 2 minutes of the first spillover datapoint (its minute's end), resolved once (the expectations above).
+    const alarm = cloudwatch?.alarms.all().find((a) => a.request.AlarmName === 'elbscope-local-lab-spillover');
+    expect(alarm?.request).toMatchObject({
+      MetricName: 'SpilloverCount',
+      Statistic: 'Sum',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(Object.fromEntries(alarm?.tags ?? [])).toMatchObject({
+      'elbscope:stage': 'local',
+      'elbscope:signal': 'spillover',
+    });
+    const firstSpill = Math.min(...(served.get('AWS/ELB/SpilloverCount/lab')?.keys() ?? []));
+    const fired = alarm?.history.find((h) => h.state === 'ALARM')?.at ?? Number.NaN;
+    expect(fired).toBe(firstSpill + 60_000); // evaluated at the end of the datapoint's minute
+    expect(Date.parse(spill.at) - (firstSpill + 60_000)).toBeLessThanOrEqual(120_000);
+    // One DescribeAlarms a cycle (one region and account, under 100 alarms), and each alarm put once (idempotent).
+    const calls = cloudwatch?.alarmCalls ?? [];
+    expect(
+      calls.filter((c) => c.action === 'PutMetricAlarm').map((c) => (c.request as { AlarmName: string }).AlarmName),
+    ).toEqual(['elbscope-local-lab-spillover', 'elbscope-local-lab-surge-queue']);
+    expect(calls.filter((c) => c.refusal)).toEqual([]);
 
     // The TLS rounds read the Classic ELB's back-end authentication (it has none), within the ELB API's contract.
     expect(

@@ -32,6 +32,12 @@ describe('The nlb lab scenario', () => {
       store,
       io: { out: (t) => lines.push(t), err: (t) => lines.push(t), env: {} },
       signal: new AbortController().signal,
+      // Every minute's figures read (capacity.mode "polling"), so what elbscope read can be held to what the lab
+      // served in a 100 s run: with alarms, an NLB no alarm of which breaches is read hourly, for the charts
+      // (tests/integration/capacity/alarms.test.ts; the default scenario runs in alarm mode).
+      monitor: {
+        capacity: { mode: 'polling', cloudwatch: { settleMinutes: 0, trailingMinutes: 2 }, reservationEveryMinutes: 1 },
+      },
       // `npm start -- --metrics-listen HOST:PORT`, on a port of its own choosing here.
       metricsListen: { host: '127.0.0.1', port: 0 },
       onCycle: (lab, snapshots) => {

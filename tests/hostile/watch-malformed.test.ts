@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,11 +28,22 @@ let cloudwatchEndpoint: RunningCloudWatch;
 let env: Record<string, string>;
 let dnsServer: string;
 const store = mkdtempSync(join(tmpdir(), 'elbscope-hostile-watch-'));
+// GetMetricData every cycle (capacity.mode "polling"), so each cycle reads the answer armed for it; in the default
+// alarm mode a quiet load balancer's figures are read only hourly (tests/integration/capacity/alarms.test.ts).
+const configFile = join(store, '..', `elbscope-hostile-watch-${process.pid}.json`);
 
 beforeAll(async () => {
   const started = await lab.start();
   dnsServer = started.dnsServer;
   cloudwatchEndpoint = await startCloudWatch(cloudwatch);
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      loadBalancers: [{ dnsName: lab.dnsName }],
+      dns: { servers: [dnsServer], allowLoopbackNodes: true },
+      capacity: { mode: 'polling' },
+    }),
+  );
   env = { AWS_ENDPOINT_URL_EC2: started.ec2Url, AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatchEndpoint.url };
 });
 afterAll(async () => {
@@ -44,11 +55,8 @@ const watch = (cycles: number) =>
   runElbscope(
     [
       'watch',
-      '--lb',
-      lab.dnsName,
-      '--dns-server',
-      dnsServer,
-      '--allow-loopback-nodes',
+      '--config',
+      configFile,
       '--cycles',
       String(cycles),
       '--interval',

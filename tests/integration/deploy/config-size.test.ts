@@ -9,6 +9,7 @@ import { LabElb } from '../../../lab/elb';
 import { startSnsEndpoint, type SnsState } from '../../../lab/sns/server';
 import { startDynalite } from '../../helpers/dynalite';
 import { childEnv } from '../../helpers/env';
+import { cfnLintFindings } from '../../helpers/cfn-lint';
 
 // A configuration of any size deploys: one that would not fit Lambda's environment
 // ("The total size of all environment variables doesn't exceed 4 KB", Lambda quotas)
@@ -193,4 +194,8 @@ describe('serverless package with a configuration too large for the environment 
       /ObserveLambdaFunction: its environment would be \d+ bytes .*over Lambda's limit \("The total size of all environment variables doesn't exceed 4 KB", Lambda quotas.*AWS would refuse the deploy/,
     );
   }, 300_000);
+
+  it("passes cfn-lint: the packaged templates of a configuration in a file (no error; warnings as package.test.ts's)", async () => {
+    expect(await cfnLintFindings([out])).toEqual([]);
+  }, 240_000);
 });

@@ -14,6 +14,7 @@ import { labHmacKey, startKmsEndpoint, type KmsState } from '../../../lab/kms/se
 import { METRIC } from '../../../shared/cycle/metrics';
 import { startDynalite } from '../../helpers/dynalite';
 import { childEnv } from '../../helpers/env';
+import { cfnLintFindings } from '../../helpers/cfn-lint';
 
 // The framework's own `serverless package` output (osls + serverless-esbuild),
 // with dummy credentials and no AWS account.
@@ -21,7 +22,17 @@ const root = fileURLToPath(new URL('../../..', import.meta.url));
 const serverless = join(root, 'node_modules/osls/bin/serverless.js');
 const run = promisify(execFile);
 
+/** Every directory a test packaged successfully: cfn-lint reads each one's templates (the last test). */
+const packaged: string[] = [];
+
 function packageTo(dir: string, extraEnv: Record<string, string> = {}, params: string[] = []) {
+  return runPackage(dir, extraEnv, params).then((r) => {
+    packaged.push(dir);
+    return r;
+  });
+}
+
+function runPackage(dir: string, extraEnv: Record<string, string>, params: string[]) {
   return run(
     process.execPath,
     [serverless, 'package', '--package', dir, '--stage', 'test', ...params.map((p) => `--param=${p}`)],
@@ -230,6 +241,10 @@ describe('serverless package', () => {
       [
         'ec2:DescribeNetworkInterfaces',
         'cloudwatch:GetMetricData',
+        'cloudwatch:DeleteAlarms',
+        'cloudwatch:DescribeAlarms',
+        'cloudwatch:PutMetricAlarm',
+        'cloudwatch:TagResource',
         'elasticloadbalancing:DescribeCapacityReservation',
         ...write,
         ...seal,
@@ -243,6 +258,10 @@ describe('serverless package', () => {
       [
         'ec2:DescribeNetworkInterfaces',
         'cloudwatch:GetMetricData',
+        'cloudwatch:DeleteAlarms',
+        'cloudwatch:DescribeAlarms',
+        'cloudwatch:PutMetricAlarm',
+        'cloudwatch:TagResource',
         'elasticloadbalancing:DescribeCapacityReservation',
         ...write,
         ...seal,
@@ -264,6 +283,15 @@ describe('serverless package', () => {
       all.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith(prefix))).map((s: any) => s.Resource);
     for (const r of resourceOf('dynamodb:')) expect(r).toEqual({ 'Fn::GetAtt': ['StateTable', 'Arn'] });
     for (const r of resourceOf('sns:')) expect(r).toEqual({ Ref: 'AlertTopic' });
+    // The capacity alarms: only those named elbscope-*, in any region and account the role reaches.
+    for (const r of all
+      .filter((s: any) =>
+        [s.Action]
+          .flat()
+          .some((a: string) => a.endsWith('Alarms') || a.endsWith('Alarm') || a === 'cloudwatch:TagResource'),
+      )
+      .map((s: any) => s.Resource))
+      expect(r).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:cloudwatch:*:*:alarm:elbscope-*' });
     // The seal key's MAC calls, on the stack's SealKey alone.
     for (const r of all
       .filter((s: any) => [s.Action].flat().some((a: string) => a.endsWith('Mac')))
@@ -273,7 +301,7 @@ describe('serverless package', () => {
       expect([{ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] }, { 'Fn::GetAtt': ['WorkQueue', 'Arn'] }]).toContainEqual(
         r,
       );
-    // Runaways are bounded: one copy of each scheduled function, ten workers, two reports.
+    // Runaways are bounded: one copy of each scheduled function, two reports; workers by their event source (below).
     expect(
       Object.fromEntries(
         Object.keys(fns).map((fn) => [fn, template.Resources[fn]?.Properties.ReservedConcurrentExecutions]),
@@ -282,7 +310,7 @@ describe('serverless package', () => {
       ObserveLambdaFunction: 1,
       TlsDashprobeLambdaFunction: 1,
       DispatchLambdaFunction: 1,
-      WorkerLambdaFunction: 10,
+      WorkerLambdaFunction: undefined,
       ReportLambdaFunction: 2,
     });
   });
@@ -360,8 +388,11 @@ describe('serverless package', () => {
   it('sends failed scheduled runs to a queue, and defines the dashboard', () => {
     const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
     expect(configs).toHaveLength(3); // observe, tls-probe, dispatch
-    for (const c of configs)
+    for (const c of configs) {
       expect(c.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': ['FailedInvocations', 'Arn'] });
+      // A late scheduled run is dropped, not replayed up to 6 hours later (Lambda's default), and retried once.
+      expect(c).toMatchObject({ MaximumEventAgeInSeconds: 120, MaximumRetryAttempts: 1 });
+    }
     const body = JSON.parse(template.Resources.Dashboard?.Properties.DashboardBody);
     expect(body.widgets.map((w: any) => w.properties.title)).toEqual([
       'Nodes per AZ (provisioned: ENIs)',
@@ -388,6 +419,10 @@ describe('serverless package', () => {
         ]),
         'elbscope-test-failed-invocations',
         'elbscope-test-heartbeat',
+        ...['dispatch', 'observe', 'report', 'tls-probe', 'worker'].map((f) => `elbscope-test-${f}-throttles`),
+        'elbscope-test-observation-failed-cloudwatch',
+        'elbscope-test-observation-failed-reservation',
+        'elbscope-test-work-queue-age',
         'elbscope-test-observation-failed-dns',
         'elbscope-test-observation-failed-eni',
         'elbscope-test-observation-failed-statuspage',
@@ -430,6 +465,20 @@ describe('serverless package', () => {
     });
     expect(alarms['elbscope-test-work-dead-letters']?.Dimensions[0].Value).toEqual({
       'Fn::GetAtt': ['WorkDeadLetters', 'QueueName'],
+    });
+    expect(alarms['elbscope-test-work-queue-age']).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['WorkQueue', 'QueueName'] } }],
+    });
+    expect(alarms['elbscope-test-worker-throttles']).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Throttles',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'WorkerLambdaFunction' } }],
+    });
+    expect(alarms['elbscope-test-observation-failed-cloudwatch']).toMatchObject({
+      MetricName: METRIC.observationFailed,
+      Dimensions: [service, { Name: 'Source', Value: 'CloudWatch' }],
     });
     expect(alarms['elbscope-test-observe-near-timeout']).toMatchObject({
       Namespace: 'AWS/Lambda',
@@ -480,7 +529,14 @@ describe('serverless package', () => {
     expect(mapping).toMatchObject({
       EventSourceArn: { 'Fn::GetAtt': ['WorkQueue', 'Arn'] },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+      // The documented cap of an SQS event source's concurrency (not reserved concurrency, which it does not see).
+      ScalingConfig: { MaximumConcurrency: 10 },
     });
+    // AWS: a visibility timeout at least 6 × the function's timeout; retention that outlives a day's worker outage.
+    const queue = template.Resources.WorkQueue?.Properties;
+    const workerTimeout = template.Resources.WorkerLambdaFunction?.Properties.Timeout;
+    expect(queue?.VisibilityTimeout).toBeGreaterThanOrEqual(6 * workerTimeout);
+    expect(queue?.MessageRetentionPeriod).toBeGreaterThanOrEqual(86_400);
     expect(template.Resources.WorkQueue?.Properties.RedrivePolicy).toEqual({
       deadLetterTargetArn: { 'Fn::GetAtt': ['WorkDeadLetters', 'Arn'] },
       maxReceiveCount: 3,
@@ -515,5 +571,11 @@ describe('serverless package', () => {
     );
     expect(failed).not.toBeNull();
     expect(`${failed?.stdout}${failed?.stderr}`).toContain(`loadBalancers[0].dnsName: not a valid DNS name`);
+  }, 240_000);
+
+  // Last: every template the tests above packaged (default, VPC, IAM, fan-out).
+  it("passes cfn-lint (AWS's CloudFormation linter): no error, every warning fixed or justified (tests/helpers/cfn-lint.ts)", async () => {
+    expect(packaged.length).toBeGreaterThanOrEqual(4);
+    expect(await cfnLintFindings(packaged)).toEqual([]);
   }, 240_000);
 });

@@ -31,6 +31,8 @@ describe('Function: parseConfig', () => {
       fanout: { enabled: false, batchSize: 25 },
       alerts: {},
       capacity: {
+        mode: 'alarms',
+        alarms: { stage: 'local', chartEveryMinutes: 60 },
         cloudwatch: { enabled: true, everyMinutes: 1, settleMinutes: 2, trailingMinutes: 15, metrics: 'all' },
         reservationEveryMinutes: 5,
         surgeQueueShare: 0.5,

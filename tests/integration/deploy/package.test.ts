@@ -98,11 +98,13 @@ describe('serverless package', () => {
     expect(tlsFn?.Properties.VpcConfig).toBeUndefined();
   });
 
-  it('packages each function on its own, with its tree-shaken AWS SDK, under 250 KB', () => {
+  // The bound says the SDK is tree-shaken (whole clients would make each zip several MB), not a size budget: import
+  // time is bench 4's to measure. Alarms and chat cards took observe and worker from 240 to 251 KB.
+  it('packages each function on its own, with its tree-shaken AWS SDK, under 300 KB', () => {
     for (const name of ['observe', 'tls-probe', 'report', 'dispatch', 'worker']) {
       const size = statSync(join(packageDir, `${name}.zip`)).size;
       expect(size).toBeGreaterThan(10_000);
-      expect(size).toBeLessThan(250_000);
+      expect(size).toBeLessThan(300_000);
     }
   });
 

@@ -18,7 +18,7 @@ import { byEventTime, StoreRecordCorruptError, type StoredObservation, listEvent
 import { sealsLine } from '../../shared/ledger/seal-audit';
 import { printable, systemFailure, UsageError } from '../../shared/errors';
 import { parseLoadBalancerArn, parseLoadBalancerDnsName } from '../../shared/nodes/lb-name';
-import type { LoadBalancerState } from '../../shared/detect/state';
+import type { LoadBalancerState } from '../../shared/ledger/state';
 import { EXIT, lineIo, type CliIo } from '../io';
 import { openStore } from '../store';
 import { intArg, nonEmptyArg } from './args';
@@ -380,16 +380,16 @@ function prewarmKindOf(given: string, key: string, state: LoadBalancerState | nu
   if (shape === 'classic-or-application') out.notNlb = true;
   saw((KEY_TYPE.exec(key)?.[1] as 'app' | 'net' | undefined) ?? null, `its key ${key} carries its ARN's type, net`);
   if (state) {
-    const arn = typeof state.identity?.arn === 'string' ? state.identity.arn : null;
+    const arn = typeof state.meta.identity?.arn === 'string' ? state.meta.identity.arn : null;
     saw(arnType(arn), `its configured ARN ${arn ?? ''} is an NLB's`);
-    if (state.kind === 'network') saw('net', 'the last cycle observed an NLB');
-    if (state.kind === 'application') saw('app', 'the last cycle observed an ALB');
-    if (state.kind === 'classic') {
+    const { kind, samples } = state.memory;
+    if (kind === 'network') saw('net', 'the last cycle observed an NLB');
+    if (kind === 'application') saw('app', 'the last cycle observed an ALB');
+    if (kind === 'classic') {
       out.classic ??= 'the last cycle observed a Classic ELB';
       out.notNlb = true;
     }
-    if (state.samples.some((s) => s?.kind === 'network' || s?.nlb === true))
-      saw('net', 'a recent cycle observed an NLB');
+    if (samples.some((s) => s?.kind === 'network' || s?.nlb === true)) saw('net', 'a recent cycle observed an NLB');
   }
   return out;
 }

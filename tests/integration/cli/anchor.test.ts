@@ -76,7 +76,7 @@ describe('Command: elbscope verify --anchor', () => {
     }
     const stateFile = join(dir, 'loadbalancers', 'web', 'state.json');
     const state = JSON.parse(readFileSync(stateFile, 'utf8'));
-    state.state.chain = { seq: 3, hash: prev };
+    state.state.head.chain = { seq: 3, hash: prev };
     // The digest written beside the state, recomputed too (the editor knows the scheme).
     state.digest = createHash('sha256').update(JSON.stringify(state.state)).digest('hex');
     writeFileSync(stateFile, JSON.stringify(state, null, 2));

@@ -19,6 +19,7 @@ import { sealsLine } from '../../shared/ledger/seal-audit';
 import { printable, systemFailure, UsageError } from '../../shared/errors';
 import { parseLoadBalancerArn, parseLoadBalancerDnsName } from '../../shared/nodes/lb-name';
 import type { LoadBalancerState } from '../../shared/ledger/state';
+import { DISCOVERY_LEDGER } from '../../shared/ledger/keys';
 import { EXIT, lineIo, type CliIo } from '../io';
 import { openStore } from '../store';
 import { intArg, nonEmptyArg } from './args';
@@ -106,7 +107,12 @@ export function eventsCommand(io: CliIo, setExit: (code: number) => void): Comma
         json?: boolean;
       }) => {
         const store = openStore(flags, { env: io.env });
-        const lb = flags.lb ? await knownLoadBalancer(store, flags.lb) : undefined;
+        // Discovery's own events are asked for by `--lb discovery` (or its record's name): it is no load balancer.
+        const lb = flags.lb
+          ? flags.lb === 'discovery' || flags.lb === DISCOVERY_LEDGER
+            ? DISCOVERY_LEDGER
+            : await knownLoadBalancer(store, flags.lb)
+          : undefined;
         const events = (await listEvents(store, lb))
           .filter((e) => !flags.undelivered || e.deliveryError !== null)
           .sort(byEventTime);
@@ -231,10 +237,13 @@ export function verifyCommand(
       let anchored = false;
       const lbs = await store.listLoadBalancers();
       const outbox = await store.outbox({ op: 'list' });
-      for (const lb of lbs) {
+      // Discovery's own record (no load balancer) has a trail too: verified after them, its lines named `discovery`.
+      const discovery = await store.getState(DISCOVERY_LEDGER, 'read').catch(() => 'unreadable');
+      for (const key of discovery ? [...lbs, DISCOVERY_LEDGER] : lbs) {
+        const lb = key === DISCOVERY_LEDGER ? 'discovery' : key;
         let audit: LoadBalancerAudit;
         try {
-          audit = await auditLoadBalancer(store, lb, now(), outbox);
+          audit = await auditLoadBalancer(store, key, now(), outbox);
         } catch (err) {
           if (!(err instanceof StoreRecordCorruptError)) throw err;
           broken++;

@@ -109,14 +109,14 @@ export async function recordCycle(
         // chains it (a stored observation changed, removed or inserted shows in `verify`).
         const last = meta.observed ?? null;
         const since = last ? Date.parse(cycleAt) - Date.parse(last.at) : Number.NaN;
-        const store = !last || last.key !== key || since >= config.store.observationEveryMinutes * 60_000 || since < 0;
-        if (store) meta.observed = { key, at: cycleAt };
+        const storeIt = !last || last.key !== key || since >= config.store.observationEveryMinutes * 60_000 || since < 0;
+        if (storeIt) meta.observed = { key, at: cycleAt };
         const { account, region, name, arn } = snapshot.identity;
         meta.identity = { account, region, name, arn };
         return {
           events: detectCycle(memory, sample, lb, options, prewarms),
           prewarms,
-          ...(store
+          ...(storeIt
             ? {
                 observation: {
                   loadBalancer: lb,

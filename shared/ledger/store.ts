@@ -1,6 +1,7 @@
 import { ElbscopeError } from '../errors';
 import type { ChainedEvent, RulesMemory } from '../detect/state';
 import type { StateRecord } from './state';
+import { DISCOVERY_LEDGER } from './keys';
 import type { PrewarmTarget } from '../detect/rules';
 import type { Sealer, SealStatus, StateSeal } from './seal';
 
@@ -236,13 +237,17 @@ export type PrewarmAnswer<O extends PrewarmOp> = O extends { op: 'list' }
     ? { target: PrewarmTarget; seal: SealStatus }[]
     : undefined;
 
-/** Every stored event, of one load balancer or of all (each load balancer's trail in turn). */
+/**
+ * Every stored event, of one load balancer (or discovery's record) or of all: each load balancer's trail in turn, then
+ * discovery's.
+ */
 export async function listEvents(
   store: Pick<Store, 'listLoadBalancers' | 'listTrail'>,
   lb?: string,
 ): Promise<StoredEvent[]> {
   const out: StoredEvent[] = [];
-  for (const name of lb ? [lb] : await store.listLoadBalancers()) out.push(...(await store.listTrail(name)).events);
+  const all = lb ? [lb] : [...(await store.listLoadBalancers()), DISCOVERY_LEDGER];
+  for (const name of all) out.push(...(await store.listTrail(name)).events);
   return out;
 }
 

@@ -109,7 +109,8 @@ export async function recordCycle(
         // chains it (a stored observation changed, removed or inserted shows in `verify`).
         const last = meta.observed ?? null;
         const since = last ? Date.parse(cycleAt) - Date.parse(last.at) : Number.NaN;
-        const storeIt = !last || last.key !== key || since >= config.store.observationEveryMinutes * 60_000 || since < 0;
+        const storeIt =
+          !last || last.key !== key || since >= config.store.observationEveryMinutes * 60_000 || since < 0;
         if (storeIt) meta.observed = { key, at: cycleAt };
         const { account, region, name, arn } = snapshot.identity;
         meta.identity = { account, region, name, arn };

@@ -18,7 +18,8 @@ import { byEventTime, StoreRecordCorruptError, type StoredObservation, listEvent
 import { sealsLine } from '../../shared/ledger/seal-audit';
 import { printable, systemFailure, UsageError } from '../../shared/errors';
 import { parseLoadBalancerArn, parseLoadBalancerDnsName } from '../../shared/nodes/lb-name';
-import type { LoadBalancerState } from '../../shared/detect/state';
+import type { LoadBalancerState } from '../../shared/ledger/state';
+import { DISCOVERY_LEDGER } from '../../shared/ledger/keys';
 import { EXIT, lineIo, type CliIo } from '../io';
 import { openStore } from '../store';
 import { intArg, nonEmptyArg } from './args';
@@ -106,7 +107,12 @@ export function eventsCommand(io: CliIo, setExit: (code: number) => void): Comma
         json?: boolean;
       }) => {
         const store = openStore(flags, { env: io.env });
-        const lb = flags.lb ? await knownLoadBalancer(store, flags.lb) : undefined;
+        // Discovery's own events are asked for by `--lb discovery` (or its record's name): it is no load balancer.
+        const lb = flags.lb
+          ? flags.lb === 'discovery' || flags.lb === DISCOVERY_LEDGER
+            ? DISCOVERY_LEDGER
+            : await knownLoadBalancer(store, flags.lb)
+          : undefined;
         const events = (await listEvents(store, lb))
           .filter((e) => !flags.undelivered || e.deliveryError !== null)
           .sort(byEventTime);
@@ -231,10 +237,13 @@ export function verifyCommand(
       let anchored = false;
       const lbs = await store.listLoadBalancers();
       const outbox = await store.outbox({ op: 'list' });
-      for (const lb of lbs) {
+      // Discovery's own record (no load balancer) has a trail too: verified after them, its lines named `discovery`.
+      const discovery = await store.getState(DISCOVERY_LEDGER, 'read').catch(() => 'unreadable');
+      for (const key of discovery ? [...lbs, DISCOVERY_LEDGER] : lbs) {
+        const lb = key === DISCOVERY_LEDGER ? 'discovery' : key;
         let audit: LoadBalancerAudit;
         try {
-          audit = await auditLoadBalancer(store, lb, now(), outbox);
+          audit = await auditLoadBalancer(store, key, now(), outbox);
         } catch (err) {
           if (!(err instanceof StoreRecordCorruptError)) throw err;
           broken++;
@@ -380,16 +389,16 @@ function prewarmKindOf(given: string, key: string, state: LoadBalancerState | nu
   if (shape === 'classic-or-application') out.notNlb = true;
   saw((KEY_TYPE.exec(key)?.[1] as 'app' | 'net' | undefined) ?? null, `its key ${key} carries its ARN's type, net`);
   if (state) {
-    const arn = typeof state.identity?.arn === 'string' ? state.identity.arn : null;
+    const arn = typeof state.meta.identity?.arn === 'string' ? state.meta.identity.arn : null;
     saw(arnType(arn), `its configured ARN ${arn ?? ''} is an NLB's`);
-    if (state.kind === 'network') saw('net', 'the last cycle observed an NLB');
-    if (state.kind === 'application') saw('app', 'the last cycle observed an ALB');
-    if (state.kind === 'classic') {
+    const { kind, samples } = state.memory;
+    if (kind === 'network') saw('net', 'the last cycle observed an NLB');
+    if (kind === 'application') saw('app', 'the last cycle observed an ALB');
+    if (kind === 'classic') {
       out.classic ??= 'the last cycle observed a Classic ELB';
       out.notNlb = true;
     }
-    if (state.samples.some((s) => s?.kind === 'network' || s?.nlb === true))
-      saw('net', 'a recent cycle observed an NLB');
+    if (samples.some((s) => s?.kind === 'network' || s?.nlb === true)) saw('net', 'a recent cycle observed an NLB');
   }
   return out;
 }

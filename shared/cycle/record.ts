@@ -5,10 +5,8 @@ import type { Config } from '../config/schema';
 import { loadBalancerKey } from '../config/identity';
 import { detectCycle, detectTls, type RuleOptions } from '../detect/rules';
 import { toCycleSample, toTlsSample } from './sample';
-import type { ChainedEvent, CycleSample, LoadBalancerState } from '../detect/state';
-import { chainObservation, prewarmHash } from '../ledger/chain';
-import type { StoredObservation } from '../ledger/store';
-import { commitEvents, storeRecordCorrupt } from '../ledger/commit';
+import { decisionFacts, type ChainedEvent, type CycleSample, type RulesMemory } from '../detect/state';
+import { commitEvents, type ChainHeads, type Decision } from '../ledger/commit';
 import { flushOutbox, type FlushDeps, type FlushResult } from '../ledger/flush';
 import { wasSkipped } from '../nodes/observation';
 import { isPast } from '../deadline';
@@ -27,12 +25,7 @@ export interface RecordDeps extends FlushDeps {
   onHead?: (loadBalancer: string, head: ChainHeads) => void;
 }
 
-/** A load balancer's audit-chain head, and its stored observations' chain head (none stored yet: absent). */
-export interface ChainHeads {
-  seq: number;
-  hash: string;
-  observations?: { seq: number; hash: string };
-}
+export type { ChainHeads } from '../ledger/commit';
 
 /** The rule options from the configuration. */
 function ruleOptions(config: Config): RuleOptions {
@@ -101,54 +94,45 @@ export async function recordCycle(
       .update(JSON.stringify({ ...compact, capacity: distress }))
       .digest('hex')
       .slice(0, 16);
-    let observation: StoredObservation | null = null;
     let steppedBackFrom: string | null = null;
     const events = await commitEvents(
       deps.store,
       lb,
-      (state, recovered) => {
-        observation = null;
+      ({ memory, meta }): Decision => {
         steppedBackFrom = null;
-        const corrupt = recovered ? [storeRecordCorrupt(lb, recovered, cycleAt)] : [];
-        const standing = cycleStanding(state.lastCycleAt, state.samples, cycleAt, deps.now());
-        if (standing === 'replay') return corrupt; // recorded already
-        if (standing === 'clock-stepped-back') steppedBackFrom = state.lastCycleAt;
+        const standing = cycleStanding(meta.lastCycleAt, memory.samples, cycleAt, deps.now());
+        if (standing === 'replay') return { events: [] }; // recorded already
+        if (standing === 'clock-stepped-back') steppedBackFrom = meta.lastCycleAt;
+        meta.lastCycleAt = cycleAt;
         // Observations for reports: when what they show changed, and every observationEveryMinutes anyway
-        // (and at once after the clock stepped back: the time since the last one is not known then).
-        const last = state.observed ?? null;
+        // (and at once after the clock stepped back: the time since the last one is not known then). The commit
+        // chains it (a stored observation changed, removed or inserted shows in `verify`).
+        const last = meta.observed ?? null;
         const since = last ? Date.parse(cycleAt) - Date.parse(last.at) : Number.NaN;
-        if (!last || last.key !== key || since >= config.store.observationEveryMinutes * 60_000 || since < 0) {
-          state.observed = { key, at: cycleAt };
-          // Chained, the head kept in the state: a stored observation changed, removed or inserted shows in `verify`.
-          const chained = chainObservation(
-            state.observationChain,
-            { loadBalancer: lb, at: cycleAt, snapshot: compact },
-            config.store.observationTtlDays,
-          );
-          state.observationChain = chained.head;
-          observation = chained.record;
-        }
+        const storeIt =
+          !last || last.key !== key || since >= config.store.observationEveryMinutes * 60_000 || since < 0;
+        if (storeIt) meta.observed = { key, at: cycleAt };
         const { account, region, name, arn } = snapshot.identity;
-        state.identity = { account, region, name, arn };
-        // Pre-warm targets are written outside any commit: the first cycle that reads one vouches for its content.
-        for (const target of prewarms)
-          if (target.loadBalancer === lb) (state.prewarmDigests ??= {})[target.id] ??= prewarmHash(target);
-        return [...corrupt, ...detectCycle(state, sample, lb, options, prewarms)];
+        meta.identity = { account, region, name, arn };
+        return {
+          events: detectCycle(memory, sample, lb, options, prewarms),
+          prewarms,
+          ...(storeIt
+            ? {
+                observation: {
+                  loadBalancer: lb,
+                  at: cycleAt,
+                  snapshot: compact,
+                  ttlDays: config.store.observationTtlDays,
+                },
+              }
+            : {}),
+        };
       },
       {
+        at: cycleAt,
         unchanged: (before, after) => sameDecisionInputs(before, after, options.pressureShare),
-        onHead: (head, state) =>
-          deps.onHead?.(lb, {
-            ...head,
-            ...(state.observationChain
-              ? { observations: { seq: state.observationChain.seq, hash: state.observationChain.hash } }
-              : {}),
-          }),
-        // Before the commit: a crash between leaves a record one past the head, which the retried cycle rewrites.
-        beforeCommit: async () => {
-          if (observation)
-            await deps.store.observations({ op: 'put', observation, ttlDays: config.store.observationTtlDays });
-        },
+        onHead: (heads) => deps.onHead?.(lb, heads),
       },
     );
     if (steppedBackFrom !== null) warnSteppedBack(deps, lb, 'cycle', cycleAt, steppedBackFrom);
@@ -191,7 +175,7 @@ function warnSteppedBack(deps: RecordDeps, lb: string, what: 'cycle' | 'TLS roun
  * pre-open yes/no, pressure yes/no). Then the state need not be written; a retry
  * of such a cycle decides the same nothing again.
  */
-function sameDecisionInputs(before: LoadBalancerState, after: LoadBalancerState, pressureShare: number): boolean {
+function sameDecisionInputs(before: RulesMemory, after: RulesMemory, pressureShare: number): boolean {
   const view = (s: CycleSample) =>
     JSON.stringify([
       s.perAz,
@@ -208,46 +192,8 @@ function sameDecisionInputs(before: LoadBalancerState, after: LoadBalancerState,
     ]);
   const views = after.samples.map(view);
   if (views.some((v) => v !== views[0]) || before.samples.length !== after.samples.length) return false;
-  const facts = (s: LoadBalancerState) =>
-    JSON.stringify([
-      s.nodes,
-      s.preopen,
-      s.certs,
-      s.firstSign,
-      s.conditions,
-      s.prewarm,
-      s.chain,
-      s.observed ?? null,
-      s.kind ?? null,
-      s.identity ?? null,
-      capacityFacts(s),
-      s.prewarmDigests ?? null,
-    ]);
-  return facts(before) === facts(after);
-}
-
-/**
- * The capacity memory that must reach the store: the reservation, its reads and
- * confirmation, its idle clock (the hour last covered by usage data: a write an
- * hour at most), and the firing conditions' episodes (their figures). The metrics
- * cursor and the trailing window's minutes are left out on purpose: a quiet cycle
- * (nothing spilling, queueing, rejected or above the reservation) need not be
- * written, and the next one, starting again from the stored cursor, re-reads its
- * minutes (the trailing window) and finds them as they are now, each once.
- */
-function capacityFacts(s: LoadBalancerState): unknown {
-  const c = s.capacity;
-  return c
-    ? [
-        c.reservation,
-        c.reservationSamples ?? null,
-        c.confirmedReservation ?? null,
-        c.reservedSince,
-        c.peakSinceReserved,
-        c.usageHours ?? null,
-        c.episodes ?? null,
-      ]
-    : null;
+  // The rest of the memory as a whole (decisionFacts leaves out only what moves every cycle; see there).
+  return decisionFacts(before) === decisionFacts(after);
 }
 
 /** What a stored observation keeps for reports (a few hundred bytes, not the whole snapshot). */
@@ -308,14 +254,19 @@ export async function recordTls(
     try {
       let steppedBackFrom: string | null = null;
       all.push(
-        ...(await commitEvents(deps.store, lb, (state, recovered) => {
-          steppedBackFrom = null;
-          const corrupt = recovered ? [storeRecordCorrupt(lb, recovered, at)] : [];
-          const standing = cycleStanding(state.lastTlsAt, state.tlsSamples, at, deps.now());
-          if (standing === 'replay') return corrupt;
-          if (standing === 'clock-stepped-back') steppedBackFrom = state.lastTlsAt;
-          return [...corrupt, ...detectTls(state, sample, lb, options)];
-        })),
+        ...(await commitEvents(
+          deps.store,
+          lb,
+          ({ memory, meta }) => {
+            steppedBackFrom = null;
+            const standing = cycleStanding(meta.lastTlsAt, memory.tlsSamples, at, deps.now());
+            if (standing === 'replay') return [];
+            if (standing === 'clock-stepped-back') steppedBackFrom = meta.lastTlsAt;
+            meta.lastTlsAt = at;
+            return detectTls(memory, sample, lb, options);
+          },
+          { at },
+        )),
       );
       if (steppedBackFrom !== null) warnSteppedBack(deps, lb, 'TLS round', at, steppedBackFrom);
     } catch (err) {

@@ -10,7 +10,7 @@ import type {
   CapacityEpisode,
   CapacityState,
   CycleSample,
-  LoadBalancerState,
+  RulesMemory,
   MinuteFigures,
   ReservationSample,
 } from './state';
@@ -136,7 +136,7 @@ function upgradeCapacity(cap: CapacityState): void {
  * its reads) and `-idle`.
  */
 export function detectCapacity(
-  state: LoadBalancerState,
+  state: RulesMemory,
   sample: CycleSample,
   lb: string,
   options: CapacityRuleOptions,

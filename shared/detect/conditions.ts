@@ -1,4 +1,7 @@
-import type { FiringCondition, LoadBalancerState } from './state';
+import type { FiringCondition } from './state';
+
+/** A memory that keeps firing conditions (a load balancer's rules', or discovery's). */
+type WithConditions = { conditions: Record<string, FiringCondition> };
 
 /**
  * Firing conditions, keyed by what they are about — a kind and a scope (an AZ, a
@@ -13,7 +16,7 @@ export function conditionKey(kind: string, scope: string | null): string {
 }
 
 /** The scopes of `kind`'s firing conditions. */
-export function firingScopes(state: LoadBalancerState, kind: string): (string | null)[] {
+export function firingScopes(state: WithConditions, kind: string): (string | null)[] {
   return Object.values(state.conditions)
     .filter((c) => c.kind === kind)
     .map((c) => c.scope ?? null);
@@ -28,7 +31,7 @@ export type Fire = (status: 'firing' | 'resolved', repeat: boolean, since: strin
  * condition is announced again every `repeatAfterMs`.
  */
 export function updateCondition(
-  state: LoadBalancerState,
+  state: WithConditions,
   kind: string,
   scope: string | null,
   active: boolean | undefined,
@@ -56,7 +59,7 @@ export function updateCondition(
  * key holds no `|`, nor does a kind, so whatever lies between the first and the
  * last `|` is the scope (`-`: none), `|`s and all. Keys already structured stay.
  */
-export function upgradeConditions(state: LoadBalancerState): void {
+export function upgradeConditions(state: WithConditions): void {
   for (const [key, condition] of Object.entries(state.conditions)) {
     if (condition.kind !== undefined) continue;
     const first = key.indexOf('|');

@@ -1,6 +1,6 @@
 import { confirmedValue, sameList, type Confirm } from './confirm';
 import { makeEvent, type ElbEvent, type Emit } from './events';
-import type { CycleSample, LoadBalancerState, TlsSample } from './state';
+import type { CycleSample, RulesMemory, TlsSample } from './state';
 import { detectCapacity, reservationReached, type CapacityRuleOptions } from './capacity-rules';
 import { firingScopes, updateCondition, upgradeConditions } from './conditions';
 
@@ -63,7 +63,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  * nodes leave DNS while they drain or are replaced.
  */
 function detectAzOutOfDns(
-  state: LoadBalancerState,
+  state: RulesMemory,
   samples: CycleSample[],
   sample: CycleSample,
   lb: string,
@@ -106,7 +106,7 @@ function detectAzOutOfDns(
  * events until it recovers. The first sufficient cycle sets the baseline silently.
  */
 export function detectCycle(
-  state: LoadBalancerState,
+  state: RulesMemory,
   sample: CycleSample,
   loadBalancer: string,
   options: RuleOptions,
@@ -117,7 +117,6 @@ export function detectCycle(
   const emit = emitter(loadBalancer, at, events);
   upgradeConditions(state);
   state.samples = [...state.samples, sample].slice(-Math.max(options.confirm.n, 1));
-  state.lastCycleAt = at;
   const samples = state.samples;
 
   // observation-failed / recovered, per failing source (a backend's name may hold any character: scopes are never
@@ -220,7 +219,7 @@ export function detectCycle(
 const NLB_UNEXPECTED = ' (unexpected: a Network Load Balancer has one static node per AZ)';
 
 function detectNodes(
-  state: LoadBalancerState,
+  state: RulesMemory,
   samples: CycleSample[],
   lb: string,
   at: string,
@@ -308,7 +307,7 @@ function detectNodes(
 }
 
 function detectPreopen(
-  state: LoadBalancerState,
+  state: RulesMemory,
   samples: CycleSample[],
   sample: CycleSample,
   lb: string,
@@ -346,7 +345,7 @@ function detectPreopen(
   }
 }
 
-function detectPrewarm(state: LoadBalancerState, lb: string, at: string, prewarms: PrewarmTarget[], emit: Emit): void {
+function detectPrewarm(state: RulesMemory, lb: string, at: string, prewarms: PrewarmTarget[], emit: Emit): void {
   const nodes = state.nodes ?? {};
   const counts = Object.values(nodes).map((ips) => ips.length);
   const total = counts.reduce((a, b) => a + b, 0);
@@ -424,7 +423,7 @@ const TLS_OBSERVATION_FAILED = 'tls-observation-failed';
  * back-end authentication lookup: `backend-auth`), confirmed M of N rounds.
  */
 function detectTlsObservationFailures(
-  state: LoadBalancerState,
+  state: RulesMemory,
   samples: TlsSample[],
   sample: TlsSample,
   lb: string,
@@ -467,7 +466,7 @@ function detectTlsObservationFailures(
  * observation-failed).
  */
 export function detectTls(
-  state: LoadBalancerState,
+  state: RulesMemory,
   sample: TlsSample,
   loadBalancer: string,
   options: RuleOptions,
@@ -477,7 +476,6 @@ export function detectTls(
   const emit = emitter(loadBalancer, at, events);
   upgradeConditions(state);
   state.tlsSamples = [...state.tlsSamples, sample].slice(-Math.max(options.tlsConfirm.n, 1));
-  state.lastTlsAt = at;
   const samples = state.tlsSamples;
   detectTlsObservationFailures(state, samples, sample, loadBalancer, options, emit);
   for (const backend of Object.keys(sample.backends)) {

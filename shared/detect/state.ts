@@ -1,5 +1,5 @@
+import { canonicalJson } from '../canonical-json';
 import type { LoadBalancerKind } from '../nodes/kind';
-import type { LoadBalancerIdentity } from '../config/identity';
 import type { ElbEvent } from './events';
 import type { CapacityReading } from '../capacity/reading';
 import type { Reservation } from '../capacity/reservation';
@@ -132,10 +132,12 @@ export interface FiringCondition {
   lastNotified: string;
 }
 
-/** Everything the rules remember about one load balancer between cycles. */
-export interface LoadBalancerState {
-  lastCycleAt: string | null;
-  lastTlsAt: string | null;
+/**
+ * The rules' memory of one load balancer between cycles: everything `decide` reads besides the sample, and nothing
+ * else (the ledger's head and the cycle's metadata are parts of the stored state of their own: shared/ledger/state.ts).
+ * The rules are a pure function of it and the sample: they update it in place and answer events.
+ */
+export interface RulesMemory {
   samples: CycleSample[];
   tlsSamples: TlsSample[];
   /** Confirmed node IPs per AZ; null until the first sufficient cycle (the baseline). */
@@ -150,31 +152,29 @@ export interface LoadBalancerState {
   conditions: Record<string, FiringCondition>;
   /** Pre-warm target id → outcome so far. */
   prewarm: Record<string, 'complete' | 'overdue'>;
-  /** The audit chain's head: last sequence number and hash. */
-  chain: { seq: number; hash: string };
-  /** Events decided but not yet appended to the audit trail (the commit point is the state write). */
-  pending: ChainedEvent[];
-  /** The last observation stored for reports: its content key and time (null: none yet). */
-  observed?: { key: string; at: string } | null;
   /** The kind the last cycle with evidence said (the TLS rules, which see no ENIs, go by it). */
   kind?: LoadBalancerKind | null;
-  /**
-   * Pre-warm target id → its digest when a cycle first read it: a target changed or removed later shows in `verify`.
-   */
-  prewarmDigests?: Record<string, string>;
-  /**
-   * The head of the stored observations' chain: the last committed one's sequence, hash and expiry (absent: none yet).
-   */
-  observationChain?: { seq: number; hash: string; expiresAt: string };
   /** CloudWatch and LCU-reservation memory (absent until first read). */
   capacity?: CapacityState;
-  /**
-   * Set when the stored state did not read (or was edited) and this one was rebuilt: until the next commit announces
-   * it.
-   */
-  recovered?: { location: string; reason: string; movedTo: string };
-  /** Whose state this is, as the last cycle's configuration said: for reports and audits. */
-  identity?: Pick<LoadBalancerIdentity, 'account' | 'region' | 'name' | 'arn'>;
+}
+
+/** Discovery's rules' memory: which regions' (and accounts') discovery is failing (shared/discovery/ledger.ts). */
+export interface DiscoveryMemory {
+  conditions: Record<string, FiringCondition>;
+}
+
+/**
+ * The rules' memory as the decisions stand: all of it but the recent samples (a window the rules keep to confirm M of
+ * N) and the capacity metrics' cursor, trailing minutes and derived samples, which move every cycle. A quiet cycle
+ * changes none of it; a field added to the memory is part of it unless named here (the safe default: it is written).
+ */
+export function decisionFacts(memory: RulesMemory): string {
+  const { samples: _s, tlsSamples: _t, capacity, ...facts } = memory;
+  if (capacity) {
+    const { cursor: _c, samples: _cs, minutes: _m, provisioned: _p, ...held } = capacity;
+    return canonicalJson({ ...facts, capacity: held });
+  }
+  return canonicalJson(facts);
 }
 
 /** An event with its place in the load balancer's audit chain. */
@@ -191,11 +191,9 @@ export interface ChainedEvent extends ElbEvent {
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** The state of a load balancer never seen before. */
-export function emptyState(): LoadBalancerState {
+/** The rules' memory of a load balancer never seen before. */
+export function emptyMemory(): RulesMemory {
   return {
-    lastCycleAt: null,
-    lastTlsAt: null,
     samples: [],
     tlsSamples: [],
     nodes: null,
@@ -204,8 +202,5 @@ export function emptyState(): LoadBalancerState {
     firstSign: {},
     conditions: {},
     prewarm: {},
-    chain: { seq: 0, hash: GENESIS_HASH },
-    pending: [],
-    observed: null,
   };
 }

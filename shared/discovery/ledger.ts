@@ -1,15 +1,15 @@
+import { canonicalJson } from '../canonical-json';
 import { makeEvent, type ElbEvent } from '../detect/events';
-import type { LoadBalancerState } from '../detect/state';
+import type { DiscoveryMemory } from '../detect/state';
 import { conditionKey, upgradeConditions } from '../detect/conditions';
 import type { DiscoveryScope } from './discover';
-import { commitEvents, storeRecordCorrupt } from '../ledger/commit';
+import { commitEvents } from '../ledger/commit';
+import { DISCOVERY_LEDGER } from '../ledger/keys';
 import type { Store } from '../ledger/store';
 
-/**
- * The store key discovery's own events live under: they belong to no load balancer
- * (a region whose calls fail), but need the same commit, audit chain and outbox.
- */
-export const DISCOVERY_LEDGER = 'elbscope-discovery';
+// Discovery's events belong to no load balancer (a region whose calls fail), but need the
+// same commit, audit chain and outbox: discovery keeps a record of its own (DISCOVERY_LEDGER),
+// whose memory is its firing conditions alone.
 
 /**
  * `discovery-failed` per region and account: firing on the first refresh that
@@ -18,7 +18,7 @@ export const DISCOVERY_LEDGER = 'elbscope-discovery';
  * remember which are firing.
  */
 function discoveryEvents(
-  state: LoadBalancerState,
+  state: DiscoveryMemory,
   scopes: DiscoveryScope[],
   at: string,
   kept: ReadonlyMap<string, number>,
@@ -74,16 +74,13 @@ export function discoveryRecorder(
 ): (scopes: DiscoveryScope[], at: string, kept: ReadonlyMap<string, number>) => Promise<void> {
   return async (scopes, at, kept) => {
     // Nothing failing and nothing ever recorded: no ledger to start (one read per refresh).
-    if (scopes.every((s) => !s.error) && !(await store.getState(DISCOVERY_LEDGER))) return;
-    // A rebuilt state (its stored one did not read) is announced here too, as for a load balancer.
-    await commitEvents(
+    if (scopes.every((s) => !s.error) && !(await store.getState<DiscoveryMemory>(DISCOVERY_LEDGER))) return;
+    // A rebuilt state (its stored one did not read) is announced by the commit, as for a load balancer.
+    await commitEvents<DiscoveryMemory>(
       store,
       DISCOVERY_LEDGER,
-      (state, recovered) => [
-        ...(recovered ? [storeRecordCorrupt(DISCOVERY_LEDGER, recovered, at)] : []),
-        ...discoveryEvents(state, scopes, at, kept),
-      ],
-      { unchanged: (before, after) => JSON.stringify(before.conditions) === JSON.stringify(after.conditions) },
+      ({ memory }) => discoveryEvents(memory, scopes, at, kept),
+      { at, unchanged: (before, after) => canonicalJson(before) === canonicalJson(after) },
     );
   };
 }

@@ -1,22 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { ElbEvent } from '../detect/events';
-import { GENESIS_HASH, type ChainedEvent, type LoadBalancerState } from '../detect/state';
+import { GENESIS_HASH, type ChainedEvent } from '../detect/state';
+import type { LedgerHead } from './state';
 import type { OutboxEntry, StoredEvent, StoredObservation } from './store';
 import type { PrewarmTarget } from '../detect/rules';
 import { dueToExpire } from './expiry';
-
-/** JSON with object keys sorted at every level: one spelling per value, so hashes are stable. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+import { canonicalJson } from '../canonical-json';
 
 /** The hash of a chained record: its previous hash and its content (never the hash itself, nor the seal over it). */
 export function recordHash(record: Omit<ChainedEvent, 'hash'> & { hash?: string }): string {
@@ -114,10 +103,10 @@ export function observationHash(o: StoredObservation): string {
  * hash; and the new head. A retried cycle chains it at the same place again.
  */
 export function chainObservation(
-  head: LoadBalancerState['observationChain'],
+  head: LedgerHead['observationChain'],
   observation: Omit<StoredObservation, 'seq' | 'prevHash' | 'prevExpiresAt' | 'expiresAt' | 'hash'>,
   ttlDays: number,
-): { record: StoredObservation; head: NonNullable<LoadBalancerState['observationChain']> } {
+): { record: StoredObservation; head: NonNullable<LedgerHead['observationChain']> } {
   const expiresAt = new Date(Date.parse(observation.at) + ttlDays * 86_400_000).toISOString();
   const unhashed: StoredObservation = {
     ...observation,
@@ -163,7 +152,7 @@ type Located = { record: StoredObservation; location: string };
 export function verifyObservations(
   loadBalancer: string,
   observations: Located[],
-  head: LoadBalancerState['observationChain'] | null,
+  head: LedgerHead['observationChain'] | null,
   now: Date,
   offChain?: Set<string>,
 ): ObservationCheck {
@@ -250,7 +239,7 @@ function setOffChain(off: Located[], offChain?: Set<string>): number {
  * one; none: absent): what a state rebuilt after it did not parse continues from,
  * so the chain goes on instead of starting again over the old records.
  */
-export function observationHeadOf(observations: StoredObservation[]): LoadBalancerState['observationChain'] {
+export function observationHeadOf(observations: StoredObservation[]): LedgerHead['observationChain'] {
   let head: StoredObservation | null = null;
   for (const o of observations)
     if (

@@ -13,6 +13,12 @@ export function eventId(seq: number): string {
   return String(seq).padStart(EVENT_ID_DIGITS, '0');
 }
 
+/**
+ * The records discovery keeps of its own (its state, events and outbox entries): discovery is no load balancer, and
+ * the ledger lists it as none. The name is the one earlier stores hold, so their discovery records read as they are.
+ */
+export const DISCOVERY_LEDGER = 'elbscope-discovery';
+
 /** A load balancer's state. */
 export const stateKey = (lb: string): RecordKey => ({ kind: 'state', lb, id: 'state' });
 

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { PrewarmTarget } from '../detect/rules';
-import { emptyState, type ChainedEvent, type LoadBalancerState } from '../detect/state';
-import { canonicalJson, observationHeadOf, prewarmHash } from './chain';
+import { GENESIS_HASH, type ChainedEvent, type RulesMemory } from '../detect/state';
+import { emptyStateOf, isDiscoveryLedger, type StateRecord } from './state';
+import { observationHeadOf, prewarmHash } from './chain';
+import { canonicalJson } from '../canonical-json';
 import {
   byEventTime,
   EVENT_SHAPE,
@@ -82,7 +84,7 @@ export class Ledger implements Store {
     const sealer = this.sealer;
     if (!sealer || this.keyMatched) return;
     let seen = 0;
-    for (const lb of await this.listLoadBalancers()) {
+    for (const lb of await this.records.loadBalancers()) {
       for await (const { subject, seal } of this.sealedRecords(lb)) {
         const status = await sealer.check(subject, seal);
         if (status === 'sealed' || status === 'unknown') {
@@ -151,24 +153,24 @@ export class Ledger implements Store {
    * digest or seal is given as a rebuild would make it, `recovered` naming it with
    * `movedTo` empty (still in place: the next cycle moves it aside).
    */
-  private async readState(lb: string): Promise<StateRead | null> {
+  private async readState(lb: string): Promise<StateRead<unknown> | null> {
     try {
       return await this.judgedState(lb);
     } catch (err) {
       if (!(err instanceof StoreRecordCorruptError)) throw err;
       await this.checkKey();
       const state = await this.rebuiltState(lb, { location: err.location, reason: err.reason, movedTo: '' });
-      return { state, version: 0, recovered: state.recovered as RecoveredRecord };
+      return { state, version: 0, recovered: state.head.recovered as RecoveredRecord };
     }
   }
 
   /** The stored state, its digest and seal judged; throws StoreRecordCorruptError when it fails either. */
-  private async judgedState(lb: string): Promise<StateRead | null> {
+  private async judgedState(lb: string): Promise<StateRead<unknown> | null> {
     const found = await this.records.get(stateKey(lb));
     if (found === null) return null;
-    const state = stateOf(found);
+    const { state, stored } = stateOf(found, isDiscoveryLedger(lb));
     const digest = (found.value as { digest?: unknown }).digest;
-    if (digest !== undefined && digest !== stateDigest(state))
+    if (digest !== undefined && digest !== stateDigest(stored))
       throw new StoreRecordCorruptError(
         found.location,
         'its content does not match the digest written with it (it was edited)',
@@ -177,18 +179,18 @@ export class Ledger implements Store {
     return {
       state,
       version: found.version,
-      ...(state.recovered ? { recovered: state.recovered } : {}),
+      ...(state.head.recovered ? { recovered: state.head.recovered } : {}),
       ...(seal ? { seal } : {}),
     };
   }
 
   /** A fresh state continuing the chains from their last stored records, saying what was lost. */
-  private async rebuiltState(lb: string, recovered: RecoveredRecord): Promise<LoadBalancerState> {
-    const state = emptyState();
-    state.chain = await this.chainHead(lb);
+  private async rebuiltState(lb: string, recovered: RecoveredRecord): Promise<StateRecord<unknown>> {
+    const state = emptyStateOf(lb);
+    state.head.chain = await this.chainHead(lb);
     const observationHead = observationHeadOf(await this.listObservations(lb).catch(() => []));
-    if (observationHead) state.observationChain = observationHead;
-    state.recovered = recovered;
+    if (observationHead) state.head.observationChain = observationHead;
+    state.head.recovered = recovered;
     return state;
   }
 
@@ -197,11 +199,12 @@ export class Ledger implements Store {
    * or seal, is moved aside (kept for a person) and replaced by a fresh one that continues the chains from their last
    * stored records. 'read' (verify, reports): judged alike, but never moved aside nor rebuilt (readState).
    */
-  async getState(lb: string, mode: StateMode = 'repair'): Promise<StateRead | null> {
-    return mode === 'read' ? this.readState(lb) : this.repairedState(lb, 0);
+  async getState<M = RulesMemory>(lb: string, mode: StateMode = 'repair'): Promise<StateRead<M> | null> {
+    // The memory's type follows from the record (stateOf checks its shape): a load balancer's, or discovery's.
+    return (mode === 'read' ? this.readState(lb) : this.repairedState(lb, 0)) as Promise<StateRead<M> | null>;
   }
 
-  private async repairedState(lb: string, attempt: number): Promise<StateRead | null> {
+  private async repairedState(lb: string, attempt: number): Promise<StateRead<unknown> | null> {
     try {
       return await this.judgedState(lb);
     } catch (err) {
@@ -216,7 +219,7 @@ export class Ledger implements Store {
       // Sealed when the key can be used; else written unsealed: the next keyed reader judges it as any state without a
       // seal.
       if (!(await this.putState(lb, state, 0, true))) return this.repairedState(lb, attempt + 1); // another reader rebuilt it first
-      return { state, version: 1, recovered: state.recovered };
+      return { state, version: 1, recovered: state.head.recovered as RecoveredRecord };
     }
   }
 
@@ -229,7 +232,7 @@ export class Ledger implements Store {
     for (const found of stored.reverse()) {
       if (EVENT_SHAPE.test(found.value)) return { seq: found.value.seq, hash: found.value.hash };
     }
-    return emptyState().chain;
+    return { seq: 0, hash: GENESIS_HASH };
   }
 
   /**
@@ -253,7 +256,7 @@ export class Ledger implements Store {
 
   async putState(
     lb: string,
-    state: LoadBalancerState,
+    state: StateRecord<unknown>,
     expectedVersion: number,
     unsealedIfNoKey = false,
   ): Promise<boolean> {
@@ -276,7 +279,7 @@ export class Ledger implements Store {
    * (the last event, the last stored observation) carry no seal and, when the key's
    * start is known, it and they are older than it; otherwise its seal was removed.
    */
-  private async stateSeal(lb: string, state: LoadBalancerState, found: ReadRecord): Promise<StateSeal | null> {
+  private async stateSeal(lb: string, state: StateRecord<unknown>, found: ReadRecord): Promise<StateSeal | null> {
     if (!this.sealer) return null;
     const value = found.value as { digest?: unknown; seal?: unknown };
     const status = await this.sealer.check(
@@ -301,22 +304,22 @@ export class Ledger implements Store {
   }
 
   /** Why a state without a seal cannot be from before keys (null: it can). */
-  private async afterKeys(lb: string, state: LoadBalancerState): Promise<string | null> {
+  private async afterKeys(lb: string, { head: heads, meta }: StateRecord<unknown>): Promise<string | null> {
     const since = await this.sealer?.port.since();
-    const times = [state.lastCycleAt, state.lastTlsAt, state.observed?.at ?? null].filter(
+    const times = [meta.lastCycleAt, meta.lastTlsAt, meta.observed?.at ?? null].filter(
       (t): t is string => typeof t === 'string',
     );
     const late = since ? times.find((t) => t >= since) : undefined;
     if (since && late) return `it was written after the key began (${late} ≥ ${since})`;
-    const head = state.chain.seq > 0 ? await this.records.get(eventKey(lb, state.chain.seq)).catch(() => null) : null;
+    const head = heads.chain.seq > 0 ? await this.records.get(eventKey(lb, heads.chain.seq)).catch(() => null) : null;
     if (
       head &&
       OBJECT_SHAPE.test(head.value) &&
       (head.value.seal !== undefined || (since && typeof head.value.at === 'string' && head.value.at >= since))
     )
-      return `the event it names as its chain head (#${state.chain.seq}) is from after keys`;
-    const observed = state.observationChain;
-    const at = state.observed?.at;
+      return `the event it names as its chain head (#${heads.chain.seq}) is from after keys`;
+    const observed = heads.observationChain;
+    const at = meta.observed?.at;
     if (observed && at) {
       const last = await this.records.get(observationKey(lb, at, observed.hash)).catch(() => null);
       if (last && OBJECT_SHAPE.test(last.value) && last.value.seal !== undefined)
@@ -338,7 +341,7 @@ export class Ledger implements Store {
    * made anew).
    */
   async holdsSeals(): Promise<boolean> {
-    for (const lb of await this.listLoadBalancers()) {
+    for (const lb of await this.records.loadBalancers()) {
       const found = await this.records.get(stateKey(lb)).catch(() => null);
       if (found && OBJECT_SHAPE.test(found.value) && found.value.seal !== undefined) return true;
     }
@@ -412,7 +415,8 @@ export class Ledger implements Store {
   }
 
   async listLoadBalancers(): Promise<string[]> {
-    return this.records.loadBalancers();
+    // Discovery's records (keys.ts DISCOVERY_LEDGER) are its own, not a load balancer's.
+    return (await this.records.loadBalancers()).filter((lb) => !isDiscoveryLedger(lb));
   }
 
   async listTrail(lb: string): Promise<Trail> {
@@ -784,7 +788,7 @@ export class Ledger implements Store {
       // Vouched for by a state whose own seal holds (or that is from before keys): never by one the key could not
       // check.
       const vouching = this.sealer && unsealed.length > 0 ? await this.getState(name).catch(() => null) : null;
-      const digests = vouching && typeof vouching.seal !== 'object' ? (vouching.state.prewarmDigests ?? {}) : {};
+      const digests = vouching && typeof vouching.seal !== 'object' ? (vouching.state.head.prewarmDigests ?? {}) : {};
       for (const { target, seal } of audited)
         if (!this.sealer || seal === 'sealed' || (seal === 'none' && digests[target.id] === prewarmHash(target)))
           out.push(target);
@@ -877,7 +881,7 @@ function shaped<T>(found: ReadRecord, shape: RecordShape<T>): T {
  * on the next read (the state is then moved aside and rebuilt, as one that does not
  * parse). Over the compact JSON, as read back (key order is kept).
  */
-function stateDigest(state: LoadBalancerState): string {
+function stateDigest(state: unknown): string {
   return createHash('sha256').update(JSON.stringify(state)).digest('hex');
 }
 

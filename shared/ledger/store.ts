@@ -1,5 +1,7 @@
 import { ElbscopeError } from '../errors';
-import type { ChainedEvent, LoadBalancerState } from '../detect/state';
+import type { ChainedEvent, RulesMemory } from '../detect/state';
+import type { StateRecord } from './state';
+import { DISCOVERY_LEDGER } from './keys';
 import type { PrewarmTarget } from '../detect/rules';
 import type { Sealer, SealStatus, StateSeal } from './seal';
 
@@ -118,7 +120,7 @@ export interface Store {
   readonly description: string;
   /** The keyed seal its records are written and checked with (null: none, records as before keys). */
   readonly sealer: Sealer | null;
-  /** Every load balancer that has records. */
+  /** Every load balancer that has records (discovery's own records are no load balancer's: not listed). */
   listLoadBalancers(): Promise<string[]>;
   /** Refuse (SealUnavailableError) a key that matches none of the store's seals: a wrong key. */
   checkKey(): Promise<void>;
@@ -128,9 +130,9 @@ export interface Store {
    * what was found and where it went. 'read' (verify, reports): never moved aside nor rebuilt (`recovered.movedTo`
    * empty: still in place).
    */
-  getState(loadBalancer: string, mode?: StateMode): Promise<StateRead | null>;
+  getState<M = RulesMemory>(loadBalancer: string, mode?: StateMode): Promise<StateRead<M> | null>;
   /** Write the state if its version is still `expectedVersion` (0: not stored yet). False on conflict. */
-  putState(loadBalancer: string, state: LoadBalancerState, expectedVersion: number): Promise<boolean>;
+  putState(loadBalancer: string, state: StateRecord<unknown>, expectedVersion: number): Promise<boolean>;
   /** Append a chained event; idempotent on its sequence number and id. Also queues it in the outbox. */
   appendEvent(record: ChainedEvent): Promise<void>;
   /**
@@ -158,9 +160,12 @@ export interface Store {
 /** How a state is read: by a cycle, repaired when it does not hold; by a reader, as it is. */
 export type StateMode = 'repair' | 'read';
 
-/** A stored state as read: the state, its version, what was recovered, what its seal says. */
-export interface StateRead {
-  state: LoadBalancerState;
+/**
+ * A stored state as read: the state, its version, what was recovered, what its seal says. `M` is the memory's type: a
+ * load balancer's rules' (RulesMemory), or discovery's under DISCOVERY_LEDGER (DiscoveryMemory).
+ */
+export interface StateRead<M = RulesMemory> {
+  state: StateRecord<M>;
   version: number;
   recovered?: RecoveredRecord;
   seal?: StateSeal;
@@ -232,13 +237,17 @@ export type PrewarmAnswer<O extends PrewarmOp> = O extends { op: 'list' }
     ? { target: PrewarmTarget; seal: SealStatus }[]
     : undefined;
 
-/** Every stored event, of one load balancer or of all (each load balancer's trail in turn). */
+/**
+ * Every stored event, of one load balancer (or discovery's record) or of all: each load balancer's trail in turn, then
+ * discovery's.
+ */
 export async function listEvents(
   store: Pick<Store, 'listLoadBalancers' | 'listTrail'>,
   lb?: string,
 ): Promise<StoredEvent[]> {
   const out: StoredEvent[] = [];
-  for (const name of lb ? [lb] : await store.listLoadBalancers()) out.push(...(await store.listTrail(name)).events);
+  const all = lb ? [lb] : [...(await store.listLoadBalancers()), DISCOVERY_LEDGER];
+  for (const name of all) out.push(...(await store.listTrail(name)).events);
   return out;
 }
 
@@ -299,23 +308,39 @@ export const EVENT_SHAPE: RecordShape<ChainedEvent> = {
     isObject(v.details),
 };
 
-/** The rules' state (its record keeps the version apart). */
-export const BARE_STATE_SHAPE: RecordShape<LoadBalancerState> = {
-  what: 'a state (samples, chain, pending)',
-  test: (v): v is LoadBalancerState => isState(v),
-};
+/**
+ * A state in the current format: its three parts (shared/ledger/state.ts), the memory a load balancer's rules' or, for
+ * `discovery`, discovery's. Earlier formats are read in upgrade.ts.
+ */
+export function stateShape(discovery: boolean): RecordShape<StateRecord<unknown>> {
+  return {
+    what: 'a state (memory, head with chain and pending, meta)',
+    test: (v): v is StateRecord<unknown> =>
+      isObject(v) &&
+      isObject(v.meta) &&
+      isHead(v.head) &&
+      (discovery ? isObject(v.memory) && isObject(v.memory.conditions) : isRulesMemory(v.memory)),
+  };
+}
 
-function isState(s: unknown): s is LoadBalancerState {
+function isHead(h: unknown): boolean {
   return (
-    isObject(s) &&
-    Array.isArray(s.samples) &&
-    Array.isArray(s.tlsSamples) &&
-    Array.isArray(s.pending) &&
-    isObject(s.chain) &&
-    Number.isSafeInteger(s.chain.seq) &&
-    typeof s.chain.hash === 'string' &&
-    ['preopen', 'certs', 'firstSign', 'conditions', 'prewarm'].every((k) => isObject(s[k])) &&
-    (s.nodes === null || isObject(s.nodes))
+    isObject(h) &&
+    Array.isArray(h.pending) &&
+    isObject(h.chain) &&
+    Number.isSafeInteger(h.chain.seq) &&
+    typeof h.chain.hash === 'string'
+  );
+}
+
+/** The rules' memory of a load balancer (a flat state of an earlier elbscope holds its fields too). */
+export function isRulesMemory(m: unknown): m is RulesMemory {
+  return (
+    isObject(m) &&
+    Array.isArray(m.samples) &&
+    Array.isArray(m.tlsSamples) &&
+    ['preopen', 'certs', 'firstSign', 'conditions', 'prewarm'].every((k) => isObject(m[k])) &&
+    (m.nodes === null || isObject(m.nodes))
   );
 }
 

@@ -1,9 +1,10 @@
-import type { LoadBalancerState } from '../detect/state';
+import type { StateRecord } from './state';
 import { eventId } from './keys';
 import type { CorruptRecord, ReadRecord, RecordKey, RecordKind, Records } from './records';
 import {
-  BARE_STATE_SHAPE,
   deliveredList,
+  isRulesMemory,
+  stateShape,
   EVENT_SHAPE,
   parseStored,
   StoreRecordCorruptError,
@@ -22,7 +23,10 @@ import {
 // - an outbox entry that is the bare event (before versions, claims and backoff);
 // - an outbox entry's `delivered` list of sink names (before per-sink states);
 // - an event item's receipt kept on the item itself (DynamoDB: `publishedAt`,
-//   `messageId`, `undeliverableAt`, `deliveryError`), before receipts were records.
+//   `messageId`, `undeliverableAt`, `deliveryError`), before receipts were records;
+// - a flat state (before the state split): the rules' memory, the ledger's head and the
+//   cycle's metadata side by side in one object of 21 fields; discovery's kept a whole
+//   load balancer's memory, of which only its conditions were ever used.
 //
 // What is written is always the current format; nothing here rewrites a record.
 
@@ -117,15 +121,65 @@ function storedValue(found: ReadRecord): unknown {
 }
 
 /**
- * The rules' state in a state record: `{ state }`, or (DynamoDB before the ledger) the bare state; else
- * StoreRecordCorruptError naming it.
+ * The state in a state record, in three parts, and the value as stored (its digest is over that): `{ state }` of the
+ * current format, or a flat state (before the split) as `{ state }` or (DynamoDB before the ledger) bare; else
+ * StoreRecordCorruptError naming it. `discovery`: discovery's own record (its memory is discovery's).
  */
-export function stateOf(found: ReadRecord): LoadBalancerState {
+export function stateOf(found: ReadRecord, discovery: boolean): { state: StateRecord<unknown>; stored: unknown } {
   const value = found.value as { state?: unknown } | null;
-  if (value !== null && typeof value === 'object' && BARE_STATE_SHAPE.test(value.state)) return value.state;
-  if (!BARE_STATE_SHAPE.test(found.value))
-    throw new StoreRecordCorruptError(found.location, `not ${BARE_STATE_SHAPE.what}`);
-  return found.value;
+  const wrapped = value !== null && typeof value === 'object' ? value.state : undefined;
+  const shape = stateShape(discovery);
+  if (shape.test(wrapped)) return { state: wrapped, stored: wrapped };
+  if (isFlatState(wrapped)) return { state: splitFlat(wrapped, discovery), stored: wrapped };
+  if (isFlatState(found.value)) return { state: splitFlat(found.value, discovery), stored: found.value };
+  throw new StoreRecordCorruptError(found.location, `not ${shape.what}`);
+}
+
+/** A state as an elbscope before the split stored it: memory, head and metadata in one object. */
+type FlatState = Record<string, unknown> & { chain: { seq: number; hash: string }; pending: unknown[] };
+
+function isFlatState(v: unknown): v is FlatState {
+  if (!isRulesMemory(v)) return false;
+  const { chain, pending } = v as unknown as Record<string, unknown>;
+  const head = chain as { seq?: unknown; hash?: unknown } | null;
+  return (
+    Array.isArray(pending) &&
+    typeof head === 'object' &&
+    head !== null &&
+    Number.isSafeInteger(head.seq) &&
+    typeof head.hash === 'string'
+  );
+}
+
+/** A flat state's fields sorted into the three parts (discovery's memory: its conditions, all it used). */
+function splitFlat(flat: FlatState, discovery: boolean): StateRecord<unknown> {
+  const {
+    chain,
+    pending,
+    observationChain,
+    prewarmDigests,
+    recovered,
+    lastCycleAt,
+    lastTlsAt,
+    observed,
+    identity,
+    ...memory
+  } = flat;
+  const present = (fields: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+  return {
+    memory: discovery ? { conditions: memory.conditions } : memory,
+    head: {
+      chain,
+      pending,
+      ...present({ observationChain, prewarmDigests, recovered }),
+    } as StateRecord<unknown>['head'],
+    meta: {
+      lastCycleAt: typeof lastCycleAt === 'string' ? lastCycleAt : null,
+      lastTlsAt: typeof lastTlsAt === 'string' ? lastTlsAt : null,
+      ...present({ observed, identity }),
+    },
+  };
 }
 
 /**

@@ -1,4 +1,5 @@
-import type { ChainedEvent, LoadBalancerState } from '../detect/state';
+import type { ChainedEvent, RulesMemory } from '../detect/state';
+import type { LedgerHead, LoadBalancerState } from '../ledger/state';
 import {
   prewarmHash,
   verifyChain,
@@ -19,6 +20,7 @@ import {
   type Store,
   type StoredEvent,
   type StoredObservation,
+  type StateRead,
 } from '../ledger/store';
 import type { PrewarmTarget } from '../detect/rules';
 import type { CompactSnapshot } from '../cycle/snapshot';
@@ -27,7 +29,9 @@ import type { CompactSnapshot } from '../cycle/snapshot';
 export interface ReportData {
   loadBalancer: string;
   /** Account, region, name, ARN and kind as the last recorded cycle said (null: no cycle recorded yet). */
-  identity: (NonNullable<LoadBalancerState['identity']> & { kind: LoadBalancerState['kind'] | null }) | null;
+  identity:
+    | (NonNullable<LoadBalancerState['meta']['identity']> & { kind: LoadBalancerState['memory']['kind'] | null })
+    | null;
   from: string | null;
   to: string | null;
   generatedAt: string;
@@ -93,14 +97,15 @@ export interface ReportData {
 const TLS_KINDS = new Set(['cert-expiring', 'cert-changed', 'tls-failed']);
 
 /** The events on their way to a receipt: queued in the outbox, or committed in the state and not yet drained. */
-function onTheirWay(outbox: OutboxEntry[], state: LoadBalancerState | null): Set<string> {
-  return new Set([...outbox.map((e) => e.record.id), ...(state?.pending ?? []).map((e) => e.id)]);
+function onTheirWay(outbox: OutboxEntry[], state: { head: LedgerHead } | null): Set<string> {
+  return new Set([...outbox.map((e) => e.record.id), ...(state?.head.pending ?? []).map((e) => e.id)]);
 }
 
 /** What `verify` and a report check of one load balancer, from one read of its records. */
 export interface LoadBalancerAudit {
   events: StoredEvent[];
-  state: Awaited<ReturnType<Store['getState']>>;
+  /** The stored state (the memory a load balancer's, or discovery's: only its kind is read). */
+  state: StateRead<Partial<RulesMemory>> | null;
   prewarms: PrewarmTarget[];
   /** Every stored observation, or the record that does not parse. */
   observations: StoredObservation[] | StoreRecordCorruptError;
@@ -137,7 +142,7 @@ export async function auditLoadBalancer(
     // Every target as stored (the cycles act on the trusted ones only): an edited or forged one is named.
     store.prewarms({ op: 'audit', lb: loadBalancer }),
     // A state that would be rebuilt, with no key to seal the new one: its seal is not checked (said), nothing is moved.
-    store.getState(loadBalancer, 'read').catch((err: unknown) => {
+    store.getState<Partial<RulesMemory>>(loadBalancer, 'read').catch((err: unknown) => {
       if (!(err instanceof SealUnavailableError)) throw err;
       stateUnchecked = err.message;
       return null;
@@ -151,20 +156,20 @@ export async function auditLoadBalancer(
   const observationCheck = checkObservations(
     loadBalancer,
     observations,
-    state?.state.observationChain ?? null,
+    state?.state.head.observationChain ?? null,
     now,
     offChain,
   );
-  const prewarmCheck = verifyPrewarms(loadBalancer, prewarms, state?.state.prewarmDigests);
+  const prewarmCheck = verifyPrewarms(loadBalancer, prewarms, state?.state.head.prewarmDigests);
   const receiptCheck = verifyReceipts(loadBalancer, events, onTheirWay(queued, state?.state ?? null), strayReceipts);
-  const chain = verifyChain(loadBalancer, events, state?.state.chain ?? null);
-  const outboxBreak = verifyOutbox(loadBalancer, events, queued, state?.state.pending ?? []);
+  const chain = verifyChain(loadBalancer, events, state?.state.head.chain ?? null);
+  const outboxBreak = verifyOutbox(loadBalancer, events, queued, state?.state.head.pending ?? []);
   const sealCheck = store.sealer
     ? await auditSeals(loadBalancer, store.sealer, {
         events,
         observations: Array.isArray(observations) ? observations : null,
         prewarms: audited,
-        prewarmDigests: state?.state.prewarmDigests,
+        prewarmDigests: state?.state.head.prewarmDigests,
         prewarmHash,
         state: stateUnchecked !== null ? { unchecked: stateUnchecked } : state?.seal,
       })
@@ -268,10 +273,10 @@ export async function buildReport(
     }
   }
   const allEvents = stored.map((s) => s.record);
-  const identity = state?.state.identity;
+  const identity = state?.state.meta.identity;
   return {
     loadBalancer,
-    identity: identity ? { ...identity, kind: state?.state.kind ?? null } : null,
+    identity: identity ? { ...identity, kind: state?.state.memory.kind ?? null } : null,
     from: window.from ?? null,
     to: window.to ?? null,
     generatedAt: now.toISOString(),
@@ -313,8 +318,8 @@ export async function buildReport(
       receipts: receiptCheck,
       ...(sealCheck ? { seals: sealCheck } : {}),
       head:
-        state?.state.chain && state.state.chain.seq > 0
-          ? { seq: state.state.chain.seq, hash: state.state.chain.hash }
+        state?.state.head.chain && state.state.head.chain.seq > 0
+          ? { seq: state.state.head.chain.seq, hash: state.state.head.chain.hash }
           : null,
     },
     // Observations are stored at least every observationEveryMinutes (15): half as long again without one is a gap.

@@ -123,7 +123,7 @@ describe('The default lab scenario', () => {
     // The run's audit trail verifies, and its report was written.
     const stored = await listEvents(localStore(store), 'lab');
     const state = await localStore(store).getState('lab');
-    expect(verifyChain('lab', stored, state?.state.chain ?? null)).toBeNull();
+    expect(verifyChain('lab', stored, state?.state.head.chain ?? null)).toBeNull();
     expect(readFileSync(reportFile, 'utf8')).toContain('elbscope report: lab');
   }, 120_000);
 });

@@ -200,7 +200,7 @@ export async function outcome(records: Records) {
     ids: events.map((e) => e.record.id),
     unpublished: events.filter((e) => e.publishedAt === null).map((e) => e.record.id),
     outbox: (await store.outbox({ op: 'list' })).length,
-    chain: verifyChain(lb, events, state?.state.chain ?? null),
+    chain: verifyChain(lb, events, state?.state.head.chain ?? null),
   };
 }
 

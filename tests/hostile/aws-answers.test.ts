@@ -260,7 +260,7 @@ describe("A watch fed an EC2 answer that is not EC2's after a good baseline", ()
       };
     };
     expect((await cycle(0)).events).toEqual([]); // the baseline, silently
-    const baseline = (await store.getState('noaz'))?.state.nodes;
+    const baseline = (await store.getState('noaz'))?.state.memory.nodes;
     expect(Object.keys(baseline ?? {})).toEqual(['us-east-1a', 'us-east-1b']);
 
     const mangled = [
@@ -310,7 +310,7 @@ describe("A watch fed an EC2 answer that is not EC2's after a good baseline", ()
         ),
       },
     ]);
-    expect((await store.getState('noaz'))?.state.nodes).toEqual(baseline);
+    expect((await store.getState('noaz'))?.state.memory.nodes).toEqual(baseline);
 
     expect((await cycle(4)).events).toEqual([['recovered', 'event', 'eni']]); // EC2's own answer again: nothing else changed
   });

@@ -143,7 +143,7 @@ describe.each(adapters)('Clock jumps, %s', (_name, make) => {
     await cycles(adapter.store, `${lb}-1.us-east-1.elb.amazonaws.com`, steps(T0 + 17 * STEP, 4), warnings);
     expect(await adapter.count(lb)).toBe(21);
     expect(await intact(adapter, lb, T0 + 21 * STEP)).toMatchObject({ verified: 21, expired: 0 });
-    expect((await adapter.store.getState(lb))?.state.lastCycleAt).toBe(new Date(T0 + 20 * STEP).toISOString());
+    expect((await adapter.store.getState(lb))?.state.meta.lastCycleAt).toBe(new Date(T0 + 20 * STEP).toISOString());
     expect(warnings.filter((w) => w.includes('clock-stepped-back'))).toHaveLength(1);
     expect(warnings[0]).toMatch(
       /^fwd: clock-stepped-back: this cycle's time 2026-11-25T14:15:00\.000Z is before the last recorded cycle's 2027-01-04T14:00:00\.000Z, which is ahead of this clock's now/,
@@ -250,7 +250,7 @@ describe('A cycle time at or before the last recorded one', () => {
     await run(T0 + M, T0 + 5 * M, ['10.0.0.1', '10.0.0.2']);
     await run(T0 + M / 2, T0 + 5 * M, ['10.0.0.1', '10.0.0.2']);
     expect(await version()).toBe(recorded);
-    expect((await store.getState('rep'))?.state.samples.map((x) => x.at)).toEqual([
+    expect((await store.getState('rep'))?.state.memory.samples.map((x) => x.at)).toEqual([
       new Date(T0).toISOString(),
       new Date(T0 + M).toISOString(),
     ]);
@@ -262,7 +262,7 @@ describe('A cycle time at or before the last recorded one', () => {
     expect(await version()).toBe(ahead);
     expect(warnings).toEqual([]);
     await run(T0 + 2 * M, T0 + 2 * M, ['10.0.0.1', '10.0.0.3']);
-    expect((await store.getState('rep'))?.state.lastCycleAt).toBe(new Date(T0 + 2 * M).toISOString());
+    expect((await store.getState('rep'))?.state.meta.lastCycleAt).toBe(new Date(T0 + 2 * M).toISOString());
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('rep: clock-stepped-back:');
     // Its replay is a replay again: nothing decided twice, nothing said twice.
@@ -319,14 +319,14 @@ describe('A TLS round after the clock stepped back', () => {
       });
     await run(T0 + DAY, T0 + DAY, 'AB:CD');
     await run(T0 + 3_600_000, T0 + 3_600_000, 'AB:EF');
-    expect((await store.getState('tls'))?.state.lastTlsAt).toBe(new Date(T0 + 3_600_000).toISOString());
+    expect((await store.getState('tls'))?.state.meta.lastTlsAt).toBe(new Date(T0 + 3_600_000).toISOString());
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(
       /^tls: clock-stepped-back: this TLS round's time 2026-11-25T11:00:00\.000Z is before the last recorded TLS round's 2026-11-26T10:00:00\.000Z/,
     );
     await run(T0 + 3_600_000, T0 + 2 * 3_600_000, 'AB:12');
     expect(warnings).toHaveLength(1);
-    expect((await store.getState('tls'))?.state.tlsSamples.map((x) => x.at)).toEqual([
+    expect((await store.getState('tls'))?.state.memory.tlsSamples.map((x) => x.at)).toEqual([
       new Date(T0 + 3_600_000).toISOString(),
     ]);
   });

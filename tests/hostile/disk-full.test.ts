@@ -92,7 +92,7 @@ describe.skipIf(!root)('A full disk under the local store', () => {
       expect(() => JSON.parse(readFileSync(f, 'utf8')), f).not.toThrow();
     expect(files(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     const [events, state] = await Promise.all([listEvents(store, 'web'), store.getState('web')]);
-    expect(verifyChain('web', events, state?.state.chain ?? null)).toBeNull();
+    expect(verifyChain('web', events, state?.state.head.chain ?? null)).toBeNull();
     // The node count reached 3 and was reported; every event in the trail was published.
     expect(events.at(-1)?.record.to).toBe(3);
     for (const e of events) expect(sent).toContain(e.record.id);

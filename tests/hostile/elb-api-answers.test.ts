@@ -24,7 +24,7 @@ import { parseConfig } from '../../shared/config/load';
 import { probeConfiguredTls, tlsRoundErrors } from '../../shared/cycle/tls-round';
 import { detectTls, type RuleOptions } from '../../shared/detect/rules';
 import { toTlsSample } from '../../shared/cycle/sample';
-import { emptyState } from '../../shared/detect/state';
+import { emptyMemory } from '../../shared/detect/state';
 import { OpenMetrics } from '../../shared/metrics/openmetrics';
 import type { DnsLookup } from '../../shared/nodes/dns';
 import { localStore } from '../../shared/store/local';
@@ -581,7 +581,7 @@ describe('The TLS round: a back-end authentication lookup that fails is an obser
   });
 
   it('fires observation-failed backend-auth M of N rounds, holds the key rule, and resolves with recovered', async () => {
-    const state = emptyState();
+    const state = emptyMemory();
     state.kind = 'classic';
     let minute = 0;
     const next = async (f?: ElbFault) => {

@@ -6,13 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allSinks, type AlertSink } from '../../shared/alerts/sinks';
 import { parseConfig } from '../../shared/config/load';
 import { recordCycle } from '../../shared/cycle/record';
-import type { ChainedEvent, LoadBalancerState } from '../../shared/detect/state';
+import type { ChainedEvent } from '../../shared/detect/state';
+import type { LoadBalancerState } from '../../shared/ledger/state';
 import type { PrewarmTarget } from '../../shared/detect/rules';
 import { receiptHash, type Ledger } from '../../shared/ledger/ledger';
 import type { RecordKey } from '../../shared/ledger/records';
 import { keyFilePort, Sealer, sha256, type MacPort } from '../../shared/ledger/seal';
 import { auditLoadBalancer } from '../../shared/report/build';
-import { canonicalJson, observationHash, prewarmHash, recordHash } from '../../shared/ledger/chain';
+import { canonicalJson } from '../../shared/canonical-json';
+import { observationHash, prewarmHash, recordHash } from '../../shared/ledger/chain';
 import { dynamoDbStore } from '../../shared/store/dynamodb';
 import { localStore } from '../../shared/store/local';
 import { type StoredObservation, listEvents } from '../../shared/ledger/store';
@@ -136,7 +138,7 @@ async function rewriteEvents(store: Ledger, edit: (events: ChainedEvent[]) => vo
     await store.records.put(eventKey(LB, e.seq), e);
   }
   // The state's chain head, and its digest, recomputed to match (its seal cannot be).
-  await rewriteState(store, (s) => (s.chain = { seq: events.at(-1)!.seq, hash: prev }));
+  await rewriteState(store, (s) => (s.head.chain = { seq: events.at(-1)!.seq, hash: prev }));
 }
 
 /** What the audit of `web` says: its first break, a rebuilt state, and whether seals could be checked. */
@@ -220,8 +222,8 @@ const forgeries: [string, (s: { store: Ledger; events: ChainedEvent[] }) => Prom
         seal: last.seal,
       };
       await rewriteState(store, (s) => {
-        s.pending = [{ ...fake, hash: recordHash(fake) }];
-        s.chain = { seq: 3, hash: recordHash(fake) };
+        s.head.pending = [{ ...fake, hash: recordHash(fake) }];
+        s.head.chain = { seq: 3, hash: recordHash(fake) };
       });
     },
     /seal does not verify/,
@@ -230,7 +232,7 @@ const forgeries: [string, (s: { store: Ledger; events: ChainedEvent[] }) => Prom
     'the state with its seal removed and its digest recomputed',
     async ({ store }) => {
       await rewriteState(store, (s, v) => {
-        s.prewarm = { 'pw-1': 'complete' };
+        s.memory.prewarm = { 'pw-1': 'complete' };
         delete v.seal;
       });
     },
@@ -242,7 +244,7 @@ const forgeries: [string, (s: { store: Ledger; events: ChainedEvent[] }) => Prom
       const key: RecordKey = { kind: 'prewarm', lb: LB, id: 'pw-1' };
       const target = { ...((await store.records.get(key))!.value as PrewarmTarget), nodesPerAz: 1 };
       await store.records.put(key, target);
-      await rewriteState(store, (s) => (s.prewarmDigests = { 'pw-1': prewarmHash(target) }));
+      await rewriteState(store, (s) => (s.head.prewarmDigests = { 'pw-1': prewarmHash(target) }));
     },
     /seal does not verify/,
   ],
@@ -292,7 +294,7 @@ const forgeries: [string, (s: { store: Ledger; events: ChainedEvent[] }) => Prom
         await store.records.delete({ kind: 'observation', lb: LB, id: found.id });
         await store.records.put({ kind: 'observation', lb: LB, id: `${o.at}.${o.hash.slice(0, 12)}` }, o);
       }
-      await rewriteState(store, (s) => (s.observationChain = head!));
+      await rewriteState(store, (s) => (s.head.observationChain = head!));
     },
     /seal does not verify/,
   ],

@@ -144,7 +144,7 @@ describe('One cycle, three troubles', () => {
 
     expect(run.unrecorded).toBeUndefined();
     const failures = (run.flushed?.failed ?? []).map((f) => f.error);
-    expect((await store.getState('healthy'))?.state.nodes).toEqual({
+    expect((await store.getState('healthy'))?.state.memory.nodes).toEqual({
       'us-east-1a': ['52.94.2.11'],
       'us-east-1b': ['52.94.2.12'],
     });

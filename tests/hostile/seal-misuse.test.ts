@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LoadBalancerState } from '../../shared/ledger/state';
 import { kmsClient, kmsMacPort } from '../../shared/aws/kms-seal';
 import { receiptHash } from '../../shared/ledger/ledger';
 import { labHmacKey, startKmsEndpoint, type KmsState } from '../../lab/kms/server';
@@ -163,15 +164,15 @@ describe('A forged state without a seal', () => {
       const value = structuredClone(found.value) as {
         seal?: string;
         digest: string;
-        state: Record<string, unknown> & { observed?: { at: string }; prewarmDigests?: Record<string, string> };
+        state: LoadBalancerState;
       };
       delete value.seal;
       // Dated before the key, vouching for the forged target.
-      value.state.lastCycleAt = '2026-11-24T00:00:00.000Z';
-      value.state.lastTlsAt = null;
-      value.state.prewarmDigests = { ...(value.state.prewarmDigests ?? {}), 'pw-9': prewarmHash(target) };
+      value.state.meta.lastCycleAt = '2026-11-24T00:00:00.000Z';
+      value.state.meta.lastTlsAt = null;
+      value.state.head.prewarmDigests = { ...(value.state.head.prewarmDigests ?? {}), 'pw-9': prewarmHash(target) };
       // The heads it names: their seals stripped too (the event's time moved before the key, its hash recomputed).
-      const chain = value.state.chain as { seq: number; hash: string };
+      const chain = value.state.head.chain;
       const headKey = eventKey(LB, chain.seq);
       const head = structuredClone((await r.get(headKey))!.value) as ChainedEvent & { seal?: string };
       delete head.seal;
@@ -179,11 +180,11 @@ describe('A forged state without a seal', () => {
       head.hash = recordHash(head);
       await r.put(headKey, head);
       chain.hash = head.hash;
-      const observed = value.state.observationChain as { hash: string };
+      const observed = value.state.head.observationChain!;
       const obsKey = {
         kind: 'observation',
         lb: LB,
-        id: `${value.state.observed!.at}.${observed.hash.slice(0, 12)}`,
+        id: `${value.state.meta.observed!.at}.${observed.hash.slice(0, 12)}`,
       } as const;
       const obs = await r.get(obsKey);
       if (obs) {
@@ -192,7 +193,7 @@ describe('A forged state without a seal', () => {
         await r.put(obsKey, o);
       }
       value.digest = createHash('sha256').update(JSON.stringify(value.state)).digest('hex');
-      if (value.state.observed) value.state.observed.at = '2026-11-24T00:00:00.000Z';
+      if (value.state.meta.observed) value.state.meta.observed.at = '2026-11-24T00:00:00.000Z';
       value.digest = createHash('sha256').update(JSON.stringify(value.state)).digest('hex');
       await r.putIfVersion(sk, value, found.version);
       const store = open();
@@ -304,10 +305,10 @@ describe('A KMS key knows its start (DescribeKey)', () => {
     const v = structuredClone(st.value) as {
       seal?: string;
       digest: string;
-      state: { chain: { seq: number; hash: string } };
+      state: LoadBalancerState;
     };
     delete v.seal;
-    v.state.chain = { seq: events.at(-1)!.seq, hash: prev };
+    v.state.head.chain = { seq: events.at(-1)!.seq, hash: prev };
     v.digest = createHash('sha256').update(JSON.stringify(v.state)).digest('hex');
     await r.putIfVersion(sk, v, st.version);
     const audit = await auditLoadBalancer(open(), LB, new Date(at(30)));

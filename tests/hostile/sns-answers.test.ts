@@ -56,21 +56,26 @@ describe(`Hostile SNS answers (${cases.length} cases)`, () => {
     async (_label, failure, outcome) => {
       sns.failNext = Array.from({ length: 5 }, () => failure); // on every SDK attempt
       const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-hostile-sns-')));
-      await commitEvents(store, 'web', () => [
-        makeEvent({
-          kind: 'scaled',
-          status: 'event',
-          severity: 'info',
-          loadBalancer: 'web',
-          az: 'us-east-1a',
-          backend: null,
-          from: 1,
-          to: 2,
-          at: '2026-11-25T10:00:00.000Z',
-          summary: 'web scaled',
-          details: {},
-        }),
-      ]);
+      await commitEvents(
+        store,
+        'web',
+        () => [
+          makeEvent({
+            kind: 'scaled',
+            status: 'event',
+            severity: 'info',
+            loadBalancer: 'web',
+            az: 'us-east-1a',
+            backend: null,
+            from: 1,
+            to: 2,
+            at: '2026-11-25T10:00:00.000Z',
+            summary: 'web scaled',
+            details: {},
+          }),
+        ],
+        { at: '2026-11-25T10:00:00.000Z' },
+      );
       const client = snsClient(TOPIC, { connectionTimeoutMs: 1000, requestTimeoutMs: 1000 });
       const deps = { store, sink: snsSink(client, TOPIC), now: () => new Date('2026-11-25T10:00:30Z'), claimant: 't' };
       const first = await flushOutbox(deps);

@@ -45,7 +45,9 @@ async function setup(): Promise<{
   const warnings: string[] = [];
   const sink: AlertSink = { description: 'recording', publish: async (e) => (published.push(e), { messageId: 'm' }) };
   const deps: RecordDeps = { store, sink, now: () => new Date(at), claimant: 't', warn: (m) => warnings.push(m) };
-  const [queued] = await commitEvents(store, 'web', () => [event('web us-east-1a scaled 1 → 3 nodes')]);
+  const [queued] = await commitEvents(store, 'web', () => [event('web us-east-1a scaled 1 → 3 nodes')], {
+    at: '2026-11-25T10:00:00.000Z',
+  });
   return { dir, store, deps, published, warnings, queued: queued! };
 }
 const outboxFile = (dir: string, id: string) => join(dir, 'outbox', `${id}.json`);

@@ -55,7 +55,7 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
     const store = freshStore();
     const t = clock('2026-11-25T10:02:30Z');
     const deps: RecordDeps = { store, sink: snsSink(sns, TOPIC), now: t.now, claimant: 'test' };
-    const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
+    const [event] = await commitEvents(store, 'test', () => [scaled('test')], { at: '2026-11-25T10:00:00.000Z' });
     const id = event?.id as string;
 
     expect(await flushOutbox(deps)).toEqual({
@@ -107,7 +107,7 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
       now: t.now,
       claimant: 'test',
     };
-    const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
+    const [event] = await commitEvents(store, 'test', () => [scaled('test')], { at: '2026-11-25T10:00:00.000Z' });
     const id = event?.id as string;
 
     expect((await flushOutbox(deps)).failed.map((f) => f.id)).toEqual([id]);
@@ -129,7 +129,7 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
     const store = freshStore();
     const t = clock('2026-11-25T10:00:00Z');
     const deps: RecordDeps = { store, sink: snsSink(sns, TOPIC), now: t.now, claimant: 'test' };
-    await commitEvents(store, 'test', () => [scaled('test')]);
+    await commitEvents(store, 'test', () => [scaled('test')], { at: '2026-11-25T10:00:00.000Z' });
     const gaps: number[] = [];
     let last = t.now().getTime();
     for (let i = 0; i < 7; i++) {
@@ -158,7 +158,7 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
       claimant: 'test',
       warn: (m) => warnings.push(m),
     };
-    const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
+    const [event] = await commitEvents(store, 'test', () => [scaled('test')], { at: '2026-11-25T10:00:00.000Z' });
     const reason = `SNS ${TOPIC}: AuthorizationErrorException: User is not authorized to perform: SNS:Publish`;
     expect(await flushOutbox(deps)).toEqual({
       published: [],
@@ -184,7 +184,7 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
   it('does not count an answer without a MessageId (a proxy page) as a delivery: transient, retried', async () => {
     snsMock.on(PublishCommand).resolves({});
     const store = freshStore();
-    await commitEvents(store, 'test', () => [scaled('test')]);
+    await commitEvents(store, 'test', () => [scaled('test')], { at: '2026-11-25T10:00:00.000Z' });
     const r = await flushOutbox({
       store,
       sink: snsSink(sns, TOPIC),
@@ -205,16 +205,16 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
     const store = freshStore();
     const cycleAt = '2026-11-25T10:02:00.000Z';
     // Decides as recordCycle does: a cycle already recorded decides nothing.
-    const decide = (state: { lastCycleAt: string | null }) => {
-      if (state.lastCycleAt !== null && state.lastCycleAt >= cycleAt) return [];
-      state.lastCycleAt = cycleAt;
+    const decide = ({ meta }: { meta: { lastCycleAt: string | null } }) => {
+      if (meta.lastCycleAt !== null && meta.lastCycleAt >= cycleAt) return [];
+      meta.lastCycleAt = cycleAt;
       return [scaled('test')];
     };
     // The invocation that "crashed": the event is committed and stored, never published.
-    const [event] = await commitEvents(store, 'test', decide);
+    const [event] = await commitEvents(store, 'test', decide, { at: '2026-11-25T10:00:00.000Z' });
     expect(snsMock.commandCalls(PublishCommand)).toHaveLength(0);
     // Lambda retries the same scheduled event: nothing new is decided, the stored event is published once.
-    expect(await commitEvents(store, 'test', decide)).toEqual([]);
+    expect(await commitEvents(store, 'test', decide, { at: '2026-11-25T10:00:00.000Z' })).toEqual([]);
     const deps: RecordDeps = { store, sink: snsSink(sns, TOPIC), now: () => new Date(), claimant: 'next' };
     await flushOutbox(deps);
     await flushOutbox(deps);
@@ -225,8 +225,8 @@ describe('Outbox with SNS mocked (aws-sdk-client-mock), holding Publish to its d
     const accepted = enforcePublishContract(snsMock);
     const store = freshStore();
     const odd = 'shop – façade';
-    const [a] = await commitEvents(store, 'test', () => [scaled('test')]);
-    const [b] = await commitEvents(store, odd, () => [scaled(odd)]);
+    const [a] = await commitEvents(store, 'test', () => [scaled('test')], { at: '2026-11-25T10:00:00.000Z' });
+    const [b] = await commitEvents(store, odd, () => [scaled(odd)], { at: '2026-11-25T10:00:00.000Z' });
     const r = await flushOutbox({ store, sink: snsSink(sns, `${TOPIC}.fifo`), now: () => new Date(), claimant: 'x' });
     expect(r.undeliverable).toEqual([]);
     expect(accepted[0]).toMatchObject({ MessageDeduplicationId: a?.id, MessageGroupId: 'test' });
@@ -258,7 +258,7 @@ describe('SNS through the real SDK to a local endpoint enforcing the Publish con
     const sns = new SNSClient({ region: 'us-east-1' });
     const store = freshStore();
     state.failNext.push({ code: 'Throttling', status: 400, message: 'Rate exceeded' });
-    const [event] = await commitEvents(store, 'test', () => [scaled('test')]);
+    const [event] = await commitEvents(store, 'test', () => [scaled('test')], { at: '2026-11-25T10:00:00.000Z' });
     const flushed = await flushOutbox({ store, sink: snsSink(sns, TOPIC), now: () => new Date(), claimant: 'x' });
 
     expect(flushed.failed).toEqual([]);
@@ -349,7 +349,7 @@ describe('SNS through the real SDK to a local endpoint enforcing the Publish con
     try {
       const client = snsClient(TOPIC, { connectionTimeoutMs: 500, requestTimeoutMs: 300 });
       const store = freshStore();
-      await commitEvents(store, 'test', () => [scaled('test')]);
+      await commitEvents(store, 'test', () => [scaled('test')], { at: '2026-11-25T10:00:00.000Z' });
       const r = await flushOutbox({
         store,
         sink: snsSink(client, TOPIC),

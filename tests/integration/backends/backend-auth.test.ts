@@ -10,7 +10,7 @@ import { parseConfig } from '../../../shared/config/load';
 import { probeConfiguredTls } from '../../../shared/cycle/tls-round';
 import { detectTls, type RuleOptions } from '../../../shared/detect/rules';
 import { toTlsSample } from '../../../shared/cycle/sample';
-import { emptyState } from '../../../shared/detect/state';
+import { emptyMemory } from '../../../shared/detect/state';
 import { selfSignedCert } from '../../helpers/certs';
 
 // A Classic ELB with a back-end authentication policy (the lab's ELB API, held to
@@ -67,7 +67,7 @@ describe("Classic back-end authentication: the backend's public key against the 
       { loadBalancers: [{ dnsName: web.dnsName, backends: [{ name: 'b', tls: { target: `127.0.0.1:${port}` } }] }] },
       'test',
     );
-  const state = emptyState();
+  const state = emptyMemory();
   state.kind = 'classic';
   let minute = 0;
   const round = async (now = new Date()) => {
@@ -115,7 +115,7 @@ describe("Classic back-end authentication: the backend's public key against the 
     expect(withPolicy.events).toEqual([['cert-expiring', 'firing', 'critical']]);
     web.backendServers = [];
     state.conditions = {};
-    const without = emptyState();
+    const without = emptyMemory();
     without.kind = 'classic';
     const results = await probeConfiguredTls(
       config(),

@@ -11,7 +11,7 @@ import { createDnsLookup } from '../../../shared/nodes/dns';
 import { createEniLookup } from '../../../shared/nodes/eni';
 import { detectCycle, type RuleOptions } from '../../../shared/detect/rules';
 import { toCycleSample } from '../../../shared/cycle/sample';
-import { emptyState } from '../../../shared/detect/state';
+import { emptyMemory } from '../../../shared/detect/state';
 
 // AWS's capacity signals through the real SDK to the lab's CloudWatch (held to
 // GetMetricData's documented contract): batching, and an outage that costs only
@@ -131,7 +131,7 @@ describe('A CloudWatch outage', () => {
         reservationsFor: () => createReservationLookup(clients.elbv2),
       },
     };
-    const state = emptyState();
+    const state = emptyMemory();
     const cycle = async (minute: number, failing: boolean) => {
       if (failing)
         lab.cloudwatchState.failNext.push(

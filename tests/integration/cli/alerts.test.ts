@@ -27,21 +27,26 @@ beforeAll(async () => {
   env = { AWS_ENDPOINT_URL_SNS: endpoint.url };
   // A cycle that decided one event while the configured topic had been deleted.
   const store = localStore(dir);
-  const [event] = await commitEvents(store, 'web', () => [
-    makeEvent({
-      kind: 'scaled',
-      status: 'event',
-      severity: 'info',
-      loadBalancer: 'web',
-      az: 'us-east-1a',
-      backend: null,
-      from: 1,
-      to: 3,
-      at: '2026-11-25T10:02:00.000Z',
-      summary: 'web us-east-1a scaled 1 → 3 nodes',
-      details: {},
-    }),
-  ]);
+  const [event] = await commitEvents(
+    store,
+    'web',
+    () => [
+      makeEvent({
+        kind: 'scaled',
+        status: 'event',
+        severity: 'info',
+        loadBalancer: 'web',
+        az: 'us-east-1a',
+        backend: null,
+        from: 1,
+        to: 3,
+        at: '2026-11-25T10:02:00.000Z',
+        summary: 'web us-east-1a scaled 1 → 3 nodes',
+        details: {},
+      }),
+    ],
+    { at: '2026-11-25T10:00:00.000Z' },
+  );
   refusedId = event!.id;
   process.env.AWS_ENDPOINT_URL_SNS = endpoint.url;
   const client = snsClient(GONE);
@@ -134,21 +139,26 @@ describe('Commands: alert-test, events --undelivered, redeliver', () => {
   it('redeliver without a topic queues the alert for the monitor that owns the store', async () => {
     const storeDir = mkdtempSync(join(tmpdir(), 'elbscope-alerts-'));
     const store = localStore(storeDir);
-    const [event] = await commitEvents(store, 'api', () => [
-      makeEvent({
-        kind: 'az-added',
-        status: 'event',
-        severity: 'info',
-        loadBalancer: 'api',
-        az: 'us-east-1b',
-        backend: null,
-        from: 0,
-        to: 1,
-        at: '2026-11-25T10:03:00.000Z',
-        summary: 'api us-east-1b added with 1 node',
-        details: {},
-      }),
-    ]);
+    const [event] = await commitEvents(
+      store,
+      'api',
+      () => [
+        makeEvent({
+          kind: 'az-added',
+          status: 'event',
+          severity: 'info',
+          loadBalancer: 'api',
+          az: 'us-east-1b',
+          backend: null,
+          from: 0,
+          to: 1,
+          at: '2026-11-25T10:03:00.000Z',
+          summary: 'api us-east-1b added with 1 node',
+          details: {},
+        }),
+      ],
+      { at: '2026-11-25T10:00:00.000Z' },
+    );
     await store.outbox({
       op: 'undeliverable',
       record: event!,

@@ -39,7 +39,9 @@ describe('Command: elbscope verify --anchor', () => {
     const store = localStore(dir);
     for (let m = 1; m <= 3; m++)
       chained.push(
-        ...(await commitEvents(store, 'web', () => [event(m, `web us-east-1a scaled ${m} → ${m + 1} nodes`)])),
+        ...(await commitEvents(store, 'web', () => [event(m, `web us-east-1a scaled ${m} → ${m + 1} nodes`)], {
+          at: '2026-11-25T10:00:00.000Z',
+        })),
       );
     const last = chained[2]!;
     // What a person receiving the alert of #3 keeps: its body's anchor line, or the chainHead attribute.
@@ -74,7 +76,7 @@ describe('Command: elbscope verify --anchor', () => {
     }
     const stateFile = join(dir, 'loadbalancers', 'web', 'state.json');
     const state = JSON.parse(readFileSync(stateFile, 'utf8'));
-    state.state.chain = { seq: 3, hash: prev };
+    state.state.head.chain = { seq: 3, hash: prev };
     // The digest written beside the state, recomputed too (the editor knows the scheme).
     state.digest = createHash('sha256').update(JSON.stringify(state.state)).digest('hex');
     writeFileSync(stateFile, JSON.stringify(state, null, 2));

@@ -13,21 +13,26 @@ describe('Same-named load balancers in a store: --lb', () => {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-keys-'));
   const record = async (key: string, region: string) => {
     const store = localStore(dir);
-    await commitEvents(store, key, () => [
-      makeEvent({
-        kind: 'scaled',
-        status: 'event',
-        severity: 'info',
-        loadBalancer: key,
-        az: `${region}a`,
-        backend: null,
-        from: 1,
-        to: 2,
-        at: '2026-11-25T10:02:00.000Z',
-        summary: `${key} ${region}a scaled 1 → 2 nodes`,
-        details: {},
-      }),
-    ]);
+    await commitEvents(
+      store,
+      key,
+      () => [
+        makeEvent({
+          kind: 'scaled',
+          status: 'event',
+          severity: 'info',
+          loadBalancer: key,
+          az: `${region}a`,
+          backend: null,
+          from: 1,
+          to: 2,
+          at: '2026-11-25T10:02:00.000Z',
+          summary: `${key} ${region}a scaled 1 → 2 nodes`,
+          details: {},
+        }),
+      ],
+      { at: '2026-11-25T10:00:00.000Z' },
+    );
   };
 
   it("keeps each one's events apart; a bare name shared by two is refused naming both keys; a DNS name finds its own", async () => {
@@ -74,21 +79,26 @@ describe('Same-named load balancers in a store: --lb', () => {
   it('takes a bare name whose one key is qualified', async () => {
     const solo = mkdtempSync(join(tmpdir(), 'elbscope-keys-solo-'));
     const store = localStore(solo);
-    await commitEvents(store, 'shop.ap-south-1', () => [
-      makeEvent({
-        kind: 'scaled',
-        status: 'event',
-        severity: 'info',
-        loadBalancer: 'shop.ap-south-1',
-        az: 'ap-south-1a',
-        backend: null,
-        from: 1,
-        to: 2,
-        at: '2026-11-25T10:02:00.000Z',
-        summary: 'shop scaled',
-        details: {},
-      }),
-    ]);
+    await commitEvents(
+      store,
+      'shop.ap-south-1',
+      () => [
+        makeEvent({
+          kind: 'scaled',
+          status: 'event',
+          severity: 'info',
+          loadBalancer: 'shop.ap-south-1',
+          az: 'ap-south-1a',
+          backend: null,
+          from: 1,
+          to: 2,
+          at: '2026-11-25T10:02:00.000Z',
+          summary: 'shop scaled',
+          details: {},
+        }),
+      ],
+      { at: '2026-11-25T10:00:00.000Z' },
+    );
     const r = await runElbscope(['events', '--lb', 'shop', '--json', '--store', solo]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toHaveLength(1);

@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { emptyState, type LoadBalancerState } from '../../../shared/detect/state';
+import type { RulesMemory } from '../../../shared/detect/state';
+import { emptyState, type CycleMeta } from '../../../shared/ledger/state';
 import { localStore } from '../../../shared/store/local';
 import { runElbscope } from '../../helpers/cli';
 
@@ -16,9 +17,15 @@ const NLB_DNS = 'edge-0a1b2c3d4e5f6789.elb.us-east-1.amazonaws.com';
 const NLB_ARN = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/edge/0a1b2c3d4e5f6789';
 
 /** A store holding one load balancer's state (as a cycle would have left it), under `key`. */
-async function storeWith(key: string, state: Partial<LoadBalancerState>): Promise<string> {
+async function storeWith(
+  key: string,
+  { kind, identity }: Pick<RulesMemory, 'kind'> & Pick<CycleMeta, 'identity'>,
+): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'elbscope-prewarm-kind-'));
-  expect(await localStore(dir).putState(key, { ...emptyState(), ...state }, 0)).toBe(true);
+  const state = emptyState();
+  if (kind) state.memory.kind = kind;
+  if (identity) state.meta.identity = identity;
+  expect(await localStore(dir).putState(key, state, 0)).toBe(true);
   return dir;
 }
 

@@ -154,7 +154,7 @@ describe('Fan-out: dispatcher and worker', () => {
     const { dynamoDbStore } = await import('../../../shared/store/dynamodb');
     const store = dynamoDbStore(dynamo.client, dynamo.table);
     for (const name of ['fa', 'fb', 'fc'])
-      expect((await store.getState(name))?.state.lastCycleAt).toBe('2026-11-25T12:00:00.000Z');
+      expect((await store.getState(name))?.state.meta.lastCycleAt).toBe('2026-11-25T12:00:00.000Z');
   });
 
   it('dispatches through the real SDK to a local SQS endpoint (AWS_ENDPOINT_URL_SQS)', async () => {

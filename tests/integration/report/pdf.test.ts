@@ -15,21 +15,26 @@ const chromium = requireBinary(['chromium', 'chromium-browser']);
 describe.skipIf(!chromium)('Command: elbscope report --format pdf', () => {
   const store = mkdtempSync(join(tmpdir(), 'elbscope-pdf-'));
   const seed = () =>
-    commitEvents(localStore(store), 'web', () => [
-      makeEvent({
-        kind: 'scaled',
-        status: 'event',
-        severity: 'info',
-        loadBalancer: 'web',
-        az: 'us-east-1a',
-        backend: null,
-        from: 1,
-        to: 3,
-        at: '2026-11-25T10:02:00.000Z',
-        summary: 'web us-east-1a scaled 1 → 3 nodes',
-        details: {},
-      }),
-    ]);
+    commitEvents(
+      localStore(store),
+      'web',
+      () => [
+        makeEvent({
+          kind: 'scaled',
+          status: 'event',
+          severity: 'info',
+          loadBalancer: 'web',
+          az: 'us-east-1a',
+          backend: null,
+          from: 1,
+          to: 3,
+          at: '2026-11-25T10:02:00.000Z',
+          summary: 'web us-east-1a scaled 1 → 3 nodes',
+          details: {},
+        }),
+      ],
+      { at: '2026-11-25T10:00:00.000Z' },
+    );
 
   it('writes an A4 PDF of the report', async () => {
     await seed();

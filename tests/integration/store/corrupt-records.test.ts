@@ -74,7 +74,7 @@ describe('Local store: records that do not parse', () => {
     ).toHaveLength(1);
     expect(sent).toEqual(['scaled', 'store-record-corrupt']);
     const [stored, state] = await Promise.all([listEvents(store, 'web'), store.getState('web')]);
-    expect(verifyChain('web', stored, state?.state.chain ?? null)).toBeNull();
+    expect(verifyChain('web', stored, state?.state.head.chain ?? null)).toBeNull();
     // The rules took a new baseline: the next change is reported as usual.
     await cycle(deps, 3, ['10.0.0.1']);
     expect((await listEvents(store, 'web')).map((e) => e.record.kind)).toEqual([
@@ -94,7 +94,7 @@ describe('Local store: records that do not parse', () => {
     // Someone makes the rules believe web already has three nodes (the next scale-up would pass unannounced).
     const stateFile = join(dir, 'loadbalancers', 'web', 'state.json');
     const state = JSON.parse(readFileSync(stateFile, 'utf8'));
-    state.state.nodes['us-east-1a'].push('10.0.0.3');
+    state.state.memory.nodes['us-east-1a'].push('10.0.0.3');
     writeFileSync(stateFile, JSON.stringify(state, null, 2));
 
     const verified = await runElbscope(['verify', '--store', dir]);
@@ -198,7 +198,7 @@ describe('DynamoDB store: a state item that does not parse', () => {
     );
     expect(kept.Items?.map((i) => i.data?.S)).toEqual(['{"samples": [']);
     const [stored, state] = await Promise.all([listEvents(store, 'web'), store.getState('web')]);
-    expect(verifyChain('web', stored, state?.state.chain ?? null)).toBeNull();
+    expect(verifyChain('web', stored, state?.state.head.chain ?? null)).toBeNull();
   });
 });
 
@@ -236,6 +236,6 @@ describe('A state that would not fit in a DynamoDB item', () => {
       ),
     ).toBe(true);
     expect(warnings.filter((w) => w.startsWith('small'))).toEqual([]);
-    expect((await store.getState('small'))?.state.samples).toHaveLength(60);
+    expect((await store.getState('small'))?.state.memory.samples).toHaveLength(60);
   }, 60_000);
 });

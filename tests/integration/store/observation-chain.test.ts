@@ -62,7 +62,7 @@ const check = async (dir: string, now = new Date(T0 + 3_600_000)) => {
   return checkObservations(
     'web',
     await readObservations(store, 'web'),
-    (await store.getState('web'))?.state.observationChain ?? null,
+    (await store.getState('web'))?.state.head.observationChain ?? null,
     now,
   );
 };
@@ -271,7 +271,7 @@ describe("The stored observations' chain", () => {
     }
     const stateFile = join(dir, 'loadbalancers', 'web', 'state.json');
     const state = JSON.parse(readFileSync(stateFile, 'utf8'));
-    state.state.observationChain.hash = prevHash;
+    state.state.head.observationChain.hash = prevHash;
     // The digest written beside the state, recomputed too (the editor knows the scheme).
     state.digest = createHash('sha256').update(JSON.stringify(state.state)).digest('hex');
     writeFileSync(stateFile, JSON.stringify(state));

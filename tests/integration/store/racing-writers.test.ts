@@ -129,7 +129,7 @@ describe.each([
     const check = checkObservations(
       'web',
       await readObservations(store, 'web'),
-      state?.observationChain ?? null,
+      state?.head.observationChain ?? null,
       new Date(T0 + 3_600_000),
     );
     expect(check).toMatchObject({ verified: 1, uncommitted: 1, firstBreak: null });
@@ -221,13 +221,13 @@ async function problems(store: Store, published: string[]): Promise<string[]> {
     found.push(`published ${JSON.stringify(published)}`);
   if (!events.every((e) => e.publishedAt !== null)) found.push('an event without a receipt');
   const state = (await store.getState('web'))?.state ?? null;
-  const broken = verifyChain('web', events, state?.chain ?? null);
+  const broken = verifyChain('web', events, state?.head.chain ?? null);
   if (broken) found.push(`chain: ${broken.reason}`);
   // The observations too: a writer whose commit lost wrote one the chain does not hold; never a break.
   const observations = checkObservations(
     'web',
     await readObservations(store, 'web'),
-    state?.observationChain ?? null,
+    state?.head.observationChain ?? null,
     new Date(T0 + 3_600_000),
   );
   if (observations.firstBreak) found.push(`observations: ${observations.firstBreak.reason}`);

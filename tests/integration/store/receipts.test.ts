@@ -40,7 +40,7 @@ async function seeded(): Promise<{ dir: string; events: ChainedEvent[]; receipt:
   };
   const events: ChainedEvent[] = [];
   for (const m of [1, 2, 3]) {
-    events.push(...(await commitEvents(store, 'web', () => [event(m)])));
+    events.push(...(await commitEvents(store, 'web', () => [event(m)], { at: '2026-11-25T10:00:00.000Z' })));
     await flushOutbox({ store, sink: m < 3 ? ok : down, now: () => new Date(at(m)), claimant: 't' });
   }
   return { dir, events, receipt: (e) => join(dir, 'loadbalancers', 'web', 'published', `${e.id}.json`) };

@@ -59,9 +59,9 @@ async function rolledBack(store: Ledger, lb: string) {
   expect(sent).toEqual(['scaled#1', 'store-record-corrupt#2', 'scaled#3']);
   const state = await store.getState(lb);
   // The cycle's line names the head the store holds, not the one the stale state would have had.
-  expect(heads.at(-1)).toMatchObject(state?.state.chain ?? {});
-  expect(state?.state.chain.seq).toBe(3);
-  expect(verifyChain(lb, await listEvents(store, lb), state?.state.chain ?? null)).toBeNull();
+  expect(heads.at(-1)).toMatchObject(state?.state.head.chain ?? {});
+  expect(state?.state.head.chain.seq).toBe(3);
+  expect(verifyChain(lb, await listEvents(store, lb), state?.state.head.chain ?? null)).toBeNull();
   // It keeps working: the next change is alerted once, the rollback announced only once.
   await cycle(5, ['10.0.0.1']);
   expect(sent).toEqual(['scaled#1', 'store-record-corrupt#2', 'scaled#3', 'scaled#4']);

@@ -6,7 +6,8 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flushOutbox } from '../../../shared/ledger/flush';
 import type { ChainedEvent } from '../../../shared/detect/state';
-import { emptyState } from '../../../shared/detect/state';
+import { emptyState } from '../../../shared/ledger/state';
+import { flatState } from '../../helpers/flat-state';
 import { makeEvent } from '../../../shared/detect/events';
 import { chainEvents, verifyChain } from '../../../shared/ledger/chain';
 import { commitEvents } from '../../../shared/ledger/commit';
@@ -80,10 +81,14 @@ describe.each(adapters)('%s', (_name, make) => {
     const s = emptyState();
     expect(await store.putState(lb, s, 0)).toBe(true);
     expect(await store.putState(lb, s, 0)).toBe(false); // someone already created it
-    s.lastCycleAt = '2026-11-25T10:00:00.000Z';
+    s.meta.lastCycleAt = '2026-11-25T10:00:00.000Z';
     expect(await store.putState(lb, s, 1)).toBe(true);
-    expect(await store.putState(lb, { ...s, lastCycleAt: 'stale' }, 1)).toBe(false); // a writer that read version 1 loses
-    expect(await store.getState(lb)).toMatchObject({ version: 2, state: { lastCycleAt: '2026-11-25T10:00:00.000Z' } });
+    const stale = { ...s, meta: { ...s.meta, lastCycleAt: 'stale' } };
+    expect(await store.putState(lb, stale, 1)).toBe(false); // a writer that read version 1 loses
+    expect(await store.getState(lb)).toMatchObject({
+      version: 2,
+      state: { meta: { lastCycleAt: '2026-11-25T10:00:00.000Z' } },
+    });
     expect(await store.listLoadBalancers()).toContain(lb);
   });
 
@@ -91,8 +96,8 @@ describe.each(adapters)('%s', (_name, make) => {
     lb = fresh();
     await store.putState(lb, emptyState(), 0);
     const results = await Promise.all([
-      store.putState(lb, { ...emptyState(), lastCycleAt: 'a' }, 1),
-      store.putState(lb, { ...emptyState(), lastCycleAt: 'b' }, 1),
+      store.putState(lb, { ...emptyState(), meta: { lastCycleAt: 'a', lastTlsAt: null } }, 1),
+      store.putState(lb, { ...emptyState(), meta: { lastCycleAt: 'b', lastTlsAt: null } }, 1),
     ]);
     expect(results.filter(Boolean)).toHaveLength(1);
   });
@@ -302,21 +307,21 @@ describe('LocalStore', () => {
 
   it('reads a directory an earlier elbscope wrote (event files of 8 digits) and continues its trail after them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbscope-store-'));
-    const { chained, head } = chainEvents([event('old', 1), event('old', 2)], emptyState().chain);
+    const { chained, head } = chainEvents([event('old', 1), event('old', 2)], emptyState().head.chain);
     mkdirSync(join(dir, 'loadbalancers', 'old', 'events'), { recursive: true });
     for (const e of chained)
       writeFileSync(join(dir, 'loadbalancers', 'old', 'events', `0000000${e.seq}.json`), JSON.stringify(e));
     writeFileSync(
       join(dir, 'loadbalancers', 'old', 'state.json'),
-      JSON.stringify({ version: 1, state: { ...emptyState(), chain: head } }),
+      JSON.stringify({ version: 1, state: flatState({ chain: head }) }),
     );
     const store = localStore(dir);
     expect((await store.getEvent('old', 2))?.record.id).toBe(chained[1]?.id);
-    const [next] = await commitEvents(store, 'old', () => [event('old', 3)]);
+    const [next] = await commitEvents(store, 'old', () => [event('old', 3)], { at: '2026-11-25T10:03:00.000Z' });
     expect(next?.seq).toBe(3);
     const trail = await listEvents(store, 'old');
     expect(trail.map((e) => e.record.seq)).toEqual([1, 2, 3]);
-    expect(verifyChain('old', trail, (await store.getState('old'))?.state.chain ?? null)).toBeNull();
+    expect(verifyChain('old', trail, (await store.getState('old'))?.state.head.chain ?? null)).toBeNull();
     expect(readdirSync(join(dir, 'loadbalancers', 'old', 'events')).sort()).toEqual([
       '0000000003.json',
       '00000001.json',

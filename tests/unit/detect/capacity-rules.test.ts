@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detectCycle, type PrewarmTarget, type RuleOptions } from '../../../shared/detect/rules';
-import { emptyState, type CapacityState, type CycleSample, type LoadBalancerState } from '../../../shared/detect/state';
+import { emptyMemory, type CapacityState, type CycleSample, type RulesMemory } from '../../../shared/detect/state';
 import type { Reservation } from '../../../shared/capacity/reservation';
 import { lcuOfNlbBytesPerMinute, metricsOf } from '../../../shared/capacity/cloudwatch';
 import { IDLE_COVERAGE_SHARE } from '../../../shared/detect/capacity-rules';
@@ -42,9 +42,9 @@ function cycle(
 }
 const classic = (m: number, spill: Record<number, number> = {}, surge: Record<number, number> = {}) =>
   cycle(m, { SurgeQueueLength: surge, SpilloverCount: spill, RequestCount: {} }, { kind: 'classic' });
-const detectAll = (state: LoadBalancerState, samples: CycleSample[], opts = options) =>
+const detectAll = (state: RulesMemory, samples: CycleSample[], opts = options) =>
   samples.flatMap((s) => detectCycle(state, s, 'web', opts));
-const run = (state: LoadBalancerState, samples: CycleSample[], prewarms: PrewarmTarget[] = [], opts = options) =>
+const run = (state: RulesMemory, samples: CycleSample[], prewarms: PrewarmTarget[] = [], opts = options) =>
   samples.map((s) => detectCycle(state, s, 'web', opts, prewarms).map((e) => [e.kind, e.status, e.severity, e.to]));
 const reservation = (
   units: number | null,
@@ -83,7 +83,7 @@ const nlb = (m: number, points: Record<string, Record<number, number>> | undefin
 describe('Capacity rules: spillover and the surge queue (Classic)', () => {
   it("fires once the spillover held 2 of 3 read minutes, with the episode's total, and resolves once every minute kept is quiet, with the total of every minute once", () => {
     const spills = { 3: 40, 4: 25, 5: 10 };
-    const state = emptyState();
+    const state = emptyMemory();
     const quiet = (m: number) => classic(m, spills);
     const events = run(state, [
       classic(2),
@@ -114,7 +114,7 @@ describe('Capacity rules: spillover and the surge queue (Classic)', () => {
   });
 
   it('a cycle in the same minute reads nothing new: it neither confirms nor resolves (4-second lab cycles, or a retry)', () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const at = (m: number, s: number) => ({ ...classic(m, { 3: 40, 4: 25 }), at: iso(T0 + m * 60_000 + s * 1000) });
     const events = run(state, [classic(2), at(4, 0), at(4, 4), at(4, 8), at(5, 0)]);
     expect(events.flat()).toEqual([['spillover', 'firing', 'critical', 65]]);
@@ -126,7 +126,7 @@ describe('Capacity rules: spillover and the surge queue (Classic)', () => {
   });
 
   it("surge-queue fires above the configured share of 1,024 (a warning) and resolves below it, with the episode's peak", () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const surge = { 3: 900, 4: 1024, 5: 100, 6: 0 };
     const events = run(state, [
       classic(2),
@@ -170,16 +170,16 @@ describe('Capacity rules: late datapoints (a trailing window, keyed by minute)',
   ];
 
   it('a late value replaces the minute once, goes to the sample that judged it and to the episode, and changes no alert count', () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const events = run(state, late());
     const shape = (e: unknown[][][]) => e.map((c) => c.map(([kind, status]) => [kind, status]));
-    expect(shape(events)).toEqual(shape(run(emptyState(), onTime())));
+    expect(shape(events)).toEqual(shape(run(emptyMemory(), onTime())));
     expect(events.flat()).toEqual([
       ['spillover', 'firing', 'critical', 65],
       ['spillover', 'resolved', 'info', 90],
     ]);
     // Two cycles after minute 3 arrived (40) and changed (55): its sample says 55, not 40 + 55; the minute is 55.
-    const mid = emptyState();
+    const mid = emptyMemory();
     run(mid, late().slice(0, 4));
     expect(mid.capacity?.samples.map((s) => [s.from.slice(11, 16), s.spillover])).toEqual([
       ['10:02', 55],
@@ -197,7 +197,7 @@ describe('Capacity rules: late datapoints (a trailing window, keyed by minute)',
   });
 
   it('the resolved event carries the episode with every late correction once; a late value after it raises nothing', () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const events = detectAll(state, late());
     const resolved = events.find((e) => e.status === 'resolved');
     expect(resolved?.details).toMatchObject({ spillover: 90, from: minute(2), to: minute(16) });
@@ -214,7 +214,7 @@ describe('Capacity rules: late datapoints (a trailing window, keyed by minute)',
           .filter((x) => x + 1 + (x >= 6 && x <= 9 ? 4 : 0) <= wall)
           .map((x) => [x, 50]),
       );
-    const state = emptyState();
+    const state = emptyMemory();
     const events = Array.from({ length: 18 }, (_, i) => i + 2).flatMap((m) =>
       detectCycle(state, classic(m, published(m + 2)), 'web', options),
     );
@@ -224,7 +224,7 @@ describe('Capacity rules: late datapoints (a trailing window, keyed by minute)',
 
 describe('Capacity rules: a clock that ran ahead', () => {
   it('one cycle a day ahead does not freeze the rules until the wall clock catches up: the spillover after it fires', () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const spill = { 3: 100, 4: 100, 5: 100, 6: 100, 7: 100, 8: 100 };
     const events = run(state, [classic(2), classic(2 + DAY), ...[4, 5, 6, 7].map((m) => classic(m, spill))]);
     expect(events.flat().map(([kind, status]) => [kind, status])).toEqual([['spillover', 'firing']]);
@@ -234,7 +234,7 @@ describe('Capacity rules: a clock that ran ahead', () => {
 
 describe('Capacity rules: missing is not zero', () => {
   it('a metric missing from a read holds a firing spillover: no resolve', () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const noSpill = (m: number) => cycle(m, { SurgeQueueLength: {} }, { kind: 'classic' });
     const events = run(state, [
       classic(2),
@@ -249,14 +249,14 @@ describe('Capacity rules: missing is not zero', () => {
   });
 
   it('a datapoint read before and absent from a later answer keeps its value: the later answer is no 0 for that minute', () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const events = run(state, [classic(2), classic(4, { 3: 40 }), classic(5, { 4: 25 }), classic(6, { 5: 10 })]);
     expect(events.flat()).toEqual([['spillover', 'firing', 'critical', 65]]);
     expect(state.capacity?.minutes?.[minute(3)]?.spillover).toBe(40);
   });
 
   it('an ALB reservation whose PeakLCUs is missing from every read never raises reservation-idle', () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const hourly = Array.from({ length: 8 * 24 }, (_, h) =>
       v2(
         'application',
@@ -283,7 +283,7 @@ describe('Capacity rules: ALB connections, LCUs and reservations', () => {
   });
 
   it('rejected-connections is a warning on an ALB that refused connections in 2 of 3 minutes', () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const rejected = { RejectedConnectionCount: { 3: 5, 4: 7 } };
     expect(run(state, [alb(2, {}), alb(4, rejected), alb(5, rejected)]).flat()).toEqual([
       ['rejected-connections', 'firing', 'warning', 12],
@@ -291,7 +291,7 @@ describe('Capacity rules: ALB connections, LCUs and reservations', () => {
   });
 
   it('reservation states confirm M of N: the first confirmed is the baseline; pending -> provisioned is one event; failed and rebalancing fire and resolve', () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const reads = [
       reservation(100, 'provisioned'),
       reservation(100, 'provisioned'),
@@ -346,13 +346,13 @@ describe('Capacity rules: ALB connections, LCUs and reservations', () => {
       'provisioned',
     ] as const;
     const samples = () => flaps.map((s, i) => alb(i + 1, {}, reservation(100, s)));
-    expect(detectAll(emptyState(), samples())).toEqual([]);
+    expect(detectAll(emptyMemory(), samples())).toEqual([]);
     const immediate = { ...options, confirm: { m: 1, n: 1 } };
-    expect(detectAll(emptyState(), samples(), immediate).length).toBeGreaterThan(9);
+    expect(detectAll(emptyMemory(), samples(), immediate).length).toBeGreaterThan(9);
   });
 
   it('lcu-above-reservation fires when the per-minute Sum of PeakLCUs exceeds the LCUs reserved in 2 of 3 minutes', () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const peak = { PeakLCUs: { 2: 50, 3: 140, 4: 150, 5: 20, 6: 10 } };
     const r = reservation(100, 'provisioned');
     const events = run(state, [
@@ -371,7 +371,7 @@ describe('Capacity rules: ALB connections, LCUs and reservations', () => {
   });
 
   it("an NLB's reserved-LCU use comes from ProcessedBytes by AWS's formula: over the reservation, lcu-above-reservation fires", () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const r = reservation(10, 'provisioned', ['us-east-1a']);
     // 200 MB a minute: 200e6 * 8 / 60 / 1e6 / 2.2 = 12.12 LCUs, over the 10 reserved; 100 MB (6.06) is within.
     const bytes = { ProcessedBytes: { 3: 200e6, 4: 200e6, 5: 100e6, 6: 100e6 } };
@@ -400,7 +400,7 @@ describe('Capacity rules: ALB connections, LCUs and reservations', () => {
       const hourly = Array.from({ length: 9 * 24 }, (_, h) =>
         nlb(60 * (h + 1), points, h < 2 || h % 5 === 0 ? r : undefined),
       );
-      expect(detectAll(emptyState(), hourly)).toEqual([]);
+      expect(detectAll(emptyMemory(), hourly)).toEqual([]);
     }
   });
 
@@ -410,7 +410,7 @@ describe('Capacity rules: ALB connections, LCUs and reservations', () => {
       nlb(60 * (h + 1), { ProcessedBytes: {} }, h < 2 || h % 5 === 0 ? r : undefined),
     );
     expect(
-      detectAll(emptyState(), hourly)
+      detectAll(emptyMemory(), hourly)
         .filter((e) => e.details.repeat !== true)
         .map((e) => [e.kind, e.status, e.to]),
     ).toEqual([['reservation-idle', 'firing', 0]]);
@@ -431,7 +431,7 @@ describe('Capacity rules: ALB connections, LCUs and reservations', () => {
         .filter((e) => e.kind === 'reservation-idle' && e.details.repeat !== true)
         .map((e) => [e.status, e.at, e.to]);
     // Usage every hour, at most 15 of 100: idle once 7 days have passed since the reservation was confirmed (hour 2).
-    const always = detectAll(emptyState(), [
+    const always = detectAll(emptyMemory(), [
       ...hourly(() => 15),
       alb(60 * (8 * 24 + 1), { PeakLCUs: { [60 * (8 * 24 + 1) - 1]: 30 } }),
     ]);
@@ -443,7 +443,7 @@ describe('Capacity rules: ALB connections, LCUs and reservations', () => {
     expect(
       idle(
         detectAll(
-          emptyState(),
+          emptyMemory(),
           hourly((h) => (h % 3 === 0 ? 15 : null)),
         ),
       ),
@@ -453,7 +453,7 @@ describe('Capacity rules: ALB connections, LCUs and reservations', () => {
     expect(
       idle(
         detectAll(
-          emptyState(),
+          emptyMemory(),
           hourly((h) => (h % 2 === 0 ? 15 : null)),
         ),
       ).map(([s]) => s),
@@ -461,7 +461,7 @@ describe('Capacity rules: ALB connections, LCUs and reservations', () => {
   });
 
   it('a pre-warm target in LCUs completes when the confirmed reservation (M of N reads) holds them, provisioned in every AZ; one provisioned read is a blip', () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const target: PrewarmTarget = {
       id: 'pw-1',
       loadBalancer: 'web',
@@ -500,7 +500,7 @@ describe('Capacity rules: ALB connections, LCUs and reservations', () => {
 
 describe('Capacity rules: a state an earlier elbscope stored', () => {
   it("reads: its samples' PeakLCUs Maximum is dropped as unknown, its last reservation is the confirmed baseline, and the rules go on", () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const r = reservation(100, 'provisioned');
     const legacy = {
       cursor: minute(4),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detectCycle, detectTls, type PrewarmTarget, type RuleOptions } from '../../../shared/detect/rules';
-import { emptyState, type CycleSample, type LoadBalancerState, type TlsSample } from '../../../shared/detect/state';
+import { emptyMemory, type CycleSample, type RulesMemory, type TlsSample } from '../../../shared/detect/state';
 import type { ElbEvent } from '../../../shared/detect/events';
 
 const options: RuleOptions = {
@@ -37,7 +37,7 @@ function sample(
 }
 
 /** Run a sequence of samples through the rules; events per step (kind, status, from, to). */
-function run(samples: CycleSample[], state: LoadBalancerState = emptyState(), prewarms: PrewarmTarget[] = []) {
+function run(samples: CycleSample[], state: RulesMemory = emptyMemory(), prewarms: PrewarmTarget[] = []) {
   return samples.map((s) => detectCycle(state, s, 'test', options, prewarms).map(short));
 }
 const short = (e: ElbEvent) =>
@@ -50,7 +50,7 @@ describe('Function: detectTls by kind', () => {
       backends: { web: { fingerprint: 'AA:BB', daysLeft, validTo: '2026-11-20T00:00:00.000Z', error: null } },
     });
     const seen = (['application', 'classic'] as const).map((kind) => {
-      const state = emptyState();
+      const state = emptyMemory();
       detectCycle(state, sample(0, { 'us-east-1a': 1 }, { kind }), 'test', options);
       return detectTls(state, tls(1, -7), 'test', options)
         .filter((e) => e.kind === 'cert-expiring')
@@ -70,7 +70,7 @@ describe('Function: detectTls by kind', () => {
 
 describe('Function: detectCycle', () => {
   it('sets the baseline silently, then fires scaled once after 2 of 3 cycles, with time since the first sign', () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const steps = [
       sample(0, { 'us-east-1a': 1 }),
       sample(1, { 'us-east-1a': 3 }),
@@ -158,7 +158,7 @@ describe('Function: detectCycle', () => {
   });
 
   it('keeps conditions by kind and scope, never parsed: a stored state from before (`lb|scope|kind` keys) is upgraded and its conditions resolve once', () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const failing = (m: number) =>
       sample(m, { 'us-east-1a': 1 }, { failures: { 'backend:web|1': 'http://10.0.0.1/server-status: HTTP 500' } });
     for (const m of [0, 1, 2])
@@ -167,7 +167,7 @@ describe('Function: detectCycle', () => {
       { kind: 'observation-failed', scope: 'backend:web|1', since: at(2), lastNotified: at(2) },
     ]);
     // As an earlier elbscope stored it: the key `lb|scope|kind`, the condition without kind and scope.
-    const legacy: LoadBalancerState = {
+    const legacy: RulesMemory = {
       ...structuredClone(state),
       conditions: {
         'test|backend:web|1|observation-failed': { since: at(2), lastNotified: at(2) },
@@ -187,7 +187,7 @@ describe('Function: detectCycle', () => {
     const out = (m: number, absent: string[], nlb: boolean) =>
       sample(m, { 'us-east-1a': 1, 'us-east-1b': 1 }, { dnsAbsentAzs: absent, nlb });
     for (const nlb of [true, false]) {
-      const state = emptyState();
+      const state = emptyMemory();
       const steps = [
         out(0, [], nlb),
         out(1, ['us-east-1b'], nlb),
@@ -215,7 +215,7 @@ describe('Function: detectCycle', () => {
   it("holds az-out-of-dns while DNS is seen only in part (all. unread, the name's answer full): neither fired nor resolved by it", () => {
     const out = (m: number, absent: string[] | null) =>
       sample(m, { 'us-east-1a': 1, 'us-east-1b': 1 }, { dnsAbsentAzs: absent });
-    const state = emptyState();
+    const state = emptyMemory();
     const steps = [
       out(0, []),
       out(1, null),
@@ -238,7 +238,7 @@ describe('Function: detectCycle', () => {
   });
 
   it('on an NLB, node counts change with AZs only: a count change or new IP inside an AZ is a warning saying so, an AZ added is as usual', () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const nlb = (m: number, perAz: Record<string, number | string[]>) => sample(m, perAz, { kind: 'network' });
     const steps = [
       nlb(0, { 'us-east-1a': 1 }),
@@ -269,7 +269,7 @@ describe('Function: detectCycle', () => {
 
   it('on an ALB or NLB: no pre-open events, and R above the pressure share is slow-clients (a warning), not reading-pressure', () => {
     for (const kind of ['application', 'network'] as const) {
-      const state = emptyState();
+      const state = emptyMemory();
       const r = (m: number, reading: number, share: number) =>
         sample(m, { 'us-east-1a': 1 }, { kind, backends: { web: { reading, share } } });
       const steps = [
@@ -293,7 +293,7 @@ describe('Function: detectCycle', () => {
   });
 
   it('on a Classic ELB (or an unknown kind) the same R is pre-open: events and reading-pressure as the field notes', () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const r = (m: number, reading: number, share: number) =>
       sample(m, { 'us-east-1a': 1 }, { kind: 'classic', backends: { web: { reading, share } } });
     const steps = [r(0, 1, 0.1), r(1, 0, 0), r(2, 0, 0), r(3, 9, 0.9), r(4, 9, 0.9)];
@@ -360,7 +360,7 @@ describe('Function: detectCycle', () => {
     const steps = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((m) =>
       sample(m, { 'us-east-1a': m < 6 ? 1 : 3, 'us-east-1b': m < 6 ? 1 : 3 }),
     );
-    const events = run(steps, emptyState(), [target('pw-1', 30), target('pw-2', 3)]);
+    const events = run(steps, emptyMemory(), [target('pw-1', 30), target('pw-2', 3)]);
     const flat = events.flatMap((e, i) => e.map((x) => [i, ...x]));
     expect(flat.filter((e) => String(e[1]).startsWith('prewarm'))).toEqual([
       [4, 'prewarm-overdue', 2],
@@ -371,8 +371,8 @@ describe('Function: detectCycle', () => {
 
   it('gives the same event id when a retried cycle decides the same change', () => {
     const steps = [sample(0, { 'us-east-1a': 1 }), sample(1, { 'us-east-1a': 2 }), sample(2, { 'us-east-1a': 2 })];
-    const a = emptyState();
-    const b = emptyState();
+    const a = emptyMemory();
+    const b = emptyMemory();
     const first = steps.flatMap((s) => detectCycle(a, s, 'test', options));
     const again = steps.flatMap((s) => detectCycle(b, s, 'test', options));
     expect(first.map((e) => e.id)).toEqual(again.map((e) => e.id));
@@ -393,7 +393,7 @@ describe('Function: detectTls', () => {
   });
 
   it('reports a certificate change, expiry warning, TLS failure and their ends', () => {
-    const state = emptyState();
+    const state = emptyMemory();
     const rounds = [
       tls(0, 'AA', 40),
       tls(1, 'AA', 20),

@@ -14,7 +14,8 @@ import { loadBalancerName } from '../../../shared/config/identity';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DISCOVERY_LEDGER, discoveryRecorder } from '../../../shared/discovery/ledger';
+import { discoveryRecorder } from '../../../shared/discovery/ledger';
+import { DISCOVERY_LEDGER } from '../../../shared/ledger/keys';
 import { localStore } from '../../../shared/store/local';
 import { listEvents } from '../../../shared/ledger/store';
 

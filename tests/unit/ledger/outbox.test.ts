@@ -29,7 +29,9 @@ describe('The outbox (in memory)', () => {
   it('publishes each event once, writes its receipt, and never again', async () => {
     const store = memoryStore();
     const t = clock('2026-11-25T10:05:00Z');
-    const events = await commitEvents(store, 'web', () => [scaled('web', 2), scaled('web', 3)]);
+    const events = await commitEvents(store, 'web', () => [scaled('web', 2), scaled('web', 3)], {
+      at: '2026-11-25T10:00:00.000Z',
+    });
     const { sink, sent } = recording();
     const first = await flushOutbox({ store, sink, now: t.now, claimant: 'a' });
     expect(first.published).toEqual(events.map((e) => e.id));
@@ -45,7 +47,7 @@ describe('The outbox (in memory)', () => {
   it('a claim keeps a second publisher off until its lease runs out', async () => {
     const store = memoryStore();
     const t = clock('2026-11-25T10:05:00Z');
-    const [e] = await commitEvents(store, 'web', () => [scaled('web', 2)]);
+    const [e] = await commitEvents(store, 'web', () => [scaled('web', 2)], { at: '2026-11-25T10:00:00.000Z' });
     const id = e?.id as string;
     expect(await store.outbox({ op: 'claim', id, claimant: 'a', now: t.now(), leaseMs: 60_000 })).not.toBeNull();
     expect(await store.outbox({ op: 'claim', id, claimant: 'b', now: t.now(), leaseMs: 60_000 })).toBeNull();
@@ -60,7 +62,7 @@ describe('The outbox (in memory)', () => {
   it('a sink that fails is retried after its backoff; one that refuses gives the event up, and requeue sends it again', async () => {
     const store = memoryStore();
     const t = clock('2026-11-25T10:05:00Z');
-    const [e] = await commitEvents(store, 'web', () => [scaled('web', 2)]);
+    const [e] = await commitEvents(store, 'web', () => [scaled('web', 2)], { at: '2026-11-25T10:00:00.000Z' });
     let failure: Error | null = Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
     const { sink, sent } = recording('test', () => failure);
     const failed = await flushOutbox({ store, sink, now: t.now, claimant: 'a' });
@@ -82,7 +84,7 @@ describe('The outbox (in memory)', () => {
   it('an outbox entry that does not read is set aside and queued again from the trail', async () => {
     const memory = new MemoryRecords();
     const store = memoryStore(memory);
-    const [e] = await commitEvents(store, 'web', () => [scaled('web', 2)]);
+    const [e] = await commitEvents(store, 'web', () => [scaled('web', 2)], { at: '2026-11-25T10:00:00.000Z' });
     memory.raw(outboxKey(e?.id as string), 'garbage');
     expect((await store.outbox({ op: 'list' })).map((x) => x.record.id)).toEqual([e?.id]);
     expect(memory.quarantined.size).toBe(1);
@@ -92,7 +94,7 @@ describe('The outbox (in memory)', () => {
     const memory = new MemoryRecords();
     const store = memoryStore(memory, { seal: memoryKey() });
     const t = clock('2026-11-25T10:05:00Z');
-    const [e] = await commitEvents(store, 'web', () => [scaled('web', 2)]);
+    const [e] = await commitEvents(store, 'web', () => [scaled('web', 2)], { at: '2026-11-25T10:00:00.000Z' });
     await memory.put(receiptKey(e as NonNullable<typeof e>), { publishedAt: t.now().toISOString(), messageId: 'x' });
     const { sink, sent } = recording();
     await flushOutbox({ store, sink, now: t.now, claimant: 'a' });
@@ -103,7 +105,7 @@ describe('The outbox (in memory)', () => {
     const memory = new MemoryRecords();
     const store = memoryStore(memory, { seal: memoryKey() });
     const t = clock('2026-11-25T10:05:00Z');
-    const [e] = await commitEvents(store, 'web', () => [scaled('web', 2)]);
+    const [e] = await commitEvents(store, 'web', () => [scaled('web', 2)], { at: '2026-11-25T10:00:00.000Z' });
     const key = outboxKey(e?.id as string);
     const found = await memory.get(key);
     const value = {

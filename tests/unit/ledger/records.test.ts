@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PrewarmTarget } from '../../../shared/detect/rules';
-import { emptyState } from '../../../shared/detect/state';
+import { emptyState } from '../../../shared/ledger/state';
 import { chainObservation, prewarmHash, verifyObservations } from '../../../shared/ledger/chain';
 import { commitEvents } from '../../../shared/ledger/commit';
 import { observationKey, prewarmKey, stateKey } from '../../../shared/ledger/keys';
@@ -18,7 +18,7 @@ const snapshot = { observation: { azs: {}, nodes: [] }, backends: [] };
 
 /** Chain and store an observation of `lb` at each time, one a cycle; answers the head. */
 async function observe(store: ReturnType<typeof memoryStore>, lb: string, times: number[], ttlDays = 1) {
-  let head = (await store.getState(lb))?.state.observationChain;
+  let head = (await store.getState(lb))?.state.head.observationChain;
   const stored: StoredObservation[] = [];
   for (const t of times) {
     const chained = chainObservation(head, { loadBalancer: lb, at: new Date(t).toISOString(), snapshot }, ttlDays);
@@ -33,7 +33,7 @@ describe('Observations (in memory)', () => {
   it('are listed in time order; a state rebuilt after damage continues their chain', async () => {
     const memory = new MemoryRecords();
     const store = memoryStore(memory);
-    await commitEvents(store, 'web', () => []);
+    await commitEvents(store, 'web', () => [], { at: '2026-11-25T10:00:00.000Z' });
     const { head } = await observe(store, 'web', [T0, T0 + HOUR, T0 + 2 * HOUR]);
     const listed = await store.observations({ op: 'list', lb: 'web' });
     expect(listed.map((o) => o.seq)).toEqual([1, 2, 3]);
@@ -48,7 +48,7 @@ describe('Observations (in memory)', () => {
     );
     expect([check.firstBreak, check.verified]).toEqual([null, 3]);
     memory.raw(stateKey('web'), '');
-    expect((await store.getState('web'))?.state.observationChain).toEqual(head);
+    expect((await store.getState('web'))?.state.head.observationChain).toEqual(head);
   });
 
   it('a store without an expiry of its own prunes the oldest once the records since span the retention', async () => {
@@ -100,12 +100,13 @@ describe('Pre-warm targets (in memory)', () => {
   it('with a key, one written into the store is acted on only when a sealed state vouches for its digest', async () => {
     const memory = new MemoryRecords();
     const store = memoryStore(memory, { seal: memoryKey() });
-    await commitEvents(store, 'web', () => []);
+    await commitEvents(store, 'web', () => [], { at: '2026-11-25T10:00:00.000Z' });
     await memory.put(prewarmKey('web', target.id), target); // unsealed: not elbscope prewarm's
     expect(await store.prewarms({ op: 'list', lb: 'web' })).toEqual([]);
     expect((await store.prewarms({ op: 'audit', lb: 'web' })).map((a) => a.seal)).toEqual(['none']);
     const current = await store.getState('web');
-    const state = { ...(current?.state ?? emptyState()), prewarmDigests: { [target.id]: prewarmHash(target) } };
+    const state = current?.state ?? emptyState();
+    state.head.prewarmDigests = { [target.id]: prewarmHash(target) };
     expect(await store.putState('web', state, current?.version ?? 0)).toBe(true);
     expect(await store.prewarms({ op: 'list', lb: 'web' })).toEqual([target]);
     // A digest that does not match (the target edited since) vouches for nothing.

@@ -313,6 +313,14 @@ export const configSchema = z
       const seen = new Map<string, number>();
       config.loadBalancers.forEach((lb, i) => {
         const key = loadBalancerKey(lb);
+        // Discovery's own record in the store (shared/ledger/keys.ts DISCOVERY_LEDGER): a load balancer filed
+        // under it would share that record and be hidden from every listing.
+        if (key === 'elbscope-discovery')
+          ctx.addIssue({
+            code: 'custom',
+            path: ['loadBalancers', i],
+            message: `${lb.dnsName} would be filed as "elbscope-discovery", the name discovery's own record has; set a distinct "key"`,
+          });
         const other = seen.get(key);
         if (other !== undefined) {
           const otherDns = config.loadBalancers[other]?.dnsName ?? '';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, loadConfigFromEnv, parseConfig } from '../../../shared/config/load';
 import { ConfigError } from '../../../shared/errors';
+import { DISCOVERY_LEDGER } from '../../../shared/ledger/keys';
 
 const LB = 'test-738445577.us-east-1.elb.amazonaws.com';
 
@@ -96,6 +97,14 @@ describe('Function: parseConfig', () => {
     const message = messageOf(() => parseConfig(value, 'test'));
     expect(message.startsWith(expected)).toBe(true);
     expect(message).not.toContain('\n');
+  });
+
+  it("refuses a load balancer filed under discovery's own record, whichever way its key is made", () => {
+    for (const lb of [
+      { dnsName: LB, key: DISCOVERY_LEDGER },
+      { dnsName: `${DISCOVERY_LEDGER}-1.us-east-1.elb.amazonaws.com`, key: DISCOVERY_LEDGER },
+    ])
+      expect(() => parseConfig({ loadBalancers: [lb] }, 'test')).toThrow(/would be filed as "elbscope-discovery"/);
   });
 
   it('says how many more problems there are', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { customNotification, CHAT_LIMITS } from '../../shared/alerts/chat';
+import { CHAT_LIMITS } from '../../shared/alerts/chat';
 import { publishInput } from '../../shared/alerts/sinks';
 import { makeEvent } from '../../shared/detect/events';
 import type { ChainedEvent } from '../../shared/detect/state';

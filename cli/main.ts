@@ -26,6 +26,9 @@ runCli(
 ).then(
   (code) => {
     process.exitCode = code;
+    // After Ctrl-C the command has said its last line: calls still in flight (each within its deadline) must not hold
+    // the process.
+    if (controller.signal.aborted) process.exit(code);
   },
   (err: unknown) => {
     // Only a bug gets here; still one line, with the stack behind ELBSCOPE_DEBUG.

@@ -97,7 +97,7 @@ export const CATALOG: CatalogEntry[] = [
     name: 'doctor',
     summary:
       'before a deploy, check without side effects what the functions will need: credentials, role permissions, names, ENIs, CloudWatch, the SNS topic, the seal key',
-    load: async (c) => (await import('./doctor')).doctorCommand(c.io, c.setExit),
+    load: async (c) => (await import('./doctor')).doctorCommand(c.io, c.setExit, c.signal),
   },
   {
     name: 'discover',

@@ -37,8 +37,16 @@ function configFor(file: string | undefined, env: NodeJS.ProcessEnv): Config {
   );
 }
 
+/** Resolves when `signal` is aborted (at once if it is already). */
+function aborted(signal: AbortSignal): Promise<'aborted'> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve('aborted');
+    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
+}
+
 /** `elbscope doctor`: before a deploy, check without side effects what the deployed functions will need. */
-export function doctorCommand(io: CliIo, setExit: (code: number) => void): Command {
+export function doctorCommand(io: CliIo, setExit: (code: number) => void, signal: AbortSignal): Command {
   return new Command('doctor')
     .description(summaryOf('doctor'))
     .option('--config <file>', 'configuration file (JSON; default: ELBSCOPE_CONFIG_FILE, or ./elbscope.config.json)')
@@ -55,7 +63,7 @@ export function doctorCommand(io: CliIo, setExit: (code: number) => void): Comma
       // Every client: elbscope's deadline per attempt (shared/aws/deadlines.ts) and two attempts at most.
       const handler = () => requestHandlerWith(AWS_DEADLINES);
       const ec2 = ec2ClientsByRegion(2);
-      const checks = await runDoctor(config, flags.role, {
+      const run = runDoctor(config, flags.role, {
         sts: new STSClient({ region, maxAttempts: 2, requestHandler: handler() }),
         // IAM is global: its endpoint is the partition's, whatever the region.
         iam: new IAMClient({ region, maxAttempts: 2, requestHandler: handler() }),
@@ -77,6 +85,14 @@ export function doctorCommand(io: CliIo, setExit: (code: number) => void): Comma
         defaultRegion,
         now: () => new Date(),
       });
+      // Ctrl-C: one line and exit 1 at once, not when the last call's deadline passes (main.ts then exits); no check
+      // is printed, as none finished.
+      const checks = await Promise.race([run, aborted(signal)]);
+      if (checks === 'aborted') {
+        io.err('elbscope doctor: interrupted before its checks finished: nothing was checked (run it again)');
+        setExit(EXIT.notObserved);
+        return;
+      }
       for (const check of checks) io.out(checkLine(check));
       const failed = checks.filter((c) => !c.ok).length;
       io.out(failed === 0 ? `all ${checks.length} checks passed` : `${failed} of ${checks.length} checks failed`);

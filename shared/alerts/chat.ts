@@ -74,13 +74,23 @@ function code(text: string): string {
   return `\`${clean === '' ? '-' : clean}\``;
 }
 
-/** Plain text for chat: well-formed, on one line, without Slack's control characters `<`, `>`, `&`. */
+/**
+ * Plain text for chat: well-formed, on one line, without Slack's control characters `<`, `>`, `&`, without the
+ * invisible characters that reorder or hide text (bidi overrides and isolates, zero-width spaces: a name could turn a
+ * title around), and with no markdown link (`[text](url)`, which Teams renders) — the text may hold a remote answer
+ * (an observation's failure reason).
+ */
 function plain(text: string): string {
   return text
     .toWellFormed()
     .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
-    .replace(/[<>&]/g, '?');
+    .replace(INVISIBLE, '')
+    .replace(/[<>&]/g, '?')
+    .replaceAll('](', '] (');
 }
+
+/** Bidi marks, embeddings, overrides and isolates; zero-width space, word joiner and invisible operators; BOM. */
+const INVISIBLE = /[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
 
 /** `text` cut to `max` characters (UTF-16 units, never half a pair), with `…` when cut. */
 function cut(text: string, max: number): string {
@@ -161,7 +171,8 @@ export function customNotification(event: ChainedEvent, context: { region?: stri
   const test = event.kind === 'alert-test';
   const resolved = event.status === 'resolved';
   const repeat = event.details.repeat === true;
-  const mark = resolved ? '✅' : SEVERITY_MARK[event.severity];
+  // A severity this version does not know (a record from another version) still gets a mark, never `undefined`.
+  const mark = resolved ? '✅' : (SEVERITY_MARK[event.severity] ?? '⚪');
   const prefix = resolved ? 'Resolved: ' : repeat ? 'Still: ' : '';
   const title = cut(plain(`${mark} ${prefix}${event.summary}`), CHAT_LIMITS.titleChars);
   const region = context.region ?? regionOfAz(event.az);

@@ -149,6 +149,9 @@ export function alertBody(event: ChainedEvent, maxBytes: number = SNS_LIMITS.mes
   return `${fitUtf8(head, maxBytes - utf8Bytes(tail))}${tail}`;
 }
 
+/** The most of a message attribute's value elbscope sends (eight of them leave the message 248 KB). */
+const ATTRIBUTE_VALUE_BYTES = 1_024;
+
 /** A message attribute as the SDK takes it. */
 export type StringAttribute = { DataType: 'String'; StringValue: string };
 
@@ -161,8 +164,10 @@ export type StringAttribute = { DataType: 'String'; StringValue: string };
  */
 export function alertAttributes(event: ChainedEvent): Record<string, StringAttribute> {
   const attrs: Record<string, StringAttribute> = {};
+  // A value is cut to ATTRIBUTE_VALUE_BYTES: a name of any length (a backend's `name` has no limit) must leave the
+  // message its room within the 256 KB, else the Publish is refused every time.
   const put = (name: string, value: string | null) => {
-    const clean = value === null ? '' : bodyText(value);
+    const clean = value === null ? '' : fitUtf8(bodyText(value), ATTRIBUTE_VALUE_BYTES);
     if (clean.trim() !== '') attrs[name] = { DataType: 'String', StringValue: clean };
   };
   put('loadBalancer', event.loadBalancer);

@@ -4,23 +4,33 @@ import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { observeCapacity, type CapacityDeps } from '../capacity/observe';
 import type { Config } from '../config/schema';
 import { isNote, nameResolved, type Observation } from '../nodes/observation';
+import { printable } from '../errors';
 import { type CheckResult, errorCode, fail, pass, why } from './check';
+
+/** A caller's ARN: an IAM user or role, an STS session (assumed role, federated user), the root user; its account. */
+const CALLER_ARN = /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):(?:root$|user\/|role\/|assumed-role\/|federated-user\/)/;
 
 /** Who the credentials are (STS GetCallerIdentity: "No permissions are required to perform this operation"). */
 export async function checkIdentity(sts: STSClient): Promise<{ check: CheckResult; arn: string | null }> {
   const what = 'credentials';
   try {
     const answer = await sts.send(new GetCallerIdentityCommand({}));
-    if (typeof answer.Arn !== 'string' || typeof answer.Account !== 'string' || !/^\d{12}$/.test(answer.Account))
+    // [GetCallerIdentity] Arn: "The Amazon Web Services ARN associated with the calling entity" — an IAM user or role,
+    // an STS session, or the root user, in the account the answer names; anything else is not STS's answer.
+    const account = typeof answer.Arn === 'string' ? CALLER_ARN.exec(answer.Arn)?.[1] : undefined;
+    if (typeof answer.Account !== 'string' || !/^\d{12}$/.test(answer.Account) || account !== answer.Account)
       return {
         check: fail(
           what,
-          "the answer names no Arn and Account: not STS's",
+          `the answer names no caller ARN of its account (Arn ${printable(String(answer.Arn ?? '(none)')).slice(0, 200)}, Account ${printable(String(answer.Account ?? '(none)')).slice(0, 20)}): not STS's`,
           'check AWS_ENDPOINT_URL_STS and the network',
         ),
         arn: null,
       };
-    return { check: pass(`${what}: ${answer.Arn} (account ${answer.Account})`), arn: answer.Arn };
+    return {
+      check: pass(`${what}: ${printable(answer.Arn as string)} (account ${answer.Account})`),
+      arn: answer.Arn as string,
+    };
   } catch (err) {
     return {
       check: fail(
@@ -162,7 +172,9 @@ export async function checkSealKey(kms: KMSClient, keyId: string): Promise<Check
         `its KeyUsage is ${meta.KeyUsage ?? '(none)'}, not GENERATE_VERIFY_MAC`,
         'use an HMAC key (KeySpec HMAC_256): "store.sealKey", or leave it unset for the stack\'s own',
       );
-    if (meta.Enabled !== true)
+    // [DescribeKey] KeyState: only `Enabled` is usable (PendingDeletion, Disabled, PendingImport, Unavailable … are
+    // not); Enabled alone is not trusted where the state says otherwise, or says nothing.
+    if (meta.Enabled !== true || meta.KeyState !== 'Enabled')
       return fail(
         what,
         `it is not enabled (KeyState ${meta.KeyState ?? 'unknown'})`,

@@ -85,7 +85,7 @@ export class OpenMetrics {
   private readonly busy: TwinGauge;
   private readonly idle: TwinGauge;
   private readonly slots: TwinGauge;
-  private readonly certDays: TwinGauge;
+  private readonly certExpiry: TwinGauge;
   private readonly up: TwinGauge;
   private readonly cycleSeconds: TwinGauge;
   private readonly aws: Record<string, TwinGauge> = {};
@@ -134,9 +134,11 @@ export class OpenMetrics {
     this.busy = gauge('elbscope_backend_busy_workers', "A backend's busy worker slots, R included.", backend);
     this.idle = gauge('elbscope_backend_idle_workers', "A backend's idle worker slots.", backend);
     this.slots = gauge('elbscope_backend_worker_slots', "A backend's worker slots (Apache's scoreboard).", backend);
-    this.certDays = gauge(
-      'elbscope_certificate_days_left',
-      "Days until a backend's TLS certificate expires (negative: expired).",
+    // A time in seconds, as Prometheus's naming asks (promtool: "use base unit seconds instead of days"), and as the
+    // blackbox exporter's probe_ssl_earliest_cert_expiry: days left are `(x - time()) / 86400`.
+    this.certExpiry = gauge(
+      'elbscope_certificate_expiry_timestamp_seconds',
+      "When a backend's TLS certificate expires (notAfter), in seconds since the Unix epoch.",
       backend,
     );
     this.up = gauge(
@@ -208,9 +210,13 @@ export class OpenMetrics {
    * tls).
    */
   tls(results: BackendTls[], keyOf: (dnsName: string) => string): void {
+    // A round probes every configured TLS backend: one whose handshake failed, or that is no longer configured, has no
+    // certificate on the page (not the one an earlier round saw).
+    this.certExpiry.reset();
     for (const r of results) {
-      if (r.finding.daysLeft !== null)
-        this.certDays.set({ load_balancer: keyOf(r.loadBalancer), backend: r.backend }, r.finding.daysLeft);
+      const notAfter = r.finding.validTo === null ? Number.NaN : Date.parse(r.finding.validTo);
+      if (Number.isFinite(notAfter))
+        this.certExpiry.set({ load_balancer: keyOf(r.loadBalancer), backend: r.backend }, notAfter / 1000);
     }
     const failed = tlsRoundFailures(results);
     if (failed > 0) this.failures.inc({ source: 'tls' }, failed);
@@ -326,13 +332,21 @@ export async function serveMetrics(
       connectionsCheckingInterval: limits.connectionsCheckingIntervalMs,
     },
     (req, res) => {
-      if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      if ((req.url ?? '').split('?')[0] !== '/metrics') {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('elbscope serves /metrics only\n');
+        return;
+      }
+      // RFC 9110 §9.1: a general-purpose server supports GET and HEAD (HEAD: GET's headers, no body); 405 names them.
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('/metrics: GET or HEAD\n');
         return;
       }
       metrics.page(negotiateFormat(req.headers.accept)).then(
         // Vary: a cache between must not give one format's page to a client asking for the other.
-        (page) => res.writeHead(200, { 'content-type': page.contentType, vary: 'Accept' }).end(page.body),
+        (page) =>
+          res
+            .writeHead(200, { 'content-type': page.contentType, vary: 'Accept' })
+            .end(req.method === 'HEAD' ? undefined : page.body),
         (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(err)}\n`),
       );
     },

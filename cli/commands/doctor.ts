@@ -60,7 +60,8 @@ export function doctorCommand(io: CliIo, setExit: (code: number) => void, signal
       const config = configFor(flags.config, io.env);
       const defaultRegion = io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
       const region = defaultRegion ?? 'us-east-1';
-      // Every client: elbscope's deadline per attempt (shared/aws/deadlines.ts) and two attempts at most.
+      // Every client: elbscope's deadline per attempt (shared/aws/deadlines.ts); two attempts at most, but SNS and KMS,
+      // which are asked through the clients the functions use (three).
       const handler = () => requestHandlerWith(AWS_DEADLINES);
       const ec2 = ec2ClientsByRegion(2);
       const run = runDoctor(config, flags.role, {

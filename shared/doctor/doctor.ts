@@ -31,7 +31,8 @@ export interface DoctorDeps {
 
 /** The stack's own resources, which do not exist (or are not known) before the deploy: never simulated. */
 const STACK = (logicalId: string) => ({ stack: logicalId });
-const REFS: PolicyRefs = {
+/** The stack's resources as the doctor knows them before the deploy (none of them simulated). */
+export const PREDEPLOY_REFS: PolicyRefs = {
   table: STACK('StateTable'),
   topic: STACK('AlertTopic'),
   alarms: 'arn:aws:cloudwatch:*:*:alarm:elbscope-*',
@@ -55,7 +56,7 @@ export async function runDoctor(
   roles: readonly RoleToCheck[],
   deps: DoctorDeps,
 ): Promise<CheckResult[]> {
-  const statements = functionStatements(config, REFS);
+  const statements = functionStatements(config, PREDEPLOY_REFS);
   const region =
     config.loadBalancers.map((lb) => configuredRegion(lb, config.region)).find((r) => r !== null) ??
     deps.defaultRegion ??

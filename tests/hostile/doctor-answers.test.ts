@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLine } from '../../shared/doctor/check';
 import { checkPermissions, roleToCheck } from '../../shared/doctor/permissions';
 import { checkIdentity, checkSealKey } from '../../shared/doctor/reach';
-import { functionStatements, type PolicyRefs } from '../../shared/deploy/role-policies';
+import { functionStatements } from '../../shared/deploy/role-policies';
+import { PREDEPLOY_REFS } from '../../shared/doctor/doctor';
 import { parseConfig } from '../../shared/config/load';
 import { startElbscope } from '../helpers/running-cli';
 
@@ -50,19 +51,8 @@ const client = <T>(C: new (c: object) => T) =>
   new C({ region: 'us-east-1', endpoint: url, maxAttempts: 1, credentials });
 const xml = (body: string, status = 200): Answer => ({ status, type: 'text/xml', body });
 
-const STACK = (logicalId: string) => ({ stack: logicalId });
-const REFS: PolicyRefs = {
-  table: STACK('StateTable'),
-  topic: STACK('AlertTopic'),
-  sealKey: STACK('SealKey'),
-  keyById: (id) => STACK(`KMS key ${id}`),
-  failures: STACK('FailedInvocations'),
-  work: STACK('WorkQueue'),
-  logStreams: (fn) => ({ streams: STACK(`${fn} log group`), events: STACK(`${fn} log group`) }),
-  snsService: 'sns',
-};
 const config = parseConfig({ loadBalancers: [{ dnsName: 'web-1.us-east-1.elb.amazonaws.com' }] }, 'test');
-const statements = functionStatements(config, REFS);
+const statements = functionStatements(config, PREDEPLOY_REFS);
 const ROLE = 'arn:aws:iam::123456789012:role/elbscope-prod-TlsProbeRole-X';
 
 /** A SimulatePrincipalPolicy answer. */

@@ -158,6 +158,11 @@ async function sealAll(store: Store, chained: ChainedEvent[]): Promise<void> {
  * (critical: the rules' memory of this load balancer starts again from a baseline).
  */
 function storeRecordCorrupt(lb: string, recovered: RecoveredRecord, at: string): ElbEvent {
+  return recoveryEvent(lb, recovered, at, 'the rules start again from a baseline');
+}
+
+/** A critical `store-record-corrupt` event: what was wrong with the stored state, where it went, and `after` what. */
+function recoveryEvent(lb: string, recovered: RecoveredRecord, at: string, after: string): ElbEvent {
   return makeEvent({
     kind: 'store-record-corrupt',
     status: 'event',
@@ -169,7 +174,7 @@ function storeRecordCorrupt(lb: string, recovered: RecoveredRecord, at: string):
     to: null,
     at,
     scope: recovered.location,
-    summary: `${lb}: stored state could not be used (${recovered.reason}); moved aside to ${recovered.movedTo}, the rules start again from a baseline`,
+    summary: `${lb}: stored state could not be used (${recovered.reason}); moved aside to ${recovered.movedTo}, ${after}`,
     details: { ...recovered },
   });
 }
@@ -272,18 +277,10 @@ async function replaceStale(
  * purpose).
  */
 function staleStateEvent(lb: string, recovered: RecoveredRecord, storedHead: number, at: string): ElbEvent {
-  return makeEvent({
-    kind: 'store-record-corrupt',
-    status: 'event',
-    severity: 'critical',
-    loadBalancer: lb,
-    az: null,
-    backend: null,
-    from: null,
-    to: null,
+  return recoveryEvent(
+    lb,
+    recovered,
     at,
-    scope: recovered.location,
-    summary: `${lb}: stored state could not be used (${recovered.reason}); moved aside to ${recovered.movedTo}, the chain continues after #${storedHead} and the rules keep the state's memory`,
-    details: { ...recovered },
-  });
+    `the chain continues after #${storedHead} and the rules keep the state's memory`,
+  );
 }

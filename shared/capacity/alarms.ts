@@ -56,10 +56,13 @@ export interface AlarmTarget {
 }
 
 /**
- * Every managed alarm's description starts so: only such alarms are ever deleted (the stack's own alarms share the
- * `elbscope-<stage>-` prefix and carry no marker).
+ * Every managed alarm's description starts `[elbscope capacity] stage <stage>:`, and only alarms marked with the
+ * cycle's own stage are ever deleted: the stack's own alarms share the `elbscope-<stage>-` prefix and carry no
+ * marker, and the prefix of a stage whose name starts another's (`prod`, `prod-eu`) lists the other's alarms too.
  */
-export const MANAGED_MARKER = '[elbscope capacity]';
+export function managedMarker(stage: string): string {
+  return `[elbscope capacity] stage ${stage}:`;
+}
 /** [PutMetricAlarm] AlarmName: "Maximum length of 255." */
 const MAX_NAME = 255;
 /** A Classic ELB's surge queue holds at most 1,024 requests. */
@@ -102,7 +105,7 @@ export function desiredAlarms(
     name: alarmName(options.stage, target.key, signal),
     key: target.key,
     signal,
-    description: `${MANAGED_MARKER} ${target.key}: ${what} (elbscope reads this alarm's state; no actions)`,
+    description: `${managedMarker(options.stage)} ${target.key}: ${what} (elbscope reads this alarm's state; no actions)`,
     period: PERIOD_SECONDS,
     evaluationPeriods: 1,
     datapointsToAlarm: 1,

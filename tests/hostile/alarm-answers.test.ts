@@ -118,7 +118,7 @@ describe('DescribeAlarms answers that break the documented shape', () => {
     ],
     [
       'the same NextToken forever',
-      (a, tokenAt) => ({ ...a, NextToken: tokenAt(0) }),
+      (a, tokenAt) => ({ ...a, MetricAlarms: [], NextToken: tokenAt(0) }),
       /NextToken repeated after 2 pages/,
     ],
   ];
@@ -248,8 +248,11 @@ describe('names', () => {
     ]);
     // elbscope-prod vs elbscope-prod2: the prefixes differ at the hyphen already.
     await cycle([classic('db')], { stage: 'prod2' });
-    await cycle([], { stage: 'prod' });
+    const pruned = await cycle([classic('db')], { stage: 'prod' });
+    expect(pruned.deleted).toEqual(['elbscope-prod-api-spillover', 'elbscope-prod-api-surge-queue']);
     expect(alarmNames()).toEqual([
+      'elbscope-prod-db-spillover',
+      'elbscope-prod-db-surge-queue',
       'elbscope-prod-eu-web-spillover',
       'elbscope-prod-eu-web-surge-queue',
       'elbscope-prod2-db-spillover',

@@ -53,8 +53,13 @@ const observation = (lb: { dnsName: string }): Observation => ({
   kind: 'classic',
 });
 
-async function cycle(loadBalancers: Lb[], options: { stage?: string; extra?: Record<string, unknown> } = {}) {
+async function cycle(
+  loadBalancers: Lb[],
+  options: { stage?: string; extra?: Record<string, unknown>; keys?: string[] } = {},
+) {
   const config = parseConfig({ loadBalancers, capacity: { reservationEveryMinutes: 0 }, ...options.extra }, 'test');
+  // Keys as discovery files them, from names AWS answered (never through the configuration's schema).
+  options.keys?.forEach((key, i) => Object.assign(config.loadBalancers[i] as object, { key }));
   const before = { gets: state.requests.length, calls: state.alarmCalls.length };
   const out = await observeCapacity(config, loadBalancers.map(observation), new Date(now), deps(options.stage));
   const calls = state.alarmCalls.slice(before.calls);
@@ -258,5 +263,28 @@ describe('names', () => {
       'elbscope-prod2-db-spillover',
       'elbscope-prod2-db-surge-queue',
     ]);
+  });
+
+  it('keys CloudWatch refuses in a name (control characters, non-ASCII, a cut through a character) or that share 255 characters: each its own valid name, the same every cycle', async () => {
+    const long = 'a'.repeat(230);
+    const keys = [
+      'web\u0007bell',
+      'wéb-ünïcode.eu-west-1',
+      `${'a'.repeat(221)}\u{1F600}tail`, // the cut at 255 falls inside the emoji (two UTF-16 units)
+      `${long}-one`,
+      `${long}-two`,
+      'b'.repeat(1000), // longer than a description holds
+    ];
+    const lbs = keys.map((_, i) => classic(`lb${i}`));
+    const first = await cycle(lbs, { keys });
+    expect(first.refused).toEqual([]);
+    expect(first.out.map((r) => r.errors)).toEqual(keys.map(() => []));
+    const names = alarmNames();
+    expect(new Set(names).size).toBe(12);
+    for (const n of names) expect(n).toMatch(/^elbscope-test-[A-Za-z0-9._~-]{1,241}$/);
+    // What DescribeAlarms lists again is what is desired: nothing put twice, nothing deleted.
+    now += 3 * MINUTE;
+    const again = await cycle(lbs, { keys });
+    expect([again.put, again.deleted, again.refused]).toEqual([[], [], []]);
   });
 });

@@ -1,6 +1,6 @@
 import type { AlarmApi, DescribedAlarm } from './alarm-api';
 import { sameAlarm } from './alarm-api';
-import { alarmPrefix, desiredAlarms, managedMarker, type AlarmTarget, type DesiredAlarm } from './alarms';
+import { alarmPrefix, desiredAlarms, isAlarmOf, managedMarker, type AlarmTarget, type DesiredAlarm } from './alarms';
 
 /** One load balancer whose alarms are kept this cycle. */
 export interface AlarmMember {
@@ -117,7 +117,7 @@ export async function syncAlarmGroups(
       if (options.prune) {
         const stale = existing
           .filter((a) => !keep.has(a.name) && a.description.startsWith(managedMarker(options.stage)))
-          .filter((a) => !(options.protectedKeys ?? []).some((k) => a.name.startsWith(`${prefix}${k}-`)))
+          .filter((a) => !(options.protectedKeys ?? []).some((k) => isAlarmOf(options.stage, k, a.name)))
           .map((a) => a.name);
         if (stale.length > 0) {
           try {

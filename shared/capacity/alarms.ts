@@ -88,6 +88,20 @@ export function alarmName(stage: string, key: string, signal: string): string {
   return `${alarmPrefix(stage)}${hashedKey(key, room)}-${signal}`;
 }
 
+/**
+ * Whether `name` is one of `key`'s alarms whatever its signal: `<prefix><key>-…`, or, for a key named by its hash,
+ * `~<hash>-` right after the prefix and a start of the key.
+ */
+export function isAlarmOf(stage: string, key: string, name: string): boolean {
+  const prefix = alarmPrefix(stage);
+  if (!name.startsWith(prefix)) return false;
+  if (SAFE_KEY.test(key) && name.startsWith(`${prefix}${key}-`)) return true;
+  const hashed = hashedKey(key, MAX_NAME);
+  const tail = hashed.slice(-HASHED_TAIL);
+  const at = name.indexOf(`${tail}-`, prefix.length);
+  return at >= 0 && hashed.startsWith(name.slice(prefix.length, at));
+}
+
 /** The characters a key keeps as it is in a name or tag (every key the configuration's schema takes). */
 const SAFE_KEY = /^[A-Za-z0-9._-]*$/;
 /** `~` and 8 hex digits of the key's SHA-256. */

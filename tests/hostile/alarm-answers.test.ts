@@ -44,24 +44,29 @@ const classic = (name: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 type Lb = ReturnType<typeof classic>;
-const observation = (lb: { dnsName: string }): Observation => ({
+const observation = (lb: { dnsName: string }, kind: 'classic' | undefined): Observation => ({
   loadBalancer: lb.dnsName,
   observedAt: new Date(now).toISOString(),
   nodes: [],
   azs: {},
   errors: [],
-  kind: 'classic',
+  kind,
 });
 
 async function cycle(
   loadBalancers: Lb[],
-  options: { stage?: string; extra?: Record<string, unknown>; keys?: string[] } = {},
+  options: { stage?: string; extra?: Record<string, unknown>; keys?: string[]; kinds?: ('classic' | undefined)[] } = {},
 ) {
   const config = parseConfig({ loadBalancers, capacity: { reservationEveryMinutes: 0 }, ...options.extra }, 'test');
   // Keys as discovery files them, from names AWS answered (never through the configuration's schema).
-  options.keys?.forEach((key, i) => Object.assign(config.loadBalancers[i] as object, { key }));
+  for (const [i, key] of (options.keys ?? []).entries()) Object.assign(config.loadBalancers[i] as object, { key });
   const before = { gets: state.requests.length, calls: state.alarmCalls.length };
-  const out = await observeCapacity(config, loadBalancers.map(observation), new Date(now), deps(options.stage));
+  const out = await observeCapacity(
+    config,
+    loadBalancers.map((lb, i) => observation(lb, options.kinds ? options.kinds[i] : 'classic')),
+    new Date(now),
+    deps(options.stage),
+  );
   const calls = state.alarmCalls.slice(before.calls);
   return {
     out,
@@ -87,7 +92,10 @@ const alarmsOf = (answer: Record<string, unknown>) => answer.MetricAlarms as Ala
 
 beforeEach(async () => {
   now = Date.parse('2026-03-01T10:07:20Z'); // not a chart minute (hourly)
-  state = cloudWatchState(() => [], () => now);
+  state = cloudWatchState(
+    () => [],
+    () => now,
+  );
   const endpoint = await startCloudWatch(state);
   url = endpoint.url;
   close = endpoint.close;
@@ -149,14 +157,11 @@ describe('DescribeAlarms answers that break the documented shape', () => {
     let page = 0;
     // Each page's token is one the lab takes (an offset of the same listing), and never the same twice.
     state.alarmMangleNext.push(
-      ...Array.from(
-        { length: 10_000 },
-        () => (a: Record<string, unknown>, tokenAt: (offset: number) => string) => ({
-          ...a,
-          MetricAlarms: [],
-          NextToken: tokenAt(++page),
-        }),
-      ),
+      ...Array.from({ length: 10_000 }, () => (a: Record<string, unknown>, tokenAt: (offset: number) => string) => ({
+        ...a,
+        MetricAlarms: [],
+        NextToken: tokenAt(++page),
+      })),
     );
     const hostile = await cycle([classic('web')]);
     expect(hostile.actions.filter((a) => a === 'DescribeAlarms').length).toBeLessThanOrEqual(60);
@@ -180,10 +185,12 @@ describe('DescribeAlarms answers that break the documented shape', () => {
   it('a state changed in the future or in 1970: a future change is read, an old OK is quiet, an old ALARM is read', async () => {
     await cycle([classic('web')]);
     now += 3 * MINUTE;
-    const at = (seconds: number, value = 'OK') => (a: Record<string, unknown>) => {
-      for (const alarm of alarmsOf(a)) Object.assign(alarm, { StateUpdatedTimestamp: seconds, StateValue: value });
-      return a;
-    };
+    const at =
+      (seconds: number, value = 'OK') =>
+      (a: Record<string, unknown>) => {
+        for (const alarm of alarmsOf(a)) Object.assign(alarm, { StateUpdatedTimestamp: seconds, StateValue: value });
+        return a;
+      };
     state.alarmMangleNext.push(at(Date.parse('2100-01-01T00:00:00Z') / 1000));
     expect((await cycle([classic('web')])).gets).toBe(1);
     state.alarmMangleNext.push(at(0));
@@ -196,13 +203,19 @@ describe('DescribeAlarms answers that break the documented shape', () => {
 describe('alarm writes refused while the reads work', () => {
   const many = Array.from({ length: 20 }, (_, i) => classic(`lb${i}`));
   const refusals: [string, { code: string; status: number; message: string }][] = [
-    ['AccessDenied', { code: 'AccessDenied', status: 403, message: 'not authorized to perform: cloudwatch:PutMetricAlarm' }],
+    [
+      'AccessDenied',
+      { code: 'AccessDenied', status: 403, message: 'not authorized to perform: cloudwatch:PutMetricAlarm' },
+    ],
     ['Throttling (400)', { code: 'Throttling', status: 400, message: 'Rate exceeded' }],
     ['Throttling (429)', { code: 'Throttling', status: 429, message: 'Rate exceeded' }],
   ];
   for (const [what, refusal] of refusals)
     it(`${what} on PutMetricAlarm: one write tried, a cloudwatch failure for each load balancer, every figure read`, async () => {
-      state.alarmFailNextOf.set('PutMetricAlarm', Array.from({ length: 100 }, () => refusal));
+      state.alarmFailNextOf.set(
+        'PutMetricAlarm',
+        Array.from({ length: 100 }, () => refusal),
+      );
       const refused = await cycle(many);
       // A refusal of the account's writes is not tried again for each of 40 alarms (a storm into a throttle).
       expect(refused.put).toHaveLength(1);
@@ -286,5 +299,18 @@ describe('names', () => {
     now += 3 * MINUTE;
     const again = await cycle(lbs, { keys });
     expect([again.put, again.deleted, again.refused]).toEqual([[], [], []]);
+  });
+
+  it('a watched load balancer named by a hash keeps its alarms while its kind is not known', async () => {
+    // A customer's name of 240 characters (no "name", no ARN): its key is the name, too long for an alarm's.
+    const label = (c: string) => c.repeat(60);
+    const shop = { dnsName: `${label('s')}.${label('h')}.${label('o')}.${label('p')}`, region: 'us-east-1' };
+    await cycle([shop, classic('web')]);
+    expect(alarmNames()).toHaveLength(4);
+    now += 3 * MINUTE;
+    const unknown = await cycle([shop, classic('web')], { kinds: [undefined, 'classic'] });
+    expect(unknown.out[0]?.errors[0]?.code).toBe('no-kind');
+    expect([unknown.actions, unknown.deleted]).toEqual([['DescribeAlarms'], []]);
+    expect(alarmNames()).toHaveLength(4);
   });
 });

@@ -14,6 +14,8 @@ import type { Observation } from '../../shared/nodes/observation';
 // an alarm that is not this stage's is never deleted.
 const MINUTE = 60_000;
 let now = 0;
+/** The `web` Classic ELB's SpilloverCount per minute (epoch ms). */
+let spill = new Map<number, number>();
 let state: CloudWatchState;
 let url = '';
 let close: () => Promise<void>;
@@ -92,8 +94,12 @@ const alarmsOf = (answer: Record<string, unknown>) => answer.MetricAlarms as Ala
 
 beforeEach(async () => {
   now = Date.parse('2026-03-01T10:07:20Z'); // not a chart minute (hourly)
+  spill = new Map();
   state = cloudWatchState(
-    () => [],
+    (q) =>
+      q.metricName === 'SpilloverCount' && q.dimensions.LoadBalancerName === 'web'
+        ? [...spill].filter(([t]) => t >= q.start && t < q.end)
+        : [],
     () => now,
   );
   const endpoint = await startCloudWatch(state);
@@ -312,5 +318,33 @@ describe('names', () => {
     expect(unknown.out[0]?.errors[0]?.code).toBe('no-kind');
     expect([unknown.actions, unknown.deleted]).toEqual([['DescribeAlarms'], []]);
     expect(alarmNames()).toHaveLength(4);
+  });
+});
+
+describe('state and time', () => {
+  it('a spillover whose alarm went to ALARM and back to OK between two cycles is still read from GetMetricData', async () => {
+    await cycle([classic('web')]);
+    now += 3 * MINUTE;
+    expect((await cycle([classic('web')])).gets).toBe(0);
+    // One minute spills; the alarm is ALARM at its end and OK a minute later, both between two cycles.
+    const minute = Math.floor(now / MINUTE) * MINUTE + MINUTE;
+    spill.set(minute, 17);
+    now = minute + 2 * MINUTE + 5_000;
+    const after = await cycle([classic('web')]);
+    expect(state.alarms.all()[0]?.history.map((h) => h.state)).toEqual(['INSUFFICIENT_DATA', 'OK', 'ALARM', 'OK']);
+    expect(after.out[0]?.reading?.alarms?.spillover?.state).toBe('OK');
+    expect(after.gets).toBe(1);
+    expect(after.out[0]?.reading?.metrics?.SpilloverCount).toEqual([[new Date(minute).toISOString(), 17]]);
+  });
+
+  it('an alarm a person deleted between cycles is put again and its figures read (its state unknown, never quiet)', async () => {
+    await cycle([classic('web')]);
+    now += 3 * MINUTE;
+    await cycle([classic('web')]);
+    state.alarms.delete('123456789012', 'us-east-1', ['elbscope-test-web-spillover']);
+    now += MINUTE;
+    const back = await cycle([classic('web')]);
+    expect([back.put, back.gets]).toEqual([['elbscope-test-web-spillover'], 1]);
+    expect(back.out[0]?.reading?.alarms?.spillover).toEqual({ state: 'unknown', since: null });
   });
 });

@@ -118,6 +118,8 @@ const combination = (message: string): AlarmRefusal => ({ code: 'InvalidParamete
 const whole = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
 /** [P] names "must contain only UTF-8 characters, and can't contain ASCII control characters". */
 const CONTROL = /[\u0000-\u001f\u007f]/;
+/** Half a UTF-16 surrogate pair: no UTF-8 character (what a name cut through an emoji holds). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** An alarm name within [P]'s rules, or the refusal. */
 function checkAlarmName(name: unknown, what = 'AlarmName'): AlarmRefusal | null {
@@ -125,6 +127,7 @@ function checkAlarmName(name: unknown, what = 'AlarmName'): AlarmRefusal | null 
   if (name.length > MAX_ALARM_NAME)
     return bad(`The parameter ${what} must be ${MAX_ALARM_NAME} characters or fewer (${name.length}).`);
   if (CONTROL.test(name)) return bad(`The parameter ${what} must not contain ASCII control characters.`);
+  if (LONE_SURROGATE.test(name)) return bad(`The parameter ${what} must contain only UTF-8 characters.`);
   return null;
 }
 

@@ -74,6 +74,14 @@ export interface CloudWatchState {
   alarmCalls: { action: string; request: unknown; account: string; region: string; refusal?: AlarmRefusal }[];
   /** Failures to answer alarm calls with, one per call, before serving normally (an outage of the alarm API). */
   alarmFailNext: { code: string; status: number; message: string }[];
+  /** Failures for one alarm action only (`PutMetricAlarm`: AccessDenied on writes while reads work), one per call. */
+  alarmFailNextOf: Map<string, { code: string; status: number; message: string }[]>;
+  /**
+   * Changes to the right DescribeAlarms answer, one per page served normally (hostile-answer tests): each gets the
+   * lab's answer (its own copy) and a NextToken the lab would take for `offset` of the same listing, and returns
+   * what to send instead: an object (sent as JSON) or a string (as is); undefined sends the copy as changed.
+   */
+  alarmMangleNext: ((answer: Record<string, unknown>, tokenAt: (offset: number) => string) => unknown)[];
 }
 
 export interface RunningCloudWatch {
@@ -88,6 +96,8 @@ export function cloudWatchState(source: MetricSource, now: () => number = Date.n
     alarms: new LabAlarms(source, now),
     alarmCalls: [],
     alarmFailNext: [],
+    alarmFailNextOf: new Map(),
+    alarmMangleNext: [],
     source,
     failNext: [],
     rawNext: [],
@@ -139,14 +149,18 @@ export async function startCloudWatch(state: CloudWatchState, host = '127.0.0.1'
       const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(authorization)?.[1] ?? 'us-east-1';
       const call: CloudWatchState['alarmCalls'][number] = { action, request: body, account, region };
       state.alarmCalls.push(call);
-      const failure = state.alarmFailNext.shift();
+      const failure = state.alarmFailNext.shift() ?? state.alarmFailNextOf.get(action)?.shift();
       if (failure) return refuse(failure);
       const answer = serveAlarmCall(state, action, body as Record<string, unknown>, account, region);
       if ('refusal' in answer) {
         call.refusal = answer.refusal;
         return refuse(answer.refusal);
       }
-      return reply(200, answer.body);
+      const mangle = action === 'DescribeAlarms' ? state.alarmMangleNext.shift() : undefined;
+      if (!mangle) return reply(200, answer.body);
+      const tokenAt = (offset: number) => pageToken(body as DescribeAlarmsRequest, offset);
+      const copy = structuredClone(answer.body) as Record<string, unknown>;
+      return reply(200, mangle(copy, tokenAt) ?? copy);
     }
     if (target !== 'GraniteServiceVersion20100801.GetMetricData')
       return refuse({

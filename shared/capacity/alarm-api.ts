@@ -44,9 +44,12 @@ const MAX_PAGES = 60;
 const DELETE_BATCH = 100;
 const STATES = new Set(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
 
-function fail(call: string, err: unknown): Error {
-  return new Error(
-    `CloudWatch ${call}: ${err instanceof Error && !('$metadata' in err) ? err.message : describeError(err)}`,
+/** One line naming the call; `code`: the AWS error's name (Throttling, AccessDenied, LimitExceeded…), if any. */
+function fail(call: string, err: unknown): Error & { code?: string } {
+  const aws = err instanceof Error && '$metadata' in err;
+  return Object.assign(
+    new Error(`CloudWatch ${call}: ${err instanceof Error && !aws ? err.message : describeError(err)}`),
+    aws ? { code: (err as Error).name } : {},
   );
 }
 
@@ -59,6 +62,7 @@ export function createAlarmApi(cloudwatch: CloudWatchClient): AlarmApi {
   return {
     async list(prefix) {
       const out: DescribedAlarm[] = [];
+      const names = new Set<string>();
       const tokens = new Set<string>();
       let token: string | undefined;
       let pages = 0;
@@ -78,8 +82,15 @@ export function createAlarmApi(cloudwatch: CloudWatchClient): AlarmApi {
             throw fail('DescribeAlarms', err);
           });
         pages++;
-        for (const a of apiList(page.MetricAlarms, 'CloudWatch DescribeAlarms', 'MetricAlarms'))
-          out.push(described(a as unknown as Record<string, unknown>, prefix));
+        for (const a of apiList(page.MetricAlarms, 'CloudWatch DescribeAlarms', 'MetricAlarms')) {
+          const alarm = described(a as unknown as Record<string, unknown>, prefix);
+          // Which of two answers is the state? Neither is to be trusted: an ALARM read over by an OK is a quiet
+          // spillover, and a name listed twice is deleted twice.
+          if (names.has(alarm.name))
+            throw fail('DescribeAlarms', new Error(`${quoted(alarm.name)} listed twice: not that API's response`));
+          names.add(alarm.name);
+          out.push(alarm);
+        }
         token = page.NextToken || undefined;
         if (token !== undefined && tokens.has(token))
           throw fail('DescribeAlarms', new Error(`NextToken repeated after ${pages} pages; stopped`));
@@ -137,6 +148,10 @@ function described(a: Record<string, unknown>, prefix: string): DescribedAlarm {
   const updated = a.StateUpdatedTimestamp;
   if (!(updated instanceof Date) || !Number.isFinite(updated.getTime()))
     throw new Error(`${call}: ${a.AlarmName}: no StateUpdatedTimestamp`);
+  // A line that is not a number (the JSON protocol's "NaN") would differ from every desired one: put every cycle.
+  for (const field of ['Threshold', 'Period', 'EvaluationPeriods'] as const)
+    if (typeof a.MetricName === 'string' && !(typeof a[field] === 'number' && Number.isFinite(a[field])))
+      throw new Error(`${call}: ${a.AlarmName}: a ${field} that is not a number: ${quoted(a[field])}`);
   const account = typeof a.AlarmArn === 'string' ? (/:(\d{12}):alarm:/.exec(a.AlarmArn)?.[1] ?? null) : null;
   const dims = Array.isArray(a.Dimensions) ? (a.Dimensions as { Name?: unknown; Value?: unknown }[]) : [];
   const config =

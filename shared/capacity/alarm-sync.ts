@@ -1,6 +1,6 @@
 import type { AlarmApi, DescribedAlarm } from './alarm-api';
 import { sameAlarm } from './alarm-api';
-import { alarmPrefix, desiredAlarms, MANAGED_MARKER, type AlarmTarget, type DesiredAlarm } from './alarms';
+import { alarmPrefix, desiredAlarms, isAlarmOf, managedMarker, type AlarmTarget, type DesiredAlarm } from './alarms';
 
 /** One load balancer whose alarms are kept this cycle. */
 export interface AlarmMember {
@@ -88,23 +88,36 @@ export async function syncAlarmGroups(
       for (const { alarms } of wanted) for (const a of alarms) keep.add(a.name);
 
       const failures = new Map<string, Error>();
+      // A refusal of the account's writes (throttled, denied) stops this cycle's puts there, and the quota reached
+      // stops its creations: tried again for each of hundreds of alarms, it is a storm of calls into a throttle (3
+      // PutMetricAlarm a second) that outlasts the cycle. Every member left unput is named with it, and read.
+      let stopAll: Error | null = null;
+      let stopNew: Error | null = null;
       for (const { member, alarms } of wanted) {
         for (const a of alarms) {
           const got = byName.get(a.name);
           if (got && sameAlarm(a, got)) continue;
+          const stopped = stopAll ?? (got ? null : stopNew);
+          if (stopped) {
+            if (!failures.has(member.target.key)) failures.set(member.target.key, stopped);
+            continue;
+          }
           try {
             await api.put(a);
             report.put.push(a.name);
           } catch (err) {
             // The first failure is named; the rest of its alarms are tried again next cycle too.
             if (!failures.has(member.target.key)) failures.set(member.target.key, err as Error);
+            const code = (err as { code?: unknown }).code;
+            if (code === 'LimitExceeded') stopNew = err as Error;
+            else if (typeof code === 'string' && !PER_ALARM_REFUSALS.has(code)) stopAll = err as Error;
           }
         }
       }
       if (options.prune) {
         const stale = existing
-          .filter((a) => !keep.has(a.name) && a.description.startsWith(MANAGED_MARKER))
-          .filter((a) => !(options.protectedKeys ?? []).some((k) => a.name.startsWith(`${prefix}${k}-`)))
+          .filter((a) => !keep.has(a.name) && a.description.startsWith(managedMarker(options.stage)))
+          .filter((a) => !(options.protectedKeys ?? []).some((k) => isAlarmOf(options.stage, k, a.name)))
           .map((a) => a.name);
         if (stale.length > 0) {
           try {
@@ -150,6 +163,9 @@ function recentChange(a: DescribedAlarm, since: number): boolean {
   if (a.stateUpdatedAt < since) return false;
   return !(a.state === 'OK' && a.configuredAt !== null && a.stateUpdatedAt - a.configuredAt <= FIRST_EVALUATION_MS);
 }
+
+/** PutMetricAlarm's refusals of one alarm (its parameters): the others are still put. */
+const PER_ALARM_REFUSALS = new Set(['InvalidParameterValue', 'InvalidParameterCombination', 'MissingParameter']);
 
 /** CloudWatch evaluates a one-minute alarm at the next minute: its first state comes within a minute of the put. */
 const FIRST_EVALUATION_MS = 60_000;

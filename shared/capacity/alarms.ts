@@ -56,10 +56,13 @@ export interface AlarmTarget {
 }
 
 /**
- * Every managed alarm's description starts so: only such alarms are ever deleted (the stack's own alarms share the
- * `elbscope-<stage>-` prefix and carry no marker).
+ * Every managed alarm's description starts `[elbscope capacity] stage <stage>:`, and only alarms marked with the
+ * cycle's own stage are ever deleted: the stack's own alarms share the `elbscope-<stage>-` prefix and carry no
+ * marker, and the prefix of a stage whose name starts another's (`prod`, `prod-eu`) lists the other's alarms too.
  */
-export const MANAGED_MARKER = '[elbscope capacity]';
+export function managedMarker(stage: string): string {
+  return `[elbscope capacity] stage ${stage}:`;
+}
 /** [PutMetricAlarm] AlarmName: "Maximum length of 255." */
 const MAX_NAME = 255;
 /** A Classic ELB's surge queue holds at most 1,024 requests. */
@@ -72,15 +75,42 @@ export function alarmPrefix(stage: string): string {
 }
 
 /**
- * `elbscope-<stage>-<key>-<signal>`, at most 255 characters: a name that would be longer keeps the start of the key
- * and a hash of all of it (`<key start>~<8 hex>`), so the same load balancer always gets the same name.
+ * `elbscope-<stage>-<key>-<signal>`, at most 255 characters: a name that would be longer, or a key with a character
+ * outside letters, digits, `.`, `_` and `-` (a discovered name AWS answered with a control character, which
+ * CloudWatch refuses, or non-ASCII, whose length in characters or bytes CloudWatch does not say), keeps the start of
+ * the key with any other character as `_`, and a hash of all of it (`<key start>~<8 hex>`): the same load balancer
+ * always gets the same name, two never share one, and a cut never falls inside a character.
  */
 export function alarmName(stage: string, key: string, signal: string): string {
   const full = `${alarmPrefix(stage)}${key}-${signal}`;
-  if (full.length <= MAX_NAME) return full;
+  if (full.length <= MAX_NAME && SAFE_KEY.test(key)) return full;
+  const room = MAX_NAME - alarmPrefix(stage).length - signal.length - 1 - HASHED_TAIL;
+  return `${alarmPrefix(stage)}${hashedKey(key, room)}-${signal}`;
+}
+
+/**
+ * Whether `name` is one of `key`'s alarms whatever its signal: `<prefix><key>-…`, or, for a key named by its hash,
+ * `~<hash>-` right after the prefix and a start of the key.
+ */
+export function isAlarmOf(stage: string, key: string, name: string): boolean {
+  const prefix = alarmPrefix(stage);
+  if (!name.startsWith(prefix)) return false;
+  if (SAFE_KEY.test(key) && name.startsWith(`${prefix}${key}-`)) return true;
+  const hashed = hashedKey(key, MAX_NAME);
+  const tail = hashed.slice(-HASHED_TAIL);
+  const at = name.indexOf(`${tail}-`, prefix.length);
+  return at >= 0 && hashed.startsWith(name.slice(prefix.length, at));
+}
+
+/** The characters a key keeps as it is in a name or tag (every key the configuration's schema takes). */
+const SAFE_KEY = /^[A-Za-z0-9._-]*$/;
+/** `~` and 8 hex digits of the key's SHA-256. */
+const HASHED_TAIL = 9;
+
+/** `<key start, other characters as _>~<8 hex>`, at most `room` + 9 characters. */
+function hashedKey(key: string, room: number): string {
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 8);
-  const room = MAX_NAME - alarmPrefix(stage).length - signal.length - 1 - hash.length - 1;
-  return `${alarmPrefix(stage)}${key.slice(0, Math.max(0, room))}~${hash}-${signal}`;
+  return `${key.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, Math.max(0, room))}~${hash}`;
 }
 
 /** The `LoadBalancer` / `TargetGroup` dimension value: the ARN's part after `loadbalancer/` or `:` (AWS's own). */
@@ -98,18 +128,21 @@ export function desiredAlarms(
   target: AlarmTarget,
   options: { stage: string; surgeQueueShare: number; reservedUnits: number | null | undefined },
 ): DesiredAlarm[] {
+  // The key as the tag (at most 256 characters) and the description (at most 1,024) carry it.
+  const shown =
+    target.key.length <= 256 && SAFE_KEY.test(target.key) ? target.key : hashedKey(target.key, 256 - HASHED_TAIL);
   const base = (signal: string, what: string) => ({
     name: alarmName(options.stage, target.key, signal),
     key: target.key,
     signal,
-    description: `${MANAGED_MARKER} ${target.key}: ${what} (elbscope reads this alarm's state; no actions)`,
+    description: `${managedMarker(options.stage)} ${shown}: ${what} (elbscope reads this alarm's state; no actions)`,
     period: PERIOD_SECONDS,
     evaluationPeriods: 1,
     datapointsToAlarm: 1,
     treatMissingData: 'notBreaching' as const,
     tags: [
       { Key: 'elbscope:stage', Value: options.stage },
-      { Key: 'elbscope:load-balancer', Value: target.key.slice(0, 256) },
+      { Key: 'elbscope:load-balancer', Value: shown },
       { Key: 'elbscope:signal', Value: signal },
     ],
   });

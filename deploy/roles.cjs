@@ -20,7 +20,8 @@ module.exports.resources = async ({ resolveVariable }) => {
   const statements = functionStatements(config(), {
     table: { 'Fn::GetAtt': ['StateTable', 'Arn'] },
     topic: { Ref: 'AlertTopic' },
-    alarms: sub('arn:${AWS::Partition}:cloudwatch:*:*:alarm:elbscope-*'),
+    // This stage's alarms only: a dev stage's role cannot put or delete prod's (their names start elbscope-<stage>-).
+    alarms: sub(`arn:\${AWS::Partition}:cloudwatch:*:*:alarm:elbscope-${stage}-*`),
     sealKey: { 'Fn::GetAtt': ['SealKey', 'Arn'] },
     keyById: (id) => sub(`arn:\${AWS::Partition}:kms:\${AWS::Region}:\${AWS::AccountId}:key/${id}`),
     failures: { 'Fn::GetAtt': ['FailedInvocations', 'Arn'] },

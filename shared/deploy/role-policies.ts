@@ -26,7 +26,7 @@ export interface PolicyRefs {
   table: PolicyResource;
   /** The stack's own topic (used when the configuration names none). */
   topic: PolicyResource;
-  /** The capacity alarms elbscope keeps (`…:cloudwatch:*:*:alarm:elbscope-*`). */
+  /** The capacity alarms this stage keeps (`…:cloudwatch:*:*:alarm:elbscope-<stage>-*`). */
   alarms: PolicyResource;
   /** The stack's own seal key (used when the configuration names none). */
   sealKey: PolicyResource;

@@ -285,7 +285,7 @@ describe('serverless package', () => {
       all.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith(prefix))).map((s: any) => s.Resource);
     for (const r of resourceOf('dynamodb:')) expect(r).toEqual({ 'Fn::GetAtt': ['StateTable', 'Arn'] });
     for (const r of resourceOf('sns:')) expect(r).toEqual({ Ref: 'AlertTopic' });
-    // The capacity alarms: only those named elbscope-*, in any region and account the role reaches.
+    // The capacity alarms: only this stage's (elbscope-<stage>-*), in any region and account the role reaches.
     for (const r of all
       .filter((s: any) =>
         [s.Action]
@@ -293,7 +293,7 @@ describe('serverless package', () => {
           .some((a: string) => a.endsWith('Alarms') || a.endsWith('Alarm') || a === 'cloudwatch:TagResource'),
       )
       .map((s: any) => s.Resource))
-      expect(r).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:cloudwatch:*:*:alarm:elbscope-*' });
+      expect(r).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:cloudwatch:*:*:alarm:elbscope-test-*' });
     // The seal key's MAC calls, on the stack's SealKey alone.
     for (const r of all
       .filter((s: any) => [s.Action].flat().some((a: string) => a.endsWith('Mac')))

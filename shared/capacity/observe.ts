@@ -5,7 +5,8 @@ import { kindOf, type LoadBalancerKind } from '../nodes/kind';
 import { parseLoadBalancerDnsName } from '../nodes/lb-name';
 import { observedOwnName } from '../nodes/observe';
 import type { Observation, ObservationError } from '../nodes/observation';
-import { metricWindow, type MetricTarget, type MetricsLookup } from './cloudwatch';
+import type { MetricTarget, MetricsLookup } from './cloudwatch';
+import { metricWindow } from './window';
 import type { ReservationLookup } from './reservation';
 
 /** The AWS clients the capacity signals need, per region and role; null: not read. */

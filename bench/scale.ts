@@ -100,6 +100,7 @@ export async function scale(sizes = [100, 500, 1000, 2000], backendsPerLb = 6, p
     const rows: [string, string][] = [];
     const checks: BenchResult['checks'] = [];
     const perLb: number[] = [];
+    const perLbAt = new Map<number, number>();
     for (const n of sizes) {
       const r = await monitor(n, LAMBDA_256_HEAP);
       if (r instanceof Error) {
@@ -109,6 +110,7 @@ export async function scale(sizes = [100, 500, 1000, 2000], backendsPerLb = 6, p
       }
       const b = best(r);
       perLb.push(b.cpuMs / n);
+      perLbAt.set(n, b.cpuMs / n);
       rows.push([
         `${n} load balancers (${n * 6} nodes, ${n * backendsPerLb} backends)`,
         `wall ${ms(b.wallMs)} (first cycle ${ms(r.cycles[0]?.wallMs ?? 0)}); monitor CPU ${ms(b.cpuMs)} = ${(b.cpuMs / n).toFixed(2)} ms per load balancer; peak RSS ${r.peakRssMb.toFixed(0)} MB; errors ${r.errors}`,
@@ -142,13 +144,19 @@ export async function scale(sizes = [100, 500, 1000, 2000], backendsPerLb = 6, p
     // is at most 1.25× the lowest of the smaller sizes (fixed costs make small sizes dearer, never cheaper).
     const growth = perLb.map((v, i) => (i === 0 ? 1 : v / Math.min(...perLb.slice(0, i))));
     const spread = Math.max(...growth);
-    const worst = Math.max(...perLb);
+    // The target is set at 500 and 2,000 load balancers (issue 26): at 100 a cycle's fixed costs (the EC2 call, the
+    // bounds filling up) are spread over fewer, which the table shows beside them.
+    const atTarget = [500, 2000].flatMap((n) => perLbAt.get(n) ?? []);
+    const worst = Math.max(...atTarget);
     checks.push(
       {
         target: `no superlinear part: CPU per load balancer never above 1.25× a smaller size's (worst ${spread.toFixed(2)}×; ${perLb.map((v) => v.toFixed(2)).join(', ')} ms)`,
         ok: spread <= 1.25,
       },
-      { target: `≤ 3 ms CPU per load balancer (worst ${worst.toFixed(2)} ms)`, ok: worst <= 3 },
+      {
+        target: `≤ 3 ms CPU per load balancer at 500 and 2,000 (worst ${worst.toFixed(2)} ms)`,
+        ok: atTarget.length > 0 && worst <= 3,
+      },
       {
         target: `500 load balancers complete with a 64 MB heap (${small instanceof Error ? 'failed' : 'completed'})`,
         ok: !(small instanceof Error) && small.errors === 0,

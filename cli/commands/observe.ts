@@ -1,7 +1,8 @@
 import { summaryOf } from './catalog';
 import { Command } from 'commander';
 import { ec2ClientsByRegion } from '../../shared/aws/clients';
-import { awsCycleDeps } from '../../shared/wiring/cycle-deps';
+import { nodeCycleDeps } from '../../shared/wiring/node-deps';
+import { needsOwnNames } from '../../shared/config/identity';
 import { snapshotConfigured, type LoadBalancerSnapshot } from '../../shared/cycle/snapshot';
 import { nameResolved, type Observation } from '../../shared/nodes/observation';
 import { printable, UsageError } from '../../shared/errors';
@@ -63,7 +64,12 @@ export function observeCommand(io: CliIo, setExit: (code: number) => void): Comm
         throw new UsageError(
           'observe: --backend needs exactly one DNS name (several load balancers and their backends: --config FILE)',
         );
-      const deps = awsCycleDeps(config, ec2ClientsByRegion(), io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION);
+      const region = io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
+      // The ELB API clients (and their SDK code) are loaded only when a name needs them: an alias configured by
+      // "name" or "arn". A one-shot observe of a load balancer's own DNS name starts its first query sooner without.
+      const deps = needsOwnNames(config.loadBalancers)
+        ? (await import('../../shared/wiring/cycle-deps')).awsCycleDeps(config, ec2ClientsByRegion(), region)
+        : nodeCycleDeps(config, ec2ClientsByRegion(), region);
       // Each snapshot carries its load balancer's key and identity: what is printed is never paired by position.
       // Without --backend, nodes only: a configuration file's status pages are not read.
       const withBackends = flags.backend.length > 0;

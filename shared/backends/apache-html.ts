@@ -48,36 +48,65 @@ function text(html: string): string {
   return plain.replace(/\s+/g, ' ').trim();
 }
 
+/** Where a part of the page starts and ends (indexes into the page and its lowercase copy alike). */
+interface Span {
+  from: number;
+  to: number;
+}
+
 /**
- * The parts of `html` that follow each opening tag `<name …>` (case-insensitive),
+ * The parts of `html[from, to)` that follow each opening tag `<name …>` (case-insensitive),
  * each up to the next such tag. Linear: every search starts where the last ended,
  * so `<tr <tr <tr …` without a `>` costs one scan, not one per tag. A tag left
  * open at the end (a cut-off page) starts nothing: the list ends before it.
+ * `lower` is the page in lowercase, index for index: the page is lowercased once, not once per row.
  */
-export function afterTags(html: string, name: string): string[] {
-  const lower = html.toLowerCase();
+function tagSpans(lower: string, name: string, { from, to }: Span): Span[] {
   const open = `<${name}`;
   const starts: { tag: number; body: number }[] = [];
-  let at = 0;
+  let at = from;
   for (;;) {
     const i = lower.indexOf(open, at);
-    if (i < 0) break;
-    const next = lower.charAt(i + open.length);
+    if (i < 0 || i + open.length > to) break;
+    const next = i + open.length < to ? lower.charAt(i + open.length) : '';
     if (next !== '>' && next !== '/' && !/\s/.test(next)) {
       at = i + open.length; // <trace>, <thead>: another tag
       continue;
     }
     const gt = lower.indexOf('>', i + open.length);
-    if (gt < 0) break;
+    if (gt < 0 || gt >= to) break;
     starts.push({ tag: i, body: gt + 1 });
     at = gt + 1;
   }
-  return starts.map((s, k) => html.slice(s.body, starts[k + 1]?.tag ?? html.length));
+  return starts.map((s, k) => ({ from: s.body, to: starts[k + 1]?.tag ?? to }));
+}
+
+/** The parts of `html` that follow each opening tag `<name …>`, as tagSpans finds them. */
+export function afterTags(html: string, name: string): string[] {
+  return tagSpans(lowercaseOf(html), name, { from: 0, to: html.length }).map((s) => html.slice(s.from, s.to));
+}
+
+/**
+ * `html` in lowercase with every index where it was: `toLowerCase` keeps the length
+ * unless a letter lowercases to two (`İ`); then only A-Z are folded, which is all the
+ * tags and headers looked for need.
+ */
+function lowercaseOf(html: string): string {
+  const lower = html.toLowerCase();
+  return lower.length === html.length ? lower : html.replace(/[A-Z]+/g, (s) => s.toLowerCase());
+}
+
+/** The parts after each `<table` (as `split(/<table\b/i)` cuts them, the first dropped). */
+function tableSpans(lower: string): Span[] {
+  const cuts: number[] = [];
+  for (let at = lower.indexOf('<table'); at >= 0; at = lower.indexOf('<table', at + 6)) {
+    if (!/\w/.test(lower.charAt(at + 6))) cuts.push(at);
+  }
+  return cuts.map((at, k) => ({ from: at + 6, to: cuts[k + 1] ?? lower.length }));
 }
 
 /** The `<pre>` scoreboard: the text between `<pre>` and `</pre>` when it holds only scoreboard characters. */
-function preScoreboard(html: string): string | null {
-  const lower = html.toLowerCase();
+function preScoreboard(html: string, lower: string): string | null {
   const start = lower.indexOf('<pre>');
   if (start < 0) return null;
   const end = lower.indexOf('</pre>', start);
@@ -99,13 +128,18 @@ export function parseApacheHtml(html: string): Parsed<ApacheHtml> {
   }
   const serverVersion = /Server Version:\s*([^<\n]+)/i.exec(html)?.[1]?.trim() ?? null;
   const mpm = /Server MPM:\s*([^<\n]+)/i.exec(html)?.[1]?.trim() ?? null;
-  const scoreboard = preScoreboard(html);
-  const tables = html.split(/<table\b/i).slice(1);
-  const table = tables.find((t) => /<th>\s*Srv\s*<\/th>/i.test(t) && /<th>\s*Client\s*<\/th>/i.test(t));
+  const lower = lowercaseOf(html);
+  const scoreboard = preScoreboard(html, lower);
+  const table = tableSpans(lower).find((t) => {
+    const part = lower.slice(t.from, t.to);
+    return /<th>\s*srv\s*<\/th>/.test(part) && /<th>\s*client\s*<\/th>/.test(part);
+  });
   if (!table) return { ok: true, value: { serverVersion, mpm, scoreboard, extendedStatus: false, slots: [] } };
 
-  const rows = afterTags(table.split(/<\/table>/i)[0] ?? '', 'tr');
-  const header = afterTags(rows.shift() ?? '', 'th').map(text);
+  const end = lower.indexOf('</table>', table.from);
+  const rows = tagSpans(lower, 'tr', { from: table.from, to: end >= 0 && end < table.to ? end : table.to });
+  const headerRow = rows.shift();
+  const header = headerRow ? tagSpans(lower, 'th', headerRow).map((c) => text(html.slice(c.from, c.to))) : [];
   const col = (name: string) => header.indexOf(name);
   const [iSrv, iMode, iSs, iClient, iVhost, iReq] = ['Srv', 'M', 'SS', 'Client', 'VHost', 'Request'].map(
     col,
@@ -113,9 +147,12 @@ export function parseApacheHtml(html: string): Parsed<ApacheHtml> {
   const slots: ApacheSlot[] = [];
   for (const row of rows) {
     // Only the six columns read are decoded (a table has 15).
-    const cells = afterTags(row, 'td');
+    const cells = tagSpans(lower, 'td', row);
     if (cells.length < header.length - 1) continue; // a cut-off row
-    const at = (i: number | undefined) => (i !== undefined && i >= 0 ? text(cells[i] ?? '') : '');
+    const at = (i: number | undefined) => {
+      const cell = i !== undefined && i >= 0 ? cells[i] : undefined;
+      return cell ? text(html.slice(cell.from, cell.to)) : '';
+    };
     const ss = at(iSs);
     slots.push({
       srv: at(iSrv),

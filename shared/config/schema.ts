@@ -260,12 +260,15 @@ const discoverySchema = z.strictObject({
 /**
  * Fan-out on AWS: a scheduled dispatcher puts the load balancers on an SQS queue
  * in batches and workers observe them in parallel. Off: one scheduled function
- * observes them all (cheaper and simpler below ~1,000 load balancers; see docs/configuration.md, Many load balancers).
+ * observes them all (cheaper and simpler while one invocation holds them; see docs/configuration.md, Many load balancers).
  */
 const fanoutSchema = z.strictObject({
   enabled: z._default(z.boolean(), false),
-  /** Load balancers per queue message (one worker invocation observes one message). */
-  batchSize: z._default(intIn(1, 500), 25),
+  /**
+   * Load balancers per queue message (one worker invocation observes one message). The default is half of what one
+   * 256 MB invocation observed with its share of a CPU, rounded down (benchmark 8: ~285; docs/performance.md).
+   */
+  batchSize: z._default(intIn(1, 500), 100),
 });
 
 /** An SNS topic ARN (standard, or FIFO ending `.fifo`). */

@@ -94,10 +94,12 @@ interface Block {
   cls: AddressClass;
 }
 
+// The tables' own addresses are known to be well-formed: read without net.isIP, whose IPv6
+// pattern (compiled on first use, several milliseconds) would otherwise run at every import.
 const compile = (table: AddressClass[]): Block[] =>
   table.map((cls) => {
     const [address, bits] = cls.prefix.split('/') as [string, string];
-    return { bytes: addressBytes(address) as Uint8Array, bits: Number(bits), cls };
+    return { bytes: bytesOf(address, address.includes(':') ? 6 : 4), bits: Number(bits), cls };
   });
 
 const BLOCKS4 = compile(IPV4);
@@ -146,8 +148,12 @@ function inBlock(bytes: Uint8Array, block: Block): boolean {
 export function addressBytes(ip: string): Uint8Array | null {
   const plain = ip.replace(/%.*$/, '');
   const family = isIP(plain);
+  return family === 4 || family === 6 ? bytesOf(plain, family) : null;
+}
+
+/** The bytes of an address already known to be a valid IPv4 or IPv6 address of `family`. */
+function bytesOf(plain: string, family: 4 | 6): Uint8Array {
   if (family === 4) return Uint8Array.from(plain.split('.').map(Number));
-  if (family !== 6) return null;
   let text = plain.toLowerCase();
   // A trailing dotted IPv4 (`::ffff:1.2.3.4`) is two groups.
   const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);

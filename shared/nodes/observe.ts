@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { compareNatural, compareText } from '../compare';
 import { describeError } from '../errors';
 import { describeDnsFailure, isNoData, isNxDomain, validAddresses, type DnsLookup } from './dns';
@@ -79,7 +79,21 @@ export interface ResolvedNames {
    * CNAMEs end, or `aliasOf`): what its ENIs, metrics and ELB API calls are asked by.
    */
   ownDnsName?: string;
+  /**
+   * The PTR queries of the advertised addresses, started as soon as DNS gave them, so they run while EC2
+   * answers (placeNodes judges the answers once the ENIs are in). Absent: asked in placeNodes.
+   */
+  ptr?: PtrQueries;
 }
+
+/** PTR answers being fetched, by address, and the bound they share. */
+interface PtrQueries {
+  limit: LimitFunction;
+  answers: Map<string, Promise<PtrAnswer>>;
+}
+
+/** A PTR query's outcome: its names, or the error it failed with (never a rejected promise left unheard). */
+type PtrAnswer = { names: string[] } | { error: unknown };
 
 /** The ENI half: the load balancer's interfaces (null when not looked up), and why not. */
 export interface FoundEnis {
@@ -166,7 +180,29 @@ export async function resolveNames(
     ...(chain.length > 0 ? { cnames: chain } : {}),
     ...(aliasOf ? { aliasOf } : {}),
     ...own,
+    ...startPtrQueries(seen, dns, options.ptrConcurrency ?? 16),
   };
+}
+
+/**
+ * Start the PTR query of every advertised address now: which node it is (and the
+ * judgement of its name) waits for the ENIs, the query need not. Not for more
+ * addresses than a load balancer keeps (MAX_NODES): which of those are kept is
+ * decided with the ENIs, so their PTRs are asked then.
+ */
+function startPtrQueries(seen: SeenIps, dns: DnsLookup, concurrency: number): { ptr?: PtrQueries } {
+  if (seen.size === 0 || seen.size > MAX_NODES) return {};
+  const limit = pLimit(concurrency);
+  const answers = new Map<string, Promise<PtrAnswer>>();
+  for (const ip of seen.keys()) answers.set(ip, askPtr(ip, dns, limit));
+  return { ptr: { limit, answers } };
+}
+
+function askPtr(ip: string, dns: DnsLookup, limit: LimitFunction): Promise<PtrAnswer> {
+  return limit(() => dns.reverse(ip)).then(
+    (names) => ({ names }),
+    (error: unknown) => ({ error }),
+  );
 }
 
 /** What a set of queries saw, and what failed. */
@@ -369,7 +405,15 @@ export async function placeNodes(
   const regionHint = target.region ?? parseLoadBalancerArn(target.arn ?? '')?.region ?? named?.region ?? null;
   const kind = kindOf({ enis, arn: target.arn, dnsName: named });
   // An NLB's nodes may be Elastic IPs with the owner's own reverse DNS: not an odd PTR there.
-  await addPtrNames(nodes, dns, regionHint, options.ptrConcurrency ?? 16, errors, kind === 'network');
+  await addPtrNames(
+    nodes,
+    dns,
+    regionHint,
+    resolved.ptr ?? null,
+    options.ptrConcurrency ?? 16,
+    errors,
+    kind === 'network',
+  );
   for (const node of nodes) node.region ??= regionHint;
 
   return {
@@ -667,43 +711,42 @@ async function addPtrNames(
   nodes: ObservedNode[],
   dns: DnsLookup,
   regionHint: string | null,
+  /** The queries started when DNS answered (resolveNames); the other nodes' are asked here. */
+  started: PtrQueries | null,
   concurrency: number,
   errors: ObservationError[],
   /** Elastic IPs may carry any PTR the owner set (NLBs): a non-EC2 name is then no finding. */
   ownReverseDns = false,
 ): Promise<void> {
-  const limit = pLimit(concurrency);
+  const limit = started?.limit ?? pLimit(concurrency);
   await Promise.all(
-    nodes.map((node) =>
-      limit(async () => {
-        let names: string[];
-        try {
-          names = await dns.reverse(node.ip);
-        } catch (err) {
-          if (isNxDomain(err) || isNoData(err)) node.findings.push('no PTR record');
-          else errors.push({ source: 'ptr', message: describeDnsFailure(node.ip, 'PTR', err) });
-          return;
-        }
-        const hostname = names.find((n) => typeof n === 'string' && n.length > 0);
-        if (!hostname) {
-          node.findings.push('no PTR record');
-          return;
-        }
-        node.hostname = hostname.replace(/\.$/, '');
-        const ec2 = parseEc2HostName(hostname);
-        if (!ec2) {
-          if (!ownReverseDns) node.findings.push(`PTR ${node.hostname} is not an EC2 host name`);
-          return;
-        }
-        if (ec2.ip !== node.ip && ec2.ip !== node.privateIp) {
-          node.findings.push(`PTR ${node.hostname} embeds ${ec2.ip}, not the node IP ${node.ip}`);
-        }
-        node.region ??= ec2.region;
-        if (regionHint && ec2.region !== regionHint) {
-          node.findings.push(`PTR ${node.hostname} is in ${ec2.region}, the load balancer in ${regionHint}`);
-        }
-      }),
-    ),
+    nodes.map(async (node) => {
+      const answer = await (started?.answers.get(node.ip) ?? askPtr(node.ip, dns, limit));
+      if ('error' in answer) {
+        const err = answer.error;
+        if (isNxDomain(err) || isNoData(err)) node.findings.push('no PTR record');
+        else errors.push({ source: 'ptr', message: describeDnsFailure(node.ip, 'PTR', err) });
+        return;
+      }
+      const hostname = answer.names.find((n) => typeof n === 'string' && n.length > 0);
+      if (!hostname) {
+        node.findings.push('no PTR record');
+        return;
+      }
+      node.hostname = hostname.replace(/\.$/, '');
+      const ec2 = parseEc2HostName(hostname);
+      if (!ec2) {
+        if (!ownReverseDns) node.findings.push(`PTR ${node.hostname} is not an EC2 host name`);
+        return;
+      }
+      if (ec2.ip !== node.ip && ec2.ip !== node.privateIp) {
+        node.findings.push(`PTR ${node.hostname} embeds ${ec2.ip}, not the node IP ${node.ip}`);
+      }
+      node.region ??= ec2.region;
+      if (regionHint && ec2.region !== regionHint) {
+        node.findings.push(`PTR ${node.hostname} is in ${ec2.region}, the load balancer in ${regionHint}`);
+      }
+    }),
   );
 }
 

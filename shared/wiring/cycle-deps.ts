@@ -1,8 +1,6 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Config } from '../config/schema';
 import type { CycleDeps } from '../cycle/observe-configured';
-import { createDnsLookup } from '../nodes/dns';
-import { createEniLookup } from '../nodes/eni';
 import { createOwnNameLookup, rememberingOwnNames } from '../nodes/own-name';
 import { perRegionAndRole } from '../aws/per-region';
 import { elbClientsByRegion } from '../aws/elb-clients';
@@ -10,11 +8,11 @@ import { capacityDeps } from './capacity-clients';
 import { needsOwnNames } from '../config/identity';
 import { createBackendAuthLookup } from '../backends/auth-policy';
 import { needsBackendAuth } from '../cycle/tls-round';
+import { nodeCycleDeps } from './node-deps';
 
 /**
  * The clients a cycle needs against AWS (and the SDK's endpoint variables): the
- * configured resolver, and ENI lookups through `ec2` per region and role unless
- * the configuration turns them off, and the ELB API only where it is needed: the
+ * node lookups (nodeCycleDeps), and the ELB API only where it is needed: the
  * own DNS name of a load balancer configured by an alias name, and the back-end
  * authentication policies of a Classic ELB with TLS backends. One wiring for the
  * functions and the CLI.
@@ -27,8 +25,7 @@ export function awsCycleDeps(
 ): CycleDeps {
   const elb = elbClientsByRegion();
   return {
-    dns: createDnsLookup(config.dns),
-    enisFor: config.eni.enabled ? (region, roleArn) => createEniLookup(ec2(region, roleArn)) : null,
+    ...nodeCycleDeps(config, ec2, defaultRegion),
     // Asked once per load balancer and process (a DNS name never changes); only when an alias needs it.
     ownNameFor: needsOwnNames(config.loadBalancers)
       ? perRegionAndRole((region, roleArn) => rememberingOwnNames(createOwnNameLookup(elb(region, roleArn))))
@@ -39,7 +36,5 @@ export function awsCycleDeps(
     backendAuthFor: needsBackendAuth(config)
       ? (region, roleArn) => createBackendAuthLookup(elb(region, roleArn).elb)
       : null,
-    now: () => new Date(),
-    defaultRegion,
   };
 }

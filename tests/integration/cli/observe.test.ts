@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabElb } from '../../../lab/elb';
 import { Lab } from '../../../lab/lab';
+import { emptyElbApi, startElbApi, type RunningElbApi } from '../../../lab/elb-api/server';
 import { runElbscope } from '../../helpers/cli';
 
 // The real executable in a child process against the lab's DNS server and EC2 endpoint.
@@ -128,6 +129,39 @@ describe('Command: elbscope observe', () => {
     const r = await runElbscope(['observe', '--config', file, '--json'], env);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).nodes).toHaveLength(3);
+  });
+
+  // The ELB API clients are loaded only for a name that needs them (cli/commands/observe.ts): this is that path.
+  it("observes an alias configured with its load balancer's name through the ELB API", async () => {
+    const api = emptyElbApi();
+    api.classic.push({ name: lab.options.name, dnsName: lab.dnsName });
+    const running: RunningElbApi = await startElbApi(api);
+    try {
+      lab.zone.hosts.set('alias.cli.example', { alias: lab.dnsName });
+      const dir = mkdtempSync(join(tmpdir(), 'elbscope-cli-'));
+      const file = join(dir, 'config.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          loadBalancers: [{ dnsName: 'alias.cli.example', name: lab.options.name, region: 'us-east-1' }],
+          dns: { servers: [dnsServer], queries: 2, allowLoopbackNodes: true },
+        }),
+      );
+      const r = await runElbscope(['observe', '--config', file, '--json'], {
+        ...env,
+        AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING: running.url,
+        AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: running.url,
+      });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const o = JSON.parse(r.stdout);
+      expect(o.aliasOf).toBe(lab.dnsName);
+      expect(o.errors).toEqual([]);
+      expect(o.nodes.filter((n: { state: string }) => n.state === 'in-service')).toHaveLength(3);
+      expect(api.requests.length).toBeGreaterThan(0);
+    } finally {
+      await running.close();
+    }
   });
 });
 

@@ -104,6 +104,17 @@ describe('Function: parseApacheHtml', () => {
     expect(parseApacheHtml(html)).toMatchObject({ ok: true, value: { extendedStatus: false, slots: [] } });
   });
 
+  // The page is lowercased once and searched by index: a letter whose lowercase is two (İ) must not shift what is read.
+  it('reads the same page with an İ in its server name', () => {
+    const plain = parseApacheHtml(fixture('apache-2.4-event.html'));
+    const dotted = parseApacheHtml(fixture('apache-2.4-event.html').replace('Server Version:', 'Server Version: İ'));
+    expect(dotted.ok && plain.ok).toBe(true);
+    if (!dotted.ok || !plain.ok) return;
+    expect(dotted.value.scoreboard).toBe(plain.value.scoreboard);
+    expect(dotted.value.slots).toEqual(plain.value.slots);
+    expect(dotted.value.slots.length).toBeGreaterThan(0);
+  });
+
   it('rejects an error page and plain text', () => {
     expect(parseApacheHtml(fixture('apache-2.4-404.html'))).toEqual({
       ok: false,

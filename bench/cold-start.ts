@@ -71,6 +71,7 @@ export async function coldStart(): Promise<BenchResult & { importMs: Record<stri
     importMs,
     notes: [
       'the import includes the cold-start work the handler does at load: validating the configuration and building its clients',
+      'where an import goes (profile, docs/performance.md bench 4): about 45 % is V8 compiling the ~720 KiB bundle; the largest part left is ~90 KiB of credential providers and nested STS/SSO clients the SDK pulls in; the figures are under 100 ms on a quiet machine (observe 91, worker 79 ms) and over it at a load of 2 or more',
       "the AWS SDK is bundled tree-shaken (its ESM build, with deploy/esbuild-plugins.cjs so unused schemas are dropped) and zod is zod/mini: with the runtime's SDK instead, require('@aws-sdk/client-ec2') alone takes ~150 ms here and observe ~200 ms (see docs/deploy.md)",
     ],
   };

@@ -11,36 +11,49 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = `${root}bin/elbscope.js`;
 const manual = fileURLToPath(new URL('./manual-cycle.sh', import.meta.url));
 
-/** One whole process: its wall time, and its peak RSS from GNU time (null when /usr/bin/time is missing). */
+/** One whole process: its wall time, peak RSS and CPU (user + system, children included) from GNU time (null without). */
 async function timeProcess(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-): Promise<{ ms: number; rssMb: number | null }> {
+): Promise<{ ms: number; rssMb: number | null; cpuMs: number | null }> {
   const gnuTime = existsSync('/usr/bin/time');
-  const argv = gnuTime ? ['-f', '%M', command, ...args] : args;
+  const argv = gnuTime ? ['-f', '%M %U %S', command, ...args] : args;
   const t = performance.now();
   const { stderr } = await run(gnuTime ? '/usr/bin/time' : command, argv, { env, cwd: root, maxBuffer: 64 * 2 ** 20 });
   const wall = performance.now() - t;
-  const kb = gnuTime ? Number(stderr.trim().split('\n').at(-1)) : NaN;
-  return { ms: wall, rssMb: Number.isFinite(kb) ? kb / 1024 : null };
+  const [kb, user, sys] = gnuTime ? (stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number) : [];
+  return {
+    ms: wall,
+    rssMb: Number.isFinite(kb) ? (kb as number) / 1024 : null,
+    cpuMs: Number.isFinite(user) && Number.isFinite(sys) ? ((user as number) + (sys as number)) * 1000 : null,
+  };
 }
 
 /** Run each command of a set once per round, in turn, `rounds` times (paired: load changes hit all alike). */
-async function paired(commands: Record<string, () => Promise<{ ms: number; rssMb: number | null }>>, rounds: number) {
+async function paired(
+  commands: Record<string, () => Promise<{ ms: number; rssMb: number | null; cpuMs: number | null }>>,
+  rounds: number,
+) {
   const times: Record<string, number[]> = {};
   const rss: Record<string, number[]> = {};
+  const cpu: Record<string, number[]> = {};
   for (const name of Object.keys(commands)) await commands[name]?.(); // warm the file cache once
   for (let i = 0; i < rounds; i++) {
     for (const [name, fn] of Object.entries(commands)) {
       const r = await fn();
       (times[name] ??= []).push(r.ms);
       if (r.rssMb !== null) (rss[name] ??= []).push(r.rssMb);
+      if (r.cpuMs !== null) (cpu[name] ??= []).push(r.cpuMs);
     }
   }
-  const result: Record<string, { ms: number; rssMb: number | null }> = {};
+  const result: Record<string, { ms: number; rssMb: number | null; cpuMs: number | null }> = {};
   for (const name of Object.keys(commands))
-    result[name] = { ms: median(times[name] ?? []), rssMb: rss[name] ? Math.max(...rss[name]) : null };
+    result[name] = {
+      ms: median(times[name] ?? []),
+      rssMb: rss[name] ? Math.max(...rss[name]) : null,
+      cpuMs: cpu[name] ? median(cpu[name]) : null,
+    };
   return result;
 }
 
@@ -111,8 +124,10 @@ export async function oneShot(rounds = 15): Promise<BenchResult> {
       },
       5,
     );
-    const get = (r: Record<string, { ms: number; rssMb: number | null }>, k: string) =>
-      r[k] as { ms: number; rssMb: number | null };
+    const get = (r: Record<string, { ms: number; rssMb: number | null; cpuMs: number | null }>, k: string) =>
+      r[k] as { ms: number; rssMb: number | null; cpuMs: number | null };
+    const cpu = (k: string) => get(m, k).cpuMs;
+    const cpuText = (v: number | null) => (v === null ? 'n/a (no /usr/bin/time)' : ms(v));
     const speedup = get(m, 'manual').ms / get(m, 'observe').ms;
     const helpRatio = get(m, 'help').ms / get(m, 'nodeBare').ms;
     const rss = get(m, 'observe').rssMb;
@@ -137,6 +152,16 @@ export async function oneShot(rounds = 15): Promise<BenchResult> {
           `${ms(get(slow, 'tsx').ms)}, peak RSS ${mb(get(slow, 'tsx').rssMb)}`,
         ],
         ['what it observed', `${inService} nodes in service, ${read} of ${urls.length} backends read`],
+        // Where a one-shot's time goes, measured in this run (medians): node's own start, then loading the CLI, then
+        // observe's own modules and the observation; and the CPU each side spends (less moved by load than wall time).
+        [
+          'where the time goes (wall, medians)',
+          `node's start ${ms(get(m, 'nodeBare').ms)}; the CLI's load +${ms(get(m, 'help').ms - get(m, 'nodeBare').ms)}; observe's modules and the observation +${ms(get(m, 'observe').ms - get(m, 'help').ms)}`,
+        ],
+        [
+          'CPU, user + system (medians)',
+          `manual script ${cpuText(cpu('manual'))} (13 processes); observe ${cpuText(cpu('observe'))}; node alone ${cpuText(cpu('nodeBare'))}`,
+        ],
       ],
       checks: [
         {
@@ -153,6 +178,7 @@ export async function oneShot(rounds = 15): Promise<BenchResult> {
       ],
       notes: [
         'elbscope does more than the script: it also asks all.<name>, calls EC2 DescribeNetworkInterfaces (the lab endpoint) to place nodes in AZs, and reads the HTML status page for R per client; the script reads ?auto only',
+        `the floor: node's own start is ${((get(m, 'nodeBare').ms / get(m, 'observe').ms) * 100).toFixed(0)} % of observe's wall time here; a profile (docs/performance.md, bench 7) puts the rest in compiling and evaluating ~410 KiB of modules (commander, the zod schema, the SDK's schemas) and the SDK's first call; a V8 startup snapshot would need a node flag, so a second process`,
         'npx adds its own start-up (resolving the package, a second node process); run node_modules/.bin/elbscope or an `npm i -g` install to avoid it (docs/cli.md)',
       ],
     };

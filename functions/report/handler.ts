@@ -4,10 +4,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { buildReport } from '../../shared/report/build';
 import { parseReportRequest } from '../../shared/report/request';
 import { renderReport } from '../../shared/report/render';
+import { loadConfigFromEnv } from '../../shared/config/load';
 import { stackStore } from '../runtime';
 
 const logger = new Logger({ serviceName: 'elbscope' });
-const store = stackStore(process.env);
+// The configuration too: a KMS key in `store.sealKey` is the one the audit was sealed with, not the stack's.
+const store = stackStore(process.env, loadConfigFromEnv(process.env));
 
 /**
  * Invoked directly (`serverless invoke -f report -d '{"loadBalancer":"test","from":"…","format":"md"}'`):

@@ -268,7 +268,8 @@ const fanoutSchema = z.strictObject({
    * Load balancers per queue message (one worker invocation observes one message). The default is half of what one
    * 256 MB invocation observed with its share of a CPU, rounded down (benchmark 8: ~285; docs/performance.md).
    */
-  batchSize: z._default(intIn(1, 500), 100),
+  // Half of what one 256 MB invocation observed in the lower of two bench 8 runs (188; 285 in a quieter one).
+  batchSize: z._default(intIn(1, 500), 75),
 });
 
 /** An SNS topic ARN (standard, or FIFO ending `.fifo`). */

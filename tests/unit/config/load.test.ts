@@ -29,7 +29,7 @@ describe('Function: parseConfig', () => {
       backendProbe: { timeoutMs: 5000, maxBytes: 1048576, concurrency: 16, perHost: 2, certWarningDays: 21 },
       detect: { confirm: { m: 2, n: 3 }, tlsConfirm: { m: 1, n: 1 }, repeatAfterMinutes: 360, pressureShare: 0.5 },
       store: { observationTtlDays: 30, observationEveryMinutes: 15 },
-      fanout: { enabled: false, batchSize: 100 },
+      fanout: { enabled: false, batchSize: 75 },
       alerts: {},
       capacity: {
         mode: 'alarms',

@@ -13,6 +13,7 @@ import {
 } from '../ledger/records';
 import { parseStored, StoreConflictError, StoreRecordCorruptError } from '../ledger/store';
 import { withNamedFailures } from './failures';
+import { printable, UsageError } from '../errors';
 
 /**
  * The store's records as a directory of human-readable JSON files (the CLI's default):
@@ -145,7 +146,7 @@ export class LocalRecords implements Records {
   }
 
   async loadBalancers(): Promise<string[]> {
-    return (await readdirOptional(join(this.dir, 'loadbalancers'))).sort();
+    return (await readdirOptional(join(this.dir, 'loadbalancers'))).map(nameOfDir).sort();
   }
 
   /** No expiry of its own: the ledger prunes (`expire`). */
@@ -202,10 +203,43 @@ function readRecord(key: RecordKey, text: string, location: string): ReadRecord 
   return { id: key.id, value, version: Number.isSafeInteger(version) ? (version as number) : 0, location, legacy: {} };
 }
 
-/** Load balancer names become directory names: keep them to a safe alphabet. */
+/**
+ * Load balancer names become directory names: keep them to a safe alphabet, one directory per name. A name outside it
+ * is escaped byte by byte (`_` and two hex digits; `_` and `.` too, so `.`/`..` never climb and `a/b` and `a_2Fb` never
+ * share a directory); listings unescape it. One too long for a file name is refused by name.
+ */
 function safeName(lb: string): string {
-  return /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(lb) ? lb : encodeURIComponent(lb).replaceAll('%', '_');
+  const name = /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(lb)
+    ? lb
+    : [...Buffer.from(lb, 'utf8')]
+        .map((b) => (isKept(b) ? String.fromCharCode(b) : `_${b.toString(16).toUpperCase().padStart(2, '0')}`))
+        .join('');
+  if (name.length > MAX_DIR_NAME)
+    throw new UsageError(
+      `load balancer name of ${lb.length} characters (${printable(lb.slice(0, 40))}…) is too long for the local store (at most ${MAX_DIR_NAME} once escaped)`,
+    );
+  return name;
 }
+
+/** A directory name back to its load balancer's name (an escaped one unescaped; any other as it is). */
+function nameOfDir(dir: string): string {
+  if (!dir.includes('_') || !/^(?:[A-Za-z0-9-]|_[0-9A-F]{2})+$/.test(dir)) return dir;
+  const bytes: number[] = [];
+  for (let i = 0; i < dir.length; ) {
+    if (dir[i] === '_') {
+      bytes.push(Number.parseInt(dir.slice(i + 1, i + 3), 16));
+      i += 3;
+    } else bytes.push(dir.charCodeAt(i++));
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** Bytes an escaped name keeps as they are: letters, digits, hyphens. */
+const isKept = (b: number) =>
+  (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d;
+
+/** The longest directory name (file systems allow 255 bytes). */
+const MAX_DIR_NAME = 200;
 
 async function readOptional(file: string): Promise<string | null> {
   try {

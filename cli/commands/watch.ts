@@ -112,14 +112,20 @@ export async function watchLoop(
     }
     // Locally a late cycle only delays the next, so only starting is bounded (by the interval): what was observed is
     // always committed.
-    const done = await runCycle(config, at, deps, run, { startBy: cycleDeadlines(started, loop.interval).startBy });
+    const done = await untilStopped(
+      runCycle(config, at, deps, run, { startBy: cycleDeadlines(started, loop.interval).startBy }),
+      loop.signal,
+      clock,
+    );
+    if (done === null) return;
     if (done.unrecorded !== undefined) survive(`cycle ${at} not all recorded or sent`, done.unrecorded);
     loop.print(config, done.snapshots, at, done.heads);
     const hasTls = config.loadBalancers.some((lb) => lb.backends.some((b) => b.tls));
     if (hasTls && started - lastTls >= loop.tlsEveryMs) {
       lastTls = started;
       try {
-        const round = await runTlsRound(config, at, deps, run);
+        const round = await untilStopped(runTlsRound(config, at, deps, run), loop.signal, clock);
+        if (round === null) return;
         // The round's observation errors (a policy lookup that failed) are said, as a cycle's are on its line.
         for (const e of round.errors) record.warn?.(`TLS round: ${e.loadBalancer} ${e.source}: ${e.message}`);
         if (round.unrecorded !== undefined) throw round.unrecorded;
@@ -127,9 +133,31 @@ export async function watchLoop(
         survive(`TLS round ${at}`, err);
       }
     }
-    // Cycles start every `interval`, however long one took.
+    // Cycles start every `interval`, however long one took; a clock set back meanwhile (NTP, a VM resumed) makes the
+    // cycle look longer than it was, never the wait longer than an interval.
     if (loop.cycles === undefined || cycle < loop.cycles)
-      await clock.sleep(Math.max(0, loop.interval - (clock.now() - started)), loop.signal);
+      await clock.sleep(Math.min(loop.interval, Math.max(0, loop.interval - (clock.now() - started))), loop.signal);
+  }
+}
+
+/** How long a cycle under way may still take after Ctrl-C (its commit is ms; a store that hangs would be for ever). */
+const STOP_GRACE_MS = 5_000;
+
+/**
+ * `work`, or null once `signal` has aborted and STOP_GRACE_MS of `clock` has passed: Ctrl-C lets a cycle under way
+ * commit what it observed, but a store or sink whose calls never end does not hold `watch` (the ledger's commit
+ * survives a stop at any point: what was not stored, the next run observes again).
+ */
+async function untilStopped<T>(work: Promise<T>, signal: AbortSignal, clock: Clock): Promise<T | null> {
+  let onAbort = () => {};
+  const stopped = new Promise<null>((resolve) => {
+    onAbort = () => void clock.delay(STOP_GRACE_MS).then(() => resolve(null));
+  });
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await Promise.race([work, stopped]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 

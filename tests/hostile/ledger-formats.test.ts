@@ -18,7 +18,10 @@ const at = (m: number) => new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString();
 
 const stateFile = (d: string) => join(d, 'loadbalancers', 'web', 'state.json');
 const eventsDir = (d: string) => join(d, 'loadbalancers', 'web', 'events');
-const editState = (d: string, edit: (state: Record<string, Record<string, unknown>>) => unknown) => {
+const editState = (
+  d: string,
+  edit: (state: { memory: unknown; head: Record<string, unknown>; meta: Record<string, unknown> }) => unknown,
+) => {
   const stored = JSON.parse(readFileSync(stateFile(d), 'utf8'));
   stored.state = edit(stored.state) ?? stored.state;
   writeFileSync(stateFile(d), JSON.stringify(stored));

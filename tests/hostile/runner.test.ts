@@ -1,0 +1,115 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { watchLoop } from '../../cli/commands/watch';
+import type { AlertSink } from '../../shared/alerts/sinks';
+import { wallClock, type Clock } from '../../shared/clock';
+import { parseConfig } from '../../shared/config/load';
+import type { CycleDeps } from '../../shared/cycle/observe-configured';
+import type { Store } from '../../shared/ledger/store';
+import type { DnsLookup } from '../../shared/nodes/dns';
+import { localStore } from '../../shared/store/local';
+
+// The cycle runner as `watch` drives it, with a hostile store, sink and clock: Ctrl-C stops a cycle that cannot end,
+// a sink that throws (even a non-Error) is said and the loop goes on, no cycle overlaps the next.
+const config = parseConfig(
+  {
+    loadBalancers: [{ dnsName: 'web-1.us-east-1.elb.amazonaws.com' }],
+    dns: { queries: 1 },
+    eni: { enabled: false },
+    capacity: { cloudwatch: { enabled: false }, reservationEveryMinutes: 0 },
+  },
+  'test',
+);
+const dnsAnswering = (onQuery: () => void = () => {}): DnsLookup => ({
+  resolve4: async () => {
+    onQuery();
+    return ['52.94.2.1'];
+  },
+  resolve6: async () => [],
+  reverse: async () => ['ec2-52-94-2-1.compute-1.amazonaws.com'],
+  resolveCname: async () => Promise.reject(Object.assign(new Error('no data'), { code: 'ENODATA' })),
+});
+/** A clock whose waits end at once (its time moves by what is waited): nothing here sleeps on the wall clock. */
+function steppedClock(start: number): Clock & { t: number } {
+  const clock = {
+    t: start,
+    now: () => clock.t,
+    setTimeout: wallClock.setTimeout,
+    setInterval: wallClock.setInterval,
+    delay: async (ms: number) => {
+      clock.t += ms;
+    },
+    sleep: async (ms: number) => {
+      clock.t += ms;
+    },
+  };
+  return clock;
+}
+/** Let the event loop turn `n` times (no wall-clock wait): a loop that stops promptly has stopped by then. */
+const turns = async (n: number) => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe('Hostile cycle runner in watch', () => {
+  it('Ctrl-C stops watch while every store call hangs', async () => {
+    const hung = new Proxy({} as Store, {
+      get: (_t, p) => (p === 'description' ? 'hung store' : p === 'sealer' ? null : () => new Promise(() => {})),
+    });
+    const clock = steppedClock(Date.parse('2026-11-25T10:00:00Z'));
+    const controller = new AbortController();
+    const deps: CycleDeps = { dns: dnsAnswering(), enisFor: null, now: () => new Date(clock.t) };
+    const sink: AlertSink = { description: 'test', publish: async () => ({ messageId: null }) };
+    const loop = watchLoop(
+      config,
+      deps,
+      { store: hung, sink, now: deps.now, claimant: 't' },
+      {
+        interval: 60_000,
+        tlsEveryMs: 0,
+        signal: controller.signal,
+        clock,
+        print: () => {},
+      },
+    ).then(() => 'stopped');
+    await turns(20);
+    controller.abort();
+    expect(await Promise.race([loop, turns(50).then(() => 'still running')])).toBe('stopped');
+  });
+
+  it('a clock set back an hour during a cycle delays the next by at most the interval', async () => {
+    const clock = steppedClock(Date.parse('2026-11-25T10:00:00Z'));
+    const slept: number[] = [];
+    clock.sleep = async (ms: number) => {
+      slept.push(ms);
+      clock.t += ms;
+    };
+    let cycles = 0;
+    const deps: CycleDeps = {
+      // The second cycle's observation meets the clock stepped back an hour (NTP, a VM resumed, a hand).
+      dns: dnsAnswering(() => {
+        if (++cycles === 2) clock.t -= 3_600_000;
+      }),
+      enisFor: null,
+      now: () => new Date(clock.t),
+    };
+    const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-hostile-runner-')));
+    const sink: AlertSink = { description: 'test', publish: async () => ({ messageId: null }) };
+    await watchLoop(
+      config,
+      deps,
+      { store, sink, now: deps.now, claimant: 't' },
+      {
+        interval: 60_000,
+        cycles: 3,
+        tlsEveryMs: 0,
+        signal: new AbortController().signal,
+        clock,
+        print: () => {},
+      },
+    );
+    expect(slept).toHaveLength(2);
+    for (const ms of slept) expect(ms).toBeLessThanOrEqual(60_000);
+  });
+});

@@ -37,7 +37,7 @@ const edits: Record<string, (d: string) => void> = {
       s.meta.lastCycleAt = '2099-01-01T00:00:00.000Z';
     }),
   'a flat (old) state whose digest does not match': (d) =>
-    editState(d, (s) => ({ ...s.memory, ...s.head, ...s.meta, edited: true })),
+    editState(d, (s) => ({ ...(s.memory as object), ...s.head, ...s.meta, edited: true })),
   'an event stored under 8 and 10 digits with different content': (d) => {
     const stored = JSON.parse(readFileSync(join(eventsDir(d), '0000000001.json'), 'utf8'));
     stored.at = at(30);

@@ -231,10 +231,10 @@ export class Ledger implements Store {
     const stored = await this.records.query('event', lb, {}, () => undefined);
     // The highest place taken, whatever it holds: a record whose content names another place (moved, edited) or that
     // does not read still takes its place, and a chain continued before it would clash there on every cycle.
-    const taken = (await this.records.ids('event', lb)).reduce((top, id) => {
-      const place = /^\d{1,16}$/.test(id) ? Number(id) : 0;
-      return place > top ? place : top;
-    }, 0);
+    const taken = (await this.records.ids('event', lb)).reduce(
+      (top, id) => Math.max(top, /^\d{1,16}$/.test(id) ? Number(id) : 0),
+      0,
+    );
     for (const found of stored.reverse()) {
       if (EVENT_SHAPE.test(found.value)) return { seq: Math.max(found.value.seq, taken), hash: found.value.hash };
     }

@@ -15,7 +15,7 @@ function reference(html: string) {
   const text = (s: string) =>
     s
       .replace(/<[^>]*>/g, '')
-      .replace(/<[^]*$/, '')
+      .replace(/<[\s\S]*$/, '')
       .replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, e: string) =>
         e === 'amp' ? '&' : e === 'lt' ? '<' : e === 'gt' ? '>' : e === 'quot' ? '"' : e === '#39' ? "'" : ' ',
       )
@@ -26,7 +26,7 @@ function reference(html: string) {
     const found = [...part.matchAll(re)];
     return found.map((m, k) => part.slice((m.index ?? 0) + m[0].length, found[k + 1]?.index ?? part.length));
   };
-  const pre = /<pre>([^]*?)<\/pre>/i.exec(html)?.[1];
+  const pre = /<pre>([\s\S]*?)<\/pre>/i.exec(html)?.[1];
   const scoreboard =
     pre !== undefined && /^[_SRWKDCLGI.\s]+$/.test(pre) && /\S/.test(pre) ? pre.replace(/\s+/g, '') : null;
   const table = html

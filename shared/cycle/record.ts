@@ -53,10 +53,18 @@ export async function recordCycle(
   const options = ruleOptions(config);
   // Load balancers have their own state items: record them side by side, a bounded number at once.
   const limit = pLimit(config.concurrency);
+  // One commit per load balancer a cycle: a second snapshot of one key (a caller's bug) would race the first for the
+  // state, the winner decided by timing and the loser dropped as a replay. The first is recorded; the others are said.
+  const firsts = new Set<string>();
   const perLb = await Promise.all(
     snapshots.map((snapshot) =>
       limit(async () => {
         const lb = snapshot.name;
+        if (firsts.has(lb)) {
+          deps.warn?.(`${lb}: a second snapshot in one cycle: not recorded (the first one is)`);
+          return [];
+        }
+        firsts.add(lb);
         // Not observed (the cycle ran out of time): nothing to decide on; the next cycle observes it.
         if (wasSkipped(snapshot.observation)) return [];
         if (isPast(deps.finishBy, deps.now)) {

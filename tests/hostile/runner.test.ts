@@ -10,9 +10,13 @@ import type { CycleDeps } from '../../shared/cycle/observe-configured';
 import type { Store } from '../../shared/ledger/store';
 import type { DnsLookup } from '../../shared/nodes/dns';
 import { localStore } from '../../shared/store/local';
+import { recordCycle } from '../../shared/cycle/record';
+import { listEvents } from '../../shared/ledger/store';
+import { nodeSnapshot } from '../helpers/snapshots';
 
 // The cycle runner as `watch` drives it, with a hostile store, sink and clock: Ctrl-C stops a cycle that cannot end,
 // a sink that throws (even a non-Error) is said and the loop goes on, no cycle overlaps the next.
+const DNS = 'web-1.us-east-1.elb.amazonaws.com';
 const config = parseConfig(
   {
     loadBalancers: [{ dnsName: 'web-1.us-east-1.elb.amazonaws.com' }],
@@ -111,5 +115,36 @@ describe('Hostile cycle runner in watch', () => {
     );
     expect(slept).toHaveLength(2);
     for (const ms of slept) expect(ms).toBeLessThanOrEqual(60_000);
+  });
+
+  it('two snapshots of one load balancer in a cycle: the first is recorded, the second said, never both', async () => {
+    const cfg = parseConfig({ loadBalancers: [{ dnsName: DNS }], detect: { confirm: { m: 1, n: 1 } } }, 'test');
+    const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-hostile-runner-')));
+    const warnings: string[] = [];
+    const published: string[] = [];
+    const sink: AlertSink = {
+      description: 'test',
+      publish: async (e) => {
+        published.push(e.summary);
+        return { messageId: null };
+      },
+    };
+    for (const [m, first, second] of [
+      [0, ['10.0.0.1'], ['10.0.0.1']],
+      [1, ['10.0.0.1', '10.0.0.2'], ['10.0.0.1']],
+      [2, ['10.0.0.1', '10.0.0.2'], ['10.0.0.1', '10.0.0.2', '10.0.0.3']],
+    ] as const) {
+      const at = new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString();
+      await recordCycle(cfg, [nodeSnapshot(DNS, [...first]), nodeSnapshot(DNS, [...second])], at, {
+        store,
+        sink,
+        now: () => new Date(at),
+        claimant: 't',
+        warn: (w) => warnings.push(w),
+      });
+    }
+    expect(published).toEqual(['web us-east-1a scaled 1 → 2 nodes']);
+    expect((await listEvents(store)).map((e) => e.record.summary)).toEqual(published);
+    expect(warnings).toEqual(Array(3).fill('web: a second snapshot in one cycle: not recorded (the first one is)'));
   });
 });

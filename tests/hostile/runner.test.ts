@@ -147,4 +147,78 @@ describe('Hostile cycle runner in watch', () => {
     expect((await listEvents(store)).map((e) => e.record.summary)).toEqual(published);
     expect(warnings).toEqual(Array(3).fill('web: a second snapshot in one cycle: not recorded (the first one is)'));
   });
+
+  it('an observation longer than the interval: cycles follow one another, none overlaps, none waits', async () => {
+    const clock = steppedClock(Date.parse('2026-11-25T10:00:00Z'));
+    const slept: number[] = [];
+    clock.sleep = async (ms: number) => {
+      slept.push(ms);
+      clock.t += ms;
+    };
+    const log: string[] = [];
+    const deps: CycleDeps = {
+      dns: {
+        ...dnsAnswering(),
+        resolve4: async () => {
+          log.push('q');
+          await new Promise((r) => setImmediate(r));
+          clock.t += 150_000; // two and a half intervals
+          return ['52.94.2.1'];
+        },
+      },
+      enisFor: null,
+      now: () => new Date(clock.t),
+    };
+    const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-hostile-runner-')));
+    const sink: AlertSink = { description: 'test', publish: async () => ({ messageId: null }) };
+    const cycles: string[] = [];
+    await watchLoop(
+      config,
+      deps,
+      { store, sink, now: deps.now, claimant: 't' },
+      {
+        interval: 60_000,
+        cycles: 3,
+        tlsEveryMs: 0,
+        signal: new AbortController().signal,
+        clock,
+        print: (_c, _s, at) => {
+          cycles.push(at);
+          log.push('|');
+        },
+      },
+    );
+    // Every query of a cycle comes before its line, and the next cycle's after it.
+    expect(log.join('')).toMatch(/^(q+\|){3}$/);
+    expect([slept, new Set(cycles).size]).toEqual([[0, 0], 3]);
+  });
+
+  it('a sink that throws a non-Error synchronously: the alert waits in the outbox, said, tried again', async () => {
+    const cfg = parseConfig({ loadBalancers: [{ dnsName: DNS }], detect: { confirm: { m: 1, n: 1 } } }, 'test');
+    const store = localStore(mkdtempSync(join(tmpdir(), 'elbscope-hostile-runner-')));
+    const warnings: string[] = [];
+    const sink = {
+      description: 'bad',
+      publish: () => {
+        throw 'boom';
+      },
+    } as unknown as AlertSink;
+    for (const [m, ips] of [
+      [0, ['10.0.0.1']],
+      [1, ['10.0.0.1', '10.0.0.2']],
+    ] as const) {
+      const at = new Date(Date.UTC(2026, 10, 25, 10, m)).toISOString();
+      await recordCycle(cfg, [nodeSnapshot(DNS, [...ips])], at, {
+        store,
+        sink,
+        now: () => new Date(at),
+        claimant: 't',
+        warn: (w) => warnings.push(w),
+      });
+    }
+    expect(warnings).toEqual([
+      expect.stringMatching(/^publishing \w+ failed \(attempt 1\): bad: boom; retried after /),
+    ]);
+    expect(await store.outbox({ op: 'list' })).toMatchObject([{ record: { kind: 'scaled' }, lastError: 'bad: boom' }]);
+  });
 });

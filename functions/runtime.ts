@@ -18,6 +18,7 @@ import { cloudWatchCycleMetrics, METRIC_NAMESPACE } from '../shared/cycle/metric
 import { runCycle as runConfigured } from '../shared/cycle/run';
 import { isNote, nameResolved, wasSkipped } from '../shared/nodes/observation';
 import { cycleDeadlines } from '../shared/deadline';
+import { wallClock } from '../shared/clock';
 import { dynamoDbStore } from '../shared/store/dynamodb';
 import { isKmsKey, macPortFor } from '../shared/aws/kms-seal';
 
@@ -87,7 +88,7 @@ export function cycleRuntime(env: NodeJS.ProcessEnv) {
         record: { store, sink, now: deps.now, claimant, warn: (m, d) => logger.warn(m, d ?? {}) },
         metrics: cycleMetrics,
       },
-      remainingMs === undefined ? {} : cycleDeadlines(deps.now().getTime(), remainingMs),
+      remainingMs === undefined ? {} : { ...cycleDeadlines(deps.now().getTime(), remainingMs), timer: wallClock },
     );
     for (const { observation, backends } of run.snapshots) {
       const failed = observation.errors.some((e) => !isNote(e)) || backends.some((b) => b.report.error);

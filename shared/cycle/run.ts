@@ -1,4 +1,6 @@
+import type { Clock } from '../clock';
 import type { Config } from '../config/schema';
+import { ElbscopeError } from '../errors';
 import type { ChainedEvent } from '../detect/state';
 import type { FlushResult } from '../ledger/flush';
 import type { CycleDeps } from './observe-configured';
@@ -35,6 +37,19 @@ export interface RunDeps {
 export interface CycleBounds {
   startBy?: number | undefined;
   finishBy?: number | undefined;
+  /**
+   * The timer that ends waiting for a recording still under way OVERDUE_GRACE_MS after `finishBy` (a store or sink
+   * whose calls hang): the cycle returns it as unrecorded. Absent: no such bound.
+   */
+  timer?: Pick<Clock, 'setTimeout'> | undefined;
+}
+
+/** How long after `finishBy` a recording may still run before the cycle stops waiting for it. */
+const OVERDUE_GRACE_MS = 1_000;
+
+/** A recording that outlived its cycle's deadline (a store or sink whose calls hang): what was not stored waits. */
+class CycleOverdueError extends ElbscopeError {
+  override name = 'CycleOverdueError';
 }
 
 /** What one cycle did, for its caller to log, print or return. */
@@ -75,8 +90,9 @@ export async function runCycle(
   run.metrics?.cycle(snapshots, performance.now() - started);
   const heads = new Map<string, ChainHeads>();
   let flushed: FlushResult | null = null;
+  let overdue: { cancel(): void } | undefined;
   try {
-    const events = await recordCycle(config, snapshots, at, {
+    const recording = recordCycle(config, snapshots, at, {
       ...run.record,
       finishBy: bounds.finishBy,
       onHead: (lb, head) => heads.set(lb, head),
@@ -85,8 +101,29 @@ export async function runCycle(
         run.metrics?.delivery(result);
       },
     });
+    const { finishBy, timer } = bounds;
+    const events =
+      finishBy === undefined || timer === undefined
+        ? await recording
+        : await Promise.race([
+            recording,
+            new Promise<never>((_, reject) => {
+              const ms = Math.max(0, finishBy - run.record.now().getTime()) + OVERDUE_GRACE_MS;
+              overdue = timer.setTimeout(
+                () =>
+                  reject(
+                    new CycleOverdueError(
+                      `cycle ${at}: recording still under way ${OVERDUE_GRACE_MS} ms after its deadline (a store or sink that does not answer); what was not stored is recorded by the next cycle`,
+                    ),
+                  ),
+                ms,
+              );
+            }),
+          ]);
     return { at, snapshots, events, heads, flushed };
   } catch (err) {
     return { at, snapshots, events: [], heads, flushed, unrecorded: err };
+  } finally {
+    overdue?.cancel();
   }
 }

@@ -11,6 +11,7 @@ import type { Store } from '../../shared/ledger/store';
 import type { DnsLookup } from '../../shared/nodes/dns';
 import { localStore } from '../../shared/store/local';
 import { recordCycle } from '../../shared/cycle/record';
+import { runCycle } from '../../shared/cycle/run';
 import { listEvents } from '../../shared/ledger/store';
 import { nodeSnapshot } from '../helpers/snapshots';
 
@@ -220,5 +221,33 @@ describe('Hostile cycle runner in watch', () => {
       expect.stringMatching(/^publishing \w+ failed \(attempt 1\): bad: boom; retried after /),
     ]);
     expect(await store.outbox({ op: 'list' })).toMatchObject([{ record: { kind: 'scaled' }, lastError: 'bad: boom' }]);
+  });
+
+  it("the cycle's deadline bounds a store whose every call hangs (the scheduled functions' runner)", async () => {
+    const hung = new Proxy({} as Store, {
+      get: (_t, p) => (p === 'description' ? 'hung store' : p === 'sealer' ? null : () => new Promise(() => {})),
+    });
+    const t = Date.parse('2026-11-25T10:00:00Z');
+    const deps: CycleDeps = { dns: dnsAnswering(), enisFor: null, now: () => new Date(t) };
+    const sink: AlertSink = { description: 'test', publish: async () => ({ messageId: null }) };
+    const waits: number[] = [];
+    // A timer that fires on the next turn, whatever it was asked for: the wait asked is what is checked.
+    const timer = {
+      setTimeout: (fn: () => unknown, ms: number) => {
+        waits.push(ms);
+        const i = setImmediate(fn);
+        return { cancel: () => clearImmediate(i) };
+      },
+    };
+    const run = runCycle(
+      config,
+      new Date(t).toISOString(),
+      deps,
+      { record: { store: hung, sink, now: deps.now, claimant: 't' } },
+      { startBy: t + 30_000, finishBy: t + 48_000, timer },
+    );
+    const done = await Promise.race([run, turns(50).then(() => null)]);
+    expect(done?.unrecorded).toMatchObject({ name: 'CycleOverdueError', message: expect.stringMatching(/deadline/) });
+    expect(waits).toEqual([49_000]);
   });
 });

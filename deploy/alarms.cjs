@@ -144,9 +144,10 @@ module.exports.resources = async ({ resolveVariable }) => {
   for (const [name, logicalId] of Object.entries(FUNCTIONS)) {
     const fn = [{ Name: 'FunctionName', Value: { Ref: logicalId } }];
     const tag = name.replace('-', '');
-    resources[`ElbscopeAlarm${tag}Errors`] = alarm(`${name}-errors`, `the ${name} function failed`, {
+    // Any run in five minutes that failed (Errors) or was not let run (Throttles).
+    const anyIn5Min = (MetricName) => ({
       Namespace: 'AWS/Lambda',
-      MetricName: 'Errors',
+      MetricName,
       Dimensions: fn,
       Statistic: 'Sum',
       Period: 300,
@@ -155,19 +156,18 @@ module.exports.resources = async ({ resolveVariable }) => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
     });
+    resources[`ElbscopeAlarm${tag}Errors`] = alarm(
+      `${name}-errors`,
+      `the ${name} function failed`,
+      anyIn5Min('Errors'),
+    );
     // A throttled scheduled run is retried by Lambda, then dropped (maximumEventAge); a throttled worker batch goes
     // back to the queue: either way a cycle did not run when it should have.
-    resources[`ElbscopeAlarm${tag}Throttles`] = alarm(`${name}-throttles`, `the ${name} function was throttled`, {
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Throttles',
-      Dimensions: fn,
-      Statistic: 'Sum',
-      Period: 300,
-      EvaluationPeriods: 1,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
-    });
+    resources[`ElbscopeAlarm${tag}Throttles`] = alarm(
+      `${name}-throttles`,
+      `the ${name} function was throttled`,
+      anyIn5Min('Throttles'),
+    );
     resources[`ElbscopeAlarm${tag}NearTimeout`] = alarm(
       `${name}-near-timeout`,
       `a run of the ${name} function took over 80 % of its ${timeouts[name]} s timeout`,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { configuredRegion, loadBalancerKey, type IdentitySource } from '../config/identity';
+import { regionOfAz } from '../nodes/lb-name';
 import type { ChainedEvent } from '../detect/state';
 import { printableAscii } from './format';
 
@@ -98,11 +99,6 @@ function cut(text: string, max: number): string {
   let end = max - 1;
   if (/[\ud800-\udbff]/.test(text[end - 1] ?? '')) end -= 1;
   return `${text.slice(0, end)}…`;
-}
-
-/** The standard region of an AZ name (`us-east-1a` → `us-east-1`); null for anything else (a Local Zone, a typo). */
-function regionOfAz(az: string | null): string | null {
-  return az ? (/^([a-z]{2}(?:-[a-z]+)+-\d+)[a-z]$/.exec(az)?.[1] ?? null) : null;
 }
 
 /**

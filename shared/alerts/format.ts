@@ -94,7 +94,7 @@ function controlFreeJson(value: unknown, indent?: number): string {
 const utf8 = new TextEncoder();
 
 /** UTF-8 byte length. */
-function utf8Bytes(text: string): number {
+export function utf8Bytes(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 

@@ -1,6 +1,6 @@
 import type { ChainedEvent } from '../detect/state';
 import { customNotification } from './chat';
-import { alertBody, alertSubject } from './format';
+import { alertBody, alertSubject, utf8Bytes } from './format';
 
 /**
  * One Publish, a message per protocol (SNS `MessageStructure: json`, Publish reference: "send a different message for
@@ -14,11 +14,6 @@ interface MessageParts {
   email: string;
   sms: string;
   https: string;
-}
-
-/** UTF-8 byte length. */
-function utf8Bytes(text: string): number {
-  return Buffer.byteLength(text, 'utf8');
 }
 
 /**

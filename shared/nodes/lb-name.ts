@@ -102,3 +102,8 @@ export function parseLoadBalancerArn(arn: string): LoadBalancerArn | null {
   if (!m) return null;
   return { region: m[1] as string, type: m[2] as 'app' | 'net', name: m[3] as string, id: m[4] as string };
 }
+
+/** `us-east-1a` → `us-east-1`; Local Zones (`us-east-1-bos-1a`) keep their parent region; null for anything else. */
+export function regionOfAz(az: string | null): string | null {
+  return az ? (/^([a-z]{2}(?:-[a-z]+)+-\d+)/.exec(az)?.[1] ?? null) : null;
+}

@@ -7,7 +7,13 @@ import { parseEc2HostName } from './ec2-hostname';
 import { kindOf } from './kind';
 import type { OwnNameLookup } from './own-name';
 import { eniDescriptions, type EniLookup, type LoadBalancerEni } from './eni';
-import { isHostName, parseLoadBalancerArn, parseLoadBalancerDnsName, type LoadBalancerName } from './lb-name';
+import {
+  isHostName,
+  parseLoadBalancerArn,
+  parseLoadBalancerDnsName,
+  regionOfAz,
+  type LoadBalancerName,
+} from './lb-name';
 import { notANodeAddress } from './address';
 import type { AzCount, NodeSource, Observation, ObservationError, ObservedNode } from './observation';
 
@@ -700,11 +706,6 @@ const STATE_FINDINGS: Partial<Record<ObservedNode['state'], string>> = {
 function compareNodes(a: ObservedNode, b: ObservedNode): number {
   // Nodes with no AZ first, as they always sorted.
   return compareText(a.az ?? '', b.az ?? '') || a.family - b.family || compareNatural(a.ip, b.ip);
-}
-
-/** `us-east-1a` → `us-east-1`; Local Zones (`us-east-1-bos-1a`) keep their parent region. */
-function regionOfAz(az: string): string | null {
-  return /^([a-z]{2}(?:-[a-z]+)+-\d)/.exec(az)?.[1] ?? null;
 }
 
 async function addPtrNames(

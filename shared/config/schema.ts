@@ -51,9 +51,10 @@ export const regionSchema = z
 
 export const dnsNameSchema = z.string().check(z.refine(isHostName, 'not a valid DNS name'));
 
-const roleArnSchema = z
-  .string()
-  .check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'not an IAM role ARN'));
+/** An IAM role ARN (a role's path and name: at most 512 characters of IAM's allowed ones). */
+export const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+
+const roleArnSchema = z.string().check(z.regex(ROLE_ARN, 'not an IAM role ARN'));
 
 const backendSchema = z
   .strictObject({

@@ -1,6 +1,8 @@
 import { DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { type EvaluationResult, type IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { FUNCTION_NAMES, type FunctionName, type PolicyStatement } from '../deploy/role-policies';
+import { ROLE_ARN } from '../config/schema';
+import { printable } from '../errors';
 import { type CheckResult, errorCode, fail, pass, why } from './check';
 
 /**
@@ -25,15 +27,9 @@ const LOGICAL_IDS: Record<FunctionName, string> = {
   report: 'ReportRole',
 };
 
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
-
-/** A value from the command line in a one-line message: quoted, escaped (newlines, controls), at most 100 characters. */
+/** A value from the command line in a one-line message: quoted, escaped as every console line is, at most 100 characters. */
 function shown(value: string): string {
-  const quoted = JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
-  return quoted.replace(
-    /[\u0080-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return printable(JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value));
 }
 
 /**
